@@ -1,0 +1,268 @@
+//! Client authentication at the token-style endpoints
+//! ([RFC 6749 §2.3](https://www.rfc-editor.org/rfc/rfc6749#section-2.3)):
+//! `client_secret_basic`, `client_secret_post` and `none`, exactly one method per request.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use base64::Engine as _;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+use crate::error::{Error, ErrorCode, OAuthError};
+use crate::http::HttpRequest;
+use crate::limiter::{AttemptLimiter, Throttle};
+use crate::params::{Form, decode};
+use crate::secret::ClientSecret;
+use crate::store::ClientRegistry;
+use crate::types::{AuthMethod, Client};
+
+/// Standard base64 that accepts the credential with or without padding.
+const BASIC: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// The credentials a request presents, before they are checked.
+#[derive(Debug)]
+pub(crate) enum Credentials<'a> {
+    /// `Authorization: Basic`, id and secret already form-url-decoded (TE-06).
+    Basic { id: String, secret: String },
+    /// `client_id` and `client_secret` in the body.
+    Post { id: &'a str, secret: &'a str },
+    /// Only `client_id` in the body: a public client.
+    None { id: &'a str },
+}
+
+impl Credentials<'_> {
+    fn method(&self) -> AuthMethod {
+        match self {
+            Self::Basic { .. } => AuthMethod::ClientSecretBasic,
+            Self::Post { .. } => AuthMethod::ClientSecretPost,
+            Self::None { .. } => AuthMethod::None,
+        }
+    }
+
+    fn id(&self) -> &str {
+        match self {
+            Self::Basic { id, .. } => id,
+            Self::Post { id, .. } | Self::None { id } => id,
+        }
+    }
+
+    fn secret(&self) -> Option<&str> {
+        match self {
+            Self::Basic { secret, .. } => Some(secret),
+            Self::Post { secret, .. } => Some(secret),
+            Self::None { .. } => None,
+        }
+    }
+}
+
+/// Decodes the credentials of an `Authorization: Basic` value (the part after the scheme):
+/// base64, split at the **first** colon, then form-url-decode each half
+/// ([RFC 6749 §2.3.1](https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1), TE-06).
+/// Returns `None` for anything malformed.
+pub(crate) fn decode_basic(token68: &str) -> Option<(String, String)> {
+    if token68.is_empty() || token68.len() > 4096 {
+        return None;
+    }
+    let raw = BASIC.decode(token68).ok()?;
+    let colon = raw.iter().position(|b| *b == b':')?;
+    let id = decode(&raw[..colon])?.into_owned();
+    let secret = decode(&raw[colon + 1..])?.into_owned();
+    Some((id, secret))
+}
+
+/// The 401 `invalid_client` answer: always with a Basic challenge, so a client that tried
+/// the header learns the scheme (TE-09) and one that sent body credentials is told the
+/// same thing.
+pub(crate) fn invalid_client(realm: &str, description: &'static str) -> OAuthError {
+    OAuthError::new(ErrorCode::INVALID_CLIENT)
+        .with_description(description)
+        .with_challenge(format!("Basic realm=\"{realm}\", charset=\"UTF-8\""))
+}
+
+/// Picks the one authentication method the request uses (TE-06, TE-07, TE-08).
+pub(crate) fn extract<'a>(
+    request: &HttpRequest,
+    form: &'a Form<'a>,
+    realm: &str,
+) -> Result<Credentials<'a>, OAuthError> {
+    if request.header_count("authorization") > 1 {
+        return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
+            .with_description("repeated Authorization header"));
+    }
+    if let Some(value) = request.header("authorization") {
+        let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return Err(invalid_client(realm, "unsupported authentication scheme"));
+        }
+        // TE-08: one method per request.
+        if form.contains("client_secret") || form.contains("client_assertion") {
+            return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
+                .with_description("more than one client authentication method"));
+        }
+        let Some((id, secret)) = decode_basic(rest.trim_start_matches(' ')) else {
+            return Err(invalid_client(realm, "malformed Basic credentials"));
+        };
+        if form.get("client_id").is_some_and(|body_id| body_id != id) {
+            return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
+                .with_description("client_id in the body differs from the Authorization header"));
+        }
+        return Ok(Credentials::Basic { id, secret });
+    }
+    if form.contains("client_assertion") || form.contains("client_assertion_type") {
+        return Err(invalid_client(
+            realm,
+            "unsupported client authentication method",
+        ));
+    }
+    match (form.get("client_id"), form.get("client_secret")) {
+        (Some(id), Some(secret)) => Ok(Credentials::Post { id, secret }),
+        (Some(id), None) => Ok(Credentials::None { id }),
+        (None, Some(_)) => Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
+            .with_description("client_secret without client_id")),
+        (None, None) => Err(invalid_client(realm, "client authentication required")),
+    }
+}
+
+/// What client authentication needs from the server.
+pub(crate) struct Authenticator<'a> {
+    pub(crate) registry: &'a dyn ClientRegistry,
+    pub(crate) limiter: &'a dyn AttemptLimiter,
+    pub(crate) realm: &'a str,
+    pub(crate) now: SystemTime,
+}
+
+impl Authenticator<'_> {
+    /// Authenticates `credentials`: the client must exist, use its registered method
+    /// (TE-07), not be throttled (TE-10), and present a matching secret.
+    ///
+    /// Unknown clients, wrong methods and wrong secrets all get the same answer, so the
+    /// response does not tell which `client_id`s exist.
+    pub(crate) async fn authenticate(
+        &self,
+        credentials: &Credentials<'_>,
+    ) -> Result<Result<Arc<Client>, OAuthError>, Error> {
+        const FAILED: &str = "client authentication failed";
+        let Some(client) = self.registry.find(credentials.id()).await? else {
+            return Ok(Err(invalid_client(self.realm, FAILED)));
+        };
+        if client.auth_method() != credentials.method() {
+            return Ok(Err(invalid_client(self.realm, FAILED)));
+        }
+        let Some(secret) = credentials.secret() else {
+            // `none`: the registered method is `none`, so the client is public.
+            return Ok(Ok(client));
+        };
+        let key = limiter_key(client.id().as_str());
+        if let Throttle::Deny { retry_after } = self.limiter.check(&key, self.now).await? {
+            let seconds = retry_after.as_secs().max(1);
+            return Ok(Err(OAuthError::new(ErrorCode::INVALID_CLIENT)
+                .with_description("too many failed authentication attempts")
+                .with_retry_after(seconds)));
+        }
+        let presented = ClientSecret::from_presented(secret.to_owned());
+        if self.registry.verify_secret(&client, &presented).await? {
+            self.limiter.record_success(&key, self.now).await?;
+            Ok(Ok(client))
+        } else {
+            self.limiter.record_failure(&key, self.now).await?;
+            Ok(Err(invalid_client(self.realm, FAILED)))
+        }
+    }
+}
+
+fn limiter_key(client_id: &str) -> String {
+    let mut key = String::with_capacity(7 + client_id.len());
+    key.push_str("client:");
+    key.push_str(client_id);
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn decoded(token: &str) -> Option<(String, String)> {
+        decode_basic(token)
+    }
+
+    fn pair(id: &str, secret: &str) -> Option<(String, String)> {
+        Some((id.to_owned(), secret.to_owned()))
+    }
+
+    #[test]
+    fn te_06_v_basic_vectors_decode() {
+        assert_eq!(
+            decoded("czZCaGRSa3F0Mzo3RmpmcDBaQnIxS3REUmJuZlZkbUl3"),
+            pair("s6BhdRkqt3", "7Fjfp0ZBr1KtDRbnfVdmIw")
+        );
+        assert_eq!(
+            decoded("czZCaGRSa3F0MzpnWDFmQmF0M2JW"),
+            pair("s6BhdRkqt3", "gX1fBat3bV")
+        );
+        // V-BASIC-3: plain RFC 7617 Basic: no '+' in it, so it decodes the same.
+        assert_eq!(
+            decoded("QWxhZGRpbjpvcGVuIHNlc2FtZQ=="),
+            pair("Aladdin", "open sesame")
+        );
+        assert_eq!(
+            decoded("QWxhZGRpbjpvcGVuK3Nlc2FtZQ=="),
+            pair("Aladdin", "open sesame")
+        );
+        assert_eq!(
+            decoded("dXJuJTNBZXhhbXBsZSUzQWNsaWVudDpzM2NyM3QlMkZ3aXRoJTJCcGx1cyUyNmFtcCUzRGVxJTI1"),
+            pair("urn:example:client", "s3cr3t/with+plus&amp=eq%")
+        );
+        assert_eq!(
+            decoded("Y2xpZW50K2lkK3dpdGgrc3BhY2VzOnAlNDBzcyUzQXcwcmQlMjE="),
+            pair("client id with spaces", "p@ss:w0rd!")
+        );
+        assert_eq!(decoded("Y34xOnMlN0Uy"), pair("c~1", "s~2"));
+        assert_eq!(decoded("dGVzdDoxMjPCow=="), pair("test", "123\u{a3}"));
+        assert_eq!(decoded("dGVzdDoxMjMlQzIlQTM="), pair("test", "123\u{a3}"));
+        // Padding is optional.
+        assert_eq!(decoded("dGVzdDoxMjMlQzIlQTM"), pair("test", "123\u{a3}"));
+    }
+
+    #[test]
+    fn te_06_v_basic_neg_splits_at_the_first_colon() {
+        // Unencoded "urn:example:client:..." gives user "urn"; the trailing '%' is a
+        // malformed escape, so the credential is refused outright.
+        assert_eq!(
+            decoded("dXJuOmV4YW1wbGU6Y2xpZW50OnMzY3IzdC93aXRoK3BsdXMmYW1wPWVxJQ=="),
+            None
+        );
+        // Without the malformed escape the split still happens at the first colon.
+        let token = base64::engine::general_purpose::STANDARD.encode("urn:example:client:s");
+        assert_eq!(decoded(&token), pair("urn", "example:client:s"));
+    }
+
+    #[test]
+    fn te_09_malformed_basic_values_are_refused() {
+        for bad in [
+            "",
+            "!!!",
+            "bm9jb2xvbg==",
+            "/w==", /* 0xff, invalid UTF-8 */
+        ] {
+            assert_eq!(decoded(bad), None, "{bad:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn basic_decoder_never_panics(s in "\\PC{0,200}") {
+            let _ = decode_basic(&s);
+        }
+
+        #[test]
+        fn basic_decoder_round_trips(id in "\\PC{1,40}", secret in "\\PC{0,40}") {
+            let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let token = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(&id), enc(&secret)));
+            prop_assert_eq!(decode_basic(&token), Some((id, secret)));
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! Time, injected (DESIGN decision 9): the crate never reads the system clock directly, so
+//! tests drive expiry with a [`ManualClock`] and nothing sleeps.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+/// A source of the current time. Reading a clock is not I/O worth awaiting, so this is
+/// synchronous.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// The current time.
+    fn now(&self) -> SystemTime;
+}
+
+/// The operating system's wall clock. The default.
+#[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// A clock that moves only when told to. Clones share the same time, so a test keeps one
+/// handle and gives another to the server.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use grantflow::{Clock, ManualClock};
+///
+/// let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+/// let shared = clock.clone();
+/// clock.advance(Duration::from_secs(61));
+/// assert_eq!(shared.now(), UNIX_EPOCH + Duration::from_secs(1_700_000_061));
+/// ```
+#[derive(Debug, Clone)]
+pub struct ManualClock(Arc<Mutex<SystemTime>>);
+
+impl ManualClock {
+    /// A clock stopped at `start`.
+    pub fn new(start: SystemTime) -> Self {
+        Self(Arc::new(Mutex::new(start)))
+    }
+
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        let mut now = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *now += by;
+    }
+
+    /// Sets the clock to `to`.
+    pub fn set(&self, to: SystemTime) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = to;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> SystemTime {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

@@ -1,0 +1,399 @@
+//! Errors: protocol errors the client may see ([`OAuthError`]) and faults of the host's
+//! storage or configuration ([`Error`]), with the one mapping between them and the wire.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use crate::http::{HttpResponse, Status};
+
+/// An OAuth error code, the `error` member of an error response.
+///
+/// The set is open: RFC 6749 defines the core codes and extensions (RFC 6750, RFC 7009,
+/// RFC 8628) register more, so this is a newtype with constants rather than an enum (the
+/// same shape as `http::StatusCode`).
+///
+/// ```
+/// use grantflow::ErrorCode;
+///
+/// assert_eq!(ErrorCode::INVALID_CLIENT.as_str(), "invalid_client");
+/// let custom = ErrorCode::extension("use_dpop_nonce")?;
+/// assert_eq!(custom.to_string(), "use_dpop_nonce");
+/// assert!(ErrorCode::extension("bad \"code\"").is_err());
+/// # Ok::<(), grantflow::InvalidErrorCode>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ErrorCode(Cow<'static, str>);
+
+impl ErrorCode {
+    /// `invalid_request`: a parameter is missing, repeated, malformed or unsupported
+    /// ([RFC 6749 §5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2)).
+    pub const INVALID_REQUEST: Self = Self(Cow::Borrowed("invalid_request"));
+    /// `invalid_client`: client authentication failed (HTTP 401).
+    pub const INVALID_CLIENT: Self = Self(Cow::Borrowed("invalid_client"));
+    /// `invalid_grant`: the grant (code, refresh token, credentials) is invalid, expired,
+    /// revoked or was issued to another client.
+    pub const INVALID_GRANT: Self = Self(Cow::Borrowed("invalid_grant"));
+    /// `unauthorized_client`: the client may not use this grant or response type.
+    pub const UNAUTHORIZED_CLIENT: Self = Self(Cow::Borrowed("unauthorized_client"));
+    /// `unsupported_grant_type`: the server does not support this `grant_type`.
+    pub const UNSUPPORTED_GRANT_TYPE: Self = Self(Cow::Borrowed("unsupported_grant_type"));
+    /// `invalid_scope`: the scope is malformed, unknown or exceeds what is allowed.
+    pub const INVALID_SCOPE: Self = Self(Cow::Borrowed("invalid_scope"));
+    /// `access_denied`: the resource owner or the server refused the request.
+    pub const ACCESS_DENIED: Self = Self(Cow::Borrowed("access_denied"));
+    /// `unsupported_response_type`: the authorization endpoint does not support the
+    /// `response_type`.
+    pub const UNSUPPORTED_RESPONSE_TYPE: Self = Self(Cow::Borrowed("unsupported_response_type"));
+    /// `server_error`: an unexpected condition (HTTP 500 where a status can be sent).
+    pub const SERVER_ERROR: Self = Self(Cow::Borrowed("server_error"));
+    /// `temporarily_unavailable`: overload or maintenance (HTTP 503 where a status can be
+    /// sent).
+    pub const TEMPORARILY_UNAVAILABLE: Self = Self(Cow::Borrowed("temporarily_unavailable"));
+
+    /// An extension error code.
+    ///
+    /// # Errors
+    /// [`InvalidErrorCode`] when `code` is empty or has a character outside the RFC 6749
+    /// §5.2 set (`%x20-21 / %x23-5B / %x5D-7E`).
+    pub fn extension(code: impl Into<Cow<'static, str>>) -> Result<Self, InvalidErrorCode> {
+        let code = code.into();
+        if code.is_empty() || !code.chars().all(is_error_char) {
+            return Err(InvalidErrorCode(()));
+        }
+        Ok(Self(code))
+    }
+
+    /// The code as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The HTTP status that goes with this code in a token-style (JSON) response:
+    /// 401 for `invalid_client`, 500 for `server_error`, 503 for
+    /// `temporarily_unavailable`, 400 for everything else
+    /// ([RFC 6749 §5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2)).
+    pub fn status(&self) -> Status {
+        match self.as_str() {
+            "invalid_client" => Status::UNAUTHORIZED,
+            "server_error" => Status::INTERNAL_SERVER_ERROR,
+            "temporarily_unavailable" => Status::SERVICE_UNAVAILABLE,
+            _ => Status::BAD_REQUEST,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The text given to [`ErrorCode::extension`] is not a valid error code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an OAuth error code must be non-empty printable ASCII without '\"' or '\\'")]
+pub struct InvalidErrorCode(());
+
+/// Whether `c` may appear in `error` and `error_description`
+/// ([RFC 6749 §5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2), ER-02).
+pub(crate) fn is_error_char(c: char) -> bool {
+    matches!(c, '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e')
+}
+
+/// A protocol error the client is allowed to see
+/// ([RFC 6749 §4.1.2.1](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1),
+/// [§5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2)).
+///
+/// The description is for developers. It is cleaned on construction: characters outside
+/// the RFC 6749 §5.2 set are dropped and it is cut to 256 characters, so echoing user input
+/// into it can never produce an invalid or injected response (ER-02). It must still never
+/// carry a secret or an internal detail (ER-05); the crate's own descriptions are fixed
+/// strings.
+///
+/// ```
+/// use grantflow::{ErrorCode, OAuthError};
+///
+/// let err = OAuthError::new(ErrorCode::INVALID_SCOPE).with_description("unknown scope \"café\"");
+/// assert_eq!(err.description(), Some("unknown scope caf"));
+/// let response = err.to_response();
+/// assert_eq!(response.status.as_u16(), 400);
+/// assert_eq!(response.header("cache-control"), Some("no-store"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    code: ErrorCode,
+    description: Option<Cow<'static, str>>,
+    uri: Option<String>,
+    www_authenticate: Option<String>,
+    retry_after: Option<u64>,
+}
+
+/// The longest `error_description` the crate sends.
+const MAX_DESCRIPTION: usize = 256;
+
+impl OAuthError {
+    /// An error with `code` and no description.
+    pub fn new(code: ErrorCode) -> Self {
+        Self {
+            code,
+            description: None,
+            uri: None,
+            www_authenticate: None,
+            retry_after: None,
+        }
+    }
+
+    /// Adds an `error_description`, cleaned to the allowed characters (ER-02).
+    #[must_use]
+    pub fn with_description(mut self, description: impl Into<Cow<'static, str>>) -> Self {
+        let description = description.into();
+        let clean =
+            if description.len() <= MAX_DESCRIPTION && description.chars().all(is_error_char) {
+                description
+            } else {
+                Cow::Owned(
+                    description
+                        .chars()
+                        .filter(|c| is_error_char(*c))
+                        .take(MAX_DESCRIPTION)
+                        .collect(),
+                )
+            };
+        self.description = if clean.is_empty() { None } else { Some(clean) };
+        self
+    }
+
+    /// Adds an `error_uri`. A URI with characters outside `%x21 / %x23-5B / %x5D-7E` is
+    /// ignored (ER-02).
+    #[must_use]
+    pub fn with_uri(mut self, uri: &url::Url) -> Self {
+        let text = uri.as_str();
+        if text.chars().all(|c| c != ' ' && is_error_char(c)) {
+            self.uri = Some(text.to_owned());
+        }
+        self
+    }
+
+    /// Marks the error as the answer to a failed `Authorization` header attempt: the
+    /// response carries `WWW-Authenticate` with this challenge (TE-09).
+    pub(crate) fn with_challenge(mut self, challenge: String) -> Self {
+        self.www_authenticate = Some(challenge);
+        self
+    }
+
+    /// Answers with 429 and `Retry-After` (throttling, TE-10).
+    pub(crate) fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// The error code.
+    pub fn code(&self) -> &ErrorCode {
+        &self.code
+    }
+
+    /// The cleaned description, if any.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    /// The `error_uri`, if any.
+    pub fn uri(&self) -> Option<&str> {
+        self.uri.as_deref()
+    }
+
+    /// The HTTP status of the JSON response: [`ErrorCode::status`], or 429 when the error
+    /// answers a throttled request.
+    pub fn status(&self) -> Status {
+        if self.retry_after.is_some() {
+            Status::TOO_MANY_REQUESTS
+        } else {
+            self.code.status()
+        }
+    }
+
+    /// The JSON body `{"error":…,"error_description":…,"error_uri":…}`, members left out
+    /// rather than `null`.
+    pub fn to_json(&self) -> Vec<u8> {
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            error: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            error_description: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            error_uri: Option<&'a str>,
+        }
+        let body = Body {
+            error: self.code.as_str(),
+            error_description: self.description(),
+            error_uri: self.uri(),
+        };
+        // Serialising three string members cannot fail; fall back to a fixed body anyway.
+        serde_json::to_vec(&body).unwrap_or_else(|_| br#"{"error":"server_error"}"#.to_vec())
+    }
+
+    /// Renders the error as a token-style response
+    /// ([RFC 6749 §5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2)): JSON body,
+    /// `Content-Type: application/json`, `Cache-Control: no-store`, `Pragma: no-cache`
+    /// (TE-12, ER-03), `WWW-Authenticate` after a failed header attempt (TE-09) and
+    /// `Retry-After` when throttled.
+    pub fn to_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::json(self.status(), self.to_json());
+        if let Some(challenge) = &self.www_authenticate {
+            response.push_header("www-authenticate", challenge.clone());
+        }
+        if let Some(seconds) = self.retry_after {
+            response.push_header("retry-after", seconds.to_string());
+        }
+        response
+    }
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code.as_str())?;
+        if let Some(description) = &self.description {
+            write!(f, ": {description}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for OAuthError {}
+
+/// A storage backend failed. Opaque on the wire; keeps its cause for the host's logs
+/// through [`std::error::Error::source`].
+///
+/// ```
+/// use grantflow::StorageError;
+///
+/// let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "db down");
+/// let err = StorageError::new(io);
+/// assert_eq!(err.to_string(), "storage backend error");
+/// assert!(std::error::Error::source(&err).is_some());
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[error("storage backend error")]
+pub struct StorageError {
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    transient: bool,
+}
+
+impl StorageError {
+    /// Wraps a backend error. The response to the client will be `server_error`.
+    pub fn new(source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        Self {
+            source: source.into(),
+            transient: false,
+        }
+    }
+
+    /// Wraps a backend error that is expected to pass (overload, failover, a timeout).
+    /// The response to the client will be `temporarily_unavailable`.
+    pub fn transient(
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        Self {
+            source: source.into(),
+            transient: true,
+        }
+    }
+
+    /// Whether the failure is expected to pass.
+    pub fn is_transient(&self) -> bool {
+        self.transient
+    }
+}
+
+/// The server configuration is inconsistent or insecure. Returned by
+/// [`ServerBuilder::build`](crate::ServerBuilder::build) and by client registration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The issuer is not an absolute `https` URL without query or fragment (MD-02, SEC-01).
+    #[error("invalid issuer: {0}")]
+    Issuer(&'static str),
+    /// A lifetime or limit is zero or out of range.
+    #[error("invalid setting: {0}")]
+    Setting(&'static str),
+    /// A client registration was refused.
+    #[error("invalid client registration: {0}")]
+    Client(#[from] crate::types::ClientError),
+    /// Two grant handlers claim the same `grant_type`.
+    #[error("two grant handlers for the same grant_type")]
+    DuplicateGrantHandler,
+}
+
+/// Everything a [`Server`](crate::Server) endpoint can fail with.
+///
+/// Protocol failures are not errors: a rejected request is an `Ok` response with its RFC
+/// status (DESIGN decision 6). An `Err` means the host's storage or a plug-in failed; send
+/// [`Error::to_response`] and log the error (its `source()` chain has the cause, which
+/// never reaches the client).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A storage backend failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The configuration is broken.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The token issuer plug-in failed.
+    #[error(transparent)]
+    Issue(#[from] crate::issuer::IssueError),
+}
+
+impl Error {
+    /// The single place where internal errors become wire errors: a description-less
+    /// `server_error`, or `temporarily_unavailable` for a transient storage failure.
+    /// Nothing internal leaks.
+    pub fn to_oauth_error(&self) -> OAuthError {
+        match self {
+            Self::Storage(e) if e.is_transient() => {
+                OAuthError::new(ErrorCode::TEMPORARILY_UNAVAILABLE)
+            }
+            Self::Storage(_) | Self::Config(_) | Self::Issue(_) => {
+                OAuthError::new(ErrorCode::SERVER_ERROR)
+            }
+        }
+    }
+
+    /// [`to_oauth_error`](Self::to_oauth_error) rendered as a JSON response (500 or 503,
+    /// `Cache-Control: no-store`).
+    pub fn to_response(&self) -> HttpResponse {
+        self.to_oauth_error().to_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v_err_description_charset() {
+        assert!("Invalid scope: foo".chars().all(is_error_char));
+        assert!("#$%&'()*+,-./:;<=>?@[]^_`{|}~".chars().all(is_error_char));
+        for bad in ["bad \"quote\"", "back\\slash", "café", "tab\there"] {
+            assert!(!bad.chars().all(is_error_char), "{bad}");
+            let err = OAuthError::new(ErrorCode::INVALID_REQUEST).with_description(bad.to_owned());
+            assert!(err.description().unwrap_or("").chars().all(is_error_char));
+        }
+    }
+
+    #[test]
+    fn description_is_capped() {
+        let err = OAuthError::new(ErrorCode::INVALID_REQUEST).with_description("x".repeat(5000));
+        assert_eq!(err.description().map(str::len), Some(MAX_DESCRIPTION));
+    }
+
+    #[test]
+    fn storage_errors_map_to_opaque_codes() {
+        let e = Error::from(StorageError::new("secret detail"));
+        let wire = e.to_response();
+        assert_eq!(wire.status, Status::INTERNAL_SERVER_ERROR);
+        assert_eq!(wire.body, br#"{"error":"server_error"}"#);
+        let e = Error::from(StorageError::transient("timeout"));
+        assert_eq!(e.to_response().status, Status::SERVICE_UNAVAILABLE);
+    }
+}

@@ -1,0 +1,103 @@
+//! Pure rule checks per grant: no traits, no async, no storage. Each takes everything it
+//! needs as arguments, including `now` where time matters, so it is unit-testable without
+//! a runtime.
+
+pub(crate) mod client_credentials;
+
+use crate::error::{ErrorCode, OAuthError};
+use crate::types::{Client, Scope};
+
+/// Resolves the `scope` of a request against what the client may be granted
+/// ([RFC 6749 §3.3](https://www.rfc-editor.org/rfc/rfc6749#section-3.3)).
+///
+/// - SC-01: malformed → `invalid_scope`.
+/// - SC-02: a token the client is not allowed → `invalid_scope`. The request is refused,
+///   never silently narrowed, so the client learns at once that its registration and its
+///   requests disagree.
+/// - SC-03: absent → the client's registered default scope, or `invalid_scope` when it has
+///   none.
+pub(crate) fn resolve_scope(client: &Client, requested: Option<&str>) -> Result<Scope, OAuthError> {
+    let Some(text) = requested else {
+        return client.default_scope().cloned().ok_or_else(|| {
+            OAuthError::new(ErrorCode::INVALID_SCOPE)
+                .with_description("scope required: the client has no default scope")
+        });
+    };
+    let scope = Scope::parse(text).map_err(|_| {
+        OAuthError::new(ErrorCode::INVALID_SCOPE).with_description("malformed scope")
+    })?;
+    if scope.is_empty() {
+        return Err(OAuthError::new(ErrorCode::INVALID_SCOPE).with_description("empty scope"));
+    }
+    if !scope.is_subset_of(client.allowed_scope()) {
+        return Err(OAuthError::new(ErrorCode::INVALID_SCOPE)
+            .with_description("scope not allowed for this client"));
+    }
+    Ok(scope)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::ClientSecret;
+    use crate::types::{ClientType, GrantType};
+
+    fn client(default: Option<&str>) -> Client {
+        let mut builder = Client::builder("c", ClientType::Confidential)
+            .secret(&ClientSecret::from_presented("s".into()))
+            .grant_type(GrantType::CLIENT_CREDENTIALS)
+            .allowed_scope("read write");
+        if let Some(d) = default {
+            builder = builder.default_scope(d);
+        }
+        builder.build().unwrap()
+    }
+
+    fn code(r: Result<Scope, OAuthError>) -> Option<String> {
+        r.err().map(|e| e.code().as_str().to_owned())
+    }
+
+    #[test]
+    fn sc_02_unknown_or_disallowed_scope_is_invalid_scope() {
+        assert_eq!(
+            code(resolve_scope(&client(None), Some("admin"))).as_deref(),
+            Some("invalid_scope")
+        );
+        assert_eq!(
+            code(resolve_scope(&client(None), Some("read admin"))).as_deref(),
+            Some("invalid_scope")
+        );
+        assert_eq!(
+            code(resolve_scope(&client(None), Some("READ"))).as_deref(),
+            Some("invalid_scope")
+        );
+        assert_eq!(
+            resolve_scope(&client(None), Some("write read")).map(|s| s.to_string()),
+            Ok("read write".into())
+        );
+    }
+
+    #[test]
+    fn sc_03_absent_scope_uses_the_default_or_fails() {
+        assert_eq!(
+            resolve_scope(&client(Some("read")), None).map(|s| s.to_string()),
+            Ok("read".into())
+        );
+        assert_eq!(
+            code(resolve_scope(&client(None), None)).as_deref(),
+            Some("invalid_scope")
+        );
+    }
+
+    #[test]
+    fn sc_01_malformed_scope_is_invalid_scope() {
+        assert_eq!(
+            code(resolve_scope(&client(None), Some("re\"ad"))).as_deref(),
+            Some("invalid_scope")
+        );
+        assert_eq!(
+            code(resolve_scope(&client(None), Some("   "))).as_deref(),
+            Some("invalid_scope")
+        );
+    }
+}

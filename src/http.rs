@@ -1,0 +1,299 @@
+//! The HTTP boundary: what an adapter hands in ([`HttpRequest`]) and sends back
+//! ([`HttpResponse`]). Plain data, no framework types (DESIGN decision 10).
+
+use std::fmt;
+
+/// The request method, as far as OAuth cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+    /// `HEAD`
+    Head,
+    /// `OPTIONS`
+    Options,
+    /// Any other method.
+    Other,
+}
+
+impl Method {
+    /// Maps a method name (case-sensitive, as in HTTP) to a [`Method`].
+    ///
+    /// ```
+    /// use grantflow::Method;
+    /// assert_eq!(Method::from_name("POST"), Method::Post);
+    /// assert_eq!(Method::from_name("PATCH"), Method::Other);
+    /// ```
+    pub fn from_name(name: &str) -> Self {
+        match name {
+            "GET" => Self::Get,
+            "POST" => Self::Post,
+            "HEAD" => Self::Head,
+            "OPTIONS" => Self::Options,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// The parts of an HTTP request that OAuth reads. Adapters build it; the crate parses it.
+///
+/// Pass the raw query string and the raw body: the crate parses them itself so that
+/// repeated parameters are rejected ([RFC 6749 §3.1](https://www.rfc-editor.org/rfc/rfc6749#section-3.1)).
+/// Framework extractors that collect parameters into a map drop duplicates silently.
+///
+/// `Debug` prints the method, the query's parameter *names*, the header names and the body
+/// length, never a value: bodies and `Authorization` headers carry secrets.
+///
+/// ```
+/// use grantflow::{HttpRequest, Method};
+///
+/// let request = HttpRequest::new(Method::Post)
+///     .with_header("Content-Type", "application/x-www-form-urlencoded")
+///     .with_header("Authorization", "Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW")
+///     .with_body("grant_type=client_credentials");
+/// assert_eq!(request.header("content-type"), Some("application/x-www-form-urlencoded"));
+/// let shown = format!("{request:?}");
+/// assert!(!shown.contains("czZCaGRS") && !shown.contains("client_credentials"));
+/// ```
+#[derive(Clone)]
+pub struct HttpRequest {
+    method: Method,
+    query: Option<String>,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl HttpRequest {
+    /// An empty request with `method`.
+    pub fn new(method: Method) -> Self {
+        Self {
+            method,
+            query: None,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Sets the raw, still percent-encoded query string, without the leading `?`.
+    #[must_use]
+    pub fn with_query(mut self, raw: impl Into<String>) -> Self {
+        self.query = Some(raw.into());
+        self
+    }
+
+    /// Adds a header. The name is matched case-insensitively; repeated headers are kept
+    /// (and a repeated `Authorization` header is refused by the endpoints).
+    #[must_use]
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_ascii_lowercase(), value.into()));
+        self
+    }
+
+    /// Sets the raw body.
+    #[must_use]
+    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// The method.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// The raw query string, if any.
+    pub fn query(&self) -> Option<&str> {
+        self.query.as_deref()
+    }
+
+    /// The raw body.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The value of header `name` (give it in lower case). With several headers of that name
+    /// the first is returned; use [`header_count`](Self::header_count) to detect repeats.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// How many headers named `name` (lower case) the request has.
+    pub fn header_count(&self, name: &str) -> usize {
+        self.headers.iter().filter(|(n, _)| n == name).count()
+    }
+}
+
+impl fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Names<'a, I: Iterator<Item = &'a str> + Clone>(I);
+        impl<'a, I: Iterator<Item = &'a str> + Clone> fmt::Debug for Names<'a, I> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_list().entries(self.0.clone()).finish()
+            }
+        }
+        let query_names = self
+            .query
+            .as_deref()
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty());
+        let query_names = query_names.map(|p| p.split('=').next().unwrap_or(""));
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("query_parameters", &Names(query_names))
+            .field(
+                "headers",
+                &Names(self.headers.iter().map(|(n, _)| n.as_str())),
+            )
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+/// An HTTP status code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Status(u16);
+
+impl Status {
+    /// 200 OK
+    pub const OK: Self = Self(200);
+    /// 302 Found
+    pub const FOUND: Self = Self(302);
+    /// 303 See Other
+    pub const SEE_OTHER: Self = Self(303);
+    /// 400 Bad Request
+    pub const BAD_REQUEST: Self = Self(400);
+    /// 401 Unauthorized
+    pub const UNAUTHORIZED: Self = Self(401);
+    /// 403 Forbidden
+    pub const FORBIDDEN: Self = Self(403);
+    /// 404 Not Found
+    pub const NOT_FOUND: Self = Self(404);
+    /// 405 Method Not Allowed
+    pub const METHOD_NOT_ALLOWED: Self = Self(405);
+    /// 429 Too Many Requests
+    pub const TOO_MANY_REQUESTS: Self = Self(429);
+    /// 500 Internal Server Error
+    pub const INTERNAL_SERVER_ERROR: Self = Self(500);
+    /// 503 Service Unavailable
+    pub const SERVICE_UNAVAILABLE: Self = Self(503);
+
+    /// The numeric code.
+    pub const fn as_u16(self) -> u16 {
+        self.0
+    }
+}
+
+/// One response header.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Header {
+    /// The header name, lower case.
+    pub name: &'static str,
+    /// The header value.
+    pub value: String,
+    /// Whether the value carries a credential (a `Location` with `?code=`); adapters should
+    /// mark such values sensitive (for example `http::HeaderValue::set_sensitive`) and keep
+    /// them out of logs.
+    pub sensitive: bool,
+}
+
+impl fmt::Debug for Header {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value: &dyn fmt::Debug = if self.sensitive {
+            &"<redacted>"
+        } else {
+            &self.value
+        };
+        f.debug_struct("Header")
+            .field("name", &self.name)
+            .field("value", value)
+            .finish()
+    }
+}
+
+/// What the adapter must send back: status, headers and body, exactly.
+///
+/// `Debug` prints the status, the headers (sensitive values redacted) and the body length;
+/// a token response body is never printed.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HttpResponse {
+    /// The status.
+    pub status: Status,
+    /// The headers, names in lower case.
+    pub headers: Vec<Header>,
+    /// The body: JSON for token-style endpoints, empty for redirects.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// A JSON response with the headers every token-style response carries:
+    /// `Content-Type: application/json`, `Cache-Control: no-store` and `Pragma: no-cache`
+    /// ([RFC 6749 §5.1](https://www.rfc-editor.org/rfc/rfc6749#section-5.1), TE-12).
+    pub(crate) fn json(status: Status, body: Vec<u8>) -> Self {
+        Self {
+            status,
+            headers: vec![
+                Header {
+                    name: "content-type",
+                    value: "application/json".into(),
+                    sensitive: false,
+                },
+                Header {
+                    name: "cache-control",
+                    value: "no-store".into(),
+                    sensitive: false,
+                },
+                Header {
+                    name: "pragma",
+                    value: "no-cache".into(),
+                    sensitive: false,
+                },
+            ],
+            body,
+        }
+    }
+
+    /// 405 with `Allow` (TE-01).
+    pub(crate) fn method_not_allowed(allow: &'static str) -> Self {
+        let mut response = Self::json(
+            Status::METHOD_NOT_ALLOWED,
+            br#"{"error":"invalid_request","error_description":"method not allowed"}"#.to_vec(),
+        );
+        response.push_header("allow", allow.to_owned());
+        response
+    }
+
+    pub(crate) fn push_header(&mut self, name: &'static str, value: String) {
+        self.headers.push(Header {
+            name,
+            value,
+            sensitive: false,
+        });
+    }
+
+    /// The value of the first header named `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|h| h.name == name)
+            .map(|h| h.value.as_str())
+    }
+}
+
+impl fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}

@@ -1,0 +1,177 @@
+//! # grantflow
+//!
+//! An embeddable engine for OAuth 2.0 / OAuth 2.1 authorization servers. A Rust service
+//! that already runs on axum, actix-web or hyper adds grantflow, plugs in its storage, and
+//! gets the protocol right: request parsing, client authentication, the grants' state
+//! machines, token issuance and the exact HTTP responses, with OAuth 2.1 and RFC 9700
+//! defaults.
+//!
+//! **What this crate does not do:** it is not an HTTP server (the host's framework is), it
+//! has no sessions, login pages or user database (the host authenticates users), it opens
+//! no sockets or files and picks no async runtime, and it reads time only through the
+//! injected [`Clock`].
+//!
+//! ```text
+//!  host framework (axum / actix-web / hyper): a thin adapter
+//!    | builds HttpRequest                       ^ sends HttpResponse back
+//!    v                                          |
+//!  Server::token (and the other endpoints) -----+
+//!    | parse once, check the rules (pure), decide
+//!    v
+//!  plug-ins, held as Arc<dyn _>: ClientRegistry, TokenStore, TokenIssuer,
+//!  AttemptLimiter, Clock (in-memory defaults included)
+//! ```
+//!
+//! ## Getting started
+//!
+//! A backend service gets an access token with the client credentials grant
+//! ([RFC 6749 §4.4](https://www.rfc-editor.org/rfc/rfc6749#section-4.4)):
+//!
+//! ```
+//! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     let mut f = std::pin::pin!(f);
+//! #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+//! #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+//! # }
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> { block_on(async {
+//! use std::sync::Arc;
+//! use grantflow::*;
+//!
+//! // Register a confidential client. Only the digest of its secret is kept.
+//! let clients = Arc::new(MemoryClientRegistry::new());
+//! clients.insert(
+//!     Client::builder("reporting-service", ClientType::Confidential)
+//!         .secret(&ClientSecret::from_presented("a-long-random-secret".to_owned()))
+//!         .auth_method(AuthMethod::ClientSecretPost)
+//!         .grant_type(GrantType::CLIENT_CREDENTIALS)
+//!         .allowed_scope("read:data write:data")
+//!         .build()?,
+//! )?;
+//! let server = Server::builder("https://as.example.com", clients, Arc::new(MemoryTokenStore::new()))
+//!     .build()?;
+//!
+//! // What an adapter builds from the framework's request to `POST /token`:
+//! let request = HttpRequest::new(Method::Post)
+//!     .with_header("content-type", "application/x-www-form-urlencoded")
+//!     .with_body("grant_type=client_credentials&scope=read:data\
+//!                 &client_id=reporting-service&client_secret=a-long-random-secret");
+//! let response = server.token(&request).await?;
+//!
+//! // What the adapter sends back: status, headers and JSON, exactly.
+//! assert_eq!(response.status, Status::OK);
+//! assert_eq!(response.header("cache-control"), Some("no-store"));
+//! let body: serde_json::Value = serde_json::from_slice(&response.body)?;
+//! assert_eq!(body["token_type"], "Bearer");
+//! assert_eq!(body["scope"], "read:data");
+//! # Ok(()) }) }
+//! ```
+//!
+//! ## Writing an adapter
+//!
+//! Fill an [`HttpRequest`] with the method, the raw query, the headers and the raw body;
+//! call the endpoint; copy the [`HttpResponse`]'s status, headers and body back. An `Err`
+//! from an endpoint is a storage or plug-in fault: log it and send
+//! [`Error::to_response`]. With axum, the response half is:
+//!
+//! ```ignore
+//! fn to_axum(res: grantflow::HttpResponse) -> axum::response::Response {
+//!     let mut out = axum::http::Response::builder().status(res.status.as_u16());
+//!     for h in &res.headers {
+//!         out = out.header(h.name, &h.value);
+//!     }
+//!     out.body(axum::body::Body::from(res.body)).unwrap_or_default()
+//! }
+//! ```
+//!
+//! ## Implementing storage
+//!
+//! [`ClientRegistry`] and [`TokenStore`] are async, object-safe traits with `&self`
+//! methods. Their doc comments state each security contract: stores are keyed by
+//! [`TokenHash`] digests and never see token values; [`TokenStore::insert`] writes all the
+//! records of one response or none. [`MemoryClientRegistry`] and [`MemoryTokenStore`] are
+//! the in-memory implementations.
+//!
+//! ## Security model
+//!
+//! Enforced by the crate: exactly one client authentication method per request, the
+//! registered method only, secrets compared as SHA-256 digests in constant time, failed
+//! attempts throttled ([`AttemptLimiter`]); no credentials in URLs; repeated parameters
+//! refused and input size bounded; `Cache-Control: no-store` on every token response;
+//! 256-bit random tokens stored only as digests; secret types with redacted `Debug` and no
+//! `Display` or `Serialize`; an `https` issuer unless
+//! [`ServerBuilder::dangerous`] says otherwise.
+//!
+//! The host's job: authenticating users, TLS termination, and logging [`Error`]s (whose
+//! `source()` chain is never sent to clients).
+//!
+//! Secrets are not zeroed in memory on drop: that would need `unsafe` or a dependency
+//! outside the crate's set, and a manual `fill(0)` is no guarantee. The crate relies on
+//! digests at rest, redaction and short lifetimes instead.
+//!
+//! ## Standards
+//!
+//! - [RFC 6749](https://www.rfc-editor.org/rfc/rfc6749): §2.3 client authentication, §3.2
+//!   the token endpoint, §3.3 scope, §4.4 client credentials, §5 token responses and errors
+//! - [RFC 7617](https://www.rfc-editor.org/rfc/rfc7617): the Basic scheme
+//! - [RFC 9700](https://www.rfc-editor.org/rfc/rfc9700): the OAuth 2.0 Security BCP
+//! - [OAuth 2.1](https://datatracker.ietf.org/doc/draft-ietf-oauth-v2-1/): defaults
+
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod client_auth;
+mod clock;
+mod config;
+mod endpoint;
+mod error;
+mod grant;
+mod http;
+mod issuer;
+mod limiter;
+mod params;
+mod secret;
+mod server;
+mod store;
+mod types;
+
+// The public interface is:
+pub use crate::clock::{Clock, ManualClock, SystemClock};
+pub use crate::config::{Dangerous, ServerBuilder};
+pub use crate::endpoint::token::{GrantError, GrantHandler, GrantRequest, TokenGrant};
+pub use crate::error::{ConfigError, Error, ErrorCode, InvalidErrorCode, OAuthError, StorageError};
+pub use crate::http::{Header, HttpRequest, HttpResponse, Method, Status};
+pub use crate::issuer::{IssueError, OpaqueTokenIssuer, TokenClaims, TokenIssuer};
+pub use crate::limiter::{AttemptLimiter, MemoryAttemptLimiter, Throttle};
+pub use crate::params::FormLimits;
+pub use crate::secret::{
+    AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, RefreshToken, TokenHash,
+};
+pub use crate::server::Server;
+pub use crate::store::{
+    ClientRegistry, MemoryClientRegistry, MemoryTokenStore, TokenKind, TokenRecord, TokenStore,
+};
+pub use crate::types::{
+    AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientType, GrantId, GrantType,
+    InvalidRedirectUri, InvalidScope, RedirectUri, Scope, Subject,
+};
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    /// Drives a future that never waits on I/O (the memory stores never return `Pending`).
+    pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        loop {
+            if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+                return value;
+            }
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! `application/x-www-form-urlencoded` parsing with duplicate poisoning and size bounds
+//! ([RFC 6749 §3.1, §3.2, Appendix B](https://www.rfc-editor.org/rfc/rfc6749#appendix-B)).
+//!
+//! The crate parses forms itself (never into a map) so that a repeated parameter is seen
+//! and refused (TE-03, AZ-06), and so that hostile input is bounded before any allocation
+//! grows with it.
+
+use std::borrow::Cow;
+
+use crate::error::{ErrorCode, OAuthError};
+
+/// Size bounds for request parsing. Oversized input is refused with `invalid_request`
+/// before it is decoded, so a request can never make the server allocate more than these
+/// bounds allow.
+///
+/// ```
+/// use grantflow::FormLimits;
+///
+/// let limits = FormLimits::default();
+/// assert_eq!(limits.max_body_bytes, 16 * 1024);
+/// let strict = FormLimits { max_parameters: 16, ..FormLimits::default() };
+/// assert_eq!(strict.max_parameters, 16);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "plain settings; new bounds go in a major release"
+)]
+pub struct FormLimits {
+    /// The largest body (and query string) accepted, in bytes. Default: 16 KiB, far above
+    /// any legitimate OAuth request.
+    pub max_body_bytes: usize,
+    /// The most parameters in one body or query string. Default: 32.
+    pub max_parameters: usize,
+    /// The longest parameter value, in bytes before percent-decoding. Default: 4 KiB
+    /// (a `state` is capped lower, at 2 KiB, by its own rule).
+    pub max_value_bytes: usize,
+}
+
+impl Default for FormLimits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 16 * 1024,
+            max_parameters: 32,
+            max_value_bytes: 4 * 1024,
+        }
+    }
+}
+
+/// A parsed form: each name at most once, empty values dropped.
+#[derive(Debug)]
+pub(crate) struct Form<'a> {
+    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+}
+
+/// Why a form was refused. Rendered as `invalid_request`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FormError {
+    TooLarge,
+    TooManyParameters,
+    ValueTooLong,
+    Malformed,
+    Repeated(String),
+}
+
+impl FormError {
+    pub(crate) fn into_oauth(self) -> OAuthError {
+        let error = OAuthError::new(ErrorCode::INVALID_REQUEST);
+        match self {
+            Self::TooLarge => error.with_description("request too large"),
+            Self::TooManyParameters => error.with_description("too many parameters"),
+            Self::ValueTooLong => error.with_description("parameter value too long"),
+            Self::Malformed => error.with_description("malformed form encoding"),
+            Self::Repeated(name) => error.with_description(format!("repeated parameter: {name}")),
+        }
+    }
+}
+
+impl<'a> Form<'a> {
+    /// Parses a form body or query string.
+    pub(crate) fn parse(input: &'a [u8], limits: &FormLimits) -> Result<Self, FormError> {
+        if input.len() > limits.max_body_bytes {
+            return Err(FormError::TooLarge);
+        }
+        let mut pairs: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::new();
+        for part in input.split(|b| *b == b'&') {
+            if part.is_empty() {
+                continue;
+            }
+            if pairs.len() >= limits.max_parameters {
+                return Err(FormError::TooManyParameters);
+            }
+            let (name, value) = match part.iter().position(|b| *b == b'=') {
+                Some(i) => (&part[..i], &part[i + 1..]),
+                None => (part, &part[part.len()..]),
+            };
+            if name.len() > limits.max_value_bytes || value.len() > limits.max_value_bytes {
+                return Err(FormError::ValueTooLong);
+            }
+            let name = decode(name).ok_or(FormError::Malformed)?;
+            let value = decode(value).ok_or(FormError::Malformed)?;
+            if name.is_empty() {
+                continue;
+            }
+            // A name sent twice is refused even when one of the values is empty: the
+            // parameter was still "included more than once" (RFC 6749 §3.1).
+            if pairs.iter().any(|(n, _)| *n == name) {
+                return Err(FormError::Repeated(name.into_owned()));
+            }
+            pairs.push((name, value));
+        }
+        // Parameters sent without a value are treated as omitted (RFC 6749 §3.1).
+        pairs.retain(|(_, v)| !v.is_empty());
+        Ok(Self { pairs })
+    }
+
+    /// The value of `name`, if present and non-empty.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_ref())
+    }
+
+    /// Whether `name` is present with a non-empty value.
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// All pairs, in request order.
+    #[cfg(test)]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref()))
+    }
+}
+
+/// Form-url-decodes one name or value: `+` becomes a space, `%XX` a byte, and the result
+/// must be UTF-8. Returns `None` for a malformed escape or invalid UTF-8.
+pub(crate) fn decode(raw: &[u8]) -> Option<Cow<'_, str>> {
+    if !raw.iter().any(|b| *b == b'%' || *b == b'+') {
+        return std::str::from_utf8(raw).ok().map(Cow::Borrowed);
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hi = hex(*raw.get(i + 1)?)?;
+                let lo = hex(*raw.get(i + 2)?)?;
+                out.push(hi << 4 | lo);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok().map(Cow::Owned)
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parse(s: &str) -> Result<Form<'_>, FormError> {
+        Form::parse(s.as_bytes(), &FormLimits::default())
+    }
+
+    #[test]
+    fn te_03_repeated_parameter_is_refused() {
+        assert_eq!(
+            parse("code=a&code=b").err(),
+            Some(FormError::Repeated("code".into()))
+        );
+        assert!(matches!(parse("code=a&code="), Err(FormError::Repeated(_))));
+        // The same name spelled with an escape is the same parameter.
+        assert!(matches!(
+            parse("code=a&c%6Fde=b"),
+            Err(FormError::Repeated(_))
+        ));
+    }
+
+    #[test]
+    fn te_03_empty_values_are_absent_and_unknown_kept_aside() {
+        let form = parse("scope=&state=x&foo&&bar=1").unwrap();
+        assert_eq!(form.get("scope"), None);
+        assert_eq!(form.get("foo"), None);
+        assert_eq!(form.get("state"), Some("x"));
+        assert_eq!(form.get("bar"), Some("1"));
+    }
+
+    #[test]
+    fn rfc6749_appendix_b_form_decoding() {
+        let form = parse("v=+%25%26%2B%C2%A3%E2%82%AC").unwrap();
+        assert_eq!(form.get("v"), Some(" %&+\u{a3}\u{20ac}"));
+    }
+
+    #[test]
+    fn malformed_input_is_refused() {
+        assert_eq!(parse("a=%zz").err(), Some(FormError::Malformed));
+        assert_eq!(parse("a=%4").err(), Some(FormError::Malformed));
+        assert_eq!(parse("a=%C3%28").err(), Some(FormError::Malformed)); // invalid UTF-8
+        assert_eq!(
+            Form::parse(b"a=\xff", &FormLimits::default()).err(),
+            Some(FormError::Malformed)
+        );
+    }
+
+    #[test]
+    fn limits_are_enforced() {
+        let limits = FormLimits {
+            max_body_bytes: 64,
+            max_parameters: 3,
+            max_value_bytes: 8,
+        };
+        assert_eq!(
+            Form::parse(&[b'a'; 65], &limits).err(),
+            Some(FormError::TooLarge)
+        );
+        assert_eq!(
+            Form::parse(b"a=1&b=2&c=3&d=4", &limits).err(),
+            Some(FormError::TooManyParameters)
+        );
+        assert_eq!(
+            Form::parse(b"a=123456789", &limits).err(),
+            Some(FormError::ValueTooLong)
+        );
+        assert!(Form::parse(b"a=12345678", &limits).is_ok());
+    }
+
+    fn encode(s: &str) -> String {
+        url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+    }
+
+    proptest! {
+        #[test]
+        fn form_parser_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = Form::parse(&bytes, &FormLimits::default());
+        }
+
+        #[test]
+        fn form_parser_round_trips(pairs in proptest::collection::btree_map("[a-z_]{1,12}", "\\PC{1,40}", 0..10)) {
+            let body = pairs
+                .iter()
+                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                .collect::<Vec<_>>()
+                .join("&");
+            let form = Form::parse(body.as_bytes(), &FormLimits::default()).unwrap();
+            let back: std::collections::BTreeMap<String, String> =
+                form.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+            prop_assert_eq!(back, pairs);
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! Secret values: client secrets, tokens, codes and verifiers, and their digests.
+//!
+//! # Security
+//!
+//! Secret types are inert (DESIGN decision 13): no `Display`, no `Serialize`, no
+//! `PartialEq`, and a `Debug` that prints `<redacted>`. Stores only ever see a
+//! [`TokenHash`], the SHA-256 digest of a secret, so a leaked table holds no live
+//! credential. Digests are compared in constant time.
+//!
+//! The crate does not zero secrets in memory when they are dropped: that would need a
+//! dependency outside the allowed set or `unsafe`, which the crate forbids, and a manual
+//! `fill(0)` is no guarantee (the optimiser and earlier copies defeat it). It relies on
+//! hashing at rest, redaction and short lifetimes instead.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore as _;
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
+
+/// The SHA-256 digest of a secret: the only form in which stores see codes, tokens and
+/// client secrets (DESIGN decision 5).
+///
+/// Equality is constant-time; since the inputs are fixed-length digests of high-entropy
+/// values, using it as a map key leaks nothing useful. `Debug` shows only an 8-hex-digit
+/// prefix.
+///
+/// ```
+/// use grantflow::{AccessToken, TokenHash};
+///
+/// let token = AccessToken::from_presented("mF_9.B5f-4.1JqM".to_owned());
+/// let hash = token.hash();
+/// assert_eq!(hash, TokenHash::of("mF_9.B5f-4.1JqM"));
+/// assert_eq!(format!("{hash:?}").len(), "TokenHash(12345678…)".len());
+/// ```
+#[derive(Clone, Copy, Eq)]
+pub struct TokenHash([u8; 32]);
+
+impl TokenHash {
+    /// SHA-256 of `secret`'s UTF-8 bytes.
+    pub fn of(secret: &str) -> Self {
+        Self(Sha256::digest(secret.as_bytes()).into())
+    }
+
+    /// Wraps a digest read back from storage.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The digest bytes, for writing to storage.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The digest as 64 lower-case hex digits, for storage that wants text.
+    pub fn to_hex(&self) -> String {
+        let mut out = String::with_capacity(64);
+        for b in self.0 {
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+        out
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+impl PartialEq for TokenHash {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl std::hash::Hash for TokenHash {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write(&self.0);
+    }
+}
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hex = self.to_hex();
+        write!(f, "TokenHash({}…)", &hex[..8])
+    }
+}
+
+/// Draws 32 bytes (256 bits) from the thread-local CSPRNG (ChaCha12, seeded and
+/// periodically reseeded from the operating system) and encodes them as base64url without
+/// padding: 43 characters, safe in URLs, headers and forms as-is (TE-14, AC-08).
+pub(crate) fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Generates the secret newtypes: private field, redacted `Debug`, no `Display`,
+/// `Serialize` or `PartialEq`.
+macro_rules! secret_type {
+    ($(#[$meta:meta])* $name:ident, generate: $generate:literal) => {
+        $(#[$meta])*
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps a value presented by a client or read from configuration.
+            pub fn from_presented(value: String) -> Self {
+                Self(value)
+            }
+
+            /// The secret text, for writing into a response.
+            ///
+            /// # Security
+            /// Anyone holding this value can use it. Do not log it.
+            pub fn expose_secret(&self) -> &str {
+                &self.0
+            }
+
+            /// The SHA-256 digest used as the storage key; stores never see the value.
+            pub fn hash(&self) -> TokenHash {
+                TokenHash::of(&self.0)
+            }
+
+            /// Generates a fresh value: 256 bits from the CSPRNG, base64url without padding.
+            #[doc = $generate]
+            pub fn generate() -> Self {
+                Self(random_secret())
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<redacted>)"))
+            }
+        }
+    };
+}
+
+secret_type!(
+    /// A client secret ([RFC 6749 §2.3.1](https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1)).
+    ///
+    /// Registries keep only its [`TokenHash`]. That is safe because the authorization server
+    /// *generates* client secrets with 256 bits of entropy; for human-chosen secrets,
+    /// override [`ClientRegistry::verify_secret`](crate::ClientRegistry::verify_secret)
+    /// with a slow KDF.
+    ///
+    /// ```
+    /// use grantflow::ClientSecret;
+    /// let secret = ClientSecret::generate();
+    /// assert_eq!(secret.expose_secret().len(), 43);
+    /// assert_eq!(format!("{secret:?}"), "ClientSecret(<redacted>)");
+    /// ```
+    ClientSecret,
+    generate: "Hand the value to the client once, and register only its hash."
+);
+
+secret_type!(
+    /// A bearer access token ([RFC 6749 §1.4](https://www.rfc-editor.org/rfc/rfc6749#section-1.4)).
+    /// Opaque by default: 256 random bits that only refer to the stored record.
+    ///
+    /// ```
+    /// use grantflow::AccessToken;
+    /// let token = AccessToken::generate();
+    /// assert_eq!(format!("{token:?}"), "AccessToken(<redacted>)");
+    /// ```
+    AccessToken,
+    generate: "The default [`OpaqueTokenIssuer`](crate::OpaqueTokenIssuer) uses this."
+);
+
+secret_type!(
+    /// A refresh token ([RFC 6749 §1.5](https://www.rfc-editor.org/rfc/rfc6749#section-1.5)).
+    ///
+    /// ```
+    /// use grantflow::RefreshToken;
+    /// assert_eq!(format!("{:?}", RefreshToken::generate()), "RefreshToken(<redacted>)");
+    /// ```
+    RefreshToken,
+    generate: "The default [`OpaqueTokenIssuer`](crate::OpaqueTokenIssuer) uses this."
+);
+
+secret_type!(
+    /// An authorization code ([RFC 6749 §4.1.2](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2)).
+    /// Single use: it is not `Clone`.
+    ///
+    /// ```
+    /// use grantflow::AuthorizationCode;
+    /// assert_eq!(format!("{:?}", AuthorizationCode::generate()), "AuthorizationCode(<redacted>)");
+    /// ```
+    AuthorizationCode,
+    generate: "Codes carry 256 bits, above the 128 bits AC-08 asks for."
+);
+
+secret_type!(
+    /// A PKCE code verifier ([RFC 7636 §4.1](https://www.rfc-editor.org/rfc/rfc7636#section-4.1)).
+    /// Not `Clone`.
+    ///
+    /// ```
+    /// use grantflow::CodeVerifier;
+    /// assert_eq!(format!("{:?}", CodeVerifier::generate()), "CodeVerifier(<redacted>)");
+    /// ```
+    CodeVerifier,
+    generate: "43 characters, the shortest verifier RFC 7636 allows, with 256 bits."
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn te_14_generated_secrets_are_256_bit_base64url() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..1000 {
+            let s = random_secret();
+            assert_eq!(s.len(), 43);
+            assert!(
+                s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            );
+            assert!(seen.insert(s));
+        }
+    }
+
+    #[test]
+    fn hash_is_sha256() {
+        // SHA-256("abc"), FIPS 180-2 example.
+        assert_eq!(
+            TokenHash::of("abc").to_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        let token = AccessToken::from_presented("super-secret-value".into());
+        assert!(!format!("{token:?}").contains("super"));
+        assert!(!format!("{:?}", token.hash()).contains(&token.hash().to_hex()));
+    }
+}

@@ -1,0 +1,80 @@
+//! [`Server`]: the one async driver. It holds the plug-ins, fetches data through them and
+//! calls the pure rule checks; the endpoints are its methods.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::clock::Clock;
+use crate::config::ServerBuilder;
+use crate::endpoint::token::GrantHandler;
+use crate::issuer::TokenIssuer;
+use crate::limiter::AttemptLimiter;
+use crate::params::FormLimits;
+use crate::store::{ClientRegistry, TokenStore};
+
+/// An OAuth 2.1 authorization server engine.
+///
+/// One non-generic type (DESIGN decision 1): it holds its plug-ins as `Arc<dyn Trait>`, is
+/// cheap to [`Clone`] (one `Arc`), `Send`, `Sync` and `Debug`. Build it with
+/// [`Server::builder`]; call its endpoint methods from the host's HTTP handlers, such as
+/// [`Server::token`].
+///
+/// Endpoint methods return `Ok(HttpResponse)` for every protocol outcome, success or RFC
+/// error; `Err` means a storage or plug-in fault, which the adapter answers with
+/// [`Error::to_response`](crate::Error::to_response) after logging it.
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub(crate) inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) issuer: String,
+    pub(crate) clients: Arc<dyn ClientRegistry>,
+    pub(crate) tokens: Arc<dyn TokenStore>,
+    pub(crate) token_issuer: Arc<dyn TokenIssuer>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) limiter: Arc<dyn AttemptLimiter>,
+    pub(crate) access_token_ttl: Duration,
+    pub(crate) refresh_token_ttl: Duration,
+    pub(crate) form_limits: FormLimits,
+    pub(crate) realm: String,
+    pub(crate) grant_handlers: Vec<Arc<dyn GrantHandler>>,
+}
+
+impl Server {
+    /// Starts building a server for `issuer` (an `https` URL, the value of `iss` and of
+    /// the metadata `issuer`), with its client registry and token store.
+    pub fn builder(
+        issuer: impl Into<String>,
+        clients: Arc<dyn ClientRegistry>,
+        tokens: Arc<dyn TokenStore>,
+    ) -> ServerBuilder {
+        ServerBuilder::new(issuer.into(), clients, tokens)
+    }
+
+    pub(crate) fn from_inner(inner: Inner) -> Self {
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The issuer identifier.
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuer
+    }
+
+    /// The access token lifetime.
+    pub fn access_token_ttl(&self) -> Duration {
+        self.inner.access_token_ttl
+    }
+
+    /// The grant types the token endpoint dispatches, built-in and extension.
+    pub fn grant_types(&self) -> impl Iterator<Item = &str> + '_ {
+        self.inner.grant_handlers.iter().map(|h| h.grant_type())
+    }
+
+    pub(crate) fn now(&self) -> SystemTime {
+        self.inner.clock.now()
+    }
+}

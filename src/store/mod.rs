@@ -1,0 +1,206 @@
+//! Storage plug-ins: narrow, async, object-safe traits, one role each (DESIGN decision 2),
+//! and their in-memory implementations.
+//!
+//! Every method takes `&self` (use interior mutability: a mutex, a transaction), "not
+//! found" is `Ok(None)`, and a backend failure is a [`StorageError`], which the client sees
+//! only as `server_error` or `temporarily_unavailable`. Keys are [`TokenHash`] digests,
+//! never raw tokens (DESIGN decision 5).
+
+mod memory;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use crate::error::StorageError;
+use crate::secret::{ClientSecret, TokenHash};
+use crate::types::{Client, ClientId, GrantId, Scope, Subject};
+
+pub use memory::{MemoryClientRegistry, MemoryTokenStore};
+
+/// Looks clients up by `client_id`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use grantflow::{Client, ClientRegistry, ClientType, GrantType, MemoryClientRegistry};
+///
+/// let registry = MemoryClientRegistry::new();
+/// registry.insert(Client::builder("tv", ClientType::Public).grant_type(GrantType::DEVICE_CODE).build()?)?;
+/// let registry: Arc<dyn ClientRegistry> = Arc::new(registry);
+/// # let _ = registry;
+/// # Ok::<(), grantflow::ClientError>(())
+/// ```
+#[async_trait]
+pub trait ClientRegistry: Send + Sync + fmt::Debug {
+    /// The client registered as `client_id`, if any.
+    ///
+    /// # Errors
+    /// [`StorageError`] only for a backend failure, never for "not found".
+    async fn find(&self, client_id: &str) -> Result<Option<Arc<Client>>, StorageError>;
+
+    /// Checks a presented client secret. The default compares SHA-256 digests in constant
+    /// time ([`Client::verify_secret`]), which is right for the high-entropy secrets an
+    /// authorization server generates. Override it to use a slow KDF for human-chosen
+    /// secrets, or a secret manager.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the check itself could not run.
+    async fn verify_secret(
+        &self,
+        client: &Client,
+        secret: &ClientSecret,
+    ) -> Result<bool, StorageError> {
+        Ok(client.verify_secret(secret))
+    }
+}
+
+#[async_trait]
+impl<T: ClientRegistry + ?Sized> ClientRegistry for Arc<T> {
+    async fn find(&self, client_id: &str) -> Result<Option<Arc<Client>>, StorageError> {
+        (**self).find(client_id).await
+    }
+
+    async fn verify_secret(
+        &self,
+        client: &Client,
+        secret: &ClientSecret,
+    ) -> Result<bool, StorageError> {
+        (**self).verify_secret(client, secret).await
+    }
+}
+
+/// Which kind of token a [`TokenRecord`] describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenKind {
+    /// An access token.
+    Access,
+    /// A refresh token.
+    Refresh,
+}
+
+/// What the server knows about an issued token, stored under the token's [`TokenHash`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TokenRecord {
+    /// Access or refresh token.
+    pub kind: TokenKind,
+    /// The grant the token belongs to (DESIGN decision 3).
+    pub grant_id: GrantId,
+    /// The client the token was issued to.
+    pub client_id: ClientId,
+    /// The resource owner, or `None` for tokens that act for the client itself.
+    pub subject: Option<Subject>,
+    /// The granted scope.
+    pub scope: Scope,
+    /// When the token was issued.
+    pub issued_at: SystemTime,
+    /// When the token stops being valid.
+    pub expires_at: SystemTime,
+}
+
+impl TokenRecord {
+    /// A record without subject; add one with [`with_subject`](Self::with_subject).
+    pub fn new(
+        kind: TokenKind,
+        grant_id: GrantId,
+        client_id: ClientId,
+        scope: Scope,
+        issued_at: SystemTime,
+        expires_at: SystemTime,
+    ) -> Self {
+        Self {
+            kind,
+            grant_id,
+            client_id,
+            subject: None,
+            scope,
+            issued_at,
+            expires_at,
+        }
+    }
+
+    /// Sets the subject.
+    #[must_use]
+    pub fn with_subject(mut self, subject: Option<Subject>) -> Self {
+        self.subject = subject;
+        self
+    }
+
+    /// Whether the token has expired at `now`.
+    pub fn is_expired(&self, now: SystemTime) -> bool {
+        now >= self.expires_at
+    }
+}
+
+/// Holds issued access and refresh tokens, keyed by digest.
+///
+/// # Contract
+/// - Keys are [`TokenHash`]es: the store never sees a token value.
+/// - [`insert`](Self::insert) writes all given records or none: a token response is only
+///   sent once every token in it is stored, and a failed write leaves nothing behind.
+/// - [`find`](Self::find) may return an expired record; the server checks expiry against
+///   its own clock. Stores should purge expired records so they do not grow without bound.
+#[async_trait]
+pub trait TokenStore: Send + Sync + fmt::Debug {
+    /// Stores the records of one token response, all or nothing.
+    ///
+    /// # Errors
+    /// [`StorageError`] for a backend failure; then none of the records is stored.
+    async fn insert(&self, tokens: Vec<(TokenHash, TokenRecord)>) -> Result<(), StorageError>;
+
+    /// The record stored under `token`, if any.
+    ///
+    /// # Errors
+    /// [`StorageError`] only for a backend failure, never for "not found".
+    async fn find(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StorageError>;
+
+    /// Removes the record under `token` and returns it, if there was one.
+    ///
+    /// # Errors
+    /// [`StorageError`] for a backend failure.
+    async fn revoke(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StorageError>;
+
+    /// Removes every record of `grant` (access and refresh tokens alike) and returns how
+    /// many there were.
+    ///
+    /// # Errors
+    /// [`StorageError`] for a backend failure.
+    async fn revoke_grant(&self, grant: &GrantId) -> Result<usize, StorageError>;
+
+    /// Removes records that expired at or before `now`, and returns how many. Stores that
+    /// purge on their own (as [`MemoryTokenStore`] does) may leave the default, which does
+    /// nothing.
+    ///
+    /// # Errors
+    /// [`StorageError`] for a backend failure.
+    async fn purge_expired(&self, now: SystemTime) -> Result<usize, StorageError> {
+        let _ = now;
+        Ok(0)
+    }
+}
+
+#[async_trait]
+impl<T: TokenStore + ?Sized> TokenStore for Arc<T> {
+    async fn insert(&self, tokens: Vec<(TokenHash, TokenRecord)>) -> Result<(), StorageError> {
+        (**self).insert(tokens).await
+    }
+
+    async fn find(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
+        (**self).find(token).await
+    }
+
+    async fn revoke(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
+        (**self).revoke(token).await
+    }
+
+    async fn revoke_grant(&self, grant: &GrantId) -> Result<usize, StorageError> {
+        (**self).revoke_grant(grant).await
+    }
+
+    async fn purge_expired(&self, now: SystemTime) -> Result<usize, StorageError> {
+        (**self).purge_expired(now).await
+    }
+}

@@ -1,0 +1,536 @@
+//! Registered clients ([RFC 6749 §2](https://www.rfc-editor.org/rfc/rfc6749#section-2)).
+
+use std::borrow::{Borrow, Cow};
+use std::fmt;
+use std::sync::Arc;
+
+use subtle::{Choice, ConstantTimeEq as _};
+
+use crate::secret::{ClientSecret, TokenHash};
+use crate::types::redirect_uri::{InvalidRedirectUri, RedirectUri};
+use crate::types::scope::Scope;
+
+/// A client identifier ([RFC 6749 §2.2](https://www.rfc-editor.org/rfc/rfc6749#section-2.2)):
+/// 1 to 255 printable ASCII characters (`%x20-7E`, the `VSCHAR` of Appendix A.1). Cheap to
+/// clone.
+///
+/// ```
+/// use grantflow::ClientId;
+/// let id = ClientId::new("s6BhdRkqt3")?;
+/// assert_eq!(id.as_str(), "s6BhdRkqt3");
+/// assert!(ClientId::new("").is_err());
+/// # Ok::<(), grantflow::ClientError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClientId(Arc<str>);
+
+impl ClientId {
+    /// Validates a client identifier.
+    ///
+    /// # Errors
+    /// [`ClientError::InvalidClientId`] when empty, longer than 255 bytes or with a
+    /// character outside `%x20-7E`.
+    pub fn new(id: &str) -> Result<Self, ClientError> {
+        if id.is_empty() || id.len() > 255 || !id.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+            return Err(ClientError::InvalidClientId);
+        }
+        Ok(Self(Arc::from(id)))
+    }
+
+    /// The identifier.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for ClientId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ClientId({:?})", &*self.0)
+    }
+}
+
+/// The client type ([RFC 6749 §2.1](https://www.rfc-editor.org/rfc/rfc6749#section-2.1)).
+/// Each client is registered as exactly one type (SEC-07), which decides its
+/// authentication, PKCE and refresh behaviour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[expect(
+    clippy::exhaustive_enums,
+    reason = "RFC 6749 defines exactly these two client types"
+)]
+pub enum ClientType {
+    /// Cannot keep a secret (native and browser apps). Authenticates with `none`.
+    Public,
+    /// Holds a secret and authenticates at the token endpoint.
+    Confidential,
+}
+
+/// How a client authenticates at the token endpoint
+/// ([RFC 7591 §2](https://www.rfc-editor.org/rfc/rfc7591#section-2)
+/// `token_endpoint_auth_method`). A client must use the method it registered (TE-07).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuthMethod {
+    /// HTTP Basic with the form-encoded id and secret (RFC 6749 §2.3.1).
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the request body.
+    ClientSecretPost,
+    /// No authentication: public clients, which send only `client_id`.
+    None,
+}
+
+impl AuthMethod {
+    /// The RFC 7591 name, as listed in metadata.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::None => "none",
+        }
+    }
+}
+
+/// A `grant_type` value. The set is open, like [`ErrorCode`](crate::ErrorCode): extension
+/// grants are URIs.
+///
+/// ```
+/// use grantflow::GrantType;
+/// assert_eq!(GrantType::CLIENT_CREDENTIALS.as_str(), "client_credentials");
+/// let exchange = GrantType::new("urn:ietf:params:oauth:grant-type:token-exchange");
+/// assert_eq!(exchange.as_str(), "urn:ietf:params:oauth:grant-type:token-exchange");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct GrantType(Cow<'static, str>);
+
+impl GrantType {
+    /// `authorization_code` ([RFC 6749 §4.1](https://www.rfc-editor.org/rfc/rfc6749#section-4.1)).
+    pub const AUTHORIZATION_CODE: Self = Self(Cow::Borrowed("authorization_code"));
+    /// `refresh_token` ([RFC 6749 §6](https://www.rfc-editor.org/rfc/rfc6749#section-6)).
+    pub const REFRESH_TOKEN: Self = Self(Cow::Borrowed("refresh_token"));
+    /// `client_credentials` ([RFC 6749 §4.4](https://www.rfc-editor.org/rfc/rfc6749#section-4.4)).
+    pub const CLIENT_CREDENTIALS: Self = Self(Cow::Borrowed("client_credentials"));
+    /// The device grant ([RFC 8628 §3.4](https://www.rfc-editor.org/rfc/rfc8628#section-3.4)).
+    pub const DEVICE_CODE: Self = Self(Cow::Borrowed(
+        "urn:ietf:params:oauth:grant-type:device_code",
+    ));
+    /// `password`, the legacy resource owner password grant
+    /// ([RFC 6749 §4.3](https://www.rfc-editor.org/rfc/rfc6749#section-4.3)); off unless
+    /// enabled per client.
+    pub const PASSWORD: Self = Self(Cow::Borrowed("password"));
+
+    /// Any other grant type, such as an extension grant URI.
+    pub fn new(value: impl Into<Cow<'static, str>>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value as sent in `grant_type`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Why a client cannot be registered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The `client_id` is empty, too long or has characters outside `%x20-7E`.
+    #[error("client_id must be 1 to 255 printable ASCII characters")]
+    InvalidClientId,
+    /// A confidential client has no secret.
+    #[error("a confidential client needs at least one secret")]
+    MissingSecret,
+    /// A public client was given a secret.
+    #[error("a public client cannot have a secret")]
+    PublicClientWithSecret,
+    /// The authentication method does not fit the client type (public clients use `none`,
+    /// confidential ones a secret method).
+    #[error("authentication method does not fit the client type")]
+    AuthMethodMismatch,
+    /// A redirect URI was refused.
+    #[error(transparent)]
+    RedirectUri(#[from] InvalidRedirectUri),
+    /// The allowed or default scope is malformed, or the default is not allowed.
+    #[error("invalid scope configuration")]
+    Scope,
+    /// The client has no grant type, or a grant type its type cannot use
+    /// (`client_credentials` for a public client, CC-01).
+    #[error("grant types do not fit the client type")]
+    GrantTypes,
+    /// A client with this `client_id` is already registered (SEC-07).
+    #[error("a client with this client_id is already registered")]
+    Duplicate,
+    /// No client with this `client_id` is registered.
+    #[error("no client with this client_id is registered")]
+    Unknown,
+}
+
+/// A registered client: its type, credentials (as digests), redirect URIs, allowed grant
+/// types and scopes.
+///
+/// Built with [`Client::builder`], which validates the registration (RU-01, RU-08, RU-10,
+/// SEC-07). A confidential client may hold several secret digests at once so that secrets
+/// can be rotated without downtime; any of them authenticates.
+///
+/// ```
+/// use grantflow::{Client, ClientSecret, ClientType, GrantType};
+///
+/// let secret = ClientSecret::from_presented("s3cr3t-value".to_owned());
+/// let client = Client::builder("backend", ClientType::Confidential)
+///     .secret(&secret)
+///     .grant_type(GrantType::CLIENT_CREDENTIALS)
+///     .allowed_scope("read:data write:data")
+///     .default_scope("read:data")
+///     .build()?;
+/// assert!(client.verify_secret(&secret));
+/// assert!(!client.verify_secret(&ClientSecret::from_presented("guess".to_owned())));
+/// assert!(!format!("{client:?}").contains("s3cr3t"));
+/// # Ok::<(), grantflow::ClientError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Client {
+    id: ClientId,
+    client_type: ClientType,
+    auth_method: AuthMethod,
+    secret_hashes: Vec<TokenHash>,
+    redirect_uris: Vec<RedirectUri>,
+    grant_types: Vec<GrantType>,
+    allowed_scope: Scope,
+    default_scope: Option<Scope>,
+    issue_refresh_tokens: bool,
+    name: Option<String>,
+}
+
+impl Client {
+    /// Starts a registration for `client_id` of `client_type`.
+    pub fn builder(client_id: &str, client_type: ClientType) -> ClientBuilder {
+        ClientBuilder {
+            id: client_id.to_owned(),
+            client_type,
+            auth_method: None,
+            secret_hashes: Vec::new(),
+            redirect_uris: Vec::new(),
+            grant_types: Vec::new(),
+            allowed_scope: String::new(),
+            default_scope: None,
+            issue_refresh_tokens: true,
+            name: None,
+        }
+    }
+
+    /// The client identifier.
+    pub fn id(&self) -> &ClientId {
+        &self.id
+    }
+
+    /// The client type.
+    pub fn client_type(&self) -> ClientType {
+        self.client_type
+    }
+
+    /// Whether the client is public.
+    pub fn is_public(&self) -> bool {
+        self.client_type == ClientType::Public
+    }
+
+    /// The registered token endpoint authentication method.
+    pub fn auth_method(&self) -> AuthMethod {
+        self.auth_method
+    }
+
+    /// The registered redirect URIs.
+    pub fn redirect_uris(&self) -> &[RedirectUri] {
+        &self.redirect_uris
+    }
+
+    /// The grant types the client may use.
+    pub fn grant_types(&self) -> &[GrantType] {
+        &self.grant_types
+    }
+
+    /// Whether the client may use `grant_type`.
+    pub fn allows_grant_type(&self, grant_type: &str) -> bool {
+        self.grant_types.iter().any(|g| g.as_str() == grant_type)
+    }
+
+    /// The scopes the client may be granted.
+    pub fn allowed_scope(&self) -> &Scope {
+        &self.allowed_scope
+    }
+
+    /// The scope used when a request has no `scope` (SC-03); `None` means such a request
+    /// fails with `invalid_scope`.
+    pub fn default_scope(&self) -> Option<&Scope> {
+        self.default_scope.as_ref()
+    }
+
+    /// Whether grants that can carry a refresh token give this client one (RT-08).
+    pub fn issues_refresh_tokens(&self) -> bool {
+        self.issue_refresh_tokens
+    }
+
+    /// A display name for consent pages, if registered.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The digests of the client's current secrets.
+    pub fn secret_hashes(&self) -> &[TokenHash] {
+        &self.secret_hashes
+    }
+
+    /// Checks a presented secret against every registered digest in constant time: the
+    /// digest of the presented value is compared with each stored digest, with no early
+    /// exit, so neither the position of a match nor the secret's length leaks (TE-10).
+    pub fn verify_secret(&self, presented: &ClientSecret) -> bool {
+        let presented = presented.hash();
+        let mut matched = Choice::from(0);
+        for stored in &self.secret_hashes {
+            matched |= stored.as_bytes().ct_eq(presented.as_bytes());
+        }
+        matched.into()
+    }
+}
+
+/// Builds and validates a [`Client`]. Created by [`Client::builder`].
+#[derive(Debug, Clone)]
+#[must_use = "a client builder does nothing until `build` is called"]
+pub struct ClientBuilder {
+    id: String,
+    client_type: ClientType,
+    auth_method: Option<AuthMethod>,
+    secret_hashes: Vec<TokenHash>,
+    redirect_uris: Vec<String>,
+    grant_types: Vec<GrantType>,
+    allowed_scope: String,
+    default_scope: Option<String>,
+    issue_refresh_tokens: bool,
+    name: Option<String>,
+}
+
+impl ClientBuilder {
+    /// Adds a secret (only its digest is kept). Call it again to register a second secret
+    /// during rotation.
+    pub fn secret(self, secret: &ClientSecret) -> Self {
+        self.secret_hash(secret.hash())
+    }
+
+    /// Adds a secret digest read back from storage.
+    pub fn secret_hash(mut self, hash: TokenHash) -> Self {
+        self.secret_hashes.push(hash);
+        self
+    }
+
+    /// Sets the token endpoint authentication method. Default: `client_secret_basic` for
+    /// confidential clients (the RFC 7591 default), `none` for public ones.
+    pub fn auth_method(mut self, method: AuthMethod) -> Self {
+        self.auth_method = Some(method);
+        self
+    }
+
+    /// Adds a redirect URI, validated at [`build`](Self::build).
+    pub fn redirect_uri(mut self, uri: &str) -> Self {
+        self.redirect_uris.push(uri.to_owned());
+        self
+    }
+
+    /// Allows a grant type.
+    pub fn grant_type(mut self, grant_type: GrantType) -> Self {
+        if !self.grant_types.contains(&grant_type) {
+            self.grant_types.push(grant_type);
+        }
+        self
+    }
+
+    /// Sets the scopes the client may be granted (space-separated). Default: none.
+    pub fn allowed_scope(mut self, scope: &str) -> Self {
+        scope.clone_into(&mut self.allowed_scope);
+        self
+    }
+
+    /// Sets the scope applied when a request has no `scope` parameter (SC-03). It must be
+    /// within the allowed scope. Default: none, so such requests fail with
+    /// `invalid_scope`.
+    pub fn default_scope(mut self, scope: &str) -> Self {
+        self.default_scope = Some(scope.to_owned());
+        self
+    }
+
+    /// Whether the client receives refresh tokens from grants that issue them (RT-08).
+    /// Default: `true`. Client credentials never issue one (CC-02).
+    pub fn issue_refresh_tokens(mut self, issue: bool) -> Self {
+        self.issue_refresh_tokens = issue;
+        self
+    }
+
+    /// Sets a display name for consent pages.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = Some(name.to_owned());
+        self
+    }
+
+    /// Validates the registration.
+    ///
+    /// # Errors
+    /// [`ClientError`] naming the first rule the registration breaks.
+    pub fn build(self) -> Result<Client, ClientError> {
+        let id = ClientId::new(&self.id)?;
+        let auth_method = match (self.client_type, self.auth_method) {
+            (ClientType::Public, None | Some(AuthMethod::None)) => AuthMethod::None,
+            (ClientType::Confidential, None) => AuthMethod::ClientSecretBasic,
+            (ClientType::Confidential, Some(m)) if m != AuthMethod::None => m,
+            _ => return Err(ClientError::AuthMethodMismatch),
+        };
+        match self.client_type {
+            ClientType::Public if !self.secret_hashes.is_empty() => {
+                return Err(ClientError::PublicClientWithSecret);
+            }
+            ClientType::Confidential if self.secret_hashes.is_empty() => {
+                return Err(ClientError::MissingSecret);
+            }
+            _ => {}
+        }
+        if self.grant_types.is_empty()
+            || (self.client_type == ClientType::Public
+                && self.grant_types.contains(&GrantType::CLIENT_CREDENTIALS))
+        {
+            return Err(ClientError::GrantTypes);
+        }
+        let redirect_uris = self
+            .redirect_uris
+            .iter()
+            .map(|u| RedirectUri::parse(u))
+            .collect::<Result<Vec<_>, _>>()?;
+        let allowed_scope = Scope::parse(&self.allowed_scope).map_err(|_| ClientError::Scope)?;
+        let default_scope = match self.default_scope {
+            Some(text) => {
+                let scope = Scope::parse(&text).map_err(|_| ClientError::Scope)?;
+                if scope.is_empty() || !scope.is_subset_of(&allowed_scope) {
+                    return Err(ClientError::Scope);
+                }
+                Some(scope)
+            }
+            None => None,
+        };
+        Ok(Client {
+            id,
+            client_type: self.client_type,
+            auth_method,
+            secret_hashes: self.secret_hashes,
+            redirect_uris,
+            grant_types: self.grant_types,
+            allowed_scope,
+            default_scope,
+            issue_refresh_tokens: self.issue_refresh_tokens,
+            name: self.name,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret() -> ClientSecret {
+        ClientSecret::from_presented("x".into())
+    }
+
+    #[test]
+    fn sec_07_client_type_decides_credentials() {
+        let public =
+            Client::builder("p", ClientType::Public).grant_type(GrantType::AUTHORIZATION_CODE);
+        assert_eq!(
+            public.clone().secret(&secret()).build().err(),
+            Some(ClientError::PublicClientWithSecret)
+        );
+        assert_eq!(
+            public
+                .clone()
+                .auth_method(AuthMethod::ClientSecretPost)
+                .build()
+                .err(),
+            Some(ClientError::AuthMethodMismatch)
+        );
+        assert_eq!(
+            public.build().map(|c| c.auth_method()),
+            Ok(AuthMethod::None)
+        );
+        let confidential = Client::builder("c", ClientType::Confidential)
+            .grant_type(GrantType::CLIENT_CREDENTIALS);
+        assert_eq!(
+            confidential.clone().build().err(),
+            Some(ClientError::MissingSecret)
+        );
+        assert_eq!(
+            confidential
+                .clone()
+                .secret(&secret())
+                .auth_method(AuthMethod::None)
+                .build()
+                .err(),
+            Some(ClientError::AuthMethodMismatch)
+        );
+        assert_eq!(
+            confidential
+                .secret(&secret())
+                .build()
+                .map(|c| c.auth_method()),
+            Ok(AuthMethod::ClientSecretBasic)
+        );
+    }
+
+    #[test]
+    fn cc_01_public_clients_cannot_register_client_credentials() {
+        let result = Client::builder("p", ClientType::Public)
+            .grant_type(GrantType::CLIENT_CREDENTIALS)
+            .build();
+        assert_eq!(result.err(), Some(ClientError::GrantTypes));
+    }
+
+    #[test]
+    fn ru_01_redirect_uris_are_validated_at_registration() {
+        let result = Client::builder("p", ClientType::Public)
+            .grant_type(GrantType::AUTHORIZATION_CODE)
+            .redirect_uri("https://c.example/cb#frag")
+            .build();
+        assert_eq!(
+            result.err(),
+            Some(ClientError::RedirectUri(InvalidRedirectUri::Fragment))
+        );
+    }
+
+    #[test]
+    fn default_scope_must_be_allowed() {
+        let result = Client::builder("c", ClientType::Confidential)
+            .secret(&secret())
+            .grant_type(GrantType::CLIENT_CREDENTIALS)
+            .allowed_scope("a")
+            .default_scope("b")
+            .build();
+        assert_eq!(result.err(), Some(ClientError::Scope));
+    }
+
+    #[test]
+    fn te_10_rotated_secrets_all_verify() {
+        let old = ClientSecret::from_presented("old".into());
+        let new = ClientSecret::from_presented("new".into());
+        let client = Client::builder("c", ClientType::Confidential)
+            .secret(&old)
+            .secret(&new)
+            .grant_type(GrantType::CLIENT_CREDENTIALS)
+            .build()
+            .unwrap();
+        assert!(client.verify_secret(&old) && client.verify_secret(&new));
+        assert!(!client.verify_secret(&ClientSecret::from_presented("other".into())));
+    }
+}
