@@ -147,7 +147,7 @@ impl ServerBuilder {
     /// # let _ = server;
     /// # Ok::<(), grantflow::ConfigError>(())
     /// ```
-    pub fn dangerous(mut self, configure: impl FnOnce(&mut Dangerous)) -> Self {
+    pub fn dangerous(mut self, configure: impl FnOnce(&mut Dangerous) -> &mut Dangerous) -> Self {
         let mut dangerous = Dangerous {
             allow_http_issuer: self.allow_http_issuer,
         };
