@@ -49,10 +49,11 @@ impl Credentials<'_> {
         }
     }
 
-    fn secret(&self) -> Option<&str> {
+    /// The presented secret, moved out where the request already owns it.
+    fn into_secret(self) -> Option<ClientSecret> {
         match self {
-            Self::Basic { secret, .. } => Some(secret),
-            Self::Post { secret, .. } => Some(secret),
+            Self::Basic { secret, .. } => Some(ClientSecret::from_presented(secret)),
+            Self::Post { secret, .. } => Some(ClientSecret::from_presented(secret.to_owned())),
             Self::None { .. } => None,
         }
     }
@@ -142,7 +143,7 @@ impl Authenticator<'_> {
     /// response does not tell which `client_id`s exist.
     pub(crate) async fn authenticate(
         &self,
-        credentials: &Credentials<'_>,
+        credentials: Credentials<'_>,
     ) -> Result<Result<Arc<Client>, OAuthError>, Error> {
         const FAILED: &str = "client authentication failed";
         let Some(client) = self.registry.find(credentials.id()).await? else {
@@ -151,7 +152,7 @@ impl Authenticator<'_> {
         if client.auth_method() != credentials.method() {
             return Ok(Err(invalid_client(self.realm, FAILED)));
         }
-        let Some(secret) = credentials.secret() else {
+        let Some(presented) = credentials.into_secret() else {
             // `none`: the registered method is `none`, so the client is public.
             return Ok(Ok(client));
         };
@@ -162,7 +163,6 @@ impl Authenticator<'_> {
                 .with_description("too many failed authentication attempts")
                 .with_retry_after(seconds)));
         }
-        let presented = ClientSecret::from_presented(secret.to_owned());
         if self.registry.verify_secret(&client, &presented).await? {
             self.limiter.record_success(&key, self.now).await?;
             Ok(Ok(client))

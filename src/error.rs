@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::http::{HttpResponse, Status};
+use crate::json::JsonObject;
 
 /// An OAuth error code, the `error` member of an error response.
 ///
@@ -214,21 +215,11 @@ impl OAuthError {
     /// The JSON body `{"error":…,"error_description":…,"error_uri":…}`, members left out
     /// rather than `null`.
     pub fn to_json(&self) -> Vec<u8> {
-        #[derive(serde::Serialize)]
-        struct Body<'a> {
-            error: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            error_description: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            error_uri: Option<&'a str>,
-        }
-        let body = Body {
-            error: self.code.as_str(),
-            error_description: self.description(),
-            error_uri: self.uri(),
-        };
-        // Serialising three string members cannot fail; fall back to a fixed body anyway.
-        serde_json::to_vec(&body).unwrap_or_else(|_| br#"{"error":"server_error"}"#.to_vec())
+        let mut body = JsonObject::with_capacity(96);
+        body.string("error", self.code.as_str())
+            .optional_string("error_description", self.description())
+            .optional_string("error_uri", self.uri());
+        body.finish()
     }
 
     /// Renders the error as a token-style response

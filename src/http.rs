@@ -1,6 +1,7 @@
 //! The HTTP boundary: what an adapter hands in ([`HttpRequest`]) and sends back
 //! ([`HttpResponse`]). Plain data, no framework types (DESIGN decision 10).
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// The request method, as far as OAuth cares.
@@ -197,7 +198,7 @@ pub struct Header {
     /// The header name, lower case.
     pub name: &'static str,
     /// The header value.
-    pub value: String,
+    pub value: Cow<'static, str>,
     /// Whether the value carries a credential (a `Location` with `?code=`); adapters should
     /// mark such values sensitive (for example `http::HeaderValue::set_sensitive`) and keep
     /// them out of logs.
@@ -267,14 +268,14 @@ impl HttpResponse {
             Status::METHOD_NOT_ALLOWED,
             br#"{"error":"invalid_request","error_description":"method not allowed"}"#.to_vec(),
         );
-        response.push_header("allow", allow.to_owned());
+        response.push_header("allow", allow);
         response
     }
 
-    pub(crate) fn push_header(&mut self, name: &'static str, value: String) {
+    pub(crate) fn push_header(&mut self, name: &'static str, value: impl Into<Cow<'static, str>>) {
         self.headers.push(Header {
             name,
-            value,
+            value: value.into(),
             sensitive: false,
         });
     }
@@ -284,7 +285,7 @@ impl HttpResponse {
         self.headers
             .iter()
             .find(|h| h.name == name)
-            .map(|h| h.value.as_str())
+            .map(|h| h.value.as_ref())
     }
 }
 

@@ -130,6 +130,7 @@ mod error;
 mod grant;
 mod http;
 mod issuer;
+mod json;
 mod limiter;
 mod params;
 mod secret;

@@ -18,14 +18,15 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
-use subtle::ConstantTimeEq as _;
 
 /// The SHA-256 digest of a secret: the only form in which stores see codes, tokens and
 /// client secrets (DESIGN decision 5).
 ///
-/// Equality is constant-time; since the inputs are fixed-length digests of high-entropy
-/// values, using it as a map key leaks nothing useful. `Debug` shows only an 8-hex-digit
-/// prefix.
+/// Equality is plain byte equality, so digests work as map keys at full speed: timing can
+/// at most reveal how many leading bytes of two SHA-256 digests agree, which says nothing
+/// about the secrets behind them (finding a token whose digest extends a matching prefix is
+/// a preimage search). Secret *verification* ([`Client::verify_secret`](crate::Client::verify_secret))
+/// compares in constant time all the same. `Debug` shows only an 8-hex-digit prefix.
 ///
 /// ```
 /// use grantflow::{AccessToken, TokenHash};
@@ -35,7 +36,7 @@ use subtle::ConstantTimeEq as _;
 /// assert_eq!(hash, TokenHash::of("mF_9.B5f-4.1JqM"));
 /// assert_eq!(format!("{hash:?}").len(), "TokenHash(12345678…)".len());
 /// ```
-#[derive(Clone, Copy, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct TokenHash([u8; 32]);
 
 impl TokenHash {
@@ -66,12 +67,6 @@ impl TokenHash {
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
-
-impl PartialEq for TokenHash {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.ct_eq(&other.0).into()
-    }
-}
 
 impl std::hash::Hash for TokenHash {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {

@@ -12,7 +12,8 @@ use crate::endpoint::read_token_style_form;
 use crate::error::{Error, ErrorCode, OAuthError, StorageError};
 use crate::grant::{client_credentials, resolve_scope};
 use crate::http::{HttpRequest, HttpResponse, Status};
-use crate::issuer::{IssueError, TokenClaims};
+use crate::issuer::TokenClaims;
+use crate::json::JsonObject;
 use crate::params::Form;
 use crate::server::Server;
 use crate::store::{TokenKind, TokenRecord};
@@ -200,19 +201,6 @@ impl GrantHandler for ClientCredentialsGrant {
     }
 }
 
-/// The success body ([RFC 6749 §5.1](https://www.rfc-editor.org/rfc/rfc6749#section-5.1),
-/// TE-11): members left out rather than `null`, `expires_in` a number, `scope` a string.
-#[derive(serde::Serialize)]
-struct TokenResponseBody<'a> {
-    access_token: &'a str,
-    token_type: &'static str,
-    expires_in: u64,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    scope: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<&'a str>,
-}
-
 impl Server {
     /// The token endpoint: `POST /token`
     /// ([RFC 6749 §3.2](https://www.rfc-editor.org/rfc/rfc6749#section-3.2)).
@@ -267,7 +255,7 @@ impl Server {
             realm: &inner.realm,
             now,
         };
-        let client = match authenticator.authenticate(&credentials).await? {
+        let client = match authenticator.authenticate(credentials).await? {
             Ok(client) => client,
             Err(error) => return Ok(Err(error)),
         };
@@ -334,15 +322,20 @@ impl Server {
             None
         };
         inner.tokens.insert(records).await?;
-        let body = TokenResponseBody {
-            access_token: access_token.expose_secret(),
-            token_type: "Bearer",
-            expires_in: inner.access_token_ttl.as_secs(),
-            scope: grant.scope.as_str(),
-            refresh_token: refresh_token.as_ref().map(|t| t.expose_secret()),
-        };
-        // Serialising strings and a number cannot fail; should it, nothing was sent yet.
-        let body = serde_json::to_vec(&body).map_err(IssueError::new)?;
-        Ok(HttpResponse::json(Status::OK, body))
+        // The success body (RFC 6749 §5.1, TE-11): members left out rather than `null`,
+        // `expires_in` a number, `scope` a string, always present when non-empty (SC-04).
+        let mut body = JsonObject::with_capacity(192);
+        body.string("access_token", access_token.expose_secret())
+            .string("token_type", "Bearer")
+            .number("expires_in", inner.access_token_ttl.as_secs())
+            .optional_string(
+                "scope",
+                Some(grant.scope.as_str()).filter(|s| !s.is_empty()),
+            )
+            .optional_string(
+                "refresh_token",
+                refresh_token.as_ref().map(|t| t.expose_secret()),
+            );
+        Ok(HttpResponse::json(Status::OK, body.finish()))
     }
 }

@@ -167,7 +167,7 @@ pub struct MemoryTokenStore {
 #[derive(Default)]
 struct TokenTables {
     records: FastMap<TokenHash, TokenRecord>,
-    by_grant: FastMap<GrantId, Vec<TokenHash>>,
+    by_grant: FastMap<GrantId, GrantTokens>,
     expiry: BinaryHeap<Reverse<(SystemTime, [u8; 32])>>,
 }
 
@@ -180,16 +180,55 @@ impl std::fmt::Debug for TokenTables {
     }
 }
 
+/// The tokens of one grant. Most grants (client credentials) have a single token, which
+/// this keeps inline instead of in a heap-allocated vector.
+enum GrantTokens {
+    One(TokenHash),
+    Many(Vec<TokenHash>),
+}
+
+impl GrantTokens {
+    fn push(&mut self, hash: TokenHash) {
+        match self {
+            Self::One(first) => *self = Self::Many(vec![*first, hash]),
+            Self::Many(hashes) => hashes.push(hash),
+        }
+    }
+
+    /// Removes `hash`; returns whether the grant has no token left.
+    fn remove(&mut self, hash: &TokenHash) -> bool {
+        match self {
+            Self::One(only) => only == hash,
+            Self::Many(hashes) => {
+                hashes.retain(|h| h != hash);
+                hashes.is_empty()
+            }
+        }
+    }
+
+    fn as_slice(&self) -> &[TokenHash] {
+        match self {
+            Self::One(only) => std::slice::from_ref(only),
+            Self::Many(hashes) => hashes,
+        }
+    }
+}
+
 impl TokenTables {
     fn remove(&mut self, hash: &TokenHash) -> Option<TokenRecord> {
         let record = self.records.remove(hash)?;
-        if let Some(hashes) = self.by_grant.get_mut(&record.grant_id) {
-            hashes.retain(|h| h != hash);
-            if hashes.is_empty() {
-                self.by_grant.remove(&record.grant_id);
-            }
-        }
+        self.unindex(&record.grant_id, hash);
         Some(record)
+    }
+
+    fn unindex(&mut self, grant: &GrantId, hash: &TokenHash) {
+        if self
+            .by_grant
+            .get_mut(grant)
+            .is_some_and(|tokens| tokens.remove(hash))
+        {
+            self.by_grant.remove(grant);
+        }
     }
 
     /// Purges up to `limit` records whose expiry is at or before `now`.
@@ -248,15 +287,15 @@ impl TokenStore for MemoryTokenStore {
             tables
                 .expiry
                 .push(Reverse((record.expires_at, *hash.as_bytes())));
-            tables
-                .by_grant
-                .entry(record.grant_id)
-                .or_default()
-                .push(hash);
+            let grant_id = record.grant_id;
             if let Some(old) = tables.records.insert(hash, record) {
                 // A 256-bit collision is not going to happen; keep the index right anyway.
-                if let Some(hashes) = tables.by_grant.get_mut(&old.grant_id) {
-                    hashes.retain(|h| *h != hash);
+                tables.unindex(&old.grant_id, &hash);
+            }
+            match tables.by_grant.get_mut(&grant_id) {
+                Some(tokens) => tokens.push(hash),
+                None => {
+                    tables.by_grant.insert(grant_id, GrantTokens::One(hash));
                 }
             }
         }
@@ -277,6 +316,7 @@ impl TokenStore for MemoryTokenStore {
             return Ok(0);
         };
         let count = hashes
+            .as_slice()
             .iter()
             .filter(|h| tables.records.remove(h).is_some())
             .count();

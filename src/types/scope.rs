@@ -50,6 +50,9 @@ impl Scope {
         if !text.bytes().all(|b| b == b' ' || is_scope_char(b)) {
             return Err(InvalidScope(()));
         }
+        if is_canonical(text) {
+            return Ok(Self(Arc::from(text)));
+        }
         let mut tokens: Vec<&str> = text.split(' ').filter(|t| !t.is_empty()).collect();
         tokens.sort_unstable();
         tokens.dedup();
@@ -82,6 +85,19 @@ impl Scope {
     }
 }
 
+/// Whether `text` is already sorted, duplicate-free and single-spaced (the common case: one
+/// token, or a list a client sends back as it received it), so parsing can keep it as is.
+fn is_canonical(text: &str) -> bool {
+    let mut previous: Option<&str> = None;
+    for token in text.split(' ') {
+        if token.is_empty() || previous.is_some_and(|p| p >= token) {
+            return text.is_empty();
+        }
+        previous = Some(token);
+    }
+    true
+}
+
 impl FromStr for Scope {
     type Err = InvalidScope;
 
@@ -112,6 +128,19 @@ mod tests {
         let scope = Scope::parse("read READ read").unwrap();
         assert_eq!(scope.iter().count(), 2);
         assert_eq!(scope.as_str(), "READ read");
+    }
+
+    #[test]
+    fn canonical_input_is_kept_and_other_input_canonicalised() {
+        assert!(is_canonical("") && is_canonical("a") && is_canonical("a b c"));
+        assert!(
+            !is_canonical("b a")
+                && !is_canonical("a a")
+                && !is_canonical(" a")
+                && !is_canonical("a  b")
+        );
+        assert_eq!(Scope::parse(" b  a ").unwrap().as_str(), "a b");
+        assert_eq!(Scope::parse("").unwrap(), Scope::empty());
     }
 
     #[test]

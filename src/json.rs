@@ -1,0 +1,141 @@
+//! A small JSON object writer for the crate's responses: flat objects of strings, numbers
+//! and booleans, written straight into one buffer. It cannot fail, escapes every string
+//! completely, and skips serde's machinery on the hot paths.
+
+/// Builds one flat JSON object.
+pub(crate) struct JsonObject {
+    buf: Vec<u8>,
+}
+
+impl JsonObject {
+    /// An object whose output is expected to be about `capacity` bytes.
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        let mut buf = Vec::with_capacity(capacity);
+        buf.push(b'{');
+        Self { buf }
+    }
+
+    fn key(&mut self, name: &str) {
+        if self.buf.len() > 1 {
+            self.buf.push(b',');
+        }
+        push_string(&mut self.buf, name);
+        self.buf.push(b':');
+    }
+
+    /// Adds a string member.
+    pub(crate) fn string(&mut self, name: &str, value: &str) -> &mut Self {
+        self.key(name);
+        push_string(&mut self.buf, value);
+        self
+    }
+
+    /// Adds a string member when `value` is `Some`; leaves it out otherwise (never `null`).
+    pub(crate) fn optional_string(&mut self, name: &str, value: Option<&str>) -> &mut Self {
+        if let Some(value) = value {
+            self.string(name, value);
+        }
+        self
+    }
+
+    /// Adds an integer member.
+    pub(crate) fn number(&mut self, name: &str, value: u64) -> &mut Self {
+        self.key(name);
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut rest = value;
+        loop {
+            at -= 1;
+            // `rest % 10` is below 10, so the cast cannot truncate.
+            digits[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        self.buf.extend_from_slice(&digits[at..]);
+        self
+    }
+
+    /// Closes the object and returns its bytes.
+    pub(crate) fn finish(mut self) -> Vec<u8> {
+        self.buf.push(b'}');
+        self.buf
+    }
+}
+
+/// Writes `value` as a JSON string: `"` and `\` escaped, control characters as `\u00XX`,
+/// everything else (including non-ASCII UTF-8) as is, per RFC 8259 §7.
+fn push_string(buf: &mut Vec<u8>, value: &str) {
+    buf.push(b'"');
+    let bytes = value.as_bytes();
+    // Tokens, codes and scopes never need escaping: check without branching per byte.
+    let needs_escape = bytes.iter().fold(false, |acc, &b| {
+        acc | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if !needs_escape {
+        buf.extend_from_slice(bytes);
+        buf.push(b'"');
+        return;
+    }
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        buf.extend_from_slice(&bytes[start..i]);
+        match b {
+            b'"' => buf.extend_from_slice(b"\\\""),
+            b'\\' => buf.extend_from_slice(b"\\\\"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                buf.extend_from_slice(b"\\u00");
+                buf.push(HEX[usize::from(b >> 4)]);
+                buf.push(HEX[usize::from(b & 0xf)]);
+            }
+        }
+        start = i + 1;
+    }
+    buf.extend_from_slice(&bytes[start..]);
+    buf.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn writes_flat_objects() {
+        let mut object = JsonObject::with_capacity(16);
+        object
+            .string("a", "x\"y\\z\n\u{e9}")
+            .number("n", 42)
+            .optional_string("none", None);
+        let mut numbers = JsonObject::with_capacity(8);
+        numbers.number("zero", 0).number("max", u64::MAX);
+        assert_eq!(
+            numbers.finish(),
+            br#"{"zero":0,"max":18446744073709551615}"#
+        );
+        let out = object.finish();
+        assert_eq!(
+            String::from_utf8(out.clone()).unwrap(),
+            "{\"a\":\"x\\\"y\\\\z\\u000a\u{e9}\",\"n\":42}"
+        );
+        let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(value["a"], "x\"y\\z\n\u{e9}");
+        assert_eq!(value["n"], 42);
+        assert!(value.get("none").is_none());
+    }
+
+    proptest! {
+        #[test]
+        fn any_string_round_trips(s in "\\PC*|[\\x00-\\x1f\"\\\\]*") {
+            let mut object = JsonObject::with_capacity(8);
+            object.string("k", &s);
+            let value: serde_json::Value = serde_json::from_slice(&object.finish()).unwrap();
+            prop_assert_eq!(value["k"].as_str(), Some(s.as_str()));
+        }
+    }
+}
