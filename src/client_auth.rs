@@ -22,8 +22,8 @@ const BASIC: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-/// The credentials a request presents, before they are checked.
-#[derive(Debug)]
+/// The credentials a request presents, before they are checked. `Debug` shows the method
+/// and the client id, never the secret.
 pub(crate) enum Credentials<'a> {
     /// `Authorization: Basic`, id and secret already form-url-decoded (TE-06).
     Basic { id: String, secret: String },
@@ -56,6 +56,15 @@ impl Credentials<'_> {
             Self::Post { secret, .. } => Some(ClientSecret::from_presented(secret.to_owned())),
             Self::None { .. } => None,
         }
+    }
+}
+
+impl std::fmt::Debug for Credentials<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("method", &self.method())
+            .field("client_id", &self.id())
+            .finish_non_exhaustive()
     }
 }
 

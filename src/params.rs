@@ -47,10 +47,18 @@ impl Default for FormLimits {
     }
 }
 
-/// A parsed form: each name at most once, empty values dropped.
-#[derive(Debug)]
+/// A parsed form: each name at most once, empty values dropped. `Debug` lists the
+/// parameter names only: values may be secrets.
 pub(crate) struct Form<'a> {
     pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+}
+
+impl std::fmt::Debug for Form<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.pairs.iter().map(|(name, _)| name))
+            .finish()
+    }
 }
 
 /// Why a form was refused. Rendered as `invalid_request`.
@@ -203,6 +211,12 @@ mod tests {
     fn rfc6749_appendix_b_form_decoding() {
         let form = parse("v=+%25%26%2B%C2%A3%E2%82%AC").unwrap();
         assert_eq!(form.get("v"), Some(" %&+\u{a3}\u{20ac}"));
+    }
+
+    #[test]
+    fn debug_shows_names_only() {
+        let form = parse("client_secret=hunter2&code=abc").unwrap();
+        assert_eq!(format!("{form:?}"), r#"["client_secret", "code"]"#);
     }
 
     #[test]
