@@ -298,3 +298,77 @@ impl fmt::Debug for HttpResponse {
             .finish()
     }
 }
+
+/// Conversions to and from the [`http`](https://docs.rs/http) crate's types, which axum
+/// and hyper use: an adapter for them is a few lines.
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+mod http_crate {
+    use super::{HttpRequest, HttpResponse, Method};
+
+    impl HttpRequest {
+        /// Builds a request from the head of an `http::Request` and its collected body.
+        ///
+        /// Header values that are not visible ASCII or UTF-8 are dropped (no OAuth header
+        /// needs them); a repeated header stays repeated, so a duplicated `Authorization`
+        /// header is still refused by the endpoints.
+        ///
+        /// ```
+        /// use grantflow::HttpRequest;
+        ///
+        /// let request = http::Request::post("/token?x=1")
+        ///     .header("content-type", "application/x-www-form-urlencoded")
+        ///     .body(())
+        ///     .expect("valid request");
+        /// let (parts, ()) = request.into_parts();
+        /// let request = HttpRequest::from_http_parts(&parts, b"grant_type=client_credentials".to_vec());
+        /// assert_eq!(request.query(), Some("x=1"));
+        /// assert_eq!(request.header("content-type"), Some("application/x-www-form-urlencoded"));
+        /// ```
+        pub fn from_http_parts(parts: &http::request::Parts, body: Vec<u8>) -> Self {
+            let method = Method::from_name(parts.method.as_str());
+            let mut request = Self::new(method).with_body(body);
+            if let Some(query) = parts.uri.query() {
+                request = request.with_query(query);
+            }
+            for (name, value) in &parts.headers {
+                if let Ok(value) = value.to_str() {
+                    request = request.with_header(name.as_str(), value);
+                }
+            }
+            request
+        }
+    }
+
+    impl HttpResponse {
+        /// Converts the response into an `http::Response` with the body as bytes. Header
+        /// values marked [`sensitive`](super::Header::sensitive) are flagged sensitive, so
+        /// HTTP/2 encoders and well-behaved loggers leave them alone.
+        ///
+        /// ```
+        /// use grantflow::{ErrorCode, OAuthError};
+        ///
+        /// let response = OAuthError::new(ErrorCode::INVALID_REQUEST).to_response().into_http();
+        /// assert_eq!(response.status(), 400);
+        /// assert_eq!(response.headers()["cache-control"], "no-store");
+        /// ```
+        pub fn into_http(self) -> http::Response<Vec<u8>> {
+            let mut response = http::Response::new(self.body);
+            *response.status_mut() = http::StatusCode::from_u16(self.status.as_u16())
+                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+            let headers = response.headers_mut();
+            for header in self.headers {
+                // The crate only emits visible-ASCII header values; anything else is dropped
+                // rather than sent malformed.
+                let name = http::header::HeaderName::from_bytes(header.name.as_bytes());
+                if let (Ok(name), Ok(mut value)) =
+                    (name, http::HeaderValue::from_str(&header.value))
+                {
+                    value.set_sensitive(header.sensitive);
+                    headers.append(name, value);
+                }
+            }
+            response
+        }
+    }
+}
