@@ -1,0 +1,185 @@
+//! Type properties: dyn-compatible plug-in traits, a `Send + Sync + Clone + Debug` server
+//! with `Send` futures, and `Debug` output that never contains secret text.
+
+mod common;
+
+use std::fmt::Debug;
+
+use common::*;
+use grantflow::{
+    AccessToken, AttemptLimiter, AuthorizationCode, Client, ClientRegistry, ClientSecret,
+    ClientType, Clock, CodeVerifier, GrantHandler, GrantType, HttpRequest, RefreshToken, Server,
+    TokenHash, TokenIssuer, TokenStore,
+};
+
+/// Every plug-in trait is usable as a trait object (DESIGN decision 1).
+#[allow(dead_code, reason = "compiling it is the test")]
+fn _obj(
+    _: &dyn ClientRegistry,
+    _: &dyn TokenStore,
+    _: &dyn AttemptLimiter,
+    _: &dyn TokenIssuer,
+    _: &dyn Clock,
+    _: &dyn GrantHandler,
+) {
+}
+
+fn assert_send<T: Send>(_: &T) {}
+fn assert_traits<T: Send + Sync + Clone + Debug + 'static>() {}
+
+#[test]
+fn server_is_send_sync_clone_debug() {
+    assert_traits::<Server>();
+    assert_traits::<grantflow::HttpResponse>();
+    assert_traits::<HttpRequest>();
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<grantflow::Error>();
+    send_sync::<grantflow::StorageError>();
+}
+
+#[test]
+fn token_future_is_send() {
+    let h = Harness::new();
+    let request = backend_cc();
+    let future = h.server.token(&request);
+    assert_send(&future);
+    // And it still works after the check.
+    assert_token(&block_on(future).unwrap(), "read");
+}
+
+#[test]
+fn server_futures_run_on_a_multi_thread_runtime() {
+    let h = Harness::new();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let server = h.server.clone();
+            runtime.spawn(async move { server.token(&backend_cc()).await })
+        })
+        .collect();
+    for task in tasks {
+        let response = runtime.block_on(task).unwrap().unwrap();
+        assert_token(&response, "read");
+    }
+    assert_eq!(h.stored(), 8);
+}
+
+/// Asserts that `value`'s Debug output contains none of `secrets`.
+#[track_caller]
+fn assert_redacted(value: &dyn Debug, secrets: &[&str]) {
+    let shown = format!("{value:?}");
+    let pretty = format!("{value:#?}");
+    for secret in secrets {
+        assert!(!shown.contains(secret), "{secret:?} leaks in {shown}");
+        assert!(!pretty.contains(secret), "{secret:?} leaks in {pretty}");
+    }
+}
+
+#[test]
+fn debug_of_http_request_hides_credentials_and_body() {
+    let secret = "body-secret-Qx81";
+    let request = basic_request(
+        BACKEND.0,
+        BACKEND.1,
+        format!(
+            "grant_type=client_credentials&client_secret={secret}&refresh_token=rt-Zz9&code=cd-77"
+        ),
+    )
+    .with_query("client_secret=query-secret-K2");
+    let header = basic(BACKEND.0, BACKEND.1);
+    let token68 = header.strip_prefix("Basic ").unwrap();
+    assert_redacted(
+        &request,
+        &[
+            secret,
+            BACKEND.1,
+            token68,
+            "rt-Zz9",
+            "cd-77",
+            "query-secret-K2",
+            "client_credentials",
+        ],
+    );
+}
+
+#[test]
+fn debug_of_a_token_response_hides_the_token() {
+    let h = Harness::new();
+    let response = h.token(&backend_cc());
+    let token = assert_token(&response, "read");
+    assert_redacted(&response, &[&token]);
+    // Nor the stored record, nor the store, nor the server.
+    let record = h.record(&token).unwrap();
+    assert_redacted(&record, &[&token]);
+    assert_redacted(&*h.tokens, &[&token, &TokenHash::of(&token).to_hex()]);
+    assert_redacted(
+        &h.server,
+        &[&token, BACKEND.1, &TokenHash::of(&token).to_hex()],
+    );
+}
+
+#[test]
+fn debug_of_secret_types_is_redacted() {
+    let text = "the-secret-value-8c1f";
+    assert_redacted(&ClientSecret::from_presented(text.into()), &[text]);
+    assert_redacted(&AccessToken::from_presented(text.into()), &[text]);
+    assert_redacted(&RefreshToken::from_presented(text.into()), &[text]);
+    assert_redacted(&AuthorizationCode::from_presented(text.into()), &[text]);
+    assert_redacted(&CodeVerifier::from_presented(text.into()), &[text]);
+    // Generated values too.
+    let generated = AccessToken::generate();
+    assert_redacted(&generated, &[generated.expose_secret()]);
+    let generated = ClientSecret::generate();
+    assert_redacted(&generated, &[generated.expose_secret()]);
+    // A digest shows a short prefix only, never the whole digest.
+    let hash = TokenHash::of(text);
+    assert_redacted(&hash, &[text, &hash.to_hex()]);
+}
+
+#[test]
+fn debug_of_a_client_hides_its_secret_and_its_digest() {
+    let secret = "client-secret-text-55aa";
+    let client = Client::builder("debug-client", ClientType::Confidential)
+        .secret(&ClientSecret::from_presented(secret.into()))
+        .grant_type(GrantType::CLIENT_CREDENTIALS)
+        .build()
+        .unwrap();
+    let digest = TokenHash::of(secret).to_hex();
+    assert_redacted(&client, &[secret, &digest]);
+    let registry = grantflow::MemoryClientRegistry::new();
+    registry.insert(client).unwrap();
+    assert_redacted(&registry, &[secret, &digest]);
+}
+
+#[test]
+fn debug_of_the_server_hides_client_secrets() {
+    let h = Harness::new();
+    let mut secrets: Vec<&str> = V_BASIC_CLIENTS.iter().map(|(_, s)| *s).collect();
+    secrets.extend([
+        BACKEND.1,
+        POSTER.1,
+        OTHER.1,
+        CASE.1,
+        CODE_ONLY.1,
+        NO_DEFAULT.1,
+    ]);
+    // `open sesame` and `123£` are short enough to be checked as given.
+    assert_redacted(&h.server, &secrets);
+    assert_redacted(&*h.clients, &secrets);
+}
+
+#[test]
+fn errors_display_no_secret() {
+    // The 401 for a wrong secret: neither the response nor the error path shows it.
+    let h = Harness::new();
+    let response = h.token(&basic_request(
+        BACKEND.0,
+        "presented-wrong-secret",
+        cc_body(None),
+    ));
+    assert_redacted(&response, &["presented-wrong-secret"]);
+    assert!(!String::from_utf8_lossy(&response.body).contains("presented-wrong-secret"));
+}
