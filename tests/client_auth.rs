@@ -477,3 +477,109 @@ fn te_14_issued_access_tokens_are_unique_256_bit_base64url() {
     }
     assert_eq!(h.stored(), 1000);
 }
+
+/// A registry whose secret check takes one round-trip (a database, or a slow KDF on a
+/// worker thread, as [`ClientRegistry::verify_secret`]'s docs suggest for human-chosen
+/// secrets): it returns `Pending` once before answering.
+#[derive(Debug)]
+struct RoundTripRegistry(grantflow::MemoryClientRegistry);
+
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            std::task::Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl grantflow::ClientRegistry for RoundTripRegistry {
+    async fn find(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<std::sync::Arc<grantflow::Client>>, grantflow::StorageError> {
+        self.0.find(client_id).await
+    }
+
+    async fn verify_secret(
+        &self,
+        client: &grantflow::Client,
+        secret: &grantflow::ClientSecret,
+    ) -> Result<bool, grantflow::StorageError> {
+        YieldOnce(false).await;
+        Ok(client.verify_secret(secret))
+    }
+}
+
+#[test]
+#[ignore = "bug: TE-10 limiter is check-then-record, so concurrent guesses all pass `check` before any failure is recorded; 49 parallel wrong guesses are all verified and the 50th (right) secret is accepted"]
+fn te_10_concurrent_guesses_cannot_exceed_the_limit() {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Waker};
+
+    let tokens = std::sync::Arc::new(grantflow::MemoryTokenStore::new());
+    let server = grantflow::Server::builder(
+        ISSUER,
+        std::sync::Arc::new(RoundTripRegistry(fixture_registry())),
+        tokens.clone(),
+    )
+    .clock(std::sync::Arc::new(grantflow::ManualClock::new(t0())))
+    .build()
+    .unwrap();
+    // 49 wrong guesses and the right secret, all in flight at once (as an attacker with
+    // 50 connections would send them).
+    let requests: Vec<HttpRequest> = (0..50)
+        .map(|i| {
+            let secret = if i == 49 {
+                BACKEND.1.to_owned()
+            } else {
+                format!("guess-{i}")
+            };
+            basic_request(BACKEND.0, &secret, cc_body(None))
+        })
+        .collect();
+    type Pending<'a> = Pin<
+        Box<dyn Future<Output = Result<grantflow::HttpResponse, grantflow::Error>> + Send + 'a>,
+    >;
+    let mut futures: Vec<Pending<'_>> = requests
+        .iter()
+        .map(|r| Box::pin(server.token(r)) as Pending<'_>)
+        .collect();
+    let mut results: Vec<Option<grantflow::HttpResponse>> = vec![None; futures.len()];
+    let mut cx = Context::from_waker(Waker::noop());
+    while results.iter().any(Option::is_none) {
+        for (future, result) in futures.iter_mut().zip(results.iter_mut()) {
+            if result.is_none() {
+                if let Poll::Ready(response) = future.as_mut().poll(&mut cx) {
+                    *result = Some(response.unwrap());
+                }
+            }
+        }
+    }
+    let statuses: Vec<u16> = results
+        .iter()
+        .map(|r| r.as_ref().unwrap().status.as_u16())
+        .collect();
+    let verified_wrong = statuses[..49].iter().filter(|s| **s == 401).count();
+    assert!(
+        verified_wrong <= 10,
+        "{verified_wrong} wrong guesses were verified in one 10-per-minute window"
+    );
+    assert_ne!(
+        statuses[49], 200,
+        "the right secret was accepted after {verified_wrong} failed guesses"
+    );
+    assert_eq!(tokens.len(), 0);
+}

@@ -290,6 +290,22 @@ fn te_04_query_without_credentials_is_allowed() {
     assert!(c.registry.finds.load(Ordering::SeqCst) >= 1);
 }
 
+#[test]
+fn te_04_query_parameters_are_not_read_as_request_parameters() {
+    let h = Harness::new();
+    // Only the body counts: a grant_type in the query is not a grant_type.
+    let request = post_form("")
+        .with_header("Authorization", basic(BACKEND.0, BACKEND.1))
+        .with_query("grant_type=client_credentials");
+    assert_error(&h.token(&request), 400, "invalid_request");
+    // And a scope in the query does not change the issued scope.
+    let request = backend_cc().with_query("scope=write");
+    assert_token(&h.token(&request), "read");
+    // Nor does a client_id in the query authenticate anyone.
+    let request = post_form(cc_body(None)).with_query(format!("client_id={}", POSTER.0));
+    assert_error(&h.token(&request), 401, "invalid_client");
+}
+
 // ---------------------------------------------------------------------------------------
 // TE-05: grant_type rules
 // ---------------------------------------------------------------------------------------
