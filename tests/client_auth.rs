@@ -221,6 +221,21 @@ fn te_08_basic_plus_client_assertion_is_invalid_request() {
 }
 
 #[test]
+#[ignore = "bug: client_secret and client_assertion together in the body (no Basic) get 401 invalid_client; RFC 6749 §5.2 / TE-08 make more than one method invalid_request"]
+fn te_08_body_secret_plus_client_assertion_is_invalid_request() {
+    let h = Harness::new();
+    let request = post_form(format!(
+        "{}&client_id={}&client_secret={}&client_assertion_type={}&client_assertion=eyJhbGciOiJub25lIn0.e30.",
+        cc_body(None),
+        POSTER.0,
+        enc(POSTER.1),
+        enc("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+    ));
+    assert_error(&h.token(&request), 400, "invalid_request");
+    assert_eq!(h.stored(), 0);
+}
+
+#[test]
 fn te_08_body_client_id_differing_from_basic_is_invalid_request() {
     let h = Harness::new();
     let request = basic_request(
@@ -281,6 +296,23 @@ fn te_09_realm_is_configurable() {
         challenge.starts_with("Basic realm=\"grantflow tests\""),
         "{challenge}"
     );
+}
+
+#[test]
+fn te_09_realm_that_would_break_the_challenge_is_refused_at_build() {
+    for realm in ["a\"b", "back\\slash", "caf\u{e9}", "line\nbreak", ""] {
+        let result = grantflow::Server::builder(
+            ISSUER,
+            std::sync::Arc::new(fixture_registry()),
+            std::sync::Arc::new(grantflow::MemoryTokenStore::new()),
+        )
+        .realm(realm)
+        .build();
+        assert!(
+            matches!(result, Err(grantflow::ConfigError::Setting(_))),
+            "{realm:?}"
+        );
+    }
 }
 
 #[test]
