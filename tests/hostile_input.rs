@@ -1,4 +1,5 @@
-//! Property test: hostile input to `Server::token` never panics, never yields a 5xx,
+//! Property test (issue 2 "Bad input", ER-02, ER-05, TE-12): hostile input to
+//! `Server::token` never panics, never yields a 5xx,
 //! always yields JSON with ER-02-clean errors, and stores a token only on a 200.
 
 mod common;

@@ -954,7 +954,7 @@ fn failing_server(transient: bool) -> Server {
 }
 
 #[test]
-fn storage_failure_is_an_err_rendered_as_opaque_server_error() {
+fn er_05_storage_failure_is_an_err_rendered_as_opaque_server_error() {
     let server = failing_server(false);
     let error = block_on(server.token(&backend_cc())).expect_err("the store failed");
     assert!(matches!(error, Error::Storage(_)), "{error:?}");
@@ -1011,7 +1011,7 @@ impl ClientRegistry for FailingRegistry {
 }
 
 #[test]
-fn registry_failure_is_an_err_not_invalid_client() {
+fn er_05_registry_failure_is_an_err_not_invalid_client() {
     let server = Server::builder(
         ISSUER,
         Arc::new(FailingRegistry),
@@ -1073,7 +1073,7 @@ fn te_11_custom_token_text_is_json_escaped() {
 }
 
 #[test]
-fn issuer_failure_is_an_err_rendered_as_server_error() {
+fn er_05_issuer_failure_is_an_err_rendered_as_server_error() {
     let h = Harness::with(|b| b.token_issuer(Arc::new(FixedIssuer(None))));
     let error = block_on(h.server.token(&backend_cc())).expect_err("the issuer failed");
     assert!(matches!(error, Error::Issue(_)), "{error:?}");
