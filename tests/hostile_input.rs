@@ -1,6 +1,6 @@
 //! Property test (issue 2 "Bad input", ER-02, ER-05, TE-12): hostile input to
-//! `Server::token` never panics, never yields a 5xx,
-//! always yields JSON with ER-02-clean errors, and stores a token only on a 200.
+//! `Server::token` never panics, never yields a 5xx, always yields no-store JSON with
+//! ER-02-clean errors and no echoed secret, and stores a token only on a 200.
 
 mod common;
 
