@@ -121,7 +121,13 @@ pub(crate) fn extract<'a>(
         }
         return Ok(Credentials::Basic { id, secret });
     }
-    if form.contains("client_assertion") || form.contains("client_assertion_type") {
+    let assertion = form.contains("client_assertion") || form.contains("client_assertion_type");
+    if assertion && form.contains("client_secret") {
+        // TE-08: two methods in the body is "more than one mechanism" (RFC 6749 §5.2).
+        return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
+            .with_description("more than one client authentication method"));
+    }
+    if assertion {
         return Err(invalid_client(
             realm,
             "unsupported client authentication method",
@@ -148,8 +154,11 @@ impl Authenticator<'_> {
     /// Authenticates `credentials`: the client must exist, use its registered method
     /// (TE-07), not be throttled (TE-10), and present a matching secret.
     ///
-    /// Unknown clients, wrong methods and wrong secrets all get the same answer, so the
-    /// response does not tell which `client_id`s exist.
+    /// Unknown clients, wrong methods and wrong secrets all get the same answer. Client
+    /// identifiers are not secrets (they travel in authorization URLs), so the limiter
+    /// tracks only registered clients: throttling, and the time a secret check takes, can
+    /// tell a prober that a `client_id` exists, which is the price of keeping
+    /// attacker-chosen identifiers out of the limiter's table.
     pub(crate) async fn authenticate(
         &self,
         credentials: Credentials<'_>,
@@ -165,18 +174,21 @@ impl Authenticator<'_> {
             // `none`: the registered method is `none`, so the client is public.
             return Ok(Ok(client));
         };
+        // TE-10: the attempt is counted before the secret is checked, so concurrent
+        // guesses cannot get past the limit; only a success clears the count.
         let key = limiter_key(client.id().as_str());
-        if let Throttle::Deny { retry_after } = self.limiter.check(&key, self.now).await? {
+        if let Throttle::Deny { retry_after } = self.limiter.attempt(&key, self.now).await? {
             let seconds = retry_after.as_secs().max(1);
-            return Ok(Err(OAuthError::new(ErrorCode::INVALID_CLIENT)
-                .with_description("too many failed authentication attempts")
-                .with_retry_after(seconds)));
+            return Ok(Err(invalid_client(
+                self.realm,
+                "too many failed authentication attempts",
+            )
+            .with_retry_after(seconds)));
         }
         if self.registry.verify_secret(&client, &presented).await? {
             self.limiter.record_success(&key, self.now).await?;
             Ok(Ok(client))
         } else {
-            self.limiter.record_failure(&key, self.now).await?;
             Ok(Err(invalid_client(self.realm, FAILED)))
         }
     }

@@ -181,7 +181,8 @@ impl OAuthError {
         self
     }
 
-    /// Answers with 429 and `Retry-After` (throttling, TE-10).
+    /// Answers with 429 and `Retry-After` (throttling, TE-10). A challenge added with
+    /// `with_challenge` is kept, so a throttled Basic attempt still names the scheme.
     pub(crate) fn with_retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
         self

@@ -1,8 +1,10 @@
-//! Brute-force protection for secret checks (TE-10): a pluggable limiter of failed
-//! attempts, with an in-memory default.
+//! Brute-force protection for secret checks (TE-10): a pluggable limiter of attempts, with
+//! an in-memory default.
 
 use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
 use std::fmt;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -23,41 +25,42 @@ pub enum Throttle {
     },
 }
 
-/// Counts failed credential checks per key and refuses further attempts once a key has
-/// failed too often (RFC 6749 §2.3.1: the server MUST protect secret-based client
-/// authentication against brute force, TE-10).
+/// Limits guesses of a secret per key (RFC 6749 §2.3.1: the server MUST protect
+/// secret-based client authentication against brute force, TE-10).
 ///
-/// Keys name what is being guessed, prefixed by kind: the token endpoint uses
-/// `client:<client_id>`. Implement the trait over a shared store (Redis, PostgreSQL) when
-/// several instances must share their counts.
+/// # Contract
+/// [`attempt`](Self::attempt) counts the attempt **before** the secret is checked and, in
+/// the same atomic step, says whether the key still has attempts left. An attempt whose
+/// secret then proves right calls [`record_success`](Self::record_success), which clears
+/// the count. So a key that fails stays counted, and concurrent guesses cannot slip past
+/// the limit between a check and a later "record failure" (a check-then-record design lets
+/// every request in flight through).
+///
+/// Keys name what is guessed, prefixed by kind: the token endpoint uses
+/// `client:<client_id>`. Implement the trait over a shared store (an atomic increment in
+/// Redis, an `UPDATE … RETURNING` in PostgreSQL) when several instances must share counts.
 #[async_trait]
 pub trait AttemptLimiter: Send + Sync + fmt::Debug {
-    /// Whether an attempt for `key` may go ahead at `now`.
+    /// Counts one attempt for `key` at `now` and says whether it may go ahead.
     ///
     /// # Errors
     /// [`StorageError`] for a backend failure.
-    async fn check(&self, key: &str, now: SystemTime) -> Result<Throttle, StorageError>;
+    async fn attempt(&self, key: &str, now: SystemTime) -> Result<Throttle, StorageError>;
 
-    /// Records a failed attempt for `key`.
-    ///
-    /// # Errors
-    /// [`StorageError`] for a backend failure.
-    async fn record_failure(&self, key: &str, now: SystemTime) -> Result<(), StorageError>;
-
-    /// Records a successful attempt for `key`, which clears its failures.
+    /// Records that the last attempt for `key` succeeded, which clears its count.
     ///
     /// # Errors
     /// [`StorageError`] for a backend failure.
     async fn record_success(&self, key: &str, now: SystemTime) -> Result<(), StorageError>;
 }
 
-/// The in-memory [`AttemptLimiter`]: at most `max_failures` failed attempts per key in a
-/// fixed window; once reached, attempts are refused until the window ends.
+/// The in-memory [`AttemptLimiter`]: at most `max_attempts` unsuccessful attempts per key in
+/// a fixed window; once they are used up, attempts are refused until the window ends.
 ///
-/// Defaults: 10 failures per 60-second window, tracking at most 100,000 keys. Keys are only
-/// recorded after a failed check of a *registered* client's secret, so the table is bounded
-/// by the number of clients; when it is full, windows that have ended are dropped first, and
-/// if none has, new keys go untracked rather than the table growing.
+/// Defaults: 10 attempts per 60-second window, tracking at most 100,000 keys. Keys are kept
+/// as 64-bit digests under a per-process random seed, so tracking a key allocates nothing
+/// and an attacker cannot aim collisions. When the table is full, windows that have ended
+/// are dropped first; if none has, new keys go untracked rather than the table growing.
 ///
 /// ```
 /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -71,33 +74,56 @@ pub trait AttemptLimiter: Send + Sync + fmt::Debug {
 /// let limiter = MemoryAttemptLimiter::new(3, Duration::from_secs(60));
 /// let now = SystemTime::now();
 /// for _ in 0..3 {
-///     block_on(limiter.record_failure("client:c1", now))?;
+///     assert_eq!(block_on(limiter.attempt("client:c1", now))?, Throttle::Allow);
 /// }
-/// assert!(matches!(block_on(limiter.check("client:c1", now))?, Throttle::Deny { .. }));
-/// assert_eq!(block_on(limiter.check("client:c1", now + Duration::from_secs(60)))?, Throttle::Allow);
+/// assert!(matches!(block_on(limiter.attempt("client:c1", now))?, Throttle::Deny { .. }));
+/// let later = now + Duration::from_secs(60);
+/// assert_eq!(block_on(limiter.attempt("client:c1", later))?, Throttle::Allow);
 /// # Ok::<(), grantflow::StorageError>(())
 /// ```
 #[derive(Debug)]
 pub struct MemoryAttemptLimiter {
-    max_failures: u32,
+    max_attempts: u32,
     window: Duration,
     capacity: usize,
-    entries: Mutex<HashMap<String, Window>>,
+    seed: RandomState,
+    entries: Mutex<HashMap<u64, Window, BuildHasherDefault<DigestHasher>>>,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Window {
     started: SystemTime,
-    failures: u32,
+    attempts: u32,
+}
+
+/// Passes a key that is already a keyed 64-bit digest through unchanged.
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
 }
 
 impl MemoryAttemptLimiter {
-    /// A limiter allowing `max_failures` failed attempts per key in each `window`.
-    pub fn new(max_failures: u32, window: Duration) -> Self {
+    /// A limiter allowing `max_attempts` unsuccessful attempts per key in each `window`.
+    pub fn new(max_attempts: u32, window: Duration) -> Self {
         Self {
-            max_failures: max_failures.max(1),
+            max_attempts: max_attempts.max(1),
             window,
             capacity: 100_000,
+            seed: RandomState::new(),
             entries: Mutex::default(),
         }
     }
@@ -109,8 +135,8 @@ impl MemoryAttemptLimiter {
         self
     }
 
-    fn window_end(&self, window: &Window) -> SystemTime {
-        window.started + self.window
+    fn digest(&self, key: &str) -> u64 {
+        self.seed.hash_one(key)
     }
 }
 
@@ -122,50 +148,46 @@ impl Default for MemoryAttemptLimiter {
 
 #[async_trait]
 impl AttemptLimiter for MemoryAttemptLimiter {
-    async fn check(&self, key: &str, now: SystemTime) -> Result<Throttle, StorageError> {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        Ok(match entries.get(key) {
-            Some(w) if w.failures >= self.max_failures && now < self.window_end(w) => {
-                Throttle::Deny {
-                    retry_after: self.window_end(w).duration_since(now).unwrap_or_default(),
-                }
-            }
-            _ => Throttle::Allow,
-        })
-    }
-
-    async fn record_failure(&self, key: &str, now: SystemTime) -> Result<(), StorageError> {
+    async fn attempt(&self, key: &str, now: SystemTime) -> Result<Throttle, StorageError> {
+        let digest = self.digest(key);
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(w) = entries.get_mut(key) {
-            if now >= w.started + self.window {
-                *w = Window {
+        if let Some(window) = entries.get_mut(&digest) {
+            let ends = window.started + self.window;
+            if now >= ends {
+                *window = Window {
                     started: now,
-                    failures: 1,
+                    attempts: 1,
                 };
+            } else if window.attempts >= self.max_attempts {
+                let retry_after = ends.duration_since(now).unwrap_or_default();
+                return Ok(Throttle::Deny { retry_after });
             } else {
-                w.failures = w.failures.saturating_add(1);
+                window.attempts += 1;
             }
-            return Ok(());
+            return Ok(Throttle::Allow);
         }
         if entries.len() >= self.capacity {
-            entries.retain(|_, w| now < w.started + self.window);
+            entries.retain(|_, w| w.attempts > 0 && now < w.started + self.window);
         }
         if entries.len() < self.capacity {
             entries.insert(
-                key.to_owned(),
+                digest,
                 Window {
                     started: now,
-                    failures: 1,
+                    attempts: 1,
                 },
             );
         }
-        Ok(())
+        Ok(Throttle::Allow)
     }
 
     async fn record_success(&self, key: &str, _now: SystemTime) -> Result<(), StorageError> {
+        let digest = self.digest(key);
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if !entries.is_empty() {
-            entries.remove(key);
+        // The entry stays (with no attempts) so a busy client does not insert and remove it
+        // on every request; cleared entries are the first dropped when the table is full.
+        if let Some(window) = entries.get_mut(&digest) {
+            window.attempts = 0;
         }
         Ok(())
     }
@@ -176,42 +198,74 @@ mod tests {
     use super::*;
     use crate::test_support::block_on;
 
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1000 + secs)
+    }
+
     #[test]
-    fn te_10_failures_lock_out_until_the_window_ends() {
+    fn te_10_attempts_are_counted_before_the_check_and_lock_out_until_the_window_ends() {
         let limiter = MemoryAttemptLimiter::new(2, Duration::from_secs(10));
-        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
-        block_on(limiter.record_failure("k", t0)).unwrap();
-        assert_eq!(block_on(limiter.check("k", t0)).unwrap(), Throttle::Allow);
-        block_on(limiter.record_failure("k", t0 + Duration::from_secs(1))).unwrap();
         assert_eq!(
-            block_on(limiter.check("k", t0 + Duration::from_secs(4))).unwrap(),
+            block_on(limiter.attempt("k", at(0))).unwrap(),
+            Throttle::Allow
+        );
+        assert_eq!(
+            block_on(limiter.attempt("k", at(1))).unwrap(),
+            Throttle::Allow
+        );
+        // Both attempts are still counted: a third, even concurrent, one is refused.
+        assert_eq!(
+            block_on(limiter.attempt("k", at(4))).unwrap(),
             Throttle::Deny {
                 retry_after: Duration::from_secs(6)
             }
         );
         assert_eq!(
-            block_on(limiter.check("other", t0)).unwrap(),
+            block_on(limiter.attempt("other", at(4))).unwrap(),
             Throttle::Allow
         );
         assert_eq!(
-            block_on(limiter.check("k", t0 + Duration::from_secs(10))).unwrap(),
+            block_on(limiter.attempt("k", at(10))).unwrap(),
             Throttle::Allow
         );
     }
 
     #[test]
-    fn success_clears_failures_and_capacity_bounds_the_table() {
+    fn te_10_success_clears_the_count() {
+        let limiter = MemoryAttemptLimiter::new(2, Duration::from_secs(10));
+        for _ in 0..10 {
+            assert_eq!(
+                block_on(limiter.attempt("k", at(0))).unwrap(),
+                Throttle::Allow
+            );
+            block_on(limiter.record_success("k", at(0))).unwrap();
+        }
+    }
+
+    #[test]
+    fn capacity_bounds_the_table() {
         let limiter = MemoryAttemptLimiter::new(1, Duration::from_secs(10)).with_capacity(2);
-        let t0 = SystemTime::UNIX_EPOCH;
-        block_on(limiter.record_failure("a", t0)).unwrap();
-        block_on(limiter.record_success("a", t0)).unwrap();
-        assert_eq!(block_on(limiter.check("a", t0)).unwrap(), Throttle::Allow);
         for key in ["a", "b", "c", "d"] {
-            block_on(limiter.record_failure(key, t0)).unwrap();
+            block_on(limiter.attempt(key, at(0))).unwrap();
         }
         assert_eq!(limiter.entries.lock().unwrap().len(), 2);
+        // Untracked keys are not throttled; tracked ones are.
+        assert_eq!(
+            block_on(limiter.attempt("c", at(0))).unwrap(),
+            Throttle::Allow
+        );
+        assert!(matches!(
+            block_on(limiter.attempt("a", at(0))).unwrap(),
+            Throttle::Deny { .. }
+        ));
         // Once the windows have ended, new keys are tracked again.
-        block_on(limiter.record_failure("e", t0 + Duration::from_secs(11))).unwrap();
-        assert!(limiter.entries.lock().unwrap().contains_key("e"));
+        block_on(limiter.attempt("e", at(11))).unwrap();
+        assert!(
+            limiter
+                .entries
+                .lock()
+                .unwrap()
+                .contains_key(&limiter.digest("e"))
+        );
     }
 }

@@ -221,7 +221,6 @@ fn te_08_basic_plus_client_assertion_is_invalid_request() {
 }
 
 #[test]
-#[ignore = "bug: client_secret and client_assertion together in the body (no Basic) get 401 invalid_client; RFC 6749 §5.2 / TE-08 make more than one method invalid_request"]
 fn te_08_body_secret_plus_client_assertion_is_invalid_request() {
     let h = Harness::new();
     let request = post_form(format!(
@@ -555,7 +554,6 @@ impl grantflow::ClientRegistry for RoundTripRegistry {
 }
 
 #[test]
-#[ignore = "bug: TE-10 limiter is check-then-record, so concurrent guesses all pass `check` before any failure is recorded; 49 parallel wrong guesses are all verified and the 50th (right) secret is accepted"]
 fn te_10_concurrent_guesses_cannot_exceed_the_limit() {
     use std::future::Future;
     use std::pin::Pin;

@@ -199,14 +199,9 @@ struct CountingLimiter {
 
 #[async_trait]
 impl AttemptLimiter for CountingLimiter {
-    async fn check(&self, key: &str, now: SystemTime) -> Result<Throttle, StorageError> {
+    async fn attempt(&self, key: &str, now: SystemTime) -> Result<Throttle, StorageError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.check(key, now).await
-    }
-
-    async fn record_failure(&self, key: &str, now: SystemTime) -> Result<(), StorageError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.record_failure(key, now).await
+        self.inner.attempt(key, now).await
     }
 
     async fn record_success(&self, key: &str, now: SystemTime) -> Result<(), StorageError> {
