@@ -142,16 +142,21 @@ pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::config::{Dangerous, ServerBuilder};
 pub use crate::endpoint::token::{GrantError, GrantHandler, GrantRequest, TokenGrant};
 pub use crate::error::{ConfigError, Error, ErrorCode, InvalidErrorCode, OAuthError, StorageError};
+pub use crate::grant::device::UserCodeFormat;
 pub use crate::http::{Header, HttpRequest, HttpResponse, Method, Status};
 pub use crate::issuer::{IssueError, OpaqueTokenIssuer, TokenClaims, TokenIssuer};
 pub use crate::limiter::{AttemptLimiter, MemoryAttemptLimiter, Throttle};
 pub use crate::params::FormLimits;
 pub use crate::secret::{
-    AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, RefreshToken, TokenHash,
+    AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, DeviceCode, RefreshToken, TokenHash,
 };
 pub use crate::server::Server;
 pub use crate::store::{
     ClientRegistry, MemoryClientRegistry, MemoryTokenStore, TokenKind, TokenRecord, TokenStore,
+};
+pub use crate::store::{
+    DeviceDecision, DeviceInsert, DevicePoll, DeviceRecord, DeviceRedemption, DeviceState,
+    DeviceStore, MemoryDeviceStore,
 };
 pub use crate::types::{
     AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientType, GrantId, GrantType,

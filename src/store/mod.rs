@@ -6,6 +6,7 @@
 //! only as `server_error` or `temporarily_unavailable`. Keys are [`TokenHash`] digests,
 //! never raw tokens (DESIGN decision 5).
 
+mod device;
 mod memory;
 
 use std::fmt;
@@ -18,6 +19,10 @@ use crate::error::StorageError;
 use crate::secret::{ClientSecret, TokenHash};
 use crate::types::{Client, ClientId, GrantId, Scope, Subject};
 
+pub use device::{
+    DeviceDecision, DeviceInsert, DevicePoll, DeviceRecord, DeviceRedemption, DeviceState,
+    DeviceStore, MemoryDeviceStore,
+};
 pub use memory::{MemoryClientRegistry, MemoryTokenStore};
 
 /// Looks clients up by `client_id`.
