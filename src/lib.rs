@@ -140,6 +140,7 @@ mod types;
 // The public interface is:
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::config::{Dangerous, ServerBuilder};
+pub use crate::endpoint::device::{DeviceVerificationError, PendingDeviceAuthorization};
 pub use crate::endpoint::token::{GrantError, GrantHandler, GrantRequest, TokenGrant};
 pub use crate::error::{ConfigError, Error, ErrorCode, InvalidErrorCode, OAuthError, StorageError};
 pub use crate::grant::device::UserCodeFormat;
