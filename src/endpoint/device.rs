@@ -28,7 +28,6 @@ use crate::error::{ConfigError, Error, ErrorCode, OAuthError, StorageError};
 use crate::grant::device::{PollState, SLOW_DOWN_STEP, UserCodeFormat, check_poll};
 use crate::grant::resolve_scope;
 use crate::http::{HttpRequest, HttpResponse, Status};
-use crate::issuer::IssueError;
 use crate::limiter::{AttemptLimiter, MemoryAttemptLimiter, Throttle};
 use crate::params::Form;
 use crate::secret::{DeviceCode, TokenHash};
@@ -147,7 +146,9 @@ fn validate_uri(uri: &str, allow_http: bool) -> Result<(), ConfigError> {
         || url.host().is_none()
         || uri.contains(['?', '#'])
         || !url.username().is_empty()
-        || !uri.chars().all(|c| c.is_ascii_graphic())
+        || !uri
+            .chars()
+            .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\')
     {
         return Err(ConfigError::Setting(MESSAGE));
     }
@@ -155,15 +156,41 @@ fn validate_uri(uri: &str, allow_http: bool) -> Result<(), ConfigError> {
 }
 
 /// The success body of the device authorization endpoint
-/// ([RFC 8628 §3.2](https://www.rfc-editor.org/rfc/rfc8628#section-3.2), DG-02).
-#[derive(serde::Serialize)]
-struct DeviceAuthorizationBody<'a> {
-    device_code: &'a str,
-    user_code: &'a str,
-    verification_uri: &'a str,
-    verification_uri_complete: &'a str,
+/// ([RFC 8628 §3.2](https://www.rfc-editor.org/rfc/rfc8628#section-3.2), DG-02), written
+/// directly: every string is known to need no JSON escaping (base64url, the user code
+/// alphabet and `-`, and URIs that [`validate_uri`] limited to printable ASCII without `"`
+/// or `\`), and this is the hot path of the endpoint.
+fn device_authorization_json(
+    device_code: &str,
+    user_code: &str,
+    verification_uri: &str,
+    verification_uri_complete: &str,
     expires_in: u64,
     interval: u64,
+) -> Vec<u8> {
+    let mut out =
+        String::with_capacity(160 + device_code.len() + 2 * verification_uri_complete.len());
+    let mut member = |name: &str, value: &str, quoted: bool| {
+        out.push(if out.is_empty() { '{' } else { ',' });
+        out.push('"');
+        out.push_str(name);
+        out.push_str("\":");
+        if quoted {
+            out.push('"');
+            out.push_str(value);
+            out.push('"');
+        } else {
+            out.push_str(value);
+        }
+    };
+    member("device_code", device_code, true);
+    member("user_code", user_code, true);
+    member("verification_uri", verification_uri, true);
+    member("verification_uri_complete", verification_uri_complete, true);
+    member("expires_in", &expires_in.to_string(), false);
+    member("interval", &interval.to_string(), false);
+    out.push('}');
+    out.into_bytes()
 }
 
 impl Server {
@@ -235,7 +262,16 @@ impl Server {
         let grant_id = GrantId::generate();
         for _ in 0..USER_CODE_ATTEMPTS {
             let user_code = device.user_code_format.generate();
-            let shown = device.user_code_format.display(&user_code);
+            // `verification_uri_complete` holds the display form of the user code at its
+            // end; `user_code` in the response is that slice. The alphabet is upper-case
+            // letters and digits, grouped with '-': URL-safe as is.
+            let mut complete = String::with_capacity(device.verification_uri.len() + 32);
+            complete.push_str(&device.verification_uri);
+            complete.push_str("?user_code=");
+            let shown_at = complete.len();
+            device
+                .user_code_format
+                .display_into(&user_code, &mut complete);
             let record = DeviceRecord::new(
                 grant_id,
                 client.id().clone(),
@@ -248,22 +284,15 @@ impl Server {
             if device.store.insert(hash, record).await? == DeviceInsert::UserCodeTaken {
                 continue;
             }
-            let mut complete =
-                String::with_capacity(device.verification_uri.len() + 11 + shown.len());
-            complete.push_str(&device.verification_uri);
-            complete.push_str("?user_code=");
-            // The alphabet is upper-case letters and digits, grouped with '-': URL-safe as is.
-            complete.push_str(&shown);
-            let body = DeviceAuthorizationBody {
-                device_code: device_code.expose_secret(),
-                user_code: &shown,
-                verification_uri: &device.verification_uri,
-                verification_uri_complete: &complete,
-                expires_in: device.code_ttl.as_secs(),
-                interval: device.interval.as_secs(),
-            };
-            let body = serde_json::to_vec(&body).map_err(IssueError::new)?;
-            return Ok(Ok(HttpResponse::json(Status::OK, body)));
+            let json = device_authorization_json(
+                device_code.expose_secret(),
+                &complete[shown_at..],
+                &device.verification_uri,
+                &complete,
+                device.code_ttl.as_secs(),
+                device.interval.as_secs(),
+            );
+            return Ok(Ok(HttpResponse::json(Status::OK, json)));
         }
         Err(StorageError::transient("no free user code").into())
     }
@@ -669,5 +698,31 @@ mod tests {
         assert!(validate_uri("http://127.0.0.1/device", true).is_ok());
         assert!(validate_uri("https://u@as.example.com/device", false).is_err());
         assert!(validate_uri("/device", false).is_err());
+        assert!(validate_uri("https://as.example.com/de\"vice", false).is_err());
+        assert!(validate_uri("https://as.example.com/de\\vice", false).is_err());
+    }
+
+    #[test]
+    fn dg_02_hand_written_json_is_valid_json() {
+        let json = device_authorization_json(
+            "GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS",
+            "WDJB-MJHT",
+            "https://example.com/device",
+            "https://example.com/device?user_code=WDJB-MJHT",
+            1800,
+            5,
+        );
+        let value: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "device_code": "GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS",
+                "user_code": "WDJB-MJHT",
+                "verification_uri": "https://example.com/device",
+                "verification_uri_complete": "https://example.com/device?user_code=WDJB-MJHT",
+                "expires_in": 1800,
+                "interval": 5
+            })
+        );
     }
 }

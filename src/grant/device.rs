@@ -168,17 +168,19 @@ impl UserCodeFormat {
 
     /// Formats a normalised code for display, with a dash between groups.
     pub fn display(&self, normalized: &str) -> String {
-        if self.group == 0 {
-            return normalized.to_owned();
-        }
-        let mut out = String::with_capacity(normalized.len() + normalized.len() / self.group);
+        let mut out = String::with_capacity(normalized.len() * 2);
+        self.display_into(normalized, &mut out);
+        out
+    }
+
+    /// [`display`](Self::display), appended to `out`.
+    pub(crate) fn display_into(&self, normalized: &str, out: &mut String) {
         for (i, c) in normalized.chars().enumerate() {
-            if i > 0 && i % self.group == 0 {
+            if self.group > 0 && i > 0 && i % self.group == 0 {
                 out.push('-');
             }
             out.push(c);
         }
-        out
     }
 
     /// Whether `normalized` has the right length to be a code of this format.

@@ -2,9 +2,9 @@
 //! ([RFC 8628](https://www.rfc-editor.org/rfc/rfc8628)): the [`DeviceStore`] trait and
 //! [`MemoryDeviceStore`].
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -364,12 +364,59 @@ pub struct MemoryDeviceStore {
     inner: Mutex<DeviceTables>,
 }
 
+/// A hasher for SHA-256 digests: it takes their first 8 bytes, which are already uniform.
+/// Only server-generated codes are ever inserted, so nobody can build colliding chains;
+/// a presented digest is only looked up.
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut word = [0u8; 8];
+        let n = bytes.len().min(8);
+        word[..n].copy_from_slice(&bytes[..n]);
+        self.0 ^= u64::from_le_bytes(word);
+    }
+}
+
+/// A hasher for user codes in the secondary index: Fx-style multiply and rotate. Only
+/// server-generated user codes are inserted (random over the alphabet); typed input is
+/// only looked up, so it cannot lengthen probe chains.
+#[derive(Default)]
+struct UserCodeHasher(u64);
+
+impl Hasher for UserCodeHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+}
+
+/// Device code digest bytes. Plain comparison is fine for a map of digests of
+/// server-generated codes: a timing difference tells how many leading bytes of a SHA-256
+/// output match, which does not help to find a code (the same argument as for a database
+/// index on token digests).
+type Digest = [u8; 32];
+
 #[derive(Default)]
 struct DeviceTables {
-    records: HashMap<TokenHash, DeviceRecord>,
-    by_user_code: HashMap<String, TokenHash>,
-    /// (purge time = expiry + retention, device code digest), oldest first.
-    purge_queue: BinaryHeap<Reverse<(SystemTime, [u8; 32])>>,
+    records: HashMap<Digest, DeviceRecord, BuildHasherDefault<DigestHasher>>,
+    by_user_code: HashMap<String, Digest, BuildHasherDefault<UserCodeHasher>>,
+    /// (purge time = expiry + retention, device code digest), ordered by purge time. With
+    /// one lifetime for all codes, new entries go at the back in O(1).
+    purge_queue: VecDeque<(SystemTime, Digest)>,
 }
 
 impl fmt::Debug for DeviceTables {
@@ -383,26 +430,35 @@ impl fmt::Debug for DeviceTables {
 }
 
 impl DeviceTables {
-    fn remove(&mut self, hash: &TokenHash) -> Option<DeviceRecord> {
-        let record = self.records.remove(hash)?;
-        if self.by_user_code.get(&record.user_code) == Some(hash) {
+    fn remove(&mut self, digest: &Digest) -> Option<DeviceRecord> {
+        let record = self.records.remove(digest)?;
+        if self.by_user_code.get(&record.user_code) == Some(digest) {
             self.by_user_code.remove(&record.user_code);
         }
         Some(record)
+    }
+
+    /// Queues `digest` for purging at `at`, keeping the queue ordered.
+    fn schedule(&mut self, at: SystemTime, digest: Digest) {
+        let position = match self.purge_queue.back() {
+            Some((last, _)) if *last > at => self.purge_queue.partition_point(|(t, _)| *t <= at),
+            _ => self.purge_queue.len(),
+        };
+        self.purge_queue.insert(position, (at, digest));
     }
 
     /// Purges up to `limit` records whose purge time is at or before `now`.
     fn purge(&mut self, now: SystemTime, limit: usize) -> usize {
         let mut purged = 0;
         while purged < limit {
-            match self.purge_queue.peek() {
-                Some(Reverse((at, _))) if *at <= now => {}
+            match self.purge_queue.front() {
+                Some((at, _)) if *at <= now => {}
                 _ => break,
             }
-            let Some(Reverse((_, bytes))) = self.purge_queue.pop() else {
+            let Some((_, digest)) = self.purge_queue.pop_front() else {
                 break;
             };
-            if self.remove(&TokenHash::from_bytes(bytes)).is_some() {
+            if self.remove(&digest).is_some() {
                 purged += 1;
             }
         }
@@ -468,6 +524,7 @@ impl DeviceStore for MemoryDeviceStore {
         // The new record's creation time stands for "now": the store needs no clock.
         let now = record.created_at;
         tables.purge(now, PURGE_PER_INSERT);
+        let digest = *device_code.as_bytes();
         if let Some(holder) = tables.by_user_code.get(&record.user_code) {
             if tables
                 .records
@@ -485,13 +542,9 @@ impl DeviceStore for MemoryDeviceStore {
             .expires_at
             .checked_add(self.retention)
             .unwrap_or(record.expires_at);
-        tables
-            .purge_queue
-            .push(Reverse((purge_at, *device_code.as_bytes())));
-        tables
-            .by_user_code
-            .insert(record.user_code.clone(), device_code);
-        tables.records.insert(device_code, record);
+        tables.schedule(purge_at, digest);
+        tables.by_user_code.insert(record.user_code.clone(), digest);
+        tables.records.insert(digest, record);
         Ok(DeviceInsert::Inserted)
     }
 
@@ -500,16 +553,16 @@ impl DeviceStore for MemoryDeviceStore {
         user_code: &str,
     ) -> Result<Option<(TokenHash, DeviceRecord)>, StorageError> {
         let tables = self.lock();
-        Ok(tables.by_user_code.get(user_code).and_then(|hash| {
+        Ok(tables.by_user_code.get(user_code).and_then(|digest| {
             tables
                 .records
-                .get(hash)
-                .map(|record| (*hash, record.clone()))
+                .get(digest)
+                .map(|record| (TokenHash::from_bytes(*digest), record.clone()))
         }))
     }
 
     async fn find(&self, device_code: &TokenHash) -> Result<Option<DeviceRecord>, StorageError> {
-        Ok(self.lock().records.get(device_code).cloned())
+        Ok(self.lock().records.get(device_code.as_bytes()).cloned())
     }
 
     async fn decide(
@@ -519,7 +572,7 @@ impl DeviceStore for MemoryDeviceStore {
         now: SystemTime,
     ) -> Result<bool, StorageError> {
         let mut tables = self.lock();
-        let Some(record) = tables.records.get_mut(device_code) else {
+        let Some(record) = tables.records.get_mut(device_code.as_bytes()) else {
             return Ok(false);
         };
         if record.state != DeviceState::Pending || record.is_expired(now) {
@@ -540,7 +593,7 @@ impl DeviceStore for MemoryDeviceStore {
         slow_down_step: Duration,
     ) -> Result<Option<DevicePoll>, StorageError> {
         let mut tables = self.lock();
-        let Some(record) = tables.records.get_mut(device_code) else {
+        let Some(record) = tables.records.get_mut(device_code.as_bytes()) else {
             return Ok(None);
         };
         if record.client_id != *client_id {
@@ -560,7 +613,7 @@ impl DeviceStore for MemoryDeviceStore {
         client_id: &ClientId,
     ) -> Result<DeviceRedemption, StorageError> {
         let mut tables = self.lock();
-        let Some(record) = tables.records.get_mut(device_code) else {
+        let Some(record) = tables.records.get_mut(device_code.as_bytes()) else {
             return Ok(DeviceRedemption::NotApproved);
         };
         if record.client_id != *client_id {
@@ -722,6 +775,23 @@ mod tests {
         );
         assert_eq!(store.len(), 2);
         assert_eq!(store.lock().by_user_code.len(), 2);
+    }
+
+    #[test]
+    fn purge_queue_stays_ordered_when_lifetimes_differ() {
+        let store = MemoryDeviceStore::new().with_retention(Duration::ZERO);
+        block_on(store.insert(hash(1), record("A", 0, 100))).unwrap();
+        block_on(store.insert(hash(2), record("B", 0, 10))).unwrap();
+        block_on(store.insert(hash(3), record("C", 0, 50))).unwrap();
+        let order: Vec<u64> = store
+            .lock()
+            .purge_queue
+            .iter()
+            .map(|(t, _)| t.duration_since(UNIX_EPOCH).unwrap().as_secs())
+            .collect();
+        assert_eq!(order, [10, 50, 100]);
+        assert_eq!(block_on(store.purge_expired(at(50))).unwrap(), 2);
+        assert!(block_on(store.find(&hash(1))).unwrap().is_some());
     }
 
     #[test]
