@@ -281,7 +281,7 @@ impl Server {
                 expires_at,
                 device.interval,
             );
-            if device.store.insert(hash, record).await? == DeviceInsert::UserCodeTaken {
+            if (*device.store).insert(hash, record).await? == DeviceInsert::UserCodeTaken {
                 continue;
             }
             let json = device_authorization_json(
@@ -358,8 +358,7 @@ impl Server {
         }
         let normalized = device.user_code_format.normalize(user_code);
         let found = if device.user_code_format.fits(&normalized) {
-            match device
-                .store
+            match (*device.store)
                 .find_by_user_code(&normalized)
                 .await
                 .map_err(Error::from)?
@@ -583,8 +582,7 @@ impl PendingDeviceAuthorization {
             return Err(not_enabled().into());
         };
         let now = self.server.now();
-        if device
-            .store
+        if (*device.store)
             .decide(&self.device_code, decision, now)
             .await
             .map_err(Error::from)?
@@ -636,6 +634,7 @@ impl GrantHandler for DeviceCodeGrant {
         // changes nothing about the real client's polling state.
         let Some(poll) = self
             .store
+            .as_ref()
             .poll(&hash, client.id(), now, SLOW_DOWN_STEP)
             .await?
         else {
@@ -648,12 +647,15 @@ impl GrantHandler for DeviceCodeGrant {
             DeviceState::Redeemed => {
                 // A replayed device code: like a replayed authorization code, it revokes
                 // what the grant issued (DESIGN decision 3).
-                self.tokens.revoke_grant(&poll.record.grant_id).await?;
+                self.tokens
+                    .as_ref()
+                    .revoke_grant(&poll.record.grant_id)
+                    .await?;
                 PollState::Redeemed
             }
         };
         check_poll(state, poll.record.expires_at, poll.too_fast, now)?;
-        match self.store.redeem(&hash, client.id()).await? {
+        match self.store.as_ref().redeem(&hash, client.id()).await? {
             DeviceRedemption::Redeemed(DeviceRecord {
                 grant_id,
                 state: DeviceState::Approved { subject, scope },
@@ -671,7 +673,7 @@ impl GrantHandler for DeviceCodeGrant {
             DeviceRedemption::AlreadyRedeemed { grant_id } => {
                 // Redeemed between the poll and now (a concurrent poll of the same code):
                 // exactly one wins, and the replay revokes, as above.
-                self.tokens.revoke_grant(&grant_id).await?;
+                self.tokens.as_ref().revoke_grant(&grant_id).await?;
                 Err(invalid_grant().into())
             }
             DeviceRedemption::Redeemed(_) | DeviceRedemption::NotApproved => {

@@ -430,12 +430,20 @@ impl fmt::Debug for DeviceTables {
 }
 
 impl DeviceTables {
-    fn remove(&mut self, digest: &Digest) -> Option<DeviceRecord> {
-        let record = self.records.remove(digest)?;
-        if self.by_user_code.get(&record.user_code) == Some(digest) {
-            self.by_user_code.remove(&record.user_code);
+    /// Removes a record and, if it still holds it, its user code. Returns whether there
+    /// was a record.
+    fn remove(&mut self, digest: &Digest) -> bool {
+        let Some(record) = self.records.remove(digest) else {
+            return false;
+        };
+        match self.by_user_code.remove(&record.user_code) {
+            // A newer request took the code over after this one expired: give it back.
+            Some(holder) if holder != *digest => {
+                self.by_user_code.insert(record.user_code, holder);
+            }
+            _ => {}
         }
-        Some(record)
+        true
     }
 
     /// Queues `digest` for purging at `at`, keeping the queue ordered.
@@ -458,7 +466,7 @@ impl DeviceTables {
             let Some((_, digest)) = self.purge_queue.pop_front() else {
                 break;
             };
-            if self.remove(&digest).is_some() {
+            if self.remove(&digest) {
                 purged += 1;
             }
         }
