@@ -928,6 +928,45 @@ fn dg_11_concurrent_redemptions_succeed_exactly_once() {
     }
 }
 
+#[test]
+fn dg_11_concurrent_polls_of_an_approved_code_issue_tokens_once() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    for _ in 0..10 {
+        let h = Harness::new();
+        let (device_code, user_code) = h.start("tv");
+        h.approve(&user_code);
+        let outcomes = runtime.block_on(async {
+            let tasks: Vec<_> = (0..8)
+                .map(|_| {
+                    let server = h.server.clone();
+                    let request = form_post(&format!(
+                        "grant_type={DEVICE_GRANT_ENCODED}&device_code={device_code}&client_id=tv"
+                    ));
+                    tokio::spawn(async move { outcome(&server.token(&request).await.unwrap()) })
+                })
+                .collect();
+            let mut outcomes = Vec::new();
+            for task in tasks {
+                outcomes.push(task.await.unwrap());
+            }
+            outcomes
+        });
+        assert_eq!(
+            outcomes.iter().filter(|o| *o == "ok").count(),
+            1,
+            "{outcomes:?}"
+        );
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| ["ok", "slow_down", "invalid_grant"].contains(&o.as_str()))
+        );
+    }
+}
+
 // ---------------------------------------------------------------- DG-12: metadata hooks
 
 #[test]
