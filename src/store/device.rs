@@ -41,7 +41,10 @@ pub enum DeviceState {
 
 /// What the server keeps about one device authorization request, stored under the
 /// [`TokenHash`] of its device code.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// `Debug` leaves the user code out: while the request is pending, it is what a user
+/// types to approve it.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DeviceRecord {
     /// The grant the tokens will belong to (DESIGN decision 3).
@@ -64,6 +67,22 @@ pub struct DeviceRecord {
     pub last_poll: Option<SystemTime>,
     /// Where the request stands.
     pub state: DeviceState,
+}
+
+impl fmt::Debug for DeviceRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeviceRecord")
+            .field("grant_id", &self.grant_id)
+            .field("client_id", &self.client_id)
+            .field("scope", &self.scope)
+            .field("user_code", &"<redacted>")
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("interval", &self.interval)
+            .field("last_poll", &self.last_poll)
+            .field("state", &self.state)
+            .finish()
+    }
 }
 
 impl DeviceRecord {
@@ -800,6 +819,12 @@ mod tests {
         assert_eq!(order, [10, 50, 100]);
         assert_eq!(block_on(store.purge_expired(at(50))).unwrap(), 2);
         assert!(block_on(store.find(&hash(1))).unwrap().is_some());
+    }
+
+    #[test]
+    fn debug_leaves_the_user_code_out() {
+        let shown = format!("{:?}", record("WDJBMJHT", 0, 10));
+        assert!(!shown.contains("WDJBMJHT") && shown.contains("<redacted>"));
     }
 
     #[test]
