@@ -168,28 +168,27 @@ fn device_authorization_json(
     expires_in: u64,
     interval: u64,
 ) -> Vec<u8> {
+    use std::fmt::Write as _;
+
     let mut out =
         String::with_capacity(160 + device_code.len() + 2 * verification_uri_complete.len());
-    let mut member = |name: &str, value: &str, quoted: bool| {
-        out.push(if out.is_empty() { '{' } else { ',' });
-        out.push('"');
+    for (name, value) in [
+        ("{\"device_code\":\"", device_code),
+        ("\",\"user_code\":\"", user_code),
+        ("\",\"verification_uri\":\"", verification_uri),
+        (
+            "\",\"verification_uri_complete\":\"",
+            verification_uri_complete,
+        ),
+    ] {
         out.push_str(name);
-        out.push_str("\":");
-        if quoted {
-            out.push('"');
-            out.push_str(value);
-            out.push('"');
-        } else {
-            out.push_str(value);
-        }
-    };
-    member("device_code", device_code, true);
-    member("user_code", user_code, true);
-    member("verification_uri", verification_uri, true);
-    member("verification_uri_complete", verification_uri_complete, true);
-    member("expires_in", &expires_in.to_string(), false);
-    member("interval", &interval.to_string(), false);
-    out.push('}');
+        out.push_str(value);
+    }
+    // Writing integers into a String cannot fail.
+    let _ = write!(
+        out,
+        "\",\"expires_in\":{expires_in},\"interval\":{interval}}}"
+    );
     out.into_bytes()
 }
 

@@ -192,9 +192,13 @@ impl UserCodeFormat {
     /// from the thread-local CSPRNG.
     pub(crate) fn generate(&self) -> String {
         let mut rng = rand::rng();
-        (0..self.length)
-            .map(|_| char::from(self.alphabet[rng.random_range(0..self.alphabet.len())]))
-            .collect()
+        let mut code = String::with_capacity(self.length);
+        for _ in 0..self.length {
+            code.push(char::from(
+                self.alphabet[rng.random_range(0..self.alphabet.len())],
+            ));
+        }
+        code
     }
 }
 
