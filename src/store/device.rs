@@ -383,9 +383,9 @@ pub struct MemoryDeviceStore {
     inner: Mutex<DeviceTables>,
 }
 
-/// A hasher for SHA-256 digests: it takes their first 8 bytes, which are already uniform.
-/// Only server-generated codes are ever inserted, so nobody can build colliding chains;
-/// a presented digest is only looked up.
+/// A hasher for keys that are already uniform (SHA-256 digests, fingerprints): it takes
+/// their first 8 bytes. Only server-generated codes are ever inserted, so nobody can build
+/// colliding chains; a presented digest is only looked up.
 #[derive(Default)]
 struct DigestHasher(u64);
 
@@ -402,25 +402,20 @@ impl Hasher for DigestHasher {
     }
 }
 
-/// A hasher for user codes in the secondary index: Fx-style multiply and rotate. Only
-/// server-generated user codes are inserted (random over the alphabet); typed input is
-/// only looked up, so it cannot lengthen probe chains.
-#[derive(Default)]
-struct UserCodeHasher(u64);
-
-impl Hasher for UserCodeHasher {
-    fn finish(&self) -> u64 {
-        self.0
+/// The key of a user code in the secondary index: a 64-bit Fx-style fingerprint, so the
+/// index holds no strings. Two codes with one fingerprint are harmless: an insert then sees
+/// the code as taken and the server draws another, and a lookup compares the record's own
+/// user code. Only server-generated codes are inserted; typed input is only looked up, so
+/// it cannot lengthen probe chains.
+fn fingerprint(user_code: &str) -> u64 {
+    let mut hash = user_code.len() as u64;
+    for chunk in user_code.as_bytes().chunks(8) {
+        let mut word = [0u8; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        hash = (hash.rotate_left(5) ^ u64::from_le_bytes(word))
+            .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
-                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
+    hash
 }
 
 /// Device code digest bytes. Plain comparison is fine for a map of digests of
@@ -432,7 +427,7 @@ type Digest = [u8; 32];
 #[derive(Default)]
 struct DeviceTables {
     records: HashMap<Digest, DeviceRecord, BuildHasherDefault<DigestHasher>>,
-    by_user_code: HashMap<String, Digest, BuildHasherDefault<UserCodeHasher>>,
+    by_user_code: HashMap<u64, Digest, BuildHasherDefault<DigestHasher>>,
     /// (purge time = expiry + retention, device code digest), ordered by purge time. With
     /// one lifetime for all codes, new entries go at the back in O(1).
     purge_queue: VecDeque<(SystemTime, Digest)>,
@@ -455,10 +450,11 @@ impl DeviceTables {
         let Some(record) = self.records.remove(digest) else {
             return false;
         };
-        match self.by_user_code.remove(&record.user_code) {
+        let key = fingerprint(&record.user_code);
+        match self.by_user_code.remove(&key) {
             // A newer request took the code over after this one expired: give it back.
             Some(holder) if holder != *digest => {
-                self.by_user_code.insert(record.user_code, holder);
+                self.by_user_code.insert(key, holder);
             }
             _ => {}
         }
@@ -552,7 +548,8 @@ impl DeviceStore for MemoryDeviceStore {
         let now = record.created_at;
         tables.purge(now, PURGE_PER_INSERT);
         let digest = *device_code.as_bytes();
-        if let Some(holder) = tables.by_user_code.get(&record.user_code) {
+        let key = fingerprint(&record.user_code);
+        if let Some(holder) = tables.by_user_code.get(&key) {
             if tables
                 .records
                 .get(holder)
@@ -570,7 +567,7 @@ impl DeviceStore for MemoryDeviceStore {
             .checked_add(self.retention)
             .unwrap_or(record.expires_at);
         tables.schedule(purge_at, digest);
-        tables.by_user_code.insert(record.user_code.clone(), digest);
+        tables.by_user_code.insert(key, digest);
         tables.records.insert(digest, record);
         Ok(DeviceInsert::Inserted)
     }
@@ -580,12 +577,16 @@ impl DeviceStore for MemoryDeviceStore {
         user_code: &str,
     ) -> Result<Option<(TokenHash, DeviceRecord)>, StorageError> {
         let tables = self.lock();
-        Ok(tables.by_user_code.get(user_code).and_then(|digest| {
-            tables
-                .records
-                .get(digest)
-                .map(|record| (TokenHash::from_bytes(*digest), record.clone()))
-        }))
+        Ok(tables
+            .by_user_code
+            .get(&fingerprint(user_code))
+            .and_then(|digest| {
+                tables
+                    .records
+                    .get(digest)
+                    .filter(|record| record.user_code == user_code)
+                    .map(|record| (TokenHash::from_bytes(*digest), record.clone()))
+            }))
     }
 
     async fn find(&self, device_code: &TokenHash) -> Result<Option<DeviceRecord>, StorageError> {
