@@ -823,6 +823,20 @@ mod tests {
     }
 
     #[test]
+    fn a_fingerprint_match_alone_finds_nothing() {
+        let store = MemoryDeviceStore::new();
+        block_on(store.insert(hash(1), record("BCDF", 0, 10))).unwrap();
+        // Simulate another code sharing the fingerprint: the record's own code decides.
+        let digest = *hash(1).as_bytes();
+        store
+            .lock()
+            .by_user_code
+            .insert(fingerprint("GHJK"), digest);
+        assert_eq!(block_on(store.find_by_user_code("GHJK")).unwrap(), None);
+        assert!(block_on(store.find_by_user_code("BCDF")).unwrap().is_some());
+    }
+
+    #[test]
     fn debug_leaves_the_user_code_out() {
         let shown = format!("{:?}", record("WDJBMJHT", 0, 10));
         assert!(!shown.contains("WDJBMJHT") && shown.contains("<redacted>"));
