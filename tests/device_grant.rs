@@ -70,16 +70,28 @@ fn dg_01_body_must_be_a_utf8_form() {
         .with_body(r#"{"client_id":"tv"}"#);
     let response = block_on(h.server.device_authorization(&request)).unwrap();
     assert_error(&response, 400, "invalid_request");
-    let request = form_post("client_id=tv").with_header(
-        "content-type",
-        "application/x-www-form-urlencoded; charset=UTF-8",
-    );
-    // Two content-type headers: the first one counts and is valid.
+    let request = HttpRequest::new(Method::Post)
+        .with_header(
+            "content-type",
+            "application/x-www-form-urlencoded;charset=UTF-8",
+        )
+        .with_body("client_id=tv");
     assert_eq!(
         block_on(h.server.device_authorization(&request))
             .unwrap()
             .status,
         Status::OK
+    );
+    let request = HttpRequest::new(Method::Post)
+        .with_header(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=iso-8859-1",
+        )
+        .with_body("client_id=tv");
+    assert_error(
+        &block_on(h.server.device_authorization(&request)).unwrap(),
+        400,
+        "invalid_request",
     );
 }
 
