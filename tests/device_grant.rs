@@ -1026,6 +1026,36 @@ fn dg_12_metadata_hooks_expose_the_endpoint_and_the_grant_type() {
     );
 }
 
+// ---------------------------------------------------------------- bad input
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn dg_01_arbitrary_bodies_get_a_json_answer(body in "[a-z_=&%0-9A-F ]{0,200}") {
+        let h = Harness::new();
+        let response = h.device_authorization(&body);
+        proptest::prop_assert!([200, 400, 401].contains(&response.status.as_u16()));
+        assert_token_headers(&response);
+        proptest::prop_assert!(json(&response).is_object());
+    }
+
+    #[test]
+    fn dg_06_arbitrary_user_code_input_never_panics(input in "\\PC{0,200}") {
+        let h = Harness::new();
+        let result = verify(&h, &input, "fuzz");
+        proptest::prop_assert!(matches!(result, Err(DeviceVerificationError::InvalidUserCode)));
+    }
+
+    #[test]
+    fn dg_11_arbitrary_device_codes_are_invalid_grant(code in "[A-Za-z0-9_-]{0,100}") {
+        let h = Harness::new();
+        let response = h.poll("tv", &code);
+        let expected = if code.is_empty() { "invalid_request" } else { "invalid_grant" };
+        proptest::prop_assert_eq!(outcome(&response), expected);
+    }
+}
+
 // ---------------------------------------------------------------- type properties
 
 #[test]

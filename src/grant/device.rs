@@ -289,7 +289,21 @@ pub(crate) fn check_poll(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use std::time::UNIX_EPOCH;
+
+    proptest! {
+        #[test]
+        fn dg_06_normalisation_is_bounded_and_stays_in_the_alphabet(input in "\\PC{0,300}") {
+            let format = UserCodeFormat::default();
+            let out = format.normalize(&input);
+            prop_assert!(out.len() <= MAX_INPUT_CHARS);
+            prop_assert!(out.bytes().all(|b| UserCodeFormat::BASE20_ALPHABET.as_bytes().contains(&b)));
+            // Normalising is idempotent, and display form normalises back.
+            prop_assert_eq!(format.normalize(&out), out.clone());
+            prop_assert_eq!(format.normalize(&format.display(&out)), out);
+        }
+    }
 
     fn at(s: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(s)
