@@ -247,6 +247,12 @@ pub trait DeviceStore: Send + Sync + fmt::Debug {
     /// one day). In every case `last_poll` becomes `now` (DG-10). A record of another
     /// client is neither changed nor returned: `Ok(None)`, as for an unknown code.
     ///
+    /// In SQL, one statement over the locked row: `WITH old AS (SELECT … FOR UPDATE)
+    /// UPDATE … SET interval = CASE WHEN old.last_poll + old.interval > $now THEN
+    /// LEAST(old.interval + $step, 86400) ELSE old.interval END, last_poll = $now FROM old
+    /// WHERE device_hash = $1 AND client_id = $2 RETURNING …, old.last_poll +
+    /// old.interval > $now AS too_fast`.
+    ///
     /// # Errors
     /// [`StorageError`] for a backend failure.
     async fn poll(
