@@ -5,13 +5,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
+use crate::endpoint::device::DeviceSettings;
 use crate::endpoint::token::{ClientCredentialsGrant, GrantHandler};
 use crate::error::ConfigError;
+use crate::grant::device::UserCodeFormat;
 use crate::issuer::{OpaqueTokenIssuer, TokenIssuer};
 use crate::limiter::{AttemptLimiter, MemoryAttemptLimiter};
 use crate::params::FormLimits;
 use crate::server::{Inner, Server};
-use crate::store::{ClientRegistry, TokenStore};
+use crate::store::{ClientRegistry, DeviceStore, TokenStore};
 
 /// Builds a [`Server`]. Created by [`Server::builder`] with the required parts; every
 /// other setting has a secure default.
@@ -46,6 +48,7 @@ pub struct ServerBuilder {
     pub(crate) realm: Option<String>,
     pub(crate) grant_handlers: Vec<Arc<dyn GrantHandler>>,
     pub(crate) allow_http_issuer: bool,
+    pub(crate) device: DeviceSettings,
 }
 
 impl ServerBuilder {
@@ -67,6 +70,7 @@ impl ServerBuilder {
             realm: None,
             grant_handlers: Vec::new(),
             allow_http_issuer: false,
+            device: DeviceSettings::default(),
         }
     }
 
@@ -130,6 +134,68 @@ impl ServerBuilder {
         self
     }
 
+    /// Enables the device authorization grant
+    /// ([RFC 8628](https://www.rfc-editor.org/rfc/rfc8628)) with `store` holding its
+    /// requests: [`Server::device_authorization`], [`Server::device_verification`] and
+    /// `grant_type=urn:ietf:params:oauth:grant-type:device_code` at the token endpoint.
+    /// Default: off. [`MemoryDeviceStore`](crate::MemoryDeviceStore) suits one instance;
+    /// several instances need a shared store.
+    pub fn device_store(mut self, store: Arc<dyn DeviceStore>) -> Self {
+        self.device.store = Some(store);
+        self
+    }
+
+    /// How long device codes and user codes live (`expires_in`). Default: 10 minutes,
+    /// long enough to find a phone and sign in, short enough to keep user-code guessing
+    /// unlikely ([RFC 8628 §5.1](https://www.rfc-editor.org/rfc/rfc8628#section-5.1),
+    /// DG-07). Must be between 60 s and 1 hour.
+    pub fn device_code_ttl(mut self, ttl: Duration) -> Self {
+        self.device.code_ttl = ttl;
+        self
+    }
+
+    /// The minimum polling interval sent to devices (`interval`). Default: 5 seconds, the
+    /// value clients assume when none is sent
+    /// ([RFC 8628 §3.2](https://www.rfc-editor.org/rfc/rfc8628#section-3.2)). Each
+    /// too-fast poll adds 5 seconds for that device code (DG-10). Whole seconds, 1 to 60.
+    pub fn device_poll_interval(mut self, interval: Duration) -> Self {
+        self.device.interval = interval;
+        self
+    }
+
+    /// The `verification_uri`: the host's page where users enter user codes. Default: the
+    /// issuer followed by `/device`. It must be an `https` URL without query or fragment
+    /// (DG-12: the user code goes only into `verification_uri_complete`).
+    pub fn device_verification_uri(mut self, uri: &str) -> Self {
+        self.device.verification_uri = Some(uri.to_owned());
+        self
+    }
+
+    /// The URL of the device authorization endpoint, as advertised in metadata. Default:
+    /// the issuer followed by `/device_authorization`.
+    pub fn device_authorization_endpoint(mut self, uri: &str) -> Self {
+        self.device.endpoint = Some(uri.to_owned());
+        self
+    }
+
+    /// The user code format. Default: [`UserCodeFormat::base20`], 8 characters from
+    /// `BCDFGHJKLMNPQRSTVWXZ` shown as `XXXX-XXXX`, 34.6 bits (DG-05). See
+    /// [`UserCodeFormat`] for the entropy of other choices.
+    pub fn user_code_format(mut self, format: UserCodeFormat) -> Self {
+        self.device.user_code_format = format;
+        self
+    }
+
+    /// Replaces the limiter of user-code entries (DG-07). Default:
+    /// [`MemoryAttemptLimiter::new(5, 10 minutes)`](MemoryAttemptLimiter::new): the 6th
+    /// entry for one key within 10 minutes is refused, right or wrong. Keys are
+    /// `user_code:<key the host passes>`. With the default format, 5 guesses find a given
+    /// live code with probability 5 / 20^8 ≈ 2^-32 (V-DEV-3).
+    pub fn user_code_limiter(mut self, limiter: Arc<dyn AttemptLimiter>) -> Self {
+        self.device.limiter = limiter;
+        self
+    }
+
     /// Settings that weaken security, each named for what it gives up. Use them for local
     /// development and tests only.
     ///
@@ -160,10 +226,11 @@ impl ServerBuilder {
     ///
     /// # Errors
     /// [`ConfigError`] when the issuer is not an `https` URL without query or fragment
-    /// (SEC-01, MD-02), a lifetime is out of range, or two grant handlers claim the same
-    /// `grant_type`.
+    /// (SEC-01, MD-02), a lifetime is out of range, a device grant setting is invalid, or
+    /// two grant handlers claim the same `grant_type`.
     pub fn build(self) -> Result<Server, ConfigError> {
         validate_issuer(&self.issuer, self.allow_http_issuer)?;
+        let device = self.device.build(&self.issuer, self.allow_http_issuer)?;
         if self.access_token_ttl < Duration::from_secs(1)
             || self.access_token_ttl > Duration::from_secs(86_400)
         {
@@ -189,6 +256,9 @@ impl ServerBuilder {
             ));
         }
         let mut grant_handlers: Vec<Arc<dyn GrantHandler>> = vec![Arc::new(ClientCredentialsGrant)];
+        if let Some(device) = &device {
+            grant_handlers.push(device.grant_handler(Arc::clone(&self.tokens)));
+        }
         for handler in self.grant_handlers {
             if grant_handlers
                 .iter()
@@ -210,6 +280,7 @@ impl ServerBuilder {
             form_limits: self.form_limits,
             realm,
             grant_handlers,
+            device,
         }))
     }
 }

@@ -50,6 +50,16 @@ impl ErrorCode {
     /// `temporarily_unavailable`: overload or maintenance (HTTP 503 where a status can be
     /// sent).
     pub const TEMPORARILY_UNAVAILABLE: Self = Self(Cow::Borrowed("temporarily_unavailable"));
+    /// `authorization_pending`: the user has not yet approved or denied a device
+    /// authorization request; the device keeps polling
+    /// ([RFC 8628 §3.5](https://www.rfc-editor.org/rfc/rfc8628#section-3.5)).
+    pub const AUTHORIZATION_PENDING: Self = Self(Cow::Borrowed("authorization_pending"));
+    /// `slow_down`: the device polls faster than its interval; the interval for this device
+    /// code grows by 5 seconds ([RFC 8628 §3.5](https://www.rfc-editor.org/rfc/rfc8628#section-3.5)).
+    pub const SLOW_DOWN: Self = Self(Cow::Borrowed("slow_down"));
+    /// `expired_token`: the device code expired; the device may start a new request
+    /// ([RFC 8628 §3.5](https://www.rfc-editor.org/rfc/rfc8628#section-3.5)).
+    pub const EXPIRED_TOKEN: Self = Self(Cow::Borrowed("expired_token"));
 
     /// An extension error code.
     ///

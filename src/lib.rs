@@ -91,6 +91,10 @@
 //! records of one response or none. [`MemoryClientRegistry`] and [`MemoryTokenStore`] are
 //! the in-memory implementations.
 //!
+//! [`DeviceStore`] holds device authorization requests: every state change (pending to
+//! approved or denied, approved to redeemed) is one compare-and-set, so a device code is
+//! redeemed exactly once. [`MemoryDeviceStore`] is its bounded in-memory implementation.
+//!
 //! ## Security model
 //!
 //! Enforced by the crate: exactly one client authentication method per request, the
@@ -113,6 +117,8 @@
 //! - [RFC 6749](https://www.rfc-editor.org/rfc/rfc6749): §2.3 client authentication, §3.2
 //!   the token endpoint, §3.3 scope, §4.4 client credentials, §5 token responses and errors
 //! - [RFC 7617](https://www.rfc-editor.org/rfc/rfc7617): the Basic scheme
+//! - [RFC 8628](https://www.rfc-editor.org/rfc/rfc8628): the device authorization grant
+//!   ([`Server::device_authorization`], [`Server::device_verification`])
 //! - [RFC 9700](https://www.rfc-editor.org/rfc/rfc9700): the OAuth 2.0 Security BCP
 //! - [OAuth 2.1](https://datatracker.ietf.org/doc/draft-ietf-oauth-v2-1/): defaults
 
@@ -141,18 +147,24 @@ mod types;
 // The public interface is:
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::config::{Dangerous, ServerBuilder};
+pub use crate::endpoint::device::{DeviceVerificationError, PendingDeviceAuthorization};
 pub use crate::endpoint::token::{GrantError, GrantHandler, GrantRequest, TokenGrant};
 pub use crate::error::{ConfigError, Error, ErrorCode, InvalidErrorCode, OAuthError, StorageError};
+pub use crate::grant::device::UserCodeFormat;
 pub use crate::http::{Header, HttpRequest, HttpResponse, Method, Status};
 pub use crate::issuer::{IssueError, OpaqueTokenIssuer, TokenClaims, TokenIssuer};
 pub use crate::limiter::{AttemptLimiter, MemoryAttemptLimiter, Throttle};
 pub use crate::params::FormLimits;
 pub use crate::secret::{
-    AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, RefreshToken, TokenHash,
+    AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, DeviceCode, RefreshToken, TokenHash,
 };
 pub use crate::server::Server;
 pub use crate::store::{
     ClientRegistry, MemoryClientRegistry, MemoryTokenStore, TokenKind, TokenRecord, TokenStore,
+};
+pub use crate::store::{
+    DeviceDecision, DeviceInsert, DevicePoll, DeviceRecord, DeviceRedemption, DeviceState,
+    DeviceStore, MemoryDeviceStore,
 };
 pub use crate::types::{
     AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientType, GrantId, GrantType,

@@ -197,6 +197,21 @@ secret_type!(
     generate: "43 characters, the shortest verifier RFC 7636 allows, with 256 bits."
 );
 
+secret_type!(
+    /// A device code ([RFC 8628 §3.2](https://www.rfc-editor.org/rfc/rfc8628#section-3.2)):
+    /// what a device polls the token endpoint with. Never shown to the user; bound to the
+    /// client that asked for it (DG-04). Single use: it is not `Clone`.
+    ///
+    /// ```
+    /// use grantflow::DeviceCode;
+    /// let code = DeviceCode::generate();
+    /// assert_eq!(code.expose_secret().len(), 43);
+    /// assert_eq!(format!("{code:?}"), "DeviceCode(<redacted>)");
+    /// ```
+    DeviceCode,
+    generate: "256 bits, above the 128 bits DG-04 asks for."
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

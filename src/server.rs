@@ -40,6 +40,8 @@ pub(crate) struct Inner {
     pub(crate) form_limits: FormLimits,
     pub(crate) realm: String,
     pub(crate) grant_handlers: Vec<Arc<dyn GrantHandler>>,
+    /// The device authorization grant, when enabled.
+    pub(crate) device: Option<crate::endpoint::device::DeviceConfig>,
 }
 
 impl Server {

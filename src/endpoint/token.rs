@@ -7,7 +7,6 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use crate::client_auth::{self, Authenticator};
 use crate::endpoint::read_token_style_form;
 use crate::error::{Error, ErrorCode, OAuthError, StorageError};
 use crate::grant::{client_credentials, resolve_scope};
@@ -244,18 +243,8 @@ impl Server {
         else {
             return Ok(Err(OAuthError::new(ErrorCode::UNSUPPORTED_GRANT_TYPE)));
         };
-        let credentials = match client_auth::extract(request, form, &inner.realm) {
-            Ok(credentials) => credentials,
-            Err(error) => return Ok(Err(error)),
-        };
         let now = self.now();
-        let authenticator = Authenticator {
-            registry: &*inner.clients,
-            limiter: &*inner.limiter,
-            realm: &inner.realm,
-            now,
-        };
-        let client = match authenticator.authenticate(credentials).await? {
+        let client = match self.authenticate_client(request, form, now).await? {
             Ok(client) => client,
             Err(error) => return Ok(Err(error)),
         };

@@ -3,6 +3,7 @@
 //! a runtime.
 
 pub(crate) mod client_credentials;
+pub(crate) mod device;
 
 use crate::error::{ErrorCode, OAuthError};
 use crate::types::{Client, Scope};

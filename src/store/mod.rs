@@ -6,6 +6,7 @@
 //! only as `server_error` or `temporarily_unavailable`. Keys are [`TokenHash`] digests,
 //! never raw tokens (DESIGN decision 5).
 
+mod device;
 mod memory;
 
 use std::fmt;
@@ -18,6 +19,10 @@ use crate::error::StorageError;
 use crate::secret::{ClientSecret, TokenHash};
 use crate::types::{Client, ClientId, GrantId, Scope, Subject};
 
+pub use device::{
+    DeviceDecision, DeviceInsert, DevicePoll, DeviceRecord, DeviceRedemption, DeviceState,
+    DeviceStore, MemoryDeviceStore,
+};
 pub use memory::{MemoryClientRegistry, MemoryTokenStore};
 
 /// Looks clients up by `client_id`.
@@ -53,21 +58,6 @@ pub trait ClientRegistry: Send + Sync + fmt::Debug {
         secret: &ClientSecret,
     ) -> Result<bool, StorageError> {
         Ok(client.verify_secret(secret))
-    }
-}
-
-#[async_trait]
-impl<T: ClientRegistry + ?Sized> ClientRegistry for Arc<T> {
-    async fn find(&self, client_id: &str) -> Result<Option<Arc<Client>>, StorageError> {
-        (**self).find(client_id).await
-    }
-
-    async fn verify_secret(
-        &self,
-        client: &Client,
-        secret: &ClientSecret,
-    ) -> Result<bool, StorageError> {
-        (**self).verify_secret(client, secret).await
     }
 }
 
@@ -179,28 +169,5 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     async fn purge_expired(&self, now: SystemTime) -> Result<usize, StorageError> {
         let _ = now;
         Ok(0)
-    }
-}
-
-#[async_trait]
-impl<T: TokenStore + ?Sized> TokenStore for Arc<T> {
-    async fn insert(&self, tokens: Vec<(TokenHash, TokenRecord)>) -> Result<(), StorageError> {
-        (**self).insert(tokens).await
-    }
-
-    async fn find(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
-        (**self).find(token).await
-    }
-
-    async fn revoke(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
-        (**self).revoke(token).await
-    }
-
-    async fn revoke_grant(&self, grant: &GrantId) -> Result<usize, StorageError> {
-        (**self).revoke_grant(grant).await
-    }
-
-    async fn purge_expired(&self, now: SystemTime) -> Result<usize, StorageError> {
-        (**self).purge_expired(now).await
     }
 }

@@ -1,0 +1,199 @@
+//! Test harness for the device authorization grant: memory stores, a manual clock, a tiny
+//! `block_on`, request builders and response checks. (Kept apart from `tests/common/`,
+//! which other suites own.)
+
+#![allow(dead_code, reason = "each test file uses a different subset")]
+
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use grantflow::{
+    Client, ClientSecret, ClientType, GrantType, HttpRequest, HttpResponse, ManualClock,
+    MemoryClientRegistry, MemoryDeviceStore, MemoryTokenStore, Method, Server, ServerBuilder,
+};
+use serde_json::Value;
+
+/// Drives a future that never waits on I/O (the memory stores never return `Pending`).
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+    }
+}
+
+pub(crate) const ISSUER: &str = "https://as.example.com";
+pub(crate) const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+pub(crate) const DEVICE_GRANT_ENCODED: &str =
+    "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code";
+/// `Basic base64("confidential-tv:tv-secret")`.
+pub(crate) const CONFIDENTIAL_BASIC: &str = "Basic Y29uZmlkZW50aWFsLXR2OnR2LXNlY3JldA==";
+
+pub(crate) struct Harness {
+    pub(crate) server: Server,
+    pub(crate) clock: ManualClock,
+    pub(crate) tokens: Arc<MemoryTokenStore>,
+    pub(crate) devices: Arc<MemoryDeviceStore>,
+}
+
+/// The registered clients:
+/// - `tv`: public, device + refresh grants, scopes `profile videos`, default `profile`;
+/// - `tv2`: public, device grant, same scopes;
+/// - `1406020730`: public, device grant, scope `example_scope` (V-DEV-5);
+/// - `no-refresh-tv`: public, device grant only;
+/// - `confidential-tv`: confidential, `client_secret_basic`, device grant;
+/// - `web-app`: public, authorization code only.
+pub(crate) fn clients() -> Arc<MemoryClientRegistry> {
+    let clients = Arc::new(MemoryClientRegistry::new());
+    let public = |id: &str| {
+        Client::builder(id, ClientType::Public)
+            .grant_type(GrantType::DEVICE_CODE)
+            .allowed_scope("profile videos")
+            .default_scope("profile")
+    };
+    clients
+        .insert(
+            public("tv")
+                .name("Living room TV")
+                .grant_type(GrantType::REFRESH_TOKEN)
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    clients.insert(public("tv2").build().unwrap()).unwrap();
+    clients
+        .insert(public("no-refresh-tv").build().unwrap())
+        .unwrap();
+    clients
+        .insert(
+            Client::builder("1406020730", ClientType::Public)
+                .grant_type(GrantType::DEVICE_CODE)
+                .allowed_scope("example_scope")
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    clients
+        .insert(
+            Client::builder("confidential-tv", ClientType::Confidential)
+                .secret(&ClientSecret::from_presented("tv-secret".to_owned()))
+                .grant_type(GrantType::DEVICE_CODE)
+                .allowed_scope("profile")
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    clients
+        .insert(
+            Client::builder("web-app", ClientType::Public)
+                .grant_type(GrantType::AUTHORIZATION_CODE)
+                .redirect_uri("https://app.example.com/cb")
+                .allowed_scope("profile")
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    clients
+}
+
+impl Harness {
+    pub(crate) fn new() -> Self {
+        Self::with(|b| b)
+    }
+
+    /// A harness whose builder is adjusted by `configure` (after the device store is set).
+    pub(crate) fn with(configure: impl FnOnce(ServerBuilder) -> ServerBuilder) -> Self {
+        Self::with_store(Arc::new(MemoryDeviceStore::new()), configure)
+    }
+
+    pub(crate) fn with_store(
+        devices: Arc<MemoryDeviceStore>,
+        configure: impl FnOnce(ServerBuilder) -> ServerBuilder,
+    ) -> Self {
+        let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+        let tokens = Arc::new(MemoryTokenStore::new());
+        let builder = Server::builder(ISSUER, clients(), tokens.clone())
+            .clock(Arc::new(clock.clone()))
+            .device_store(devices.clone());
+        let server = configure(builder).build().unwrap();
+        Self {
+            server,
+            clock,
+            tokens,
+            devices,
+        }
+    }
+
+    pub(crate) fn advance(&self, seconds: u64) {
+        self.clock.advance(Duration::from_secs(seconds));
+    }
+
+    pub(crate) fn device_authorization(&self, body: &str) -> HttpResponse {
+        block_on(self.server.device_authorization(&form_post(body))).unwrap()
+    }
+
+    pub(crate) fn token(&self, request: &HttpRequest) -> HttpResponse {
+        block_on(self.server.token(request)).unwrap()
+    }
+
+    /// Starts a device flow for `client_id`; returns (device_code, user_code).
+    pub(crate) fn start(&self, client_id: &str) -> (String, String) {
+        let response = self.device_authorization(&format!("client_id={client_id}"));
+        assert_eq!(response.status.as_u16(), 200, "{:?}", json(&response));
+        let body = json(&response);
+        (
+            body["device_code"].as_str().unwrap().to_owned(),
+            body["user_code"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// One poll of the token endpoint by public client `client_id`.
+    pub(crate) fn poll(&self, client_id: &str, device_code: &str) -> HttpResponse {
+        self.token(&form_post(&format!(
+            "grant_type={DEVICE_GRANT_ENCODED}&device_code={device_code}&client_id={client_id}"
+        )))
+    }
+
+    /// Looks the user code up and approves it for `alice` with the requested scope.
+    pub(crate) fn approve(&self, user_code: &str) {
+        let pending =
+            block_on(self.server.device_verification(user_code, "session:alice")).unwrap();
+        let scope = pending.scope().clone();
+        block_on(pending.approve(grantflow::Subject::new("alice"), scope)).unwrap();
+    }
+}
+
+pub(crate) fn form_post(body: &str) -> HttpRequest {
+    HttpRequest::new(Method::Post)
+        .with_header("content-type", "application/x-www-form-urlencoded")
+        .with_body(body.to_owned())
+}
+
+pub(crate) fn json(response: &HttpResponse) -> Value {
+    serde_json::from_slice(&response.body).unwrap_or(Value::Null)
+}
+
+/// Checks the token-style headers every response of these endpoints carries.
+pub(crate) fn assert_token_headers(response: &HttpResponse) {
+    assert_eq!(response.header("content-type"), Some("application/json"));
+    assert_eq!(response.header("cache-control"), Some("no-store"));
+    assert_eq!(response.header("pragma"), Some("no-cache"));
+}
+
+/// Checks an error response: exact status, `error`, and the token-style headers.
+pub(crate) fn assert_error(response: &HttpResponse, status: u16, error: &str) {
+    assert_eq!(response.status.as_u16(), status, "{:?}", json(response));
+    assert_eq!(json(response)["error"], error, "{:?}", json(response));
+    assert_token_headers(response);
+}
+
+/// The `error` member of a response, or `"ok"` for a 200.
+pub(crate) fn outcome(response: &HttpResponse) -> String {
+    if response.status.as_u16() == 200 {
+        "ok".to_owned()
+    } else {
+        json(response)["error"].as_str().unwrap_or("?").to_owned()
+    }
+}
