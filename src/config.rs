@@ -9,6 +9,7 @@ use crate::endpoint::token::{ClientCredentialsGrant, GrantHandler};
 use crate::error::ConfigError;
 use crate::issuer::{OpaqueTokenIssuer, TokenIssuer};
 use crate::limiter::{AttemptLimiter, MemoryAttemptLimiter};
+use crate::metadata::MetadataSettings;
 use crate::params::FormLimits;
 use crate::server::{Inner, Server};
 use crate::store::{ClientRegistry, TokenStore};
@@ -46,6 +47,8 @@ pub struct ServerBuilder {
     pub(crate) realm: Option<String>,
     pub(crate) grant_handlers: Vec<Arc<dyn GrantHandler>>,
     pub(crate) allow_http_issuer: bool,
+    pub(crate) revocation_hides_foreign_tokens: bool,
+    pub(crate) metadata: MetadataSettings,
 }
 
 impl ServerBuilder {
@@ -67,6 +70,8 @@ impl ServerBuilder {
             realm: None,
             grant_handlers: Vec::new(),
             allow_http_issuer: false,
+            revocation_hides_foreign_tokens: false,
+            metadata: MetadataSettings::default(),
         }
     }
 
@@ -127,6 +132,17 @@ impl ServerBuilder {
     /// endpoint dispatches to it by `grant_type`; built-in grants use the same mechanism.
     pub fn grant_handler(mut self, handler: Arc<dyn GrantHandler>) -> Self {
         self.grant_handlers.push(handler);
+        self
+    }
+
+    /// How the revocation endpoint answers a client that presents another client's token
+    /// (RV-05). Either way nothing is revoked. Default: `false`, answer 400
+    /// `invalid_grant`, as [RFC 7009 §2.1](https://www.rfc-editor.org/rfc/rfc7009#section-2.1)
+    /// asks ("the request is refused and the client is informed of the error"). `true`
+    /// answers 200 as for an unknown token, so the response does not reveal that the token
+    /// exists.
+    pub fn revocation_hides_foreign_tokens(mut self, hide: bool) -> Self {
+        self.revocation_hides_foreign_tokens = hide;
         self
     }
 
@@ -198,6 +214,9 @@ impl ServerBuilder {
             }
             grant_handlers.push(handler);
         }
+        let metadata =
+            self.metadata
+                .resolve(&self.issuer, self.allow_http_issuer, &grant_handlers)?;
         Ok(Server::from_inner(Inner {
             issuer: self.issuer,
             clients: self.clients,
@@ -210,6 +229,8 @@ impl ServerBuilder {
             form_limits: self.form_limits,
             realm,
             grant_handlers,
+            revocation_hides_foreign_tokens: self.revocation_hides_foreign_tokens,
+            metadata,
         }))
     }
 }

@@ -128,9 +128,11 @@ mod config;
 mod endpoint;
 mod error;
 mod grant;
+mod guard;
 mod http;
 mod issuer;
 mod limiter;
+mod metadata;
 mod params;
 mod secret;
 mod server;
@@ -142,9 +144,11 @@ pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::config::{Dangerous, ServerBuilder};
 pub use crate::endpoint::token::{GrantError, GrantHandler, GrantRequest, TokenGrant};
 pub use crate::error::{ConfigError, Error, ErrorCode, InvalidErrorCode, OAuthError, StorageError};
+pub use crate::guard::{BearerGuard, TokenInfo};
 pub use crate::http::{Header, HttpRequest, HttpResponse, Method, Status};
 pub use crate::issuer::{IssueError, OpaqueTokenIssuer, TokenClaims, TokenIssuer};
 pub use crate::limiter::{AttemptLimiter, MemoryAttemptLimiter, Throttle};
+pub use crate::metadata::well_known_url;
 pub use crate::params::FormLimits;
 pub use crate::secret::{
     AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, RefreshToken, TokenHash,

@@ -9,6 +9,7 @@ use crate::config::ServerBuilder;
 use crate::endpoint::token::GrantHandler;
 use crate::issuer::TokenIssuer;
 use crate::limiter::AttemptLimiter;
+use crate::metadata::Metadata;
 use crate::params::FormLimits;
 use crate::store::{ClientRegistry, TokenStore};
 
@@ -40,6 +41,8 @@ pub(crate) struct Inner {
     pub(crate) form_limits: FormLimits,
     pub(crate) realm: String,
     pub(crate) grant_handlers: Vec<Arc<dyn GrantHandler>>,
+    pub(crate) revocation_hides_foreign_tokens: bool,
+    pub(crate) metadata: Metadata,
 }
 
 impl Server {

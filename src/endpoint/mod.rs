@@ -2,11 +2,19 @@
 //! typed data, lets [`Server`](crate::Server) drive the stores and the pure rule checks,
 //! and renders the exact response.
 
+pub(crate) mod introspect;
+pub(crate) mod revoke;
 pub(crate) mod token;
 
-use crate::error::{ErrorCode, OAuthError};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::client_auth::{self, Authenticator};
+use crate::error::{Error, ErrorCode, OAuthError};
 use crate::http::{HttpRequest, HttpResponse, Method};
 use crate::params::{Form, FormLimits};
+use crate::server::Server;
+use crate::types::Client;
 
 /// Parameters that carry a credential or a grant. Token-style endpoints refuse a request
 /// whose URL query holds any of them: a secret in a URL ends up in logs and `Referer`
@@ -48,6 +56,32 @@ pub(crate) fn read_token_style_form<'a>(
             .to_response());
     }
     Form::parse(request.body(), limits).map_err(|e| e.into_oauth().to_response())
+}
+
+impl Server {
+    /// Authenticates the client of a token-style request (token, revocation,
+    /// introspection): exactly one method (TE-06..TE-08), the registered one (TE-07), the
+    /// brute-force limiter (TE-10). `Ok(Err(_))` is the protocol error to send.
+    pub(crate) async fn authenticate_client(
+        &self,
+        request: &HttpRequest,
+        form: &Form<'_>,
+        now: SystemTime,
+    ) -> Result<Result<Arc<Client>, OAuthError>, Error> {
+        let inner = &self.inner;
+        let credentials = match client_auth::extract(request, form, &inner.realm) {
+            Ok(credentials) => credentials,
+            Err(error) => return Ok(Err(error)),
+        };
+        Authenticator {
+            registry: &*inner.clients,
+            limiter: &*inner.limiter,
+            realm: &inner.realm,
+            now,
+        }
+        .authenticate(&credentials)
+        .await
+    }
 }
 
 /// `application/x-www-form-urlencoded`, case-insensitive, with an optional `charset` that

@@ -3,11 +3,11 @@
 //! [`GrantHandler`], then mint, store and render the tokens.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use crate::client_auth::{self, Authenticator};
 use crate::endpoint::read_token_style_form;
 use crate::error::{Error, ErrorCode, OAuthError, StorageError};
 use crate::grant::{client_credentials, resolve_scope};
@@ -100,6 +100,9 @@ pub struct TokenGrant {
     /// Whether to issue a refresh token too (only if the client is registered to receive
     /// them, RT-08).
     pub refresh_token: bool,
+    /// The resource server the tokens are meant for (`aud`), or `None` for tokens any of
+    /// this server's resource servers may accept.
+    pub audience: Option<Arc<str>>,
 }
 
 impl TokenGrant {
@@ -110,7 +113,16 @@ impl TokenGrant {
             subject: None,
             scope,
             refresh_token: false,
+            audience: None,
         }
+    }
+
+    /// Restricts the tokens to one resource server (`aud`), which its
+    /// [`BearerGuard`](crate::BearerGuard) checks (BT-09).
+    #[must_use]
+    pub fn with_audience(mut self, audience: &str) -> Self {
+        self.audience = Some(Arc::from(audience));
+        self
     }
 
     /// Sets the subject.
@@ -256,18 +268,8 @@ impl Server {
         else {
             return Ok(Err(OAuthError::new(ErrorCode::UNSUPPORTED_GRANT_TYPE)));
         };
-        let credentials = match client_auth::extract(request, form, &inner.realm) {
-            Ok(credentials) => credentials,
-            Err(error) => return Ok(Err(error)),
-        };
         let now = self.now();
-        let authenticator = Authenticator {
-            registry: &*inner.clients,
-            limiter: &*inner.limiter,
-            realm: &inner.realm,
-            now,
-        };
-        let client = match authenticator.authenticate(&credentials).await? {
+        let client = match self.authenticate_client(request, form, now).await? {
             Ok(client) => client,
             Err(error) => return Ok(Err(error)),
         };
@@ -319,6 +321,7 @@ impl Server {
                 expires_at,
             )
             .with_subject(grant.subject.clone())
+            .with_audience(grant.audience.clone())
         };
         let mut records = Vec::with_capacity(2);
         records.push((access_token.hash(), record(TokenKind::Access, expires_at)));
