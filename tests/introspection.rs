@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common_rs::*;
 use grantflow::{HttpRequest, Method};
-use serde_json::{Value, json};
+use serde_json::json;
 
 fn introspect_as(h: &Harness, client: (&str, &str), body: &str) -> grantflow::HttpResponse {
     h.introspect(&basic(client).with_body(body.to_owned()))
@@ -197,10 +197,7 @@ fn in_05_expiry_is_checked_to_the_second() {
     h.advance(TTL - Duration::from_secs(1));
     assert!(h.is_active(&token));
     h.advance(Duration::from_secs(1));
-    assert_eq!(
-        h.introspect_as_rs(&token),
-        Value::from(json!({"active": false}))
-    );
+    assert_eq!(h.introspect_as_rs(&token), json!({"active": false}));
 }
 
 #[test]
