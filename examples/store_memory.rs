@@ -3,13 +3,14 @@
 //! Inserts one million live access token records into a [`MemoryTokenStore`], the way the
 //! token endpoint stores them (one grant and one scope allocation per token), and reads the
 //! process's resident memory from `/proc/self/statm` (Linux) before and after. Run with
-//! `cargo run --release --example store_memory [COUNT]`.
+//! `cargo run --release --example store_memory [COUNT] [subject]`; with `subject`, every
+//! record also carries a resource owner (as user tokens do).
 
 use std::time::{Duration, SystemTime};
 
 use grantflow::{
-    AccessToken, ClientId, GrantId, MemoryTokenStore, Scope, TokenHash, TokenKind, TokenRecord,
-    TokenStore as _,
+    AccessToken, ClientId, GrantId, MemoryTokenStore, Scope, Subject, TokenHash, TokenKind,
+    TokenRecord, TokenStore as _,
 };
 
 /// Resident memory in bytes, from `/proc/self/statm` (in pages of 4 KiB).
@@ -34,6 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(n) => n.parse()?,
         None => 1_000_000,
     };
+    let with_subject = std::env::args().nth(2).is_some_and(|a| a == "subject");
     let hashes: Vec<TokenHash> = (0..count).map(|_| AccessToken::generate().hash()).collect();
     let client_id = ClientId::new("backend")?;
     let now = SystemTime::now();
@@ -48,7 +50,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Scope::parse("read write")?,
             now,
             expires,
-        );
+        )
+        .with_subject(with_subject.then(|| Subject::new("user-1234567")));
         block_on(store.insert(vec![(*hash, record)]))?;
     }
     let after = resident_bytes().ok_or("no /proc/self/statm")?;
