@@ -2,6 +2,7 @@
 //! ([RFC 6750](https://www.rfc-editor.org/rfc/rfc6750)): check the token before serving a
 //! protected resource, or answer with the exact challenge.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -208,7 +209,7 @@ impl BearerGuard {
     }
 
     /// The one token the request carries (BT-01..BT-04).
-    fn find_token(&self, request: &HttpRequest) -> Result<String, Refusal> {
+    fn find_token<'r>(&self, request: &'r HttpRequest) -> Result<Cow<'r, str>, Refusal> {
         if request.header_count("authorization") > 1 {
             return Err(Refusal::InvalidRequest("repeated Authorization header"));
         }
@@ -239,8 +240,8 @@ impl BearerGuard {
                     "the token was sent in more than one way",
                 ));
             }
-            (Some(token), None) => token.to_owned(),
-            (None, Some(token)) => token,
+            (Some(token), None) => Cow::Borrowed(token),
+            (None, Some(token)) => Cow::Owned(token),
             (None, None) => return Err(Refusal::NoToken),
         };
         if !is_token68(&token) {

@@ -112,7 +112,14 @@
 //!
 //! - [RFC 6749](https://www.rfc-editor.org/rfc/rfc6749): §2.3 client authentication, §3.2
 //!   the token endpoint, §3.3 scope, §4.4 client credentials, §5 token responses and errors
+//! - [RFC 6750](https://www.rfc-editor.org/rfc/rfc6750): bearer tokens at the resource
+//!   server ([`BearerGuard`])
+//! - [RFC 7009](https://www.rfc-editor.org/rfc/rfc7009): token revocation ([`Server::revoke`])
 //! - [RFC 7617](https://www.rfc-editor.org/rfc/rfc7617): the Basic scheme
+//! - [RFC 7662](https://www.rfc-editor.org/rfc/rfc7662): token introspection
+//!   ([`Server::introspect`])
+//! - [RFC 8414](https://www.rfc-editor.org/rfc/rfc8414): authorization server metadata
+//!   ([`Server::metadata`], [`well_known_url`])
 //! - [RFC 9700](https://www.rfc-editor.org/rfc/rfc9700): the OAuth 2.0 Security BCP
 //! - [OAuth 2.1](https://datatracker.ietf.org/doc/draft-ietf-oauth-v2-1/): defaults
 
