@@ -311,15 +311,20 @@ impl Server {
         &self.inner.metadata.url
     }
 
-    /// Routes a request for well-known metadata: `GET` (or `HEAD`) of exactly
-    /// [`metadata_path`](Self::metadata_path) gets the document (MD-01); another path,
+    /// Routes a request for well-known metadata: `GET` of exactly
+    /// [`metadata_path`](Self::metadata_path) gets the document (MD-01), `HEAD` its
+    /// headers; another path,
     /// for example another tenant's, gets 404; another method gets 405 with
     /// `Allow: GET, HEAD`. `path` is the request path without the query.
     pub fn serve_metadata(&self, request: &HttpRequest, path: &str) -> HttpResponse {
         let status = if path != self.metadata_path() {
             Status::NOT_FOUND
-        } else if matches!(request.method(), Method::Get | Method::Head) {
+        } else if request.method() == Method::Get {
             return self.metadata();
+        } else if request.method() == Method::Head {
+            let mut response = self.metadata();
+            response.body.clear();
+            return response;
         } else {
             Status::METHOD_NOT_ALLOWED
         };

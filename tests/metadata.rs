@@ -100,6 +100,12 @@ fn md_01_tenant_metadata_is_served_at_its_path_only() {
         let response = server.serve_metadata(&get, other);
         assert_eq!(response.status.as_u16(), 404, "{other}");
     }
+    let head = server.serve_metadata(
+        &HttpRequest::new(Method::Head),
+        "/.well-known/oauth-authorization-server/t1",
+    );
+    assert_eq!(head.status.as_u16(), 200);
+    assert!(head.body.is_empty());
     // Fetched by GET.
     let response = server.serve_metadata(
         &HttpRequest::new(Method::Post),

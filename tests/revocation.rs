@@ -259,3 +259,43 @@ fn rv_07_metadata_lists_revocation_auth_methods_including_none() {
         json!(["client_secret_basic", "client_secret_post", "none"])
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rv_06_concurrent_revocation_and_use_stay_consistent() {
+    let h = Harness::new();
+    let mut grants = Vec::new();
+    for n in 0..20 {
+        grants.push(h.user_tokens(BACKEND, &format!("sub=user{n}")));
+    }
+    let mut tasks = Vec::new();
+    for (access, refresh) in grants.clone() {
+        for _ in 0..2 {
+            let server = h.server.clone();
+            let refresh = refresh.clone();
+            tasks.push(tokio::spawn(async move {
+                let request = basic(BACKEND).with_body(format!("token={refresh}"));
+                server.revoke(&request).await.map(|r| r.status.as_u16())
+            }));
+        }
+        let server = h.server.clone();
+        tasks.push(tokio::spawn(async move {
+            let request = HttpRequest::new(Method::Get)
+                .with_header("authorization", format!("Bearer {access}"));
+            let scope = grantflow::Scope::parse("read").unwrap();
+            // Either outcome is fine while the revocation races; it must not fail.
+            server
+                .bearer_guard()
+                .check(&request, &scope)
+                .await
+                .map(|_| 200)
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap(), 200);
+    }
+    for (access, refresh) in &grants {
+        assert!(!h.is_active(access));
+        assert!(!h.is_active(refresh));
+    }
+    assert!(h.tokens.is_empty());
+}
