@@ -726,4 +726,99 @@ mod tests {
             assert_eq!(block_on(store.find(&hash(n))).unwrap().as_ref(), Some(r));
         }
     }
+
+    /// Operations of the model test, over a small key space so that they collide.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert { token: u8, grant: u8, ttl: u8 },
+        Revoke(u8),
+        RevokeGrant(u8),
+        Purge(u8),
+        Advance(u8),
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => (0..40u8, 0..8u8, 1..20u8).prop_map(|(token, grant, ttl)| Op::Insert { token, grant, ttl }),
+            2 => (0..40u8).prop_map(Op::Revoke),
+            1 => (0..8u8).prop_map(Op::RevokeGrant),
+            1 => (0..30u8).prop_map(Op::Purge),
+            1 => (0..5u8).prop_map(Op::Advance),
+        ]
+    }
+
+    /// Digests sharing prefixes in pairs, and grants sharing prefixes in pairs, so the
+    /// overflow map and shared grant chains are exercised.
+    fn model_hash(token: u8) -> TokenHash {
+        let mut bytes = [0u8; 32];
+        bytes[0] = token / 2;
+        bytes[31] = token;
+        TokenHash::from_bytes(bytes)
+    }
+
+    fn model_grant(grant: u8) -> GrantId {
+        let mut bytes = [0u8; 16];
+        bytes[0] = grant / 2;
+        bytes[15] = grant;
+        GrantId::from_bytes(bytes)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn behaves_like_a_map(ops in proptest::collection::vec(op(), 1..120)) {
+            let store = MemoryTokenStore::new();
+            let mut model: HashMap<u8, TokenRecord> = HashMap::new();
+            let mut now = 0u64;
+            for op in ops {
+                match op {
+                    Op::Insert { token, grant, ttl } => {
+                        let r = record(model_grant(grant), now, u64::from(ttl));
+                        block_on(store.insert(vec![(model_hash(token), r.clone())])).unwrap();
+                        // The store may purge expired records on insert; so does the model,
+                        // loosely: only what the store reports gone may be gone.
+                        model.insert(token, r);
+                    }
+                    Op::Revoke(token) => {
+                        let got = block_on(store.revoke(&model_hash(token))).unwrap();
+                        let want = model.remove(&token);
+                        // A record the model holds may have been purged if it expired.
+                        match (&got, &want) {
+                            (Some(g), Some(w)) => proptest::prop_assert_eq!(g, w),
+                            (None, Some(w)) => proptest::prop_assert!(w.is_expired(UNIX_EPOCH + Duration::from_secs(now))),
+                            (Some(_), None) => proptest::prop_assert!(false, "revoked a record the model lacks"),
+                            (None, None) => {}
+                        }
+                    }
+                    Op::RevokeGrant(grant) => {
+                        let id = model_grant(grant);
+                        let count = block_on(store.revoke_grant(&id)).unwrap();
+                        let before = model.len();
+                        model.retain(|_, r| r.grant_id != id);
+                        proptest::prop_assert!(count <= before - model.len());
+                    }
+                    Op::Purge(at) => {
+                        let at = UNIX_EPOCH + Duration::from_secs(now + u64::from(at));
+                        block_on(store.purge_expired(at)).unwrap();
+                        model.retain(|_, r| !r.is_expired(at));
+                    }
+                    Op::Advance(by) => now += u64::from(by),
+                }
+                // Every record the store holds is the model's; every live model record is
+                // in the store.
+                let clock = UNIX_EPOCH + Duration::from_secs(now);
+                for token in 0..40u8 {
+                    let found = block_on(store.find(&model_hash(token))).unwrap();
+                    match (found, model.get(&token)) {
+                        (Some(f), Some(m)) => proptest::prop_assert_eq!(&f, m),
+                        (Some(_), None) => proptest::prop_assert!(false, "store holds a removed record"),
+                        (None, Some(m)) => proptest::prop_assert!(m.is_expired(clock), "live record lost"),
+                        (None, None) => {}
+                    }
+                }
+                model.retain(|token, _| block_on(store.find(&model_hash(*token))).unwrap().is_some());
+                proptest::prop_assert_eq!(store.len(), model.len());
+            }
+        }
+    }
 }
