@@ -3,7 +3,6 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -13,6 +12,10 @@ use crate::error::StorageError;
 use crate::secret::TokenHash;
 use crate::store::{ClientRegistry, TokenKind, TokenRecord, TokenStore};
 use crate::types::{Client, ClientError, ClientId, GrantId, Scope, Subject};
+
+mod slot_index;
+
+use slot_index::SlotIndex;
 
 /// A registry of clients held in memory.
 ///
@@ -105,33 +108,11 @@ impl ClientRegistry for MemoryClientRegistry {
     }
 }
 
-/// A hasher for keys that are already uniformly random (SHA-256 digests of server-made
-/// tokens, random grant ids): it folds the key bytes instead of running SipHash over them.
-/// Only the server creates keys, so nobody can choose colliding ones.
-#[derive(Default)]
-struct RandomKeyHasher(u64);
-
-impl Hasher for RandomKeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = self.0.rotate_left(23) ^ u64::from_le_bytes(word);
-        }
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<RandomKeyHasher>>;
-
 /// How many expired records an insert purges at most, so no insert pauses for a time that
 /// grows with the store, while purging still outpaces issuing.
 const PURGE_PER_INSERT: usize = 4;
 
-/// "No slot": the end of a grant chain.
+/// One past the highest slot number.
 const NONE: u32 = u32::MAX;
 
 /// A token store held in memory.
@@ -146,12 +127,12 @@ const NONE: u32 = u32::MAX;
 ///
 /// Records are kept compact: in a slab of fixed-size slots (times as integer
 /// nanoseconds; the client id, scope and subject as shared reference-counted strings; the
-/// rare audience out of line), indexed by a map from the first 64 bits of the
-/// digest to the slot (the full digest is compared on every hit, and the rare second digest
-/// with the same prefix goes to an overflow map), and chained per grant through the slots
-/// themselves. With one million live access tokens each from its own grant (the client
-/// credentials case), the store uses about 250 bytes of resident memory per token,
-/// including the token's scope string; `cargo run --release --example store_memory`
+/// rare audience out of line), found through two open-addressing indexes of 8 bytes per
+/// bucket, one from the digest's first 64 bits to the slot (the full digest is confirmed
+/// in the slot) and one from the grant id to its slots. With one million live access
+/// tokens, each from its own grant (the client credentials case), the store uses about
+/// 230 bytes of resident memory per token including the token's scope string, and about
+/// 275 with a subject string as well; `cargo run --release --example store_memory`
 /// measures it.
 ///
 /// ```
@@ -192,8 +173,6 @@ struct Slot {
     issued_at: u64,
     /// Nanoseconds since the Unix epoch, saturated.
     expires_at: u64,
-    /// The next slot whose grant id has the same 64-bit prefix, or [`NONE`].
-    next_in_grant: u32,
     kind: TokenKind,
 }
 
@@ -243,7 +222,6 @@ impl Slot {
             extra,
             issued_at: saturating_nanos(record.issued_at),
             expires_at: saturating_nanos(record.expires_at),
-            next_in_grant: NONE,
             kind: record.kind,
         }
     }
@@ -314,12 +292,10 @@ struct TokenTables {
     /// The records; `None` marks a free slot (listed in `free`).
     slots: Vec<Option<Slot>>,
     free: Vec<u32>,
-    /// Digest prefix → slot.
-    index: FastMap<u64, u32>,
-    /// Digests whose prefix was taken when they were inserted (practically never used).
-    overflow: FastMap<TokenHash, u32>,
-    /// Grant id prefix → first slot of the chain of records with that prefix.
-    by_grant: FastMap<u64, u32>,
+    /// Digest prefix → slot; the full digest is confirmed against the slot.
+    index: SlotIndex,
+    /// Grant id prefix → every slot of that grant (a multimap).
+    by_grant: SlotIndex,
     /// (expiry in nanoseconds, slot), soonest first. Entries of removed records stay until
     /// they come up, and are then skipped.
     expiry: BinaryHeap<Reverse<(u64, u32)>>,
@@ -330,7 +306,6 @@ impl std::fmt::Debug for TokenTables {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenTables")
             .field("records", &self.len)
-            .field("grants", &self.by_grant.len())
             .finish()
     }
 }
@@ -340,21 +315,11 @@ impl TokenTables {
         self.slots.get(index as usize).and_then(Option::as_ref)
     }
 
-    fn slot_mut(&mut self, index: u32) -> Option<&mut Slot> {
-        self.slots.get_mut(index as usize).and_then(Option::as_mut)
-    }
-
     /// The slot holding `hash`.
     fn lookup(&self, hash: &TokenHash) -> Option<u32> {
-        if let Some(&index) = self.index.get(&hash_key(hash)) {
-            if self.slot(index).is_some_and(|s| s.hash == *hash) {
-                return Some(index);
-            }
-        }
-        if self.overflow.is_empty() {
-            return None;
-        }
-        self.overflow.get(hash).copied()
+        self.index.find(hash_key(hash), |index| {
+            self.slot(index).is_some_and(|s| s.hash == *hash)
+        })
     }
 
     /// Whether `count` more slots can be allocated (slot numbers are `u32`).
@@ -368,7 +333,7 @@ impl TokenTables {
         if let Some(old) = self.lookup(&hash) {
             self.remove_at(old);
         }
-        let mut slot = Slot::new(hash, record);
+        let slot = Slot::new(hash, record);
         let index = match self.free.pop() {
             Some(index) => index,
             None => {
@@ -377,15 +342,9 @@ impl TokenTables {
                 u32::try_from(self.slots.len() - 1).unwrap_or(NONE - 1)
             }
         };
-        let grant = grant_key(&slot.grant_id);
-        slot.next_in_grant = self.by_grant.insert(grant, index).unwrap_or(NONE);
+        self.index.insert(hash_key(&hash), index);
+        self.by_grant.insert(grant_key(&slot.grant_id), index);
         self.expiry.push(Reverse((slot.expires_at, index)));
-        let key = hash_key(&hash);
-        if let std::collections::hash_map::Entry::Vacant(entry) = self.index.entry(key) {
-            entry.insert(index);
-        } else {
-            self.overflow.insert(hash, index);
-        }
         if let Some(place) = self.slots.get_mut(index as usize) {
             *place = Some(slot);
         }
@@ -395,42 +354,11 @@ impl TokenTables {
     /// Removes the record in slot `index`.
     fn remove_at(&mut self, index: u32) -> Option<TokenRecord> {
         let slot = self.slots.get_mut(index as usize)?.take()?;
-        let key = hash_key(&slot.hash);
-        if self.index.get(&key) == Some(&index) {
-            self.index.remove(&key);
-        } else {
-            self.overflow.remove(&slot.hash);
-        }
-        self.unlink(grant_key(&slot.grant_id), index, slot.next_in_grant);
+        self.index.remove(hash_key(&slot.hash), index);
+        self.by_grant.remove(grant_key(&slot.grant_id), index);
         self.free.push(index);
         self.len -= 1;
         Some(slot.into_record())
-    }
-
-    /// Takes slot `index` out of the chain of grant prefix `grant`.
-    fn unlink(&mut self, grant: u64, index: u32, next: u32) {
-        let Some(&head) = self.by_grant.get(&grant) else {
-            return;
-        };
-        if head == index {
-            if next == NONE {
-                self.by_grant.remove(&grant);
-            } else {
-                self.by_grant.insert(grant, next);
-            }
-            return;
-        }
-        let mut current = head;
-        while current != NONE {
-            let Some(slot) = self.slot_mut(current) else {
-                return;
-            };
-            if slot.next_in_grant == index {
-                slot.next_in_grant = next;
-                return;
-            }
-            current = slot.next_in_grant;
-        }
     }
 
     fn remove(&mut self, hash: &TokenHash) -> Option<TokenRecord> {
@@ -439,18 +367,11 @@ impl TokenTables {
     }
 
     fn revoke_grant(&mut self, grant: &GrantId) -> usize {
-        let mut matching = Vec::new();
-        let mut current = self
+        let matching: Vec<u32> = self
             .by_grant
-            .get(&grant_key(grant))
-            .copied()
-            .unwrap_or(NONE);
-        while let Some(slot) = self.slot(current) {
-            if slot.grant_id == *grant {
-                matching.push(current);
-            }
-            current = slot.next_in_grant;
-        }
+            .candidates(grant_key(grant))
+            .filter(|index| self.slot(*index).is_some_and(|s| s.grant_id == *grant))
+            .collect();
         matching
             .into_iter()
             .filter(|index| self.remove_at(*index).is_some())
@@ -579,6 +500,7 @@ mod tests {
         assert_eq!(store.len(), 100);
         assert_eq!(store.lock().by_grant.len(), 100);
         assert_eq!(store.lock().index.len(), 100);
+        assert_eq!(store.lock().expiry.len(), 100);
     }
 
     #[test]
@@ -636,7 +558,6 @@ mod tests {
         for h in [a, b, c] {
             block_on(store.insert(vec![(h, record(GrantId::generate(), 0, 10))])).unwrap();
         }
-        assert_eq!(store.lock().overflow.len(), 2);
         for h in [a, b, c] {
             assert!(block_on(store.find(&h)).unwrap().is_some());
         }
@@ -645,7 +566,7 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
-        // Removing the primary entry leaves the others reachable through the overflow.
+        // Removing the first entry of the run leaves the others reachable.
         assert!(block_on(store.revoke(&a)).unwrap().is_some());
         assert!(block_on(store.find(&a)).unwrap().is_none());
         assert!(block_on(store.find(&b)).unwrap().is_some());
@@ -678,7 +599,7 @@ mod tests {
         assert!(block_on(store.find(&hash(4))).unwrap().is_some());
         assert_eq!(block_on(store.revoke_grant(&two)).unwrap(), 1);
         assert!(store.is_empty());
-        assert!(store.lock().by_grant.is_empty());
+        assert_eq!(store.lock().by_grant.len(), 0);
     }
 
     #[test]
@@ -749,7 +670,7 @@ mod tests {
     }
 
     /// Digests sharing prefixes in pairs, and grants sharing prefixes in pairs, so the
-    /// overflow map and shared grant chains are exercised.
+    /// index runs and shared grant keys are exercised.
     fn model_hash(token: u8) -> TokenHash {
         let mut bytes = [0u8; 32];
         bytes[0] = token / 2;
