@@ -6,7 +6,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::endpoint::read_token_style_form;
 use crate::error::{Error, ErrorCode, OAuthError};
 use crate::http::{HttpRequest, HttpResponse, Status};
-use crate::issuer::IssueError;
 use crate::params::Form;
 use crate::secret::TokenHash;
 use crate::server::Server;
@@ -15,26 +14,6 @@ use crate::types::Client;
 
 /// The body for every token that is not active, whatever the reason (IN-03, ER-05).
 const INACTIVE: &[u8] = br#"{"active":false}"#;
-
-/// An active token's members ([RFC 7662 §2.2](https://www.rfc-editor.org/rfc/rfc7662#section-2.2),
-/// IN-04): `scope` a space-separated string, times integer seconds, members left out
-/// rather than `null`.
-#[derive(serde::Serialize)]
-struct Active<'a> {
-    active: bool,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    scope: &'a str,
-    client_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sub: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    aud: Option<&'a str>,
-    iss: &'a str,
-    exp: u64,
-    iat: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    token_type: Option<&'static str>,
-}
 
 impl Server {
     /// The introspection endpoint: `POST /introspect`
@@ -93,23 +72,84 @@ impl Server {
         let Some(record) = record.filter(|r| is_active(r, client, now)) else {
             return Ok(HttpResponse::json(Status::OK, INACTIVE.to_vec()));
         };
-        let body = Active {
-            active: true,
-            scope: record.scope.as_str(),
-            client_id: record.client_id.as_str(),
-            sub: record.subject.as_ref().map(|s| s.as_str()),
-            aud: record.audience.as_deref(),
-            iss: &self.inner.issuer,
-            exp: unix_seconds(record.expires_at),
-            iat: unix_seconds(record.issued_at),
-            token_type: match record.kind {
-                TokenKind::Access => Some("Bearer"),
-                TokenKind::Refresh => None,
-            },
-        };
-        // Serialising strings and integers cannot fail; should it, nothing was sent yet.
-        let body = serde_json::to_vec(&body).map_err(IssueError::new)?;
+        let body = active_body(&record, &self.inner.issuer);
         Ok(HttpResponse::json(Status::OK, body))
+    }
+}
+
+/// The body for an active token ([RFC 7662 §2.2](https://www.rfc-editor.org/rfc/rfc7662#section-2.2),
+/// IN-04): `scope` a space-separated string (left out when empty), `exp` and `iat`
+/// integer seconds, `sub` and `aud` only when known, `token_type` only for access tokens.
+/// Written directly rather than through `serde_json`: this is the hot path of every
+/// resource server that introspects, and the members are few and fixed.
+fn active_body(record: &TokenRecord, issuer: &str) -> Vec<u8> {
+    let mut out = String::with_capacity(160 + record.scope.as_str().len());
+    out.push_str(r#"{"active":true"#);
+    if !record.scope.is_empty() {
+        push_member(&mut out, "scope", record.scope.as_str());
+    }
+    push_member(&mut out, "client_id", record.client_id.as_str());
+    if let Some(subject) = &record.subject {
+        push_member(&mut out, "sub", subject.as_str());
+    }
+    if let Some(audience) = &record.audience {
+        push_member(&mut out, "aud", audience);
+    }
+    push_member(&mut out, "iss", issuer);
+    push_number(&mut out, "exp", unix_seconds(record.expires_at));
+    push_number(&mut out, "iat", unix_seconds(record.issued_at));
+    if record.kind == TokenKind::Access {
+        push_member(&mut out, "token_type", "Bearer");
+    }
+    out.push('}');
+    out.into_bytes()
+}
+
+/// Appends `,"name":"value"` with `value` escaped as a JSON string
+/// ([RFC 8259 §7](https://www.rfc-editor.org/rfc/rfc8259#section-7)).
+fn push_member(out: &mut String, name: &str, value: &str) {
+    out.push_str(",\"");
+    out.push_str(name);
+    out.push_str("\":\"");
+    let mut rest = value;
+    while let Some(at) = rest.find(|c: char| c == '"' || c == '\\' || c < ' ') {
+        out.push_str(&rest[..at]);
+        let c = rest[at..].chars().next().unwrap_or(' ');
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let code = u32::from(c);
+                out.push_str("\\u00");
+                out.push(char::from(HEX[(code >> 4) as usize & 0xf]));
+                out.push(char::from(HEX[code as usize & 0xf]));
+            }
+        }
+        rest = &rest[at + c.len_utf8()..];
+    }
+    out.push_str(rest);
+    out.push('"');
+}
+
+/// Appends `,"name":number`.
+fn push_number(out: &mut String, name: &str, value: u64) {
+    out.push_str(",\"");
+    out.push_str(name);
+    out.push_str("\":");
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = value;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for digit in &digits[at..] {
+        out.push(char::from(*digit));
     }
 }
 
@@ -136,4 +176,55 @@ fn forbidden() -> HttpResponse {
         .to_response();
     response.status = Status::FORBIDDEN;
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    use crate::types::{ClientId, GrantId, Scope, Subject};
+
+    #[test]
+    fn in_04_active_body_is_valid_json_with_escaping() {
+        let issued = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let record = TokenRecord::new(
+            TokenKind::Access,
+            GrantId::generate(),
+            ClientId::new("we\"ird\\id").unwrap(),
+            Scope::parse("b a").unwrap(),
+            issued,
+            issued + Duration::from_secs(60),
+        )
+        .with_subject(Some(Subject::new("caf\u{e9}\n\u{1}\"x")))
+        .with_audience(Some("https://rs.example".into()));
+        let body = active_body(&record, "https://as.example.com");
+        let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            parsed,
+            serde_json::json!({
+                "active": true, "scope": "a b", "client_id": "we\"ird\\id",
+                "sub": "caf\u{e9}\n\u{1}\"x", "aud": "https://rs.example",
+                "iss": "https://as.example.com", "exp": 1_700_000_060u64,
+                "iat": 1_700_000_000u64, "token_type": "Bearer",
+            })
+        );
+        for value in [0, 7, 10, u64::MAX] {
+            let mut out = String::new();
+            push_number(&mut out, "n", value);
+            assert_eq!(out, format!(",\"n\":{value}"));
+        }
+        let refresh = TokenRecord::new(
+            TokenKind::Refresh,
+            GrantId::generate(),
+            ClientId::new("c").unwrap(),
+            Scope::empty(),
+            issued,
+            issued,
+        );
+        assert_eq!(
+            active_body(&refresh, "https://as"),
+            br#"{"active":true,"client_id":"c","iss":"https://as","exp":1700000000,"iat":1700000000}"#
+        );
+    }
 }
