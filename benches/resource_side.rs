@@ -36,8 +36,13 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
     }
 }
 
-/// A server whose store holds [`LIVE_TOKENS`] live access tokens; returns one of them.
-fn server() -> (Server, String) {
+/// How many distinct tokens the "spread" benchmarks cycle through, so that lookups miss
+/// the CPU caches as they would under real traffic.
+const SPREAD: usize = 65_536;
+
+/// A server whose store holds [`LIVE_TOKENS`] live access tokens; returns [`SPREAD`] of
+/// them, evenly spread over the store.
+fn server() -> (Server, Vec<String>) {
     let clients = Arc::new(MemoryClientRegistry::new());
     clients
         .insert(
@@ -53,12 +58,12 @@ fn server() -> (Server, String) {
     let client_id = ClientId::new("backend").expect("valid id");
     let now = SystemTime::now();
     let expires = now + Duration::from_secs(3600);
-    let mut probe = String::new();
+    let mut probes = Vec::with_capacity(SPREAD);
     let mut batch = Vec::with_capacity(1000);
     for n in 0..LIVE_TOKENS {
         let token = AccessToken::generate();
-        if n == LIVE_TOKENS / 2 {
-            probe = token.expose_secret().to_owned();
+        if n % (LIVE_TOKENS / SPREAD) == 0 && probes.len() < SPREAD {
+            probes.push(token.expose_secret().to_owned());
         }
         // One scope allocation per token, as the token endpoint makes.
         let scope = Scope::parse("read write").expect("valid scope");
@@ -80,11 +85,12 @@ fn server() -> (Server, String) {
     let server = Server::builder("https://as.example.com", clients, tokens)
         .build()
         .expect("valid configuration");
-    (server, probe)
+    (server, probes)
 }
 
 fn resource_side(c: &mut Criterion) {
-    let (server, token) = server();
+    let (server, tokens) = server();
+    let token = &tokens[tokens.len() / 2];
     let mut group = c.benchmark_group("resource_side_1m_tokens");
 
     // "resource-server:rs-secret"
@@ -112,6 +118,17 @@ fn resource_side(c: &mut Criterion) {
     );
     group.bench_function("bearer_guard_valid_token", |b| {
         b.iter(|| block_on(guard.check(black_box(&bearer), &required)).expect("no fault"));
+    });
+    let spread: Vec<HttpRequest> = tokens
+        .iter()
+        .map(|t| HttpRequest::new(Method::Get).with_header("authorization", format!("Bearer {t}")))
+        .collect();
+    let mut next = 0;
+    group.bench_function("bearer_guard_spread_tokens", |b| {
+        b.iter(|| {
+            next = (next + 1) % spread.len();
+            block_on(guard.check(black_box(&spread[next]), &required)).expect("no fault")
+        });
     });
     group.finish();
 }
