@@ -351,3 +351,21 @@ fn bt_09_expiry_and_scope_are_checked_on_every_request() {
         401
     );
 }
+
+#[test]
+fn bt_01_guard_and_endpoint_futures_are_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    fn assert_send_sync<T: Send + Sync + Clone + std::fmt::Debug>() {}
+    assert_send_sync::<BearerGuard>();
+    assert_send_sync::<TokenInfo>();
+    let h = Harness::new();
+    let guard = guard(&h);
+    let request = HttpRequest::new(Method::Get);
+    let required = scope("read");
+    let check = guard.check(&request, &required);
+    assert_send(&check);
+    let revoke = h.server.revoke(&request);
+    assert_send(&revoke);
+    let introspect = h.server.introspect(&request);
+    assert_send(&introspect);
+}
