@@ -11,6 +11,7 @@ use crate::error::ConfigError;
 use crate::grant::device::UserCodeFormat;
 use crate::issuer::{OpaqueTokenIssuer, TokenIssuer};
 use crate::limiter::{AttemptLimiter, MemoryAttemptLimiter};
+use crate::metadata::MetadataSettings;
 use crate::params::FormLimits;
 use crate::server::{Inner, Server};
 use crate::store::{ClientRegistry, DeviceStore, TokenStore};
@@ -49,6 +50,8 @@ pub struct ServerBuilder {
     pub(crate) grant_handlers: Vec<Arc<dyn GrantHandler>>,
     pub(crate) allow_http_issuer: bool,
     pub(crate) device: DeviceSettings,
+    pub(crate) revocation_hides_foreign_tokens: bool,
+    pub(crate) metadata: MetadataSettings,
 }
 
 impl ServerBuilder {
@@ -71,6 +74,8 @@ impl ServerBuilder {
             grant_handlers: Vec::new(),
             allow_http_issuer: false,
             device: DeviceSettings::default(),
+            revocation_hides_foreign_tokens: false,
+            metadata: MetadataSettings::default(),
         }
     }
 
@@ -196,6 +201,17 @@ impl ServerBuilder {
         self
     }
 
+    /// How the revocation endpoint answers a client that presents another client's token
+    /// (RV-05). Either way nothing is revoked. Default: `false`, answer 400
+    /// `invalid_grant`, as [RFC 7009 §2.1](https://www.rfc-editor.org/rfc/rfc7009#section-2.1)
+    /// asks ("the request is refused and the client is informed of the error"). `true`
+    /// answers 200 as for an unknown token, so the response does not reveal that the token
+    /// exists.
+    pub fn revocation_hides_foreign_tokens(mut self, hide: bool) -> Self {
+        self.revocation_hides_foreign_tokens = hide;
+        self
+    }
+
     /// Settings that weaken security, each named for what it gives up. Use them for local
     /// development and tests only.
     ///
@@ -268,6 +284,13 @@ impl ServerBuilder {
             }
             grant_handlers.push(handler);
         }
+        let device_endpoint = device.as_ref().map(|d| d.endpoint.as_str());
+        let metadata = self.metadata.resolve(
+            &self.issuer,
+            self.allow_http_issuer,
+            &grant_handlers,
+            device_endpoint,
+        )?;
         Ok(Server::from_inner(Inner {
             issuer: self.issuer,
             clients: self.clients,
@@ -281,6 +304,8 @@ impl ServerBuilder {
             realm,
             grant_handlers,
             device,
+            revocation_hides_foreign_tokens: self.revocation_hides_foreign_tokens,
+            metadata,
         }))
     }
 }

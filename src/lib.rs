@@ -116,9 +116,16 @@
 //!
 //! - [RFC 6749](https://www.rfc-editor.org/rfc/rfc6749): §2.3 client authentication, §3.2
 //!   the token endpoint, §3.3 scope, §4.4 client credentials, §5 token responses and errors
+//! - [RFC 6750](https://www.rfc-editor.org/rfc/rfc6750): bearer tokens at the resource
+//!   server ([`BearerGuard`])
+//! - [RFC 7009](https://www.rfc-editor.org/rfc/rfc7009): token revocation ([`Server::revoke`])
 //! - [RFC 7617](https://www.rfc-editor.org/rfc/rfc7617): the Basic scheme
 //! - [RFC 8628](https://www.rfc-editor.org/rfc/rfc8628): the device authorization grant
 //!   ([`Server::device_authorization`], [`Server::device_verification`])
+//! - [RFC 7662](https://www.rfc-editor.org/rfc/rfc7662): token introspection
+//!   ([`Server::introspect`])
+//! - [RFC 8414](https://www.rfc-editor.org/rfc/rfc8414): authorization server metadata
+//!   ([`Server::metadata`], [`well_known_url`])
 //! - [RFC 9700](https://www.rfc-editor.org/rfc/rfc9700): the OAuth 2.0 Security BCP
 //! - [OAuth 2.1](https://datatracker.ietf.org/doc/draft-ietf-oauth-v2-1/): defaults
 
@@ -134,10 +141,12 @@ mod config;
 mod endpoint;
 mod error;
 mod grant;
+mod guard;
 mod http;
 mod issuer;
 mod json;
 mod limiter;
+mod metadata;
 mod params;
 mod secret;
 mod server;
@@ -151,9 +160,11 @@ pub use crate::endpoint::device::{DeviceVerificationError, PendingDeviceAuthoriz
 pub use crate::endpoint::token::{GrantError, GrantHandler, GrantRequest, TokenGrant};
 pub use crate::error::{ConfigError, Error, ErrorCode, InvalidErrorCode, OAuthError, StorageError};
 pub use crate::grant::device::UserCodeFormat;
+pub use crate::guard::{BearerGuard, TokenInfo};
 pub use crate::http::{Header, HttpRequest, HttpResponse, Method, Status};
 pub use crate::issuer::{IssueError, OpaqueTokenIssuer, TokenClaims, TokenIssuer};
 pub use crate::limiter::{AttemptLimiter, MemoryAttemptLimiter, Throttle};
+pub use crate::metadata::well_known_url;
 pub use crate::params::FormLimits;
 pub use crate::secret::{
     AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, DeviceCode, RefreshToken, TokenHash,

@@ -9,6 +9,7 @@ use crate::config::ServerBuilder;
 use crate::endpoint::token::GrantHandler;
 use crate::issuer::TokenIssuer;
 use crate::limiter::AttemptLimiter;
+use crate::metadata::Metadata;
 use crate::params::FormLimits;
 use crate::store::{ClientRegistry, TokenStore};
 
@@ -42,6 +43,8 @@ pub(crate) struct Inner {
     pub(crate) grant_handlers: Vec<Arc<dyn GrantHandler>>,
     /// The device authorization grant, when enabled.
     pub(crate) device: Option<crate::endpoint::device::DeviceConfig>,
+    pub(crate) revocation_hides_foreign_tokens: bool,
+    pub(crate) metadata: Metadata,
 }
 
 impl Server {

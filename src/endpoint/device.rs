@@ -75,7 +75,7 @@ pub(crate) struct DeviceConfig {
     code_ttl: Duration,
     interval: Duration,
     verification_uri: String,
-    endpoint: String,
+    pub(crate) endpoint: String,
     user_code_format: UserCodeFormat,
     limiter: Arc<dyn AttemptLimiter>,
 }

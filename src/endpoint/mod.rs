@@ -3,6 +3,8 @@
 //! and renders the exact response.
 
 pub(crate) mod device;
+pub(crate) mod introspect;
+pub(crate) mod revoke;
 pub(crate) mod token;
 
 use std::sync::Arc;

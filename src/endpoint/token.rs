@@ -3,6 +3,7 @@
 //! [`GrantHandler`], then mint, store and render the tokens.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -100,6 +101,9 @@ pub struct TokenGrant {
     /// Whether to issue a refresh token too (only if the client is registered to receive
     /// them, RT-08).
     pub refresh_token: bool,
+    /// The resource server the tokens are meant for (`aud`), or `None` for tokens any of
+    /// this server's resource servers may accept.
+    pub audience: Option<Arc<str>>,
 }
 
 impl TokenGrant {
@@ -110,7 +114,16 @@ impl TokenGrant {
             subject: None,
             scope,
             refresh_token: false,
+            audience: None,
         }
+    }
+
+    /// Restricts the tokens to one resource server (`aud`), which its
+    /// [`BearerGuard`](crate::BearerGuard) checks (BT-09).
+    #[must_use]
+    pub fn with_audience(mut self, audience: &str) -> Self {
+        self.audience = Some(Arc::from(audience));
+        self
     }
 
     /// Sets the subject.
@@ -296,6 +309,7 @@ impl Server {
                 expires_at,
             )
             .with_subject(grant.subject.clone())
+            .with_audience(grant.audience.clone())
         };
         let mut records = Vec::with_capacity(2);
         records.push((access_token.hash(), record(TokenKind::Access, expires_at)));

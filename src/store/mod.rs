@@ -89,6 +89,10 @@ pub struct TokenRecord {
     pub issued_at: SystemTime,
     /// When the token stops being valid.
     pub expires_at: SystemTime,
+    /// The resource server the token is meant for (its `aud`), or `None` for a token
+    /// that any resource server of this authorization server may accept. A bearer guard
+    /// refuses a token whose audience is not its own (BT-09).
+    pub audience: Option<Arc<str>>,
 }
 
 impl TokenRecord {
@@ -109,7 +113,15 @@ impl TokenRecord {
             scope,
             issued_at,
             expires_at,
+            audience: None,
         }
+    }
+
+    /// Sets the audience.
+    #[must_use]
+    pub fn with_audience(mut self, audience: Option<Arc<str>>) -> Self {
+        self.audience = audience;
+        self
     }
 
     /// Sets the subject.

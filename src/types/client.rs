@@ -209,6 +209,8 @@ pub struct Client {
     default_scope: Option<Scope>,
     issue_refresh_tokens: bool,
     name: Option<String>,
+    introspection: bool,
+    resource_audience: Option<Arc<str>>,
 }
 
 impl Client {
@@ -225,6 +227,8 @@ impl Client {
             default_scope: None,
             issue_refresh_tokens: true,
             name: None,
+            introspection: false,
+            resource_audience: None,
         }
     }
 
@@ -284,6 +288,19 @@ impl Client {
         self.name.as_deref()
     }
 
+    /// Whether the client may call the introspection endpoint: a resource server
+    /// registered as a confidential client ([RFC 7662 §4](https://www.rfc-editor.org/rfc/rfc7662#section-4),
+    /// IN-02). Public clients never may, whatever their registration says.
+    pub fn may_introspect(&self) -> bool {
+        self.introspection && !self.is_public()
+    }
+
+    /// The audience (`aud`) of the resource server this client is, if registered.
+    /// Introspection hides from it tokens meant for another audience (IN-03).
+    pub fn resource_audience(&self) -> Option<&str> {
+        self.resource_audience.as_deref()
+    }
+
     /// The digests of the client's current secrets.
     pub fn secret_hashes(&self) -> &[TokenHash] {
         &self.secret_hashes
@@ -316,6 +333,8 @@ pub struct ClientBuilder {
     default_scope: Option<String>,
     issue_refresh_tokens: bool,
     name: Option<String>,
+    introspection: bool,
+    resource_audience: Option<Arc<str>>,
 }
 
 impl ClientBuilder {
@@ -370,6 +389,24 @@ impl ClientBuilder {
     /// Default: `true`. Client credentials never issue one (CC-02).
     pub fn issue_refresh_tokens(mut self, issue: bool) -> Self {
         self.issue_refresh_tokens = issue;
+        self
+    }
+
+    /// Allows the client to introspect tokens
+    /// ([RFC 7662 §2.1](https://www.rfc-editor.org/rfc/rfc7662#section-2.1)): mark resource
+    /// servers this way. Default: `false`, so an ordinary client that authenticates at the
+    /// introspection endpoint is refused with 403 (IN-02). Has no effect on public
+    /// clients.
+    pub fn introspection(mut self, allowed: bool) -> Self {
+        self.introspection = allowed;
+        self
+    }
+
+    /// Declares the audience (`aud`) of the resource server this client is. Introspection
+    /// by this client answers `{"active":false}` for tokens restricted to another audience
+    /// (IN-03). Default: none, so the client sees tokens of every audience.
+    pub fn resource_audience(mut self, audience: &str) -> Self {
+        self.resource_audience = Some(Arc::from(audience));
         self
     }
 
@@ -433,6 +470,8 @@ impl ClientBuilder {
             default_scope,
             issue_refresh_tokens: self.issue_refresh_tokens,
             name: self.name,
+            introspection: self.introspection,
+            resource_audience: self.resource_audience,
         })
     }
 }

@@ -1,0 +1,230 @@
+//! The introspection endpoint ([RFC 7662](https://www.rfc-editor.org/rfc/rfc7662)): a
+//! resource server asks whether a token is active and what it allows.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::endpoint::read_token_style_form;
+use crate::error::{Error, ErrorCode, OAuthError};
+use crate::http::{HttpRequest, HttpResponse, Status};
+use crate::params::Form;
+use crate::secret::TokenHash;
+use crate::server::Server;
+use crate::store::{TokenKind, TokenRecord};
+use crate::types::Client;
+
+/// The body for every token that is not active, whatever the reason (IN-03, ER-05).
+const INACTIVE: &[u8] = br#"{"active":false}"#;
+
+impl Server {
+    /// The introspection endpoint: `POST /introspect`
+    /// ([RFC 7662 §2](https://www.rfc-editor.org/rfc/rfc7662#section-2)).
+    ///
+    /// In order: the token-style front (POST only, so tokens stay out of URL logs: a
+    /// `GET` gets 405, IN-01); caller authentication with a client secret, exactly as at
+    /// the token endpoint (a failure is 401 `invalid_client`, IN-02); the caller's
+    /// permission: only confidential clients registered with
+    /// [`ClientBuilder::introspection`](crate::ClientBuilder::introspection) may
+    /// introspect, others get **403** `unauthorized_client` (they authenticated, so 401
+    /// would wrongly ask them to retry with other credentials; IN-02 allows 401 or 403);
+    /// then a required `token`.
+    ///
+    /// A token that is unknown, expired, not yet valid (issued after the server's "now"),
+    /// revoked, or restricted to an audience other than the caller's
+    /// [`resource_audience`](crate::Client::resource_audience) is answered 200 with exactly
+    /// `{"active":false}`, with no reason (IN-03, IN-05, ER-05). `token_type_hint` never
+    /// changes the answer: one digest lookup finds either kind.
+    ///
+    /// An active token gets `active`, `scope` (a string, left out when empty),
+    /// `client_id`, `sub` (only for tokens issued for a resource owner), `aud` (when the
+    /// token has one), `iss`, `exp` and `iat` (integer seconds) and `token_type`:
+    /// `Bearer` for access tokens. Refresh tokens carry no `token_type` member: the
+    /// member names an access token type (RFC 6749 §7.1), which a refresh token does not
+    /// have (IN-04). Every response carries `Cache-Control: no-store`.
+    ///
+    /// # Errors
+    /// Only storage faults; every protocol outcome is an `Ok` response.
+    pub async fn introspect(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
+        let form = match read_token_style_form(request, &self.inner.form_limits) {
+            Ok(form) => form,
+            Err(response) => return Ok(response),
+        };
+        let now = self.now();
+        let client = match self.authenticate_client(request, &form, now).await? {
+            Ok(client) if client.may_introspect() => client,
+            Ok(_) => return Ok(forbidden()),
+            Err(error) => return Ok(error.to_response()),
+        };
+        self.introspect_token(&client, &form, now).await
+    }
+
+    async fn introspect_token(
+        &self,
+        client: &Client,
+        form: &Form<'_>,
+        now: SystemTime,
+    ) -> Result<HttpResponse, Error> {
+        let Some(token) = form.get("token") else {
+            return Ok(OAuthError::new(ErrorCode::INVALID_REQUEST)
+                .with_description("token required")
+                .to_response());
+        };
+        let record = self.inner.tokens.find(&TokenHash::of(token)).await?;
+        let Some(record) = record.filter(|r| is_active(r, client, now)) else {
+            return Ok(HttpResponse::json(Status::OK, INACTIVE.to_vec()));
+        };
+        let body = active_body(&record, &self.inner.issuer);
+        Ok(HttpResponse::json(Status::OK, body))
+    }
+}
+
+/// The body for an active token ([RFC 7662 §2.2](https://www.rfc-editor.org/rfc/rfc7662#section-2.2),
+/// IN-04): `scope` a space-separated string (left out when empty), `exp` and `iat`
+/// integer seconds, `sub` and `aud` only when known, `token_type` only for access tokens.
+/// Written directly rather than through `serde_json`: this is the hot path of every
+/// resource server that introspects, and the members are few and fixed.
+fn active_body(record: &TokenRecord, issuer: &str) -> Vec<u8> {
+    let mut out = String::with_capacity(160 + record.scope.as_str().len());
+    out.push_str(r#"{"active":true"#);
+    if !record.scope.is_empty() {
+        push_member(&mut out, "scope", record.scope.as_str());
+    }
+    push_member(&mut out, "client_id", record.client_id.as_str());
+    if let Some(subject) = &record.subject {
+        push_member(&mut out, "sub", subject.as_str());
+    }
+    if let Some(audience) = &record.audience {
+        push_member(&mut out, "aud", audience);
+    }
+    push_member(&mut out, "iss", issuer);
+    push_number(&mut out, "exp", unix_seconds(record.expires_at));
+    push_number(&mut out, "iat", unix_seconds(record.issued_at));
+    if record.kind == TokenKind::Access {
+        push_member(&mut out, "token_type", "Bearer");
+    }
+    out.push('}');
+    out.into_bytes()
+}
+
+/// Appends `,"name":"value"` with `value` escaped as a JSON string
+/// ([RFC 8259 §7](https://www.rfc-editor.org/rfc/rfc8259#section-7)).
+fn push_member(out: &mut String, name: &str, value: &str) {
+    out.push_str(",\"");
+    out.push_str(name);
+    out.push_str("\":\"");
+    let mut rest = value;
+    while let Some(at) = rest.find(|c: char| c == '"' || c == '\\' || c < ' ') {
+        out.push_str(&rest[..at]);
+        let c = rest[at..].chars().next().unwrap_or(' ');
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let code = u32::from(c);
+                out.push_str("\\u00");
+                out.push(char::from(HEX[(code >> 4) as usize & 0xf]));
+                out.push(char::from(HEX[code as usize & 0xf]));
+            }
+        }
+        rest = &rest[at + c.len_utf8()..];
+    }
+    out.push_str(rest);
+    out.push('"');
+}
+
+/// Appends `,"name":number`.
+fn push_number(out: &mut String, name: &str, value: u64) {
+    out.push_str(",\"");
+    out.push_str(name);
+    out.push_str("\":");
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = value;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for digit in &digits[at..] {
+        out.push(char::from(*digit));
+    }
+}
+
+/// IN-05: every check before `active:true`. A revoked token has no record at all.
+fn is_active(record: &TokenRecord, caller: &Client, now: SystemTime) -> bool {
+    if record.is_expired(now) || record.issued_at > now {
+        return false;
+    }
+    match (record.audience.as_deref(), caller.resource_audience()) {
+        (Some(token), Some(caller)) => token == caller,
+        _ => true,
+    }
+}
+
+/// Seconds since the Unix epoch; times before it count as 0.
+pub(crate) fn unix_seconds(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// 403 for an authenticated client that is not allowed to introspect (IN-02).
+fn forbidden() -> HttpResponse {
+    let mut response = OAuthError::new(ErrorCode::UNAUTHORIZED_CLIENT)
+        .with_description("the client may not introspect tokens")
+        .to_response();
+    response.status = Status::FORBIDDEN;
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    use crate::types::{ClientId, GrantId, Scope, Subject};
+
+    #[test]
+    fn in_04_active_body_is_valid_json_with_escaping() {
+        let issued = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let record = TokenRecord::new(
+            TokenKind::Access,
+            GrantId::generate(),
+            ClientId::new("we\"ird\\id").unwrap(),
+            Scope::parse("b a").unwrap(),
+            issued,
+            issued + Duration::from_secs(60),
+        )
+        .with_subject(Some(Subject::new("caf\u{e9}\n\u{1}\"x")))
+        .with_audience(Some("https://rs.example".into()));
+        let body = active_body(&record, "https://as.example.com");
+        let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            parsed,
+            serde_json::json!({
+                "active": true, "scope": "a b", "client_id": "we\"ird\\id",
+                "sub": "caf\u{e9}\n\u{1}\"x", "aud": "https://rs.example",
+                "iss": "https://as.example.com", "exp": 1_700_000_060u64,
+                "iat": 1_700_000_000u64, "token_type": "Bearer",
+            })
+        );
+        for value in [0, 7, 10, u64::MAX] {
+            let mut out = String::new();
+            push_number(&mut out, "n", value);
+            assert_eq!(out, format!(",\"n\":{value}"));
+        }
+        let refresh = TokenRecord::new(
+            TokenKind::Refresh,
+            GrantId::generate(),
+            ClientId::new("c").unwrap(),
+            Scope::empty(),
+            issued,
+            issued,
+        );
+        assert_eq!(
+            active_body(&refresh, "https://as"),
+            br#"{"active":true,"client_id":"c","iss":"https://as","exp":1700000000,"iat":1700000000}"#
+        );
+    }
+}

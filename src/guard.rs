@@ -1,0 +1,333 @@
+//! The bearer-token guard for resource servers in the same process
+//! ([RFC 6750](https://www.rfc-editor.org/rfc/rfc6750)): check the token before serving a
+//! protected resource, or answer with the exact challenge.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::error::{ConfigError, Error, is_error_char};
+use crate::http::{Header, HttpRequest, HttpResponse, Method, Status};
+use crate::params::Form;
+use crate::secret::TokenHash;
+use crate::server::Server;
+use crate::store::TokenKind;
+use crate::types::{ClientId, GrantId, Scope, Subject};
+
+/// What a resource server learns about a valid access token. It holds no token value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TokenInfo {
+    /// The client the token was issued to.
+    pub client_id: ClientId,
+    /// The resource owner, or `None` when the client acts for itself.
+    pub subject: Option<Subject>,
+    /// The granted scope (which contains the required scope).
+    pub scope: Scope,
+    /// When the token was issued.
+    pub issued_at: SystemTime,
+    /// When the token expires.
+    pub expires_at: SystemTime,
+    /// The grant the token belongs to.
+    pub grant_id: GrantId,
+    /// The token's audience, if it is restricted to one resource server.
+    pub audience: Option<Arc<str>>,
+}
+
+/// Checks bearer access tokens for a resource server served by the same process as the
+/// [`Server`] ([RFC 6750](https://www.rfc-editor.org/rfc/rfc6750), BT-01..BT-09). Created
+/// by [`Server::bearer_guard`]; cheap to clone.
+///
+/// ```
+/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     let mut f = std::pin::pin!(f);
+/// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+/// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use grantflow::*;
+///
+/// let server = Server::builder(
+///     "https://as.example.com",
+///     Arc::new(MemoryClientRegistry::new()),
+///     Arc::new(MemoryTokenStore::new()),
+/// )
+/// .build()?;
+/// let guard = server.bearer_guard().realm("api")?;
+///
+/// // No credentials: 401 with a challenge and no error attribute (BT-05).
+/// let request = HttpRequest::new(Method::Get);
+/// let denied = block_on(guard.check(&request, &Scope::parse("read")?))?.unwrap_err();
+/// assert_eq!(denied.status, Status::UNAUTHORIZED);
+/// assert_eq!(denied.header("www-authenticate"), Some("Bearer realm=\"api\""));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct BearerGuard {
+    server: Server,
+    realm: Arc<str>,
+    audience: Option<Arc<str>>,
+    form_body: bool,
+}
+
+/// Why a request is refused.
+enum Refusal {
+    /// No bearer credentials at all (BT-03, BT-05).
+    NoToken,
+    /// The request is malformed, e.g. a token sent two ways (BT-04).
+    InvalidRequest(&'static str),
+    /// The token is not active for this resource server (BT-06, BT-09).
+    InvalidToken,
+    /// The token lacks the required scope (BT-07).
+    InsufficientScope,
+}
+
+impl Server {
+    /// A [`BearerGuard`] for a resource server in this process: its realm defaults to the
+    /// server's realm ([`ServerBuilder::realm`](crate::ServerBuilder::realm)), no audience,
+    /// tokens only from the `Authorization` header.
+    pub fn bearer_guard(&self) -> BearerGuard {
+        BearerGuard {
+            server: self.clone(),
+            realm: Arc::from(self.inner.realm.as_str()),
+            audience: None,
+            form_body: false,
+        }
+    }
+}
+
+impl BearerGuard {
+    /// Sets the `realm` of the challenges.
+    ///
+    /// # Errors
+    /// [`ConfigError::Setting`] when `realm` is empty or not printable ASCII without `"`
+    /// or `\` (BT-08).
+    pub fn realm(mut self, realm: &str) -> Result<Self, ConfigError> {
+        if realm.is_empty() || !realm.chars().all(is_error_char) {
+            return Err(ConfigError::Setting(
+                "realm must be printable ASCII without '\"' or '\\'",
+            ));
+        }
+        self.realm = Arc::from(realm);
+        Ok(self)
+    }
+
+    /// Names this resource server's audience (BT-09). Tokens restricted to another
+    /// audience are refused with `invalid_token`; tokens without an audience are accepted.
+    ///
+    /// Default: none. A guard without an audience refuses every token that carries one:
+    /// a token restricted to some resource server is not meant for a resource server that
+    /// cannot say who it is.
+    pub fn audience(mut self, audience: &str) -> Self {
+        self.audience = Some(Arc::from(audience));
+        self
+    }
+
+    /// Accepts the token in an `access_token` form-body parameter too
+    /// ([RFC 6750 §2.2](https://www.rfc-editor.org/rfc/rfc6750#section-2.2), BT-02): only
+    /// on methods other than `GET`, and only in an `application/x-www-form-urlencoded`
+    /// body. Default: `false`, the token is read from the `Authorization` header only and
+    /// a body token is ignored. Tokens in the URL query are always ignored (BT-03).
+    pub fn form_body_tokens(mut self, accept: bool) -> Self {
+        self.form_body = accept;
+        self
+    }
+
+    /// Checks the request's bearer token against `required`, the scope the operation
+    /// needs ([RFC 6750 §3](https://www.rfc-editor.org/rfc/rfc6750#section-3)).
+    ///
+    /// Returns `Ok(Ok(info))` to serve the request, or `Ok(Err(response))` with the exact
+    /// response to send instead:
+    ///
+    /// - no bearer credentials (no `Authorization` header, another scheme, or a token only
+    ///   in the URL query, which is ignored, BT-03) → 401 with
+    ///   `WWW-Authenticate: Bearer realm="…"` and no `error` attribute (BT-05);
+    /// - a token sent more than one way, a repeated `Authorization` header, or an empty
+    ///   `Bearer` credential → 400, `error="invalid_request"` (BT-04);
+    /// - a token that is unknown, malformed, expired, revoked, not yet valid, a refresh
+    ///   token, or restricted to another audience → 401, `error="invalid_token"`, with
+    ///   the same description whatever the reason (BT-06, BT-09, ER-05);
+    /// - a valid token without every token of `required` → 403,
+    ///   `error="insufficient_scope", scope="…"` naming the required scope (BT-07).
+    ///
+    /// The scheme name is matched case-insensitively (BT-01). Each challenge attribute
+    /// appears once, with values in the RFC 6749 §5.2 character set (BT-08). Challenge
+    /// responses have an empty body.
+    ///
+    /// # Errors
+    /// Only storage faults.
+    pub async fn check(
+        &self,
+        request: &HttpRequest,
+        required: &Scope,
+    ) -> Result<Result<TokenInfo, HttpResponse>, Error> {
+        match self.check_token(request, required).await? {
+            Ok(info) => Ok(Ok(info)),
+            Err(refusal) => Ok(Err(self.challenge(&refusal, required))),
+        }
+    }
+
+    async fn check_token(
+        &self,
+        request: &HttpRequest,
+        required: &Scope,
+    ) -> Result<Result<TokenInfo, Refusal>, Error> {
+        let token = match self.find_token(request) {
+            Ok(token) => token,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let inner = &self.server.inner;
+        let Some(record) = inner.tokens.find(&TokenHash::of(&token)).await? else {
+            return Ok(Err(Refusal::InvalidToken));
+        };
+        let now = self.server.now();
+        let audience_ok = match (&record.audience, &self.audience) {
+            (None, _) => true,
+            (Some(token), Some(mine)) => token == mine,
+            (Some(_), None) => false,
+        };
+        if record.kind != TokenKind::Access
+            || record.is_expired(now)
+            || record.issued_at > now
+            || !audience_ok
+        {
+            return Ok(Err(Refusal::InvalidToken));
+        }
+        if !required.is_subset_of(&record.scope) {
+            return Ok(Err(Refusal::InsufficientScope));
+        }
+        Ok(Ok(TokenInfo {
+            client_id: record.client_id,
+            subject: record.subject,
+            scope: record.scope,
+            issued_at: record.issued_at,
+            expires_at: record.expires_at,
+            grant_id: record.grant_id,
+            audience: record.audience,
+        }))
+    }
+
+    /// The one token the request carries (BT-01..BT-04).
+    fn find_token<'r>(&self, request: &'r HttpRequest) -> Result<Cow<'r, str>, Refusal> {
+        if request.header_count("authorization") > 1 {
+            return Err(Refusal::InvalidRequest("repeated Authorization header"));
+        }
+        let header_token = match request.header("authorization") {
+            Some(value) => {
+                let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+                if scheme.eq_ignore_ascii_case("bearer") {
+                    let token = rest.trim_matches(' ');
+                    if token.is_empty() {
+                        return Err(Refusal::InvalidRequest("empty bearer token"));
+                    }
+                    Some(token)
+                } else {
+                    // Another scheme: no bearer credentials (RFC 6750 §3.1).
+                    None
+                }
+            }
+            None => None,
+        };
+        let body_token = if self.form_body {
+            self.body_token(request)?
+        } else {
+            None
+        };
+        let token = match (header_token, body_token) {
+            (Some(_), Some(_)) => {
+                return Err(Refusal::InvalidRequest(
+                    "the token was sent in more than one way",
+                ));
+            }
+            (Some(token), None) => Cow::Borrowed(token),
+            (None, Some(token)) => Cow::Owned(token),
+            (None, None) => return Err(Refusal::NoToken),
+        };
+        if !is_token68(&token) {
+            return Err(Refusal::InvalidToken);
+        }
+        Ok(token)
+    }
+
+    /// The `access_token` form-body parameter, where BT-02 allows one.
+    fn body_token(&self, request: &HttpRequest) -> Result<Option<String>, Refusal> {
+        if request.method() == Method::Get {
+            return Ok(None);
+        }
+        let form_type = request.header("content-type").is_some_and(|value| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+        if !form_type {
+            return Ok(None);
+        }
+        let form = Form::parse(request.body(), &self.server.inner.form_limits)
+            .map_err(|_| Refusal::InvalidRequest("malformed form body"))?;
+        Ok(form.get("access_token").map(str::to_owned))
+    }
+
+    /// The response for `refusal`, with its `WWW-Authenticate` challenge.
+    fn challenge(&self, refusal: &Refusal, required: &Scope) -> HttpResponse {
+        let realm = &*self.realm;
+        let (status, challenge) = match refusal {
+            Refusal::NoToken => (Status::UNAUTHORIZED, format!("Bearer realm=\"{realm}\"")),
+            Refusal::InvalidRequest(description) => (
+                Status::BAD_REQUEST,
+                format!(
+                    "Bearer realm=\"{realm}\", error=\"invalid_request\", error_description=\"{description}\""
+                ),
+            ),
+            Refusal::InvalidToken => (
+                Status::UNAUTHORIZED,
+                format!(
+                    "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"the access token is not active\""
+                ),
+            ),
+            Refusal::InsufficientScope => (
+                Status::FORBIDDEN,
+                format!(
+                    "Bearer realm=\"{realm}\", error=\"insufficient_scope\", scope=\"{required}\""
+                ),
+            ),
+        };
+        HttpResponse {
+            status,
+            headers: vec![Header {
+                name: "www-authenticate",
+                value: challenge.into(),
+                sensitive: false,
+            }],
+            body: Vec::new(),
+        }
+    }
+}
+
+/// `b64token` of [RFC 6750 §2.1](https://www.rfc-editor.org/rfc/rfc6750#section-2.1):
+/// `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+fn is_token68(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bt_01_token68_syntax() {
+        assert!(is_token68("mF_9.B5f-4.1JqM"));
+        assert!(is_token68("abc=="));
+        assert!(!is_token68("=="));
+        assert!(!is_token68("a b"));
+        assert!(!is_token68("a\"b"));
+        assert!(!is_token68("caf\u{e9}"));
+    }
+}

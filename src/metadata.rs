@@ -1,0 +1,351 @@
+//! Authorization server metadata ([RFC 8414](https://www.rfc-editor.org/rfc/rfc8414)):
+//! the discovery document, built from the configuration so that every enabled feature is
+//! advertised and nothing disabled is, and the well-known URL rule.
+
+use std::sync::Arc;
+
+use crate::config::ServerBuilder;
+use crate::endpoint::token::GrantHandler;
+use crate::error::ConfigError;
+use crate::http::{Header, HttpRequest, HttpResponse, Method, Status};
+use crate::server::Server;
+use crate::types::{GrantType, Scope};
+
+/// The well-known suffix of [RFC 8414 §3](https://www.rfc-editor.org/rfc/rfc8414#section-3).
+const WELL_KNOWN: &str = "/.well-known/oauth-authorization-server";
+
+/// The metadata URL of `issuer`
+/// ([RFC 8414 §3.1](https://www.rfc-editor.org/rfc/rfc8414#section-3.1), MD-01): the
+/// well-known suffix goes between the host and the issuer's path, after any trailing `/`
+/// of the path is dropped.
+///
+/// ```
+/// use grantflow::well_known_url;
+///
+/// // V-META-2
+/// assert_eq!(
+///     well_known_url("https://example.com")?,
+///     "https://example.com/.well-known/oauth-authorization-server"
+/// );
+/// assert_eq!(
+///     well_known_url("https://example.com/issuer1")?,
+///     "https://example.com/.well-known/oauth-authorization-server/issuer1"
+/// );
+/// assert_eq!(
+///     well_known_url("https://example.com/issuer1/")?,
+///     "https://example.com/.well-known/oauth-authorization-server/issuer1"
+/// );
+/// # Ok::<(), grantflow::ConfigError>(())
+/// ```
+///
+/// # Errors
+/// [`ConfigError::Issuer`] when `issuer` is not an absolute `http(s)` URL with a host and
+/// without query or fragment.
+pub fn well_known_url(issuer: &str) -> Result<String, ConfigError> {
+    let (origin, path) = split_issuer(issuer)?;
+    let mut url = String::with_capacity(issuer.len() + WELL_KNOWN.len());
+    url.push_str(origin);
+    url.push_str(WELL_KNOWN);
+    url.push_str(path.trim_end_matches('/'));
+    Ok(url)
+}
+
+/// Splits `scheme://authority` from the path, on the text itself: the issuer must be
+/// compared code point for code point (MD-02), so no URL normalisation is applied.
+fn split_issuer(issuer: &str) -> Result<(&str, &str), ConfigError> {
+    const BAD: ConfigError = ConfigError::Issuer("not an absolute URL with a host");
+    if issuer.contains(['?', '#']) {
+        return Err(ConfigError::Issuer("must have no query or fragment"));
+    }
+    let scheme_end = issuer.find("://").ok_or(BAD)?;
+    let scheme = &issuer[..scheme_end];
+    if !scheme.eq_ignore_ascii_case("https") && !scheme.eq_ignore_ascii_case("http") {
+        return Err(BAD);
+    }
+    let rest = &issuer[scheme_end + 3..];
+    let authority_len = rest.find('/').unwrap_or(rest.len());
+    if authority_len == 0 {
+        return Err(BAD);
+    }
+    let split = scheme_end + 3 + authority_len;
+    Ok((&issuer[..split], &issuer[split..]))
+}
+
+/// The metadata settings of a [`ServerBuilder`]: endpoint URLs (defaults derived from the
+/// issuer) and optional members.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MetadataSettings {
+    authorization_endpoint: Option<String>,
+    token_endpoint: Option<String>,
+    revocation_endpoint: Option<String>,
+    introspection_endpoint: Option<String>,
+    scopes_supported: Option<String>,
+    service_documentation: Option<String>,
+}
+
+/// The resolved metadata: the document, rendered once at build time, and where it is
+/// served.
+#[derive(Debug)]
+pub(crate) struct Metadata {
+    body: Arc<[u8]>,
+    path: String,
+    url: String,
+}
+
+/// The document ([RFC 8414 §2](https://www.rfc-editor.org/rfc/rfc8414#section-2)).
+/// Members are left out rather than `null` or `[]` (MD-05).
+#[derive(serde::Serialize)]
+struct Document<'a> {
+    issuer: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authorization_endpoint: Option<&'a str>,
+    token_endpoint: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_authorization_endpoint: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_types_supported: Option<[&'static str; 1]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_modes_supported: Option<[&'static str; 1]>,
+    grant_types_supported: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code_challenge_methods_supported: Option<[&'static str; 1]>,
+    token_endpoint_auth_methods_supported: [&'static str; 3],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    scopes_supported: Vec<&'a str>,
+    revocation_endpoint: &'a str,
+    revocation_endpoint_auth_methods_supported: [&'static str; 3],
+    introspection_endpoint: &'a str,
+    introspection_endpoint_auth_methods_supported: [&'static str; 2],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authorization_response_iss_parameter_supported: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_documentation: Option<&'a str>,
+}
+
+/// Every client authentication method the token-style endpoints accept.
+const AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
+
+impl MetadataSettings {
+    /// Checks the settings and renders the document for the server's grant handlers.
+    /// `device_endpoint` is the device authorization endpoint when the device grant is
+    /// enabled (its URL is a device setting, checked there).
+    pub(crate) fn resolve(
+        &self,
+        issuer: &str,
+        allow_http: bool,
+        grant_handlers: &[Arc<dyn GrantHandler>],
+        device_endpoint: Option<&str>,
+    ) -> Result<Metadata, ConfigError> {
+        let url = well_known_url(issuer)?;
+        let (origin, _) = split_issuer(&url)?;
+        let path = url[origin.len()..].to_owned();
+        let base = issuer.trim_end_matches('/');
+        let endpoint = |configured: &Option<String>, default: &str| {
+            let value = configured
+                .clone()
+                .unwrap_or_else(|| format!("{base}{default}"));
+            check_endpoint(&value, allow_http).map(|()| value)
+        };
+        let authorization_endpoint = endpoint(&self.authorization_endpoint, "/authorize")?;
+        let token_endpoint = endpoint(&self.token_endpoint, "/token")?;
+        let revocation_endpoint = endpoint(&self.revocation_endpoint, "/revoke")?;
+        let introspection_endpoint = endpoint(&self.introspection_endpoint, "/introspect")?;
+        if let Some(docs) = &self.service_documentation {
+            check_endpoint(docs, true)?;
+        }
+        let scopes = match &self.scopes_supported {
+            Some(text) => Scope::parse(text)
+                .map_err(|_| ConfigError::Setting("scopes_supported must be valid scope tokens"))?,
+            None => Scope::empty(),
+        };
+        let grant_types: Vec<&str> = grant_handlers.iter().map(|h| h.grant_type()).collect();
+        let code_flow = grant_types.contains(&GrantType::AUTHORIZATION_CODE.as_str());
+        let document = Document {
+            issuer,
+            authorization_endpoint: code_flow.then_some(authorization_endpoint.as_str()),
+            token_endpoint: &token_endpoint,
+            device_authorization_endpoint: device_endpoint,
+            response_types_supported: code_flow.then_some(["code"]),
+            response_modes_supported: code_flow.then_some(["query"]),
+            grant_types_supported: grant_types,
+            code_challenge_methods_supported: code_flow.then_some(["S256"]),
+            token_endpoint_auth_methods_supported: AUTH_METHODS,
+            scopes_supported: scopes.iter().collect(),
+            revocation_endpoint: &revocation_endpoint,
+            revocation_endpoint_auth_methods_supported: AUTH_METHODS,
+            introspection_endpoint: &introspection_endpoint,
+            introspection_endpoint_auth_methods_supported: [
+                "client_secret_basic",
+                "client_secret_post",
+            ],
+            authorization_response_iss_parameter_supported: code_flow.then_some(true),
+            service_documentation: self.service_documentation.as_deref(),
+        };
+        let body = serde_json::to_vec(&document)
+            .map_err(|_| ConfigError::Setting("metadata could not be rendered"))?;
+        Ok(Metadata {
+            body: body.into(),
+            path,
+            url,
+        })
+    }
+}
+
+/// An endpoint URL is absolute, `https` (or `http` when the issuer may be), with a host
+/// and no fragment (RFC 8414 §2).
+fn check_endpoint(value: &str, allow_http: bool) -> Result<(), ConfigError> {
+    const BAD: ConfigError =
+        ConfigError::Setting("metadata URLs must be absolute https URLs without fragment");
+    let url = url::Url::parse(value).map_err(|_| BAD)?;
+    let scheme_ok = url.scheme() == "https" || (allow_http && url.scheme() == "http");
+    if !scheme_ok || url.host().is_none() || value.contains('#') {
+        return Err(BAD);
+    }
+    Ok(())
+}
+
+/// Metadata settings ([RFC 8414 §2](https://www.rfc-editor.org/rfc/rfc8414#section-2)).
+/// Every URL must be an absolute `https` URL (checked by [`build`](Self::build)).
+impl ServerBuilder {
+    /// The `authorization_endpoint` URL. Default: the issuer + `/authorize`. Published
+    /// only when the `authorization_code` grant is registered.
+    pub fn authorization_endpoint(mut self, url: &str) -> Self {
+        self.metadata.authorization_endpoint = Some(url.to_owned());
+        self
+    }
+
+    /// The `token_endpoint` URL. Default: the issuer + `/token`.
+    pub fn token_endpoint(mut self, url: &str) -> Self {
+        self.metadata.token_endpoint = Some(url.to_owned());
+        self
+    }
+
+    /// The `revocation_endpoint` URL ([RFC 7009](https://www.rfc-editor.org/rfc/rfc7009)).
+    /// Default: the issuer + `/revoke`.
+    pub fn revocation_endpoint(mut self, url: &str) -> Self {
+        self.metadata.revocation_endpoint = Some(url.to_owned());
+        self
+    }
+
+    /// The `introspection_endpoint` URL ([RFC 7662](https://www.rfc-editor.org/rfc/rfc7662)).
+    /// Default: the issuer + `/introspect`.
+    pub fn introspection_endpoint(mut self, url: &str) -> Self {
+        self.metadata.introspection_endpoint = Some(url.to_owned());
+        self
+    }
+
+    /// The `scopes_supported` to publish, space-separated (MD-03 recommends it). Default:
+    /// none, and the member is left out (MD-05).
+    pub fn scopes_supported(mut self, scopes: &str) -> Self {
+        self.metadata.scopes_supported = Some(scopes.to_owned());
+        self
+    }
+
+    /// The `service_documentation` URL, for developers. Default: none.
+    pub fn service_documentation(mut self, url: &str) -> Self {
+        self.metadata.service_documentation = Some(url.to_owned());
+        self
+    }
+}
+
+impl Server {
+    /// The authorization server metadata document
+    /// ([RFC 8414 §3.2](https://www.rfc-editor.org/rfc/rfc8414#section-3.2)): 200,
+    /// `Content-Type: application/json`. Serve it at [`metadata_path`](Self::metadata_path)
+    /// (or let [`serve_metadata`](Self::serve_metadata) route).
+    ///
+    /// It is rendered once, at build time, from the configuration (MD-04, MD-06):
+    ///
+    /// - `issuer` exactly as configured, code point for code point (MD-02);
+    /// - `token_endpoint`, `revocation_endpoint` with `revocation_endpoint_auth_methods_supported`
+    ///   (including `none`: public clients may revoke, RV-07), `introspection_endpoint` with
+    ///   `introspection_endpoint_auth_methods_supported` (no `none`: only authenticated
+    ///   resource servers may introspect);
+    /// - `grant_types_supported`: the registered grant handlers, always explicit since the
+    ///   RFC 8414 default (`authorization_code`, `implicit`) would be wrong (IM-03);
+    /// - `token_endpoint_auth_methods_supported`: `client_secret_basic`,
+    ///   `client_secret_post`, `none`;
+    /// - only when the `authorization_code` grant is registered: `authorization_endpoint`,
+    ///   `response_types_supported: ["code"]` (never `token`: no implicit, IM-03),
+    ///   `response_modes_supported: ["query"]`, `code_challenge_methods_supported:
+    ///   ["S256"]` (PK-13) and `authorization_response_iss_parameter_supported: true`
+    ///   (RFC 9207). A server without the code grant has no authorization endpoint and so
+    ///   no response type to list; RFC 8414 calls `response_types_supported` required, but
+    ///   an empty array is forbidden (MD-05), so it is left out;
+    /// - `device_authorization_endpoint` only when the device grant is registered;
+    /// - `scopes_supported` and `service_documentation` when configured.
+    ///
+    /// No member is `null` or an empty array (MD-05).
+    pub fn metadata(&self) -> HttpResponse {
+        HttpResponse {
+            status: Status::OK,
+            headers: vec![Header {
+                name: "content-type",
+                value: std::borrow::Cow::Borrowed("application/json"),
+                sensitive: false,
+            }],
+            body: self.inner.metadata.body.to_vec(),
+        }
+    }
+
+    /// The path to route to [`metadata`](Self::metadata):
+    /// `/.well-known/oauth-authorization-server` followed by the issuer's path without
+    /// its trailing `/` ([RFC 8414 §3.1](https://www.rfc-editor.org/rfc/rfc8414#section-3.1),
+    /// MD-01).
+    pub fn metadata_path(&self) -> &str {
+        &self.inner.metadata.path
+    }
+
+    /// The full metadata URL, as [`well_known_url`] computes it from the issuer.
+    pub fn metadata_url(&self) -> &str {
+        &self.inner.metadata.url
+    }
+
+    /// Routes a request for well-known metadata: `GET` of exactly
+    /// [`metadata_path`](Self::metadata_path) gets the document (MD-01), `HEAD` its
+    /// headers; another path,
+    /// for example another tenant's, gets 404; another method gets 405 with
+    /// `Allow: GET, HEAD`. `path` is the request path without the query.
+    pub fn serve_metadata(&self, request: &HttpRequest, path: &str) -> HttpResponse {
+        let status = if path != self.metadata_path() {
+            Status::NOT_FOUND
+        } else if request.method() == Method::Get {
+            return self.metadata();
+        } else if request.method() == Method::Head {
+            let mut response = self.metadata();
+            response.body.clear();
+            return response;
+        } else {
+            Status::METHOD_NOT_ALLOWED
+        };
+        let mut headers = Vec::new();
+        if status == Status::METHOD_NOT_ALLOWED {
+            headers.push(Header {
+                name: "allow",
+                value: std::borrow::Cow::Borrowed("GET, HEAD"),
+                sensitive: false,
+            });
+        }
+        HttpResponse {
+            status,
+            headers,
+            body: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn md_01_well_known_url_rejects_bad_issuers() {
+        assert!(well_known_url("example.com").is_err());
+        assert!(well_known_url("https://").is_err());
+        assert!(well_known_url("https://example.com?x").is_err());
+        assert_eq!(
+            well_known_url("https://example.com/a/b/").ok().as_deref(),
+            Some("https://example.com/.well-known/oauth-authorization-server/a/b")
+        );
+    }
+}
