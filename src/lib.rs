@@ -132,6 +132,7 @@ mod http;
 mod issuer;
 mod limiter;
 mod params;
+mod pkce;
 mod secret;
 mod server;
 mod store;
@@ -140,18 +141,24 @@ mod types;
 // The public interface is:
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::config::{Dangerous, ServerBuilder};
+pub use crate::endpoint::authorize::{
+    ApproveError, AuthorizeError, PendingAuthorization, RedirectError,
+};
 pub use crate::endpoint::token::{GrantError, GrantHandler, GrantRequest, TokenGrant};
 pub use crate::error::{ConfigError, Error, ErrorCode, InvalidErrorCode, OAuthError, StorageError};
 pub use crate::http::{Header, HttpRequest, HttpResponse, Method, Status};
 pub use crate::issuer::{IssueError, OpaqueTokenIssuer, TokenClaims, TokenIssuer};
 pub use crate::limiter::{AttemptLimiter, MemoryAttemptLimiter, Throttle};
 pub use crate::params::FormLimits;
+pub use crate::pkce::{CodeChallenge, PkceMethod, s256_challenge};
 pub use crate::secret::{
     AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, RefreshToken, TokenHash,
 };
 pub use crate::server::Server;
 pub use crate::store::{
-    ClientRegistry, MemoryClientRegistry, MemoryTokenStore, TokenKind, TokenRecord, TokenStore,
+    AuthorizationGrant, ClientRegistry, CodeStore, MemoryClientRegistry, MemoryCodeStore,
+    MemoryTokenStore, Redemption, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord,
+    TokenStore,
 };
 pub use crate::types::{
     AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientType, GrantId, GrantType,

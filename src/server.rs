@@ -10,7 +10,7 @@ use crate::endpoint::token::GrantHandler;
 use crate::issuer::TokenIssuer;
 use crate::limiter::AttemptLimiter;
 use crate::params::FormLimits;
-use crate::store::{ClientRegistry, TokenStore};
+use crate::store::{ClientRegistry, CodeStore, TokenStore};
 
 /// An OAuth 2.1 authorization server engine.
 ///
@@ -40,6 +40,11 @@ pub(crate) struct Inner {
     pub(crate) form_limits: FormLimits,
     pub(crate) realm: String,
     pub(crate) grant_handlers: Vec<Arc<dyn GrantHandler>>,
+    pub(crate) codes: Arc<dyn CodeStore>,
+    pub(crate) code_ttl: Duration,
+    pub(crate) localhost_any_port: bool,
+    pub(crate) refresh_reuse_grace: Duration,
+    pub(crate) allow_plain_pkce: bool,
 }
 
 impl Server {
@@ -67,6 +72,17 @@ impl Server {
     /// The access token lifetime.
     pub fn access_token_ttl(&self) -> Duration {
         self.inner.access_token_ttl
+    }
+
+    /// The PKCE methods the authorization endpoint accepts, for the metadata member
+    /// `code_challenge_methods_supported` (PK-13): `["S256"]` unless `plain` was enabled
+    /// through [`Dangerous::allow_plain_pkce`](crate::Dangerous::allow_plain_pkce).
+    pub fn code_challenge_methods(&self) -> &'static [&'static str] {
+        if self.inner.allow_plain_pkce {
+            &["S256", "plain"]
+        } else {
+            &["S256"]
+        }
     }
 
     /// The grant types the token endpoint dispatches, built-in and extension.

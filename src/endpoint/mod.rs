@@ -2,6 +2,9 @@
 //! typed data, lets [`Server`](crate::Server) drive the stores and the pure rule checks,
 //! and renders the exact response.
 
+pub(crate) mod authorize;
+pub(crate) mod code_grant;
+pub(crate) mod refresh_grant;
 pub(crate) mod token;
 
 use crate::error::{ErrorCode, OAuthError};
@@ -52,7 +55,7 @@ pub(crate) fn read_token_style_form<'a>(
 
 /// `application/x-www-form-urlencoded`, case-insensitive, with an optional `charset` that
 /// must be UTF-8 (RFC 6749 Appendix B, TE-02).
-fn is_form_content_type(value: Option<&str>) -> bool {
+pub(crate) fn is_form_content_type(value: Option<&str>) -> bool {
     let Some(value) = value else { return false };
     let mut parts = value.split(';');
     let media_type = parts.next().unwrap_or("").trim();

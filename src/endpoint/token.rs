@@ -9,13 +9,15 @@ use async_trait::async_trait;
 
 use crate::client_auth::{self, Authenticator};
 use crate::endpoint::read_token_style_form;
+use crate::endpoint::refresh_grant::reuse_detected;
 use crate::error::{Error, ErrorCode, OAuthError, StorageError};
 use crate::grant::{client_credentials, resolve_scope};
 use crate::http::{HttpRequest, HttpResponse, Status};
 use crate::issuer::{IssueError, TokenClaims};
 use crate::params::Form;
+use crate::secret::TokenHash;
 use crate::server::Server;
-use crate::store::{TokenKind, TokenRecord};
+use crate::store::{Rotation, TokenKind, TokenRecord};
 use crate::types::{Client, GrantId, GrantType, Scope, Subject};
 
 /// A token request after the common checks, handed to the [`GrantHandler`] of its
@@ -100,6 +102,17 @@ pub struct TokenGrant {
     /// Whether to issue a refresh token too (only if the client is registered to receive
     /// them, RT-08).
     pub refresh_token: bool,
+    /// Set by the refresh grant: the presented refresh token to rotate out atomically
+    /// when the new tokens are stored.
+    pub(crate) rotate: Option<Rotate>,
+}
+
+/// The rotation part of a refresh: which token to swap out, and the scope the successor
+/// keeps (RT-03).
+#[derive(Debug, Clone)]
+pub(crate) struct Rotate {
+    pub(crate) old: TokenHash,
+    pub(crate) refresh_scope: Scope,
 }
 
 impl TokenGrant {
@@ -110,6 +123,7 @@ impl TokenGrant {
             subject: None,
             scope,
             refresh_token: false,
+            rotate: None,
         }
     }
 
@@ -287,16 +301,17 @@ impl Server {
             Err(GrantError::Rejected(error)) => return Ok(Err(error)),
             Err(GrantError::Internal(error)) => return Err(error),
         };
-        self.issue(&client, grant, now).await.map(Ok)
+        self.issue(&client, grant, now).await
     }
 
-    /// Mints, stores (all or nothing) and renders the tokens of `grant`.
+    /// Mints, stores (all or nothing) and renders the tokens of `grant`. For a refresh,
+    /// storing is the rotation's compare-and-swap; losing it is `invalid_grant`.
     async fn issue(
         &self,
         client: &Client,
         grant: TokenGrant,
         now: SystemTime,
-    ) -> Result<HttpResponse, Error> {
+    ) -> Result<Result<HttpResponse, OAuthError>, Error> {
         let inner = &self.inner;
         let expires_at = now + inner.access_token_ttl;
         let claims = TokenClaims {
@@ -324,16 +339,45 @@ impl Server {
         records.push((access_token.hash(), record(TokenKind::Access, expires_at)));
         let refresh_token = if grant.refresh_token && client.issues_refresh_tokens() {
             let refresh_expires_at = now + inner.refresh_token_ttl;
+            let refresh_scope = grant
+                .rotate
+                .as_ref()
+                .map_or(&grant.scope, |r| &r.refresh_scope);
             let token = inner.token_issuer.refresh_token(&TokenClaims {
                 expires_at: refresh_expires_at,
+                scope: refresh_scope,
                 ..claims
             })?;
-            records.push((token.hash(), record(TokenKind::Refresh, refresh_expires_at)));
+            let mut refresh = record(TokenKind::Refresh, refresh_expires_at);
+            refresh.scope = refresh_scope.clone();
+            records.push((token.hash(), refresh));
             Some(token)
         } else {
             None
         };
-        inner.tokens.insert(records).await?;
+        match &grant.rotate {
+            None => inner.tokens.insert(records).await?,
+            Some(rotate) => match inner.tokens.rotate(&rotate.old, now, records).await? {
+                Rotation::Rotated => {}
+                // RT-06: another request rotated this token first (a concurrent refresh,
+                // or a replay): reuse.
+                Rotation::AlreadyRotated(marker) => {
+                    let refusal = reuse_detected(
+                        &*inner.tokens,
+                        &marker,
+                        client.id(),
+                        now,
+                        inner.refresh_reuse_grace,
+                    )
+                    .await?;
+                    return Ok(Err(refusal));
+                }
+                Rotation::NotFound => {
+                    return Ok(Err(OAuthError::new(ErrorCode::INVALID_GRANT)
+                        .with_description("unknown, revoked or expired refresh token")));
+                }
+            },
+        }
         let body = TokenResponseBody {
             access_token: access_token.expose_secret(),
             token_type: "Bearer",
@@ -343,6 +387,6 @@ impl Server {
         };
         // Serialising strings and a number cannot fail; should it, nothing was sent yet.
         let body = serde_json::to_vec(&body).map_err(IssueError::new)?;
-        Ok(HttpResponse::json(Status::OK, body))
+        Ok(Ok(HttpResponse::json(Status::OK, body)))
     }
 }

@@ -11,7 +11,9 @@ use async_trait::async_trait;
 
 use crate::error::StorageError;
 use crate::secret::TokenHash;
-use crate::store::{ClientRegistry, TokenRecord, TokenStore};
+use crate::store::{
+    ClientRegistry, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore,
+};
 use crate::types::{Client, ClientError, ClientId, GrantId};
 
 /// A registry of clients held in memory.
@@ -168,6 +170,9 @@ pub struct MemoryTokenStore {
 struct TokenTables {
     records: FastMap<TokenHash, TokenRecord>,
     by_grant: FastMap<GrantId, Vec<TokenHash>>,
+    /// Rotated-out refresh tokens, kept until their original expiry (RT-05, RT-06). Their
+    /// entries in `expiry` are the ones pushed when the token was issued.
+    rotated: FastMap<TokenHash, RotatedOut>,
     expiry: BinaryHeap<Reverse<(SystemTime, [u8; 32])>>,
 }
 
@@ -176,6 +181,7 @@ impl std::fmt::Debug for TokenTables {
         f.debug_struct("TokenTables")
             .field("records", &self.records.len())
             .field("grants", &self.by_grant.len())
+            .field("rotated", &self.rotated.len())
             .finish()
     }
 }
@@ -190,6 +196,20 @@ impl TokenTables {
             }
         }
         Some(record)
+    }
+
+    fn insert_all(&mut self, tokens: Vec<(TokenHash, TokenRecord)>) {
+        for (hash, record) in tokens {
+            self.expiry
+                .push(Reverse((record.expires_at, *hash.as_bytes())));
+            self.by_grant.entry(record.grant_id).or_default().push(hash);
+            if let Some(old) = self.records.insert(hash, record) {
+                // A 256-bit collision is not going to happen; keep the index right anyway.
+                if let Some(hashes) = self.by_grant.get_mut(&old.grant_id) {
+                    hashes.retain(|h| *h != hash);
+                }
+            }
+        }
     }
 
     /// Purges up to `limit` records whose expiry is at or before `now`.
@@ -207,6 +227,9 @@ impl TokenTables {
             // A record revoked earlier is already gone; only count what is removed now.
             if self.records.get(&hash).is_some_and(|r| r.is_expired(now)) {
                 self.remove(&hash);
+                purged += 1;
+            } else if self.rotated.get(&hash).is_some_and(|m| m.expires_at <= now) {
+                self.rotated.remove(&hash);
                 purged += 1;
             }
         }
@@ -244,22 +267,7 @@ impl TokenStore for MemoryTokenStore {
         if let Some(now) = tokens.iter().map(|(_, r)| r.issued_at).max() {
             tables.purge(now, PURGE_PER_INSERT * tokens.len());
         }
-        for (hash, record) in tokens {
-            tables
-                .expiry
-                .push(Reverse((record.expires_at, *hash.as_bytes())));
-            tables
-                .by_grant
-                .entry(record.grant_id)
-                .or_default()
-                .push(hash);
-            if let Some(old) = tables.records.insert(hash, record) {
-                // A 256-bit collision is not going to happen; keep the index right anyway.
-                if let Some(hashes) = tables.by_grant.get_mut(&old.grant_id) {
-                    hashes.retain(|h| *h != hash);
-                }
-            }
-        }
+        tables.insert_all(tokens);
         Ok(())
     }
 
@@ -285,6 +293,46 @@ impl TokenStore for MemoryTokenStore {
 
     async fn purge_expired(&self, now: SystemTime) -> Result<usize, StorageError> {
         Ok(self.lock().purge(now, usize::MAX))
+    }
+
+    async fn find_refresh(&self, token: &TokenHash) -> Result<Option<RefreshLookup>, StorageError> {
+        let tables = self.lock();
+        if let Some(record) = tables.records.get(token) {
+            return Ok(Some(RefreshLookup::Active(record.clone())));
+        }
+        Ok(tables
+            .rotated
+            .get(token)
+            .map(|m| RefreshLookup::RotatedOut(m.clone())))
+    }
+
+    async fn rotate(
+        &self,
+        old: &TokenHash,
+        now: SystemTime,
+        successors: Vec<(TokenHash, TokenRecord)>,
+    ) -> Result<Rotation, StorageError> {
+        let mut tables = self.lock();
+        if let Some(marker) = tables.rotated.get(old) {
+            return Ok(Rotation::AlreadyRotated(marker.clone()));
+        }
+        if !tables
+            .records
+            .get(old)
+            .is_some_and(|r| r.kind == TokenKind::Refresh)
+        {
+            return Ok(Rotation::NotFound);
+        }
+        let Some(record) = tables.remove(old) else {
+            return Ok(Rotation::NotFound);
+        };
+        tables.rotated.insert(
+            *old,
+            RotatedOut::new(record.grant_id, record.client_id, now, record.expires_at),
+        );
+        tables.purge(now, PURGE_PER_INSERT * successors.len());
+        tables.insert_all(successors);
+        Ok(Rotation::Rotated)
     }
 }
 

@@ -173,6 +173,9 @@ pub enum ClientError {
     /// No client with this `client_id` is registered.
     #[error("no client with this client_id is registered")]
     Unknown,
+    /// Only confidential clients may be exempt from PKCE (PK-03).
+    #[error("only a confidential client can be exempt from PKCE")]
+    PkceExemptPublicClient,
 }
 
 /// A registered client: its type, credentials (as digests), redirect URIs, allowed grant
@@ -209,6 +212,7 @@ pub struct Client {
     default_scope: Option<Scope>,
     issue_refresh_tokens: bool,
     name: Option<String>,
+    pkce_exempt: bool,
 }
 
 impl Client {
@@ -225,6 +229,7 @@ impl Client {
             default_scope: None,
             issue_refresh_tokens: true,
             name: None,
+            pkce_exempt: false,
         }
     }
 
@@ -284,6 +289,11 @@ impl Client {
         self.name.as_deref()
     }
 
+    /// Whether the client may send authorization requests without a PKCE challenge (PK-03).
+    pub fn is_pkce_exempt(&self) -> bool {
+        self.pkce_exempt
+    }
+
     /// The digests of the client's current secrets.
     pub fn secret_hashes(&self) -> &[TokenHash] {
         &self.secret_hashes
@@ -316,6 +326,7 @@ pub struct ClientBuilder {
     default_scope: Option<String>,
     issue_refresh_tokens: bool,
     name: Option<String>,
+    pkce_exempt: bool,
 }
 
 impl ClientBuilder {
@@ -379,12 +390,26 @@ impl ClientBuilder {
         self
     }
 
+    /// Exempts a confidential client from PKCE (PK-03). Default: `false`, PKCE is required
+    /// for every client ([OAuth 2.1 §4.1.1](https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-4.1.1)).
+    /// OAuth 2.1 §7.5.1.1 allows the exemption only for confidential OpenID Connect clients
+    /// known to check `nonce`; a public client cannot be exempt. An exempt client that
+    /// does send a challenge is still held to it, and a code issued without a challenge
+    /// refuses any `code_verifier` (PK-11).
+    pub fn pkce_exempt(mut self, exempt: bool) -> Self {
+        self.pkce_exempt = exempt;
+        self
+    }
+
     /// Validates the registration.
     ///
     /// # Errors
     /// [`ClientError`] naming the first rule the registration breaks.
     pub fn build(self) -> Result<Client, ClientError> {
         let id = ClientId::new(&self.id)?;
+        if self.pkce_exempt && self.client_type == ClientType::Public {
+            return Err(ClientError::PkceExemptPublicClient);
+        }
         let auth_method = match (self.client_type, self.auth_method) {
             (ClientType::Public, None | Some(AuthMethod::None)) => AuthMethod::None,
             (ClientType::Confidential, None) => AuthMethod::ClientSecretBasic,
@@ -433,6 +458,7 @@ impl ClientBuilder {
             default_scope,
             issue_refresh_tokens: self.issue_refresh_tokens,
             name: self.name,
+            pkce_exempt: self.pkce_exempt,
         })
     }
 }
