@@ -244,7 +244,10 @@ pub enum AuthorizeError {
 /// A protocol error to redirect to a verified redirect URI, with `error`, `state` and
 /// `iss` in the query (AZ-04, IS-01, ST-01). See [`AuthorizeError::Redirect`] for when to
 /// send it.
-pub struct RedirectError {
+pub struct RedirectError(Box<RedirectParts>);
+
+/// Boxed so that `Result<PendingAuthorization, AuthorizeError>` stays small.
+struct RedirectParts {
     error: OAuthError,
     redirect_uri: String,
     state: Option<String>,
@@ -255,8 +258,8 @@ pub struct RedirectError {
 impl fmt::Debug for RedirectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedirectError")
-            .field("error", &self.error)
-            .field("redirect_uri", &self.redirect_uri)
+            .field("error", &self.0.error)
+            .field("redirect_uri", &self.0.redirect_uri)
             .finish_non_exhaustive()
     }
 }
@@ -264,31 +267,32 @@ impl fmt::Debug for RedirectError {
 impl RedirectError {
     /// The error that will be sent.
     pub fn error(&self) -> &OAuthError {
-        &self.error
+        &self.0.error
     }
 
     /// The verified redirect URI.
     pub fn redirect_uri(&self) -> &str {
-        &self.redirect_uri
+        &self.0.redirect_uri
     }
 
     /// Answers with `303 See Other` instead of `302 Found` (when answering a POST).
     #[must_use]
     pub fn see_other(mut self) -> Self {
-        self.see_other = true;
+        self.0.see_other = true;
         self
     }
 
     /// The redirect: `302` (or `303`) with `Location: <redirect_uri>?error=...&state=...&iss=...`.
     /// Call it only once the end-user has authenticated (AZ-07).
     pub fn into_response(self) -> HttpResponse {
+        let parts = &self.0;
         Target {
-            redirect_uri: &self.redirect_uri,
-            state: self.state.as_deref(),
-            issuer: &self.issuer,
-            see_other: self.see_other,
+            redirect_uri: &parts.redirect_uri,
+            state: parts.state.as_deref(),
+            issuer: &parts.issuer,
+            see_other: parts.see_other,
         }
-        .error(&self.error)
+        .error(&parts.error)
     }
 }
 
@@ -584,13 +588,13 @@ impl Server {
         // Stage B: errors from here on go back to the client, after login (AZ-07).
         let issuer: Arc<str> = Arc::from(inner.issuer.as_str());
         let redirect_error = |error: OAuthError| {
-            AuthorizeError::Redirect(RedirectError {
+            AuthorizeError::Redirect(RedirectError(Box::new(RedirectParts {
                 error,
                 redirect_uri: redirect_uri.clone(),
                 state: state.map(str::to_owned),
                 issuer: Arc::clone(&issuer),
                 see_other: is_post,
-            })
+            })))
         };
         let invalid_request = |description: &'static str| {
             redirect_error(
