@@ -203,7 +203,9 @@ impl ServerBuilder {
     ///     Arc::new(MemoryClientRegistry::new()),
     ///     Arc::new(MemoryTokenStore::new()),
     /// )
-    /// .dangerous(|d| d.allow_http_issuer())
+    /// .dangerous(|d| {
+    ///     d.allow_http_issuer();
+    /// })
     /// .build()?;
     /// # let _ = server;
     /// # Ok::<(), grantflow::ConfigError>(())
