@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
 use crate::endpoint::code_grant::AuthorizationCodeGrant;
+use crate::endpoint::password_grant::{PasswordGrant, ResourceOwnerVerifier};
 use crate::endpoint::refresh_grant::RefreshTokenGrant;
 use crate::endpoint::token::{ClientCredentialsGrant, GrantHandler};
 use crate::error::ConfigError;
@@ -53,6 +54,7 @@ pub struct ServerBuilder {
     pub(crate) localhost_any_port: bool,
     pub(crate) refresh_reuse_grace: Duration,
     pub(crate) allow_plain_pkce: bool,
+    pub(crate) password_verifier: Option<Arc<dyn ResourceOwnerVerifier>>,
 }
 
 impl ServerBuilder {
@@ -79,7 +81,27 @@ impl ServerBuilder {
             localhost_any_port: true,
             refresh_reuse_grace: Duration::ZERO,
             allow_plain_pkce: false,
+            password_verifier: None,
         }
+    }
+
+    /// Enables the legacy resource owner password credentials grant
+    /// ([RFC 6749 §4.3](https://www.rfc-editor.org/rfc/rfc6749#section-4.3)), checking
+    /// user credentials with `verifier`. Default: off, and `grant_type=password` is
+    /// `unsupported_grant_type` (PW-01).
+    ///
+    /// Even when enabled, only clients registered with
+    /// [`GrantType::PASSWORD`](crate::GrantType::PASSWORD) may use it; others get
+    /// `unauthorized_client` (PW-02). Failed attempts are throttled per user name through
+    /// the [`AttemptLimiter`] under the key `password:<username>` (PW-03).
+    ///
+    /// [RFC 9700 §2.4](https://www.rfc-editor.org/rfc/rfc9700#section-2.4): the grant
+    /// "MUST NOT be used"; it exposes the user's password to the client and cannot do
+    /// multi-factor authentication. Use it only to migrate legacy clients, give those
+    /// clients a narrow allowed scope, and log [`Server::warnings`] at startup (PW-04).
+    pub fn password_grant(mut self, verifier: Arc<dyn ResourceOwnerVerifier>) -> Self {
+        self.password_verifier = Some(verifier);
+        self
     }
 
     /// Replaces the authorization code store. Default: a [`MemoryCodeStore`] private to
@@ -274,6 +296,12 @@ impl ServerBuilder {
                 grace: self.refresh_reuse_grace,
             }),
         ];
+        if let Some(verifier) = self.password_verifier {
+            grant_handlers.push(Arc::new(PasswordGrant {
+                verifier,
+                limiter: Arc::clone(&self.limiter),
+            }));
+        }
         for handler in self.grant_handlers {
             if grant_handlers
                 .iter()

@@ -144,6 +144,7 @@ pub use crate::config::{Dangerous, ServerBuilder};
 pub use crate::endpoint::authorize::{
     ApproveError, AuthorizeError, PendingAuthorization, RedirectError,
 };
+pub use crate::endpoint::password_grant::ResourceOwnerVerifier;
 pub use crate::endpoint::token::{GrantError, GrantHandler, GrantRequest, TokenGrant};
 pub use crate::error::{ConfigError, Error, ErrorCode, InvalidErrorCode, OAuthError, StorageError};
 pub use crate::http::{Header, HttpRequest, HttpResponse, Method, Status};
@@ -152,7 +153,8 @@ pub use crate::limiter::{AttemptLimiter, MemoryAttemptLimiter, Throttle};
 pub use crate::params::FormLimits;
 pub use crate::pkce::{CodeChallenge, PkceMethod, s256_challenge};
 pub use crate::secret::{
-    AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, RefreshToken, TokenHash,
+    AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, RefreshToken,
+    ResourceOwnerPassword, TokenHash,
 };
 pub use crate::server::Server;
 pub use crate::store::{

@@ -202,6 +202,21 @@ secret_type!(
     generate: "43 characters, the shortest verifier RFC 7636 allows, with 256 bits."
 );
 
+secret_type!(
+    /// A resource owner's password, presented with the legacy password grant
+    /// ([RFC 6749 §4.3.2](https://www.rfc-editor.org/rfc/rfc6749#section-4.3.2)). Handed
+    /// to the [`ResourceOwnerVerifier`](crate::ResourceOwnerVerifier), never stored or
+    /// logged by the crate (PW-03).
+    ///
+    /// ```
+    /// use grantflow::ResourceOwnerPassword;
+    /// let password = ResourceOwnerPassword::from_presented("hunter2".to_owned());
+    /// assert_eq!(format!("{password:?}"), "ResourceOwnerPassword(<redacted>)");
+    /// ```
+    ResourceOwnerPassword,
+    generate: "Only useful in tests: real passwords are chosen by people."
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -74,17 +74,6 @@ impl Server {
         self.inner.access_token_ttl
     }
 
-    /// The PKCE methods the authorization endpoint accepts, for the metadata member
-    /// `code_challenge_methods_supported` (PK-13): `["S256"]` unless `plain` was enabled
-    /// through [`Dangerous::allow_plain_pkce`](crate::Dangerous::allow_plain_pkce).
-    pub fn code_challenge_methods(&self) -> &'static [&'static str] {
-        if self.inner.allow_plain_pkce {
-            &["S256", "plain"]
-        } else {
-            &["S256"]
-        }
-    }
-
     /// The grant types the token endpoint dispatches, built-in and extension.
     pub fn grant_types(&self) -> impl Iterator<Item = &str> + '_ {
         self.inner.grant_handlers.iter().map(|h| h.grant_type())

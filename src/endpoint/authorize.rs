@@ -453,6 +453,17 @@ fn state_is_echoable(state: &str) -> bool {
 }
 
 impl Server {
+    /// The PKCE methods the authorization endpoint accepts, for the metadata member
+    /// `code_challenge_methods_supported` (PK-13): `["S256"]` unless `plain` was enabled
+    /// through [`Dangerous::allow_plain_pkce`](crate::Dangerous::allow_plain_pkce).
+    pub fn code_challenge_methods(&self) -> &'static [&'static str] {
+        if self.inner.allow_plain_pkce {
+            &["S256", "plain"]
+        } else {
+            &["S256"]
+        }
+    }
+
     /// The authorization endpoint: validates `GET /authorize` (or the same parameters as
     /// a form `POST`, AZ-01) in the order of the checklist's §3, and stops with a
     /// [`PendingAuthorization`] for the host to approve or deny.

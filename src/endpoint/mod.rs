@@ -4,6 +4,7 @@
 
 pub(crate) mod authorize;
 pub(crate) mod code_grant;
+pub(crate) mod password_grant;
 pub(crate) mod refresh_grant;
 pub(crate) mod token;
 
