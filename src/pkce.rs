@@ -2,6 +2,7 @@
 //! challenge and verifier syntax, and verification. Pure functions, no I/O.
 
 use std::fmt;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -71,7 +72,7 @@ impl PkceMethod {
 #[derive(Clone, PartialEq, Eq)]
 pub struct CodeChallenge {
     method: PkceMethod,
-    value: Box<str>,
+    value: Arc<str>,
 }
 
 impl CodeChallenge {
@@ -113,7 +114,11 @@ impl CodeChallenge {
     /// challenge; for `plain`, the verifier itself. Compared in constant time. A verifier
     /// that breaks the RFC 7636 §4.1 syntax never verifies.
     pub fn verify(&self, verifier: &CodeVerifier) -> bool {
-        let verifier = verifier.expose_secret();
+        self.verify_str(verifier.expose_secret())
+    }
+
+    /// [`verify`](Self::verify) on the presented text, without wrapping it.
+    pub(crate) fn verify_str(&self, verifier: &str) -> bool {
         if !is_unreserved_43_128(verifier) {
             return false;
         }

@@ -162,7 +162,9 @@ impl PendingAuthorization {
         let grant = AuthorizationGrant {
             grant_id: GrantId::generate(),
             client_id: self.client.id().clone(),
-            redirect_uri: self.redirect_uri_sent.then(|| self.redirect_uri.clone()),
+            redirect_uri: self
+                .redirect_uri_sent
+                .then(|| Arc::from(self.redirect_uri.as_str())),
             challenge: self.challenge,
             subject,
             scope,

@@ -37,7 +37,7 @@ impl GrantHandler for AuthorizationCodeGrant {
         let exchange = Exchange {
             client_id: request.client().id(),
             redirect_uri: request.param("redirect_uri"),
-            code_verifier: verifier.as_ref(),
+            code_verifier: verifier,
             issuer: request.issuer(),
             now: request.now(),
         };

@@ -6,7 +6,6 @@ use std::time::SystemTime;
 
 use crate::error::{ErrorCode, OAuthError};
 use crate::pkce::is_unreserved_43_128;
-use crate::secret::CodeVerifier;
 use crate::store::AuthorizationGrant;
 use crate::types::ClientId;
 
@@ -17,7 +16,7 @@ pub(crate) struct Exchange<'a> {
     /// `redirect_uri` of the token request, if sent.
     pub(crate) redirect_uri: Option<&'a str>,
     /// `code_verifier` of the token request, if sent (syntax already checked).
-    pub(crate) code_verifier: Option<&'a CodeVerifier>,
+    pub(crate) code_verifier: Option<&'a str>,
     /// The issuer of the server redeeming the code.
     pub(crate) issuer: &'a str,
     pub(crate) now: SystemTime,
@@ -29,10 +28,10 @@ fn invalid_grant(description: &'static str) -> OAuthError {
 
 /// PK-07: a `code_verifier` must be 43 to 128 unreserved characters; anything else is
 /// `invalid_request`, before any code is looked at or compared.
-pub(crate) fn parse_verifier(value: Option<&str>) -> Result<Option<CodeVerifier>, OAuthError> {
+pub(crate) fn parse_verifier(value: Option<&str>) -> Result<Option<&str>, OAuthError> {
     match value {
         None => Ok(None),
-        Some(v) if is_unreserved_43_128(v) => Ok(Some(CodeVerifier::from_presented(v.to_owned()))),
+        Some(v) if is_unreserved_43_128(v) => Ok(Some(v)),
         Some(_) => Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
             .with_description("code_verifier must be 43 to 128 unreserved characters")),
     }
@@ -58,7 +57,7 @@ pub(crate) fn check_exchange(
     match (&grant.redirect_uri, req.redirect_uri) {
         // > "redirect_uri": REQUIRED, if the "redirect_uri" parameter was included in the
         // > authorization request [...], and their values MUST be identical.
-        (Some(sent), Some(presented)) if sent != presented => {
+        (Some(sent), Some(presented)) if **sent != *presented => {
             return Err(invalid_grant(
                 "redirect_uri does not match the authorization request",
             ));
@@ -76,7 +75,7 @@ pub(crate) fn check_exchange(
                 .with_description("code_verifier required"))
         }
         (Some(challenge), Some(verifier)) => {
-            if challenge.verify(verifier) {
+            if challenge.verify_str(verifier) {
                 Ok(())
             } else {
                 Err(invalid_grant(
@@ -112,7 +111,7 @@ mod tests {
             UNIX_EPOCH,
             UNIX_EPOCH + Duration::from_secs(60),
         )
-        .with_redirect_uri(Some("https://app.example/cb".into()))
+        .with_redirect_uri(Some("https://app.example/cb"))
         .with_challenge(challenge.then(|| CodeChallenge::new(PkceMethod::S256, CHALLENGE).unwrap()))
     }
 
@@ -134,13 +133,12 @@ mod tests {
         issuer: &str,
     ) -> &'static str {
         let client = ClientId::new(client).unwrap();
-        let verifier = verifier.map(|v| CodeVerifier::from_presented(v.into()));
         code(check_exchange(
             g,
             &Exchange {
                 client_id: &client,
                 redirect_uri: redirect,
-                code_verifier: verifier.as_ref(),
+                code_verifier: verifier,
                 issuer,
                 now: UNIX_EPOCH + Duration::from_secs(secs),
             },

@@ -31,7 +31,7 @@ use crate::types::{ClientId, GrantId, Scope, Subject};
 ///     now,
 ///     now + Duration::from_secs(60),
 /// )
-/// .with_redirect_uri(Some("http://127.0.0.1:51004/cb".to_owned()))
+/// .with_redirect_uri(Some("http://127.0.0.1:51004/cb"))
 /// .with_challenge(CodeChallenge::new(
 ///     PkceMethod::S256,
 ///     "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
@@ -48,7 +48,7 @@ pub struct AuthorizationGrant {
     pub client_id: ClientId,
     /// The `redirect_uri` exactly as the authorization request sent it, or `None` when the
     /// request left it out (AC-07).
-    pub redirect_uri: Option<String>,
+    pub redirect_uri: Option<Arc<str>>,
     /// The PKCE challenge and its method, or `None` for a PKCE-exempt client's request
     /// (PK-09, PK-11).
     pub challenge: Option<CodeChallenge>,
@@ -92,8 +92,8 @@ impl AuthorizationGrant {
 
     /// Sets the redirect URI as sent in the authorization request.
     #[must_use]
-    pub fn with_redirect_uri(mut self, redirect_uri: Option<String>) -> Self {
-        self.redirect_uri = redirect_uri;
+    pub fn with_redirect_uri(mut self, redirect_uri: Option<&str>) -> Self {
+        self.redirect_uri = redirect_uri.map(Arc::from);
         self
     }
 

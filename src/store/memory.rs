@@ -111,7 +111,7 @@ impl ClientRegistry for MemoryClientRegistry {
 /// tokens, random grant ids): it folds the key bytes instead of running SipHash over them.
 /// Only the server creates keys, so nobody can choose colliding ones.
 #[derive(Default)]
-struct RandomKeyHasher(u64);
+pub(crate) struct RandomKeyHasher(u64);
 
 impl Hasher for RandomKeyHasher {
     fn finish(&self) -> u64 {
@@ -127,7 +127,7 @@ impl Hasher for RandomKeyHasher {
     }
 }
 
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<RandomKeyHasher>>;
+pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<RandomKeyHasher>>;
 
 /// How many expired records an insert purges at most, so no insert pauses for a time that
 /// grows with the store, while purging still outpaces issuing.

@@ -1,7 +1,7 @@
 //! [`MemoryCodeStore`]: authorization codes held in memory.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use crate::error::StorageError;
 use crate::secret::TokenHash;
 use crate::store::code::{AuthorizationGrant, CodeStore, Redemption};
+use crate::store::memory::FastMap;
 
 /// How many expired codes an insert purges at most: enough to outpace issuing, small
 /// enough that no insert pauses for a time that grows with the store.
@@ -56,7 +57,7 @@ pub struct MemoryCodeStore {
 
 #[derive(Default)]
 struct CodeTables {
-    codes: HashMap<TokenHash, Entry>,
+    codes: FastMap<TokenHash, Entry>,
     expiry: BinaryHeap<Reverse<(SystemTime, [u8; 32])>>,
 }
 
