@@ -45,11 +45,9 @@ impl GrantHandler for AuthorizationCodeGrant {
         match self.codes.redeem(&TokenHash::of(code)).await? {
             Redemption::Redeemed(grant) => {
                 check_exchange(&grant, &exchange, true)?;
-                let mut issued = TokenGrant::new(grant.scope.clone())
-                    .with_subject(grant.subject.clone())
-                    .with_refresh_token();
-                issued.grant_id = grant.grant_id;
-                Ok(issued)
+                Ok(TokenGrant::for_grant(grant.grant_id, grant.scope)
+                    .with_subject(grant.subject)
+                    .with_refresh_token())
             }
             Redemption::AlreadyUsed(grant) => {
                 // AC-03: only a replay that passes client authentication (already done)

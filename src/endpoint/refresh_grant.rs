@@ -79,8 +79,7 @@ impl GrantHandler for RefreshTokenGrant {
         )?;
         // RT-03: the new refresh token keeps the scope of the one presented, even when the
         // access token is narrowed.
-        let mut issued = TokenGrant::new(scope).with_refresh_token();
-        issued.grant_id = record.grant_id;
+        let mut issued = TokenGrant::for_grant(record.grant_id, scope).with_refresh_token();
         issued.subject = record.subject;
         issued.rotate = Some(Rotate {
             old: hash,

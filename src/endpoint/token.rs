@@ -127,6 +127,17 @@ impl TokenGrant {
         }
     }
 
+    /// Tokens for an existing grant (a code's or a refresh token's).
+    pub(crate) fn for_grant(grant_id: GrantId, scope: Scope) -> Self {
+        Self {
+            grant_id,
+            subject: None,
+            scope,
+            refresh_token: false,
+            rotate: None,
+        }
+    }
+
     /// Sets the subject.
     #[must_use]
     pub fn with_subject(mut self, subject: Subject) -> Self {
