@@ -186,9 +186,7 @@ fn authorization_code(c: &mut Criterion) {
     });
 
     group.bench_function("approve", |b| {
-        b.iter_custom(|iters| {
-            bench.timed_in_batches(iters, pending, approve)
-        });
+        b.iter_custom(|iters| bench.timed_in_batches(iters, pending, approve));
     });
 
     group.bench_function("exchange_pkce_s256_public_client", |b| {
