@@ -519,8 +519,13 @@ impl Server {
     /// );
     /// let pending = match server.authorize(&request).await {
     ///     Ok(pending) => pending,
-    ///     Err(AuthorizeError::Redirect(e)) => return Ok(drop(e.into_response())), // after login
-    ///     Err(e) => return Err(e.into()), // show an error page
+    ///     // Once the user has logged in: send the error back to the client.
+    ///     Err(AuthorizeError::Redirect(error)) => {
+    ///         let _response: HttpResponse = error.into_response();
+    ///         return Ok(());
+    ///     }
+    ///     // Unknown client or unregistered redirect URI: an error page, never a redirect.
+    ///     Err(other) => return Err(other.into()),
     /// };
     /// // ... the host authenticates the user and asks for consent ...
     /// let granted = pending.requested_scope().clone();
