@@ -908,7 +908,12 @@ fn type_properties_pending_values_are_send_and_hide_the_challenge() {
     let h = harness();
     let pending = h.authorize(APP).unwrap();
     send(&pending);
+    assert!(!format!("{pending:?}").contains(CHALLENGE));
     let request = get(APP);
     send_future(&h.server.authorize(&request));
-    assert!(!format!("{pending:?}").contains(CHALLENGE));
+    let approval = pending.approve(&h.server, Subject::new("alice"), Scope::empty());
+    send_future(&approval);
+    drop(approval);
+    let token_request = post_form("grant_type=refresh_token");
+    send_future(&h.server.token(&token_request));
 }
