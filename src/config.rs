@@ -5,7 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
+use crate::endpoint::code_grant::AuthorizationCodeGrant;
 use crate::endpoint::device::DeviceSettings;
+use crate::endpoint::password_grant::{PasswordGrant, ResourceOwnerVerifier};
+use crate::endpoint::refresh_grant::RefreshTokenGrant;
 use crate::endpoint::token::{ClientCredentialsGrant, GrantHandler};
 use crate::error::ConfigError;
 use crate::grant::device::UserCodeFormat;
@@ -14,7 +17,7 @@ use crate::limiter::{AttemptLimiter, MemoryAttemptLimiter};
 use crate::metadata::MetadataSettings;
 use crate::params::FormLimits;
 use crate::server::{Inner, Server};
-use crate::store::{ClientRegistry, DeviceStore, TokenStore};
+use crate::store::{ClientRegistry, CodeStore, DeviceStore, MemoryCodeStore, TokenStore};
 
 /// Builds a [`Server`]. Created by [`Server::builder`] with the required parts; every
 /// other setting has a secure default.
@@ -52,6 +55,12 @@ pub struct ServerBuilder {
     pub(crate) device: DeviceSettings,
     pub(crate) revocation_hides_foreign_tokens: bool,
     pub(crate) metadata: MetadataSettings,
+    pub(crate) codes: Arc<dyn CodeStore>,
+    pub(crate) code_ttl: Duration,
+    pub(crate) localhost_any_port: bool,
+    pub(crate) refresh_reuse_grace: Duration,
+    pub(crate) allow_plain_pkce: bool,
+    pub(crate) password_verifier: Option<Arc<dyn ResourceOwnerVerifier>>,
 }
 
 impl ServerBuilder {
@@ -76,7 +85,81 @@ impl ServerBuilder {
             device: DeviceSettings::default(),
             revocation_hides_foreign_tokens: false,
             metadata: MetadataSettings::default(),
+            codes: Arc::new(MemoryCodeStore::new()),
+            code_ttl: Duration::from_secs(60),
+            localhost_any_port: true,
+            refresh_reuse_grace: Duration::ZERO,
+            allow_plain_pkce: false,
+            password_verifier: None,
         }
+    }
+
+    /// Enables the legacy resource owner password credentials grant
+    /// ([RFC 6749 §4.3](https://www.rfc-editor.org/rfc/rfc6749#section-4.3)), checking
+    /// user credentials with `verifier`. Default: off, and `grant_type=password` is
+    /// `unsupported_grant_type` (PW-01).
+    ///
+    /// Even when enabled, only clients registered with
+    /// [`GrantType::PASSWORD`](crate::GrantType::PASSWORD) may use it; others get
+    /// `unauthorized_client` (PW-02). Failed attempts are throttled per user name through
+    /// the [`AttemptLimiter`] under the key `password:<username>` (PW-03).
+    ///
+    /// [RFC 9700 §2.4](https://www.rfc-editor.org/rfc/rfc9700#section-2.4): the grant
+    /// "MUST NOT be used"; it exposes the user's password to the client and cannot do
+    /// multi-factor authentication. Use it only to migrate legacy clients, give those
+    /// clients a narrow allowed scope, and log [`Server::warnings`] at startup (PW-04).
+    pub fn password_grant(mut self, verifier: Arc<dyn ResourceOwnerVerifier>) -> Self {
+        self.password_verifier = Some(verifier);
+        self
+    }
+
+    /// Replaces the authorization code store. Default: a [`MemoryCodeStore`] private to
+    /// this server.
+    ///
+    /// A deployment of more than one instance **must** set a store shared by all of them
+    /// (a database backend): a code issued by one instance is redeemed at whichever
+    /// instance the client's token request reaches, and single use (AC-01, AC-04) only
+    /// holds within one store.
+    pub fn code_store(mut self, codes: Arc<dyn CodeStore>) -> Self {
+        self.codes = codes;
+        self
+    }
+
+    /// How long an authorization code can be redeemed. Default: 60 seconds; at most 10
+    /// minutes ([RFC 6749 §4.1.2](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2):
+    /// "A maximum authorization code lifetime of 10 minutes is RECOMMENDED", AC-05). A
+    /// code only has to survive one redirect and one back-channel request; a short
+    /// lifetime narrows the window for a stolen code.
+    pub fn code_ttl(mut self, ttl: Duration) -> Self {
+        self.code_ttl = ttl;
+        self
+    }
+
+    /// Whether a public client's `http://localhost` redirect URI matches with any port,
+    /// like the `127.0.0.1` and `[::1]` literals do (RU-07). Default: `true`, because
+    /// native apps listen on an ephemeral port and
+    /// [RFC 9700 §2.1](https://www.rfc-editor.org/rfc/rfc9700#section-2.1) states the port
+    /// exception for "localhost" URIs. Confidential clients never get it. Set `false` to
+    /// hold `localhost` URIs to exact matching
+    /// ([RFC 8252 §8.3](https://www.rfc-editor.org/rfc/rfc8252#section-8.3) calls
+    /// `localhost` NOT RECOMMENDED).
+    pub fn localhost_any_port(mut self, any_port: bool) -> Self {
+        self.localhost_any_port = any_port;
+        self
+    }
+
+    /// A grace period for concurrent refreshes. Default: zero, off.
+    ///
+    /// Refresh tokens are always rotated, and presenting a rotated-out token revokes the
+    /// whole grant (reuse detection, [RFC 9700 §4.14.2](https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2),
+    /// RT-06). A client that sends two refreshes at once (two browser tabs) loses the
+    /// race with one of them and would then lose the grant. Within `grace` after the
+    /// rotation, a reuse of the old token by the same client is only refused with
+    /// `invalid_grant`, without revoking. It never mints a second successor. At most 60
+    /// seconds.
+    pub fn refresh_reuse_grace(mut self, grace: Duration) -> Self {
+        self.refresh_reuse_grace = grace;
+        self
     }
 
     /// How long access tokens live. Default: 1 hour. Shorter lifetimes limit the damage of
@@ -232,9 +315,11 @@ impl ServerBuilder {
     pub fn dangerous(mut self, configure: impl FnOnce(&mut Dangerous) -> &mut Dangerous) -> Self {
         let mut dangerous = Dangerous {
             allow_http_issuer: self.allow_http_issuer,
+            allow_plain_pkce: self.allow_plain_pkce,
         };
         configure(&mut dangerous);
         self.allow_http_issuer = dangerous.allow_http_issuer;
+        self.allow_plain_pkce = dangerous.allow_plain_pkce;
         self
     }
 
@@ -271,9 +356,35 @@ impl ServerBuilder {
                 "realm must be printable ASCII without '\"' or '\\'",
             ));
         }
-        let mut grant_handlers: Vec<Arc<dyn GrantHandler>> = vec![Arc::new(ClientCredentialsGrant)];
+        if self.code_ttl < Duration::from_secs(1) || self.code_ttl > Duration::from_secs(600) {
+            return Err(ConfigError::Setting(
+                "code_ttl must be between 1 s and 10 minutes",
+            ));
+        }
+        if self.refresh_reuse_grace > Duration::from_secs(60) {
+            return Err(ConfigError::Setting(
+                "refresh_reuse_grace must be at most 60 s",
+            ));
+        }
+        let mut grant_handlers: Vec<Arc<dyn GrantHandler>> = vec![
+            Arc::new(ClientCredentialsGrant),
+            Arc::new(AuthorizationCodeGrant {
+                codes: Arc::clone(&self.codes),
+                tokens: Arc::clone(&self.tokens),
+            }),
+            Arc::new(RefreshTokenGrant {
+                tokens: Arc::clone(&self.tokens),
+                grace: self.refresh_reuse_grace,
+            }),
+        ];
         if let Some(device) = &device {
             grant_handlers.push(device.grant_handler(Arc::clone(&self.tokens)));
+        }
+        if let Some(verifier) = self.password_verifier {
+            grant_handlers.push(Arc::new(PasswordGrant {
+                verifier,
+                limiter: Arc::clone(&self.limiter),
+            }));
         }
         for handler in self.grant_handlers {
             if grant_handlers
@@ -290,6 +401,7 @@ impl ServerBuilder {
             self.allow_http_issuer,
             &grant_handlers,
             device_endpoint,
+            crate::endpoint::authorize::code_challenge_methods(self.allow_plain_pkce),
         )?;
         Ok(Server::from_inner(Inner {
             issuer: self.issuer,
@@ -306,6 +418,11 @@ impl ServerBuilder {
             device,
             revocation_hides_foreign_tokens: self.revocation_hides_foreign_tokens,
             metadata,
+            codes: self.codes,
+            code_ttl: self.code_ttl,
+            localhost_any_port: self.localhost_any_port,
+            refresh_reuse_grace: self.refresh_reuse_grace,
+            allow_plain_pkce: self.allow_plain_pkce,
         }))
     }
 }
@@ -317,6 +434,7 @@ impl ServerBuilder {
 #[derive(Debug)]
 pub struct Dangerous {
     allow_http_issuer: bool,
+    allow_plain_pkce: bool,
 }
 
 impl Dangerous {
@@ -324,6 +442,16 @@ impl Dangerous {
     /// served over TLS in production (SEC-01); this is for local development on loopback.
     pub fn allow_http_issuer(&mut self) -> &mut Self {
         self.allow_http_issuer = true;
+        self
+    }
+
+    /// Accepts the PKCE `plain` method, and so an authorization request with a
+    /// `code_challenge` but no `code_challenge_method` (whose method is then `plain`,
+    /// [RFC 7636 §4.3](https://www.rfc-editor.org/rfc/rfc7636#section-4.3), PK-04).
+    /// `plain` gives no protection when the authorization request leaks; OAuth 2.1 and
+    /// RFC 9700 want `S256`. For legacy clients only.
+    pub fn allow_plain_pkce(&mut self) -> &mut Self {
+        self.allow_plain_pkce = true;
         self
     }
 }

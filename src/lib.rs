@@ -18,8 +18,8 @@
 //!  Server::token (and the other endpoints) -----+
 //!    | parse once, check the rules (pure), decide
 //!    v
-//!  plug-ins, held as Arc<dyn _>: ClientRegistry, TokenStore, TokenIssuer,
-//!  AttemptLimiter, Clock (in-memory defaults included)
+//!  plug-ins, held as Arc<dyn _>: ClientRegistry, CodeStore, TokenStore,
+//!  TokenIssuer, AttemptLimiter, Clock (in-memory defaults included)
 //! ```
 //!
 //! ## Getting started
@@ -85,11 +85,23 @@
 //!
 //! ## Implementing storage
 //!
-//! [`ClientRegistry`] and [`TokenStore`] are async, object-safe traits with `&self`
-//! methods. Their doc comments state each security contract: stores are keyed by
+//! [`ClientRegistry`], [`CodeStore`] and [`TokenStore`] are async, object-safe traits with
+//! `&self` methods. Their doc comments state each security contract: stores are keyed by
 //! [`TokenHash`] digests and never see token values; [`TokenStore::insert`] writes all the
-//! records of one response or none. [`MemoryClientRegistry`] and [`MemoryTokenStore`] are
-//! the in-memory implementations.
+//! records of one response or none; [`CodeStore::redeem`] hands a code's grant out exactly
+//! once and then reports "already used, by grant X"; [`TokenStore::rotate`] is the
+//! compare-and-swap of refresh token rotation. [`MemoryClientRegistry`],
+//! [`MemoryCodeStore`] and [`MemoryTokenStore`] are the in-memory implementations; a
+//! deployment of several instances needs shared ones.
+//!
+//! ## The authorization endpoint
+//!
+//! [`Server::authorize`] validates a request and stops with a [`PendingAuthorization`]:
+//! the host authenticates the user, asks for consent, and then calls
+//! [`approve`](PendingAuthorization::approve) or [`deny`](PendingAuthorization::deny).
+//! Nothing redirects before that, and an unverified client or redirect URI can never
+//! redirect at all ([`AuthorizeError::Rejected`]). See `examples/in_memory_flow.rs` for
+//! the whole code + PKCE + refresh flow.
 //!
 //! [`DeviceStore`] holds device authorization requests: every state change (pending to
 //! approved or denied, approved to redeemed) is one compare-and-set, so a device code is
@@ -103,10 +115,15 @@
 //! refused and input size bounded; `Cache-Control: no-store` on every token response;
 //! 256-bit random tokens stored only as digests; secret types with redacted `Debug` and no
 //! `Display` or `Serialize`; an `https` issuer unless
-//! [`ServerBuilder::dangerous`] says otherwise.
+//! [`ServerBuilder::dangerous`] says otherwise. For the code flow: PKCE required for every
+//! client, `S256` only; exact redirect URI matching with only the loopback port free; no
+//! implicit or hybrid response types; single-use, 60-second codes whose replay revokes
+//! the grant; refresh tokens rotated with reuse detection; `iss` in every authorization
+//! response; the password grant off unless enabled.
 //!
-//! The host's job: authenticating users, TLS termination, and logging [`Error`]s (whose
-//! `source()` chain is never sent to clients).
+//! The host's job: authenticating users (before any authorization response is sent),
+//! consent pages and their CSRF protection, TLS termination, and logging [`Error`]s (whose
+//! `source()` chain is never sent to clients) and [`Server::warnings`].
 //!
 //! Secrets are not zeroed in memory on drop: that would need `unsafe` or a dependency
 //! outside the crate's set, and a manual `fill(0)` is no guarantee. The crate relies on
@@ -119,6 +136,11 @@
 //! - [RFC 6750](https://www.rfc-editor.org/rfc/rfc6750): bearer tokens at the resource
 //!   server ([`BearerGuard`])
 //! - [RFC 7009](https://www.rfc-editor.org/rfc/rfc7009): token revocation ([`Server::revoke`])
+//! - [RFC 6749](https://www.rfc-editor.org/rfc/rfc6749) §4.1 authorization code, §4.3
+//!   password (opt-in), §6 refreshing
+//! - [RFC 7636](https://www.rfc-editor.org/rfc/rfc7636): PKCE
+//! - [RFC 8252](https://www.rfc-editor.org/rfc/rfc8252): loopback redirect URIs
+//! - [RFC 9207](https://www.rfc-editor.org/rfc/rfc9207): the `iss` response parameter
 //! - [RFC 7617](https://www.rfc-editor.org/rfc/rfc7617): the Basic scheme
 //! - [RFC 8628](https://www.rfc-editor.org/rfc/rfc8628): the device authorization grant
 //!   ([`Server::device_authorization`], [`Server::device_verification`])
@@ -148,6 +170,7 @@ mod json;
 mod limiter;
 mod metadata;
 mod params;
+mod pkce;
 mod secret;
 mod server;
 mod store;
@@ -156,7 +179,11 @@ mod types;
 // The public interface is:
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::config::{Dangerous, ServerBuilder};
+pub use crate::endpoint::authorize::{
+    ApproveError, AuthorizeError, PendingAuthorization, RedirectError,
+};
 pub use crate::endpoint::device::{DeviceVerificationError, PendingDeviceAuthorization};
+pub use crate::endpoint::password_grant::ResourceOwnerVerifier;
 pub use crate::endpoint::token::{GrantError, GrantHandler, GrantRequest, TokenGrant};
 pub use crate::error::{ConfigError, Error, ErrorCode, InvalidErrorCode, OAuthError, StorageError};
 pub use crate::grant::device::UserCodeFormat;
@@ -166,12 +193,16 @@ pub use crate::issuer::{IssueError, OpaqueTokenIssuer, TokenClaims, TokenIssuer}
 pub use crate::limiter::{AttemptLimiter, MemoryAttemptLimiter, Throttle};
 pub use crate::metadata::well_known_url;
 pub use crate::params::FormLimits;
+pub use crate::pkce::{CodeChallenge, PkceMethod, s256_challenge};
 pub use crate::secret::{
-    AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, DeviceCode, RefreshToken, TokenHash,
+    AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, DeviceCode, RefreshToken,
+    ResourceOwnerPassword, TokenHash,
 };
 pub use crate::server::Server;
 pub use crate::store::{
-    ClientRegistry, MemoryClientRegistry, MemoryTokenStore, TokenKind, TokenRecord, TokenStore,
+    AuthorizationGrant, ClientRegistry, CodeStore, MemoryClientRegistry, MemoryCodeStore,
+    MemoryTokenStore, Redemption, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord,
+    TokenStore,
 };
 pub use crate::store::{
     DeviceDecision, DeviceInsert, DevicePoll, DeviceRecord, DeviceRedemption, DeviceState,

@@ -108,7 +108,7 @@ struct Document<'a> {
     response_modes_supported: Option<[&'static str; 1]>,
     grant_types_supported: Vec<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    code_challenge_methods_supported: Option<[&'static str; 1]>,
+    code_challenge_methods_supported: Option<&'static [&'static str]>,
     token_endpoint_auth_methods_supported: [&'static str; 3],
     #[serde(skip_serializing_if = "Vec::is_empty")]
     scopes_supported: Vec<&'a str>,
@@ -128,13 +128,15 @@ const AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "n
 impl MetadataSettings {
     /// Checks the settings and renders the document for the server's grant handlers.
     /// `device_endpoint` is the device authorization endpoint when the device grant is
-    /// enabled (its URL is a device setting, checked there).
+    /// enabled (its URL is a device setting, checked there); `code_challenge_methods` the
+    /// PKCE methods `/authorize` accepts (PK-13).
     pub(crate) fn resolve(
         &self,
         issuer: &str,
         allow_http: bool,
         grant_handlers: &[Arc<dyn GrantHandler>],
         device_endpoint: Option<&str>,
+        code_challenge_methods: &'static [&'static str],
     ) -> Result<Metadata, ConfigError> {
         let url = well_known_url(issuer)?;
         let (origin, _) = split_issuer(&url)?;
@@ -168,7 +170,7 @@ impl MetadataSettings {
             response_types_supported: code_flow.then_some(["code"]),
             response_modes_supported: code_flow.then_some(["query"]),
             grant_types_supported: grant_types,
-            code_challenge_methods_supported: code_flow.then_some(["S256"]),
+            code_challenge_methods_supported: code_flow.then_some(code_challenge_methods),
             token_endpoint_auth_methods_supported: AUTH_METHODS,
             scopes_supported: scopes.iter().collect(),
             revocation_endpoint: &revocation_endpoint,

@@ -212,6 +212,21 @@ secret_type!(
     generate: "256 bits, above the 128 bits DG-04 asks for."
 );
 
+secret_type!(
+    /// A resource owner's password, presented with the legacy password grant
+    /// ([RFC 6749 §4.3.2](https://www.rfc-editor.org/rfc/rfc6749#section-4.3.2)). Handed
+    /// to the [`ResourceOwnerVerifier`](crate::ResourceOwnerVerifier), never stored or
+    /// logged by the crate (PW-03).
+    ///
+    /// ```
+    /// use grantflow::ResourceOwnerPassword;
+    /// let password = ResourceOwnerPassword::from_presented("hunter2".to_owned());
+    /// assert_eq!(format!("{password:?}"), "ResourceOwnerPassword(<redacted>)");
+    /// ```
+    ResourceOwnerPassword,
+    generate: "Only useful in tests: real passwords are chosen by people."
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,6 +242,17 @@ mod tests {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             );
             assert!(seen.insert(s));
+        }
+    }
+
+    #[test]
+    fn token_hash_equality() {
+        let a = TokenHash::of("a");
+        assert_eq!(a, TokenHash::of("a"));
+        for i in 0..32 {
+            let mut bytes = *a.as_bytes();
+            bytes[i] ^= 0x80;
+            assert_ne!(a, TokenHash::from_bytes(bytes), "byte {i}");
         }
     }
 

@@ -11,7 +11,7 @@ use crate::issuer::TokenIssuer;
 use crate::limiter::AttemptLimiter;
 use crate::metadata::Metadata;
 use crate::params::FormLimits;
-use crate::store::{ClientRegistry, TokenStore};
+use crate::store::{ClientRegistry, CodeStore, TokenStore};
 
 /// An OAuth 2.1 authorization server engine.
 ///
@@ -45,6 +45,11 @@ pub(crate) struct Inner {
     pub(crate) device: Option<crate::endpoint::device::DeviceConfig>,
     pub(crate) revocation_hides_foreign_tokens: bool,
     pub(crate) metadata: Metadata,
+    pub(crate) codes: Arc<dyn CodeStore>,
+    pub(crate) code_ttl: Duration,
+    pub(crate) localhost_any_port: bool,
+    pub(crate) refresh_reuse_grace: Duration,
+    pub(crate) allow_plain_pkce: bool,
 }
 
 impl Server {

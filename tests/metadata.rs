@@ -230,8 +230,9 @@ fn md_05_no_jwt_auth_methods_so_no_signing_alg_lists() {
 }
 
 #[test]
-fn md_06_code_flow_features_appear_only_with_the_code_grant() {
-    let without = doc(&builder(ISSUER).build().unwrap());
+fn md_06_code_flow_features_follow_the_built_in_code_grant_and_pkce_settings() {
+    // The authorization code grant is built in, so every server advertises the code flow.
+    let default = doc(&builder(ISSUER).build().unwrap());
     for member in [
         "authorization_endpoint",
         "response_types_supported",
@@ -239,11 +240,17 @@ fn md_06_code_flow_features_appear_only_with_the_code_grant() {
         "code_challenge_methods_supported",
         "authorization_response_iss_parameter_supported",
     ] {
-        assert!(
-            without.get(member).is_none(),
-            "{member} advertised without the code grant"
-        );
+        assert!(default.get(member).is_some(), "{member} missing");
     }
+    assert_eq!(default["code_challenge_methods_supported"], json!(["S256"]));
+    let plain = doc(&builder(ISSUER)
+        .dangerous(|d| d.allow_plain_pkce())
+        .build()
+        .unwrap());
+    assert_eq!(
+        plain["code_challenge_methods_supported"],
+        json!(["S256", "plain"])
+    );
     let with = doc(&code_server());
     assert_eq!(with["authorization_response_iss_parameter_supported"], true);
     assert_eq!(

@@ -2,8 +2,12 @@
 //! typed data, lets [`Server`](crate::Server) drive the stores and the pure rule checks,
 //! and renders the exact response.
 
+pub(crate) mod authorize;
+pub(crate) mod code_grant;
 pub(crate) mod device;
 pub(crate) mod introspect;
+pub(crate) mod password_grant;
+pub(crate) mod refresh_grant;
 pub(crate) mod revoke;
 pub(crate) mod token;
 
@@ -88,7 +92,7 @@ impl Server {
 
 /// `application/x-www-form-urlencoded`, case-insensitive, with an optional `charset` that
 /// must be UTF-8 (RFC 6749 Appendix B, TE-02).
-fn is_form_content_type(value: Option<&str>) -> bool {
+pub(crate) fn is_form_content_type(value: Option<&str>) -> bool {
     let Some(value) = value else { return false };
     let mut parts = value.split(';');
     let media_type = parts.next().unwrap_or("").trim();

@@ -9,14 +9,16 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 
 use crate::endpoint::read_token_style_form;
+use crate::endpoint::refresh_grant::reuse_detected;
 use crate::error::{Error, ErrorCode, OAuthError, StorageError};
 use crate::grant::{client_credentials, resolve_scope};
 use crate::http::{HttpRequest, HttpResponse, Status};
 use crate::issuer::TokenClaims;
 use crate::json::JsonObject;
 use crate::params::Form;
+use crate::secret::TokenHash;
 use crate::server::Server;
-use crate::store::{TokenKind, TokenRecord};
+use crate::store::{Rotation, TokenKind, TokenRecord};
 use crate::types::{Client, GrantId, GrantType, Scope, Subject};
 
 /// A token request after the common checks, handed to the [`GrantHandler`] of its
@@ -104,16 +106,33 @@ pub struct TokenGrant {
     /// The resource server the tokens are meant for (`aud`), or `None` for tokens any of
     /// this server's resource servers may accept.
     pub audience: Option<Arc<str>>,
+    /// Set by the refresh grant: the presented refresh token to rotate out atomically
+    /// when the new tokens are stored.
+    pub(crate) rotate: Option<Rotate>,
+}
+
+/// The rotation part of a refresh: which token to swap out, and the scope the successor
+/// keeps (RT-03).
+#[derive(Debug, Clone)]
+pub(crate) struct Rotate {
+    pub(crate) old: TokenHash,
+    pub(crate) refresh_scope: Scope,
 }
 
 impl TokenGrant {
     /// A new grant for `scope`: a fresh grant id, no subject, no refresh token.
     pub fn new(scope: Scope) -> Self {
+        Self::for_grant(GrantId::generate(), scope)
+    }
+
+    /// Tokens for an existing grant (a code's or a refresh token's).
+    pub(crate) fn for_grant(grant_id: GrantId, scope: Scope) -> Self {
         Self {
-            grant_id: GrantId::generate(),
+            grant_id,
             subject: None,
             scope,
             refresh_token: false,
+            rotate: None,
             audience: None,
         }
     }
@@ -277,16 +296,17 @@ impl Server {
             Err(GrantError::Rejected(error)) => return Ok(Err(error)),
             Err(GrantError::Internal(error)) => return Err(error),
         };
-        self.issue(&client, grant, now).await.map(Ok)
+        self.issue(&client, grant, now).await
     }
 
-    /// Mints, stores (all or nothing) and renders the tokens of `grant`.
+    /// Mints, stores (all or nothing) and renders the tokens of `grant`. For a refresh,
+    /// storing is the rotation's compare-and-swap; losing it is `invalid_grant`.
     async fn issue(
         &self,
         client: &Client,
         grant: TokenGrant,
         now: SystemTime,
-    ) -> Result<HttpResponse, Error> {
+    ) -> Result<Result<HttpResponse, OAuthError>, Error> {
         let inner = &self.inner;
         let expires_at = now + inner.access_token_ttl;
         let claims = TokenClaims {
@@ -315,16 +335,45 @@ impl Server {
         records.push((access_token.hash(), record(TokenKind::Access, expires_at)));
         let refresh_token = if grant.refresh_token && client.issues_refresh_tokens() {
             let refresh_expires_at = now + inner.refresh_token_ttl;
+            let refresh_scope = grant
+                .rotate
+                .as_ref()
+                .map_or(&grant.scope, |r| &r.refresh_scope);
             let token = inner.token_issuer.refresh_token(&TokenClaims {
                 expires_at: refresh_expires_at,
+                scope: refresh_scope,
                 ..claims
             })?;
-            records.push((token.hash(), record(TokenKind::Refresh, refresh_expires_at)));
+            let mut refresh = record(TokenKind::Refresh, refresh_expires_at);
+            refresh.scope = refresh_scope.clone();
+            records.push((token.hash(), refresh));
             Some(token)
         } else {
             None
         };
-        inner.tokens.insert(records).await?;
+        match &grant.rotate {
+            None => inner.tokens.insert(records).await?,
+            Some(rotate) => match inner.tokens.rotate(&rotate.old, now, records).await? {
+                Rotation::Rotated => {}
+                // RT-06: another request rotated this token first (a concurrent refresh,
+                // or a replay): reuse.
+                Rotation::AlreadyRotated(marker) => {
+                    let refusal = reuse_detected(
+                        &*inner.tokens,
+                        &marker,
+                        client.id(),
+                        now,
+                        inner.refresh_reuse_grace,
+                    )
+                    .await?;
+                    return Ok(Err(refusal));
+                }
+                Rotation::NotFound => {
+                    return Ok(Err(OAuthError::new(ErrorCode::INVALID_GRANT)
+                        .with_description("unknown, revoked or expired refresh token")));
+                }
+            },
+        }
         // The success body (RFC 6749 §5.1, TE-11): members left out rather than `null`,
         // `expires_in` a number, `scope` a string, always present when non-empty (SC-04).
         let mut body = JsonObject::with_capacity(192);
@@ -339,6 +388,6 @@ impl Server {
                 "refresh_token",
                 refresh_token.as_ref().map(|t| t.expose_secret()),
             );
-        Ok(HttpResponse::json(Status::OK, body.finish()))
+        Ok(Ok(HttpResponse::json(Status::OK, body.finish())))
     }
 }

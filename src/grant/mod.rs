@@ -2,8 +2,10 @@
 //! needs as arguments, including `now` where time matters, so it is unit-testable without
 //! a runtime.
 
+pub(crate) mod authorization_code;
 pub(crate) mod client_credentials;
 pub(crate) mod device;
+pub(crate) mod refresh_token;
 
 use crate::error::{ErrorCode, OAuthError};
 use crate::types::{Client, Scope};

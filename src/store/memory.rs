@@ -3,6 +3,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -10,7 +11,9 @@ use async_trait::async_trait;
 
 use crate::error::StorageError;
 use crate::secret::TokenHash;
-use crate::store::{ClientRegistry, TokenKind, TokenRecord, TokenStore};
+use crate::store::{
+    ClientRegistry, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore,
+};
 use crate::types::{Client, ClientError, ClientId, GrantId, Scope, Subject};
 
 mod slot_index;
@@ -111,6 +114,29 @@ impl ClientRegistry for MemoryClientRegistry {
 /// How many expired records an insert purges at most, so no insert pauses for a time that
 /// grows with the store, while purging still outpaces issuing.
 const PURGE_PER_INSERT: usize = 4;
+
+/// A hasher for keys that are already uniformly random (SHA-256 digests of server-made
+/// secrets): it folds the key bytes instead of running SipHash over them. Only the server
+/// creates such keys, so nobody can choose colliding ones.
+#[derive(Default)]
+pub(crate) struct RandomKeyHasher(u64);
+
+impl Hasher for RandomKeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(23) ^ u64::from_le_bytes(word);
+        }
+    }
+}
+
+/// A map keyed by server-made digests.
+pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<RandomKeyHasher>>;
 
 /// One past the highest slot number.
 const NONE: u32 = u32::MAX;
@@ -300,12 +326,18 @@ struct TokenTables {
     /// they come up, and are then skipped.
     expiry: BinaryHeap<Reverse<(u64, u32)>>,
     len: usize,
+    /// Refresh tokens rotated out, remembered until the old token's expiry so that their
+    /// reuse is recognised (RT-05, RT-06).
+    rotated: FastMap<TokenHash, RotatedOut>,
+    /// (expiry in nanoseconds, digest) of the rotated-out markers, soonest first.
+    rotated_expiry: BinaryHeap<Reverse<(u64, [u8; 32])>>,
 }
 
 impl std::fmt::Debug for TokenTables {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenTables")
             .field("records", &self.len)
+            .field("rotated_out", &self.rotated.len())
             .finish()
     }
 }
@@ -396,7 +428,55 @@ impl TokenTables {
                 purged += 1;
             }
         }
+        while purged < limit {
+            match self.rotated_expiry.peek() {
+                Some(Reverse((expires_at, _))) if *expires_at <= now_nanos => {}
+                _ => break,
+            }
+            let Some(Reverse((_, bytes))) = self.rotated_expiry.pop() else {
+                break;
+            };
+            if self.rotated.remove(&TokenHash::from_bytes(bytes)).is_some() {
+                purged += 1;
+            }
+        }
         purged
+    }
+
+    /// Replaces the active refresh token `old` by a rotated-out marker and stores the
+    /// successors, all in one step under the store's lock.
+    fn rotate(
+        &mut self,
+        old: &TokenHash,
+        now: SystemTime,
+        successors: Vec<(TokenHash, TokenRecord)>,
+    ) -> Result<Rotation, StorageError> {
+        if let Some(marker) = self.rotated.get(old) {
+            return Ok(Rotation::AlreadyRotated(marker.clone()));
+        }
+        let Some(index) = self.lookup(old) else {
+            return Ok(Rotation::NotFound);
+        };
+        if self.slot(index).map(|s| s.kind) != Some(TokenKind::Refresh) {
+            return Ok(Rotation::NotFound);
+        }
+        if !self.has_room(successors.len()) {
+            return Err(StorageError::transient("the memory token store is full"));
+        }
+        let Some(record) = self.remove_at(index) else {
+            return Ok(Rotation::NotFound);
+        };
+        let marker = RotatedOut::new(record.grant_id, record.client_id, now, record.expires_at);
+        self.rotated_expiry.push(Reverse((
+            saturating_nanos(record.expires_at),
+            *old.as_bytes(),
+        )));
+        self.rotated.insert(*old, marker);
+        self.purge(now, PURGE_PER_INSERT * successors.len());
+        for (hash, record) in successors {
+            self.insert(hash, record);
+        }
+        Ok(Rotation::Rotated)
     }
 }
 
@@ -458,6 +538,26 @@ impl TokenStore for MemoryTokenStore {
     async fn purge_expired(&self, now: SystemTime) -> Result<usize, StorageError> {
         Ok(self.lock().purge(now, usize::MAX))
     }
+
+    async fn find_refresh(&self, token: &TokenHash) -> Result<Option<RefreshLookup>, StorageError> {
+        let tables = self.lock();
+        if let Some(slot) = tables.lookup(token).and_then(|index| tables.slot(index)) {
+            return Ok(Some(RefreshLookup::Active(slot.to_record())));
+        }
+        Ok(tables
+            .rotated
+            .get(token)
+            .map(|marker| RefreshLookup::RotatedOut(marker.clone())))
+    }
+
+    async fn rotate(
+        &self,
+        old: &TokenHash,
+        now: SystemTime,
+        successors: Vec<(TokenHash, TokenRecord)>,
+    ) -> Result<Rotation, StorageError> {
+        self.lock().rotate(old, now, successors)
+    }
 }
 
 #[cfg(test)]
@@ -501,6 +601,40 @@ mod tests {
         assert_eq!(store.lock().by_grant.len(), 100);
         assert_eq!(store.lock().index.len(), 100);
         assert_eq!(store.lock().expiry.len(), 100);
+    }
+
+    #[test]
+    fn rt_05_rotation_is_single_winner_and_the_marker_lives_until_expiry() {
+        let store = MemoryTokenStore::new();
+        let grant = GrantId::generate();
+        let mut refresh = record(grant, 0, 100);
+        refresh.kind = TokenKind::Refresh;
+        block_on(store.insert(vec![(hash(1), refresh.clone())])).unwrap();
+        let now = UNIX_EPOCH + Duration::from_secs(10);
+        let mut successor = refresh.clone();
+        successor.issued_at = now;
+        let rotated = block_on(store.rotate(&hash(1), now, vec![(hash(2), successor.clone())]));
+        assert_eq!(rotated.unwrap(), Rotation::Rotated);
+        assert!(block_on(store.find(&hash(1))).unwrap().is_none());
+        assert!(block_on(store.find(&hash(2))).unwrap().is_some());
+        // A second rotation of the same token stores nothing and reports the marker.
+        let again = block_on(store.rotate(&hash(1), now, vec![(hash(3), successor)])).unwrap();
+        assert!(matches!(again, Rotation::AlreadyRotated(ref m) if m.grant_id == grant));
+        assert!(block_on(store.find(&hash(3))).unwrap().is_none());
+        assert!(matches!(
+            block_on(store.find_refresh(&hash(1))).unwrap(),
+            Some(RefreshLookup::RotatedOut(_))
+        ));
+        // Access tokens are not rotated.
+        block_on(store.insert(vec![(hash(4), record(grant, 0, 100))])).unwrap();
+        assert_eq!(
+            block_on(store.rotate(&hash(4), now, Vec::new())).unwrap(),
+            Rotation::NotFound
+        );
+        // The marker goes once the old token would have expired.
+        let later = UNIX_EPOCH + Duration::from_secs(100);
+        block_on(store.purge_expired(later)).unwrap();
+        assert!(block_on(store.find_refresh(&hash(1))).unwrap().is_none());
     }
 
     #[test]

@@ -6,8 +6,10 @@
 //! only as `server_error` or `temporarily_unavailable`. Keys are [`TokenHash`] digests,
 //! never raw tokens (DESIGN decision 5).
 
+mod code;
 mod device;
 mod memory;
+mod memory_code;
 
 use std::fmt;
 use std::sync::Arc;
@@ -19,11 +21,13 @@ use crate::error::StorageError;
 use crate::secret::{ClientSecret, TokenHash};
 use crate::types::{Client, ClientId, GrantId, Scope, Subject};
 
+pub use code::{AuthorizationGrant, CodeStore, Redemption};
 pub use device::{
     DeviceDecision, DeviceInsert, DevicePoll, DeviceRecord, DeviceRedemption, DeviceState,
     DeviceStore, MemoryDeviceStore,
 };
 pub use memory::{MemoryClientRegistry, MemoryTokenStore};
+pub use memory_code::MemoryCodeStore;
 
 /// Looks clients up by `client_id`.
 ///
@@ -182,4 +186,102 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
         let _ = now;
         Ok(0)
     }
+
+    /// Looks a presented refresh token up, including tokens already rotated out: a
+    /// rotated-out token is remembered (its digest, grant and client) until its original
+    /// expiry, so that its reuse is recognised (RT-05, RT-06).
+    ///
+    /// The default maps [`find`](Self::find) to [`RefreshLookup::Active`], which never
+    /// reports a rotated-out token; stores that implement [`rotate`](Self::rotate) must
+    /// override it.
+    ///
+    /// # Errors
+    /// [`StorageError`] only for a backend failure, never for "not found".
+    async fn find_refresh(&self, token: &TokenHash) -> Result<Option<RefreshLookup>, StorageError> {
+        Ok(self.find(token).await?.map(RefreshLookup::Active))
+    }
+
+    /// Rotates a refresh token: a compare-and-swap that, **atomically**, checks that
+    /// `old` is an active refresh token, replaces it by a rotated-out marker (kept until
+    /// the old token's expiry, recording `now`), and stores `successors` (the new access
+    /// and refresh token records), all or nothing.
+    ///
+    /// Of any number of concurrent calls for one `old`, exactly one returns
+    /// [`Rotation::Rotated`]; the others return [`Rotation::AlreadyRotated`], and none of
+    /// their successors is stored. In SQL this is
+    /// `UPDATE tokens SET rotated_at = $now WHERE hash = $old AND rotated_at IS NULL` (one
+    /// row updated means this call won) followed by the inserts, in one transaction.
+    ///
+    /// The default refuses with a [`StorageError`], so a store that does not implement
+    /// rotation fails closed: refresh requests get `server_error`, never a second
+    /// successor.
+    ///
+    /// # Errors
+    /// [`StorageError`] for a backend failure; then nothing changed.
+    async fn rotate(
+        &self,
+        old: &TokenHash,
+        now: SystemTime,
+        successors: Vec<(TokenHash, TokenRecord)>,
+    ) -> Result<Rotation, StorageError> {
+        let _ = (old, now, successors);
+        Err(StorageError::new(
+            "this TokenStore does not implement refresh token rotation",
+        ))
+    }
+}
+
+/// What [`TokenStore::find_refresh`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefreshLookup {
+    /// A stored, not yet rotated token record (it may still be expired, or not be a
+    /// refresh token: the server checks).
+    Active(TokenRecord),
+    /// A refresh token that was rotated out: presenting it again is reuse (RT-06).
+    RotatedOut(RotatedOut),
+}
+
+/// The marker left by a rotated-out refresh token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RotatedOut {
+    /// The grant the token belonged to; reuse revokes it.
+    pub grant_id: GrantId,
+    /// The client the token was issued to.
+    pub client_id: ClientId,
+    /// When it was rotated out.
+    pub rotated_at: SystemTime,
+    /// When the marker may be forgotten (the old token's expiry).
+    pub expires_at: SystemTime,
+}
+
+impl RotatedOut {
+    /// A marker, as rebuilt by a store.
+    pub fn new(
+        grant_id: GrantId,
+        client_id: ClientId,
+        rotated_at: SystemTime,
+        expires_at: SystemTime,
+    ) -> Self {
+        Self {
+            grant_id,
+            client_id,
+            rotated_at,
+            expires_at,
+        }
+    }
+}
+
+/// The outcome of [`TokenStore::rotate`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rotation {
+    /// This call rotated the token; the successors are stored.
+    Rotated,
+    /// Another call rotated it first; nothing was stored.
+    AlreadyRotated(RotatedOut),
+    /// No active token under that digest (revoked, purged or never issued); nothing was
+    /// stored.
+    NotFound,
 }

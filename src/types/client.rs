@@ -173,6 +173,9 @@ pub enum ClientError {
     /// No client with this `client_id` is registered.
     #[error("no client with this client_id is registered")]
     Unknown,
+    /// Only confidential clients may be exempt from PKCE (PK-03).
+    #[error("only a confidential client can be exempt from PKCE")]
+    PkceExemptPublicClient,
 }
 
 /// A registered client: its type, credentials (as digests), redirect URIs, allowed grant
@@ -211,6 +214,7 @@ pub struct Client {
     name: Option<String>,
     introspection: bool,
     resource_audience: Option<Arc<str>>,
+    pkce_exempt: bool,
 }
 
 impl Client {
@@ -229,6 +233,7 @@ impl Client {
             name: None,
             introspection: false,
             resource_audience: None,
+            pkce_exempt: false,
         }
     }
 
@@ -301,6 +306,11 @@ impl Client {
         self.resource_audience.as_deref()
     }
 
+    /// Whether the client may send authorization requests without a PKCE challenge (PK-03).
+    pub fn is_pkce_exempt(&self) -> bool {
+        self.pkce_exempt
+    }
+
     /// The digests of the client's current secrets.
     pub fn secret_hashes(&self) -> &[TokenHash] {
         &self.secret_hashes
@@ -335,6 +345,7 @@ pub struct ClientBuilder {
     name: Option<String>,
     introspection: bool,
     resource_audience: Option<Arc<str>>,
+    pkce_exempt: bool,
 }
 
 impl ClientBuilder {
@@ -416,12 +427,26 @@ impl ClientBuilder {
         self
     }
 
+    /// Exempts a confidential client from PKCE (PK-03). Default: `false`, PKCE is required
+    /// for every client ([OAuth 2.1 §4.1.1](https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-4.1.1)).
+    /// OAuth 2.1 §7.5.1.1 allows the exemption only for confidential OpenID Connect clients
+    /// known to check `nonce`; a public client cannot be exempt. An exempt client that
+    /// does send a challenge is still held to it, and a code issued without a challenge
+    /// refuses any `code_verifier` (PK-11).
+    pub fn pkce_exempt(mut self, exempt: bool) -> Self {
+        self.pkce_exempt = exempt;
+        self
+    }
+
     /// Validates the registration.
     ///
     /// # Errors
     /// [`ClientError`] naming the first rule the registration breaks.
     pub fn build(self) -> Result<Client, ClientError> {
         let id = ClientId::new(&self.id)?;
+        if self.pkce_exempt && self.client_type == ClientType::Public {
+            return Err(ClientError::PkceExemptPublicClient);
+        }
         let auth_method = match (self.client_type, self.auth_method) {
             (ClientType::Public, None | Some(AuthMethod::None)) => AuthMethod::None,
             (ClientType::Confidential, None) => AuthMethod::ClientSecretBasic,
@@ -472,6 +497,7 @@ impl ClientBuilder {
             name: self.name,
             introspection: self.introspection,
             resource_audience: self.resource_audience,
+            pkce_exempt: self.pkce_exempt,
         })
     }
 }

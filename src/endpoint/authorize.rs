@@ -1,0 +1,701 @@
+//! The authorization endpoint
+//! ([RFC 6749 §3.1](https://www.rfc-editor.org/rfc/rfc6749#section-3.1),
+//! [§4.1.1](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1)) as a two-phase API
+//! (DESIGN decision 7): [`Server::authorize`] validates and stops with a
+//! [`PendingAuthorization`] that the host resolves after it has authenticated the user and
+//! asked for consent.
+//!
+//! # Keeping the request across login and consent pages
+//!
+//! A [`PendingAuthorization`] is deliberately not serialisable. To carry a request across
+//! the host's login and consent pages, keep the **original raw query string** (in the
+//! session, or in a hidden field of the consent form protected by the host's CSRF token)
+//! and call [`Server::authorize`] again with it when the user comes back, then approve or
+//! deny the fresh value.
+//!
+//! Why re-validation rather than a serialised pending value:
+//! - nothing that crossed the browser is trusted: the client, its redirect URI, PKCE
+//!   challenge and scope are checked again against the registry *as it is now* (a client
+//!   disabled or a redirect URI unregistered in between no longer gets a code);
+//! - there is no server-side state to expire, share between instances or protect with a
+//!   MAC, and no format to version;
+//! - validation is cheap (a registry lookup and string checks, no writes).
+//!
+//! The raw query holds no secret (the PKCE challenge is a hash; `state` is the client's own
+//! value), so keeping it in a session or a form field leaks nothing the browser did not
+//! already have. What binds the approval to *this* user is the host's session and CSRF
+//! protection of its consent form (SEC-03), which the crate cannot do for it.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::endpoint::is_form_content_type;
+use crate::error::{ErrorCode, OAuthError, StorageError};
+use crate::grant::resolve_scope;
+use crate::http::{Header, HttpRequest, HttpResponse, Method, Status};
+use crate::params::{FormLimits, decode};
+use crate::pkce::{CodeChallenge, PkceMethod};
+use crate::secret::AuthorizationCode;
+use crate::server::Server;
+use crate::store::AuthorizationGrant;
+use crate::types::{Client, ClientId, GrantId, GrantType, Scope, Subject};
+
+/// The longest `state` accepted (ST-03). Longer values are a local error: they cannot be
+/// echoed safely.
+pub(crate) const MAX_STATE_LEN: usize = 2048;
+
+/// A validated authorization request waiting for the resource owner's decision.
+///
+/// Resolve it with [`approve`](Self::approve) after the host has authenticated the user
+/// and obtained consent, or with [`deny`](Self::deny). Nothing is redirected before that,
+/// so the end-user is always authenticated at the authorization server before the
+/// browser goes back to the client (AZ-07,
+/// [RFC 9700 §4.11.2](https://www.rfc-editor.org/rfc/rfc9700#section-4.11.2)).
+///
+/// It is not `Serialize`: to survive login and consent pages, keep the original query and
+/// call [`Server::authorize`] again (see the [module notes](crate::Server::authorize)).
+///
+/// `Debug` shows the client, redirect URI and scope, never the PKCE challenge.
+#[must_use = "an authorization request must be approved or denied"]
+pub struct PendingAuthorization {
+    client: Arc<Client>,
+    redirect_uri: String,
+    redirect_uri_sent: bool,
+    scope: Scope,
+    state: Option<String>,
+    challenge: Option<CodeChallenge>,
+    issuer: Arc<str>,
+    see_other: bool,
+}
+
+impl fmt::Debug for PendingAuthorization {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingAuthorization")
+            .field("client_id", self.client.id())
+            .field("redirect_uri", &self.redirect_uri)
+            .field("scope", &self.scope)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingAuthorization {
+    /// The requesting client's identifier.
+    pub fn client_id(&self) -> &ClientId {
+        self.client.id()
+    }
+
+    /// The client's display name for the consent page, if registered.
+    ///
+    /// # Security
+    /// Chosen by whoever registered the client: escape it when rendering.
+    pub fn client_name(&self) -> Option<&str> {
+        self.client.name()
+    }
+
+    /// The client's registration.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The scope the client asked for (or its default scope), already checked against the
+    /// client's allowed scope.
+    pub fn requested_scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// The verified redirect URI the response will go to.
+    pub fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
+    /// The client's `state`, if any.
+    ///
+    /// # Security
+    /// Untrusted input (ST-02): escape it if it is ever rendered.
+    pub fn state(&self) -> Option<&str> {
+        self.state.as_deref()
+    }
+
+    /// Whether the client's identity is assured well enough to approve a repeated request
+    /// without asking the user again (AZ-11,
+    /// [OAuth 2.1 §7.3.1](https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-7.3.1)).
+    /// `true` for confidential clients, whose code is useless without their credentials;
+    /// `false` for public clients, which anybody can impersonate at this endpoint: show
+    /// them the consent screen every time.
+    pub fn identity_assured(&self) -> bool {
+        !self.client.is_public()
+    }
+
+    /// Answers with `303 See Other` instead of `302 Found`: use it when the response
+    /// answers a POST (a login or consent form), so the browser follows with a GET
+    /// (SEC-04, [RFC 9700 §4.12](https://www.rfc-editor.org/rfc/rfc9700#section-4.12)).
+    /// Requests that reached [`Server::authorize`] as a POST answer with 303 already.
+    pub fn see_other(mut self) -> Self {
+        self.see_other = true;
+        self
+    }
+
+    /// The resource owner `subject` approved: issues an authorization code bound to the
+    /// client, redirect URI, PKCE challenge, subject and granted scope (AC-08) and
+    /// redirects to the client with `code`, `state` and `iss` (AZ-12, IS-01).
+    ///
+    /// `granted` is what the user consented to; it is narrowed to the requested scope (a
+    /// user cannot grant more than the client asked for). Pass the same [`Server`] that
+    /// produced this value.
+    ///
+    /// # Errors
+    /// [`ApproveError`] when the code store fails. Log it and send
+    /// [`ApproveError::into_response`], a `server_error` (or `temporarily_unavailable`)
+    /// redirect to the client (AZ-09).
+    pub async fn approve(
+        self,
+        server: &Server,
+        subject: Subject,
+        granted: Scope,
+    ) -> Result<HttpResponse, ApproveError> {
+        let inner = &server.inner;
+        let now = server.now();
+        let scope = narrow(granted, &self.scope);
+        let code = AuthorizationCode::generate();
+        let grant = AuthorizationGrant {
+            grant_id: GrantId::generate(),
+            client_id: self.client.id().clone(),
+            redirect_uri: self
+                .redirect_uri_sent
+                .then(|| Arc::from(self.redirect_uri.as_str())),
+            challenge: self.challenge,
+            subject,
+            scope,
+            issuer: Arc::clone(&self.issuer),
+            issued_at: now,
+            expires_at: now + inner.code_ttl,
+        };
+        let target = Target {
+            redirect_uri: &self.redirect_uri,
+            state: self.state.as_deref(),
+            issuer: &self.issuer,
+            see_other: self.see_other,
+        };
+        match inner.codes.insert(code.hash(), grant).await {
+            Ok(()) => Ok(target.respond(&[("code", code.expose_secret())])),
+            Err(source) => {
+                let code = if source.is_transient() {
+                    ErrorCode::TEMPORARILY_UNAVAILABLE
+                } else {
+                    ErrorCode::SERVER_ERROR
+                };
+                let response = target.error(&OAuthError::new(code));
+                Err(ApproveError { source, response })
+            }
+        }
+    }
+
+    /// The resource owner refused (or the host decided against the request): redirects
+    /// with `error=access_denied`, `state` and `iss` (AZ-08).
+    pub fn deny(self) -> HttpResponse {
+        self.target()
+            .error(&OAuthError::new(ErrorCode::ACCESS_DENIED))
+    }
+
+    fn target(&self) -> Target<'_> {
+        Target {
+            redirect_uri: &self.redirect_uri,
+            state: self.state.as_deref(),
+            issuer: &self.issuer,
+            see_other: self.see_other,
+        }
+    }
+}
+
+/// `granted`, narrowed to the tokens of `requested`.
+fn narrow(granted: Scope, requested: &Scope) -> Scope {
+    if granted.is_subset_of(requested) {
+        return granted;
+    }
+    let kept: Vec<&str> = granted.iter().filter(|t| requested.contains(t)).collect();
+    Scope::parse(&kept.join(" ")).unwrap_or_else(|_| Scope::empty())
+}
+
+/// Why [`Server::authorize`] did not produce a [`PendingAuthorization`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthorizeError {
+    /// The client or its redirect URI could not be verified, or the request cannot be
+    /// answered safely (a malformed `state`). Show an error page to the user; **never**
+    /// redirect ([RFC 6749 §4.1.2.1](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1),
+    /// AZ-02, AZ-03): this variant has no redirect to offer.
+    /// [`OAuthError::to_response`] gives a plain 400 without `Location`.
+    #[error("authorization request rejected: {0}")]
+    Rejected(OAuthError),
+    /// The client and redirect URI are verified, and the request is invalid. The value can
+    /// redirect the error to the client, but only call
+    /// [`RedirectError::into_response`] **after the user has authenticated** at the
+    /// authorization server (AZ-07): otherwise a registered but hostile client can use the
+    /// endpoint as an open redirector for phishing. Before login, show the login page (and
+    /// re-run [`Server::authorize`] after it) or render the error locally.
+    #[error("authorization request failed: {}", .0.error())]
+    Redirect(RedirectError),
+    /// The client registry failed while looking up the client; nothing can be redirected
+    /// yet. Log it and show an error page.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// A protocol error to redirect to a verified redirect URI, with `error`, `state` and
+/// `iss` in the query (AZ-04, IS-01, ST-01). See [`AuthorizeError::Redirect`] for when to
+/// send it.
+pub struct RedirectError(Box<RedirectParts>);
+
+/// Boxed so that `Result<PendingAuthorization, AuthorizeError>` stays small.
+struct RedirectParts {
+    error: OAuthError,
+    redirect_uri: String,
+    state: Option<String>,
+    issuer: Arc<str>,
+    see_other: bool,
+}
+
+impl fmt::Debug for RedirectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedirectError")
+            .field("error", &self.0.error)
+            .field("redirect_uri", &self.0.redirect_uri)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedirectError {
+    /// The error that will be sent.
+    pub fn error(&self) -> &OAuthError {
+        &self.0.error
+    }
+
+    /// The verified redirect URI.
+    pub fn redirect_uri(&self) -> &str {
+        &self.0.redirect_uri
+    }
+
+    /// Answers with `303 See Other` instead of `302 Found` (when answering a POST).
+    #[must_use]
+    pub fn see_other(mut self) -> Self {
+        self.0.see_other = true;
+        self
+    }
+
+    /// The redirect: `302` (or `303`) with `Location: <redirect_uri>?error=...&state=...&iss=...`.
+    /// Call it only once the end-user has authenticated (AZ-07).
+    pub fn into_response(self) -> HttpResponse {
+        let parts = &self.0;
+        Target {
+            redirect_uri: &parts.redirect_uri,
+            state: parts.state.as_deref(),
+            issuer: &parts.issuer,
+            see_other: parts.see_other,
+        }
+        .error(&parts.error)
+    }
+}
+
+/// [`PendingAuthorization::approve`] could not store the code.
+#[derive(Debug, thiserror::Error)]
+#[error("could not issue the authorization code")]
+pub struct ApproveError {
+    #[source]
+    source: StorageError,
+    response: HttpResponse,
+}
+
+impl ApproveError {
+    /// The storage failure, for the host's logs.
+    pub fn storage_error(&self) -> &StorageError {
+        &self.source
+    }
+
+    /// The redirect to send: `error=server_error` (or `temporarily_unavailable` for a
+    /// transient failure) with `state` and `iss`, no internal detail (AZ-09).
+    pub fn into_response(self) -> HttpResponse {
+        self.response
+    }
+}
+
+/// Where and how an authorization response goes.
+struct Target<'a> {
+    redirect_uri: &'a str,
+    state: Option<&'a str>,
+    issuer: &'a str,
+    see_other: bool,
+}
+
+impl Target<'_> {
+    fn error(&self, error: &OAuthError) -> HttpResponse {
+        let mut params: Vec<(&str, &str)> = Vec::with_capacity(3);
+        params.push(("error", error.code().as_str()));
+        if let Some(description) = error.description() {
+            params.push(("error_description", description));
+        }
+        self.respond(&params)
+    }
+
+    /// The redirect with `params`, then `state` and `iss`, appended to the redirect URI's
+    /// query, which is kept (AZ-12, RU-10). Values are form-encoded.
+    fn respond(&self, params: &[(&str, &str)]) -> HttpResponse {
+        let mut location = String::with_capacity(self.redirect_uri.len() + 160);
+        location.push_str(self.redirect_uri);
+        match self.redirect_uri.find('?') {
+            None => location.push('?'),
+            Some(i) if i + 1 == self.redirect_uri.len() || self.redirect_uri.ends_with('&') => {}
+            Some(_) => location.push('&'),
+        }
+        let start = location.len();
+        let mut query = url::form_urlencoded::Serializer::for_suffix(location, start);
+        for (name, value) in params {
+            query.append_pair(name, value);
+        }
+        if let Some(state) = self.state {
+            query.append_pair("state", state);
+        }
+        query.append_pair("iss", self.issuer);
+        let location = query.finish();
+        HttpResponse {
+            status: if self.see_other {
+                Status::SEE_OTHER
+            } else {
+                Status::FOUND
+            },
+            headers: vec![
+                // The Location carries the code, and state: keep it out of logs.
+                Header {
+                    name: "location",
+                    value: location.into(),
+                    sensitive: true,
+                },
+                Header {
+                    name: "cache-control",
+                    value: "no-store".into(),
+                    sensitive: false,
+                },
+            ],
+            body: Vec::new(),
+        }
+    }
+}
+
+/// All parameters of the request, duplicates and empty values kept, so that stage A can
+/// tell a repeated `client_id` from a repeated `scope`.
+struct Params<'a> {
+    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+}
+
+impl<'a> Params<'a> {
+    fn parse(input: &'a [u8], limits: &FormLimits) -> Result<Self, OAuthError> {
+        let refuse =
+            |d: &'static str| OAuthError::new(ErrorCode::INVALID_REQUEST).with_description(d);
+        if input.len() > limits.max_body_bytes {
+            return Err(refuse("request too large"));
+        }
+        let mut pairs = Vec::new();
+        for part in input.split(|b| *b == b'&') {
+            if part.is_empty() {
+                continue;
+            }
+            if pairs.len() >= limits.max_parameters {
+                return Err(refuse("too many parameters"));
+            }
+            let (name, value) = match part.iter().position(|b| *b == b'=') {
+                Some(i) => (&part[..i], &part[i + 1..]),
+                None => (part, &part[part.len()..]),
+            };
+            if name.len() > limits.max_value_bytes || value.len() > limits.max_value_bytes {
+                return Err(refuse("parameter value too long"));
+            }
+            let name = decode(name).ok_or_else(|| refuse("malformed encoding"))?;
+            let value = decode(value).ok_or_else(|| refuse("malformed encoding"))?;
+            if !name.is_empty() {
+                pairs.push((name, value));
+            }
+        }
+        Ok(Self { pairs })
+    }
+
+    /// How often `name` appears, empty or not.
+    fn count(&self, name: &str) -> usize {
+        self.pairs.iter().filter(|(n, _)| n == name).count()
+    }
+
+    /// The non-empty value of `name` (AZ-06: empty counts as absent).
+    fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(n, v)| n == name && !v.is_empty())
+            .map(|(_, v)| v.as_ref())
+    }
+
+    /// A name that appears more than once, if any.
+    fn repeated(&self) -> Option<&str> {
+        self.pairs.iter().enumerate().find_map(|(i, (name, _))| {
+            self.pairs[..i]
+                .iter()
+                .any(|(n, _)| n == name)
+                .then_some(name.as_ref())
+        })
+    }
+}
+
+fn rejected(description: &'static str) -> AuthorizeError {
+    AuthorizeError::Rejected(
+        OAuthError::new(ErrorCode::INVALID_REQUEST).with_description(description),
+    )
+}
+
+/// ST-03: `state` is `1*VSCHAR` and at most [`MAX_STATE_LEN`] bytes.
+fn state_is_echoable(state: &str) -> bool {
+    state.len() <= MAX_STATE_LEN && state.bytes().all(|b| (0x20..=0x7e).contains(&b))
+}
+
+/// The PKCE methods accepted: S256 only, plus `plain` when a `dangerous()` switch allows it.
+pub(crate) fn code_challenge_methods(allow_plain: bool) -> &'static [&'static str] {
+    if allow_plain {
+        &["S256", "plain"]
+    } else {
+        &["S256"]
+    }
+}
+
+impl Server {
+    /// The PKCE methods the authorization endpoint accepts, for the metadata member
+    /// `code_challenge_methods_supported` (PK-13): `["S256"]` unless `plain` was enabled
+    /// through [`Dangerous::allow_plain_pkce`](crate::Dangerous::allow_plain_pkce).
+    pub fn code_challenge_methods(&self) -> &'static [&'static str] {
+        code_challenge_methods(self.inner.allow_plain_pkce)
+    }
+
+    /// The authorization endpoint: validates `GET /authorize` (or the same parameters as
+    /// a form `POST`, AZ-01) in the order of the checklist's §3, and stops with a
+    /// [`PendingAuthorization`] for the host to approve or deny.
+    ///
+    /// Stage A, local errors ([`AuthorizeError::Rejected`], never a redirect): the method;
+    /// `client_id` present once and registered (AZ-02); the redirect URI present at most
+    /// once, without fragment, exactly matching a registered one (RU-02..RU-07), or
+    /// absent with exactly one registered (AZ-03, RU-09); `state` echoable (ST-03).
+    ///
+    /// Stage B, redirect errors ([`AuthorizeError::Redirect`]): a repeated parameter
+    /// (AZ-06); `response_type` missing, not `code` (implicit and hybrid types are refused
+    /// with `unsupported_response_type`, IM-01, IM-02) or not allowed for the client
+    /// (AZ-05); PKCE (PK-02..PK-06); the scope (SC-01..SC-03).
+    ///
+    /// No response of this endpoint carries CORS headers (AZ-10).
+    ///
+    /// # Keeping the request across login and consent pages
+    ///
+    /// Keep the original raw query (session or CSRF-protected hidden field) and call
+    /// `authorize` again when the user returns: nothing that crossed the browser is
+    /// trusted, the registry is consulted as it is now, and no server-side state needs
+    /// sharing or expiry. Validation is cheap and has no side effects.
+    ///
+    /// # Errors
+    /// [`AuthorizeError`]: `Rejected` (show locally), `Redirect` (send after login) or
+    /// `Storage` (the registry failed).
+    ///
+    /// ```
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { block_on(async {
+    /// use std::sync::Arc;
+    /// use grantflow::*;
+    ///
+    /// let clients = Arc::new(MemoryClientRegistry::new());
+    /// clients.insert(
+    ///     Client::builder("app", ClientType::Public)
+    ///         .redirect_uri("https://app.example/cb")
+    ///         .grant_type(GrantType::AUTHORIZATION_CODE)
+    ///         .allowed_scope("read")
+    ///         .build()?,
+    /// )?;
+    /// let server = Server::builder("https://as.example.com", clients, Arc::new(MemoryTokenStore::new()))
+    ///     .build()?;
+    /// let request = HttpRequest::new(Method::Get).with_query(
+    ///     "response_type=code&client_id=app&scope=read&state=xyz\
+    ///      &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+    /// );
+    /// let pending = match server.authorize(&request).await {
+    ///     Ok(pending) => pending,
+    ///     // Once the user has logged in: send the error back to the client.
+    ///     Err(AuthorizeError::Redirect(error)) => {
+    ///         let _response: HttpResponse = error.into_response();
+    ///         return Ok(());
+    ///     }
+    ///     // Unknown client or unregistered redirect URI: an error page, never a redirect.
+    ///     Err(other) => return Err(other.into()),
+    /// };
+    /// // ... the host authenticates the user and asks for consent ...
+    /// let granted = pending.requested_scope().clone();
+    /// let response = pending.approve(&server, Subject::new("alice"), granted).await?;
+    /// assert_eq!(response.status, Status::FOUND);
+    /// assert!(response.header("location").unwrap().starts_with("https://app.example/cb?code="));
+    /// # Ok(()) }) }
+    /// ```
+    pub async fn authorize(
+        &self,
+        request: &HttpRequest,
+    ) -> Result<PendingAuthorization, AuthorizeError> {
+        let inner = &self.inner;
+        // A1: GET, or POST with a form body, which behaves exactly the same (AZ-01).
+        let (raw, is_post): (&[u8], bool) = match request.method() {
+            Method::Get => (request.query().unwrap_or("").as_bytes(), false),
+            Method::Post if is_form_content_type(request.header("content-type")) => {
+                (request.body(), true)
+            }
+            Method::Post => {
+                return Err(rejected(
+                    "content type must be application/x-www-form-urlencoded",
+                ));
+            }
+            _ => return Err(rejected("method not allowed")),
+        };
+        let params = Params::parse(raw, &inner.form_limits).map_err(AuthorizeError::Rejected)?;
+
+        // A2: the client (AZ-02).
+        if params.count("client_id") > 1 {
+            return Err(rejected("repeated client_id"));
+        }
+        let Some(client_id) = params.get("client_id") else {
+            return Err(rejected("client_id required"));
+        };
+        let Some(client) = inner.clients.find(client_id).await? else {
+            return Err(rejected("unknown client"));
+        };
+
+        // A3: the redirect URI (AZ-03, RU-02..RU-09).
+        if params.count("redirect_uri") > 1 {
+            return Err(rejected("repeated redirect_uri"));
+        }
+        let (redirect_uri, redirect_uri_sent) = match params.get("redirect_uri") {
+            Some(requested) => {
+                if requested.contains('#') {
+                    return Err(rejected("redirect_uri must not have a fragment"));
+                }
+                // RU-07: the localhost port switch applies to public (native) clients only.
+                let localhost_any_port = inner.localhost_any_port && client.is_public();
+                if !client
+                    .redirect_uris()
+                    .iter()
+                    .any(|registered| registered.matches(requested, localhost_any_port))
+                {
+                    return Err(rejected("redirect_uri is not registered for this client"));
+                }
+                (requested.to_owned(), true)
+            }
+            None => match client.redirect_uris() {
+                [only] => (only.as_str().to_owned(), false),
+                [] => return Err(rejected("the client has no registered redirect_uri")),
+                _ => return Err(rejected("redirect_uri required")),
+            },
+        };
+
+        // ST-03: a state that cannot be echoed safely makes every redirect unsafe.
+        if params.count("state") > 1 {
+            return Err(rejected("repeated state"));
+        }
+        let state = params.get("state");
+        if state.is_some_and(|s| !state_is_echoable(s)) {
+            return Err(rejected(
+                "state must be at most 2048 printable ASCII characters",
+            ));
+        }
+
+        // Stage B: errors from here on go back to the client, after login (AZ-07).
+        let issuer: Arc<str> = Arc::from(inner.issuer.as_str());
+        let redirect_error = |error: OAuthError| {
+            AuthorizeError::Redirect(RedirectError(Box::new(RedirectParts {
+                error,
+                redirect_uri: redirect_uri.clone(),
+                state: state.map(str::to_owned),
+                issuer: Arc::clone(&issuer),
+                see_other: is_post,
+            })))
+        };
+        let invalid_request = |description: &'static str| {
+            redirect_error(
+                OAuthError::new(ErrorCode::INVALID_REQUEST).with_description(description),
+            )
+        };
+
+        // B1: AZ-06.
+        if params.repeated().is_some() {
+            return Err(invalid_request("repeated parameter"));
+        }
+
+        // B2: response_type (AZ-05, IM-01, IM-02). A space-separated set whose order does
+        // not matter; only exactly {code} is supported.
+        let Some(response_type) = params.get("response_type") else {
+            return Err(invalid_request("response_type required"));
+        };
+        let mut types = response_type.split(' ').filter(|t| !t.is_empty());
+        let only_code = types.next() == Some("code") && types.all(|t| t == "code");
+        if !only_code {
+            return Err(redirect_error(
+                OAuthError::new(ErrorCode::UNSUPPORTED_RESPONSE_TYPE)
+                    .with_description("only response_type=code is supported"),
+            ));
+        }
+        if !client.allows_grant_type(GrantType::AUTHORIZATION_CODE.as_str()) {
+            return Err(redirect_error(
+                OAuthError::new(ErrorCode::UNAUTHORIZED_CLIENT)
+                    .with_description("the client may not use the authorization code flow"),
+            ));
+        }
+
+        // B3: PKCE (PK-02..PK-06).
+        let method = params.get("code_challenge_method");
+        let challenge = match params.get("code_challenge") {
+            None if method.is_some() => {
+                return Err(invalid_request(
+                    "code_challenge_method without code_challenge",
+                ));
+            }
+            None if client.is_pkce_exempt() && !client.is_public() => None,
+            None => return Err(invalid_request("code challenge required")),
+            Some(value) => {
+                // PK-04: an absent method means `plain`, never S256.
+                let method = match method {
+                    None if inner.allow_plain_pkce => PkceMethod::Plain,
+                    None => {
+                        return Err(invalid_request(
+                            "code_challenge_method required: plain is not supported",
+                        ));
+                    }
+                    Some(name) => match PkceMethod::parse(name) {
+                        Some(PkceMethod::Plain) if !inner.allow_plain_pkce => {
+                            return Err(invalid_request("transform algorithm not supported"));
+                        }
+                        Some(method) => method,
+                        None => return Err(invalid_request("transform algorithm not supported")),
+                    },
+                };
+                match CodeChallenge::new(method, value) {
+                    Some(challenge) => Some(challenge),
+                    None => return Err(invalid_request("malformed code_challenge")),
+                }
+            }
+        };
+
+        // B4: scope (SC-01..SC-03).
+        let scope = resolve_scope(&client, params.get("scope")).map_err(redirect_error)?;
+
+        Ok(PendingAuthorization {
+            client,
+            redirect_uri,
+            redirect_uri_sent,
+            scope,
+            state: state.map(str::to_owned),
+            challenge,
+            issuer,
+            see_other: is_post,
+        })
+    }
+}

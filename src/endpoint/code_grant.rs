@@ -1,0 +1,69 @@
+//! The `authorization_code` grant at the token endpoint
+//! ([RFC 6749 §4.1.3](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3)).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::endpoint::token::{GrantError, GrantHandler, GrantRequest, TokenGrant};
+use crate::error::{ErrorCode, OAuthError};
+use crate::grant::authorization_code::{Exchange, check_exchange, parse_verifier};
+use crate::secret::TokenHash;
+use crate::store::{CodeStore, Redemption, TokenStore};
+use crate::types::GrantType;
+
+/// Redeems authorization codes: AC-01..AC-08, PK-07..PK-11, MX-02. Registered by
+/// [`ServerBuilder::build`](crate::ServerBuilder::build).
+#[derive(Debug)]
+pub(crate) struct AuthorizationCodeGrant {
+    pub(crate) codes: Arc<dyn CodeStore>,
+    pub(crate) tokens: Arc<dyn TokenStore>,
+}
+
+#[async_trait]
+impl GrantHandler for AuthorizationCodeGrant {
+    fn grant_type(&self) -> &str {
+        GrantType::AUTHORIZATION_CODE.as_str()
+    }
+
+    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, GrantError> {
+        let Some(code) = request.param("code") else {
+            return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
+                .with_description("code required")
+                .into());
+        };
+        // PK-07: a malformed verifier is refused before the code is touched.
+        let verifier = parse_verifier(request.param("code_verifier"))?;
+        let exchange = Exchange {
+            client_id: request.client().id(),
+            redirect_uri: request.param("redirect_uri"),
+            code_verifier: verifier,
+            issuer: request.issuer(),
+            now: request.now(),
+        };
+        // AC-01, AC-04: one atomic store operation decides single use.
+        match self.codes.redeem(&TokenHash::of(code)).await? {
+            Redemption::Redeemed(grant) => {
+                check_exchange(&grant, &exchange, true)?;
+                Ok(TokenGrant::for_grant(grant.grant_id, grant.scope)
+                    .with_subject(grant.subject)
+                    .with_refresh_token())
+            }
+            Redemption::AlreadyUsed(grant) => {
+                // AC-03: only a replay that passes client authentication (already done)
+                // and every binding check, PKCE included, revokes. Someone holding just
+                // the code cannot revoke the victim's tokens.
+                check_exchange(&grant, &exchange, false)?;
+                // AC-02: the code was used before, so whoever redeemed it first may not
+                // be the client: revoke every token of the grant.
+                self.tokens.revoke_grant(&grant.grant_id).await?;
+                Err(OAuthError::new(ErrorCode::INVALID_GRANT)
+                    .with_description("code already used")
+                    .into())
+            }
+            Redemption::NotFound => Err(OAuthError::new(ErrorCode::INVALID_GRANT)
+                .with_description("unknown or expired code")
+                .into()),
+        }
+    }
+}

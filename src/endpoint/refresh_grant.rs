@@ -1,0 +1,90 @@
+//! The `refresh_token` grant at the token endpoint
+//! ([RFC 6749 §6](https://www.rfc-editor.org/rfc/rfc6749#section-6)), with rotation and
+//! reuse detection ([RFC 9700 §4.14.2](https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2)).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+
+use crate::endpoint::token::{GrantError, GrantHandler, GrantRequest, Rotate, TokenGrant};
+use crate::error::{ErrorCode, OAuthError, StorageError};
+use crate::grant::refresh_token::{Reuse, check_refresh, on_reuse};
+use crate::secret::TokenHash;
+use crate::store::{RefreshLookup, RotatedOut, TokenStore};
+use crate::types::{ClientId, GrantType};
+
+/// Refreshes: RT-01..RT-08. Registered by
+/// [`ServerBuilder::build`](crate::ServerBuilder::build). The rotation itself (a
+/// compare-and-swap in the token store) happens when the new tokens are stored, in
+/// `Server::issue`, so that exactly one successor is ever stored.
+#[derive(Debug)]
+pub(crate) struct RefreshTokenGrant {
+    pub(crate) tokens: Arc<dyn TokenStore>,
+    pub(crate) grace: Duration,
+}
+
+/// A rotated-out refresh token came back (RT-06): revoke every token of its grant, unless
+/// the policy says to only refuse; either way the answer is `invalid_grant`.
+pub(crate) async fn reuse_detected(
+    tokens: &dyn TokenStore,
+    marker: &RotatedOut,
+    client: &ClientId,
+    now: SystemTime,
+    grace: Duration,
+) -> Result<OAuthError, StorageError> {
+    if on_reuse(marker, client, now, grace) == Reuse::Revoke {
+        tokens.revoke_grant(&marker.grant_id).await?;
+    }
+    Ok(OAuthError::new(ErrorCode::INVALID_GRANT).with_description("refresh token already used"))
+}
+
+#[async_trait]
+impl GrantHandler for RefreshTokenGrant {
+    fn grant_type(&self) -> &str {
+        GrantType::REFRESH_TOKEN.as_str()
+    }
+
+    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, GrantError> {
+        let Some(token) = request.param("refresh_token") else {
+            return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
+                .with_description("refresh_token required")
+                .into());
+        };
+        let hash = TokenHash::of(token);
+        let record = match self.tokens.find_refresh(&hash).await? {
+            Some(RefreshLookup::Active(record)) => record,
+            Some(RefreshLookup::RotatedOut(marker)) => {
+                let refusal = reuse_detected(
+                    &*self.tokens,
+                    &marker,
+                    request.client().id(),
+                    request.now(),
+                    self.grace,
+                )
+                .await?;
+                return Err(refusal.into());
+            }
+            _ => {
+                return Err(OAuthError::new(ErrorCode::INVALID_GRANT)
+                    .with_description("unknown, revoked or expired refresh token")
+                    .into());
+            }
+        };
+        let scope = check_refresh(
+            &record,
+            request.client().id(),
+            request.param("scope"),
+            request.now(),
+        )?;
+        // RT-03: the new refresh token keeps the scope of the one presented, even when the
+        // access token is narrowed.
+        let mut issued = TokenGrant::for_grant(record.grant_id, scope).with_refresh_token();
+        issued.subject = record.subject;
+        issued.rotate = Some(Rotate {
+            old: hash,
+            refresh_scope: record.scope,
+        });
+        Ok(issued)
+    }
+}

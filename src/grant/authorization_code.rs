@@ -1,0 +1,202 @@
+//! Pure checks of the authorization code grant at the token endpoint
+//! ([RFC 6749 §4.1.3](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3),
+//! [RFC 7636 §4.5–4.6](https://www.rfc-editor.org/rfc/rfc7636#section-4.5)).
+
+use std::time::SystemTime;
+
+use crate::error::{ErrorCode, OAuthError};
+use crate::pkce::is_unreserved_43_128;
+use crate::store::AuthorizationGrant;
+use crate::types::ClientId;
+
+/// The parts of a token request that a code is checked against.
+pub(crate) struct Exchange<'a> {
+    /// The authenticated (confidential) or declared (public) client.
+    pub(crate) client_id: &'a ClientId,
+    /// `redirect_uri` of the token request, if sent.
+    pub(crate) redirect_uri: Option<&'a str>,
+    /// `code_verifier` of the token request, if sent (syntax already checked).
+    pub(crate) code_verifier: Option<&'a str>,
+    /// The issuer of the server redeeming the code.
+    pub(crate) issuer: &'a str,
+    pub(crate) now: SystemTime,
+}
+
+fn invalid_grant(description: &'static str) -> OAuthError {
+    OAuthError::new(ErrorCode::INVALID_GRANT).with_description(description)
+}
+
+/// PK-07: a `code_verifier` must be 43 to 128 unreserved characters; anything else is
+/// `invalid_request`, before any code is looked at or compared.
+pub(crate) fn parse_verifier(value: Option<&str>) -> Result<Option<&str>, OAuthError> {
+    match value {
+        None => Ok(None),
+        Some(v) if is_unreserved_43_128(v) => Ok(Some(v)),
+        Some(_) => Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
+            .with_description("code_verifier must be 43 to 128 unreserved characters")),
+    }
+}
+
+/// Checks a redeemed code against the token request: issuer (MX-02), client (AC-06),
+/// expiry (AC-05, skipped with `check_expiry = false` for replays, which revoke whatever
+/// their age), redirect URI (AC-07) and PKCE (PK-08..PK-11).
+pub(crate) fn check_exchange(
+    grant: &AuthorizationGrant,
+    req: &Exchange<'_>,
+    check_expiry: bool,
+) -> Result<(), OAuthError> {
+    if *grant.issuer != *req.issuer {
+        return Err(invalid_grant("code was issued by another issuer"));
+    }
+    if grant.client_id != *req.client_id {
+        return Err(invalid_grant("code was issued to another client"));
+    }
+    if check_expiry && grant.is_expired(req.now) {
+        return Err(invalid_grant("code expired"));
+    }
+    match (&grant.redirect_uri, req.redirect_uri) {
+        // > "redirect_uri": REQUIRED, if the "redirect_uri" parameter was included in the
+        // > authorization request [...], and their values MUST be identical.
+        (Some(sent), Some(presented)) if **sent != *presented => {
+            return Err(invalid_grant(
+                "redirect_uri does not match the authorization request",
+            ));
+        }
+        // OAuth 2.1 dropped the parameter; accept its absence only for PKCE-bound codes.
+        (Some(_), None) if grant.challenge.is_none() => {
+            return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
+                .with_description("redirect_uri required"));
+        }
+        _ => {}
+    }
+    match (&grant.challenge, req.code_verifier) {
+        (Some(_), None) => {
+            Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
+                .with_description("code_verifier required"))
+        }
+        (Some(challenge), Some(verifier)) => {
+            if challenge.verify_str(verifier) {
+                Ok(())
+            } else {
+                Err(invalid_grant(
+                    "code_verifier does not match the code challenge",
+                ))
+            }
+        }
+        // PK-11: a verifier for a code issued without a challenge is a downgrade attempt.
+        (None, Some(_)) => Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
+            .with_description("code_verifier sent for a code issued without code_challenge")),
+        (None, None) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::pkce::{CodeChallenge, PkceMethod};
+    use crate::types::{GrantId, Scope, Subject};
+
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn grant(challenge: bool) -> AuthorizationGrant {
+        AuthorizationGrant::new(
+            GrantId::generate(),
+            ClientId::new("app").unwrap(),
+            Subject::new("alice"),
+            Scope::empty(),
+            "https://as.example.com",
+            UNIX_EPOCH,
+            UNIX_EPOCH + Duration::from_secs(60),
+        )
+        .with_redirect_uri(Some("https://app.example/cb"))
+        .with_challenge(challenge.then(|| CodeChallenge::new(PkceMethod::S256, CHALLENGE).unwrap()))
+    }
+
+    fn code(r: Result<(), OAuthError>) -> &'static str {
+        match r {
+            Ok(()) => "ok",
+            Err(e) if e.code() == &ErrorCode::INVALID_GRANT => "invalid_grant",
+            Err(e) if e.code() == &ErrorCode::INVALID_REQUEST => "invalid_request",
+            Err(_) => "other",
+        }
+    }
+
+    fn check(
+        g: &AuthorizationGrant,
+        client: &str,
+        redirect: Option<&str>,
+        verifier: Option<&str>,
+        secs: u64,
+        issuer: &str,
+    ) -> &'static str {
+        let client = ClientId::new(client).unwrap();
+        code(check_exchange(
+            g,
+            &Exchange {
+                client_id: &client,
+                redirect_uri: redirect,
+                code_verifier: verifier,
+                issuer,
+                now: UNIX_EPOCH + Duration::from_secs(secs),
+            },
+            true,
+        ))
+    }
+
+    const AS: &str = "https://as.example.com";
+    const CB: Option<&str> = Some("https://app.example/cb");
+
+    #[test]
+    fn binding_checks() {
+        let g = grant(true);
+        assert_eq!(check(&g, "app", CB, Some(VERIFIER), 1, AS), "ok");
+        assert_eq!(check(&g, "app", None, Some(VERIFIER), 1, AS), "ok");
+        assert_eq!(
+            check(&g, "other", CB, Some(VERIFIER), 1, AS),
+            "invalid_grant"
+        );
+        assert_eq!(
+            check(&g, "app", CB, Some(VERIFIER), 60, AS),
+            "invalid_grant"
+        );
+        assert_eq!(
+            check(
+                &g,
+                "app",
+                Some("https://app.example/cb2"),
+                Some(VERIFIER),
+                1,
+                AS
+            ),
+            "invalid_grant"
+        );
+        assert_eq!(check(&g, "app", CB, None, 1, AS), "invalid_request");
+        assert_eq!(
+            check(&g, "app", CB, Some(CHALLENGE), 1, AS),
+            "invalid_grant"
+        );
+        assert_eq!(
+            check(&g, "app", CB, Some(VERIFIER), 1, "https://t2.example"),
+            "invalid_grant"
+        );
+        let g = grant(false);
+        assert_eq!(check(&g, "app", CB, None, 1, AS), "ok");
+        assert_eq!(check(&g, "app", None, None, 1, AS), "invalid_request");
+        assert_eq!(
+            check(&g, "app", CB, Some(VERIFIER), 1, AS),
+            "invalid_request"
+        );
+    }
+
+    #[test]
+    fn pk_07_verifier_syntax_is_invalid_request() {
+        assert!(parse_verifier(Some(&"a".repeat(42))).is_err());
+        assert!(parse_verifier(Some(&"a".repeat(129))).is_err());
+        assert!(parse_verifier(Some("dBjftJeZ4CVP+mB92K27uhbUJU1p1r/wW1gFWFOEjXk")).is_err());
+        assert!(parse_verifier(Some(VERIFIER)).unwrap().is_some());
+        assert!(parse_verifier(None).unwrap().is_none());
+    }
+}

@@ -1,0 +1,180 @@
+//! Authorization codes: the [`CodeStore`] plug-in and the [`AuthorizationGrant`] it holds.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use crate::error::StorageError;
+use crate::pkce::CodeChallenge;
+use crate::secret::TokenHash;
+use crate::types::{ClientId, GrantId, Scope, Subject};
+
+/// What an authorization code stands for: everything the resource owner approved, bound to
+/// the client, redirect URI and PKCE challenge of the request (AC-08), stored under the
+/// [`TokenHash`] of the code.
+///
+/// `Debug` never shows the PKCE challenge (PK-12).
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use grantflow::*;
+///
+/// let now = SystemTime::now();
+/// let grant = AuthorizationGrant::new(
+///     GrantId::generate(),
+///     ClientId::new("native-app")?,
+///     Subject::new("alice"),
+///     Scope::parse("read")?,
+///     "https://as.example.com",
+///     now,
+///     now + Duration::from_secs(60),
+/// )
+/// .with_redirect_uri(Some("http://127.0.0.1:51004/cb"))
+/// .with_challenge(CodeChallenge::new(
+///     PkceMethod::S256,
+///     "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+/// ));
+/// assert!(!format!("{grant:?}").contains("E9Melhoa"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuthorizationGrant {
+    /// The grant the code and every token issued from it belong to (DESIGN decision 3).
+    pub grant_id: GrantId,
+    /// The client the code was issued to (AC-06).
+    pub client_id: ClientId,
+    /// The `redirect_uri` exactly as the authorization request sent it, or `None` when the
+    /// request left it out (AC-07).
+    pub redirect_uri: Option<Arc<str>>,
+    /// The PKCE challenge and its method, or `None` for a PKCE-exempt client's request
+    /// (PK-09, PK-11).
+    pub challenge: Option<CodeChallenge>,
+    /// The resource owner who approved.
+    pub subject: Subject,
+    /// The scope the resource owner granted.
+    pub scope: Scope,
+    /// The issuer that minted the code; another issuer refuses it (MX-02).
+    pub issuer: Arc<str>,
+    /// When the code was issued.
+    pub issued_at: SystemTime,
+    /// When the code stops being redeemable (AC-05).
+    pub expires_at: SystemTime,
+}
+
+impl AuthorizationGrant {
+    /// A grant without redirect URI or challenge; add them with
+    /// [`with_redirect_uri`](Self::with_redirect_uri) and
+    /// [`with_challenge`](Self::with_challenge). Stores use this to rebuild a record.
+    pub fn new(
+        grant_id: GrantId,
+        client_id: ClientId,
+        subject: Subject,
+        scope: Scope,
+        issuer: &str,
+        issued_at: SystemTime,
+        expires_at: SystemTime,
+    ) -> Self {
+        Self {
+            grant_id,
+            client_id,
+            redirect_uri: None,
+            challenge: None,
+            subject,
+            scope,
+            issuer: Arc::from(issuer),
+            issued_at,
+            expires_at,
+        }
+    }
+
+    /// Sets the redirect URI as sent in the authorization request.
+    #[must_use]
+    pub fn with_redirect_uri(mut self, redirect_uri: Option<&str>) -> Self {
+        self.redirect_uri = redirect_uri.map(Arc::from);
+        self
+    }
+
+    /// Sets the PKCE challenge.
+    #[must_use]
+    pub fn with_challenge(mut self, challenge: Option<CodeChallenge>) -> Self {
+        self.challenge = challenge;
+        self
+    }
+
+    /// Whether the code has expired at `now`.
+    pub fn is_expired(&self, now: SystemTime) -> bool {
+        now >= self.expires_at
+    }
+}
+
+impl fmt::Debug for AuthorizationGrant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizationGrant")
+            .field("grant_id", &self.grant_id)
+            .field("client_id", &self.client_id)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("challenge", &self.challenge)
+            .field("subject", &self.subject)
+            .field("scope", &self.scope)
+            .field("issuer", &self.issuer)
+            .field("issued_at", &self.issued_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// The outcome of [`CodeStore::redeem`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Redemption {
+    /// The code was unused; it is now marked used and this is the only time its grant is
+    /// handed out.
+    Redeemed(AuthorizationGrant),
+    /// The code was already redeemed: "already used, by grant X". The grant is returned
+    /// again so that the server can check the replay's client and PKCE verifier before it
+    /// revokes the grant's tokens (AC-02, AC-03).
+    AlreadyUsed(AuthorizationGrant),
+    /// No such code (never issued, or purged after its expiry).
+    NotFound,
+}
+
+/// Storage for authorization codes, keyed by the [`TokenHash`] of the code.
+///
+/// # Contract
+/// - Keys are digests: the store never sees a code.
+/// - [`redeem`](Self::redeem) is **atomic**: of any number of concurrent calls for one
+///   code, exactly one gets [`Redemption::Redeemed`]; every other call, then or later
+///   until the code expires, gets [`Redemption::AlreadyUsed`] (AC-01, AC-04). So a used
+///   code is not deleted but kept with a "used" mark until its expiry, which is what lets
+///   a replay revoke the grant (AC-02).
+/// - Records may be purged once `expires_at` has passed; after that a code is
+///   [`Redemption::NotFound`].
+///
+/// A SQL backend does `redeem` in one statement, for example in PostgreSQL:
+///
+/// ```sql
+/// UPDATE auth_codes AS c SET used = true
+/// FROM (SELECT hash, used FROM auth_codes WHERE hash = $1 FOR UPDATE) AS old
+/// WHERE c.hash = old.hash
+/// RETURNING old.used, c.*;  -- no row: NotFound; old.used: AlreadyUsed; else Redeemed
+/// ```
+///
+/// and Redis with a Lua script (or `HGETALL` + `HSETNX used`) on one key with a TTL.
+#[async_trait]
+pub trait CodeStore: Send + Sync + fmt::Debug {
+    /// Stores a newly issued code. `code` is fresh (256 random bits), so an existing key
+    /// is a bug in the caller; a store may overwrite it or fail.
+    ///
+    /// # Errors
+    /// [`StorageError`] for a backend failure; the code is then not issued.
+    async fn insert(&self, code: TokenHash, grant: AuthorizationGrant) -> Result<(), StorageError>;
+
+    /// Atomically marks `code` used and reports what it was (see the trait contract).
+    ///
+    /// # Errors
+    /// [`StorageError`] for a backend failure, never for "not found".
+    async fn redeem(&self, code: &TokenHash) -> Result<Redemption, StorageError>;
+}

@@ -1,0 +1,202 @@
+//! [`MemoryCodeStore`]: authorization codes held in memory.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use crate::error::StorageError;
+use crate::secret::TokenHash;
+use crate::store::code::{AuthorizationGrant, CodeStore, Redemption};
+use crate::store::memory::FastMap;
+
+/// How many expired codes an insert purges at most: enough to outpace issuing, small
+/// enough that no insert pauses for a time that grows with the store.
+const PURGE_PER_INSERT: usize = 4;
+
+/// The in-memory [`CodeStore`], the default of [`ServerBuilder`](crate::ServerBuilder).
+///
+/// Redemption is atomic under one mutex. A used code stays, marked used, until it expires,
+/// so replays are recognised (AC-02). Expired codes are purged incrementally: each insert
+/// removes a few of the oldest expired entries (using the new code's `issued_at` as the
+/// current time), so the store is bounded by the codes issued within one code lifetime;
+/// [`purge_expired`](Self::purge_expired) removes them all at once.
+///
+/// # Deployments of several instances
+/// A code issued by one instance must be redeemable, exactly once, at every other: such
+/// deployments must set a shared store with
+/// [`ServerBuilder::code_store`](crate::ServerBuilder::code_store).
+///
+/// ```
+/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     let mut f = std::pin::pin!(f);
+/// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+/// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+/// # }
+/// use std::time::{Duration, SystemTime};
+/// use grantflow::*;
+///
+/// let store = MemoryCodeStore::new();
+/// let code = AuthorizationCode::generate();
+/// let now = SystemTime::now();
+/// let grant = AuthorizationGrant::new(
+///     GrantId::generate(), ClientId::new("app")?, Subject::new("alice"),
+///     Scope::parse("read")?, "https://as.example.com", now, now + Duration::from_secs(60),
+/// );
+/// block_on(store.insert(code.hash(), grant.clone()))?;
+/// assert_eq!(block_on(store.redeem(&code.hash()))?, Redemption::Redeemed(grant.clone()));
+/// assert_eq!(block_on(store.redeem(&code.hash()))?, Redemption::AlreadyUsed(grant));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct MemoryCodeStore {
+    inner: Mutex<CodeTables>,
+}
+
+#[derive(Default)]
+struct CodeTables {
+    codes: FastMap<TokenHash, Entry>,
+    expiry: BinaryHeap<Reverse<(SystemTime, [u8; 32])>>,
+}
+
+struct Entry {
+    grant: AuthorizationGrant,
+    used: bool,
+}
+
+impl std::fmt::Debug for CodeTables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeTables")
+            .field("codes", &self.codes.len())
+            .finish()
+    }
+}
+
+impl CodeTables {
+    fn purge(&mut self, now: SystemTime, limit: usize) -> usize {
+        let mut purged = 0;
+        while purged < limit {
+            match self.expiry.peek() {
+                Some(Reverse((expires_at, _))) if *expires_at <= now => {}
+                _ => break,
+            }
+            let Some(Reverse((_, bytes))) = self.expiry.pop() else {
+                break;
+            };
+            if self.codes.remove(&TokenHash::from_bytes(bytes)).is_some() {
+                purged += 1;
+            }
+        }
+        purged
+    }
+}
+
+impl MemoryCodeStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many codes the store holds, used or not, including expired ones not yet purged.
+    pub fn len(&self) -> usize {
+        self.lock().codes.len()
+    }
+
+    /// Whether the store holds no code.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Removes every code that expired at or before `now`; returns how many.
+    pub fn purge_expired(&self, now: SystemTime) -> usize {
+        self.lock().purge(now, usize::MAX)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, CodeTables> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl CodeStore for MemoryCodeStore {
+    async fn insert(&self, code: TokenHash, grant: AuthorizationGrant) -> Result<(), StorageError> {
+        let mut tables = self.lock();
+        tables.purge(grant.issued_at, PURGE_PER_INSERT);
+        tables
+            .expiry
+            .push(Reverse((grant.expires_at, *code.as_bytes())));
+        tables.codes.insert(code, Entry { grant, used: false });
+        Ok(())
+    }
+
+    async fn redeem(&self, code: &TokenHash) -> Result<Redemption, StorageError> {
+        let mut tables = self.lock();
+        Ok(match tables.codes.get_mut(code) {
+            None => Redemption::NotFound,
+            Some(entry) if entry.used => Redemption::AlreadyUsed(entry.grant.clone()),
+            Some(entry) => {
+                entry.used = true;
+                Redemption::Redeemed(entry.grant.clone())
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::test_support::block_on;
+    use crate::types::{ClientId, GrantId, Scope, Subject};
+
+    fn grant(issued: u64) -> AuthorizationGrant {
+        let issued = UNIX_EPOCH + Duration::from_secs(issued);
+        AuthorizationGrant::new(
+            GrantId::generate(),
+            ClientId::new("c").unwrap(),
+            Subject::new("u"),
+            Scope::empty(),
+            "https://as.example.com",
+            issued,
+            issued + Duration::from_secs(60),
+        )
+    }
+
+    #[test]
+    fn ac_01_redeem_is_single_use() {
+        let store = MemoryCodeStore::new();
+        let g = grant(0);
+        block_on(store.insert(TokenHash::of("c1"), g.clone())).unwrap();
+        assert_eq!(
+            block_on(store.redeem(&TokenHash::of("c1"))).unwrap(),
+            Redemption::Redeemed(g.clone())
+        );
+        assert_eq!(
+            block_on(store.redeem(&TokenHash::of("c1"))).unwrap(),
+            Redemption::AlreadyUsed(g)
+        );
+        assert_eq!(
+            block_on(store.redeem(&TokenHash::of("nope"))).unwrap(),
+            Redemption::NotFound
+        );
+    }
+
+    #[test]
+    fn expired_codes_are_purged_incrementally() {
+        let store = MemoryCodeStore::new();
+        for n in 0..100 {
+            block_on(store.insert(TokenHash::of(&n.to_string()), grant(0))).unwrap();
+        }
+        assert_eq!(store.len(), 100);
+        for n in 100..110 {
+            block_on(store.insert(TokenHash::of(&n.to_string()), grant(120))).unwrap();
+        }
+        assert_eq!(store.len(), 100 - 10 * PURGE_PER_INSERT + 10);
+        let now = UNIX_EPOCH + Duration::from_secs(61);
+        assert_eq!(store.purge_expired(now), 100 - 10 * PURGE_PER_INSERT);
+        assert_eq!(store.len(), 10);
+    }
+}
