@@ -90,23 +90,23 @@ impl<'a> Form<'a> {
         if input.len() > limits.max_body_bytes {
             return Err(FormError::TooLarge);
         }
-        let mut pairs: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::new();
-        for part in input.split(|b| *b == b'&') {
+        // Raw UTF-8 is checked once for the whole input; only percent-decoded values are
+        // checked again, after decoding.
+        let input = std::str::from_utf8(input).map_err(|_| FormError::Malformed)?;
+        let mut pairs: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::with_capacity(8);
+        for part in input.split('&') {
             if part.is_empty() {
                 continue;
             }
             if pairs.len() >= limits.max_parameters {
                 return Err(FormError::TooManyParameters);
             }
-            let (name, value) = match part.iter().position(|b| *b == b'=') {
-                Some(i) => (&part[..i], &part[i + 1..]),
-                None => (part, &part[part.len()..]),
-            };
+            let (name, value) = part.split_once('=').unwrap_or((part, ""));
             if name.len() > limits.max_value_bytes || value.len() > limits.max_value_bytes {
                 return Err(FormError::ValueTooLong);
             }
-            let name = decode(name).ok_or(FormError::Malformed)?;
-            let value = decode(value).ok_or(FormError::Malformed)?;
+            let name = decode_str(name).ok_or(FormError::Malformed)?;
+            let value = decode_str(value).ok_or(FormError::Malformed)?;
             if name.is_empty() {
                 continue;
             }
@@ -140,6 +140,15 @@ impl<'a> Form<'a> {
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref()))
     }
+}
+
+/// [`decode`] for text already known to be UTF-8: borrowed as is when there is nothing
+/// to decode.
+fn decode_str(raw: &str) -> Option<Cow<'_, str>> {
+    if !raw.bytes().any(|b| b == b'%' || b == b'+') {
+        return Some(Cow::Borrowed(raw));
+    }
+    decode(raw.as_bytes())
 }
 
 /// Form-url-decodes one name or value: `+` becomes a space, `%XX` a byte, and the result
