@@ -175,7 +175,7 @@ impl Authenticator<'_> {
             return Ok(Ok(client));
         };
         // TE-10: the attempt is counted before the secret is checked, so concurrent
-        // guesses cannot get past the limit; only a success clears the count.
+        // guesses cannot get past the limit; a success takes back only its own attempt.
         let key = limiter_key(client.id().as_str());
         if let Throttle::Deny { retry_after } = self.limiter.attempt(&key, self.now).await? {
             let seconds = retry_after.as_secs().max(1);

@@ -12,6 +12,13 @@ pub trait Clock: Send + Sync + fmt::Debug {
     fn now(&self) -> SystemTime;
 }
 
+/// `now + ttl`, or an error when a clock set absurdly far in the future leaves no room for
+/// the lifetime (nothing a request can cause, but no panic either).
+pub(crate) fn expiry(now: SystemTime, ttl: Duration) -> Result<SystemTime, crate::ConfigError> {
+    now.checked_add(ttl)
+        .ok_or(crate::ConfigError::Setting("the clock is out of range"))
+}
+
 /// The operating system's wall clock. The default.
 #[derive(Debug, Clone, Copy, Default)]
 #[non_exhaustive]

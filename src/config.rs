@@ -61,6 +61,7 @@ pub struct ServerBuilder {
     pub(crate) refresh_reuse_grace: Duration,
     pub(crate) allow_plain_pkce: bool,
     pub(crate) password_verifier: Option<Arc<dyn ResourceOwnerVerifier>>,
+    pub(crate) password_limiter: Arc<dyn AttemptLimiter>,
 }
 
 impl ServerBuilder {
@@ -91,6 +92,7 @@ impl ServerBuilder {
             refresh_reuse_grace: Duration::ZERO,
             allow_plain_pkce: false,
             password_verifier: None,
+            password_limiter: Arc::new(MemoryAttemptLimiter::new(5, Duration::from_secs(300))),
         }
     }
 
@@ -101,8 +103,9 @@ impl ServerBuilder {
     ///
     /// Even when enabled, only clients registered with
     /// [`GrantType::PASSWORD`](crate::GrantType::PASSWORD) may use it; others get
-    /// `unauthorized_client` (PW-02). Failed attempts are throttled per user name through
-    /// the [`AttemptLimiter`] under the key `password:<username>` (PW-03).
+    /// `unauthorized_client` (PW-02). Failed attempts are throttled per user name by the
+    /// [`password_limiter`](Self::password_limiter) under the key `password:<username>`
+    /// (PW-03).
     ///
     /// [RFC 9700 §2.4](https://www.rfc-editor.org/rfc/rfc9700#section-2.4): the grant
     /// "MUST NOT be used"; it exposes the user's password to the client and cannot do
@@ -110,6 +113,16 @@ impl ServerBuilder {
     /// clients a narrow allowed scope, and log [`Server::warnings`] at startup (PW-04).
     pub fn password_grant(mut self, verifier: Arc<dyn ResourceOwnerVerifier>) -> Self {
         self.password_verifier = Some(verifier);
+        self
+    }
+
+    /// Replaces the limiter of password guesses (PW-03). Default:
+    /// [`MemoryAttemptLimiter::new(5, 5 minutes)`](MemoryAttemptLimiter::new), per user
+    /// name. It is separate from the client-secret limiter on purpose: user names are
+    /// chosen by whoever calls the endpoint, and a flood of made-up names must not crowd
+    /// registered clients out of the client limiter's table.
+    pub fn password_limiter(mut self, limiter: Arc<dyn AttemptLimiter>) -> Self {
+        self.password_limiter = limiter;
         self
     }
 
@@ -383,7 +396,7 @@ impl ServerBuilder {
         if let Some(verifier) = self.password_verifier {
             grant_handlers.push(Arc::new(PasswordGrant {
                 verifier,
-                limiter: Arc::clone(&self.limiter),
+                limiter: self.password_limiter,
             }));
         }
         for handler in self.grant_handlers {

@@ -115,18 +115,22 @@ impl HttpRequest {
         &self.body
     }
 
-    /// The value of header `name` (give it in lower case). With several headers of that name
-    /// the first is returned; use [`header_count`](Self::header_count) to detect repeats.
+    /// The value of header `name`, matched case-insensitively. With several headers of that
+    /// name the first is returned; use [`header_count`](Self::header_count) to detect
+    /// repeats.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
-            .find(|(n, _)| n == name)
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
 
-    /// How many headers named `name` (lower case) the request has.
+    /// How many headers named `name` (case-insensitive) the request has.
     pub fn header_count(&self, name: &str) -> usize {
-        self.headers.iter().filter(|(n, _)| n == name).count()
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .count()
     }
 }
 
@@ -144,7 +148,18 @@ impl fmt::Debug for HttpRequest {
             .unwrap_or("")
             .split('&')
             .filter(|p| !p.is_empty());
-        let query_names = query_names.map(|p| p.split('=').next().unwrap_or(""));
+        // Only what looks like a parameter name is shown: a bare `?<token>` would otherwise
+        // print the token itself.
+        let query_names = query_names.map(|p| match p.split('=').next().unwrap_or("") {
+            name if name.len() <= 32
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
+            {
+                name
+            }
+            _ => "<not a name>",
+        });
         f.debug_struct("HttpRequest")
             .field("method", &self.method)
             .field("query_parameters", &Names(query_names))
@@ -280,11 +295,11 @@ impl HttpResponse {
         });
     }
 
-    /// The value of the first header named `name` (lower case).
+    /// The value of the first header named `name`, matched case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
-            .find(|h| h.name == name)
+            .find(|h| h.name.eq_ignore_ascii_case(name))
             .map(|h| h.value.as_ref())
     }
 }

@@ -31,10 +31,12 @@ pub enum Throttle {
 /// # Contract
 /// [`attempt`](Self::attempt) counts the attempt **before** the secret is checked and, in
 /// the same atomic step, says whether the key still has attempts left. An attempt whose
-/// secret then proves right calls [`record_success`](Self::record_success), which clears
-/// the count. So a key that fails stays counted, and concurrent guesses cannot slip past
-/// the limit between a check and a later "record failure" (a check-then-record design lets
-/// every request in flight through).
+/// secret then proves right calls [`record_success`](Self::record_success), which takes
+/// back that one attempt, and only that one. So the count is the failures plus the
+/// attempts in flight: concurrent guesses cannot slip past the limit between a check and a
+/// later "record failure" (a check-then-record design lets every request in flight
+/// through), and the real client's successes never wipe out an attacker's failures on the
+/// same key.
 ///
 /// Keys name what is guessed, prefixed by kind: the token endpoint uses
 /// `client:<client_id>`. Implement the trait over a shared store (an atomic increment in
@@ -47,15 +49,17 @@ pub trait AttemptLimiter: Send + Sync + fmt::Debug {
     /// [`StorageError`] for a backend failure.
     async fn attempt(&self, key: &str, now: SystemTime) -> Result<Throttle, StorageError>;
 
-    /// Records that the last attempt for `key` succeeded, which clears its count.
+    /// Records that an attempt for `key` succeeded, which takes that attempt back off the
+    /// count (failures stay counted).
     ///
     /// # Errors
     /// [`StorageError`] for a backend failure.
     async fn record_success(&self, key: &str, now: SystemTime) -> Result<(), StorageError>;
 }
 
-/// The in-memory [`AttemptLimiter`]: at most `max_attempts` unsuccessful attempts per key in
-/// a fixed window; once they are used up, attempts are refused until the window ends.
+/// The in-memory [`AttemptLimiter`]: at most `max_attempts` attempts per key in a fixed
+/// window, not counting those that succeeded; once they are used up, attempts are refused
+/// until the window ends.
 ///
 /// Defaults: 10 attempts per 60-second window, tracking at most 100,000 keys. Keys are kept
 /// as 64-bit digests under a per-process random seed, so tracking a key allocates nothing
@@ -118,21 +122,32 @@ impl Hasher for DigestHasher {
 
 impl MemoryAttemptLimiter {
     /// A limiter allowing `max_attempts` unsuccessful attempts per key in each `window`.
+    /// `max_attempts` is at least 1 and `window` at most one day (larger values are
+    /// clamped), so window arithmetic can never overflow.
     pub fn new(max_attempts: u32, window: Duration) -> Self {
         Self {
             max_attempts: max_attempts.max(1),
-            window,
+            window: window.min(Duration::from_secs(86_400)),
             capacity: 100_000,
             seed: RandomState::new(),
             entries: Mutex::default(),
         }
     }
 
-    /// Sets how many keys are tracked at most. Default: 100,000.
+    /// Sets how many keys are tracked at most (at least 1). Default: 100,000.
     #[must_use]
     pub fn with_capacity(mut self, capacity: usize) -> Self {
-        self.capacity = capacity;
+        self.capacity = capacity.max(1);
         self
+    }
+
+    /// When `window` ends. A clock so far in the future that the end cannot be
+    /// represented counts as ended.
+    fn window_end(&self, window: &Window) -> SystemTime {
+        window
+            .started
+            .checked_add(self.window)
+            .unwrap_or(window.started)
     }
 
     fn digest(&self, key: &str) -> u64 {
@@ -152,7 +167,7 @@ impl AttemptLimiter for MemoryAttemptLimiter {
         let digest = self.digest(key);
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(window) = entries.get_mut(&digest) {
-            let ends = window.started + self.window;
+            let ends = self.window_end(window);
             if now >= ends {
                 *window = Window {
                     started: now,
@@ -167,7 +182,7 @@ impl AttemptLimiter for MemoryAttemptLimiter {
             return Ok(Throttle::Allow);
         }
         if entries.len() >= self.capacity {
-            entries.retain(|_, w| w.attempts > 0 && now < w.started + self.window);
+            entries.retain(|_, w| w.attempts > 0 && now < self.window_end(w));
         }
         if entries.len() < self.capacity {
             entries.insert(
@@ -184,10 +199,10 @@ impl AttemptLimiter for MemoryAttemptLimiter {
     async fn record_success(&self, key: &str, _now: SystemTime) -> Result<(), StorageError> {
         let digest = self.digest(key);
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        // The entry stays (with no attempts) so a busy client does not insert and remove it
-        // on every request; cleared entries are the first dropped when the table is full.
+        // The entry stays so a busy client does not insert and remove it on every request;
+        // entries with no attempts left in them are the first dropped when the table is full.
         if let Some(window) = entries.get_mut(&digest) {
-            window.attempts = 0;
+            window.attempts = window.attempts.saturating_sub(1);
         }
         Ok(())
     }

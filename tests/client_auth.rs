@@ -468,16 +468,20 @@ fn te_10_client_secret_post_is_throttled_too() {
 }
 
 #[test]
-fn te_10_success_clears_the_failure_count() {
+fn te_10_successes_do_not_wipe_out_failures() {
     let h = Harness::new();
-    // Fewer failures than the limit, a success, then as many again: never throttled.
     let limit = fail_until_throttled(&Harness::new(), BACKEND.0);
-    for _ in 0..2 {
-        for _ in 0..limit - 1 {
-            assert_error(&h.token(&wrong(BACKEND.0)), 401, "invalid_client");
-        }
+    // A guesser and the real client share the key: the real client's successes must not
+    // reset the guesser's count, or a busy client would never be protected.
+    for _ in 0..limit - 1 {
+        assert_error(&h.token(&wrong(BACKEND.0)), 401, "invalid_client");
+    }
+    for _ in 0..5 {
         assert_token(&h.token(&backend_cc()), "read");
     }
+    assert_error(&h.token(&wrong(BACKEND.0)), 401, "invalid_client");
+    let throttled = h.token(&backend_cc());
+    assert_eq!(throttled.status.as_u16(), 429);
 }
 
 #[test]

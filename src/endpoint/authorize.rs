@@ -170,7 +170,9 @@ impl PendingAuthorization {
             scope,
             issuer: Arc::clone(&self.issuer),
             issued_at: now,
-            expires_at: now + inner.code_ttl,
+            // A clock too far in the future to add the lifetime issues a code that is
+            // already expired, rather than panicking.
+            expires_at: now.checked_add(inner.code_ttl).unwrap_or(now),
         };
         let target = Target {
             redirect_uri: &self.redirect_uri,

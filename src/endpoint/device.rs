@@ -257,7 +257,7 @@ impl Server {
         };
         let device_code = DeviceCode::generate();
         let hash = device_code.hash();
-        let expires_at = now + device.code_ttl;
+        let expires_at = crate::clock::expiry(now, device.code_ttl)?;
         let grant_id = GrantId::generate();
         for _ in 0..USER_CODE_ATTEMPTS {
             let user_code = device.user_code_format.generate();
@@ -659,14 +659,11 @@ impl GrantHandler for DeviceCodeGrant {
                 state: DeviceState::Approved { subject, scope },
                 ..
             }) => {
-                let mut grant = TokenGrant::new(scope).with_subject(subject);
-                grant.grant_id = grant_id;
-                // A refresh token only for clients that may use one (RT-08); the server
-                // also checks the client's registration.
-                if client.allows_grant_type(GrantType::REFRESH_TOKEN.as_str()) {
-                    grant = grant.with_refresh_token();
-                }
-                Ok(grant)
+                // The server issues the refresh token only to clients that may use one
+                // (RT-08).
+                Ok(TokenGrant::for_grant(grant_id, scope)
+                    .with_subject(subject)
+                    .with_refresh_token())
             }
             DeviceRedemption::AlreadyRedeemed { grant_id } => {
                 // Redeemed between the poll and now (a concurrent poll of the same code):

@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
+use crate::clock::expiry;
 use crate::endpoint::read_token_style_form;
 use crate::endpoint::refresh_grant::reuse_detected;
 use crate::error::{Error, ErrorCode, OAuthError, StorageError};
@@ -308,7 +309,7 @@ impl Server {
         now: SystemTime,
     ) -> Result<Result<HttpResponse, OAuthError>, Error> {
         let inner = &self.inner;
-        let expires_at = now + inner.access_token_ttl;
+        let expires_at = expiry(now, inner.access_token_ttl)?;
         let claims = TokenClaims {
             issuer: &inner.issuer,
             client_id: client.id(),
@@ -333,8 +334,13 @@ impl Server {
         };
         let mut records = Vec::with_capacity(2);
         records.push((access_token.hash(), record(TokenKind::Access, expires_at)));
-        let refresh_token = if grant.refresh_token && client.issues_refresh_tokens() {
-            let refresh_expires_at = now + inner.refresh_token_ttl;
+        // RT-08: a refresh token only for a client registered to receive them and allowed
+        // the refresh_token grant, whatever grant asked for one.
+        let refresh_token = if grant.refresh_token
+            && client.issues_refresh_tokens()
+            && client.allows_grant_type(GrantType::REFRESH_TOKEN.as_str())
+        {
+            let refresh_expires_at = expiry(now, inner.refresh_token_ttl)?;
             let refresh_scope = grant
                 .rotate
                 .as_ref()

@@ -72,8 +72,8 @@ impl LoopbackHost {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum InvalidRedirectUri {
-    /// Not an absolute URI, or longer than 2048 characters, or with spaces or control
-    /// characters (RU-01).
+    /// Not an absolute URI, or longer than 2048 characters, or with spaces, control or
+    /// non-ASCII characters (RU-01).
     #[error("redirect URI must be an absolute URI")]
     NotAbsolute,
     /// The URI has a fragment (RU-01, RU-04).
@@ -97,7 +97,8 @@ impl RedirectUri {
     /// # Errors
     /// [`InvalidRedirectUri`] naming the rule the URI breaks.
     pub fn parse(raw: &str) -> Result<Self, InvalidRedirectUri> {
-        if raw.len() > MAX_REDIRECT_URI_LEN || raw.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        // Visible ASCII only: anything else could not travel in a `Location` header as is.
+        if raw.len() > MAX_REDIRECT_URI_LEN || raw.bytes().any(|b| b <= b' ' || b >= 0x7f) {
             return Err(InvalidRedirectUri::NotAbsolute);
         }
         if raw.contains('#') {
@@ -245,6 +246,11 @@ mod tests {
         );
         assert_eq!(
             RedirectUri::parse("https://c.example/ cb"),
+            Err(InvalidRedirectUri::NotAbsolute)
+        );
+        // Non-ASCII could not travel in a `Location` header as is.
+        assert_eq!(
+            RedirectUri::parse("https://c.example/caf\u{e9}"),
             Err(InvalidRedirectUri::NotAbsolute)
         );
         assert!(RedirectUri::parse("https://c.example/cb?tenant=a").is_ok());

@@ -132,6 +132,7 @@ pub fn registry() -> Arc<MemoryClientRegistry> {
             .auth_method(method)
             .grant_type(GrantType::CLIENT_CREDENTIALS)
             .grant_type(GrantType::new(USER_GRANT))
+            .grant_type(GrantType::REFRESH_TOKEN)
             .allowed_scope("read write")
             .default_scope("read")
     };
@@ -145,6 +146,7 @@ pub fn registry() -> Arc<MemoryClientRegistry> {
             .resource_audience(API),
         Client::builder(SPA, ClientType::Public)
             .grant_type(GrantType::new(USER_GRANT))
+            .grant_type(GrantType::REFRESH_TOKEN)
             .allowed_scope("read write")
             .default_scope("read"),
     ] {
