@@ -15,11 +15,11 @@
 //!  host framework (axum / actix-web / hyper): a thin adapter
 //!    | builds HttpRequest                       ^ sends HttpResponse back
 //!    v                                          |
-//!  Server::token (and the other endpoints) -----+
+//!  Server::authorize / token / revoke / ... ----+
 //!    | parse once, check the rules (pure), decide
 //!    v
 //!  plug-ins, held as Arc<dyn _>: ClientRegistry, CodeStore, TokenStore,
-//!  TokenIssuer, AttemptLimiter, Clock (in-memory defaults included)
+//!  DeviceStore, TokenIssuer, AttemptLimiter, Clock (in-memory defaults included)
 //! ```
 //!
 //! ## Getting started
@@ -131,23 +131,23 @@
 //!
 //! ## Standards
 //!
-//! - [RFC 6749](https://www.rfc-editor.org/rfc/rfc6749): §2.3 client authentication, §3.2
-//!   the token endpoint, §3.3 scope, §4.4 client credentials, §5 token responses and errors
+//! - [RFC 6749](https://www.rfc-editor.org/rfc/rfc6749): §2.3 client authentication, §3.1
+//!   the authorization endpoint, §3.2 the token endpoint, §3.3 scope, §4.1 authorization
+//!   code, §4.3 password (opt-in), §4.4 client credentials, §5 token responses and errors,
+//!   §6 refreshing
 //! - [RFC 6750](https://www.rfc-editor.org/rfc/rfc6750): bearer tokens at the resource
 //!   server ([`BearerGuard`])
 //! - [RFC 7009](https://www.rfc-editor.org/rfc/rfc7009): token revocation ([`Server::revoke`])
-//! - [RFC 6749](https://www.rfc-editor.org/rfc/rfc6749) §4.1 authorization code, §4.3
-//!   password (opt-in), §6 refreshing
-//! - [RFC 7636](https://www.rfc-editor.org/rfc/rfc7636): PKCE
-//! - [RFC 8252](https://www.rfc-editor.org/rfc/rfc8252): loopback redirect URIs
-//! - [RFC 9207](https://www.rfc-editor.org/rfc/rfc9207): the `iss` response parameter
 //! - [RFC 7617](https://www.rfc-editor.org/rfc/rfc7617): the Basic scheme
-//! - [RFC 8628](https://www.rfc-editor.org/rfc/rfc8628): the device authorization grant
-//!   ([`Server::device_authorization`], [`Server::device_verification`])
+//! - [RFC 7636](https://www.rfc-editor.org/rfc/rfc7636): PKCE
 //! - [RFC 7662](https://www.rfc-editor.org/rfc/rfc7662): token introspection
 //!   ([`Server::introspect`])
+//! - [RFC 8252](https://www.rfc-editor.org/rfc/rfc8252): loopback redirect URIs
 //! - [RFC 8414](https://www.rfc-editor.org/rfc/rfc8414): authorization server metadata
 //!   ([`Server::metadata`], [`well_known_url`])
+//! - [RFC 8628](https://www.rfc-editor.org/rfc/rfc8628): the device authorization grant
+//!   ([`Server::device_authorization`], [`Server::device_verification`])
+//! - [RFC 9207](https://www.rfc-editor.org/rfc/rfc9207): the `iss` response parameter
 //! - [RFC 9700](https://www.rfc-editor.org/rfc/rfc9700): the OAuth 2.0 Security BCP
 //! - [OAuth 2.1](https://datatracker.ietf.org/doc/draft-ietf-oauth-v2-1/): defaults
 

@@ -377,6 +377,19 @@ fn az_12_approve_narrows_the_granted_scope_to_the_requested_one() {
     assert_eq!(json(&tokens)["scope"], "read");
 }
 
+#[test]
+fn az_08_approving_nothing_is_access_denied_not_an_empty_code() {
+    let h = harness();
+    let pending = h.authorize(&q("scope=read")).unwrap();
+    // The user granted only scopes the client did not ask for: nothing is left.
+    let response = h.approve(pending, "alice", "write");
+    assert_eq!(
+        location_param(&response, "error").as_deref(),
+        Some("access_denied")
+    );
+    assert_eq!(location_param(&response, "code"), None);
+}
+
 // ---- Redirect URI matching (RU) ----
 
 fn vru(uri: &str) -> Result<PendingAuthorization, AuthorizeError> {

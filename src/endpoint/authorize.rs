@@ -142,8 +142,9 @@ impl PendingAuthorization {
     /// redirects to the client with `code`, `state` and `iss` (AZ-12, IS-01).
     ///
     /// `granted` is what the user consented to; it is narrowed to the requested scope (a
-    /// user cannot grant more than the client asked for). Pass the same [`Server`] that
-    /// produced this value.
+    /// user cannot grant more than the client asked for). If nothing is left, the user
+    /// granted nothing: the answer is the `access_denied` redirect of [`deny`](Self::deny),
+    /// never a code for an empty scope. Pass the same [`Server`] that produced this value.
     ///
     /// # Errors
     /// [`ApproveError`] when the code store fails. Log it and send
@@ -158,6 +159,9 @@ impl PendingAuthorization {
         let inner = &server.inner;
         let now = server.now();
         let scope = narrow(granted, &self.scope);
+        if scope.is_empty() {
+            return Ok(self.deny());
+        }
         let code = AuthorizationCode::generate();
         let grant = AuthorizationGrant {
             grant_id: GrantId::generate(),

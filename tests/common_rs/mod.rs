@@ -62,8 +62,8 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 }
 
 /// A test-only extension grant: issues `scope` for subject `sub` (required), optionally
-/// restricted to audience `aud`, with a refresh token. Stands in for the authorization
-/// code grant, which lives on another branch.
+/// restricted to audience `aud`, with a refresh token: a quick way to user tokens without
+/// going through the authorization endpoint.
 #[derive(Debug)]
 pub struct UserGrant;
 
