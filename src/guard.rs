@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::error::{ConfigError, Error, is_error_char};
-use crate::http::{Header, HttpRequest, HttpResponse, Method, Status};
+use crate::http::{HttpRequest, HttpResponse, Method, Status};
 use crate::params::Form;
 use crate::secret::TokenHash;
 use crate::server::Server;
@@ -295,15 +295,7 @@ impl BearerGuard {
                 ),
             ),
         };
-        HttpResponse {
-            status,
-            headers: vec![Header {
-                name: "www-authenticate",
-                value: challenge.into(),
-                sensitive: false,
-            }],
-            body: Vec::new(),
-        }
+        HttpResponse::empty(status).with_header("www-authenticate", challenge)
     }
 }
 

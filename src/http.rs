@@ -279,12 +279,48 @@ impl HttpResponse {
 
     /// 405 with `Allow` (TE-01).
     pub(crate) fn method_not_allowed(allow: &'static str) -> Self {
-        let mut response = Self::json(
-            Status::METHOD_NOT_ALLOWED,
-            br#"{"error":"invalid_request","error_description":"method not allowed"}"#.to_vec(),
-        );
-        response.push_header("allow", allow);
-        response
+        let error = crate::error::OAuthError::new(crate::error::ErrorCode::INVALID_REQUEST)
+            .with_description("method not allowed");
+        Self::json(Status::METHOD_NOT_ALLOWED, error.to_json()).with_header("allow", allow)
+    }
+
+    /// An empty response with `status` and no headers.
+    pub(crate) fn empty(status: Status) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Adds a header, builder style.
+    pub(crate) fn with_header(
+        mut self,
+        name: &'static str,
+        value: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        self.push_header(name, value);
+        self
+    }
+
+    /// Adds a header whose value carries a credential (see [`Header::sensitive`]).
+    pub(crate) fn with_sensitive_header(
+        mut self,
+        name: &'static str,
+        value: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        self.headers.push(Header {
+            name,
+            value: value.into(),
+            sensitive: true,
+        });
+        self
+    }
+
+    /// Sets the body, builder style.
+    pub(crate) fn with_body(mut self, body: Vec<u8>) -> Self {
+        self.body = body;
+        self
     }
 
     pub(crate) fn push_header(&mut self, name: &'static str, value: impl Into<Cow<'static, str>>) {

@@ -38,6 +38,14 @@ impl JsonObject {
         self
     }
 
+    /// Adds a boolean member.
+    pub(crate) fn boolean(&mut self, name: &str, value: bool) -> &mut Self {
+        self.key(name);
+        self.buf
+            .extend_from_slice(if value { b"true" } else { b"false" });
+        self
+    }
+
     /// Adds an integer member.
     pub(crate) fn number(&mut self, name: &str, value: u64) -> &mut Self {
         self.key(name);

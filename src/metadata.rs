@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::config::ServerBuilder;
 use crate::endpoint::token::GrantHandler;
 use crate::error::ConfigError;
-use crate::http::{Header, HttpRequest, HttpResponse, Method, Status};
+use crate::http::{HttpRequest, HttpResponse, Method, Status};
 use crate::server::Server;
 use crate::types::{GrantType, Scope};
 
@@ -279,15 +279,9 @@ impl Server {
     ///
     /// No member is `null` or an empty array (MD-05).
     pub fn metadata(&self) -> HttpResponse {
-        HttpResponse {
-            status: Status::OK,
-            headers: vec![Header {
-                name: "content-type",
-                value: std::borrow::Cow::Borrowed("application/json"),
-                sensitive: false,
-            }],
-            body: self.inner.metadata.body.to_vec(),
-        }
+        HttpResponse::empty(Status::OK)
+            .with_header("content-type", "application/json")
+            .with_body(self.inner.metadata.body.to_vec())
     }
 
     /// The path to route to [`metadata`](Self::metadata):
@@ -320,19 +314,11 @@ impl Server {
         } else {
             Status::METHOD_NOT_ALLOWED
         };
-        let mut headers = Vec::new();
+        let response = HttpResponse::empty(status);
         if status == Status::METHOD_NOT_ALLOWED {
-            headers.push(Header {
-                name: "allow",
-                value: std::borrow::Cow::Borrowed("GET, HEAD"),
-                sensitive: false,
-            });
+            return response.with_header("allow", "GET, HEAD");
         }
-        HttpResponse {
-            status,
-            headers,
-            body: Vec::new(),
-        }
+        response
     }
 }
 

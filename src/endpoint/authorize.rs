@@ -33,7 +33,7 @@ use std::sync::Arc;
 use crate::endpoint::is_form_content_type;
 use crate::error::{ErrorCode, OAuthError, StorageError};
 use crate::grant::resolve_scope;
-use crate::http::{Header, HttpRequest, HttpResponse, Method, Status};
+use crate::http::{HttpRequest, HttpResponse, Method, Status};
 use crate::params::{FormLimits, decode};
 use crate::pkce::{CodeChallenge, PkceMethod};
 use crate::secret::AuthorizationCode;
@@ -364,27 +364,15 @@ impl Target<'_> {
         }
         query.append_pair("iss", self.issuer);
         let location = query.finish();
-        HttpResponse {
-            status: if self.see_other {
-                Status::SEE_OTHER
-            } else {
-                Status::FOUND
-            },
-            headers: vec![
-                // The Location carries the code, and state: keep it out of logs.
-                Header {
-                    name: "location",
-                    value: location.into(),
-                    sensitive: true,
-                },
-                Header {
-                    name: "cache-control",
-                    value: "no-store".into(),
-                    sensitive: false,
-                },
-            ],
-            body: Vec::new(),
-        }
+        let status = if self.see_other {
+            Status::SEE_OTHER
+        } else {
+            Status::FOUND
+        };
+        // The Location carries the code and the state: keep it out of logs.
+        HttpResponse::empty(status)
+            .with_sensitive_header("location", location)
+            .with_header("cache-control", "no-store")
     }
 }
 
