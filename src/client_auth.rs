@@ -108,7 +108,10 @@ pub(crate) fn extract<'a>(
             return Err(invalid_client(realm, "unsupported authentication scheme"));
         }
         // TE-08: one method per request.
-        if form.contains("client_secret") || form.contains("client_assertion") {
+        if form.contains("client_secret")
+            || form.contains("client_assertion")
+            || form.contains("client_assertion_type")
+        {
             return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
                 .with_description("more than one client authentication method"));
         }

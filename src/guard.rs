@@ -6,9 +6,10 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::endpoint::is_form_content_type;
 use crate::error::{ConfigError, Error, is_error_char};
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
-use crate::params::Form;
+use crate::params::{Form, FormError};
 use crate::secret::TokenHash;
 use crate::server::Server;
 use crate::store::TokenKind;
@@ -255,19 +256,21 @@ impl BearerGuard {
         if request.method() == Method::Get {
             return Ok(None);
         }
-        let form_type = request.header("content-type").is_some_and(|value| {
-            value
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-        if !form_type {
+        if !is_form_content_type(request.header("content-type")) {
             return Ok(None);
         }
-        let form = Form::parse(request.body(), &self.server.inner.form_limits)
-            .map_err(|_| Refusal::InvalidRequest("malformed form body"))?;
+        // The body belongs to the application: a form the crate's parser would refuse
+        // (too large, a repeated field of the application's own) simply carries no token
+        // for the guard. Only a repeated `access_token` is the client's mistake.
+        let form = match Form::parse(request.body(), &self.server.inner.form_limits) {
+            Ok(form) => form,
+            Err(FormError::Repeated(name)) if name == "access_token" => {
+                return Err(Refusal::InvalidRequest(
+                    "the token was sent in more than one way",
+                ));
+            }
+            Err(_) => return Ok(None),
+        };
         Ok(form.get("access_token").map(str::to_owned))
     }
 

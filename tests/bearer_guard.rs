@@ -113,6 +113,25 @@ fn bt_02_form_body_token_is_ignored_by_default() {
 }
 
 #[test]
+fn bt_02_application_forms_the_parser_would_refuse_carry_no_token() {
+    let h = Harness::new();
+    let token = h.cc_token(BACKEND, "read");
+    let guard = guard(&h).form_body_tokens(true);
+    // The application's own form repeats a field: not the guard's business, the header
+    // token still works.
+    let request = form()
+        .with_header("authorization", format!("Bearer {token}"))
+        .with_body("tag=a&tag=b");
+    assert!(check(&guard, &request, "read").is_ok());
+    // A repeated access_token is the client's mistake: BT-04.
+    let twice = form().with_body(format!("access_token={token}&access_token={token}"));
+    assert_eq!(
+        check(&guard, &twice, "read").unwrap_err().status.as_u16(),
+        400
+    );
+}
+
+#[test]
 fn bt_02_form_body_token_accepted_when_enabled() {
     let h = Harness::new();
     let token = h.cc_token(BACKEND, "read");

@@ -221,6 +221,21 @@ fn te_08_basic_plus_client_assertion_is_invalid_request() {
 }
 
 #[test]
+fn te_08_basic_plus_client_assertion_type_alone_is_invalid_request() {
+    let h = Harness::new();
+    let request = basic_request(
+        BACKEND.0,
+        BACKEND.1,
+        format!(
+            "{}&client_assertion_type={}",
+            cc_body(None),
+            enc("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+        ),
+    );
+    assert_error(&h.token(&request), 400, "invalid_request");
+}
+
+#[test]
 fn te_08_body_secret_plus_client_assertion_is_invalid_request() {
     let h = Harness::new();
     let request = post_form(format!(
