@@ -50,7 +50,7 @@ impl Default for FormLimits {
 /// A parsed form: each name at most once, empty values dropped. `Debug` lists the
 /// parameter names only: values may be secrets.
 pub(crate) struct Form<'a> {
-    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    pairs: Pairs<'a>,
 }
 
 impl std::fmt::Debug for Form<'_> {
@@ -85,37 +85,14 @@ impl FormError {
 }
 
 impl<'a> Form<'a> {
-    /// Parses a form body or query string.
+    /// Parses a form body or query string: each name at most once (TE-03), empty values
+    /// dropped.
     pub(crate) fn parse(input: &'a [u8], limits: &FormLimits) -> Result<Self, FormError> {
-        if input.len() > limits.max_body_bytes {
-            return Err(FormError::TooLarge);
-        }
-        // Raw UTF-8 is checked once for the whole input; only percent-decoded values are
-        // checked again, after decoding.
-        let input = std::str::from_utf8(input).map_err(|_| FormError::Malformed)?;
-        let mut pairs: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::with_capacity(8);
-        for part in input.split('&') {
-            if part.is_empty() {
-                continue;
-            }
-            if pairs.len() >= limits.max_parameters {
-                return Err(FormError::TooManyParameters);
-            }
-            let (name, value) = part.split_once('=').unwrap_or((part, ""));
-            if name.len() > limits.max_value_bytes || value.len() > limits.max_value_bytes {
-                return Err(FormError::ValueTooLong);
-            }
-            let name = decode_str(name).ok_or(FormError::Malformed)?;
-            let value = decode_str(value).ok_or(FormError::Malformed)?;
-            if name.is_empty() {
-                continue;
-            }
-            // A name sent twice is refused even when one of the values is empty: the
-            // parameter was still "included more than once" (RFC 6749 §3.1).
-            if pairs.iter().any(|(n, _)| *n == name) {
-                return Err(FormError::Repeated(name.into_owned()));
-            }
-            pairs.push((name, value));
+        let mut pairs = parse_pairs(input, limits)?;
+        // A name sent twice is refused even when one of the values is empty: the
+        // parameter was still "included more than once" (RFC 6749 §3.1).
+        if let Some(name) = first_repeated(&pairs) {
+            return Err(FormError::Repeated(name.to_owned()));
         }
         // Parameters sent without a value are treated as omitted (RFC 6749 §3.1).
         pairs.retain(|(_, v)| !v.is_empty());
@@ -149,6 +126,54 @@ fn decode_str(raw: &str) -> Option<Cow<'_, str>> {
         return Some(Cow::Borrowed(raw));
     }
     decode(raw.as_bytes())
+}
+
+/// Every name-value pair of a form, in request order, decoded, with repeated names and
+/// empty values kept, within `limits`. [`Form::parse`] builds on it; the authorization
+/// endpoint uses it directly, because there a repeated `client_id` is a local error and
+/// any other repeat a redirect error.
+pub(crate) fn parse_pairs<'a>(
+    input: &'a [u8],
+    limits: &FormLimits,
+) -> Result<Pairs<'a>, FormError> {
+    if input.len() > limits.max_body_bytes {
+        return Err(FormError::TooLarge);
+    }
+    // Raw UTF-8 is checked once for the whole input; only percent-decoded values are
+    // checked again, after decoding.
+    let input = std::str::from_utf8(input).map_err(|_| FormError::Malformed)?;
+    let mut pairs: Pairs<'a> = Vec::with_capacity(8);
+    for part in input.split('&') {
+        if part.is_empty() {
+            continue;
+        }
+        if pairs.len() >= limits.max_parameters {
+            return Err(FormError::TooManyParameters);
+        }
+        let (name, value) = part.split_once('=').unwrap_or((part, ""));
+        if name.len() > limits.max_value_bytes || value.len() > limits.max_value_bytes {
+            return Err(FormError::ValueTooLong);
+        }
+        let name = decode_str(name).ok_or(FormError::Malformed)?;
+        let value = decode_str(value).ok_or(FormError::Malformed)?;
+        if !name.is_empty() {
+            pairs.push((name, value));
+        }
+    }
+    Ok(pairs)
+}
+
+/// Decoded name-value pairs, in request order.
+pub(crate) type Pairs<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+
+/// The first name that appears more than once, if any.
+pub(crate) fn first_repeated<'p>(pairs: &'p Pairs<'_>) -> Option<&'p str> {
+    pairs.iter().enumerate().find_map(|(i, (name, _))| {
+        pairs[..i]
+            .iter()
+            .any(|(n, _)| n == name)
+            .then_some(name.as_ref())
+    })
 }
 
 /// Form-url-decodes one name or value: `+` becomes a space, `%XX` a byte, and the result

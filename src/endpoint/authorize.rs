@@ -26,7 +26,6 @@
 //! already have. What binds the approval to *this* user is the host's session and CSRF
 //! protection of its consent form (SEC-03), which the crate cannot do for it.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -34,7 +33,7 @@ use crate::endpoint::is_form_content_type;
 use crate::error::{ErrorCode, OAuthError, StorageError};
 use crate::grant::resolve_scope;
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
-use crate::params::{FormLimits, decode};
+use crate::params::{FormError, FormLimits, Pairs, first_repeated, parse_pairs};
 use crate::pkce::{CodeChallenge, PkceMethod};
 use crate::secret::AuthorizationCode;
 use crate::server::Server;
@@ -379,37 +378,12 @@ impl Target<'_> {
 /// All parameters of the request, duplicates and empty values kept, so that stage A can
 /// tell a repeated `client_id` from a repeated `scope`.
 struct Params<'a> {
-    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    pairs: Pairs<'a>,
 }
 
 impl<'a> Params<'a> {
     fn parse(input: &'a [u8], limits: &FormLimits) -> Result<Self, OAuthError> {
-        let refuse =
-            |d: &'static str| OAuthError::new(ErrorCode::INVALID_REQUEST).with_description(d);
-        if input.len() > limits.max_body_bytes {
-            return Err(refuse("request too large"));
-        }
-        let mut pairs = Vec::new();
-        for part in input.split(|b| *b == b'&') {
-            if part.is_empty() {
-                continue;
-            }
-            if pairs.len() >= limits.max_parameters {
-                return Err(refuse("too many parameters"));
-            }
-            let (name, value) = match part.iter().position(|b| *b == b'=') {
-                Some(i) => (&part[..i], &part[i + 1..]),
-                None => (part, &part[part.len()..]),
-            };
-            if name.len() > limits.max_value_bytes || value.len() > limits.max_value_bytes {
-                return Err(refuse("parameter value too long"));
-            }
-            let name = decode(name).ok_or_else(|| refuse("malformed encoding"))?;
-            let value = decode(value).ok_or_else(|| refuse("malformed encoding"))?;
-            if !name.is_empty() {
-                pairs.push((name, value));
-            }
-        }
+        let pairs = parse_pairs(input, limits).map_err(FormError::into_oauth)?;
         Ok(Self { pairs })
     }
 
@@ -428,12 +402,7 @@ impl<'a> Params<'a> {
 
     /// A name that appears more than once, if any.
     fn repeated(&self) -> Option<&str> {
-        self.pairs.iter().enumerate().find_map(|(i, (name, _))| {
-            self.pairs[..i]
-                .iter()
-                .any(|(n, _)| n == name)
-                .then_some(name.as_ref())
-        })
+        first_repeated(&self.pairs)
     }
 }
 
