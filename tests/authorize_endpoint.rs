@@ -149,6 +149,30 @@ fn az_04_errors_redirect_with_error_state_and_iss() {
 }
 
 #[test]
+fn er_04_redirect_errors_are_form_encoded_in_the_query_never_without_state() {
+    let h = harness();
+    // A state that needs encoding comes back exactly, next to `error` and `iss`, in the
+    // query (no fragment); a redirectable error is never sent without the client's state.
+    let state = "a+b c/d?e=f&g%20h~*";
+    let query = format!(
+        "response_type=token&client_id=app&state={}&{PKCE}",
+        url::form_urlencoded::byte_serialize(state.as_bytes()).collect::<String>()
+    );
+    let response = redirect_error(h.authorize(&query));
+    let location = response.header("location").unwrap();
+    assert!(!location.contains('#'));
+    assert_eq!(
+        location_param(&response, "error").as_deref(),
+        Some("unsupported_response_type")
+    );
+    assert_eq!(location_param(&response, "state").as_deref(), Some(state));
+    assert_eq!(
+        location_param(&response, "iss").as_deref(),
+        Some("https://as.example.com")
+    );
+}
+
+#[test]
 fn az_05_missing_response_type_is_invalid_request() {
     let h = harness();
     let response = redirect_error(h.authorize(&format!("client_id=app&state=xyz&{PKCE}")));

@@ -144,6 +144,18 @@ fn md_02_issuer_must_be_https_without_query_or_fragment() {
 }
 
 #[test]
+fn is_03_metadata_sets_the_iss_parameter_flag_and_iss_equals_the_issuer() {
+    // Every authorization response carries `iss` (IS-01), so the flag is true; leaving it
+    // out would tell clients the opposite.
+    let document = doc(&builder(ISSUER).build().unwrap());
+    assert_eq!(
+        document["authorization_response_iss_parameter_supported"],
+        json!(true)
+    );
+    assert_eq!(document["issuer"], ISSUER);
+}
+
+#[test]
 fn md_03_required_members_are_present() {
     let server = build_with(|| builder(ISSUER).scopes_supported("write read"), &[CODE]).unwrap();
     let document = doc(&server);
