@@ -164,6 +164,7 @@ mod endpoint;
 mod error;
 mod grant;
 mod guard;
+mod hash;
 mod http;
 mod issuer;
 mod json;

@@ -1,16 +1,16 @@
 //! Brute-force protection for secret checks (TE-10): a pluggable limiter of attempts, with
 //! an in-memory default.
 
-use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::fmt;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::hash::BuildHasher;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
 use crate::error::StorageError;
+use crate::hash::DigestMap;
 
 /// Whether an attempt may go ahead.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,33 +91,13 @@ pub struct MemoryAttemptLimiter {
     window: Duration,
     capacity: usize,
     seed: RandomState,
-    entries: Mutex<HashMap<u64, Window, BuildHasherDefault<DigestHasher>>>,
+    entries: Mutex<DigestMap<u64, Window>>,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Window {
     started: SystemTime,
     attempts: u32,
-}
-
-/// Passes a key that is already a keyed 64-bit digest through unchanged.
-#[derive(Default)]
-struct DigestHasher(u64);
-
-impl Hasher for DigestHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, value: u64) {
-        self.0 = value;
-    }
 }
 
 impl MemoryAttemptLimiter {

@@ -2,9 +2,8 @@
 //! ([RFC 8628](https://www.rfc-editor.org/rfc/rfc8628)): the [`DeviceStore`] trait and
 //! [`MemoryDeviceStore`].
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -12,6 +11,7 @@ use async_trait::async_trait;
 
 use crate::error::StorageError;
 use crate::grant::device::{is_too_fast, slowed_down};
+use crate::hash::DigestMap;
 use crate::secret::TokenHash;
 use crate::types::{ClientId, GrantId, Scope, Subject};
 
@@ -334,25 +334,6 @@ pub struct MemoryDeviceStore {
     inner: Mutex<DeviceTables>,
 }
 
-/// A hasher for keys that are already uniform (SHA-256 digests, fingerprints): it takes
-/// their first 8 bytes. Only server-generated codes are ever inserted, so nobody can build
-/// colliding chains; a presented digest is only looked up.
-#[derive(Default)]
-struct DigestHasher(u64);
-
-impl Hasher for DigestHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut word = [0u8; 8];
-        let n = bytes.len().min(8);
-        word[..n].copy_from_slice(&bytes[..n]);
-        self.0 ^= u64::from_le_bytes(word);
-    }
-}
-
 /// The key of a user code in the secondary index: a 64-bit Fx-style fingerprint, so the
 /// index holds no strings. Two codes with one fingerprint are harmless: an insert then sees
 /// the code as taken and the server draws another, and a lookup compares the record's own
@@ -377,8 +358,8 @@ type Digest = [u8; 32];
 
 #[derive(Default)]
 struct DeviceTables {
-    records: HashMap<Digest, DeviceRecord, BuildHasherDefault<DigestHasher>>,
-    by_user_code: HashMap<u64, Digest, BuildHasherDefault<DigestHasher>>,
+    records: DigestMap<Digest, DeviceRecord>,
+    by_user_code: DigestMap<u64, Digest>,
     /// (purge time = expiry + retention, device code digest), ordered by purge time. With
     /// one lifetime for all codes, new entries go at the back in O(1).
     purge_queue: VecDeque<(SystemTime, Digest)>,
