@@ -200,7 +200,7 @@ pub use crate::secret::{
 };
 pub use crate::server::Server;
 pub use crate::store::{
-    AuthorizationGrant, ClientRegistry, CodeStore, MemoryClientRegistry, MemoryCodeStore,
+    AuthorizationGrant, ClientRegistry, CodeStore, Insert, MemoryClientRegistry, MemoryCodeStore,
     MemoryTokenStore, Redemption, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord,
     TokenStore,
 };

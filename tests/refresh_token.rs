@@ -181,7 +181,7 @@ fn rt_07_a_revoked_grant_cannot_be_refreshed() {
         .unwrap();
     // The host withdraws consent: it revokes the grant.
     assert_eq!(
-        block_on(h.tokens.revoke_grant(&record.grant_id)).unwrap(),
+        block_on(h.tokens.revoke_grant(&record.grant_id, record.expires_at)).unwrap(),
         2
     );
     assert_token_error(&h.refresh("app", &refresh, None), 400, "invalid_grant");
@@ -329,7 +329,7 @@ struct NoRotation(MemoryTokenStore);
 
 #[async_trait]
 impl TokenStore for NoRotation {
-    async fn insert(&self, tokens: Vec<(TokenHash, TokenRecord)>) -> Result<(), StorageError> {
+    async fn insert(&self, tokens: Vec<(TokenHash, TokenRecord)>) -> Result<Insert, StorageError> {
         self.0.insert(tokens).await
     }
     async fn find(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
@@ -338,8 +338,12 @@ impl TokenStore for NoRotation {
     async fn revoke(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
         self.0.revoke(token).await
     }
-    async fn revoke_grant(&self, grant: &GrantId) -> Result<usize, StorageError> {
-        self.0.revoke_grant(grant).await
+    async fn revoke_grant(
+        &self,
+        grant: &GrantId,
+        until: SystemTime,
+    ) -> Result<usize, StorageError> {
+        self.0.revoke_grant(grant, until).await
     }
 }
 
