@@ -12,8 +12,6 @@ pub trait Clock: Send + Sync + fmt::Debug {
     fn now(&self) -> SystemTime;
 }
 
-/// `now + ttl`, or an error when a clock set absurdly far in the future leaves no room for
-/// the lifetime (nothing a request can cause, but no panic either).
 /// Until when a revoked grant's tombstone is kept: `now` plus `ttl` (the longest token
 /// lifetime). A clock so near the end of representable time that the sum overflows (no
 /// real clock) falls back to one day, then to `now`, rather than failing the revocation.
@@ -23,6 +21,8 @@ pub(crate) fn revoked_until(now: SystemTime, ttl: Duration) -> SystemTime {
         .unwrap_or(now)
 }
 
+/// `now + ttl`, or an error when a clock set absurdly far in the future leaves no room for
+/// the lifetime (nothing a request can cause, but no panic either).
 pub(crate) fn expiry(now: SystemTime, ttl: Duration) -> Result<SystemTime, crate::ConfigError> {
     now.checked_add(ttl)
         .ok_or(crate::ConfigError::Setting("the clock is out of range"))
