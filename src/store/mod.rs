@@ -163,13 +163,16 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     /// belongs to a grant revoked by [`revoke_grant`](Self::revoke_grant) whose tombstone
     /// is still kept: then nothing is stored and the answer is [`Insert::GrantRevoked`].
     ///
-    /// The tombstone check and the write must be one atomic step. In SQL, per record:
+    /// The tombstone check and the write must be one atomic step. In SQL, with
+    /// `revoke_grant` upserting `revoked_grants (grant_id, until)` and deleting the
+    /// grant's tokens in one transaction, `insert` is one transaction of
     /// `INSERT INTO tokens (hash, grant_id, …) SELECT $1, $2, … WHERE NOT EXISTS (SELECT 1
-    /// FROM revoked_grants WHERE grant_id = $2 AND until > $now)`, all in one transaction
-    /// that is rolled back when a row was not inserted (or one statement inserting every
-    /// row under a single `WHERE NOT EXISTS`), with `revoke_grant` writing the tombstone
-    /// in a transaction that conflicts with it (for example a row lock on the grant, or
-    /// `SERIALIZABLE`).
+    /// FROM revoked_grants WHERE grant_id = $2 AND until > $now)` (`$now`: the newest
+    /// `issued_at` of the batch), rolled back unless every row went in. Under
+    /// `READ COMMITTED` both transactions must also serialize per grant (for example both
+    /// first take `pg_advisory_xact_lock` on the grant id, or both run `SERIALIZABLE` and
+    /// retry): otherwise an insert that checked before the tombstone was committed can
+    /// commit after the delete, and its tokens stay.
     ///
     /// # Errors
     /// [`StorageError`] for a backend failure; then none of the records is stored.
