@@ -12,6 +12,15 @@ pub trait Clock: Send + Sync + fmt::Debug {
     fn now(&self) -> SystemTime;
 }
 
+/// Until when a revoked grant's tombstone is kept: `now` plus `ttl` (the longest token
+/// lifetime). A clock so near the end of representable time that the sum overflows (no
+/// real clock) falls back to one day, then to `now`, rather than failing the revocation.
+pub(crate) fn revoked_until(now: SystemTime, ttl: Duration) -> SystemTime {
+    now.checked_add(ttl)
+        .or_else(|| now.checked_add(Duration::from_secs(86_400)))
+        .unwrap_or(now)
+}
+
 /// `now + ttl`, or an error when a clock set absurdly far in the future leaves no room for
 /// the lifetime (nothing a request can cause, but no panic either).
 pub(crate) fn expiry(now: SystemTime, ttl: Duration) -> Result<SystemTime, crate::ConfigError> {

@@ -384,14 +384,17 @@ impl ServerBuilder {
             Arc::new(AuthorizationCodeGrant {
                 codes: Arc::clone(&self.codes),
                 tokens: Arc::clone(&self.tokens),
+                revoked_for: self.refresh_token_ttl,
             }),
             Arc::new(RefreshTokenGrant {
                 tokens: Arc::clone(&self.tokens),
                 grace: self.refresh_reuse_grace,
+                revoked_for: self.refresh_token_ttl,
             }),
         ];
         if let Some(device) = &device {
-            grant_handlers.push(device.grant_handler(Arc::clone(&self.tokens)));
+            grant_handlers
+                .push(device.grant_handler(Arc::clone(&self.tokens), self.refresh_token_ttl));
         }
         if let Some(verifier) = self.password_verifier {
             grant_handlers.push(Arc::new(PasswordGrant {

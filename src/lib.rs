@@ -90,7 +90,8 @@
 //! [`TokenHash`] digests and never see token values; [`TokenStore::insert`] writes all the
 //! records of one response or none; [`CodeStore::redeem`] hands a code's grant out exactly
 //! once and then reports "already used, by grant X"; [`TokenStore::rotate`] is the
-//! compare-and-swap of refresh token rotation. [`MemoryClientRegistry`],
+//! compare-and-swap of refresh token rotation; [`TokenStore::revoke_grant`] leaves a
+//! tombstone that makes a later insert or rotation of that grant's tokens fail. [`MemoryClientRegistry`],
 //! [`MemoryCodeStore`] and [`MemoryTokenStore`] are the in-memory implementations; a
 //! deployment of several instances needs shared ones.
 //!
@@ -201,7 +202,7 @@ pub use crate::secret::{
 };
 pub use crate::server::Server;
 pub use crate::store::{
-    AuthorizationGrant, ClientRegistry, CodeStore, MemoryClientRegistry, MemoryCodeStore,
+    AuthorizationGrant, ClientRegistry, CodeStore, Insert, MemoryClientRegistry, MemoryCodeStore,
     MemoryTokenStore, Redemption, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord,
     TokenStore,
 };

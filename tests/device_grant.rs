@@ -6,13 +6,14 @@ mod common_device;
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common_device::*;
 use grantflow::{
     ClientId, DeviceCode, DeviceRecord, DeviceRedemption, DeviceStore, DeviceVerificationError,
-    GrantId, HttpRequest, MemoryAttemptLimiter, MemoryDeviceStore, Method, Scope, Server, Status,
-    Subject, TokenHash, TokenStore, UserCodeFormat,
+    GrantId, HttpRequest, Insert, ManualClock, MemoryAttemptLimiter, MemoryDeviceStore,
+    MemoryTokenStore, Method, Scope, Server, Status, StorageError, Subject, TokenHash, TokenRecord,
+    TokenStore, UserCodeFormat,
 };
 use serde_json::json;
 
@@ -843,6 +844,102 @@ fn dg_11_second_poll_after_success_is_invalid_grant_and_revokes_the_grant() {
     assert!(h.tokens.is_empty());
     h.advance(5);
     assert_error(&h.poll("tv", &device_code), 400, "invalid_grant");
+}
+
+/// Signals that the parked call arrived, and waits for its release.
+type Gate = (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::sync::oneshot::Receiver<()>,
+);
+
+/// A memory token store whose first `insert` waits at a [`Gate`], so that a test can poll
+/// again between a device code's redemption and the storing of its tokens.
+#[derive(Debug)]
+struct ParkedInsert {
+    inner: Arc<MemoryTokenStore>,
+    gate: std::sync::Mutex<Option<Gate>>,
+}
+
+#[async_trait::async_trait]
+impl TokenStore for ParkedInsert {
+    async fn insert(&self, tokens: Vec<(TokenHash, TokenRecord)>) -> Result<Insert, StorageError> {
+        let gate = self.gate.lock().unwrap().take();
+        if let Some((parked, release)) = gate {
+            parked.send(()).unwrap();
+            release.await.unwrap();
+        }
+        self.inner.insert(tokens).await
+    }
+    async fn find(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
+        self.inner.find(token).await
+    }
+    async fn revoke(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
+        self.inner.revoke(token).await
+    }
+    async fn revoke_grant(
+        &self,
+        grant: &GrantId,
+        until: SystemTime,
+    ) -> Result<usize, StorageError> {
+        self.inner.revoke_grant(grant, until).await
+    }
+}
+
+#[test]
+fn dg_11_replay_between_redeem_and_issue_still_revokes() {
+    let (parked_tx, parked_rx) = tokio::sync::oneshot::channel();
+    let (release_tx, release_rx) = tokio::sync::oneshot::channel();
+    let tokens = Arc::new(MemoryTokenStore::new());
+    let devices = Arc::new(MemoryDeviceStore::new());
+    let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    let store = Arc::new(ParkedInsert {
+        inner: Arc::clone(&tokens),
+        gate: std::sync::Mutex::new(Some((parked_tx, release_rx))),
+    });
+    let server = Server::builder(ISSUER, clients(), store)
+        .clock(Arc::new(clock.clone()))
+        .device_store(devices.clone())
+        .build()
+        .unwrap();
+    let h = Harness {
+        server,
+        clock,
+        tokens,
+        devices,
+    };
+    let (device_code, user_code) = h.start("tv");
+    h.approve(&user_code);
+    let poll = form_post(&format!(
+        "grant_type={DEVICE_GRANT_ENCODED}&device_code={device_code}&client_id=tv"
+    ));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let (first, replay) = runtime.block_on(async {
+        let first = tokio::spawn({
+            let server = h.server.clone();
+            let poll = poll.clone();
+            async move { server.token(&poll).await.unwrap() }
+        });
+        // The first poll has redeemed the device code and waits before storing its tokens.
+        parked_rx.await.unwrap();
+        h.advance(5);
+        // The replay finds the code redeemed and revokes the grant, which has no token yet.
+        let replay = h.server.token(&poll).await.unwrap();
+        release_tx.send(()).unwrap();
+        (first.await.unwrap(), replay)
+    });
+    assert_error(&replay, 400, "invalid_grant");
+    assert_error(&first, 400, "invalid_grant");
+    assert_eq!(
+        json(&first),
+        json!({"error": "invalid_grant", "error_description": "the grant was revoked"})
+    );
+    assert!(
+        h.tokens.is_empty(),
+        "no token of the revoked grant is stored"
+    );
 }
 
 #[test]

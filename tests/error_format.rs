@@ -10,8 +10,8 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use common_rs::*;
 use grantflow::{
-    ClientRegistry, Error, GrantId, HttpRequest, HttpResponse, Method, Scope, Server, StorageError,
-    TokenHash, TokenRecord, TokenStore,
+    ClientRegistry, Error, GrantId, HttpRequest, HttpResponse, Insert, Method, Scope, Server,
+    StorageError, TokenHash, TokenRecord, TokenStore,
 };
 use serde_json::Value;
 
@@ -360,7 +360,7 @@ struct FailingTokens;
 
 #[async_trait]
 impl TokenStore for FailingTokens {
-    async fn insert(&self, _: Vec<(TokenHash, TokenRecord)>) -> Result<(), StorageError> {
+    async fn insert(&self, _: Vec<(TokenHash, TokenRecord)>) -> Result<Insert, StorageError> {
         Err(StorageError::new(DETAIL))
     }
     async fn find(&self, _: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
@@ -369,7 +369,7 @@ impl TokenStore for FailingTokens {
     async fn revoke(&self, _: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
         Err(StorageError::new(DETAIL))
     }
-    async fn revoke_grant(&self, _: &GrantId) -> Result<usize, StorageError> {
+    async fn revoke_grant(&self, _: &GrantId, _: SystemTime) -> Result<usize, StorageError> {
         Err(StorageError::new(DETAIL))
     }
     async fn purge_expired(&self, _: SystemTime) -> Result<usize, StorageError> {

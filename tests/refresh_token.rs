@@ -181,7 +181,7 @@ fn rt_07_a_revoked_grant_cannot_be_refreshed() {
         .unwrap();
     // The host withdraws consent: it revokes the grant.
     assert_eq!(
-        block_on(h.tokens.revoke_grant(&record.grant_id)).unwrap(),
+        block_on(h.tokens.revoke_grant(&record.grant_id, record.expires_at)).unwrap(),
         2
     );
     assert_token_error(&h.refresh("app", &refresh, None), 400, "invalid_grant");
@@ -329,7 +329,7 @@ struct NoRotation(MemoryTokenStore);
 
 #[async_trait]
 impl TokenStore for NoRotation {
-    async fn insert(&self, tokens: Vec<(TokenHash, TokenRecord)>) -> Result<(), StorageError> {
+    async fn insert(&self, tokens: Vec<(TokenHash, TokenRecord)>) -> Result<Insert, StorageError> {
         self.0.insert(tokens).await
     }
     async fn find(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
@@ -338,8 +338,12 @@ impl TokenStore for NoRotation {
     async fn revoke(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
         self.0.revoke(token).await
     }
-    async fn revoke_grant(&self, grant: &GrantId) -> Result<usize, StorageError> {
-        self.0.revoke_grant(grant).await
+    async fn revoke_grant(
+        &self,
+        grant: &GrantId,
+        until: SystemTime,
+    ) -> Result<usize, StorageError> {
+        self.0.revoke_grant(grant, until).await
     }
 }
 
@@ -416,4 +420,114 @@ fn rt_05_memory_store_forgets_rotated_out_markers_after_expiry() {
         None
     );
     assert!(store.is_empty());
+}
+
+/// Signals that the parked call arrived, and waits for its release.
+type Gate = (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::sync::oneshot::Receiver<()>,
+);
+
+/// A memory token store whose first `rotate` waits at a [`Gate`], so a test can revoke
+/// the grant while a refresh is between its lookup and its rotation.
+#[derive(Debug)]
+struct ParkedRotate {
+    inner: Arc<MemoryTokenStore>,
+    gate: std::sync::Mutex<Option<Gate>>,
+}
+
+#[async_trait]
+impl TokenStore for ParkedRotate {
+    async fn insert(&self, tokens: Vec<(TokenHash, TokenRecord)>) -> Result<Insert, StorageError> {
+        self.inner.insert(tokens).await
+    }
+    async fn find(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
+        self.inner.find(token).await
+    }
+    async fn revoke(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
+        self.inner.revoke(token).await
+    }
+    async fn revoke_grant(
+        &self,
+        grant: &GrantId,
+        until: SystemTime,
+    ) -> Result<usize, StorageError> {
+        self.inner.revoke_grant(grant, until).await
+    }
+    async fn find_refresh(&self, token: &TokenHash) -> Result<Option<RefreshLookup>, StorageError> {
+        self.inner.find_refresh(token).await
+    }
+    async fn rotate(
+        &self,
+        old: &TokenHash,
+        now: SystemTime,
+        successors: Vec<(TokenHash, TokenRecord)>,
+    ) -> Result<Rotation, StorageError> {
+        let gate = self.gate.lock().unwrap().take();
+        if let Some((parked, release)) = gate {
+            parked.send(()).unwrap();
+            release.await.unwrap();
+        }
+        self.inner.rotate(old, now, successors).await
+    }
+}
+
+#[test]
+fn rt_07_a_grant_revoked_during_a_refresh_gets_no_successor() {
+    let (parked_tx, parked_rx) = tokio::sync::oneshot::channel();
+    let (release_tx, release_rx) = tokio::sync::oneshot::channel();
+    let tokens = Arc::new(MemoryTokenStore::new());
+    let store = Arc::new(ParkedRotate {
+        inner: Arc::clone(&tokens),
+        gate: std::sync::Mutex::new(Some((parked_tx, release_rx))),
+    });
+    let clock = ManualClock::new(start());
+    let clients = clients();
+    let codes = Arc::new(MemoryCodeStore::new());
+    let server = Server::builder(ISSUER, clients.clone(), store)
+        .clock(Arc::new(clock.clone()))
+        .code_store(codes.clone())
+        .build()
+        .unwrap();
+    let h = Harness {
+        server,
+        clock,
+        clients,
+        tokens,
+        codes,
+    };
+    let (access, refresh) = h.tokens_for("app", "read");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let (refreshed, revoked) = runtime.block_on(async {
+        let refreshed = tokio::spawn({
+            let server = h.server.clone();
+            let request = post_form(&format!(
+                "grant_type=refresh_token&refresh_token={refresh}&client_id=app"
+            ));
+            async move { server.token(&request).await.unwrap() }
+        });
+        // The refresh has found its token active and waits before rotating it.
+        parked_rx.await.unwrap();
+        let revoked = h
+            .server
+            .revoke(&post_form(&format!("token={refresh}&client_id=app")))
+            .await
+            .unwrap();
+        release_tx.send(()).unwrap();
+        (refreshed.await.unwrap(), revoked)
+    });
+    assert_eq!(revoked.status, Status::OK);
+    assert_token_error(&refreshed, 400, "invalid_grant");
+    assert_eq!(
+        json(&refreshed)["error_description"],
+        "the grant was revoked"
+    );
+    assert!(!h.is_live(&access));
+    assert!(
+        h.tokens.is_empty(),
+        "no successor of the revoked grant is stored"
+    );
 }

@@ -12,9 +12,9 @@ use common::*;
 use grantflow::{
     AttemptLimiter, AuthMethod, Client, ClientRegistry, ClientSecret, ClientType, ConfigError,
     Error, ErrorCode, FormLimits, GrantError, GrantHandler, GrantId, GrantRequest, GrantType,
-    HttpRequest, HttpResponse, MemoryAttemptLimiter, MemoryClientRegistry, MemoryTokenStore,
-    Method, OAuthError, Server, StorageError, Subject, Throttle, TokenGrant, TokenHash,
-    TokenRecord, TokenStore,
+    HttpRequest, HttpResponse, Insert, MemoryAttemptLimiter, MemoryClientRegistry,
+    MemoryTokenStore, Method, OAuthError, Server, StorageError, Subject, Throttle, TokenGrant,
+    TokenHash, TokenRecord, TokenStore,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -920,7 +920,7 @@ impl FailingStore {
 
 #[async_trait]
 impl TokenStore for FailingStore {
-    async fn insert(&self, _tokens: Vec<(TokenHash, TokenRecord)>) -> Result<(), StorageError> {
+    async fn insert(&self, _tokens: Vec<(TokenHash, TokenRecord)>) -> Result<Insert, StorageError> {
         Err(self.error())
     }
 
@@ -932,7 +932,7 @@ impl TokenStore for FailingStore {
         Err(self.error())
     }
 
-    async fn revoke_grant(&self, _grant: &GrantId) -> Result<usize, StorageError> {
+    async fn revoke_grant(&self, _grant: &GrantId, _: SystemTime) -> Result<usize, StorageError> {
         Err(self.error())
     }
 }

@@ -2,9 +2,11 @@
 //! ([RFC 6749 §4.1.3](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3)).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::clock::revoked_until;
 use crate::endpoint::token::{GrantError, GrantHandler, GrantRequest, TokenGrant};
 use crate::error::{ErrorCode, OAuthError};
 use crate::grant::authorization_code::{Exchange, check_exchange, parse_verifier};
@@ -18,6 +20,8 @@ use crate::types::GrantType;
 pub(crate) struct AuthorizationCodeGrant {
     pub(crate) codes: Arc<dyn CodeStore>,
     pub(crate) tokens: Arc<dyn TokenStore>,
+    /// How long a revoked grant's tombstone is kept (the refresh token lifetime).
+    pub(crate) revoked_for: Duration,
 }
 
 #[async_trait]
@@ -56,7 +60,14 @@ impl GrantHandler for AuthorizationCodeGrant {
                 check_exchange(&grant, &exchange, false)?;
                 // AC-02: the code was used before, so whoever redeemed it first may not
                 // be the client: revoke every token of the grant.
-                self.tokens.revoke_grant(&grant.grant_id).await?;
+                // The tombstone also refuses the tokens of a first redemption that is still
+                // between its redeem and its insert.
+                self.tokens
+                    .revoke_grant(
+                        &grant.grant_id,
+                        revoked_until(request.now(), self.revoked_for),
+                    )
+                    .await?;
                 Err(OAuthError::new(ErrorCode::INVALID_GRANT)
                     .with_description("code already used")
                     .into())

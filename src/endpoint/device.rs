@@ -22,6 +22,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
+use crate::clock::revoked_until;
 use crate::endpoint::read_token_style_form;
 use crate::endpoint::token::{GrantError, GrantHandler, GrantRequest, TokenGrant};
 use crate::error::{ConfigError, Error, ErrorCode, OAuthError, StorageError};
@@ -126,10 +127,15 @@ impl DeviceSettings {
 
 impl DeviceConfig {
     /// The token endpoint handler for the device grant.
-    pub(crate) fn grant_handler(&self, tokens: Arc<dyn TokenStore>) -> Arc<dyn GrantHandler> {
+    pub(crate) fn grant_handler(
+        &self,
+        tokens: Arc<dyn TokenStore>,
+        revoked_for: Duration,
+    ) -> Arc<dyn GrantHandler> {
         Arc::new(DeviceCodeGrant {
             store: Arc::clone(&self.store),
             tokens,
+            revoked_for,
         })
     }
 }
@@ -615,6 +621,8 @@ impl fmt::Debug for PendingDeviceAuthorization {
 struct DeviceCodeGrant {
     store: Arc<dyn DeviceStore>,
     tokens: Arc<dyn TokenStore>,
+    /// How long a revoked grant's tombstone is kept (the refresh token lifetime).
+    revoked_for: Duration,
 }
 
 #[async_trait]
@@ -648,7 +656,9 @@ impl GrantHandler for DeviceCodeGrant {
             DeviceState::Redeemed => {
                 // A replayed device code: like a replayed authorization code, it revokes
                 // what the grant issued (DESIGN decision 3).
-                self.tokens.revoke_grant(&poll.record.grant_id).await?;
+                self.tokens
+                    .revoke_grant(&poll.record.grant_id, revoked_until(now, self.revoked_for))
+                    .await?;
                 PollState::Redeemed
             }
         };
@@ -668,7 +678,9 @@ impl GrantHandler for DeviceCodeGrant {
             DeviceRedemption::AlreadyRedeemed { grant_id } => {
                 // Redeemed between the poll and now (a concurrent poll of the same code):
                 // exactly one wins, and the replay revokes, as above.
-                self.tokens.revoke_grant(&grant_id).await?;
+                self.tokens
+                    .revoke_grant(&grant_id, revoked_until(now, self.revoked_for))
+                    .await?;
                 Err(invalid_grant().into())
             }
             DeviceRedemption::Redeemed(_) | DeviceRedemption::NotApproved => {

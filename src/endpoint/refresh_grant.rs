@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
+use crate::clock::revoked_until;
 use crate::endpoint::token::{GrantError, GrantHandler, GrantRequest, Rotate, TokenGrant};
 use crate::error::{ErrorCode, OAuthError, StorageError};
 use crate::grant::refresh_token::{Reuse, check_refresh, on_reuse};
@@ -22,6 +23,8 @@ use crate::types::{ClientId, GrantType};
 pub(crate) struct RefreshTokenGrant {
     pub(crate) tokens: Arc<dyn TokenStore>,
     pub(crate) grace: Duration,
+    /// How long a revoked grant's tombstone is kept (the refresh token lifetime).
+    pub(crate) revoked_for: Duration,
 }
 
 /// A rotated-out refresh token came back (RT-06): revoke every token of its grant, unless
@@ -32,9 +35,12 @@ pub(crate) async fn reuse_detected(
     client: &ClientId,
     now: SystemTime,
     grace: Duration,
+    revoked_for: Duration,
 ) -> Result<OAuthError, StorageError> {
     if on_reuse(marker, client, now, grace) == Reuse::Revoke {
-        tokens.revoke_grant(&marker.grant_id).await?;
+        tokens
+            .revoke_grant(&marker.grant_id, revoked_until(now, revoked_for))
+            .await?;
     }
     Ok(OAuthError::new(ErrorCode::INVALID_GRANT).with_description("refresh token already used"))
 }
@@ -61,6 +67,7 @@ impl GrantHandler for RefreshTokenGrant {
                     request.client().id(),
                     request.now(),
                     self.grace,
+                    self.revoked_for,
                 )
                 .await?;
                 return Err(refusal.into());

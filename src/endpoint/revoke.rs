@@ -1,6 +1,7 @@
 //! The revocation endpoint ([RFC 7009](https://www.rfc-editor.org/rfc/rfc7009)): a client
 //! tells the server it no longer needs a token, for example when its user signs out.
 
+use crate::clock::revoked_until;
 use crate::endpoint::read_token_style_form;
 use crate::error::{Error, ErrorCode, OAuthError};
 use crate::http::{Header, HttpRequest, HttpResponse, Status};
@@ -82,7 +83,13 @@ impl Server {
         }
         match record.kind {
             TokenKind::Refresh => {
-                self.inner.tokens.revoke_grant(&record.grant_id).await?;
+                self.inner
+                    .tokens
+                    .revoke_grant(
+                        &record.grant_id,
+                        revoked_until(now, self.inner.refresh_token_ttl),
+                    )
+                    .await?;
             }
             TokenKind::Access => {
                 self.inner.tokens.revoke(&hash).await?;

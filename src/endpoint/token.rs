@@ -19,7 +19,7 @@ use crate::json::JsonObject;
 use crate::params::Form;
 use crate::secret::TokenHash;
 use crate::server::Server;
-use crate::store::{Rotation, TokenKind, TokenRecord};
+use crate::store::{Insert, Rotation, TokenKind, TokenRecord};
 use crate::types::{Client, GrantId, GrantType, Scope, Subject};
 
 /// A token request after the common checks, handed to the [`GrantHandler`] of its
@@ -358,7 +358,12 @@ impl Server {
             None
         };
         match &grant.rotate {
-            None => inner.tokens.insert(records).await?,
+            None => match inner.tokens.insert(records).await? {
+                Insert::Stored => {}
+                // AC-02: the grant was revoked (a replayed code) while this request was
+                // between redeeming and storing: no tokens.
+                Insert::GrantRevoked => return Ok(Err(grant_revoked())),
+            },
             Some(rotate) => match inner.tokens.rotate(&rotate.old, now, records).await? {
                 Rotation::Rotated => {}
                 // RT-06: another request rotated this token first (a concurrent refresh,
@@ -370,10 +375,12 @@ impl Server {
                         client.id(),
                         now,
                         inner.refresh_reuse_grace,
+                        inner.refresh_token_ttl,
                     )
                     .await?;
                     return Ok(Err(refusal));
                 }
+                Rotation::GrantRevoked => return Ok(Err(grant_revoked())),
                 Rotation::NotFound => {
                     return Ok(Err(OAuthError::new(ErrorCode::INVALID_GRANT)
                         .with_description("unknown, revoked or expired refresh token")));
@@ -396,4 +403,9 @@ impl Server {
             );
         Ok(Ok(HttpResponse::json(Status::OK, body.finish())))
     }
+}
+
+/// The answer when the grant was revoked before the new tokens could be stored (AC-02).
+fn grant_revoked() -> OAuthError {
+    OAuthError::new(ErrorCode::INVALID_GRANT).with_description("the grant was revoked")
 }

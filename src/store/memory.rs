@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use crate::error::StorageError;
 use crate::secret::TokenHash;
 use crate::store::{
-    ClientRegistry, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore,
+    ClientRegistry, Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore,
 };
 use crate::types::{Client, ClientError, ClientId, GrantId, Scope, Subject};
 
@@ -331,6 +331,12 @@ struct TokenTables {
     rotated: FastMap<TokenHash, RotatedOut>,
     /// (expiry in nanoseconds, digest) of the rotated-out markers, soonest first.
     rotated_expiry: BinaryHeap<Reverse<(u64, [u8; 32])>>,
+    /// Revoked grants (tombstones) → until when, in nanoseconds: records of these grants
+    /// are refused (AC-02).
+    revoked: FastMap<GrantId, u64>,
+    /// (until, grant) of the tombstones, soonest first, one entry per tombstone: a
+    /// tombstone extended by a later revocation is re-queued when its old entry comes up.
+    revoked_expiry: BinaryHeap<Reverse<(u64, [u8; 16])>>,
 }
 
 impl std::fmt::Debug for TokenTables {
@@ -338,6 +344,7 @@ impl std::fmt::Debug for TokenTables {
         f.debug_struct("TokenTables")
             .field("records", &self.len)
             .field("rotated_out", &self.rotated.len())
+            .field("revoked_grants", &self.revoked.len())
             .finish()
     }
 }
@@ -398,7 +405,35 @@ impl TokenTables {
         self.remove_at(index)
     }
 
-    fn revoke_grant(&mut self, grant: &GrantId) -> usize {
+    /// Whether a record of a grant with a tombstone still in force at `now` is among
+    /// `records`.
+    fn any_revoked<'a>(
+        &self,
+        mut records: impl Iterator<Item = &'a TokenRecord>,
+        now: SystemTime,
+    ) -> bool {
+        if self.revoked.is_empty() {
+            return false;
+        }
+        let now_nanos = saturating_nanos(now);
+        records.any(|record| {
+            self.revoked
+                .get(&record.grant_id)
+                .is_some_and(|until| *until > now_nanos)
+        })
+    }
+
+    fn revoke_grant(&mut self, grant: &GrantId, until: SystemTime) -> usize {
+        let until = saturating_nanos(until);
+        match self.revoked.get_mut(grant) {
+            // Its queue entry re-queues the tombstone when it comes up.
+            Some(kept) => *kept = (*kept).max(until),
+            None => {
+                self.revoked.insert(*grant, until);
+                self.revoked_expiry
+                    .push(Reverse((until, *grant.as_bytes())));
+            }
+        }
         let matching: Vec<u32> = self
             .by_grant
             .candidates(grant_key(grant))
@@ -440,6 +475,25 @@ impl TokenTables {
                 purged += 1;
             }
         }
+        while purged < limit {
+            match self.revoked_expiry.peek() {
+                Some(Reverse((until, _))) if *until <= now_nanos => {}
+                _ => break,
+            }
+            let Some(Reverse((_, bytes))) = self.revoked_expiry.pop() else {
+                break;
+            };
+            let grant = GrantId::from_bytes(bytes);
+            match self.revoked.get(&grant) {
+                Some(until) if *until <= now_nanos => {
+                    self.revoked.remove(&grant);
+                    purged += 1;
+                }
+                // Extended by a later revocation: queue it again at its new time.
+                Some(until) => self.revoked_expiry.push(Reverse((*until, bytes))),
+                None => {}
+            }
+        }
         purged
     }
 
@@ -453,6 +507,9 @@ impl TokenTables {
     ) -> Result<Rotation, StorageError> {
         if let Some(marker) = self.rotated.get(old) {
             return Ok(Rotation::AlreadyRotated(marker.clone()));
+        }
+        if self.any_revoked(successors.iter().map(|(_, r)| r), now) {
+            return Ok(Rotation::GrantRevoked);
         }
         let Some(index) = self.lookup(old) else {
             return Ok(Rotation::NotFound);
@@ -503,12 +560,18 @@ impl MemoryTokenStore {
 
 #[async_trait]
 impl TokenStore for MemoryTokenStore {
-    async fn insert(&self, tokens: Vec<(TokenHash, TokenRecord)>) -> Result<(), StorageError> {
+    async fn insert(&self, tokens: Vec<(TokenHash, TokenRecord)>) -> Result<Insert, StorageError> {
         let mut tables = self.lock();
         // The newest issue time stands for "now": the store needs no clock of its own and
         // purges by the same time source as the server that issues.
-        if let Some(now) = tokens.iter().map(|(_, r)| r.issued_at).max() {
-            tables.purge(now, PURGE_PER_INSERT * tokens.len());
+        let Some(now) = tokens.iter().map(|(_, r)| r.issued_at).max() else {
+            return Ok(Insert::Stored);
+        };
+        tables.purge(now, PURGE_PER_INSERT * tokens.len());
+        // AC-02: checked under the same lock as the write, so a concurrent revoke_grant
+        // either removes these records afterwards or refuses them here.
+        if tables.any_revoked(tokens.iter().map(|(_, r)| r), now) {
+            return Ok(Insert::GrantRevoked);
         }
         if !tables.has_room(tokens.len()) {
             return Err(StorageError::transient("the memory token store is full"));
@@ -516,7 +579,7 @@ impl TokenStore for MemoryTokenStore {
         for (hash, record) in tokens {
             tables.insert(hash, record);
         }
-        Ok(())
+        Ok(Insert::Stored)
     }
 
     async fn find(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
@@ -531,8 +594,12 @@ impl TokenStore for MemoryTokenStore {
         Ok(self.lock().remove(token))
     }
 
-    async fn revoke_grant(&self, grant: &GrantId) -> Result<usize, StorageError> {
-        Ok(self.lock().revoke_grant(grant))
+    async fn revoke_grant(
+        &self,
+        grant: &GrantId,
+        until: SystemTime,
+    ) -> Result<usize, StorageError> {
+        Ok(self.lock().revoke_grant(grant, until))
     }
 
     async fn purge_expired(&self, now: SystemTime) -> Result<usize, StorageError> {
@@ -581,6 +648,96 @@ mod tests {
 
     fn hash(n: u32) -> TokenHash {
         TokenHash::of(&n.to_string())
+    }
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn ac_02_a_revoked_grant_refuses_later_inserts_until_its_tombstone_expires() {
+        let store = MemoryTokenStore::new();
+        let grant = GrantId::generate();
+        // Revoked before its tokens arrive: nothing to remove, but the grant is revoked.
+        assert_eq!(block_on(store.revoke_grant(&grant, at(100))).unwrap(), 0);
+        let other = record(GrantId::generate(), 10, 10);
+        let refused = block_on(store.insert(vec![
+            (hash(1), other.clone()),
+            (hash(2), record(grant, 10, 10)),
+        ]));
+        // All or nothing: the record of the other grant is not stored either.
+        assert_eq!(refused.unwrap(), Insert::GrantRevoked);
+        assert!(store.is_empty());
+        assert_eq!(block_on(store.find(&hash(1))).unwrap(), None);
+        // Still refused just before the tombstone's end.
+        assert_eq!(
+            block_on(store.insert(vec![(hash(2), record(grant, 99, 10))])).unwrap(),
+            Insert::GrantRevoked
+        );
+        assert_eq!(store.lock().revoked.len(), 1);
+        // At its end the tombstone is purged, and the grant's records are accepted.
+        assert_eq!(
+            block_on(store.insert(vec![(hash(2), record(grant, 100, 10))])).unwrap(),
+            Insert::Stored
+        );
+        assert_eq!(store.lock().revoked.len(), 0);
+        assert_eq!(store.lock().revoked_expiry.len(), 0);
+        assert_eq!(store.len(), 1);
+    }
+
+    #[test]
+    fn ac_02_a_revoked_grant_refuses_rotation_and_changes_nothing() {
+        let store = MemoryTokenStore::new();
+        let grant = GrantId::generate();
+        let mut refresh = record(grant, 0, 50);
+        refresh.kind = TokenKind::Refresh;
+        block_on(store.insert(vec![(hash(1), refresh.clone())])).unwrap();
+        // Successors of a revoked grant are refused, and the old token stays as it was.
+        let other = GrantId::generate();
+        block_on(store.revoke_grant(&other, at(100))).unwrap();
+        let rotation =
+            block_on(store.rotate(&hash(1), at(5), vec![(hash(2), record(other, 5, 10))]));
+        assert_eq!(rotation.unwrap(), Rotation::GrantRevoked);
+        // The old token is still active, nothing was stored.
+        assert_eq!(block_on(store.find(&hash(1))).unwrap(), Some(refresh));
+        assert_eq!(block_on(store.find(&hash(2))).unwrap(), None);
+        // Revoking the token's own grant removes it: rotation finds nothing.
+        assert_eq!(block_on(store.revoke_grant(&grant, at(100))).unwrap(), 1);
+        assert_eq!(
+            block_on(store.rotate(&hash(1), at(6), vec![(hash(3), record(grant, 6, 10))])).unwrap(),
+            Rotation::GrantRevoked
+        );
+    }
+
+    #[test]
+    fn ac_02_tombstones_are_purged_incrementally_and_extended_once() {
+        let store = MemoryTokenStore::new();
+        let grant = GrantId::generate();
+        // Revoked again and again (a replayed code): one tombstone, one queue entry,
+        // extended to the latest end.
+        for n in 0..50 {
+            block_on(store.revoke_grant(&grant, at(100 + n))).unwrap();
+        }
+        for _ in 0..20 {
+            block_on(store.revoke_grant(&GrantId::generate(), at(10))).unwrap();
+        }
+        assert_eq!(store.lock().revoked.len(), 21);
+        assert_eq!(store.lock().revoked_expiry.len(), 21);
+        // One insert at 120 purges a bounded batch of the 20 expired tombstones.
+        block_on(store.insert(vec![(hash(1), record(GrantId::generate(), 120, 1000))])).unwrap();
+        assert_eq!(store.lock().revoked.len(), 21 - PURGE_PER_INSERT);
+        assert_eq!(
+            block_on(store.purge_expired(at(120))).unwrap(),
+            20 - PURGE_PER_INSERT
+        );
+        // The repeatedly revoked grant is still revoked until 149, then forgotten.
+        assert_eq!(
+            block_on(store.insert(vec![(hash(2), record(grant, 148, 10))])).unwrap(),
+            Insert::GrantRevoked
+        );
+        assert_eq!(block_on(store.purge_expired(at(149))).unwrap(), 1);
+        assert!(store.lock().revoked.is_empty());
+        assert!(store.lock().revoked_expiry.is_empty());
     }
 
     #[test]
@@ -662,7 +819,7 @@ mod tests {
         ]))
         .unwrap();
         block_on(store.insert(vec![(hash(3), record(GrantId::generate(), 0, 10))])).unwrap();
-        assert_eq!(block_on(store.revoke_grant(&grant)).unwrap(), 2);
+        assert_eq!(block_on(store.revoke_grant(&grant, at(100))).unwrap(), 2);
         assert_eq!(block_on(store.find(&hash(1))).unwrap(), None);
         assert!(block_on(store.find(&hash(3))).unwrap().is_some());
         assert!(block_on(store.revoke(&hash(3))).unwrap().is_some());
@@ -729,9 +886,9 @@ mod tests {
         .unwrap();
         // Revoke one token from the middle of the shared chain first.
         assert!(block_on(store.revoke(&hash(2))).unwrap().is_some());
-        assert_eq!(block_on(store.revoke_grant(&one)).unwrap(), 2);
+        assert_eq!(block_on(store.revoke_grant(&one, at(100))).unwrap(), 2);
         assert!(block_on(store.find(&hash(4))).unwrap().is_some());
-        assert_eq!(block_on(store.revoke_grant(&two)).unwrap(), 1);
+        assert_eq!(block_on(store.revoke_grant(&two, at(100))).unwrap(), 1);
         assert!(store.is_empty());
         assert_eq!(store.lock().by_grant.len(), 0);
     }
@@ -824,15 +981,22 @@ mod tests {
         fn behaves_like_a_map(ops in proptest::collection::vec(op(), 1..120)) {
             let store = MemoryTokenStore::new();
             let mut model: HashMap<u8, TokenRecord> = HashMap::new();
+            let mut revoked: HashMap<u8, u64> = HashMap::new();
             let mut now = 0u64;
             for op in ops {
                 match op {
                     Op::Insert { token, grant, ttl } => {
                         let r = record(model_grant(grant), now, u64::from(ttl));
-                        block_on(store.insert(vec![(model_hash(token), r.clone())])).unwrap();
-                        // The store may purge expired records on insert; so does the model,
-                        // loosely: only what the store reports gone may be gone.
-                        model.insert(token, r);
+                        let outcome = block_on(store.insert(vec![(model_hash(token), r.clone())])).unwrap();
+                        // A grant revoked until after now refuses its records (AC-02).
+                        if revoked.get(&grant).is_some_and(|until| *until > now) {
+                            proptest::prop_assert_eq!(outcome, Insert::GrantRevoked);
+                        } else {
+                            proptest::prop_assert_eq!(outcome, Insert::Stored);
+                            // The store may purge expired records on insert; so does the
+                            // model, loosely: only what the store reports gone may be gone.
+                            model.insert(token, r);
+                        }
                     }
                     Op::Revoke(token) => {
                         let got = block_on(store.revoke(&model_hash(token))).unwrap();
@@ -847,7 +1011,10 @@ mod tests {
                     }
                     Op::RevokeGrant(grant) => {
                         let id = model_grant(grant);
-                        let count = block_on(store.revoke_grant(&id)).unwrap();
+                        let until = now + 30;
+                        let count = block_on(store.revoke_grant(&id, at(until))).unwrap();
+                        let kept = revoked.entry(grant).or_insert(until);
+                        *kept = (*kept).max(until);
                         let before = model.len();
                         model.retain(|_, r| r.grant_id != id);
                         proptest::prop_assert!(count <= before - model.len());
@@ -856,6 +1023,8 @@ mod tests {
                         let at = UNIX_EPOCH + Duration::from_secs(now + u64::from(at));
                         block_on(store.purge_expired(at)).unwrap();
                         model.retain(|_, r| !r.is_expired(at));
+                        let at = saturating_nanos(at) / 1_000_000_000;
+                        revoked.retain(|_, until| *until > at);
                     }
                     Op::Advance(by) => now += u64::from(by),
                 }

@@ -149,13 +149,34 @@ impl TokenRecord {
 ///   sent once every token in it is stored, and a failed write leaves nothing behind.
 /// - [`find`](Self::find) may return an expired record; the server checks expiry against
 ///   its own clock. Stores should purge expired records so they do not grow without bound.
+/// - [`revoke_grant`](Self::revoke_grant) removes the tokens of a grant **and** marks the
+///   grant revoked (a tombstone kept until the `until` the server passes, when every token
+///   of the grant would have expired anyway). While the tombstone lasts,
+///   [`insert`](Self::insert) and [`rotate`](Self::rotate) refuse, all or nothing, any
+///   batch with a record of that grant ([`Insert::GrantRevoked`],
+///   [`Rotation::GrantRevoked`]). The check and the write are one atomic step: a
+///   revocation that runs between a code's redemption and the storing of its tokens
+///   (AC-02, DESIGN decision 3) still wins, whichever comes first.
 #[async_trait]
 pub trait TokenStore: Send + Sync + fmt::Debug {
-    /// Stores the records of one token response, all or nothing.
+    /// Stores the records of one token response, all or nothing, unless one of them
+    /// belongs to a grant revoked by [`revoke_grant`](Self::revoke_grant) whose tombstone
+    /// is still kept: then nothing is stored and the answer is [`Insert::GrantRevoked`].
+    ///
+    /// The tombstone check and the write must be one atomic step. In SQL, with
+    /// `revoke_grant` upserting `revoked_grants (grant_id, until)` and deleting the
+    /// grant's tokens in one transaction, `insert` is one transaction of
+    /// `INSERT INTO tokens (hash, grant_id, …) SELECT $1, $2, … WHERE NOT EXISTS (SELECT 1
+    /// FROM revoked_grants WHERE grant_id = $2 AND until > $now)` (`$now`: the newest
+    /// `issued_at` of the batch), rolled back unless every row went in. Under
+    /// `READ COMMITTED` both transactions must also serialize per grant (for example both
+    /// first take `pg_advisory_xact_lock` on the grant id, or both run `SERIALIZABLE` and
+    /// retry): otherwise an insert that checked before the tombstone was committed can
+    /// commit after the delete, and its tokens stay.
     ///
     /// # Errors
     /// [`StorageError`] for a backend failure; then none of the records is stored.
-    async fn insert(&self, tokens: Vec<(TokenHash, TokenRecord)>) -> Result<(), StorageError>;
+    async fn insert(&self, tokens: Vec<(TokenHash, TokenRecord)>) -> Result<Insert, StorageError>;
 
     /// The record stored under `token`, if any.
     ///
@@ -169,12 +190,24 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     /// [`StorageError`] for a backend failure.
     async fn revoke(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StorageError>;
 
-    /// Removes every record of `grant` (access and refresh tokens alike) and returns how
-    /// many there were.
+    /// Revokes `grant`: removes every record of it (access and refresh tokens alike),
+    /// returns how many there were, and remembers the grant as revoked (a tombstone) at
+    /// least until `until`, so that a later [`insert`](Self::insert) or
+    /// [`rotate`](Self::rotate) of a record of this grant is refused. The server passes
+    /// the time when every token the grant could still receive would have expired (now
+    /// plus its refresh token lifetime). A second call for the same grant keeps the later
+    /// `until`. Tombstones past their `until` should be purged, like expired records.
+    ///
+    /// # Security
+    /// Without the tombstone, a revocation that runs while another request is between
+    /// redeeming a code and storing its tokens would revoke nothing, and those tokens
+    /// would stay live (AC-02).
     ///
     /// # Errors
-    /// [`StorageError`] for a backend failure.
-    async fn revoke_grant(&self, grant: &GrantId) -> Result<usize, StorageError>;
+    /// [`StorageError`] for a backend failure; then the grant may not be revoked, and the
+    /// server answers the request with an error.
+    async fn revoke_grant(&self, grant: &GrantId, until: SystemTime)
+    -> Result<usize, StorageError>;
 
     /// Removes records that expired at or before `now`, and returns how many. Stores that
     /// purge on their own (as [`MemoryTokenStore`] does) may leave the default, which does
@@ -205,6 +238,10 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     /// `old` is an active refresh token, replaces it by a rotated-out marker (kept until
     /// the old token's expiry, recording `now`), and stores `successors` (the new access
     /// and refresh token records), all or nothing.
+    ///
+    /// When a successor belongs to a revoked grant (see
+    /// [`revoke_grant`](Self::revoke_grant)), nothing changes and the answer is
+    /// [`Rotation::GrantRevoked`].
     ///
     /// Of any number of concurrent calls for one `old`, exactly one returns
     /// [`Rotation::Rotated`]; the others return [`Rotation::AlreadyRotated`], and none of
@@ -284,4 +321,18 @@ pub enum Rotation {
     /// No active token under that digest (revoked, purged or never issued); nothing was
     /// stored.
     NotFound,
+    /// A successor belongs to a grant revoked by [`TokenStore::revoke_grant`]; nothing
+    /// changed.
+    GrantRevoked,
+}
+
+/// The outcome of [`TokenStore::insert`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Insert {
+    /// Every record is stored.
+    Stored,
+    /// A record belongs to a grant revoked by [`TokenStore::revoke_grant`] (its tombstone
+    /// is still kept); none of the records is stored.
+    GrantRevoked,
 }
