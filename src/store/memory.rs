@@ -3,13 +3,13 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 
 use crate::error::StorageError;
+use crate::hash::DigestMap;
 use crate::secret::TokenHash;
 use crate::store::{
     ClientRegistry, Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore,
@@ -114,29 +114,6 @@ impl ClientRegistry for MemoryClientRegistry {
 /// How many expired records an insert purges at most, so no insert pauses for a time that
 /// grows with the store, while purging still outpaces issuing.
 const PURGE_PER_INSERT: usize = 4;
-
-/// A hasher for keys that are already uniformly random (SHA-256 digests of server-made
-/// secrets): it folds the key bytes instead of running SipHash over them. Only the server
-/// creates such keys, so nobody can choose colliding ones.
-#[derive(Default)]
-pub(crate) struct RandomKeyHasher(u64);
-
-impl Hasher for RandomKeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = self.0.rotate_left(23) ^ u64::from_le_bytes(word);
-        }
-    }
-}
-
-/// A map keyed by server-made digests.
-pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<RandomKeyHasher>>;
 
 /// One past the highest slot number.
 const NONE: u32 = u32::MAX;
@@ -328,12 +305,12 @@ struct TokenTables {
     len: usize,
     /// Refresh tokens rotated out, remembered until the old token's expiry so that their
     /// reuse is recognised (RT-05, RT-06).
-    rotated: FastMap<TokenHash, RotatedOut>,
+    rotated: DigestMap<TokenHash, RotatedOut>,
     /// (expiry in nanoseconds, digest) of the rotated-out markers, soonest first.
     rotated_expiry: BinaryHeap<Reverse<(u64, [u8; 32])>>,
     /// Revoked grants (tombstones) → until when, in nanoseconds: records of these grants
     /// are refused (AC-02).
-    revoked: FastMap<GrantId, u64>,
+    revoked: DigestMap<GrantId, u64>,
     /// (until, grant) of the tombstones, soonest first, one entry per tombstone: a
     /// tombstone extended by a later revocation is re-queued when its old entry comes up.
     revoked_expiry: BinaryHeap<Reverse<(u64, [u8; 16])>>,

@@ -166,6 +166,24 @@ mod tests {
     }
 
     #[test]
+    fn ac_04_concurrent_redemptions_have_exactly_one_winner() {
+        let store = MemoryCodeStore::new();
+        let code = TokenHash::of("c1");
+        block_on(store.insert(code, grant(0))).unwrap();
+        let winners = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..16)
+                .map(|_| scope.spawn(|| block_on(store.redeem(&code)).unwrap()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join())
+                .filter(|r| matches!(r, Ok(Redemption::Redeemed(_))))
+                .count()
+        });
+        assert_eq!(winners, 1);
+    }
+
+    #[test]
     fn ac_01_redeem_is_single_use() {
         let store = MemoryCodeStore::new();
         let g = grant(0);
