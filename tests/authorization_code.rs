@@ -2,6 +2,9 @@
 //! concurrency of redemption.
 
 mod common_authz;
+mod common_parked;
+
+use common_parked::{Park, ParkedStore};
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -80,59 +83,10 @@ fn ac_02_replay_by_the_authenticated_confidential_client_revokes() {
     assert!(!h.is_live(&access));
 }
 
-/// Releases a parked [`ParkedInsert`]: the test's signal that the first request redeemed
-/// its code and is about to store its tokens, and the test's go-ahead.
-#[derive(Debug)]
-struct Gate {
-    parked: tokio::sync::oneshot::Sender<()>,
-    release: tokio::sync::oneshot::Receiver<()>,
-}
-
-/// A memory token store whose first `insert` waits at a gate, so that a test can run a
-/// request between a code's redemption and the storing of its tokens.
-#[derive(Debug)]
-struct ParkedInsert {
-    inner: Arc<MemoryTokenStore>,
-    gate: std::sync::Mutex<Option<Gate>>,
-}
-
-#[async_trait::async_trait]
-impl TokenStore for ParkedInsert {
-    async fn insert(&self, tokens: Vec<(TokenHash, TokenRecord)>) -> Result<Insert, StorageError> {
-        let gate = self.gate.lock().unwrap().take();
-        if let Some(gate) = gate {
-            gate.parked.send(()).unwrap();
-            gate.release.await.unwrap();
-        }
-        self.inner.insert(tokens).await
-    }
-    async fn find(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
-        self.inner.find(token).await
-    }
-    async fn revoke(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
-        self.inner.revoke(token).await
-    }
-    async fn revoke_grant(
-        &self,
-        grant: &GrantId,
-        until: std::time::SystemTime,
-    ) -> Result<usize, StorageError> {
-        self.inner.revoke_grant(grant, until).await
-    }
-}
-
 #[test]
 fn ac_02_replay_between_redeem_and_issue_still_revokes() {
-    let (parked_tx, parked_rx) = tokio::sync::oneshot::channel();
-    let (release_tx, release_rx) = tokio::sync::oneshot::channel();
     let tokens = Arc::new(MemoryTokenStore::new());
-    let store = Arc::new(ParkedInsert {
-        inner: Arc::clone(&tokens),
-        gate: std::sync::Mutex::new(Some(Gate {
-            parked: parked_tx,
-            release: release_rx,
-        })),
-    });
+    let (store, gate) = ParkedStore::new(Arc::clone(&tokens), Park::Insert);
     let clock = ManualClock::new(start());
     let clients = clients();
     let codes = Arc::new(MemoryCodeStore::new());
@@ -162,10 +116,10 @@ fn ac_02_replay_between_redeem_and_issue_still_revokes() {
             async move { server.token(&request).await.unwrap() }
         });
         // The first exchange has redeemed the code and waits before storing its tokens.
-        parked_rx.await.unwrap();
+        gate.parked.await.unwrap();
         // The replay finds the code used and revokes the grant, which has no token yet.
         let replay = h.server.token(&post_form(&body)).await.unwrap();
-        release_tx.send(()).unwrap();
+        gate.release.send(()).unwrap();
         (first.await.unwrap(), replay)
     });
     assert_token_error(&replay, 400, "invalid_grant");

@@ -3,6 +3,9 @@
 //! driven by a `ManualClock`.
 
 mod common_device;
+mod common_parked;
+
+use common_parked::{Park, ParkedStore};
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -11,9 +14,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common_device::*;
 use grantflow::{
     ClientId, DeviceCode, DeviceRecord, DeviceRedemption, DeviceStore, DeviceVerificationError,
-    GrantId, HttpRequest, Insert, ManualClock, MemoryAttemptLimiter, MemoryDeviceStore,
-    MemoryTokenStore, Method, Scope, Server, Status, StorageError, Subject, TokenHash, TokenRecord,
-    TokenStore, UserCodeFormat,
+    GrantId, HttpRequest, ManualClock, MemoryAttemptLimiter, MemoryDeviceStore, MemoryTokenStore,
+    Method, Scope, Server, Status, Subject, TokenHash, TokenStore, UserCodeFormat,
 };
 use serde_json::json;
 
@@ -846,56 +848,12 @@ fn dg_11_second_poll_after_success_is_invalid_grant_and_revokes_the_grant() {
     assert_error(&h.poll("tv", &device_code), 400, "invalid_grant");
 }
 
-/// Signals that the parked call arrived, and waits for its release.
-type Gate = (
-    tokio::sync::oneshot::Sender<()>,
-    tokio::sync::oneshot::Receiver<()>,
-);
-
-/// A memory token store whose first `insert` waits at a [`Gate`], so that a test can poll
-/// again between a device code's redemption and the storing of its tokens.
-#[derive(Debug)]
-struct ParkedInsert {
-    inner: Arc<MemoryTokenStore>,
-    gate: std::sync::Mutex<Option<Gate>>,
-}
-
-#[async_trait::async_trait]
-impl TokenStore for ParkedInsert {
-    async fn insert(&self, tokens: Vec<(TokenHash, TokenRecord)>) -> Result<Insert, StorageError> {
-        let gate = self.gate.lock().unwrap().take();
-        if let Some((parked, release)) = gate {
-            parked.send(()).unwrap();
-            release.await.unwrap();
-        }
-        self.inner.insert(tokens).await
-    }
-    async fn find(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
-        self.inner.find(token).await
-    }
-    async fn revoke(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
-        self.inner.revoke(token).await
-    }
-    async fn revoke_grant(
-        &self,
-        grant: &GrantId,
-        until: SystemTime,
-    ) -> Result<usize, StorageError> {
-        self.inner.revoke_grant(grant, until).await
-    }
-}
-
 #[test]
 fn dg_11_replay_between_redeem_and_issue_still_revokes() {
-    let (parked_tx, parked_rx) = tokio::sync::oneshot::channel();
-    let (release_tx, release_rx) = tokio::sync::oneshot::channel();
     let tokens = Arc::new(MemoryTokenStore::new());
     let devices = Arc::new(MemoryDeviceStore::new());
     let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    let store = Arc::new(ParkedInsert {
-        inner: Arc::clone(&tokens),
-        gate: std::sync::Mutex::new(Some((parked_tx, release_rx))),
-    });
+    let (store, gate) = ParkedStore::new(Arc::clone(&tokens), Park::Insert);
     let server = Server::builder(ISSUER, clients(), store)
         .clock(Arc::new(clock.clone()))
         .device_store(devices.clone())
@@ -923,11 +881,11 @@ fn dg_11_replay_between_redeem_and_issue_still_revokes() {
             async move { server.token(&poll).await.unwrap() }
         });
         // The first poll has redeemed the device code and waits before storing its tokens.
-        parked_rx.await.unwrap();
+        gate.parked.await.unwrap();
         h.advance(5);
         // The replay finds the code redeemed and revokes the grant, which has no token yet.
         let replay = h.server.token(&poll).await.unwrap();
-        release_tx.send(()).unwrap();
+        gate.release.send(()).unwrap();
         (first.await.unwrap(), replay)
     });
     assert_error(&replay, 400, "invalid_grant");

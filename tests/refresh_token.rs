@@ -2,6 +2,9 @@
 //! and 64-way concurrent refreshes.
 
 mod common_authz;
+mod common_parked;
+
+use common_parked::{Park, ParkedStore};
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -422,65 +425,10 @@ fn rt_05_memory_store_forgets_rotated_out_markers_after_expiry() {
     assert!(store.is_empty());
 }
 
-/// Signals that the parked call arrived, and waits for its release.
-type Gate = (
-    tokio::sync::oneshot::Sender<()>,
-    tokio::sync::oneshot::Receiver<()>,
-);
-
-/// A memory token store whose first `rotate` waits at a [`Gate`], so a test can revoke
-/// the grant while a refresh is between its lookup and its rotation.
-#[derive(Debug)]
-struct ParkedRotate {
-    inner: Arc<MemoryTokenStore>,
-    gate: std::sync::Mutex<Option<Gate>>,
-}
-
-#[async_trait]
-impl TokenStore for ParkedRotate {
-    async fn insert(&self, tokens: Vec<(TokenHash, TokenRecord)>) -> Result<Insert, StorageError> {
-        self.inner.insert(tokens).await
-    }
-    async fn find(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
-        self.inner.find(token).await
-    }
-    async fn revoke(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
-        self.inner.revoke(token).await
-    }
-    async fn revoke_grant(
-        &self,
-        grant: &GrantId,
-        until: SystemTime,
-    ) -> Result<usize, StorageError> {
-        self.inner.revoke_grant(grant, until).await
-    }
-    async fn find_refresh(&self, token: &TokenHash) -> Result<Option<RefreshLookup>, StorageError> {
-        self.inner.find_refresh(token).await
-    }
-    async fn rotate(
-        &self,
-        old: &TokenHash,
-        now: SystemTime,
-        successors: Vec<(TokenHash, TokenRecord)>,
-    ) -> Result<Rotation, StorageError> {
-        let gate = self.gate.lock().unwrap().take();
-        if let Some((parked, release)) = gate {
-            parked.send(()).unwrap();
-            release.await.unwrap();
-        }
-        self.inner.rotate(old, now, successors).await
-    }
-}
-
 #[test]
 fn rt_07_a_grant_revoked_during_a_refresh_gets_no_successor() {
-    let (parked_tx, parked_rx) = tokio::sync::oneshot::channel();
-    let (release_tx, release_rx) = tokio::sync::oneshot::channel();
     let tokens = Arc::new(MemoryTokenStore::new());
-    let store = Arc::new(ParkedRotate {
-        inner: Arc::clone(&tokens),
-        gate: std::sync::Mutex::new(Some((parked_tx, release_rx))),
-    });
+    let (store, gate) = ParkedStore::new(Arc::clone(&tokens), Park::Rotate);
     let clock = ManualClock::new(start());
     let clients = clients();
     let codes = Arc::new(MemoryCodeStore::new());
@@ -510,13 +458,13 @@ fn rt_07_a_grant_revoked_during_a_refresh_gets_no_successor() {
             async move { server.token(&request).await.unwrap() }
         });
         // The refresh has found its token active and waits before rotating it.
-        parked_rx.await.unwrap();
+        gate.parked.await.unwrap();
         let revoked = h
             .server
             .revoke(&post_form(&format!("token={refresh}&client_id=app")))
             .await
             .unwrap();
-        release_tx.send(()).unwrap();
+        gate.release.send(()).unwrap();
         (refreshed.await.unwrap(), revoked)
     });
     assert_eq!(revoked.status, Status::OK);
