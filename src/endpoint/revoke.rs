@@ -4,7 +4,7 @@
 use crate::clock::revoked_until;
 use crate::endpoint::read_token_style_form;
 use crate::error::{Error, ErrorCode, OAuthError};
-use crate::http::{Header, HttpRequest, HttpResponse, Status};
+use crate::http::{HttpRequest, HttpResponse, Status};
 use crate::params::Form;
 use crate::secret::TokenHash;
 use crate::server::Server;
@@ -102,20 +102,7 @@ impl Server {
 /// 200, empty body: "the content of the response body is ignored by the client"
 /// ([RFC 7009 §2.2](https://www.rfc-editor.org/rfc/rfc7009#section-2.2)).
 fn revoked() -> HttpResponse {
-    HttpResponse {
-        status: Status::OK,
-        headers: vec![
-            Header {
-                name: "cache-control",
-                value: std::borrow::Cow::Borrowed("no-store"),
-                sensitive: false,
-            },
-            Header {
-                name: "pragma",
-                value: std::borrow::Cow::Borrowed("no-cache"),
-                sensitive: false,
-            },
-        ],
-        body: Vec::new(),
-    }
+    HttpResponse::empty(Status::OK)
+        .with_header("cache-control", "no-store")
+        .with_header("pragma", "no-cache")
 }
