@@ -298,7 +298,7 @@ impl BearerGuard {
                 ),
             ),
         };
-        HttpResponse::empty(status).with_header("www-authenticate", challenge)
+        HttpResponse::new(status).with_header("www-authenticate", challenge)
     }
 }
 

@@ -193,6 +193,9 @@ impl Status {
     pub const NOT_FOUND: Self = Self(404);
     /// 405 Method Not Allowed
     pub const METHOD_NOT_ALLOWED: Self = Self(405);
+    /// 413 Content Too Large ([RFC 9110 §15.5.14](https://www.rfc-editor.org/rfc/rfc9110#section-15.5.14)):
+    /// for adapters that stop reading a body over their size limit.
+    pub const CONTENT_TOO_LARGE: Self = Self(413);
     /// 429 Too Many Requests
     pub const TOO_MANY_REQUESTS: Self = Self(429);
     /// 500 Internal Server Error
@@ -284,8 +287,20 @@ impl HttpResponse {
         Self::json(Status::METHOD_NOT_ALLOWED, error.to_json()).with_header("allow", allow)
     }
 
-    /// An empty response with `status` and no headers.
-    pub(crate) fn empty(status: Status) -> Self {
+    /// An empty response with `status`, no headers and no body. With
+    /// [`with_header`](Self::with_header) and [`with_body`](Self::with_body) it builds the
+    /// host's own responses (login and consent pages, errors of its routing) in the same
+    /// shape as the crate's, so one adapter sends both.
+    ///
+    /// ```
+    /// use grantflow::{HttpResponse, Status};
+    ///
+    /// let page = HttpResponse::new(Status::OK)
+    ///     .with_header("content-type", "text/html; charset=utf-8")
+    ///     .with_body(b"<!doctype html><title>Sign in</title>".to_vec());
+    /// assert_eq!(page.header("Content-Type"), Some("text/html; charset=utf-8"));
+    /// ```
+    pub fn new(status: Status) -> Self {
         Self {
             status,
             headers: Vec::new(),
@@ -293,18 +308,18 @@ impl HttpResponse {
         }
     }
 
-    /// Adds a header, builder style.
-    pub(crate) fn with_header(
-        mut self,
-        name: &'static str,
-        value: impl Into<Cow<'static, str>>,
-    ) -> Self {
+    /// Adds a header, builder style. `name` must be lower case (HTTP/2 requires it, and
+    /// [`header`](Self::header) lookups are case-insensitive either way).
+    #[must_use]
+    pub fn with_header(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Self {
         self.push_header(name, value);
         self
     }
 
-    /// Adds a header whose value carries a credential (see [`Header::sensitive`]).
-    pub(crate) fn with_sensitive_header(
+    /// Adds a header whose value carries a credential (see [`Header::sensitive`]), such as
+    /// a `Set-Cookie` with a session id.
+    #[must_use]
+    pub fn with_sensitive_header(
         mut self,
         name: &'static str,
         value: impl Into<Cow<'static, str>>,
@@ -318,7 +333,8 @@ impl HttpResponse {
     }
 
     /// Sets the body, builder style.
-    pub(crate) fn with_body(mut self, body: Vec<u8>) -> Self {
+    #[must_use]
+    pub fn with_body(mut self, body: Vec<u8>) -> Self {
         self.body = body;
         self
     }

@@ -279,7 +279,7 @@ impl Server {
     ///
     /// No member is `null` or an empty array (MD-05).
     pub fn metadata(&self) -> HttpResponse {
-        HttpResponse::empty(Status::OK)
+        HttpResponse::new(Status::OK)
             .with_header("content-type", "application/json")
             .with_body(self.inner.metadata.body.to_vec())
     }
@@ -314,7 +314,7 @@ impl Server {
         } else {
             Status::METHOD_NOT_ALLOWED
         };
-        let response = HttpResponse::empty(status);
+        let response = HttpResponse::new(status);
         if status == Status::METHOD_NOT_ALLOWED {
             return response.with_header("allow", "GET, HEAD");
         }

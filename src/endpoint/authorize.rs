@@ -369,7 +369,7 @@ impl Target<'_> {
             Status::FOUND
         };
         // The Location carries the code and the state: keep it out of logs.
-        HttpResponse::empty(status)
+        HttpResponse::new(status)
             .with_sensitive_header("location", location)
             .with_header("cache-control", "no-store")
     }

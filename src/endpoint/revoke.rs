@@ -102,7 +102,7 @@ impl Server {
 /// 200, empty body: "the content of the response body is ignored by the client"
 /// ([RFC 7009 §2.2](https://www.rfc-editor.org/rfc/rfc7009#section-2.2)).
 fn revoked() -> HttpResponse {
-    HttpResponse::empty(Status::OK)
+    HttpResponse::new(Status::OK)
         .with_header("cache-control", "no-store")
         .with_header("pragma", "no-cache")
 }
