@@ -1,0 +1,65 @@
+//! The demo's user directory: one user, `alice` with password `alice-password`.
+//!
+//! A real host checks passwords against a slow, salted hash (Argon2, scrypt) in its user
+//! database; the demo keeps a SHA-256 digest to stay within the crate's dependencies and
+//! compares it in constant time.
+
+use async_trait::async_trait;
+use grantflow::{Client, ResourceOwnerPassword, ResourceOwnerVerifier, StorageError, Subject};
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
+
+struct User {
+    name: &'static str,
+    subject: Subject,
+    password_digest: [u8; 32],
+}
+
+/// The users who can sign in.
+pub(super) struct Users {
+    users: Vec<User>,
+}
+
+impl std::fmt::Debug for Users {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Users")
+            .field("count", &self.users.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Users {
+    pub(super) fn demo() -> Self {
+        Self {
+            users: vec![User {
+                name: "alice",
+                subject: Subject::new("alice"),
+                password_digest: Sha256::digest(b"alice-password").into(),
+            }],
+        }
+    }
+
+    /// The subject whose user name and password these are. Every call does the same work,
+    /// whether the user exists or not.
+    pub(super) fn verify(&self, name: &str, password: &str) -> Option<Subject> {
+        let presented: [u8; 32] = Sha256::digest(password.as_bytes()).into();
+        self.users
+            .iter()
+            .find(|u| u.name == name)
+            .filter(|u| bool::from(u.password_digest.ct_eq(&presented)))
+            .map(|u| u.subject.clone())
+    }
+}
+
+/// The password grant's check, for `demo-legacy` (grantflow throttles it per user name).
+#[async_trait]
+impl ResourceOwnerVerifier for Users {
+    async fn verify(
+        &self,
+        _client: &Client,
+        username: &str,
+        password: &ResourceOwnerPassword,
+    ) -> Result<Option<Subject>, StorageError> {
+        Ok(Users::verify(self, username, password.expose_secret()))
+    }
+}
