@@ -1,0 +1,100 @@
+//! The demo authorization server of `axum_server.rs`, on actix-web: the same endpoints,
+//! pages and demo clients (see the README), served through a small adapter.
+//!
+//! ```sh
+//! cargo run --example actix_server           # listens on 127.0.0.1:8080
+//! ```
+//!
+//! actix-web has its own request and response types (not the `http` crate's), so the
+//! conversion to and from grantflow's `HttpRequest` / `HttpResponse` is written out here:
+//! `to_grantflow` and `to_actix` are the whole adapter.
+
+#[path = "demo/mod.rs"]
+mod demo;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::{App, HttpServer, web};
+use grantflow::{HttpRequest, HttpResponse, Method};
+
+use demo::{DemoApp, Route};
+
+/// actix-web's request head and the collected body as a grantflow request: the method,
+/// the raw query and every header, repeated ones included.
+fn to_grantflow(request: &actix_web::HttpRequest, body: Vec<u8>) -> HttpRequest {
+    let mut out = HttpRequest::new(Method::from_name(request.method().as_str())).with_body(body);
+    if let Some(query) = request.uri().query() {
+        out = out.with_query(query);
+    }
+    for (name, value) in request.headers() {
+        // No OAuth header needs a value that is not visible ASCII.
+        if let Ok(value) = value.to_str() {
+            out = out.with_header(name.as_str(), value);
+        }
+    }
+    out
+}
+
+/// A grantflow response as actix-web's, with credential-carrying headers (`Location` with
+/// a code, the session cookie) marked sensitive.
+fn to_actix(response: HttpResponse) -> actix_web::HttpResponse {
+    let status =
+        StatusCode::from_u16(response.status.as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut out = actix_web::HttpResponse::build(status);
+    for header in &response.headers {
+        let name = HeaderName::from_bytes(header.name.as_bytes());
+        if let (Ok(name), Ok(mut value)) = (name, HeaderValue::from_str(&header.value)) {
+            value.set_sensitive(header.sensitive);
+            out.append_header((name, value));
+        }
+    }
+    out.body(response.body)
+}
+
+/// The adapter: actix-web's request in, the demo app's answer out.
+async fn handle(
+    app: web::Data<DemoApp>,
+    route: Route,
+    request: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> actix_web::HttpResponse {
+    let response = match payload.to_bytes_limited(demo::BODY_LIMIT).await {
+        Ok(Ok(body)) => {
+            app.handle(route, to_grantflow(&request, body.to_vec()))
+                .await
+        }
+        // Longer than the limit (or the connection broke, and nobody reads the answer).
+        Ok(Err(_)) | Err(_) => demo::body_too_large(),
+    };
+    to_actix(response)
+}
+
+/// Serves the demo authorization server on `listener` until the process ends.
+///
+/// # Errors
+/// When the listener fails.
+pub(crate) async fn serve(listener: std::net::TcpListener) -> std::io::Result<()> {
+    let app = web::Data::new(DemoApp::new(listener.local_addr()?).map_err(std::io::Error::other)?);
+    let server = HttpServer::new(move || {
+        let mut service = App::new().app_data(app.clone());
+        for (path, route) in demo::ROUTES {
+            service = service.route(
+                path,
+                web::route().to(move |app, request, payload| handle(app, route, request, payload)),
+            );
+        }
+        service.default_service(web::to(|| async { to_actix(demo::not_found()) }))
+    })
+    .listen(listener)?
+    .run();
+    server.await
+}
+
+#[actix_web::main]
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    demo::init_tracing();
+    let listener = std::net::TcpListener::bind(demo::address()?)?;
+    println!("{}", demo::banner("actix-web", listener.local_addr()?));
+    serve(listener).await?;
+    Ok(())
+}
