@@ -128,12 +128,17 @@ impl Sessions {
         let now = Instant::now();
         let mut table = self.lock();
         if table.len() >= CAPACITY {
+            // Expired sessions go first; if that frees too little, an eighth of the rest,
+            // so the next sweep is thousands of sign-ins away and its cost stays amortised.
             table.retain(|_, s| s.expires > now);
-        }
-        if table.len() >= CAPACITY {
-            if let Some(victim) = table.keys().next().copied() {
-                table.remove(&victim);
-            }
+            let mut excess = table.len().saturating_sub(CAPACITY - CAPACITY / 8);
+            table.retain(|_, _| {
+                if excess == 0 {
+                    return true;
+                }
+                excess -= 1;
+                false
+            });
         }
         table.insert(
             key,
