@@ -70,6 +70,8 @@ on_every_framework! {
     st_02_sec_06_state_is_escaped_on_pages_and_exact_in_redirects
     dg_07_dg_08_device_page_confirms_and_refuses_bad_codes
     unknown_paths_and_oversized_bodies
+    az_10_no_cors_on_the_authorization_endpoint
+    logs_carry_no_secret
 }
 
 mod scenarios {
@@ -992,5 +994,93 @@ mod scenarios {
         // TE-01: the token endpoint takes POST only.
         let get = demo.get("/token?grant_type=client_credentials").await;
         assert_eq!(get.status, 405);
+    }
+
+    pub(crate) async fn az_10_no_cors_on_the_authorization_endpoint(demo: &Demo) {
+        for method in [reqwest::Method::GET, reqwest::Method::OPTIONS] {
+            let reply = demo
+                .send(
+                    demo.http
+                        .request(method.clone(), demo.url(&spa_authorize_path("")))
+                        .header("origin", "https://spa.example"),
+                )
+                .await;
+            assert!(
+                !reply
+                    .headers
+                    .keys()
+                    .any(|name| name.as_str().starts_with("access-control-")),
+                "{method}: {:?}",
+                reply.headers
+            );
+        }
+    }
+
+    pub(crate) async fn logs_carry_no_secret(demo: &Demo) {
+        let mut secrets = vec![
+            USER.1.to_owned(),
+            "wrong-password-for-the-log-test".to_owned(),
+            "demo-service-secret".to_owned(),
+            VERIFIER.to_owned(),
+        ];
+        // A code flow, with a failed sign-in first.
+        let mut browser = demo.browser();
+        let page = browser.open(&spa_authorize_path("")).await;
+        secrets.push(page.input("csrf_token").expect("a token"));
+        let _ = browser
+            .submit(
+                &page,
+                &[
+                    ("username", USER.0),
+                    ("password", "wrong-password-for-the-log-test"),
+                    ("decision", "approve"),
+                ],
+            )
+            .await;
+        let code = browser
+            .authorization_code(&demo.url(&spa_authorize_path("")), "s-123")
+            .await;
+        let tokens = demo
+            .post_form(
+                "/token",
+                None,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", code.as_str()),
+                    ("client_id", "demo-spa"),
+                    ("redirect_uri", SPA_REDIRECT),
+                    ("code_verifier", VERIFIER),
+                ],
+            )
+            .await
+            .json();
+        secrets.push(code);
+        for member in ["access_token", "refresh_token"] {
+            secrets.push(tokens[member].as_str().expect("a token").to_owned());
+        }
+        // A service token, a wrong secret and the protected resource.
+        let service = demo
+            .post_form(
+                "/token",
+                Some(("demo-service", "demo-service-secret")),
+                &[("grant_type", "client_credentials")],
+            )
+            .await
+            .json();
+        let access = service["access_token"]
+            .as_str()
+            .expect("a token")
+            .to_owned();
+        let _ = demo.get_with_bearer("/api/data", &access).await;
+        secrets.push(access);
+        let _ = demo
+            .post_form("/token", Some(("demo-service", "guessed-secret-xyz")), &[])
+            .await;
+        secrets.push("guessed-secret-xyz".to_owned());
+        let logs = server_logs();
+        assert!(logs.contains("path=\"/token\""), "the servers log: {logs}");
+        for secret in secrets {
+            assert!(!logs.contains(&secret), "a secret reached the logs");
+        }
     }
 }

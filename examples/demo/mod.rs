@@ -127,7 +127,7 @@ impl DemoApp {
                 guard,
                 api_scope: Scope::parse(API_SCOPE)?,
                 users,
-                sessions: Sessions::new(),
+                sessions: Sessions::new(server.issuer()),
                 sign_in_limiter: MemoryAttemptLimiter::new(5, std::time::Duration::from_secs(300)),
                 server,
             }),

@@ -69,6 +69,8 @@ struct Stored {
 /// The session table.
 pub(super) struct Sessions {
     table: Mutex<HashMap<[u8; 32], Stored>>,
+    /// Whether the cookie gets `Secure` (when the issuer is `https`).
+    secure: bool,
 }
 
 impl std::fmt::Debug for Sessions {
@@ -78,9 +80,11 @@ impl std::fmt::Debug for Sessions {
 }
 
 impl Sessions {
-    pub(super) fn new() -> Self {
+    /// Sessions for pages served under `issuer`: over `https`, the cookie is `Secure`.
+    pub(super) fn new(issuer: &str) -> Self {
         Self {
             table: Mutex::new(HashMap::new()),
+            secure: issuer.starts_with("https://"),
         }
     }
 
@@ -155,8 +159,9 @@ impl Sessions {
             csrf,
             flash: None,
             set_cookie: Some(format!(
-                "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
-                TTL.as_secs()
+                "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+                TTL.as_secs(),
+                if self.secure { "; Secure" } else { "" },
             )),
         }
     }

@@ -11,6 +11,7 @@
 
 use std::future::Future;
 use std::net::TcpListener;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use oauth2::basic::BasicClient;
 use oauth2::{
@@ -78,10 +79,48 @@ pub struct Demo {
     pub metadata: Value,
 }
 
+/// Everything the example servers log, at every level: the servers run in this process,
+/// so the test can read their logs.
+pub fn server_logs() -> String {
+    let logs = log_buffer().lock().unwrap_or_else(PoisonError::into_inner);
+    String::from_utf8_lossy(&logs).into_owned()
+}
+
+fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&logs);
+        // Only the examples' own events (this test crate's targets): what the demo and the
+        // adapters log, not what the HTTP client library does.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("example_servers=trace"))
+            .with_ansi(false)
+            .with_writer(move || LogSink(Arc::clone(&sink)))
+            .try_init();
+        logs
+    })
+}
+
+struct LogSink(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let mut logs = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        logs.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 impl Demo {
     /// Starts `framework`'s example server on a free port, in the test's runtime, and
     /// fetches its metadata.
     pub async fn start(framework: Framework) -> Self {
+        log_buffer();
         let listener = TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
         let addr = listener.local_addr().expect("bound");
         match framework {
