@@ -2,7 +2,7 @@
 //! deployments (DESIGN decision 12).
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -163,7 +163,9 @@ pub struct MemoryTokenStore {
     inner: Mutex<TokenTables>,
 }
 
-/// One stored record: 128 bytes.
+/// One stored record: 128 bytes, aligned to cache lines so a record spans two lines,
+/// never three.
+#[repr(align(64))]
 struct Slot {
     hash: TokenHash,
     grant_id: GrantId,
@@ -314,7 +316,15 @@ struct TokenTables {
     /// (until, grant) of the tombstones, soonest first, one entry per tombstone: a
     /// tombstone extended by a later revocation is re-queued when its old entry comes up.
     revoked_expiry: BinaryHeap<Reverse<(u64, [u8; 16])>>,
+    /// One shared copy of each scope the records carry: tokens mostly repeat a few scopes,
+    /// so a record holds a reference instead of its own string (less memory, and a lookup
+    /// touches a string that is already in the cache). Bounded: scopes past
+    /// [`INTERNED_SCOPES`] are stored as they come.
+    scopes: HashSet<Scope>,
 }
+
+/// The most distinct scopes [`TokenTables`] shares.
+const INTERNED_SCOPES: usize = 4096;
 
 impl std::fmt::Debug for TokenTables {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -344,10 +354,17 @@ impl TokenTables {
         self.slots.len().saturating_add(fresh) < NONE as usize
     }
 
-    fn insert(&mut self, hash: TokenHash, record: TokenRecord) {
+    fn insert(&mut self, hash: TokenHash, mut record: TokenRecord) {
         // A 256-bit collision is not going to happen; keep the tables right anyway.
         if let Some(old) = self.lookup(&hash) {
             self.remove_at(old);
+        }
+        match self.scopes.get(&record.scope) {
+            Some(shared) => record.scope = shared.clone(),
+            None if self.scopes.len() < INTERNED_SCOPES => {
+                self.scopes.insert(record.scope.clone());
+            }
+            None => {}
         }
         let slot = Slot::new(hash, record);
         let index = match self.free.pop() {
