@@ -2,7 +2,8 @@
 //! `HttpResponse` out, on the memory stores.
 //!
 //! Run with `cargo bench --bench token_endpoint`. Target (issue 2): a client credentials
-//! request with `client_secret_basic` under 2 µs median on a 2-core machine.
+//! request with `client_secret_basic` under 2 µs median on a 2-core machine. Allocations
+//! per request are counted by `cargo bench --bench allocations`.
 
 #![allow(
     missing_docs,
@@ -11,7 +12,6 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -20,45 +20,6 @@ use grantflow::{
     Client, ClientSecret, ClientType, GrantType, HttpRequest, ManualClock, MemoryClientRegistry,
     MemoryTokenStore, Method, Server,
 };
-
-// The only unsafe code of the project: a counting wrapper around the system allocator, in
-// this benchmark, never in the library (which forbids `unsafe`).
-#[allow(unsafe_code)]
-mod counting {
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    pub(crate) static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-    /// Counts heap allocations, so the benchmark can report allocations per request.
-    pub(crate) struct CountingAllocator;
-
-    // SAFETY: forwards every call unchanged to the system allocator; only counts.
-    unsafe impl GlobalAlloc for CountingAllocator {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-            // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, passed on as is.
-            unsafe { System.alloc(layout) }
-        }
-
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            // SAFETY: `ptr` came from `System.alloc` with this `layout`.
-            unsafe { System.dealloc(ptr, layout) }
-        }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: counting::CountingAllocator = counting::CountingAllocator;
-
-/// Allocations made by one call of `f`.
-fn allocations_of<T>(f: impl FnOnce() -> T) -> usize {
-    let before = counting::ALLOCATIONS.load(Ordering::Relaxed);
-    let value = f();
-    let after = counting::ALLOCATIONS.load(Ordering::Relaxed);
-    drop(value);
-    after - before
-}
 
 /// The memory stores never wait, so one poll finishes every request.
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
@@ -107,11 +68,6 @@ fn client_credentials_request() -> HttpRequest {
 fn token_endpoint(c: &mut Criterion) {
     let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
     let server = server(&clock);
-    let adapter = allocations_of(client_credentials_request);
-    let total = allocations_of(|| block_on(server.token(&client_credentials_request())));
-    eprintln!(
-        "allocations per client credentials request: {total} ({adapter} of them building the HttpRequest)"
-    );
     let mut group = c.benchmark_group("token_endpoint");
     group.bench_function("client_credentials_basic", |b| {
         b.iter(|| {
