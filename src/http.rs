@@ -63,7 +63,12 @@ impl Method {
 pub struct HttpRequest {
     method: Method,
     query: Option<String>,
-    headers: Vec<(String, String)>,
+    /// Every header name (lower-cased) and value, back to back: one allocation however
+    /// many headers the request has.
+    header_text: String,
+    /// Per header: where its name starts, where its value starts (the name's end) and
+    /// where the value ends, in `header_text`.
+    header_spans: Vec<(usize, usize, usize)>,
     body: Vec<u8>,
 }
 
@@ -73,7 +78,8 @@ impl HttpRequest {
         Self {
             method,
             query: None,
-            headers: Vec::new(),
+            header_text: String::new(),
+            header_spans: Vec::new(),
             body: Vec::new(),
         }
     }
@@ -88,9 +94,29 @@ impl HttpRequest {
     /// Adds a header. The name is matched case-insensitively; repeated headers are kept
     /// (and a repeated `Authorization` header is refused by the endpoints).
     #[must_use]
-    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.headers.push((name.to_ascii_lowercase(), value.into()));
+    pub fn with_header(mut self, name: &str, value: impl AsRef<str>) -> Self {
+        self.add_header(name, value.as_ref());
         self
+    }
+
+    fn add_header(&mut self, name: &str, value: &str) {
+        let start = self.header_text.len();
+        self.header_text
+            .extend(name.chars().map(|c| c.to_ascii_lowercase()));
+        let value_start = self.header_text.len();
+        self.header_text.push_str(value);
+        self.header_spans
+            .push((start, value_start, self.header_text.len()));
+    }
+
+    /// Every header as (lower-cased name, value), in the order they were added.
+    fn headers(&self) -> impl Iterator<Item = (&str, &str)> + Clone + '_ {
+        self.header_spans.iter().map(|&(start, value_start, end)| {
+            (
+                self.header_text.get(start..value_start).unwrap_or(""),
+                self.header_text.get(value_start..end).unwrap_or(""),
+            )
+        })
     }
 
     /// Sets the raw body.
@@ -119,16 +145,14 @@ impl HttpRequest {
     /// name the first is returned; use [`header_count`](Self::header_count) to detect
     /// repeats.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
+        self.headers()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
     }
 
     /// How many headers named `name` (case-insensitive) the request has.
     pub fn header_count(&self, name: &str) -> usize {
-        self.headers
-            .iter()
+        self.headers()
             .filter(|(n, _)| n.eq_ignore_ascii_case(name))
             .count()
     }
@@ -163,10 +187,7 @@ impl fmt::Debug for HttpRequest {
         f.debug_struct("HttpRequest")
             .field("method", &self.method)
             .field("query_parameters", &Names(query_names))
-            .field(
-                "headers",
-                &Names(self.headers.iter().map(|(n, _)| n.as_str())),
-            )
+            .field("headers", &Names(self.headers().map(|(n, _)| n)))
             .field("body_len", &self.body.len())
             .finish()
     }
@@ -398,9 +419,17 @@ mod http_crate {
             if let Some(query) = parts.uri.query() {
                 request = request.with_query(query);
             }
+            // One allocation for the text of all headers, one for their positions.
+            let text: usize = parts
+                .headers
+                .iter()
+                .map(|(name, value)| name.as_str().len() + value.len())
+                .sum();
+            request.header_text.reserve_exact(text);
+            request.header_spans.reserve_exact(parts.headers.len());
             for (name, value) in &parts.headers {
                 if let Ok(value) = value.to_str() {
-                    request = request.with_header(name.as_str(), value);
+                    request.add_header(name.as_str(), value);
                 }
             }
             request
