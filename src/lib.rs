@@ -176,7 +176,27 @@ mod pkce;
 mod secret;
 mod server;
 mod store;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 mod types;
+
+/// The PostgreSQL backend (feature `postgres`): [`PgStores`] and the stores it holds, and
+/// the `sqlx` pool types they are built from.
+///
+/// Every store trait has a PostgreSQL implementation, for deployments of several instances
+/// over one database. Apply the schema with [`PgStores::migrate`], then hand the stores to
+/// [`Server::builder`]. The pool types are re-exported so the host's `sqlx` version cannot
+/// drift from the crate's; add sqlx's TLS features in the host's own `Cargo.toml` for a
+/// database reached over TLS.
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod postgres {
+    pub use crate::store::postgres::{
+        PgClientRegistry, PgCodeStore, PgDeviceStore, PgStores, PgTokenStore,
+    };
+    pub use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+}
 
 // The public interface is:
 pub use crate::clock::{Clock, ManualClock, SystemClock};
@@ -209,6 +229,10 @@ pub use crate::store::{
 pub use crate::store::{
     DeviceDecision, DeviceInsert, DevicePoll, DeviceRecord, DeviceRedemption, DeviceState,
     DeviceStore, MemoryDeviceStore,
+};
+#[cfg(feature = "postgres")]
+pub use crate::store::postgres::{
+    PgClientRegistry, PgCodeStore, PgDeviceStore, PgStores, PgTokenStore,
 };
 pub use crate::types::{
     AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientType, GrantId, GrantType,
