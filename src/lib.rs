@@ -221,6 +221,10 @@ pub use crate::secret::{
     ResourceOwnerPassword, TokenHash,
 };
 pub use crate::server::Server;
+#[cfg(feature = "postgres")]
+pub use crate::store::postgres::{
+    PgClientRegistry, PgCodeStore, PgDeviceStore, PgStores, PgTokenStore,
+};
 pub use crate::store::{
     AuthorizationGrant, ClientRegistry, CodeStore, Insert, MemoryClientRegistry, MemoryCodeStore,
     MemoryTokenStore, Redemption, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord,
@@ -229,10 +233,6 @@ pub use crate::store::{
 pub use crate::store::{
     DeviceDecision, DeviceInsert, DevicePoll, DeviceRecord, DeviceRedemption, DeviceState,
     DeviceStore, MemoryDeviceStore,
-};
-#[cfg(feature = "postgres")]
-pub use crate::store::postgres::{
-    PgClientRegistry, PgCodeStore, PgDeviceStore, PgStores, PgTokenStore,
 };
 pub use crate::types::{
     AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientType, GrantId, GrantType,

@@ -6,8 +6,18 @@ use crate::types::{AuthMethod, Client, ClientType, GrantType};
 
 /// Whether two registrations agree in everything the server reads.
 fn same(a: &Client, b: &Client) -> bool {
-    let uris = |c: &Client| c.redirect_uris().iter().map(|u| u.as_str().to_owned()).collect::<Vec<_>>();
-    let grants = |c: &Client| c.grant_types().iter().map(|g| g.as_str().to_owned()).collect::<Vec<_>>();
+    let uris = |c: &Client| {
+        c.redirect_uris()
+            .iter()
+            .map(|u| u.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let grants = |c: &Client| {
+        c.grant_types()
+            .iter()
+            .map(|g| g.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
     a.id() == b.id()
         && a.client_type() == b.client_type()
         && a.auth_method() == b.auth_method()
@@ -30,29 +40,35 @@ pub(super) async fn round_trip(ctx: &Ctx<'_>) -> Outcome {
         ClientSecret::from_presented("conformance-secret-one".to_owned()),
         ClientSecret::from_presented("conformance-secret-two".to_owned()),
     ];
-    let confidential = Client::builder(fresh_client("conformance-rs")?.as_str(), ClientType::Confidential)
-        .secret(&secrets[0])
-        .secret(&secrets[1])
-        .auth_method(AuthMethod::ClientSecretPost)
-        .grant_type(GrantType::CLIENT_CREDENTIALS)
-        .grant_type(GrantType::new("urn:example:grant"))
-        .allowed_scope("read write")
-        .default_scope("read")
-        .issue_refresh_tokens(false)
-        .name("Conformance resource server")
-        .introspection(true)
-        .resource_audience("https://rs.example.com")
-        .pkce_exempt(true)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let public = Client::builder(fresh_client("conformance-app")?.as_str(), ClientType::Public)
-        .redirect_uri("http://127.0.0.1/callback")
-        .redirect_uri("https://app.example.com/cb?x=1")
-        .grant_type(GrantType::AUTHORIZATION_CODE)
-        .grant_type(GrantType::REFRESH_TOKEN)
-        .allowed_scope("profile")
-        .build()
-        .map_err(|e| e.to_string())?;
+    let confidential = Client::builder(
+        fresh_client("conformance-rs")?.as_str(),
+        ClientType::Confidential,
+    )
+    .secret(&secrets[0])
+    .secret(&secrets[1])
+    .auth_method(AuthMethod::ClientSecretPost)
+    .grant_type(GrantType::CLIENT_CREDENTIALS)
+    .grant_type(GrantType::new("urn:example:grant"))
+    .allowed_scope("read write")
+    .default_scope("read")
+    .issue_refresh_tokens(false)
+    .name("Conformance resource server")
+    .introspection(true)
+    .resource_audience("https://rs.example.com")
+    .pkce_exempt(true)
+    .build()
+    .map_err(|e| e.to_string())?;
+    let public = Client::builder(
+        fresh_client("conformance-app")?.as_str(),
+        ClientType::Public,
+    )
+    .redirect_uri("http://127.0.0.1/callback")
+    .redirect_uri("https://app.example.com/cb?x=1")
+    .grant_type(GrantType::AUTHORIZATION_CODE)
+    .grant_type(GrantType::REFRESH_TOKEN)
+    .allowed_scope("profile")
+    .build()
+    .map_err(|e| e.to_string())?;
     let registrar = ctx.registrar()?;
     for client in [&confidential, &public] {
         storage(registrar.register(client.clone()).await, "register")?;
@@ -67,13 +83,19 @@ pub(super) async fn round_trip(ctx: &Ctx<'_>) -> Outcome {
     let registry = ctx.clients(0);
     for secret in &secrets {
         ensure!(
-            storage(registry.verify_secret(&confidential, secret).await, "verify_secret")?,
+            storage(
+                registry.verify_secret(&confidential, secret).await,
+                "verify_secret"
+            )?,
             "a registered secret did not verify"
         );
     }
     let wrong = ClientSecret::from_presented("conformance-secret-three".to_owned());
     ensure!(
-        !storage(registry.verify_secret(&confidential, &wrong).await, "verify_secret")?,
+        !storage(
+            registry.verify_secret(&confidential, &wrong).await,
+            "verify_secret"
+        )?,
         "a wrong secret verified"
     );
     let unknown = fresh_client("conformance-unknown")?;

@@ -52,19 +52,37 @@ pub(super) async fn redeem_once(ctx: &Ctx<'_>) -> Outcome {
         );
     }
     let unknown = redeem(ctx, 0, &fresh_hash()).await?;
-    ensure!(unknown == Redemption::NotFound, "an unknown code gave {unknown:?}");
+    ensure!(
+        unknown == Redemption::NotFound,
+        "an unknown code gave {unknown:?}"
+    );
     Ok(())
 }
 
 /// Purge removes expired codes, used or not, and keeps live ones redeemable.
 pub(super) async fn purge(ctx: &Ctx<'_>) -> Outcome {
     let (live, expired, used) = (fresh_hash(), fresh_hash(), fresh_hash());
-    storage(ctx.codes(0).insert(live, grant(ctx.at(0), 600)?).await, "insert")?;
-    storage(ctx.codes(1).insert(expired, grant(ctx.at(0), 60)?).await, "insert")?;
-    storage(ctx.codes(0).insert(used, grant(ctx.at(0), 60)?).await, "insert")?;
+    storage(
+        ctx.codes(0).insert(live, grant(ctx.at(0), 600)?).await,
+        "insert",
+    )?;
+    storage(
+        ctx.codes(1).insert(expired, grant(ctx.at(0), 60)?).await,
+        "insert",
+    )?;
+    storage(
+        ctx.codes(0).insert(used, grant(ctx.at(0), 60)?).await,
+        "insert",
+    )?;
     redeem(ctx, 1, &used).await?;
-    let purged = storage(ctx.codes(1).purge_expired(ctx.at(100)).await, "purge_expired")?;
-    ensure!(purged >= 2, "purge_expired reported {purged} codes; at least 2 expired");
+    let purged = storage(
+        ctx.codes(1).purge_expired(ctx.at(100)).await,
+        "purge_expired",
+    )?;
+    ensure!(
+        purged >= 2,
+        "purge_expired reported {purged} codes; at least 2 expired"
+    );
     for code in [expired, used] {
         let outcome = redeem(ctx, 0, &code).await?;
         ensure!(
@@ -99,6 +117,10 @@ pub(super) async fn race_redeem(ctx: &Ctx<'_>) -> Outcome {
             other => return Err(format!("a racing redemption gave {other:?}")),
         }
     }
-    ensure!(winners == 1, "{winners} of {} concurrent redemptions won", ctx.tasks());
+    ensure!(
+        winners == 1,
+        "{winners} of {} concurrent redemptions won",
+        ctx.tasks()
+    );
     Ok(())
 }

@@ -4,9 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use super::{Ctx, Outcome, ensure, fresh_client, fresh_hash, race, storage};
 use crate::secret::{TokenHash, random_secret};
-use crate::store::{
-    DeviceDecision, DeviceInsert, DeviceRecord, DeviceRedemption, DeviceState,
-};
+use crate::store::{DeviceDecision, DeviceInsert, DeviceRecord, DeviceRedemption, DeviceState};
 use crate::types::{ClientId, GrantId, Scope, Subject};
 
 /// The polling interval of the suite's requests.
@@ -41,7 +39,12 @@ fn approval() -> DeviceDecision {
     }
 }
 
-async fn insert(ctx: &Ctx<'_>, i: usize, hash: TokenHash, rec: DeviceRecord) -> Result<DeviceInsert, String> {
+async fn insert(
+    ctx: &Ctx<'_>,
+    i: usize,
+    hash: TokenHash,
+    rec: DeviceRecord,
+) -> Result<DeviceInsert, String> {
     storage(ctx.devices(i).insert(hash, rec).await, "insert")
 }
 
@@ -59,13 +62,22 @@ pub(super) async fn round_trip(ctx: &Ctx<'_>) -> Outcome {
         "a request with a fresh user code was not inserted"
     );
     let found = find(ctx, 1, &hash).await?;
-    ensure!(found.as_ref() == Some(&rec), "find returned {found:?}, not {rec:?}");
-    let by_code = storage(ctx.devices(0).find_by_user_code(&code).await, "find_by_user_code")?;
+    ensure!(
+        found.as_ref() == Some(&rec),
+        "find returned {found:?}, not {rec:?}"
+    );
+    let by_code = storage(
+        ctx.devices(0).find_by_user_code(&code).await,
+        "find_by_user_code",
+    )?;
     ensure!(
         by_code == Some((hash, rec)),
         "find_by_user_code returned {by_code:?}"
     );
-    ensure!(find(ctx, 0, &fresh_hash()).await?.is_none(), "an unknown device code was found");
+    ensure!(
+        find(ctx, 0, &fresh_hash()).await?.is_none(),
+        "an unknown device code was found"
+    );
     let unknown = storage(
         ctx.devices(1).find_by_user_code(&fresh_user_code()).await,
         "find_by_user_code",
@@ -86,13 +98,19 @@ pub(super) async fn user_code(ctx: &Ctx<'_>) -> Outcome {
         taken == DeviceInsert::UserCodeTaken,
         "a live request's user code was given again ({taken:?})"
     );
-    ensure!(find(ctx, 0, &second).await?.is_none(), "a refused request was stored");
+    ensure!(
+        find(ctx, 0, &second).await?.is_none(),
+        "a refused request was stored"
+    );
     let free = insert(ctx, 1, third, request(&client, &code, ctx.at(600), 600)).await?;
     ensure!(
         free == DeviceInsert::Inserted,
         "the user code of an expired request was not free ({free:?})"
     );
-    let holder = storage(ctx.devices(0).find_by_user_code(&code).await, "find_by_user_code")?;
+    let holder = storage(
+        ctx.devices(0).find_by_user_code(&code).await,
+        "find_by_user_code",
+    )?;
     ensure!(
         holder.map(|(hash, _)| hash) == Some(third),
         "the user code does not lead to its new holder"
@@ -109,15 +127,29 @@ pub(super) async fn decide(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance-tv")?;
     let (approved, denied, expired) = (fresh_hash(), fresh_hash(), fresh_hash());
     for hash in [approved, denied, expired] {
-        insert(ctx, 0, hash, request(&client, &fresh_user_code(), ctx.at(0), 600)).await?;
+        insert(
+            ctx,
+            0,
+            hash,
+            request(&client, &fresh_user_code(), ctx.at(0), 600),
+        )
+        .await?;
     }
     let store = |i| ctx.devices(i);
     ensure!(
-        storage(store(1).decide(&approved, approval(), ctx.at(10)).await, "decide")?,
+        storage(
+            store(1).decide(&approved, approval(), ctx.at(10)).await,
+            "decide"
+        )?,
         "approving a pending request failed"
     );
     ensure!(
-        !storage(store(0).decide(&approved, DeviceDecision::Deny, ctx.at(11)).await, "decide")?,
+        !storage(
+            store(0)
+                .decide(&approved, DeviceDecision::Deny, ctx.at(11))
+                .await,
+            "decide"
+        )?,
         "a decided request was decided again"
     );
     let state = find(ctx, 1, &approved).await?.map(|r| r.state);
@@ -129,17 +161,31 @@ pub(super) async fn decide(ctx: &Ctx<'_>) -> Outcome {
         "an approved request reads back as {state:?}"
     );
     ensure!(
-        storage(store(0).decide(&denied, DeviceDecision::Deny, ctx.at(10)).await, "decide")?,
+        storage(
+            store(0)
+                .decide(&denied, DeviceDecision::Deny, ctx.at(10))
+                .await,
+            "decide"
+        )?,
         "denying a pending request failed"
     );
     let state = find(ctx, 0, &denied).await?.map(|r| r.state);
-    ensure!(state == Some(DeviceState::Denied), "a denied request reads back as {state:?}");
     ensure!(
-        !storage(store(1).decide(&expired, approval(), ctx.at(600)).await, "decide")?,
+        state == Some(DeviceState::Denied),
+        "a denied request reads back as {state:?}"
+    );
+    ensure!(
+        !storage(
+            store(1).decide(&expired, approval(), ctx.at(600)).await,
+            "decide"
+        )?,
         "an expired request was approved"
     );
     ensure!(
-        !storage(store(1).decide(&fresh_hash(), approval(), ctx.at(10)).await, "decide")?,
+        !storage(
+            store(1).decide(&fresh_hash(), approval(), ctx.at(10)).await,
+            "decide"
+        )?,
         "an unknown request was approved"
     );
     Ok(())
@@ -151,11 +197,18 @@ pub(super) async fn poll(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance-tv")?;
     let other = fresh_client("conformance-other")?;
     let hash = fresh_hash();
-    insert(ctx, 0, hash, request(&client, &fresh_user_code(), ctx.at(0), 600)).await?;
+    insert(
+        ctx,
+        0,
+        hash,
+        request(&client, &fresh_user_code(), ctx.at(0), 600),
+    )
+    .await?;
     let step = Duration::from_secs(5);
-    for (i, (at, too_fast, interval)) in [(0, false, 5), (2, true, 10), (8, true, 15), (23, false, 15)]
-        .into_iter()
-        .enumerate()
+    for (i, (at, too_fast, interval)) in
+        [(0, false, 5), (2, true, 10), (8, true, 15), (23, false, 15)]
+            .into_iter()
+            .enumerate()
     {
         let now = ctx.at(100 + at);
         let polled = storage(ctx.devices(i).poll(&hash, &client, now, step).await, "poll")?
@@ -170,10 +223,24 @@ pub(super) async fn poll(ctx: &Ctx<'_>) -> Outcome {
             polled.record.last_poll
         );
     }
-    let foreign = storage(ctx.devices(1).poll(&hash, &other, ctx.at(124), step).await, "poll")?;
-    ensure!(foreign.is_none(), "another client's poll returned the request");
-    let unknown = storage(ctx.devices(0).poll(&fresh_hash(), &client, ctx.at(124), step).await, "poll")?;
-    ensure!(unknown.is_none(), "a poll of an unknown device code returned something");
+    let foreign = storage(
+        ctx.devices(1).poll(&hash, &other, ctx.at(124), step).await,
+        "poll",
+    )?;
+    ensure!(
+        foreign.is_none(),
+        "another client's poll returned the request"
+    );
+    let unknown = storage(
+        ctx.devices(0)
+            .poll(&fresh_hash(), &client, ctx.at(124), step)
+            .await,
+        "poll",
+    )?;
+    ensure!(
+        unknown.is_none(),
+        "a poll of an unknown device code returned something"
+    );
     let after = find(ctx, 0, &hash).await?.ok_or("the request vanished")?;
     ensure!(
         after.last_poll == Some(ctx.at(123)) && after.interval == Duration::from_secs(15),
@@ -190,11 +257,23 @@ pub(super) async fn redeem(ctx: &Ctx<'_>) -> Outcome {
     let (hash, denied) = (fresh_hash(), fresh_hash());
     let rec = request(&client, &fresh_user_code(), ctx.at(0), 600);
     insert(ctx, 0, hash, rec.clone()).await?;
-    insert(ctx, 1, denied, request(&client, &fresh_user_code(), ctx.at(0), 600)).await?;
+    insert(
+        ctx,
+        1,
+        denied,
+        request(&client, &fresh_user_code(), ctx.at(0), 600),
+    )
+    .await?;
     let store = |i| ctx.devices(i);
     let early = storage(store(1).redeem(&hash, &client).await, "redeem")?;
-    ensure!(early == DeviceRedemption::NotApproved, "a pending request was redeemed ({early:?})");
-    storage(store(0).decide(&hash, approval(), ctx.at(10)).await, "decide")?;
+    ensure!(
+        early == DeviceRedemption::NotApproved,
+        "a pending request was redeemed ({early:?})"
+    );
+    storage(
+        store(0).decide(&hash, approval(), ctx.at(10)).await,
+        "decide",
+    )?;
     let foreign = storage(store(1).redeem(&hash, &other).await, "redeem")?;
     ensure!(
         foreign == DeviceRedemption::NotApproved,
@@ -210,14 +289,28 @@ pub(super) async fn redeem(ctx: &Ctx<'_>) -> Outcome {
     ensure!(ok, "the redemption gave {first:?}, not the approved record");
     let again = storage(store(1).redeem(&hash, &client).await, "redeem")?;
     ensure!(
-        again == DeviceRedemption::AlreadyRedeemed { grant_id: rec.grant_id },
+        again
+            == DeviceRedemption::AlreadyRedeemed {
+                grant_id: rec.grant_id
+            },
         "a second redemption gave {again:?}"
     );
     let state = find(ctx, 0, &hash).await?.map(|r| r.state);
-    ensure!(state == Some(DeviceState::Redeemed), "a redeemed request reads back as {state:?}");
-    storage(store(0).decide(&denied, DeviceDecision::Deny, ctx.at(10)).await, "decide")?;
+    ensure!(
+        state == Some(DeviceState::Redeemed),
+        "a redeemed request reads back as {state:?}"
+    );
+    storage(
+        store(0)
+            .decide(&denied, DeviceDecision::Deny, ctx.at(10))
+            .await,
+        "decide",
+    )?;
     let refused = storage(store(1).redeem(&denied, &client).await, "redeem")?;
-    ensure!(refused == DeviceRedemption::NotApproved, "a denied request was redeemed ({refused:?})");
+    ensure!(
+        refused == DeviceRedemption::NotApproved,
+        "a denied request was redeemed ({refused:?})"
+    );
     Ok(())
 }
 
@@ -228,16 +321,37 @@ pub(super) async fn purge(ctx: &Ctx<'_>) -> Outcome {
     let (expired, live) = (fresh_hash(), fresh_hash());
     let code = fresh_user_code();
     insert(ctx, 0, expired, request(&client, &code, ctx.at(0), 600)).await?;
-    insert(ctx, 1, live, request(&client, &fresh_user_code(), ctx.at(0), 5 * 86_400)).await?;
+    insert(
+        ctx,
+        1,
+        live,
+        request(&client, &fresh_user_code(), ctx.at(0), 5 * 86_400),
+    )
+    .await?;
     let purged = storage(
         ctx.devices(1).purge_expired(ctx.at(600 + 86_400)).await,
         "purge_expired",
     )?;
-    ensure!(purged >= 1, "purge_expired reported {purged} requests; at least 1 expired");
-    ensure!(find(ctx, 0, &expired).await?.is_none(), "an expired request survived the purge");
-    let by_code = storage(ctx.devices(0).find_by_user_code(&code).await, "find_by_user_code")?;
-    ensure!(by_code.is_none(), "a purged request is still found by its user code");
-    ensure!(find(ctx, 1, &live).await?.is_some(), "the purge removed a live request");
+    ensure!(
+        purged >= 1,
+        "purge_expired reported {purged} requests; at least 1 expired"
+    );
+    ensure!(
+        find(ctx, 0, &expired).await?.is_none(),
+        "an expired request survived the purge"
+    );
+    let by_code = storage(
+        ctx.devices(0).find_by_user_code(&code).await,
+        "find_by_user_code",
+    )?;
+    ensure!(
+        by_code.is_none(),
+        "a purged request is still found by its user code"
+    );
+    ensure!(
+        find(ctx, 1, &live).await?.is_some(),
+        "the purge removed a live request"
+    );
     Ok(())
 }
 
@@ -248,7 +362,10 @@ pub(super) async fn race_redeem(ctx: &Ctx<'_>) -> Outcome {
     let hash = fresh_hash();
     let rec = request(&client, &fresh_user_code(), ctx.at(0), 600);
     insert(ctx, 0, hash, rec.clone()).await?;
-    storage(ctx.devices(0).decide(&hash, approval(), ctx.at(1)).await, "decide")?;
+    storage(
+        ctx.devices(0).decide(&hash, approval(), ctx.at(1)).await,
+        "decide",
+    )?;
     let outcomes = race(ctx.tasks(), |i| {
         let (store, client) = (ctx.devices(i), client.clone());
         async move { store.redeem(&hash, &client).await }
@@ -262,7 +379,11 @@ pub(super) async fn race_redeem(ctx: &Ctx<'_>) -> Outcome {
             other => return Err(format!("a losing redemption gave {other:?}")),
         }
     }
-    ensure!(winners == 1, "{winners} of {} concurrent redemptions won", ctx.tasks());
+    ensure!(
+        winners == 1,
+        "{winners} of {} concurrent redemptions won",
+        ctx.tasks()
+    );
     Ok(())
 }
 
@@ -271,10 +392,20 @@ pub(super) async fn race_redeem(ctx: &Ctx<'_>) -> Outcome {
 pub(super) async fn race_decide(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance-tv")?;
     let hash = fresh_hash();
-    insert(ctx, 0, hash, request(&client, &fresh_user_code(), ctx.at(0), 600)).await?;
+    insert(
+        ctx,
+        0,
+        hash,
+        request(&client, &fresh_user_code(), ctx.at(0), 600),
+    )
+    .await?;
     let outcomes = race(ctx.tasks(), |i| {
         let store = ctx.devices(i);
-        let decision = if i % 2 == 0 { approval() } else { DeviceDecision::Deny };
+        let decision = if i % 2 == 0 {
+            approval()
+        } else {
+            DeviceDecision::Deny
+        };
         let now = ctx.at(1);
         async move { store.decide(&hash, decision, now).await }
     })
@@ -285,7 +416,12 @@ pub(super) async fn race_decide(ctx: &Ctx<'_>) -> Outcome {
             winners.push(i);
         }
     }
-    ensure!(winners.len() == 1, "{} of {} concurrent decisions applied", winners.len(), ctx.tasks());
+    ensure!(
+        winners.len() == 1,
+        "{} of {} concurrent decisions applied",
+        winners.len(),
+        ctx.tasks()
+    );
     let state = find(ctx, 1, &hash).await?.map(|r| r.state);
     let approved = matches!(state, Some(DeviceState::Approved { .. }));
     ensure!(
@@ -300,9 +436,18 @@ pub(super) async fn race_decide(ctx: &Ctx<'_>) -> Outcome {
 pub(super) async fn race_poll(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance-tv")?;
     let hash = fresh_hash();
-    insert(ctx, 0, hash, request(&client, &fresh_user_code(), ctx.at(0), 86_400)).await?;
+    insert(
+        ctx,
+        0,
+        hash,
+        request(&client, &fresh_user_code(), ctx.at(0), 86_400),
+    )
+    .await?;
     let step = Duration::from_secs(1);
-    storage(ctx.devices(0).poll(&hash, &client, ctx.at(0), step).await, "poll")?;
+    storage(
+        ctx.devices(0).poll(&hash, &client, ctx.at(0), step).await,
+        "poll",
+    )?;
     let now = ctx.base + INTERVAL;
     let outcomes = race(ctx.tasks(), |i| {
         let (store, client) = (ctx.devices(i), client.clone());
@@ -316,7 +461,11 @@ pub(super) async fn race_poll(ctx: &Ctx<'_>) -> Outcome {
             in_time += 1;
         }
     }
-    ensure!(in_time == 1, "{in_time} of {} simultaneous polls were in time", ctx.tasks());
+    ensure!(
+        in_time == 1,
+        "{in_time} of {} simultaneous polls were in time",
+        ctx.tasks()
+    );
     let interval = find(ctx, 1, &hash).await?.map(|r| r.interval);
     let slowed = u32::try_from(ctx.tasks() - 1).unwrap_or(u32::MAX);
     let want = INTERVAL + step * slowed;

@@ -285,7 +285,11 @@ pub struct Failures {
 
 impl fmt::Display for Failures {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} store conformance check(s) failed:", self.failures.len())?;
+        write!(
+            f,
+            "{} store conformance check(s) failed:",
+            self.failures.len()
+        )?;
         for failure in &self.failures {
             write!(f, "\n  {}: {}", failure.check, failure.message)?;
         }
@@ -439,7 +443,11 @@ where
         .collect();
     let mut outputs = Vec::with_capacity(tasks);
     for handle in handles {
-        outputs.push(handle.await.map_err(|e| format!("a racing task failed: {e}"))?);
+        outputs.push(
+            handle
+                .await
+                .map_err(|e| format!("a racing task failed: {e}"))?,
+        );
     }
     Ok(outputs)
 }

@@ -86,7 +86,10 @@ pub(super) async fn round_trip(ctx: &Ctx<'_>) -> Outcome {
         "find of an unknown digest is not None"
     );
     let lookup = storage(ctx.tokens(0).find_refresh(&unknown).await, "find_refresh")?;
-    ensure!(lookup.is_none(), "find_refresh of an unknown digest returned {lookup:?}");
+    ensure!(
+        lookup.is_none(),
+        "find_refresh of an unknown digest returned {lookup:?}"
+    );
     Ok(())
 }
 
@@ -94,14 +97,32 @@ pub(super) async fn round_trip(ctx: &Ctx<'_>) -> Outcome {
 pub(super) async fn revoke(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance")?;
     let (hash, other) = (fresh_hash(), fresh_hash());
-    let rec = record(TokenKind::Access, GrantId::generate(), &client, ctx.at(0), 600);
-    let kept = record(TokenKind::Access, GrantId::generate(), &client, ctx.at(0), 600);
+    let rec = record(
+        TokenKind::Access,
+        GrantId::generate(),
+        &client,
+        ctx.at(0),
+        600,
+    );
+    let kept = record(
+        TokenKind::Access,
+        GrantId::generate(),
+        &client,
+        ctx.at(0),
+        600,
+    );
     insert(ctx, 0, vec![(hash, rec.clone()), (other, kept.clone())]).await?;
     let first = storage(ctx.tokens(1).revoke(&hash).await, "revoke")?;
-    ensure!(first == Some(rec), "revoke returned {first:?}, not the record");
+    ensure!(
+        first == Some(rec),
+        "revoke returned {first:?}, not the record"
+    );
     let second = storage(ctx.tokens(0).revoke(&hash).await, "revoke")?;
     ensure!(second.is_none(), "a second revoke returned {second:?}");
-    ensure!(find(ctx, 1, &hash).await?.is_none(), "a revoked record is still found");
+    ensure!(
+        find(ctx, 1, &hash).await?.is_none(),
+        "a revoked record is still found"
+    );
     ensure!(
         find(ctx, 0, &other).await? == Some(kept),
         "revoking one record changed another"
@@ -119,8 +140,14 @@ pub(super) async fn revoke_grant(ctx: &Ctx<'_>) -> Outcome {
         ctx,
         0,
         vec![
-            (g1, record(TokenKind::Access, grant, &client, ctx.at(0), 600)),
-            (g2, record(TokenKind::Refresh, grant, &client, ctx.at(0), 6000)),
+            (
+                g1,
+                record(TokenKind::Access, grant, &client, ctx.at(0), 600),
+            ),
+            (
+                g2,
+                record(TokenKind::Refresh, grant, &client, ctx.at(0), 6000),
+            ),
         ],
     )
     .await?;
@@ -150,8 +177,14 @@ pub(super) async fn revoke_grant(ctx: &Ctx<'_>) -> Outcome {
         ctx,
         0,
         vec![
-            (o2, record(TokenKind::Access, other, &client, ctx.at(99), 600)),
-            (fresh_hash(), record(TokenKind::Access, grant, &client, ctx.at(99), 600)),
+            (
+                o2,
+                record(TokenKind::Access, other, &client, ctx.at(99), 600),
+            ),
+            (
+                fresh_hash(),
+                record(TokenKind::Access, grant, &client, ctx.at(99), 600),
+            ),
         ],
     )
     .await?;
@@ -168,7 +201,10 @@ pub(super) async fn revoke_grant(ctx: &Ctx<'_>) -> Outcome {
     let outcome = insert(
         ctx,
         1,
-        vec![(after, record(TokenKind::Access, grant, &client, ctx.at(100), 600))],
+        vec![(
+            after,
+            record(TokenKind::Access, grant, &client, ctx.at(100), 600),
+        )],
     )
     .await?;
     ensure!(
@@ -181,11 +217,17 @@ pub(super) async fn revoke_grant(ctx: &Ctx<'_>) -> Outcome {
         ctx.tokens(0).revoke_grant(&early, ctx.at(1000)).await,
         "revoke_grant",
     )?;
-    ensure!(count == 0, "revoke_grant of an unused grant reported {count}");
+    ensure!(
+        count == 0,
+        "revoke_grant of an unused grant reported {count}"
+    );
     let outcome = insert(
         ctx,
         1,
-        vec![(fresh_hash(), record(TokenKind::Access, early, &client, ctx.at(200), 600))],
+        vec![(
+            fresh_hash(),
+            record(TokenKind::Access, early, &client, ctx.at(200), 600),
+        )],
     )
     .await?;
     ensure!(
@@ -207,7 +249,10 @@ pub(super) async fn rotate(ctx: &Ctx<'_>) -> Outcome {
         ctx,
         0,
         vec![
-            (a1, record(TokenKind::Access, grant, &client, ctx.at(0), 100)),
+            (
+                a1,
+                record(TokenKind::Access, grant, &client, ctx.at(0), 100),
+            ),
             (r1, old.clone()),
         ],
     )
@@ -219,8 +264,14 @@ pub(super) async fn rotate(ctx: &Ctx<'_>) -> Outcome {
         (r2, record(TokenKind::Refresh, grant, &client, now, 1000)),
     ];
     let outcome = storage(ctx.tokens(1).rotate(&r1, now, successors).await, "rotate")?;
-    ensure!(outcome == Rotation::Rotated, "rotating an active refresh token gave {outcome:?}");
-    ensure!(find(ctx, 0, &r1).await?.is_none(), "a rotated-out token is still found as active");
+    ensure!(
+        outcome == Rotation::Rotated,
+        "rotating an active refresh token gave {outcome:?}"
+    );
+    ensure!(
+        find(ctx, 0, &r1).await?.is_none(),
+        "a rotated-out token is still found as active"
+    );
     ensure!(
         find(ctx, 0, &a2).await?.is_some() && find(ctx, 1, &r2).await?.is_some(),
         "the successors of a rotation were not stored"
@@ -238,8 +289,14 @@ pub(super) async fn rotate(ctx: &Ctx<'_>) -> Outcome {
                 &r1,
                 ctx.at(11),
                 vec![
-                    (a3, record(TokenKind::Access, grant, &client, ctx.at(11), 100)),
-                    (r3, record(TokenKind::Refresh, grant, &client, ctx.at(11), 1000)),
+                    (
+                        a3,
+                        record(TokenKind::Access, grant, &client, ctx.at(11), 100),
+                    ),
+                    (
+                        r3,
+                        record(TokenKind::Refresh, grant, &client, ctx.at(11), 1000),
+                    ),
                 ],
             )
             .await,
@@ -275,7 +332,10 @@ pub(super) async fn rotate(ctx: &Ctx<'_>) -> Outcome {
             .rotate(
                 &r2,
                 ctx.at(12),
-                vec![(fresh_hash(), record(TokenKind::Refresh, grant, &client, ctx.at(12), 10))],
+                vec![(
+                    fresh_hash(),
+                    record(TokenKind::Refresh, grant, &client, ctx.at(12), 10),
+                )],
             )
             .await,
         "rotate",
@@ -286,7 +346,13 @@ pub(super) async fn rotate(ctx: &Ctx<'_>) -> Outcome {
     );
     // Successors of a revoked grant: refused, and the old token stays active.
     let (live, successor) = (fresh_hash(), fresh_hash());
-    let live_record = record(TokenKind::Refresh, GrantId::generate(), &client, ctx.at(0), 1000);
+    let live_record = record(
+        TokenKind::Refresh,
+        GrantId::generate(),
+        &client,
+        ctx.at(0),
+        1000,
+    );
     insert(ctx, 1, vec![(live, live_record.clone())]).await?;
     let revoked = GrantId::generate();
     storage(
@@ -298,7 +364,10 @@ pub(super) async fn rotate(ctx: &Ctx<'_>) -> Outcome {
             .rotate(
                 &live,
                 ctx.at(13),
-                vec![(successor, record(TokenKind::Refresh, revoked, &client, ctx.at(13), 10))],
+                vec![(
+                    successor,
+                    record(TokenKind::Refresh, revoked, &client, ctx.at(13), 10),
+                )],
             )
             .await,
         "rotate",
@@ -308,7 +377,8 @@ pub(super) async fn rotate(ctx: &Ctx<'_>) -> Outcome {
         "a successor of a revoked grant gave {outcome:?}"
     );
     ensure!(
-        find(ctx, 1, &live).await? == Some(live_record) && find(ctx, 0, &successor).await?.is_none(),
+        find(ctx, 1, &live).await? == Some(live_record)
+            && find(ctx, 0, &successor).await?.is_none(),
         "a refused rotation changed something"
     );
     Ok(())
@@ -319,29 +389,71 @@ pub(super) async fn rotate(ctx: &Ctx<'_>) -> Outcome {
 pub(super) async fn purge(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance")?;
     let (live, expired, rotated) = (fresh_hash(), fresh_hash(), fresh_hash());
-    let live_record = record(TokenKind::Access, GrantId::generate(), &client, ctx.at(0), 1000);
+    let live_record = record(
+        TokenKind::Access,
+        GrantId::generate(),
+        &client,
+        ctx.at(0),
+        1000,
+    );
     insert(
         ctx,
         0,
         vec![
             (live, live_record.clone()),
-            (expired, record(TokenKind::Access, GrantId::generate(), &client, ctx.at(0), 10)),
-            (rotated, record(TokenKind::Refresh, GrantId::generate(), &client, ctx.at(0), 20)),
+            (
+                expired,
+                record(
+                    TokenKind::Access,
+                    GrantId::generate(),
+                    &client,
+                    ctx.at(0),
+                    10,
+                ),
+            ),
+            (
+                rotated,
+                record(
+                    TokenKind::Refresh,
+                    GrantId::generate(),
+                    &client,
+                    ctx.at(0),
+                    20,
+                ),
+            ),
         ],
     )
     .await?;
-    storage(ctx.tokens(1).rotate(&rotated, ctx.at(5), Vec::new()).await, "rotate")?;
+    storage(
+        ctx.tokens(1).rotate(&rotated, ctx.at(5), Vec::new()).await,
+        "rotate",
+    )?;
     let (ended, lasting) = (GrantId::generate(), GrantId::generate());
-    storage(ctx.tokens(0).revoke_grant(&ended, ctx.at(30)).await, "revoke_grant")?;
-    storage(ctx.tokens(0).revoke_grant(&lasting, ctx.at(1000)).await, "revoke_grant")?;
-    let purged = storage(ctx.tokens(1).purge_expired(ctx.at(100)).await, "purge_expired")?;
+    storage(
+        ctx.tokens(0).revoke_grant(&ended, ctx.at(30)).await,
+        "revoke_grant",
+    )?;
+    storage(
+        ctx.tokens(0).revoke_grant(&lasting, ctx.at(1000)).await,
+        "revoke_grant",
+    )?;
+    let purged = storage(
+        ctx.tokens(1).purge_expired(ctx.at(100)).await,
+        "purge_expired",
+    )?;
     ensure!(
         purged >= 3,
         "purge_expired reported {purged} records; at least an expired token, a marker and a tombstone expired"
     );
-    ensure!(find(ctx, 0, &expired).await?.is_none(), "an expired record survived the purge");
+    ensure!(
+        find(ctx, 0, &expired).await?.is_none(),
+        "an expired record survived the purge"
+    );
     let lookup = storage(ctx.tokens(0).find_refresh(&rotated).await, "find_refresh")?;
-    ensure!(lookup.is_none(), "an expired rotated-out marker survived the purge ({lookup:?})");
+    ensure!(
+        lookup.is_none(),
+        "an expired rotated-out marker survived the purge ({lookup:?})"
+    );
     ensure!(
         find(ctx, 1, &live).await? == Some(live_record),
         "the purge removed a live record"
@@ -349,7 +461,10 @@ pub(super) async fn purge(ctx: &Ctx<'_>) -> Outcome {
     let outcome = insert(
         ctx,
         0,
-        vec![(fresh_hash(), record(TokenKind::Access, lasting, &client, ctx.at(100), 10))],
+        vec![(
+            fresh_hash(),
+            record(TokenKind::Access, lasting, &client, ctx.at(100), 10),
+        )],
     )
     .await?;
     ensure!(
@@ -365,7 +480,15 @@ pub(super) async fn race_rotate(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance")?;
     let grant = GrantId::generate();
     let old = fresh_hash();
-    insert(ctx, 0, vec![(old, record(TokenKind::Refresh, grant, &client, ctx.at(0), 1000))]).await?;
+    insert(
+        ctx,
+        0,
+        vec![(
+            old,
+            record(TokenKind::Refresh, grant, &client, ctx.at(0), 1000),
+        )],
+    )
+    .await?;
     let now = ctx.at(10);
     let successors: Vec<TokenHash> = (0..ctx.tasks()).map(|_| fresh_hash()).collect();
     let outcomes = race(ctx.tasks(), |i| {
@@ -385,7 +508,12 @@ pub(super) async fn race_rotate(ctx: &Ctx<'_>) -> Outcome {
             other => return Err(format!("a losing rotation gave {other:?}")),
         }
     }
-    ensure!(winners.len() == 1, "{} of {} concurrent rotations won", winners.len(), ctx.tasks());
+    ensure!(
+        winners.len() == 1,
+        "{} of {} concurrent rotations won",
+        winners.len(),
+        ctx.tasks()
+    );
     for (i, hash) in successors.iter().enumerate() {
         let stored = find(ctx, i, hash).await?.is_some();
         ensure!(
@@ -438,8 +566,15 @@ pub(super) async fn race_rotate_vs_revoke_grant(ctx: &Ctx<'_>) -> Outcome {
     let olds: Vec<TokenHash> = (0..pairs).map(|_| fresh_hash()).collect();
     let news: Vec<TokenHash> = (0..pairs).map(|_| fresh_hash()).collect();
     for (grant, old) in grants.iter().zip(&olds) {
-        insert(ctx, 0, vec![(*old, record(TokenKind::Refresh, *grant, &client, ctx.at(0), 1000))])
-            .await?;
+        insert(
+            ctx,
+            0,
+            vec![(
+                *old,
+                record(TokenKind::Refresh, *grant, &client, ctx.at(0), 1000),
+            )],
+        )
+        .await?;
     }
     let (now, until) = (ctx.at(10), ctx.at(5000));
     let outcomes = race(pairs * 2, |i| {
@@ -448,7 +583,10 @@ pub(super) async fn race_rotate_vs_revoke_grant(ctx: &Ctx<'_>) -> Outcome {
         let successor = record(TokenKind::Refresh, grant, &client, now, 1000);
         async move {
             if i % 2 == 0 {
-                store.rotate(&old, now, vec![(new, successor)]).await.map(|_| ())
+                store
+                    .rotate(&old, now, vec![(new, successor)])
+                    .await
+                    .map(|_| ())
             } else {
                 store.revoke_grant(&grant, until).await.map(|_| ())
             }

@@ -105,7 +105,7 @@ impl PgStores {
             .execute(&mut *tx)
             .await
             .map_err(storage_error)?;
-        sqlx::raw_sql(
+        sqlx::query(
             "CREATE TABLE IF NOT EXISTS grantflow_schema (\
              version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
         )
@@ -124,8 +124,8 @@ impl PgStores {
             )));
         }
         for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
-            sqlx::raw_sql(sql)
-                .execute(&mut *tx)
+            // Several statements: the simple query protocol.
+            sqlx::Executor::execute(&mut *tx, *sql)
                 .await
                 .map_err(storage_error)?;
             sqlx::query("INSERT INTO grantflow_schema (version) VALUES ($1)")
@@ -177,7 +177,11 @@ impl PgStores {
 /// statement takes `$1` (now, in nanoseconds) and `$2` (the batch size), deletes at most
 /// `$2` rows, and returns two counts: rows deleted, and how many of them are records the
 /// caller reports.
-async fn purge_in_batches(pool: &PgPool, sql: &'static str, now: i64) -> Result<usize, StorageError> {
+async fn purge_in_batches(
+    pool: &PgPool,
+    sql: &'static str,
+    now: i64,
+) -> Result<usize, StorageError> {
     let mut total = 0usize;
     loop {
         let (deleted, counted): (i64, i64) = sqlx::query_as(sql)
@@ -303,7 +307,9 @@ mod tests {
 
     #[test]
     fn transient_states_are_the_passing_ones() {
-        for code in ["40001", "40P01", "57014", "08006", "53300", "57P01", "25006"] {
+        for code in [
+            "40001", "40P01", "57014", "08006", "53300", "57P01", "25006",
+        ] {
             assert!(is_transient_state(code), "{code}");
         }
         for code in ["23505", "42P01", "22001", "XX000"] {

@@ -267,14 +267,13 @@ impl TokenStore for PgTokenStore {
         .map_err(storage_error)?;
         // A new statement, so a new snapshot: it sees the tokens of every insert that held
         // the grant's row before us. Rotated-out markers stay, for reuse detection.
-        let deleted = sqlx::query(
-            "DELETE FROM grantflow_tokens WHERE grant_id = $1 AND rotated_ns IS NULL",
-        )
-        .bind(grant.as_bytes().as_slice())
-        .execute(&mut *tx)
-        .await
-        .map_err(storage_error)?
-        .rows_affected();
+        let deleted =
+            sqlx::query("DELETE FROM grantflow_tokens WHERE grant_id = $1 AND rotated_ns IS NULL")
+                .bind(grant.as_bytes().as_slice())
+                .execute(&mut *tx)
+                .await
+                .map_err(storage_error)?
+                .rows_affected();
         tx.commit().await.map_err(storage_error)?;
         Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
     }
@@ -311,7 +310,10 @@ impl TokenStore for PgTokenStore {
         else {
             return Ok(None);
         };
-        let lookup = match row.try_get::<Option<i64>, _>("rotated_ns").map_err(storage_error)? {
+        let lookup = match row
+            .try_get::<Option<i64>, _>("rotated_ns")
+            .map_err(storage_error)?
+        {
             Some(rotated_ns) => RefreshLookup::RotatedOut(marker_from_row(&row, rotated_ns)?),
             None => RefreshLookup::Active(record_from_row(&row)?),
         };
