@@ -93,7 +93,10 @@
 //! compare-and-swap of refresh token rotation; [`TokenStore::revoke_grant`] leaves a
 //! tombstone that makes a later insert or rotation of that grant's tokens fail. [`MemoryClientRegistry`],
 //! [`MemoryCodeStore`] and [`MemoryTokenStore`] are the in-memory implementations; a
-//! deployment of several instances needs shared ones.
+//! deployment of several instances needs shared ones: the `postgres` feature has them for
+//! PostgreSQL (`PgStores`). The `testing` feature has the conformance suite
+//! (`grantflow::testing::Conformance`) that every store implementation, the crate's and
+//! yours, can run.
 //!
 //! ## The authorization endpoint
 //!

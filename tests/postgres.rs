@@ -585,7 +585,8 @@ mod pg {
         let pool = PgPoolOptions::new()
             .acquire_timeout(Duration::from_millis(500))
             .connect_lazy_with(options);
-        let server = server(&PgStores::new(pool));
+        let stores = PgStores::new(pool);
+        let server = server(&stores);
         let request = form("grant_type=client_credentials".to_owned())
             .with_header("authorization", basic("backend", CC_SECRET));
         let error = server.token(&request).await.expect_err("no database");
@@ -596,6 +597,25 @@ mod pg {
         let response = error.to_response();
         assert_eq!(response.status, Status::SERVICE_UNAVAILABLE);
         assert_eq!(response.body, br#"{"error":"temporarily_unavailable"}"#);
+    }
+
+    /// `Debug` of the stores and of a server over them never shows the connect options
+    /// (which hold the database password). Needs no server.
+    #[tokio::test]
+    async fn debug_output_holds_no_database_password() {
+        let pool = PgPoolOptions::new()
+            .connect_lazy("postgres://grantflow:hunter2-db-password@127.0.0.1:1/grantflow")
+            .expect("options");
+        let stores = PgStores::new(pool);
+        let shown = format!(
+            "{stores:?} {:?} {:?} {:?} {:?} {:?}",
+            stores.clients(),
+            stores.codes(),
+            stores.tokens(),
+            stores.devices(),
+            server(&stores)
+        );
+        assert!(!shown.contains("hunter2"), "{shown}");
     }
 
     /// A pool whose statements time out after 300 ms.

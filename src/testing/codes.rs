@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::{Ctx, Outcome, ensure, fresh_client, fresh_hash, race, storage};
+use super::{Ctx, Outcome, ensure, exactly_one, fresh_client, fresh_hash, race, storage};
 use crate::pkce::{CodeChallenge, PkceMethod};
 use crate::secret::TokenHash;
 use crate::store::{AuthorizationGrant, Redemption};
@@ -117,10 +117,5 @@ pub(super) async fn race_redeem(ctx: &Ctx<'_>) -> Outcome {
             other => return Err(format!("a racing redemption gave {other:?}")),
         }
     }
-    ensure!(
-        winners == 1,
-        "{winners} of {} concurrent redemptions won",
-        ctx.tasks()
-    );
-    Ok(())
+    exactly_one(winners, ctx.tasks(), "redemptions won")
 }

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::{Ctx, Outcome, ensure, fresh_client, fresh_hash, race, storage};
+use super::{Ctx, Outcome, ensure, exactly_one, fresh_client, fresh_hash, race, storage};
 use crate::secret::{TokenHash, random_secret};
 use crate::store::{DeviceDecision, DeviceInsert, DeviceRecord, DeviceRedemption, DeviceState};
 use crate::types::{ClientId, GrantId, Scope, Subject};
@@ -379,12 +379,7 @@ pub(super) async fn race_redeem(ctx: &Ctx<'_>) -> Outcome {
             other => return Err(format!("a losing redemption gave {other:?}")),
         }
     }
-    ensure!(
-        winners == 1,
-        "{winners} of {} concurrent redemptions won",
-        ctx.tasks()
-    );
-    Ok(())
+    exactly_one(winners, ctx.tasks(), "redemptions won")
 }
 
 /// Concurrent decisions (half approve, half deny): exactly one applies, and the record
@@ -416,12 +411,7 @@ pub(super) async fn race_decide(ctx: &Ctx<'_>) -> Outcome {
             winners.push(i);
         }
     }
-    ensure!(
-        winners.len() == 1,
-        "{} of {} concurrent decisions applied",
-        winners.len(),
-        ctx.tasks()
-    );
+    exactly_one(winners.len(), ctx.tasks(), "decisions applied")?;
     let state = find(ctx, 1, &hash).await?.map(|r| r.state);
     let approved = matches!(state, Some(DeviceState::Approved { .. }));
     ensure!(
@@ -461,11 +451,7 @@ pub(super) async fn race_poll(ctx: &Ctx<'_>) -> Outcome {
             in_time += 1;
         }
     }
-    ensure!(
-        in_time == 1,
-        "{in_time} of {} simultaneous polls were in time",
-        ctx.tasks()
-    );
+    exactly_one(in_time, ctx.tasks(), "polls at one instant were in time")?;
     let interval = find(ctx, 1, &hash).await?.map(|r| r.interval);
     let slowed = u32::try_from(ctx.tasks() - 1).unwrap_or(u32::MAX);
     let want = INTERVAL + step * slowed;
@@ -492,10 +478,5 @@ pub(super) async fn race_user_code(ctx: &Ctx<'_>) -> Outcome {
             inserted += 1;
         }
     }
-    ensure!(
-        inserted == 1,
-        "{inserted} of {} concurrent requests got the same user code",
-        ctx.tasks()
-    );
-    Ok(())
+    exactly_one(inserted, ctx.tasks(), "requests got the same user code")
 }

@@ -420,6 +420,12 @@ macro_rules! ensure {
 }
 use ensure;
 
+/// Fails unless exactly one of the `of` racing calls won.
+fn exactly_one(winners: usize, of: usize, what: &str) -> Outcome {
+    ensure!(winners == 1, "{winners} of {of} concurrent {what}");
+    Ok(())
+}
+
 /// Starts `tasks` futures at once (each waits at a barrier until all are spawned) on the
 /// current Tokio runtime and collects their outputs in order.
 async fn race<T, F, Fut>(tasks: usize, make: F) -> Result<Vec<T>, String>

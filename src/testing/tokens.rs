@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::{Ctx, Outcome, ensure, fresh_client, fresh_hash, race, storage};
+use super::{Ctx, Outcome, ensure, exactly_one, fresh_client, fresh_hash, race, storage};
 use crate::secret::TokenHash;
 use crate::store::{Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord};
 use crate::types::{ClientId, GrantId, Scope, Subject};
@@ -508,12 +508,7 @@ pub(super) async fn race_rotate(ctx: &Ctx<'_>) -> Outcome {
             other => return Err(format!("a losing rotation gave {other:?}")),
         }
     }
-    ensure!(
-        winners.len() == 1,
-        "{} of {} concurrent rotations won",
-        winners.len(),
-        ctx.tasks()
-    );
+    exactly_one(winners.len(), ctx.tasks(), "rotations won")?;
     for (i, hash) in successors.iter().enumerate() {
         let stored = find(ctx, i, hash).await?.is_some();
         ensure!(

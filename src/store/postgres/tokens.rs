@@ -103,6 +103,22 @@ impl PgTokenStore {
     pub fn new(pool: PgPool) -> Self {
         Self { pool }
     }
+
+    /// Runs `sql` (which takes the digest as `$1` and returns the record columns) and
+    /// decodes the record it returns, if any.
+    async fn record(
+        &self,
+        sql: &'static str,
+        token: &TokenHash,
+    ) -> Result<Option<TokenRecord>, StorageError> {
+        sqlx::query(sql)
+            .bind(token.as_bytes().as_slice())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage_error)?
+            .map(|row| record_from_row(&row))
+            .transpose()
+    }
 }
 
 fn kind_name(kind: TokenKind) -> &'static str {
@@ -223,13 +239,7 @@ impl TokenStore for PgTokenStore {
             record_columns!(),
             " FROM grantflow_tokens WHERE hash = $1 AND rotated_ns IS NULL"
         );
-        sqlx::query(FIND)
-            .bind(token.as_bytes().as_slice())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(storage_error)?
-            .map(|row| record_from_row(&row))
-            .transpose()
+        self.record(FIND, token).await
     }
 
     async fn revoke(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
@@ -237,13 +247,7 @@ impl TokenStore for PgTokenStore {
             "DELETE FROM grantflow_tokens WHERE hash = $1 AND rotated_ns IS NULL RETURNING ",
             record_columns!()
         );
-        sqlx::query(REVOKE)
-            .bind(token.as_bytes().as_slice())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(storage_error)?
-            .map(|row| record_from_row(&row))
-            .transpose()
+        self.record(REVOKE, token).await
     }
 
     async fn revoke_grant(
