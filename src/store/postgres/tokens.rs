@@ -21,7 +21,8 @@ use crate::types::{GrantId, Subject};
 /// their grants in `grantflow_grants` (`grants`): it returns a grant only when that grant
 /// has no tombstone in force at `$10`. The upsert waits for a concurrent revocation of the
 /// grant and then reads the row as the revocation left it, which is what serializes
-/// inserts and revocations per grant under `READ COMMITTED`.
+/// inserts and revocations per grant under `READ COMMITTED`. Rows are locked in grant id
+/// order, so two batches with the same grants cannot deadlock.
 macro_rules! batch_and_grants {
     () => {
         "WITH batch AS (\
@@ -30,7 +31,7 @@ macro_rules! batch_and_grants {
            AS t(hash, kind, grant_id, client_id, subject, scope, audience, issued_ns, expires_ns)\
          ), grants AS (\
            INSERT INTO grantflow_grants AS g (grant_id, revoked_until_ns, purge_ns) \
-           SELECT grant_id, NULL, max(expires_ns) FROM batch GROUP BY grant_id \
+           SELECT grant_id, NULL, max(expires_ns) FROM batch GROUP BY grant_id ORDER BY grant_id \
            ON CONFLICT (grant_id) DO UPDATE SET purge_ns = GREATEST(g.purge_ns, EXCLUDED.purge_ns) \
            WHERE g.revoked_until_ns IS NULL OR g.revoked_until_ns <= $10 \
            RETURNING g.grant_id\
