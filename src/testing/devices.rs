@@ -48,6 +48,24 @@ async fn insert(
     storage(ctx.devices(i).insert(hash, rec).await, "insert")
 }
 
+/// Inserts a pending request of `client` under `hash`, with a fresh user code, made at
+/// the check's start and living `ttl` seconds.
+async fn insert_fresh(
+    ctx: &Ctx<'_>,
+    i: usize,
+    hash: TokenHash,
+    client: &ClientId,
+    ttl: u64,
+) -> Outcome {
+    let rec = request(client, &fresh_user_code(), ctx.at(0), ttl);
+    let outcome = insert(ctx, i, hash, rec).await?;
+    ensure!(
+        outcome == DeviceInsert::Inserted,
+        "a request with a fresh user code was not inserted ({outcome:?})"
+    );
+    Ok(())
+}
+
 async fn find(ctx: &Ctx<'_>, i: usize, hash: &TokenHash) -> Result<Option<DeviceRecord>, String> {
     storage(ctx.devices(i).find(hash).await, "find")
 }
@@ -127,13 +145,7 @@ pub(super) async fn decide(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance-tv")?;
     let (approved, denied, expired) = (fresh_hash(), fresh_hash(), fresh_hash());
     for hash in [approved, denied, expired] {
-        insert(
-            ctx,
-            0,
-            hash,
-            request(&client, &fresh_user_code(), ctx.at(0), 600),
-        )
-        .await?;
+        insert_fresh(ctx, 0, hash, &client, 600).await?;
     }
     let store = |i| ctx.devices(i);
     ensure!(
@@ -197,13 +209,7 @@ pub(super) async fn poll(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance-tv")?;
     let other = fresh_client("conformance-other")?;
     let hash = fresh_hash();
-    insert(
-        ctx,
-        0,
-        hash,
-        request(&client, &fresh_user_code(), ctx.at(0), 600),
-    )
-    .await?;
+    insert_fresh(ctx, 0, hash, &client, 600).await?;
     let step = Duration::from_secs(5);
     for (i, (at, too_fast, interval)) in
         [(0, false, 5), (2, true, 10), (8, true, 15), (23, false, 15)]
@@ -257,13 +263,7 @@ pub(super) async fn redeem(ctx: &Ctx<'_>) -> Outcome {
     let (hash, denied) = (fresh_hash(), fresh_hash());
     let rec = request(&client, &fresh_user_code(), ctx.at(0), 600);
     insert(ctx, 0, hash, rec.clone()).await?;
-    insert(
-        ctx,
-        1,
-        denied,
-        request(&client, &fresh_user_code(), ctx.at(0), 600),
-    )
-    .await?;
+    insert_fresh(ctx, 1, denied, &client, 600).await?;
     let store = |i| ctx.devices(i);
     let early = storage(store(1).redeem(&hash, &client).await, "redeem")?;
     ensure!(
@@ -321,13 +321,7 @@ pub(super) async fn purge(ctx: &Ctx<'_>) -> Outcome {
     let (expired, live) = (fresh_hash(), fresh_hash());
     let code = fresh_user_code();
     insert(ctx, 0, expired, request(&client, &code, ctx.at(0), 600)).await?;
-    insert(
-        ctx,
-        1,
-        live,
-        request(&client, &fresh_user_code(), ctx.at(0), 5 * 86_400),
-    )
-    .await?;
+    insert_fresh(ctx, 1, live, &client, 5 * 86_400).await?;
     let purged = storage(
         ctx.devices(1).purge_expired(ctx.at(600 + 86_400)).await,
         "purge_expired",
@@ -387,13 +381,7 @@ pub(super) async fn race_redeem(ctx: &Ctx<'_>) -> Outcome {
 pub(super) async fn race_decide(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance-tv")?;
     let hash = fresh_hash();
-    insert(
-        ctx,
-        0,
-        hash,
-        request(&client, &fresh_user_code(), ctx.at(0), 600),
-    )
-    .await?;
+    insert_fresh(ctx, 0, hash, &client, 600).await?;
     let outcomes = race(ctx.tasks(), |i| {
         let store = ctx.devices(i);
         let decision = if i % 2 == 0 {
@@ -426,13 +414,7 @@ pub(super) async fn race_decide(ctx: &Ctx<'_>) -> Outcome {
 pub(super) async fn race_poll(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance-tv")?;
     let hash = fresh_hash();
-    insert(
-        ctx,
-        0,
-        hash,
-        request(&client, &fresh_user_code(), ctx.at(0), 86_400),
-    )
-    .await?;
+    insert_fresh(ctx, 0, hash, &client, 86_400).await?;
     let step = Duration::from_secs(1);
     storage(
         ctx.devices(0).poll(&hash, &client, ctx.at(0), step).await,
