@@ -93,7 +93,10 @@
 //! compare-and-swap of refresh token rotation; [`TokenStore::revoke_grant`] leaves a
 //! tombstone that makes a later insert or rotation of that grant's tokens fail. [`MemoryClientRegistry`],
 //! [`MemoryCodeStore`] and [`MemoryTokenStore`] are the in-memory implementations; a
-//! deployment of several instances needs shared ones.
+//! deployment of several instances needs shared ones: the `postgres` feature has them for
+//! PostgreSQL (`PgStores`). The `testing` feature has the conformance suite
+//! (`grantflow::testing::Conformance`) that every store implementation, the crate's and
+//! yours, can run.
 //!
 //! ## The authorization endpoint
 //!
@@ -176,7 +179,27 @@ mod pkce;
 mod secret;
 mod server;
 mod store;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 mod types;
+
+/// The PostgreSQL backend (feature `postgres`): [`PgStores`] and the stores it holds, and
+/// the `sqlx` pool types they are built from.
+///
+/// Every store trait has a PostgreSQL implementation, for deployments of several instances
+/// over one database. Apply the schema with [`PgStores::migrate`], then hand the stores to
+/// [`Server::builder`]. The pool types are re-exported so the host's `sqlx` version cannot
+/// drift from the crate's; add sqlx's TLS features in the host's own `Cargo.toml` for a
+/// database reached over TLS.
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod postgres {
+    pub use crate::store::postgres::{
+        PgClientRegistry, PgCodeStore, PgDeviceStore, PgStores, PgTokenStore,
+    };
+    pub use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+}
 
 // The public interface is:
 pub use crate::clock::{Clock, ManualClock, SystemClock};
@@ -201,6 +224,10 @@ pub use crate::secret::{
     ResourceOwnerPassword, TokenHash,
 };
 pub use crate::server::Server;
+#[cfg(feature = "postgres")]
+pub use crate::store::postgres::{
+    PgClientRegistry, PgCodeStore, PgDeviceStore, PgStores, PgTokenStore,
+};
 pub use crate::store::{
     AuthorizationGrant, ClientRegistry, CodeStore, Insert, MemoryClientRegistry, MemoryCodeStore,
     MemoryTokenStore, Redemption, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord,

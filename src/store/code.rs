@@ -177,4 +177,15 @@ pub trait CodeStore: Send + Sync + fmt::Debug {
     /// # Errors
     /// [`StorageError`] for a backend failure, never for "not found".
     async fn redeem(&self, code: &TokenHash) -> Result<Redemption, StorageError>;
+
+    /// Removes codes that expired at or before `now`, used or not, and returns how many.
+    /// Stores that purge on their own (as [`MemoryCodeStore`](crate::MemoryCodeStore) does
+    /// on insert) may leave the default, which does nothing.
+    ///
+    /// # Errors
+    /// [`StorageError`] for a backend failure.
+    async fn purge_expired(&self, now: SystemTime) -> Result<usize, StorageError> {
+        let _ = now;
+        Ok(0)
+    }
 }

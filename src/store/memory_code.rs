@@ -142,6 +142,10 @@ impl CodeStore for MemoryCodeStore {
             }
         })
     }
+
+    async fn purge_expired(&self, now: SystemTime) -> Result<usize, StorageError> {
+        Ok(self.lock().purge(now, usize::MAX))
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@ mod code;
 mod device;
 mod memory;
 mod memory_code;
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
 
 use std::fmt;
 use std::sync::Arc;

@@ -1,0 +1,225 @@
+//! [`PgClientRegistry`]: client registrations in `grantflow_clients`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use sqlx::Row as _;
+use sqlx::postgres::{PgPool, PgRow};
+
+use super::{corrupt, storage_error, token_hash};
+use crate::error::{ConfigError, Error, StorageError};
+use crate::store::ClientRegistry;
+use crate::types::{AuthMethod, Client, ClientError, ClientType, GrantType};
+
+/// The columns of a client row, in the order of `bind_client` and `client_from_row`.
+macro_rules! columns {
+    () => {
+        "client_id, client_type, auth_method, secret_hashes, redirect_uris, grant_types, \
+         allowed_scope, default_scope, issue_refresh_tokens, name, introspection, \
+         resource_audience, pkce_exempt"
+    };
+}
+
+/// A [`ClientRegistry`] in PostgreSQL: one row per client, secrets as SHA-256 digests only.
+///
+/// Every lookup is one primary-key read. It is not cached: a client removed, or a secret
+/// retired, at one instance stops authenticating at every instance at once.
+#[derive(Clone)]
+pub struct PgClientRegistry {
+    pool: PgPool,
+}
+
+impl fmt::Debug for PgClientRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgClientRegistry").finish_non_exhaustive()
+    }
+}
+
+impl PgClientRegistry {
+    /// The registry over `pool` (schema applied with
+    /// [`PgStores::migrate`](super::PgStores::migrate)).
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// Registers a new client.
+    ///
+    /// # Errors
+    /// [`Error::Config`] with [`ClientError::Duplicate`] when the `client_id` is taken
+    /// (SEC-07), [`Error::Storage`] for a backend failure.
+    pub async fn insert(&self, client: &Client) -> Result<(), Error> {
+        const INSERT: &str = concat!(
+            "INSERT INTO grantflow_clients (",
+            columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             ON CONFLICT (client_id) DO NOTHING"
+        );
+        let done = bind_client(sqlx::query(INSERT), client)
+            .execute(&self.pool)
+            .await
+            .map_err(storage_error)?;
+        if done.rows_affected() == 0 {
+            return Err(Error::Config(ConfigError::Client(ClientError::Duplicate)));
+        }
+        Ok(())
+    }
+
+    /// Replaces the registration of an existing client, for example to add or retire a
+    /// secret during rotation.
+    ///
+    /// # Errors
+    /// [`Error::Config`] with [`ClientError::Unknown`] when no client has this
+    /// `client_id`, [`Error::Storage`] for a backend failure.
+    pub async fn replace(&self, client: &Client) -> Result<(), Error> {
+        let done = bind_client(
+            sqlx::query(
+                "UPDATE grantflow_clients SET client_type = $2, auth_method = $3, \
+                 secret_hashes = $4, redirect_uris = $5, grant_types = $6, allowed_scope = $7, \
+                 default_scope = $8, issue_refresh_tokens = $9, name = $10, introspection = $11, \
+                 resource_audience = $12, pkce_exempt = $13 WHERE client_id = $1",
+            ),
+            client,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(storage_error)?;
+        if done.rows_affected() == 0 {
+            return Err(Error::Config(ConfigError::Client(ClientError::Unknown)));
+        }
+        Ok(())
+    }
+
+    /// Removes a client; returns whether there was one. Tokens already issued to it stay
+    /// until they expire or are revoked, but it can no longer authenticate.
+    ///
+    /// # Errors
+    /// [`StorageError`] for a backend failure.
+    pub async fn remove(&self, client_id: &str) -> Result<bool, StorageError> {
+        let done = sqlx::query("DELETE FROM grantflow_clients WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&self.pool)
+            .await
+            .map_err(storage_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+fn bind_client<'q>(query: Query<'q>, client: &Client) -> Query<'q> {
+    let client_type = if client.is_public() {
+        "public"
+    } else {
+        "confidential"
+    };
+    query
+        .bind(client.id().as_str().to_owned())
+        .bind(client_type)
+        .bind(client.auth_method().as_str())
+        .bind(
+            client
+                .secret_hashes()
+                .iter()
+                .map(|h| h.as_bytes().to_vec())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            client
+                .redirect_uris()
+                .iter()
+                .map(|u| u.as_str().to_owned())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            client
+                .grant_types()
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect::<Vec<_>>(),
+        )
+        .bind(client.allowed_scope().as_str().to_owned())
+        .bind(client.default_scope().map(|s| s.as_str().to_owned()))
+        .bind(client.issues_refresh_tokens())
+        .bind(client.name().map(str::to_owned))
+        .bind(client.may_introspect())
+        .bind(client.resource_audience().map(str::to_owned))
+        .bind(client.is_pkce_exempt())
+}
+
+fn auth_method(name: &str) -> Option<AuthMethod> {
+    [
+        AuthMethod::ClientSecretBasic,
+        AuthMethod::ClientSecretPost,
+        AuthMethod::None,
+    ]
+    .into_iter()
+    .find(|m| m.as_str() == name)
+}
+
+/// Rebuilds a client through [`ClientBuilder`](crate::ClientBuilder), so a stored
+/// registration passes the same validation as a new one.
+fn client_from_row(row: &PgRow) -> Result<Client, StorageError> {
+    let get = |e: sqlx::Error| storage_error(e);
+    let id: String = row.try_get(0).map_err(get)?;
+    let client_type = match row.try_get::<&str, _>(1).map_err(get)? {
+        "public" => ClientType::Public,
+        "confidential" => ClientType::Confidential,
+        _ => return Err(corrupt("client type")),
+    };
+    let method = auth_method(row.try_get(2).map_err(get)?).ok_or(corrupt("auth method"))?;
+    let mut builder = Client::builder(&id, client_type).auth_method(method);
+    for hash in row.try_get::<Vec<Vec<u8>>, _>(3).map_err(get)? {
+        builder = builder.secret_hash(token_hash(&hash)?);
+    }
+    for uri in row.try_get::<Vec<String>, _>(4).map_err(get)? {
+        builder = builder.redirect_uri(&uri);
+    }
+    for grant_type in row.try_get::<Vec<String>, _>(5).map_err(get)? {
+        builder = builder.grant_type(GrantType::new(grant_type));
+    }
+    builder = builder.allowed_scope(row.try_get(6).map_err(get)?);
+    if let Some(scope) = row.try_get::<Option<&str>, _>(7).map_err(get)? {
+        builder = builder.default_scope(scope);
+    }
+    builder = builder.issue_refresh_tokens(row.try_get(8).map_err(get)?);
+    if let Some(name) = row.try_get::<Option<&str>, _>(9).map_err(get)? {
+        builder = builder.name(name);
+    }
+    builder = builder.introspection(row.try_get(10).map_err(get)?);
+    if let Some(audience) = row.try_get::<Option<&str>, _>(11).map_err(get)? {
+        builder = builder.resource_audience(audience);
+    }
+    builder = builder.pkce_exempt(row.try_get(12).map_err(get)?);
+    builder.build().map_err(|_| corrupt("client registration"))
+}
+
+#[async_trait]
+impl ClientRegistry for PgClientRegistry {
+    async fn find(&self, client_id: &str) -> Result<Option<Arc<Client>>, StorageError> {
+        const FIND: &str = concat!(
+            "SELECT ",
+            columns!(),
+            " FROM grantflow_clients WHERE client_id = $1"
+        );
+        let row = sqlx::query(FIND)
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage_error)?;
+        row.map(|row| client_from_row(&row).map(Arc::new))
+            .transpose()
+    }
+}
+
+#[cfg(feature = "testing")]
+#[async_trait]
+impl crate::testing::ClientRegistrar for PgClientRegistry {
+    async fn register(&self, client: Client) -> Result<(), StorageError> {
+        match self.insert(&client).await {
+            Ok(()) => Ok(()),
+            Err(Error::Storage(e)) => Err(e),
+            Err(other) => Err(StorageError::new(other)),
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Checks of the [`ClientRegistry`](crate::ClientRegistry) contract.
+
+use super::{Ctx, Outcome, ensure, fresh_client, storage};
+use crate::secret::ClientSecret;
+use crate::types::{AuthMethod, Client, ClientType, GrantType};
+
+/// Whether two registrations agree in everything the server reads.
+fn same(a: &Client, b: &Client) -> bool {
+    let uris = |c: &Client| {
+        c.redirect_uris()
+            .iter()
+            .map(|u| u.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let grants = |c: &Client| {
+        c.grant_types()
+            .iter()
+            .map(|g| g.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    a.id() == b.id()
+        && a.client_type() == b.client_type()
+        && a.auth_method() == b.auth_method()
+        && a.secret_hashes() == b.secret_hashes()
+        && uris(a) == uris(b)
+        && grants(a) == grants(b)
+        && a.allowed_scope() == b.allowed_scope()
+        && a.default_scope() == b.default_scope()
+        && a.issues_refresh_tokens() == b.issues_refresh_tokens()
+        && a.name() == b.name()
+        && a.may_introspect() == b.may_introspect()
+        && a.resource_audience() == b.resource_audience()
+        && a.is_pkce_exempt() == b.is_pkce_exempt()
+}
+
+/// Registrations read back exactly by any handle, secrets verify (and wrong ones do not),
+/// unknown ids are `None`.
+pub(super) async fn round_trip(ctx: &Ctx<'_>) -> Outcome {
+    let secrets = [
+        ClientSecret::from_presented("conformance-secret-one".to_owned()),
+        ClientSecret::from_presented("conformance-secret-two".to_owned()),
+    ];
+    let confidential = Client::builder(
+        fresh_client("conformance-rs")?.as_str(),
+        ClientType::Confidential,
+    )
+    .secret(&secrets[0])
+    .secret(&secrets[1])
+    .auth_method(AuthMethod::ClientSecretPost)
+    .grant_type(GrantType::CLIENT_CREDENTIALS)
+    .grant_type(GrantType::new("urn:example:grant"))
+    .allowed_scope("read write")
+    .default_scope("read")
+    .issue_refresh_tokens(false)
+    .name("Conformance resource server")
+    .introspection(true)
+    .resource_audience("https://rs.example.com")
+    .pkce_exempt(true)
+    .build()
+    .map_err(|e| e.to_string())?;
+    let public = Client::builder(
+        fresh_client("conformance-app")?.as_str(),
+        ClientType::Public,
+    )
+    .redirect_uri("http://127.0.0.1/callback")
+    .redirect_uri("https://app.example.com/cb?x=1")
+    .grant_type(GrantType::AUTHORIZATION_CODE)
+    .grant_type(GrantType::REFRESH_TOKEN)
+    .allowed_scope("profile")
+    .build()
+    .map_err(|e| e.to_string())?;
+    let registrar = ctx.registrar()?;
+    for client in [&confidential, &public] {
+        storage(registrar.register(client.clone()).await, "register")?;
+    }
+    for (i, client) in [&confidential, &public].into_iter().enumerate() {
+        let found = storage(ctx.clients(i + 1).find(client.id().as_str()).await, "find")?;
+        ensure!(
+            found.as_deref().is_some_and(|f| same(f, client)),
+            "find returned {found:?} for {client:?}"
+        );
+    }
+    let registry = ctx.clients(0);
+    for secret in &secrets {
+        ensure!(
+            storage(
+                registry.verify_secret(&confidential, secret).await,
+                "verify_secret"
+            )?,
+            "a registered secret did not verify"
+        );
+    }
+    let wrong = ClientSecret::from_presented("conformance-secret-three".to_owned());
+    ensure!(
+        !storage(
+            registry.verify_secret(&confidential, &wrong).await,
+            "verify_secret"
+        )?,
+        "a wrong secret verified"
+    );
+    let unknown = fresh_client("conformance-unknown")?;
+    let found = storage(registry.find(unknown.as_str()).await, "find")?;
+    ensure!(found.is_none(), "an unknown client_id was found");
+    Ok(())
+}

@@ -1,0 +1,601 @@
+//! Checks of the [`TokenStore`](crate::TokenStore) contract.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use super::{Ctx, Outcome, ensure, exactly_one, fresh_client, fresh_hash, race, storage};
+use crate::secret::TokenHash;
+use crate::store::{Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord};
+use crate::types::{ClientId, GrantId, Scope, Subject};
+
+fn record(
+    kind: TokenKind,
+    grant: GrantId,
+    client: &ClientId,
+    issued: SystemTime,
+    ttl: u64,
+) -> TokenRecord {
+    TokenRecord::new(
+        kind,
+        grant,
+        client.clone(),
+        Scope::parse("read write").unwrap_or_else(|_| Scope::empty()),
+        issued,
+        issued + Duration::from_secs(ttl),
+    )
+}
+
+async fn find(ctx: &Ctx<'_>, i: usize, hash: &TokenHash) -> Result<Option<TokenRecord>, String> {
+    storage(ctx.tokens(i).find(hash).await, "find")
+}
+
+async fn insert(
+    ctx: &Ctx<'_>,
+    i: usize,
+    tokens: Vec<(TokenHash, TokenRecord)>,
+) -> Result<Insert, String> {
+    storage(ctx.tokens(i).insert(tokens).await, "insert")
+}
+
+/// Records of every shape read back exactly, by any handle; unknown digests are `None`.
+pub(super) async fn round_trip(ctx: &Ctx<'_>) -> Outcome {
+    let client = fresh_client("conformance")?;
+    let grant = GrantId::generate();
+    let issued = ctx.base + Duration::new(1, 123_456_000);
+    let access = record(TokenKind::Access, grant, &client, issued, 600);
+    let refresh = record(TokenKind::Refresh, grant, &client, issued, 86_400)
+        .with_subject(Some(Subject::new("alice@example.com")))
+        .with_audience(Some(Arc::from("https://rs.example.com")));
+    let bare = TokenRecord::new(
+        TokenKind::Access,
+        GrantId::generate(),
+        client.clone(),
+        Scope::empty(),
+        issued,
+        issued + Duration::from_micros(1),
+    );
+    let (a, r, b) = (fresh_hash(), fresh_hash(), fresh_hash());
+    let batch = vec![(a, access.clone()), (r, refresh.clone())];
+    ensure!(
+        insert(ctx, 0, batch).await? == Insert::Stored,
+        "a batch of a grant without tombstone was not stored"
+    );
+    ensure!(
+        insert(ctx, 1, vec![(b, bare.clone())]).await? == Insert::Stored,
+        "a record with empty scope was not stored"
+    );
+    ensure!(
+        insert(ctx, 0, Vec::new()).await? == Insert::Stored,
+        "an empty batch is Stored"
+    );
+    for (i, (hash, want)) in [(a, &access), (r, &refresh), (b, &bare)].iter().enumerate() {
+        let got = find(ctx, i + 1, hash).await?;
+        ensure!(
+            got.as_ref() == Some(*want),
+            "find returned {got:?} instead of {want:?}"
+        );
+    }
+    let lookup = storage(ctx.tokens(1).find_refresh(&r).await, "find_refresh")?;
+    ensure!(
+        lookup == Some(RefreshLookup::Active(refresh.clone())),
+        "find_refresh of an active refresh token returned {lookup:?}"
+    );
+    let unknown = fresh_hash();
+    ensure!(
+        find(ctx, 0, &unknown).await?.is_none(),
+        "find of an unknown digest is not None"
+    );
+    let lookup = storage(ctx.tokens(0).find_refresh(&unknown).await, "find_refresh")?;
+    ensure!(
+        lookup.is_none(),
+        "find_refresh of an unknown digest returned {lookup:?}"
+    );
+    Ok(())
+}
+
+/// `revoke` removes and returns one record, once.
+pub(super) async fn revoke(ctx: &Ctx<'_>) -> Outcome {
+    let client = fresh_client("conformance")?;
+    let (hash, other) = (fresh_hash(), fresh_hash());
+    let rec = record(
+        TokenKind::Access,
+        GrantId::generate(),
+        &client,
+        ctx.at(0),
+        600,
+    );
+    let kept = record(
+        TokenKind::Access,
+        GrantId::generate(),
+        &client,
+        ctx.at(0),
+        600,
+    );
+    insert(ctx, 0, vec![(hash, rec.clone()), (other, kept.clone())]).await?;
+    let first = storage(ctx.tokens(1).revoke(&hash).await, "revoke")?;
+    ensure!(
+        first == Some(rec),
+        "revoke returned {first:?}, not the record"
+    );
+    let second = storage(ctx.tokens(0).revoke(&hash).await, "revoke")?;
+    ensure!(second.is_none(), "a second revoke returned {second:?}");
+    ensure!(
+        find(ctx, 1, &hash).await?.is_none(),
+        "a revoked record is still found"
+    );
+    ensure!(
+        find(ctx, 0, &other).await? == Some(kept),
+        "revoking one record changed another"
+    );
+    Ok(())
+}
+
+/// DESIGN decision 3 and AC-02: `revoke_grant` removes every record of the grant, leaves a
+/// tombstone that refuses whole batches until `until` (the later of two), and nothing else.
+pub(super) async fn revoke_grant(ctx: &Ctx<'_>) -> Outcome {
+    let client = fresh_client("conformance")?;
+    let (grant, other) = (GrantId::generate(), GrantId::generate());
+    let (g1, g2, o1, o2) = (fresh_hash(), fresh_hash(), fresh_hash(), fresh_hash());
+    insert(
+        ctx,
+        0,
+        vec![
+            (
+                g1,
+                record(TokenKind::Access, grant, &client, ctx.at(0), 600),
+            ),
+            (
+                g2,
+                record(TokenKind::Refresh, grant, &client, ctx.at(0), 6000),
+            ),
+        ],
+    )
+    .await?;
+    let kept = record(TokenKind::Access, other, &client, ctx.at(0), 600);
+    insert(ctx, 1, vec![(o1, kept.clone())]).await?;
+    let count = storage(
+        ctx.tokens(1).revoke_grant(&grant, ctx.at(100)).await,
+        "revoke_grant",
+    )?;
+    ensure!(count == 2, "revoke_grant reported {count} records, not 2");
+    for hash in [g1, g2] {
+        ensure!(
+            find(ctx, 0, &hash).await?.is_none(),
+            "a record of a revoked grant is still found"
+        );
+    }
+    ensure!(
+        find(ctx, 0, &o1).await? == Some(kept),
+        "revoke_grant removed a record of another grant"
+    );
+    // A shorter second revocation keeps the later end.
+    storage(
+        ctx.tokens(0).revoke_grant(&grant, ctx.at(50)).await,
+        "revoke_grant",
+    )?;
+    let late = insert(
+        ctx,
+        0,
+        vec![
+            (
+                o2,
+                record(TokenKind::Access, other, &client, ctx.at(99), 600),
+            ),
+            (
+                fresh_hash(),
+                record(TokenKind::Access, grant, &client, ctx.at(99), 600),
+            ),
+        ],
+    )
+    .await?;
+    ensure!(
+        late == Insert::GrantRevoked,
+        "a batch with a record of a revoked grant was not refused (got {late:?})"
+    );
+    ensure!(
+        find(ctx, 1, &o2).await?.is_none(),
+        "a refused batch stored its record of another grant (not all or nothing)"
+    );
+    // At `until` the tombstone no longer refuses.
+    let after = fresh_hash();
+    let outcome = insert(
+        ctx,
+        1,
+        vec![(
+            after,
+            record(TokenKind::Access, grant, &client, ctx.at(100), 600),
+        )],
+    )
+    .await?;
+    ensure!(
+        outcome == Insert::Stored && find(ctx, 0, &after).await?.is_some(),
+        "a record issued when the tombstone ended was refused ({outcome:?})"
+    );
+    // Revoked before any token exists: nothing removed, later tokens refused.
+    let early = GrantId::generate();
+    let count = storage(
+        ctx.tokens(0).revoke_grant(&early, ctx.at(1000)).await,
+        "revoke_grant",
+    )?;
+    ensure!(
+        count == 0,
+        "revoke_grant of an unused grant reported {count}"
+    );
+    let outcome = insert(
+        ctx,
+        1,
+        vec![(
+            fresh_hash(),
+            record(TokenKind::Access, early, &client, ctx.at(200), 600),
+        )],
+    )
+    .await?;
+    ensure!(
+        outcome == Insert::GrantRevoked,
+        "a grant revoked before its tokens were stored accepted them ({outcome:?})"
+    );
+    Ok(())
+}
+
+/// RT-05, RT-06: rotation is a compare-and-swap that leaves a marker until the old token's
+/// expiry (also after the grant is revoked), refuses successors of revoked grants and
+/// changes nothing when it does not rotate.
+pub(super) async fn rotate(ctx: &Ctx<'_>) -> Outcome {
+    let client = fresh_client("conformance")?;
+    let grant = GrantId::generate();
+    let (r1, a1) = (fresh_hash(), fresh_hash());
+    let old = record(TokenKind::Refresh, grant, &client, ctx.at(0), 1000);
+    insert(
+        ctx,
+        0,
+        vec![
+            (
+                a1,
+                record(TokenKind::Access, grant, &client, ctx.at(0), 100),
+            ),
+            (r1, old.clone()),
+        ],
+    )
+    .await?;
+    let now = ctx.at(10);
+    let (a2, r2) = (fresh_hash(), fresh_hash());
+    let successors = vec![
+        (a2, record(TokenKind::Access, grant, &client, now, 100)),
+        (r2, record(TokenKind::Refresh, grant, &client, now, 1000)),
+    ];
+    let outcome = storage(ctx.tokens(1).rotate(&r1, now, successors).await, "rotate")?;
+    ensure!(
+        outcome == Rotation::Rotated,
+        "rotating an active refresh token gave {outcome:?}"
+    );
+    ensure!(
+        find(ctx, 0, &r1).await?.is_none(),
+        "a rotated-out token is still found as active"
+    );
+    ensure!(
+        find(ctx, 0, &a2).await?.is_some() && find(ctx, 1, &r2).await?.is_some(),
+        "the successors of a rotation were not stored"
+    );
+    let marker = RotatedOut::new(grant, client.clone(), now, old.expires_at);
+    let lookup = storage(ctx.tokens(0).find_refresh(&r1).await, "find_refresh")?;
+    ensure!(
+        lookup == Some(RefreshLookup::RotatedOut(marker.clone())),
+        "find_refresh of a rotated-out token returned {lookup:?}, not {marker:?}"
+    );
+    let (a3, r3) = (fresh_hash(), fresh_hash());
+    let again = storage(
+        ctx.tokens(0)
+            .rotate(
+                &r1,
+                ctx.at(11),
+                vec![
+                    (
+                        a3,
+                        record(TokenKind::Access, grant, &client, ctx.at(11), 100),
+                    ),
+                    (
+                        r3,
+                        record(TokenKind::Refresh, grant, &client, ctx.at(11), 1000),
+                    ),
+                ],
+            )
+            .await,
+        "rotate",
+    )?;
+    ensure!(
+        again == Rotation::AlreadyRotated(marker.clone()),
+        "a second rotation gave {again:?}, not the marker"
+    );
+    ensure!(
+        find(ctx, 1, &a3).await?.is_none() && find(ctx, 0, &r3).await?.is_none(),
+        "a losing rotation stored its successors"
+    );
+    for hash in [a1, fresh_hash()] {
+        let outcome = storage(ctx.tokens(1).rotate(&hash, now, Vec::new()).await, "rotate")?;
+        ensure!(
+            outcome == Rotation::NotFound,
+            "rotating an access token or unknown digest gave {outcome:?}"
+        );
+    }
+    // Reuse must still be recognised after the grant was revoked.
+    storage(
+        ctx.tokens(0).revoke_grant(&grant, ctx.at(5000)).await,
+        "revoke_grant",
+    )?;
+    let lookup = storage(ctx.tokens(1).find_refresh(&r1).await, "find_refresh")?;
+    ensure!(
+        lookup == Some(RefreshLookup::RotatedOut(marker)),
+        "revoke_grant removed the rotated-out marker ({lookup:?})"
+    );
+    let outcome = storage(
+        ctx.tokens(0)
+            .rotate(
+                &r2,
+                ctx.at(12),
+                vec![(
+                    fresh_hash(),
+                    record(TokenKind::Refresh, grant, &client, ctx.at(12), 10),
+                )],
+            )
+            .await,
+        "rotate",
+    )?;
+    ensure!(
+        outcome == Rotation::GrantRevoked,
+        "rotating a token of a revoked grant gave {outcome:?}"
+    );
+    // Successors of a revoked grant: refused, and the old token stays active.
+    let (live, successor) = (fresh_hash(), fresh_hash());
+    let live_record = record(
+        TokenKind::Refresh,
+        GrantId::generate(),
+        &client,
+        ctx.at(0),
+        1000,
+    );
+    insert(ctx, 1, vec![(live, live_record.clone())]).await?;
+    let revoked = GrantId::generate();
+    storage(
+        ctx.tokens(1).revoke_grant(&revoked, ctx.at(5000)).await,
+        "revoke_grant",
+    )?;
+    let outcome = storage(
+        ctx.tokens(0)
+            .rotate(
+                &live,
+                ctx.at(13),
+                vec![(
+                    successor,
+                    record(TokenKind::Refresh, revoked, &client, ctx.at(13), 10),
+                )],
+            )
+            .await,
+        "rotate",
+    )?;
+    ensure!(
+        outcome == Rotation::GrantRevoked,
+        "a successor of a revoked grant gave {outcome:?}"
+    );
+    ensure!(
+        find(ctx, 1, &live).await? == Some(live_record)
+            && find(ctx, 0, &successor).await?.is_none(),
+        "a refused rotation changed something"
+    );
+    Ok(())
+}
+
+/// Purge removes expired records, markers past their expiry and ended tombstones, and
+/// keeps everything else.
+pub(super) async fn purge(ctx: &Ctx<'_>) -> Outcome {
+    let client = fresh_client("conformance")?;
+    let (live, expired, rotated) = (fresh_hash(), fresh_hash(), fresh_hash());
+    let live_record = record(
+        TokenKind::Access,
+        GrantId::generate(),
+        &client,
+        ctx.at(0),
+        1000,
+    );
+    insert(
+        ctx,
+        0,
+        vec![
+            (live, live_record.clone()),
+            (
+                expired,
+                record(
+                    TokenKind::Access,
+                    GrantId::generate(),
+                    &client,
+                    ctx.at(0),
+                    10,
+                ),
+            ),
+            (
+                rotated,
+                record(
+                    TokenKind::Refresh,
+                    GrantId::generate(),
+                    &client,
+                    ctx.at(0),
+                    20,
+                ),
+            ),
+        ],
+    )
+    .await?;
+    storage(
+        ctx.tokens(1).rotate(&rotated, ctx.at(5), Vec::new()).await,
+        "rotate",
+    )?;
+    let (ended, lasting) = (GrantId::generate(), GrantId::generate());
+    storage(
+        ctx.tokens(0).revoke_grant(&ended, ctx.at(30)).await,
+        "revoke_grant",
+    )?;
+    storage(
+        ctx.tokens(0).revoke_grant(&lasting, ctx.at(1000)).await,
+        "revoke_grant",
+    )?;
+    let purged = storage(
+        ctx.tokens(1).purge_expired(ctx.at(100)).await,
+        "purge_expired",
+    )?;
+    ensure!(
+        purged >= 3,
+        "purge_expired reported {purged} records; at least an expired token, a marker and a tombstone expired"
+    );
+    ensure!(
+        find(ctx, 0, &expired).await?.is_none(),
+        "an expired record survived the purge"
+    );
+    let lookup = storage(ctx.tokens(0).find_refresh(&rotated).await, "find_refresh")?;
+    ensure!(
+        lookup.is_none(),
+        "an expired rotated-out marker survived the purge ({lookup:?})"
+    );
+    ensure!(
+        find(ctx, 1, &live).await? == Some(live_record),
+        "the purge removed a live record"
+    );
+    let outcome = insert(
+        ctx,
+        0,
+        vec![(
+            fresh_hash(),
+            record(TokenKind::Access, lasting, &client, ctx.at(100), 10),
+        )],
+    )
+    .await?;
+    ensure!(
+        outcome == Insert::GrantRevoked,
+        "the purge removed a tombstone still in force"
+    );
+    Ok(())
+}
+
+/// RT-05, DESIGN decision 4: of N concurrent rotations of one token, across every handle,
+/// exactly one rotates and stores its successor; every other learns the grant.
+pub(super) async fn race_rotate(ctx: &Ctx<'_>) -> Outcome {
+    let client = fresh_client("conformance")?;
+    let grant = GrantId::generate();
+    let old = fresh_hash();
+    insert(
+        ctx,
+        0,
+        vec![(
+            old,
+            record(TokenKind::Refresh, grant, &client, ctx.at(0), 1000),
+        )],
+    )
+    .await?;
+    let now = ctx.at(10);
+    let successors: Vec<TokenHash> = (0..ctx.tasks()).map(|_| fresh_hash()).collect();
+    let outcomes = race(ctx.tasks(), |i| {
+        let store = ctx.tokens(i);
+        let successor = (
+            successors[i],
+            record(TokenKind::Refresh, grant, &client, now, 1000),
+        );
+        async move { store.rotate(&old, now, vec![successor]).await }
+    })
+    .await?;
+    let mut winners = Vec::new();
+    for (i, outcome) in outcomes.into_iter().enumerate() {
+        match storage(outcome, "a racing rotate")? {
+            Rotation::Rotated => winners.push(i),
+            Rotation::AlreadyRotated(marker) if marker.grant_id == grant => {}
+            other => return Err(format!("a losing rotation gave {other:?}")),
+        }
+    }
+    exactly_one(winners.len(), ctx.tasks(), "rotations won")?;
+    for (i, hash) in successors.iter().enumerate() {
+        let stored = find(ctx, i, hash).await?.is_some();
+        ensure!(
+            stored == winners.contains(&i),
+            "successor {i} stored: {stored}, but it {} the rotation",
+            if stored { "lost" } else { "won" }
+        );
+    }
+    Ok(())
+}
+
+/// AC-02: an insert racing a revocation of its grant either is refused or has its records
+/// removed; never a stored, live record after both returned.
+pub(super) async fn race_insert_vs_revoke_grant(ctx: &Ctx<'_>) -> Outcome {
+    let client = fresh_client("conformance")?;
+    let pairs = ctx.tasks() / 2;
+    let grants: Vec<GrantId> = (0..pairs).map(|_| GrantId::generate()).collect();
+    let hashes: Vec<TokenHash> = (0..pairs).map(|_| fresh_hash()).collect();
+    let until = ctx.at(5000);
+    let outcomes = race(pairs * 2, |i| {
+        let store = ctx.tokens(i);
+        let (grant, hash) = (grants[i / 2], hashes[i / 2]);
+        let rec = record(TokenKind::Access, grant, &client, ctx.at(0), 1000);
+        async move {
+            if i % 2 == 0 {
+                store.insert(vec![(hash, rec)]).await.map(Some)
+            } else {
+                store.revoke_grant(&grant, until).await.map(|_| None)
+            }
+        }
+    })
+    .await?;
+    for (i, outcome) in outcomes.into_iter().enumerate() {
+        if storage(outcome, "a racing insert or revoke_grant")? == Some(Insert::Stored) {
+            ensure!(
+                find(ctx, i + 1, &hashes[i / 2]).await?.is_none(),
+                "an insert racing revoke_grant of its grant left a live record"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// AC-02, RT-07: a rotation racing a revocation of its grant leaves no live token of the
+/// grant.
+pub(super) async fn race_rotate_vs_revoke_grant(ctx: &Ctx<'_>) -> Outcome {
+    let client = fresh_client("conformance")?;
+    let pairs = ctx.tasks() / 2;
+    let grants: Vec<GrantId> = (0..pairs).map(|_| GrantId::generate()).collect();
+    let olds: Vec<TokenHash> = (0..pairs).map(|_| fresh_hash()).collect();
+    let news: Vec<TokenHash> = (0..pairs).map(|_| fresh_hash()).collect();
+    for (grant, old) in grants.iter().zip(&olds) {
+        insert(
+            ctx,
+            0,
+            vec![(
+                *old,
+                record(TokenKind::Refresh, *grant, &client, ctx.at(0), 1000),
+            )],
+        )
+        .await?;
+    }
+    let (now, until) = (ctx.at(10), ctx.at(5000));
+    let outcomes = race(pairs * 2, |i| {
+        let store = ctx.tokens(i);
+        let (grant, old, new) = (grants[i / 2], olds[i / 2], news[i / 2]);
+        let successor = record(TokenKind::Refresh, grant, &client, now, 1000);
+        async move {
+            if i % 2 == 0 {
+                store
+                    .rotate(&old, now, vec![(new, successor)])
+                    .await
+                    .map(|_| ())
+            } else {
+                store.revoke_grant(&grant, until).await.map(|_| ())
+            }
+        }
+    })
+    .await?;
+    for outcome in outcomes {
+        storage(outcome, "a racing rotate or revoke_grant")?;
+    }
+    for (i, (old, new)) in olds.iter().zip(&news).enumerate() {
+        ensure!(
+            find(ctx, i, old).await?.is_none() && find(ctx, i + 1, new).await?.is_none(),
+            "a rotation racing revoke_grant of its grant left a live token"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,110 @@
+//! The store conformance suite (`grantflow::testing`, feature `testing`) against the
+//! in-memory stores: AC-01, AC-02, AC-04, RT-05, RT-06, DG-10 and DG-11 at the store level,
+//! including the races. The PostgreSQL stores run the same suite in `tests/postgres.rs`.
+
+#[cfg(feature = "testing")]
+mod suite {
+    use std::sync::Arc;
+
+    use grantflow::testing::Conformance;
+    use grantflow::{MemoryClientRegistry, MemoryCodeStore, MemoryDeviceStore, MemoryTokenStore};
+
+    /// Every check passes, none is skipped.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn ac_04_rt_05_dg_11_memory_stores_pass_the_conformance_suite() {
+        let report = Conformance::new()
+            .token_store(Arc::new(MemoryTokenStore::new()))
+            .code_store(Arc::new(MemoryCodeStore::new()))
+            .device_store(Arc::new(MemoryDeviceStore::new()))
+            .client_registry(Arc::new(MemoryClientRegistry::new()))
+            .run()
+            .await
+            .unwrap_or_else(|failures| panic!("{failures}"));
+        assert!(report.skipped.is_empty(), "skipped: {:?}", report.skipped);
+        assert_eq!(report.passed.len(), Conformance::checks().count());
+    }
+
+    /// Two handles on one memory store stand for two instances: the checks spread their
+    /// calls over both, which must make no difference.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn calls_spread_over_two_handles_of_one_store() {
+        let tokens = Arc::new(MemoryTokenStore::new());
+        let codes = Arc::new(MemoryCodeStore::new());
+        let devices = Arc::new(MemoryDeviceStore::new());
+        let clients = Arc::new(MemoryClientRegistry::new());
+        let report = Conformance::new()
+            .token_store(tokens.clone())
+            .token_store(tokens)
+            .code_store(codes.clone())
+            .code_store(codes)
+            .device_store(devices.clone())
+            .device_store(devices)
+            .client_registry(clients.clone())
+            .client_registry(clients)
+            .concurrency(16)
+            .run()
+            .await
+            .unwrap_or_else(|failures| panic!("{failures}"));
+        assert!(report.skipped.is_empty());
+    }
+
+    /// A store that breaks a contract is caught, by name, and the other checks still run.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_store_without_rotation_fails_the_rotation_checks() {
+        #[derive(Debug, Default)]
+        struct NoRotation(MemoryTokenStore);
+
+        #[async_trait::async_trait]
+        impl grantflow::TokenStore for NoRotation {
+            async fn insert(
+                &self,
+                tokens: Vec<(grantflow::TokenHash, grantflow::TokenRecord)>,
+            ) -> Result<grantflow::Insert, grantflow::StorageError> {
+                self.0.insert(tokens).await
+            }
+            async fn find(
+                &self,
+                token: &grantflow::TokenHash,
+            ) -> Result<Option<grantflow::TokenRecord>, grantflow::StorageError> {
+                self.0.find(token).await
+            }
+            async fn revoke(
+                &self,
+                token: &grantflow::TokenHash,
+            ) -> Result<Option<grantflow::TokenRecord>, grantflow::StorageError> {
+                self.0.revoke(token).await
+            }
+            async fn revoke_grant(
+                &self,
+                grant: &grantflow::GrantId,
+                until: std::time::SystemTime,
+            ) -> Result<usize, grantflow::StorageError> {
+                self.0.revoke_grant(grant, until).await
+            }
+            async fn purge_expired(
+                &self,
+                now: std::time::SystemTime,
+            ) -> Result<usize, grantflow::StorageError> {
+                self.0.purge_expired(now).await
+            }
+        }
+
+        let failures = Conformance::new()
+            .token_store(Arc::new(NoRotation::default()))
+            .concurrency(4)
+            .run()
+            .await
+            .expect_err("rotation is not implemented");
+        let failed: Vec<&str> = failures.failures.iter().map(|f| f.check).collect();
+        assert!(failed.contains(&"tokens.rotate"), "{failed:?}");
+        assert!(failed.contains(&"tokens.race.rotate"), "{failed:?}");
+        assert!(failures.passed.contains(&"tokens.round_trip"));
+        assert!(failures.to_string().contains("tokens.rotate: "));
+    }
+}
+
+/// Without the `testing` feature the suite is not built; say so in the test output.
+#[cfg(not(feature = "testing"))]
+#[test]
+#[ignore = "the store conformance suite needs `--features testing` (see the README)"]
+fn store_conformance_suite_did_not_run() {}
