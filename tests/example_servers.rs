@@ -333,16 +333,7 @@ mod scenarios {
             !page.body.contains("value=\"approve\""),
             "DG-08: nothing to approve yet"
         );
-        let signed_in = browser
-            .submit(
-                &page,
-                &[
-                    ("username", USER.0),
-                    ("password", USER.1),
-                    ("decision", "approve"),
-                ],
-            )
-            .await;
+        let signed_in = browser.sign_in(&page, "approve").await;
         // Signing in only leads to the confirmation page, whatever was pressed (DG-08).
         let confirm = browser.follow(&signed_in).await;
         assert_eq!(confirm.status, 200, "{}", confirm.body);
@@ -667,29 +658,9 @@ mod scenarios {
         let page = browser.open(&path).await;
         assert_eq!(page.status, 200);
         assert!(page.header("location").is_none());
-        let reply = browser
-            .submit(
-                &page,
-                &[
-                    ("username", USER.0),
-                    ("password", USER.1),
-                    ("decision", "continue"),
-                ],
-            )
-            .await;
+        let reply = browser.sign_in(&page, "continue").await;
         assert_eq!(reply.status, 303);
-        let location = reply.location();
-        assert_eq!(
-            query_param(&location, "error").as_deref(),
-            Some("unsupported_response_type")
-        );
-        assert_eq!(query_param(&location, "state").as_deref(), Some("s-123"));
-        assert_eq!(
-            query_param(&location, "iss").as_deref(),
-            Some(demo.base.as_str())
-        );
-        assert!(location.fragment().is_none());
-        assert!(query_param(&location, "access_token").is_none());
+        demo.assert_error_redirect(&reply, "unsupported_response_type", Some("s-123"));
     }
 
     pub(crate) async fn pk_02_missing_pkce_is_refused(demo: &Demo) {
@@ -700,12 +671,7 @@ mod scenarios {
         );
         let reply = demo.browser().sign_in_and_approve(&path).await;
         assert_eq!(reply.status, 303);
-        let location = reply.location();
-        assert_eq!(
-            query_param(&location, "error").as_deref(),
-            Some("invalid_request")
-        );
-        assert!(query_param(&location, "code").is_none());
+        demo.assert_error_redirect(&reply, "invalid_request", Some("p"));
     }
 
     pub(crate) async fn az_07_error_redirects_wait_for_the_sign_in(demo: &Demo) {
@@ -715,54 +681,21 @@ mod scenarios {
         assert_eq!(page.status, 200, "a sign-in page, not a redirect");
         assert!(page.header("location").is_none());
         assert!(page.input("username").is_some());
-        let reply = browser
-            .submit(
-                &page,
-                &[
-                    ("username", USER.0),
-                    ("password", USER.1),
-                    ("decision", "continue"),
-                ],
-            )
-            .await;
-        assert_eq!(
-            query_param(&reply.location(), "error").as_deref(),
-            Some("invalid_scope")
-        );
+        let reply = browser.sign_in(&page, "continue").await;
+        assert_eq!(reply.status, 303);
+        demo.assert_error_redirect(&reply, "invalid_scope", Some("s-123"));
         // Signed in now, the same request redirects straight away.
         let again = browser.open(&path).await;
         assert_eq!(again.status, 302);
-        assert_eq!(
-            query_param(&again.location(), "error").as_deref(),
-            Some("invalid_scope")
-        );
+        demo.assert_error_redirect(&again, "invalid_scope", Some("s-123"));
     }
 
     pub(crate) async fn az_08_deny_redirects_access_denied(demo: &Demo) {
         let mut browser = demo.browser();
         let page = browser.open(&spa_authorize_path("")).await;
-        let reply = browser
-            .submit(
-                &page,
-                &[
-                    ("username", USER.0),
-                    ("password", USER.1),
-                    ("decision", "deny"),
-                ],
-            )
-            .await;
+        let reply = browser.sign_in(&page, "deny").await;
         assert_eq!(reply.status, 303);
-        let location = reply.location();
-        assert_eq!(
-            query_param(&location, "error").as_deref(),
-            Some("access_denied")
-        );
-        assert_eq!(query_param(&location, "state").as_deref(), Some("s-123"));
-        assert_eq!(
-            query_param(&location, "iss").as_deref(),
-            Some(demo.base.as_str())
-        );
-        assert!(query_param(&location, "code").is_none());
+        demo.assert_error_redirect(&reply, "access_denied", Some("s-123"));
     }
 
     pub(crate) async fn bt_05_bt_06_bt_07_bearer_guard_at_the_api(demo: &Demo) {
@@ -891,16 +824,7 @@ mod scenarios {
         assert!(again.body.contains("Wrong user name or password."));
         assert!(again.input("password").is_some());
         // The successful sign-in: 303 to the client.
-        let approved = browser
-            .submit(
-                &again,
-                &[
-                    ("username", USER.0),
-                    ("password", USER.1),
-                    ("decision", "approve"),
-                ],
-            )
-            .await;
+        let approved = browser.sign_in(&again, "approve").await;
         assert_eq!(approved.status, 303);
         assert!(query_param(&approved.location(), "code").is_some());
         // The device page's form as well.

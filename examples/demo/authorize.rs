@@ -7,7 +7,7 @@
 use grantflow::{AuthorizeError, HttpRequest, HttpResponse, Method, PendingAuthorization, Status};
 
 use super::DemoApp;
-use super::pages::{self, Buttons, Decision, PostedForm};
+use super::pages::{self, Buttons, Decision};
 use super::session::Session;
 
 pub(super) async fn handle(app: &DemoApp, request: &HttpRequest) -> HttpResponse {
@@ -33,17 +33,11 @@ async fn show(app: &DemoApp, request: &HttpRequest) -> HttpResponse {
 /// `POST /authorize?…` from the page: check the CSRF token (SEC-03), sign in if needed,
 /// then send the decision back to the client with a 303 (SEC-04).
 async fn submit(app: &DemoApp, request: &HttpRequest) -> HttpResponse {
-    let form = match PostedForm::parse(request) {
-        Ok(form) => form,
+    let (form, session) = match app.posted_form(request) {
+        Ok(posted) => posted,
         Err(page) => return page,
     };
     let sessions = &app.inner.sessions;
-    let Some(session) = sessions.find(request) else {
-        return app.form_expired();
-    };
-    if !session.csrf_matches(form.csrf_token.as_deref()) {
-        return app.form_expired();
-    }
     let query = request.query().unwrap_or("");
     let outcome = app
         .inner

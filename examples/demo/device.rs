@@ -7,7 +7,7 @@ use grantflow::{DeviceVerificationError, HttpRequest, HttpResponse, Method, Stat
 
 use super::DemoApp;
 use super::authorize::unavailable;
-use super::pages::{self, Buttons, Decision, PostedForm};
+use super::pages::{self, Buttons, Decision};
 
 pub(super) async fn handle(app: &DemoApp, request: &HttpRequest) -> HttpResponse {
     match request.method() {
@@ -147,17 +147,11 @@ fn refused(
 /// `POST /device`: sign in and move on to the confirmation page, or carry out the
 /// decision taken there. Every answer is a 303 (SEC-04) or an error page.
 async fn submit(app: &DemoApp, request: &HttpRequest) -> HttpResponse {
-    let form = match PostedForm::parse(request) {
-        Ok(form) => form,
+    let (form, session) = match app.posted_form(request) {
+        Ok(posted) => posted,
         Err(page) => return page,
     };
     let sessions = &app.inner.sessions;
-    let Some(session) = sessions.find(request) else {
-        return app.form_expired();
-    };
-    if !session.csrf_matches(form.csrf_token.as_deref()) {
-        return app.form_expired();
-    }
     let code = form.user_code.clone().unwrap_or_default();
     let (session, user) = match session.user.clone() {
         Some(user) => (session, user),

@@ -222,16 +222,33 @@ impl DemoApp {
         Ok((signed_in, subject))
     }
 
-    /// The answer to a form without a live session or with a wrong CSRF token (SEC-03):
-    /// 403, and nothing is done.
-    fn form_expired(&self) -> HttpResponse {
-        pages::message(
-            Status::FORBIDDEN,
-            "This form has expired",
-            "The form was not sent from this site, or it is too old. Go back, reload the \
-             page and try again.",
-        )
+    /// A page's POST, with the session it belongs to.
+    ///
+    /// # Errors
+    /// The page to answer with: a malformed form, or, without a live session or with a
+    /// wrong CSRF token, 403 and nothing done (SEC-03).
+    fn posted_form(
+        &self,
+        request: &HttpRequest,
+    ) -> Result<(pages::PostedForm, session::Session), HttpResponse> {
+        let form = pages::PostedForm::parse(request)?;
+        match self.inner.sessions.find(request) {
+            Some(session) if session.csrf_matches(form.csrf_token.as_deref()) => {
+                Ok((form, session))
+            }
+            _ => Err(form_expired()),
+        }
     }
+}
+
+/// The answer to a form without a live session or with a wrong CSRF token (SEC-03).
+fn form_expired() -> HttpResponse {
+    pages::message(
+        Status::FORBIDDEN,
+        "This form has expired",
+        "The form was not sent from this site, or it is too old. Go back, reload the page \
+         and try again.",
+    )
 }
 
 /// An endpoint's result as a response: a storage fault is logged (never with a secret:

@@ -440,20 +440,25 @@ impl Browser<'_> {
         reply
     }
 
+    /// Submits `page`'s form signed in as the demo user, pressing `decision`.
+    pub async fn sign_in(&mut self, page: &Reply, decision: &str) -> Reply {
+        self.submit(
+            page,
+            &[
+                ("username", USER.0),
+                ("password", USER.1),
+                ("decision", decision),
+            ],
+        )
+        .await
+    }
+
     /// Opens `authorize_url`, signs in as the demo user and approves: the 303 back to the
     /// client.
     pub async fn sign_in_and_approve(&mut self, authorize_url: &str) -> Reply {
         let page = self.open(authorize_url).await;
         assert_eq!(page.status, 200, "{}", page.body);
-        self.submit(
-            &page,
-            &[
-                ("username", USER.0),
-                ("password", USER.1),
-                ("decision", "approve"),
-            ],
-        )
-        .await
+        self.sign_in(&page, "approve").await
     }
 
     /// [`sign_in_and_approve`](Self::sign_in_and_approve), then the code in the redirect,
@@ -468,6 +473,25 @@ impl Browser<'_> {
             Some(self.demo.base.as_str())
         );
         query_param(&location, "code").expect("a code")
+    }
+}
+
+impl Demo {
+    /// Checks that `reply` redirects error `error` to the client (ER-04): in the query,
+    /// with `state` (when one was sent) and `iss` (IS-01), never a code or a token.
+    pub fn assert_error_redirect(&self, reply: &Reply, error: &str, state: Option<&str>) {
+        assert!([302, 303].contains(&reply.status), "{}", reply.status);
+        let location = reply.location();
+        assert_eq!(query_param(&location, "error").as_deref(), Some(error));
+        assert_eq!(query_param(&location, "state").as_deref(), state);
+        assert_eq!(
+            query_param(&location, "iss").as_deref(),
+            Some(self.base.as_str())
+        );
+        assert!(location.fragment().is_none());
+        for member in ["code", "access_token"] {
+            assert!(query_param(&location, member).is_none(), "{member}");
+        }
     }
 }
 
