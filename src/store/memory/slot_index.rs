@@ -107,8 +107,21 @@ impl SlotIndex {
         }
     }
 
+    /// Makes room for `additional` more entries without growing.
+    pub(super) fn reserve(&mut self, additional: usize) {
+        let wanted = (self.len + additional).saturating_mul(5) / 4 + 1;
+        let size = wanted.next_power_of_two().clamp(16, MAX_BUCKETS);
+        if size > self.buckets.len() {
+            self.resize(size);
+        }
+    }
+
     fn grow(&mut self) {
         let size = (self.buckets.len() * 2).clamp(16, MAX_BUCKETS);
+        self.resize(size);
+    }
+
+    fn resize(&mut self, size: usize) {
         let old = std::mem::replace(&mut self.buckets, vec![EMPTY; size]);
         for entry in old.into_iter().filter(|e| *e != EMPTY) {
             self.place(entry);
@@ -191,6 +204,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn reserved_room_takes_its_entries_without_growing() {
+        let mut index = SlotIndex::default();
+        index.reserve(10_000);
+        let buckets = index.buckets.len();
+        for n in 0..10_000u32 {
+            index.insert(u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15), n);
+        }
+        assert_eq!(index.buckets.len(), buckets);
+        assert!(index.find(0x9e37_79b9_7f4a_7c15, |s| s == 1).is_some());
     }
 
     #[test]
