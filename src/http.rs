@@ -100,13 +100,39 @@ impl HttpRequest {
     }
 
     fn add_header(&mut self, name: &str, value: &str) {
+        if self.header_text.capacity() == 0 {
+            // A typical request's headers fit, so the buffer rarely grows.
+            self.header_text.reserve(256.max(name.len() + value.len()));
+            self.header_spans.reserve(8);
+        } else {
+            self.header_text.reserve(name.len() + value.len());
+        }
         let start = self.header_text.len();
-        self.header_text
-            .extend(name.chars().map(|c| c.to_ascii_lowercase()));
+        self.header_text.push_str(name);
+        if let Some(added) = self.header_text.get_mut(start..) {
+            added.make_ascii_lowercase();
+        }
         let value_start = self.header_text.len();
         self.header_text.push_str(value);
         self.header_spans
             .push((start, value_start, self.header_text.len()));
+    }
+
+    /// The values of the headers named `name` (case-insensitive), in order.
+    fn values<'s, 'n>(&'s self, name: &'n str) -> impl Iterator<Item = &'s str> + use<'s, 'n> {
+        let text = &self.header_text;
+        self.header_spans
+            .iter()
+            .filter_map(move |&(start, value_start, end)| {
+                if value_start - start != name.len() {
+                    return None;
+                }
+                let stored = text.get(start..value_start)?;
+                // Stored names are lower case, as callers' names mostly are.
+                (stored == name || stored.eq_ignore_ascii_case(name))
+                    .then(|| text.get(value_start..end))
+                    .flatten()
+            })
     }
 
     /// Every header as (lower-cased name, value), in the order they were added.
@@ -145,16 +171,12 @@ impl HttpRequest {
     /// name the first is returned; use [`header_count`](Self::header_count) to detect
     /// repeats.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+        self.values(name).next()
     }
 
     /// How many headers named `name` (case-insensitive) the request has.
     pub fn header_count(&self, name: &str) -> usize {
-        self.headers()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .count()
+        self.values(name).count()
     }
 }
 

@@ -321,6 +321,9 @@ struct TokenTables {
     /// touches a string that is already in the cache). Bounded: scopes past
     /// [`INTERNED_SCOPES`] are stored as they come.
     scopes: HashSet<Scope>,
+    /// The scope interned last: a run of tokens with one scope costs a comparison, not a
+    /// hash.
+    last_scope: Option<Scope>,
 }
 
 /// The most distinct scopes [`TokenTables`] shares.
@@ -359,12 +362,18 @@ impl TokenTables {
         if let Some(old) = self.lookup(&hash) {
             self.remove_at(old);
         }
-        match self.scopes.get(&record.scope) {
-            Some(shared) => record.scope = shared.clone(),
-            None if self.scopes.len() < INTERNED_SCOPES => {
-                self.scopes.insert(record.scope.clone());
+        match &self.last_scope {
+            Some(last) if last.as_str() == record.scope.as_str() => record.scope = last.clone(),
+            _ => {
+                match self.scopes.get(&record.scope) {
+                    Some(shared) => record.scope = shared.clone(),
+                    None if self.scopes.len() < INTERNED_SCOPES => {
+                        self.scopes.insert(record.scope.clone());
+                    }
+                    None => {}
+                }
+                self.last_scope = Some(record.scope.clone());
             }
-            None => {}
         }
         let slot = Slot::new(hash, record);
         let index = match self.free.pop() {
