@@ -2,7 +2,7 @@
 //! signed-in user and the session's CSRF token (SEC-03), kept under a digest of the id so
 //! the table holds no live cookie.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -17,8 +17,9 @@ use subtle::ConstantTimeEq as _;
 const COOKIE: &str = "gf_session";
 /// How long a session lives, signed in or not.
 const TTL: Duration = Duration::from_secs(30 * 60);
-/// The most sessions kept; a full table drops expired ones first, then arbitrary ones (the
-/// user then signs in again), so it never grows without bound.
+/// The most sessions kept; a full table drops the oldest (expired ones first, since every
+/// session lives as long), so it never grows without bound and a session in use is the
+/// last to go.
 const CAPACITY: usize = 100_000;
 
 /// A session as a request sees it.
@@ -68,7 +69,7 @@ struct Stored {
 
 /// The session table.
 pub(super) struct Sessions {
-    table: Mutex<HashMap<[u8; 32], Stored>>,
+    table: Mutex<Table>,
     /// Whether the cookie gets `Secure` (when the issuer is `https`).
     secure: bool,
 }
@@ -79,11 +80,49 @@ impl std::fmt::Debug for Sessions {
     }
 }
 
+#[derive(Default)]
+struct Table {
+    sessions: HashMap<[u8; 32], Stored>,
+    /// Session keys, oldest first; keys of sessions already ended are skipped when they
+    /// come up.
+    by_age: VecDeque<[u8; 32]>,
+}
+
+impl Table {
+    fn get_mut(&mut self, key: &[u8; 32]) -> Option<&mut Stored> {
+        self.sessions.get_mut(key)
+    }
+
+    fn remove(&mut self, key: &[u8; 32]) {
+        self.sessions.remove(key);
+    }
+
+    /// Adds a session, first dropping the oldest eighth when the table is full (so the
+    /// cost of a sweep is spread over thousands of sign-ins).
+    fn insert(&mut self, key: [u8; 32], stored: Stored) {
+        if self.sessions.len() >= CAPACITY {
+            while self.sessions.len() > CAPACITY - CAPACITY / 8 {
+                let Some(oldest) = self.by_age.pop_front() else {
+                    break;
+                };
+                self.sessions.remove(&oldest);
+            }
+        }
+        // Keys of ended sessions pile up only until the next sweep; bound them anyway.
+        if self.by_age.len() > 2 * CAPACITY {
+            let live = &self.sessions;
+            self.by_age.retain(|key| live.contains_key(key));
+        }
+        self.sessions.insert(key, stored);
+        self.by_age.push_back(key);
+    }
+}
+
 impl Sessions {
     /// Sessions for pages served under `issuer`: over `https`, the cookie is `Secure`.
     pub(super) fn new(issuer: &str) -> Self {
         Self {
-            table: Mutex::new(HashMap::new()),
+            table: Mutex::new(Table::default()),
             secure: issuer.starts_with("https://"),
         }
     }
@@ -91,7 +130,7 @@ impl Sessions {
     /// The request's live session, if its cookie names one. Takes the flash message.
     pub(super) fn find(&self, request: &HttpRequest) -> Option<Session> {
         let key = digest(cookie_value(request)?);
-        let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut table = self.lock();
         let stored = table.get_mut(&key)?;
         if stored.expires <= Instant::now() {
             table.remove(&key);
@@ -130,21 +169,7 @@ impl Sessions {
         let key = digest(&id);
         let csrf = random_token();
         let now = Instant::now();
-        let mut table = self.lock();
-        if table.len() >= CAPACITY {
-            // Expired sessions go first; if that frees too little, an eighth of the rest,
-            // so the next sweep is thousands of sign-ins away and its cost stays amortised.
-            table.retain(|_, s| s.expires > now);
-            let mut excess = table.len().saturating_sub(CAPACITY - CAPACITY / 8);
-            table.retain(|_, _| {
-                if excess == 0 {
-                    return true;
-                }
-                excess -= 1;
-                false
-            });
-        }
-        table.insert(
+        self.lock().insert(
             key,
             Stored {
                 user: user.clone(),
@@ -166,7 +191,7 @@ impl Sessions {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Stored>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
         self.table.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
