@@ -178,6 +178,11 @@ mod server;
 mod store;
 mod types;
 
+/// Entry points for the fuzz targets in `fuzz/`: not a public API (see the module docs).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 // The public interface is:
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::config::{Dangerous, ServerBuilder};
