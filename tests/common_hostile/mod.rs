@@ -111,7 +111,8 @@ pub fn t0() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_700_000_000)
 }
 
-fn clients() -> MemoryClientRegistry {
+/// The registered clients: [`CONF`], [`POST`], [`SPA`] and [`RS`].
+pub fn clients() -> MemoryClientRegistry {
     let registry = MemoryClientRegistry::new();
     let secret = |s: &str| ClientSecret::from_presented(s.to_owned());
     let clients = [
