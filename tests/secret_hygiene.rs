@@ -218,23 +218,6 @@ impl AttemptLimiter for RecordingLimiter {
     }
 }
 
-/// Remembers the passwords it checks, like a real user database would see them.
-#[derive(Debug)]
-struct Users;
-
-#[async_trait]
-impl ResourceOwnerVerifier for Users {
-    async fn verify(
-        &self,
-        _client: &Client,
-        username: &str,
-        password: &ResourceOwnerPassword,
-    ) -> Result<Option<Subject>, StorageError> {
-        let ok = username == "alice" && password.expose_secret() == "correct horse";
-        Ok(ok.then(|| Subject::new("alice")))
-    }
-}
-
 struct Recorded {
     server: Server,
     seen: Arc<Seen>,

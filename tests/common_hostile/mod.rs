@@ -163,7 +163,7 @@ pub fn clients() -> MemoryClientRegistry {
 
 /// Accepts alice / "correct horse" for the password grant.
 #[derive(Debug)]
-struct Users;
+pub struct Users;
 
 #[async_trait::async_trait]
 impl grantflow::ResourceOwnerVerifier for Users {
