@@ -462,7 +462,10 @@ pub fn check_device_authorization(world: &World, request: &HttpRequest) -> HttpR
         // One request stored (the count may also drop: an insert purges expired ones).
         let code = body["device_code"].as_str().expect("a device code");
         let stored = block_on(world.devices.find(&TokenHash::of(code)));
-        assert!(matches!(stored, Ok(Some(_))), "the device request is stored");
+        assert!(
+            matches!(stored, Ok(Some(_))),
+            "the device request is stored"
+        );
         assert!(after.2 <= before.2 + 1, "{before:?} -> {after:?}");
         assert_eq!((after.0, after.1), (before.0, before.1));
         assert!(!SECRETS.contains(&code));
