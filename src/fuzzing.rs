@@ -9,7 +9,7 @@
 
 use crate::params::{Form, FormError, FormLimits, parse_pairs};
 
-/// [`Form::parse`] (the body and query parser of every endpoint): the pairs in request
+/// `Form::parse` (the body and query parser of every endpoint): the pairs in request
 /// order, or the refusal rendered as its `error_description`.
 ///
 /// # Errors
