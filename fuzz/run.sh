@@ -11,11 +11,11 @@
 # seeds every run. Crashes land in fuzz/artifacts/TARGET; logs in fuzz/logs/TARGET.log, whose
 # last lines hold libFuzzer's final statistics (executions, coverage).
 #
-# Needs cargo-fuzz (`cargo install cargo-fuzz`). Only a stable toolchain is assumed:
-# RUSTC_BOOTSTRAP=1 lets it accept the nightly flags cargo-fuzz passes. The sanitizer is
-# off (`-s none`): the crate forbids `unsafe`, so AddressSanitizer has nothing to find that
-# Rust's own checks do not, and it costs about half the speed. Set FUZZ_SANITIZER=address
-# to use it anyway.
+# Needs cargo-fuzz (`cargo install cargo-fuzz`); a stable toolchain is enough. Without a
+# sanitizer (`-s none`, the default here) cargo-fuzz passes only flags stable rustc takes.
+# The crate forbids `unsafe`, so AddressSanitizer has nothing to find that Rust's own checks
+# do not, and it costs about half the speed; FUZZ_SANITIZER=address uses it anyway, which
+# needs the nightly-only `-Zsanitizer`: RUSTC_BOOTSTRAP=1 (set below) lets stable accept it.
 set -euo pipefail
 
 cd "$(dirname "$0")"
