@@ -4,8 +4,9 @@
 #
 #   fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]   fuzz (default: 600 s, every target)
 #   fuzz/run.sh --minimize [TARGET...]              merge what the runs found into the
-#                                                   committed corpus, keeping only inputs
-#                                                   that add coverage
+#                                                   committed corpus: a smallest set of
+#                                                   inputs covering every feature seen
+#                                                   (libFuzzer -set_cover_merge=1)
 #
 # New inputs go to fuzz/work/TARGET (not committed); fuzz/corpus/TARGET (committed, small)
 # seeds every run. Crashes land in fuzz/artifacts/TARGET; logs in fuzz/logs/TARGET.log, whose
@@ -46,8 +47,8 @@ for target in "${targets[@]}"; do
   if [ "$minimize" = 1 ]; then
     rm -rf "work/$target.min"
     mkdir -p "work/$target.min"
-    cargo fuzz run -O -s "$sanitizer" "$target" "work/$target.min" "corpus/$target" "work/$target" \
-      -- -merge=1 >"logs/$target.merge.log" 2>&1
+    "$bin_dir/$target" -set_cover_merge=1 "work/$target.min" "corpus/$target" "work/$target" \
+      >"logs/$target.merge.log" 2>&1
     rm -rf "corpus/$target"
     mv "work/$target.min" "corpus/$target"
     printf '%-14s minimized corpus: %s inputs, %s bytes\n' "$target" \
