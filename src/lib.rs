@@ -155,10 +155,25 @@
 //! - [RFC 9700](https://www.rfc-editor.org/rfc/rfc9700): the OAuth 2.0 Security BCP
 //! - [OAuth 2.1](https://datatracker.ietf.org/doc/draft-ietf-oauth-v2-1/): defaults
 
+// The lint wall (STYLE.md §3.14). `unsafe` is forbidden in the library itself (Cargo.toml
+// only denies it, so the allocation-counting benchmark can opt in for its allocator);
+// `missing_docs` and the other style lints are set in Cargo.toml for every target.
+// Outside `cfg(test)`, nothing in library code may panic on purpose: no `unwrap`, `expect`,
+// `panic!`, `unreachable!`, `todo!` or `unimplemented!` (the fuzz targets in `fuzz/` look
+// for the panics no lint can see: slicing, arithmetic).
+#![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
 )]
+#![warn(clippy::missing_errors_doc, clippy::missing_panics_doc)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client_auth;
@@ -200,6 +215,11 @@ pub mod postgres {
     };
     pub use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 }
+
+/// Entry points for the fuzz targets in `fuzz/`: not a public API (see the module docs).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 
 // The public interface is:
 pub use crate::clock::{Clock, ManualClock, SystemClock};

@@ -79,9 +79,26 @@ impl FormError {
             Self::TooManyParameters => error.with_description("too many parameters"),
             Self::ValueTooLong => error.with_description("parameter value too long"),
             Self::Malformed => error.with_description("malformed form encoding"),
-            Self::Repeated(name) => error.with_description(format!("repeated parameter: {name}")),
+            // The name is echoed only when it looks like a protocol parameter name:
+            // anything else is attacker-chosen text, which an error response must not
+            // reflect, even cleaned to the ER-02 characters (`<script>` is within them;
+            // SEC-06).
+            Self::Repeated(name) if is_plain_name(&name) => {
+                error.with_description(format!("repeated parameter: {name}"))
+            }
+            Self::Repeated(_) => error.with_description("repeated parameter"),
         }
     }
+}
+
+/// Whether `name` is safe to echo: 1 to 64 ASCII letters, digits, `_`, `-` or `.`, the
+/// shape of every OAuth parameter name.
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 impl<'a> Form<'a> {
@@ -113,7 +130,7 @@ impl<'a> Form<'a> {
     }
 
     /// All pairs, in request order.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref()))
     }
@@ -230,6 +247,33 @@ mod tests {
             parse("code=a&c%6Fde=b"),
             Err(FormError::Repeated(_))
         ));
+    }
+
+    #[test]
+    fn sec_06_er_02_repeated_names_are_echoed_only_when_plain() {
+        let description = |input: &str| {
+            parse(input)
+                .err()
+                .map(|e| e.into_oauth().description().unwrap_or("").to_owned())
+        };
+        assert_eq!(
+            description("code=a&code=b").as_deref(),
+            Some("repeated parameter: code")
+        );
+        for hostile in [
+            "%3Cscript%3E=1&%3Cscript%3E=2",
+            "a%22b=1&a%22b=2",
+            "caf%C3%A9=1&caf%C3%A9=2",
+            "x%27%20OR%201=1&x%27%20OR%201=2",
+        ] {
+            assert_eq!(
+                description(hostile).as_deref(),
+                Some("repeated parameter"),
+                "{hostile}"
+            );
+        }
+        let long = format!("{0}=1&{0}=2", "n".repeat(65));
+        assert_eq!(description(&long).as_deref(), Some("repeated parameter"));
     }
 
     #[test]

@@ -44,6 +44,8 @@ fn az_01_get_is_validated_into_a_pending_request() {
     assert_eq!(response.status, Status::FOUND);
 }
 
+/// AZ-01, and the library's part of SEC-04: an authorization request that arrived as a
+/// form POST is answered with 303, never 307.
 #[test]
 fn az_01_post_behaves_like_get_and_answers_303() {
     let h = harness();

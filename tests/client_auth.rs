@@ -407,6 +407,7 @@ fn fail_until_throttled(h: &Harness, id: &str) -> usize {
     panic!("100 wrong secrets in a row were never throttled");
 }
 
+/// TE-10 with the **default** guard: `Harness::new` configures no attempt limiter.
 #[test]
 fn te_10_repeated_wrong_secrets_are_throttled_with_429() {
     let h = Harness::new();

@@ -504,6 +504,8 @@ fn dg_06_malformed_user_codes_are_refused_without_panicking() {
 
 // ---------------------------------------------------------------- DG-07: rate limit
 
+/// DG-07 with the **default** guard: the harness configures no user-code limiter, so this
+/// is `ServerBuilder`'s own 5 entries per 10 minutes.
 #[test]
 fn dg_07_sixth_wrong_entry_in_the_window_is_blocked() {
     let h = Harness::new();

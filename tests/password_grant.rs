@@ -113,6 +113,8 @@ fn pw_02_enabled_only_for_listed_clients_with_correct_credentials() {
     );
 }
 
+/// PW-03 with the default password limiter (only the client-secret limiter is replaced
+/// here; `secret_hygiene.rs` repeats the check with every guard at its default).
 #[test]
 fn pw_03_failed_attempts_are_throttled_per_user_and_never_echoed() {
     let users = Arc::new(Users::default());

@@ -2,6 +2,7 @@
 //! with `Send` futures, and `Debug` output that never contains secret text.
 
 mod common;
+mod common_hostile;
 
 use std::fmt::Debug;
 
@@ -182,4 +183,165 @@ fn errors_display_no_secret() {
     ));
     assert_redacted(&response, &["presented-wrong-secret"]);
     assert!(!String::from_utf8_lossy(&response.body).contains("presented-wrong-secret"));
+}
+
+/// Every other public type that holds a secret, or a value that grants access while it is
+/// live (a pending user code, a code's PKCE challenge), prints none of it through `Debug`
+/// (DESIGN decision 13).
+#[test]
+fn debug_of_every_other_secret_holding_type_is_redacted() {
+    use grantflow::{
+        AuthorizationGrant, ClientId, CodeChallenge, CodeStore as _, DeviceCode, DevicePoll,
+        DeviceRecord, DeviceStore as _, GrantId, MemoryCodeStore, MemoryDeviceStore, PkceMethod,
+        Redemption, ResourceOwnerPassword, Scope, Subject,
+    };
+    use std::time::Duration;
+
+    let text = "the-secret-value-8c1f";
+    assert_redacted(&DeviceCode::from_presented(text.into()), &[text]);
+    assert_redacted(&ResourceOwnerPassword::from_presented(text.into()), &[text]);
+    let generated = DeviceCode::generate();
+    assert_redacted(&generated, &[generated.expose_secret()]);
+
+    // A code's grant and the code store hold the PKCE challenge and the code's digest.
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let code = grantflow::AuthorizationCode::generate();
+    let grant = AuthorizationGrant::new(
+        GrantId::generate(),
+        ClientId::new("app").unwrap(),
+        Subject::new("alice"),
+        Scope::parse("read").unwrap(),
+        ISSUER,
+        t0(),
+        t0() + Duration::from_secs(60),
+    )
+    .with_challenge(CodeChallenge::new(PkceMethod::S256, challenge));
+    assert_redacted(&grant, &[challenge]);
+    assert_redacted(&grant.challenge, &[challenge]);
+    let codes = MemoryCodeStore::new();
+    block_on(codes.insert(code.hash(), grant.clone())).unwrap();
+    let secrets = [code.expose_secret(), challenge, &code.hash().to_hex()];
+    assert_redacted(&codes, &secrets);
+    assert_redacted(&block_on(codes.redeem(&code.hash())).unwrap(), &secrets);
+    assert_redacted(&Redemption::AlreadyUsed(grant), &secrets);
+
+    // A pending device request's user code lets whoever types it approve the request.
+    let user_code = "WDJBMJHT";
+    let device_code = DeviceCode::generate();
+    let record = DeviceRecord::new(
+        GrantId::generate(),
+        ClientId::new("tv").unwrap(),
+        Scope::parse("read").unwrap(),
+        user_code.to_owned(),
+        t0(),
+        t0() + Duration::from_secs(600),
+        Duration::from_secs(5),
+    );
+    assert_redacted(&record, &[user_code]);
+    assert_redacted(&DevicePoll::new(record.clone(), false), &[user_code]);
+    let devices = MemoryDeviceStore::new();
+    block_on(devices.insert(device_code.hash(), record)).unwrap();
+    assert_redacted(
+        &devices,
+        &[
+            user_code,
+            device_code.expose_secret(),
+            &device_code.hash().to_hex(),
+        ],
+    );
+}
+
+/// The values the endpoints hand the host print no secret: a pending authorization (its
+/// PKCE challenge), the redirect carrying a code (a sensitive `Location`), a pending
+/// device authorization (its user code), and the request a grant handler sees.
+#[test]
+fn debug_of_endpoint_values_is_redacted() {
+    use grantflow::{GrantError, GrantRequest, Method, Scope, Subject, TokenGrant};
+    use std::sync::{Arc, Mutex};
+
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let h = Harness::new();
+    let request = HttpRequest::new(Method::Get).with_query(format!(
+        "response_type=code&client_id={SPA}&code_challenge={challenge}&code_challenge_method=S256&state=s"
+    ));
+    let pending = block_on(h.server.authorize(&request)).unwrap();
+    assert_redacted(&pending, &[challenge]);
+    let response = block_on(pending.approve(
+        &h.server,
+        Subject::new("alice"),
+        Scope::parse("read").unwrap(),
+    ))
+    .unwrap();
+    let location = response.header("location").unwrap().to_owned();
+    let code = location
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    assert_redacted(&response, &[code, &location]);
+
+    // A grant handler sees a GrantRequest: its Debug leaves out every parameter value.
+    #[derive(Debug, Default)]
+    struct Spy(Mutex<Vec<String>>);
+    #[async_trait::async_trait]
+    impl GrantHandler for Spy {
+        fn grant_type(&self) -> &str {
+            "urn:example:spy"
+        }
+        async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, GrantError> {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("{request:?} {request:#?}"));
+            Ok(TokenGrant::new(request.requested_scope()?))
+        }
+    }
+    let spy = Arc::new(Spy::default());
+    let clients = Arc::new(grantflow::MemoryClientRegistry::new());
+    clients
+        .insert(
+            Client::builder("ext", ClientType::Confidential)
+                .secret(&ClientSecret::from_presented("ext-secret-Lk2".into()))
+                .grant_type(GrantType::new("urn:example:spy"))
+                .allowed_scope("read")
+                .default_scope("read")
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    let server = Server::builder(
+        ISSUER,
+        clients,
+        Arc::new(grantflow::MemoryTokenStore::new()),
+    )
+    .grant_handler(spy.clone())
+    .build()
+    .unwrap();
+    let response = block_on(server.token(&basic_request(
+        "ext",
+        "ext-secret-Lk2",
+        "grant_type=urn%3Aexample%3Aspy&assertion=assertion-secret-9Q",
+    )))
+    .unwrap();
+    assert_eq!(
+        response.status.as_u16(),
+        200,
+        "{:?}",
+        String::from_utf8_lossy(&response.body)
+    );
+    let shown = spy.0.lock().unwrap();
+    assert_eq!(shown.len(), 1);
+    assert!(!shown[0].contains("assertion-secret-9Q") && !shown[0].contains("ext-secret-Lk2"));
+
+    // A pending device authorization hides the user code that would approve it.
+    let world = common_hostile::World::new();
+    let pending = block_on(
+        world
+            .server
+            .device_verification(common_hostile::USER_CODE, "session:1"),
+    )
+    .unwrap();
+    assert_redacted(&pending, &[common_hostile::USER_CODE, "WDJB-MJHT"]);
 }
