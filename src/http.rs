@@ -120,19 +120,11 @@ impl HttpRequest {
 
     /// The values of the headers named `name` (case-insensitive), in order.
     fn values<'s, 'n>(&'s self, name: &'n str) -> impl Iterator<Item = &'s str> + use<'s, 'n> {
-        let text = &self.header_text;
-        self.header_spans
-            .iter()
-            .filter_map(move |&(start, value_start, end)| {
-                if value_start - start != name.len() {
-                    return None;
-                }
-                let stored = text.get(start..value_start)?;
-                // Stored names are lower case, as callers' names mostly are.
-                (stored == name || stored.eq_ignore_ascii_case(name))
-                    .then(|| text.get(value_start..end))
-                    .flatten()
-            })
+        // Stored names are lower case, as callers' names mostly are: try the plain
+        // comparison first.
+        self.headers()
+            .filter(move |(stored, _)| *stored == name || stored.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value)
     }
 
     /// Every header as (lower-cased name, value), in the order they were added.
@@ -197,13 +189,7 @@ impl fmt::Debug for HttpRequest {
         // Only what looks like a parameter name is shown: a bare `?<token>` would otherwise
         // print the token itself.
         let query_names = query_names.map(|p| match p.split('=').next().unwrap_or("") {
-            name if name.len() <= 32
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
-            {
-                name
-            }
+            name if crate::params::is_plain_name(name) => name,
             _ => "<not a name>",
         });
         f.debug_struct("HttpRequest")

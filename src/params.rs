@@ -91,11 +91,12 @@ impl FormError {
     }
 }
 
-/// Whether `name` is safe to echo: 1 to 64 ASCII letters, digits, `_`, `-` or `.`, the
-/// shape of every OAuth parameter name.
-fn is_plain_name(name: &str) -> bool {
+/// Whether `name` has the shape of an OAuth parameter name (1 to 32 ASCII letters, digits,
+/// `_`, `-` or `.`), and so is safe to show: in an error description, and in `Debug` output,
+/// where the length bound keeps out a bare 43-character token sent as `?<token>`.
+pub(crate) fn is_plain_name(name: &str) -> bool {
     !name.is_empty()
-        && name.len() <= 64
+        && name.len() <= 32
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
