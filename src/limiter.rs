@@ -10,7 +10,6 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use crate::error::StorageError;
-use crate::hash::DigestMap;
 
 /// Whether an attempt may go ahead.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,10 +60,18 @@ pub trait AttemptLimiter: Send + Sync + fmt::Debug {
 /// window, not counting those that succeeded; once they are used up, attempts are refused
 /// until the window ends.
 ///
-/// Defaults: 10 attempts per 60-second window, tracking at most 100,000 keys. Keys are kept
-/// as 64-bit digests under a per-process random seed, so tracking a key allocates nothing
-/// and an attacker cannot aim collisions. When the table is full, windows that have ended
-/// are dropped first; if none has, new keys go untracked rather than the table growing.
+/// Defaults: 10 attempts per 60-second window, tracking at most 100,000 keys.
+///
+/// # A full table never stops counting
+/// Keys are kept as 64-bit digests under a per-process random seed in a fixed table of
+/// 8-way buckets (20 bytes a key, allocated zeroed on first use, so untouched parts cost
+/// no resident memory). A key always gets a slot in its bucket: an empty one, one whose
+/// window has ended, or else the one holding the fewest counted attempts (the oldest of
+/// those), which is the entry whose loss gives a guesser least. So a flood of fresh keys
+/// cannot make the limiter fail open: new keys are still counted, and to push out a key
+/// that has `n` failures an attacker must first fill its bucket, which the seed keeps
+/// them from finding, with keys of at least `n` attempts each; in practice that means
+/// filling the whole table, `capacity × n` requests for `n` more guesses.
 ///
 /// ```
 /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -85,19 +92,28 @@ pub trait AttemptLimiter: Send + Sync + fmt::Debug {
 /// assert_eq!(block_on(limiter.attempt("client:c1", later))?, Throttle::Allow);
 /// # Ok::<(), grantflow::StorageError>(())
 /// ```
-#[derive(Debug)]
 pub struct MemoryAttemptLimiter {
     max_attempts: u32,
-    window: Duration,
-    capacity: usize,
+    /// The window length in nanoseconds (at most a day).
+    window: u64,
+    buckets: usize,
     seed: RandomState,
-    entries: Mutex<DigestMap<u64, Window>>,
+    table: Mutex<Table>,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    started: SystemTime,
-    attempts: u32,
+/// Slots per bucket: one cache line of digests.
+const WAYS: usize = 8;
+
+/// The slots, as parallel arrays (zeroed allocations: pages the hash never touches stay
+/// unmapped). Slot `i` belongs to bucket `i / WAYS`.
+#[derive(Default)]
+struct Table {
+    /// The key's digest; 0 marks an empty slot.
+    keys: Vec<u64>,
+    /// When the key's window started, in nanoseconds since the Unix epoch.
+    started: Vec<u64>,
+    /// Attempts counted in the window.
+    attempts: Vec<u32>,
 }
 
 impl MemoryAttemptLimiter {
@@ -105,34 +121,40 @@ impl MemoryAttemptLimiter {
     /// `max_attempts` is at least 1 and `window` at most one day (larger values are
     /// clamped), so window arithmetic can never overflow.
     pub fn new(max_attempts: u32, window: Duration) -> Self {
+        let window = window.min(Duration::from_secs(86_400));
         Self {
             max_attempts: max_attempts.max(1),
-            window: window.min(Duration::from_secs(86_400)),
-            capacity: 100_000,
+            window: u64::try_from(window.as_nanos()).unwrap_or(u64::MAX),
+            buckets: 100_000 / WAYS,
             seed: RandomState::new(),
-            entries: Mutex::default(),
+            table: Mutex::default(),
         }
     }
 
-    /// Sets how many keys are tracked at most (at least 1). Default: 100,000.
+    /// Sets how many keys are tracked at once (rounded up to a multiple of 8, at least 8).
+    /// Default: 100,000, 2 MB once every slot is in use.
     #[must_use]
     pub fn with_capacity(mut self, capacity: usize) -> Self {
-        self.capacity = capacity.max(1);
+        self.buckets = capacity.div_ceil(WAYS).max(1);
         self
     }
 
-    /// When `window` ends. A clock so far in the future that the end cannot be
-    /// represented counts as ended.
-    fn window_end(&self, window: &Window) -> SystemTime {
-        window
-            .started
-            .checked_add(self.window)
-            .unwrap_or(window.started)
+    /// The key's digest (never 0, the empty mark) and the first slot of its bucket.
+    fn locate(&self, key: &str) -> (u64, usize) {
+        let digest = self.seed.hash_one(key).max(1);
+        // Maps the digest onto 0..buckets by its high bits (a multiply, no division).
+        let bucket = ((u128::from(digest) * self.buckets as u128) >> 64) as usize;
+        (digest, bucket * WAYS)
     }
+}
 
-    fn digest(&self, key: &str) -> u64 {
-        self.seed.hash_one(key)
-    }
+/// `time` in nanoseconds since the Unix epoch; earlier times count as the epoch and times
+/// past the year 2554 as the end of time, where every window has ended.
+fn nanos(time: SystemTime) -> u64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
+        })
 }
 
 impl Default for MemoryAttemptLimiter {
@@ -141,48 +163,70 @@ impl Default for MemoryAttemptLimiter {
     }
 }
 
+impl fmt::Debug for MemoryAttemptLimiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryAttemptLimiter")
+            .field("max_attempts", &self.max_attempts)
+            .field("window", &Duration::from_nanos(self.window))
+            .field("capacity", &(self.buckets * WAYS))
+            .finish_non_exhaustive()
+    }
+}
+
 #[async_trait]
 impl AttemptLimiter for MemoryAttemptLimiter {
     async fn attempt(&self, key: &str, now: SystemTime) -> Result<Throttle, StorageError> {
-        let digest = self.digest(key);
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(window) = entries.get_mut(&digest) {
-            let ends = self.window_end(window);
+        let (digest, first) = self.locate(key);
+        let now = nanos(now);
+        let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        if table.keys.is_empty() {
+            let slots = self.buckets * WAYS;
+            *table = Table {
+                keys: vec![0; slots],
+                started: vec![0; slots],
+                attempts: vec![0; slots],
+            };
+        }
+        let bucket = first..first + WAYS;
+        let ends = |table: &Table, slot: usize| table.started[slot].saturating_add(self.window);
+        if let Some(slot) = bucket.clone().find(|&slot| table.keys[slot] == digest) {
+            let ends = ends(&table, slot);
             if now >= ends {
-                *window = Window {
-                    started: now,
-                    attempts: 1,
-                };
-            } else if window.attempts >= self.max_attempts {
-                let retry_after = ends.duration_since(now).unwrap_or_default();
+                table.started[slot] = now;
+                table.attempts[slot] = 1;
+            } else if table.attempts[slot] >= self.max_attempts {
+                let retry_after = Duration::from_nanos(ends - now);
                 return Ok(Throttle::Deny { retry_after });
             } else {
-                window.attempts += 1;
+                table.attempts[slot] += 1;
             }
             return Ok(Throttle::Allow);
         }
-        if entries.len() >= self.capacity {
-            entries.retain(|_, w| w.attempts > 0 && now < self.window_end(w));
-        }
-        if entries.len() < self.capacity {
-            entries.insert(
-                digest,
-                Window {
-                    started: now,
-                    attempts: 1,
-                },
-            );
-        }
+        // A free slot (empty, window ended, or nothing counted), else the one whose loss
+        // gives a guesser least: the fewest attempts, then the window that ends first.
+        let cost = |slot: usize| {
+            if table.keys[slot] == 0 || now >= ends(&table, slot) {
+                (0, 0)
+            } else {
+                (table.attempts[slot], table.started[slot])
+            }
+        };
+        let slot = bucket.min_by_key(|&slot| cost(slot)).unwrap_or(first);
+        table.keys[slot] = digest;
+        table.started[slot] = now;
+        table.attempts[slot] = 1;
         Ok(Throttle::Allow)
     }
 
     async fn record_success(&self, key: &str, _now: SystemTime) -> Result<(), StorageError> {
-        let digest = self.digest(key);
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        // The entry stays so a busy client does not insert and remove it on every request;
-        // entries with no attempts left in them are the first dropped when the table is full.
-        if let Some(window) = entries.get_mut(&digest) {
-            window.attempts = window.attempts.saturating_sub(1);
+        let (digest, first) = self.locate(key);
+        let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        // The entry stays so a busy client does not take and free a slot on every request;
+        // a slot with nothing counted is the first reused.
+        if let Some(slot) =
+            (first..first + WAYS).find(|&slot| table.keys.get(slot) == Some(&digest))
+        {
+            table.attempts[slot] = table.attempts[slot].saturating_sub(1);
         }
         Ok(())
     }
@@ -237,30 +281,90 @@ mod tests {
         }
     }
 
+    /// The number of keys the limiter tracks now.
+    fn tracked(limiter: &MemoryAttemptLimiter) -> usize {
+        let table = limiter.table.lock().unwrap();
+        table.keys.iter().filter(|&&key| key != 0).count()
+    }
+
     #[test]
     fn capacity_bounds_the_table() {
-        let limiter = MemoryAttemptLimiter::new(1, Duration::from_secs(10)).with_capacity(2);
-        for key in ["a", "b", "c", "d"] {
-            block_on(limiter.attempt(key, at(0))).unwrap();
+        let limiter = MemoryAttemptLimiter::new(1, Duration::from_secs(10)).with_capacity(5);
+        assert!(format!("{limiter:?}").contains("capacity: 8"));
+        for n in 0..100 {
+            block_on(limiter.attempt(&format!("key{n}"), at(0))).unwrap();
         }
-        assert_eq!(limiter.entries.lock().unwrap().len(), 2);
-        // Untracked keys are not throttled; tracked ones are.
-        assert_eq!(
-            block_on(limiter.attempt("c", at(0))).unwrap(),
-            Throttle::Allow
-        );
+        assert_eq!(tracked(&limiter), 8);
+    }
+
+    #[test]
+    fn te_10_pw_03_dg_07_a_flood_of_new_keys_does_not_untrack_a_throttled_one() {
+        // One bucket of 8 slots: seven keys out of attempts, one slot left for the flood.
+        let limiter = MemoryAttemptLimiter::new(5, Duration::from_secs(60)).with_capacity(8);
+        let throttled: Vec<String> = (0..7).map(|n| format!("password:victim{n}")).collect();
+        for key in &throttled {
+            for _ in 0..5 {
+                assert_eq!(
+                    block_on(limiter.attempt(key, at(0))).unwrap(),
+                    Throttle::Allow
+                );
+            }
+        }
+        for n in 0..10_000 {
+            let key = format!("password:flood{n}");
+            assert_eq!(
+                block_on(limiter.attempt(&key, at(1))).unwrap(),
+                Throttle::Allow
+            );
+        }
+        for key in &throttled {
+            assert!(matches!(
+                block_on(limiter.attempt(key, at(2))).unwrap(),
+                Throttle::Deny { .. }
+            ));
+        }
+        // The table is full of live windows, and a new key is still counted (no fail-open).
+        for _ in 0..5 {
+            assert_eq!(
+                block_on(limiter.attempt("password:new", at(3))).unwrap(),
+                Throttle::Allow
+            );
+        }
         assert!(matches!(
-            block_on(limiter.attempt("a", at(0))).unwrap(),
+            block_on(limiter.attempt("password:new", at(3))).unwrap(),
             Throttle::Deny { .. }
         ));
-        // Once the windows have ended, new keys are tracked again.
-        block_on(limiter.attempt("e", at(11))).unwrap();
+    }
+
+    #[test]
+    fn te_10_a_full_bucket_gives_up_the_entry_with_fewest_attempts_then_the_oldest() {
+        let limiter = MemoryAttemptLimiter::new(5, Duration::from_secs(60)).with_capacity(8);
+        // Eight keys, the one at slot 3 with fewest attempts (1), the others with 2.
+        for n in 0..8u64 {
+            let key = format!("k{n}");
+            block_on(limiter.attempt(&key, at(n))).unwrap();
+            if n != 3 {
+                block_on(limiter.attempt(&key, at(n))).unwrap();
+            }
+        }
+        block_on(limiter.attempt("newcomer", at(10))).unwrap();
+        let untracked = |key: &str| {
+            let (digest, _) = limiter.locate(key);
+            !limiter.table.lock().unwrap().keys.contains(&digest)
+        };
+        assert!(untracked("k3"));
         assert!(
-            limiter
-                .entries
-                .lock()
-                .unwrap()
-                .contains_key(&limiter.digest("e"))
+            (0..8)
+                .filter(|&n| n != 3)
+                .all(|n| !untracked(&format!("k{n}")))
         );
+        // All at two attempts now: the oldest (k0) goes next.
+        block_on(limiter.attempt("newcomer", at(10))).unwrap();
+        block_on(limiter.attempt("second", at(11))).unwrap();
+        assert!(untracked("k0"));
+        assert!(!untracked("newcomer"));
+        // Ended windows are reused before any live one.
+        block_on(limiter.attempt("late", at(65))).unwrap();
+        assert!(untracked("k1"));
     }
 }
