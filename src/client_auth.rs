@@ -145,6 +145,20 @@ pub(crate) fn extract<'a>(
     }
 }
 
+/// Whether the request names a client or tries to authenticate one at all: an
+/// `Authorization` header, or any client parameter in the body.
+pub(crate) fn identifies_client(request: &HttpRequest, form: &Form<'_>) -> bool {
+    request.header("authorization").is_some()
+        || [
+            "client_id",
+            "client_secret",
+            "client_assertion",
+            "client_assertion_type",
+        ]
+        .iter()
+        .any(|name| form.contains(name))
+}
+
 /// What client authentication needs from the server.
 pub(crate) struct Authenticator<'a> {
     pub(crate) registry: &'a dyn ClientRegistry,

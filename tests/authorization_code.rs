@@ -300,18 +300,34 @@ fn ac_06_confidential_client_must_authenticate() {
 }
 
 #[test]
-fn ac_06_public_client_without_client_id_is_refused() {
-    // The token endpoint's client authentication answers a request with no client
-    // identification at all with 401 invalid_client (TE-07), before the grant runs.
+fn ac_06_public_client_without_client_id_is_invalid_request() {
+    // RFC 6749 §3.2.1, §4.1.3: a client that does not authenticate must send its
+    // client_id, so a request with no client identification at all lacks a required
+    // parameter: 400 invalid_request, before the code is looked at.
     let h = harness();
     let code = h.code_for("app");
     let response = h.token(&format!(
         "grant_type=authorization_code&code={code}&code_verifier={VERIFIER}"
     ));
-    assert_eq!(response.status, Status::UNAUTHORIZED);
-    assert!(json(&response).get("access_token").is_none());
+    assert_eq!(response.status, Status::BAD_REQUEST);
+    let body = json(&response);
+    assert_eq!(body["error"], "invalid_request");
+    assert!(body.get("access_token").is_none());
     // The code was not consumed.
     assert_eq!(h.exchange("app", &code).status, Status::OK);
+}
+
+#[test]
+fn ac_06_te_07_a_failed_authentication_stays_invalid_client() {
+    // Naming a client (here, a confidential one without its secret) is an authentication
+    // attempt, and its failure is 401 invalid_client as at every grant (TE-07).
+    let h = harness();
+    let code = h.code_for("conf");
+    let response = h.token(&format!(
+        "grant_type=authorization_code&code={code}&client_id=conf&code_verifier={VERIFIER}"
+    ));
+    assert_eq!(response.status, Status::UNAUTHORIZED);
+    assert_eq!(json(&response)["error"], "invalid_client");
 }
 
 #[test]

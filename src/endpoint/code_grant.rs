@@ -30,6 +30,10 @@ impl GrantHandler for AuthorizationCodeGrant {
         GrantType::AUTHORIZATION_CODE.as_str()
     }
 
+    fn requires_client_id(&self) -> bool {
+        true
+    }
+
     async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, GrantError> {
         let Some(code) = request.param("code") else {
             return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)

@@ -631,6 +631,10 @@ impl GrantHandler for DeviceCodeGrant {
         GrantType::DEVICE_CODE.as_str()
     }
 
+    fn requires_client_id(&self) -> bool {
+        true
+    }
+
     async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, GrantError> {
         let Some(code) = request.param("device_code") else {
             return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)

@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
+use crate::client_auth;
 use crate::clock::expiry;
 use crate::endpoint::read_token_style_form;
 use crate::endpoint::refresh_grant::reuse_detected;
@@ -208,6 +209,16 @@ pub trait GrantHandler: Send + Sync + fmt::Debug {
     /// The `grant_type` value this handler serves.
     fn grant_type(&self) -> &str;
 
+    /// Whether a client that does not authenticate must still name itself with
+    /// `client_id`, as in the authorization code grant (RFC 6749 §3.2.1, §4.1.3) and the
+    /// device code grant (RFC 8628 §3.4). For such a grant, a request with no client
+    /// identification at all lacks a required parameter: it gets `invalid_request`
+    /// (AC-06) rather than the 401 `invalid_client` of a failed authentication. Default:
+    /// `false`.
+    fn requires_client_id(&self) -> bool {
+        false
+    }
+
     /// Applies the grant's rules and decides what to issue.
     ///
     /// # Errors
@@ -276,6 +287,12 @@ impl Server {
         else {
             return Ok(Err(OAuthError::new(ErrorCode::UNSUPPORTED_GRANT_TYPE)));
         };
+        if handler.requires_client_id() && !client_auth::identifies_client(request, form) {
+            return Ok(Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
+                .with_description(
+                    "client_id required when the client does not authenticate",
+                )));
+        }
         let now = self.now();
         let client = match self.authenticate_client(request, form, now).await? {
             Ok(client) => client,
