@@ -167,12 +167,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let authorize_request = || HttpRequest::new(Method::Get).with_query(authorize_query.clone());
     let approve_code = || {
         let pending = block_on(server.authorize(&authorize_request())).ok()?;
-        let response = block_on(pending.approve(
-            &server,
-            Subject::new("alice"),
-            Scope::parse("profile").ok()?,
-        ))
-        .ok()?;
+        let response =
+            block_on(pending.approve(Subject::new("alice"), Scope::parse("profile").ok()?)).ok()?;
         Some(location_code(&response))
     };
     let exchange = |code: String| {
@@ -232,12 +228,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 || block_on(server.authorize(&authorize_request())).ok(),
                 |pending| {
                     let pending = pending?;
-                    block_on(pending.approve(
-                        &server,
-                        Subject::new("alice"),
-                        Scope::parse("profile").ok()?,
-                    ))
-                    .ok()
+                    block_on(pending.approve(Subject::new("alice"), Scope::parse("profile").ok()?))
+                        .ok()
                 },
             ),
         ),

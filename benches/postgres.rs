@@ -216,7 +216,7 @@ mod bench {
             .await
             .map_err(|e| format!("{e:?}"))?;
         let response = pending
-            .approve(&setup.server, Subject::new("alice"), Scope::parse("read")?)
+            .approve(Subject::new("alice"), Scope::parse("read")?)
             .await
             .map_err(|e| format!("{e:?}"))?;
         let location = url::Url::parse(response.header("location").ok_or("no redirect")?)?;

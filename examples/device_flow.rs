@@ -92,7 +92,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "Page asks: allow {} ({}) to use \"{}\"? Check that the TV shows {}.",
         pending.client_name().unwrap_or("?"),
         pending.client_id(),
-        pending.scope(),
+        pending.requested_scope(),
         pending.user_code()
     );
     // alice confirms, granting only part of the request.

@@ -118,11 +118,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // --- The user logged in as alice and consented to `profile` only. The consent form
     // was a POST, so answer with 303 See Other. ---
     let granted = "profile".parse()?;
-    let response = block_on(
-        pending
-            .see_other()
-            .approve(&server, Subject::new("alice"), granted),
-    )?;
+    let response = block_on(pending.see_other().approve(Subject::new("alice"), granted))?;
     let location = response.header("location").ok_or("no Location")?.to_owned();
     println!(
         "approve: HTTP {} to the client's loopback listener",
@@ -167,7 +163,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
          &code_challenge={challenge}&code_challenge_method=S256"
     ));
     let pending = block_on(server.authorize(&request)).map_err(|e| e.to_string())?;
-    let response = block_on(pending.approve(&server, Subject::new("alice"), "profile".parse()?))?;
+    let response = block_on(pending.approve(Subject::new("alice"), "profile".parse()?))?;
     let code =
         query_param(response.header("location").ok_or("no Location")?, "code").ok_or("no code")?;
     let response = block_on(server.token(&form_post(format!(

@@ -447,8 +447,7 @@ fn mx_02_a_code_from_one_issuer_fails_at_another() {
     let pending =
         block_on(a.authorize(&get(&format!("response_type=code&client_id=app&{PKCE}")))).unwrap();
     let response =
-        block_on(pending.approve(&a, Subject::new("alice"), Scope::parse("read").unwrap()))
-            .unwrap();
+        block_on(pending.approve(Subject::new("alice"), Scope::parse("read").unwrap())).unwrap();
     let code = location_param(&response, "code").unwrap();
     let body =
         format!("grant_type=authorization_code&code={code}&client_id=app&code_verifier={VERIFIER}");

@@ -310,12 +310,8 @@ fn az_09_storage_failure_on_approve_redirects_server_error() {
     for (transient, code) in [(false, "server_error"), (true, "temporarily_unavailable")] {
         let h = harness_with(|b| b.code_store(Arc::new(FailingCodes { transient })));
         let pending = h.authorize(APP).unwrap();
-        let error = block_on(pending.approve(
-            &h.server,
-            Subject::new("alice"),
-            Scope::parse("read").unwrap(),
-        ))
-        .unwrap_err();
+        let error = block_on(pending.approve(Subject::new("alice"), Scope::parse("read").unwrap()))
+            .unwrap_err();
         assert!(std::error::Error::source(&error).is_some());
         let response = error.into_response();
         assert_redirect(
@@ -950,7 +946,7 @@ fn type_properties_pending_values_are_send_and_hide_the_challenge() {
     assert!(!format!("{pending:?}").contains(CHALLENGE));
     let request = get(APP);
     send_future(&h.server.authorize(&request));
-    let approval = pending.approve(&h.server, Subject::new("alice"), Scope::empty());
+    let approval = pending.approve(Subject::new("alice"), Scope::empty());
     send_future(&approval);
     drop(approval);
     let token_request = post_form("grant_type=refresh_token");

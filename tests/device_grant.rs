@@ -123,7 +123,7 @@ fn dg_01_empty_parameters_are_absent_and_unknown_ones_ignored() {
         )
     };
     let pending = verify(&h, &user_code, "k").unwrap();
-    assert_eq!(pending.scope().as_str(), "profile");
+    assert_eq!(pending.requested_scope().as_str(), "profile");
     drop(block_on(pending.deny()));
     assert_error(&h.poll("tv", &device_code), 400, "access_denied");
     // An empty client_id is absent: no client authentication at all.
@@ -592,7 +592,7 @@ fn dg_08_verification_shows_client_scope_and_code_and_never_approves_by_itself()
     assert_eq!(pending.user_code(), body["user_code"]);
     assert_eq!(pending.client_name(), Some("Living room TV"));
     assert_eq!(pending.client_id().as_str(), "tv");
-    assert_eq!(pending.scope().as_str(), "profile videos");
+    assert_eq!(pending.requested_scope().as_str(), "profile videos");
     assert!(pending.expires_at() > grantflow::Clock::now(&h.clock));
     // Looking it up approves nothing: the device is still waiting.
     drop(pending);

@@ -257,11 +257,7 @@ mod pg {
             .await
             .expect("valid authorization request");
         let response = pending
-            .approve(
-                server,
-                Subject::new("alice"),
-                Scope::parse("read").expect("scope"),
-            )
+            .approve(Subject::new("alice"), Scope::parse("read").expect("scope"))
             .await
             .expect("approved");
         let location = url::Url::parse(response.header("location").expect("redirect"))

@@ -360,12 +360,8 @@ fn rt_05_a_store_without_rotation_fails_closed() {
     let pending =
         block_on(server.authorize(&get(&format!("response_type=code&client_id=app&{PKCE}"))))
             .unwrap();
-    let response = block_on(pending.approve(
-        &server,
-        Subject::new("alice"),
-        Scope::parse("read").unwrap(),
-    ))
-    .unwrap();
+    let response =
+        block_on(pending.approve(Subject::new("alice"), Scope::parse("read").unwrap())).unwrap();
     let code = location_param(&response, "code").unwrap();
     let body =
         format!("grant_type=authorization_code&code={code}&client_id=app&code_verifier={VERIFIER}");

@@ -311,7 +311,7 @@ fn every_flow(r: &Recorded) -> Vec<String> {
     ));
     let pending = block_on(s.authorize(&authorize)).unwrap();
     let granted = pending.requested_scope().clone();
-    let redirect = block_on(pending.approve(s, Subject::new("alice"), granted)).unwrap();
+    let redirect = block_on(pending.approve(Subject::new("alice"), granted)).unwrap();
     let location = url::Url::parse(redirect.header("location").unwrap()).unwrap();
     let code = location
         .query_pairs()
@@ -332,8 +332,7 @@ fn every_flow(r: &Recorded) -> Vec<String> {
     block_on(s.token(&form(&exchange))).unwrap();
     let authorize = block_on(s.authorize(&authorize)).unwrap();
     let redirect =
-        block_on(authorize.approve(s, Subject::new("alice"), Scope::parse("read").unwrap()))
-            .unwrap();
+        block_on(authorize.approve(Subject::new("alice"), Scope::parse("read").unwrap())).unwrap();
     let location = url::Url::parse(redirect.header("location").unwrap()).unwrap();
     let code2 = location
         .query_pairs()

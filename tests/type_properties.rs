@@ -266,12 +266,8 @@ fn debug_of_endpoint_values_is_redacted() {
     ));
     let pending = block_on(h.server.authorize(&request)).unwrap();
     assert_redacted(&pending, &[challenge]);
-    let response = block_on(pending.approve(
-        &h.server,
-        Subject::new("alice"),
-        Scope::parse("read").unwrap(),
-    ))
-    .unwrap();
+    let response =
+        block_on(pending.approve(Subject::new("alice"), Scope::parse("read").unwrap())).unwrap();
     let location = response.header("location").unwrap().to_owned();
     let code = location
         .split("code=")

@@ -64,7 +64,7 @@ async fn submit(app: &DemoApp, request: &HttpRequest) -> HttpResponse {
     let response = match (outcome, form.decision) {
         // Now that the user is signed in, an invalid request goes back to the client.
         (Err(error), _) => error.see_other().into_response(),
-        (Ok(pending), Some(Decision::Approve)) => approve(app, pending, subject).await,
+        (Ok(pending), Some(Decision::Approve)) => approve(pending, subject).await,
         (Ok(pending), Some(Decision::Deny)) => pending.see_other().deny(),
         // Signed in from the plain sign-in form: show the consent page next.
         (Ok(_), _) => pages::see_other(&this_page),
@@ -73,17 +73,12 @@ async fn submit(app: &DemoApp, request: &HttpRequest) -> HttpResponse {
 }
 
 async fn approve(
-    app: &DemoApp,
     pending: PendingAuthorization,
     subject: grantflow::Subject,
 ) -> HttpResponse {
     // The demo grants what was asked; a real consent page may let the user narrow it.
     let scope = pending.requested_scope().clone();
-    match pending
-        .see_other()
-        .approve(&app.inner.server, subject, scope)
-        .await
-    {
+    match pending.see_other().approve(subject, scope).await {
         Ok(redirect) => redirect,
         Err(error) => {
             tracing::error!(error = %error.storage_error(), "could not store the code");

@@ -109,7 +109,7 @@ async fn confirm(
          <p class=\"muted\">Signed in as {user}. If the codes differ, deny.</p>{form}",
         client = pages::escape(client),
         id = pages::escape(pending.client_id().as_str()),
-        scopes = pages::scope_list(pending.scope()),
+        scopes = pages::scope_list(pending.requested_scope()),
         code = pages::escape(pending.user_code()),
         user = pages::escape(user.as_str()),
         form = pages::form("/device", &session.csrf, false, &fields, Buttons::Decision),
@@ -193,7 +193,7 @@ async fn submit(app: &DemoApp, request: &HttpRequest) -> HttpResponse {
         Err(error) => return refused(&session, &code, &error),
     };
     let outcome = if decision == Decision::Approve {
-        let scope = pending.scope().clone();
+        let scope = pending.requested_scope().clone();
         pending.approve(user, scope).await.map(|()| "approved")
     } else {
         pending.deny().await.map(|()| "denied")

@@ -58,6 +58,8 @@ pub(crate) const MAX_STATE_LEN: usize = 2048;
 /// `Debug` shows the client, redirect URI and scope, never the PKCE challenge.
 #[must_use = "an authorization request must be approved or denied"]
 pub struct PendingAuthorization {
+    /// The server that validated the request, which stores the code.
+    server: Server,
     client: Arc<Client>,
     redirect_uri: String,
     redirect_uri_sent: bool,
@@ -143,7 +145,8 @@ impl PendingAuthorization {
     /// `granted` is what the user consented to; it is narrowed to the requested scope (a
     /// user cannot grant more than the client asked for). If nothing is left, the user
     /// granted nothing: the answer is the `access_denied` redirect of [`deny`](Self::deny),
-    /// never a code for an empty scope. Pass the same [`Server`] that produced this value.
+    /// never a code for an empty scope. The code goes to the code store of the [`Server`]
+    /// that validated the request.
     ///
     /// # Errors
     /// [`ApproveError`] when the code store fails. Log it and send
@@ -151,12 +154,11 @@ impl PendingAuthorization {
     /// redirect to the client (AZ-09).
     pub async fn approve(
         self,
-        server: &Server,
         subject: Subject,
         granted: Scope,
     ) -> Result<HttpResponse, ApproveError> {
-        let inner = &server.inner;
-        let now = server.now();
+        let inner = &self.server.inner;
+        let now = self.server.now();
         let scope = narrow(granted, &self.scope);
         if scope.is_empty() {
             return Ok(self.deny());
@@ -497,7 +499,7 @@ impl Server {
     /// };
     /// // ... the host authenticates the user and asks for consent ...
     /// let granted = pending.requested_scope().clone();
-    /// let response = pending.approve(&server, Subject::new("alice"), granted).await?;
+    /// let response = pending.approve(Subject::new("alice"), granted).await?;
     /// assert_eq!(response.status, Status::FOUND);
     /// assert!(response.header("location").unwrap().starts_with("https://app.example/cb?code="));
     /// # Ok(()) }) }
@@ -651,6 +653,7 @@ impl Server {
         let scope = resolve_scope(&client, params.get("scope")).map_err(redirect_error)?;
 
         Ok(PendingAuthorization {
+            server: self.clone(),
             client,
             redirect_uri,
             redirect_uri_sent,

@@ -224,6 +224,15 @@ impl Server {
     /// Only storage faults. A full [`MemoryDeviceStore`](crate::MemoryDeviceStore) is a
     /// transient fault, which [`Error::to_response`] renders as 503
     /// `temporarily_unavailable`.
+    ///
+    /// # Security
+    /// A public device client's `client_id` ships in every device, so anyone can start
+    /// requests for it, and every pending request holds a slot in the device store until
+    /// it expires. A full store refuses new requests (503) rather than dropping pending
+    /// ones, so a flood denies service but never cancels a user's flow. The library does
+    /// not see client addresses: rate-limit this endpoint per address in the host, and
+    /// size the store for the peak of pending requests
+    /// ([`MemoryDeviceStore::with_capacity`](crate::MemoryDeviceStore::with_capacity)).
     pub async fn device_authorization(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
         let form = match read_token_style_form(request, &self.inner.form_limits) {
             Ok(form) => form,
@@ -326,7 +335,7 @@ impl Server {
     ///    `user_code` query parameter but still ask the user to confirm it (DG-08).
     /// 2. On submit (a POST with the host's CSRF protection), call this method. On
     ///    success, show [`PendingDeviceAuthorization::client_name`] (or client id),
-    ///    [`scope`](PendingDeviceAuthorization::scope) and
+    ///    [`requested_scope`](PendingDeviceAuthorization::requested_scope) and
     ///    [`user_code`](PendingDeviceAuthorization::user_code), and ask the user to check
     ///    that the code matches the one on the device.
     /// 3. On the user's answer (another CSRF-protected POST, which looks the code up again
@@ -466,7 +475,7 @@ pub enum DeviceVerificationError {
 /// decision ([RFC 8628 §3.3](https://www.rfc-editor.org/rfc/rfc8628#section-3.3), DG-08).
 ///
 /// Show the user which client is asking ([`client_name`](Self::client_name) or
-/// [`client_id`](Self::client_id)), the [`scope`](Self::scope) it asks for, and the
+/// [`client_id`](Self::client_id)), the [`requested_scope`](Self::requested_scope) it asks for, and the
 /// [`user_code`](Self::user_code) to compare with the device's screen; then call
 /// [`approve`](Self::approve) or [`deny`](Self::deny).
 ///
@@ -539,8 +548,9 @@ impl PendingDeviceAuthorization {
         self.client.name()
     }
 
-    /// The scope the device requested.
-    pub fn scope(&self) -> &Scope {
+    /// The scope the device asked for (or the client's default scope), already checked
+    /// against the client's allowed scope.
+    pub fn requested_scope(&self) -> &Scope {
         &self.scope
     }
 
@@ -556,7 +566,7 @@ impl PendingDeviceAuthorization {
     }
 
     /// Approves the request for `subject` with `scope`, which must be within the requested
-    /// [`scope`](Self::scope) (the user may narrow it). The device's next poll receives
+    /// [`requested_scope`](Self::requested_scope) (the user may narrow it). The device's next poll receives
     /// the tokens.
     ///
     /// # Errors

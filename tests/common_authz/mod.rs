@@ -220,12 +220,7 @@ impl Harness {
         subject: &str,
         scope: &str,
     ) -> HttpResponse {
-        block_on(pending.approve(
-            &self.server,
-            Subject::new(subject),
-            Scope::parse(scope).unwrap(),
-        ))
-        .unwrap()
+        block_on(pending.approve(Subject::new(subject), Scope::parse(scope).unwrap())).unwrap()
     }
 
     /// Authorizes `client_id` with the Appendix B challenge and approves `read` for alice;

@@ -160,7 +160,7 @@ impl Harness {
     pub(crate) fn approve(&self, user_code: &str) {
         let pending =
             block_on(self.server.device_verification(user_code, "session:alice")).unwrap();
-        let scope = pending.scope().clone();
+        let scope = pending.requested_scope().clone();
         block_on(pending.approve(grantflow::Subject::new("alice"), scope)).unwrap();
     }
 }

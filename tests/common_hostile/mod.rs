@@ -607,17 +607,15 @@ pub fn check_authorize(world: &World, request: &HttpRequest, decision: u8) -> &'
                 0 => assert_redirect(&pending.deny(), state.as_deref(), false),
                 1 => {
                     let granted = pending.requested_scope().clone();
-                    let response =
-                        block_on(pending.approve(&world.server, Subject::new("alice"), granted))
-                            .expect("memory stores never fail");
+                    let response = block_on(pending.approve(Subject::new("alice"), granted))
+                        .expect("memory stores never fail");
                     assert_redirect(&response, state.as_deref(), true);
                     assert_eq!(world.counts().1, before.1 + 1, "one code stored");
                 }
                 _ => {
                     let granted = Scope::parse("admin").expect("scope");
-                    let response =
-                        block_on(pending.approve(&world.server, Subject::new("alice"), granted))
-                            .expect("memory stores never fail");
+                    let response = block_on(pending.approve(Subject::new("alice"), granted))
+                        .expect("memory stores never fail");
                     // Nothing requested was granted: access_denied, no code.
                     assert_redirect(&response, state.as_deref(), false);
                     assert_eq!(world.counts(), before);
