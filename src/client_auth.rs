@@ -14,7 +14,7 @@ use crate::limiter::{AttemptLimiter, Throttle};
 use crate::params::{Form, decode};
 use crate::secret::ClientSecret;
 use crate::store::ClientRegistry;
-use crate::types::{AuthMethod, Client};
+use crate::types::{AuthMethod, Client, ClientId};
 
 /// Standard base64 that accepts the credential with or without padding.
 const BASIC: GeneralPurpose = GeneralPurpose::new(
@@ -181,7 +181,14 @@ impl Authenticator<'_> {
         credentials: Credentials<'_>,
     ) -> Result<Result<Arc<Client>, OAuthError>, Error> {
         const FAILED: &str = "client authentication failed";
-        let Some(client) = self.registry.find(credentials.id()).await? else {
+        // An identifier no client can have is unknown without asking the registry: a
+        // backend may treat it as a fault (PostgreSQL refuses NUL bytes in text).
+        let found = if ClientId::is_valid(credentials.id()) {
+            self.registry.find(credentials.id()).await?
+        } else {
+            None
+        };
+        let Some(client) = found else {
             return Ok(Err(invalid_client(self.realm, FAILED)));
         };
         if client.auth_method() != credentials.method() {

@@ -72,10 +72,7 @@ async fn submit(app: &DemoApp, request: &HttpRequest) -> HttpResponse {
     session.attach_cookie(response)
 }
 
-async fn approve(
-    pending: PendingAuthorization,
-    subject: grantflow::Subject,
-) -> HttpResponse {
+async fn approve(pending: PendingAuthorization, subject: grantflow::Subject) -> HttpResponse {
     // The demo grants what was asked; a real consent page may let the user narrow it.
     let scope = pending.requested_scope().clone();
     match pending.see_other().approve(subject, scope).await {

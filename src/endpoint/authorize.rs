@@ -531,7 +531,13 @@ impl Server {
         let Some(client_id) = params.get("client_id") else {
             return Err(rejected("client_id required"));
         };
-        let Some(client) = inner.clients.find(client_id).await? else {
+        // An identifier no client can have is not looked up (see `ClientId::is_valid`).
+        let found = if ClientId::is_valid(client_id) {
+            inner.clients.find(client_id).await?
+        } else {
+            None
+        };
+        let Some(client) = found else {
             return Err(rejected("unknown client"));
         };
 

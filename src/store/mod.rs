@@ -45,7 +45,8 @@ pub use memory_code::MemoryCodeStore;
 /// ```
 #[async_trait]
 pub trait ClientRegistry: Send + Sync + fmt::Debug {
-    /// The client registered as `client_id`, if any.
+    /// The client registered as `client_id`, if any. The server only asks for
+    /// identifiers that [`ClientId::is_valid`](crate::ClientId::is_valid) accepts.
     ///
     /// # Errors
     /// [`StorageError`] only for a backend failure, never for "not found".

@@ -31,10 +31,23 @@ impl ClientId {
     /// [`ClientError::InvalidClientId`] when empty, longer than 255 bytes or with a
     /// character outside `%x20-7E`.
     pub fn new(id: &str) -> Result<Self, ClientError> {
-        if id.is_empty() || id.len() > 255 || !id.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+        if !Self::is_valid(id) {
             return Err(ClientError::InvalidClientId);
         }
         Ok(Self(Arc::from(id)))
+    }
+
+    /// Whether [`new`](Self::new) accepts `id`, without allocating. The server looks up
+    /// only such identifiers: anything else cannot be registered, so it is answered as an
+    /// unknown client before any [`ClientRegistry`](crate::ClientRegistry) sees it.
+    ///
+    /// ```
+    /// use grantflow::ClientId;
+    /// assert!(ClientId::is_valid("s6BhdRkqt3"));
+    /// assert!(!ClientId::is_valid("nul\0byte"));
+    /// ```
+    pub fn is_valid(id: &str) -> bool {
+        !id.is_empty() && id.len() <= 255 && id.bytes().all(|b| (0x20..=0x7e).contains(&b))
     }
 
     /// The identifier.

@@ -161,6 +161,25 @@ pub fn clients() -> MemoryClientRegistry {
     registry
 }
 
+/// The fixture clients behind a registry as strict as a database: an id that no client can
+/// have (empty, over 255 bytes, or outside printable ASCII, such as a NUL byte, which
+/// PostgreSQL refuses in text) is a backend error, as it would be there. The server must
+/// never ask a registry for one.
+#[derive(Debug)]
+pub struct StrictRegistry(MemoryClientRegistry);
+
+#[async_trait::async_trait]
+impl grantflow::ClientRegistry for StrictRegistry {
+    async fn find(&self, client_id: &str) -> Result<Option<Arc<Client>>, grantflow::StorageError> {
+        if ClientId::new(client_id).is_err() {
+            return Err(grantflow::StorageError::new(
+                "invalid byte sequence in a text column",
+            ));
+        }
+        self.0.find(client_id).await
+    }
+}
+
 /// Accepts alice / "correct horse" for the password grant.
 #[derive(Debug)]
 pub struct Users;
@@ -190,7 +209,8 @@ impl World {
         let codes = Arc::new(MemoryCodeStore::new());
         let devices = Arc::new(MemoryDeviceStore::new());
         let clock = ManualClock::new(t0());
-        let builder = Server::builder(ISSUER, Arc::new(clients()), tokens.clone())
+        let registry = Arc::new(StrictRegistry(clients()));
+        let builder = Server::builder(ISSUER, registry, tokens.clone())
             .clock(Arc::new(clock.clone()))
             .code_store(codes.clone())
             .device_store(devices.clone())
