@@ -799,6 +799,18 @@ fn dg_11_denied_request_gets_access_denied() {
 }
 
 #[test]
+fn dg_11_approving_an_empty_scope_denies() {
+    // Granting nothing is a refusal, as at the authorization endpoint: never tokens for an
+    // empty scope.
+    let h = Harness::new();
+    let (device_code, user_code) = h.start("tv");
+    let pending = verify(&h, &user_code, "s").unwrap();
+    block_on(pending.approve(Subject::new("alice"), Scope::empty())).unwrap();
+    assert_error(&h.poll("tv", &device_code), 400, "access_denied");
+    assert!(h.tokens.is_empty());
+}
+
+#[test]
 fn dg_11_expired_device_code_gets_expired_token() {
     let h = Harness::new();
     let (device_code, user_code) = h.start("tv");

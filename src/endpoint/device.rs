@@ -566,8 +566,9 @@ impl PendingDeviceAuthorization {
     }
 
     /// Approves the request for `subject` with `scope`, which must be within the requested
-    /// [`requested_scope`](Self::requested_scope) (the user may narrow it). The device's next poll receives
-    /// the tokens.
+    /// [`requested_scope`](Self::requested_scope) (the user may narrow it). The device's
+    /// next poll receives the tokens. An empty `scope` grants nothing: the request is
+    /// denied as by [`deny`](Self::deny), never approved for an empty scope.
     ///
     /// # Errors
     /// [`DeviceVerificationError::ScopeNotRequested`] for a broader scope,
@@ -581,8 +582,12 @@ impl PendingDeviceAuthorization {
         if !scope.is_subset_of(&self.scope) {
             return Err(DeviceVerificationError::ScopeNotRequested);
         }
-        self.decide(DeviceDecision::Approve { subject, scope })
-            .await
+        let decision = if scope.is_empty() {
+            DeviceDecision::Deny
+        } else {
+            DeviceDecision::Approve { subject, scope }
+        };
+        self.decide(decision).await
     }
 
     /// Denies the request; the device's next poll gets `access_denied`.
