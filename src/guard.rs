@@ -188,11 +188,7 @@ impl BearerGuard {
             (Some(token), Some(mine)) => token == mine,
             (Some(_), None) => false,
         };
-        if record.kind != TokenKind::Access
-            || record.is_expired(now)
-            || record.issued_at > now
-            || !audience_ok
-        {
+        if record.kind != TokenKind::Access || !record.is_valid_at(now) || !audience_ok {
             return Ok(Err(Refusal::InvalidToken));
         }
         if !required.is_subset_of(&record.scope) {

@@ -267,6 +267,19 @@ fn bt_06_expired_token_is_invalid_token() {
 }
 
 #[test]
+fn bt_09_a_token_issued_in_the_future_is_invalid_beyond_the_clock_skew() {
+    // Another instance whose clock is a few seconds ahead issued it: still accepted.
+    let h = Harness::new();
+    let token = h.cc_token(BACKEND, "read");
+    h.clock.set(h.now() - Duration::from_secs(5));
+    assert!(check(&guard(&h), &get_with(&token), "read").is_ok());
+    // A clock set back by minutes: the token is not yet valid.
+    h.clock.set(h.now() - Duration::from_secs(300));
+    let denied = check(&guard(&h), &get_with(&token), "read").unwrap_err();
+    assert_eq!(challenge(&denied), invalid_token_challenge());
+}
+
+#[test]
 fn bt_06_revoked_unknown_and_refresh_tokens_are_invalid_token() {
     let h = Harness::new();
     let (access, refresh) = h.user_tokens(BACKEND, "sub=alice");

@@ -140,6 +140,21 @@ fn in_03_token_for_another_audience_is_inactive() {
 }
 
 #[test]
+fn in_03_bt_09_audience_token_is_inactive_for_a_caller_without_an_audience() {
+    // RS has no registered audience: like a bearer guard without one, it sees only tokens
+    // meant for any resource server, never one restricted to an audience.
+    let h = Harness::new();
+    let (for_api, _) = h.user_tokens(BACKEND, &format!("aud={}", enc(API)));
+    let response = introspect_as(&h, RS, &format!("token={for_api}"));
+    assert_eq!(response.body, br#"{"active":false}"#);
+    let plain = h.cc_token(BACKEND, "read");
+    assert_eq!(
+        json(&introspect_as(&h, RS, &format!("token={plain}")))["active"],
+        true
+    );
+}
+
+#[test]
 fn in_04_active_access_token_has_typed_members() {
     let h = Harness::new();
     let token = h.cc_token(BACKEND, "read%20write");
@@ -204,7 +219,10 @@ fn in_05_expiry_is_checked_to_the_second() {
 fn in_05_token_issued_in_the_future_is_inactive() {
     let h = Harness::new();
     let token = h.cc_token(BACKEND, "read");
-    // The clock steps back (e.g. corrected): the token is not yet valid.
-    h.clock.set(h.now() - Duration::from_secs(60));
+    // Another instance's clock a few seconds ahead issued it: within the allowed skew.
+    h.clock.set(h.now() - Duration::from_secs(5));
+    assert!(h.is_active(&token));
+    // The clock steps back by minutes (e.g. corrected): the token is not yet valid.
+    h.clock.set(h.now() - Duration::from_secs(300));
     assert_eq!(h.introspect_as_rs(&token), json!({"active": false}));
 }

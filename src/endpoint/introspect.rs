@@ -105,12 +105,15 @@ fn active_body(record: &TokenRecord, issuer: &str) -> Vec<u8> {
 
 /// IN-05: every check before `active:true`. A revoked token has no record at all.
 fn is_active(record: &TokenRecord, caller: &Client, now: SystemTime) -> bool {
-    if record.is_expired(now) || record.issued_at > now {
+    if !record.is_valid_at(now) {
         return false;
     }
+    // As at the bearer guard: a token restricted to an audience is active only for the
+    // resource server of that audience, never for a caller that cannot say who it is.
     match (record.audience.as_deref(), caller.resource_audience()) {
+        (None, _) => true,
         (Some(token), Some(caller)) => token == caller,
-        _ => true,
+        (Some(_), None) => false,
     }
 }
 

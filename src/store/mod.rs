@@ -15,7 +15,7 @@ pub(crate) mod postgres;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
@@ -142,6 +142,21 @@ impl TokenRecord {
     pub fn is_expired(&self, now: SystemTime) -> bool {
         now >= self.expires_at
     }
+
+    /// Whether the token is valid at `now`: not expired, and not issued after `now`
+    /// (IN-03, BT-09). "After" allows [`CLOCK_SKEW`](Self::CLOCK_SKEW): the instances of
+    /// one deployment share their tokens, and a token one of them has just issued must not
+    /// look issued in the future to another whose clock is a little behind. Expiry has no
+    /// such allowance.
+    pub fn is_valid_at(&self, now: SystemTime) -> bool {
+        !self.is_expired(now)
+            && now
+                .checked_add(Self::CLOCK_SKEW)
+                .is_none_or(|latest| self.issued_at <= latest)
+    }
+
+    /// How far the clocks of instances sharing a store may differ: 60 seconds.
+    pub const CLOCK_SKEW: Duration = Duration::from_secs(60);
 }
 
 /// Holds issued access and refresh tokens, keyed by digest.

@@ -428,7 +428,9 @@ impl ClientBuilder {
 
     /// Declares the audience (`aud`) of the resource server this client is. Introspection
     /// by this client answers `{"active":false}` for tokens restricted to another audience
-    /// (IN-03). Default: none, so the client sees tokens of every audience.
+    /// (IN-03). Default: none, so the client sees only tokens without an audience, as a
+    /// [`BearerGuard`](crate::BearerGuard) without one does. A component that checks
+    /// tokens for several resource servers registers one client per audience.
     pub fn resource_audience(mut self, audience: &str) -> Self {
         self.resource_audience = Some(Arc::from(audience));
         self
