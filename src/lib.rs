@@ -211,7 +211,7 @@ mod types;
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres {
     pub use crate::store::postgres::{
-        PgClientRegistry, PgCodeStore, PgDeviceStore, PgStores, PgTokenStore,
+        PgAttemptLimiter, PgClientRegistry, PgCodeStore, PgDeviceStore, PgStores, PgTokenStore,
     };
     pub use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 }
@@ -246,7 +246,7 @@ pub use crate::secret::{
 pub use crate::server::Server;
 #[cfg(feature = "postgres")]
 pub use crate::store::postgres::{
-    PgClientRegistry, PgCodeStore, PgDeviceStore, PgStores, PgTokenStore,
+    PgAttemptLimiter, PgClientRegistry, PgCodeStore, PgDeviceStore, PgStores, PgTokenStore,
 };
 pub use crate::store::{
     AuthorizationGrant, ClientRegistry, CodeStore, Insert, MemoryClientRegistry, MemoryCodeStore,

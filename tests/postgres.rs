@@ -16,13 +16,14 @@ mod pg {
     use async_trait::async_trait;
 
     use base64::Engine as _;
+    use grantflow::AttemptLimiter as _;
     use grantflow::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
     use grantflow::testing::Conformance;
     use grantflow::{
         AuthorizationGrant, Client, ClientId, ClientSecret, ClientType, CodeStore, DeviceDecision,
         DeviceInsert, DevicePoll, DeviceRecord, DeviceRedemption, DeviceStore, Error, GrantType,
         HttpRequest, HttpResponse, Method, PgStores, Redemption, Scope, Server, Status,
-        StorageError, Subject, TokenHash,
+        StorageError, Subject, Throttle, TokenHash,
     };
     use serde_json::Value;
 
@@ -604,11 +605,12 @@ mod pg {
             .expect("options");
         let stores = PgStores::new(pool);
         let shown = format!(
-            "{stores:?} {:?} {:?} {:?} {:?} {:?}",
+            "{stores:?} {:?} {:?} {:?} {:?} {:?} {:?}",
             stores.clients(),
             stores.codes(),
             stores.tokens(),
             stores.devices(),
+            stores.attempt_limiter(10, Duration::from_secs(60)),
             server(&stores)
         );
         assert!(!shown.contains("hunter2"), "{shown}");
@@ -733,7 +735,213 @@ mod pg {
             .fetch_one(&pool)
             .await
             .expect("schema table");
-        assert_eq!(version, 1);
+        assert_eq!(version, 2);
+    }
+
+    /// A key of this test run's own, so runs over one database never share counts.
+    fn fresh_key(kind: &str) -> String {
+        let tag = TokenHash::of(&format!("{:?}", std::time::SystemTime::now())).to_hex();
+        format!("{kind}:{}", &tag[..16])
+    }
+
+    /// TE-10, PW-03, DG-07 across instances: two instances' limiters over one database
+    /// share one count per key, so guesses spread over both still stop at the limit; a
+    /// success takes back only its own attempt; the window's end starts a new count; the
+    /// purge deletes ended windows.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn te_10_pw_03_dg_07_attempt_counts_are_shared_across_instances() {
+        let Some(url) = database_url("the shared attempt limiter test") else {
+            return;
+        };
+        let (a, b) = (
+            PgStores::new(pool(&url).await),
+            PgStores::new(pool(&url).await),
+        );
+        let window = Duration::from_secs(60);
+        let limiters = [a.attempt_limiter(3, window), b.attempt_limiter(3, window)];
+        let key = fresh_key("password");
+        // Times long past, so that the purges below meet no other test's live windows.
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+        for i in 0..3 {
+            assert_eq!(
+                limiters[i % 2].attempt(&key, now).await.expect("attempt"),
+                Throttle::Allow
+            );
+        }
+        for limiter in &limiters {
+            match limiter.attempt(&key, now).await.expect("attempt") {
+                Throttle::Deny { retry_after } => assert_eq!(retry_after, window),
+                other => panic!("the fourth attempt was {other:?}"),
+            }
+        }
+        // Another key is unaffected.
+        assert_eq!(
+            limiters[1]
+                .attempt(&fresh_key("client"), now)
+                .await
+                .expect("attempt"),
+            Throttle::Allow
+        );
+        // A success at one instance gives back one attempt, usable at the other.
+        limiters[0]
+            .record_success(&key, now)
+            .await
+            .expect("success");
+        let later = now + Duration::from_secs(10);
+        assert_eq!(
+            limiters[1].attempt(&key, later).await.expect("attempt"),
+            Throttle::Allow
+        );
+        match limiters[0].attempt(&key, later).await.expect("attempt") {
+            Throttle::Deny { retry_after } => assert_eq!(retry_after, Duration::from_secs(50)),
+            other => panic!("{other:?}"),
+        }
+        // The window ends: a new count starts.
+        let next_window = now + window;
+        assert_eq!(
+            limiters[0]
+                .attempt(&key, next_window)
+                .await
+                .expect("attempt"),
+            Throttle::Allow
+        );
+        // The purge deletes ended windows only.
+        let row = |pool: PgPool, key: String| async move {
+            let (count,): (i64,) =
+                sqlx::query_as("SELECT count(*) FROM grantflow_attempts WHERE key_hash = $1")
+                    .bind(TokenHash::of(&key).as_bytes().as_slice())
+                    .fetch_one(&pool)
+                    .await
+                    .expect("count");
+            count
+        };
+        let admin = pool(&url).await;
+        a.purge_expired(next_window).await.expect("purge");
+        assert_eq!(
+            row(admin.clone(), key.clone()).await,
+            1,
+            "a live window was purged"
+        );
+        a.purge_expired(next_window + window).await.expect("purge");
+        assert_eq!(row(admin, key).await, 0, "an ended window was kept");
+    }
+
+    /// TE-10 across instances: 64 concurrent attempts on one key, split over two instances,
+    /// allow exactly the limit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn te_10_concurrent_attempts_across_instances_never_exceed_the_limit() {
+        let Some(url) = database_url("the attempt limiter race") else {
+            return;
+        };
+        let stores = [
+            PgStores::new(pool(&url).await),
+            PgStores::new(pool(&url).await),
+        ];
+        let key = fresh_key("client");
+        let now = SystemTime::now();
+        let barrier = Arc::new(tokio::sync::Barrier::new(RACE));
+        let tasks: Vec<_> = (0..RACE)
+            .map(|i| {
+                let limiter = stores[i % 2].attempt_limiter(10, Duration::from_secs(60));
+                let (key, barrier) = (key.clone(), Arc::clone(&barrier));
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    limiter.attempt(&key, now).await.expect("attempt")
+                })
+            })
+            .collect();
+        let mut allowed = 0;
+        for task in tasks {
+            if task.await.expect("task") == Throttle::Allow {
+                allowed += 1;
+            }
+        }
+        assert_eq!(allowed, 10);
+    }
+
+    /// TE-10 end to end: wrong client secrets sent to two instances that share a
+    /// PostgreSQL limiter are throttled after ten in all, at both instances, and the
+    /// right secret is refused while the client is throttled.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn te_10_secret_guessing_spread_over_instances_is_throttled() {
+        let Some(url) = database_url("the cross-instance brute-force test") else {
+            return;
+        };
+        let (a, b) = (
+            PgStores::new(pool(&url).await),
+            PgStores::new(pool(&url).await),
+        );
+        let clients = Clients::new();
+        clients.register(&a).await;
+        let instance = |stores: &PgStores| {
+            Server::builder(ISSUER, stores.clients(), stores.tokens())
+                .attempt_limiter(stores.attempt_limiter(10, Duration::from_secs(60)))
+                .build()
+                .expect("server config")
+        };
+        let servers = [instance(&a), instance(&b)];
+        let request = |secret: &str| {
+            form("grant_type=client_credentials".to_owned())
+                .with_header("authorization", basic(&clients.backend, secret))
+        };
+        for i in 0..10 {
+            let response = servers[i % 2]
+                .token(&request("wrong-secret"))
+                .await
+                .expect("token");
+            assert_eq!(response.status, Status::UNAUTHORIZED, "guess {i}");
+        }
+        for server in &servers {
+            let response = server.token(&request(CC_SECRET)).await.expect("token");
+            assert_eq!(response.status, Status::TOO_MANY_REQUESTS, "{response:?}");
+            assert!(response.header("retry-after").is_some());
+        }
+    }
+
+    /// Connections that default to a stricter isolation level than READ COMMITTED are
+    /// refused at migration, where the losers of a redemption race would otherwise get
+    /// serialization errors instead of replay detection (AC-02); a pool that sets READ
+    /// COMMITTED for itself is accepted.
+    #[tokio::test]
+    async fn ac_02_migrate_refuses_connections_that_are_not_read_committed() {
+        let Some(url) = database_url("the isolation level test") else {
+            return;
+        };
+        let options: PgConnectOptions = url.parse().expect("DATABASE_URL");
+        let strict = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(
+                options
+                    .clone()
+                    .options([("default_transaction_isolation", "serializable")]),
+            )
+            .await
+            .expect("DATABASE_URL reachable");
+        let error = PgStores::migrate(&strict).await.expect_err("refused");
+        let cause = std::error::Error::source(&error).map(ToString::to_string);
+        assert!(
+            cause
+                .as_deref()
+                .is_some_and(|c| c.contains("READ COMMITTED")),
+            "{cause:?}"
+        );
+        assert!(!error.is_transient());
+        let own = PgPoolOptions::new()
+            .max_connections(1)
+            .after_connect(|connection, _| {
+                Box::pin(async move {
+                    sqlx::Executor::execute(
+                        connection,
+                        "SET default_transaction_isolation = 'read committed'",
+                    )
+                    .await
+                    .map(drop)
+                })
+            })
+            .connect_with(options.options([("default_transaction_isolation", "serializable")]))
+            .await
+            .expect("DATABASE_URL reachable");
+        PgStores::migrate(&own).await.expect("accepted");
     }
 }
 

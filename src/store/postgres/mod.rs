@@ -9,6 +9,7 @@
 mod clients;
 mod codes;
 mod devices;
+mod limiter;
 mod tokens;
 
 use std::fmt;
@@ -24,10 +25,14 @@ use crate::types::{ClientId, GrantId, Scope};
 pub use clients::PgClientRegistry;
 pub use codes::PgCodeStore;
 pub use devices::PgDeviceStore;
+pub use limiter::PgAttemptLimiter;
 pub use tokens::PgTokenStore;
 
 /// The schema migrations shipped with the crate, in order: (version, SQL).
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("migrations/0001_initial.sql")),
+    (2, include_str!("migrations/0002_attempts.sql")),
+];
 
 /// The advisory lock that serializes concurrent [`PgStores::migrate`] calls (instances
 /// starting at once): the text `grantflow` as a number.
@@ -66,6 +71,7 @@ const PURGE_BATCH: i64 = 1000;
 /// ```
 #[derive(Clone)]
 pub struct PgStores {
+    pool: PgPool,
     clients: Arc<PgClientRegistry>,
     codes: Arc<PgCodeStore>,
     tokens: Arc<PgTokenStore>,
@@ -86,7 +92,8 @@ impl PgStores {
             clients: Arc::new(PgClientRegistry::new(pool.clone())),
             codes: Arc::new(PgCodeStore::new(pool.clone())),
             tokens: Arc::new(PgTokenStore::new(pool.clone())),
-            devices: Arc::new(PgDeviceStore::new(pool)),
+            devices: Arc::new(PgDeviceStore::new(pool.clone())),
+            pool,
         }
     }
 
@@ -95,11 +102,33 @@ impl PgStores {
     /// start together, wait for each other; a database already up to date is left as it
     /// is.
     ///
+    /// It also checks that the pool's connections run at PostgreSQL's default isolation
+    /// level, READ COMMITTED, which the stores' single-statement atomicity relies on: at
+    /// REPEATABLE READ or SERIALIZABLE, the losers of a race for one code or refresh token
+    /// would fail with a serialization error (503) instead of being recognised as replays
+    /// that revoke the grant (AC-02, RT-06). Where the database or role defaults to a
+    /// stricter level, give grantflow's pool its own: run
+    /// `SET default_transaction_isolation = 'read committed'` in
+    /// [`PgPoolOptions::after_connect`](sqlx::postgres::PgPoolOptions::after_connect).
+    ///
     /// # Errors
-    /// [`StorageError`] when the database cannot be reached or refuses the schema, or when
-    /// it was migrated by a newer version of grantflow than this one.
+    /// [`StorageError`] when the database cannot be reached or refuses the schema, when
+    /// it was migrated by a newer version of grantflow than this one, or when connections
+    /// default to an isolation level other than READ COMMITTED.
     pub async fn migrate(pool: &PgPool) -> Result<(), StorageError> {
         let mut tx = pool.begin().await.map_err(storage_error)?;
+        let isolation: String =
+            sqlx::query_scalar("SELECT current_setting('default_transaction_isolation')")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(storage_error)?;
+        if isolation != "read committed" {
+            return Err(StorageError::new(format!(
+                "grantflow's PostgreSQL stores need READ COMMITTED isolation, but the \
+                 connections default to {isolation}: set default_transaction_isolation to \
+                 'read committed' for grantflow's pool (PgPoolOptions::after_connect)"
+            )));
+        }
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(MIGRATION_LOCK)
             .execute(&mut *tx)
@@ -158,8 +187,23 @@ impl PgStores {
         Arc::clone(&self.devices)
     }
 
+    /// An attempt limiter whose counts every instance shares: `max_attempts` unsuccessful
+    /// attempts per key in each `window` (see [`PgAttemptLimiter`]). Give one to each of
+    /// [`ServerBuilder::attempt_limiter`](crate::ServerBuilder::attempt_limiter),
+    /// [`password_limiter`](crate::ServerBuilder::password_limiter) and
+    /// [`user_code_limiter`](crate::ServerBuilder::user_code_limiter): their in-memory
+    /// defaults count per instance, so N instances would allow N times the guesses.
+    pub fn attempt_limiter(&self, max_attempts: u32, window: Duration) -> Arc<PgAttemptLimiter> {
+        Arc::new(PgAttemptLimiter::new(
+            self.pool.clone(),
+            max_attempts,
+            window,
+        ))
+    }
+
     /// Deletes what expired at or before `now` from every table (codes, tokens and
-    /// rotated-out markers, grant tombstones, device requests past their retention), in
+    /// rotated-out markers, grant tombstones, device requests past their retention,
+    /// attempt counts whose window ended), in
     /// statements of at most 1,000 rows each, and returns how many records went. Run it
     /// from a timer; several instances may run it at once (they skip each other's rows).
     ///
@@ -169,7 +213,8 @@ impl PgStores {
         use crate::store::{CodeStore as _, DeviceStore as _, TokenStore as _};
         Ok(self.codes.purge_expired(now).await?
             + self.tokens.purge_expired(now).await?
-            + self.devices.purge_expired(now).await?)
+            + self.devices.purge_expired(now).await?
+            + limiter::purge(&self.pool, now).await?)
     }
 }
 

@@ -1,0 +1,155 @@
+//! [`PgAttemptLimiter`]: brute-force counts in `grantflow_attempts`, shared by every
+//! instance.
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use sqlx::postgres::PgPool;
+
+use super::{duration_ns, ns_duration, purge_in_batches, storage_error, to_ns};
+use crate::error::StorageError;
+use crate::limiter::{AttemptLimiter, Throttle};
+use crate::secret::TokenHash;
+
+/// An [`AttemptLimiter`] in PostgreSQL: the same contract and policy as
+/// [`MemoryAttemptLimiter`](crate::MemoryAttemptLimiter) (at most `max_attempts` counted
+/// attempts per key in a fixed window, a success taking back its own attempt), with the
+/// counts in the database, so that N instances behind a load balancer allow `max_attempts`
+/// guesses per window in all, not N times as many (TE-10, PW-03, DG-07).
+///
+/// [`attempt`](AttemptLimiter::attempt) is one statement, an upsert that counts the
+/// attempt only if the key has attempts left (or starts a new window) and otherwise
+/// reports when the window ends; concurrent attempts queue on the key's row, so no more
+/// than `max_attempts` of them are ever allowed in a window, across instances.
+/// [`record_success`](AttemptLimiter::record_success) is one `UPDATE`. Keys are stored as
+/// SHA-256 digests. Rows whose window has ended are deleted by
+/// [`PgStores::purge_expired`](super::PgStores::purge_expired).
+///
+/// Make one per limiter with [`PgStores::attempt_limiter`](super::PgStores::attempt_limiter):
+///
+/// ```no_run
+/// # async fn run(pool: grantflow::postgres::PgPool) -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use grantflow::{PgStores, Server};
+///
+/// let stores = PgStores::new(pool);
+/// let server = Server::builder("https://as.example.com", stores.clients(), stores.tokens())
+///     // The server's default policies, with counts shared by every instance:
+///     .attempt_limiter(stores.attempt_limiter(10, Duration::from_secs(60)))
+///     .user_code_limiter(stores.attempt_limiter(5, Duration::from_secs(600)))
+///     .build()?;
+/// # let _ = server;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct PgAttemptLimiter {
+    pool: PgPool,
+    max_attempts: i32,
+    window: Duration,
+}
+
+impl fmt::Debug for PgAttemptLimiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgAttemptLimiter")
+            .field("max_attempts", &self.max_attempts)
+            .field("window", &self.window)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgAttemptLimiter {
+    /// A limiter over `pool` allowing `max_attempts` unsuccessful attempts per key in each
+    /// `window`, clamped as by [`MemoryAttemptLimiter::new`](crate::MemoryAttemptLimiter::new):
+    /// at least 1 attempt, at most a one-day window. The schema must be applied
+    /// ([`PgStores::migrate`](super::PgStores::migrate)).
+    pub fn new(pool: PgPool, max_attempts: u32, window: Duration) -> Self {
+        Self {
+            pool,
+            max_attempts: i32::try_from(max_attempts.max(1)).unwrap_or(i32::MAX),
+            window: window.min(Duration::from_secs(86_400)),
+        }
+    }
+
+    /// Deletes the rows whose window ended at or before `now`, at most 1,000 per
+    /// statement, and returns how many went. [`PgStores::purge_expired`] calls it.
+    ///
+    /// [`PgStores::purge_expired`]: super::PgStores::purge_expired
+    ///
+    /// # Errors
+    /// [`StorageError`] for a backend failure.
+    pub async fn purge_expired(&self, now: SystemTime) -> Result<usize, StorageError> {
+        purge(&self.pool, now).await
+    }
+}
+
+/// The purge of every limiter's rows (they share one table).
+pub(super) async fn purge(pool: &PgPool, now: SystemTime) -> Result<usize, StorageError> {
+    purge_in_batches(
+        pool,
+        "WITH gone AS (DELETE FROM grantflow_attempts WHERE key_hash IN (SELECT key_hash FROM \
+         grantflow_attempts WHERE window_ends_ns <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED) \
+         RETURNING 1) SELECT count(*), count(*) FROM gone",
+        to_ns(now),
+    )
+    .await
+}
+
+/// Counts an attempt unless the key's window is live and used up (`$2` is now, `$3` the
+/// end of a window starting now, `$4` the most attempts). The upsert's `WHERE`
+/// leaves a used-up row alone and returns nothing from `counted`; the second branch then
+/// reads when that row's window ends. (It reads the statement's snapshot, so a row that a
+/// concurrent first attempt inserted may be invisible to it: the caller then waits a whole
+/// window, the safe side.)
+const ATTEMPT: &str = "\
+    WITH counted AS (\
+        INSERT INTO grantflow_attempts AS a (key_hash, window_ends_ns, attempts) \
+        VALUES ($1, $3, 1) \
+        ON CONFLICT (key_hash) DO UPDATE SET \
+            window_ends_ns = CASE WHEN a.window_ends_ns <= $2 THEN $3 ELSE a.window_ends_ns END, \
+            attempts = CASE WHEN a.window_ends_ns <= $2 THEN 1 ELSE a.attempts + 1 END \
+        WHERE a.window_ends_ns <= $2 OR a.attempts < $4 \
+        RETURNING window_ends_ns) \
+    SELECT true, window_ends_ns FROM counted \
+    UNION ALL \
+    SELECT false, window_ends_ns FROM grantflow_attempts \
+    WHERE key_hash = $1 AND NOT EXISTS (SELECT 1 FROM counted)";
+
+#[async_trait]
+impl AttemptLimiter for PgAttemptLimiter {
+    async fn attempt(&self, key: &str, now: SystemTime) -> Result<Throttle, StorageError> {
+        let now = to_ns(now);
+        let row: Option<(bool, i64)> = sqlx::query_as(ATTEMPT)
+            .bind(TokenHash::of(key).as_bytes().as_slice())
+            .bind(now)
+            .bind(now.saturating_add(duration_ns(self.window)))
+            .bind(self.max_attempts)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage_error)?;
+        Ok(match row {
+            Some((true, _)) => Throttle::Allow,
+            Some((false, ends)) => Throttle::Deny {
+                retry_after: ns_duration(ends.saturating_sub(now)),
+            },
+            None => Throttle::Deny {
+                retry_after: self.window,
+            },
+        })
+    }
+
+    async fn record_success(&self, key: &str, now: SystemTime) -> Result<(), StorageError> {
+        // Only a live window's count: a success whose window has ended meanwhile has
+        // nothing left to take back.
+        sqlx::query(
+            "UPDATE grantflow_attempts SET attempts = attempts - 1 \
+             WHERE key_hash = $1 AND attempts > 0 AND window_ends_ns > $2",
+        )
+        .bind(TokenHash::of(key).as_bytes().as_slice())
+        .bind(to_ns(now))
+        .execute(&self.pool)
+        .await
+        .map_err(storage_error)?;
+        Ok(())
+    }
+}
