@@ -3,14 +3,14 @@
 //! `client_secret_basic`, `client_secret_post` and `none`, exactly one method per request.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
 use crate::error::{Error, ErrorCode, OAuthError};
 use crate::http::HttpRequest;
-use crate::limiter::{AttemptLimiter, Throttle};
+use crate::limiter::{AttemptLimiter, Outcome, Throttle};
 use crate::params::{Form, decode};
 use crate::secret::ClientSecret;
 use crate::store::ClientRegistry;
@@ -198,22 +198,32 @@ impl Authenticator<'_> {
             // `none`: the registered method is `none`, so the client is public.
             return Ok(Ok(client));
         };
-        // TE-10: the attempt is counted before the secret is checked, so concurrent
-        // guesses cannot get past the limit; a success takes back only its own attempt.
+        // TE-10: a locked-out client is refused without a check; the outcome of a check is
+        // answered only if the limiter allows it, in one atomic step with every other
+        // outcome for the client (see `AttemptLimiter`).
         let key = limiter_key(client.id().as_str());
-        if let Throttle::Deny { retry_after } = self.limiter.attempt(&key, self.now).await? {
-            let seconds = retry_after.as_secs().max(1);
-            return Ok(Err(invalid_client(
+        let throttled = |retry_after: Duration| {
+            Ok(Err(invalid_client(
                 self.realm,
                 "too many failed authentication attempts",
             )
-            .with_retry_after(seconds)));
+            .with_retry_after(retry_after.as_secs().max(1))))
+        };
+        if let Throttle::Deny { retry_after } = self.limiter.check(&key, self.now).await? {
+            return throttled(retry_after);
         }
-        if self.registry.verify_secret(&client, &presented).await? {
-            self.limiter.record_success(&key, self.now).await?;
-            Ok(Ok(client))
+        let outcome = if self.registry.verify_secret(&client, &presented).await? {
+            Outcome::Success
         } else {
-            Ok(Err(invalid_client(self.realm, FAILED)))
+            Outcome::Failure
+        };
+        if let Throttle::Deny { retry_after } = self.limiter.record(&key, outcome, self.now).await?
+        {
+            return throttled(retry_after);
+        }
+        match outcome {
+            Outcome::Success => Ok(Ok(client)),
+            Outcome::Failure => Ok(Err(invalid_client(self.realm, FAILED))),
         }
     }
 }

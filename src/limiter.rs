@@ -11,62 +11,89 @@ use async_trait::async_trait;
 
 use crate::error::StorageError;
 
-/// Whether an attempt may go ahead.
+/// Whether an attempt may go ahead, or its outcome be answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Throttle {
-    /// Check the credential.
+    /// Go ahead: check the credential, or answer the outcome.
     Allow,
-    /// Refuse without checking; the caller may retry after this long.
+    /// The key is locked out: refuse, whatever the credential; the caller may retry after
+    /// this long.
     Deny {
         /// How long until attempts are allowed again.
         retry_after: Duration,
     },
 }
 
+/// How a checked attempt ended, for [`AttemptLimiter::record`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The credential was right.
+    Success,
+    /// The credential was wrong (or, for user codes, any entry: every one counts).
+    Failure,
+}
+
 /// Limits guesses of a secret per key (RFC 6749 §2.3.1: the server MUST protect
 /// secret-based client authentication against brute force, TE-10).
 ///
 /// # Contract
-/// [`attempt`](Self::attempt) counts the attempt **before** the secret is checked and, in
-/// the same atomic step, says whether the key still has attempts left. An attempt whose
-/// secret then proves right calls [`record_success`](Self::record_success), which takes
-/// back that one attempt, and only that one. So the count is the failures plus the
-/// attempts in flight: concurrent guesses cannot slip past the limit between a check and a
-/// later "record failure" (a check-then-record design lets every request in flight
-/// through), and the real client's successes never wipe out an attacker's failures on the
-/// same key.
+/// Before checking a credential the server asks [`check`](Self::check), and skips the check
+/// of a key that is locked out. After the check it [`record`](Self::record)s the outcome and
+/// answers as `record` says: `Allow` answers the outcome (the token, or the failure);
+/// `Deny` refuses exactly as a locked-out key is refused, whether the credential was right
+/// or wrong. `record` decides in one atomic step per key:
+/// - a [`Failure`](Outcome::Failure) is counted, and allowed, only while the key has fewer
+///   than the limit counted in its window; once the limit is reached, every outcome is
+///   denied until the window ends;
+/// - a [`Success`](Outcome::Success) counts nothing and is allowed unless the limit is
+///   reached.
 ///
-/// Keys name what is guessed, prefixed by kind: the token endpoint uses
-/// `client:<client_id>`. Implement the trait over a shared store (an atomic increment in
-/// Redis, an `UPDATE … RETURNING` in PostgreSQL) when several instances must share counts.
+/// So however many guesses run at once, at most the limit of them get a meaningful answer
+/// in a window, and the locked-out answer teaches a guesser nothing (a right secret gets it
+/// too). Successes never wipe out an attacker's failures on the same key, and a client's
+/// own concurrent requests never throttle each other: only failures count, not requests in
+/// flight.
+///
+/// Keys name what is guessed, prefixed by kind: `client:<client_id>` at the token
+/// endpoint, `password:<username>` for the password grant, `user_code:<who>` for user-code
+/// entry. Implement the trait over a shared store (an atomic increment in Redis, an upsert
+/// in PostgreSQL as [`PgAttemptLimiter`] does) when several instances must share counts.
+///
+/// [`PgAttemptLimiter`]: https://docs.rs/grantflow/latest/grantflow/struct.PgAttemptLimiter.html
 #[async_trait]
 pub trait AttemptLimiter: Send + Sync + fmt::Debug {
-    /// Counts one attempt for `key` at `now` and says whether it may go ahead.
+    /// Whether `key` is locked out at `now`: [`Throttle::Deny`] once its failures in the
+    /// current window have reached the limit. Counts nothing.
     ///
     /// # Errors
     /// [`StorageError`] for a backend failure.
-    async fn attempt(&self, key: &str, now: SystemTime) -> Result<Throttle, StorageError>;
+    async fn check(&self, key: &str, now: SystemTime) -> Result<Throttle, StorageError>;
 
-    /// Records that an attempt for `key` succeeded, which takes that attempt back off the
-    /// count (failures stay counted).
+    /// Records the outcome of a check of `key` and says whether it may be answered (see
+    /// the contract above).
     ///
     /// # Errors
     /// [`StorageError`] for a backend failure.
-    async fn record_success(&self, key: &str, now: SystemTime) -> Result<(), StorageError>;
+    async fn record(
+        &self,
+        key: &str,
+        outcome: Outcome,
+        now: SystemTime,
+    ) -> Result<Throttle, StorageError>;
 }
 
-/// The in-memory [`AttemptLimiter`]: at most `max_attempts` attempts per key in a fixed
-/// window, not counting those that succeeded; once they are used up, attempts are refused
-/// until the window ends.
+/// The in-memory [`AttemptLimiter`]: at most `max_attempts` failures per key in a fixed
+/// window; once they are used up, the key is locked out until the window ends.
 ///
 /// Defaults: 10 attempts per 60-second window, tracking at most 100,000 keys.
 ///
 /// # A full table never stops counting
-/// Keys are kept as 64-bit digests under a per-process random seed in a fixed table of
-/// 8-way buckets (20 bytes a key, allocated zeroed on first use, so untouched parts cost
+/// Only failures take a slot. Keys are kept as 64-bit digests under a per-process random
+/// seed in a fixed table of 8-way buckets (20 bytes a key, allocated zeroed on first use, so untouched parts cost
 /// no resident memory). A key always gets a slot in its bucket: an empty one, one whose
-/// window has ended, or else the one holding the fewest counted attempts (the oldest of
+/// window has ended, or else the one holding the fewest counted failures (the oldest of
 /// those), which is the entry whose loss gives a guesser least. So a flood of fresh keys
 /// cannot make the limiter fail open: new keys are still counted, and to push out a key
 /// that has `n` failures an attacker must first fill its bucket, which the seed keeps
@@ -80,16 +107,21 @@ pub trait AttemptLimiter: Send + Sync + fmt::Debug {
 /// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
 /// # }
 /// use std::time::{Duration, SystemTime};
-/// use grantflow::{AttemptLimiter, MemoryAttemptLimiter, Throttle};
+/// use grantflow::{AttemptLimiter, MemoryAttemptLimiter, Outcome, Throttle};
 ///
 /// let limiter = MemoryAttemptLimiter::new(3, Duration::from_secs(60));
 /// let now = SystemTime::now();
 /// for _ in 0..3 {
-///     assert_eq!(block_on(limiter.attempt("client:c1", now))?, Throttle::Allow);
+///     assert_eq!(block_on(limiter.check("client:c1", now))?, Throttle::Allow);
+///     // ... the secret proves wrong:
+///     assert_eq!(block_on(limiter.record("client:c1", Outcome::Failure, now))?, Throttle::Allow);
 /// }
-/// assert!(matches!(block_on(limiter.attempt("client:c1", now))?, Throttle::Deny { .. }));
+/// // Locked out: not checked, and even the right secret is refused.
+/// assert!(matches!(block_on(limiter.check("client:c1", now))?, Throttle::Deny { .. }));
+/// let late_success = block_on(limiter.record("client:c1", Outcome::Success, now))?;
+/// assert!(matches!(late_success, Throttle::Deny { .. }));
 /// let later = now + Duration::from_secs(60);
-/// assert_eq!(block_on(limiter.attempt("client:c1", later))?, Throttle::Allow);
+/// assert_eq!(block_on(limiter.check("client:c1", later))?, Throttle::Allow);
 /// # Ok::<(), grantflow::StorageError>(())
 /// ```
 pub struct MemoryAttemptLimiter {
@@ -117,7 +149,7 @@ struct Table {
 }
 
 impl MemoryAttemptLimiter {
-    /// A limiter allowing `max_attempts` unsuccessful attempts per key in each `window`.
+    /// A limiter allowing `max_attempts` failures per key in each `window`.
     /// `max_attempts` is at least 1 and `window` at most one day (larger values are
     /// clamped), so window arithmetic can never overflow.
     pub fn new(max_attempts: u32, window: Duration) -> Self {
@@ -173,12 +205,38 @@ impl fmt::Debug for MemoryAttemptLimiter {
     }
 }
 
-#[async_trait]
-impl AttemptLimiter for MemoryAttemptLimiter {
-    async fn attempt(&self, key: &str, now: SystemTime) -> Result<Throttle, StorageError> {
-        let (digest, first) = self.locate(key);
-        let now = nanos(now);
-        let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+impl Table {
+    /// The slot holding `digest` in the bucket starting at `first`, if any.
+    fn find(&self, digest: u64, first: usize) -> Option<usize> {
+        (first..first + WAYS).find(|&slot| self.keys.get(slot) == Some(&digest))
+    }
+}
+
+impl MemoryAttemptLimiter {
+    /// When the window of `slot` ends.
+    fn ends(&self, table: &Table, slot: usize) -> u64 {
+        table.started[slot].saturating_add(self.window)
+    }
+
+    /// `Deny` while the key in `slot` (if tracked) has used up its failures in a live
+    /// window.
+    fn lockout(&self, table: &Table, slot: Option<usize>, now: u64) -> Throttle {
+        match slot {
+            Some(slot) if table.attempts[slot] >= self.max_attempts => {
+                let ends = self.ends(table, slot);
+                if now < ends {
+                    return Throttle::Deny {
+                        retry_after: Duration::from_nanos(ends - now),
+                    };
+                }
+                Throttle::Allow
+            }
+            _ => Throttle::Allow,
+        }
+    }
+
+    /// Counts a failure of the key whose digest is `digest`, unless it is locked out.
+    fn count_failure(&self, table: &mut Table, digest: u64, first: usize, now: u64) -> Throttle {
         if table.keys.is_empty() {
             let slots = self.buckets * WAYS;
             *table = Table {
@@ -187,48 +245,58 @@ impl AttemptLimiter for MemoryAttemptLimiter {
                 attempts: vec![0; slots],
             };
         }
-        let bucket = first..first + WAYS;
-        let ends = |table: &Table, slot: usize| table.started[slot].saturating_add(self.window);
-        if let Some(slot) = bucket.clone().find(|&slot| table.keys[slot] == digest) {
-            let ends = ends(&table, slot);
-            if now >= ends {
+        if let Some(slot) = table.find(digest, first) {
+            if now >= self.ends(table, slot) {
                 table.started[slot] = now;
                 table.attempts[slot] = 1;
-            } else if table.attempts[slot] >= self.max_attempts {
-                let retry_after = Duration::from_nanos(ends - now);
-                return Ok(Throttle::Deny { retry_after });
-            } else {
+                return Throttle::Allow;
+            }
+            let throttle = self.lockout(table, Some(slot), now);
+            if throttle == Throttle::Allow {
                 table.attempts[slot] += 1;
             }
-            return Ok(Throttle::Allow);
+            return throttle;
         }
-        // A free slot (empty, window ended, or nothing counted), else the one whose loss
-        // gives a guesser least: the fewest attempts, then the window that ends first.
+        // A free slot (empty or window ended), else the one whose loss gives a guesser
+        // least: the fewest failures, then the window that ends first.
         let cost = |slot: usize| {
-            if table.keys[slot] == 0 || now >= ends(&table, slot) {
+            if table.keys[slot] == 0 || now >= self.ends(table, slot) {
                 (0, 0)
             } else {
                 (table.attempts[slot], table.started[slot])
             }
         };
-        let slot = bucket.min_by_key(|&slot| cost(slot)).unwrap_or(first);
+        let slot = (first..first + WAYS)
+            .min_by_key(|&slot| cost(slot))
+            .unwrap_or(first);
         table.keys[slot] = digest;
         table.started[slot] = now;
         table.attempts[slot] = 1;
-        Ok(Throttle::Allow)
+        Throttle::Allow
+    }
+}
+
+#[async_trait]
+impl AttemptLimiter for MemoryAttemptLimiter {
+    async fn check(&self, key: &str, now: SystemTime) -> Result<Throttle, StorageError> {
+        let (digest, first) = self.locate(key);
+        let table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(self.lockout(&table, table.find(digest, first), nanos(now)))
     }
 
-    async fn record_success(&self, key: &str, _now: SystemTime) -> Result<(), StorageError> {
+    async fn record(
+        &self,
+        key: &str,
+        outcome: Outcome,
+        now: SystemTime,
+    ) -> Result<Throttle, StorageError> {
         let (digest, first) = self.locate(key);
+        let now = nanos(now);
         let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
-        // The entry stays so a busy client does not take and free a slot on every request;
-        // a slot with nothing counted is the first reused.
-        if let Some(slot) =
-            (first..first + WAYS).find(|&slot| table.keys.get(slot) == Some(&digest))
-        {
-            table.attempts[slot] = table.attempts[slot].saturating_sub(1);
-        }
-        Ok(())
+        Ok(match outcome {
+            Outcome::Success => self.lockout(&table, table.find(digest, first), now),
+            Outcome::Failure => self.count_failure(&mut table, digest, first, now),
+        })
     }
 }
 
@@ -241,44 +309,63 @@ mod tests {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1000 + secs)
     }
 
-    #[test]
-    fn te_10_attempts_are_counted_before_the_check_and_lock_out_until_the_window_ends() {
-        let limiter = MemoryAttemptLimiter::new(2, Duration::from_secs(10));
-        assert_eq!(
-            block_on(limiter.attempt("k", at(0))).unwrap(),
-            Throttle::Allow
-        );
-        assert_eq!(
-            block_on(limiter.attempt("k", at(1))).unwrap(),
-            Throttle::Allow
-        );
-        // Both attempts are still counted: a third, even concurrent, one is refused.
-        assert_eq!(
-            block_on(limiter.attempt("k", at(4))).unwrap(),
-            Throttle::Deny {
-                retry_after: Duration::from_secs(6)
-            }
-        );
-        assert_eq!(
-            block_on(limiter.attempt("other", at(4))).unwrap(),
-            Throttle::Allow
-        );
-        assert_eq!(
-            block_on(limiter.attempt("k", at(10))).unwrap(),
-            Throttle::Allow
-        );
+    fn check(limiter: &MemoryAttemptLimiter, key: &str, secs: u64) -> Throttle {
+        block_on(limiter.check(key, at(secs))).unwrap()
+    }
+
+    fn record(limiter: &MemoryAttemptLimiter, key: &str, outcome: Outcome, secs: u64) -> Throttle {
+        block_on(limiter.record(key, outcome, at(secs))).unwrap()
+    }
+
+    fn fail(limiter: &MemoryAttemptLimiter, key: &str, secs: u64) -> Throttle {
+        record(limiter, key, Outcome::Failure, secs)
+    }
+
+    fn locked(throttle: Throttle) -> bool {
+        matches!(throttle, Throttle::Deny { .. })
     }
 
     #[test]
-    fn te_10_success_clears_the_count() {
+    fn te_10_failures_lock_the_key_out_until_the_window_ends() {
         let limiter = MemoryAttemptLimiter::new(2, Duration::from_secs(10));
-        for _ in 0..10 {
-            assert_eq!(
-                block_on(limiter.attempt("k", at(0))).unwrap(),
-                Throttle::Allow
-            );
-            block_on(limiter.record_success("k", at(0))).unwrap();
+        assert_eq!(fail(&limiter, "k", 0), Throttle::Allow);
+        assert_eq!(check(&limiter, "k", 1), Throttle::Allow);
+        assert_eq!(fail(&limiter, "k", 1), Throttle::Allow);
+        let lockout = Throttle::Deny {
+            retry_after: Duration::from_secs(6),
+        };
+        assert_eq!(check(&limiter, "k", 4), lockout);
+        // Outcomes of checks that were already running are refused too, right or wrong.
+        assert_eq!(fail(&limiter, "k", 4), lockout);
+        assert_eq!(record(&limiter, "k", Outcome::Success, 4), lockout);
+        assert_eq!(check(&limiter, "other", 4), Throttle::Allow);
+        assert_eq!(check(&limiter, "k", 10), Throttle::Allow);
+        assert_eq!(fail(&limiter, "k", 10), Throttle::Allow);
+    }
+
+    #[test]
+    fn te_10_concurrent_checks_get_at_most_the_limit_of_answers() {
+        // Twenty guesses all pass `check` before any outcome is recorded (they run at
+        // once): only two failures are answered, and the right guess among the rest is
+        // refused like the wrong ones.
+        let limiter = MemoryAttemptLimiter::new(2, Duration::from_secs(10));
+        assert!((0..20).all(|_| check(&limiter, "k", 0) == Throttle::Allow));
+        let answered = (0..19).filter(|_| fail(&limiter, "k", 0) == Throttle::Allow);
+        assert_eq!(answered.count(), 2);
+        assert!(locked(record(&limiter, "k", Outcome::Success, 0)));
+    }
+
+    #[test]
+    fn te_10_successes_count_nothing_and_never_clear_failures() {
+        let limiter = MemoryAttemptLimiter::new(2, Duration::from_secs(10));
+        for _ in 0..100 {
+            assert_eq!(record(&limiter, "k", Outcome::Success, 0), Throttle::Allow);
         }
+        assert_eq!(tracked(&limiter), 0, "a success took a slot");
+        assert_eq!(fail(&limiter, "k", 0), Throttle::Allow);
+        assert_eq!(record(&limiter, "k", Outcome::Success, 0), Throttle::Allow);
+        assert_eq!(fail(&limiter, "k", 0), Throttle::Allow);
+        assert!(locked(check(&limiter, "k", 0)));
     }
 
     /// The number of keys the limiter tracks now.
@@ -292,65 +379,50 @@ mod tests {
         let limiter = MemoryAttemptLimiter::new(1, Duration::from_secs(10)).with_capacity(5);
         assert!(format!("{limiter:?}").contains("capacity: 8"));
         for n in 0..100 {
-            block_on(limiter.attempt(&format!("key{n}"), at(0))).unwrap();
+            fail(&limiter, &format!("key{n}"), 0);
         }
         assert_eq!(tracked(&limiter), 8);
     }
 
     #[test]
-    fn te_10_pw_03_dg_07_a_flood_of_new_keys_does_not_untrack_a_throttled_one() {
+    fn te_10_pw_03_dg_07_a_flood_of_new_keys_does_not_untrack_a_locked_out_one() {
         // One bucket of 8 slots: seven keys out of attempts, one slot left for the flood.
         let limiter = MemoryAttemptLimiter::new(5, Duration::from_secs(60)).with_capacity(8);
-        let throttled: Vec<String> = (0..7).map(|n| format!("password:victim{n}")).collect();
-        for key in &throttled {
+        let victims: Vec<String> = (0..7).map(|n| format!("password:victim{n}")).collect();
+        for key in &victims {
             for _ in 0..5 {
-                assert_eq!(
-                    block_on(limiter.attempt(key, at(0))).unwrap(),
-                    Throttle::Allow
-                );
+                assert_eq!(fail(&limiter, key, 0), Throttle::Allow);
             }
         }
         for n in 0..10_000 {
-            let key = format!("password:flood{n}");
             assert_eq!(
-                block_on(limiter.attempt(&key, at(1))).unwrap(),
+                fail(&limiter, &format!("password:flood{n}"), 1),
                 Throttle::Allow
             );
         }
-        for key in &throttled {
-            assert!(matches!(
-                block_on(limiter.attempt(key, at(2))).unwrap(),
-                Throttle::Deny { .. }
-            ));
-        }
+        assert!(victims.iter().all(|key| locked(check(&limiter, key, 2))));
         // The table is full of live windows, and a new key is still counted (no fail-open).
         for _ in 0..5 {
-            assert_eq!(
-                block_on(limiter.attempt("password:new", at(3))).unwrap(),
-                Throttle::Allow
-            );
+            assert_eq!(fail(&limiter, "password:new", 3), Throttle::Allow);
         }
-        assert!(matches!(
-            block_on(limiter.attempt("password:new", at(3))).unwrap(),
-            Throttle::Deny { .. }
-        ));
+        assert!(locked(check(&limiter, "password:new", 3)));
     }
 
     #[test]
-    fn te_10_a_full_bucket_gives_up_the_entry_with_fewest_attempts_then_the_oldest() {
+    fn te_10_a_full_bucket_gives_up_the_entry_with_fewest_failures_then_the_oldest() {
         let limiter = MemoryAttemptLimiter::new(5, Duration::from_secs(60)).with_capacity(8);
-        // Eight keys, the one at slot 3 with fewest attempts (1), the others with 2.
+        // Eight keys, k3 with the fewest failures (1), the others with 2.
         for n in 0..8u64 {
             let key = format!("k{n}");
-            block_on(limiter.attempt(&key, at(n))).unwrap();
+            fail(&limiter, &key, n);
             if n != 3 {
-                block_on(limiter.attempt(&key, at(n))).unwrap();
+                fail(&limiter, &key, n);
             }
         }
-        block_on(limiter.attempt("newcomer", at(10))).unwrap();
+        fail(&limiter, "newcomer", 10);
         let untracked = |key: &str| {
-            let (digest, _) = limiter.locate(key);
-            !limiter.table.lock().unwrap().keys.contains(&digest)
+            let (digest, first) = limiter.locate(key);
+            limiter.table.lock().unwrap().find(digest, first).is_none()
         };
         assert!(untracked("k3"));
         assert!(
@@ -358,13 +430,13 @@ mod tests {
                 .filter(|&n| n != 3)
                 .all(|n| !untracked(&format!("k{n}")))
         );
-        // All at two attempts now: the oldest (k0) goes next.
-        block_on(limiter.attempt("newcomer", at(10))).unwrap();
-        block_on(limiter.attempt("second", at(11))).unwrap();
+        // All at two failures now: the oldest (k0) goes next.
+        fail(&limiter, "newcomer", 10);
+        fail(&limiter, "second", 11);
         assert!(untracked("k0"));
         assert!(!untracked("newcomer"));
         // Ended windows are reused before any live one.
-        block_on(limiter.attempt("late", at(65))).unwrap();
+        fail(&limiter, "late", 65);
         assert!(untracked("k1"));
     }
 }

@@ -573,21 +573,50 @@ impl grantflow::ClientRegistry for RoundTripRegistry {
     }
 }
 
-#[test]
-fn te_10_concurrent_guesses_cannot_exceed_the_limit() {
+/// A server whose secret checks each take a round trip ([`RoundTripRegistry`]).
+fn round_trip_server(tokens: std::sync::Arc<grantflow::MemoryTokenStore>) -> grantflow::Server {
+    grantflow::Server::builder(
+        ISSUER,
+        std::sync::Arc::new(RoundTripRegistry(fixture_registry())),
+        tokens,
+    )
+    .clock(std::sync::Arc::new(grantflow::ManualClock::new(t0())))
+    .build()
+    .unwrap()
+}
+
+/// Runs every request's token call at once, polling them in turn until all are done, and
+/// returns their statuses.
+fn all_at_once(server: &grantflow::Server, requests: &[HttpRequest]) -> Vec<u16> {
     use std::future::Future;
     use std::pin::Pin;
     use std::task::{Context, Poll, Waker};
 
+    type Pending<'a> = Pin<
+        Box<dyn Future<Output = Result<grantflow::HttpResponse, grantflow::Error>> + Send + 'a>,
+    >;
+    let mut futures: Vec<Pending<'_>> = requests
+        .iter()
+        .map(|r| Box::pin(server.token(r)) as Pending<'_>)
+        .collect();
+    let mut results: Vec<Option<u16>> = vec![None; futures.len()];
+    let mut cx = Context::from_waker(Waker::noop());
+    while results.iter().any(Option::is_none) {
+        for (future, result) in futures.iter_mut().zip(results.iter_mut()) {
+            if result.is_none() {
+                if let Poll::Ready(response) = future.as_mut().poll(&mut cx) {
+                    *result = Some(response.unwrap().status.as_u16());
+                }
+            }
+        }
+    }
+    results.into_iter().map(Option::unwrap).collect()
+}
+
+#[test]
+fn te_10_concurrent_guesses_cannot_exceed_the_limit() {
     let tokens = std::sync::Arc::new(grantflow::MemoryTokenStore::new());
-    let server = grantflow::Server::builder(
-        ISSUER,
-        std::sync::Arc::new(RoundTripRegistry(fixture_registry())),
-        tokens.clone(),
-    )
-    .clock(std::sync::Arc::new(grantflow::ManualClock::new(t0())))
-    .build()
-    .unwrap();
+    let server = round_trip_server(tokens.clone());
     // 49 wrong guesses and the right secret, all in flight at once (as an attacker with
     // 50 connections would send them).
     let requests: Vec<HttpRequest> = (0..50)
@@ -600,28 +629,7 @@ fn te_10_concurrent_guesses_cannot_exceed_the_limit() {
             basic_request(BACKEND.0, &secret, cc_body(None))
         })
         .collect();
-    type Pending<'a> = Pin<
-        Box<dyn Future<Output = Result<grantflow::HttpResponse, grantflow::Error>> + Send + 'a>,
-    >;
-    let mut futures: Vec<Pending<'_>> = requests
-        .iter()
-        .map(|r| Box::pin(server.token(r)) as Pending<'_>)
-        .collect();
-    let mut results: Vec<Option<grantflow::HttpResponse>> = vec![None; futures.len()];
-    let mut cx = Context::from_waker(Waker::noop());
-    while results.iter().any(Option::is_none) {
-        for (future, result) in futures.iter_mut().zip(results.iter_mut()) {
-            if result.is_none() {
-                if let Poll::Ready(response) = future.as_mut().poll(&mut cx) {
-                    *result = Some(response.unwrap());
-                }
-            }
-        }
-    }
-    let statuses: Vec<u16> = results
-        .iter()
-        .map(|r| r.as_ref().unwrap().status.as_u16())
-        .collect();
+    let statuses = all_at_once(&server, &requests);
     let verified_wrong = statuses[..49].iter().filter(|s| **s == 401).count();
     assert!(
         verified_wrong <= 10,
@@ -632,4 +640,17 @@ fn te_10_concurrent_guesses_cannot_exceed_the_limit() {
         "the right secret was accepted after {verified_wrong} failed guesses"
     );
     assert_eq!(tokens.len(), 0);
+}
+
+#[test]
+fn te_10_a_clients_own_concurrent_requests_are_never_throttled() {
+    // 64 requests with the right secret in flight at once, each secret check a round
+    // trip: only failures count, so none of them is throttled by the others.
+    let tokens = std::sync::Arc::new(grantflow::MemoryTokenStore::new());
+    let server = round_trip_server(tokens.clone());
+    let requests: Vec<HttpRequest> = (0..64)
+        .map(|_| basic_request(BACKEND.0, BACKEND.1, cc_body(None)))
+        .collect();
+    assert!(all_at_once(&server, &requests).iter().all(|&s| s == 200));
+    assert_eq!(tokens.len(), 64);
 }

@@ -22,7 +22,7 @@ mod pg {
     use grantflow::{
         AuthorizationGrant, Client, ClientId, ClientSecret, ClientType, CodeStore, DeviceDecision,
         DeviceInsert, DevicePoll, DeviceRecord, DeviceRedemption, DeviceStore, Error, GrantType,
-        HttpRequest, HttpResponse, Method, PgStores, Redemption, Scope, Server, Status,
+        HttpRequest, HttpResponse, Method, Outcome, PgStores, Redemption, Scope, Server, Status,
         StorageError, Subject, Throttle, TokenHash,
     };
     use serde_json::Value;
@@ -745,9 +745,9 @@ mod pg {
     }
 
     /// TE-10, PW-03, DG-07 across instances: two instances' limiters over one database
-    /// share one count per key, so guesses spread over both still stop at the limit; a
-    /// success takes back only its own attempt; the window's end starts a new count; the
-    /// purge deletes ended windows.
+    /// share one count per key, so failures spread over both still lock the key out at the
+    /// limit; successes count nothing and are refused during the lockout; the window's end
+    /// starts a new count; the purge deletes ended windows.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn te_10_pw_03_dg_07_attempt_counts_are_shared_across_instances() {
         let Some(url) = database_url("the shared attempt limiter test") else {
@@ -763,46 +763,58 @@ mod pg {
         // Times long past, so that the purges below meet no other test's live windows.
         let now = std::time::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
         for i in 0..3 {
+            let limiter = &limiters[i % 2];
             assert_eq!(
-                limiters[i % 2].attempt(&key, now).await.expect("attempt"),
+                limiter.check(&key, now).await.expect("check"),
                 Throttle::Allow
             );
+            assert_eq!(
+                limiter
+                    .record(&key, Outcome::Failure, now)
+                    .await
+                    .expect("record"),
+                Throttle::Allow
+            );
+            // Successes in between count nothing (and once the third failure is in, the
+            // key is locked out, successes included).
+            let success = limiters[(i + 1) % 2]
+                .record(&key, Outcome::Success, now)
+                .await
+                .expect("record");
+            assert_eq!(success == Throttle::Allow, i < 2, "{success:?} after {i}");
         }
+        let later = now + Duration::from_secs(10);
+        let lockout = Throttle::Deny {
+            retry_after: Duration::from_secs(50),
+        };
         for limiter in &limiters {
-            match limiter.attempt(&key, now).await.expect("attempt") {
-                Throttle::Deny { retry_after } => assert_eq!(retry_after, window),
-                other => panic!("the fourth attempt was {other:?}"),
+            assert_eq!(limiter.check(&key, later).await.expect("check"), lockout);
+            for outcome in [Outcome::Failure, Outcome::Success] {
+                assert_eq!(
+                    limiter.record(&key, outcome, later).await.expect("record"),
+                    lockout
+                );
             }
         }
         // Another key is unaffected.
         assert_eq!(
             limiters[1]
-                .attempt(&fresh_key("client"), now)
+                .check(&fresh_key("client"), later)
                 .await
-                .expect("attempt"),
+                .expect("check"),
             Throttle::Allow
         );
-        // A success at one instance gives back one attempt, usable at the other.
-        limiters[0]
-            .record_success(&key, now)
-            .await
-            .expect("success");
-        let later = now + Duration::from_secs(10);
-        assert_eq!(
-            limiters[1].attempt(&key, later).await.expect("attempt"),
-            Throttle::Allow
-        );
-        match limiters[0].attempt(&key, later).await.expect("attempt") {
-            Throttle::Deny { retry_after } => assert_eq!(retry_after, Duration::from_secs(50)),
-            other => panic!("{other:?}"),
-        }
         // The window ends: a new count starts.
         let next_window = now + window;
         assert_eq!(
+            limiters[0].check(&key, next_window).await.expect("check"),
+            Throttle::Allow
+        );
+        assert_eq!(
             limiters[0]
-                .attempt(&key, next_window)
+                .record(&key, Outcome::Failure, next_window)
                 .await
-                .expect("attempt"),
+                .expect("record"),
             Throttle::Allow
         );
         // The purge deletes ended windows only.
@@ -826,8 +838,8 @@ mod pg {
         assert_eq!(row(admin, key).await, 0, "an ended window was kept");
     }
 
-    /// TE-10 across instances: 64 concurrent attempts on one key, split over two instances,
-    /// allow exactly the limit.
+    /// TE-10 across instances: 64 concurrent failures on one key, split over two instances,
+    /// get exactly the limit of answers, and a right secret among them is refused after.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn te_10_concurrent_attempts_across_instances_never_exceed_the_limit() {
         let Some(url) = database_url("the attempt limiter race") else {
@@ -846,17 +858,27 @@ mod pg {
                 let (key, barrier) = (key.clone(), Arc::clone(&barrier));
                 tokio::spawn(async move {
                     barrier.wait().await;
-                    limiter.attempt(&key, now).await.expect("attempt")
+                    limiter
+                        .record(&key, Outcome::Failure, now)
+                        .await
+                        .expect("record")
                 })
             })
             .collect();
-        let mut allowed = 0;
+        let mut answered = 0;
         for task in tasks {
             if task.await.expect("task") == Throttle::Allow {
-                allowed += 1;
+                answered += 1;
             }
         }
-        assert_eq!(allowed, 10);
+        assert_eq!(answered, 10);
+        let late = stores[0].attempt_limiter(10, Duration::from_secs(60));
+        assert!(matches!(
+            late.record(&key, Outcome::Success, now)
+                .await
+                .expect("record"),
+            Throttle::Deny { .. }
+        ));
     }
 
     /// TE-10 end to end: wrong client secrets sent to two instances that share a

@@ -207,14 +207,19 @@ struct RecordingLimiter(Arc<Seen>, MemoryAttemptLimiter);
 
 #[async_trait]
 impl AttemptLimiter for RecordingLimiter {
-    async fn attempt(&self, key: &str, now: SystemTime) -> Result<Throttle, StorageError> {
-        self.0.text(format!("attempt {key}"));
-        self.1.attempt(key, now).await
+    async fn check(&self, key: &str, now: SystemTime) -> Result<Throttle, StorageError> {
+        self.0.text(format!("check {key}"));
+        self.1.check(key, now).await
     }
 
-    async fn record_success(&self, key: &str, now: SystemTime) -> Result<(), StorageError> {
-        self.0.text(format!("success {key}"));
-        self.1.record_success(key, now).await
+    async fn record(
+        &self,
+        key: &str,
+        outcome: Outcome,
+        now: SystemTime,
+    ) -> Result<Throttle, StorageError> {
+        self.0.text(format!("record {key} {outcome:?}"));
+        self.1.record(key, outcome, now).await
     }
 }
 

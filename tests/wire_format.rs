@@ -13,8 +13,8 @@ use grantflow::{
     AttemptLimiter, AuthMethod, Client, ClientRegistry, ClientSecret, ClientType, ConfigError,
     Error, ErrorCode, FormLimits, GrantError, GrantHandler, GrantId, GrantRequest, GrantType,
     HttpRequest, HttpResponse, Insert, MemoryAttemptLimiter, MemoryClientRegistry,
-    MemoryTokenStore, Method, OAuthError, Server, StorageError, Subject, Throttle, TokenGrant,
-    TokenHash, TokenRecord, TokenStore,
+    MemoryTokenStore, Method, OAuthError, Outcome, Server, StorageError, Subject, Throttle,
+    TokenGrant, TokenHash, TokenRecord, TokenStore,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -199,14 +199,19 @@ struct CountingLimiter {
 
 #[async_trait]
 impl AttemptLimiter for CountingLimiter {
-    async fn attempt(&self, key: &str, now: SystemTime) -> Result<Throttle, StorageError> {
+    async fn check(&self, key: &str, now: SystemTime) -> Result<Throttle, StorageError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.attempt(key, now).await
+        self.inner.check(key, now).await
     }
 
-    async fn record_success(&self, key: &str, now: SystemTime) -> Result<(), StorageError> {
+    async fn record(
+        &self,
+        key: &str,
+        outcome: Outcome,
+        now: SystemTime,
+    ) -> Result<Throttle, StorageError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.record_success(key, now).await
+        self.inner.record(key, outcome, now).await
     }
 }
 

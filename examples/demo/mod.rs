@@ -23,7 +23,7 @@ use std::sync::Arc;
 use grantflow::{
     AttemptLimiter as _, BearerGuard, Client, ClientSecret, ClientType, GrantType, HttpRequest,
     HttpResponse, MemoryAttemptLimiter, MemoryClientRegistry, MemoryDeviceStore, MemoryTokenStore,
-    Method, Scope, Server, Status, Subject, Throttle,
+    Method, Outcome, Scope, Server, Status, Subject, Throttle,
 };
 
 use self::session::Sessions;
@@ -201,22 +201,31 @@ impl DemoApp {
         let limiter = &self.inner.sign_in_limiter;
         let key = format!("sign-in:{name}");
         let now = std::time::SystemTime::now();
-        match limiter.attempt(&key, now).await {
-            Ok(Throttle::Allow) => {}
-            Ok(_) => return Err("Too many attempts. Wait a few minutes, then try again."),
-            Err(error) => {
-                tracing::error!(%error, "sign-in limiter failed");
-                return Err("Signing in is not possible right now. Try again later.");
-            }
+        const LOCKED_OUT: &str = "Too many attempts. Wait a few minutes, then try again.";
+        const UNAVAILABLE: &str = "Signing in is not possible right now. Try again later.";
+        let failed = |error: grantflow::StorageError| {
+            tracing::error!(%error, "sign-in limiter failed");
+            UNAVAILABLE
+        };
+        // The limiter's contract: skip the check of a locked-out name, and answer an
+        // outcome only if the limiter allows it (so concurrent guesses get at most the
+        // limit of answers).
+        if limiter.check(&key, now).await.map_err(failed)? != Throttle::Allow {
+            return Err(LOCKED_OUT);
         }
-        let Some(subject) = self.inner.users.verify(name, password) else {
+        let subject = self.inner.users.verify(name, password);
+        let outcome = if subject.is_some() {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        };
+        if limiter.record(&key, outcome, now).await.map_err(failed)? != Throttle::Allow {
+            return Err(LOCKED_OUT);
+        }
+        let Some(subject) = subject else {
             tracing::info!("sign-in refused");
             return Err("Wrong user name or password.");
         };
-        // A success takes back its own attempt; the failures before it stay counted.
-        if let Err(error) = limiter.record_success(&key, now).await {
-            tracing::error!(%error, "sign-in limiter failed");
-        }
         tracing::info!(subject = subject.as_str(), "signed in");
         let signed_in = self.inner.sessions.sign_in(session, subject.clone());
         Ok((signed_in, subject))

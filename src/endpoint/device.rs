@@ -29,7 +29,7 @@ use crate::error::{ConfigError, Error, ErrorCode, OAuthError, StorageError};
 use crate::grant::device::{PollState, SLOW_DOWN_STEP, UserCodeFormat, check_poll};
 use crate::grant::resolve_scope;
 use crate::http::{HttpRequest, HttpResponse, Status};
-use crate::limiter::{AttemptLimiter, MemoryAttemptLimiter, Throttle};
+use crate::limiter::{AttemptLimiter, MemoryAttemptLimiter, Outcome, Throttle};
 use crate::params::Form;
 use crate::secret::{DeviceCode, TokenHash};
 use crate::server::Server;
@@ -322,11 +322,11 @@ impl Server {
     /// `limiter_key` names who is guessing, for the rate limit on entries (DG-07): the
     /// user's session id or account, or the client IP. Every entry is counted under
     /// `user_code:<limiter_key>` by the
-    /// [`user_code_limiter`](crate::ServerBuilder::user_code_limiter) *before* the lookup,
-    /// by default 5 per 10 minutes; the 6th is refused without a lookup. Counting first
-    /// keeps concurrent guesses within the limit, and a correct entry counts too, so
-    /// someone holding one valid code (their own device's) cannot use it to refresh their
-    /// guessing budget.
+    /// [`user_code_limiter`](crate::ServerBuilder::user_code_limiter), by default 5 per 10
+    /// minutes; once they are used up, entries are refused without a lookup, and the
+    /// answer to an entry is given only if the limiter counted it, so concurrent guesses
+    /// get at most 5 answers. A correct entry counts too, so someone holding one valid code
+    /// (their own device's) cannot use it to refresh their guessing budget.
     ///
     /// # How a host uses it
     /// 1. Serve a page at [`device_verification_uri`](Self::device_verification_uri). The
@@ -366,11 +366,9 @@ impl Server {
         let mut key = String::with_capacity(10 + limiter_key.len());
         key.push_str("user_code:");
         key.push_str(limiter_key);
-        if let Throttle::Deny { retry_after } = device
-            .limiter
-            .attempt(&key, now)
-            .await
-            .map_err(Error::from)?
+        let limiter = &device.limiter;
+        if let Throttle::Deny { retry_after } =
+            limiter.check(&key, now).await.map_err(Error::from)?
         {
             return Err(DeviceVerificationError::Throttled { retry_after });
         }
@@ -397,8 +395,15 @@ impl Server {
         } else {
             None
         };
-        // Every entry was counted by `attempt` before the lookup (DG-07), and a right one
-        // does not clear the count: a valid code must not refresh a guessing budget.
+        // DG-07: every entry counts, a right one too (a valid code must not refresh a
+        // guessing budget), and its answer is given only if the limiter allows it.
+        if let Throttle::Deny { retry_after } = limiter
+            .record(&key, Outcome::Failure, now)
+            .await
+            .map_err(Error::from)?
+        {
+            return Err(DeviceVerificationError::Throttled { retry_after });
+        }
         let Some((device_code, record, client)) = found else {
             return Err(DeviceVerificationError::InvalidUserCode);
         };

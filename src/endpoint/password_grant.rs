@@ -9,12 +9,13 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::endpoint::token::{GrantError, GrantHandler, GrantRequest, TokenGrant};
 use crate::error::{ErrorCode, OAuthError, StorageError};
-use crate::limiter::{AttemptLimiter, Throttle};
+use crate::limiter::{AttemptLimiter, Outcome, Throttle};
 use crate::secret::ResourceOwnerPassword;
 use crate::server::Server;
 use crate::types::{Client, GrantType, Subject};
@@ -88,28 +89,38 @@ impl GrantHandler for PasswordGrant {
                 .into());
         };
         let scope = request.requested_scope()?;
-        // PW-03: throttle guessing per user name. The attempt is counted before the (slow)
-        // check runs, so concurrent guesses cannot get past the limit.
+        // PW-03: throttle guessing per user name. A locked-out name is refused before the
+        // (slow) check runs; the check's outcome is answered only if the limiter allows
+        // it, so concurrent guesses get at most the limit of answers.
         let key = format!("password:{username}");
         let now = request.now();
-        if let Throttle::Deny { retry_after } = self.limiter.attempt(&key, now).await? {
-            return Err(OAuthError::new(ErrorCode::INVALID_GRANT)
-                .with_description("too many failed attempts")
-                .with_retry_after(retry_after.as_secs().max(1))
-                .into());
+        let throttled = |retry_after: Duration| {
+            GrantError::from(
+                OAuthError::new(ErrorCode::INVALID_GRANT)
+                    .with_description("too many failed attempts")
+                    .with_retry_after(retry_after.as_secs().max(1)),
+            )
+        };
+        if let Throttle::Deny { retry_after } = self.limiter.check(&key, now).await? {
+            return Err(throttled(retry_after));
         }
         let password = ResourceOwnerPassword::from_presented(password.to_owned());
-        match self
+        let subject = self
             .verifier
             .verify(request.client(), username, &password)
-            .await?
-        {
-            Some(subject) => {
-                self.limiter.record_success(&key, now).await?;
-                Ok(TokenGrant::new(scope)
-                    .with_subject(subject)
-                    .with_refresh_token())
-            }
+            .await?;
+        let outcome = if subject.is_some() {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        };
+        if let Throttle::Deny { retry_after } = self.limiter.record(&key, outcome, now).await? {
+            return Err(throttled(retry_after));
+        }
+        match subject {
+            Some(subject) => Ok(TokenGrant::new(scope)
+                .with_subject(subject)
+                .with_refresh_token()),
             None => Err(OAuthError::new(ErrorCode::INVALID_GRANT)
                 .with_description("invalid resource owner credentials")
                 .into()),

@@ -9,21 +9,21 @@ use sqlx::postgres::PgPool;
 
 use super::{duration_ns, ns_duration, purge_in_batches, storage_error, to_ns};
 use crate::error::StorageError;
-use crate::limiter::{AttemptLimiter, Throttle};
+use crate::limiter::{AttemptLimiter, Outcome, Throttle};
 use crate::secret::TokenHash;
 
 /// An [`AttemptLimiter`] in PostgreSQL: the same contract and policy as
-/// [`MemoryAttemptLimiter`](crate::MemoryAttemptLimiter) (at most `max_attempts` counted
-/// attempts per key in a fixed window, a success taking back its own attempt), with the
-/// counts in the database, so that N instances behind a load balancer allow `max_attempts`
-/// guesses per window in all, not N times as many (TE-10, PW-03, DG-07).
+/// [`MemoryAttemptLimiter`](crate::MemoryAttemptLimiter) (at most `max_attempts` failures
+/// per key in a fixed window, then a lockout until it ends), with the counts in the
+/// database, so that N instances behind a load balancer allow `max_attempts` guesses per
+/// window in all, not N times as many (TE-10, PW-03, DG-07).
 ///
-/// [`attempt`](AttemptLimiter::attempt) is one statement, an upsert that counts the
-/// attempt only if the key has attempts left (or starts a new window) and otherwise
-/// reports when the window ends; concurrent attempts queue on the key's row, so no more
-/// than `max_attempts` of them are ever allowed in a window, across instances.
-/// [`record_success`](AttemptLimiter::record_success) is one `UPDATE`. Keys are stored as
-/// SHA-256 digests. Rows whose window has ended are deleted by
+/// [`check`](AttemptLimiter::check), and [`record`](AttemptLimiter::record) of a success,
+/// are one primary-key read each: a client's successful requests write nothing.
+/// `record` of a failure is one upsert that counts it only while the key has failures
+/// left; concurrent failures queue on the key's row, so no more than `max_attempts` of
+/// them are ever answered in a window, across instances. Keys are stored as SHA-256
+/// digests. Rows whose window has ended are deleted by
 /// [`PgStores::purge_expired`](super::PgStores::purge_expired).
 ///
 /// Make one per limiter with [`PgStores::attempt_limiter`](super::PgStores::attempt_limiter):
@@ -59,8 +59,7 @@ impl fmt::Debug for PgAttemptLimiter {
 }
 
 impl PgAttemptLimiter {
-    /// A limiter over `pool` allowing `max_attempts` unsuccessful attempts per key in each
-    /// `window`, clamped as by [`MemoryAttemptLimiter::new`](crate::MemoryAttemptLimiter::new):
+    /// A limiter over `pool` allowing `max_attempts` failures per key in each `window`, clamped as by [`MemoryAttemptLimiter::new`](crate::MemoryAttemptLimiter::new):
     /// at least 1 attempt, at most a one-day window. The schema must be applied
     /// ([`PgStores::migrate`](super::PgStores::migrate)).
     pub fn new(pool: PgPool, max_attempts: u32, window: Duration) -> Self {
@@ -95,13 +94,13 @@ pub(super) async fn purge(pool: &PgPool, now: SystemTime) -> Result<usize, Stora
     .await
 }
 
-/// Counts an attempt unless the key's window is live and used up (`$2` is now, `$3` the
-/// end of a window starting now, `$4` the most attempts). The upsert's `WHERE`
-/// leaves a used-up row alone and returns nothing from `counted`; the second branch then
-/// reads when that row's window ends. (It reads the statement's snapshot, so a row that a
-/// concurrent first attempt inserted may be invisible to it: the caller then waits a whole
-/// window, the safe side.)
-const ATTEMPT: &str = "\
+/// Counts a failure unless the key's window is live and used up (`$2` is now, `$3` the end
+/// of a window starting now, `$4` the most failures). The upsert's `WHERE` leaves a
+/// used-up row alone and returns nothing from `counted`; the second branch then reads when
+/// that row's window ends. (It reads the statement's snapshot, so a row that a concurrent
+/// first failure inserted may be invisible to it: the caller then waits a whole window,
+/// the safe side.)
+const COUNT_FAILURE: &str = "\
     WITH counted AS (\
         INSERT INTO grantflow_attempts AS a (key_hash, window_ends_ns, attempts) \
         VALUES ($1, $3, 1) \
@@ -115,11 +114,29 @@ const ATTEMPT: &str = "\
     SELECT false, window_ends_ns FROM grantflow_attempts \
     WHERE key_hash = $1 AND NOT EXISTS (SELECT 1 FROM counted)";
 
-#[async_trait]
-impl AttemptLimiter for PgAttemptLimiter {
-    async fn attempt(&self, key: &str, now: SystemTime) -> Result<Throttle, StorageError> {
-        let now = to_ns(now);
-        let row: Option<(bool, i64)> = sqlx::query_as(ATTEMPT)
+/// When the key's lockout ends, if it is locked out (`$2` now, `$3` the most failures).
+const LOCKOUT: &str = "SELECT window_ends_ns FROM grantflow_attempts \
+    WHERE key_hash = $1 AND window_ends_ns > $2 AND attempts >= $3";
+
+impl PgAttemptLimiter {
+    async fn lockout(&self, key: &str, now: i64) -> Result<Throttle, StorageError> {
+        let ends: Option<i64> = sqlx::query_scalar(LOCKOUT)
+            .bind(TokenHash::of(key).as_bytes().as_slice())
+            .bind(now)
+            .bind(self.max_attempts)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage_error)?;
+        Ok(match ends {
+            Some(ends) => Throttle::Deny {
+                retry_after: ns_duration(ends.saturating_sub(now)),
+            },
+            None => Throttle::Allow,
+        })
+    }
+
+    async fn count_failure(&self, key: &str, now: i64) -> Result<Throttle, StorageError> {
+        let row: Option<(bool, i64)> = sqlx::query_as(COUNT_FAILURE)
             .bind(TokenHash::of(key).as_bytes().as_slice())
             .bind(now)
             .bind(now.saturating_add(duration_ns(self.window)))
@@ -137,19 +154,23 @@ impl AttemptLimiter for PgAttemptLimiter {
             },
         })
     }
+}
 
-    async fn record_success(&self, key: &str, now: SystemTime) -> Result<(), StorageError> {
-        // Only a live window's count: a success whose window has ended meanwhile has
-        // nothing left to take back.
-        sqlx::query(
-            "UPDATE grantflow_attempts SET attempts = attempts - 1 \
-             WHERE key_hash = $1 AND attempts > 0 AND window_ends_ns > $2",
-        )
-        .bind(TokenHash::of(key).as_bytes().as_slice())
-        .bind(to_ns(now))
-        .execute(&self.pool)
-        .await
-        .map_err(storage_error)?;
-        Ok(())
+#[async_trait]
+impl AttemptLimiter for PgAttemptLimiter {
+    async fn check(&self, key: &str, now: SystemTime) -> Result<Throttle, StorageError> {
+        self.lockout(key, to_ns(now)).await
+    }
+
+    async fn record(
+        &self,
+        key: &str,
+        outcome: Outcome,
+        now: SystemTime,
+    ) -> Result<Throttle, StorageError> {
+        match outcome {
+            Outcome::Success => self.lockout(key, to_ns(now)).await,
+            Outcome::Failure => self.count_failure(key, to_ns(now)).await,
+        }
     }
 }
