@@ -163,11 +163,12 @@ impl MemoryAttemptLimiter {
         }
     }
 
-    /// Sets how many keys are tracked at once (rounded up to a multiple of 8, at least 8).
-    /// Default: 100,000, 2 MB once every slot is in use.
+    /// Sets how many keys are tracked at once, rounded up to a multiple of 8, from 8 to
+    /// 2^30. Default: 100,000, 2 MB once every slot is in use. Counts so far are dropped.
     #[must_use]
     pub fn with_capacity(mut self, capacity: usize) -> Self {
-        self.buckets = capacity.div_ceil(WAYS).max(1);
+        self.buckets = capacity.clamp(WAYS, 1 << 30).div_ceil(WAYS);
+        self.table = Mutex::default();
         self
     }
 
@@ -382,6 +383,20 @@ mod tests {
             fail(&limiter, &format!("key{n}"), 0);
         }
         assert_eq!(tracked(&limiter), 8);
+    }
+
+    #[test]
+    fn capacity_is_clamped_and_may_change_after_use() {
+        let limiter = MemoryAttemptLimiter::new(1, Duration::from_secs(10));
+        fail(&limiter, "k", 0);
+        let limiter = limiter.with_capacity(64);
+        // Enough keys that every one of the eight buckets fills up.
+        for n in 0..1000 {
+            fail(&limiter, &format!("key{n}"), 0);
+        }
+        assert_eq!(tracked(&limiter), 64);
+        let huge = MemoryAttemptLimiter::new(1, Duration::from_secs(10)).with_capacity(usize::MAX);
+        assert!(format!("{huge:?}").contains("capacity: 1073741824"));
     }
 
     #[test]

@@ -267,7 +267,7 @@ fn bt_06_expired_token_is_invalid_token() {
 }
 
 #[test]
-fn bt_09_a_token_issued_in_the_future_is_invalid_beyond_the_clock_skew() {
+fn bt_06_in_03_a_token_issued_in_the_future_is_invalid_beyond_the_clock_skew() {
     // Another instance whose clock is a few seconds ahead issued it: still accepted.
     let h = Harness::new();
     let token = h.cc_token(BACKEND, "read");

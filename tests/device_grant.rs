@@ -392,10 +392,10 @@ fn dg_04_device_code_is_bound_to_the_requesting_client() {
     assert_eq!(h.poll("tv", &device_code).status, Status::OK);
 }
 
-/// AC-06 for the device grant: RFC 8628 §3.4 requires `client_id` from a client that does
-/// not authenticate, so a poll naming no client is `invalid_request`, and it uses nothing up.
+/// DG-09 and AC-06 for the device grant: RFC 8628 §3.4 requires `client_id` from a client
+/// that does not authenticate, so a poll naming no client is `invalid_request`, and it uses nothing up.
 #[test]
-fn dg_04_ac_06_poll_without_client_id_is_invalid_request() {
+fn dg_09_ac_06_poll_without_client_id_is_invalid_request() {
     let h = Harness::new();
     let (device_code, user_code) = h.start("tv");
     h.approve(&user_code);

@@ -140,7 +140,7 @@ fn in_03_token_for_another_audience_is_inactive() {
 }
 
 #[test]
-fn in_03_bt_09_audience_token_is_inactive_for_a_caller_without_an_audience() {
+fn in_03_audience_token_is_inactive_for_a_caller_without_an_audience() {
     // RS has no registered audience: like a bearer guard without one, it sees only tokens
     // meant for any resource server, never one restricted to an audience.
     let h = Harness::new();

@@ -839,7 +839,7 @@ mod pg {
     }
 
     /// TE-10 across instances: 64 concurrent failures on one key, split over two instances,
-    /// get exactly the limit of answers, and a right secret among them is refused after.
+    /// get exactly the limit of answers, and a right secret recorded after them is refused.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn te_10_concurrent_attempts_across_instances_never_exceed_the_limit() {
         let Some(url) = database_url("the attempt limiter race") else {
@@ -925,7 +925,7 @@ mod pg {
     /// serialization errors instead of replay detection (AC-02); a pool that sets READ
     /// COMMITTED for itself is accepted.
     #[tokio::test]
-    async fn ac_02_migrate_refuses_connections_that_are_not_read_committed() {
+    async fn migrate_refuses_connections_that_are_not_read_committed() {
         let Some(url) = database_url("the isolation level test") else {
             return;
         };

@@ -458,7 +458,8 @@ pub enum DeviceVerificationError {
     /// entry.
     #[error("invalid, expired or already used user code")]
     InvalidUserCode,
-    /// Too many wrong entries for this limiter key (DG-07); no lookup was made.
+    /// Too many entries for this limiter key (DG-07): refused without a lookup, or, when
+    /// concurrent entries used up the limit meanwhile, without an answer from it.
     #[error("too many wrong user codes")]
     Throttled {
         /// How long until entries are accepted again.

@@ -37,6 +37,7 @@ use crate::secret::TokenHash;
 /// let server = Server::builder("https://as.example.com", stores.clients(), stores.tokens())
 ///     // The server's default policies, with counts shared by every instance:
 ///     .attempt_limiter(stores.attempt_limiter(10, Duration::from_secs(60)))
+///     .password_limiter(stores.attempt_limiter(5, Duration::from_secs(300)))
 ///     .user_code_limiter(stores.attempt_limiter(5, Duration::from_secs(600)))
 ///     .build()?;
 /// # let _ = server;
@@ -97,9 +98,10 @@ pub(super) async fn purge(pool: &PgPool, now: SystemTime) -> Result<usize, Stora
 /// Counts a failure unless the key's window is live and used up (`$2` is now, `$3` the end
 /// of a window starting now, `$4` the most failures). The upsert's `WHERE` leaves a
 /// used-up row alone and returns nothing from `counted`; the second branch then reads when
-/// that row's window ends. (It reads the statement's snapshot, so a row that a concurrent
-/// first failure inserted may be invisible to it: the caller then waits a whole window,
-/// the safe side.)
+/// that row's window ends. (It reads the statement's snapshot, which may be older than the
+/// row the upsert saw: a row a concurrent first failure inserted is then invisible, and a
+/// row another instance just moved to a new window still shows the old end. Either way
+/// the caller is told to wait a whole window, the safe side.)
 const COUNT_FAILURE: &str = "\
     WITH counted AS (\
         INSERT INTO grantflow_attempts AS a (key_hash, window_ends_ns, attempts) \
@@ -146,10 +148,10 @@ impl PgAttemptLimiter {
             .map_err(storage_error)?;
         Ok(match row {
             Some((true, _)) => Throttle::Allow,
-            Some((false, ends)) => Throttle::Deny {
-                retry_after: ns_duration(ends.saturating_sub(now)),
+            Some((false, ends)) if ends > now => Throttle::Deny {
+                retry_after: ns_duration(ends - now),
             },
-            None => Throttle::Deny {
+            _ => Throttle::Deny {
                 retry_after: self.window,
             },
         })

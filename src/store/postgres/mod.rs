@@ -102,8 +102,9 @@ impl PgStores {
     /// start together, wait for each other; a database already up to date is left as it
     /// is.
     ///
-    /// It also checks that the pool's connections run at PostgreSQL's default isolation
-    /// level, READ COMMITTED, which the stores' single-statement atomicity relies on: at
+    /// It also checks, on the connection it migrates with, that `pool` runs at PostgreSQL's
+    /// default isolation level, READ COMMITTED (give [`PgStores::new`] the same pool, so
+    /// the check speaks for the stores), which the stores' single-statement atomicity relies on: at
     /// REPEATABLE READ or SERIALIZABLE, the losers of a race for one code or refresh token
     /// would fail with a serialization error (503) instead of being recognised as replays
     /// that revoke the grant (AC-02, RT-06). Where the database or role defaults to a
