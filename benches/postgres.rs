@@ -23,7 +23,7 @@
 mod bench {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
-    use std::time::{Instant, SystemTime};
+    use std::time::{Duration, Instant, SystemTime};
 
     use async_trait::async_trait;
     use grantflow::postgres::{PgPool, PgPoolOptions};
@@ -131,6 +131,8 @@ mod bench {
         lookups: Arc<Calls>,
         writes: Arc<Calls>,
         app: String,
+        /// The same server with the client-secret limiter in PostgreSQL too.
+        shared_limiter: Server,
     }
 
     async fn setup(url: &str) -> Result<Setup, Box<dyn std::error::Error>> {
@@ -172,19 +174,25 @@ mod bench {
         let clients: Arc<dyn ClientRegistry> = stores.clients();
         let codes: Arc<dyn CodeStore> = stores.codes();
         let tokens: Arc<dyn TokenStore> = stores.tokens();
-        let server = Server::builder(
-            "https://as.example.com",
-            Arc::new(Counted(clients, lookups.clone())),
-            Arc::new(Counted(tokens, writes.clone())),
-        )
-        .code_store(Arc::new(Counted(codes, writes.clone())))
-        .build()?;
+        let builder = || {
+            Server::builder(
+                "https://as.example.com",
+                Arc::new(Counted(clients.clone(), lookups.clone())),
+                Arc::new(Counted(tokens.clone(), writes.clone())),
+            )
+            .code_store(Arc::new(Counted(codes.clone(), writes.clone())))
+        };
+        let server = builder().build()?;
+        let shared_limiter = builder()
+            .attempt_limiter(stores.attempt_limiter(10, Duration::from_secs(60)))
+            .build()?;
         Ok(Setup {
             server,
             pool,
             lookups,
             writes,
             app,
+            shared_limiter,
         })
     }
 
@@ -268,15 +276,15 @@ mod bench {
         Ok(total as f64 / started.elapsed().as_secs_f64())
     }
 
-    async fn round_trips(setup: &Setup, request: HttpRequest) -> Result<String, String> {
+    async fn round_trips(
+        setup: &Setup,
+        server: &Server,
+        request: HttpRequest,
+    ) -> Result<String, String> {
         setup.lookups.take();
         setup.writes.take();
         let before = statements(&setup.pool).await;
-        let response = setup
-            .server
-            .token(&request)
-            .await
-            .map_err(|e| format!("{e:?}"))?;
+        let response = server.token(&request).await.map_err(|e| format!("{e:?}"))?;
         if response.status != Status::OK {
             return Err(format!("{response:?}"));
         }
@@ -300,21 +308,35 @@ mod bench {
             let code = issue_code(&setup).await?;
             setup.server.token(&exchange(&setup.app, &code)).await?;
             setup.server.token(&client_credentials()).await?;
+            setup.shared_limiter.token(&client_credentials()).await?;
         }
         println!(
             "client credentials, per request: {}",
-            round_trips(&setup, client_credentials()).await?
+            round_trips(&setup, &setup.server, client_credentials()).await?
+        );
+        println!(
+            "client credentials, shared limiter, per request: {}",
+            round_trips(&setup, &setup.shared_limiter, client_credentials()).await?
         );
         let code = issue_code(&setup).await?;
         println!(
             "code exchange, per request: {}",
-            round_trips(&setup, exchange(&setup.app, &code)).await?
+            round_trips(&setup, &setup.server, exchange(&setup.app, &code)).await?
         );
         for tasks in LEVELS {
             let requests = (0..CC_REQUESTS).map(|_| client_credentials()).collect();
             let rate = run(&setup.server, requests, tasks).await?;
             println!(
                 "client credentials, {tasks:>2} tasks: {rate:>7.0} requests/s ({CC_REQUESTS} requests)"
+            );
+        }
+        // Every response must be a 200: one client's concurrent requests never throttle
+        // each other, whatever the limiter's latency.
+        for tasks in LEVELS {
+            let requests = (0..CC_REQUESTS).map(|_| client_credentials()).collect();
+            let rate = run(&setup.shared_limiter, requests, tasks).await?;
+            println!(
+                "client credentials, shared limiter, {tasks:>2} tasks: {rate:>7.0} requests/s ({CC_REQUESTS} requests)"
             );
         }
         for tasks in LEVELS {
