@@ -1,22 +1,30 @@
 //! The store conformance suite (`grantflow::testing`, feature `testing`) against the
 //! in-memory stores: AC-01, AC-02, AC-04, RT-05, RT-06, DG-10 and DG-11 at the store level,
-//! including the races. The PostgreSQL stores run the same suite in `tests/postgres.rs`.
+//! and TE-10, PW-03 and DG-07 for the attempt limiter, including the races. The PostgreSQL
+//! stores run the same suite in `tests/postgres.rs`.
 
 #[cfg(feature = "testing")]
 mod suite {
     use std::sync::Arc;
+    use std::time::Duration;
 
     use grantflow::testing::Conformance;
-    use grantflow::{MemoryClientRegistry, MemoryCodeStore, MemoryDeviceStore, MemoryTokenStore};
+    use grantflow::{
+        MemoryAttemptLimiter, MemoryClientRegistry, MemoryCodeStore, MemoryDeviceStore,
+        MemoryTokenStore,
+    };
+
+    const WINDOW: Duration = Duration::from_secs(60);
 
     /// Every check passes, none is skipped.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn ac_04_rt_05_dg_11_memory_stores_pass_the_conformance_suite() {
+    async fn ac_04_rt_05_dg_11_te_10_memory_stores_pass_the_conformance_suite() {
         let report = Conformance::new()
             .token_store(Arc::new(MemoryTokenStore::new()))
             .code_store(Arc::new(MemoryCodeStore::new()))
             .device_store(Arc::new(MemoryDeviceStore::new()))
             .client_registry(Arc::new(MemoryClientRegistry::new()))
+            .attempt_limiter(Arc::new(MemoryAttemptLimiter::new(10, WINDOW)), 10, WINDOW)
             .run()
             .await
             .unwrap_or_else(|failures| panic!("{failures}"));
@@ -32,6 +40,7 @@ mod suite {
         let codes = Arc::new(MemoryCodeStore::new());
         let devices = Arc::new(MemoryDeviceStore::new());
         let clients = Arc::new(MemoryClientRegistry::new());
+        let limiter = Arc::new(MemoryAttemptLimiter::new(3, WINDOW));
         let report = Conformance::new()
             .token_store(tokens.clone())
             .token_store(tokens)
@@ -41,6 +50,8 @@ mod suite {
             .device_store(devices)
             .client_registry(clients.clone())
             .client_registry(clients)
+            .attempt_limiter(limiter.clone(), 3, WINDOW)
+            .attempt_limiter(limiter, 3, WINDOW)
             .concurrency(16)
             .run()
             .await
@@ -100,6 +111,45 @@ mod suite {
         assert!(failed.contains(&"tokens.race.rotate"), "{failed:?}");
         assert!(failures.passed.contains(&"tokens.round_trip"));
         assert!(failures.to_string().contains("tokens.rotate: "));
+    }
+
+    /// A limiter that counts successes like failures (so a client's own traffic locks it
+    /// out) fails the successes check, and only that one.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn te_10_a_limiter_that_counts_successes_fails_the_successes_check() {
+        #[derive(Debug)]
+        struct CountsEverything(MemoryAttemptLimiter);
+
+        #[async_trait::async_trait]
+        impl grantflow::AttemptLimiter for CountsEverything {
+            async fn check(
+                &self,
+                key: &str,
+                now: std::time::SystemTime,
+            ) -> Result<grantflow::Throttle, grantflow::StorageError> {
+                self.0.check(key, now).await
+            }
+            async fn record(
+                &self,
+                key: &str,
+                _outcome: grantflow::Outcome,
+                now: std::time::SystemTime,
+            ) -> Result<grantflow::Throttle, grantflow::StorageError> {
+                self.0.record(key, grantflow::Outcome::Failure, now).await
+            }
+        }
+
+        let limiter = Arc::new(CountsEverything(MemoryAttemptLimiter::new(3, WINDOW)));
+        let failures = Conformance::new()
+            .attempt_limiter(limiter, 3, WINDOW)
+            .concurrency(8)
+            .run()
+            .await
+            .expect_err("successes are counted");
+        let failed: Vec<&str> = failures.failures.iter().map(|f| f.check).collect();
+        assert_eq!(failed, ["limiters.successes"]);
+        assert!(failures.passed.contains(&"limiters.lockout"));
+        assert!(failures.passed.contains(&"limiters.race.failures"));
     }
 }
 

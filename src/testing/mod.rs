@@ -1,6 +1,7 @@
 //! A conformance suite for store implementations (feature `testing`): the contracts of
-//! [`TokenStore`], [`CodeStore`], [`DeviceStore`] and [`ClientRegistry`] as executable
-//! checks, including the concurrency races that single use depends on.
+//! [`TokenStore`], [`CodeStore`], [`DeviceStore`], [`ClientRegistry`] and
+//! [`AttemptLimiter`] as executable checks, including the concurrency races that single use
+//! and brute-force limits depend on.
 //!
 //! The in-memory stores and the PostgreSQL stores pass it; run it against your own
 //! backend from a test:
@@ -31,7 +32,10 @@
 //! [`concurrency`](Conformance::concurrency) tasks (64 by default) started together:
 //! redemptions of one code or device code and rotations of one refresh token give exactly
 //! one winner, inserts and rotations racing a revocation of their grant leave no live
-//! token, concurrent decisions, polls and user-code claims are compare-and-sets.
+//! token, concurrent decisions, polls and user-code claims are compare-and-sets. For attempt
+//! limiters: the lockout after the limit of failures (for every outcome, with its
+//! `retry_after`, until the window ends), successes that count nothing, and concurrent
+//! failures answered no more often than the limit.
 //!
 //! Pass a store more than once (two handles on one database, with separate connection
 //! pools) and every check spreads its calls over the handles, as over two instances.
@@ -50,6 +54,7 @@
 mod clients;
 mod codes;
 mod devices;
+mod limiters;
 mod tokens;
 
 use std::fmt;
@@ -60,6 +65,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 
 use crate::error::StorageError;
+use crate::limiter::AttemptLimiter;
 use crate::secret::{TokenHash, random_secret};
 use crate::store::{ClientRegistry, CodeStore, DeviceStore, TokenStore};
 use crate::types::{Client, ClientId};
@@ -89,6 +95,7 @@ enum Area {
     Codes,
     Devices,
     Clients,
+    Limiters,
 }
 
 /// Every check, in the order they run.
@@ -115,6 +122,9 @@ const CHECKS: &[(&str, Area)] = &[
     ("devices.race.poll", Area::Devices),
     ("devices.race.user_code", Area::Devices),
     ("clients.round_trip", Area::Clients),
+    ("limiters.lockout", Area::Limiters),
+    ("limiters.successes", Area::Limiters),
+    ("limiters.race.failures", Area::Limiters),
 ];
 
 /// The stores under test and how to run the suite. See the [module docs](self).
@@ -125,6 +135,9 @@ pub struct Conformance {
     devices: Vec<Arc<dyn DeviceStore>>,
     clients: Vec<Arc<dyn ClientRegistry>>,
     registrar: Option<Arc<dyn ClientRegistrar>>,
+    limiters: Vec<Arc<dyn AttemptLimiter>>,
+    /// The policy every limiter under test was built with: failures per window, window.
+    limiter_policy: (u32, Duration),
     tasks: usize,
     skip: Vec<String>,
 }
@@ -136,6 +149,7 @@ impl fmt::Debug for Conformance {
             .field("code_stores", &self.codes.len())
             .field("device_stores", &self.devices.len())
             .field("client_registries", &self.clients.len())
+            .field("attempt_limiters", &self.limiters.len())
             .field("tasks", &self.tasks)
             .field("skip", &self.skip)
             .finish()
@@ -157,6 +171,8 @@ impl Conformance {
             devices: Vec::new(),
             clients: Vec::new(),
             registrar: None,
+            limiters: Vec::new(),
+            limiter_policy: (1, Duration::from_secs(60)),
             tasks: 64,
             skip: Vec::new(),
         }
@@ -199,6 +215,22 @@ impl Conformance {
         self
     }
 
+    /// Adds a handle on the attempt limiter under test, built to allow `max_attempts`
+    /// failures per key in each `window` (whole seconds, at least 2): the checks hold it to
+    /// that policy. Every handle must share one policy and one backend (see
+    /// [`token_store`](Self::token_store)); the last policy given counts.
+    #[must_use]
+    pub fn attempt_limiter(
+        mut self,
+        limiter: Arc<dyn AttemptLimiter>,
+        max_attempts: u32,
+        window: Duration,
+    ) -> Self {
+        self.limiters.push(limiter);
+        self.limiter_policy = (max_attempts.max(1), window.max(Duration::from_secs(2)));
+        self
+    }
+
     /// How many tasks each race starts at once. Default: 64; at least 2.
     #[must_use]
     pub fn concurrency(mut self, tasks: usize) -> Self {
@@ -235,6 +267,7 @@ impl Conformance {
                 Area::Codes => !self.codes.is_empty(),
                 Area::Devices => !self.devices.is_empty(),
                 Area::Clients => !self.clients.is_empty() && self.registrar.is_some(),
+                Area::Limiters => !self.limiters.is_empty(),
             };
             if !present || self.skip.iter().any(|s| s == name) {
                 report.skipped.push(*name);
@@ -334,6 +367,9 @@ async fn run_check(name: &str, ctx: &Ctx<'_>) -> Outcome {
         "devices.race.poll" => devices::race_poll(ctx).await,
         "devices.race.user_code" => devices::race_user_code(ctx).await,
         "clients.round_trip" => clients::round_trip(ctx).await,
+        "limiters.lockout" => limiters::lockout(ctx).await,
+        "limiters.successes" => limiters::successes(ctx).await,
+        "limiters.race.failures" => limiters::race_failures(ctx).await,
         _ => Err(format!("no check named {name}")),
     }
 }
@@ -376,6 +412,14 @@ impl Ctx<'_> {
 
     fn clients(&self, i: usize) -> Arc<dyn ClientRegistry> {
         pick(&self.suite.clients, i)
+    }
+
+    fn limiter(&self, i: usize) -> Arc<dyn AttemptLimiter> {
+        pick(&self.suite.limiters, i)
+    }
+
+    fn policy(&self) -> (u32, Duration) {
+        self.suite.limiter_policy
     }
 
     fn registrar(&self) -> Result<Arc<dyn ClientRegistrar>, String> {
