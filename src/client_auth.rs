@@ -3,14 +3,14 @@
 //! `client_secret_basic`, `client_secret_post` and `none`, exactly one method per request.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
 use crate::error::{Error, ErrorCode, OAuthError};
 use crate::http::HttpRequest;
-use crate::limiter::{AttemptLimiter, Outcome, Throttle};
+use crate::limiter::{AttemptLimiter, Outcome, limited};
 use crate::params::{Form, decode};
 use crate::secret::ClientSecret;
 use crate::store::ClientRegistry;
@@ -198,32 +198,27 @@ impl Authenticator<'_> {
             // `none`: the registered method is `none`, so the client is public.
             return Ok(Ok(client));
         };
-        // TE-10: a locked-out client is refused without a check; the outcome of a check is
-        // answered only if the limiter allows it, in one atomic step with every other
-        // outcome for the client (see `AttemptLimiter`).
+        // TE-10: a locked-out client is refused without a check, and the outcome of a
+        // check is answered only if the limiter lets it (`limiter::limited`).
         let key = limiter_key(client.id().as_str());
-        let throttled = |retry_after: Duration| {
-            Ok(Err(invalid_client(
+        let verified = limited(self.limiter, &key, self.now, async {
+            let right = self.registry.verify_secret(&client, &presented).await?;
+            let outcome = if right {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            };
+            Ok::<_, Error>((outcome, right))
+        })
+        .await?;
+        match verified {
+            Ok(true) => Ok(Ok(client)),
+            Ok(false) => Ok(Err(invalid_client(self.realm, FAILED))),
+            Err(retry_after) => Ok(Err(invalid_client(
                 self.realm,
                 "too many failed authentication attempts",
             )
-            .with_retry_after(retry_after.as_secs().max(1))))
-        };
-        if let Throttle::Deny { retry_after } = self.limiter.check(&key, self.now).await? {
-            return throttled(retry_after);
-        }
-        let outcome = if self.registry.verify_secret(&client, &presented).await? {
-            Outcome::Success
-        } else {
-            Outcome::Failure
-        };
-        if let Throttle::Deny { retry_after } = self.limiter.record(&key, outcome, self.now).await?
-        {
-            return throttled(retry_after);
-        }
-        match outcome {
-            Outcome::Success => Ok(Ok(client)),
-            Outcome::Failure => Ok(Err(invalid_client(self.realm, FAILED))),
+            .with_retry_after(retry_after.as_secs().max(1)))),
         }
     }
 }

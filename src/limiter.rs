@@ -3,6 +3,7 @@
 
 use std::collections::hash_map::RandomState;
 use std::fmt;
+use std::future::Future;
 use std::hash::BuildHasher;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
@@ -82,6 +83,29 @@ pub trait AttemptLimiter: Send + Sync + fmt::Debug {
         outcome: Outcome,
         now: SystemTime,
     ) -> Result<Throttle, StorageError>;
+}
+
+/// The server's side of the [`AttemptLimiter`] contract, for every credential it checks:
+/// `verify` runs only if `key` is not locked out, and what it found comes back only if the
+/// limiter lets its [`Outcome`] be answered. `Ok(Err(retry_after))` means refused as
+/// locked out, whatever `verify` found.
+pub(crate) async fn limited<T, E>(
+    limiter: &dyn AttemptLimiter,
+    key: &str,
+    now: SystemTime,
+    verify: impl Future<Output = Result<(Outcome, T), E>>,
+) -> Result<Result<T, Duration>, E>
+where
+    E: From<StorageError>,
+{
+    if let Throttle::Deny { retry_after } = limiter.check(key, now).await? {
+        return Ok(Err(retry_after));
+    }
+    let (outcome, found) = verify.await?;
+    match limiter.record(key, outcome, now).await? {
+        Throttle::Allow => Ok(Ok(found)),
+        Throttle::Deny { retry_after } => Ok(Err(retry_after)),
+    }
 }
 
 /// The in-memory [`AttemptLimiter`]: at most `max_attempts` failures per key in a fixed

@@ -29,7 +29,7 @@ use crate::error::{ConfigError, Error, ErrorCode, OAuthError, StorageError};
 use crate::grant::device::{PollState, SLOW_DOWN_STEP, UserCodeFormat, check_poll};
 use crate::grant::resolve_scope;
 use crate::http::{HttpRequest, HttpResponse, Status};
-use crate::limiter::{AttemptLimiter, MemoryAttemptLimiter, Outcome, Throttle};
+use crate::limiter::{AttemptLimiter, MemoryAttemptLimiter, Outcome, limited};
 use crate::params::Form;
 use crate::secret::{DeviceCode, TokenHash};
 use crate::server::Server;
@@ -366,44 +366,32 @@ impl Server {
         let mut key = String::with_capacity(10 + limiter_key.len());
         key.push_str("user_code:");
         key.push_str(limiter_key);
-        let limiter = &device.limiter;
-        if let Throttle::Deny { retry_after } =
-            limiter.check(&key, now).await.map_err(Error::from)?
-        {
-            return Err(DeviceVerificationError::Throttled { retry_after });
-        }
         let normalized = device.user_code_format.normalize(user_code);
-        let found = if device.user_code_format.fits(&normalized) {
-            match device
-                .store
-                .find_by_user_code(&normalized)
-                .await
-                .map_err(Error::from)?
-            {
+        // DG-07: every entry counts, a right one too (a valid code must not refresh a
+        // guessing budget); a locked-out key gets no lookup, and an entry's answer is given
+        // only if the limiter lets it (`limiter::limited`).
+        let lookup = async {
+            if !device.user_code_format.fits(&normalized) {
+                return Ok::<_, Error>((Outcome::Failure, None));
+            }
+            let found = match device.store.find_by_user_code(&normalized).await? {
                 Some((hash, record))
                     if record.state == DeviceState::Pending && !record.is_expired(now) =>
                 {
                     self.inner
                         .clients
                         .find(record.client_id.as_str())
-                        .await
-                        .map_err(Error::from)?
+                        .await?
                         .map(|client| (hash, record, client))
                 }
                 _ => None,
-            }
-        } else {
-            None
+            };
+            Ok((Outcome::Failure, found))
         };
-        // DG-07: every entry counts, a right one too (a valid code must not refresh a
-        // guessing budget), and its answer is given only if the limiter allows it.
-        if let Throttle::Deny { retry_after } = limiter
-            .record(&key, Outcome::Failure, now)
-            .await
-            .map_err(Error::from)?
-        {
-            return Err(DeviceVerificationError::Throttled { retry_after });
-        }
+        let found = match limited(&*device.limiter, &key, now, lookup).await? {
+            Ok(found) => found,
+            Err(retry_after) => return Err(DeviceVerificationError::Throttled { retry_after }),
+        };
         let Some((device_code, record, client)) = found else {
             return Err(DeviceVerificationError::InvalidUserCode);
         };
@@ -481,8 +469,8 @@ pub enum DeviceVerificationError {
 /// decision ([RFC 8628 §3.3](https://www.rfc-editor.org/rfc/rfc8628#section-3.3), DG-08).
 ///
 /// Show the user which client is asking ([`client_name`](Self::client_name) or
-/// [`client_id`](Self::client_id)), the [`requested_scope`](Self::requested_scope) it asks for, and the
-/// [`user_code`](Self::user_code) to compare with the device's screen; then call
+/// [`client_id`](Self::client_id)), the [`requested_scope`](Self::requested_scope) it asks
+/// for, and the [`user_code`](Self::user_code) to compare with the device's screen; then call
 /// [`approve`](Self::approve) or [`deny`](Self::deny).
 ///
 /// ```

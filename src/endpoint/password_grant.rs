@@ -9,13 +9,12 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::endpoint::token::{GrantError, GrantHandler, GrantRequest, TokenGrant};
 use crate::error::{ErrorCode, OAuthError, StorageError};
-use crate::limiter::{AttemptLimiter, Outcome, Throttle};
+use crate::limiter::{AttemptLimiter, Outcome, limited};
 use crate::secret::ResourceOwnerPassword;
 use crate::server::Server;
 use crate::types::{Client, GrantType, Subject};
@@ -90,33 +89,32 @@ impl GrantHandler for PasswordGrant {
         };
         let scope = request.requested_scope()?;
         // PW-03: throttle guessing per user name. A locked-out name is refused before the
-        // (slow) check runs; the check's outcome is answered only if the limiter allows
-        // it, so concurrent guesses get at most the limit of answers.
+        // (slow) check runs, and the check's outcome is answered only if the limiter lets
+        // it (`limiter::limited`), so concurrent guesses get at most the limit of answers.
         let key = format!("password:{username}");
-        let now = request.now();
-        let throttled = |retry_after: Duration| {
-            GrantError::from(
-                OAuthError::new(ErrorCode::INVALID_GRANT)
-                    .with_description("too many failed attempts")
-                    .with_retry_after(retry_after.as_secs().max(1)),
-            )
-        };
-        if let Throttle::Deny { retry_after } = self.limiter.check(&key, now).await? {
-            return Err(throttled(retry_after));
-        }
         let password = ResourceOwnerPassword::from_presented(password.to_owned());
-        let subject = self
-            .verifier
-            .verify(request.client(), username, &password)
-            .await?;
-        let outcome = if subject.is_some() {
-            Outcome::Success
-        } else {
-            Outcome::Failure
+        let verified = limited(&*self.limiter, &key, request.now(), async {
+            let subject = self
+                .verifier
+                .verify(request.client(), username, &password)
+                .await?;
+            let outcome = if subject.is_some() {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            };
+            Ok::<_, GrantError>((outcome, subject))
+        })
+        .await?;
+        let subject = match verified {
+            Ok(subject) => subject,
+            Err(retry_after) => {
+                return Err(OAuthError::new(ErrorCode::INVALID_GRANT)
+                    .with_description("too many failed attempts")
+                    .with_retry_after(retry_after.as_secs().max(1))
+                    .into());
+            }
         };
-        if let Throttle::Deny { retry_after } = self.limiter.record(&key, outcome, now).await? {
-            return Err(throttled(retry_after));
-        }
         match subject {
             Some(subject) => Ok(TokenGrant::new(scope)
                 .with_subject(subject)
