@@ -13,8 +13,8 @@ use crate::http::HttpRequest;
 use crate::limiter::{AttemptLimiter, Outcome, limited};
 use crate::params::{Form, decode};
 use crate::secret::ClientSecret;
-use crate::store::ClientRegistry;
-use crate::types::{AuthMethod, Client, ClientId};
+use crate::store::{ClientRegistry, find_presented_client};
+use crate::types::{AuthMethod, Client};
 
 /// Standard base64 that accepts the credential with or without padding.
 const BASIC: GeneralPurpose = GeneralPurpose::new(
@@ -181,14 +181,7 @@ impl Authenticator<'_> {
         credentials: Credentials<'_>,
     ) -> Result<Result<Arc<Client>, OAuthError>, Error> {
         const FAILED: &str = "client authentication failed";
-        // An identifier no client can have is unknown without asking the registry: a
-        // backend may treat it as a fault (PostgreSQL refuses NUL bytes in text).
-        let found = if ClientId::is_valid(credentials.id()) {
-            self.registry.find(credentials.id()).await?
-        } else {
-            None
-        };
-        let Some(client) = found else {
+        let Some(client) = find_presented_client(self.registry, credentials.id()).await? else {
             return Ok(Err(invalid_client(self.realm, FAILED)));
         };
         if client.auth_method() != credentials.method() {

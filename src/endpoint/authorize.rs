@@ -37,7 +37,7 @@ use crate::params::{FormError, FormLimits, Pairs, first_repeated, parse_pairs};
 use crate::pkce::{CodeChallenge, PkceMethod};
 use crate::secret::AuthorizationCode;
 use crate::server::Server;
-use crate::store::AuthorizationGrant;
+use crate::store::{AuthorizationGrant, find_presented_client};
 use crate::types::{Client, ClientId, GrantId, GrantType, Scope, Subject};
 
 /// The longest `state` accepted (ST-03). Longer values are a local error: they cannot be
@@ -531,13 +531,7 @@ impl Server {
         let Some(client_id) = params.get("client_id") else {
             return Err(rejected("client_id required"));
         };
-        // An identifier no client can have is not looked up (see `ClientId::is_valid`).
-        let found = if ClientId::is_valid(client_id) {
-            inner.clients.find(client_id).await?
-        } else {
-            None
-        };
-        let Some(client) = found else {
+        let Some(client) = find_presented_client(&*inner.clients, client_id).await? else {
             return Err(rejected("unknown client"));
         };
 

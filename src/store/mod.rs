@@ -68,6 +68,20 @@ pub trait ClientRegistry: Send + Sync + fmt::Debug {
     }
 }
 
+/// Looks up a `client_id` a request presented. An identifier no client can have
+/// ([`ClientId::is_valid`]) is unknown without asking the
+/// registry: a backend may treat such input as a fault (PostgreSQL refuses NUL bytes in
+/// text). Every lookup of a presented identifier goes through here.
+pub(crate) async fn find_presented_client(
+    registry: &dyn ClientRegistry,
+    client_id: &str,
+) -> Result<Option<Arc<Client>>, StorageError> {
+    if !ClientId::is_valid(client_id) {
+        return Ok(None);
+    }
+    registry.find(client_id).await
+}
+
 /// Which kind of token a [`TokenRecord`] describes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

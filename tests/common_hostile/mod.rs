@@ -171,7 +171,7 @@ pub struct StrictRegistry(MemoryClientRegistry);
 #[async_trait::async_trait]
 impl grantflow::ClientRegistry for StrictRegistry {
     async fn find(&self, client_id: &str) -> Result<Option<Arc<Client>>, grantflow::StorageError> {
-        if ClientId::new(client_id).is_err() {
+        if !ClientId::is_valid(client_id) {
             return Err(grantflow::StorageError::new(
                 "invalid byte sequence in a text column",
             ));
