@@ -389,36 +389,13 @@ async fn code_flow(
 ) -> Option<()> {
     let page = timed(sender, get(AUTHORIZE, None, None), 200, counted, tally).await?;
     let cookie = session_cookie(&page)?;
-    let csrf = between(&page.body, b"name=\"csrf_token\" value=\"", b"\"")?;
-    let body =
-        format!("csrf_token={csrf}&username=alice&password=alice-password&decision=continue");
-    let signed_in = timed(
-        sender,
-        form_post(AUTHORIZE, None, Some(&cookie), body),
-        303,
-        counted,
-        tally,
-    )
-    .await?;
+    let sign_in = "username=alice&password=alice-password&decision=continue";
+    let signed_in = post_page_form(sender, &page, &cookie, sign_in, counted, tally).await?;
     let cookie = session_cookie(&signed_in)?;
-    let consent = timed(
-        sender,
-        get(AUTHORIZE, None, Some(&cookie)),
-        200,
-        counted,
-        tally,
-    )
-    .await?;
-    let csrf = between(&consent.body, b"name=\"csrf_token\" value=\"", b"\"")?;
-    let body = format!("csrf_token={csrf}&decision=approve");
-    let redirect = timed(
-        sender,
-        form_post(AUTHORIZE, None, Some(&cookie), body),
-        303,
-        counted,
-        tally,
-    )
-    .await?;
+    let consent = get(AUTHORIZE, None, Some(&cookie));
+    let consent = timed(sender, consent, 200, counted, tally).await?;
+    let approve = "decision=approve";
+    let redirect = post_page_form(sender, &consent, &cookie, approve, counted, tally).await?;
     let location = redirect.headers.get("location")?.to_str().ok()?;
     let code = location.split("code=").nth(1)?.split('&').next()?;
     let body = format!(
@@ -434,6 +411,22 @@ async fn code_flow(
     )
     .await?;
     Some(())
+}
+
+/// Posts the form of `page` (its CSRF token, then `fields`) with the session `cookie`:
+/// the 303 it answers.
+async fn post_page_form(
+    sender: &mut SendRequest<Full<Bytes>>,
+    page: &Answer,
+    cookie: &str,
+    fields: &str,
+    counted: bool,
+    tally: &mut Tally,
+) -> Option<Answer> {
+    let csrf = between(&page.body, b"name=\"csrf_token\" value=\"", b"\"")?;
+    let body = format!("csrf_token={csrf}&{fields}");
+    let request = form_post(AUTHORIZE, None, Some(cookie), body);
+    timed(sender, request, 303, counted, tally).await
 }
 
 /// The `name=value` of the session cookie an answer sets.

@@ -7,7 +7,8 @@
 //!
 //! actix-web has its own request and response types (not the `http` crate's), so the
 //! conversion to and from grantflow's `HttpRequest` / `HttpResponse` is written out here:
-//! `to_grantflow` and `to_actix` are the whole adapter.
+//! `to_grantflow` and `to_actix` are the whole adapter. actix-web's own settings hold the
+//! connections to the demo's `Limits` (head timeout, keep-alive, connections per worker).
 
 #[path = "demo/mod.rs"]
 mod demo;

@@ -6,7 +6,8 @@
 //! ```
 //!
 //! hyper uses the `http` crate's types, so the adapter is grantflow's `http` feature:
-//! `HttpRequest::from_http_parts` and `HttpResponse::into_http`.
+//! `HttpRequest::from_http_parts` and `HttpResponse::into_http`. The connection loop, with
+//! its head timeout and connection cap, is `examples/connections/`, shared with axum.
 
 #[path = "demo/mod.rs"]
 mod demo;

@@ -26,12 +26,7 @@ pub(super) async fn handle(app: &DemoApp, peer: IpAddr, request: &HttpRequest) -
 async fn show(app: &DemoApp, request: &HttpRequest) -> HttpResponse {
     let session = app.inner.sessions.find_or_start(request);
     let query = request.query().unwrap_or("");
-    let outcome = app
-        .inner
-        .server
-        .authorize(&HttpRequest::new(Method::Get).with_query(query))
-        .await;
-    let response = match outcome {
+    let response = match validate(app, query).await {
         // The user has authenticated, so the error may go back to the client (AZ-07).
         Err(AuthorizeError::Redirect(error)) if session.user.is_some() => error.into_response(),
         outcome => render(outcome, &session, query),
@@ -55,12 +50,7 @@ async fn submit(app: &DemoApp, peer: IpAddr, request: &HttpRequest) -> HttpRespo
         Err(page) => return page,
     };
     let sessions = &app.inner.sessions;
-    let outcome = app
-        .inner
-        .server
-        .authorize(&HttpRequest::new(Method::Get).with_query(query))
-        .await;
-    let outcome = match outcome {
+    let outcome = match validate(app, query).await {
         Ok(pending) => Ok(pending),
         Err(AuthorizeError::Redirect(error)) => Err(error),
         // Not a request that can be answered at all: the error page, no sign-in.
@@ -91,6 +81,13 @@ async fn submit(app: &DemoApp, peer: IpAddr, request: &HttpRequest) -> HttpRespo
         (Ok(pending), Some(Decision::Deny)) => pending.see_other().deny(),
         (Ok(_), _) => pages::see_other(&this_page),
     }
+}
+
+/// The authorization request in `query`, validated afresh: the page's GET, its HEAD and
+/// its form POSTs all carry the original request in the query.
+async fn validate(app: &DemoApp, query: &str) -> Result<PendingAuthorization, AuthorizeError> {
+    let request = HttpRequest::new(Method::Get).with_query(query);
+    app.inner.server.authorize(&request).await
 }
 
 async fn approve(pending: PendingAuthorization, subject: grantflow::Subject) -> HttpResponse {

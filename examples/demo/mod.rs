@@ -293,6 +293,8 @@ impl DemoApp {
     /// fill the device store for everyone.
     async fn admit_device_request(&self, peer: IpAddr) -> Result<(), HttpResponse> {
         let key = format!("device-authorization:{}", address_key(peer));
+        // A rate limit, not a credential check: every request counts, recorded as the
+        // one outcome the limiter counts.
         let counted = self
             .inner
             .device_requests

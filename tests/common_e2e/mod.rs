@@ -12,7 +12,6 @@
 use std::future::Future;
 use std::net::{IpAddr, TcpListener};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::time::Duration;
 
 use oauth2::basic::BasicClient;
 use oauth2::{
@@ -68,28 +67,10 @@ pub const WEB_REDIRECT: &str = "http://localhost:3000/callback";
 /// An `oauth2` client with every endpoint set.
 pub type OAuthClient = BasicClient<EndpointSet, EndpointSet, EndpointSet, EndpointSet, EndpointSet>;
 
-/// The limits an example server runs with (each example has its own `Limits` type, built
-/// from this one). [`Limits::default`] is the examples' production default.
-#[derive(Clone, Copy, Debug)]
-pub struct Limits {
-    pub head_timeout: Duration,
-    pub body_timeout: Duration,
-    pub max_connections: usize,
-    pub anonymous_sessions: usize,
-    pub sessions_per_user: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            head_timeout: Duration::from_secs(10),
-            body_timeout: Duration::from_secs(10),
-            max_connections: 1024,
-            anonymous_sessions: 100_000,
-            sessions_per_user: 16,
-        }
-    }
-}
+/// The limits an example server runs with: the axum example's type. Each example has its
+/// own copy of the demo, and so of this type; [`serve!`] copies the fields across.
+/// `Limits::default()` is the examples' production default.
+pub(crate) use crate::axum_server::Limits;
 
 /// Starts `$module`'s server on `$listener` with `$limits` copied into its own type.
 macro_rules! serve {
