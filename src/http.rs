@@ -222,6 +222,9 @@ impl Status {
     pub const NOT_FOUND: Self = Self(404);
     /// 405 Method Not Allowed
     pub const METHOD_NOT_ALLOWED: Self = Self(405);
+    /// 408 Request Timeout ([RFC 9110 §15.5.9](https://www.rfc-editor.org/rfc/rfc9110#section-15.5.9)):
+    /// for adapters that stop waiting for a body that does not arrive in time.
+    pub const REQUEST_TIMEOUT: Self = Self(408);
     /// 413 Content Too Large ([RFC 9110 §15.5.14](https://www.rfc-editor.org/rfc/rfc9110#section-15.5.14)):
     /// for adapters that stop reading a body over their size limit.
     pub const CONTENT_TOO_LARGE: Self = Self(413);
