@@ -13,11 +13,13 @@ use crate::endpoint::token::{ClientCredentialsGrant, GrantHandler};
 use crate::error::ConfigError;
 use crate::grant::device::UserCodeFormat;
 use crate::issuer::{OpaqueTokenIssuer, TokenIssuer};
-use crate::limiter::{AttemptLimiter, MemoryAttemptLimiter};
+use crate::limiter::AttemptLimiter;
 use crate::metadata::MetadataSettings;
 use crate::params::FormLimits;
 use crate::server::{Inner, Server};
-use crate::store::{ClientRegistry, CodeStore, DeviceStore, MemoryCodeStore, TokenStore};
+use crate::store::{
+    ClientRegistry, CodeStore, DeviceStore, MemoryAttemptLimiter, MemoryCodeStore, TokenStore,
+};
 
 /// Builds a [`Server`]. Created by [`Server::builder`] with the required parts; every
 /// other setting has a secure default.

@@ -235,7 +235,7 @@ pub use crate::grant::device::UserCodeFormat;
 pub use crate::guard::{BearerGuard, TokenInfo};
 pub use crate::http::{Header, HttpRequest, HttpResponse, Method, Status};
 pub use crate::issuer::{IssueError, OpaqueTokenIssuer, TokenClaims, TokenIssuer};
-pub use crate::limiter::{AttemptLimiter, MemoryAttemptLimiter, Outcome, Throttle};
+pub use crate::limiter::{AttemptLimiter, Outcome, Throttle};
 pub use crate::metadata::well_known_url;
 pub use crate::params::FormLimits;
 pub use crate::pkce::{CodeChallenge, PkceMethod, s256_challenge};
@@ -249,9 +249,9 @@ pub use crate::store::postgres::{
     PgAttemptLimiter, PgClientRegistry, PgCodeStore, PgDeviceStore, PgStores, PgTokenStore,
 };
 pub use crate::store::{
-    AuthorizationGrant, ClientRegistry, CodeStore, Insert, MemoryClientRegistry, MemoryCodeStore,
-    MemoryTokenStore, Redemption, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord,
-    TokenStore,
+    AuthorizationGrant, ClientRegistry, CodeStore, Insert, MemoryAttemptLimiter,
+    MemoryClientRegistry, MemoryCodeStore, MemoryTokenStore, Redemption, RefreshLookup, RotatedOut,
+    Rotation, TokenKind, TokenRecord, TokenStore,
 };
 pub use crate::store::{
     DeviceDecision, DeviceInsert, DevicePoll, DeviceRecord, DeviceRedemption, DeviceState,

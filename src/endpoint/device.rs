@@ -29,10 +29,11 @@ use crate::error::{ConfigError, Error, ErrorCode, OAuthError, StorageError};
 use crate::grant::device::{PollState, SLOW_DOWN_STEP, UserCodeFormat, check_poll};
 use crate::grant::resolve_scope;
 use crate::http::{HttpRequest, HttpResponse, Status};
-use crate::limiter::{AttemptLimiter, MemoryAttemptLimiter, Outcome, limited};
+use crate::limiter::{AttemptLimiter, Outcome, limited};
 use crate::params::Form;
 use crate::secret::{DeviceCode, TokenHash};
 use crate::server::Server;
+use crate::store::MemoryAttemptLimiter;
 use crate::store::{
     DeviceDecision, DeviceInsert, DeviceRecord, DeviceRedemption, DeviceState, DeviceStore,
     TokenStore,
