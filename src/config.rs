@@ -5,13 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
-use crate::endpoint::code_grant::AuthorizationCodeGrant;
 use crate::endpoint::device::DeviceSettings;
-use crate::endpoint::password_grant::{PasswordGrant, ResourceOwnerVerifier};
-use crate::endpoint::refresh_grant::RefreshTokenGrant;
-use crate::endpoint::token::{ClientCredentialsGrant, GrantHandler};
 use crate::error::ConfigError;
+use crate::grant::GrantHandler;
+use crate::grant::authorization_code::handler::AuthorizationCodeGrant;
+use crate::grant::client_credentials::handler::ClientCredentialsGrant;
 use crate::grant::device::UserCodeFormat;
+use crate::grant::password::handler::{PasswordGrant, ResourceOwnerVerifier};
+use crate::grant::refresh_token::handler::RefreshTokenGrant;
 use crate::issuer::{OpaqueTokenIssuer, TokenIssuer};
 use crate::limiter::AttemptLimiter;
 use crate::metadata::MetadataSettings;

@@ -228,10 +228,10 @@ pub use crate::endpoint::authorize::{
     ApproveError, AuthorizeError, PendingAuthorization, RedirectError,
 };
 pub use crate::endpoint::device::{DeviceVerificationError, PendingDeviceAuthorization};
-pub use crate::endpoint::password_grant::ResourceOwnerVerifier;
-pub use crate::endpoint::token::{GrantError, GrantHandler, GrantRequest, TokenGrant};
 pub use crate::error::{ConfigError, Error, ErrorCode, InvalidErrorCode, OAuthError, StorageError};
 pub use crate::grant::device::UserCodeFormat;
+pub use crate::grant::password::handler::ResourceOwnerVerifier;
+pub use crate::grant::{GrantError, GrantHandler, GrantRequest, TokenGrant};
 pub use crate::guard::{BearerGuard, TokenInfo};
 pub use crate::http::{Header, HttpRequest, HttpResponse, Method, Status};
 pub use crate::issuer::{IssueError, OpaqueTokenIssuer, TokenClaims, TokenIssuer};

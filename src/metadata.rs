@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use crate::config::ServerBuilder;
-use crate::endpoint::token::GrantHandler;
 use crate::error::ConfigError;
+use crate::grant::GrantHandler;
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
 use crate::server::Server;
 use crate::types::{GrantType, Scope};

@@ -3,11 +3,8 @@
 //! and renders the exact response.
 
 pub(crate) mod authorize;
-pub(crate) mod code_grant;
 pub(crate) mod device;
 pub(crate) mod introspect;
-pub(crate) mod password_grant;
-pub(crate) mod refresh_grant;
 pub(crate) mod revoke;
 pub(crate) mod token;
 

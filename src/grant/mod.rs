@@ -1,11 +1,24 @@
-//! Pure rule checks per grant: no traits, no async, no storage. Each takes everything it
-//! needs as arguments, including `now` where time matters, so it is unit-testable without
-//! a runtime.
+//! The grants of the token endpoint, one folder each, and the [`GrantHandler`] seam they
+//! plug into (DESIGN decision 11).
+//!
+//! Every grant has the same two parts:
+//! - `grant/<grant>/mod.rs`: its rules, as pure functions over plain data. No store trait,
+//!   no server, nothing async: each takes everything it needs as arguments, `now`
+//!   included, so it is unit-testable without a runtime.
+//! - `grant/<grant>/handler.rs`: its [`GrantHandler`], the async side that fetches what the
+//!   rules need through the stores, applies them and decides what to issue.
+//!
+//! `handler.rs` here holds the seam itself: [`GrantRequest`] in, [`TokenGrant`] out.
 
 pub(crate) mod authorization_code;
 pub(crate) mod client_credentials;
 pub(crate) mod device;
+mod handler;
+pub(crate) mod password;
 pub(crate) mod refresh_token;
+
+pub(crate) use handler::Rotate;
+pub use handler::{GrantError, GrantHandler, GrantRequest, TokenGrant};
 
 use crate::error::{ErrorCode, OAuthError};
 use crate::types::{Client, Scope};

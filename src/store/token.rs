@@ -170,7 +170,7 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     -> Result<usize, StorageError>;
 
     /// Removes records that expired at or before `now`, and returns how many. Stores that
-    /// purge on their own (as [`MemoryTokenStore`] does) may leave the default, which does
+    /// purge on their own (as [`MemoryTokenStore`](crate::MemoryTokenStore) does) may leave the default, which does
     /// nothing.
     ///
     /// # Errors

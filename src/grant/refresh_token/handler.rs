@@ -8,9 +8,9 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use crate::clock::revoked_until;
-use crate::endpoint::token::{GrantError, GrantHandler, GrantRequest, Rotate, TokenGrant};
 use crate::error::{ErrorCode, OAuthError, StorageError};
 use crate::grant::refresh_token::{Reuse, check_refresh, on_reuse};
+use crate::grant::{GrantError, GrantHandler, GrantRequest, Rotate, TokenGrant};
 use crate::secret::TokenHash;
 use crate::store::{RefreshLookup, RotatedOut, TokenStore};
 use crate::types::{ClientId, GrantType};

@@ -7,9 +7,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::clock::revoked_until;
-use crate::endpoint::token::{GrantError, GrantHandler, GrantRequest, TokenGrant};
 use crate::error::{ErrorCode, OAuthError};
 use crate::grant::authorization_code::{Exchange, check_exchange, parse_verifier};
+use crate::grant::{GrantError, GrantHandler, GrantRequest, TokenGrant};
 use crate::secret::TokenHash;
 use crate::store::{CodeStore, Redemption, TokenStore};
 use crate::types::GrantType;
