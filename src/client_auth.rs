@@ -8,9 +8,9 @@ use std::time::SystemTime;
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
-use crate::error::{Error, ErrorCode, OAuthError};
+use crate::error::{Error, ErrorCode, OAuthError, Rejection};
 use crate::http::HttpRequest;
-use crate::limiter::{AttemptLimiter, Outcome, limited};
+use crate::limiter::{AttemptLimiter, Limited, Outcome, limited};
 use crate::params::{Form, decode};
 use crate::secret::ClientSecret;
 use crate::store::{ClientRegistry, find_presented_client};
@@ -179,17 +179,17 @@ impl Authenticator<'_> {
     pub(crate) async fn authenticate(
         &self,
         credentials: Credentials<'_>,
-    ) -> Result<Result<Arc<Client>, OAuthError>, Error> {
+    ) -> Result<Arc<Client>, Rejection> {
         const FAILED: &str = "client authentication failed";
         let Some(client) = find_presented_client(self.registry, credentials.id()).await? else {
-            return Ok(Err(invalid_client(self.realm, FAILED)));
+            return Err(invalid_client(self.realm, FAILED).into());
         };
         if client.auth_method() != credentials.method() {
-            return Ok(Err(invalid_client(self.realm, FAILED)));
+            return Err(invalid_client(self.realm, FAILED).into());
         }
         let Some(presented) = credentials.into_secret() else {
             // `none`: the registered method is `none`, so the client is public.
-            return Ok(Ok(client));
+            return Ok(client);
         };
         // TE-10: a locked-out client is refused without a check, and the outcome of a
         // check is answered only if the limiter lets it (`limiter::limited`).
@@ -205,13 +205,14 @@ impl Authenticator<'_> {
         })
         .await?;
         match verified {
-            Ok(true) => Ok(Ok(client)),
-            Ok(false) => Ok(Err(invalid_client(self.realm, FAILED))),
-            Err(retry_after) => Ok(Err(invalid_client(
+            Limited::Answer(true) => Ok(client),
+            Limited::Answer(false) => Err(invalid_client(self.realm, FAILED).into()),
+            Limited::Throttled(retry_after) => Err(invalid_client(
                 self.realm,
                 "too many failed authentication attempts",
             )
-            .with_retry_after(retry_after.as_secs().max(1)))),
+            .with_retry_after(retry_after.as_secs().max(1))
+            .into()),
         }
     }
 }

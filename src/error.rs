@@ -368,6 +368,84 @@ impl Error {
     }
 }
 
+/// Why a request was not served: a protocol refusal the client sees, or a fault of the
+/// host's storage or a plug-in.
+///
+/// Every endpoint body of the crate returns `Result<_, Rejection>`, with a `?` per check,
+/// and the endpoint renders the rejection once, at its edge: a [`Refused`](Self::Refused)
+/// becomes the RFC error response (an `Ok` [`HttpResponse`]), a [`Fault`](Self::Fault) the
+/// endpoint's `Err` ([`Error`]). Extension grants return it from
+/// [`GrantHandler::handle`](crate::GrantHandler::handle): `?` converts an [`OAuthError`]
+/// into a refusal, and a [`StorageError`], [`IssueError`](crate::IssueError) or [`Error`]
+/// into a fault.
+///
+/// ```
+/// use grantflow::{ErrorCode, OAuthError, Rejection, StorageError};
+///
+/// fn check(code: Option<&str>) -> Result<&str, Rejection> {
+///     let code = code.ok_or_else(|| OAuthError::new(ErrorCode::INVALID_REQUEST))?;
+///     if code == "db-down" {
+///         Err(StorageError::new("connection refused"))?;
+///     }
+///     Ok(code)
+/// }
+///
+/// assert!(matches!(check(None), Err(Rejection::Refused(_))));
+/// assert!(matches!(check(Some("db-down")), Err(Rejection::Fault(_))));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// Refuse the request with this error (`invalid_grant`, `invalid_scope`, ...).
+    #[error(transparent)]
+    Refused(OAuthError),
+    /// A storage or plug-in fault; the client sees `server_error` (or
+    /// `temporarily_unavailable`), the host gets the [`Error`].
+    #[error(transparent)]
+    Fault(Error),
+}
+
+impl Rejection {
+    /// The edge of a token-style endpoint: a refusal is answered with its JSON error
+    /// response, a fault is the endpoint's `Err`.
+    pub(crate) fn into_response(self) -> Result<HttpResponse, Error> {
+        match self {
+            Self::Refused(error) => Ok(error.to_response()),
+            Self::Fault(error) => Err(error),
+        }
+    }
+}
+
+impl From<OAuthError> for Rejection {
+    fn from(error: OAuthError) -> Self {
+        Self::Refused(error)
+    }
+}
+
+impl From<Error> for Rejection {
+    fn from(error: Error) -> Self {
+        Self::Fault(error)
+    }
+}
+
+impl From<StorageError> for Rejection {
+    fn from(error: StorageError) -> Self {
+        Self::Fault(error.into())
+    }
+}
+
+impl From<crate::issuer::IssueError> for Rejection {
+    fn from(error: crate::issuer::IssueError) -> Self {
+        Self::Fault(error.into())
+    }
+}
+
+impl From<ConfigError> for Rejection {
+    fn from(error: ConfigError) -> Self {
+        Self::Fault(error.into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::endpoint::is_form_content_type;
-use crate::error::{ConfigError, Error, is_error_char};
+use crate::error::{ConfigError, Error, StorageError, is_error_char};
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
 use crate::params::{Form, FormError};
 use crate::secret::TokenHash;
@@ -59,7 +59,7 @@ pub struct TokenInfo {
 ///
 /// // No credentials: 401 with a challenge and no error attribute (BT-05).
 /// let request = HttpRequest::new(Method::Get);
-/// let denied = block_on(guard.check(&request, &Scope::parse("read")?))?.unwrap_err();
+/// let denied = block_on(guard.check(&request, &Scope::parse("read")?)).unwrap_err().into_response();
 /// assert_eq!(denied.status, Status::UNAUTHORIZED);
 /// assert_eq!(denied.header("www-authenticate"), Some("Bearer realm=\"api\""));
 /// # Ok(()) }
@@ -70,6 +70,56 @@ pub struct BearerGuard {
     realm: Arc<str>,
     audience: Option<Arc<str>>,
     form_body: bool,
+}
+
+/// Why [`BearerGuard::check`] did not let a request through: the request was refused, or
+/// the token store failed.
+///
+/// Either way, [`into_response`](Self::into_response) is the response to send: for a
+/// refusal the RFC 6750 §3 challenge
+/// ([RFC 6750 §3](https://www.rfc-editor.org/rfc/rfc6750#section-3)), for a fault the 500
+/// or 503 of [`Error::to_response`]. Log a fault first; its `source()` chain has the cause.
+///
+/// ```
+/// use grantflow::{Error, GuardRejection, HttpResponse};
+///
+/// fn respond(rejection: GuardRejection) -> HttpResponse {
+///     if let GuardRejection::Fault(error) = &rejection {
+///         eprintln!("token store failed: {error}");
+///     }
+///     rejection.into_response()
+/// }
+/// # let _ = respond;
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GuardRejection {
+    /// The request has no usable bearer token, or one that does not allow the operation:
+    /// send this response, the challenge (401, 400 or 403 with `WWW-Authenticate`, empty
+    /// body).
+    #[error("bearer token refused ({})", .0.status.as_u16())]
+    Refused(HttpResponse),
+    /// The token store failed; the client sees `server_error` (or
+    /// `temporarily_unavailable`).
+    #[error(transparent)]
+    Fault(#[from] Error),
+}
+
+impl GuardRejection {
+    /// The response to send: the challenge of a refusal, or [`Error::to_response`] of a
+    /// fault.
+    pub fn into_response(self) -> HttpResponse {
+        match self {
+            Self::Refused(response) => response,
+            Self::Fault(error) => error.to_response(),
+        }
+    }
+}
+
+impl From<StorageError> for GuardRejection {
+    fn from(error: StorageError) -> Self {
+        Self::Fault(error.into())
+    }
 }
 
 /// Why a request is refused.
@@ -138,8 +188,9 @@ impl BearerGuard {
     /// Checks the request's bearer token against `required`, the scope the operation
     /// needs ([RFC 6750 §3](https://www.rfc-editor.org/rfc/rfc6750#section-3)).
     ///
-    /// Returns `Ok(Ok(info))` to serve the request, or `Ok(Err(response))` with the exact
-    /// response to send instead:
+    /// Returns the token's [`TokenInfo`] to serve the request, or a [`GuardRejection`]
+    /// whose [`into_response`](GuardRejection::into_response) is the exact response to
+    /// send instead:
     ///
     /// - no bearer credentials (no `Authorization` header, another scheme, or a token only
     ///   in the URL query, which is ignored, BT-03) → 401 with
@@ -157,30 +208,18 @@ impl BearerGuard {
     /// responses have an empty body.
     ///
     /// # Errors
-    /// Only storage faults.
+    /// [`GuardRejection::Refused`] for every case above, [`GuardRejection::Fault`] when the
+    /// token store failed.
     pub async fn check(
         &self,
         request: &HttpRequest,
         required: &Scope,
-    ) -> Result<Result<TokenInfo, HttpResponse>, Error> {
-        match self.check_token(request, required).await? {
-            Ok(info) => Ok(Ok(info)),
-            Err(refusal) => Ok(Err(self.challenge(&refusal, required))),
-        }
-    }
-
-    async fn check_token(
-        &self,
-        request: &HttpRequest,
-        required: &Scope,
-    ) -> Result<Result<TokenInfo, Refusal>, Error> {
-        let token = match self.find_token(request) {
-            Ok(token) => token,
-            Err(refusal) => return Ok(Err(refusal)),
-        };
+    ) -> Result<TokenInfo, GuardRejection> {
+        let refuse = |refusal| GuardRejection::Refused(self.challenge(&refusal, required));
+        let token = self.find_token(request).map_err(refuse)?;
         let inner = &self.server.inner;
         let Some(record) = inner.tokens.find(&TokenHash::of(&token)).await? else {
-            return Ok(Err(Refusal::InvalidToken));
+            return Err(refuse(Refusal::InvalidToken));
         };
         let now = self.server.now();
         let audience_ok = match (&record.audience, &self.audience) {
@@ -189,12 +228,12 @@ impl BearerGuard {
             (Some(_), None) => false,
         };
         if record.kind != TokenKind::Access || !record.is_valid_at(now) || !audience_ok {
-            return Ok(Err(Refusal::InvalidToken));
+            return Err(refuse(Refusal::InvalidToken));
         }
         if !required.is_subset_of(&record.scope) {
-            return Ok(Err(Refusal::InsufficientScope));
+            return Err(refuse(Refusal::InsufficientScope));
         }
-        Ok(Ok(TokenInfo {
+        Ok(TokenInfo {
             client_id: record.client_id,
             subject: record.subject,
             scope: record.scope,
@@ -202,7 +241,7 @@ impl BearerGuard {
             expires_at: record.expires_at,
             grant_id: record.grant_id,
             audience: record.audience,
-        }))
+        })
     }
 
     /// The one token the request carries (BT-01..BT-04).

@@ -228,11 +228,13 @@ pub use crate::endpoint::authorize::{
     ApproveError, AuthorizeError, PendingAuthorization, RedirectError,
 };
 pub use crate::endpoint::device::{DeviceVerificationError, PendingDeviceAuthorization};
-pub use crate::error::{ConfigError, Error, ErrorCode, InvalidErrorCode, OAuthError, StorageError};
+pub use crate::error::{
+    ConfigError, Error, ErrorCode, InvalidErrorCode, OAuthError, Rejection, StorageError,
+};
 pub use crate::grant::device::UserCodeFormat;
 pub use crate::grant::password::handler::ResourceOwnerVerifier;
-pub use crate::grant::{GrantError, GrantHandler, GrantRequest, TokenGrant};
-pub use crate::guard::{BearerGuard, TokenInfo};
+pub use crate::grant::{GrantHandler, GrantRequest, TokenGrant};
+pub use crate::guard::{BearerGuard, GuardRejection, TokenInfo};
 pub use crate::http::{Header, HttpRequest, HttpResponse, Method, Status};
 pub use crate::issuer::{IssueError, OpaqueTokenIssuer, TokenClaims, TokenIssuer};
 pub use crate::limiter::{AttemptLimiter, Outcome, Throttle};

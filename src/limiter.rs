@@ -83,25 +83,33 @@ pub trait AttemptLimiter: Send + Sync + fmt::Debug {
     ) -> Result<Throttle, StorageError>;
 }
 
+/// What [`limited`] lets the server answer.
+pub(crate) enum Limited<T> {
+    /// What the check found, to answer as it is.
+    Answer(T),
+    /// Refused as locked out, whatever the check found (or without a check); attempts are
+    /// accepted again after this long.
+    Throttled(Duration),
+}
+
 /// The server's side of the [`AttemptLimiter`] contract, for every credential it checks:
 /// `verify` runs only if `key` is not locked out, and what it found comes back only if the
-/// limiter lets its [`Outcome`] be answered. `Ok(Err(retry_after))` means refused as
-/// locked out, whatever `verify` found.
+/// limiter lets its [`Outcome`] be answered.
 pub(crate) async fn limited<T, E>(
     limiter: &dyn AttemptLimiter,
     key: &str,
     now: SystemTime,
     verify: impl Future<Output = Result<(Outcome, T), E>>,
-) -> Result<Result<T, Duration>, E>
+) -> Result<Limited<T>, E>
 where
     E: From<StorageError>,
 {
     if let Throttle::Deny { retry_after } = limiter.check(key, now).await? {
-        return Ok(Err(retry_after));
+        return Ok(Limited::Throttled(retry_after));
     }
     let (outcome, found) = verify.await?;
-    match limiter.record(key, outcome, now).await? {
-        Throttle::Allow => Ok(Ok(found)),
-        Throttle::Deny { retry_after } => Ok(Err(retry_after)),
-    }
+    Ok(match limiter.record(key, outcome, now).await? {
+        Throttle::Allow => Limited::Answer(found),
+        Throttle::Deny { retry_after } => Limited::Throttled(retry_after),
+    })
 }

@@ -256,7 +256,7 @@ fn debug_of_every_other_secret_holding_type_is_redacted() {
 /// device authorization (its user code), and the request a grant handler sees.
 #[test]
 fn debug_of_endpoint_values_is_redacted() {
-    use grantflow::{GrantError, GrantRequest, Method, Scope, Subject, TokenGrant};
+    use grantflow::{GrantRequest, Method, Rejection, Scope, Subject, TokenGrant};
     use std::sync::{Arc, Mutex};
 
     let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -286,7 +286,7 @@ fn debug_of_endpoint_values_is_redacted() {
         fn grant_type(&self) -> &str {
             "urn:example:spy"
         }
-        async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, GrantError> {
+        async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, Rejection> {
             self.0
                 .lock()
                 .unwrap()

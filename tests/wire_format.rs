@@ -11,10 +11,10 @@ use async_trait::async_trait;
 use common::*;
 use grantflow::{
     AttemptLimiter, AuthMethod, Client, ClientRegistry, ClientSecret, ClientType, ConfigError,
-    Error, ErrorCode, FormLimits, GrantError, GrantHandler, GrantId, GrantRequest, GrantType,
-    HttpRequest, HttpResponse, Insert, MemoryAttemptLimiter, MemoryClientRegistry,
-    MemoryTokenStore, Method, OAuthError, Outcome, Server, StorageError, Subject, Throttle,
-    TokenGrant, TokenHash, TokenRecord, TokenStore,
+    Error, ErrorCode, FormLimits, GrantHandler, GrantId, GrantRequest, GrantType, HttpRequest,
+    HttpResponse, Insert, MemoryAttemptLimiter, MemoryClientRegistry, MemoryTokenStore, Method,
+    OAuthError, Outcome, Rejection, Server, StorageError, Subject, Throttle, TokenGrant, TokenHash,
+    TokenRecord, TokenStore,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -367,7 +367,7 @@ impl GrantHandler for ExampleGrant {
         EXAMPLE_GRANT
     }
 
-    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, GrantError> {
+    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, Rejection> {
         let Some(user) = request.param("assertion") else {
             return Err(OAuthError::new(ErrorCode::INVALID_GRANT).into());
         };
@@ -423,7 +423,7 @@ fn te_05_two_handlers_for_one_grant_type_are_a_config_error() {
         fn grant_type(&self) -> &str {
             "client_credentials"
         }
-        async fn handle(&self, _: &GrantRequest<'_>) -> Result<TokenGrant, GrantError> {
+        async fn handle(&self, _: &GrantRequest<'_>) -> Result<TokenGrant, Rejection> {
             unreachable!("never registered")
         }
     }

@@ -6,10 +6,10 @@ use std::time::SystemTime;
 
 use crate::client_auth;
 use crate::clock::expiry;
-use crate::endpoint::read_token_style_form;
-use crate::error::{Error, ErrorCode, OAuthError};
+use crate::endpoint::{Authenticated, TokenStyleEndpoint};
+use crate::error::{Error, ErrorCode, OAuthError, Rejection};
 use crate::grant::refresh_token::handler::reuse_detected;
-use crate::grant::{GrantError, GrantRequest, TokenGrant};
+use crate::grant::{GrantHandler, GrantRequest, TokenGrant};
 use crate::http::{HttpRequest, HttpResponse, Status};
 use crate::issuer::TokenClaims;
 use crate::json::JsonObject;
@@ -33,62 +33,7 @@ impl Server {
     /// Only storage and plug-in faults; every protocol failure is an `Ok` response with
     /// its RFC status and JSON body.
     pub async fn token(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
-        let form = match read_token_style_form(request, &self.inner.form_limits) {
-            Ok(form) => form,
-            Err(response) => return Ok(response),
-        };
-        match self.token_with_form(request, &form).await? {
-            Ok(response) => Ok(response),
-            Err(error) => Ok(error.to_response()),
-        }
-    }
-
-    async fn token_with_form(
-        &self,
-        request: &HttpRequest,
-        form: &Form<'_>,
-    ) -> Result<Result<HttpResponse, OAuthError>, Error> {
-        let inner = &self.inner;
-        let Some(grant_type) = form.get("grant_type") else {
-            return Ok(Err(
-                OAuthError::new(ErrorCode::INVALID_REQUEST).with_description("grant_type required")
-            ));
-        };
-        let Some(handler) = inner
-            .grant_handlers
-            .iter()
-            .find(|h| h.grant_type() == grant_type)
-        else {
-            return Ok(Err(OAuthError::new(ErrorCode::UNSUPPORTED_GRANT_TYPE)));
-        };
-        if handler.requires_client_id() && !client_auth::identifies_client(request, form) {
-            return Ok(Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
-                .with_description(
-                    "client_id required when the client does not authenticate",
-                )));
-        }
-        let now = self.now();
-        let client = match self.authenticate_client(request, form, now).await? {
-            Ok(client) => client,
-            Err(error) => return Ok(Err(error)),
-        };
-        if !client.allows_grant_type(grant_type) {
-            return Ok(Err(OAuthError::new(ErrorCode::UNAUTHORIZED_CLIENT)
-                .with_description("the client may not use this grant type")));
-        }
-        let grant_request = GrantRequest {
-            grant_type,
-            client: &client,
-            form,
-            now,
-            issuer: &inner.issuer,
-        };
-        let grant = match handler.handle(&grant_request).await {
-            Ok(grant) => grant,
-            Err(GrantError::Rejected(error)) => return Ok(Err(error)),
-            Err(GrantError::Internal(error)) => return Err(error),
-        };
-        self.issue(&client, grant, now).await
+        self.token_style::<TokenEndpoint>(request).await
     }
 
     /// Mints, stores (all or nothing) and renders the tokens of `grant`. For a refresh,
@@ -98,7 +43,7 @@ impl Server {
         client: &Client,
         grant: TokenGrant,
         now: SystemTime,
-    ) -> Result<Result<HttpResponse, OAuthError>, Error> {
+    ) -> Result<HttpResponse, Rejection> {
         let inner = &self.inner;
         let expires_at = expiry(now, inner.access_token_ttl)?;
         let claims = TokenClaims {
@@ -153,14 +98,14 @@ impl Server {
                 Insert::Stored => {}
                 // AC-02: the grant was revoked (a replayed code) while this request was
                 // between redeeming and storing: no tokens.
-                Insert::GrantRevoked => return Ok(Err(grant_revoked())),
+                Insert::GrantRevoked => return Err(grant_revoked().into()),
             },
             Some(rotate) => match inner.tokens.rotate(&rotate.old, now, records).await? {
                 Rotation::Rotated => {}
                 // RT-06: another request rotated this token first (a concurrent refresh,
                 // or a replay): reuse.
                 Rotation::AlreadyRotated(marker) => {
-                    let refusal = reuse_detected(
+                    return Err(reuse_detected(
                         &*inner.tokens,
                         &marker,
                         client.id(),
@@ -168,13 +113,13 @@ impl Server {
                         inner.refresh_reuse_grace,
                         inner.refresh_token_ttl,
                     )
-                    .await?;
-                    return Ok(Err(refusal));
+                    .await);
                 }
-                Rotation::GrantRevoked => return Ok(Err(grant_revoked())),
+                Rotation::GrantRevoked => return Err(grant_revoked().into()),
                 Rotation::NotFound => {
-                    return Ok(Err(OAuthError::new(ErrorCode::INVALID_GRANT)
-                        .with_description("unknown, revoked or expired refresh token")));
+                    return Err(OAuthError::new(ErrorCode::INVALID_GRANT)
+                        .with_description("unknown, revoked or expired refresh token")
+                        .into());
                 }
             },
         }
@@ -192,11 +137,70 @@ impl Server {
                 "refresh_token",
                 refresh_token.as_ref().map(|t| t.expose_secret()),
             );
-        Ok(Ok(HttpResponse::json(Status::OK, body.finish())))
+        Ok(HttpResponse::json(Status::OK, body.finish()))
     }
 }
 
 /// The answer when the grant was revoked before the new tokens could be stored (AC-02).
 fn grant_revoked() -> OAuthError {
     OAuthError::new(ErrorCode::INVALID_GRANT).with_description("the grant was revoked")
+}
+
+/// The token endpoint, run by [`Server::token_style`].
+pub(crate) enum TokenEndpoint {}
+
+impl TokenStyleEndpoint for TokenEndpoint {
+    type Route<'s> = &'s dyn GrantHandler;
+
+    /// A `grant_type` (TE-05) the server has a handler for, and a named client where the
+    /// grant needs one (AC-06): refused before client authentication.
+    fn route<'s>(
+        server: &'s Server,
+        request: &HttpRequest,
+        form: &Form<'_>,
+    ) -> Result<&'s dyn GrantHandler, Rejection> {
+        let Some(grant_type) = form.get("grant_type") else {
+            return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
+                .with_description("grant_type required")
+                .into());
+        };
+        let Some(handler) = server
+            .inner
+            .grant_handlers
+            .iter()
+            .find(|h| h.grant_type() == grant_type)
+        else {
+            return Err(OAuthError::new(ErrorCode::UNSUPPORTED_GRANT_TYPE).into());
+        };
+        if handler.requires_client_id() && !client_auth::identifies_client(request, form) {
+            return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
+                .with_description("client_id required when the client does not authenticate")
+                .into());
+        }
+        Ok(&**handler)
+    }
+
+    /// A grant type the client may use (TE-05), then the grant's own rules, then the
+    /// tokens.
+    async fn serve<'s>(
+        server: &'s Server,
+        call: Authenticated<'_>,
+        handler: &'s dyn GrantHandler,
+    ) -> Result<HttpResponse, Rejection> {
+        let grant_type = handler.grant_type();
+        if !call.client.allows_grant_type(grant_type) {
+            return Err(OAuthError::new(ErrorCode::UNAUTHORIZED_CLIENT)
+                .with_description("the client may not use this grant type")
+                .into());
+        }
+        let grant_request = GrantRequest {
+            grant_type,
+            client: &call.client,
+            form: call.form,
+            now: call.now,
+            issuer: &server.inner.issuer,
+        };
+        let grant = handler.handle(&grant_request).await?;
+        server.issue(&call.client, grant, call.now).await
+    }
 }

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use crate::error::{Error, OAuthError, StorageError};
+use crate::error::{OAuthError, Rejection};
 use crate::grant::resolve_scope;
 use crate::params::Form;
 use crate::secret::TokenHash;
@@ -153,32 +153,13 @@ impl TokenGrant {
     }
 }
 
-/// Why a [`GrantHandler`] did not issue: a protocol refusal the client sees, or an internal
-/// fault. Both convert with `?`.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum GrantError {
-    /// Refuse the request with this error (`invalid_grant`, `invalid_scope`, ...).
-    #[error(transparent)]
-    Rejected(#[from] OAuthError),
-    /// A storage or plug-in fault; the client sees `server_error`.
-    #[error(transparent)]
-    Internal(#[from] Error),
-}
-
-impl From<StorageError> for GrantError {
-    fn from(error: StorageError) -> Self {
-        Self::Internal(error.into())
-    }
-}
-
 /// The rules of one grant type at the token endpoint (DESIGN decision 11). Built-in grants
 /// are handlers too; extension grants (token exchange, JWT bearer, ...) register theirs with
 /// [`ServerBuilder::grant_handler`](crate::ServerBuilder::grant_handler).
 ///
 /// ```
 /// use async_trait::async_trait;
-/// use grantflow::{GrantError, GrantHandler, GrantRequest, TokenGrant};
+/// use grantflow::{GrantHandler, GrantRequest, Rejection, TokenGrant};
 ///
 /// /// A toy extension grant: issues the requested scope to any client allowed to use it.
 /// #[derive(Debug)]
@@ -190,7 +171,7 @@ impl From<StorageError> for GrantError {
 ///         "urn:example:grant"
 ///     }
 ///
-///     async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, GrantError> {
+///     async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, Rejection> {
 ///         Ok(TokenGrant::new(request.requested_scope()?))
 ///     }
 /// }
@@ -213,6 +194,7 @@ pub trait GrantHandler: Send + Sync + fmt::Debug {
     /// Applies the grant's rules and decides what to issue.
     ///
     /// # Errors
-    /// [`GrantError::Rejected`] to refuse the request, [`GrantError::Internal`] for a fault.
-    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, GrantError>;
+    /// [`Rejection::Refused`] to refuse the request, [`Rejection::Fault`] for a fault of
+    /// a store or plug-in.
+    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, Rejection>;
 }

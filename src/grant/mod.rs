@@ -18,7 +18,7 @@ pub(crate) mod password;
 pub(crate) mod refresh_token;
 
 pub(crate) use handler::Rotate;
-pub use handler::{GrantError, GrantHandler, GrantRequest, TokenGrant};
+pub use handler::{GrantHandler, GrantRequest, TokenGrant};
 
 use crate::error::{ErrorCode, OAuthError};
 use crate::types::{Client, Scope};

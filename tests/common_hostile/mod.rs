@@ -23,9 +23,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use grantflow::{
     AuthMethod, AuthorizationGrant, AuthorizeError, Client, ClientId, ClientSecret, ClientType,
     CodeChallenge, CodeStore as _, DeviceRecord, DeviceStore as _, DeviceVerificationError,
-    GrantId, GrantType, HttpRequest, HttpResponse, ManualClock, MemoryClientRegistry,
-    MemoryCodeStore, MemoryDeviceStore, MemoryTokenStore, Method, PkceMethod, Scope, Server,
-    ServerBuilder, Subject, TokenHash, TokenKind, TokenRecord, TokenStore as _,
+    GrantId, GrantType, GuardRejection, HttpRequest, HttpResponse, ManualClock,
+    MemoryClientRegistry, MemoryCodeStore, MemoryDeviceStore, MemoryTokenStore, Method, PkceMethod,
+    Scope, Server, ServerBuilder, Subject, TokenHash, TokenKind, TokenRecord, TokenStore as _,
 };
 
 /// The issuer of the server under attack.
@@ -689,8 +689,7 @@ pub fn check_bearer(world: &World, request: &HttpRequest, options: u8) -> u16 {
         _ => Scope::parse("admin").expect("scope"),
     };
     let before = world.counts();
-    let status = match block_on(guard.check(request, &required)).expect("memory stores never fail")
-    {
+    let status = match block_on(guard.check(request, &required)) {
         Ok(info) => {
             assert!(required.is_subset_of(&info.scope));
             let header = request.header("authorization").unwrap_or("");
@@ -703,7 +702,9 @@ pub fn check_bearer(world: &World, request: &HttpRequest, options: u8) -> u16 {
             );
             200
         }
-        Err(response) => {
+        Err(GuardRejection::Fault(error)) => panic!("memory stores never fail: {error}"),
+        Err(rejection) => {
+            let response = rejection.into_response();
             let status = response.status.as_u16();
             assert!(matches!(status, 400 | 401 | 403), "{status}");
             assert!(response.body.is_empty());

@@ -18,9 +18,9 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use grantflow::{
-    AuthMethod, Client, ClientSecret, ClientType, ConfigError, GrantError, GrantHandler,
-    GrantRequest, GrantType, HttpRequest, HttpResponse, ManualClock, MemoryClientRegistry,
-    MemoryTokenStore, Method, Server, ServerBuilder, Subject, TokenGrant,
+    AuthMethod, Client, ClientSecret, ClientType, ConfigError, GrantHandler, GrantRequest,
+    GrantType, HttpRequest, HttpResponse, ManualClock, MemoryClientRegistry, MemoryTokenStore,
+    Method, Rejection, Server, ServerBuilder, Subject, TokenGrant,
 };
 use serde_json::Value;
 
@@ -73,7 +73,7 @@ impl GrantHandler for UserGrant {
         USER_GRANT
     }
 
-    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, GrantError> {
+    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, Rejection> {
         let scope = request.requested_scope()?;
         let sub = request.param("sub").unwrap_or("alice");
         let mut grant = TokenGrant::new(scope)
@@ -97,8 +97,8 @@ impl GrantHandler for Claims {
         self.0
     }
 
-    async fn handle(&self, _request: &GrantRequest<'_>) -> Result<TokenGrant, GrantError> {
-        Err(GrantError::Rejected(grantflow::OAuthError::new(
+    async fn handle(&self, _request: &GrantRequest<'_>) -> Result<TokenGrant, Rejection> {
+        Err(Rejection::Refused(grantflow::OAuthError::new(
             grantflow::ErrorCode::INVALID_GRANT,
         )))
     }

@@ -2,8 +2,10 @@
 //! ([RFC 8628 §3.1](https://www.rfc-editor.org/rfc/rfc8628#section-3.1)): a device asks
 //! for a device code and a user code.
 
-use crate::endpoint::read_token_style_form;
-use crate::error::{Error, ErrorCode, OAuthError, StorageError};
+use crate::clock::expiry;
+use crate::endpoint::device::DeviceConfig;
+use crate::endpoint::{Authenticated, TokenStyleEndpoint};
+use crate::error::{Error, ErrorCode, OAuthError, Rejection, StorageError};
 use crate::grant::resolve_scope;
 use crate::http::{HttpRequest, HttpResponse, Status};
 use crate::params::Form;
@@ -89,45 +91,46 @@ impl Server {
     /// size the store for the peak of pending requests
     /// ([`MemoryDeviceStore::with_capacity`](crate::MemoryDeviceStore::with_capacity)).
     pub async fn device_authorization(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
-        let form = match read_token_style_form(request, &self.inner.form_limits) {
-            Ok(form) => form,
-            Err(response) => return Ok(response),
-        };
-        match self.device_authorization_with_form(request, &form).await? {
-            Ok(response) => Ok(response),
-            Err(error) => Ok(error.to_response()),
-        }
+        self.token_style::<DeviceAuthorization>(request).await
+    }
+}
+
+/// The device authorization endpoint, run by [`Server::token_style`].
+pub(crate) enum DeviceAuthorization {}
+
+impl TokenStyleEndpoint for DeviceAuthorization {
+    type Route<'s> = &'s DeviceConfig;
+
+    /// The grant must be enabled: otherwise every request is `unsupported_grant_type`.
+    fn route<'s>(
+        server: &'s Server,
+        _: &HttpRequest,
+        _: &Form<'_>,
+    ) -> Result<&'s DeviceConfig, Rejection> {
+        server.inner.device.as_ref().ok_or_else(|| {
+            OAuthError::new(ErrorCode::UNSUPPORTED_GRANT_TYPE)
+                .with_description("the device authorization grant is not enabled")
+                .into()
+        })
     }
 
-    async fn device_authorization_with_form(
-        &self,
-        request: &HttpRequest,
-        form: &Form<'_>,
-    ) -> Result<Result<HttpResponse, OAuthError>, Error> {
-        let Some(device) = &self.inner.device else {
-            return Ok(Err(OAuthError::new(ErrorCode::UNSUPPORTED_GRANT_TYPE)
-                .with_description(
-                    "the device authorization grant is not enabled",
-                )));
-        };
-        let now = self.now();
-        let client = match self.authenticate_client(request, form, now).await? {
-            Ok(client) => client,
-            Err(error) => return Ok(Err(error)),
-        };
-        if !client.allows_grant_type(GrantType::DEVICE_CODE.as_str()) {
-            return Ok(Err(OAuthError::new(ErrorCode::UNAUTHORIZED_CLIENT)
-                .with_description(
-                    "the client may not use the device authorization grant",
-                )));
+    async fn serve<'s>(
+        _: &'s Server,
+        call: Authenticated<'_>,
+        device: &'s DeviceConfig,
+    ) -> Result<HttpResponse, Rejection> {
+        if !call
+            .client
+            .allows_grant_type(GrantType::DEVICE_CODE.as_str())
+        {
+            return Err(OAuthError::new(ErrorCode::UNAUTHORIZED_CLIENT)
+                .with_description("the client may not use the device authorization grant")
+                .into());
         }
-        let scope = match resolve_scope(&client, form.get("scope")) {
-            Ok(scope) => scope,
-            Err(error) => return Ok(Err(error)),
-        };
+        let scope = resolve_scope(&call.client, call.form.get("scope"))?;
         let device_code = DeviceCode::generate();
         let hash = device_code.hash();
-        let expires_at = crate::clock::expiry(now, device.code_ttl)?;
+        let expires_at = expiry(call.now, device.code_ttl)?;
         let grant_id = GrantId::generate();
         for _ in 0..USER_CODE_ATTEMPTS {
             let user_code = device.user_code_format.generate();
@@ -143,10 +146,10 @@ impl Server {
                 .display_into(&user_code, &mut complete);
             let record = DeviceRecord::new(
                 grant_id,
-                client.id().clone(),
+                call.client.id().clone(),
                 scope.clone(),
                 user_code,
-                now,
+                call.now,
                 expires_at,
                 device.interval,
             );
@@ -161,7 +164,7 @@ impl Server {
                 device.code_ttl.as_secs(),
                 device.interval.as_secs(),
             );
-            return Ok(Ok(HttpResponse::json(Status::OK, json)));
+            return Ok(HttpResponse::json(Status::OK, json));
         }
         Err(StorageError::transient("no free user code").into())
     }

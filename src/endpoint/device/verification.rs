@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::error::{ConfigError, Error};
-use crate::limiter::{Outcome, limited};
+use crate::limiter::{Limited, Outcome, limited};
 use crate::secret::TokenHash;
 use crate::server::Server;
 use crate::store::{DeviceDecision, DeviceState};
@@ -92,8 +92,10 @@ impl Server {
             Ok((Outcome::Failure, found))
         };
         let found = match limited(&*device.limiter, &key, now, lookup).await? {
-            Ok(found) => found,
-            Err(retry_after) => return Err(DeviceVerificationError::Throttled { retry_after }),
+            Limited::Answer(found) => found,
+            Limited::Throttled(retry_after) => {
+                return Err(DeviceVerificationError::Throttled { retry_after });
+            }
         };
         let Some((device_code, record, client)) = found else {
             return Err(DeviceVerificationError::InvalidUserCode);

@@ -2,8 +2,9 @@
 
 use async_trait::async_trait;
 
+use crate::error::Rejection;
 use crate::grant::client_credentials::check;
-use crate::grant::{GrantError, GrantHandler, GrantRequest, TokenGrant};
+use crate::grant::{GrantHandler, GrantRequest, TokenGrant};
 use crate::types::GrantType;
 
 /// The client credentials grant ([RFC 6749 §4.4](https://www.rfc-editor.org/rfc/rfc6749#section-4.4)):
@@ -17,7 +18,7 @@ impl GrantHandler for ClientCredentialsGrant {
         GrantType::CLIENT_CREDENTIALS.as_str()
     }
 
-    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, GrantError> {
+    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, Rejection> {
         let scope = check(request.client(), request.param("scope"))?;
         // CC-02: no refresh token; CC-04: no subject, the token acts for the client.
         Ok(TokenGrant::new(scope))

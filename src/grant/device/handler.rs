@@ -6,9 +6,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::clock::revoked_until;
+use crate::error::Rejection;
 use crate::error::{ErrorCode, OAuthError};
 use crate::grant::device::{PollState, SLOW_DOWN_STEP, check_poll};
-use crate::grant::{GrantError, GrantHandler, GrantRequest, TokenGrant};
+use crate::grant::{GrantHandler, GrantRequest, TokenGrant};
 use crate::secret::TokenHash;
 use crate::store::{DeviceRecord, DeviceRedemption, DeviceState, DeviceStore, TokenStore};
 use crate::types::GrantType;
@@ -35,7 +36,7 @@ impl GrantHandler for DeviceCodeGrant {
         true
     }
 
-    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, GrantError> {
+    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, Rejection> {
         let Some(code) = request.param("device_code") else {
             return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
                 .with_description("device_code required")

@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::error::Rejection;
 use crate::error::{ErrorCode, OAuthError, StorageError};
 use crate::grant::password::credentials;
-use crate::grant::{GrantError, GrantHandler, GrantRequest, TokenGrant};
-use crate::limiter::{AttemptLimiter, Outcome, limited};
+use crate::grant::{GrantHandler, GrantRequest, TokenGrant};
+use crate::limiter::{AttemptLimiter, Limited, Outcome, limited};
 use crate::secret::ResourceOwnerPassword;
 use crate::types::{Client, GrantType, Subject};
 
@@ -69,7 +70,7 @@ impl GrantHandler for PasswordGrant {
         GrantType::PASSWORD.as_str()
     }
 
-    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, GrantError> {
+    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, Rejection> {
         let (username, password) =
             credentials(request.param("username"), request.param("password"))?;
         let scope = request.requested_scope()?;
@@ -88,12 +89,12 @@ impl GrantHandler for PasswordGrant {
             } else {
                 Outcome::Failure
             };
-            Ok::<_, GrantError>((outcome, subject))
+            Ok::<_, Rejection>((outcome, subject))
         })
         .await?;
         let subject = match verified {
-            Ok(subject) => subject,
-            Err(retry_after) => {
+            Limited::Answer(subject) => subject,
+            Limited::Throttled(retry_after) => {
                 return Err(OAuthError::new(ErrorCode::INVALID_GRANT)
                     .with_description("too many failed attempts")
                     .with_retry_after(retry_after.as_secs().max(1))
