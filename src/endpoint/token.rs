@@ -2,7 +2,7 @@
 //! read the request, authenticate the client, dispatch by `grant_type` to a
 //! [`GrantHandler`](crate::grant::GrantHandler), then mint, store and render the tokens.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::client_auth;
 use crate::clock::expiry;
@@ -14,9 +14,10 @@ use crate::http::{HttpRequest, HttpResponse, Status};
 use crate::issuer::TokenClaims;
 use crate::json::JsonObject;
 use crate::params::Form;
+use crate::secret::{AccessToken, RefreshToken, TokenHash};
 use crate::server::Server;
 use crate::store::{Insert, Rotation, TokenKind, TokenRecord};
-use crate::types::{Client, GrantType};
+use crate::types::{Client, GrantType, Scope};
 
 impl Server {
     /// The token endpoint: `POST /token`
@@ -44,6 +45,28 @@ impl Server {
         grant: TokenGrant,
         now: SystemTime,
     ) -> Result<HttpResponse, Rejection> {
+        let Minted {
+            access_token,
+            refresh_token,
+            records,
+        } = self.mint(client, &grant, now)?;
+        self.store_tokens(client, &grant, records, now).await?;
+        Ok(token_response(
+            &access_token,
+            refresh_token.as_ref(),
+            &grant.scope,
+            self.inner.access_token_ttl,
+        ))
+    }
+
+    /// Mints the access token of `grant`, and its refresh token when the client may have
+    /// one, with the records to store under their digests.
+    fn mint(
+        &self,
+        client: &Client,
+        grant: &TokenGrant,
+        now: SystemTime,
+    ) -> Result<Minted, Rejection> {
         let inner = &self.inner;
         let expires_at = expiry(now, inner.access_token_ttl)?;
         let claims = TokenClaims {
@@ -93,52 +116,75 @@ impl Server {
         } else {
             None
         };
-        match &grant.rotate {
-            None => match inner.tokens.insert(records).await? {
-                Insert::Stored => {}
+        Ok(Minted {
+            access_token,
+            refresh_token,
+            records,
+        })
+    }
+
+    /// Stores the records of one response, all or nothing: an insert, or for a refresh the
+    /// rotation's compare-and-swap.
+    async fn store_tokens(
+        &self,
+        client: &Client,
+        grant: &TokenGrant,
+        records: Vec<(TokenHash, TokenRecord)>,
+        now: SystemTime,
+    ) -> Result<(), Rejection> {
+        let inner = &self.inner;
+        let Some(rotate) = &grant.rotate else {
+            return match inner.tokens.insert(records).await? {
+                Insert::Stored => Ok(()),
                 // AC-02: the grant was revoked (a replayed code) while this request was
                 // between redeeming and storing: no tokens.
-                Insert::GrantRevoked => return Err(grant_revoked().into()),
-            },
-            Some(rotate) => match inner.tokens.rotate(&rotate.old, now, records).await? {
-                Rotation::Rotated => {}
-                // RT-06: another request rotated this token first (a concurrent refresh,
-                // or a replay): reuse.
-                Rotation::AlreadyRotated(marker) => {
-                    return Err(reuse_detected(
-                        &*inner.tokens,
-                        &marker,
-                        client.id(),
-                        now,
-                        inner.refresh_reuse_grace,
-                        inner.refresh_token_ttl,
-                    )
-                    .await);
-                }
-                Rotation::GrantRevoked => return Err(grant_revoked().into()),
-                Rotation::NotFound => {
-                    return Err(OAuthError::new(ErrorCode::INVALID_GRANT)
-                        .with_description("unknown, revoked or expired refresh token")
-                        .into());
-                }
-            },
-        }
-        // The success body (RFC 6749 §5.1, TE-11): members left out rather than `null`,
-        // `expires_in` a number, `scope` a string, always present when non-empty (SC-04).
-        let mut body = JsonObject::with_capacity(192);
-        body.string("access_token", access_token.expose_secret())
-            .string("token_type", "Bearer")
-            .number("expires_in", inner.access_token_ttl.as_secs())
-            .optional_string(
-                "scope",
-                Some(grant.scope.as_str()).filter(|s| !s.is_empty()),
+                Insert::GrantRevoked => Err(grant_revoked().into()),
+            };
+        };
+        match inner.tokens.rotate(&rotate.old, now, records).await? {
+            Rotation::Rotated => Ok(()),
+            // RT-06: another request rotated this token first (a concurrent refresh, or a
+            // replay): reuse.
+            Rotation::AlreadyRotated(marker) => Err(reuse_detected(
+                &*inner.tokens,
+                &marker,
+                client.id(),
+                now,
+                inner.refresh_reuse_grace,
+                inner.refresh_token_ttl,
             )
-            .optional_string(
-                "refresh_token",
-                refresh_token.as_ref().map(|t| t.expose_secret()),
-            );
-        Ok(HttpResponse::json(Status::OK, body.finish()))
+            .await),
+            Rotation::GrantRevoked => Err(grant_revoked().into()),
+            Rotation::NotFound => Err(OAuthError::new(ErrorCode::INVALID_GRANT)
+                .with_description("unknown, revoked or expired refresh token")
+                .into()),
+        }
     }
+}
+
+/// The tokens of one response, and the records to store under their digests.
+struct Minted {
+    access_token: AccessToken,
+    refresh_token: Option<RefreshToken>,
+    records: Vec<(TokenHash, TokenRecord)>,
+}
+
+/// The success body ([RFC 6749 §5.1](https://www.rfc-editor.org/rfc/rfc6749#section-5.1),
+/// TE-11): members left out rather than `null`, `expires_in` a number, `scope` a string,
+/// always present when non-empty (SC-04).
+fn token_response(
+    access_token: &AccessToken,
+    refresh_token: Option<&RefreshToken>,
+    scope: &Scope,
+    lifetime: Duration,
+) -> HttpResponse {
+    let mut body = JsonObject::with_capacity(192);
+    body.string("access_token", access_token.expose_secret())
+        .string("token_type", "Bearer")
+        .number("expires_in", lifetime.as_secs())
+        .optional_string("scope", Some(scope.as_str()).filter(|s| !s.is_empty()))
+        .optional_string("refresh_token", refresh_token.map(|t| t.expose_secret()));
+    HttpResponse::json(Status::OK, body.finish())
 }
 
 /// The answer when the grant was revoked before the new tokens could be stored (AC-02).

@@ -52,11 +52,11 @@ pub(crate) struct DeviceConfig {
 impl DeviceSettings {
     /// Validates the settings. `None` when no device store was given: the grant is off.
     pub(crate) fn build(
-        self,
+        &self,
         issuer: &str,
         allow_http: bool,
     ) -> Result<Option<DeviceConfig>, ConfigError> {
-        let Some(store) = self.store else {
+        let Some(store) = &self.store else {
             return Ok(None);
         };
         if self.code_ttl < Duration::from_secs(60) || self.code_ttl > Duration::from_secs(3600) {
@@ -75,20 +75,22 @@ impl DeviceSettings {
         let base = issuer.trim_end_matches('/');
         let verification_uri = self
             .verification_uri
+            .clone()
             .unwrap_or_else(|| format!("{base}/device"));
         validate_uri(&verification_uri, allow_http)?;
         let endpoint = self
             .endpoint
+            .clone()
             .unwrap_or_else(|| format!("{base}/device_authorization"));
         validate_uri(&endpoint, allow_http)?;
         Ok(Some(DeviceConfig {
-            store,
+            store: Arc::clone(store),
             code_ttl: self.code_ttl,
             interval: self.interval,
             verification_uri,
             endpoint,
-            user_code_format: self.user_code_format,
-            limiter: self.limiter,
+            user_code_format: self.user_code_format.clone(),
+            limiter: Arc::clone(&self.limiter),
         }))
     }
 }
