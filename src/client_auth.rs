@@ -12,6 +12,7 @@ use crate::error::{Error, ErrorCode, OAuthError, Rejection};
 use crate::http::HttpRequest;
 use crate::limiter::{AttemptLimiter, Limited, Outcome, limited};
 use crate::params::{Form, decode};
+use crate::render;
 use crate::secret::ClientSecret;
 use crate::store::{ClientRegistry, find_presented_client};
 use crate::types::{AuthMethod, Client};
@@ -89,7 +90,7 @@ pub(crate) fn decode_basic(token68: &str) -> Option<(String, String)> {
 pub(crate) fn invalid_client(realm: &str, description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::INVALID_CLIENT)
         .with_description(description)
-        .with_challenge(format!("Basic realm=\"{realm}\", charset=\"UTF-8\""))
+        .with_challenge(render::challenge("Basic", realm, &[("charset", "UTF-8")]))
 }
 
 /// Picks the one authentication method the request uses (TE-06, TE-07, TE-08).
@@ -98,13 +99,12 @@ pub(crate) fn extract<'a>(
     form: &'a Form<'a>,
     realm: &str,
 ) -> Result<Credentials<'a>, OAuthError> {
-    if request.header_count("authorization") > 1 {
-        return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
-            .with_description("repeated Authorization header"));
-    }
-    if let Some(value) = request.header("authorization") {
-        let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-        if !scheme.eq_ignore_ascii_case("basic") {
+    let authorization = request.authorization().map_err(|_| {
+        OAuthError::new(ErrorCode::INVALID_REQUEST)
+            .with_description("repeated Authorization header")
+    })?;
+    if let Some(header) = authorization {
+        if !header.is("basic") {
             return Err(invalid_client(realm, "unsupported authentication scheme"));
         }
         // TE-08: one method per request.
@@ -115,7 +115,7 @@ pub(crate) fn extract<'a>(
             return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
                 .with_description("more than one client authentication method"));
         }
-        let Some((id, secret)) = decode_basic(rest.trim_start_matches(' ')) else {
+        let Some((id, secret)) = decode_basic(header.credentials) else {
             return Err(invalid_client(realm, "malformed Basic credentials"));
         };
         if form.get("client_id").is_some_and(|body_id| body_id != id) {

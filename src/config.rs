@@ -401,7 +401,7 @@ impl ServerBuilder {
             return Err(ConfigError::Setting("form limits must be positive"));
         }
         let realm = self.challenge_realm();
-        if realm.is_empty() || !realm.chars().all(crate::error::is_error_char) {
+        if realm.is_empty() || !realm.chars().all(crate::render::is_error_char) {
             return Err(ConfigError::Setting(
                 "realm must be printable ASCII without '\"' or '\\'",
             ));

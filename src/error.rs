@@ -5,7 +5,8 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::http::{HttpResponse, Status};
-use crate::json::JsonObject;
+use crate::params::{FormError, is_plain_name};
+use crate::render::{JsonObject, is_error_char};
 
 /// An OAuth error code, the `error` member of an error response.
 ///
@@ -103,12 +104,6 @@ impl fmt::Display for ErrorCode {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("an OAuth error code must be non-empty printable ASCII without '\"' or '\\'")]
 pub struct InvalidErrorCode(());
-
-/// Whether `c` may appear in `error` and `error_description`
-/// ([RFC 6749 §5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2), ER-02).
-pub(crate) fn is_error_char(c: char) -> bool {
-    matches!(c, '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e')
-}
 
 /// A protocol error the client is allowed to see
 /// ([RFC 6749 §4.1.2.1](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1),
@@ -247,6 +242,27 @@ impl OAuthError {
             response.push_header("retry-after", seconds.to_string());
         }
         response
+    }
+}
+
+impl From<FormError> for OAuthError {
+    /// A refused form is `invalid_request`, with a fixed description.
+    fn from(error: FormError) -> Self {
+        let refusal = Self::new(ErrorCode::INVALID_REQUEST);
+        match error {
+            FormError::TooLarge => refusal.with_description("request too large"),
+            FormError::TooManyParameters => refusal.with_description("too many parameters"),
+            FormError::ValueTooLong => refusal.with_description("parameter value too long"),
+            FormError::Malformed => refusal.with_description("malformed form encoding"),
+            // The name is echoed only when it looks like a protocol parameter name:
+            // anything else is attacker-chosen text, which an error response must not
+            // reflect, even cleaned to the ER-02 characters (`<script>` is within them;
+            // SEC-06).
+            FormError::Repeated(name) if is_plain_name(&name) => {
+                refusal.with_description(format!("repeated parameter: {name}"))
+            }
+            FormError::Repeated(_) => refusal.with_description("repeated parameter"),
+        }
     }
 }
 

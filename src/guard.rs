@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::endpoint::is_form_content_type;
-use crate::error::{ConfigError, Error, StorageError, is_error_char};
+use crate::error::{ConfigError, Error, StorageError};
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
 use crate::params::{Form, FormError};
+use crate::render::{self, is_error_char};
 use crate::secret::TokenHash;
 use crate::server::Server;
 use crate::store::TokenKind;
@@ -246,24 +247,19 @@ impl BearerGuard {
 
     /// The one token the request carries (BT-01..BT-04).
     fn find_token<'r>(&self, request: &'r HttpRequest) -> Result<Cow<'r, str>, Refusal> {
-        if request.header_count("authorization") > 1 {
-            return Err(Refusal::InvalidRequest("repeated Authorization header"));
-        }
-        let header_token = match request.header("authorization") {
-            Some(value) => {
-                let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-                if scheme.eq_ignore_ascii_case("bearer") {
-                    let token = rest.trim_matches(' ');
-                    if token.is_empty() {
-                        return Err(Refusal::InvalidRequest("empty bearer token"));
-                    }
-                    Some(token)
-                } else {
-                    // Another scheme: no bearer credentials (RFC 6750 §3.1).
-                    None
+        let authorization = request
+            .authorization()
+            .map_err(|_| Refusal::InvalidRequest("repeated Authorization header"))?;
+        let header_token = match authorization {
+            Some(header) if header.is("bearer") => {
+                let token = header.credentials.trim_end_matches(' ');
+                if token.is_empty() {
+                    return Err(Refusal::InvalidRequest("empty bearer token"));
                 }
+                Some(token)
             }
-            None => None,
+            // Another scheme: no bearer credentials (RFC 6750 §3.1).
+            _ => None,
         };
         let body_token = if self.form_body {
             self.body_token(request)?
@@ -311,28 +307,31 @@ impl BearerGuard {
 
     /// The response for `refusal`, with its `WWW-Authenticate` challenge.
     fn challenge(&self, refusal: &Refusal, required: &Scope) -> HttpResponse {
-        let realm = &*self.realm;
-        let (status, challenge) = match refusal {
-            Refusal::NoToken => (Status::UNAUTHORIZED, format!("Bearer realm=\"{realm}\"")),
+        let (status, attributes): (Status, &[(&str, &str)]) = match refusal {
+            Refusal::NoToken => (Status::UNAUTHORIZED, &[]),
             Refusal::InvalidRequest(description) => (
                 Status::BAD_REQUEST,
-                format!(
-                    "Bearer realm=\"{realm}\", error=\"invalid_request\", error_description=\"{description}\""
-                ),
+                &[
+                    ("error", "invalid_request"),
+                    ("error_description", description),
+                ],
             ),
             Refusal::InvalidToken => (
                 Status::UNAUTHORIZED,
-                format!(
-                    "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"the access token is not active\""
-                ),
+                &[
+                    ("error", "invalid_token"),
+                    ("error_description", "the access token is not active"),
+                ],
             ),
             Refusal::InsufficientScope => (
                 Status::FORBIDDEN,
-                format!(
-                    "Bearer realm=\"{realm}\", error=\"insufficient_scope\", scope=\"{required}\""
-                ),
+                &[
+                    ("error", "insufficient_scope"),
+                    ("scope", required.as_str()),
+                ],
             ),
         };
+        let challenge = render::challenge("Bearer", &self.realm, attributes);
         HttpResponse::new(status).with_header("www-authenticate", challenge)
     }
 }

@@ -33,7 +33,7 @@ use crate::endpoint::is_form_content_type;
 use crate::error::{ErrorCode, OAuthError, StorageError};
 use crate::grant::resolve_scope;
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
-use crate::params::{FormError, FormLimits, Pairs, first_repeated, parse_pairs};
+use crate::params::{FormLimits, Pairs, first_repeated, parse_pairs};
 use crate::pkce::{CodeChallenge, PkceMethod};
 use crate::secret::AuthorizationCode;
 use crate::server::Server;
@@ -385,7 +385,7 @@ struct Params<'a> {
 
 impl<'a> Params<'a> {
     fn parse(input: &'a [u8], limits: &FormLimits) -> Result<Self, OAuthError> {
-        let pairs = parse_pairs(input, limits).map_err(FormError::into_oauth)?;
+        let pairs = parse_pairs(input, limits).map_err(OAuthError::from)?;
         Ok(Self { pairs })
     }
 

@@ -13,7 +13,7 @@ use std::time::SystemTime;
 
 use crate::client_auth::{self, Authenticator};
 use crate::error::{Error, ErrorCode, OAuthError, Rejection};
-use crate::http::{HttpRequest, HttpResponse, Method};
+use crate::http::{HttpRequest, HttpResponse, Method, Status};
 use crate::params::{Form, FormLimits};
 use crate::server::Server;
 use crate::types::Client;
@@ -41,11 +41,17 @@ pub(crate) fn read_token_style_form<'a>(
     limits: &FormLimits,
 ) -> Result<Form<'a>, HttpResponse> {
     if request.method() != Method::Post {
-        return Err(HttpResponse::method_not_allowed("POST"));
+        // TE-01: 405 with `Allow`, and the usual JSON error body.
+        let error =
+            OAuthError::new(ErrorCode::INVALID_REQUEST).with_description("method not allowed");
+        return Err(
+            HttpResponse::json(Status::METHOD_NOT_ALLOWED, error.to_json())
+                .with_header("allow", "POST"),
+        );
     }
     if let Some(query) = request.query() {
         let query =
-            Form::parse(query.as_bytes(), limits).map_err(|e| e.into_oauth().to_response())?;
+            Form::parse(query.as_bytes(), limits).map_err(|e| OAuthError::from(e).to_response())?;
         if SECRET_PARAMETERS.iter().any(|name| query.contains(name)) {
             return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
                 .with_description("credentials must not be sent in the URL query")
@@ -57,7 +63,7 @@ pub(crate) fn read_token_style_form<'a>(
             .with_description("content type must be application/x-www-form-urlencoded in UTF-8")
             .to_response());
     }
-    Form::parse(request.body(), limits).map_err(|e| e.into_oauth().to_response())
+    Form::parse(request.body(), limits).map_err(|e| OAuthError::from(e).to_response())
 }
 
 /// An endpoint that reads a form and authenticates the client sending it the way the token
