@@ -16,10 +16,12 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use grantflow::guard::{GuardRejection, TokenInfo};
+use grantflow::secret::AccessToken;
+use grantflow::store::{GrantId, TokenKind, TokenRecord, TokenStore as _};
 use grantflow::{
-    AccessToken, Client, ClientId, ClientSecret, ClientType, GrantId, GrantType, GuardRejection,
-    HttpRequest, MemoryClientRegistry, MemoryTokenStore, Method, Scope, Server, TokenInfo,
-    TokenKind, TokenRecord, TokenStore as _,
+    Client, ClientId, ClientSecret, ClientType, GrantType, HttpRequest, MemoryClientRegistry,
+    MemoryTokenStore, Method, Scope, Server,
 };
 
 /// How many live access tokens the store holds.

@@ -13,8 +13,8 @@ use crate::http::HttpRequest;
 use crate::limiter::{AttemptLimiter, Limited, Outcome, limited};
 use crate::params::{Form, decode};
 use crate::render;
-use crate::secret::ClientSecret;
 use crate::store::{ClientRegistry, find_presented_client};
+use crate::types::ClientSecret;
 use crate::types::{AuthMethod, Client};
 
 /// Standard base64 that accepts the credential with or without padding.

@@ -13,7 +13,6 @@ use crate::grant::client_credentials::handler::ClientCredentialsGrant;
 use crate::grant::device::UserCodeFormat;
 use crate::grant::password::handler::{PasswordGrant, ResourceOwnerVerifier};
 use crate::grant::refresh_token::handler::RefreshTokenGrant;
-use crate::issuer::{OpaqueTokenIssuer, TokenIssuer};
 use crate::limiter::AttemptLimiter;
 use crate::metadata::MetadataSettings;
 use crate::params::FormLimits;
@@ -21,6 +20,7 @@ use crate::server::{Inner, Server};
 use crate::store::{
     ClientRegistry, CodeStore, DeviceStore, MemoryAttemptLimiter, MemoryCodeStore, TokenStore,
 };
+use crate::token_issuer::{OpaqueTokenIssuer, TokenIssuer};
 
 /// Builds a [`Server`]. Created by [`Server::builder`] with the required parts; every
 /// other setting has a secure default.
@@ -203,7 +203,7 @@ impl ServerBuilder {
     }
 
     /// Replaces the clock. Default: [`SystemClock`]. Tests use a
-    /// [`ManualClock`](crate::ManualClock).
+    /// [`ManualClock`](crate::clock::ManualClock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self

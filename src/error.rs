@@ -359,7 +359,7 @@ pub enum Error {
     Config(#[from] ConfigError),
     /// The token issuer plug-in failed.
     #[error(transparent)]
-    Issue(#[from] crate::issuer::IssueError),
+    Issue(#[from] crate::token_issuer::IssueError),
 }
 
 impl Error {
@@ -391,12 +391,13 @@ impl Error {
 /// and the endpoint renders the rejection once, at its edge: a [`Refused`](Self::Refused)
 /// becomes the RFC error response (an `Ok` [`HttpResponse`]), a [`Fault`](Self::Fault) the
 /// endpoint's `Err` ([`Error`]). Extension grants return it from
-/// [`GrantHandler::handle`](crate::GrantHandler::handle): `?` converts an [`OAuthError`]
-/// into a refusal, and a [`StorageError`], [`IssueError`](crate::IssueError) or [`Error`]
+/// [`GrantHandler::handle`](crate::grant::GrantHandler::handle): `?` converts an [`OAuthError`]
+/// into a refusal, and a [`StorageError`], [`IssueError`](crate::issuer::IssueError) or [`Error`]
 /// into a fault.
 ///
 /// ```
-/// use grantflow::{ErrorCode, OAuthError, Rejection, StorageError};
+/// use grantflow::{ErrorCode, OAuthError, StorageError};
+/// use grantflow::grant::Rejection;
 ///
 /// fn check(code: Option<&str>) -> Result<&str, Rejection> {
 ///     let code = code.ok_or_else(|| OAuthError::new(ErrorCode::INVALID_REQUEST))?;
@@ -450,8 +451,8 @@ impl From<StorageError> for Rejection {
     }
 }
 
-impl From<crate::issuer::IssueError> for Rejection {
-    fn from(error: crate::issuer::IssueError) -> Self {
+impl From<crate::token_issuer::IssueError> for Rejection {
+    fn from(error: crate::token_issuer::IssueError) -> Self {
         Self::Fault(error.into())
     }
 }

@@ -82,7 +82,8 @@ pub struct BearerGuard {
 /// or 503 of [`Error::to_response`]. Log a fault first; its `source()` chain has the cause.
 ///
 /// ```
-/// use grantflow::{Error, GuardRejection, HttpResponse};
+/// use grantflow::{Error, HttpResponse};
+/// use grantflow::guard::GuardRejection;
 ///
 /// fn respond(rejection: GuardRejection) -> HttpResponse {
 ///     if let GuardRejection::Fault(error) = &rejection {

@@ -1,6 +1,13 @@
-//! Brute-force protection for secret checks (TE-10): the pluggable limiter of attempts and
-//! the server's side of its contract. The in-memory limiter is in `store/memory/`, the
-//! PostgreSQL one in `store/postgres/`.
+//! Brute-force protection for secret checks
+//! ([RFC 6749 §2.3.1](https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1),
+//! [RFC 8628 §5.1](https://www.rfc-editor.org/rfc/rfc8628#section-5.1)): the pluggable
+//! [`AttemptLimiter`] and its in-memory implementation, [`MemoryAttemptLimiter`]. The
+//! server puts one in front of client secrets, one in front of user-code entry and one in
+//! front of the password grant; each can be replaced on the
+//! [`ServerBuilder`](crate::ServerBuilder).
+
+// The in-memory limiter lives in store/memory/limiter.rs and the PostgreSQL one in
+// store/postgres/limiter.rs, next to the other stores of their backend.
 
 use std::fmt;
 use std::future::Future;
@@ -9,6 +16,8 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use crate::error::StorageError;
+
+pub use crate::store::memory::MemoryAttemptLimiter;
 
 /// Whether an attempt may go ahead, or its outcome be answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -21,7 +21,7 @@ const WELL_KNOWN: &str = "/.well-known/oauth-authorization-server";
 /// of the path is dropped.
 ///
 /// ```
-/// use grantflow::well_known_url;
+/// use grantflow::metadata::well_known_url;
 ///
 /// // V-META-2
 /// assert_eq!(

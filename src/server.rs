@@ -8,11 +8,11 @@ use crate::clock::Clock;
 use crate::config::ServerBuilder;
 use crate::grant::GrantHandler;
 use crate::grant::password::PASSWORD_GRANT_WARNING;
-use crate::issuer::TokenIssuer;
 use crate::limiter::AttemptLimiter;
 use crate::metadata::Metadata;
 use crate::params::FormLimits;
 use crate::store::{ClientRegistry, CodeStore, TokenStore};
+use crate::token_issuer::TokenIssuer;
 use crate::types::GrantType;
 
 /// An OAuth 2.1 authorization server engine.

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use common_rs::*;
-use grantflow::{BearerGuard, GuardRejection, HttpRequest, HttpResponse, Method, Scope, TokenInfo};
+use grantflow::guard::{BearerGuard, GuardRejection, TokenInfo};
+use grantflow::{HttpRequest, HttpResponse, Method, Scope};
 
 const REALM: &str = "example";
 

@@ -9,9 +9,11 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use common_rs::*;
+use grantflow::guard::GuardRejection;
+use grantflow::secret::TokenHash;
+use grantflow::store::{GrantId, Insert, TokenRecord, TokenStore};
 use grantflow::{
-    ClientRegistry, Error, GrantId, GuardRejection, HttpRequest, HttpResponse, Insert, Method,
-    Scope, Server, StorageError, TokenHash, TokenRecord, TokenStore,
+    ClientRegistry, Error, HttpRequest, HttpResponse, Method, Scope, Server, StorageError,
 };
 use serde_json::Value;
 

@@ -284,7 +284,7 @@ async fn rv_06_concurrent_revocation_and_use_stay_consistent() {
             let scope = grantflow::Scope::parse("read").unwrap();
             // Either outcome is fine while the revocation races; it must not fail.
             match server.bearer_guard().check(&request, &scope).await {
-                Err(grantflow::GuardRejection::Fault(error)) => Err(error),
+                Err(grantflow::guard::GuardRejection::Fault(error)) => Err(error),
                 _ => Ok(200),
             }
         }));

@@ -16,6 +16,15 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use common_hostile::*;
+use grantflow::authorize::AuthorizeError;
+use grantflow::clock::ManualClock;
+use grantflow::limiter::{AttemptLimiter, MemoryAttemptLimiter, Outcome, Throttle};
+use grantflow::pkce::CodeChallenge;
+use grantflow::secret::TokenHash;
+use grantflow::store::{
+    AuthorizationGrant, DeviceDecision, DeviceInsert, DevicePoll, DeviceRecord, DeviceRedemption,
+    DeviceStore, GrantId, Insert, Redemption, RefreshLookup, Rotation, TokenRecord, TokenStore,
+};
 use grantflow::*;
 
 /// What the stores and limiters were given.

@@ -22,11 +22,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use grantflow::guard::{BearerGuard, GuardRejection};
+use grantflow::limiter::{AttemptLimiter as _, MemoryAttemptLimiter, Outcome, Throttle};
 use grantflow::{
-    AttemptLimiter as _, BearerGuard, Client, ClientSecret, ClientType, ErrorCode, GrantType,
-    GuardRejection, HttpRequest, HttpResponse, MemoryAttemptLimiter, MemoryClientRegistry,
-    MemoryDeviceStore, MemoryTokenStore, Method, OAuthError, Outcome, Scope, Server, Status,
-    Subject, Throttle,
+    Client, ClientSecret, ClientType, ErrorCode, GrantType, HttpRequest, HttpResponse,
+    MemoryClientRegistry, MemoryDeviceStore, MemoryTokenStore, Method, OAuthError, Scope, Server,
+    Status, Subject,
 };
 
 use self::session::{Csrf, Flash, Sessions};

@@ -472,6 +472,7 @@ impl Server {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { block_on(async {
     /// use std::sync::Arc;
     /// use grantflow::*;
+    /// use grantflow::authorize::AuthorizeError;
     ///
     /// let clients = Arc::new(MemoryClientRegistry::new());
     /// clients.insert(

@@ -3,10 +3,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::endpoint::{Authenticated, TokenStyleEndpoint};
+use crate::endpoint::{Authenticated, AuthenticatedEndpoint, token_parameter};
 use crate::error::{Error, ErrorCode, OAuthError, Rejection};
 use crate::http::{HttpRequest, HttpResponse, Status};
-use crate::params::Form;
 use crate::render::JsonObject;
 use crate::secret::TokenHash;
 use crate::server::Server;
@@ -52,26 +51,12 @@ impl Server {
 /// The introspection endpoint, run by [`Server::token_style`].
 pub(crate) enum Introspection {}
 
-impl TokenStyleEndpoint for Introspection {
-    type Route<'s> = ();
-
-    fn route(_: &Server, _: &HttpRequest, _: &Form<'_>) -> Result<(), Rejection> {
-        Ok(())
-    }
-
-    async fn serve(
-        server: &Server,
-        call: Authenticated<'_>,
-        (): (),
-    ) -> Result<HttpResponse, Rejection> {
+impl AuthenticatedEndpoint for Introspection {
+    async fn serve(server: &Server, call: Authenticated<'_>) -> Result<HttpResponse, Rejection> {
         if !call.client.may_introspect() {
             return Ok(forbidden());
         }
-        let Some(token) = call.form.get("token") else {
-            return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
-                .with_description("token required")
-                .into());
-        };
+        let token = token_parameter(call.form)?;
         let record = server.inner.tokens.find(&TokenHash::of(token)).await?;
         let Some(record) = record.filter(|r| is_active(r, &call.client, call.now)) else {
             return Ok(HttpResponse::json(Status::OK, INACTIVE.to_vec()));

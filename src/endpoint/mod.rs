@@ -101,6 +101,40 @@ pub(crate) trait TokenStyleEndpoint {
     ) -> Result<HttpResponse, Rejection>;
 }
 
+/// A [`TokenStyleEndpoint`] without checks before client authentication (revocation,
+/// introspection): it only serves an authenticated client.
+pub(crate) trait AuthenticatedEndpoint {
+    /// The endpoint's work, for an authenticated client.
+    async fn serve(server: &Server, call: Authenticated<'_>) -> Result<HttpResponse, Rejection>;
+}
+
+impl<E: AuthenticatedEndpoint> TokenStyleEndpoint for E {
+    type Route<'s> = ();
+
+    fn route(_: &Server, _: &HttpRequest, _: &Form<'_>) -> Result<(), Rejection> {
+        Ok(())
+    }
+
+    async fn serve(
+        server: &Server,
+        call: Authenticated<'_>,
+        (): (),
+    ) -> Result<HttpResponse, Rejection> {
+        <E as AuthenticatedEndpoint>::serve(server, call).await
+    }
+}
+
+/// The `token` parameter of revocation and introspection requests, which both require it
+/// ([RFC 7009 §2.1](https://www.rfc-editor.org/rfc/rfc7009#section-2.1),
+/// [RFC 7662 §2.1](https://www.rfc-editor.org/rfc/rfc7662#section-2.1)).
+pub(crate) fn token_parameter<'f>(form: &'f Form<'_>) -> Result<&'f str, Rejection> {
+    form.get("token").ok_or_else(|| {
+        OAuthError::new(ErrorCode::INVALID_REQUEST)
+            .with_description("token required")
+            .into()
+    })
+}
+
 /// A token-style request whose client is authenticated.
 pub(crate) struct Authenticated<'a> {
     pub(crate) form: &'a Form<'a>,

@@ -2,10 +2,9 @@
 //! tells the server it no longer needs a token, for example when its user signs out.
 
 use crate::clock::revoked_until;
-use crate::endpoint::{Authenticated, TokenStyleEndpoint};
+use crate::endpoint::{Authenticated, AuthenticatedEndpoint, token_parameter};
 use crate::error::{Error, ErrorCode, OAuthError, Rejection};
 use crate::http::{HttpRequest, HttpResponse, Status};
-use crate::params::Form;
 use crate::secret::TokenHash;
 use crate::server::Server;
 use crate::store::TokenKind;
@@ -28,7 +27,7 @@ impl Server {
     /// whatever the hint says (RV-04).
     ///
     /// Revoking a refresh token revokes every token of its grant, access tokens included
-    /// ([`TokenStore::revoke_grant`](crate::TokenStore::revoke_grant), RV-02, RV-06).
+    /// ([`TokenStore::revoke_grant`](crate::store::TokenStore::revoke_grant), RV-02, RV-06).
     /// Revoking an access token revokes that token only. Both take effect at once: the
     /// records are removed before the response is sent.
     ///
@@ -50,23 +49,9 @@ impl Server {
 /// The revocation endpoint, run by [`Server::token_style`].
 pub(crate) enum Revocation {}
 
-impl TokenStyleEndpoint for Revocation {
-    type Route<'s> = ();
-
-    fn route(_: &Server, _: &HttpRequest, _: &Form<'_>) -> Result<(), Rejection> {
-        Ok(())
-    }
-
-    async fn serve(
-        server: &Server,
-        call: Authenticated<'_>,
-        (): (),
-    ) -> Result<HttpResponse, Rejection> {
-        let Some(token) = call.form.get("token") else {
-            return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
-                .with_description("token required")
-                .into());
-        };
+impl AuthenticatedEndpoint for Revocation {
+    async fn serve(server: &Server, call: Authenticated<'_>) -> Result<HttpResponse, Rejection> {
+        let token = token_parameter(call.form)?;
         // `token_type_hint` is deliberately not read: one lookup covers both kinds, and an
         // unknown hint value must not change the response (RV-03, RV-04).
         let tokens = &*server.inner.tokens;

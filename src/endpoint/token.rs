@@ -11,12 +11,12 @@ use crate::error::{Error, ErrorCode, OAuthError, Rejection};
 use crate::grant::refresh_token::handler::reuse_detected;
 use crate::grant::{GrantHandler, GrantRequest, TokenGrant};
 use crate::http::{HttpRequest, HttpResponse, Status};
-use crate::issuer::TokenClaims;
 use crate::params::Form;
 use crate::render::JsonObject;
 use crate::secret::{AccessToken, RefreshToken, TokenHash};
 use crate::server::Server;
 use crate::store::{Insert, Rotation, TokenKind, TokenRecord};
+use crate::token_issuer::TokenClaims;
 use crate::types::{Client, GrantType, Scope};
 
 impl Server {

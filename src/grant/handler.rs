@@ -131,7 +131,7 @@ impl TokenGrant {
     }
 
     /// Restricts the tokens to one resource server (`aud`), which its
-    /// [`BearerGuard`](crate::BearerGuard) checks (BT-09).
+    /// [`BearerGuard`](crate::guard::BearerGuard) checks (BT-09).
     #[must_use]
     pub fn with_audience(mut self, audience: &str) -> Self {
         self.audience = Some(Arc::from(audience));
@@ -159,7 +159,8 @@ impl TokenGrant {
 ///
 /// ```
 /// use async_trait::async_trait;
-/// use grantflow::{GrantHandler, GrantRequest, Rejection, TokenGrant};
+/// use grantflow::GrantRequest;
+/// use grantflow::grant::{GrantHandler, Rejection, TokenGrant};
 ///
 /// /// A toy extension grant: issues the requested scope to any client allowed to use it.
 /// #[derive(Debug)]

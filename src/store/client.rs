@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::error::StorageError;
-use crate::secret::ClientSecret;
+use crate::types::ClientSecret;
 use crate::types::{Client, ClientId};
 
 /// Looks clients up by `client_id`.

@@ -1,28 +1,39 @@
-//! Storage plug-ins: narrow, async, object-safe traits, one role each (DESIGN decision 2),
-//! and their in-memory implementations.
+//! Implementing a store: the storage traits beyond the crate root's [`ClientRegistry`] and
+//! [`CodeStore`], and the records and outcomes they exchange with the server.
 //!
-//! Every method takes `&self` (use interior mutability: a mutex, a transaction), "not
-//! found" is `Ok(None)`, and a backend failure is a [`StorageError`], which the client sees
-//! only as `server_error` or `temporarily_unavailable`. Keys are [`TokenHash`] digests,
-//! never raw tokens (DESIGN decision 5).
+//! The traits are narrow, async and object-safe, one role each. Every method takes `&self`
+//! (use interior mutability: a mutex, a transaction), "not found" is `Ok(None)`, and a
+//! backend failure is a [`StorageError`](crate::StorageError), which the client sees only
+//! as `server_error` or `temporarily_unavailable`. Keys are
+//! [`TokenHash`](crate::secret::TokenHash) digests, never raw tokens, so a leaked table
+//! holds no live credential. Each trait's documentation states its atomicity contract; the
+//! `testing` feature's conformance suite checks an implementation against all of them.
+//!
+//! The in-memory implementations are at the crate root
+//! ([`MemoryTokenStore`](crate::MemoryTokenStore), ...), the PostgreSQL ones in
+//! `grantflow::postgres`.
 
-mod client;
-mod code;
+// One file per trait (client.rs, code.rs, device.rs, token.rs), one per in-memory store in
+// memory/ and one per PostgreSQL store in postgres/.
+
+pub(crate) mod client;
+pub(crate) mod code;
 mod device;
 pub(crate) mod memory;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 mod token;
 
-pub use client::ClientRegistry;
-pub(crate) use client::find_presented_client;
-pub use code::{AuthorizationGrant, CodeStore, Redemption};
+pub use crate::types::GrantId;
+pub use code::{AuthorizationGrant, Redemption};
 pub use device::{
     DeviceDecision, DeviceInsert, DevicePoll, DeviceRecord, DeviceRedemption, DeviceState,
     DeviceStore,
 };
-pub use memory::{
-    MemoryAttemptLimiter, MemoryClientRegistry, MemoryCodeStore, MemoryDeviceStore,
-    MemoryTokenStore,
-};
 pub use token::{Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore};
+
+// Public at the crate root (the design card's traits and the in-memory stores), and used
+// from here inside the crate.
+pub(crate) use client::{ClientRegistry, find_presented_client};
+pub(crate) use code::CodeStore;
+pub(crate) use memory::{MemoryAttemptLimiter, MemoryCodeStore};

@@ -17,10 +17,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use grantflow::clock::ManualClock;
+use grantflow::grant::{GrantHandler, Rejection, TokenGrant};
 use grantflow::{
-    AuthMethod, Client, ClientSecret, ClientType, ConfigError, GrantHandler, GrantRequest,
-    GrantType, HttpRequest, HttpResponse, ManualClock, MemoryClientRegistry, MemoryTokenStore,
-    Method, Rejection, Server, ServerBuilder, Subject, TokenGrant,
+    AuthMethod, Client, ClientSecret, ClientType, ConfigError, GrantRequest, GrantType,
+    HttpRequest, HttpResponse, MemoryClientRegistry, MemoryTokenStore, Method, Server,
+    ServerBuilder, Subject,
 };
 use serde_json::Value;
 
@@ -196,7 +198,7 @@ impl Harness {
     }
 
     fn elapsed(&self) -> Duration {
-        use grantflow::Clock as _;
+        use grantflow::clock::Clock as _;
         self.clock
             .now()
             .duration_since(UNIX_EPOCH + Duration::from_secs(START))

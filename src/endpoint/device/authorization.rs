@@ -54,7 +54,7 @@ impl Server {
     /// token endpoint's format (DG-03).
     ///
     /// On success, 200 JSON with `device_code` (256 random bits, stored only as a digest
-    /// and bound to the client, DG-04), `user_code` (DG-05, see [`UserCodeFormat`](crate::UserCodeFormat)),
+    /// and bound to the client, DG-04), `user_code` (DG-05, see [`UserCodeFormat`](crate::device::UserCodeFormat)),
     /// `verification_uri`, `verification_uri_complete` (the URI with `?user_code=`),
     /// `expires_in` and `interval` (DG-02), with `Cache-Control: no-store`.
     ///

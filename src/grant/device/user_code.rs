@@ -31,7 +31,7 @@ const MAX_INPUT_CHARS: usize = 128;
 /// [`new`](Self::new) refuses formats under 29 bits.
 ///
 /// ```
-/// use grantflow::UserCodeFormat;
+/// use grantflow::device::UserCodeFormat;
 ///
 /// let format = UserCodeFormat::default();
 /// assert_eq!(format.normalize(" wdjb–mjht "), "WDJBMJHT");

@@ -20,7 +20,9 @@ use crate::types::{Client, GrantType, Subject};
 ///
 /// ```
 /// use async_trait::async_trait;
-/// use grantflow::{Client, ResourceOwnerPassword, ResourceOwnerVerifier, StorageError, Subject};
+/// use grantflow::{Client, StorageError, Subject};
+/// use grantflow::grant::ResourceOwnerVerifier;
+/// use grantflow::secret::ResourceOwnerPassword;
 ///
 /// #[derive(Debug)]
 /// struct Users;

@@ -37,6 +37,8 @@ const PURGE_PER_INSERT: usize = 4;
 /// # }
 /// use std::time::{Duration, SystemTime};
 /// use grantflow::*;
+/// use grantflow::secret::AuthorizationCode;
+/// use grantflow::store::{AuthorizationGrant, GrantId, Redemption};
 ///
 /// let store = MemoryCodeStore::new();
 /// let code = AuthorizationCode::generate();

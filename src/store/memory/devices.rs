@@ -41,6 +41,8 @@ const PURGE_PER_INSERT: usize = 4;
 /// # }
 /// use std::time::{Duration, SystemTime};
 /// use grantflow::*;
+/// use grantflow::secret::DeviceCode;
+/// use grantflow::store::{DeviceInsert, DeviceRecord, DeviceState, DeviceStore as _, GrantId};
 ///
 /// let store = MemoryDeviceStore::new().with_capacity(10_000);
 /// let code = DeviceCode::generate();

@@ -34,7 +34,7 @@ use crate::limiter::{AttemptLimiter, Outcome, Throttle};
 /// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
 /// # }
 /// use std::time::{Duration, SystemTime};
-/// use grantflow::{AttemptLimiter, MemoryAttemptLimiter, Outcome, Throttle};
+/// use grantflow::limiter::{AttemptLimiter, MemoryAttemptLimiter, Outcome, Throttle};
 ///
 /// let limiter = MemoryAttemptLimiter::new(3, Duration::from_secs(60));
 /// let now = SystemTime::now();

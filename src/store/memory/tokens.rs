@@ -51,6 +51,8 @@ const NONE: u32 = u32::MAX;
 /// # }
 /// use std::time::{Duration, SystemTime};
 /// use grantflow::*;
+/// use grantflow::secret::AccessToken;
+/// use grantflow::store::{GrantId, TokenKind, TokenRecord, TokenStore as _};
 ///
 /// let store = MemoryTokenStore::new();
 /// let token = AccessToken::generate();
