@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common_device::*;
 use grantflow::clock::ManualClock;
-use grantflow::device::{DeviceVerificationError, UserCodeFormat};
+use grantflow::device::{DeviceVerificationError, EnteredUserCode, UserCodeFormat};
 use grantflow::limiter::MemoryAttemptLimiter;
 use grantflow::secret::{DeviceCode, TokenHash};
 use grantflow::store::{DeviceRecord, DeviceRedemption, DeviceStore, GrantId, TokenStore};
@@ -30,7 +30,8 @@ fn verify(
     input: &str,
     key: &str,
 ) -> Result<grantflow::device::PendingDeviceAuthorization, DeviceVerificationError> {
-    block_on(h.server.device_verification(input, key))
+    let verifier = h.server.device_verifier().expect("the device grant is on");
+    block_on(verifier.verify(EnteredUserCode::new(input), key))
 }
 
 /// Inserts a pending request with a known user code straight into the store.
@@ -348,10 +349,7 @@ fn dg_03_grant_not_enabled_is_unsupported_grant_type() {
         400,
         "unsupported_grant_type",
     );
-    assert!(matches!(
-        block_on(server.device_verification("BCDF-GHJK", "k")),
-        Err(DeviceVerificationError::Internal(_))
-    ));
+    assert!(server.device_verifier().is_none());
     assert!(!server.grant_types().any(|g| g == DEVICE_GRANT));
     assert_eq!(server.device_authorization_endpoint(), None);
     assert_eq!(server.device_verification_uri(), None);
@@ -1159,7 +1157,8 @@ fn device_types_are_object_safe_send_and_redacted() {
     let h = Harness::new();
     let request = form_post("client_id=tv");
     assert_send(&h.server.device_authorization(&request));
-    assert_send(&h.server.device_verification("x", "k"));
+    let verifier = h.server.device_verifier().unwrap();
+    assert_send(&verifier.verify(EnteredUserCode::new("x"), "k"));
     let code = DeviceCode::generate();
     assert!(!format!("{code:?}").contains(code.expose_secret()));
 }
