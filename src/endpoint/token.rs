@@ -85,50 +85,36 @@ impl Server {
             expires_at,
         };
         let access_token = tokens.token_issuer.access_token(&claims, random).await?;
-        let record = |kind, expires_at| {
-            TokenRecord::new(
-                kind,
-                grant_id,
-                client.id().clone(),
-                grant.scope.clone(),
-                now,
-                expires_at,
-            )
-            .with_subject(grant.subject.clone())
-            .with_audience(grant.audience.clone())
-        };
-        let mut records = Vec::with_capacity(2);
-        records.push((access_token.hash(), record(TokenKind::Access, expires_at)));
         // RT-08: a refresh token only for a client registered to receive them and allowed
         // the refresh_token grant, whatever grant asked for one.
         let refresh_token = if grant.refresh_token
             && client.issues_refresh_tokens()
             && client.allows_grant_type(GrantType::REFRESH_TOKEN.as_str())
         {
-            let refresh_expires_at = expiry(now, tokens.refresh_ttl)?;
-            let refresh_scope = grant
-                .rotate
-                .as_ref()
-                .map_or(&grant.scope, |r| &r.refresh_scope);
             let refresh_claims = TokenClaims {
-                expires_at: refresh_expires_at,
-                scope: refresh_scope,
+                expires_at: expiry(now, tokens.refresh_ttl)?,
+                scope: refresh_scope(grant),
                 ..claims
             };
             let token = tokens
                 .token_issuer
                 .refresh_token(&refresh_claims, random)
                 .await?;
-            let mut refresh = record(TokenKind::Refresh, refresh_expires_at);
-            refresh.scope = refresh_scope.clone();
-            records.push((token.hash(), refresh));
-            Some(token)
+            Some((token, refresh_claims.expires_at))
         } else {
             None
         };
+        let records = token_records(
+            client,
+            grant,
+            grant_id,
+            now,
+            (&access_token, expires_at),
+            refresh_token.as_ref().map(|(token, until)| (token, *until)),
+        );
         Ok(Minted {
             access_token,
-            refresh_token,
+            refresh_token: refresh_token.map(|(token, _)| token),
             records,
         })
     }
@@ -170,6 +156,51 @@ impl Server {
                 .into()),
         }
     }
+}
+
+/// The scope of the refresh token of `grant`: the scope granted, or for a refresh the
+/// scope the rotated-out token had (RT-03).
+fn refresh_scope(grant: &TokenGrant) -> &Scope {
+    grant
+        .rotate
+        .as_ref()
+        .map_or(&grant.scope, |r| &r.refresh_scope)
+}
+
+/// The records of the tokens minted for `grant`, with their expiry, to store under their
+/// digests.
+fn token_records(
+    client: &Client,
+    grant: &TokenGrant,
+    grant_id: GrantId,
+    now: SystemTime,
+    access: (&AccessToken, SystemTime),
+    refresh: Option<(&RefreshToken, SystemTime)>,
+) -> Vec<(TokenHash, TokenRecord)> {
+    let record = |kind, scope: &Scope, expires_at| {
+        TokenRecord::new(
+            kind,
+            grant_id,
+            client.id().clone(),
+            scope.clone(),
+            now,
+            expires_at,
+        )
+        .with_subject(grant.subject.clone())
+        .with_audience(grant.audience.clone())
+    };
+    let mut records = Vec::with_capacity(2);
+    records.push((
+        access.0.hash(),
+        record(TokenKind::Access, &grant.scope, access.1),
+    ));
+    if let Some((token, expires_at)) = refresh {
+        records.push((
+            token.hash(),
+            record(TokenKind::Refresh, refresh_scope(grant), expires_at),
+        ));
+    }
+    records
 }
 
 /// The tokens of one response, and the records to store under their digests.
