@@ -364,13 +364,19 @@ fn check_issuer(issuer: &str, schemes: UrlSchemes) -> Result<(), ConfigError> {
 /// An endpoint URL is absolute, of an allowed scheme, with a host and no fragment
 /// (RFC 8414 §2).
 fn check_endpoint(value: &str, schemes: UrlSchemes) -> Result<(), ConfigError> {
-    const BAD: ConfigError =
-        ConfigError::Setting("metadata URLs must be absolute https URLs without fragment");
-    let url = url::Url::parse(value).map_err(|_| BAD)?;
-    if !schemes.allow(url.scheme()) || url.host().is_none() || value.contains('#') {
-        return Err(BAD);
-    }
-    Ok(())
+    published_url(value, schemes)
+        .map(|_| ())
+        .ok_or(ConfigError::Setting(
+            "metadata URLs must be absolute https URLs without fragment",
+        ))
+}
+
+/// `value` parsed, when it is what every URL the server publishes must be: absolute, of
+/// an allowed scheme, with a host and without fragment
+/// ([RFC 8414 §2](https://www.rfc-editor.org/rfc/rfc8414#section-2)).
+fn published_url(value: &str, schemes: UrlSchemes) -> Option<url::Url> {
+    let url = url::Url::parse(value).ok()?;
+    (schemes.allow(url.scheme()) && url.host().is_some() && !value.contains('#')).then_some(url)
 }
 
 #[cfg(test)]

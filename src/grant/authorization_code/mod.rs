@@ -144,18 +144,6 @@ mod tests {
         secs: u64,
         issuer: &str,
     ) -> &'static str {
-        check_use(g, client, redirect, verifier, secs, issuer, CodeUse::First)
-    }
-
-    fn check_use(
-        g: &AuthorizationGrant,
-        client: &str,
-        redirect: Option<&str>,
-        verifier: Option<&str>,
-        secs: u64,
-        issuer: &str,
-        code_use: CodeUse,
-    ) -> &'static str {
         let client = ClientId::new(client).unwrap();
         code(check_exchange(
             g,
@@ -166,7 +154,7 @@ mod tests {
                 issuer,
                 now: UNIX_EPOCH + Duration::from_secs(secs),
             },
-            code_use,
+            CodeUse::First,
         ))
     }
 
@@ -218,12 +206,26 @@ mod tests {
     #[test]
     fn ac_03_a_replay_is_bound_like_a_first_use_whatever_its_age() {
         let g = grant(true);
-        let replay =
-            |client, verifier, secs| check_use(&g, client, CB, verifier, secs, AS, CodeUse::Replay);
-        assert_eq!(replay("app", Some(VERIFIER), 3600), "ok");
-        assert_eq!(replay("other", Some(VERIFIER), 3600), "invalid_grant");
-        assert_eq!(replay("app", Some(CHALLENGE), 3600), "invalid_grant");
-        assert_eq!(replay("app", None, 1), "invalid_request");
+        let replay = |client: &str, verifier| {
+            let client = ClientId::new(client).unwrap();
+            let late = Exchange {
+                client_id: &client,
+                redirect_uri: CB,
+                code_verifier: verifier,
+                issuer: AS,
+                now: UNIX_EPOCH + Duration::from_secs(3600),
+            };
+            code(check_exchange(&g, &late, CodeUse::Replay))
+        };
+        assert_eq!(replay("app", Some(VERIFIER)), "ok");
+        assert_eq!(replay("other", Some(VERIFIER)), "invalid_grant");
+        assert_eq!(replay("app", Some(CHALLENGE)), "invalid_grant");
+        assert_eq!(replay("app", None), "invalid_request");
+        // The same code, redeemed for the first time that late, has expired.
+        assert_eq!(
+            check(&g, "app", CB, Some(VERIFIER), 3600, AS),
+            "invalid_grant"
+        );
     }
 
     #[test]
