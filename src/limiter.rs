@@ -25,9 +25,9 @@ pub use crate::store::memory::MemoryAttemptLimiter;
 ///
 /// | guessed | key | built by |
 /// |---|---|---|
-/// | a client's secret (TE-10) | `client:<client_id>` | [`client`](Self::client) |
-/// | a user's password, password grant (PW-03) | `password:<username>` | [`username`](Self::username) |
-/// | user codes entered by one person (DG-07) | `user_code:<entered by>` | [`user_code_entry`](Self::user_code_entry) |
+/// | a client's secret ([RFC 6749 §2.3.1](https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1)) | `client:<client_id>` | [`client`](Self::client) |
+/// | a user's password, password grant ([RFC 6749 §4.3.2](https://www.rfc-editor.org/rfc/rfc6749#section-4.3.2)) | `password:<username>` | [`username`](Self::username) |
+/// | user codes entered by one person ([RFC 8628 §5.1](https://www.rfc-editor.org/rfc/rfc8628#section-5.1)) | `user_code:<entered by>` | [`user_code_entry`](Self::user_code_entry) |
 ///
 /// A limiter stores and compares [`as_str`](Self::as_str); the prefix keeps the kinds
 /// apart when one limiter serves several.

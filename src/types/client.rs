@@ -561,7 +561,7 @@ pub struct DangerousClient {
 
 impl DangerousClient {
     /// Lets this **confidential** client send authorization requests without a PKCE
-    /// challenge (PK-03). PKCE is otherwise required of every client
+    /// challenge. PKCE is otherwise required of every client
     /// ([OAuth 2.1 §4.1.1](https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-4.1.1)).
     ///
     /// The one case for it: an OpenID Connect confidential client that sends a `nonce`
@@ -570,7 +570,8 @@ impl DangerousClient {
     /// as protection against code injection in place of PKCE. Registering a public client
     /// with it fails ([`ClientError::PkceExemptPublicClient`]). An exempt client that
     /// does send a challenge is still held to it, and a code issued without a challenge
-    /// refuses any `code_verifier` (PK-11).
+    /// refuses any `code_verifier` (a downgrade,
+    /// [RFC 9700 §4.8.2](https://www.rfc-editor.org/rfc/rfc9700#section-4.8.2)).
     pub fn allow_missing_pkce(&mut self) -> &mut Self {
         self.allow_missing_pkce = true;
         self

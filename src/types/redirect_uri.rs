@@ -71,7 +71,7 @@ impl LoopbackHost {
 }
 
 /// Whether the port of an `http://localhost` redirect URI may differ from the registered
-/// one (RU-07). The loopback literals `127.0.0.1` and `[::1]` match on any port whatever
+/// one. The loopback literals `127.0.0.1` and `[::1]` match on any port whatever
 /// this says ([RFC 8252 §7.3](https://www.rfc-editor.org/rfc/rfc8252#section-7.3)); the
 /// name `localhost` is the question, since
 /// [RFC 8252 §8.3](https://www.rfc-editor.org/rfc/rfc8252#section-8.3) calls it NOT

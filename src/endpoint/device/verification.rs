@@ -32,8 +32,8 @@ impl Server {
 
 /// What a user entered as a user code on the verification page: what they typed, or
 /// the `user_code` query parameter of `verification_uri_complete`. The server normalises
-/// it (DG-06). `Debug` leaves it out: while its request is pending, a user code approves
-/// it.
+/// it ([RFC 8628 §6.1](https://www.rfc-editor.org/rfc/rfc8628#section-6.1)). `Debug`
+/// leaves it out: while its request is pending, a user code approves it.
 #[derive(Clone, Copy)]
 pub struct EnteredUserCode<'a>(&'a str);
 
@@ -286,10 +286,12 @@ impl PendingDeviceAuthorization {
         self.expires_at
     }
 
-    /// Approves the request for `subject` with `scope`, which must be within the requested
-    /// [`requested_scope`](Self::requested_scope) (the user may narrow it). The device's
-    /// next poll receives the tokens. An empty `scope` grants nothing: the request is
-    /// denied as by [`deny`](Self::deny), never approved for an empty scope.
+    /// Approves the request for `subject` with `scope`, which must be within the
+    /// [`requested_scope`](Self::requested_scope): the user may narrow the request, never
+    /// widen it, and a scope token that was not requested is refused rather than dropped,
+    /// the same rule as [`PendingAuthorization::approve`](crate::authorize::PendingAuthorization::approve).
+    /// The device's next poll receives the tokens. An empty `scope` grants nothing: the
+    /// request is denied as by [`deny`](Self::deny), never approved for an empty scope.
     ///
     /// # Errors
     /// [`DeviceVerificationError::ScopeNotRequested`] for a broader scope,
