@@ -186,6 +186,9 @@ mod guard;
 mod hash;
 mod http;
 mod issuer;
+#[cfg(feature = "jwt")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
+pub mod jose;
 mod json;
 mod limiter;
 mod metadata;
