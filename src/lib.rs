@@ -202,8 +202,9 @@ mod store;
 pub mod testing;
 mod types;
 
-/// The PostgreSQL backend (feature `postgres`): [`PgStores`] and the stores it holds, and
-/// the `sqlx` pool types they are built from.
+/// The PostgreSQL backend (feature `postgres`): [`PgStores`] and the stores it holds (with
+/// `jwt`, the signing-key store `PgKeySetStore` too), and the `sqlx` pool types they are
+/// built from.
 ///
 /// Every store trait has a PostgreSQL implementation, for deployments of several instances
 /// over one database. Apply the schema with [`PgStores::migrate`], then hand the stores to
@@ -213,6 +214,8 @@ mod types;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres {
+    #[cfg(feature = "jwt")]
+    pub use crate::store::postgres::PgKeySetStore;
     pub use crate::store::postgres::{
         PgAttemptLimiter, PgClientRegistry, PgCodeStore, PgDeviceStore, PgStores, PgTokenStore,
     };

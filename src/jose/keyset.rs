@@ -71,6 +71,25 @@ impl KeyRecord {
         }
     }
 
+    /// A record read back from storage, as it was written.
+    pub fn from_stored(
+        kid: String,
+        algorithm: Algorithm,
+        public_jwk: String,
+        published_at: SystemTime,
+        activates_at: SystemTime,
+    ) -> Self {
+        Self {
+            kid,
+            algorithm,
+            public_jwk,
+            published_at,
+            activates_at,
+            retires_at: None,
+            removes_at: None,
+        }
+    }
+
     /// The key's state at `now`, from its own schedule.
     pub fn state(&self, now: SystemTime) -> KeyState {
         if self.removes_at.is_some_and(|at| at <= now) {
@@ -168,12 +187,8 @@ impl MemoryKeySetStore {
 }
 
 /// The schedule change of [`KeySetStore::introduce`] on one set's records, or `false` when
-/// the record is refused. Shared by the stores so that they agree exactly.
-pub(crate) fn introduce_into(
-    records: &mut Vec<KeyRecord>,
-    record: KeyRecord,
-    retention: Duration,
-) -> bool {
+/// the record is refused.
+fn introduce_into(records: &mut Vec<KeyRecord>, record: KeyRecord, retention: Duration) -> bool {
     if records.iter().any(|r| {
         r.kid == record.kid
             || (r.algorithm == record.algorithm && r.activates_at > record.activates_at)
@@ -195,7 +210,7 @@ pub(crate) fn introduce_into(
 }
 
 /// The earlier of two optional times (`None` is "never").
-pub(crate) fn earlier(a: Option<SystemTime>, b: Option<SystemTime>) -> Option<SystemTime> {
+fn earlier(a: Option<SystemTime>, b: Option<SystemTime>) -> Option<SystemTime> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, None) => a,

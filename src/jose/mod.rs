@@ -95,6 +95,3 @@ pub use keyset::{
 };
 pub use signer::{HmacKey, Pkcs8Der, SignError, Signer, SigningKey};
 pub use validation::{JwtUse, Validation, VerifiedJwt};
-
-#[cfg(feature = "postgres")]
-pub(crate) use keyset::introduce_into;
