@@ -485,7 +485,7 @@ mod tests {
 
     #[test]
     fn rsa_keys_use_minimal_encodings_and_2048_bits() {
-        let padded = format!(r#"{{"kty":"RSA","n":"AA{}","e":"AQAB"}}"#, &RFC7638_N[..]);
+        let padded = format!(r#"{{"kty":"RSA","n":"AA{RFC7638_N}","e":"AQAB"}}"#);
         assert!(PublicJwk::parse(padded.as_bytes()).is_err());
         let short = r#"{"kty":"RSA","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQ","e":"AQAB"}"#;
         assert_eq!(PublicJwk::parse(short.as_bytes()), Err(KeyError::WeakKey));

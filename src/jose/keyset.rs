@@ -626,7 +626,17 @@ impl KeySet {
                 "a key of this algorithm is already published: rotate instead",
             ));
         }
-        self.introduce(record, now).await
+        match self.introduce(record.clone(), now).await {
+            // Another instance bootstrapped the same key meanwhile.
+            Err(KeySetError::Refused(why)) => {
+                let stored = self.inner.store.load(&self.inner.name).await?;
+                stored
+                    .into_iter()
+                    .find(|r| r.kid == record.kid)
+                    .ok_or(KeySetError::Refused(why))
+            }
+            other => other,
+        }
     }
 
     /// Adds a key that is published now and signs after [`publish_lead`](Self::publish_lead);
