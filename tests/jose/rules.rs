@@ -349,6 +349,54 @@ fn jw_08_a_token_never_supplies_its_own_key() {
             "{header}"
         );
     }
+    // A DPoP proof is verified with its own public `jwk`, of the header's algorithm; never
+    // with a private one, and a proof without one is refused.
+    let proof_key = key(Algorithm::Es256);
+    let proof_jwk = proof_key.public_key().to_json();
+    let proof_claims = format!(
+        r#"{{"jti":"p-1","iat":{},"htm":"POST","htu":"{ISSUER}/token"}}"#,
+        secs(now)
+    );
+    let dpop = Validation::dpop_proof();
+    let proof = forge(
+        &format!(r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{proof_jwk}}}"#),
+        &proof_claims,
+        &proof_key,
+    );
+    let verified = dpop.verify_embedded_key(&proof, now).unwrap();
+    assert_eq!(verified.key().unwrap().thumbprint(), proof_key.kid());
+    let private_jwk = proof_jwk.replacen('{', r#"{"d":"AAAA","#, 1);
+    let ed_jwk = key(Algorithm::EdDsa).public_key().to_json();
+    for header in [
+        format!(r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{private_jwk}}}"#),
+        format!(r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{ed_jwk}}}"#),
+        format!(
+            r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":"{}"}}"#,
+            proof_key.kid()
+        ),
+        r#"{"typ":"dpop+jwt","alg":"ES256"}"#.to_owned(),
+    ] {
+        assert_eq!(
+            dpop.verify_embedded_key(&forge(&header, &proof_claims, &proof_key), now)
+                .unwrap_err(),
+            JwtError::KeyInHeader,
+            "{header}"
+        );
+    }
+    // A proof whose key did not sign it; a proof checked against a trusted set.
+    let other = forge(
+        &format!(r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{proof_jwk}}}"#),
+        &proof_claims,
+        &attacker,
+    );
+    assert_eq!(
+        dpop.verify_embedded_key(&other, now).unwrap_err(),
+        JwtError::BadSignature
+    );
+    assert_eq!(
+        dpop.verify(&proof, &keys, now).unwrap_err(),
+        JwtError::KeyInHeader
+    );
     // What the crate signs carries none of them.
     let set = key_set_with(key(Algorithm::Es256), now);
     let token = block_on(set.sign_access_token(&access_claims(now, 300), now)).unwrap();

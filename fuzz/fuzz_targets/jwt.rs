@@ -1,0 +1,164 @@
+//! The JWS/JWT parser and checks (feature `jwt`, JW-01..JW-16). Two modes, by the first
+//! byte:
+//!
+//! - the rest is a token, handed to every validator: it never panics, and never verifies
+//!   (the keys are generated at start, so no input can carry a valid signature), and no
+//!   error text repeats the token;
+//! - the rest is a header and a claims set (split at the first `0xff`), signed with the
+//!   harness's ES256 key, so the fuzzer reaches the header rules and the claim checks
+//!   behind the signature: what verifies must satisfy every rule the validator promises.
+#![no_main]
+
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use grantflow::jose::{
+    AccessTokenVerifier, Algorithm, HmacKey, JwkSet, JwtError, Signer as _, SigningKey,
+    Validation,
+};
+use libfuzzer_sys::fuzz_target;
+
+const ISSUER: &str = "https://as.example.com";
+const RS: &str = "https://rs.example.com";
+
+struct World {
+    es256: SigningKey,
+    keys: JwkSet,
+    hmac: HmacKey,
+    verifier: AccessTokenVerifier,
+}
+
+fn world() -> &'static World {
+    static WORLD: OnceLock<World> = OnceLock::new();
+    WORLD.get_or_init(|| {
+        let es256 = SigningKey::generate(Algorithm::Es256).expect("key");
+        let others: Vec<_> = [Algorithm::EdDsa, Algorithm::Rs256]
+            .into_iter()
+            .map(|alg| SigningKey::generate(alg).expect("key"))
+            .collect();
+        let keys = JwkSet::from_keys(
+            std::iter::once(es256.public_key().clone())
+                .chain(others.iter().map(|k| k.public_key().clone())),
+        )
+        .expect("set");
+        let verifier =
+            AccessTokenVerifier::with_cache_capacity(Validation::access_token(ISSUER, RS), keys.clone(), 8)
+                .expect("verifier");
+        World {
+            es256,
+            keys,
+            hmac: HmacKey::new(&[0x5a; 32]).expect("key"),
+            verifier,
+        }
+    })
+}
+
+/// 2023-11-14T22:13:20Z: claims near it are live.
+fn now() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+}
+
+fn validations() -> [Validation; 5] {
+    [
+        Validation::access_token(ISSUER, RS),
+        Validation::id_token(ISSUER, "client"),
+        Validation::client_assertion("client", ISSUER),
+        Validation::request_object("client", ISSUER),
+        Validation::userinfo(ISSUER, "client"),
+    ]
+}
+
+/// No error text repeats a long piece of the token (JW-21).
+fn quiet(error: JwtError, token: &str) {
+    let text = format!("{error} {error:?}");
+    for segment in token.split('.').filter(|s| s.len() >= 12) {
+        assert!(!text.contains(segment), "an error repeats the token: {text}");
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let w = world();
+    let now = now();
+    if mode & 1 == 0 {
+        let Ok(token) = std::str::from_utf8(rest) else {
+            return;
+        };
+        for validation in validations() {
+            let error = validation.verify(token, &w.keys, now).expect_err("a forged token verified");
+            quiet(error, token);
+        }
+        let error = w.verifier.verify(token, now).expect_err("a forged access token verified");
+        quiet(error, token);
+        let error = Validation::client_assertion("client", ISSUER)
+            .verify_hs256(token, &w.hmac, now)
+            .expect_err("a forged HS256 assertion verified");
+        quiet(error, token);
+        // A DPoP proof carries its own key, so a fuzzed one may verify: only no panic.
+        if let Err(error) = Validation::dpop_proof().verify_embedded_key(token, now) {
+            quiet(error, token);
+        }
+        return;
+    }
+    let (header, claims) = match rest.iter().position(|&b| b == 0xff) {
+        Some(at) => (&rest[..at], &rest[at + 1..]),
+        None => (rest, &b"{}"[..]),
+    };
+    let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(claims));
+    let signature = {
+        let mut future = std::pin::pin!(w.es256.sign(input.as_bytes()));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match future.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(signature) => signature.expect("signature"),
+            std::task::Poll::Pending => return,
+        }
+    };
+    let token = format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature));
+    for validation in validations() {
+        match validation.verify(&token, &w.keys, now) {
+            Ok(verified) => {
+                let header: serde_json::Value = serde_json::from_slice(header).expect("a verified header is JSON");
+                assert_eq!(header["alg"], "ES256");
+                for refused in ["crit", "jku", "x5u", "x5c", "jwk", "enc", "zip"] {
+                    assert!(header.get(refused).is_none(), "{refused} passed");
+                }
+                let claims = verified.claims();
+                if let Some(exp) = claims.expires_at() {
+                    assert!(now < exp + Duration::from_secs(30));
+                }
+                if let Some(nbf) = claims.not_before() {
+                    assert!(nbf <= now + Duration::from_secs(30));
+                }
+                if let Some(iat) = claims.issued_at() {
+                    assert!(iat <= now + Duration::from_secs(30));
+                }
+                let (issuer, audience) = match validation.jwt_use() {
+                    grantflow::jose::JwtUse::AccessToken => (ISSUER, RS),
+                    grantflow::jose::JwtUse::IdToken | grantflow::jose::JwtUse::UserInfo => (ISSUER, "client"),
+                    _ => ("client", ISSUER),
+                };
+                assert_eq!(claims.issuer(), Some(issuer));
+                assert!(claims.audience().iter().any(|a| a == audience));
+            }
+            Err(error) => {
+                assert_ne!(error, JwtError::BadSignature, "our own signature failed");
+                quiet(error, &token);
+            }
+        }
+    }
+    match w.verifier.verify(&token, now) {
+        Ok(verified) => {
+            assert_eq!(verified.issuer, ISSUER);
+            assert!(verified.audience.iter().any(|a| a == RS));
+            assert!(now < verified.expires_at + Duration::from_secs(30));
+            // Again, from the cache: the same answer.
+            let again = w.verifier.verify(&token, now).expect("a cached token verifies");
+            assert_eq!(*again, *verified);
+        }
+        Err(error) => quiet(error, &token),
+    }
+});
