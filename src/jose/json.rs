@@ -128,13 +128,17 @@ impl<'de> Visitor<'de> for Strict<'_> {
     }
 }
 
-/// A member that must be a string when present: `Ok(None)` when absent, `Err(())` when of
-/// another type.
-pub(crate) fn opt_str<'m>(map: &'m Map<String, Value>, name: &str) -> Result<Option<&'m str>, ()> {
+/// A member that must be a string when present: `Ok(None)` when absent, `Err(error)` when
+/// of another type.
+pub(crate) fn opt_str<'m, E>(
+    map: &'m Map<String, Value>,
+    name: &str,
+    error: E,
+) -> Result<Option<&'m str>, E> {
     match map.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(()),
+        Some(_) => Err(error),
     }
 }
 

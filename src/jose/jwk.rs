@@ -272,8 +272,7 @@ pub(crate) fn parse_object(
     if PRIVATE_MEMBERS.iter().any(|name| map.contains_key(*name)) {
         return Err(KeyError::PrivateKey);
     }
-    let string =
-        |name: &'static str| json::opt_str(map, name).map_err(|()| KeyError::InvalidMember(name));
+    let string = |name: &'static str| json::opt_str(map, name, KeyError::InvalidMember(name));
     let Some(kty) = string("kty")? else {
         return Ok(Parsed::Skip(KeyError::MissingMember("kty")));
     };

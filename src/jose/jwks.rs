@@ -31,7 +31,7 @@ pub(crate) const MAX_JWKS_KEYS: usize = 100;
 ///
 /// let set = JwkSet::parse(br#"{"keys":[
 ///     {"kty":"OKP","crv":"Ed25519","kid":"a","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
-///     {"kty":"EC","crv":"P-384","kid":"b","x":"…","y":"…"}
+///     {"kty":"EC","crv":"P-384","kid":"b","x":"AA","y":"AA"}
 /// ],"extra":true}"#)?;
 /// assert_eq!(set.keys().len(), 1);
 /// assert_eq!(set.skipped(), 1);

@@ -147,7 +147,7 @@ pub(crate) fn parse<'a>(token: &'a str, rules: &HeaderRules) -> Result<Compact<'
 
 /// A header parameter that must be a string when present.
 fn string<'m>(header: &'m Map<String, Value>, name: &str) -> Result<Option<&'m str>, JwtError> {
-    json::opt_str(header, name).map_err(|()| JwtError::InvalidHeader)
+    json::opt_str(header, name, JwtError::InvalidHeader)
 }
 
 /// `alg`: present, and in the allow-list exactly as written
