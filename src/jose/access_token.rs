@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::claims::{Claims, InvalidClaimName};
 use super::error::JwtError;
@@ -54,23 +54,12 @@ pub struct AccessTokenClaims {
     jwt_id: String,
     auth_time: Option<SystemTime>,
     acr: Option<String>,
-    other: Map<String, Value>,
+    /// Any other claims (never a registered one).
+    other: Claims,
 }
 
-/// The claim names [`AccessTokenClaims`] sets itself.
-const ACCESS_TOKEN_CLAIMS: [&str; 11] = [
-    "iss",
-    "sub",
-    "aud",
-    "exp",
-    "nbf",
-    "iat",
-    "jti",
-    "client_id",
-    "scope",
-    "auth_time",
-    "acr",
-];
+/// The RFC 9068 claim names [`AccessTokenClaims`] sets itself, beside the registered ones.
+const RFC_9068_CLAIMS: [&str; 4] = ["client_id", "scope", "auth_time", "acr"];
 
 impl AccessTokenClaims {
     /// The claims of a token for `audience` (the resource server), issued to `client_id`
@@ -92,7 +81,7 @@ impl AccessTokenClaims {
             jwt_id: crate::secret::random_secret(),
             auth_time: None,
             acr: None,
-            other: Map::new(),
+            other: Claims::new(),
         }
     }
 
@@ -143,10 +132,10 @@ impl AccessTokenClaims {
         value: impl Into<Value>,
     ) -> Result<Self, InvalidClaimName> {
         let name = name.into();
-        if ACCESS_TOKEN_CLAIMS.contains(&name.as_str()) {
+        if RFC_9068_CLAIMS.contains(&name.as_str()) {
             return Err(InvalidClaimName::new());
         }
-        self.other.insert(name, value.into());
+        self.other = self.other.with_claim(name, value)?;
         Ok(self)
     }
 
@@ -166,7 +155,9 @@ impl AccessTokenClaims {
             .subject
             .as_ref()
             .map_or(self.client_id.as_str(), Subject::as_str);
-        let mut claims = Claims::new()
+        let mut claims = self
+            .other
+            .clone()
             .with_subject(subject)
             .with_audience(self.audience.iter().cloned())
             .with_issued_at(self.issued_at)
@@ -182,9 +173,6 @@ impl AccessTokenClaims {
         }
         if let Some(acr) = &self.acr {
             claims.insert_other("acr".to_owned(), acr.as_str().into());
-        }
-        for (name, value) in &self.other {
-            claims.insert_other(name.clone(), value.clone());
         }
         claims
     }

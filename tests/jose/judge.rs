@@ -268,7 +268,7 @@ fn jw_06_jw_08_jw_09_ex_08_wrong_judge_tokens_are_refused() {
     ));
     cases.push((
         "standard base64",
-        format!("{h}.{p}.{}", s.replace('-', "+").replace('_', "/")),
+        format!("{h}.{p}.+{}", &s[1..]),
         JwtError::Malformed,
     ));
     cases.push((

@@ -10,8 +10,8 @@ use grantflow::jose::{
 };
 
 use super::support::{
-    ISSUER, RS, access_claims, at, at_claims, at_header, b64, before, block_on, decode, forge,
-    jwks, key, key_set_with, secs,
+    A3_D, ISSUER, RS, a3_jwk, access_claims, at, at_claims, at_header, b64, before, block_on,
+    decode, forge, jwks, key, key_set_with, secs,
 };
 
 fn access(keys: &JwkSet, token: &str) -> Result<(), JwtError> {
@@ -769,13 +769,7 @@ fn jw_16_unique_jtis_and_unknown_claims_grant_nothing() {
 #[test]
 fn jw_17_the_jwks_publishes_public_members_only() {
     let now = at(0);
-    let private = SigningKey::from_jwk(
-        br#"{"kty":"EC","crv":"P-256",
-            "x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
-            "y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
-            "d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}"#,
-    )
-    .unwrap();
+    let private = SigningKey::from_jwk(a3_jwk(Some(A3_D)).as_bytes()).unwrap();
     let set = key_set_with(Arc::new(private), now);
     block_on(set.rotate(key(Algorithm::Es256), now)).unwrap();
     block_on(set.bootstrap(key(Algorithm::EdDsa), now)).unwrap();
@@ -802,7 +796,7 @@ fn jw_17_the_jwks_publishes_public_members_only() {
         assert!(kids.insert(key["kid"].as_str().unwrap().to_owned()));
     }
     // A set offering a private member is refused outright.
-    let leaked = r#"{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}]}"#;
+    let leaked = format!(r#"{{"keys":[{}]}}"#, a3_jwk(Some(A3_D)));
     assert_eq!(
         JwkSet::parse(leaked.as_bytes()).unwrap_err(),
         KeyError::PrivateKey

@@ -23,6 +23,17 @@ pub const ISSUER: &str = "https://as.example.com";
 /// The resource server of the access-token tests.
 pub const RS: &str = "https://rs.example.com";
 
+/// The EC P-256 key of RFC 7515 Appendix A.3: `x`, `y` and the private `d`.
+pub const A3_X: &str = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU";
+pub const A3_Y: &str = "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0";
+pub const A3_D: &str = "jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI";
+
+/// The RFC 7515 A.3 key as a JWK: public, or with `d` when given.
+pub fn a3_jwk(d: Option<&str>) -> String {
+    let private = d.map_or_else(String::new, |d| format!(r#","d":"{d}""#));
+    format!(r#"{{"kty":"EC","crv":"P-256","x":"{A3_X}","y":"{A3_Y}"{private}}}"#)
+}
+
 /// Polls a future that never waits (the memory stores and in-memory signers answer at
 /// once) to completion.
 pub fn block_on<F: Future>(f: F) -> F::Output {

@@ -8,7 +8,7 @@ use grantflow::jose::{
     Algorithm, HmacKey, JwkSet, JwtError, PublicJwk, Signer as _, SigningKey, Validation,
 };
 
-use super::support::{b64, block_on, unb64};
+use super::support::{A3_D, a3_jwk, b64, block_on, unb64};
 
 /// RFC 7515 Appendix A.1 and A.2/A.3: `{"iss":"joe",\r\n "exp":1300819380,\r\n
 /// "http://example.com/is_root":true}`.
@@ -70,12 +70,7 @@ fn rfc7515_a1_hs256_verifies_over_the_received_segments() {
 /// does not.
 #[test]
 fn rfc7515_a3_es256_verifies() {
-    let keys = JwkSet::parse(
-        br#"{"keys":[{"kty":"EC","crv":"P-256",
-            "x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
-            "y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#,
-    )
-    .unwrap();
+    let keys = JwkSet::parse(format!(r#"{{"keys":[{}]}}"#, a3_jwk(None)).as_bytes()).unwrap();
     let jws = format!(
         "eyJhbGciOiJFUzI1NiJ9.{PAYLOAD}.DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q"
     );
@@ -96,20 +91,9 @@ fn rfc7515_a3_es256_verifies() {
 /// public key (ECDSA is randomized: the RFC's own signature cannot be reproduced).
 #[test]
 fn rfc7515_a3_private_jwk_signs() {
-    let key = SigningKey::from_jwk(
-        br#"{"kty":"EC","crv":"P-256",
-            "x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
-            "y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
-            "d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}"#,
-    )
-    .unwrap();
+    let key = SigningKey::from_jwk(a3_jwk(Some(A3_D)).as_bytes()).unwrap();
     assert_eq!(key.algorithm(), Algorithm::Es256);
-    let public = PublicJwk::parse(
-        br#"{"kty":"EC","crv":"P-256",
-            "x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
-            "y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#,
-    )
-    .unwrap();
+    let public = PublicJwk::parse(a3_jwk(None).as_bytes()).unwrap();
     assert_eq!(key.public_key().thumbprint(), public.thumbprint());
     let input = format!("eyJhbGciOiJFUzI1NiJ9.{PAYLOAD}");
     let signature = block_on(key.sign(input.as_bytes())).unwrap();
@@ -125,10 +109,7 @@ fn rfc7515_a3_private_jwk_signs() {
     // A mismatched public half is refused.
     assert!(
         SigningKey::from_jwk(
-            br#"{"kty":"EC","crv":"P-256",
-            "x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
-            "y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
-            "d":"AAAAnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}"#
+            a3_jwk(Some("AAAAnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI")).as_bytes()
         )
         .is_err()
     );
