@@ -5,9 +5,12 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-/// Whether `b` belongs to the base64url alphabet.
-pub(crate) fn is_alphabet(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+/// Whether every byte of `segment` belongs to the base64url alphabet. Branch-free over the
+/// bytes, so the compiler can check many at once.
+pub(crate) fn is_segment(segment: &[u8]) -> bool {
+    segment.iter().fold(true, |ok, &b| {
+        ok & (b.is_ascii_alphanumeric() | (b == b'-') | (b == b'_'))
+    })
 }
 
 /// Decodes `text`, or `None` for anything but canonical unpadded base64url.

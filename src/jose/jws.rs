@@ -99,27 +99,23 @@ pub(crate) fn parse<'a>(token: &'a str, rules: &HeaderRules) -> Result<Compact<'
     if token.len() > rules.max_len {
         return Err(JwtError::TooLarge);
     }
+    // Exactly three segments, each non-empty (the payload may be empty) and base64url
+    // only: a third '.' would fail the alphabet check of the signature segment.
     let bytes = token.as_bytes();
-    let mut dots = [0usize; 2];
-    let mut count = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b == b'.' {
-            if count == 2 {
-                return Err(JwtError::Malformed);
-            }
-            dots[count] = i;
-            count += 1;
-        } else if !b64::is_alphabet(b) {
-            return Err(JwtError::Malformed);
-        }
-    }
-    if count != 2 {
-        return Err(JwtError::Malformed);
-    }
-    let header = &token[..dots[0]];
-    let payload = &token[dots[0] + 1..dots[1]];
-    let signature = &token[dots[1] + 1..];
-    if header.is_empty() || signature.is_empty() {
+    let first = token.find('.').ok_or(JwtError::Malformed)?;
+    let second = token[first + 1..]
+        .find('.')
+        .map(|at| first + 1 + at)
+        .ok_or(JwtError::Malformed)?;
+    let header = &token[..first];
+    let payload = &token[first + 1..second];
+    let signature = &token[second + 1..];
+    if header.is_empty()
+        || signature.is_empty()
+        || !(b64::is_segment(header.as_bytes())
+            & b64::is_segment(payload.as_bytes())
+            & b64::is_segment(signature.as_bytes()))
+    {
         return Err(JwtError::Malformed);
     }
     let header = b64::decode(header).ok_or(JwtError::Malformed)?;
@@ -135,7 +131,7 @@ pub(crate) fn parse<'a>(token: &'a str, rules: &HeaderRules) -> Result<Compact<'
     let typ = typ.map(str::to_owned);
     let signature = b64::decode(signature).ok_or(JwtError::Malformed)?;
     Ok(Compact {
-        signing_input: &bytes[..dots[1]],
+        signing_input: &bytes[..second],
         payload,
         signature,
         alg,
