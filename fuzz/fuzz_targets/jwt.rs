@@ -62,13 +62,17 @@ fn now() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_700_000_000)
 }
 
+fn cid(id: &str) -> grantflow::ClientId {
+    grantflow::ClientId::new(id).expect("client id")
+}
+
 fn validations() -> [Validation; 5] {
     [
         Validation::access_token(ISSUER, RS),
-        Validation::id_token(ISSUER, "client"),
-        Validation::client_assertion("client", ISSUER),
-        Validation::request_object("client", ISSUER),
-        Validation::userinfo(ISSUER, "client"),
+        Validation::id_token(ISSUER, &cid("client")),
+        Validation::client_assertion(&cid("client"), ISSUER),
+        Validation::request_object(&cid("client"), ISSUER),
+        Validation::userinfo(ISSUER, &cid("client")),
     ]
 }
 
@@ -129,7 +133,7 @@ fuzz_target!(|data: &[u8]| {
         }
         let error = w.verifier.verify(token, now).expect_err("a forged access token verified");
         quiet(error);
-        let error = Validation::client_assertion("client", ISSUER)
+        let error = Validation::client_assertion(&cid("client"), ISSUER)
             .verify_hs256(token, &w.hmac, now)
             .expect_err("a forged HS256 assertion verified");
         quiet(error);

@@ -399,13 +399,14 @@ impl Policy {
 /// keys.bootstrap(Arc::new(SigningKey::generate(Algorithm::Es256)?), now).await?;
 /// let claims = Claims::new()
 ///     .with_subject("alice")
-///     .with_audience(["https://rs.example.com"])
+///     .with_audience(["client-1"])
 ///     .with_issued_at(now)
 ///     .with_expires_at(now + Duration::from_secs(300));
 /// let jwt = keys.sign(JwtUse::IdToken, &claims, now).await?;
 ///
 /// let published = JwkSet::parse(&keys.jwks(now).await?.body)?;
-/// let verified = Validation::id_token("https://as.example.com", "https://rs.example.com")
+/// let client = grantflow::ClientId::new("client-1")?;
+/// let verified = Validation::id_token("https://as.example.com", &client)
 ///     .verify(&jwt, &published, now)?;
 /// assert_eq!(verified.claims().subject(), Some("alice"));
 /// # Ok(()) }) }

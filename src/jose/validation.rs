@@ -11,6 +11,7 @@ use super::jwks::JwkSet;
 use super::jws::{self, Compact, HeaderAlg, HeaderRules, KeySource, TypRule};
 use super::signer::HmacKey;
 use super::{b64, json};
+use crate::types::ClientId;
 
 /// The default clock leeway for `exp`, `nbf` and `iat`.
 pub(crate) const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
@@ -168,7 +169,7 @@ impl Validation {
     /// ID tokens this server issued (an `id_token_hint`): untyped or `JWT`; `iss` equal to
     /// `issuer`; `aud` containing `client_id`; `iss`, `sub`, `aud`, `exp` and `iat`
     /// required. Up to 16 KiB.
-    pub fn id_token(issuer: &str, client_id: &str) -> Self {
+    pub fn id_token(issuer: &str, client_id: &ClientId) -> Self {
         let mut v = Self::new(
             JwtUse::IdToken,
             Required::ISS
@@ -178,7 +179,7 @@ impl Validation {
                 .and(Required::IAT),
         );
         v.issuer = Some(Arc::from(issuer));
-        v.audience = Some(Arc::from(client_id));
+        v.audience = Some(Arc::from(client_id.as_str()));
         v
     }
 
@@ -186,7 +187,7 @@ impl Validation {
     /// `client-authentication+jwt`, `JWT` or untyped; `iss` and `sub` equal to `client_id`;
     /// `aud` containing `audience` (the server's issuer identifier); `exp` and `jti`
     /// required. Up to 8 KiB.
-    pub fn client_assertion(client_id: &str, audience: &str) -> Self {
+    pub fn client_assertion(client_id: &ClientId, audience: &str) -> Self {
         let mut v = Self::new(
             JwtUse::ClientAssertion,
             Required::ISS
@@ -195,8 +196,8 @@ impl Validation {
                 .and(Required::EXP)
                 .and(Required::JTI),
         );
-        v.issuer = Some(Arc::from(client_id));
-        v.subject = Some(Arc::from(client_id));
+        v.issuer = Some(Arc::from(client_id.as_str()));
+        v.subject = Some(Arc::from(client_id.as_str()));
         v.audience = Some(Arc::from(audience));
         v
     }
@@ -215,22 +216,22 @@ impl Validation {
     /// Request objects ([RFC 9101 §6](https://www.rfc-editor.org/rfc/rfc9101#section-6)):
     /// `oauth-authz-req+jwt`, `JWT` or untyped; `iss` equal to `client_id`; `aud`
     /// containing `audience` (the server's issuer identifier). Up to 16 KiB.
-    pub fn request_object(client_id: &str, audience: &str) -> Self {
+    pub fn request_object(client_id: &ClientId, audience: &str) -> Self {
         let mut v = Self::new(JwtUse::RequestObject, Required::ISS.and(Required::AUD));
-        v.issuer = Some(Arc::from(client_id));
+        v.issuer = Some(Arc::from(client_id.as_str()));
         v.audience = Some(Arc::from(audience));
         v
     }
 
     /// Signed UserInfo responses: untyped or `JWT`; `iss` equal to `issuer`; `aud`
     /// containing `client_id`; `sub` required. Up to 16 KiB.
-    pub fn userinfo(issuer: &str, client_id: &str) -> Self {
+    pub fn userinfo(issuer: &str, client_id: &ClientId) -> Self {
         let mut v = Self::new(
             JwtUse::UserInfo,
             Required::ISS.and(Required::SUB).and(Required::AUD),
         );
         v.issuer = Some(Arc::from(issuer));
-        v.audience = Some(Arc::from(client_id));
+        v.audience = Some(Arc::from(client_id.as_str()));
         v
     }
 

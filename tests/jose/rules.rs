@@ -10,7 +10,7 @@ use grantflow::jose::{
 };
 
 use super::support::{
-    A3_D, ISSUER, RS, a3_jwk, access_claims, at, at_claims, at_header, b64, before, block_on,
+    A3_D, ISSUER, RS, a3_jwk, access_claims, at, at_claims, at_header, b64, before, block_on, cid,
     decode, forge, jwks, key, key_set_with, secs,
 };
 
@@ -93,7 +93,7 @@ fn jw_03_limits_apply_before_decoding() {
     // A 1 MiB client assertion is refused on its length alone.
     let huge = "A".repeat(1 << 20);
     assert_eq!(
-        Validation::client_assertion("c", ISSUER)
+        Validation::client_assertion(&cid("c"), ISSUER)
             .verify(&huge, &keys, at(0))
             .unwrap_err(),
         JwtError::TooLarge
@@ -106,7 +106,7 @@ fn jw_03_limits_apply_before_decoding() {
     assert!(big.len() > 8 * 1024 && big.len() < 16 * 1024);
     assert_eq!(access(&keys, &big), Ok(()));
     assert_eq!(
-        Validation::client_assertion("c", ISSUER)
+        Validation::client_assertion(&cid("c"), ISSUER)
             .verify(&big, &keys, at(0))
             .unwrap_err(),
         JwtError::TooLarge
@@ -210,7 +210,7 @@ fn jw_06_a_public_key_is_never_an_hmac_secret() {
         // another client's secret: the MAC is checked with the client's own secret.
         let assertion_key = HmacKey::new(b"the client's own 32-byte secret!").unwrap();
         assert_eq!(
-            Validation::client_assertion("c", ISSUER)
+            Validation::client_assertion(&cid("c"), ISSUER)
                 .verify_hs256(&token, &assertion_key, at(0))
                 .unwrap_err(),
             JwtError::WrongType,
@@ -221,7 +221,7 @@ fn jw_06_a_public_key_is_never_an_hmac_secret() {
     let (token, _) = valid(&k);
     let hmac = HmacKey::new(&[1; 32]).unwrap();
     assert_eq!(
-        Validation::client_assertion("c", ISSUER)
+        Validation::client_assertion(&cid("c"), ISSUER)
             .verify_hs256(&token, &hmac, at(0))
             .unwrap_err(),
         JwtError::AlgorithmNotAllowed
@@ -342,7 +342,7 @@ fn jw_08_a_token_never_supplies_its_own_key() {
         ),
     ] {
         assert_eq!(
-            Validation::client_assertion("c", ISSUER)
+            Validation::client_assertion(&cid("c"), ISSUER)
                 .verify(&forge(&header, &assertion, &attacker), &keys, now)
                 .unwrap_err(),
             JwtError::KeyInHeader,
@@ -450,7 +450,7 @@ fn jw_10_each_use_checks_its_own_typ() {
         &claims,
         &k,
     );
-    let assertion = Validation::client_assertion("c", ISSUER);
+    let assertion = Validation::client_assertion(&cid("c"), ISSUER);
     for ok in [
         untyped.clone(),
         typed("JWT"),
@@ -472,13 +472,13 @@ fn jw_10_each_use_checks_its_own_typ() {
             "{other} as a client assertion"
         );
     }
-    let hint = Validation::id_token("c", ISSUER);
+    let hint = Validation::id_token("c", &cid(ISSUER));
     assert_eq!(
         hint.verify(&typed("at+jwt"), &keys, now).unwrap_err(),
         JwtError::WrongType
     );
     assert!(hint.verify(&typed("JWT"), &keys, now).is_ok());
-    let request = Validation::request_object("c", ISSUER);
+    let request = Validation::request_object(&cid("c"), ISSUER);
     assert!(
         request
             .verify(&typed("oauth-authz-req+jwt"), &keys, now)

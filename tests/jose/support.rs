@@ -96,6 +96,11 @@ pub fn at_claims(iat: SystemTime, exp: SystemTime) -> String {
     )
 }
 
+/// The client id `id`.
+pub fn cid(id: &str) -> ClientId {
+    ClientId::new(id).unwrap()
+}
+
 /// A key set over a fresh memory store whose first key is `key`, signing from `now`.
 pub fn key_set_with(key: Arc<SigningKey>, now: SystemTime) -> KeySet {
     let set = KeySet::builder(ISSUER, Arc::new(MemoryKeySetStore::new()))

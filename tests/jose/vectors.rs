@@ -8,7 +8,7 @@ use grantflow::jose::{
     Algorithm, HmacKey, JwkSet, JwtError, PublicJwk, Signer as _, SigningKey, Validation,
 };
 
-use super::support::{A3_D, a3_jwk, b64, block_on, unb64};
+use super::support::{A3_D, a3_jwk, b64, block_on, cid, unb64};
 
 /// RFC 7515 Appendix A.1 and A.2/A.3: `{"iss":"joe",\r\n "exp":1300819380,\r\n
 /// "http://example.com/is_root":true}`.
@@ -40,7 +40,7 @@ fn rfc7515_a1_hs256_verifies_over_the_received_segments() {
     let jws = format!(
         "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.{PAYLOAD}.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
     );
-    let validation = Validation::client_assertion("joe", "https://as.example.com");
+    let validation = Validation::client_assertion(&cid("joe"), "https://as.example.com");
     assert_eq!(
         validation.verify_hs256(&jws, &key, in_2011()).unwrap_err(),
         JwtError::MissingClaim("sub")
@@ -74,7 +74,7 @@ fn rfc7515_a3_es256_verifies() {
     let jws = format!(
         "eyJhbGciOiJFUzI1NiJ9.{PAYLOAD}.DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q"
     );
-    let validation = Validation::id_token("joe", "client");
+    let validation = Validation::id_token("joe", &cid("client"));
     assert_eq!(
         validation.verify(&jws, &keys, in_2011()).unwrap_err(),
         JwtError::MissingClaim("sub")
@@ -101,7 +101,7 @@ fn rfc7515_a3_private_jwk_signs() {
     let jws = format!("{input}.{}", b64(&signature));
     let keys = JwkSet::from_keys([public]).unwrap();
     assert_eq!(
-        Validation::id_token("joe", "client")
+        Validation::id_token("joe", &cid("client"))
             .verify(&jws, &keys, in_2011())
             .unwrap_err(),
         JwtError::MissingClaim("sub")
@@ -140,7 +140,7 @@ fn rfc8037_ed25519_sign_and_verify() {
         br#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#,
     )
     .unwrap();
-    let validation = Validation::id_token("joe", "client");
+    let validation = Validation::id_token("joe", &cid("client"));
     let now = std::time::SystemTime::now();
     assert_eq!(
         validation.verify(&jws, &keys, now).unwrap_err(),
@@ -243,17 +243,17 @@ fn jw_05_v_jose_5_inputs_are_refused_everywhere() {
     ] {
         let validations = [
             Validation::access_token("joe", "x"),
-            Validation::id_token("joe", "x"),
-            Validation::client_assertion("joe", "x"),
-            Validation::request_object("joe", "x"),
-            Validation::userinfo("joe", "x"),
+            Validation::id_token("joe", &cid("x")),
+            Validation::client_assertion(&cid("joe"), "x"),
+            Validation::request_object(&cid("joe"), "x"),
+            Validation::userinfo("joe", &cid("x")),
         ];
         for validation in validations {
             let got = validation.verify(&jws, &keys, now).unwrap_err();
             assert_eq!(got, expected, "{jws} as {:?}", validation.jwt_use());
         }
         assert_eq!(
-            Validation::client_assertion("joe", "x").verify_hs256(&jws, &hmac, now).unwrap_err(),
+            Validation::client_assertion(&cid("joe"), "x").verify_hs256(&jws, &hmac, now).unwrap_err(),
             expected,
             "{jws} as HS256"
         );
@@ -269,7 +269,7 @@ fn jw_05_v_jose_5_inputs_are_refused_everywhere() {
         b64(br#"{"alg":"ES256","crit":["http://example.com/UNDEFINED"],"http://example.com/UNDEFINED":true}"#)
     );
     assert_eq!(
-        Validation::id_token("joe", "x")
+        Validation::id_token("joe", &cid("x"))
             .verify(&crit, &keys, now)
             .unwrap_err(),
         JwtError::CriticalHeader

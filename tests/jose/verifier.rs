@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use grantflow::jose::{AccessTokenVerifier, Algorithm, JwtError, Validation};
 
-use super::support::{ISSUER, RS, at, at_claims, at_header, b64, before, forge, jwks, key, unb64};
+use super::support::{
+    ISSUER, RS, at, at_claims, at_header, b64, before, cid, forge, jwks, key, unb64,
+};
 
 fn verifier(keys: grantflow::jose::JwkSet, capacity: usize) -> AccessTokenVerifier {
     AccessTokenVerifier::with_cache_capacity(Validation::access_token(ISSUER, RS), keys, capacity)
@@ -93,7 +95,9 @@ fn jw_19_replacing_the_keys_empties_the_cache() {
 #[test]
 fn a_verifier_is_for_access_tokens_only() {
     let keys = jwks(&[&key(Algorithm::Es256)]);
-    assert!(AccessTokenVerifier::new(Validation::id_token(ISSUER, RS), keys.clone()).is_err());
+    assert!(
+        AccessTokenVerifier::new(Validation::id_token(ISSUER, &cid(RS)), keys.clone()).is_err()
+    );
     assert!(
         AccessTokenVerifier::with_cache_capacity(
             Validation::access_token(ISSUER, RS),
