@@ -283,3 +283,26 @@ fn a_signature_of_the_wrong_length_is_refused() {
     block_on(set.bootstrap(signer, at(0))).unwrap();
     assert!(matches!(sign(&set, at(0)), Err(KeySetError::Sign(_))));
 }
+
+/// The plug-in traits are object-safe, the key set's futures are `Send` (an axum or hyper
+/// handler awaits them on a multi-threaded runtime), and the shared types are `Send + Sync`.
+#[test]
+fn futures_are_send_and_types_are_shareable() {
+    fn send<T: Send>(_: &T) {}
+    fn shareable<T: Send + Sync + 'static>() {}
+    let _: Option<&dyn grantflow::jose::Signer> = None;
+    let _: Option<&dyn KeySetStore> = None;
+    shareable::<KeySet>();
+    shareable::<AccessTokenVerifier>();
+    shareable::<grantflow::jose::JwkSet>();
+    shareable::<grantflow::jose::PublicJwk>();
+    shareable::<SigningKey>();
+    shareable::<grantflow::jose::HmacKey>();
+    shareable::<Validation>();
+    let set = instance(Arc::new(MemoryKeySetStore::new()));
+    let claims = access_claims(at(0), 60);
+    send(&set.sign_access_token(&claims, at(0)));
+    send(&set.rotate(key(Algorithm::Es256), at(0)));
+    send(&set.jwks(at(0)));
+    send(&set.refresh(at(0)));
+}
