@@ -100,11 +100,8 @@ impl JwkSet {
     pub fn from_keys(keys: impl IntoIterator<Item = PublicJwk>) -> Result<Self, KeyError> {
         let keys: Vec<PublicJwk> = keys.into_iter().collect();
         for (i, key) in keys.iter().enumerate() {
-            if let Some(kid) = key.kid()
-                && keys[..i]
-                    .iter()
-                    .any(|k| k.kid() == Some(kid) && k.algorithm() == key.algorithm())
-            {
+            let twin = |k: &PublicJwk| k.kid() == key.kid() && k.algorithm() == key.algorithm();
+            if key.kid().is_some() && keys[..i].iter().any(twin) {
                 return Err(KeyError::DuplicateKid);
             }
         }

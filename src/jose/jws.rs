@@ -171,9 +171,9 @@ fn check_header(header: &Map<String, Value>, rules: &HeaderRules) -> Result<(), 
     if header.contains_key("enc") || header.contains_key("zip") {
         return Err(JwtError::Unsupported);
     }
-    if let Some(cty) = string(header, "cty")?
-        && (cty.eq_ignore_ascii_case("JWT") || cty.eq_ignore_ascii_case("application/jwt"))
-    {
+    let nested =
+        |cty: &str| cty.eq_ignore_ascii_case("JWT") || cty.eq_ignore_ascii_case("application/jwt");
+    if string(header, "cty")?.is_some_and(nested) {
         return Err(JwtError::Unsupported);
     }
     // A JWT never supplies or points to its own verification key (RFC 8725 §3.10), except

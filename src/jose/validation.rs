@@ -420,8 +420,10 @@ impl Validation {
             }
         }
         check_times(claims, now, self.leeway, self.max_age)?;
-        if let Some(issuer) = &self.issuer
-            && claims.issuer() != Some(&**issuer)
+        if self
+            .issuer
+            .as_deref()
+            .is_some_and(|issuer| claims.issuer() != Some(issuer))
         {
             return Err(JwtError::WrongIssuer);
         }
@@ -436,8 +438,10 @@ impl Validation {
                 return Err(JwtError::WrongAudience);
             }
         }
-        if let Some(subject) = &self.subject
-            && claims.subject() != Some(&**subject)
+        if self
+            .subject
+            .as_deref()
+            .is_some_and(|subject| claims.subject() != Some(subject))
         {
             return Err(JwtError::WrongSubject);
         }
@@ -455,9 +459,8 @@ pub(crate) fn check_times(
     max_age: Option<Duration>,
 ) -> Result<(), JwtError> {
     let late_now = now.checked_add(leeway).unwrap_or(now);
-    if let Some(exp) = claims.expires_at()
-        && exp.checked_add(leeway).is_some_and(|limit| now >= limit)
-    {
+    let expired = |exp: SystemTime| exp.checked_add(leeway).is_some_and(|limit| now >= limit);
+    if claims.expires_at().is_some_and(expired) {
         return Err(JwtError::Expired);
     }
     if claims.not_before().is_some_and(|nbf| nbf > late_now) {
@@ -467,9 +470,8 @@ pub(crate) fn check_times(
         if iat > late_now {
             return Err(JwtError::IssuedInFuture);
         }
-        if let Some(max_age) = max_age
-            && now.duration_since(iat).is_ok_and(|age| age > max_age)
-        {
+        let too_old = |max_age: Duration| now.duration_since(iat).is_ok_and(|age| age > max_age);
+        if max_age.is_some_and(too_old) {
             return Err(JwtError::TooOld);
         }
     }
