@@ -6,7 +6,8 @@
 
 use std::net::IpAddr;
 
-use grantflow::{AuthorizeError, HttpRequest, HttpResponse, Method, PendingAuthorization, Status};
+use grantflow::authorize::{AuthorizeError, PendingAuthorization};
+use grantflow::{HttpRequest, HttpResponse, Method, Status};
 
 use super::DemoApp;
 use super::pages::{self, Buttons, Decision};

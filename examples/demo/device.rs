@@ -5,7 +5,8 @@
 
 use std::net::IpAddr;
 
-use grantflow::{DeviceVerificationError, HttpRequest, HttpResponse, Method, Status, Subject};
+use grantflow::device::DeviceVerificationError;
+use grantflow::{HttpRequest, HttpResponse, Method, Status, Subject};
 
 use super::DemoApp;
 use super::authorize::unavailable;

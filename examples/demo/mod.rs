@@ -22,10 +22,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use grantflow::guard::{BearerGuard, GuardRejection};
+use grantflow::limiter::{AttemptLimiter as _, MemoryAttemptLimiter, Outcome, Throttle};
 use grantflow::{
-    AttemptLimiter as _, BearerGuard, Client, ClientSecret, ClientType, ErrorCode, GrantType,
-    HttpRequest, HttpResponse, MemoryAttemptLimiter, MemoryClientRegistry, MemoryDeviceStore,
-    MemoryTokenStore, Method, OAuthError, Outcome, Scope, Server, Status, Subject, Throttle,
+    Client, ClientSecret, ClientType, ErrorCode, GrantType, HttpRequest, HttpResponse,
+    MemoryClientRegistry, MemoryDeviceStore, MemoryTokenStore, Method, OAuthError, Scope, Server,
+    Status, Subject,
 };
 
 use self::session::{Csrf, Flash, Sessions};
@@ -320,7 +322,7 @@ impl DemoApp {
             return HttpResponse::new(Status::METHOD_NOT_ALLOWED).with_header("allow", "GET, HEAD");
         }
         match self.inner.guard.check(request, &self.inner.api_scope).await {
-            Ok(Ok(token)) => {
+            Ok(token) => {
                 let body = serde_json::json!({
                     "message": "Hello from the protected resource",
                     "client_id": token.client_id.as_str(),
@@ -332,9 +334,9 @@ impl DemoApp {
                     .with_header("cache-control", "no-store")
                     .with_body(body.to_string().into_bytes())
             }
+            Err(GuardRejection::Fault(fault)) => answer(Err(fault)),
             // 401 or 403 with the exact `WWW-Authenticate` challenge (RFC 6750 §3).
-            Ok(Err(refusal)) => refusal,
-            Err(fault) => answer(Err(fault)),
+            Err(refusal) => refusal.into_response(),
         }
     }
 }
