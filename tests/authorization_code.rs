@@ -11,6 +11,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common_authz::*;
+use grantflow::clock::Clock as _;
+use grantflow::clock::ManualClock;
+use grantflow::secret::TokenHash;
+use grantflow::store::TokenStore as _;
+use grantflow::store::{AuthorizationGrant, Redemption};
 use grantflow::*;
 
 #[test]

@@ -8,6 +8,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use common_authz::*;
+use grantflow::authorize::{AuthorizeError, PendingAuthorization};
+use grantflow::secret::TokenHash;
+use grantflow::store::{AuthorizationGrant, Redemption};
 use grantflow::*;
 use proptest::prelude::*;
 

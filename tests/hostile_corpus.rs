@@ -19,7 +19,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common_hostile::*;
-use grantflow::{HttpRequest, MemoryAttemptLimiter, Method};
+use grantflow::limiter::MemoryAttemptLimiter;
+use grantflow::{HttpRequest, Method};
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 

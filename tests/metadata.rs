@@ -6,9 +6,9 @@ mod common_rs;
 use std::sync::Arc;
 
 use common_rs::*;
+use grantflow::metadata::well_known_url;
 use grantflow::{
-    ConfigError, HttpRequest, MemoryClientRegistry, MemoryTokenStore, Method, Server,
-    ServerBuilder, well_known_url,
+    ConfigError, HttpRequest, MemoryClientRegistry, MemoryTokenStore, Method, Server, ServerBuilder,
 };
 use serde_json::{Value, json};
 

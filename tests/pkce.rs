@@ -4,6 +4,7 @@
 mod common_authz;
 
 use common_authz::*;
+use grantflow::pkce::{CodeChallenge, PkceMethod, s256_challenge};
 use grantflow::*;
 
 /// Authorizes public `app` with `challenge` (S256) and exchanges with `verifier`.

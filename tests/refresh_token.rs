@@ -11,6 +11,11 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use common_authz::*;
+use grantflow::clock::ManualClock;
+use grantflow::secret::TokenHash;
+use grantflow::store::{
+    GrantId, Insert, RefreshLookup, Rotation, TokenKind, TokenRecord, TokenStore,
+};
 use grantflow::*;
 
 fn tokens_of(response: &HttpResponse) -> (String, Option<String>) {

@@ -14,6 +14,7 @@ mod common_hostile;
 use std::sync::Arc;
 
 use common_hostile::*;
+use grantflow::authorize::{AuthorizeError, RedirectUri};
 use grantflow::*;
 
 fn builder(issuer: &str) -> ServerBuilder {

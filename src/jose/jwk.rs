@@ -12,7 +12,7 @@ use sha2::{Digest as _, Sha256};
 use super::alg::Algorithm;
 use super::error::KeyError;
 use super::{b64, json};
-use crate::json::JsonObject;
+use crate::render::JsonObject;
 
 /// Members that only private or symmetric keys have
 /// ([RFC 7518 §6.2.2, §6.3.2, §6.4](https://www.rfc-editor.org/rfc/rfc7518#section-6.2.2)).

@@ -13,7 +13,7 @@ use super::alg::{Algorithm, AlgorithmSet};
 use super::error::JwtError;
 use super::jwk::{AlgChoice, Parsed, PublicJwk, parse_object};
 use super::{b64, json};
-use crate::json::JsonObject;
+use crate::render::JsonObject;
 
 /// The signature algorithm a header names, once allowed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -17,10 +17,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use grantflow::clock::ManualClock;
+use grantflow::secret::TokenHash;
+use grantflow::store::{TokenRecord, TokenStore as _};
 use grantflow::{
     AuthMethod, Client, ClientSecret, ClientType, GrantType, HttpRequest, HttpResponse,
-    ManualClock, MemoryClientRegistry, MemoryTokenStore, Method, Server, ServerBuilder, TokenHash,
-    TokenRecord, TokenStore as _,
+    MemoryClientRegistry, MemoryTokenStore, Method, Server, ServerBuilder,
 };
 use serde_json::{Map, Value};
 

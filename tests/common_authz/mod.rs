@@ -12,6 +12,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use grantflow::authorize::{AuthorizeError, PendingAuthorization};
+use grantflow::clock::ManualClock;
+use grantflow::secret::TokenHash;
+use grantflow::store::TokenStore as _;
 use grantflow::*;
 
 pub const ISSUER: &str = "https://as.example.com";

@@ -7,9 +7,10 @@
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
+use grantflow::clock::ManualClock;
 use grantflow::{
-    Client, ClientSecret, ClientType, GrantType, HttpRequest, HttpResponse, ManualClock,
-    MemoryClientRegistry, MemoryDeviceStore, MemoryTokenStore, Method, Server, ServerBuilder,
+    Client, ClientSecret, ClientType, GrantType, HttpRequest, HttpResponse, MemoryClientRegistry,
+    MemoryDeviceStore, MemoryTokenStore, Method, Server, ServerBuilder,
 };
 use serde_json::Value;
 

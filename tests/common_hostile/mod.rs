@@ -20,12 +20,20 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use grantflow::authorize::AuthorizeError;
+use grantflow::clock::ManualClock;
+use grantflow::device::DeviceVerificationError;
+use grantflow::guard::GuardRejection;
+use grantflow::pkce::{CodeChallenge, PkceMethod};
+use grantflow::secret::TokenHash;
+use grantflow::store::{
+    AuthorizationGrant, DeviceRecord, DeviceStore as _, GrantId, TokenKind, TokenRecord,
+    TokenStore as _,
+};
 use grantflow::{
-    AuthMethod, AuthorizationGrant, AuthorizeError, Client, ClientId, ClientSecret, ClientType,
-    CodeChallenge, CodeStore as _, DeviceRecord, DeviceStore as _, DeviceVerificationError,
-    GrantId, GrantType, HttpRequest, HttpResponse, ManualClock, MemoryClientRegistry,
-    MemoryCodeStore, MemoryDeviceStore, MemoryTokenStore, Method, PkceMethod, Scope, Server,
-    ServerBuilder, Subject, TokenHash, TokenKind, TokenRecord, TokenStore as _,
+    AuthMethod, Client, ClientId, ClientSecret, ClientType, CodeStore as _, GrantType, HttpRequest,
+    HttpResponse, MemoryClientRegistry, MemoryCodeStore, MemoryDeviceStore, MemoryTokenStore,
+    Method, Scope, Server, ServerBuilder, Subject,
 };
 
 /// The issuer of the server under attack.
@@ -185,12 +193,12 @@ impl grantflow::ClientRegistry for StrictRegistry {
 pub struct Users;
 
 #[async_trait::async_trait]
-impl grantflow::ResourceOwnerVerifier for Users {
+impl grantflow::grant::ResourceOwnerVerifier for Users {
     async fn verify(
         &self,
         _client: &Client,
         username: &str,
-        password: &grantflow::ResourceOwnerPassword,
+        password: &grantflow::secret::ResourceOwnerPassword,
     ) -> Result<Option<Subject>, grantflow::StorageError> {
         let ok = username == "alice" && password.expose_secret() == "correct horse";
         Ok(ok.then(|| Subject::new("alice")))
@@ -249,7 +257,7 @@ impl World {
                     .with_subject(Some(Subject::new("bob"))),
             ),
         ]));
-        assert!(matches!(stored, Ok(grantflow::Insert::Stored)));
+        assert!(matches!(stored, Ok(grantflow::store::Insert::Stored)));
         let grant = AuthorizationGrant::new(
             GrantId::generate(),
             id(SPA),
@@ -689,8 +697,7 @@ pub fn check_bearer(world: &World, request: &HttpRequest, options: u8) -> u16 {
         _ => Scope::parse("admin").expect("scope"),
     };
     let before = world.counts();
-    let status = match block_on(guard.check(request, &required)).expect("memory stores never fail")
-    {
+    let status = match block_on(guard.check(request, &required)) {
         Ok(info) => {
             assert!(required.is_subset_of(&info.scope));
             let header = request.header("authorization").unwrap_or("");
@@ -703,7 +710,9 @@ pub fn check_bearer(world: &World, request: &HttpRequest, options: u8) -> u16 {
             );
             200
         }
-        Err(response) => {
+        Err(GuardRejection::Fault(error)) => panic!("memory stores never fail: {error}"),
+        Err(rejection) => {
+            let response = rejection.into_response();
             let status = response.status.as_u16();
             assert!(matches!(status, 400 | 401 | 403), "{status}");
             assert!(response.body.is_empty());

@@ -17,10 +17,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use grantflow::clock::ManualClock;
+use grantflow::grant::{GrantHandler, Rejection, TokenGrant};
 use grantflow::{
-    AuthMethod, Client, ClientSecret, ClientType, ConfigError, GrantError, GrantHandler,
-    GrantRequest, GrantType, HttpRequest, HttpResponse, ManualClock, MemoryClientRegistry,
-    MemoryTokenStore, Method, Server, ServerBuilder, Subject, TokenGrant,
+    AuthMethod, Client, ClientSecret, ClientType, ConfigError, GrantRequest, GrantType,
+    HttpRequest, HttpResponse, MemoryClientRegistry, MemoryTokenStore, Method, Server,
+    ServerBuilder, Subject,
 };
 use serde_json::Value;
 
@@ -73,7 +75,7 @@ impl GrantHandler for UserGrant {
         USER_GRANT
     }
 
-    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, GrantError> {
+    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, Rejection> {
         let scope = request.requested_scope()?;
         let sub = request.param("sub").unwrap_or("alice");
         let mut grant = TokenGrant::new(scope)
@@ -97,8 +99,8 @@ impl GrantHandler for Claims {
         self.0
     }
 
-    async fn handle(&self, _request: &GrantRequest<'_>) -> Result<TokenGrant, GrantError> {
-        Err(GrantError::Rejected(grantflow::OAuthError::new(
+    async fn handle(&self, _request: &GrantRequest<'_>) -> Result<TokenGrant, Rejection> {
+        Err(Rejection::Refused(grantflow::OAuthError::new(
             grantflow::ErrorCode::INVALID_GRANT,
         )))
     }
@@ -196,7 +198,7 @@ impl Harness {
     }
 
     fn elapsed(&self) -> Duration {
-        use grantflow::Clock as _;
+        use grantflow::clock::Clock as _;
         self.clock
             .now()
             .duration_since(UNIX_EPOCH + Duration::from_secs(START))

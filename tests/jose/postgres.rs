@@ -10,11 +10,10 @@ mod pg {
     use std::sync::Arc;
     use std::time::SystemTime;
 
-    use grantflow::PgStores;
     use grantflow::jose::{
         AccessTokenVerifier, Algorithm, JwtError, KeySet, KeySetStore, SigningKey, Validation,
     };
-    use grantflow::postgres::{PgPool, PgPoolOptions};
+    use grantflow::postgres::{PgPool, PgPoolOptions, PgStores};
 
     use super::super::rotation::instance_named;
     use super::super::support::{ISSUER, RS, access_claims, at, decode};
