@@ -181,6 +181,15 @@
 //! - [RFC 9207](https://www.rfc-editor.org/rfc/rfc9207): the `iss` response parameter
 //! - [RFC 9700](https://www.rfc-editor.org/rfc/rfc9700): the OAuth 2.0 Security BCP
 //! - [OAuth 2.1](https://datatracker.ietf.org/doc/draft-ietf-oauth-v2-1/): defaults
+//! - With the `jwt` feature, in `grantflow::jose`:
+//!   [RFC 7515](https://www.rfc-editor.org/rfc/rfc7515) (JWS, compact serialization),
+//!   [RFC 7517](https://www.rfc-editor.org/rfc/rfc7517) (JWK),
+//!   [RFC 7518](https://www.rfc-editor.org/rfc/rfc7518) (ES256, RS256, PS256),
+//!   [RFC 7519](https://www.rfc-editor.org/rfc/rfc7519) (JWT),
+//!   [RFC 7638](https://www.rfc-editor.org/rfc/rfc7638) (thumbprints),
+//!   [RFC 8037](https://www.rfc-editor.org/rfc/rfc8037) (EdDSA),
+//!   [RFC 8725](https://www.rfc-editor.org/rfc/rfc8725) (the JWT BCP),
+//!   [RFC 9068](https://www.rfc-editor.org/rfc/rfc9068) (JWT access tokens)
 
 // The lint wall (STYLE.md §3.14). `unsafe` is forbidden in the library itself (Cargo.toml
 // only denies it, so the allocation-counting benchmark can opt in for its allocator);
@@ -215,6 +224,9 @@ pub mod grant;
 pub mod guard;
 mod hash;
 mod http;
+#[cfg(feature = "jwt")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
+pub mod jose;
 pub mod limiter;
 pub mod metadata;
 mod params;
@@ -283,14 +295,17 @@ pub mod issuer {
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres {
-    //! The PostgreSQL backend (feature `postgres`): [`PgStores`] and the stores it holds,
-    //! and the `sqlx` pool types they are built from.
+    //! The PostgreSQL backend (feature `postgres`): [`PgStores`] and the stores it holds
+    //! (with `jwt`, the signing-key store `PgKeySetStore` too), and the `sqlx` pool types
+    //! they are built from.
     //!
     //! Every store trait has a PostgreSQL implementation, for deployments of several
     //! instances over one database. Apply the schema with [`PgStores::migrate`], then hand
     //! the stores to [`Server::builder`](crate::Server::builder). The pool types are
     //! re-exported so the host's `sqlx` version cannot drift from the crate's; add sqlx's
     //! TLS features in the host's own `Cargo.toml` for a database reached over TLS.
+    #[cfg(feature = "jwt")]
+    pub use crate::store::postgres::PgKeySetStore;
     pub use crate::store::postgres::{
         PgAttemptLimiter, PgClientRegistry, PgCodeStore, PgDeviceStore, PgStores, PgTokenStore,
     };

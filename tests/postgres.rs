@@ -392,7 +392,12 @@ mod pg {
             .client_registry(a.clients())
             .client_registry(b.clients())
             .attempt_limiter(a.attempt_limiter(10, LIMITER_WINDOW), 10, LIMITER_WINDOW)
-            .attempt_limiter(b.attempt_limiter(10, LIMITER_WINDOW), 10, LIMITER_WINDOW)
+            .attempt_limiter(b.attempt_limiter(10, LIMITER_WINDOW), 10, LIMITER_WINDOW);
+        #[cfg(feature = "jwt")]
+        let report = report
+            .key_set_store(a.key_sets())
+            .key_set_store(b.key_sets());
+        let report = report
             .run()
             .await
             .unwrap_or_else(|failures| panic!("{failures}"));
@@ -750,7 +755,7 @@ mod pg {
             .fetch_one(&pool)
             .await
             .expect("schema table");
-        assert_eq!(version, 2);
+        assert_eq!(version, 3);
     }
 
     /// A key of this test run's own, so runs over one database never share counts.

@@ -17,12 +17,15 @@ mod suite {
     /// Every check passes, none is skipped.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn ac_04_rt_05_dg_11_te_10_memory_stores_pass_the_conformance_suite() {
-        let report = Conformance::new()
+        let suite = Conformance::new()
             .token_store(Arc::new(MemoryTokenStore::new()))
             .code_store(Arc::new(MemoryCodeStore::new()))
             .device_store(Arc::new(MemoryDeviceStore::new()))
             .client_registry(Arc::new(MemoryClientRegistry::new()))
-            .attempt_limiter(Arc::new(MemoryAttemptLimiter::new(10, WINDOW)), 10, WINDOW)
+            .attempt_limiter(Arc::new(MemoryAttemptLimiter::new(10, WINDOW)), 10, WINDOW);
+        #[cfg(feature = "jwt")]
+        let suite = suite.key_set_store(Arc::new(grantflow::jose::MemoryKeySetStore::new()));
+        let report = suite
             .run()
             .await
             .unwrap_or_else(|failures| panic!("{failures}"));
@@ -50,7 +53,13 @@ mod suite {
             .client_registry(clients)
             .attempt_limiter(limiter.clone(), 3, WINDOW)
             .attempt_limiter(limiter, 3, WINDOW)
-            .concurrency(16)
+            .concurrency(16);
+        #[cfg(feature = "jwt")]
+        let report = {
+            let keys = Arc::new(grantflow::jose::MemoryKeySetStore::new());
+            report.key_set_store(keys.clone()).key_set_store(keys)
+        };
+        let report = report
             .run()
             .await
             .unwrap_or_else(|failures| panic!("{failures}"));

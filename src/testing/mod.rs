@@ -35,7 +35,9 @@
 //! token, concurrent decisions, polls and user-code claims are compare-and-sets. For attempt
 //! limiters: the lockout after the limit of failures (for every outcome, with its
 //! `retry_after`, until the window ends), successes that count nothing, and concurrent
-//! failures answered no more often than the limit.
+//! failures answered no more often than the limit. For key-set stores (feature `jwt`): exact
+//! read-back, the schedule a new key imposes on its algorithm, refusals that change
+//! nothing, purge, and concurrent introductions that leave one signing key at a time.
 //!
 //! Pass a store more than once (two handles on one database, with separate connection
 //! pools) and every check spreads its calls over the handles, as over two instances.
@@ -54,6 +56,8 @@
 mod clients;
 mod codes;
 mod devices;
+#[cfg(feature = "jwt")]
+mod keys;
 mod limiters;
 mod tokens;
 
@@ -96,6 +100,8 @@ enum Area {
     Devices,
     Clients,
     Limiters,
+    #[cfg(feature = "jwt")]
+    KeySets,
 }
 
 /// Every check, in the order they run.
@@ -125,6 +131,16 @@ const CHECKS: &[(&str, Area)] = &[
     ("limiters.lockout", Area::Limiters),
     ("limiters.successes", Area::Limiters),
     ("limiters.race.failures", Area::Limiters),
+    #[cfg(feature = "jwt")]
+    ("keys.round_trip", Area::KeySets),
+    #[cfg(feature = "jwt")]
+    ("keys.schedule", Area::KeySets),
+    #[cfg(feature = "jwt")]
+    ("keys.end", Area::KeySets),
+    #[cfg(feature = "jwt")]
+    ("keys.purge", Area::KeySets),
+    #[cfg(feature = "jwt")]
+    ("keys.race.introduce", Area::KeySets),
 ];
 
 /// The stores under test and how to run the suite. See the [module docs](self).
@@ -136,6 +152,8 @@ pub struct Conformance {
     clients: Vec<Arc<dyn ClientRegistry>>,
     registrar: Option<Arc<dyn ClientRegistrar>>,
     limiters: Vec<Arc<dyn AttemptLimiter>>,
+    #[cfg(feature = "jwt")]
+    key_sets: Vec<Arc<dyn crate::jose::KeySetStore>>,
     /// The policy every limiter under test was built with: failures per window, window.
     limiter_policy: (u32, Duration),
     tasks: usize,
@@ -144,13 +162,15 @@ pub struct Conformance {
 
 impl fmt::Debug for Conformance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Conformance")
-            .field("token_stores", &self.tokens.len())
+        let mut f = f.debug_struct("Conformance");
+        f.field("token_stores", &self.tokens.len())
             .field("code_stores", &self.codes.len())
             .field("device_stores", &self.devices.len())
             .field("client_registries", &self.clients.len())
-            .field("attempt_limiters", &self.limiters.len())
-            .field("tasks", &self.tasks)
+            .field("attempt_limiters", &self.limiters.len());
+        #[cfg(feature = "jwt")]
+        f.field("key_set_stores", &self.key_sets.len());
+        f.field("tasks", &self.tasks)
             .field("skip", &self.skip)
             .finish()
     }
@@ -172,6 +192,8 @@ impl Conformance {
             clients: Vec::new(),
             registrar: None,
             limiters: Vec::new(),
+            #[cfg(feature = "jwt")]
+            key_sets: Vec::new(),
             limiter_policy: (1, Duration::from_secs(60)),
             tasks: 64,
             skip: Vec::new(),
@@ -231,6 +253,16 @@ impl Conformance {
         self
     }
 
+    /// Adds a handle on the key-set store under test (feature `jwt`; see
+    /// [`token_store`](Self::token_store)). The checks write only key sets of their own,
+    /// under fresh random names.
+    #[cfg(feature = "jwt")]
+    #[must_use]
+    pub fn key_set_store(mut self, store: Arc<dyn crate::jose::KeySetStore>) -> Self {
+        self.key_sets.push(store);
+        self
+    }
+
     /// How many tasks each race starts at once. Default: 64; at least 2.
     #[must_use]
     pub fn concurrency(mut self, tasks: usize) -> Self {
@@ -268,6 +300,8 @@ impl Conformance {
                 Area::Devices => !self.devices.is_empty(),
                 Area::Clients => !self.clients.is_empty() && self.registrar.is_some(),
                 Area::Limiters => !self.limiters.is_empty(),
+                #[cfg(feature = "jwt")]
+                Area::KeySets => !self.key_sets.is_empty(),
             };
             if !present || self.skip.iter().any(|s| s == name) {
                 report.skipped.push(*name);
@@ -370,6 +404,16 @@ async fn run_check(name: &str, ctx: &Ctx<'_>) -> Outcome {
         "limiters.lockout" => limiters::lockout(ctx).await,
         "limiters.successes" => limiters::successes(ctx).await,
         "limiters.race.failures" => limiters::race_failures(ctx).await,
+        #[cfg(feature = "jwt")]
+        "keys.round_trip" => keys::round_trip(ctx).await,
+        #[cfg(feature = "jwt")]
+        "keys.schedule" => keys::schedule(ctx).await,
+        #[cfg(feature = "jwt")]
+        "keys.end" => keys::end(ctx).await,
+        #[cfg(feature = "jwt")]
+        "keys.purge" => keys::purge(ctx).await,
+        #[cfg(feature = "jwt")]
+        "keys.race.introduce" => keys::race_introduce(ctx).await,
         _ => Err(format!("no check named {name}")),
     }
 }
@@ -416,6 +460,11 @@ impl Ctx<'_> {
 
     fn limiter(&self, i: usize) -> Arc<dyn AttemptLimiter> {
         pick(&self.suite.limiters, i)
+    }
+
+    #[cfg(feature = "jwt")]
+    fn key_sets(&self, i: usize) -> Arc<dyn crate::jose::KeySetStore> {
+        pick(&self.suite.key_sets, i)
     }
 
     fn policy(&self) -> (u32, Duration) {

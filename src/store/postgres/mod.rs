@@ -9,6 +9,8 @@
 mod clients;
 mod codes;
 mod devices;
+#[cfg(feature = "jwt")]
+mod keys;
 mod limiter;
 mod tokens;
 
@@ -25,6 +27,8 @@ use crate::types::{ClientId, GrantId, Scope};
 pub use clients::PgClientRegistry;
 pub use codes::PgCodeStore;
 pub use devices::PgDeviceStore;
+#[cfg(feature = "jwt")]
+pub use keys::PgKeySetStore;
 pub use limiter::PgAttemptLimiter;
 pub use tokens::PgTokenStore;
 
@@ -32,6 +36,7 @@ pub use tokens::PgTokenStore;
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("migrations/0001_initial.sql")),
     (2, include_str!("migrations/0002_attempts.sql")),
+    (3, include_str!("migrations/0003_signing_keys.sql")),
 ];
 
 /// The advisory lock that serializes concurrent [`PgStores::migrate`] calls (instances
@@ -187,6 +192,13 @@ impl PgStores {
     /// [`ServerBuilder::device_store`](crate::ServerBuilder::device_store).
     pub fn devices(&self) -> Arc<PgDeviceStore> {
         Arc::clone(&self.devices)
+    }
+
+    /// The store of signing-key sets (feature `jwt`), for
+    /// [`KeySet::builder`](crate::jose::KeySet::builder).
+    #[cfg(feature = "jwt")]
+    pub fn key_sets(&self) -> Arc<PgKeySetStore> {
+        Arc::new(PgKeySetStore::new(self.pool.clone()))
     }
 
     /// An attempt limiter whose counts every instance shares: `max_attempts` unsuccessful
