@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::endpoint::authorize::code_challenge_methods;
 use crate::error::ConfigError;
 use crate::grant::GrantHandler;
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
@@ -124,9 +123,7 @@ impl Metadata {
         if code_flow {
             document.string_array(
                 "code_challenge_methods_supported",
-                code_challenge_methods(config.dangerous.plain_pkce())
-                    .iter()
-                    .copied(),
+                config.dangerous.code_challenge_methods().iter().copied(),
             );
         }
         document.string_array("token_endpoint_auth_methods_supported", AUTH_METHODS);

@@ -165,6 +165,16 @@ impl Dangerous {
         self.allow_plain_pkce
     }
 
+    /// The PKCE methods the authorization endpoint accepts: `S256`, and `plain` only when
+    /// [`allow_plain_pkce`](Self::allow_plain_pkce) says so.
+    pub(crate) fn code_challenge_methods(&self) -> &'static [&'static str] {
+        if self.allow_plain_pkce {
+            &["S256", "plain"]
+        } else {
+            &["S256"]
+        }
+    }
+
     /// The URL schemes the server's own URLs may use.
     pub(crate) fn schemes(&self) -> UrlSchemes {
         if self.allow_http_issuer {

@@ -462,21 +462,12 @@ fn state_is_echoable(state: &str) -> bool {
     state.len() <= MAX_STATE_LEN && state.bytes().all(|b| (0x20..=0x7e).contains(&b))
 }
 
-/// The PKCE methods accepted: S256 only, plus `plain` when a `dangerous()` switch allows it.
-pub(crate) fn code_challenge_methods(allow_plain: bool) -> &'static [&'static str] {
-    if allow_plain {
-        &["S256", "plain"]
-    } else {
-        &["S256"]
-    }
-}
-
 impl Server {
     /// The PKCE methods the authorization endpoint accepts, for the metadata member
     /// `code_challenge_methods_supported` (PK-13): `["S256"]` unless `plain` was enabled
     /// through [`Dangerous::allow_plain_pkce`](crate::Dangerous::allow_plain_pkce).
     pub fn code_challenge_methods(&self) -> &'static [&'static str] {
-        code_challenge_methods(self.config().dangerous.plain_pkce())
+        self.config().dangerous.code_challenge_methods()
     }
 
     /// The authorization endpoint: validates `GET /authorize` (or the same parameters as
