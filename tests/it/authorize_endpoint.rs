@@ -2,12 +2,10 @@
 //! `AuthorizeError` out, `HttpResponse` from approve, deny and redirect errors.
 //! Rules AZ, RU, ST, IS, MX-01 and IM of CHECKLIST.md.
 
-mod common_authz;
-
 use std::sync::Arc;
 
+use crate::support::authz::*;
 use async_trait::async_trait;
-use common_authz::*;
 use grantflow::*;
 use proptest::prelude::*;
 

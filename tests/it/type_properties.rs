@@ -1,12 +1,10 @@
 //! Type properties: dyn-compatible plug-in traits, a `Send + Sync + Clone + Debug` server
 //! with `Send` futures, and `Debug` output that never contains secret text.
 
-mod common;
-mod common_hostile;
-
 use std::fmt::Debug;
 
-use common::*;
+use crate::support::hostile;
+use crate::support::token::*;
 use grantflow::{
     AccessToken, AttemptLimiter, AuthorizationCode, Client, ClientRegistry, ClientSecret,
     ClientType, Clock, CodeVerifier, GrantHandler, GrantType, HttpRequest, RefreshToken, Server,
@@ -332,12 +330,12 @@ fn debug_of_endpoint_values_is_redacted() {
     assert!(!shown[0].contains("assertion-secret-9Q") && !shown[0].contains("ext-secret-Lk2"));
 
     // A pending device authorization hides the user code that would approve it.
-    let world = common_hostile::World::new();
+    let world = hostile::World::new();
     let pending = block_on(
         world
             .server
-            .device_verification(common_hostile::USER_CODE, "session:1"),
+            .device_verification(hostile::USER_CODE, "session:1"),
     )
     .unwrap();
-    assert_redacted(&pending, &[common_hostile::USER_CODE, "WDJB-MJHT"]);
+    assert_redacted(&pending, &[hostile::USER_CODE, "WDJB-MJHT"]);
 }

@@ -1,10 +1,8 @@
 //! Token introspection (RFC 7662): IN-01..IN-05.
 
-mod common_rs;
-
 use std::time::Duration;
 
-use common_rs::*;
+use crate::support::resource::*;
 use grantflow::{HttpRequest, Method};
 use serde_json::json;
 

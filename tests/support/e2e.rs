@@ -94,7 +94,9 @@ fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
         // Only the examples' own events (this test crate's targets): what the demo and the
         // adapters log, not what the HTTP client library does.
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("example_servers=trace"))
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "it::example_servers=trace",
+            ))
             .with_ansi(false)
             .with_writer(move || LogSink(Arc::clone(&sink)))
             .try_init();
@@ -124,9 +126,9 @@ impl Demo {
         let listener = TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
         let addr = listener.local_addr().expect("bound");
         match framework {
-            Framework::Axum => spawn(crate::axum_server::serve(listener)),
-            Framework::Actix => spawn(crate::actix_server::serve(listener)),
-            Framework::Hyper => spawn(crate::hyper_server::serve(listener)),
+            Framework::Axum => spawn(crate::example_servers::axum_server::serve(listener)),
+            Framework::Actix => spawn(crate::example_servers::actix_server::serve(listener)),
+            Framework::Hyper => spawn(crate::example_servers::hyper_server::serve(listener)),
         }
         let http = reqwest::Client::builder()
             // The oauth2 crate's advice: never follow redirects from the server.

@@ -1,11 +1,9 @@
 //! The bearer-token guard for resource servers (RFC 6750): BT-01..BT-09.
 
-mod common_rs;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common_rs::*;
+use crate::support::resource::*;
 use grantflow::{BearerGuard, HttpRequest, HttpResponse, Method, Scope, TokenInfo};
 
 const REALM: &str = "example";

@@ -13,12 +13,10 @@
 //! ER-02-forbidden character in `error` or `error_description` and no reflected markup;
 //! `state` echoed exactly and only percent-encoded. Deterministic: one fixed seed.
 
-mod common_hostile;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common_hostile::*;
+use crate::support::hostile::*;
 use grantflow::{HttpRequest, MemoryAttemptLimiter, Method};
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};

@@ -1,14 +1,12 @@
 //! The token endpoint on the wire: exact status, headers and JSON for every path
 //! (TE-01..TE-05, TE-12, TE-13, ER-02, ER-03), bounded input, and storage faults.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::SystemTime;
 
+use crate::support::token::*;
 use async_trait::async_trait;
-use common::*;
 use grantflow::{
     AttemptLimiter, AuthMethod, Client, ClientRegistry, ClientSecret, ClientType, ConfigError,
     Error, ErrorCode, FormLimits, GrantError, GrantHandler, GrantId, GrantRequest, GrantType,

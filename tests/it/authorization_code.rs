@@ -1,16 +1,13 @@
 //! The authorization code grant at the token endpoint: AC-01..AC-08, MX-02, and the
 //! concurrency of redemption.
 
-mod common_authz;
-mod common_parked;
-
-use common_parked::{Park, ParkedStore};
+use crate::support::parked::{Park, ParkedStore};
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common_authz::*;
+use crate::support::authz::*;
 use grantflow::*;
 
 #[test]

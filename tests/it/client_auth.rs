@@ -1,11 +1,9 @@
 //! Client authentication at the token endpoint: TE-06..TE-10 and TE-14.
 
-mod common;
-
 use std::collections::HashSet;
 use std::time::Duration;
 
-use common::*;
+use crate::support::token::*;
 use grantflow::HttpRequest;
 
 // ---------------------------------------------------------------------------------------

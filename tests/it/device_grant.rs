@@ -2,16 +2,13 @@
 //! out, plus the host's verification API. Every DG rule has a test named after it; time is
 //! driven by a `ManualClock`.
 
-mod common_device;
-mod common_parked;
-
-use common_parked::{Park, ParkedStore};
+use crate::support::parked::{Park, ParkedStore};
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common_device::*;
+use crate::support::device::*;
 use grantflow::{
     ClientId, DeviceCode, DeviceRecord, DeviceRedemption, DeviceStore, DeviceVerificationError,
     GrantId, HttpRequest, ManualClock, MemoryAttemptLimiter, MemoryDeviceStore, MemoryTokenStore,

@@ -2,13 +2,11 @@
 //! introspection, bearer guard): ER-01, ER-02, ER-03, ER-05. (ER-04 concerns the
 //! authorization endpoint's redirects.)
 
-mod common_rs;
-
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::support::resource::*;
 use async_trait::async_trait;
-use common_rs::*;
 use grantflow::{
     ClientRegistry, Error, GrantId, HttpRequest, HttpResponse, Insert, Method, Scope, Server,
     StorageError, TokenHash, TokenRecord, TokenStore,

@@ -1,9 +1,7 @@
 //! The client credentials grant (RFC 6749 §4.4): CC-01..CC-04, the success shape (TE-11)
 //! and scope handling (SC-01..SC-04), black-box through `Server::token`.
 
-mod common;
-
-use common::*;
+use crate::support::token::*;
 use grantflow::{TokenKind, TokenStore as _};
 
 // ---------------------------------------------------------------------------------------

@@ -9,17 +9,15 @@
 // including the three examples unchanged compiles three copies of it, one per server.
 #![allow(clippy::duplicate_mod)]
 
-#[path = "../examples/actix_server.rs"]
+#[path = "../../examples/actix_server.rs"]
 #[allow(dead_code, reason = "the example's main is not used here")]
-mod actix_server;
-#[path = "../examples/axum_server.rs"]
+pub(crate) mod actix_server;
+#[path = "../../examples/axum_server.rs"]
 #[allow(dead_code, reason = "the example's main is not used here")]
-mod axum_server;
-#[path = "../examples/hyper_server.rs"]
+pub(crate) mod axum_server;
+#[path = "../../examples/hyper_server.rs"]
 #[allow(dead_code, reason = "the example's main is not used here")]
-mod hyper_server;
-
-mod common_e2e;
+pub(crate) mod hyper_server;
 
 /// One test per scenario and framework: `axum::<scenario>`, `actix::<scenario>`,
 /// `hyper::<scenario>`.
@@ -34,11 +32,11 @@ macro_rules! on_every_framework {
             $(
                 #[tokio::test]
                 async fn $scenario() {
-                    let demo = crate::common_e2e::Demo::start(
-                        crate::common_e2e::Framework::$framework,
+                    let demo = crate::support::e2e::Demo::start(
+                        crate::support::e2e::Framework::$framework,
                     )
                     .await;
-                    crate::scenarios::$scenario(&demo).await;
+                    super::scenarios::$scenario(&demo).await;
                 }
             )*
         }
@@ -83,7 +81,7 @@ mod scenarios {
         TokenIntrospectionResponse as _, TokenResponse as _,
     };
 
-    use crate::common_e2e::*;
+    use crate::support::e2e::*;
 
     fn scope(text: &str) -> Scope {
         Scope::new(text.to_owned())

@@ -2,11 +2,9 @@
 //! encoding) and the RFC 6749 §2.3.1, §4.4.2, §4.4.3, §5.1 and §5.2 examples, all through
 //! the token endpoint.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
+use crate::support::token::*;
 use grantflow::{
     AuthMethod, Client, ClientSecret, ClientType, GrantType, HttpRequest, MemoryClientRegistry,
     MemoryTokenStore, Method, Server,

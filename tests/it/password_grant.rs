@@ -1,12 +1,10 @@
 //! The legacy password grant: PW-01..PW-04.
 
-mod common_authz;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::authz::*;
 use async_trait::async_trait;
-use common_authz::*;
 use grantflow::*;
 
 /// Accepts alice / "correct horse"; remembers every password it was shown, to prove the

@@ -1,16 +1,13 @@
 //! The refresh token grant: RT-01..RT-08, rotation with reuse detection, the grace window,
 //! and 64-way concurrent refreshes.
 
-mod common_authz;
-mod common_parked;
-
-use common_parked::{Park, ParkedStore};
+use crate::support::parked::{Park, ParkedStore};
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::support::authz::*;
 use async_trait::async_trait;
-use common_authz::*;
 use grantflow::*;
 
 fn tokens_of(response: &HttpResponse) -> (String, Option<String>) {

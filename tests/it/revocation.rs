@@ -1,10 +1,8 @@
 //! Token revocation (RFC 7009): RV-01..RV-07.
 
-mod common_rs;
-
 use std::time::Duration;
 
-use common_rs::*;
+use crate::support::resource::*;
 use grantflow::{HttpRequest, Method};
 use serde_json::json;
 

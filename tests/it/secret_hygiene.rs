@@ -9,13 +9,11 @@
 //! tokens, device codes, passwords. Every digest key they receive must be the digest of a
 //! value the server issued or was presented.
 
-mod common_hostile;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use crate::support::hostile::*;
 use async_trait::async_trait;
-use common_hostile::*;
 use grantflow::*;
 
 /// What the stores and limiters were given.

@@ -1,11 +1,9 @@
 //! Authorization server metadata (RFC 8414): MD-01..MD-07, with the IM-03 and PK-13
 //! metadata rules and the V-META vectors.
 
-mod common_rs;
-
 use std::sync::Arc;
 
-use common_rs::*;
+use crate::support::resource::*;
 use grantflow::{
     ConfigError, HttpRequest, MemoryClientRegistry, MemoryTokenStore, Method, Server,
     ServerBuilder, well_known_url,

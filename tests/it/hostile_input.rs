@@ -2,9 +2,7 @@
 //! `Server::token` never panics, never yields a 5xx, always yields no-store JSON with
 //! ER-02-clean errors and no echoed secret, and stores a token only on a 200.
 
-mod common;
-
-use common::*;
+use crate::support::token::*;
 use grantflow::{HttpRequest, Method};
 use proptest::prelude::*;
 use serde_json::Value;

@@ -9,11 +9,9 @@
 //! (`see_other`, 303 for a POSTed authorization request) is tested in
 //! `authorize_endpoint.rs` (`az_01_post_behaves_like_get_and_answers_303`, which names it). SEC-06 is also checked at scale by `hostile_corpus.rs`.
 
-mod common_hostile;
-
 use std::sync::Arc;
 
-use common_hostile::*;
+use crate::support::hostile::*;
 use grantflow::*;
 
 fn builder(issuer: &str) -> ServerBuilder {

@@ -1,9 +1,7 @@
 //! PKCE (RFC 7636) end to end: the authorization request's challenge, the token request's
 //! verifier, and the V-PKCE vectors of CHECKLIST.md §24.1.
 
-mod common_authz;
-
-use common_authz::*;
+use crate::support::authz::*;
 use grantflow::*;
 
 /// Authorizes public `app` with `challenge` (S256) and exchanges with `verifier`.
