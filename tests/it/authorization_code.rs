@@ -84,21 +84,9 @@ fn ac_02_replay_by_the_authenticated_confidential_client_revokes() {
 fn ac_02_replay_between_redeem_and_issue_still_revokes() {
     let tokens = Arc::new(MemoryTokenStore::new());
     let (store, gate) = ParkedStore::new(Arc::clone(&tokens), Park::Insert);
-    let clock = ManualClock::new(start());
-    let clients = clients();
-    let codes = Arc::new(MemoryCodeStore::new());
-    let server = Server::builder(ISSUER, clients.clone(), store)
-        .clock(Arc::new(clock.clone()))
-        .code_store(codes.clone())
-        .build()
-        .unwrap();
-    let h = Harness {
-        server,
-        clock,
-        clients,
-        tokens,
-        codes,
-    };
+    let h = Harness::builder(clients())
+        .token_store(tokens, store)
+        .build(|b| b);
     let code = h.code_for("app");
     let body =
         format!("grant_type=authorization_code&code={code}&client_id=app&code_verifier={VERIFIER}");

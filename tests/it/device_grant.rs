@@ -6,13 +6,13 @@ use crate::support::parked::{Park, ParkedStore};
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use crate::support::device::*;
 use grantflow::{
     ClientId, DeviceCode, DeviceRecord, DeviceRedemption, DeviceStore, DeviceVerificationError,
-    GrantId, HttpRequest, ManualClock, MemoryAttemptLimiter, MemoryDeviceStore, MemoryTokenStore,
-    Method, Scope, Server, Status, Subject, TokenHash, TokenStore, UserCodeFormat,
+    GrantId, HttpRequest, MemoryAttemptLimiter, MemoryDeviceStore, MemoryTokenStore, Method, Scope,
+    Server, Status, Subject, TokenHash, TokenStore, UserCodeFormat,
 };
 use serde_json::json;
 
@@ -39,7 +39,7 @@ fn insert_known(h: &Harness, user_code: &str) -> DeviceCode {
         now + Duration::from_secs(600),
         Duration::from_secs(5),
     );
-    block_on(h.devices.insert(code.hash(), record)).unwrap();
+    block_on(h.devices().insert(code.hash(), record)).unwrap();
     code
 }
 
@@ -876,20 +876,11 @@ fn dg_11_second_poll_after_success_is_invalid_grant_and_revokes_the_grant() {
 #[test]
 fn dg_11_replay_between_redeem_and_issue_still_revokes() {
     let tokens = Arc::new(MemoryTokenStore::new());
-    let devices = Arc::new(MemoryDeviceStore::new());
-    let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
     let (store, gate) = ParkedStore::new(Arc::clone(&tokens), Park::Insert);
-    let server = Server::builder(ISSUER, clients(), store)
-        .clock(Arc::new(clock.clone()))
-        .device_store(devices.clone())
-        .build()
-        .unwrap();
-    let h = Harness {
-        server,
-        clock,
-        tokens,
-        devices,
-    };
+    let h = Harness::builder(clients())
+        .token_store(tokens, store)
+        .device_store(Arc::new(MemoryDeviceStore::new()))
+        .build(|b| b);
     let (device_code, user_code) = h.start("tv");
     h.approve(&user_code);
     let poll = form_post(&format!(

@@ -6,6 +6,10 @@
 //! their own binary, `tests/stores/`.
 
 #[path = "../support/mod.rs"]
+#[allow(
+    unreachable_pub,
+    reason = "the harness's `pub` items are its interface to the tests"
+)]
 mod support;
 
 mod authorization_code;

@@ -422,21 +422,9 @@ fn rt_05_memory_store_forgets_rotated_out_markers_after_expiry() {
 fn rt_07_a_grant_revoked_during_a_refresh_gets_no_successor() {
     let tokens = Arc::new(MemoryTokenStore::new());
     let (store, gate) = ParkedStore::new(Arc::clone(&tokens), Park::Rotate);
-    let clock = ManualClock::new(start());
-    let clients = clients();
-    let codes = Arc::new(MemoryCodeStore::new());
-    let server = Server::builder(ISSUER, clients.clone(), store)
-        .clock(Arc::new(clock.clone()))
-        .code_store(codes.clone())
-        .build()
-        .unwrap();
-    let h = Harness {
-        server,
-        clock,
-        clients,
-        tokens,
-        codes,
-    };
+    let h = Harness::builder(clients())
+        .token_store(tokens, store)
+        .build(|b| b);
     let (access, refresh) = h.tokens_for("app", "read");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -7,5 +7,14 @@
 //! DATABASE_URL=postgres://… cargo test --features postgres,testing --test stores
 //! ```
 
+#[cfg(all(feature = "postgres", feature = "testing"))]
+#[path = "../support/harness.rs"]
+#[allow(
+    dead_code,
+    unreachable_pub,
+    reason = "the PostgreSQL suite uses the harness's values and request helpers only"
+)]
+mod harness;
+
 mod postgres;
 mod store_conformance;

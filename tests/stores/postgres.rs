@@ -15,7 +15,6 @@ mod pg {
 
     use async_trait::async_trait;
 
-    use base64::Engine as _;
     use grantflow::AttemptLimiter as _;
     use grantflow::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
     use grantflow::testing::Conformance;
@@ -27,9 +26,10 @@ mod pg {
     };
     use serde_json::Value;
 
-    const ISSUER: &str = "https://as.example.com";
-    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    use crate::harness::basic_header as basic;
+    use crate::harness::post_form as form;
+    use crate::harness::{CHALLENGE, ISSUER, VERIFIER, json};
+
     const RS_SECRET: &str = "resource-server-secret";
     const CC_SECRET: &str = "backend-secret";
     /// The attempt limiters' window in these tests.
@@ -221,24 +221,6 @@ mod pg {
             )))
             .build()
             .expect("server config")
-    }
-
-    fn form(body: String) -> HttpRequest {
-        HttpRequest::new(Method::Post)
-            .with_header("content-type", "application/x-www-form-urlencoded")
-            .with_body(body)
-    }
-
-    fn basic(id: &str, secret: &str) -> String {
-        let raw = format!("{id}:{secret}");
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(raw)
-        )
-    }
-
-    fn json(response: &HttpResponse) -> Value {
-        serde_json::from_slice(&response.body).expect("JSON body")
     }
 
     fn field(response: &HttpResponse, name: &str) -> String {

@@ -1,49 +1,28 @@
-//! Test harness for the authorization code, PKCE and refresh token suites: memory stores,
-//! a manual clock, a tiny `block_on`, request builders and response readers.
-
-#![allow(
-    dead_code,
-    unreachable_pub,
-    missing_docs,
-    reason = "each test file uses a different part of the harness"
-)]
+//! The code flow's fixtures (the authorization code, PKCE, refresh token and password
+//! grant suites, and the authorization endpoint): public and confidential clients with
+//! their redirect URIs, the flow from authorization request to tokens, and response
+//! readers.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use grantflow::*;
 
-pub const ISSUER: &str = "https://as.example.com";
-/// RFC 7636 Appendix B.
-pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub use super::harness::basic_header as basic;
+pub use super::harness::t0 as start;
+pub use super::harness::*;
+
+/// The harness of the code flow suites: [`clients`], the default lifetimes.
+pub type Harness = super::harness::Harness<Authz>;
+
+/// The code flow suites' area of [`Harness`].
+#[derive(Debug)]
+pub enum Authz {}
+
+/// The query parameters of the Appendix B challenge.
 pub const PKCE: &str =
     "code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
 pub const CONF_SECRET: &str = "conf-secret-value";
-
-/// Drives a future that never waits (the memory stores never return `Pending`).
-pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
-            return value;
-        }
-    }
-}
-
-pub struct Harness {
-    pub server: Server,
-    pub clock: ManualClock,
-    pub clients: Arc<MemoryClientRegistry>,
-    pub tokens: Arc<MemoryTokenStore>,
-    pub codes: Arc<MemoryCodeStore>,
-}
-
-pub fn start() -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(1_700_000_000)
-}
 
 fn secret() -> ClientSecret {
     ClientSecret::from_presented(CONF_SECRET.to_owned())
@@ -112,49 +91,18 @@ pub fn clients() -> Arc<MemoryClientRegistry> {
     clients
 }
 
+/// A server over [`clients`].
 pub fn harness() -> Harness {
     harness_with(|b| b)
 }
 
+/// Like [`harness`], the server builder adjusted by `configure` before `build`.
 pub fn harness_with(configure: impl FnOnce(ServerBuilder) -> ServerBuilder) -> Harness {
-    let clock = ManualClock::new(start());
-    let clients = clients();
-    let tokens = Arc::new(MemoryTokenStore::new());
-    let codes = Arc::new(MemoryCodeStore::new());
-    let builder = Server::builder(ISSUER, clients.clone(), tokens.clone())
-        .clock(Arc::new(clock.clone()))
-        .code_store(codes.clone());
-    let server = configure(builder).build().unwrap();
-    Harness {
-        server,
-        clock,
-        clients,
-        tokens,
-        codes,
-    }
+    Harness::builder(clients()).build(configure)
 }
 
 pub fn get(query: &str) -> HttpRequest {
     HttpRequest::new(Method::Get).with_query(query)
-}
-
-pub fn post_form(body: &str) -> HttpRequest {
-    HttpRequest::new(Method::Post)
-        .with_header("content-type", "application/x-www-form-urlencoded")
-        .with_body(body.to_owned())
-}
-
-/// `Basic` credentials for `conf`-style clients (ids and secrets here need no encoding).
-pub fn basic(id: &str, secret: &str) -> String {
-    use base64::Engine as _;
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
-    )
-}
-
-pub fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// The query parameters of the response's `Location`, in order.
@@ -173,22 +121,8 @@ pub fn location_param(response: &HttpResponse, name: &str) -> Option<String> {
         .map(|(_, v)| v)
 }
 
-pub fn json(response: &HttpResponse) -> serde_json::Value {
-    serde_json::from_slice(&response.body).expect("a JSON body")
-}
-
 pub fn json_map(response: &HttpResponse) -> BTreeMap<String, serde_json::Value> {
     serde_json::from_slice(&response.body).expect("a JSON object")
-}
-
-/// Asserts a token-style error: status, exact `error`, JSON and no-store headers.
-#[track_caller]
-pub fn assert_token_error(response: &HttpResponse, status: u16, error: &str) {
-    assert_eq!(response.status.as_u16(), status, "{:?}", json(response));
-    assert_eq!(json(response)["error"], error);
-    assert_eq!(response.header("content-type"), Some("application/json"));
-    assert_eq!(response.header("cache-control"), Some("no-store"));
-    assert_eq!(response.header("pragma"), Some("no-cache"));
 }
 
 /// The redirect error carried by `result`, rendered (as the host does after login).
@@ -239,13 +173,8 @@ impl Harness {
         location_param(&response, "code").expect("a code")
     }
 
-    pub fn token(&self, body: &str) -> HttpResponse {
-        block_on(self.server.token(&post_form(body))).unwrap()
-    }
-
     pub fn token_basic(&self, id: &str, secret: &str, body: &str) -> HttpResponse {
-        let request = post_form(body).with_header("authorization", basic(id, secret));
-        block_on(self.server.token(&request)).unwrap()
+        self.token(&post_form(body).with_header("authorization", basic(id, secret)))
     }
 
     /// Exchanges a code of public client `client_id` with the Appendix B verifier.
@@ -283,12 +212,5 @@ impl Harness {
             body.push_str(&enc(scope));
         }
         self.token(&body)
-    }
-
-    /// Whether the token store still holds `token`.
-    pub fn is_live(&self, token: &str) -> bool {
-        block_on(self.tokens.find(&TokenHash::of(token)))
-            .unwrap()
-            .is_some()
     }
 }

@@ -1,42 +1,31 @@
-//! Test harness for the device authorization grant: memory stores, a manual clock, a tiny
-//! `block_on`, request builders and response checks. (Kept apart from `tests/common/`,
-//! which other suites own.)
-
-#![allow(dead_code, reason = "each test file uses a different subset")]
+//! The device flow's fixtures (RFC 8628): device clients, the device authorization request,
+//! polling, and approval through the verification API.
 
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use grantflow::{
-    Client, ClientSecret, ClientType, GrantType, HttpRequest, HttpResponse, ManualClock,
-    MemoryClientRegistry, MemoryDeviceStore, MemoryTokenStore, Method, Server, ServerBuilder,
+    Client, ClientSecret, ClientType, GrantType, HttpResponse, MemoryClientRegistry,
+    MemoryDeviceStore, ServerBuilder,
 };
 use serde_json::Value;
 
-/// Drives a future that never waits on I/O (the memory stores never return `Pending`).
-pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
-            return value;
-        }
-    }
-}
+pub(crate) use super::harness::assert_token_error as assert_error;
+pub(crate) use super::harness::post_form as form_post;
+pub(crate) use super::harness::*;
 
-pub(crate) const ISSUER: &str = "https://as.example.com";
+/// The harness of the device grant suite: [`clients`] and a device store.
+pub(crate) type Harness = super::harness::Harness<Device>;
+
+/// The device grant suite's area of [`Harness`].
+#[derive(Debug)]
+pub(crate) enum Device {}
+
 pub(crate) const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 pub(crate) const DEVICE_GRANT_ENCODED: &str =
     "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code";
 /// `Basic base64("confidential-tv:tv-secret")`.
 pub(crate) const CONFIDENTIAL_BASIC: &str = "Basic Y29uZmlkZW50aWFsLXR2OnR2LXNlY3JldA==";
-
-pub(crate) struct Harness {
-    pub(crate) server: Server,
-    pub(crate) clock: ManualClock,
-    pub(crate) tokens: Arc<MemoryTokenStore>,
-    pub(crate) devices: Arc<MemoryDeviceStore>,
-}
 
 /// The registered clients:
 /// - `tv`: public, device + refresh grants, scopes `profile videos`, default `profile`;
@@ -112,18 +101,9 @@ impl Harness {
         devices: Arc<MemoryDeviceStore>,
         configure: impl FnOnce(ServerBuilder) -> ServerBuilder,
     ) -> Self {
-        let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-        let tokens = Arc::new(MemoryTokenStore::new());
-        let builder = Server::builder(ISSUER, clients(), tokens.clone())
-            .clock(Arc::new(clock.clone()))
-            .device_store(devices.clone());
-        let server = configure(builder).build().unwrap();
-        Self {
-            server,
-            clock,
-            tokens,
-            devices,
-        }
+        Self::builder(clients())
+            .device_store(devices)
+            .build(configure)
     }
 
     pub(crate) fn advance(&self, seconds: u64) {
@@ -132,10 +112,6 @@ impl Harness {
 
     pub(crate) fn device_authorization(&self, body: &str) -> HttpResponse {
         block_on(self.server.device_authorization(&form_post(body))).unwrap()
-    }
-
-    pub(crate) fn token(&self, request: &HttpRequest) -> HttpResponse {
-        block_on(self.server.token(request)).unwrap()
     }
 
     /// Starts a device flow for `client_id`; returns (device_code, user_code).
@@ -165,28 +141,8 @@ impl Harness {
     }
 }
 
-pub(crate) fn form_post(body: &str) -> HttpRequest {
-    HttpRequest::new(Method::Post)
-        .with_header("content-type", "application/x-www-form-urlencoded")
-        .with_body(body.to_owned())
-}
-
 pub(crate) fn json(response: &HttpResponse) -> Value {
     serde_json::from_slice(&response.body).unwrap_or(Value::Null)
-}
-
-/// Checks the token-style headers every response of these endpoints carries.
-pub(crate) fn assert_token_headers(response: &HttpResponse) {
-    assert_eq!(response.header("content-type"), Some("application/json"));
-    assert_eq!(response.header("cache-control"), Some("no-store"));
-    assert_eq!(response.header("pragma"), Some("no-cache"));
-}
-
-/// Checks an error response: exact status, `error`, and the token-style headers.
-pub(crate) fn assert_error(response: &HttpResponse, status: u16, error: &str) {
-    assert_eq!(response.status.as_u16(), status, "{:?}", json(response));
-    assert_eq!(json(response)["error"], error, "{:?}", json(response));
-    assert_token_headers(response);
 }
 
 /// The `error` member of a response, or `"ok"` for a 200.

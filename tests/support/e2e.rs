@@ -3,12 +3,6 @@
 //! `oauth2` crate as the client and `reqwest` for raw requests, plus a scripted browser
 //! (a cookie and the page forms) for the sign-in, consent and device pages.
 
-#![allow(
-    dead_code,
-    unreachable_pub,
-    reason = "each scenario uses a different part of the harness"
-)]
-
 use std::future::Future;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -55,9 +49,7 @@ pub enum Framework {
 pub const USER: (&str, &str) = ("alice", "alice-password");
 
 /// A PKCE pair from RFC 7636 Appendix B, for raw requests.
-pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-/// The S256 challenge of [`VERIFIER`].
-pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub use super::harness::{CHALLENGE, VERIFIER};
 
 /// `demo-spa`'s loopback redirect URI, on an arbitrary port (RFC 8252 §7.3).
 pub const SPA_REDIRECT: &str = "http://127.0.0.1:49152/callback";
@@ -69,7 +61,6 @@ pub type OAuthClient = BasicClient<EndpointSet, EndpointSet, EndpointSet, Endpoi
 
 /// A running example server and an HTTP client for it.
 pub struct Demo {
-    pub framework: Framework,
     /// `http://127.0.0.1:<port>`, which is also the issuer.
     pub base: String,
     pub http: reqwest::Client,
@@ -137,7 +128,6 @@ impl Demo {
             .expect("an HTTP client");
         let base = format!("http://{addr}");
         let mut demo = Self {
-            framework,
             base,
             tls: LoopbackTls(http.clone()),
             http,

@@ -11,25 +11,27 @@
 //! - no refused request's response carries a live secret (ER-05);
 //! - nothing is stored by a refused request (store counts before and after).
 
-#![allow(
-    dead_code,
-    unreachable_pub,
-    reason = "the corpus test and each fuzz target use different parts"
-)]
-
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use grantflow::{
     AuthMethod, AuthorizationGrant, AuthorizeError, Client, ClientId, ClientSecret, ClientType,
     CodeChallenge, CodeStore as _, DeviceRecord, DeviceStore as _, DeviceVerificationError,
-    GrantId, GrantType, HttpRequest, HttpResponse, ManualClock, MemoryClientRegistry,
-    MemoryCodeStore, MemoryDeviceStore, MemoryTokenStore, Method, PkceMethod, Scope, Server,
-    ServerBuilder, Subject, TokenHash, TokenKind, TokenRecord, TokenStore as _,
+    GrantId, GrantType, HttpRequest, HttpResponse, MemoryClientRegistry, MemoryDeviceStore, Method,
+    PkceMethod, Scope, ServerBuilder, Subject, TokenHash, TokenKind, TokenRecord, TokenStore as _,
 };
 
-/// The issuer of the server under attack.
-pub const ISSUER: &str = "https://as.example.com";
+use super::harness::Harness;
+pub use super::harness::{CHALLENGE, ISSUER, VERIFIER, block_on, is_er02, t0};
+
+/// The server under attack: [`clients`] behind a [`StrictRegistry`], every grant on, and
+/// the live artifacts below in place.
+pub type World = Harness<Hostile>;
+
+/// The hostile-input world's area of [`Harness`].
+#[derive(Debug)]
+pub enum Hostile {}
+
 /// A confidential `client_secret_basic` client with every grant, introspection allowed.
 pub const CONF: (&str, &str) = ("conf", "conf-secret-Vq81xZ");
 /// A confidential `client_secret_post` client: client credentials and device grant.
@@ -55,12 +57,9 @@ pub const AUDIENCE_TOKEN: &str = "live-audience-token-Z8xW2vB6nM4qR1tY7uI0oP3aS5
 pub const REFRESH_TOKEN: &str = "live-refresh-token-H6jK9lL2zX5cV8bN1mQ4wE7rT0yU";
 /// A live refresh token of [`SPA`].
 pub const SPA_REFRESH_TOKEN: &str = "live-spa-refresh-token-A1sD4fG7hJ0kL3zX6cV9bN2m";
-/// A live authorization code of [`SPA`], bound to [`LOOPBACK_REDIRECT`] and [`VERIFIER`].
+/// A live authorization code of [`SPA`], bound to [`LOOPBACK_REDIRECT`] and [`VERIFIER`]
+/// (RFC 7636 Appendix B).
 pub const CODE: &str = "live-authorization-code-P0oI9uY8tR7eW6qA5sD4fG3h";
-/// The PKCE verifier of [`CODE`] (RFC 7636 Appendix B).
-pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-/// Its S256 challenge.
-pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 /// A pending device code of [`SPA`].
 pub const DEVICE_CODE: &str = "live-device-code-J2kL5zX8cV1bN4mQ7wE0rT3yU6iO9pA";
 /// Its user code.
@@ -80,36 +79,6 @@ pub const SECRETS: [&str; 11] = [
     DEVICE_CODE,
     USER_CODE,
 ];
-
-/// Drives a future that never waits on I/O (the memory stores never return `Pending`).
-pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
-            return value;
-        }
-    }
-}
-
-/// The server and its stores, with the live artifacts above in place.
-pub struct World {
-    /// The server under test.
-    pub server: Server,
-    /// Its token store.
-    pub tokens: Arc<MemoryTokenStore>,
-    /// Its code store.
-    pub codes: Arc<MemoryCodeStore>,
-    /// Its device store.
-    pub devices: Arc<MemoryDeviceStore>,
-    /// Its clock.
-    pub clock: ManualClock,
-}
-
-/// The start time: 2023-11-14T22:13:20Z.
-pub fn t0() -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(1_700_000_000)
-}
 
 /// The registered clients: [`CONF`], [`POST`], [`SPA`] and [`RS`].
 pub fn clients() -> MemoryClientRegistry {
@@ -166,7 +135,7 @@ pub fn clients() -> MemoryClientRegistry {
 /// PostgreSQL refuses in text) is a backend error, as it would be there. The server must
 /// never ask a registry for one.
 #[derive(Debug)]
-pub struct StrictRegistry(MemoryClientRegistry);
+pub struct StrictRegistry(Arc<MemoryClientRegistry>);
 
 #[async_trait::async_trait]
 impl grantflow::ClientRegistry for StrictRegistry {
@@ -205,19 +174,11 @@ impl World {
 
     /// Like [`World::new`], with the server builder adjusted by `configure`.
     pub fn with(configure: impl FnOnce(ServerBuilder) -> ServerBuilder) -> Self {
-        let tokens = Arc::new(MemoryTokenStore::new());
-        let codes = Arc::new(MemoryCodeStore::new());
-        let devices = Arc::new(MemoryDeviceStore::new());
-        let clock = ManualClock::new(t0());
-        let registry = Arc::new(StrictRegistry(clients()));
-        let builder = Server::builder(ISSUER, registry, tokens.clone())
-            .clock(Arc::new(clock.clone()))
-            .code_store(codes.clone())
-            .device_store(devices.clone())
-            .password_grant(Arc::new(Users));
-        let server = configure(builder)
-            .build()
-            .expect("the hostile-input configuration is valid");
+        let clients = Arc::new(clients());
+        let world = Self::builder(clients.clone())
+            .client_registry(Arc::new(StrictRegistry(clients)))
+            .device_store(Arc::new(MemoryDeviceStore::new()))
+            .build(|builder| configure(builder.password_grant(Arc::new(Users))));
         let now = t0();
         let hour = now + Duration::from_secs(3600);
         let id = |s: &str| ClientId::new(s).expect("fixture id");
@@ -227,7 +188,7 @@ impl World {
         let record = |kind, grant, client: &str, expires| {
             TokenRecord::new(kind, grant, id(client), scope("read write"), now, expires)
         };
-        let stored = block_on(tokens.insert(vec![
+        let stored = block_on(world.tokens.insert(vec![
             (
                 TokenHash::of(ACCESS_TOKEN),
                 record(TokenKind::Access, conf_grant, CONF.0, hour)
@@ -261,7 +222,7 @@ impl World {
         )
         .with_redirect_uri(Some(LOOPBACK_REDIRECT))
         .with_challenge(CodeChallenge::new(PkceMethod::S256, CHALLENGE));
-        block_on(codes.insert(TokenHash::of(CODE), grant)).expect("memory store");
+        block_on(world.codes.insert(TokenHash::of(CODE), grant)).expect("memory store");
         let device = DeviceRecord::new(
             GrantId::generate(),
             id(SPA),
@@ -271,37 +232,19 @@ impl World {
             now + Duration::from_secs(600),
             Duration::from_secs(5),
         );
-        block_on(devices.insert(TokenHash::of(DEVICE_CODE), device)).expect("memory store");
-        Self {
-            server,
-            tokens,
-            codes,
-            devices,
-            clock,
-        }
+        block_on(world.devices().insert(TokenHash::of(DEVICE_CODE), device)).expect("memory store");
+        world
     }
 
     /// The store counts: (tokens, codes, device requests).
     pub fn counts(&self) -> (usize, usize, usize) {
-        (self.tokens.len(), self.codes.len(), self.devices.len())
-    }
-}
-
-impl Default for World {
-    fn default() -> Self {
-        Self::new()
+        (self.tokens.len(), self.codes.len(), self.devices().len())
     }
 }
 
 // ---------------------------------------------------------------------------------------
 // Invariants
 // ---------------------------------------------------------------------------------------
-
-/// Whether `s` keeps to the `error` / `error_description` characters (ER-02).
-pub fn is_er02(s: &str) -> bool {
-    s.chars()
-        .all(|c| matches!(c, '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e'))
-}
 
 /// Whether `text` carries HTML or SQL metacharacters, which only reflected input could put
 /// there: the crate's own descriptions have none (SEC-06).
@@ -481,7 +424,7 @@ pub fn check_device_authorization(world: &World, request: &HttpRequest) -> HttpR
     if response.status.as_u16() == 200 {
         // One request stored (the count may also drop: an insert purges expired ones).
         let code = body["device_code"].as_str().expect("a device code");
-        let stored = block_on(world.devices.find(&TokenHash::of(code)));
+        let stored = block_on(world.devices().find(&TokenHash::of(code)));
         assert!(
             matches!(stored, Ok(Some(_))),
             "the device request is stored"

@@ -1,37 +1,31 @@
-//! Harness for the resource-side tests (revocation, introspection, bearer guard, metadata,
-//! error format): memory stores, a [`ManualClock`], a tiny `block_on`, fixture clients, a
-//! test-only extension grant that issues user tokens with refresh tokens, and request
-//! builders. Everything goes through `HttpRequest` in and `HttpResponse` out.
+//! The resource side's fixtures (revocation, introspection, the bearer guard, metadata,
+//! the error format): confidential clients and resource servers, a test-only extension
+//! grant that issues user tokens with refresh tokens, and request builders. Everything
+//! goes through `HttpRequest` in and `HttpResponse` out.
 
-#![allow(
-    dead_code,
-    unreachable_pub,
-    reason = "each test binary uses a different part of the harness"
-)]
-
-use std::future::Future;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use grantflow::{
     AuthMethod, Client, ClientSecret, ClientType, ConfigError, GrantError, GrantHandler,
-    GrantRequest, GrantType, HttpRequest, HttpResponse, ManualClock, MemoryClientRegistry,
-    MemoryTokenStore, Method, Server, ServerBuilder, Subject, TokenGrant,
+    GrantRequest, GrantType, HttpRequest, HttpResponse, MemoryClientRegistry, Method, Server,
+    ServerBuilder, Subject, TokenGrant,
 };
 use serde_json::Value;
 
-/// The issuer of every test server.
-pub const ISSUER: &str = "https://as.example.com";
+pub use super::harness::is_er02 as is_error_text;
+pub use super::harness::*;
+
+/// The harness of the resource side suites: [`registry`], [`TTL`] and [`UserGrant`].
+pub type Harness = super::harness::Harness<Resource>;
+
+/// The resource side suites' area of [`Harness`].
+#[derive(Debug)]
+pub enum Resource {}
+
 /// The access token lifetime the harness configures.
 pub const TTL: Duration = Duration::from_secs(900);
-/// The form content type.
-pub const FORM: &str = "application/x-www-form-urlencoded";
-/// The start of the manual clock.
-pub const START: u64 = 1_700_000_000;
 
 /// Confidential `client_secret_basic` client: client credentials and the user grant.
 pub const BACKEND: (&str, &str) = ("backend", "backend-secret-Zq3vX0");
@@ -49,17 +43,6 @@ pub const SPA: &str = "spa";
 pub const API: &str = "https://api.example.com";
 /// The test-only grant type that issues user tokens with a refresh token.
 pub const USER_GRANT: &str = "urn:test:user";
-
-/// Drives a future that never waits (the memory stores never return `Pending`).
-pub fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
-            return value;
-        }
-    }
-}
 
 /// A test-only extension grant: issues `scope` for subject `sub` (required), optionally
 /// restricted to audience `aud`, with a refresh token: a quick way to user tokens without
@@ -157,14 +140,6 @@ pub fn registry() -> Arc<MemoryClientRegistry> {
     clients
 }
 
-/// A server, its clock and its store.
-#[derive(Debug, Clone)]
-pub struct Harness {
-    pub server: Server,
-    pub clock: ManualClock,
-    pub tokens: Arc<MemoryTokenStore>,
-}
-
 impl Harness {
     /// The default harness.
     pub fn new() -> Self {
@@ -173,44 +148,18 @@ impl Harness {
 
     /// A harness whose builder is adjusted by `configure`.
     pub fn with(configure: impl Fn(ServerBuilder) -> ServerBuilder) -> Self {
-        let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(START));
-        let tokens = Arc::new(MemoryTokenStore::new());
-        let server = configure(
-            Server::builder(ISSUER, registry(), tokens.clone())
-                .clock(Arc::new(clock.clone()))
-                .access_token_ttl(TTL)
-                .grant_handler(Arc::new(UserGrant)),
-        )
-        .build()
-        .expect("valid configuration");
-        Self {
-            server,
-            clock,
-            tokens,
-        }
-    }
-
-    /// The current time.
-    pub fn now(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(START) + self.elapsed()
-    }
-
-    fn elapsed(&self) -> Duration {
-        use grantflow::Clock as _;
-        self.clock
-            .now()
-            .duration_since(UNIX_EPOCH + Duration::from_secs(START))
-            .unwrap_or_default()
+        Self::builder(registry()).build(|builder| {
+            configure(
+                builder
+                    .access_token_ttl(TTL)
+                    .grant_handler(Arc::new(UserGrant)),
+            )
+        })
     }
 
     /// Moves the clock.
     pub fn advance(&self, by: Duration) {
         self.clock.advance(by);
-    }
-
-    /// `POST /token`.
-    pub fn token(&self, request: &HttpRequest) -> HttpResponse {
-        block_on(self.server.token(request)).expect("no storage fault")
     }
 
     /// `POST /revoke`.
@@ -269,17 +218,6 @@ impl Harness {
     }
 }
 
-impl Default for Harness {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// Form-encodes `value`.
-pub fn enc(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
 /// A form POST without credentials.
 pub fn form() -> HttpRequest {
     HttpRequest::new(Method::Post).with_header("content-type", FORM)
@@ -288,19 +226,6 @@ pub fn form() -> HttpRequest {
 /// A form POST with `client_secret_basic` credentials.
 pub fn basic((id, secret): (&str, &str)) -> HttpRequest {
     form().with_header("authorization", basic_header(id, secret))
-}
-
-/// The `Authorization: Basic` value for `id` and `secret` (form-encoded first).
-pub fn basic_header(id: &str, secret: &str) -> String {
-    format!(
-        "Basic {}",
-        STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
-    )
-}
-
-/// The JSON body of `response`.
-pub fn json(response: &HttpResponse) -> Value {
-    serde_json::from_slice(&response.body).expect("a JSON body")
 }
 
 /// All values of header `name`.
@@ -317,10 +242,4 @@ pub fn headers<'a>(response: &'a HttpResponse, name: &str) -> Vec<&'a str> {
 pub fn assert_json_no_store(response: &HttpResponse) {
     assert_eq!(response.header("content-type"), Some("application/json"));
     assert_eq!(response.header("cache-control"), Some("no-store"));
-}
-
-/// Whether every character is in `%x20-21 / %x23-5B / %x5D-7E` (ER-02).
-pub fn is_error_text(text: &str) -> bool {
-    text.chars()
-        .all(|c| matches!(c, '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e'))
 }

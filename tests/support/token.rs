@@ -1,38 +1,34 @@
-//! Harness shared by the black-box tests: memory stores, a [`ManualClock`], a tiny
-//! `block_on`, a fixture registry of clients, request builders and JSON helpers.
+//! The token endpoint's fixtures (client authentication, client credentials, the wire
+//! format, the RFC vectors): confidential clients of every authentication method, the
+//! RFC 6749 §2.3.1 Basic vectors, request builders and exact response checks.
 //!
-//! Everything goes through `HttpRequest` in and `HttpResponse` out; the stores are held
-//! here only so tests can check what was (or was not) stored.
+//! Everything goes through `HttpRequest` in and `HttpResponse` out; the stores are held in
+//! the [`Harness`] only so tests can check what was (or was not) stored.
 
-#![allow(
-    dead_code,
-    unreachable_pub,
-    reason = "each test binary uses a different part of the harness"
-)]
-
-use std::future::Future;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use grantflow::{
     AuthMethod, Client, ClientSecret, ClientType, GrantType, HttpRequest, HttpResponse,
-    ManualClock, MemoryClientRegistry, MemoryTokenStore, Method, Server, ServerBuilder, TokenHash,
-    TokenRecord, TokenStore as _,
+    MemoryClientRegistry, Method, ServerBuilder,
 };
 use serde_json::{Map, Value};
 
-/// The issuer (and so the default Basic realm) of every test server.
-pub const ISSUER: &str = "https://as.example.com";
+pub use super::harness::basic_header as basic;
+pub use super::harness::*;
+
+/// The harness of the token endpoint suites: [`fixture_registry`] and [`TTL`].
+pub type Harness = super::harness::Harness<Token>;
+
+/// The token endpoint suites' area of [`Harness`].
+#[derive(Debug)]
+pub enum Token {}
 
 /// The access token lifetime the harness configures: not the default, so a test can tell
 /// that `expires_in` follows the configuration.
 pub const TTL: Duration = Duration::from_secs(900);
-
-/// The form content type.
-pub const FORM: &str = "application/x-www-form-urlencoded";
 
 /// A confidential `client_secret_basic` client: client_credentials, allowed `read write`,
 /// default `read`.
@@ -113,22 +109,6 @@ pub const V_BASIC: [(&str, &str, &str); 9] = [
 /// V-BASIC-NEG: V-BASIC-4 sent without form-encoding.
 pub const V_BASIC_NEG: &str = "Basic dXJuOmV4YW1wbGU6Y2xpZW50OnMzY3IzdC93aXRoK3BsdXMmYW1wPWVxJQ==";
 
-/// The start of every test: 2023-11-14T22:13:20Z.
-pub fn t0() -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(1_700_000_000)
-}
-
-/// Drives a future that never waits on I/O (the memory stores never return `Pending`).
-pub fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
-            return value;
-        }
-    }
-}
-
 fn confidential(id: &str, secrets: &[&str], method: AuthMethod) -> grantflow::ClientBuilder {
     let mut builder = Client::builder(id, ClientType::Confidential).auth_method(method);
     for secret in secrets {
@@ -191,58 +171,17 @@ pub fn fixture_registry() -> MemoryClientRegistry {
     registry
 }
 
-/// A server over the fixture registry, a fresh [`MemoryTokenStore`] and a [`ManualClock`]
-/// at [`t0`], with the default attempt limiter.
-#[derive(Debug, Clone)]
-pub struct Harness {
-    pub server: Server,
-    pub clients: Arc<MemoryClientRegistry>,
-    pub tokens: Arc<MemoryTokenStore>,
-    pub clock: ManualClock,
-}
-
 impl Harness {
-    /// The default harness.
+    /// A server over the fixture registry with access tokens living [`TTL`], and the
+    /// default attempt limiter.
     pub fn new() -> Self {
         Self::with(|builder| builder)
     }
 
-    /// A harness whose server builder is adjusted by `configure` before `build`.
+    /// Like [`Harness::new`], the server builder adjusted by `configure` before `build`.
     pub fn with(configure: impl FnOnce(ServerBuilder) -> ServerBuilder) -> Self {
-        let clients = Arc::new(fixture_registry());
-        let tokens = Arc::new(MemoryTokenStore::new());
-        let clock = ManualClock::new(t0());
-        let builder = Server::builder(ISSUER, clients.clone(), tokens.clone())
-            .clock(Arc::new(clock.clone()))
-            .access_token_ttl(TTL);
-        let server = configure(builder).build().expect("test server config");
-        Self {
-            server,
-            clients,
-            tokens,
-            clock,
-        }
-    }
-
-    /// Calls the token endpoint; memory stores never fail, so an `Err` fails the test.
-    pub fn token(&self, request: &HttpRequest) -> HttpResponse {
-        block_on(self.server.token(request)).expect("memory stores never fail")
-    }
-
-    /// How many records the token store holds.
-    pub fn stored(&self) -> usize {
-        self.tokens.len()
-    }
-
-    /// The stored record of `access_token`, looked up by its digest.
-    pub fn record(&self, access_token: &str) -> Option<TokenRecord> {
-        block_on(self.tokens.find(&TokenHash::of(access_token))).expect("memory store")
-    }
-}
-
-impl Default for Harness {
-    fn default() -> Self {
-        Self::new()
+        Self::builder(Arc::new(fixture_registry()))
+            .build(|builder| configure(builder.access_token_ttl(TTL)))
     }
 }
 
@@ -250,33 +189,13 @@ impl Default for Harness {
 // Request builders
 // ---------------------------------------------------------------------------------------
 
-/// Form-url-encodes `s` (the WHATWG serializer: `+` for a space, `%XX` for the rest).
-pub fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-/// `Basic base64(formenc(id) ":" formenc(secret))`, as RFC 6749 §2.3.1 says.
-pub fn basic(id: &str, secret: &str) -> String {
-    format!(
-        "Basic {}",
-        STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
-    )
-}
-
 /// `Basic base64(raw)`, for plain RFC 7617 credentials and malformed ones.
 pub fn basic_raw(raw: impl AsRef<[u8]>) -> String {
     format!("Basic {}", STANDARD.encode(raw))
 }
 
-/// `POST` with the form content type and `body`.
-pub fn post_form(body: impl Into<Vec<u8>>) -> HttpRequest {
-    HttpRequest::new(Method::Post)
-        .with_header("Content-Type", FORM)
-        .with_body(body)
-}
-
 /// A token request authenticated with `client_secret_basic`.
-pub fn basic_request(id: &str, secret: &str, body: impl Into<Vec<u8>>) -> HttpRequest {
+pub fn basic_request(id: &str, secret: &str, body: impl AsRef<[u8]>) -> HttpRequest {
     post_form(body).with_header("Authorization", basic(id, secret))
 }
 
@@ -333,28 +252,6 @@ pub fn json(response: &HttpResponse) -> Map<String, Value> {
             String::from_utf8_lossy(&response.body)
         ),
     }
-}
-
-/// Whether `s` uses only the `error` / `error_description` characters of RFC 6749 §5.2
-/// (`%x20-21 / %x23-5B / %x5D-7E`, ER-02).
-pub fn is_er02(s: &str) -> bool {
-    s.chars()
-        .all(|c| matches!(c, '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e'))
-}
-
-/// TE-12 / ER-03: the headers of every token endpoint response.
-pub fn assert_token_headers(response: &HttpResponse) {
-    assert_eq!(
-        response.header("content-type"),
-        Some("application/json"),
-        "{response:?}"
-    );
-    assert_eq!(
-        response.header("cache-control"),
-        Some("no-store"),
-        "{response:?}"
-    );
-    assert_eq!(response.header("pragma"), Some("no-cache"), "{response:?}");
 }
 
 /// An RFC 6749 §5.2 error response: `status`, the JSON headers, `error == code`, only the
