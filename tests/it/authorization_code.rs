@@ -471,7 +471,7 @@ fn pw_01_password_grant_is_off_by_default() {
 fn te_04_code_in_the_query_is_refused() {
     let h = harness();
     let code = h.code_for("app");
-    let request = post_form(&format!(
+    let request = post_form(format!(
         "grant_type=authorization_code&client_id=app&code_verifier={VERIFIER}"
     ))
     .with_query(format!("code={code}"));
@@ -493,7 +493,7 @@ fn az_09_code_store_failure_at_the_token_endpoint_is_an_error() {
         }
     }
     let h = harness_with(|b| b.code_store(Arc::new(Down)));
-    let error = block_on(h.server.token(&post_form(&format!(
+    let error = block_on(h.server.token(&post_form(format!(
         "grant_type=authorization_code&code=abc&client_id=app&code_verifier={VERIFIER}"
     ))))
     .unwrap_err();

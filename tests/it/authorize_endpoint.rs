@@ -52,7 +52,7 @@ fn az_01_post_behaves_like_get_and_answers_303() {
     let response = h.approve(pending, "alice", "read");
     assert_eq!(response.status, Status::SEE_OTHER);
     // A POST redirect error is 303 as well.
-    let response = redirect_error(block_on(h.server.authorize(&post_form(&q("scope=nope")))));
+    let response = redirect_error(block_on(h.server.authorize(&post_form(q("scope=nope")))));
     assert_eq!(response.status, Status::SEE_OTHER);
     // POST without a form body is a local error.
     let request = HttpRequest::new(Method::Post).with_body(APP);

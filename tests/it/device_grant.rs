@@ -136,7 +136,7 @@ fn dg_01_confidential_client_authenticates_as_at_the_token_endpoint() {
     let device_code = json(&response)["device_code"].as_str().unwrap().to_owned();
     // Polling also needs the client's authentication.
     let poll = |auth: Option<&str>| {
-        let mut request = form_post(&format!(
+        let mut request = form_post(format!(
             "grant_type={DEVICE_GRANT_ENCODED}&device_code={device_code}&client_id=confidential-tv"
         ));
         if let Some(auth) = auth {
@@ -333,7 +333,7 @@ fn dg_03_grant_not_enabled_is_unsupported_grant_type() {
     .unwrap();
     let response = block_on(server.device_authorization(&form_post("client_id=tv"))).unwrap();
     assert_error(&response, 400, "unsupported_grant_type");
-    let poll = form_post(&format!(
+    let poll = form_post(format!(
         "grant_type={DEVICE_GRANT_ENCODED}&device_code=x&client_id=tv"
     ));
     assert_error(
@@ -396,7 +396,7 @@ fn dg_09_ac_06_poll_without_client_id_is_invalid_request() {
     let h = Harness::new();
     let (device_code, user_code) = h.start("tv");
     h.approve(&user_code);
-    let response = h.token(&form_post(&format!(
+    let response = h.token(&form_post(format!(
         "grant_type={DEVICE_GRANT_ENCODED}&device_code={device_code}"
     )));
     assert_error(&response, 400, "invalid_request");
@@ -669,7 +669,7 @@ fn dg_09_v_dev_5_example_exchange() {
     let response = h.device_authorization("client_id=1406020730&scope=example_scope");
     let body = json(&response);
     let device_code = body["device_code"].as_str().unwrap();
-    let poll = form_post(&format!(
+    let poll = form_post(format!(
         "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code={device_code}&client_id=1406020730"
     ));
     assert_error(&h.token(&poll), 400, "authorization_pending");
@@ -687,13 +687,13 @@ fn dg_09_v_dev_5_example_exchange() {
 #[test]
 fn dg_09_missing_device_code_is_invalid_request() {
     let h = Harness::new();
-    let response = h.token(&form_post(&format!(
+    let response = h.token(&form_post(format!(
         "grant_type={DEVICE_GRANT_ENCODED}&client_id=tv"
     )));
     assert_error(&response, 400, "invalid_request");
     // A device code in the URL query is refused outright.
     let (device_code, _) = h.start("tv");
-    let request = form_post(&format!("grant_type={DEVICE_GRANT_ENCODED}&client_id=tv"))
+    let request = form_post(format!("grant_type={DEVICE_GRANT_ENCODED}&client_id=tv"))
         .with_query(format!("device_code={device_code}"));
     assert_error(&h.token(&request), 400, "invalid_request");
 }
@@ -883,7 +883,7 @@ fn dg_11_replay_between_redeem_and_issue_still_revokes() {
         .build(|b| b);
     let (device_code, user_code) = h.start("tv");
     h.approve(&user_code);
-    let poll = form_post(&format!(
+    let poll = form_post(format!(
         "grant_type={DEVICE_GRANT_ENCODED}&device_code={device_code}&client_id=tv"
     ));
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -1027,7 +1027,7 @@ fn dg_11_concurrent_polls_of_an_approved_code_never_issue_twice() {
             let tasks: Vec<_> = (0..8)
                 .map(|_| {
                     let server = h.server.clone();
-                    let request = form_post(&format!(
+                    let request = form_post(format!(
                         "grant_type={DEVICE_GRANT_ENCODED}&device_code={device_code}&client_id=tv"
                     ));
                     tokio::spawn(async move { outcome(&server.token(&request).await.unwrap()) })

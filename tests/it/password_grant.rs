@@ -61,7 +61,7 @@ fn server(users: Arc<Users>) -> Server {
 }
 
 fn password_request(client: &str, username: &str, password: &str) -> HttpRequest {
-    post_form(&format!(
+    post_form(format!(
         "grant_type=password&username={username}&password={}",
         enc(password)
     ))

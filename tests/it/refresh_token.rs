@@ -433,7 +433,7 @@ fn rt_07_a_grant_revoked_during_a_refresh_gets_no_successor() {
     let (refreshed, revoked) = runtime.block_on(async {
         let refreshed = tokio::spawn({
             let server = h.server.clone();
-            let request = post_form(&format!(
+            let request = post_form(format!(
                 "grant_type=refresh_token&refresh_token={refresh}&client_id=app"
             ));
             async move { server.token(&request).await.unwrap() }
@@ -442,7 +442,7 @@ fn rt_07_a_grant_revoked_during_a_refresh_gets_no_successor() {
         gate.parked.await.unwrap();
         let revoked = h
             .server
-            .revoke(&post_form(&format!("token={refresh}&client_id=app")))
+            .revoke(&post_form(format!("token={refresh}&client_id=app")))
             .await
             .unwrap();
         gate.release.send(()).unwrap();

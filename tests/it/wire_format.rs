@@ -442,7 +442,7 @@ fn te_05_two_handlers_for_one_grant_type_are_a_config_error() {
 /// Every negative case: (what, request, status, error).
 fn negative_cases() -> Vec<(&'static str, HttpRequest, u16, &'static str)> {
     let auth = basic(BACKEND.0, BACKEND.1);
-    let with_auth = |body: &str| post_form(body.to_owned()).with_header("Authorization", &auth);
+    let with_auth = |body: &str| post_form(body).with_header("Authorization", &auth);
     let mut cases = vec![
         (
             "GET",

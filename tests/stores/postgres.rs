@@ -479,7 +479,7 @@ mod pg {
         let (a, b, clients, _) = two_instances(&url).await;
         let issued = a
             .token(
-                &form("grant_type=client_credentials".to_owned())
+                &form("grant_type=client_credentials")
                     .with_header("authorization", basic(&clients.backend, CC_SECRET)),
             )
             .await
@@ -570,7 +570,7 @@ mod pg {
             .connect_lazy_with(options);
         let stores = PgStores::new(pool);
         let server = server(&stores);
-        let request = form("grant_type=client_credentials".to_owned())
+        let request = form("grant_type=client_credentials")
             .with_header("authorization", basic("backend", CC_SECRET));
         let error = server.token(&request).await.expect_err("no database");
         assert!(
@@ -791,7 +791,7 @@ mod pg {
         };
         let servers = [instance(&a), instance(&b)];
         let request = |secret: &str| {
-            form("grant_type=client_credentials".to_owned())
+            form("grant_type=client_credentials")
                 .with_header("authorization", basic(&clients.backend, secret))
         };
         for i in 0..10 {

@@ -127,7 +127,7 @@ impl Harness {
 
     /// One poll of the token endpoint by public client `client_id`.
     pub(crate) fn poll(&self, client_id: &str, device_code: &str) -> HttpResponse {
-        self.token(&form_post(&format!(
+        self.token(&form_post(format!(
             "grant_type={DEVICE_GRANT_ENCODED}&device_code={device_code}&client_id={client_id}"
         )))
     }
