@@ -39,7 +39,6 @@ fn secret() -> ClientSecret {
 /// - `vru`: public, the V-RU registrations;
 /// - `native`: public, `http://localhost/cb`; `nativeconf`: confidential, same URI.
 pub fn clients() -> Arc<MemoryClientRegistry> {
-    let clients = Arc::new(MemoryClientRegistry::new());
     let code_refresh = |b: ClientBuilder| {
         b.grant_type(GrantType::AUTHORIZATION_CODE)
             .grant_type(GrantType::REFRESH_TOKEN)
@@ -85,10 +84,7 @@ pub fn clients() -> Arc<MemoryClientRegistry> {
             .secret(&secret())
             .redirect_uri("http://localhost/cb"),
     ];
-    for builder in all {
-        clients.insert(builder.build().unwrap()).unwrap();
-    }
-    clients
+    Arc::new(register(all))
 }
 
 /// A server over [`clients`].

@@ -35,56 +35,30 @@ pub(crate) const CONFIDENTIAL_BASIC: &str = "Basic Y29uZmlkZW50aWFsLXR2OnR2LXNlY
 /// - `confidential-tv`: confidential, `client_secret_basic`, device grant;
 /// - `web-app`: public, authorization code only.
 pub(crate) fn clients() -> Arc<MemoryClientRegistry> {
-    let clients = Arc::new(MemoryClientRegistry::new());
     let public = |id: &str| {
         Client::builder(id, ClientType::Public)
             .grant_type(GrantType::DEVICE_CODE)
             .allowed_scope("profile videos")
             .default_scope("profile")
     };
-    clients
-        .insert(
-            public("tv")
-                .name("Living room TV")
-                .grant_type(GrantType::REFRESH_TOKEN)
-                .build()
-                .unwrap(),
-        )
-        .unwrap();
-    clients.insert(public("tv2").build().unwrap()).unwrap();
-    clients
-        .insert(public("no-refresh-tv").build().unwrap())
-        .unwrap();
-    clients
-        .insert(
-            Client::builder("1406020730", ClientType::Public)
-                .grant_type(GrantType::DEVICE_CODE)
-                .allowed_scope("example_scope")
-                .build()
-                .unwrap(),
-        )
-        .unwrap();
-    clients
-        .insert(
-            Client::builder("confidential-tv", ClientType::Confidential)
-                .secret(&ClientSecret::from_presented("tv-secret".to_owned()))
-                .grant_type(GrantType::DEVICE_CODE)
-                .allowed_scope("profile")
-                .build()
-                .unwrap(),
-        )
-        .unwrap();
-    clients
-        .insert(
-            Client::builder("web-app", ClientType::Public)
-                .grant_type(GrantType::AUTHORIZATION_CODE)
-                .redirect_uri("https://app.example.com/cb")
-                .allowed_scope("profile")
-                .build()
-                .unwrap(),
-        )
-        .unwrap();
-    clients
+    Arc::new(register([
+        public("tv")
+            .name("Living room TV")
+            .grant_type(GrantType::REFRESH_TOKEN),
+        public("tv2"),
+        public("no-refresh-tv"),
+        Client::builder("1406020730", ClientType::Public)
+            .grant_type(GrantType::DEVICE_CODE)
+            .allowed_scope("example_scope"),
+        Client::builder("confidential-tv", ClientType::Confidential)
+            .secret(&ClientSecret::from_presented("tv-secret".to_owned()))
+            .grant_type(GrantType::DEVICE_CODE)
+            .allowed_scope("profile"),
+        Client::builder("web-app", ClientType::Public)
+            .grant_type(GrantType::AUTHORIZATION_CODE)
+            .redirect_uri("https://app.example.com/cb")
+            .allowed_scope("profile"),
+    ]))
 }
 
 impl Harness {

@@ -15,9 +15,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use grantflow::{
-    ClientRegistry, Clock as _, HttpRequest, HttpResponse, ManualClock, MemoryClientRegistry,
-    MemoryCodeStore, MemoryDeviceStore, MemoryTokenStore, Method, Server, ServerBuilder, TokenHash,
-    TokenRecord, TokenStore,
+    ClientBuilder, ClientRegistry, Clock as _, HttpRequest, HttpResponse, ManualClock,
+    MemoryClientRegistry, MemoryCodeStore, MemoryDeviceStore, MemoryTokenStore, Method, Server,
+    ServerBuilder, TokenHash, TokenRecord, TokenStore,
 };
 use serde_json::Value;
 
@@ -195,6 +195,19 @@ impl<A> HarnessBuilder<A> {
             area: PhantomData,
         }
     }
+}
+
+/// A registry of the fixture `clients`; fails the test if one is invalid or registered
+/// twice.
+#[track_caller]
+pub fn register(clients: impl IntoIterator<Item = ClientBuilder>) -> MemoryClientRegistry {
+    let registry = MemoryClientRegistry::new();
+    for client in clients {
+        registry
+            .insert(client.build().expect("a valid fixture client"))
+            .expect("unique fixture client ids");
+    }
+    registry
 }
 
 /// What [`Harness::token`] sends: a request as it is, or a form body posted without

@@ -21,8 +21,8 @@ use grantflow::{
     PkceMethod, Scope, ServerBuilder, Subject, TokenHash, TokenKind, TokenRecord, TokenStore as _,
 };
 
-use super::harness::Harness;
 pub use super::harness::{CHALLENGE, ISSUER, VERIFIER, block_on, is_er02, t0};
+use super::harness::{Harness, register};
 
 /// The server under attack: [`clients`] behind a [`StrictRegistry`], every grant on, and
 /// the live artifacts below in place.
@@ -82,9 +82,8 @@ pub const SECRETS: [&str; 11] = [
 
 /// The registered clients: [`CONF`], [`POST`], [`SPA`] and [`RS`].
 pub fn clients() -> MemoryClientRegistry {
-    let registry = MemoryClientRegistry::new();
     let secret = |s: &str| ClientSecret::from_presented(s.to_owned());
-    let clients = [
+    register([
         Client::builder(CONF.0, ClientType::Confidential)
             .secret(&secret(CONF.1))
             .grant_type(GrantType::AUTHORIZATION_CODE)
@@ -95,15 +94,13 @@ pub fn clients() -> MemoryClientRegistry {
             .redirect_uri(CONF_REDIRECT)
             .allowed_scope("read write")
             .default_scope("read")
-            .introspection(true)
-            .build(),
+            .introspection(true),
         Client::builder(POST.0, ClientType::Confidential)
             .secret(&secret(POST.1))
             .auth_method(AuthMethod::ClientSecretPost)
             .grant_type(GrantType::CLIENT_CREDENTIALS)
             .grant_type(GrantType::DEVICE_CODE)
-            .allowed_scope("read")
-            .build(),
+            .allowed_scope("read"),
         Client::builder(SPA, ClientType::Public)
             .name("<b>Spa</b> \"app\"")
             .grant_type(GrantType::AUTHORIZATION_CODE)
@@ -113,21 +110,13 @@ pub fn clients() -> MemoryClientRegistry {
             .redirect_uri(LOOPBACK_REDIRECT)
             .redirect_uri("http://localhost/cb")
             .allowed_scope("read write")
-            .default_scope("read")
-            .build(),
+            .default_scope("read"),
         Client::builder(RS.0, ClientType::Confidential)
             .secret(&secret(RS.1))
             .grant_type(GrantType::CLIENT_CREDENTIALS)
             .introspection(true)
-            .resource_audience(RS_AUDIENCE)
-            .build(),
-    ];
-    for client in clients {
-        registry
-            .insert(client.expect("fixture client"))
-            .expect("unique fixture ids");
-    }
-    registry
+            .resource_audience(RS_AUDIENCE),
+    ])
 }
 
 /// The fixture clients behind a registry as strict as a database: an id that no client can

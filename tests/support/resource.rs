@@ -108,7 +108,6 @@ pub fn build_with(
 
 /// The fixture clients.
 pub fn registry() -> Arc<MemoryClientRegistry> {
-    let clients = Arc::new(MemoryClientRegistry::new());
     let confidential = |(id, secret): (&str, &str), method| {
         Client::builder(id, ClientType::Confidential)
             .secret(&ClientSecret::from_presented(secret.to_owned()))
@@ -119,7 +118,7 @@ pub fn registry() -> Arc<MemoryClientRegistry> {
             .allowed_scope("read write")
             .default_scope("read")
     };
-    for client in [
+    Arc::new(register([
         confidential(BACKEND, AuthMethod::ClientSecretBasic),
         confidential(OTHER, AuthMethod::ClientSecretBasic),
         confidential(POSTER, AuthMethod::ClientSecretPost),
@@ -132,12 +131,7 @@ pub fn registry() -> Arc<MemoryClientRegistry> {
             .grant_type(GrantType::REFRESH_TOKEN)
             .allowed_scope("read write")
             .default_scope("read"),
-    ] {
-        clients
-            .insert(client.build().expect("valid fixture client"))
-            .expect("unique fixture client");
-    }
-    clients
+    ]))
 }
 
 impl Harness {

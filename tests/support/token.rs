@@ -117,19 +117,16 @@ fn confidential(id: &str, secrets: &[&str], method: AuthMethod) -> grantflow::Cl
     builder
 }
 
-fn cc_client(id: &str, secrets: &[&str], method: AuthMethod) -> Client {
+fn cc_client(id: &str, secrets: &[&str], method: AuthMethod) -> grantflow::ClientBuilder {
     confidential(id, secrets, method)
         .grant_type(GrantType::CLIENT_CREDENTIALS)
         .allowed_scope("read write")
         .default_scope("read")
-        .build()
-        .expect("fixture client")
 }
 
 /// The fixture registry (see the constants above).
 pub fn fixture_registry() -> MemoryClientRegistry {
     use AuthMethod::{ClientSecretBasic as Basic, ClientSecretPost as Post};
-    let registry = MemoryClientRegistry::new();
     let mut clients = vec![
         cc_client(BACKEND.0, &[BACKEND.1], Basic),
         cc_client(POSTER.0, &[POSTER.1], Post),
@@ -138,37 +135,26 @@ pub fn fixture_registry() -> MemoryClientRegistry {
         cc_client(RFC_CLIENT, &[RFC_SECRET_1, RFC_SECRET_2], Basic),
         confidential(NO_DEFAULT.0, &[NO_DEFAULT.1], Basic)
             .grant_type(GrantType::CLIENT_CREDENTIALS)
-            .allowed_scope("read write")
-            .build()
-            .expect("fixture client"),
+            .allowed_scope("read write"),
         confidential(CASE.0, &[CASE.1], Basic)
             .grant_type(GrantType::CLIENT_CREDENTIALS)
             .allowed_scope("read READ write")
-            .default_scope("read")
-            .build()
-            .expect("fixture client"),
+            .default_scope("read"),
         confidential(CODE_ONLY.0, &[CODE_ONLY.1], Basic)
             .grant_type(GrantType::AUTHORIZATION_CODE)
             .redirect_uri("https://code-only.example/cb")
             .allowed_scope("read write")
-            .default_scope("read")
-            .build()
-            .expect("fixture client"),
+            .default_scope("read"),
         Client::builder(SPA, ClientType::Public)
             .grant_type(GrantType::AUTHORIZATION_CODE)
             .redirect_uri("https://spa.example/cb")
             .allowed_scope("read write")
-            .default_scope("read")
-            .build()
-            .expect("fixture client"),
+            .default_scope("read"),
     ];
     for (id, secret) in V_BASIC_CLIENTS.iter().skip(2) {
         clients.push(cc_client(id, &[secret], Basic));
     }
-    for client in clients {
-        registry.insert(client).expect("unique fixture ids");
-    }
-    registry
+    register(clients)
 }
 
 impl Harness {
