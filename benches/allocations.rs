@@ -15,10 +15,11 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 
+use grantflow::pkce::s256_challenge;
+use grantflow::secret::CodeVerifier;
 use grantflow::{
-    Client, ClientSecret, ClientType, CodeVerifier, GrantType, HttpRequest, HttpResponse,
-    MemoryClientRegistry, MemoryDeviceStore, MemoryTokenStore, Method, Scope, Server, Subject,
-    s256_challenge,
+    Client, ClientSecret, ClientType, GrantType, HttpRequest, HttpResponse, MemoryClientRegistry,
+    MemoryDeviceStore, MemoryTokenStore, Method, Scope, Server, Subject,
 };
 
 // The only unsafe code of the project: a counting wrapper around the system allocator, in

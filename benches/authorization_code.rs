@@ -24,10 +24,12 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use grantflow::authorize::PendingAuthorization;
+use grantflow::clock::{Clock as _, ManualClock};
+use grantflow::store::TokenStore as _;
 use grantflow::{
-    Client, ClientType, Clock as _, GrantType, HttpRequest, ManualClock, MemoryClientRegistry,
-    MemoryCodeStore, MemoryTokenStore, Method, PendingAuthorization, Scope, Server, Subject,
-    TokenStore as _,
+    Client, ClientType, GrantType, HttpRequest, MemoryClientRegistry, MemoryCodeStore,
+    MemoryTokenStore, Method, Scope, Server, Subject,
 };
 
 /// The memory stores never wait, so one poll finishes every request.

@@ -16,9 +16,10 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use grantflow::clock::ManualClock;
 use grantflow::{
-    Client, ClientType, GrantType, HttpRequest, ManualClock, MemoryClientRegistry,
-    MemoryDeviceStore, MemoryTokenStore, Method, Server,
+    Client, ClientType, GrantType, HttpRequest, MemoryClientRegistry, MemoryDeviceStore,
+    MemoryTokenStore, Method, Server,
 };
 
 /// The memory stores never wait, so one poll finishes every request.

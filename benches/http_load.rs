@@ -11,8 +11,8 @@
 //!
 //! Scenarios: `client_credentials` (a token request with `client_secret_basic`),
 //! `introspection`, `api_data` (the bearer-guarded resource) and `code_flow` (a complete
-//! authorization code + PKCE flow: the consent page, the sign-in and consent POST, and the
-//! code exchange). For each it reports requests (and flows) per second, the median and
+//! authorization code + PKCE flow: the sign-in page and POST, the consent page and POST, and
+//! the code exchange). For each it reports requests (and flows) per second, the median and
 //! 99th-percentile latency of a request, and the number of errors, which must be zero.
 //!
 //! Threads: the server runs on a Tokio runtime with `LOAD_SERVER_THREADS` workers (default
@@ -104,7 +104,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .worker_threads(server_threads)
         .enable_all()
         .build()?;
-    server.spawn(axum_server::serve(listener));
+    // Every connection of the code flow signs alice in, so she needs a session per
+    // connection at once; the example's other limits stay as deployed.
+    let limits = axum_server::Limits {
+        sessions_per_user: 2 * connections,
+        ..axum_server::Limits::default()
+    };
+    server.spawn(axum_server::serve(listener, limits));
 
     let client = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -260,10 +266,17 @@ fn form_post(
         .unwrap_or_default()
 }
 
-fn get(path: &str, authorization: Option<&str>) -> hyper::Request<Full<Bytes>> {
+fn get(
+    path: &str,
+    authorization: Option<&str>,
+    cookie: Option<&str>,
+) -> hyper::Request<Full<Bytes>> {
     let mut request = hyper::Request::get(path).header("host", "127.0.0.1");
     if let Some(authorization) = authorization {
         request = request.header("authorization", authorization);
+    }
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
     }
     request.body(Full::new(Bytes::new())).unwrap_or_default()
 }
@@ -322,7 +335,7 @@ async fn drive(
             }
             Scenario::ApiData => timed(
                 &mut sender,
-                get("/api/data", Some(&bearer)),
+                get("/api/data", Some(&bearer), None),
                 200,
                 counted,
                 &mut tally,
@@ -367,32 +380,22 @@ async fn timed(
     answer.filter(|a| a.status == expected)
 }
 
-/// A complete authorization code + PKCE flow as a browser and a client run it: the consent
-/// page, the sign-in and consent POST, and the code exchange.
+/// A complete authorization code + PKCE flow as a browser and a client run it: the sign-in
+/// page, the sign-in POST, the consent page, the consent POST, and the code exchange.
 async fn code_flow(
     sender: &mut SendRequest<Full<Bytes>>,
     counted: bool,
     tally: &mut Tally,
 ) -> Option<()> {
-    let page = timed(sender, get(AUTHORIZE, None), 200, counted, tally).await?;
-    let cookie = page
-        .headers
-        .get("set-cookie")?
-        .to_str()
-        .ok()?
-        .split(';')
-        .next()?
-        .to_owned();
-    let csrf = between(&page.body, b"name=\"csrf_token\" value=\"", b"\"")?;
-    let body = format!("csrf_token={csrf}&username=alice&password=alice-password&decision=approve");
-    let redirect = timed(
-        sender,
-        form_post(AUTHORIZE, None, Some(&cookie), body),
-        303,
-        counted,
-        tally,
-    )
-    .await?;
+    let page = timed(sender, get(AUTHORIZE, None, None), 200, counted, tally).await?;
+    let cookie = session_cookie(&page)?;
+    let sign_in = "username=alice&password=alice-password&decision=continue";
+    let signed_in = post_page_form(sender, &page, &cookie, sign_in, counted, tally).await?;
+    let cookie = session_cookie(&signed_in)?;
+    let consent = get(AUTHORIZE, None, Some(&cookie));
+    let consent = timed(sender, consent, 200, counted, tally).await?;
+    let approve = "decision=approve";
+    let redirect = post_page_form(sender, &consent, &cookie, approve, counted, tally).await?;
     let location = redirect.headers.get("location")?.to_str().ok()?;
     let code = location.split("code=").nth(1)?.split('&').next()?;
     let body = format!(
@@ -408,6 +411,28 @@ async fn code_flow(
     )
     .await?;
     Some(())
+}
+
+/// Posts the form of `page` (its CSRF token, then `fields`) with the session `cookie`:
+/// the 303 it answers.
+async fn post_page_form(
+    sender: &mut SendRequest<Full<Bytes>>,
+    page: &Answer,
+    cookie: &str,
+    fields: &str,
+    counted: bool,
+    tally: &mut Tally,
+) -> Option<Answer> {
+    let csrf = between(&page.body, b"name=\"csrf_token\" value=\"", b"\"")?;
+    let body = format!("csrf_token={csrf}&{fields}");
+    let request = form_post(AUTHORIZE, None, Some(cookie), body);
+    timed(sender, request, 303, counted, tally).await
+}
+
+/// The `name=value` of the session cookie an answer sets.
+fn session_cookie(answer: &Answer) -> Option<String> {
+    let set = answer.headers.get("set-cookie")?.to_str().ok()?;
+    Some(set.split(';').next()?.to_owned())
 }
 
 /// The text between `start` and the next `end` in `haystack`.

@@ -26,10 +26,9 @@ use std::process::Command;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime};
 
-use grantflow::{
-    AccessToken, ClientId, GrantId, MemoryTokenStore, Scope, TokenHash, TokenKind, TokenRecord,
-    TokenStore as _,
-};
+use grantflow::secret::{AccessToken, TokenHash};
+use grantflow::store::{GrantId, TokenKind, TokenRecord, TokenStore as _};
+use grantflow::{ClientId, MemoryTokenStore, Scope};
 
 const DEFAULT_SIZES: [usize; 3] = [10_000, 100_000, 1_000_000];
 /// Lookups timed per size.

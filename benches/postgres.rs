@@ -26,11 +26,16 @@ mod bench {
     use std::time::{Duration, Instant, SystemTime};
 
     use async_trait::async_trait;
+    use grantflow::postgres::PgStores;
     use grantflow::postgres::{PgPool, PgPoolOptions};
+    use grantflow::secret::TokenHash;
+    use grantflow::store::{
+        AuthorizationGrant, GrantId, Insert, Redemption, RefreshLookup, Rotation, TokenRecord,
+        TokenStore,
+    };
     use grantflow::{
-        AuthorizationGrant, Client, ClientRegistry, ClientSecret, ClientType, CodeStore, GrantId,
-        GrantType, HttpRequest, Insert, Method, PgStores, Redemption, RefreshLookup, Rotation,
-        Scope, Server, Status, StorageError, Subject, TokenHash, TokenRecord, TokenStore,
+        Client, ClientRegistry, ClientSecret, ClientType, CodeStore, GrantType, HttpRequest,
+        Method, Scope, Server, Status, StorageError, Subject,
     };
 
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";

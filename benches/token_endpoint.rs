@@ -16,8 +16,9 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, UNIX_EPOCH};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use grantflow::clock::ManualClock;
 use grantflow::{
-    Client, ClientSecret, ClientType, GrantType, HttpRequest, ManualClock, MemoryClientRegistry,
+    Client, ClientSecret, ClientType, GrantType, HttpRequest, MemoryClientRegistry,
     MemoryTokenStore, Method, Server,
 };
 

@@ -7,16 +7,21 @@
 //!
 //! actix-web has its own request and response types (not the `http` crate's), so the
 //! conversion to and from grantflow's `HttpRequest` / `HttpResponse` is written out here:
-//! `to_grantflow` and `to_actix` are the whole adapter.
+//! `to_grantflow` and `to_actix` are the whole adapter. actix-web's own settings hold the
+//! connections to the demo's `Limits` (head timeout, keep-alive, connections per worker).
 
 #[path = "demo/mod.rs"]
 mod demo;
 
+use std::net::{IpAddr, Ipv4Addr};
+
+use actix_web::http::KeepAlive;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{App, HttpServer, web};
 use grantflow::{HttpRequest, HttpResponse, Method};
 
+pub(crate) use demo::Limits;
 use demo::{DemoApp, Route};
 
 /// actix-web's request head and the collected body as a grantflow request: the method,
@@ -36,12 +41,19 @@ fn to_grantflow(request: &actix_web::HttpRequest, body: Vec<u8>) -> HttpRequest 
 }
 
 /// A grantflow response as actix-web's, with credential-carrying headers (`Location` with
-/// a code, the session cookie) marked sensitive.
+/// a code, the session cookie) marked sensitive. actix-web sets `Connection` itself, so
+/// `Connection: close` becomes its `force_close`.
 fn to_actix(response: HttpResponse) -> actix_web::HttpResponse {
     let status =
         StatusCode::from_u16(response.status.as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut out = actix_web::HttpResponse::build(status);
     for header in &response.headers {
+        if header.name == "connection" {
+            if header.value.eq_ignore_ascii_case("close") {
+                out.force_close();
+            }
+            continue;
+        }
         let name = HeaderName::from_bytes(header.name.as_bytes());
         if let (Ok(name), Ok(mut value)) = (name, HeaderValue::from_str(&header.value)) {
             value.set_sensitive(header.sensitive);
@@ -58,23 +70,41 @@ async fn handle(
     request: actix_web::HttpRequest,
     payload: web::Payload,
 ) -> actix_web::HttpResponse {
-    let response = match payload.to_bytes_limited(demo::BODY_LIMIT).await {
-        Ok(Ok(body)) => {
-            app.handle(route, to_grantflow(&request, body.to_vec()))
+    let read = async {
+        match payload.to_bytes_limited(demo::BODY_LIMIT).await {
+            Ok(Ok(body)) => Ok(body),
+            Ok(Err(_)) | Err(_) => Err(()),
+        }
+    };
+    // A connection that is not TCP (a Unix socket) has no address; they share one key.
+    let peer = request
+        .peer_addr()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip());
+    let response = match app.read_body(route, read).await {
+        Ok(body) => {
+            app.handle(route, peer, to_grantflow(&request, body.to_vec()))
                 .await
         }
-        // Longer than the limit (or the connection broke, and nobody reads the answer).
-        Ok(Err(_)) | Err(_) => demo::body_too_large(),
+        Err(refusal) => refusal,
     };
     to_actix(response)
 }
 
-/// Serves the demo authorization server on `listener` until the process ends.
+/// Serves the demo authorization server on `listener` within `limits` until the process
+/// ends.
 ///
 /// # Errors
 /// When the listener fails.
-pub(crate) async fn serve(listener: std::net::TcpListener) -> std::io::Result<()> {
-    let app = web::Data::new(DemoApp::new(listener.local_addr()?).map_err(std::io::Error::other)?);
+pub(crate) async fn serve(listener: std::net::TcpListener, limits: Limits) -> std::io::Result<()> {
+    let app = DemoApp::new(listener.local_addr()?, limits).map_err(std::io::Error::other)?;
+    let app = web::Data::new(app);
+    // actix-web caps connections per worker thread: split the cap between the workers, at
+    // least two each (a full worker resumes accepting only once two of its connections
+    // have closed, so with one it would never resume).
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(limits.max_connections / 2)
+        .max(1);
     let server = HttpServer::new(move || {
         let mut service = App::new().app_data(app.clone());
         for (path, route) in demo::ROUTES {
@@ -85,6 +115,12 @@ pub(crate) async fn serve(listener: std::net::TcpListener) -> std::io::Result<()
         }
         service.default_service(web::to(|| async { to_actix(demo::not_found()) }))
     })
+    // A request head must arrive in time, and so must the next one on a kept-alive
+    // connection; the body deadline is `DemoApp::read_body`'s.
+    .client_request_timeout(limits.head_timeout)
+    .keep_alive(KeepAlive::Timeout(limits.head_timeout))
+    .workers(workers)
+    .max_connections((limits.max_connections / workers).max(2))
     .listen(listener)?
     .run();
     server.await
@@ -95,6 +131,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     demo::init_tracing();
     let listener = std::net::TcpListener::bind(demo::address()?)?;
     println!("{}", demo::banner("actix-web", listener.local_addr()?));
-    serve(listener).await?;
+    serve(listener, Limits::default()).await?;
     Ok(())
 }

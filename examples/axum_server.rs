@@ -10,52 +10,75 @@
 //! The README lists the demo clients and walks through every grant with `curl`. All of
 //! the host application (pages, sessions, the demo registry) is in `examples/demo/`, shared
 //! with the actix-web and hyper examples; this file is only the adapter between axum and
-//! grantflow's `HttpRequest` / `HttpResponse`, using the crate's `http` feature.
+//! grantflow's `HttpRequest` / `HttpResponse`, using the crate's `http` feature, and the
+//! router is served through `examples/connections/` (shared with the hyper example) for its
+//! timeouts and connection cap.
 
 #[path = "demo/mod.rs"]
 mod demo;
 
+#[path = "connections/mod.rs"]
+mod connections;
+
+use std::net::SocketAddr;
+
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
 use axum::routing::any;
 use grantflow::HttpRequest;
+use hyper::service::Service as _;
+use hyper_util::service::TowerToHyperService;
 
+pub(crate) use demo::Limits;
 use demo::{DemoApp, Route};
 
 /// The adapter: axum's request in, the demo app's answer out.
-async fn handle(app: DemoApp, route: Route, request: Request) -> Response {
+async fn handle(app: DemoApp, route: Route, peer: SocketAddr, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let response = match axum::body::to_bytes(body, demo::BODY_LIMIT).await {
+    let read = axum::body::to_bytes(body, demo::BODY_LIMIT);
+    let response = match app.read_body(route, read).await {
         Ok(body) => {
-            app.handle(route, HttpRequest::from_http_parts(&parts, body.to_vec()))
-                .await
+            let request = HttpRequest::from_http_parts(&parts, body.to_vec());
+            app.handle(route, peer.ip(), request).await
         }
-        // Longer than the limit (or the connection broke, and nobody reads the answer).
-        Err(_) => demo::body_too_large(),
+        Err(refusal) => refusal,
     };
     response.into_http().map(Body::from)
 }
 
-/// Serves the demo authorization server on `listener` until the process ends.
+/// Serves the demo authorization server on `listener` within `limits` until the process
+/// ends.
 ///
 /// # Errors
 /// When the listener fails.
-pub(crate) async fn serve(listener: std::net::TcpListener) -> std::io::Result<()> {
-    let app = DemoApp::new(listener.local_addr()?).map_err(std::io::Error::other)?;
+pub(crate) async fn serve(listener: std::net::TcpListener, limits: Limits) -> std::io::Result<()> {
+    let app = DemoApp::new(listener.local_addr()?, limits).map_err(std::io::Error::other)?;
     let mut router = Router::new();
     for (path, route) in demo::ROUTES {
         router = router.route(
             path,
-            any(move |State(app): State<DemoApp>, request: Request| handle(app, route, request)),
+            any(
+                move |State(app): State<DemoApp>,
+                      ConnectInfo(peer): ConnectInfo<SocketAddr>,
+                      request: Request| handle(app, route, peer, request),
+            ),
         );
     }
     let router = router
         .fallback(|| async { demo::not_found().into_http().map(Body::from) })
         .with_state(app);
-    listener.set_nonblocking(true)?;
-    axum::serve(tokio::net::TcpListener::from_std(listener)?, router).await
+    // Not `axum::serve`: it sets no timer, so a half-sent request head would hold its
+    // connection for ever. The router runs under hyper with a head timeout instead.
+    connections::serve(listener, limits, move |peer| {
+        let router = TowerToHyperService::new(router.clone());
+        hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            router.call(request)
+        })
+    })
+    .await
 }
 
 #[tokio::main]
@@ -63,6 +86,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     demo::init_tracing();
     let listener = std::net::TcpListener::bind(demo::address()?)?;
     println!("{}", demo::banner("axum", listener.local_addr()?));
-    serve(listener).await?;
+    serve(listener, Limits::default()).await?;
     Ok(())
 }

@@ -7,9 +7,11 @@
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
+use grantflow::clock::ManualClock;
+use grantflow::device::DeviceVerificationError;
 use grantflow::{
-    Client, ClientType, DeviceVerificationError, GrantType, HttpRequest, HttpResponse, ManualClock,
-    MemoryClientRegistry, MemoryDeviceStore, MemoryTokenStore, Method, Scope, Server, Subject,
+    Client, ClientType, GrantType, HttpRequest, HttpResponse, MemoryClientRegistry,
+    MemoryDeviceStore, MemoryTokenStore, Method, Scope, Server, Subject,
 };
 
 /// The memory stores never wait, so one poll finishes every request.

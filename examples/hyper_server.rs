@@ -6,26 +6,30 @@
 //! ```
 //!
 //! hyper uses the `http` crate's types, so the adapter is grantflow's `http` feature:
-//! `HttpRequest::from_http_parts` and `HttpResponse::into_http`.
+//! `HttpRequest::from_http_parts` and `HttpResponse::into_http`. The connection loop, with
+//! its head timeout and connection cap, is `examples/connections/`, shared with axum.
 
 #[path = "demo/mod.rs"]
 mod demo;
 
+#[path = "connections/mod.rs"]
+mod connections;
+
 use std::convert::Infallible;
-use std::time::Duration;
+use std::net::SocketAddr;
 
 use grantflow::HttpRequest;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 
 use demo::DemoApp;
+pub(crate) use demo::Limits;
 
 /// The adapter: hyper's request in, the demo app's answer out.
 async fn handle(
     app: DemoApp,
+    peer: SocketAddr,
     request: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     let route = demo::ROUTES
@@ -35,51 +39,34 @@ async fn handle(
     let (parts, body) = request.into_parts();
     let response = match route {
         None => demo::not_found(),
-        Some(route) => match Limited::new(body, demo::BODY_LIMIT).collect().await {
-            Ok(body) => {
-                let request = HttpRequest::from_http_parts(&parts, body.to_bytes().to_vec());
-                app.handle(route, request).await
+        Some(route) => {
+            let read = Limited::new(body, demo::BODY_LIMIT).collect();
+            match app.read_body(route, read).await {
+                Ok(body) => {
+                    let request = HttpRequest::from_http_parts(&parts, body.to_bytes().to_vec());
+                    app.handle(route, peer.ip(), request).await
+                }
+                Err(refusal) => refusal,
             }
-            // Longer than the limit (or the connection broke, and nobody reads the answer).
-            Err(_) => demo::body_too_large(),
-        },
+        }
     };
     Ok(response
         .into_http()
         .map(|body| Full::new(Bytes::from(body))))
 }
 
-/// Serves the demo authorization server on `listener` until the process ends: one task
-/// per connection, HTTP/1.1 with keep-alive.
+/// Serves the demo authorization server on `listener` within `limits` until the process
+/// ends: one task per connection, HTTP/1.1 with keep-alive (`examples/connections/`).
 ///
 /// # Errors
 /// When the listener cannot be set up.
-pub(crate) async fn serve(listener: std::net::TcpListener) -> std::io::Result<()> {
-    let app = DemoApp::new(listener.local_addr()?).map_err(std::io::Error::other)?;
-    listener.set_nonblocking(true)?;
-    let listener = tokio::net::TcpListener::from_std(listener)?;
-    loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            // Out of file descriptors and the like: wait a moment rather than spin.
-            Err(error) => {
-                tracing::warn!(%error, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
+pub(crate) async fn serve(listener: std::net::TcpListener, limits: Limits) -> std::io::Result<()> {
+    let app = DemoApp::new(listener.local_addr()?, limits).map_err(std::io::Error::other)?;
+    connections::serve(listener, limits, move |peer| {
         let app = app.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |request| handle(app.clone(), request));
-            if let Err(error) = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
-                tracing::debug!(%error, "connection closed with an error");
-            }
-        });
-    }
+        service_fn(move |request| handle(app.clone(), peer, request))
+    })
+    .await
 }
 
 #[tokio::main]
@@ -87,6 +74,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     demo::init_tracing();
     let listener = std::net::TcpListener::bind(demo::address()?)?;
     println!("{}", demo::banner("hyper", listener.local_addr()?));
-    serve(listener).await?;
+    serve(listener, Limits::default()).await?;
     Ok(())
 }

@@ -5,10 +5,12 @@
 
 use std::sync::Arc;
 
+use grantflow::authorize::AuthorizeError;
+use grantflow::pkce::s256_challenge;
+use grantflow::secret::CodeVerifier;
 use grantflow::{
-    AuthorizeError, Client, ClientType, CodeVerifier, GrantType, HttpRequest, HttpResponse,
-    MemoryClientRegistry, MemoryCodeStore, MemoryTokenStore, Method, Server, Subject,
-    s256_challenge,
+    Client, ClientType, GrantType, HttpRequest, HttpResponse, MemoryClientRegistry,
+    MemoryCodeStore, MemoryTokenStore, Method, Server, Subject,
 };
 
 /// The memory stores never wait, so a future finishes on its first poll; a real host

@@ -8,12 +8,13 @@ use std::time::SystemTime;
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
-use crate::error::{Error, ErrorCode, OAuthError};
+use crate::error::{Error, ErrorCode, OAuthError, Rejection};
 use crate::http::HttpRequest;
-use crate::limiter::{AttemptLimiter, Outcome, limited};
+use crate::limiter::{AttemptLimiter, Limited, Outcome, limited};
 use crate::params::{Form, decode};
-use crate::secret::ClientSecret;
+use crate::render;
 use crate::store::{ClientRegistry, find_presented_client};
+use crate::types::ClientSecret;
 use crate::types::{AuthMethod, Client};
 
 /// Standard base64 that accepts the credential with or without padding.
@@ -89,7 +90,7 @@ pub(crate) fn decode_basic(token68: &str) -> Option<(String, String)> {
 pub(crate) fn invalid_client(realm: &str, description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::INVALID_CLIENT)
         .with_description(description)
-        .with_challenge(format!("Basic realm=\"{realm}\", charset=\"UTF-8\""))
+        .with_challenge(render::challenge("Basic", realm, &[("charset", "UTF-8")]))
 }
 
 /// Picks the one authentication method the request uses (TE-06, TE-07, TE-08).
@@ -98,13 +99,12 @@ pub(crate) fn extract<'a>(
     form: &'a Form<'a>,
     realm: &str,
 ) -> Result<Credentials<'a>, OAuthError> {
-    if request.header_count("authorization") > 1 {
-        return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
-            .with_description("repeated Authorization header"));
-    }
-    if let Some(value) = request.header("authorization") {
-        let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-        if !scheme.eq_ignore_ascii_case("basic") {
+    let authorization = request.authorization().map_err(|_| {
+        OAuthError::new(ErrorCode::INVALID_REQUEST)
+            .with_description("repeated Authorization header")
+    })?;
+    if let Some(header) = authorization {
+        if !header.is("basic") {
             return Err(invalid_client(realm, "unsupported authentication scheme"));
         }
         // TE-08: one method per request.
@@ -115,7 +115,7 @@ pub(crate) fn extract<'a>(
             return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
                 .with_description("more than one client authentication method"));
         }
-        let Some((id, secret)) = decode_basic(rest.trim_start_matches(' ')) else {
+        let Some((id, secret)) = decode_basic(header.credentials) else {
             return Err(invalid_client(realm, "malformed Basic credentials"));
         };
         if form.get("client_id").is_some_and(|body_id| body_id != id) {
@@ -179,17 +179,17 @@ impl Authenticator<'_> {
     pub(crate) async fn authenticate(
         &self,
         credentials: Credentials<'_>,
-    ) -> Result<Result<Arc<Client>, OAuthError>, Error> {
+    ) -> Result<Arc<Client>, Rejection> {
         const FAILED: &str = "client authentication failed";
         let Some(client) = find_presented_client(self.registry, credentials.id()).await? else {
-            return Ok(Err(invalid_client(self.realm, FAILED)));
+            return Err(invalid_client(self.realm, FAILED).into());
         };
         if client.auth_method() != credentials.method() {
-            return Ok(Err(invalid_client(self.realm, FAILED)));
+            return Err(invalid_client(self.realm, FAILED).into());
         }
         let Some(presented) = credentials.into_secret() else {
             // `none`: the registered method is `none`, so the client is public.
-            return Ok(Ok(client));
+            return Ok(client);
         };
         // TE-10: a locked-out client is refused without a check, and the outcome of a
         // check is answered only if the limiter lets it (`limiter::limited`).
@@ -205,13 +205,14 @@ impl Authenticator<'_> {
         })
         .await?;
         match verified {
-            Ok(true) => Ok(Ok(client)),
-            Ok(false) => Ok(Err(invalid_client(self.realm, FAILED))),
-            Err(retry_after) => Ok(Err(invalid_client(
+            Limited::Answer(true) => Ok(client),
+            Limited::Answer(false) => Err(invalid_client(self.realm, FAILED).into()),
+            Limited::Throttled(retry_after) => Err(invalid_client(
                 self.realm,
                 "too many failed authentication attempts",
             )
-            .with_retry_after(retry_after.as_secs().max(1)))),
+            .with_retry_after(retry_after.as_secs().max(1))
+            .into()),
         }
     }
 }

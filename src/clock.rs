@@ -1,5 +1,6 @@
-//! Time, injected (DESIGN decision 9): the crate never reads the system clock directly, so
-//! tests drive expiry with a [`ManualClock`] and nothing sleeps.
+//! Time, injected: the crate never reads the system clock except through a [`Clock`]
+//! ([`SystemClock`] by default), so tests drive expiry with a [`ManualClock`] and nothing
+//! sleeps.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -44,7 +45,7 @@ impl Clock for SystemClock {
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
-/// use grantflow::{Clock, ManualClock};
+/// use grantflow::clock::{Clock, ManualClock};
 ///
 /// let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
 /// let shared = clock.clone();

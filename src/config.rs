@@ -5,19 +5,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
-use crate::endpoint::code_grant::AuthorizationCodeGrant;
-use crate::endpoint::device::DeviceSettings;
-use crate::endpoint::password_grant::{PasswordGrant, ResourceOwnerVerifier};
-use crate::endpoint::refresh_grant::RefreshTokenGrant;
-use crate::endpoint::token::{ClientCredentialsGrant, GrantHandler};
+use crate::endpoint::device::{DeviceConfig, DeviceSettings};
 use crate::error::ConfigError;
+use crate::grant::GrantHandler;
+use crate::grant::authorization_code::handler::AuthorizationCodeGrant;
+use crate::grant::client_credentials::handler::ClientCredentialsGrant;
 use crate::grant::device::UserCodeFormat;
-use crate::issuer::{OpaqueTokenIssuer, TokenIssuer};
-use crate::limiter::{AttemptLimiter, MemoryAttemptLimiter};
+use crate::grant::password::handler::{PasswordGrant, ResourceOwnerVerifier};
+use crate::grant::refresh_token::handler::RefreshTokenGrant;
+use crate::limiter::AttemptLimiter;
 use crate::metadata::MetadataSettings;
 use crate::params::FormLimits;
 use crate::server::{Inner, Server};
-use crate::store::{ClientRegistry, CodeStore, DeviceStore, MemoryCodeStore, TokenStore};
+use crate::store::{
+    ClientRegistry, CodeStore, DeviceStore, MemoryAttemptLimiter, MemoryCodeStore, TokenStore,
+};
+use crate::token_issuer::{OpaqueTokenIssuer, TokenIssuer};
 
 /// Builds a [`Server`]. Created by [`Server::builder`] with the required parts; every
 /// other setting has a secure default.
@@ -200,7 +203,7 @@ impl ServerBuilder {
     }
 
     /// Replaces the clock. Default: [`SystemClock`]. Tests use a
-    /// [`ManualClock`](crate::ManualClock).
+    /// [`ManualClock`](crate::clock::ManualClock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
@@ -345,6 +348,40 @@ impl ServerBuilder {
     pub fn build(self) -> Result<Server, ConfigError> {
         validate_issuer(&self.issuer, self.allow_http_issuer)?;
         let device = self.device.build(&self.issuer, self.allow_http_issuer)?;
+        self.check_settings()?;
+        let grant_handlers = self.grant_handlers(device.as_ref())?;
+        let metadata = self.metadata.resolve(
+            &self.issuer,
+            self.allow_http_issuer,
+            &grant_handlers,
+            device.as_ref().map(|d| d.endpoint.as_str()),
+            crate::endpoint::authorize::code_challenge_methods(self.allow_plain_pkce),
+        )?;
+        Ok(Server::from_inner(Inner {
+            realm: self.challenge_realm().to_owned(),
+            issuer: self.issuer,
+            clients: self.clients,
+            tokens: self.tokens,
+            token_issuer: self.token_issuer,
+            clock: self.clock,
+            limiter: self.limiter,
+            access_token_ttl: self.access_token_ttl,
+            refresh_token_ttl: self.refresh_token_ttl,
+            form_limits: self.form_limits,
+            grant_handlers,
+            device,
+            revocation_hides_foreign_tokens: self.revocation_hides_foreign_tokens,
+            metadata,
+            codes: self.codes,
+            code_ttl: self.code_ttl,
+            localhost_any_port: self.localhost_any_port,
+            refresh_reuse_grace: self.refresh_reuse_grace,
+            allow_plain_pkce: self.allow_plain_pkce,
+        }))
+    }
+
+    /// The lifetimes, the form limits and the realm are within their documented ranges.
+    fn check_settings(&self) -> Result<(), ConfigError> {
         if self.access_token_ttl < Duration::from_secs(1)
             || self.access_token_ttl > Duration::from_secs(86_400)
         {
@@ -363,8 +400,8 @@ impl ServerBuilder {
         if limits.max_body_bytes == 0 || limits.max_parameters == 0 || limits.max_value_bytes == 0 {
             return Err(ConfigError::Setting("form limits must be positive"));
         }
-        let realm = self.realm.unwrap_or_else(|| self.issuer.clone());
-        if realm.is_empty() || !realm.chars().all(crate::error::is_error_char) {
+        let realm = self.challenge_realm();
+        if realm.is_empty() || !realm.chars().all(crate::render::is_error_char) {
             return Err(ConfigError::Setting(
                 "realm must be printable ASCII without '\"' or '\\'",
             ));
@@ -379,7 +416,21 @@ impl ServerBuilder {
                 "refresh_reuse_grace must be at most 60 s",
             ));
         }
-        let mut grant_handlers: Vec<Arc<dyn GrantHandler>> = vec![
+        Ok(())
+    }
+
+    /// The realm of the challenges: the one set, or the issuer.
+    fn challenge_realm(&self) -> &str {
+        self.realm.as_deref().unwrap_or(&self.issuer)
+    }
+
+    /// The token endpoint's handlers: the built-in grants that are enabled, then the
+    /// extension grants, one per `grant_type`.
+    fn grant_handlers(
+        &self,
+        device: Option<&DeviceConfig>,
+    ) -> Result<Vec<Arc<dyn GrantHandler>>, ConfigError> {
+        let mut handlers: Vec<Arc<dyn GrantHandler>> = vec![
             Arc::new(ClientCredentialsGrant),
             Arc::new(AuthorizationCodeGrant {
                 codes: Arc::clone(&self.codes),
@@ -392,54 +443,25 @@ impl ServerBuilder {
                 revoked_for: self.refresh_token_ttl,
             }),
         ];
-        if let Some(device) = &device {
-            grant_handlers
-                .push(device.grant_handler(Arc::clone(&self.tokens), self.refresh_token_ttl));
+        if let Some(device) = device {
+            handlers.push(device.grant_handler(Arc::clone(&self.tokens), self.refresh_token_ttl));
         }
-        if let Some(verifier) = self.password_verifier {
-            grant_handlers.push(Arc::new(PasswordGrant {
-                verifier,
-                limiter: self.password_limiter,
+        if let Some(verifier) = &self.password_verifier {
+            handlers.push(Arc::new(PasswordGrant {
+                verifier: Arc::clone(verifier),
+                limiter: Arc::clone(&self.password_limiter),
             }));
         }
-        for handler in self.grant_handlers {
-            if grant_handlers
+        for handler in &self.grant_handlers {
+            if handlers
                 .iter()
                 .any(|h| h.grant_type() == handler.grant_type())
             {
                 return Err(ConfigError::DuplicateGrantHandler);
             }
-            grant_handlers.push(handler);
+            handlers.push(Arc::clone(handler));
         }
-        let device_endpoint = device.as_ref().map(|d| d.endpoint.as_str());
-        let metadata = self.metadata.resolve(
-            &self.issuer,
-            self.allow_http_issuer,
-            &grant_handlers,
-            device_endpoint,
-            crate::endpoint::authorize::code_challenge_methods(self.allow_plain_pkce),
-        )?;
-        Ok(Server::from_inner(Inner {
-            issuer: self.issuer,
-            clients: self.clients,
-            tokens: self.tokens,
-            token_issuer: self.token_issuer,
-            clock: self.clock,
-            limiter: self.limiter,
-            access_token_ttl: self.access_token_ttl,
-            refresh_token_ttl: self.refresh_token_ttl,
-            form_limits: self.form_limits,
-            realm,
-            grant_handlers,
-            device,
-            revocation_hides_foreign_tokens: self.revocation_hides_foreign_tokens,
-            metadata,
-            codes: self.codes,
-            code_ttl: self.code_ttl,
-            localhost_any_port: self.localhost_any_port,
-            refresh_reuse_grace: self.refresh_reuse_grace,
-            allow_plain_pkce: self.allow_plain_pkce,
-        }))
+        Ok(handlers)
     }
 }
 

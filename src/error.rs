@@ -5,7 +5,8 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::http::{HttpResponse, Status};
-use crate::json::JsonObject;
+use crate::params::{FormError, is_plain_name};
+use crate::render::{JsonObject, is_error_char};
 
 /// An OAuth error code, the `error` member of an error response.
 ///
@@ -103,12 +104,6 @@ impl fmt::Display for ErrorCode {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("an OAuth error code must be non-empty printable ASCII without '\"' or '\\'")]
 pub struct InvalidErrorCode(());
-
-/// Whether `c` may appear in `error` and `error_description`
-/// ([RFC 6749 §5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2), ER-02).
-pub(crate) fn is_error_char(c: char) -> bool {
-    matches!(c, '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e')
-}
 
 /// A protocol error the client is allowed to see
 /// ([RFC 6749 §4.1.2.1](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1),
@@ -250,6 +245,27 @@ impl OAuthError {
     }
 }
 
+impl From<FormError> for OAuthError {
+    /// A refused form is `invalid_request`, with a fixed description.
+    fn from(error: FormError) -> Self {
+        let refusal = Self::new(ErrorCode::INVALID_REQUEST);
+        match error {
+            FormError::TooLarge => refusal.with_description("request too large"),
+            FormError::TooManyParameters => refusal.with_description("too many parameters"),
+            FormError::ValueTooLong => refusal.with_description("parameter value too long"),
+            FormError::Malformed => refusal.with_description("malformed form encoding"),
+            // The name is echoed only when it looks like a protocol parameter name:
+            // anything else is attacker-chosen text, which an error response must not
+            // reflect, even cleaned to the ER-02 characters (`<script>` is within them;
+            // SEC-06).
+            FormError::Repeated(name) if is_plain_name(&name) => {
+                refusal.with_description(format!("repeated parameter: {name}"))
+            }
+            FormError::Repeated(_) => refusal.with_description("repeated parameter"),
+        }
+    }
+}
+
 impl fmt::Display for OAuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code.as_str())?;
@@ -343,7 +359,7 @@ pub enum Error {
     Config(#[from] ConfigError),
     /// The token issuer plug-in failed.
     #[error(transparent)]
-    Issue(#[from] crate::issuer::IssueError),
+    Issue(#[from] crate::token_issuer::IssueError),
 }
 
 impl Error {
@@ -365,6 +381,85 @@ impl Error {
     /// `Cache-Control: no-store`).
     pub fn to_response(&self) -> HttpResponse {
         self.to_oauth_error().to_response()
+    }
+}
+
+/// Why a request was not served: a protocol refusal the client sees, or a fault of the
+/// host's storage or a plug-in.
+///
+/// Every endpoint body of the crate returns `Result<_, Rejection>`, with a `?` per check,
+/// and the endpoint renders the rejection once, at its edge: a [`Refused`](Self::Refused)
+/// becomes the RFC error response (an `Ok` [`HttpResponse`]), a [`Fault`](Self::Fault) the
+/// endpoint's `Err` ([`Error`]). Extension grants return it from
+/// [`GrantHandler::handle`](crate::grant::GrantHandler::handle): `?` converts an [`OAuthError`]
+/// into a refusal, and a [`StorageError`], [`IssueError`](crate::issuer::IssueError) or [`Error`]
+/// into a fault.
+///
+/// ```
+/// use grantflow::{ErrorCode, OAuthError, StorageError};
+/// use grantflow::grant::Rejection;
+///
+/// fn check(code: Option<&str>) -> Result<&str, Rejection> {
+///     let code = code.ok_or_else(|| OAuthError::new(ErrorCode::INVALID_REQUEST))?;
+///     if code == "db-down" {
+///         Err(StorageError::new("connection refused"))?;
+///     }
+///     Ok(code)
+/// }
+///
+/// assert!(matches!(check(None), Err(Rejection::Refused(_))));
+/// assert!(matches!(check(Some("db-down")), Err(Rejection::Fault(_))));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// Refuse the request with this error (`invalid_grant`, `invalid_scope`, ...).
+    #[error(transparent)]
+    Refused(OAuthError),
+    /// A storage or plug-in fault; the client sees `server_error` (or
+    /// `temporarily_unavailable`), the host gets the [`Error`].
+    #[error(transparent)]
+    Fault(Error),
+}
+
+impl Rejection {
+    /// The edge of a token-style endpoint: a refusal is answered with its JSON error
+    /// response, a fault is the endpoint's `Err`.
+    pub(crate) fn into_response(self) -> Result<HttpResponse, Error> {
+        match self {
+            Self::Refused(error) => Ok(error.to_response()),
+            Self::Fault(error) => Err(error),
+        }
+    }
+}
+
+impl From<OAuthError> for Rejection {
+    fn from(error: OAuthError) -> Self {
+        Self::Refused(error)
+    }
+}
+
+impl From<Error> for Rejection {
+    fn from(error: Error) -> Self {
+        Self::Fault(error)
+    }
+}
+
+impl From<StorageError> for Rejection {
+    fn from(error: StorageError) -> Self {
+        Self::Fault(error.into())
+    }
+}
+
+impl From<crate::token_issuer::IssueError> for Rejection {
+    fn from(error: crate::token_issuer::IssueError) -> Self {
+        Self::Fault(error.into())
+    }
+}
+
+impl From<ConfigError> for Rejection {
+    fn from(error: ConfigError) -> Self {
+        Self::Fault(error.into())
     }
 }
 

@@ -55,5 +55,8 @@ pub fn is_form_content_type(value: Option<&str>) -> bool {
 }
 
 fn description(error: FormError) -> String {
-    error.into_oauth().description().unwrap_or("").to_owned()
+    crate::error::OAuthError::from(error)
+        .description()
+        .unwrap_or("")
+        .to_owned()
 }

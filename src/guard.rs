@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::endpoint::is_form_content_type;
-use crate::error::{ConfigError, Error, is_error_char};
+use crate::error::{ConfigError, Error, StorageError};
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
 use crate::params::{Form, FormError};
+use crate::render::{self, is_error_char};
 use crate::secret::TokenHash;
 use crate::server::Server;
 use crate::store::TokenKind;
@@ -59,7 +60,7 @@ pub struct TokenInfo {
 ///
 /// // No credentials: 401 with a challenge and no error attribute (BT-05).
 /// let request = HttpRequest::new(Method::Get);
-/// let denied = block_on(guard.check(&request, &Scope::parse("read")?))?.unwrap_err();
+/// let denied = block_on(guard.check(&request, &Scope::parse("read")?)).unwrap_err().into_response();
 /// assert_eq!(denied.status, Status::UNAUTHORIZED);
 /// assert_eq!(denied.header("www-authenticate"), Some("Bearer realm=\"api\""));
 /// # Ok(()) }
@@ -70,6 +71,57 @@ pub struct BearerGuard {
     realm: Arc<str>,
     audience: Option<Arc<str>>,
     form_body: bool,
+}
+
+/// Why [`BearerGuard::check`] did not let a request through: the request was refused, or
+/// the token store failed.
+///
+/// Either way, [`into_response`](Self::into_response) is the response to send: for a
+/// refusal the RFC 6750 §3 challenge
+/// ([RFC 6750 §3](https://www.rfc-editor.org/rfc/rfc6750#section-3)), for a fault the 500
+/// or 503 of [`Error::to_response`]. Log a fault first; its `source()` chain has the cause.
+///
+/// ```
+/// use grantflow::{Error, HttpResponse};
+/// use grantflow::guard::GuardRejection;
+///
+/// fn respond(rejection: GuardRejection) -> HttpResponse {
+///     if let GuardRejection::Fault(error) = &rejection {
+///         eprintln!("token store failed: {error}");
+///     }
+///     rejection.into_response()
+/// }
+/// # let _ = respond;
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GuardRejection {
+    /// The request has no usable bearer token, or one that does not allow the operation:
+    /// send this response, the challenge (401, 400 or 403 with `WWW-Authenticate`, empty
+    /// body).
+    #[error("bearer token refused ({})", .0.status.as_u16())]
+    Refused(HttpResponse),
+    /// The token store failed; the client sees `server_error` (or
+    /// `temporarily_unavailable`).
+    #[error(transparent)]
+    Fault(#[from] Error),
+}
+
+impl GuardRejection {
+    /// The response to send: the challenge of a refusal, or [`Error::to_response`] of a
+    /// fault.
+    pub fn into_response(self) -> HttpResponse {
+        match self {
+            Self::Refused(response) => response,
+            Self::Fault(error) => error.to_response(),
+        }
+    }
+}
+
+impl From<StorageError> for GuardRejection {
+    fn from(error: StorageError) -> Self {
+        Self::Fault(error.into())
+    }
 }
 
 /// Why a request is refused.
@@ -138,8 +190,9 @@ impl BearerGuard {
     /// Checks the request's bearer token against `required`, the scope the operation
     /// needs ([RFC 6750 §3](https://www.rfc-editor.org/rfc/rfc6750#section-3)).
     ///
-    /// Returns `Ok(Ok(info))` to serve the request, or `Ok(Err(response))` with the exact
-    /// response to send instead:
+    /// Returns the token's [`TokenInfo`] to serve the request, or a [`GuardRejection`]
+    /// whose [`into_response`](GuardRejection::into_response) is the exact response to
+    /// send instead:
     ///
     /// - no bearer credentials (no `Authorization` header, another scheme, or a token only
     ///   in the URL query, which is ignored, BT-03) → 401 with
@@ -157,30 +210,18 @@ impl BearerGuard {
     /// responses have an empty body.
     ///
     /// # Errors
-    /// Only storage faults.
+    /// [`GuardRejection::Refused`] for every case above, [`GuardRejection::Fault`] when the
+    /// token store failed.
     pub async fn check(
         &self,
         request: &HttpRequest,
         required: &Scope,
-    ) -> Result<Result<TokenInfo, HttpResponse>, Error> {
-        match self.check_token(request, required).await? {
-            Ok(info) => Ok(Ok(info)),
-            Err(refusal) => Ok(Err(self.challenge(&refusal, required))),
-        }
-    }
-
-    async fn check_token(
-        &self,
-        request: &HttpRequest,
-        required: &Scope,
-    ) -> Result<Result<TokenInfo, Refusal>, Error> {
-        let token = match self.find_token(request) {
-            Ok(token) => token,
-            Err(refusal) => return Ok(Err(refusal)),
-        };
+    ) -> Result<TokenInfo, GuardRejection> {
+        let refuse = |refusal| GuardRejection::Refused(self.challenge(&refusal, required));
+        let token = self.find_token(request).map_err(refuse)?;
         let inner = &self.server.inner;
         let Some(record) = inner.tokens.find(&TokenHash::of(&token)).await? else {
-            return Ok(Err(Refusal::InvalidToken));
+            return Err(refuse(Refusal::InvalidToken));
         };
         let now = self.server.now();
         let audience_ok = match (&record.audience, &self.audience) {
@@ -189,12 +230,12 @@ impl BearerGuard {
             (Some(_), None) => false,
         };
         if record.kind != TokenKind::Access || !record.is_valid_at(now) || !audience_ok {
-            return Ok(Err(Refusal::InvalidToken));
+            return Err(refuse(Refusal::InvalidToken));
         }
         if !required.is_subset_of(&record.scope) {
-            return Ok(Err(Refusal::InsufficientScope));
+            return Err(refuse(Refusal::InsufficientScope));
         }
-        Ok(Ok(TokenInfo {
+        Ok(TokenInfo {
             client_id: record.client_id,
             subject: record.subject,
             scope: record.scope,
@@ -202,29 +243,24 @@ impl BearerGuard {
             expires_at: record.expires_at,
             grant_id: record.grant_id,
             audience: record.audience,
-        }))
+        })
     }
 
     /// The one token the request carries (BT-01..BT-04).
     fn find_token<'r>(&self, request: &'r HttpRequest) -> Result<Cow<'r, str>, Refusal> {
-        if request.header_count("authorization") > 1 {
-            return Err(Refusal::InvalidRequest("repeated Authorization header"));
-        }
-        let header_token = match request.header("authorization") {
-            Some(value) => {
-                let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-                if scheme.eq_ignore_ascii_case("bearer") {
-                    let token = rest.trim_matches(' ');
-                    if token.is_empty() {
-                        return Err(Refusal::InvalidRequest("empty bearer token"));
-                    }
-                    Some(token)
-                } else {
-                    // Another scheme: no bearer credentials (RFC 6750 §3.1).
-                    None
+        let authorization = request
+            .authorization()
+            .map_err(|_| Refusal::InvalidRequest("repeated Authorization header"))?;
+        let header_token = match authorization {
+            Some(header) if header.is("bearer") => {
+                let token = header.credentials.trim_end_matches(' ');
+                if token.is_empty() {
+                    return Err(Refusal::InvalidRequest("empty bearer token"));
                 }
+                Some(token)
             }
-            None => None,
+            // Another scheme: no bearer credentials (RFC 6750 §3.1).
+            _ => None,
         };
         let body_token = if self.form_body {
             self.body_token(request)?
@@ -272,28 +308,31 @@ impl BearerGuard {
 
     /// The response for `refusal`, with its `WWW-Authenticate` challenge.
     fn challenge(&self, refusal: &Refusal, required: &Scope) -> HttpResponse {
-        let realm = &*self.realm;
-        let (status, challenge) = match refusal {
-            Refusal::NoToken => (Status::UNAUTHORIZED, format!("Bearer realm=\"{realm}\"")),
+        let (status, attributes): (Status, &[(&str, &str)]) = match refusal {
+            Refusal::NoToken => (Status::UNAUTHORIZED, &[]),
             Refusal::InvalidRequest(description) => (
                 Status::BAD_REQUEST,
-                format!(
-                    "Bearer realm=\"{realm}\", error=\"invalid_request\", error_description=\"{description}\""
-                ),
+                &[
+                    ("error", "invalid_request"),
+                    ("error_description", description),
+                ],
             ),
             Refusal::InvalidToken => (
                 Status::UNAUTHORIZED,
-                format!(
-                    "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"the access token is not active\""
-                ),
+                &[
+                    ("error", "invalid_token"),
+                    ("error_description", "the access token is not active"),
+                ],
             ),
             Refusal::InsufficientScope => (
                 Status::FORBIDDEN,
-                format!(
-                    "Bearer realm=\"{realm}\", error=\"insufficient_scope\", scope=\"{required}\""
-                ),
+                &[
+                    ("error", "insufficient_scope"),
+                    ("scope", required.as_str()),
+                ],
             ),
         };
+        let challenge = render::challenge("Bearer", &self.realm, attributes);
         HttpResponse::new(status).with_header("www-authenticate", challenge)
     }
 }

@@ -170,7 +170,46 @@ impl HttpRequest {
     pub fn header_count(&self, name: &str) -> usize {
         self.values(name).count()
     }
+
+    /// The one `Authorization` header
+    /// ([RFC 9110 §11.6.2](https://www.rfc-editor.org/rfc/rfc9110#section-11.6.2)), split
+    /// into its scheme and credentials: the crate's only reader of the header, for client
+    /// authentication and the bearer guard alike. `Ok(None)` without one; a repeated header
+    /// is refused by every endpoint.
+    pub(crate) fn authorization(&self) -> Result<Option<Authorization<'_>>, RepeatedAuthorization> {
+        let mut values = self.values("authorization");
+        let Some(value) = values.next() else {
+            return Ok(None);
+        };
+        if values.next().is_some() {
+            return Err(RepeatedAuthorization);
+        }
+        let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+        Ok(Some(Authorization {
+            scheme,
+            credentials: rest.trim_start_matches(' '),
+        }))
+    }
 }
+
+/// An `Authorization` header: `<scheme> <credentials>`.
+#[derive(Clone, Copy)]
+pub(crate) struct Authorization<'r> {
+    scheme: &'r str,
+    /// What follows the scheme, leading spaces removed.
+    pub(crate) credentials: &'r str,
+}
+
+impl Authorization<'_> {
+    /// Whether the scheme is `scheme`, compared case-insensitively
+    /// ([RFC 9110 §11.1](https://www.rfc-editor.org/rfc/rfc9110#section-11.1)).
+    pub(crate) fn is(&self, scheme: &str) -> bool {
+        self.scheme.eq_ignore_ascii_case(scheme)
+    }
+}
+
+/// The request has more than one `Authorization` header.
+pub(crate) struct RepeatedAuthorization;
 
 impl fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -222,6 +261,9 @@ impl Status {
     pub const NOT_FOUND: Self = Self(404);
     /// 405 Method Not Allowed
     pub const METHOD_NOT_ALLOWED: Self = Self(405);
+    /// 408 Request Timeout ([RFC 9110 §15.5.9](https://www.rfc-editor.org/rfc/rfc9110#section-15.5.9)):
+    /// for adapters that stop waiting for a body that does not arrive in time.
+    pub const REQUEST_TIMEOUT: Self = Self(408);
     /// 413 Content Too Large ([RFC 9110 §15.5.14](https://www.rfc-editor.org/rfc/rfc9110#section-15.5.14)):
     /// for adapters that stop reading a body over their size limit.
     pub const CONTENT_TOO_LARGE: Self = Self(413);
@@ -307,13 +349,6 @@ impl HttpResponse {
             ],
             body,
         }
-    }
-
-    /// 405 with `Allow` (TE-01).
-    pub(crate) fn method_not_allowed(allow: &'static str) -> Self {
-        let error = crate::error::OAuthError::new(crate::error::ErrorCode::INVALID_REQUEST)
-            .with_description("method not allowed");
-        Self::json(Status::METHOD_NOT_ALLOWED, error.to_json()).with_header("allow", allow)
     }
 
     /// An empty response with `status`, no headers and no body. With

@@ -9,7 +9,7 @@
 //! **What this crate does not do:** it is not an HTTP server (the host's framework is), it
 //! has no sessions, login pages or user database (the host authenticates users), it opens
 //! no sockets or files and picks no async runtime, and it reads time only through the
-//! injected [`Clock`].
+//! injected [`Clock`](clock::Clock).
 //!
 //! ```text
 //!  host framework (axum / actix-web / hyper): a thin adapter
@@ -21,6 +21,27 @@
 //!  plug-ins, held as Arc<dyn _>: ClientRegistry, CodeStore, TokenStore,
 //!  DeviceStore, TokenIssuer, AttemptLimiter, Clock (in-memory defaults included)
 //! ```
+//!
+//! ## The public interface
+//!
+//! The crate root has what wiring a server needs: [`Server`] and its [`ServerBuilder`], the
+//! HTTP boundary ([`HttpRequest`], [`HttpResponse`]), the errors, clients and scopes, the
+//! in-memory stores, and the four traits a server is built around ([`GrantRequest`],
+//! [`ClientRegistry`], [`TokenIssuer`], [`CodeStore`]). The rest is in one module per
+//! concern, each name in exactly one place:
+//!
+//! | module | for |
+//! |---|---|
+//! | [`authorize`] | the authorization endpoint's pending request and errors; redirect URIs |
+//! | [`device`] | the device grant's user codes and the host's verification side |
+//! | [`guard`] | resource servers: the bearer token guard |
+//! | [`store`] | implementing a store: the other store traits and the records they hold |
+//! | [`limiter`] | brute-force limiting of secret checks |
+//! | [`grant`] | extension grants: the grant handler seam |
+//! | [`issuer`] | token formats: what a [`TokenIssuer`] gets and the default one |
+//! | [`secret`] | the secret value types (tokens, codes, verifiers) and their digest |
+//! | [`pkce`], [`clock`], [`metadata`] | PKCE values, time, discovery |
+//! | `postgres`, `testing` | the PostgreSQL stores and the store conformance suite (features) |
 //!
 //! ## Getting started
 //!
@@ -85,37 +106,43 @@
 //!
 //! ## Implementing storage
 //!
-//! [`ClientRegistry`], [`CodeStore`] and [`TokenStore`] are async, object-safe traits with
-//! `&self` methods. Their doc comments state each security contract: stores are keyed by
-//! [`TokenHash`] digests and never see token values; [`TokenStore::insert`] writes all the
-//! records of one response or none; [`CodeStore::redeem`] hands a code's grant out exactly
-//! once and then reports "already used, by grant X"; [`TokenStore::rotate`] is the
-//! compare-and-swap of refresh token rotation; [`TokenStore::revoke_grant`] leaves a
-//! tombstone that makes a later insert or rotation of that grant's tokens fail. [`MemoryClientRegistry`],
-//! [`MemoryCodeStore`] and [`MemoryTokenStore`] are the in-memory implementations; a
-//! deployment of several instances needs shared ones: the `postgres` feature has them for
-//! PostgreSQL (`PgStores`). The `testing` feature has the conformance suite
-//! (`grantflow::testing::Conformance`) that every store implementation, the crate's and
-//! yours, can run.
+//! [`ClientRegistry`], [`CodeStore`] and [`TokenStore`](store::TokenStore) are async,
+//! object-safe traits with `&self` methods. Their doc comments state each security
+//! contract: stores are keyed by [`TokenHash`](secret::TokenHash) digests and never see
+//! token values; [`TokenStore::insert`](store::TokenStore::insert) writes all the records of
+//! one response or none; [`CodeStore::redeem`] hands a code's grant out exactly once and
+//! then reports "already used, by grant X";
+//! [`TokenStore::rotate`](store::TokenStore::rotate) is the compare-and-swap of refresh
+//! token rotation; [`TokenStore::revoke_grant`](store::TokenStore::revoke_grant) leaves a
+//! tombstone that makes a later insert or rotation of that grant's tokens fail.
+//! [`MemoryClientRegistry`], [`MemoryCodeStore`] and [`MemoryTokenStore`] are the in-memory
+//! implementations; a deployment of several instances needs shared ones: the `postgres`
+//! feature has them for PostgreSQL (`grantflow::postgres::PgStores`). The `testing`
+//! feature has the conformance suite (`grantflow::testing::Conformance`) that every store
+//! implementation, the crate's and yours, can run. The types a store implementer needs
+//! are in [`store`].
 //!
 //! ## The authorization endpoint
 //!
-//! [`Server::authorize`] validates a request and stops with a [`PendingAuthorization`]:
-//! the host authenticates the user, asks for consent, and then calls
-//! [`approve`](PendingAuthorization::approve) or [`deny`](PendingAuthorization::deny).
-//! Nothing redirects before that, and an unverified client or redirect URI can never
-//! redirect at all ([`AuthorizeError::Rejected`]). See `examples/in_memory_flow.rs` for
-//! the whole code + PKCE + refresh flow.
+//! [`Server::authorize`] validates a request and stops with a
+//! [`PendingAuthorization`](authorize::PendingAuthorization): the host authenticates the
+//! user, asks for consent, and then calls
+//! [`approve`](authorize::PendingAuthorization::approve) or
+//! [`deny`](authorize::PendingAuthorization::deny). Nothing redirects before that, and an
+//! unverified client or redirect URI can never redirect at all
+//! ([`AuthorizeError::Rejected`](authorize::AuthorizeError::Rejected)). See
+//! `examples/in_memory_flow.rs` for the whole code + PKCE + refresh flow.
 //!
-//! [`DeviceStore`] holds device authorization requests: every state change (pending to
-//! approved or denied, approved to redeemed) is one compare-and-set, so a device code is
-//! redeemed exactly once. [`MemoryDeviceStore`] is its bounded in-memory implementation.
+//! [`DeviceStore`](store::DeviceStore) holds device authorization requests: every state
+//! change (pending to approved or denied, approved to redeemed) is one compare-and-set, so
+//! a device code is redeemed exactly once. [`MemoryDeviceStore`] is its bounded in-memory
+//! implementation.
 //!
 //! ## Security model
 //!
 //! Enforced by the crate: exactly one client authentication method per request, the
 //! registered method only, secrets compared as SHA-256 digests in constant time, failed
-//! attempts throttled ([`AttemptLimiter`]); no credentials in URLs; repeated parameters
+//! attempts throttled ([`AttemptLimiter`](limiter::AttemptLimiter)); no credentials in URLs; repeated parameters
 //! refused and input size bounded; `Cache-Control: no-store` on every token response;
 //! 256-bit random tokens stored only as digests; secret types with redacted `Debug` and no
 //! `Display` or `Serialize`; an `https` issuer unless
@@ -140,7 +167,7 @@
 //!   code, §4.3 password (opt-in), §4.4 client credentials, §5 token responses and errors,
 //!   §6 refreshing
 //! - [RFC 6750](https://www.rfc-editor.org/rfc/rfc6750): bearer tokens at the resource
-//!   server ([`BearerGuard`])
+//!   server ([`BearerGuard`](guard::BearerGuard))
 //! - [RFC 7009](https://www.rfc-editor.org/rfc/rfc7009): token revocation ([`Server::revoke`])
 //! - [RFC 7617](https://www.rfc-editor.org/rfc/rfc7617): the Basic scheme
 //! - [RFC 7636](https://www.rfc-editor.org/rfc/rfc7636): PKCE
@@ -148,7 +175,7 @@
 //!   ([`Server::introspect`])
 //! - [RFC 8252](https://www.rfc-editor.org/rfc/rfc8252): loopback redirect URIs
 //! - [RFC 8414](https://www.rfc-editor.org/rfc/rfc8414): authorization server metadata
-//!   ([`Server::metadata`], [`well_known_url`])
+//!   ([`Server::metadata`], [`well_known_url`](metadata::well_known_url))
 //! - [RFC 8628](https://www.rfc-editor.org/rfc/rfc8628): the device authorization grant
 //!   ([`Server::device_authorization`], [`Server::device_verification`])
 //! - [RFC 9207](https://www.rfc-editor.org/rfc/rfc9207): the `iss` response parameter
@@ -176,40 +203,90 @@
 #![warn(clippy::missing_errors_doc, clippy::missing_panics_doc)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// The public interface is, in tiers (rustls style): at the root, what wiring a server
+// needs; below it, one module per kind of user (store implementers, limiter implementers,
+// extension grants, resource servers, ...). Every public name has exactly one path.
 mod client_auth;
-mod clock;
+pub mod clock;
 mod config;
 mod endpoint;
 mod error;
-mod grant;
-mod guard;
+pub mod grant;
+pub mod guard;
 mod hash;
 mod http;
-mod issuer;
-mod json;
-mod limiter;
-mod metadata;
+pub mod limiter;
+pub mod metadata;
 mod params;
-mod pkce;
-mod secret;
+pub mod pkce;
+mod render;
+pub mod secret;
 mod server;
-mod store;
+pub mod store;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
+mod token_issuer;
 mod types;
 
-/// The PostgreSQL backend (feature `postgres`): [`PgStores`] and the stores it holds, and
-/// the `sqlx` pool types they are built from.
-///
-/// Every store trait has a PostgreSQL implementation, for deployments of several instances
-/// over one database. Apply the schema with [`PgStores::migrate`], then hand the stores to
-/// [`Server::builder`]. The pool types are re-exported so the host's `sqlx` version cannot
-/// drift from the crate's; add sqlx's TLS features in the host's own `Cargo.toml` for a
-/// database reached over TLS.
+pub use crate::config::{Dangerous, ServerBuilder};
+pub use crate::error::{ConfigError, Error, ErrorCode, InvalidErrorCode, OAuthError, StorageError};
+pub use crate::grant::handler::GrantRequest;
+pub use crate::http::{Header, HttpRequest, HttpResponse, Method, Status};
+pub use crate::params::FormLimits;
+pub use crate::server::Server;
+pub use crate::store::client::ClientRegistry;
+pub use crate::store::code::CodeStore;
+pub use crate::store::memory::{
+    MemoryClientRegistry, MemoryCodeStore, MemoryDeviceStore, MemoryTokenStore,
+};
+pub use crate::token_issuer::TokenIssuer;
+pub use crate::types::{
+    AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientSecret, ClientType, GrantType,
+    InvalidScope, Scope, Subject,
+};
+
+pub mod authorize {
+    //! The authorization endpoint
+    //! ([RFC 6749 §4.1.1](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1)):
+    //! [`Server::authorize`](crate::Server::authorize) validates a request into a
+    //! [`PendingAuthorization`], which the host approves or denies once it has
+    //! authenticated the user and asked for consent, or fails with an [`AuthorizeError`].
+    //! Redirect URIs are registered and matched as [`RedirectUri`]s.
+    pub use crate::endpoint::authorize::{
+        ApproveError, AuthorizeError, PendingAuthorization, RedirectError,
+    };
+    pub use crate::types::{InvalidRedirectUri, RedirectUri};
+}
+
+pub mod device {
+    //! The device authorization grant ([RFC 8628](https://www.rfc-editor.org/rfc/rfc8628)):
+    //! the user-code format, and the host's side of verification:
+    //! [`Server::device_verification`](crate::Server::device_verification) finds the
+    //! [`PendingDeviceAuthorization`] a user code belongs to, for the user to approve or
+    //! deny.
+    pub use crate::endpoint::device::{DeviceVerificationError, PendingDeviceAuthorization};
+    pub use crate::grant::device::UserCodeFormat;
+}
+
+pub mod issuer {
+    //! Token formats: what a [`TokenIssuer`](crate::TokenIssuer) is given ([`TokenClaims`])
+    //! and how it fails ([`IssueError`]), and the default issuer of opaque random tokens
+    //! ([`OpaqueTokenIssuer`]).
+    pub use crate::token_issuer::{IssueError, OpaqueTokenIssuer, TokenClaims};
+}
+
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres {
+    //! The PostgreSQL backend (feature `postgres`): [`PgStores`] and the stores it holds,
+    //! and the `sqlx` pool types they are built from.
+    //!
+    //! Every store trait has a PostgreSQL implementation, for deployments of several
+    //! instances over one database. Apply the schema with [`PgStores::migrate`], then hand
+    //! the stores to [`Server::builder`](crate::Server::builder). The pool types are
+    //! re-exported so the host's `sqlx` version cannot drift from the crate's; add sqlx's
+    //! TLS features in the host's own `Cargo.toml` for a database reached over TLS.
     pub use crate::store::postgres::{
         PgAttemptLimiter, PgClientRegistry, PgCodeStore, PgDeviceStore, PgStores, PgTokenStore,
     };
@@ -220,47 +297,6 @@ pub mod postgres {
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-
-// The public interface is:
-pub use crate::clock::{Clock, ManualClock, SystemClock};
-pub use crate::config::{Dangerous, ServerBuilder};
-pub use crate::endpoint::authorize::{
-    ApproveError, AuthorizeError, PendingAuthorization, RedirectError,
-};
-pub use crate::endpoint::device::{DeviceVerificationError, PendingDeviceAuthorization};
-pub use crate::endpoint::password_grant::ResourceOwnerVerifier;
-pub use crate::endpoint::token::{GrantError, GrantHandler, GrantRequest, TokenGrant};
-pub use crate::error::{ConfigError, Error, ErrorCode, InvalidErrorCode, OAuthError, StorageError};
-pub use crate::grant::device::UserCodeFormat;
-pub use crate::guard::{BearerGuard, TokenInfo};
-pub use crate::http::{Header, HttpRequest, HttpResponse, Method, Status};
-pub use crate::issuer::{IssueError, OpaqueTokenIssuer, TokenClaims, TokenIssuer};
-pub use crate::limiter::{AttemptLimiter, MemoryAttemptLimiter, Outcome, Throttle};
-pub use crate::metadata::well_known_url;
-pub use crate::params::FormLimits;
-pub use crate::pkce::{CodeChallenge, PkceMethod, s256_challenge};
-pub use crate::secret::{
-    AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, DeviceCode, RefreshToken,
-    ResourceOwnerPassword, TokenHash,
-};
-pub use crate::server::Server;
-#[cfg(feature = "postgres")]
-pub use crate::store::postgres::{
-    PgAttemptLimiter, PgClientRegistry, PgCodeStore, PgDeviceStore, PgStores, PgTokenStore,
-};
-pub use crate::store::{
-    AuthorizationGrant, ClientRegistry, CodeStore, Insert, MemoryClientRegistry, MemoryCodeStore,
-    MemoryTokenStore, Redemption, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord,
-    TokenStore,
-};
-pub use crate::store::{
-    DeviceDecision, DeviceInsert, DevicePoll, DeviceRecord, DeviceRedemption, DeviceState,
-    DeviceStore, MemoryDeviceStore,
-};
-pub use crate::types::{
-    AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientType, GrantId, GrantType,
-    InvalidRedirectUri, InvalidScope, RedirectUri, Scope, Subject,
-};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -5,9 +5,10 @@
 use std::sync::Arc;
 
 use crate::config::ServerBuilder;
-use crate::endpoint::token::GrantHandler;
 use crate::error::ConfigError;
+use crate::grant::GrantHandler;
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
+use crate::render::JsonObject;
 use crate::server::Server;
 use crate::types::{GrantType, Scope};
 
@@ -20,7 +21,7 @@ const WELL_KNOWN: &str = "/.well-known/oauth-authorization-server";
 /// of the path is dropped.
 ///
 /// ```
-/// use grantflow::well_known_url;
+/// use grantflow::metadata::well_known_url;
 ///
 /// // V-META-2
 /// assert_eq!(
@@ -92,36 +93,6 @@ pub(crate) struct Metadata {
     url: String,
 }
 
-/// The document ([RFC 8414 §2](https://www.rfc-editor.org/rfc/rfc8414#section-2)).
-/// Members are left out rather than `null` or `[]` (MD-05).
-#[derive(serde::Serialize)]
-struct Document<'a> {
-    issuer: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    authorization_endpoint: Option<&'a str>,
-    token_endpoint: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    device_authorization_endpoint: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    response_types_supported: Option<[&'static str; 1]>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    response_modes_supported: Option<[&'static str; 1]>,
-    grant_types_supported: Vec<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    code_challenge_methods_supported: Option<&'static [&'static str]>,
-    token_endpoint_auth_methods_supported: [&'static str; 3],
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    scopes_supported: Vec<&'a str>,
-    revocation_endpoint: &'a str,
-    revocation_endpoint_auth_methods_supported: [&'static str; 3],
-    introspection_endpoint: &'a str,
-    introspection_endpoint_auth_methods_supported: [&'static str; 2],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    authorization_response_iss_parameter_supported: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    service_documentation: Option<&'a str>,
-}
-
 /// Every client authentication method the token-style endpoints accept.
 const AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
 
@@ -162,29 +133,50 @@ impl MetadataSettings {
         };
         let grant_types: Vec<&str> = grant_handlers.iter().map(|h| h.grant_type()).collect();
         let code_flow = grant_types.contains(&GrantType::AUTHORIZATION_CODE.as_str());
-        let document = Document {
-            issuer,
-            authorization_endpoint: code_flow.then_some(authorization_endpoint.as_str()),
-            token_endpoint: &token_endpoint,
-            device_authorization_endpoint: device_endpoint,
-            response_types_supported: code_flow.then_some(["code"]),
-            response_modes_supported: code_flow.then_some(["query"]),
-            grant_types_supported: grant_types,
-            code_challenge_methods_supported: code_flow.then_some(code_challenge_methods),
-            token_endpoint_auth_methods_supported: AUTH_METHODS,
-            scopes_supported: scopes.iter().collect(),
-            revocation_endpoint: &revocation_endpoint,
-            revocation_endpoint_auth_methods_supported: AUTH_METHODS,
-            introspection_endpoint: &introspection_endpoint,
-            introspection_endpoint_auth_methods_supported: [
-                "client_secret_basic",
-                "client_secret_post",
-            ],
-            authorization_response_iss_parameter_supported: code_flow.then_some(true),
-            service_documentation: self.service_documentation.as_deref(),
-        };
-        let body = serde_json::to_vec(&document)
-            .map_err(|_| ConfigError::Setting("metadata could not be rendered"))?;
+        // The document (RFC 8414 §2): members left out rather than `null` or `[]` (MD-05);
+        // the authorization endpoint's members only with the code flow.
+        let mut document = JsonObject::with_capacity(1024);
+        document
+            .string("issuer", issuer)
+            .optional_string(
+                "authorization_endpoint",
+                code_flow.then_some(authorization_endpoint.as_str()),
+            )
+            .string("token_endpoint", &token_endpoint)
+            .optional_string("device_authorization_endpoint", device_endpoint);
+        if code_flow {
+            document
+                .string_array("response_types_supported", ["code"])
+                .string_array("response_modes_supported", ["query"]);
+        }
+        document.string_array("grant_types_supported", grant_types);
+        if code_flow {
+            document.string_array(
+                "code_challenge_methods_supported",
+                code_challenge_methods.iter().copied(),
+            );
+        }
+        document.string_array("token_endpoint_auth_methods_supported", AUTH_METHODS);
+        if !scopes.is_empty() {
+            document.string_array("scopes_supported", scopes.iter());
+        }
+        document
+            .string("revocation_endpoint", &revocation_endpoint)
+            .string_array("revocation_endpoint_auth_methods_supported", AUTH_METHODS)
+            .string("introspection_endpoint", &introspection_endpoint)
+            .string_array(
+                "introspection_endpoint_auth_methods_supported",
+                ["client_secret_basic", "client_secret_post"],
+            )
+            .optional_boolean(
+                "authorization_response_iss_parameter_supported",
+                code_flow.then_some(true),
+            )
+            .optional_string(
+                "service_documentation",
+                self.service_documentation.as_deref(),
+            );
+        let body = document.finish();
         Ok(Metadata {
             body: body.into(),
             path,

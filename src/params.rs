@@ -7,8 +7,6 @@
 
 use std::borrow::Cow;
 
-use crate::error::{ErrorCode, OAuthError};
-
 /// Size bounds for request parsing. Oversized input is refused with `invalid_request`
 /// before it is decoded, so a request can never make the server allocate more than these
 /// bounds allow.
@@ -61,7 +59,8 @@ impl std::fmt::Debug for Form<'_> {
     }
 }
 
-/// Why a form was refused. Rendered as `invalid_request`.
+/// Why a form was refused. Rendered as `invalid_request` (`From<FormError> for
+/// OAuthError`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum FormError {
     TooLarge,
@@ -69,26 +68,6 @@ pub(crate) enum FormError {
     ValueTooLong,
     Malformed,
     Repeated(String),
-}
-
-impl FormError {
-    pub(crate) fn into_oauth(self) -> OAuthError {
-        let error = OAuthError::new(ErrorCode::INVALID_REQUEST);
-        match self {
-            Self::TooLarge => error.with_description("request too large"),
-            Self::TooManyParameters => error.with_description("too many parameters"),
-            Self::ValueTooLong => error.with_description("parameter value too long"),
-            Self::Malformed => error.with_description("malformed form encoding"),
-            // The name is echoed only when it looks like a protocol parameter name:
-            // anything else is attacker-chosen text, which an error response must not
-            // reflect, even cleaned to the ER-02 characters (`<script>` is within them;
-            // SEC-06).
-            Self::Repeated(name) if is_plain_name(&name) => {
-                error.with_description(format!("repeated parameter: {name}"))
-            }
-            Self::Repeated(_) => error.with_description("repeated parameter"),
-        }
-    }
 }
 
 /// Whether `name` has the shape of an OAuth parameter name (1 to 32 ASCII letters, digits,
@@ -230,6 +209,7 @@ fn hex(b: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::OAuthError;
     use proptest::prelude::*;
 
     fn parse(s: &str) -> Result<Form<'_>, FormError> {
@@ -255,7 +235,7 @@ mod tests {
         let description = |input: &str| {
             parse(input)
                 .err()
-                .map(|e| e.into_oauth().description().unwrap_or("").to_owned())
+                .map(|e| OAuthError::from(e).description().unwrap_or("").to_owned())
         };
         assert_eq!(
             description("code=a&code=b").as_deref(),

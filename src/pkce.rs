@@ -17,7 +17,7 @@ use crate::secret::CodeVerifier;
 /// Names are compared exactly, case included (PK-05): `s256` is not `S256`.
 ///
 /// ```
-/// use grantflow::PkceMethod;
+/// use grantflow::pkce::PkceMethod;
 /// assert_eq!(PkceMethod::parse("S256"), Some(PkceMethod::S256));
 /// assert_eq!(PkceMethod::parse("s256"), None);
 /// assert_eq!(PkceMethod::Plain.as_str(), "plain");
@@ -60,7 +60,8 @@ impl PkceMethod {
 /// so records holding it are safe to print.
 ///
 /// ```
-/// use grantflow::{CodeChallenge, CodeVerifier, PkceMethod};
+/// use grantflow::pkce::{CodeChallenge, PkceMethod};
+/// use grantflow::secret::CodeVerifier;
 ///
 /// // RFC 7636 Appendix B.
 /// let challenge = CodeChallenge::new(PkceMethod::S256, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
@@ -152,7 +153,7 @@ impl fmt::Debug for CodeChallenge {
 ///
 /// ```
 /// assert_eq!(
-///     grantflow::s256_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+///     grantflow::pkce::s256_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
 ///     "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
 /// );
 /// ```

@@ -1,8 +1,10 @@
-//! Secret values: client secrets, tokens, codes and verifiers, and their digests.
+//! Secret values: tokens, codes, verifiers and passwords, and their digest
+//! ([`TokenHash`]). [`ClientSecret`](crate::ClientSecret), the one a host registering
+//! clients needs, is at the crate root.
 //!
 //! # Security
 //!
-//! Secret types are inert (DESIGN decision 13): no `Display`, no `Serialize`, no
+//! Secret types are inert: no `Display`, no `Serialize`, no
 //! `PartialEq`, and a `Debug` that prints `<redacted>`. Stores only ever see a
 //! [`TokenHash`], the SHA-256 digest of a secret, so a leaked table holds no live
 //! credential. Digests are compared in constant time.
@@ -29,7 +31,7 @@ use sha2::{Digest as _, Sha256};
 /// compares in constant time all the same. `Debug` shows only an 8-hex-digit prefix.
 ///
 /// ```
-/// use grantflow::{AccessToken, TokenHash};
+/// use grantflow::secret::{AccessToken, TokenHash};
 ///
 /// let token = AccessToken::from_presented("mF_9.B5f-4.1JqM".to_owned());
 /// let hash = token.hash();
@@ -91,7 +93,8 @@ pub(crate) fn random_secret() -> String {
 }
 
 /// Generates the secret newtypes: private field, redacted `Debug`, no `Display`,
-/// `Serialize` or `PartialEq`.
+/// `Serialize` or `PartialEq`. Used here and for [`ClientSecret`](crate::ClientSecret),
+/// which lives with the clients.
 macro_rules! secret_type {
     ($(#[$meta:meta])* $name:ident, generate: $generate:literal) => {
         $(#[$meta])*
@@ -112,65 +115,48 @@ macro_rules! secret_type {
             }
 
             /// The SHA-256 digest used as the storage key; stores never see the value.
-            pub fn hash(&self) -> TokenHash {
-                TokenHash::of(&self.0)
+            pub fn hash(&self) -> $crate::secret::TokenHash {
+                $crate::secret::TokenHash::of(&self.0)
             }
 
             /// Generates a fresh value: 256 bits from the CSPRNG, base64url without padding.
             #[doc = $generate]
             pub fn generate() -> Self {
-                Self(random_secret())
+                Self($crate::secret::random_secret())
             }
         }
 
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(concat!(stringify!($name), "(<redacted>)"))
             }
         }
     };
 }
-
-secret_type!(
-    /// A client secret ([RFC 6749 §2.3.1](https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1)).
-    ///
-    /// Registries keep only its [`TokenHash`]. That is safe because the authorization server
-    /// *generates* client secrets with 256 bits of entropy; for human-chosen secrets,
-    /// override [`ClientRegistry::verify_secret`](crate::ClientRegistry::verify_secret)
-    /// with a slow KDF.
-    ///
-    /// ```
-    /// use grantflow::ClientSecret;
-    /// let secret = ClientSecret::generate();
-    /// assert_eq!(secret.expose_secret().len(), 43);
-    /// assert_eq!(format!("{secret:?}"), "ClientSecret(<redacted>)");
-    /// ```
-    ClientSecret,
-    generate: "Hand the value to the client once, and register only its hash."
-);
+pub(crate) use secret_type;
 
 secret_type!(
     /// A bearer access token ([RFC 6749 §1.4](https://www.rfc-editor.org/rfc/rfc6749#section-1.4)).
     /// Opaque by default: 256 random bits that only refer to the stored record.
     ///
     /// ```
-    /// use grantflow::AccessToken;
+    /// use grantflow::secret::AccessToken;
     /// let token = AccessToken::generate();
     /// assert_eq!(format!("{token:?}"), "AccessToken(<redacted>)");
     /// ```
     AccessToken,
-    generate: "The default [`OpaqueTokenIssuer`](crate::OpaqueTokenIssuer) uses this."
+    generate: "The default [`OpaqueTokenIssuer`](crate::issuer::OpaqueTokenIssuer) uses this."
 );
 
 secret_type!(
     /// A refresh token ([RFC 6749 §1.5](https://www.rfc-editor.org/rfc/rfc6749#section-1.5)).
     ///
     /// ```
-    /// use grantflow::RefreshToken;
+    /// use grantflow::secret::RefreshToken;
     /// assert_eq!(format!("{:?}", RefreshToken::generate()), "RefreshToken(<redacted>)");
     /// ```
     RefreshToken,
-    generate: "The default [`OpaqueTokenIssuer`](crate::OpaqueTokenIssuer) uses this."
+    generate: "The default [`OpaqueTokenIssuer`](crate::issuer::OpaqueTokenIssuer) uses this."
 );
 
 secret_type!(
@@ -178,7 +164,7 @@ secret_type!(
     /// Single use: it is not `Clone`.
     ///
     /// ```
-    /// use grantflow::AuthorizationCode;
+    /// use grantflow::secret::AuthorizationCode;
     /// assert_eq!(format!("{:?}", AuthorizationCode::generate()), "AuthorizationCode(<redacted>)");
     /// ```
     AuthorizationCode,
@@ -190,7 +176,7 @@ secret_type!(
     /// Not `Clone`.
     ///
     /// ```
-    /// use grantflow::CodeVerifier;
+    /// use grantflow::secret::CodeVerifier;
     /// assert_eq!(format!("{:?}", CodeVerifier::generate()), "CodeVerifier(<redacted>)");
     /// ```
     CodeVerifier,
@@ -203,7 +189,7 @@ secret_type!(
     /// client that asked for it (DG-04). Single use: it is not `Clone`.
     ///
     /// ```
-    /// use grantflow::DeviceCode;
+    /// use grantflow::secret::DeviceCode;
     /// let code = DeviceCode::generate();
     /// assert_eq!(code.expose_secret().len(), 43);
     /// assert_eq!(format!("{code:?}"), "DeviceCode(<redacted>)");
@@ -215,11 +201,11 @@ secret_type!(
 secret_type!(
     /// A resource owner's password, presented with the legacy password grant
     /// ([RFC 6749 §4.3.2](https://www.rfc-editor.org/rfc/rfc6749#section-4.3.2)). Handed
-    /// to the [`ResourceOwnerVerifier`](crate::ResourceOwnerVerifier), never stored or
+    /// to the [`ResourceOwnerVerifier`](crate::grant::ResourceOwnerVerifier), never stored or
     /// logged by the crate (PW-03).
     ///
     /// ```
-    /// use grantflow::ResourceOwnerPassword;
+    /// use grantflow::secret::ResourceOwnerPassword;
     /// let password = ResourceOwnerPassword::from_presented("hunter2".to_owned());
     /// assert_eq!(format!("{password:?}"), "ResourceOwnerPassword(<redacted>)");
     /// ```

@@ -6,12 +6,14 @@ use std::time::{Duration, SystemTime};
 
 use crate::clock::Clock;
 use crate::config::ServerBuilder;
-use crate::endpoint::token::GrantHandler;
-use crate::issuer::TokenIssuer;
+use crate::grant::GrantHandler;
+use crate::grant::password::PASSWORD_GRANT_WARNING;
 use crate::limiter::AttemptLimiter;
 use crate::metadata::Metadata;
 use crate::params::FormLimits;
 use crate::store::{ClientRegistry, CodeStore, TokenStore};
+use crate::token_issuer::TokenIssuer;
+use crate::types::GrantType;
 
 /// An OAuth 2.1 authorization server engine.
 ///
@@ -86,5 +88,33 @@ impl Server {
 
     pub(crate) fn now(&self) -> SystemTime {
         self.inner.clock.now()
+    }
+
+    /// Configuration warnings: settings that are allowed but discouraged. Today, one
+    /// entry when the password grant is enabled (PW-04). The crate has no logging
+    /// dependency and prints nothing itself: log these at startup.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use grantflow::{MemoryClientRegistry, MemoryTokenStore, Server};
+    ///
+    /// let server = Server::builder(
+    ///     "https://as.example.com",
+    ///     Arc::new(MemoryClientRegistry::new()),
+    ///     Arc::new(MemoryTokenStore::new()),
+    /// )
+    /// .build()?;
+    /// assert!(server.warnings().is_empty());
+    /// # Ok::<(), grantflow::ConfigError>(())
+    /// ```
+    pub fn warnings(&self) -> Vec<&'static str> {
+        let mut warnings = Vec::new();
+        if self
+            .grant_types()
+            .any(|g| g == GrantType::PASSWORD.as_str())
+        {
+            warnings.push(PASSWORD_GRANT_WARNING);
+        }
+        warnings
     }
 }

@@ -4,72 +4,91 @@
 //! The original request travels in the form's `action` URL and is validated again on
 //! every POST (cheap and stateless), so nothing the browser could alter is trusted.
 
-use grantflow::{AuthorizeError, HttpRequest, HttpResponse, Method, PendingAuthorization, Status};
+use std::net::IpAddr;
+
+use grantflow::authorize::{AuthorizeError, PendingAuthorization};
+use grantflow::{HttpRequest, HttpResponse, Method, Status};
 
 use super::DemoApp;
 use super::pages::{self, Buttons, Decision};
 use super::session::Session;
 
-pub(super) async fn handle(app: &DemoApp, request: &HttpRequest) -> HttpResponse {
+pub(super) async fn handle(app: &DemoApp, peer: IpAddr, request: &HttpRequest) -> HttpResponse {
     match request.method() {
-        Method::Get => show(app, request).await,
-        Method::Post => submit(app, request).await,
-        _ => HttpResponse::new(Status::METHOD_NOT_ALLOWED).with_header("allow", "GET, POST"),
+        // HEAD is answered as GET; the framework sends the headers without the body.
+        Method::Get | Method::Head => show(app, request).await,
+        Method::Post => submit(app, peer, request).await,
+        _ => HttpResponse::new(Status::METHOD_NOT_ALLOWED).with_header("allow", "GET, HEAD, POST"),
     }
 }
 
-/// `GET /authorize?…`: the consent page (with the sign-in fields when nobody is signed in),
+/// `GET /authorize?…`: the sign-in page when nobody is signed in, else the consent page;
 /// the error page, or, for a signed-in user, the error redirect.
 async fn show(app: &DemoApp, request: &HttpRequest) -> HttpResponse {
     let session = app.inner.sessions.find_or_start(request);
-    let response = match app.inner.server.authorize(request).await {
+    let query = request.query().unwrap_or("");
+    let response = match validate(app, query).await {
         // The user has authenticated, so the error may go back to the client (AZ-07).
         Err(AuthorizeError::Redirect(error)) if session.user.is_some() => error.into_response(),
-        outcome => render(outcome, &session, request.query().unwrap_or("")),
+        outcome => render(outcome, &session, query),
     };
     session.attach_cookie(response)
 }
 
-/// `POST /authorize?…` from the page: check the CSRF token (SEC-03), sign in if needed,
-/// then send the decision back to the client with a 303 (SEC-04).
-async fn submit(app: &DemoApp, request: &HttpRequest) -> HttpResponse {
-    let (form, session) = match app.posted_form(request) {
+/// `POST /authorize?…` from the page: check the CSRF token (SEC-03), then either sign in
+/// (and show the consent page next), sign out, or send the decision back to the client,
+/// always with a 303 (SEC-04).
+///
+/// Signing in and deciding are two steps: a sign-in form carries no decision, and a
+/// decision posted with a sign-in is ignored. So pressing Enter in the password field,
+/// or a password manager submitting the form, can never approve a request the user has
+/// not seen.
+async fn submit(app: &DemoApp, peer: IpAddr, request: &HttpRequest) -> HttpResponse {
+    let query = request.query().unwrap_or("");
+    let this_page = format!("/authorize?{query}");
+    let (form, session) = match app.posted_form(request, |_| this_page.clone()) {
         Ok(posted) => posted,
         Err(page) => return page,
     };
     let sessions = &app.inner.sessions;
-    let query = request.query().unwrap_or("");
-    let outcome = app
-        .inner
-        .server
-        .authorize(&HttpRequest::new(Method::Get).with_query(query))
-        .await;
-    let this_page = format!("/authorize?{query}");
-    let outcome = match outcome {
+    let outcome = match validate(app, query).await {
         Ok(pending) => Ok(pending),
         Err(AuthorizeError::Redirect(error)) => Err(error),
         // Not a request that can be answered at all: the error page, no sign-in.
         other => return render(other, &session, query),
     };
-    let (session, subject) = match session.user.clone() {
-        Some(user) => (session, user),
-        None => match app.sign_in(&session, &form).await {
-            Ok(signed_in) => signed_in,
-            Err(message) => {
-                sessions.flash(&session, message);
-                return pages::see_other(&this_page);
+    if form.decision == Some(Decision::SignOut) {
+        let signed_out = sessions.sign_out(&session);
+        return signed_out.attach_cookie(pages::see_other(&this_page));
+    }
+    let Some(subject) = session.user.clone() else {
+        return match app.sign_in(peer, &session, &form, &this_page).await {
+            Ok((signed_in, _)) => {
+                let response = match outcome {
+                    // Now that the user is signed in, an invalid request goes back to the
+                    // client (AZ-07).
+                    Err(error) => error.see_other().into_response(),
+                    // The consent page next, whatever the form said.
+                    Ok(_) => pages::see_other(&this_page),
+                };
+                signed_in.attach_cookie(response)
             }
-        },
+            Err(back) => back,
+        };
     };
-    let response = match (outcome, form.decision) {
-        // Now that the user is signed in, an invalid request goes back to the client.
+    match (outcome, form.decision) {
         (Err(error), _) => error.see_other().into_response(),
         (Ok(pending), Some(Decision::Approve)) => approve(pending, subject).await,
         (Ok(pending), Some(Decision::Deny)) => pending.see_other().deny(),
-        // Signed in from the plain sign-in form: show the consent page next.
         (Ok(_), _) => pages::see_other(&this_page),
-    };
-    session.attach_cookie(response)
+    }
+}
+
+/// The authorization request in `query`, validated afresh: the page's GET, its HEAD and
+/// its form POSTs all carry the original request in the query.
+async fn validate(app: &DemoApp, query: &str) -> Result<PendingAuthorization, AuthorizeError> {
+    let request = HttpRequest::new(Method::Get).with_query(query);
+    app.inner.server.authorize(&request).await
 }
 
 async fn approve(pending: PendingAuthorization, subject: grantflow::Subject) -> HttpResponse {
@@ -85,58 +104,72 @@ async fn approve(pending: PendingAuthorization, subject: grantflow::Subject) -> 
     }
 }
 
-/// The page for an authorization request that has not been answered yet.
+/// The page for an authorization request that has not been answered yet: the sign-in
+/// page (one button, "Sign in") or, for a signed-in user, the consent page.
 fn render(
     outcome: Result<PendingAuthorization, AuthorizeError>,
     session: &Session,
     query: &str,
 ) -> HttpResponse {
     let action = format!("/authorize?{query}");
-    let signed_out = session.user.is_none();
+    let flash = session.flash.as_ref();
+    let notice = pages::notice(flash.and_then(|f| f.message()));
+    let sign_in_form = || {
+        let username = flash.map_or("", |f| f.username());
+        pages::form(
+            &action,
+            &session.csrf,
+            Some(username),
+            "",
+            Buttons::Continue("Sign in"),
+        )
+    };
     match outcome {
         Ok(pending) => {
-            let client = pending
-                .client_name()
-                .unwrap_or(pending.client_id().as_str());
-            let who = match &session.user {
-                Some(user) => format!(
-                    "<p class=\"muted\">Signed in as {}.</p>",
-                    pages::escape(user.as_str())
-                ),
-                None => "<p class=\"muted\">Sign in to answer.</p>".to_owned(),
+            let client = pages::escape(
+                pending
+                    .client_name()
+                    .unwrap_or(pending.client_id().as_str()),
+            );
+            let id = pages::escape(pending.client_id().as_str());
+            let Some(user) = &session.user else {
+                let content = format!(
+                    "{notice}<p><strong>{client}</strong> ({id}) asks for access to your \
+                     account. Sign in to see what it asks for.</p>{form}",
+                    form = sign_in_form(),
+                );
+                return pages::page(Status::OK, "Sign in", &content);
             };
             let content = format!(
-                "{notice}<p><strong>{client}</strong> ({id}) would like to:</p>{scopes}{who}{form}",
-                notice = pages::notice(session.flash),
-                client = pages::escape(client),
-                id = pages::escape(pending.client_id().as_str()),
+                "{notice}<p><strong>{client}</strong> ({id}) would like to:</p>{scopes}{form}{who}",
                 scopes = pages::scope_list(pending.requested_scope()),
-                form = pages::form(&action, &session.csrf, signed_out, "", Buttons::Decision),
+                form = pages::form(&action, &session.csrf, None, "", Buttons::Decision),
+                who = pages::signed_in_as(&action, &session.csrf, "", user.as_str()),
             );
             pages::page(Status::OK, "Allow access?", &content)
         }
         // A request the client will hear about once the user has signed in (AZ-07).
         Err(AuthorizeError::Redirect(_)) => {
-            let content = format!(
-                "{}{}",
-                pages::notice(session.flash),
-                pages::form(
-                    &action,
-                    &session.csrf,
-                    true,
-                    "",
-                    Buttons::Continue("Sign in")
-                ),
-            );
+            let content = format!("{notice}{}", sign_in_form());
             pages::page(Status::OK, "Sign in", &content)
         }
         // Unknown client or unregistered redirect URI: an error page, never a redirect
-        // (AZ-02, AZ-03).
-        Err(AuthorizeError::Rejected(error)) => pages::message(
-            Status::BAD_REQUEST,
-            "This sign-in link is not valid",
-            error.description().unwrap_or(error.code().as_str()),
-        ),
+        // (AZ-02, AZ-03). The description is for the client's developer, so it goes to the
+        // log, and the user gets words.
+        Err(AuthorizeError::Rejected(error)) => {
+            tracing::info!(
+                error = error.code().as_str(),
+                description = error.description().unwrap_or(""),
+                "authorization request rejected"
+            );
+            pages::message(
+                Status::BAD_REQUEST,
+                "This sign-in link is not valid",
+                "The application that sent you here made a request this service cannot \
+                 answer, so nothing was shared. Go back to the application and try again; if \
+                 it happens again, its developers need to fix it.",
+            )
+        }
         Err(error) => {
             tracing::error!(%error, "authorization request failed");
             unavailable()

@@ -17,16 +17,20 @@ mod pages;
 mod session;
 mod users;
 
-use std::net::SocketAddr;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
+use grantflow::guard::{BearerGuard, GuardRejection};
+use grantflow::limiter::{AttemptLimiter as _, MemoryAttemptLimiter, Outcome, Throttle};
 use grantflow::{
-    AttemptLimiter as _, BearerGuard, Client, ClientSecret, ClientType, GrantType, HttpRequest,
-    HttpResponse, MemoryAttemptLimiter, MemoryClientRegistry, MemoryDeviceStore, MemoryTokenStore,
-    Method, Outcome, Scope, Server, Status, Subject, Throttle,
+    Client, ClientSecret, ClientType, ErrorCode, GrantType, HttpRequest, HttpResponse,
+    MemoryClientRegistry, MemoryDeviceStore, MemoryTokenStore, Method, OAuthError, Scope, Server,
+    Status, Subject,
 };
 
-use self::session::Sessions;
+use self::session::{Csrf, Flash, Sessions};
 use self::users::Users;
 
 /// The routes every example serves, with the path each is mounted at.
@@ -41,14 +45,68 @@ pub(crate) const ROUTES: [(&str, Route); 8] = [
     ("/api/data", Route::ApiData),
 ];
 
-/// The largest request body an adapter reads; anything longer is answered with
-/// [`body_too_large`] without being read to the end. grantflow refuses forms over 16 KiB
+/// The largest request body an adapter reads; anything longer is answered 413 without
+/// being read to the end (see [`DemoApp::read_body`]). grantflow refuses forms over 16 KiB
 /// itself (`FormLimits`), so this only keeps a hostile client from making the adapter
 /// buffer megabytes.
 pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 
 /// The scope `GET /api/data` needs.
 const API_SCOPE: &str = "read:data";
+
+/// Failed sign-ins allowed per user name from one client address in
+/// [`SIGN_IN_WINDOW`]: a stranger elsewhere cannot lock the user out.
+const SIGN_IN_ATTEMPTS_PER_NAME: u32 = 5;
+/// Failed sign-ins allowed from one client address in [`SIGN_IN_WINDOW`], whatever the
+/// user names: one address cannot try a password on every account.
+const SIGN_IN_ATTEMPTS_PER_ADDRESS: u32 = 20;
+/// The window of both sign-in limits.
+const SIGN_IN_WINDOW: Duration = Duration::from_secs(5 * 60);
+/// Device authorization requests allowed from one client address per
+/// [`DEVICE_REQUEST_WINDOW`]. The window is the device code's lifetime, so one address
+/// holds at most about this many pending requests in the device store.
+const DEVICE_REQUESTS_PER_ADDRESS: u32 = 20;
+/// The window of the device authorization limit: the default device code lifetime.
+const DEVICE_REQUEST_WINDOW: Duration = Duration::from_secs(10 * 60);
+
+/// The limits every connection and the session table are held to. A deployment must keep
+/// limits like these, whatever the framework: without a head timeout, a client that sends
+/// half a request head and waits ("slowloris") holds its connection for ever, and enough of
+/// them exhaust the server's sockets.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    /// How long a client has to send a request head, counted from the connection's
+    /// opening or the end of the previous response: also how long an idle kept-alive
+    /// connection stays open.
+    pub(crate) head_timeout: Duration,
+    /// How long a client has to send the whole body once the head is in: an unfinished
+    /// body is answered 408 and the connection closed.
+    pub(crate) body_timeout: Duration,
+    /// The most connections served at once; further ones wait in the listen backlog
+    /// until one closes.
+    pub(crate) max_connections: usize,
+    /// The most sessions of visitors who have not signed in (anyone can start one with a
+    /// request). A full table drops the oldest anonymous sessions, never a signed-in one.
+    pub(crate) anonymous_sessions: usize,
+    /// The most sessions one user keeps signed in; signing in once more ends that user's
+    /// oldest. Signed-in sessions are so bounded by the number of users, and one user's
+    /// sign-ins never end another user's session.
+    pub(crate) sessions_per_user: usize,
+}
+
+impl Default for Limits {
+    /// 10 s for a head, 10 s for a body of at most [`BODY_LIMIT`], 1,024 connections,
+    /// 100,000 anonymous sessions, 16 sessions per user.
+    fn default() -> Self {
+        Self {
+            head_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            anonymous_sessions: 100_000,
+            sessions_per_user: 16,
+        }
+    }
+}
 
 /// One of the [`ROUTES`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,8 +153,14 @@ struct Inner {
     api_scope: Scope,
     users: Arc<Users>,
     sessions: Sessions,
-    /// Sign-in attempts per user name on the pages (the password grant has its own).
-    sign_in_limiter: MemoryAttemptLimiter,
+    limits: Limits,
+    /// Failed sign-ins on the pages per user name and client address (the password
+    /// grant has its own limiter).
+    sign_in_per_name: MemoryAttemptLimiter,
+    /// Failed sign-ins on the pages per client address.
+    sign_in_per_address: MemoryAttemptLimiter,
+    /// Device authorization requests per client address.
+    device_requests: MemoryAttemptLimiter,
 }
 
 impl DemoApp {
@@ -105,7 +169,10 @@ impl DemoApp {
     ///
     /// # Errors
     /// When the configuration is refused (it is not: the demo registry is valid).
-    pub(crate) fn new(addr: SocketAddr) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+    pub(crate) fn new(
+        addr: SocketAddr,
+        limits: Limits,
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let issuer = format!("http://{addr}");
         let users = Arc::new(Users::demo());
         let server = Server::builder(
@@ -120,6 +187,9 @@ impl DemoApp {
         // Legacy clients only: enabled here for `demo-legacy`, the one client registered
         // with the password grant (PW-02).
         .password_grant(users.clone())
+        // A public client id ships in every copy of the app, so anyone can present it: the
+        // revocation endpoint must not tell them whether someone else's token is live.
+        .revocation_hides_foreign_tokens(true)
         .build()?;
         let guard = server.bearer_guard().realm("demo-api")?;
         Ok(Self {
@@ -127,24 +197,52 @@ impl DemoApp {
                 guard,
                 api_scope: Scope::parse(API_SCOPE)?,
                 users,
-                sessions: Sessions::new(server.issuer()),
-                sign_in_limiter: MemoryAttemptLimiter::new(5, std::time::Duration::from_secs(300)),
+                sessions: Sessions::new(
+                    server.issuer(),
+                    limits.anonymous_sessions,
+                    limits.sessions_per_user,
+                ),
+                limits,
+                sign_in_per_name: MemoryAttemptLimiter::new(
+                    SIGN_IN_ATTEMPTS_PER_NAME,
+                    SIGN_IN_WINDOW,
+                ),
+                sign_in_per_address: MemoryAttemptLimiter::new(
+                    SIGN_IN_ATTEMPTS_PER_ADDRESS,
+                    SIGN_IN_WINDOW,
+                ),
+                device_requests: MemoryAttemptLimiter::new(
+                    DEVICE_REQUESTS_PER_ADDRESS,
+                    DEVICE_REQUEST_WINDOW,
+                ),
                 server,
             }),
         })
     }
 
-    /// Serves one request to `route`. Every outcome is a response: protocol errors are the
-    /// RFC responses grantflow renders, storage faults are logged and answered with
-    /// `server_error`, and nothing panics.
-    pub(crate) async fn handle(&self, route: Route, request: HttpRequest) -> HttpResponse {
+    /// Serves one request to `route` from a client at `peer`. Every outcome is a
+    /// response: protocol errors are the RFC responses grantflow renders, storage faults
+    /// are logged and answered with `server_error`, and nothing panics.
+    ///
+    /// `peer` keys the per-address limits. Behind a reverse proxy it is the proxy's
+    /// address: pass the client's address from the proxy's header instead, and trust that
+    /// header only on connections from the proxy.
+    pub(crate) async fn handle(
+        &self,
+        route: Route,
+        peer: IpAddr,
+        request: HttpRequest,
+    ) -> HttpResponse {
         let server = &self.inner.server;
         let response = match route {
             Route::Metadata => server.serve_metadata(&request, route.path()),
-            Route::Authorize => authorize::handle(self, &request).await,
+            Route::Authorize => authorize::handle(self, peer, &request).await,
             Route::Token => answer(server.token(&request).await),
-            Route::DeviceAuthorization => answer(server.device_authorization(&request).await),
-            Route::DeviceVerification => device::handle(self, &request).await,
+            Route::DeviceAuthorization => match self.admit_device_request(peer).await {
+                Ok(()) => answer(server.device_authorization(&request).await),
+                Err(refusal) => refusal,
+            },
+            Route::DeviceVerification => device::handle(self, peer, &request).await,
             Route::Revoke => answer(server.revoke(&request).await),
             Route::Introspect => answer(server.introspect(&request).await),
             Route::ApiData => self.api_data(&request).await,
@@ -158,13 +256,73 @@ impl DemoApp {
         response
     }
 
+    /// Reads a request body for `route` through `read`, the framework's own body reader
+    /// stopping at [`BODY_LIMIT`], within the body deadline.
+    ///
+    /// # Errors
+    /// The answer when the body is too long (413) or does not arrive in time (408): JSON
+    /// at the token-style endpoints, a page elsewhere, and either way the connection
+    /// closes, so the rest of the body is never read.
+    pub(crate) async fn read_body<B, E>(
+        &self,
+        route: Route,
+        read: impl Future<Output = Result<B, E>>,
+    ) -> Result<B, HttpResponse> {
+        let refusal = match tokio::time::timeout(self.inner.limits.body_timeout, read).await {
+            Ok(Ok(body)) => return Ok(body),
+            // Longer than the limit (or the connection broke, and nobody reads the answer).
+            Ok(Err(_)) => body_refused(
+                route,
+                Status::CONTENT_TOO_LARGE,
+                "Request too large",
+                "The request body is larger than this server accepts.",
+            ),
+            Err(_elapsed) => body_refused(
+                route,
+                Status::REQUEST_TIMEOUT,
+                "Request timed out",
+                "The request body did not arrive in time.",
+            ),
+        };
+        Err(refusal.with_header("connection", "close"))
+    }
+
+    /// Counts a device authorization request from `peer`.
+    ///
+    /// # Errors
+    /// 429 with `Retry-After` once the address has used up its requests: the public
+    /// `demo-tv` id ships in every device, so without a per-address limit anyone could
+    /// fill the device store for everyone.
+    async fn admit_device_request(&self, peer: IpAddr) -> Result<(), HttpResponse> {
+        let key = format!("device-authorization:{}", address_key(peer));
+        // A rate limit, not a credential check: every request counts, recorded as the
+        // one outcome the limiter counts.
+        let counted = self
+            .inner
+            .device_requests
+            .record(&key, Outcome::Failure, SystemTime::now())
+            .await;
+        match counted {
+            Ok(Throttle::Deny { retry_after }) => {
+                let mut refusal = OAuthError::new(ErrorCode::TEMPORARILY_UNAVAILABLE)
+                    .with_description("too many requests from this address, retry later")
+                    .to_response();
+                refusal.status = Status::TOO_MANY_REQUESTS;
+                Err(refusal.with_header("retry-after", retry_after.as_secs().max(1).to_string()))
+            }
+            Ok(_) => Ok(()),
+            Err(error) => Err(answer(Err(error.into()))),
+        }
+    }
+
     /// `GET /api/data`: the protected resource, for tokens with scope `read:data`.
     async fn api_data(&self, request: &HttpRequest) -> HttpResponse {
-        if request.method() != Method::Get {
-            return HttpResponse::new(Status::METHOD_NOT_ALLOWED).with_header("allow", "GET");
+        // HEAD is answered as GET; the framework sends the headers without the body.
+        if !matches!(request.method(), Method::Get | Method::Head) {
+            return HttpResponse::new(Status::METHOD_NOT_ALLOWED).with_header("allow", "GET, HEAD");
         }
         match self.inner.guard.check(request, &self.inner.api_scope).await {
-            Ok(Ok(token)) => {
+            Ok(token) => {
                 let body = serde_json::json!({
                     "message": "Hello from the protected resource",
                     "client_id": token.client_id.as_str(),
@@ -176,42 +334,70 @@ impl DemoApp {
                     .with_header("cache-control", "no-store")
                     .with_body(body.to_string().into_bytes())
             }
+            Err(GuardRejection::Fault(fault)) => answer(Err(fault)),
             // 401 or 403 with the exact `WWW-Authenticate` challenge (RFC 6750 §3).
-            Ok(Err(refusal)) => refusal,
-            Err(fault) => answer(Err(fault)),
+            Err(refusal) => refusal.into_response(),
         }
     }
 }
 
 impl DemoApp {
-    /// Signs the form's user in, throttled per user name: the session ends and a signed-in
-    /// one with a new id and CSRF token takes its place.
+    /// Signs the form's user in: the session ends and a signed-in one with a new id and
+    /// CSRF token takes its place.
+    ///
+    /// Failed attempts are limited per user name and client address together, so that
+    /// nobody can lock a user out from elsewhere, and per client address, so that one
+    /// address cannot try a password on every account. (A real deployment adds what
+    /// only it can: a second factor, or a challenge after a few failures.)
     ///
     /// # Errors
-    /// The message to show on the form again.
+    /// A 303 back to `this_page`, which shows why and keeps the user name.
     async fn sign_in(
         &self,
+        peer: IpAddr,
         session: &session::Session,
         form: &pages::PostedForm,
-    ) -> Result<(session::Session, Subject), &'static str> {
+        this_page: &str,
+    ) -> Result<(session::Session, Subject), HttpResponse> {
+        let username = form.username.clone().unwrap_or_default();
+        let refuse = |message: &'static str| {
+            let flash = Flash::SignInFailed {
+                message,
+                username: username.clone(),
+            };
+            self.inner.sessions.flash(session, flash);
+            pages::see_other(this_page)
+        };
         let (Some(name), Some(password)) = (form.username.as_deref(), form.password.as_deref())
         else {
-            return Err("Enter your user name and password.");
+            return Err(refuse("Enter your user name and password."));
         };
-        let limiter = &self.inner.sign_in_limiter;
-        let key = format!("sign-in:{name}");
-        let now = std::time::SystemTime::now();
         const LOCKED_OUT: &str = "Too many attempts. Wait a few minutes, then try again.";
         const UNAVAILABLE: &str = "Signing in is not possible right now. Try again later.";
+        let from = address_key(peer);
+        // An address has no spaces, so the name after the first one is unambiguous.
+        let limits = [
+            (
+                &self.inner.sign_in_per_name,
+                format!("sign-in:{from} {name}"),
+            ),
+            (
+                &self.inner.sign_in_per_address,
+                format!("sign-in-from:{from}"),
+            ),
+        ];
+        let now = SystemTime::now();
         let failed = |error: grantflow::StorageError| {
             tracing::error!(%error, "sign-in limiter failed");
-            UNAVAILABLE
+            refuse(UNAVAILABLE)
         };
-        // The limiter's contract: skip the check of a locked-out name, and answer an
-        // outcome only if the limiter allows it (so concurrent guesses get at most the
-        // limit of answers).
-        if limiter.check(&key, now).await.map_err(failed)? != Throttle::Allow {
-            return Err(LOCKED_OUT);
+        // The limiter's contract: skip the check when locked out, and answer an outcome
+        // only if every limiter allows it (so concurrent guesses get at most the limit
+        // of answers).
+        for (limiter, key) in &limits {
+            if limiter.check(key, now).await.map_err(failed)? != Throttle::Allow {
+                return Err(refuse(LOCKED_OUT));
+            }
         }
         let subject = self.inner.users.verify(name, password);
         let outcome = if subject.is_some() {
@@ -219,45 +405,100 @@ impl DemoApp {
         } else {
             Outcome::Failure
         };
-        if limiter.record(&key, outcome, now).await.map_err(failed)? != Throttle::Allow {
-            return Err(LOCKED_OUT);
+        let mut allowed = true;
+        for (limiter, key) in &limits {
+            allowed &= limiter.record(key, outcome, now).await.map_err(failed)? == Throttle::Allow;
+        }
+        if !allowed {
+            return Err(refuse(LOCKED_OUT));
         }
         let Some(subject) = subject else {
             tracing::info!("sign-in refused");
-            return Err("Wrong user name or password.");
+            return Err(refuse("Wrong user name or password."));
         };
         tracing::info!(subject = subject.as_str(), "signed in");
         let signed_in = self.inner.sessions.sign_in(session, subject.clone());
         Ok((signed_in, subject))
     }
 
-    /// A page's POST, with the session it belongs to.
+    /// A page's POST, with the session it belongs to. `current_page` names the page of
+    /// the flow to go back to, from the form.
     ///
     /// # Errors
-    /// The page to answer with: a malformed form, or, without a live session or with a
-    /// wrong CSRF token, 403 and nothing done (SEC-03).
+    /// The page to answer with, nothing done: a malformed form; a form of this browser
+    /// that went out of date when the user signed in or out elsewhere (another tab): a
+    /// 303 to `current_page`, which says so; any other form without the session's CSRF
+    /// token: 403 (SEC-03).
     fn posted_form(
         &self,
         request: &HttpRequest,
+        current_page: impl FnOnce(&pages::PostedForm) -> String,
     ) -> Result<(pages::PostedForm, session::Session), HttpResponse> {
         let form = pages::PostedForm::parse(request)?;
-        match self.inner.sessions.find(request) {
-            Some(session) if session.csrf_matches(form.csrf_token.as_deref()) => {
-                Ok((form, session))
+        let session = self.inner.sessions.find(request);
+        let csrf = session
+            .as_ref()
+            .map_or(Csrf::Invalid, |s| s.csrf(form.csrf_token.as_deref()));
+        match (csrf, session) {
+            (Csrf::Valid, Some(session)) => Ok((form, session)),
+            (Csrf::Superseded, Some(session)) => {
+                self.inner.sessions.flash(
+                    &session,
+                    Flash::Notice(
+                        "You signed in or out in another tab or window, so that page was out \
+                         of date and nothing was sent. Check this page and try again.",
+                    ),
+                );
+                Err(pages::see_other(&current_page(&form)))
             }
-            _ => Err(form_expired()),
+            _ => Err(form_expired(&current_page(&form))),
         }
     }
 }
 
-/// The answer to a form without a live session or with a wrong CSRF token (SEC-03).
-fn form_expired() -> HttpResponse {
-    pages::message(
+/// The answer to a form without a live session or with a wrong CSRF token (SEC-03), with
+/// a link to start the page again.
+fn form_expired(current_page: &str) -> HttpResponse {
+    pages::page(
         Status::FORBIDDEN,
         "This form has expired",
-        "The form was not sent from this site, or it is too old. Go back, reload the page \
-         and try again.",
+        &format!(
+            "<p>The form was not sent from this site, or it is too old, so nothing was done.</p>\
+             <p><a href=\"{}\">Open the page again</a></p>",
+            pages::escape(current_page)
+        ),
     )
+}
+
+/// The part of a client address one client controls, as a limiter key: the whole IPv4
+/// address, or the /64 prefix of an IPv6 address (one subscriber usually holds a whole
+/// /64, so keying on full addresses would give them 2^64 keys).
+fn address_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+/// The answer to a request body refused with `status`: token-style endpoints answer in
+/// JSON, `invalid_request` (RFC 6749 §5.2), so their clients can read it; pages with a page.
+fn body_refused(route: Route, status: Status, title: &str, text: &'static str) -> HttpResponse {
+    match route {
+        Route::Token | Route::DeviceAuthorization | Route::Revoke | Route::Introspect => {
+            let mut response = OAuthError::new(ErrorCode::INVALID_REQUEST)
+                .with_description(text)
+                .to_response();
+            response.status = status;
+            response
+        }
+        _ => pages::message(status, title, text),
+    }
 }
 
 /// An endpoint's result as a response: a storage fault is logged (never with a secret:
@@ -276,15 +517,6 @@ pub(crate) fn not_found() -> HttpResponse {
         Status::NOT_FOUND,
         "Not found",
         "There is no page at this address.",
-    )
-}
-
-/// The answer to a body longer than [`BODY_LIMIT`].
-pub(crate) fn body_too_large() -> HttpResponse {
-    pages::message(
-        Status::CONTENT_TOO_LARGE,
-        "Request too large",
-        "The request body is larger than this server accepts.",
     )
 }
 

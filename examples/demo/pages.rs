@@ -1,8 +1,8 @@
 //! The server-rendered pages (sign-in, consent, device verification, messages) and the
 //! forms they post back.
 //!
-//! Every page escapes everything it echoes, forbids framing (SEC-02), sends
-//! `Referrer-Policy: no-referrer` and loads nothing from anywhere (SEC-05): its one
+//! Every page names the service, escapes everything it echoes, forbids framing (SEC-02),
+//! sends `Referrer-Policy: no-referrer` and loads nothing from anywhere (SEC-05): its one
 //! stylesheet is inline and allowed by its hash in the `Content-Security-Policy`.
 
 use std::fmt::Write as _;
@@ -13,13 +13,19 @@ use base64::engine::general_purpose::STANDARD;
 use grantflow::{HttpRequest, HttpResponse, Method, Scope, Status};
 use sha2::{Digest as _, Sha256};
 
+/// The service's name, on every page: users should know where they are signing in.
+pub(super) const SERVICE: &str = "Grantflow Demo";
+
+// Input borders are #6b7280, 4.8:1 against the white form (WCAG 1.4.11 asks 3:1 for the
+// boundary of a control).
 const STYLE: &str = "\
 body{font:16px/1.5 system-ui,sans-serif;background:#f4f5f7;color:#1d2330;margin:0}\
 main{max-width:26rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:.75rem;\
 box-shadow:0 1px 4px #0002}\
 h1{font-size:1.35rem;margin:0 0 1rem}\
+.service{margin:0 0 .5rem;color:#5b6475;font-weight:600;letter-spacing:.02em}\
 label{display:block;margin:.75rem 0 .25rem;font-weight:600}\
-input{width:100%;box-sizing:border-box;padding:.5rem;border:1px solid #b8bfcc;\
+input{width:100%;box-sizing:border-box;padding:.5rem;border:1px solid #6b7280;\
 border-radius:.35rem;font:inherit}\
 ul{padding-left:1.25rem}\
 .buttons{display:flex;gap:.75rem;margin-top:1.5rem}\
@@ -28,7 +34,9 @@ button[value=approve],button[value=continue]{background:#2456d3;color:#fff}\
 button[value=deny]{background:#e4e7ec}\
 .note{background:#fff4d6;padding:.5rem .75rem;border-radius:.35rem}\
 .code{font:600 1.5rem monospace;letter-spacing:.15em}\
-.muted{color:#5b6475;font-size:.9rem}";
+.muted{color:#5b6475;font-size:.9rem}\
+.sign-out{margin:1rem 0 0}\
+.sign-out button{padding:0;background:none;color:#2456d3;text-decoration:underline;flex:none}";
 
 /// The `Content-Security-Policy` of every page: nothing may load, frame the page or be a
 /// base URI; only the inline stylesheet, by its hash, applies. `form-action` stays unset:
@@ -67,8 +75,9 @@ pub(super) fn page(status: Status, title: &str, content: &str) -> HttpResponse {
     let body = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{title}</title><style>{STYLE}</style></head>\
-         <body><main><h1>{title}</h1>{content}</main></body></html>\n",
+         <title>{title} \u{2013} {SERVICE}</title><style>{STYLE}</style></head>\
+         <body><main><p class=\"service\">{SERVICE}</p><h1>{title}</h1>{content}</main>\
+         </body></html>\n",
         title = escape(title),
     );
     HttpResponse::new(status)
@@ -125,11 +134,16 @@ pub(super) enum Buttons {
 }
 
 /// A form posting to `action`, with the session's CSRF token, the sign-in fields when
-/// nobody is signed in, `fields` (already escaped HTML) and `buttons`.
+/// `sign_in` is given (with the user name to fill in again after a failed attempt),
+/// `fields` (already escaped HTML) and `buttons`.
+///
+/// The user name field neither capitalises nor corrects what a phone keyboard types: a
+/// user name is not a sentence. After a failed attempt the name stays and the focus goes
+/// to the password.
 pub(super) fn form(
     action: &str,
     csrf: &str,
-    sign_in: bool,
+    sign_in: Option<&str>,
     fields: &str,
     buttons: Buttons,
 ) -> String {
@@ -139,13 +153,21 @@ pub(super) fn form(
         escape(action),
         escape(csrf),
     );
-    if sign_in {
-        out.push_str(
+    if let Some(username) = sign_in {
+        let _ = write!(
+            out,
             "<label for=\"username\">User name</label>\
-             <input id=\"username\" name=\"username\" autocomplete=\"username\" required>\
+             <input id=\"username\" name=\"username\" value=\"{}\" autocomplete=\"username\" \
+             autocapitalize=\"none\" autocorrect=\"off\" spellcheck=\"false\" required>\
              <label for=\"password\">Password</label>\
              <input id=\"password\" name=\"password\" type=\"password\" \
-             autocomplete=\"current-password\" required>",
+             autocomplete=\"current-password\" required{}>",
+            escape(username),
+            if username.is_empty() {
+                ""
+            } else {
+                " autofocus"
+            },
         );
     }
     out.push_str(fields);
@@ -167,10 +189,25 @@ pub(super) fn form(
     out
 }
 
-/// A one-time notice above a form.
-pub(super) fn notice(flash: Option<&str>) -> String {
-    flash.map_or_else(String::new, |m| {
-        format!("<p class=\"note\">{}</p>", escape(m))
+/// Who is signed in, with a form of its own (posting to `action`, with `fields`, already
+/// escaped HTML) to sign out: the way out for someone who finds another person's account
+/// on the page.
+pub(super) fn signed_in_as(action: &str, csrf: &str, fields: &str, user: &str) -> String {
+    format!(
+        "<form class=\"sign-out\" method=\"post\" action=\"{}\">\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{}\">{fields}\
+         <p class=\"muted\">Signed in as <strong>{}</strong>. \
+         <button name=\"decision\" value=\"sign_out\">Not you? Sign out</button></p></form>",
+        escape(action),
+        escape(csrf),
+        escape(user),
+    )
+}
+
+/// A one-time notice above a form, announced to screen readers as it appears.
+pub(super) fn notice(message: Option<&str>) -> String {
+    message.map_or_else(String::new, |m| {
+        format!("<p class=\"note\" role=\"alert\">{}</p>", escape(m))
     })
 }
 
@@ -180,6 +217,8 @@ pub(super) enum Decision {
     Approve,
     Deny,
     Continue,
+    /// "Not you? Sign out".
+    SignOut,
 }
 
 /// A form the pages posted back. The password is a secret: no `Debug`.
@@ -234,6 +273,7 @@ impl PostedForm {
                         "approve" => Decision::Approve,
                         "deny" => Decision::Deny,
                         "continue" => Decision::Continue,
+                        "sign_out" => Decision::SignOut,
                         _ => return invalid("Choose one of the buttons."),
                     });
                     continue;

@@ -1,6 +1,12 @@
 //! Sessions of the sign-in pages: a random id in an `HttpOnly` cookie, and server-side the
 //! signed-in user and the session's CSRF token (SEC-03), kept under a digest of the id so
 //! the table holds no live cookie.
+//!
+//! The table is bounded without letting strangers push signed-in users out: anonymous
+//! sessions (anyone gets one with a cookie-less GET) have a capacity of their own, and a
+//! full anonymous table drops its oldest anonymous sessions only. Signed-in sessions need
+//! a password, and each user keeps a bounded number of them: signing in once more ends
+//! that user's oldest session, never someone else's.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
@@ -17,10 +23,50 @@ use subtle::ConstantTimeEq as _;
 const COOKIE: &str = "gf_session";
 /// How long a session lives, signed in or not.
 const TTL: Duration = Duration::from_secs(30 * 60);
-/// The most sessions kept; a full table drops the oldest (expired ones first, since every
-/// session lives as long), so it never grows without bound and a session in use is the
-/// last to go.
-const CAPACITY: usize = 100_000;
+
+/// A one-time message for a session's next page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Flash {
+    /// A notice to show above the form.
+    Notice(&'static str),
+    /// A sign-in failed: why, and the user name to fill in again.
+    SignInFailed {
+        message: &'static str,
+        username: String,
+    },
+    /// The user answered a device request: approved (`true`) or denied.
+    DeviceAnswered { approved: bool },
+}
+
+impl Flash {
+    /// The notice to show, if this flash is one.
+    pub(super) fn message(&self) -> Option<&'static str> {
+        match self {
+            Self::Notice(message) | Self::SignInFailed { message, .. } => Some(message),
+            Self::DeviceAnswered { .. } => None,
+        }
+    }
+
+    /// The user name to fill in again, after a failed sign-in.
+    pub(super) fn username(&self) -> &str {
+        match self {
+            Self::SignInFailed { username, .. } => username,
+            _ => "",
+        }
+    }
+}
+
+/// How a posted CSRF token relates to the request's session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Csrf {
+    /// The session's current token: the form is live.
+    Valid,
+    /// The token of the session this one replaced when the user signed in or out, in
+    /// another tab perhaps: the form is out of date, and nothing it asks may be done.
+    Superseded,
+    /// Missing, wrong, or no live session: not a form of this browser's session.
+    Invalid,
+}
 
 /// A session as a request sees it.
 #[derive(Clone)]
@@ -30,15 +76,17 @@ pub(super) struct Session {
     pub(super) user: Option<Subject>,
     /// The token every form of this session must post back.
     pub(super) csrf: String,
-    /// A one-time message for the next page ("wrong password").
-    pub(super) flash: Option<&'static str>,
+    /// The CSRF token of the session this one replaced, if any.
+    previous_csrf: Option<String>,
+    /// The message left for this page, if any (taken: it shows once).
+    pub(super) flash: Option<Flash>,
     /// `Set-Cookie` to send when the session was just created or renewed.
     pub(super) set_cookie: Option<String>,
 }
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The CSRF token and the cookie are secrets of the user's browser.
+        // The CSRF tokens and the cookie are secrets of the user's browser.
         f.debug_struct("Session")
             .field("user", &self.user)
             .finish_non_exhaustive()
@@ -46,9 +94,19 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    /// Whether `presented` is this session's CSRF token, compared in constant time.
-    pub(super) fn csrf_matches(&self, presented: Option<&str>) -> bool {
-        presented.is_some_and(|p| bool::from(p.as_bytes().ct_eq(self.csrf.as_bytes())))
+    /// How `presented` relates to this session's CSRF tokens, compared in constant time.
+    pub(super) fn csrf(&self, presented: Option<&str>) -> Csrf {
+        let Some(presented) = presented else {
+            return Csrf::Invalid;
+        };
+        let equal = |token: &str| bool::from(presented.as_bytes().ct_eq(token.as_bytes()));
+        if equal(&self.csrf) {
+            Csrf::Valid
+        } else if self.previous_csrf.as_deref().is_some_and(equal) {
+            Csrf::Superseded
+        } else {
+            Csrf::Invalid
+        }
     }
 
     /// Adds the session's `Set-Cookie`, if it has one to send, to `response`.
@@ -63,7 +121,8 @@ impl Session {
 struct Stored {
     user: Option<Subject>,
     csrf: String,
-    flash: Option<&'static str>,
+    previous_csrf: Option<String>,
+    flash: Option<Flash>,
     expires: Instant,
 }
 
@@ -80,49 +139,109 @@ impl std::fmt::Debug for Sessions {
     }
 }
 
-#[derive(Default)]
 struct Table {
     sessions: HashMap<[u8; 32], Stored>,
-    /// Session keys, oldest first; keys of sessions already ended are skipped when they
-    /// come up.
-    by_age: VecDeque<[u8; 32]>,
+    /// How many of `sessions` are anonymous.
+    anonymous: usize,
+    /// The most anonymous sessions kept.
+    anonymous_capacity: usize,
+    /// Anonymous session keys, oldest first. Keys of sessions already ended (signed in,
+    /// expired) are skipped when they come up.
+    anonymous_by_age: VecDeque<[u8; 32]>,
+    /// The most session keys kept per signed-in user.
+    per_user: usize,
+    /// Each signed-in user's session keys, oldest first. Keys of sessions already ended
+    /// are dropped when they come to the front, and count until then.
+    by_user: HashMap<Subject, VecDeque<[u8; 32]>>,
 }
 
 impl Table {
-    fn get_mut(&mut self, key: &[u8; 32]) -> Option<&mut Stored> {
-        self.sessions.get_mut(key)
+    fn new(anonymous_capacity: usize, per_user: usize) -> Self {
+        Self {
+            sessions: HashMap::new(),
+            anonymous: 0,
+            anonymous_capacity: anonymous_capacity.max(1),
+            anonymous_by_age: VecDeque::new(),
+            per_user: per_user.max(1),
+            by_user: HashMap::new(),
+        }
     }
 
     fn remove(&mut self, key: &[u8; 32]) {
-        self.sessions.remove(key);
-    }
-
-    /// Adds a session, first dropping the oldest eighth when the table is full (so the
-    /// cost of a sweep is spread over thousands of sign-ins).
-    fn insert(&mut self, key: [u8; 32], stored: Stored) {
-        if self.sessions.len() >= CAPACITY {
-            while self.sessions.len() > CAPACITY - CAPACITY / 8 {
-                let Some(oldest) = self.by_age.pop_front() else {
-                    break;
-                };
-                self.sessions.remove(&oldest);
+        if let Some(stored) = self.sessions.remove(key) {
+            if stored.user.is_none() {
+                self.anonymous -= 1;
             }
         }
-        // Keys of ended sessions pile up only until the next sweep; bound them anyway.
-        if self.by_age.len() > 2 * CAPACITY {
-            let live = &self.sessions;
-            self.by_age.retain(|key| live.contains_key(key));
+    }
+
+    /// Whether `key` names a session that is anonymous and still live at `now`.
+    fn is_live_anonymous(&self, key: &[u8; 32], now: Instant) -> bool {
+        self.sessions
+            .get(key)
+            .is_some_and(|s| s.user.is_none() && s.expires > now)
+    }
+
+    /// Adds an anonymous session. Expired anonymous sessions go first (all live equally
+    /// long, so they are the oldest); then, when the anonymous table is full, the oldest
+    /// anonymous sessions. Signed-in sessions are never touched.
+    fn insert_anonymous(&mut self, key: [u8; 32], stored: Stored, now: Instant) {
+        while let Some(oldest) = self.anonymous_by_age.front().copied() {
+            let live = self.is_live_anonymous(&oldest, now);
+            if live && self.anonymous < self.anonymous_capacity {
+                break;
+            }
+            self.anonymous_by_age.pop_front();
+            if self.sessions.get(&oldest).is_some_and(|s| s.user.is_none()) {
+                self.remove(&oldest);
+            }
+        }
+        // Keys of sessions that signed in pile up only until they reach the front; bound
+        // them anyway (amortised: this runs once the queue has doubled).
+        if self.anonymous_by_age.len() > 2 * self.anonymous_capacity {
+            let sessions = &self.sessions;
+            self.anonymous_by_age
+                .retain(|key| sessions.get(key).is_some_and(|s| s.user.is_none()));
         }
         self.sessions.insert(key, stored);
-        self.by_age.push_back(key);
+        self.anonymous += 1;
+        self.anonymous_by_age.push_back(key);
+    }
+
+    /// Adds a session signed in as `user`. Past the user's limit, the user's oldest
+    /// session ends; nobody else's does.
+    fn insert_signed_in(&mut self, user: Subject, key: [u8; 32], stored: Stored, now: Instant) {
+        let mine = self.by_user.entry(user).or_default();
+        let sessions = &mut self.sessions;
+        // Ended and expired sessions first: all live equally long, so the expired ones
+        // are at the front.
+        while let Some(oldest) = mine.front() {
+            match sessions.get(oldest) {
+                Some(session) if session.expires > now => break,
+                Some(_) => {
+                    sessions.remove(oldest);
+                }
+                None => {}
+            }
+            mine.pop_front();
+        }
+        while mine.len() >= self.per_user {
+            if let Some(oldest) = mine.pop_front() {
+                sessions.remove(&oldest);
+            }
+        }
+        mine.push_back(key);
+        sessions.insert(key, stored);
     }
 }
 
 impl Sessions {
-    /// Sessions for pages served under `issuer`: over `https`, the cookie is `Secure`.
-    pub(super) fn new(issuer: &str) -> Self {
+    /// Sessions for pages served under `issuer` (over `https`, the cookie is `Secure`),
+    /// keeping at most `anonymous_capacity` sessions of visitors who have not signed in
+    /// and `per_user` sessions of each signed-in user.
+    pub(super) fn new(issuer: &str, anonymous_capacity: usize, per_user: usize) -> Self {
         Self {
-            table: Mutex::new(Table::default()),
+            table: Mutex::new(Table::new(anonymous_capacity, per_user)),
             secure: issuer.starts_with("https://"),
         }
     }
@@ -131,7 +250,7 @@ impl Sessions {
     pub(super) fn find(&self, request: &HttpRequest) -> Option<Session> {
         let key = digest(cookie_value(request)?);
         let mut table = self.lock();
-        let stored = table.get_mut(&key)?;
+        let stored = table.sessions.get_mut(&key)?;
         if stored.expires <= Instant::now() {
             table.remove(&key);
             return None;
@@ -140,6 +259,7 @@ impl Sessions {
             key,
             user: stored.user.clone(),
             csrf: stored.csrf.clone(),
+            previous_csrf: stored.previous_csrf.clone(),
             flash: stored.flash.take(),
             set_cookie: None,
         })
@@ -147,41 +267,53 @@ impl Sessions {
 
     /// The request's session, or a new anonymous one (whose cookie the response must set).
     pub(super) fn find_or_start(&self, request: &HttpRequest) -> Session {
-        self.find(request).unwrap_or_else(|| self.start(None))
+        self.find(request).unwrap_or_else(|| self.start(None, None))
     }
 
     /// Signs `user` in: the old session ends and a new one, with a new id and CSRF token,
     /// begins, so an id planted before sign-in is worthless after it (session fixation).
     pub(super) fn sign_in(&self, old: &Session, user: Subject) -> Session {
         self.lock().remove(&old.key);
-        self.start(Some(user))
+        self.start(Some(user), Some(old.csrf.clone()))
     }
 
-    /// Leaves `message` for the session's next page.
-    pub(super) fn flash(&self, session: &Session, message: &'static str) {
-        if let Some(stored) = self.lock().get_mut(&session.key) {
-            stored.flash = Some(message);
+    /// Signs the user out: the old session ends and a new anonymous one begins.
+    pub(super) fn sign_out(&self, old: &Session) -> Session {
+        self.lock().remove(&old.key);
+        self.start(None, Some(old.csrf.clone()))
+    }
+
+    /// Leaves `flash` for the session's next page.
+    pub(super) fn flash(&self, session: &Session, flash: Flash) {
+        if let Some(stored) = self.lock().sessions.get_mut(&session.key) {
+            stored.flash = Some(flash);
         }
     }
 
-    fn start(&self, user: Option<Subject>) -> Session {
+    fn start(&self, user: Option<Subject>, previous_csrf: Option<String>) -> Session {
         let id = random_token();
         let key = digest(&id);
         let csrf = random_token();
         let now = Instant::now();
-        self.lock().insert(
-            key,
-            Stored {
-                user: user.clone(),
-                csrf: csrf.clone(),
-                flash: None,
-                expires: now + TTL,
-            },
-        );
+        let stored = Stored {
+            user: user.clone(),
+            csrf: csrf.clone(),
+            previous_csrf: previous_csrf.clone(),
+            flash: None,
+            expires: now + TTL,
+        };
+        {
+            let mut table = self.lock();
+            match &user {
+                Some(user) => table.insert_signed_in(user.clone(), key, stored, now),
+                None => table.insert_anonymous(key, stored, now),
+            }
+        }
         Session {
             key,
             user,
             csrf,
+            previous_csrf,
             flash: None,
             set_cookie: Some(format!(
                 "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",

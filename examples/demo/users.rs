@@ -5,7 +5,9 @@
 //! compares it in constant time.
 
 use async_trait::async_trait;
-use grantflow::{Client, ResourceOwnerPassword, ResourceOwnerVerifier, StorageError, Subject};
+use grantflow::grant::ResourceOwnerVerifier;
+use grantflow::secret::ResourceOwnerPassword;
+use grantflow::{Client, StorageError, Subject};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 

@@ -3,7 +3,7 @@
 //! string, or for loopback `http` URIs the same string up to the port (RU-05..RU-07).
 #![no_main]
 
-use grantflow::RedirectUri;
+use grantflow::authorize::RedirectUri;
 use libfuzzer_sys::fuzz_target;
 
 /// `uri` with the port of its `http://host:port` authority removed.

@@ -33,7 +33,7 @@ use crate::endpoint::is_form_content_type;
 use crate::error::{ErrorCode, OAuthError, StorageError};
 use crate::grant::resolve_scope;
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
-use crate::params::{FormError, FormLimits, Pairs, first_repeated, parse_pairs};
+use crate::params::{FormLimits, Pairs, first_repeated, parse_pairs};
 use crate::pkce::{CodeChallenge, PkceMethod};
 use crate::secret::AuthorizationCode;
 use crate::server::Server;
@@ -385,7 +385,7 @@ struct Params<'a> {
 
 impl<'a> Params<'a> {
     fn parse(input: &'a [u8], limits: &FormLimits) -> Result<Self, OAuthError> {
-        let pairs = parse_pairs(input, limits).map_err(FormError::into_oauth)?;
+        let pairs = parse_pairs(input, limits).map_err(OAuthError::from)?;
         Ok(Self { pairs })
     }
 
@@ -472,6 +472,7 @@ impl Server {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { block_on(async {
     /// use std::sync::Arc;
     /// use grantflow::*;
+    /// use grantflow::authorize::AuthorizeError;
     ///
     /// let clients = Arc::new(MemoryClientRegistry::new());
     /// clients.insert(
@@ -508,74 +509,18 @@ impl Server {
         &self,
         request: &HttpRequest,
     ) -> Result<PendingAuthorization, AuthorizeError> {
-        let inner = &self.inner;
-        // A1: GET, or POST with a form body, which behaves exactly the same (AZ-01).
-        let (raw, is_post): (&[u8], bool) = match request.method() {
-            Method::Get => (request.query().unwrap_or("").as_bytes(), false),
-            Method::Post if is_form_content_type(request.header("content-type")) => {
-                (request.body(), true)
-            }
-            Method::Post => {
-                return Err(rejected(
-                    "content type must be application/x-www-form-urlencoded",
-                ));
-            }
-            _ => return Err(rejected("method not allowed")),
-        };
-        let params = Params::parse(raw, &inner.form_limits).map_err(AuthorizeError::Rejected)?;
+        let (raw, is_post) = request_parameters(request)?;
+        let params =
+            Params::parse(raw, &self.inner.form_limits).map_err(AuthorizeError::Rejected)?;
 
-        // A2: the client (AZ-02).
-        if params.count("client_id") > 1 {
-            return Err(rejected("repeated client_id"));
-        }
-        let Some(client_id) = params.get("client_id") else {
-            return Err(rejected("client_id required"));
-        };
-        let Some(client) = find_presented_client(&*inner.clients, client_id).await? else {
-            return Err(rejected("unknown client"));
-        };
-
-        // A3: the redirect URI (AZ-03, RU-02..RU-09).
-        if params.count("redirect_uri") > 1 {
-            return Err(rejected("repeated redirect_uri"));
-        }
-        let (redirect_uri, redirect_uri_sent) = match params.get("redirect_uri") {
-            Some(requested) => {
-                if requested.contains('#') {
-                    return Err(rejected("redirect_uri must not have a fragment"));
-                }
-                // RU-07: the localhost port switch applies to public (native) clients only.
-                let localhost_any_port = inner.localhost_any_port && client.is_public();
-                if !client
-                    .redirect_uris()
-                    .iter()
-                    .any(|registered| registered.matches(requested, localhost_any_port))
-                {
-                    return Err(rejected("redirect_uri is not registered for this client"));
-                }
-                (requested.to_owned(), true)
-            }
-            None => match client.redirect_uris() {
-                [only] => (only.as_str().to_owned(), false),
-                [] => return Err(rejected("the client has no registered redirect_uri")),
-                _ => return Err(rejected("redirect_uri required")),
-            },
-        };
-
-        // ST-03: a state that cannot be echoed safely makes every redirect unsafe.
-        if params.count("state") > 1 {
-            return Err(rejected("repeated state"));
-        }
-        let state = params.get("state");
-        if state.is_some_and(|s| !state_is_echoable(s)) {
-            return Err(rejected(
-                "state must be at most 2048 printable ASCII characters",
-            ));
-        }
+        // Stage A: errors are shown locally, never redirected.
+        let client = self.requesting_client(&params).await?;
+        let (redirect_uri, redirect_uri_sent) = self.verified_redirect_uri(&params, &client)?;
+        let state = echoable_state(&params)?;
 
         // Stage B: errors from here on go back to the client, after login (AZ-07).
-        let issuer: Arc<str> = Arc::from(inner.issuer.as_str());
-        let redirect_error = |error: OAuthError| {
+        let issuer: Arc<str> = Arc::from(self.inner.issuer.as_str());
+        let (challenge, scope) = self.check_request(&params, &client).map_err(|error| {
             AuthorizeError::Redirect(RedirectError(Box::new(RedirectParts {
                 error,
                 redirect_uri: redirect_uri.clone(),
@@ -583,74 +528,7 @@ impl Server {
                 issuer: Arc::clone(&issuer),
                 see_other: is_post,
             })))
-        };
-        let invalid_request = |description: &'static str| {
-            redirect_error(
-                OAuthError::new(ErrorCode::INVALID_REQUEST).with_description(description),
-            )
-        };
-
-        // B1: AZ-06.
-        if params.repeated().is_some() {
-            return Err(invalid_request("repeated parameter"));
-        }
-
-        // B2: response_type (AZ-05, IM-01, IM-02). A space-separated set whose order does
-        // not matter; only exactly {code} is supported.
-        let Some(response_type) = params.get("response_type") else {
-            return Err(invalid_request("response_type required"));
-        };
-        let mut types = response_type.split(' ').filter(|t| !t.is_empty());
-        let only_code = types.next() == Some("code") && types.all(|t| t == "code");
-        if !only_code {
-            return Err(redirect_error(
-                OAuthError::new(ErrorCode::UNSUPPORTED_RESPONSE_TYPE)
-                    .with_description("only response_type=code is supported"),
-            ));
-        }
-        if !client.allows_grant_type(GrantType::AUTHORIZATION_CODE.as_str()) {
-            return Err(redirect_error(
-                OAuthError::new(ErrorCode::UNAUTHORIZED_CLIENT)
-                    .with_description("the client may not use the authorization code flow"),
-            ));
-        }
-
-        // B3: PKCE (PK-02..PK-06).
-        let method = params.get("code_challenge_method");
-        let challenge = match params.get("code_challenge") {
-            None if method.is_some() => {
-                return Err(invalid_request(
-                    "code_challenge_method without code_challenge",
-                ));
-            }
-            None if client.is_pkce_exempt() && !client.is_public() => None,
-            None => return Err(invalid_request("code challenge required")),
-            Some(value) => {
-                // PK-04: an absent method means `plain`, never S256.
-                let method = match method {
-                    None if inner.allow_plain_pkce => PkceMethod::Plain,
-                    None => {
-                        return Err(invalid_request(
-                            "code_challenge_method required: plain is not supported",
-                        ));
-                    }
-                    Some(name) => match PkceMethod::parse(name) {
-                        Some(PkceMethod::Plain) if !inner.allow_plain_pkce => {
-                            return Err(invalid_request("transform algorithm not supported"));
-                        }
-                        Some(method) => method,
-                        None => return Err(invalid_request("transform algorithm not supported")),
-                    },
-                };
-                match CodeChallenge::new(method, value) {
-                    Some(challenge) => Some(challenge),
-                    None => return Err(invalid_request("malformed code_challenge")),
-                }
-            }
-        };
-
-        // B4: scope (SC-01..SC-03).
-        let scope = resolve_scope(&client, params.get("scope")).map_err(redirect_error)?;
+        })?;
 
         Ok(PendingAuthorization {
             server: self.clone(),
@@ -664,4 +542,161 @@ impl Server {
             see_other: is_post,
         })
     }
+
+    /// A2: `client_id` present once and registered (AZ-02).
+    async fn requesting_client(&self, params: &Params<'_>) -> Result<Arc<Client>, AuthorizeError> {
+        if params.count("client_id") > 1 {
+            return Err(rejected("repeated client_id"));
+        }
+        let Some(client_id) = params.get("client_id") else {
+            return Err(rejected("client_id required"));
+        };
+        match find_presented_client(&*self.inner.clients, client_id).await? {
+            Some(client) => Ok(client),
+            None => Err(rejected("unknown client")),
+        }
+    }
+
+    /// A3: the redirect URI (AZ-03, RU-02..RU-09): present at most once, without fragment,
+    /// exactly matching a registered one; or absent with exactly one registered. Also says
+    /// whether the request sent it (the token request must then repeat it, AC-07).
+    fn verified_redirect_uri(
+        &self,
+        params: &Params<'_>,
+        client: &Client,
+    ) -> Result<(String, bool), AuthorizeError> {
+        if params.count("redirect_uri") > 1 {
+            return Err(rejected("repeated redirect_uri"));
+        }
+        let Some(requested) = params.get("redirect_uri") else {
+            return match client.redirect_uris() {
+                [only] => Ok((only.as_str().to_owned(), false)),
+                [] => Err(rejected("the client has no registered redirect_uri")),
+                _ => Err(rejected("redirect_uri required")),
+            };
+        };
+        if requested.contains('#') {
+            return Err(rejected("redirect_uri must not have a fragment"));
+        }
+        // RU-07: the localhost port switch applies to public (native) clients only.
+        let localhost_any_port = self.inner.localhost_any_port && client.is_public();
+        if !client
+            .redirect_uris()
+            .iter()
+            .any(|registered| registered.matches(requested, localhost_any_port))
+        {
+            return Err(rejected("redirect_uri is not registered for this client"));
+        }
+        Ok((requested.to_owned(), true))
+    }
+
+    /// Stage B, in order: a repeated parameter (AZ-06); the response type (AZ-05, IM-01,
+    /// IM-02); PKCE (PK-02..PK-06); the scope (SC-01..SC-03). Returns the PKCE challenge
+    /// and the scope to ask the user for.
+    fn check_request(
+        &self,
+        params: &Params<'_>,
+        client: &Client,
+    ) -> Result<(Option<CodeChallenge>, Scope), OAuthError> {
+        if params.repeated().is_some() {
+            return Err(invalid_request("repeated parameter"));
+        }
+        check_response_type(params, client)?;
+        let challenge = self.code_challenge(params, client)?;
+        let scope = resolve_scope(client, params.get("scope"))?;
+        Ok((challenge, scope))
+    }
+
+    /// B3: PKCE (PK-02..PK-06). `None` only for a confidential client exempted from PKCE
+    /// that sent no challenge.
+    fn code_challenge(
+        &self,
+        params: &Params<'_>,
+        client: &Client,
+    ) -> Result<Option<CodeChallenge>, OAuthError> {
+        let allow_plain = self.inner.allow_plain_pkce;
+        let method = params.get("code_challenge_method");
+        let Some(value) = params.get("code_challenge") else {
+            return match method {
+                Some(_) => Err(invalid_request(
+                    "code_challenge_method without code_challenge",
+                )),
+                None if client.is_pkce_exempt() && !client.is_public() => Ok(None),
+                None => Err(invalid_request("code challenge required")),
+            };
+        };
+        // PK-04: an absent method means `plain`, never S256.
+        let method = match method {
+            None if allow_plain => PkceMethod::Plain,
+            None => {
+                return Err(invalid_request(
+                    "code_challenge_method required: plain is not supported",
+                ));
+            }
+            Some(name) => match PkceMethod::parse(name) {
+                Some(PkceMethod::Plain) if !allow_plain => {
+                    return Err(invalid_request("transform algorithm not supported"));
+                }
+                Some(method) => method,
+                None => return Err(invalid_request("transform algorithm not supported")),
+            },
+        };
+        CodeChallenge::new(method, value)
+            .map(Some)
+            .ok_or_else(|| invalid_request("malformed code_challenge"))
+    }
+}
+
+/// A1: the parameters of a `GET` (the query), or of a `POST` with a form body, which
+/// behaves exactly the same (AZ-01); and whether it was a `POST`.
+fn request_parameters(request: &HttpRequest) -> Result<(&[u8], bool), AuthorizeError> {
+    match request.method() {
+        Method::Get => Ok((request.query().unwrap_or("").as_bytes(), false)),
+        Method::Post if is_form_content_type(request.header("content-type")) => {
+            Ok((request.body(), true))
+        }
+        Method::Post => Err(rejected(
+            "content type must be application/x-www-form-urlencoded",
+        )),
+        _ => Err(rejected("method not allowed")),
+    }
+}
+
+/// ST-03: a `state` that cannot be echoed safely makes every redirect unsafe, so it is a
+/// local error.
+fn echoable_state<'p>(params: &'p Params<'_>) -> Result<Option<&'p str>, AuthorizeError> {
+    if params.count("state") > 1 {
+        return Err(rejected("repeated state"));
+    }
+    let state = params.get("state");
+    if state.is_some_and(|s| !state_is_echoable(s)) {
+        return Err(rejected(
+            "state must be at most 2048 printable ASCII characters",
+        ));
+    }
+    Ok(state)
+}
+
+/// B2: `response_type` (AZ-05, IM-01, IM-02): a space-separated set whose order does not
+/// matter; only exactly {code} is supported, and only for a client allowed the code flow.
+fn check_response_type(params: &Params<'_>, client: &Client) -> Result<(), OAuthError> {
+    let Some(response_type) = params.get("response_type") else {
+        return Err(invalid_request("response_type required"));
+    };
+    let mut types = response_type.split(' ').filter(|t| !t.is_empty());
+    let only_code = types.next() == Some("code") && types.all(|t| t == "code");
+    if !only_code {
+        return Err(OAuthError::new(ErrorCode::UNSUPPORTED_RESPONSE_TYPE)
+            .with_description("only response_type=code is supported"));
+    }
+    if !client.allows_grant_type(GrantType::AUTHORIZATION_CODE.as_str()) {
+        return Err(OAuthError::new(ErrorCode::UNAUTHORIZED_CLIENT)
+            .with_description("the client may not use the authorization code flow"));
+    }
+    Ok(())
+}
+
+/// An `invalid_request` to redirect (stage B).
+fn invalid_request(description: &'static str) -> OAuthError {
+    OAuthError::new(ErrorCode::INVALID_REQUEST).with_description(description)
 }

@@ -3,11 +3,10 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::endpoint::read_token_style_form;
-use crate::error::{Error, ErrorCode, OAuthError};
+use crate::endpoint::{Authenticated, AuthenticatedEndpoint, token_parameter};
+use crate::error::{Error, ErrorCode, OAuthError, Rejection};
 use crate::http::{HttpRequest, HttpResponse, Status};
-use crate::json::JsonObject;
-use crate::params::Form;
+use crate::render::JsonObject;
 use crate::secret::TokenHash;
 use crate::server::Server;
 use crate::store::{TokenKind, TokenRecord};
@@ -45,35 +44,24 @@ impl Server {
     /// # Errors
     /// Only storage faults; every protocol outcome is an `Ok` response.
     pub async fn introspect(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
-        let form = match read_token_style_form(request, &self.inner.form_limits) {
-            Ok(form) => form,
-            Err(response) => return Ok(response),
-        };
-        let now = self.now();
-        let client = match self.authenticate_client(request, &form, now).await? {
-            Ok(client) if client.may_introspect() => client,
-            Ok(_) => return Ok(forbidden()),
-            Err(error) => return Ok(error.to_response()),
-        };
-        self.introspect_token(&client, &form, now).await
+        self.token_style::<Introspection>(request).await
     }
+}
 
-    async fn introspect_token(
-        &self,
-        client: &Client,
-        form: &Form<'_>,
-        now: SystemTime,
-    ) -> Result<HttpResponse, Error> {
-        let Some(token) = form.get("token") else {
-            return Ok(OAuthError::new(ErrorCode::INVALID_REQUEST)
-                .with_description("token required")
-                .to_response());
-        };
-        let record = self.inner.tokens.find(&TokenHash::of(token)).await?;
-        let Some(record) = record.filter(|r| is_active(r, client, now)) else {
+/// The introspection endpoint, run by [`Server::token_style`].
+pub(crate) enum Introspection {}
+
+impl AuthenticatedEndpoint for Introspection {
+    async fn serve(server: &Server, call: Authenticated<'_>) -> Result<HttpResponse, Rejection> {
+        if !call.client.may_introspect() {
+            return Ok(forbidden());
+        }
+        let token = token_parameter(call.form)?;
+        let record = server.inner.tokens.find(&TokenHash::of(token)).await?;
+        let Some(record) = record.filter(|r| is_active(r, &call.client, call.now)) else {
             return Ok(HttpResponse::json(Status::OK, INACTIVE.to_vec()));
         };
-        let body = active_body(&record, &self.inner.issuer);
+        let body = active_body(&record, &server.inner.issuer);
         Ok(HttpResponse::json(Status::OK, body))
     }
 }

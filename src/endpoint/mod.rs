@@ -3,11 +3,8 @@
 //! and renders the exact response.
 
 pub(crate) mod authorize;
-pub(crate) mod code_grant;
 pub(crate) mod device;
 pub(crate) mod introspect;
-pub(crate) mod password_grant;
-pub(crate) mod refresh_grant;
 pub(crate) mod revoke;
 pub(crate) mod token;
 
@@ -15,8 +12,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::client_auth::{self, Authenticator};
-use crate::error::{Error, ErrorCode, OAuthError};
-use crate::http::{HttpRequest, HttpResponse, Method};
+use crate::error::{Error, ErrorCode, OAuthError, Rejection};
+use crate::http::{HttpRequest, HttpResponse, Method, Status};
 use crate::params::{Form, FormLimits};
 use crate::server::Server;
 use crate::types::Client;
@@ -44,11 +41,17 @@ pub(crate) fn read_token_style_form<'a>(
     limits: &FormLimits,
 ) -> Result<Form<'a>, HttpResponse> {
     if request.method() != Method::Post {
-        return Err(HttpResponse::method_not_allowed("POST"));
+        // TE-01: 405 with `Allow`, and the usual JSON error body.
+        let error =
+            OAuthError::new(ErrorCode::INVALID_REQUEST).with_description("method not allowed");
+        return Err(
+            HttpResponse::json(Status::METHOD_NOT_ALLOWED, error.to_json())
+                .with_header("allow", "POST"),
+        );
     }
     if let Some(query) = request.query() {
         let query =
-            Form::parse(query.as_bytes(), limits).map_err(|e| e.into_oauth().to_response())?;
+            Form::parse(query.as_bytes(), limits).map_err(|e| OAuthError::from(e).to_response())?;
         if SECRET_PARAMETERS.iter().any(|name| query.contains(name)) {
             return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
                 .with_description("credentials must not be sent in the URL query")
@@ -60,25 +63,121 @@ pub(crate) fn read_token_style_form<'a>(
             .with_description("content type must be application/x-www-form-urlencoded in UTF-8")
             .to_response());
     }
-    Form::parse(request.body(), limits).map_err(|e| e.into_oauth().to_response())
+    Form::parse(request.body(), limits).map_err(|e| OAuthError::from(e).to_response())
+}
+
+/// An endpoint that reads a form and authenticates the client sending it the way the token
+/// endpoint does ([RFC 6749 §2.3](https://www.rfc-editor.org/rfc/rfc6749#section-2.3),
+/// [§3.2](https://www.rfc-editor.org/rfc/rfc6749#section-3.2)): the token endpoint itself,
+/// device authorization, revocation and introspection. A new one (pushed authorization
+/// requests, client registration) implements this and calls [`Server::token_style`], which
+/// runs the same steps for all of them, in this order:
+///
+/// 1. the form front of [`read_token_style_form`] (POST, no credentials in the query, a
+///    UTF-8 form body, no repeated parameter);
+/// 2. [`route`](Self::route): the endpoint's checks whose refusal must win over a failed
+///    client authentication (the token endpoint's `grant_type`);
+/// 3. client authentication: exactly one method, the registered one, throttled on
+///    failures;
+/// 4. [`serve`](Self::serve), with the authenticated client;
+/// 5. rendering: a [`Rejection::Refused`] becomes the JSON error response with
+///    `Cache-Control: no-store`, a [`Rejection::Fault`] the endpoint's `Err`.
+pub(crate) trait TokenStyleEndpoint {
+    /// What [`route`](Self::route) found, handed to [`serve`](Self::serve).
+    type Route<'s>;
+
+    /// The checks before client authentication.
+    fn route<'s>(
+        server: &'s Server,
+        request: &HttpRequest,
+        form: &Form<'_>,
+    ) -> Result<Self::Route<'s>, Rejection>;
+
+    /// The endpoint's own work, for an authenticated client.
+    async fn serve<'s>(
+        server: &'s Server,
+        call: Authenticated<'_>,
+        route: Self::Route<'s>,
+    ) -> Result<HttpResponse, Rejection>;
+}
+
+/// A [`TokenStyleEndpoint`] without checks before client authentication (revocation,
+/// introspection): it only serves an authenticated client.
+pub(crate) trait AuthenticatedEndpoint {
+    /// The endpoint's work, for an authenticated client.
+    async fn serve(server: &Server, call: Authenticated<'_>) -> Result<HttpResponse, Rejection>;
+}
+
+impl<E: AuthenticatedEndpoint> TokenStyleEndpoint for E {
+    type Route<'s> = ();
+
+    fn route(_: &Server, _: &HttpRequest, _: &Form<'_>) -> Result<(), Rejection> {
+        Ok(())
+    }
+
+    async fn serve(
+        server: &Server,
+        call: Authenticated<'_>,
+        (): (),
+    ) -> Result<HttpResponse, Rejection> {
+        <E as AuthenticatedEndpoint>::serve(server, call).await
+    }
+}
+
+/// The `token` parameter of revocation and introspection requests, which both require it
+/// ([RFC 7009 §2.1](https://www.rfc-editor.org/rfc/rfc7009#section-2.1),
+/// [RFC 7662 §2.1](https://www.rfc-editor.org/rfc/rfc7662#section-2.1)).
+pub(crate) fn token_parameter<'f>(form: &'f Form<'_>) -> Result<&'f str, Rejection> {
+    form.get("token").ok_or_else(|| {
+        OAuthError::new(ErrorCode::INVALID_REQUEST)
+            .with_description("token required")
+            .into()
+    })
+}
+
+/// A token-style request whose client is authenticated.
+pub(crate) struct Authenticated<'a> {
+    pub(crate) form: &'a Form<'a>,
+    pub(crate) client: Arc<Client>,
+    /// The time of the request, read once.
+    pub(crate) now: SystemTime,
 }
 
 impl Server {
-    /// Client authentication as at the token endpoint, shared by every token-style
-    /// endpoint that authenticates clients: exactly one method (TE-06..TE-08), the
-    /// registered one, throttled on failures (TE-10). The inner `Err` is the protocol
-    /// refusal to render.
-    pub(crate) async fn authenticate_client(
+    /// Runs the token-style endpoint `E` on `request` (see [`TokenStyleEndpoint`]).
+    pub(crate) async fn token_style<E: TokenStyleEndpoint>(
+        &self,
+        request: &HttpRequest,
+    ) -> Result<HttpResponse, Error> {
+        let form = match read_token_style_form(request, &self.inner.form_limits) {
+            Ok(form) => form,
+            Err(response) => return Ok(response),
+        };
+        let served: Result<HttpResponse, Rejection> = async {
+            let route = E::route(self, request, &form)?;
+            let now = self.now();
+            let client = self.authenticate_client(request, &form, now).await?;
+            let call = Authenticated {
+                form: &form,
+                client,
+                now,
+            };
+            E::serve(self, call, route).await
+        }
+        .await;
+        served.or_else(Rejection::into_response)
+    }
+
+    /// Client authentication as at the token endpoint: exactly one method (TE-06..TE-08),
+    /// the registered one, throttled on failures (TE-10).
+    async fn authenticate_client(
         &self,
         request: &HttpRequest,
         form: &Form<'_>,
         now: SystemTime,
-    ) -> Result<Result<Arc<Client>, OAuthError>, Error> {
+    ) -> Result<Arc<Client>, Rejection> {
         let inner = &self.inner;
-        let credentials = match client_auth::extract(request, form, &inner.realm) {
-            Ok(credentials) => credentials,
-            Err(error) => return Ok(Err(error)),
-        };
+        let credentials = client_auth::extract(request, form, &inner.realm)?;
         Authenticator {
             registry: &*inner.clients,
             limiter: &*inner.limiter,

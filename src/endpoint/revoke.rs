@@ -2,10 +2,9 @@
 //! tells the server it no longer needs a token, for example when its user signs out.
 
 use crate::clock::revoked_until;
-use crate::endpoint::read_token_style_form;
-use crate::error::{Error, ErrorCode, OAuthError};
+use crate::endpoint::{Authenticated, AuthenticatedEndpoint, token_parameter};
+use crate::error::{Error, ErrorCode, OAuthError, Rejection};
 use crate::http::{HttpRequest, HttpResponse, Status};
-use crate::params::Form;
 use crate::secret::TokenHash;
 use crate::server::Server;
 use crate::store::TokenKind;
@@ -28,7 +27,7 @@ impl Server {
     /// whatever the hint says (RV-04).
     ///
     /// Revoking a refresh token revokes every token of its grant, access tokens included
-    /// ([`TokenStore::revoke_grant`](crate::TokenStore::revoke_grant), RV-02, RV-06).
+    /// ([`TokenStore::revoke_grant`](crate::store::TokenStore::revoke_grant), RV-02, RV-06).
     /// Revoking an access token revokes that token only. Both take effect at once: the
     /// records are removed before the response is sent.
     ///
@@ -43,59 +42,41 @@ impl Server {
     /// # Errors
     /// Only storage faults; every protocol outcome is an `Ok` response.
     pub async fn revoke(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
-        let form = match read_token_style_form(request, &self.inner.form_limits) {
-            Ok(form) => form,
-            Err(response) => return Ok(response),
-        };
-        match self.revoke_with_form(request, &form).await? {
-            Ok(()) => Ok(revoked()),
-            Err(error) => Ok(error.to_response()),
-        }
+        self.token_style::<Revocation>(request).await
     }
+}
 
-    async fn revoke_with_form(
-        &self,
-        request: &HttpRequest,
-        form: &Form<'_>,
-    ) -> Result<Result<(), OAuthError>, Error> {
-        let now = self.now();
-        let client = match self.authenticate_client(request, form, now).await? {
-            Ok(client) => client,
-            Err(error) => return Ok(Err(error)),
-        };
-        let Some(token) = form.get("token") else {
-            return Ok(Err(
-                OAuthError::new(ErrorCode::INVALID_REQUEST).with_description("token required")
-            ));
-        };
+/// The revocation endpoint, run by [`Server::token_style`].
+pub(crate) enum Revocation {}
+
+impl AuthenticatedEndpoint for Revocation {
+    async fn serve(server: &Server, call: Authenticated<'_>) -> Result<HttpResponse, Rejection> {
+        let token = token_parameter(call.form)?;
         // `token_type_hint` is deliberately not read: one lookup covers both kinds, and an
         // unknown hint value must not change the response (RV-03, RV-04).
+        let tokens = &*server.inner.tokens;
         let hash = TokenHash::of(token);
-        let Some(record) = self.inner.tokens.find(&hash).await? else {
-            return Ok(Ok(()));
+        let Some(record) = tokens.find(&hash).await? else {
+            return Ok(revoked());
         };
-        if record.client_id != *client.id() {
-            if self.inner.revocation_hides_foreign_tokens {
-                return Ok(Ok(()));
+        if record.client_id != *call.client.id() {
+            if server.inner.revocation_hides_foreign_tokens {
+                return Ok(revoked());
             }
-            return Ok(Err(OAuthError::new(ErrorCode::INVALID_GRANT)
-                .with_description("the token was not issued to this client")));
+            return Err(OAuthError::new(ErrorCode::INVALID_GRANT)
+                .with_description("the token was not issued to this client")
+                .into());
         }
         match record.kind {
             TokenKind::Refresh => {
-                self.inner
-                    .tokens
-                    .revoke_grant(
-                        &record.grant_id,
-                        revoked_until(now, self.inner.refresh_token_ttl),
-                    )
-                    .await?;
+                let until = revoked_until(call.now, server.inner.refresh_token_ttl);
+                tokens.revoke_grant(&record.grant_id, until).await?;
             }
             TokenKind::Access => {
-                self.inner.tokens.revoke(&hash).await?;
+                tokens.revoke(&hash).await?;
             }
         }
-        Ok(Ok(()))
+        Ok(revoked())
     }
 }
 

@@ -1,11 +1,34 @@
-//! Pure rule checks per grant: no traits, no async, no storage. Each takes everything it
-//! needs as arguments, including `now` where time matters, so it is unit-testable without
-//! a runtime.
+//! Extension grants: the token endpoint dispatches each request by `grant_type` to a
+//! [`GrantHandler`], which gets a [`GrantRequest`] (the client already
+//! authenticated) and decides a [`TokenGrant`] or a [`Rejection`]; the server then mints,
+//! stores and renders the tokens the same way for every grant
+//! ([RFC 6749 §4.5](https://www.rfc-editor.org/rfc/rfc6749#section-4.5)). The built-in
+//! grants are handlers too. Register one with
+//! [`ServerBuilder::grant_handler`](crate::ServerBuilder::grant_handler).
+//!
+//! The password grant's plug-in, [`ResourceOwnerVerifier`], is here as well.
+
+// Every grant has the same two parts, under its own name:
+// - grant/<grant>/mod.rs: its rules, as pure functions over plain data. No store trait, no
+//   server, nothing async: each takes everything it needs as arguments, `now` included, so
+//   it is unit-testable without a runtime.
+// - grant/<grant>/handler.rs: its GrantHandler, the async side that fetches what the rules
+//   need through the stores, applies them and decides what to issue.
+// handler.rs here holds the seam itself: GrantRequest in, TokenGrant out.
 
 pub(crate) mod authorization_code;
 pub(crate) mod client_credentials;
 pub(crate) mod device;
+pub(crate) mod handler;
+pub(crate) mod password;
 pub(crate) mod refresh_token;
+
+pub use crate::error::Rejection;
+pub use handler::{GrantHandler, TokenGrant};
+pub use password::handler::ResourceOwnerVerifier;
+
+// `GrantRequest` is public at the crate root (a name of the design card).
+pub(crate) use handler::{GrantRequest, Rotate};
 
 use crate::error::{ErrorCode, OAuthError};
 use crate::types::{Client, Scope};
@@ -42,7 +65,7 @@ pub(crate) fn resolve_scope(client: &Client, requested: Option<&str>) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::ClientSecret;
+    use crate::types::ClientSecret;
     use crate::types::{ClientType, GrantType};
 
     fn client(default: Option<&str>) -> Client {

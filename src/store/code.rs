@@ -20,6 +20,8 @@ use crate::types::{ClientId, GrantId, Scope, Subject};
 /// ```
 /// use std::time::{Duration, SystemTime};
 /// use grantflow::*;
+/// use grantflow::pkce::{CodeChallenge, PkceMethod};
+/// use grantflow::store::{AuthorizationGrant, GrantId};
 ///
 /// let now = SystemTime::now();
 /// let grant = AuthorizationGrant::new(

@@ -1,7 +1,7 @@
 //! Checks of the [`ClientRegistry`](crate::ClientRegistry) contract.
 
 use super::{Ctx, Outcome, ensure, fresh_client, storage};
-use crate::secret::ClientSecret;
+use crate::types::ClientSecret;
 use crate::types::{AuthMethod, Client, ClientType, GrantType};
 
 /// Whether two registrations agree in everything the server reads.

@@ -1,4 +1,4 @@
-//! Checks of the [`DeviceStore`](crate::DeviceStore) contract.
+//! Checks of the [`DeviceStore`](crate::store::DeviceStore) contract.
 
 use std::time::{Duration, SystemTime};
 

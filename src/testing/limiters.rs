@@ -1,4 +1,4 @@
-//! Checks of the [`AttemptLimiter`](crate::AttemptLimiter) contract, against the policy the
+//! Checks of the [`AttemptLimiter`](crate::limiter::AttemptLimiter) contract, against the policy the
 //! limiters under test were built with.
 
 use std::time::Duration;

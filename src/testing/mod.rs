@@ -82,7 +82,7 @@ pub trait ClientRegistrar: Send + Sync {
 }
 
 #[async_trait]
-impl ClientRegistrar for crate::store::MemoryClientRegistry {
+impl ClientRegistrar for crate::MemoryClientRegistry {
     async fn register(&self, client: Client) -> Result<(), StorageError> {
         self.insert(client).map_err(StorageError::new)
     }

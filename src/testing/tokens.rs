@@ -1,4 +1,4 @@
-//! Checks of the [`TokenStore`](crate::TokenStore) contract.
+//! Checks of the [`TokenStore`](crate::store::TokenStore) contract.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};

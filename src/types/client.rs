@@ -6,9 +6,27 @@ use std::sync::Arc;
 
 use subtle::{Choice, ConstantTimeEq as _};
 
-use crate::secret::{ClientSecret, TokenHash};
+use crate::secret::{TokenHash, secret_type};
 use crate::types::redirect_uri::{InvalidRedirectUri, RedirectUri};
 use crate::types::scope::Scope;
+
+secret_type!(
+    /// A client secret ([RFC 6749 §2.3.1](https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1)).
+    ///
+    /// Registries keep only its [`TokenHash`]. That is safe because the authorization server
+    /// *generates* client secrets with 256 bits of entropy; for human-chosen secrets,
+    /// override [`ClientRegistry::verify_secret`](crate::ClientRegistry::verify_secret)
+    /// with a slow KDF.
+    ///
+    /// ```
+    /// use grantflow::ClientSecret;
+    /// let secret = ClientSecret::generate();
+    /// assert_eq!(secret.expose_secret().len(), 43);
+    /// assert_eq!(format!("{secret:?}"), "ClientSecret(<redacted>)");
+    /// ```
+    ClientSecret,
+    generate: "Hand the value to the client once, and register only its hash."
+);
 
 /// A client identifier ([RFC 6749 §2.2](https://www.rfc-editor.org/rfc/rfc6749#section-2.2)):
 /// 1 to 255 printable ASCII characters (`%x20-7E`, the `VSCHAR` of Appendix A.1). Cheap to
@@ -429,7 +447,7 @@ impl ClientBuilder {
     /// Declares the audience (`aud`) of the resource server this client is. Introspection
     /// by this client answers `{"active":false}` for tokens restricted to another audience
     /// (IN-03). Default: none, so the client sees only tokens without an audience, as a
-    /// [`BearerGuard`](crate::BearerGuard) without one does. A component that checks
+    /// [`BearerGuard`](crate::guard::BearerGuard) without one does. A component that checks
     /// tokens for several resource servers registers one client per audience.
     pub fn resource_audience(mut self, audience: &str) -> Self {
         self.resource_audience = Some(Arc::from(audience));

@@ -49,7 +49,7 @@ impl fmt::Display for Subject {
 /// anything on its own), so it prints in full.
 ///
 /// ```
-/// use grantflow::GrantId;
+/// use grantflow::store::GrantId;
 /// let id = GrantId::generate();
 /// assert_eq!(id.to_string().len(), 32);
 /// assert_eq!(GrantId::from_bytes(*id.as_bytes()), id);

@@ -31,7 +31,7 @@ pub(crate) const MAX_REDIRECT_URI_LEN: usize = 2048;
 /// exception is the port of `http` loopback URIs (RU-05).
 ///
 /// ```
-/// use grantflow::RedirectUri;
+/// use grantflow::authorize::RedirectUri;
 ///
 /// let uri = RedirectUri::parse("https://client.example.com/cb")?;
 /// assert!(uri.matches("https://client.example.com/cb", false));
@@ -42,7 +42,7 @@ pub(crate) const MAX_REDIRECT_URI_LEN: usize = 2048;
 ///
 /// assert!(RedirectUri::parse("https://c.example/cb#x").is_err());
 /// assert!(RedirectUri::parse("http://client.example.com/cb").is_err());
-/// # Ok::<(), grantflow::InvalidRedirectUri>(())
+/// # Ok::<(), grantflow::authorize::InvalidRedirectUri>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct RedirectUri {

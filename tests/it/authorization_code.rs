@@ -8,6 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::authz::*;
+use grantflow::clock::Clock as _;
+use grantflow::secret::TokenHash;
+use grantflow::store::TokenStore as _;
+use grantflow::store::{AuthorizationGrant, Redemption};
 use grantflow::*;
 
 #[test]

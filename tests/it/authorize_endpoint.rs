@@ -6,6 +6,9 @@ use std::sync::Arc;
 
 use crate::support::authz::*;
 use async_trait::async_trait;
+use grantflow::authorize::{AuthorizeError, PendingAuthorization};
+use grantflow::secret::TokenHash;
+use grantflow::store::{AuthorizationGrant, Redemption};
 use grantflow::*;
 use proptest::prelude::*;
 

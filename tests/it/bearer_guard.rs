@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::support::resource::*;
-use grantflow::{BearerGuard, HttpRequest, HttpResponse, Method, Scope, TokenInfo};
+use grantflow::guard::{BearerGuard, GuardRejection, TokenInfo};
+use grantflow::{HttpRequest, HttpResponse, Method, Scope};
 
 const REALM: &str = "example";
 
@@ -21,7 +22,10 @@ fn check(
     request: &HttpRequest,
     required: &str,
 ) -> Result<TokenInfo, HttpResponse> {
-    block_on(guard.check(request, &scope(required))).expect("no storage fault")
+    block_on(guard.check(request, &scope(required))).map_err(|rejection| match rejection {
+        GuardRejection::Refused(response) => response,
+        fault => panic!("no storage fault: {fault}"),
+    })
 }
 
 fn get_with(token: &str) -> HttpRequest {

@@ -501,10 +501,9 @@ fn te_10_successes_do_not_wipe_out_failures() {
 #[test]
 fn te_10_limiter_is_pluggable() {
     let h = Harness::with(|b| {
-        b.attempt_limiter(std::sync::Arc::new(grantflow::MemoryAttemptLimiter::new(
-            2,
-            Duration::from_secs(5),
-        )))
+        b.attempt_limiter(std::sync::Arc::new(
+            grantflow::limiter::MemoryAttemptLimiter::new(2, Duration::from_secs(5)),
+        ))
     });
     assert_eq!(fail_until_throttled(&h, BACKEND.0), 2);
     h.clock.advance(Duration::from_secs(5));
@@ -578,7 +577,9 @@ fn round_trip_server(tokens: std::sync::Arc<grantflow::MemoryTokenStore>) -> gra
         std::sync::Arc::new(RoundTripRegistry(fixture_registry())),
         tokens,
     )
-    .clock(std::sync::Arc::new(grantflow::ManualClock::new(t0())))
+    .clock(std::sync::Arc::new(
+        grantflow::clock::ManualClock::new(t0()),
+    ))
     .build()
     .unwrap()
 }

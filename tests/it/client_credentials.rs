@@ -2,7 +2,7 @@
 //! and scope handling (SC-01..SC-04), black-box through `Server::token`.
 
 use crate::support::token::*;
-use grantflow::{TokenKind, TokenStore as _};
+use grantflow::store::{TokenKind, TokenStore as _};
 
 // ---------------------------------------------------------------------------------------
 // CC-01: confidential clients only, and they must authenticate
@@ -105,7 +105,7 @@ fn cc_04_stored_record_has_no_subject() {
         cc_body(Some("write read")),
     ));
     let token = assert_token(&response, "read write");
-    let record = block_on(h.tokens.find(&grantflow::TokenHash::of(&token)))
+    let record = block_on(h.tokens.find(&grantflow::secret::TokenHash::of(&token)))
         .expect("memory store")
         .expect("the issued token is stored under its digest");
     assert_eq!(record.subject, None);
@@ -149,21 +149,21 @@ struct RecordingIssuer {
 impl grantflow::TokenIssuer for RecordingIssuer {
     fn access_token(
         &self,
-        claims: &grantflow::TokenClaims<'_>,
-    ) -> Result<grantflow::AccessToken, grantflow::IssueError> {
+        claims: &grantflow::issuer::TokenClaims<'_>,
+    ) -> Result<grantflow::secret::AccessToken, grantflow::issuer::IssueError> {
         self.seen.lock().unwrap().push((
             claims.client_id.as_str().to_owned(),
             claims.subject.map(|s| s.as_str().to_owned()),
             claims.scope.as_str().to_owned(),
             claims.expires_at,
         ));
-        Ok(grantflow::AccessToken::generate())
+        Ok(grantflow::secret::AccessToken::generate())
     }
 
     fn refresh_token(
         &self,
-        _claims: &grantflow::TokenClaims<'_>,
-    ) -> Result<grantflow::RefreshToken, grantflow::IssueError> {
+        _claims: &grantflow::issuer::TokenClaims<'_>,
+    ) -> Result<grantflow::secret::RefreshToken, grantflow::issuer::IssueError> {
         panic!("CC-02: no refresh token is minted for client_credentials")
     }
 }

@@ -9,10 +9,13 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::support::device::*;
+use grantflow::device::{DeviceVerificationError, UserCodeFormat};
+use grantflow::limiter::MemoryAttemptLimiter;
+use grantflow::secret::{DeviceCode, TokenHash};
+use grantflow::store::{DeviceRecord, DeviceRedemption, DeviceStore, GrantId, TokenStore};
 use grantflow::{
-    ClientId, DeviceCode, DeviceRecord, DeviceRedemption, DeviceStore, DeviceVerificationError,
-    GrantId, HttpRequest, MemoryAttemptLimiter, MemoryDeviceStore, MemoryTokenStore, Method, Scope,
-    Server, Status, Subject, TokenHash, TokenStore, UserCodeFormat,
+    ClientId, HttpRequest, MemoryDeviceStore, MemoryTokenStore, Method, Scope, Server, Status,
+    Subject,
 };
 use serde_json::json;
 
@@ -22,14 +25,14 @@ fn verify(
     h: &Harness,
     input: &str,
     key: &str,
-) -> Result<grantflow::PendingDeviceAuthorization, DeviceVerificationError> {
+) -> Result<grantflow::device::PendingDeviceAuthorization, DeviceVerificationError> {
     block_on(h.server.device_verification(input, key))
 }
 
 /// Inserts a pending request with a known user code straight into the store.
 fn insert_known(h: &Harness, user_code: &str) -> DeviceCode {
     let code = DeviceCode::generate();
-    let now = grantflow::Clock::now(&h.clock);
+    let now = grantflow::clock::Clock::now(&h.clock);
     let record = DeviceRecord::new(
         GrantId::generate(),
         ClientId::new("tv").unwrap(),
@@ -590,7 +593,7 @@ fn dg_08_verification_shows_client_scope_and_code_and_never_approves_by_itself()
     assert_eq!(pending.client_name(), Some("Living room TV"));
     assert_eq!(pending.client_id().as_str(), "tv");
     assert_eq!(pending.requested_scope().as_str(), "profile videos");
-    assert!(pending.expires_at() > grantflow::Clock::now(&h.clock));
+    assert!(pending.expires_at() > grantflow::clock::Clock::now(&h.clock));
     // Looking it up approves nothing: the device is still waiting.
     drop(pending);
     h.advance(5);
@@ -981,7 +984,7 @@ fn dg_11_concurrent_redemptions_succeed_exactly_once() {
             Duration::from_secs(5),
         );
         block_on(store.insert(code.hash(), record)).unwrap();
-        let approve = grantflow::DeviceDecision::Approve {
+        let approve = grantflow::store::DeviceDecision::Approve {
             subject: Subject::new("alice"),
             scope: Scope::parse("profile").unwrap(),
         };

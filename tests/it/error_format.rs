@@ -7,9 +7,11 @@ use std::time::SystemTime;
 
 use crate::support::resource::*;
 use async_trait::async_trait;
+use grantflow::guard::GuardRejection;
+use grantflow::secret::TokenHash;
+use grantflow::store::{GrantId, Insert, TokenRecord, TokenStore};
 use grantflow::{
-    ClientRegistry, Error, GrantId, HttpRequest, HttpResponse, Insert, Method, Scope, Server,
-    StorageError, TokenHash, TokenRecord, TokenStore,
+    ClientRegistry, Error, HttpRequest, HttpResponse, Method, Scope, Server, StorageError,
 };
 use serde_json::Value;
 
@@ -274,7 +276,9 @@ fn er_01_bearer_guard_uses_only_rfc_6750_codes() {
         form().with_body("access_token=caf%C3%A9%22&access_token=x"),
     ];
     for request in &cases {
-        let denied = block_on(guard.check(request, &write)).unwrap().unwrap_err();
+        let denied = block_on(guard.check(request, &write))
+            .unwrap_err()
+            .into_response();
         let challenge = denied.header("www-authenticate").expect("a challenge");
         // Every quoted attribute value is within the ER-02 set.
         for (i, part) in challenge.split('"').enumerate() {
@@ -433,7 +437,9 @@ fn er_05_failing_store_text_never_reaches_the_client() {
     );
     let guarded = HttpRequest::new(Method::Get).with_header("authorization", "Bearer abc");
     let result = block_on(server.bearer_guard().check(&guarded, &Scope::empty()));
-    let error = result.expect_err("a storage fault");
+    let Err(GuardRejection::Fault(error)) = result else {
+        panic!("a storage fault");
+    };
     assert_eq!(error.to_response().body, br#"{"error":"server_error"}"#);
 }
 

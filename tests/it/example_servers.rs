@@ -20,14 +20,15 @@ pub(crate) mod axum_server;
 pub(crate) mod hyper_server;
 
 /// One test per scenario and framework: `axum::<scenario>`, `actix::<scenario>`,
-/// `hyper::<scenario>`.
+/// `hyper::<scenario>`. The scenarios of `shared:` run against a server with the default
+/// limits; those of `own_server:` start their own, with the limits they test.
 macro_rules! on_every_framework {
-    ($($scenario:ident)*) => {
-        on_every_framework!(@one axum Axum $($scenario)*);
-        on_every_framework!(@one actix Actix $($scenario)*);
-        on_every_framework!(@one hyper Hyper $($scenario)*);
+    (shared: [$($scenario:ident)*] own_server: [$($own:ident)*]) => {
+        on_every_framework!(@one axum Axum [$($scenario)*] [$($own)*]);
+        on_every_framework!(@one actix Actix [$($scenario)*] [$($own)*]);
+        on_every_framework!(@one hyper Hyper [$($scenario)*] [$($own)*]);
     };
-    (@one $module:ident $framework:ident $($scenario:ident)*) => {
+    (@one $module:ident $framework:ident [$($scenario:ident)*] [$($own:ident)*]) => {
         mod $module {
             $(
                 #[tokio::test]
@@ -39,11 +40,18 @@ macro_rules! on_every_framework {
                     super::scenarios::$scenario(&demo).await;
                 }
             )*
+            $(
+                #[tokio::test]
+                async fn $own() {
+                    super::scenarios::$own(crate::support::e2e::Framework::$framework).await;
+                }
+            )*
         }
     };
 }
 
 on_every_framework! {
+shared: [
     md_01_md_04_metadata_discovers_every_endpoint
     pk_01_code_flow_with_pkce_then_refresh
     te_06_confidential_client_code_flow_with_basic_auth
@@ -52,6 +60,7 @@ on_every_framework! {
     dg_11_denied_device_request
     pw_02_password_grant_for_the_opted_in_client_only
     rv_06_in_04_revocation_and_introspection
+    rv_05_revocation_does_not_reveal_foreign_tokens
     te_09_wrong_client_secret_is_401_with_a_basic_challenge
     az_02_az_03_unverified_clients_and_redirect_uris_are_never_redirected
     ac_01_ac_02_replayed_code_is_refused_and_revokes_its_tokens
@@ -68,8 +77,27 @@ on_every_framework! {
     st_02_sec_06_state_is_escaped_on_pages_and_exact_in_redirects
     dg_07_dg_08_device_page_confirms_and_refuses_bad_codes
     unknown_paths_and_oversized_bodies
+    over_limit_bodies_at_token_style_endpoints_answer_json
     az_10_no_cors_on_the_authorization_endpoint
     logs_carry_no_secret
+    enter_in_a_sign_in_form_never_approves
+    stale_form_of_another_tab_leads_to_the_current_page
+    strangers_cannot_lock_a_user_out_of_signing_in
+    device_authorization_is_limited_per_address
+    user_name_field_neither_capitalises_nor_corrects
+    failed_sign_in_keeps_the_user_name_and_announces_why
+    input_borders_contrast_at_least_three_to_one
+    signed_in_pages_offer_a_way_to_sign_out
+    device_done_link_claims_nothing
+    pages_name_the_service
+    error_pages_show_no_developer_strings
+    head_answers_every_page_as_get_does
+]
+own_server: [
+    stalled_requests_are_closed
+    connections_beyond_the_cap_wait_for_a_free_one
+    anonymous_sessions_never_push_out_signed_in_ones
+]
 }
 
 mod scenarios {
@@ -80,6 +108,8 @@ mod scenarios {
         StandardDeviceAuthorizationResponse, StandardRevocableToken,
         TokenIntrospectionResponse as _, TokenResponse as _,
     };
+
+    use std::time::Duration;
 
     use crate::support::e2e::*;
 
@@ -691,7 +721,9 @@ mod scenarios {
     pub(crate) async fn az_08_deny_redirects_access_denied(demo: &Demo) {
         let mut browser = demo.browser();
         let page = browser.open(&spa_authorize_path("")).await;
-        let reply = browser.sign_in(&page, "deny").await;
+        let signed_in = browser.sign_in(&page, "continue").await;
+        let consent = browser.follow(&signed_in).await;
+        let reply = browser.submit(&consent, &[("decision", "deny")]).await;
         assert_eq!(reply.status, 303);
         demo.assert_error_redirect(&reply, "access_denied", Some("s-123"));
     }
@@ -796,8 +828,10 @@ mod scenarios {
             assert!(reply.header("location").is_none(), "no code is issued");
             assert!(reply.header("set-cookie").is_none(), "nobody is signed in");
         }
-        // The same browser with the right token still gets its code.
-        let reply = browser.submit(&page, &sign_in).await;
+        // The same browser with the right token signs in, and then gets its code.
+        let signed_in = browser.submit(&page, &sign_in).await;
+        let consent = browser.follow(&signed_in).await;
+        let reply = browser.submit(&consent, &[("decision", "approve")]).await;
         assert!(query_param(&reply.location(), "code").is_some());
     }
 
@@ -821,8 +855,13 @@ mod scenarios {
         let again = browser.follow(&failed).await;
         assert!(again.body.contains("Wrong user name or password."));
         assert!(again.input("password").is_some());
-        // The successful sign-in: 303 to the client.
-        let approved = browser.sign_in(&again, "approve").await;
+        // The successful sign-in: 303 to the consent page, whose approval is a 303 to the
+        // client.
+        let signed_in = browser.sign_in(&again, "continue").await;
+        assert_eq!(signed_in.status, 303);
+        assert_eq!(signed_in.header("location"), Some(path.as_str()));
+        let consent = browser.follow(&signed_in).await;
+        let approved = browser.submit(&consent, &[("decision", "approve")]).await;
         assert_eq!(approved.status, 303);
         assert!(query_param(&approved.location(), "code").is_some());
         // The device page's form as well.
@@ -1003,6 +1042,698 @@ mod scenarios {
         assert!(logs.contains("path=\"/token\""), "the servers log: {logs}");
         for secret in secrets {
             assert!(!logs.contains(&secret), "a secret reached the logs");
+        }
+    }
+
+    pub(crate) async fn rv_05_revocation_does_not_reveal_foreign_tokens(demo: &Demo) {
+        // Another client revokes nothing, and (with `revocation_hides_foreign_tokens`) is
+        // answered as for an unknown token: a public client id, which anyone can present,
+        // cannot be used to learn whether someone else's token is live.
+        let tokens = spa_tokens(demo).await;
+        for token in [
+            tokens.access_token().secret(),
+            tokens.refresh_token().expect("a refresh token").secret(),
+        ] {
+            let foreign = demo
+                .post_form(
+                    "/revoke",
+                    None,
+                    &[("token", token), ("client_id", "demo-tv")],
+                )
+                .await;
+            let unknown = demo
+                .post_form(
+                    "/revoke",
+                    None,
+                    &[("token", "no-such-token"), ("client_id", "demo-tv")],
+                )
+                .await;
+            assert_eq!(foreign.status, 200, "{}", foreign.body);
+            assert_eq!(foreign.body, unknown.body);
+        }
+        assert!(introspect_active(demo, tokens.access_token()).await);
+    }
+
+    /// The raw head of a form POST to `path` announcing `length` bytes of body.
+    fn form_head(demo: &Demo, path: &str, length: usize) -> String {
+        format!(
+            "POST {path} HTTP/1.1\r\nhost: {}\r\n\
+             content-type: application/x-www-form-urlencoded\r\ncontent-length: {length}\r\n\r\n",
+            demo.address()
+        )
+    }
+
+    pub(crate) async fn over_limit_bodies_at_token_style_endpoints_answer_json(demo: &Demo) {
+        // Over the adapter's 64 KiB: refused without being read, in the endpoints' format.
+        let huge = vec![b'a'; 200 * 1024];
+        for path in ["/token", "/device_authorization", "/revoke", "/introspect"] {
+            let reply = demo.raw(&form_head(demo, path, huge.len()), &huge).await;
+            assert_eq!(reply.status, 413, "{path}");
+            assert_eq!(
+                reply.header("content-type"),
+                Some("application/json"),
+                "{path}"
+            );
+            assert_eq!(reply.header("cache-control"), Some("no-store"), "{path}");
+            // The rest of the body is not read: the connection closes.
+            assert_eq!(reply.header("connection"), Some("close"), "{path}");
+            let json: serde_json::Value = serde_json::from_str(&reply.body)
+                .unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {}", reply.body));
+            assert_eq!(json["error"], "invalid_request", "{path}");
+        }
+        // A page answers with a page.
+        let reply = demo
+            .raw(&form_head(demo, "/device", huge.len()), &huge)
+            .await;
+        assert_eq!(reply.status, 413);
+        assert!(
+            reply
+                .header("content-type")
+                .is_some_and(|t| t.starts_with("text/html"))
+        );
+    }
+
+    /// Whether the server at `address` closes a connection on which `sent` was written
+    /// and nothing more, within `bound`: what it answered before closing, or `None` if
+    /// the connection is still open.
+    async fn closed_within(address: String, sent: Vec<u8>, bound: Duration) -> Option<Vec<u8>> {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let mut stream = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("connect");
+        stream.write_all(&sent).await.expect("write");
+        let mut answer = Vec::new();
+        // A reset counts as closed too.
+        match tokio::time::timeout(bound, stream.read_to_end(&mut answer)).await {
+            Ok(_) => Some(answer),
+            Err(_) => None,
+        }
+    }
+
+    pub(crate) async fn stalled_requests_are_closed(framework: Framework) {
+        // Limits of a second, so the test waits a second rather than the production
+        // defaults' ten. (Not less: actix-web reads its clock every half second.)
+        let limits = Limits {
+            head_timeout: Duration::from_secs(1),
+            body_timeout: Duration::from_secs(1),
+            ..Limits::default()
+        };
+        let demo = Demo::start_with(framework, limits).await;
+        let host = format!("host: {}\r\n", demo.address());
+        let body_of = |path: &str| {
+            let mut sent = form_head(&demo, path, 100);
+            sent.push_str("grant_type=cli");
+            sent
+        };
+        let cases = [
+            // Half a head, then nothing (slowloris).
+            (
+                "half a head",
+                format!("POST /token HTTP/1.1\r\n{host}content-type: applic"),
+            ),
+            ("nothing at all", String::new()),
+            // A whole head and part of the body.
+            ("half a body at /token", body_of("/token")),
+            ("half a body at /authorize", body_of("/authorize")),
+            ("half a body at /device", body_of("/device")),
+            // A kept-alive connection that sends no next request.
+            (
+                "idle after a request",
+                format!("GET /api/data HTTP/1.1\r\n{host}\r\n"),
+            ),
+        ];
+        // All at once; the bound is far above the limits, so a slow machine passes, and a
+        // server without them keeps the connections open for ever.
+        let bound = Duration::from_secs(15);
+        let waiting: Vec<_> = cases
+            .iter()
+            .map(|(_, sent)| {
+                let sent = sent.clone().into_bytes();
+                tokio::spawn(closed_within(demo.address().to_owned(), sent, bound))
+            })
+            .collect();
+        for ((case, _), closed) in cases.iter().zip(waiting) {
+            let answer = closed
+                .await
+                .expect("the task ends")
+                .unwrap_or_else(|| panic!("{case}: still open after {bound:?}"));
+            let reply = RawReply::parse(&answer);
+            match *case {
+                // hyper closes silently; actix-web answers 408 first.
+                "half a head" | "nothing at all" => {
+                    if let Some(reply) = reply {
+                        assert_eq!(reply.status, 408, "{case}: {}", reply.body);
+                    }
+                }
+                "idle after a request" => {
+                    assert_eq!(reply.map(|r| r.status), Some(401), "{case}");
+                }
+                // 408, in the route's format.
+                _ => {
+                    let reply = reply.unwrap_or_else(|| panic!("{case}: no answer"));
+                    assert_eq!(reply.status, 408, "{case}: {}", reply.body);
+                    let content_type = reply.header("content-type").unwrap_or("");
+                    if case.ends_with("/token") {
+                        assert_eq!(content_type, "application/json", "{case}");
+                        assert!(reply.body.contains("\"error\":\"invalid_request\""));
+                    } else {
+                        assert!(content_type.starts_with("text/html"), "{case}");
+                    }
+                }
+            }
+        }
+        // The server still serves.
+        assert_eq!(demo.get("/api/data").await.status, 401);
+    }
+
+    pub(crate) async fn connections_beyond_the_cap_wait_for_a_free_one(framework: Framework) {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let limits = Limits {
+            head_timeout: Duration::from_millis(1500),
+            max_connections: 2,
+            ..Limits::default()
+        };
+        let demo = Demo::start_with(framework, limits).await;
+        // Two connections that send nothing hold both places until their head timeout.
+        let mut stalled = Vec::new();
+        for _ in 0..2 {
+            stalled.push(
+                tokio::net::TcpStream::connect(demo.address())
+                    .await
+                    .expect("connect"),
+            );
+        }
+        let mut third = tokio::net::TcpStream::connect(demo.address())
+            .await
+            .expect("the kernel queues the connection");
+        let request = format!(
+            "GET /api/data HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n",
+            demo.address()
+        );
+        third.write_all(request.as_bytes()).await.expect("write");
+        let mut answer = Vec::new();
+        let early =
+            tokio::time::timeout(Duration::from_millis(300), third.read_to_end(&mut answer)).await;
+        assert!(early.is_err(), "served beyond the cap: {answer:?}");
+        // Once the stalled connections are closed, the third is served.
+        tokio::time::timeout(Duration::from_secs(10), third.read_to_end(&mut answer))
+            .await
+            .expect("served once a place is free")
+            .expect("read");
+        assert_eq!(RawReply::parse(&answer).map(|r| r.status), Some(401));
+        drop(stalled);
+    }
+
+    /// `fields` as a sign-in of the demo user with `password`.
+    fn sign_in_with<'a>(password: &'a str, decision: &'a str) -> [(&'a str, &'a str); 3] {
+        [
+            ("username", USER.0),
+            ("password", password),
+            ("decision", decision),
+        ]
+    }
+
+    pub(crate) async fn enter_in_a_sign_in_form_never_approves(demo: &Demo) {
+        let path = spa_authorize_path("");
+        let mut browser = demo.browser();
+        let page = browser.open(&path).await;
+        // The sign-in page decides nothing: its one button signs in.
+        let forms = page.forms();
+        assert_eq!(forms.len(), 1, "{}", page.body);
+        assert!(forms[0].input_tag("password").is_some());
+        assert_eq!(
+            forms[0].buttons,
+            [("decision".to_owned(), "continue".to_owned())]
+        );
+        // Enter in the password field (or a password manager's submit) signs in and
+        // shows the consent page: no code.
+        let entered = browser
+            .press_enter(&page, &[("username", USER.0), ("password", USER.1)])
+            .await;
+        assert_eq!(entered.status, 303);
+        assert_eq!(entered.header("location"), Some(path.as_str()));
+        let consent = browser.follow(&entered).await;
+        assert!(consent.has_button("approve"), "{}", consent.body);
+        // The consent page has no field to press Enter in.
+        for form in consent.forms() {
+            for (name, _, tag) in &form.inputs {
+                assert!(tag.contains("type=\"hidden\""), "{name}: {tag}");
+            }
+        }
+        // A sign-in posted with `decision=approve` (an old page, a crafted form) only
+        // signs in.
+        let mut other = demo.browser();
+        let page = other.open(&path).await;
+        let crafted = other.submit(&page, &sign_in_with(USER.1, "approve")).await;
+        assert_eq!(crafted.status, 303);
+        assert_eq!(crafted.header("location"), Some(path.as_str()));
+        // The device page likewise: its default button only moves on.
+        let mut device = demo.browser();
+        let page = device.open("/device?user_code=BCDF-GHJK").await;
+        assert_eq!(
+            page.forms()[0].buttons,
+            [("decision".to_owned(), "continue".to_owned())]
+        );
+        let entered = device
+            .press_enter(&page, &[("username", USER.0), ("password", USER.1)])
+            .await;
+        assert_eq!(entered.status, 303);
+        assert_eq!(
+            entered.header("location"),
+            Some("/device?user_code=BCDF-GHJK")
+        );
+    }
+
+    pub(crate) async fn stale_form_of_another_tab_leads_to_the_current_page(demo: &Demo) {
+        let path = spa_authorize_path("");
+        let mut browser = demo.browser();
+        // Two tabs on the same sign-in page; the user signs in in the first.
+        let tab_a = browser.open(&path).await;
+        let tab_b = browser.open(&path).await;
+        let signed_in = browser.sign_in(&tab_a, "continue").await;
+        assert_eq!(signed_in.status, 303);
+        // The second tab's form is out of date: no 403, the current page of the flow, a
+        // message, and nothing done.
+        let stale = browser.sign_in(&tab_b, "continue").await;
+        assert_eq!(stale.status, 303, "{}", stale.body);
+        assert_eq!(stale.header("location"), Some(path.as_str()));
+        let current = browser.follow(&stale).await;
+        assert_eq!(current.status, 200);
+        assert!(current.body.contains("another tab"), "{}", current.body);
+        assert!(current.has_button("approve"), "signed in: the consent page");
+        // Signing out in one tab makes the other tab's consent form stale: nothing is
+        // approved.
+        let consent_b = current;
+        let consent_a = browser.open(&path).await;
+        let signed_out = browser
+            .submit(&consent_a, &[("decision", "sign_out")])
+            .await;
+        assert_eq!(signed_out.status, 303);
+        let stale = browser.submit(&consent_b, &[("decision", "approve")]).await;
+        assert_eq!(stale.status, 303);
+        assert_eq!(stale.header("location"), Some(path.as_str()), "no code");
+        let current = browser.follow(&stale).await;
+        assert!(current.body.contains("another tab"));
+        assert!(
+            current.input("password").is_some(),
+            "signed out: the sign-in page"
+        );
+        // The device page too, keeping the code.
+        let device = "/device?user_code=BCDF-GHJK";
+        let mut browser = demo.browser();
+        let tab_a = browser.open(device).await;
+        let tab_b = browser.open(device).await;
+        browser.sign_in(&tab_a, "continue").await;
+        let stale = browser.sign_in(&tab_b, "continue").await;
+        assert_eq!(stale.status, 303);
+        assert_eq!(stale.header("location"), Some(device));
+        assert!(browser.follow(&stale).await.body.contains("another tab"));
+        // A form of no session of this browser is still refused (SEC-03).
+        let forged = demo
+            .browser()
+            .post(&path, &[("csrf_token", "forged"), ("decision", "approve")])
+            .await;
+        assert_eq!(forged.status, 403);
+    }
+
+    /// Signs in on the sign-in page of `path` with `password` and returns the page the
+    /// browser lands on.
+    async fn sign_in_attempt(
+        browser: &mut Browser<'_>,
+        path: &str,
+        name: &str,
+        password: &str,
+    ) -> Reply {
+        let page = browser.open(path).await;
+        let reply = browser
+            .submit(
+                &page,
+                &[
+                    ("username", name),
+                    ("password", password),
+                    ("decision", "continue"),
+                ],
+            )
+            .await;
+        browser.follow(&reply).await
+    }
+
+    pub(crate) async fn strangers_cannot_lock_a_user_out_of_signing_in(demo: &Demo) {
+        let path = spa_authorize_path("");
+        // A stranger guesses alice's password from another address until locked out.
+        let mut stranger = demo.browser_from("127.0.0.2".parse().expect("an address"));
+        for _ in 0..5 {
+            let page = sign_in_attempt(&mut stranger, &path, USER.0, "a-guess").await;
+            assert!(
+                page.body.contains("Wrong user name or password."),
+                "{}",
+                page.body
+            );
+        }
+        let page = sign_in_attempt(&mut stranger, &path, USER.0, "a-guess").await;
+        assert!(page.body.contains("Too many attempts"), "{}", page.body);
+        // Locked out means locked out, even with the right password.
+        let page = sign_in_attempt(&mut stranger, &path, USER.0, USER.1).await;
+        assert!(page.body.contains("Too many attempts"));
+        assert!(!page.has_button("approve"));
+        // alice, from her own address, is not locked out.
+        let code = demo
+            .browser()
+            .authorization_code(&demo.url(&path), "s-123")
+            .await;
+        assert!(!code.is_empty());
+        // One address trying a password on every account is stopped too.
+        let mut sprayer = demo.browser_from("127.0.0.3".parse().expect("an address"));
+        for n in 0..20 {
+            let page = sign_in_attempt(&mut sprayer, &path, &format!("user{n}"), "a-guess").await;
+            assert!(page.body.contains("Wrong user name or password."), "{n}");
+        }
+        let page = sign_in_attempt(&mut sprayer, &path, USER.0, USER.1).await;
+        assert!(page.body.contains("Too many attempts"), "{}", page.body);
+    }
+
+    pub(crate) async fn anonymous_sessions_never_push_out_signed_in_ones(framework: Framework) {
+        let limits = Limits {
+            anonymous_sessions: 8,
+            sessions_per_user: 4,
+            ..Limits::default()
+        };
+        let demo = Demo::start_with(framework, limits).await;
+        let mut alice = demo.browser();
+        let page = alice.open("/device").await;
+        let signed_in = alice.sign_in(&page, "continue").await;
+        assert_eq!(signed_in.status, 303);
+        let mut early = demo.browser();
+        early.open("/device").await;
+        // A flood of cookie-less requests, each starting an anonymous session.
+        for _ in 0..50 {
+            assert_eq!(demo.get("/device").await.status, 200);
+        }
+        // alice is still signed in.
+        let page = alice.open("/device").await;
+        assert!(page.header("set-cookie").is_none(), "the same session");
+        assert!(page.input("password").is_none(), "{}", page.body);
+        assert!(page.body.contains("Signed in as <strong>alice</strong>"));
+        // The early anonymous session made room: its browser starts a new one.
+        let again = early.open("/device").await;
+        assert!(again.header("set-cookie").is_some());
+        // alice's own sign-ins end only her own oldest sessions (4 here).
+        for _ in 0..4 {
+            let mut browser = demo.browser();
+            let page = browser.open("/device").await;
+            browser.sign_in(&page, "continue").await;
+        }
+        let page = alice.open("/device").await;
+        assert!(
+            page.input("password").is_some(),
+            "alice's oldest session ended"
+        );
+    }
+
+    pub(crate) async fn device_authorization_is_limited_per_address(demo: &Demo) {
+        let request = [("client_id", "demo-tv")];
+        for n in 0..20 {
+            let reply = demo
+                .post_form("/device_authorization", None, &request)
+                .await;
+            assert_eq!(reply.status, 200, "request {n}: {}", reply.body);
+        }
+        let refused = demo
+            .post_form("/device_authorization", None, &request)
+            .await;
+        assert_eq!(refused.status, 429, "{}", refused.body);
+        assert_eq!(refused.error(), "temporarily_unavailable");
+        assert!(
+            refused
+                .header("retry-after")
+                .is_some_and(|s| s.parse::<u64>().is_ok())
+        );
+        assert_eq!(refused.header("cache-control"), Some("no-store"));
+        // Other addresses are not affected.
+        let mut elsewhere = demo.browser_from("127.0.0.2".parse().expect("an address"));
+        let reply = elsewhere.post("/device_authorization", &request).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+
+    pub(crate) async fn user_name_field_neither_capitalises_nor_corrects(demo: &Demo) {
+        let mut browser = demo.browser();
+        for path in [spa_authorize_path(""), "/device".to_owned()] {
+            let page = browser.open(&path).await;
+            let form = &page.forms()[0];
+            let tag = form.input_tag("username").expect("a user name field");
+            for attribute in [
+                "autocapitalize=\"none\"",
+                "spellcheck=\"false\"",
+                "autocorrect=\"off\"",
+                "autocomplete=\"username\"",
+            ] {
+                assert!(tag.contains(attribute), "{path}: {attribute} in {tag}");
+            }
+        }
+    }
+
+    pub(crate) async fn failed_sign_in_keeps_the_user_name_and_announces_why(demo: &Demo) {
+        let mut browser = demo.browser();
+        for path in [spa_authorize_path(""), "/device".to_owned()] {
+            let page = sign_in_attempt(&mut browser, &path, USER.0, "not-it").await;
+            assert!(
+                page.body
+                    .contains("<p class=\"note\" role=\"alert\">Wrong user name or password.</p>"),
+                "{}",
+                page.body
+            );
+            assert_eq!(page.input("username").as_deref(), Some(USER.0), "{path}");
+            assert_eq!(page.input("password").as_deref(), Some(""), "{path}");
+            let form = &page.forms()[0];
+            let password = form.input_tag("password").expect("a password field");
+            assert!(password.contains("autofocus"), "{password}");
+        }
+    }
+
+    /// The WCAG relative luminance of `#rrggbb`.
+    fn luminance(hex: &str) -> f64 {
+        let channel = |at: usize| {
+            let value = f64::from(u8::from_str_radix(&hex[at..at + 2], 16).expect("hex")) / 255.0;
+            if value <= 0.04045 {
+                value / 12.92
+            } else {
+                ((value + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5)
+    }
+
+    pub(crate) async fn input_borders_contrast_at_least_three_to_one(demo: &Demo) {
+        let page = demo.browser().open(&spa_authorize_path("")).await;
+        let style = page.body.split("<style>").nth(1).expect("a stylesheet");
+        let rule = |selector: &str| -> String {
+            let start = style
+                .find(&format!("{selector}{{"))
+                .unwrap_or_else(|| panic!("{selector}"));
+            style[start..].split('}').next().expect("a rule").to_owned()
+        };
+        // The form's background, then the input's border colour.
+        let background = rule("main");
+        assert!(background.contains("background:#fff;"), "{background}");
+        let input = rule("input");
+        let colour = input
+            .split("border:1px solid ")
+            .nth(1)
+            .and_then(|rest| rest.get(..7))
+            .expect("a solid border colour");
+        let ratio = (1.0 + 0.05) / (luminance(colour) + 0.05);
+        assert!(
+            ratio >= 3.0,
+            "WCAG 1.4.11: {colour} is {ratio:.2}:1 against white"
+        );
+    }
+
+    pub(crate) async fn signed_in_pages_offer_a_way_to_sign_out(demo: &Demo) {
+        let path = spa_authorize_path("");
+        let mut browser = demo.browser();
+        let page = browser.open(&path).await;
+        let signed_in = browser.sign_in(&page, "continue").await;
+        let consent = browser.follow(&signed_in).await;
+        assert!(consent.body.contains("Signed in as <strong>alice</strong>"));
+        assert!(consent.body.contains("Not you? Sign out"));
+        let signed_out = browser.submit(&consent, &[("decision", "sign_out")]).await;
+        assert_eq!(signed_out.status, 303);
+        assert_eq!(signed_out.header("location"), Some(path.as_str()));
+        assert!(signed_out.header("set-cookie").is_some(), "a new session");
+        let page = browser.follow(&signed_out).await;
+        assert!(
+            page.input("password").is_some(),
+            "signed out: {}",
+            page.body
+        );
+        assert!(!page.body.contains("Signed in as"));
+        // The device confirmation page, keeping the code.
+        let mut browser = demo.browser();
+        let (details, confirm) = device_request(demo, &mut browser).await;
+        assert!(confirm.has_button("sign_out"));
+        let signed_out = browser.submit(&confirm, &[("decision", "sign_out")]).await;
+        let page = browser.follow(&signed_out).await;
+        assert!(page.input("password").is_some());
+        assert_eq!(
+            page.input("user_code").as_deref(),
+            Some(details.user_code().secret().as_str())
+        );
+    }
+
+    pub(crate) async fn device_done_link_claims_nothing(demo: &Demo) {
+        for link in ["/device?done=approved", "/device?done=denied"] {
+            let page = demo.browser().open(link).await;
+            assert_eq!(page.status, 200);
+            assert!(!page.body.contains("Device connected"), "{link}");
+            assert!(!page.body.contains("Request denied"), "{link}");
+            assert!(page.body.contains("Connect a device"));
+        }
+        // The user who approved is told so, once.
+        let mut browser = demo.browser();
+        let (_, confirm) = device_request(demo, &mut browser).await;
+        let done = browser.submit(&confirm, &[("decision", "approve")]).await;
+        let location = done.header("location").expect("a Location").to_owned();
+        assert!(!location.contains("approved"), "{location}");
+        assert!(
+            browser
+                .follow(&done)
+                .await
+                .body
+                .contains("Device connected")
+        );
+        assert!(
+            !browser
+                .open(&location)
+                .await
+                .body
+                .contains("Device connected")
+        );
+    }
+
+    /// One of every kind of page the server renders, as a signed-in user sees them too.
+    async fn every_page_signed_in_too(demo: &Demo) -> Vec<(&'static str, Reply)> {
+        let mut pages = every_page(demo).await;
+        let mut browser = demo.browser();
+        let page = browser.open(&spa_authorize_path("")).await;
+        let failed = browser
+            .submit(&page, &sign_in_with("not-it", "continue"))
+            .await;
+        pages.push(("failed sign-in", browser.follow(&failed).await));
+        let signed_in = browser.sign_in(&page, "continue").await;
+        pages.push(("consent", browser.follow(&signed_in).await));
+        pages.push(("device code entry", browser.open("/device").await));
+        pages.push((
+            "device code refused",
+            browser.open("/device?user_code=BCDF-GHJK").await,
+        ));
+        pages
+    }
+
+    pub(crate) async fn pages_name_the_service(demo: &Demo) {
+        for (name, page) in every_page_signed_in_too(demo).await {
+            let title = page
+                .body
+                .split("<title>")
+                .nth(1)
+                .and_then(|t| t.split("</title>").next())
+                .unwrap_or("");
+            assert!(title.ends_with("Grantflow Demo"), "{name}: {title}");
+            assert!(
+                page.body
+                    .contains("<p class=\"service\">Grantflow Demo</p>"),
+                "{name}"
+            );
+        }
+    }
+
+    pub(crate) async fn error_pages_show_no_developer_strings(demo: &Demo) {
+        let evil = "https%3A%2F%2Fevil.example%2Fcb";
+        for path in [
+            "/authorize".to_owned(),
+            "/authorize?response_type=code".to_owned(),
+            "/authorize?client_id=nobody".to_owned(),
+            "/authorize?client_id=demo-spa&client_id=demo-web".to_owned(),
+            format!("/authorize?client_id=demo-spa&redirect_uri={evil}"),
+            "/authorize?client_id=demo-web&state=%01".to_owned(),
+        ] {
+            let page = demo.browser().open(&path).await;
+            assert_eq!(page.status, 400, "{path}");
+            assert!(
+                page.body.contains("This sign-in link is not valid"),
+                "{path}"
+            );
+            let text = page.body.split("</style>").nth(1).unwrap_or(&page.body);
+            for developer in [
+                "client_id",
+                "redirect_uri",
+                "state",
+                "required",
+                "repeated",
+                "unknown client",
+                "invalid_request",
+            ] {
+                assert!(!text.contains(developer), "{path}: {developer} in {text}");
+            }
+        }
+    }
+
+    pub(crate) async fn head_answers_every_page_as_get_does(demo: &Demo) {
+        let client = demo.oauth("demo-service", Some("demo-service-secret"), SPA_REDIRECT);
+        let token = client
+            .exchange_client_credentials()
+            .request_async(&demo.http)
+            .await
+            .expect("a token");
+        let mut browser = demo.browser();
+        for (path, bearer) in [
+            (spa_authorize_path(""), false),
+            ("/authorize?client_id=nobody".to_owned(), false),
+            ("/device".to_owned(), false),
+            ("/device?user_code=BCDF-GHJK".to_owned(), false),
+            ("/api/data".to_owned(), false),
+            ("/api/data".to_owned(), true),
+            ("/nowhere".to_owned(), false),
+        ] {
+            let with_token = |request: reqwest::RequestBuilder| {
+                if bearer {
+                    request.bearer_auth(token.access_token().secret())
+                } else {
+                    request
+                }
+            };
+            let get = browser.open(&path).await;
+            let get = if bearer {
+                demo.send(with_token(demo.http.get(demo.url(&path)))).await
+            } else {
+                get
+            };
+            let head = if bearer {
+                demo.send(with_token(demo.http.head(demo.url(&path)))).await
+            } else {
+                browser.head(&path).await
+            };
+            assert_eq!(head.status, get.status, "{path}");
+            assert_ne!(head.status, 405, "{path}");
+            assert_eq!(
+                head.header("content-type"),
+                get.header("content-type"),
+                "{path}"
+            );
+            assert_eq!(
+                head.header("cache-control"),
+                get.header("cache-control"),
+                "{path}"
+            );
+            assert!(head.body.is_empty(), "{path}: {}", head.body);
+            // RFC 9110 §8.6: a Content-Length on HEAD is the one GET would send (hyper
+            // leaves out a length of zero, which the RFC allows).
+            let length = get.body.len().to_string();
+            let sent = head.header("content-length");
+            if get.body.is_empty() {
+                assert!(sent.is_none_or(|sent| sent == "0"), "{path}: {sent:?}");
+            } else {
+                assert_eq!(sent, Some(length.as_str()), "{path}");
+            }
         }
     }
 }

@@ -6,7 +6,7 @@
 //! metacharacters in every field, huge bodies, deeply percent-encoded strings and every
 //! combination of missing parameters, plus seeded random mixtures of them.
 //!
-//! Every response is held to the invariants of `tests/common_hostile/mod.rs`, the same
+//! Every response is held to the invariants of `tests/support/hostile.rs`, the same
 //! ones the fuzz targets check: never a panic or a 5xx; a well-formed RFC error (JSON
 //! with `error` at the token-style endpoints; a local `Rejected` or a redirect with a
 //! well-formed query at the authorization endpoint); nothing stored by a refusal; no
@@ -17,7 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::hostile::*;
-use grantflow::{HttpRequest, MemoryAttemptLimiter, Method};
+use grantflow::limiter::MemoryAttemptLimiter;
+use grantflow::{HttpRequest, Method};
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 

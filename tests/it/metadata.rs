@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use crate::support::resource::*;
+use grantflow::metadata::well_known_url;
 use grantflow::{
-    ConfigError, HttpRequest, MemoryClientRegistry, MemoryTokenStore, Method, Server,
-    ServerBuilder, well_known_url,
+    ConfigError, HttpRequest, MemoryClientRegistry, MemoryTokenStore, Method, Server, ServerBuilder,
 };
 use serde_json::{Value, json};
 

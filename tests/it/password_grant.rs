@@ -5,6 +5,10 @@ use std::time::Duration;
 
 use crate::support::authz::*;
 use async_trait::async_trait;
+use grantflow::clock::ManualClock;
+use grantflow::grant::ResourceOwnerVerifier;
+use grantflow::limiter::MemoryAttemptLimiter;
+use grantflow::secret::ResourceOwnerPassword;
 use grantflow::*;
 
 /// Accepts alice / "correct horse"; remembers every password it was shown, to prove the

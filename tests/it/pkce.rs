@@ -2,6 +2,7 @@
 //! verifier, and the V-PKCE vectors of CHECKLIST.md §24.1.
 
 use crate::support::authz::*;
+use grantflow::pkce::{CodeChallenge, PkceMethod, s256_challenge};
 use grantflow::*;
 
 /// Authorizes public `app` with `challenge` (S256) and exchanges with `verifier`.

@@ -8,6 +8,11 @@ use std::time::{Duration, SystemTime};
 
 use crate::support::authz::*;
 use async_trait::async_trait;
+use grantflow::clock::ManualClock;
+use grantflow::secret::TokenHash;
+use grantflow::store::{
+    GrantId, Insert, RefreshLookup, Rotation, TokenKind, TokenRecord, TokenStore,
+};
 use grantflow::*;
 
 fn tokens_of(response: &HttpResponse) -> (String, Option<String>) {

@@ -14,6 +14,15 @@ use std::time::{Duration, SystemTime};
 
 use crate::support::hostile::*;
 use async_trait::async_trait;
+use grantflow::authorize::AuthorizeError;
+use grantflow::clock::ManualClock;
+use grantflow::limiter::{AttemptLimiter, MemoryAttemptLimiter, Outcome, Throttle};
+use grantflow::pkce::CodeChallenge;
+use grantflow::secret::TokenHash;
+use grantflow::store::{
+    AuthorizationGrant, DeviceDecision, DeviceInsert, DevicePoll, DeviceRecord, DeviceRedemption,
+    DeviceStore, GrantId, Insert, Redemption, RefreshLookup, Rotation, TokenRecord, TokenStore,
+};
 use grantflow::*;
 
 /// What the stores and limiters were given.
@@ -415,11 +424,7 @@ fn every_flow(r: &Recorded) -> Vec<String> {
         "authorization",
         format!("Bearer {}", string(&password_tokens, "access_token")),
     );
-    assert!(
-        block_on(s.bearer_guard().check(&bearer, &Scope::empty()))
-            .unwrap()
-            .is_ok()
-    );
+    assert!(block_on(s.bearer_guard().check(&bearer, &Scope::empty())).is_ok());
     let revoke = |token: &str| form(&format!("token={token}&client_id={SPA}"));
     block_on(s.revoke(&revoke(&refresh3))).unwrap();
     block_on(s.revoke(&revoke("unknown-token-Qz"))).unwrap();
@@ -527,8 +532,8 @@ fn er_05_no_response_or_error_carries_a_presented_secret() {
             .with_header("authorization", format!("Bearer {secret}"));
         responses.push(
             block_on(guard.check(&request, &Scope::empty()))
-                .unwrap()
-                .unwrap_err(),
+                .unwrap_err()
+                .into_response(),
         );
         let query = format!(
             "response_type=code&client_id={SPA}&{name}={secret}&redirect_uri=https%3A%2F%2Fspa.example%2Fcb%3Ftenant%3Da"

@@ -12,6 +12,7 @@
 use std::sync::Arc;
 
 use crate::support::hostile::*;
+use grantflow::authorize::{AuthorizeError, RedirectUri};
 use grantflow::*;
 
 fn builder(issuer: &str) -> ServerBuilder {

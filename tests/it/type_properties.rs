@@ -5,10 +5,13 @@ use std::fmt::Debug;
 
 use crate::support::hostile;
 use crate::support::token::*;
+use grantflow::clock::Clock;
+use grantflow::grant::GrantHandler;
+use grantflow::limiter::AttemptLimiter;
+use grantflow::secret::{AccessToken, AuthorizationCode, CodeVerifier, RefreshToken, TokenHash};
+use grantflow::store::TokenStore;
 use grantflow::{
-    AccessToken, AttemptLimiter, AuthorizationCode, Client, ClientRegistry, ClientSecret,
-    ClientType, Clock, CodeVerifier, GrantHandler, GrantType, HttpRequest, RefreshToken, Server,
-    TokenHash, TokenIssuer, TokenStore,
+    Client, ClientRegistry, ClientSecret, ClientType, GrantType, HttpRequest, Server, TokenIssuer,
 };
 
 /// Every plug-in trait is usable as a trait object (DESIGN decision 1).
@@ -188,11 +191,12 @@ fn errors_display_no_secret() {
 /// (DESIGN decision 13).
 #[test]
 fn debug_of_every_other_secret_holding_type_is_redacted() {
-    use grantflow::{
-        AuthorizationGrant, ClientId, CodeChallenge, CodeStore as _, DeviceCode, DevicePoll,
-        DeviceRecord, DeviceStore as _, GrantId, MemoryCodeStore, MemoryDeviceStore, PkceMethod,
-        Redemption, ResourceOwnerPassword, Scope, Subject,
+    use grantflow::pkce::{CodeChallenge, PkceMethod};
+    use grantflow::secret::{DeviceCode, ResourceOwnerPassword};
+    use grantflow::store::{
+        AuthorizationGrant, DevicePoll, DeviceRecord, DeviceStore as _, GrantId, Redemption,
     };
+    use grantflow::{ClientId, CodeStore as _, MemoryCodeStore, MemoryDeviceStore, Scope, Subject};
     use std::time::Duration;
 
     let text = "the-secret-value-8c1f";
@@ -203,7 +207,7 @@ fn debug_of_every_other_secret_holding_type_is_redacted() {
 
     // A code's grant and the code store hold the PKCE challenge and the code's digest.
     let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-    let code = grantflow::AuthorizationCode::generate();
+    let code = grantflow::secret::AuthorizationCode::generate();
     let grant = AuthorizationGrant::new(
         GrantId::generate(),
         ClientId::new("app").unwrap(),
@@ -254,7 +258,8 @@ fn debug_of_every_other_secret_holding_type_is_redacted() {
 /// device authorization (its user code), and the request a grant handler sees.
 #[test]
 fn debug_of_endpoint_values_is_redacted() {
-    use grantflow::{GrantError, GrantRequest, Method, Scope, Subject, TokenGrant};
+    use grantflow::grant::{Rejection, TokenGrant};
+    use grantflow::{GrantRequest, Method, Scope, Subject};
     use std::sync::{Arc, Mutex};
 
     let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -284,7 +289,7 @@ fn debug_of_endpoint_values_is_redacted() {
         fn grant_type(&self) -> &str {
             "urn:example:spy"
         }
-        async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, GrantError> {
+        async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, Rejection> {
             self.0
                 .lock()
                 .unwrap()

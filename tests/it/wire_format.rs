@@ -7,12 +7,14 @@ use std::time::SystemTime;
 
 use crate::support::token::*;
 use async_trait::async_trait;
+use grantflow::grant::{GrantHandler, Rejection, TokenGrant};
+use grantflow::limiter::{AttemptLimiter, MemoryAttemptLimiter, Outcome, Throttle};
+use grantflow::secret::TokenHash;
+use grantflow::store::{GrantId, Insert, TokenRecord, TokenStore};
 use grantflow::{
-    AttemptLimiter, AuthMethod, Client, ClientRegistry, ClientSecret, ClientType, ConfigError,
-    Error, ErrorCode, FormLimits, GrantError, GrantHandler, GrantId, GrantRequest, GrantType,
-    HttpRequest, HttpResponse, Insert, MemoryAttemptLimiter, MemoryClientRegistry,
-    MemoryTokenStore, Method, OAuthError, Outcome, Server, StorageError, Subject, Throttle,
-    TokenGrant, TokenHash, TokenRecord, TokenStore,
+    AuthMethod, Client, ClientRegistry, ClientSecret, ClientType, ConfigError, Error, ErrorCode,
+    FormLimits, GrantRequest, GrantType, HttpRequest, HttpResponse, MemoryClientRegistry,
+    MemoryTokenStore, Method, OAuthError, Server, StorageError, Subject,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -228,7 +230,7 @@ fn counted() -> Counted {
     let limiter = Arc::new(CountingLimiter::default());
     let tokens = Arc::new(MemoryTokenStore::new());
     let server = Server::builder(ISSUER, registry.clone(), tokens.clone())
-        .clock(Arc::new(grantflow::ManualClock::new(t0())))
+        .clock(Arc::new(grantflow::clock::ManualClock::new(t0())))
         .access_token_ttl(TTL)
         .attempt_limiter(limiter.clone())
         .build()
@@ -365,7 +367,7 @@ impl GrantHandler for ExampleGrant {
         EXAMPLE_GRANT
     }
 
-    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, GrantError> {
+    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, Rejection> {
         let Some(user) = request.param("assertion") else {
             return Err(OAuthError::new(ErrorCode::INVALID_GRANT).into());
         };
@@ -421,7 +423,7 @@ fn te_05_two_handlers_for_one_grant_type_are_a_config_error() {
         fn grant_type(&self) -> &str {
             "client_credentials"
         }
-        async fn handle(&self, _: &GrantRequest<'_>) -> Result<TokenGrant, GrantError> {
+        async fn handle(&self, _: &GrantRequest<'_>) -> Result<TokenGrant, Rejection> {
             unreachable!("never registered")
         }
     }
@@ -946,7 +948,7 @@ fn failing_server(transient: bool) -> Server {
         Arc::new(fixture_registry()),
         Arc::new(FailingStore { transient }),
     )
-    .clock(Arc::new(grantflow::ManualClock::new(t0())))
+    .clock(Arc::new(grantflow::clock::ManualClock::new(t0())))
     .build()
     .unwrap()
 }
@@ -1037,19 +1039,21 @@ struct FixedIssuer(Option<&'static str>);
 impl grantflow::TokenIssuer for FixedIssuer {
     fn access_token(
         &self,
-        _claims: &grantflow::TokenClaims<'_>,
-    ) -> Result<grantflow::AccessToken, grantflow::IssueError> {
+        _claims: &grantflow::issuer::TokenClaims<'_>,
+    ) -> Result<grantflow::secret::AccessToken, grantflow::issuer::IssueError> {
         match self.0 {
-            Some(text) => Ok(grantflow::AccessToken::from_presented(text.to_owned())),
-            None => Err(grantflow::IssueError::new(INTERNAL_DETAIL)),
+            Some(text) => Ok(grantflow::secret::AccessToken::from_presented(
+                text.to_owned(),
+            )),
+            None => Err(grantflow::issuer::IssueError::new(INTERNAL_DETAIL)),
         }
     }
 
     fn refresh_token(
         &self,
-        _claims: &grantflow::TokenClaims<'_>,
-    ) -> Result<grantflow::RefreshToken, grantflow::IssueError> {
-        Err(grantflow::IssueError::new(INTERNAL_DETAIL))
+        _claims: &grantflow::issuer::TokenClaims<'_>,
+    ) -> Result<grantflow::secret::RefreshToken, grantflow::issuer::IssueError> {
+        Err(grantflow::issuer::IssueError::new(INTERNAL_DETAIL))
     }
 }
 

@@ -15,14 +15,19 @@ mod pg {
 
     use async_trait::async_trait;
 
-    use grantflow::AttemptLimiter as _;
+    use grantflow::limiter::AttemptLimiter as _;
+    use grantflow::limiter::{Outcome, Throttle};
+    use grantflow::postgres::PgStores;
     use grantflow::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+    use grantflow::secret::TokenHash;
+    use grantflow::store::{
+        AuthorizationGrant, DeviceDecision, DeviceInsert, DevicePoll, DeviceRecord,
+        DeviceRedemption, DeviceStore, Redemption,
+    };
     use grantflow::testing::Conformance;
     use grantflow::{
-        AuthorizationGrant, Client, ClientId, ClientSecret, ClientType, CodeStore, DeviceDecision,
-        DeviceInsert, DevicePoll, DeviceRecord, DeviceRedemption, DeviceStore, Error, GrantType,
-        HttpRequest, HttpResponse, Method, Outcome, PgStores, Redemption, Scope, Server, Status,
-        StorageError, Subject, Throttle, TokenHash,
+        Client, ClientId, ClientSecret, ClientType, CodeStore, Error, GrantType, HttpRequest,
+        HttpResponse, Method, Scope, Server, Status, StorageError, Subject,
     };
     use serde_json::Value;
 

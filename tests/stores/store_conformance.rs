@@ -1,18 +1,16 @@
 //! The store conformance suite (`grantflow::testing`, feature `testing`) against the
 //! in-memory stores: AC-01, AC-02, AC-04, RT-05, RT-06, DG-10 and DG-11 at the store level,
 //! and TE-10, PW-03 and DG-07 for the attempt limiter, including the races. The PostgreSQL
-//! stores run the same suite in `tests/postgres.rs`.
+//! stores run the same suite in `tests/stores/postgres.rs`.
 
 #[cfg(feature = "testing")]
 mod suite {
     use std::sync::Arc;
     use std::time::Duration;
 
+    use grantflow::limiter::MemoryAttemptLimiter;
     use grantflow::testing::Conformance;
-    use grantflow::{
-        MemoryAttemptLimiter, MemoryClientRegistry, MemoryCodeStore, MemoryDeviceStore,
-        MemoryTokenStore,
-    };
+    use grantflow::{MemoryClientRegistry, MemoryCodeStore, MemoryDeviceStore, MemoryTokenStore};
 
     const WINDOW: Duration = Duration::from_secs(60);
 
@@ -66,28 +64,30 @@ mod suite {
         struct NoRotation(MemoryTokenStore);
 
         #[async_trait::async_trait]
-        impl grantflow::TokenStore for NoRotation {
+        impl grantflow::store::TokenStore for NoRotation {
             async fn insert(
                 &self,
-                tokens: Vec<(grantflow::TokenHash, grantflow::TokenRecord)>,
-            ) -> Result<grantflow::Insert, grantflow::StorageError> {
+                tokens: Vec<(grantflow::secret::TokenHash, grantflow::store::TokenRecord)>,
+            ) -> Result<grantflow::store::Insert, grantflow::StorageError> {
                 self.0.insert(tokens).await
             }
             async fn find(
                 &self,
-                token: &grantflow::TokenHash,
-            ) -> Result<Option<grantflow::TokenRecord>, grantflow::StorageError> {
+                token: &grantflow::secret::TokenHash,
+            ) -> Result<Option<grantflow::store::TokenRecord>, grantflow::StorageError>
+            {
                 self.0.find(token).await
             }
             async fn revoke(
                 &self,
-                token: &grantflow::TokenHash,
-            ) -> Result<Option<grantflow::TokenRecord>, grantflow::StorageError> {
+                token: &grantflow::secret::TokenHash,
+            ) -> Result<Option<grantflow::store::TokenRecord>, grantflow::StorageError>
+            {
                 self.0.revoke(token).await
             }
             async fn revoke_grant(
                 &self,
-                grant: &grantflow::GrantId,
+                grant: &grantflow::store::GrantId,
                 until: std::time::SystemTime,
             ) -> Result<usize, grantflow::StorageError> {
                 self.0.revoke_grant(grant, until).await
@@ -121,21 +121,23 @@ mod suite {
         struct CountsEverything(MemoryAttemptLimiter);
 
         #[async_trait::async_trait]
-        impl grantflow::AttemptLimiter for CountsEverything {
+        impl grantflow::limiter::AttemptLimiter for CountsEverything {
             async fn check(
                 &self,
                 key: &str,
                 now: std::time::SystemTime,
-            ) -> Result<grantflow::Throttle, grantflow::StorageError> {
+            ) -> Result<grantflow::limiter::Throttle, grantflow::StorageError> {
                 self.0.check(key, now).await
             }
             async fn record(
                 &self,
                 key: &str,
-                _outcome: grantflow::Outcome,
+                _outcome: grantflow::limiter::Outcome,
                 now: std::time::SystemTime,
-            ) -> Result<grantflow::Throttle, grantflow::StorageError> {
-                self.0.record(key, grantflow::Outcome::Failure, now).await
+            ) -> Result<grantflow::limiter::Throttle, grantflow::StorageError> {
+                self.0
+                    .record(key, grantflow::limiter::Outcome::Failure, now)
+                    .await
             }
         }
 

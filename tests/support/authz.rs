@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use grantflow::authorize::{AuthorizeError, PendingAuthorization};
 use grantflow::*;
 
 pub use super::harness::basic_header as basic;

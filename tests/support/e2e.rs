@@ -4,7 +4,7 @@
 //! (a cookie and the page forms) for the sign-in, consent and device pages.
 
 use std::future::Future;
-use std::net::TcpListener;
+use std::net::{IpAddr, TcpListener};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use oauth2::basic::BasicClient;
@@ -59,6 +59,28 @@ pub const WEB_REDIRECT: &str = "http://localhost:3000/callback";
 /// An `oauth2` client with every endpoint set.
 pub type OAuthClient = BasicClient<EndpointSet, EndpointSet, EndpointSet, EndpointSet, EndpointSet>;
 
+/// The limits an example server runs with: the axum example's type. Each example has its
+/// own copy of the demo, and so of this type; [`serve!`] copies the fields across.
+/// `Limits::default()` is the examples' production default.
+pub(crate) use crate::example_servers::axum_server::Limits;
+
+/// Starts `$module`'s server on `$listener` with `$limits` copied into its own type.
+macro_rules! serve {
+    ($module:ident, $listener:expr, $limits:expr) => {{
+        let limits = $limits;
+        crate::example_servers::$module::serve(
+            $listener,
+            crate::example_servers::$module::Limits {
+                head_timeout: limits.head_timeout,
+                body_timeout: limits.body_timeout,
+                max_connections: limits.max_connections,
+                anonymous_sessions: limits.anonymous_sessions,
+                sessions_per_user: limits.sessions_per_user,
+            },
+        )
+    }};
+}
+
 /// A running example server and an HTTP client for it.
 pub struct Demo {
     /// `http://127.0.0.1:<port>`, which is also the issuer.
@@ -110,22 +132,23 @@ impl std::io::Write for LogSink {
 }
 
 impl Demo {
-    /// Starts `framework`'s example server on a free port, in the test's runtime, and
-    /// fetches its metadata.
+    /// Starts `framework`'s example server on a free port, in the test's runtime, with the
+    /// examples' default limits, and fetches its metadata.
     pub async fn start(framework: Framework) -> Self {
+        Self::start_with(framework, Limits::default()).await
+    }
+
+    /// [`start`](Self::start) with `limits`.
+    pub async fn start_with(framework: Framework, limits: Limits) -> Self {
         log_buffer();
         let listener = TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
         let addr = listener.local_addr().expect("bound");
         match framework {
-            Framework::Axum => spawn(crate::example_servers::axum_server::serve(listener)),
-            Framework::Actix => spawn(crate::example_servers::actix_server::serve(listener)),
-            Framework::Hyper => spawn(crate::example_servers::hyper_server::serve(listener)),
+            Framework::Axum => spawn(serve!(axum_server, listener, limits)),
+            Framework::Actix => spawn(serve!(actix_server, listener, limits)),
+            Framework::Hyper => spawn(serve!(hyper_server, listener, limits)),
         }
-        let http = reqwest::Client::builder()
-            // The oauth2 crate's advice: never follow redirects from the server.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("an HTTP client");
+        let http = http_client(None);
         let base = format!("http://{addr}");
         let mut demo = Self {
             base,
@@ -221,34 +244,107 @@ impl Demo {
         }
     }
 
-    /// Sends `head` and `body` over a plain TCP connection and returns the status of the
-    /// answer. Unlike an HTTP client library it keeps reading when the server answers
-    /// before the body is sent (as curl does), which is how a server refuses a body too
-    /// large to read.
-    pub async fn raw_status(&self, head: &str, body: &[u8]) -> u16 {
+    /// `host:port` of the server.
+    pub fn address(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    /// Sends `head` and `body` over a plain TCP connection and reads the answer until the
+    /// server closes the connection. Unlike an HTTP client library it keeps reading when
+    /// the server answers before the body is sent (as curl does), which is how a server
+    /// refuses a body too large to read.
+    pub async fn raw(&self, head: &str, body: &[u8]) -> RawReply {
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-        let address = self.base.trim_start_matches("http://");
-        let mut stream = tokio::net::TcpStream::connect(address)
+        let mut stream = tokio::net::TcpStream::connect(self.address())
             .await
             .expect("connect");
         let _ = stream.write_all(head.as_bytes()).await;
         let _ = stream.write_all(body).await;
         let mut answer = Vec::new();
         let _ = stream.read_to_end(&mut answer).await;
-        let answer = String::from_utf8_lossy(&answer);
-        answer
-            .strip_prefix("HTTP/1.1 ")
-            .and_then(|rest| rest.get(..3))
-            .and_then(|code| code.parse().ok())
-            .unwrap_or_else(|| panic!("no HTTP answer: {answer:?}"))
+        RawReply::parse(&answer)
+            .unwrap_or_else(|| panic!("no HTTP answer: {:?}", String::from_utf8_lossy(&answer)))
+    }
+
+    /// The status of [`raw`](Self::raw)'s answer.
+    pub async fn raw_status(&self, head: &str, body: &[u8]) -> u16 {
+        self.raw(head, body).await.status
     }
 
     /// A browser with no cookie yet.
     pub fn browser(&self) -> Browser<'_> {
         Browser {
             demo: self,
+            http: self.http.clone(),
             cookie: None,
         }
+    }
+
+    /// A browser with no cookie yet, connecting from `local` (any address of 127.0.0.0/8
+    /// reaches the loopback server), so the server sees another client address.
+    pub fn browser_from(&self, local: IpAddr) -> Browser<'_> {
+        Browser {
+            demo: self,
+            http: http_client(Some(local)),
+            cookie: None,
+        }
+    }
+}
+
+/// An HTTP client that never follows redirects (the oauth2 crate's advice), connecting
+/// from `local` if given.
+fn http_client(local: Option<IpAddr>) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(local)
+        .build()
+        .expect("an HTTP client")
+}
+
+/// An answer read off a raw connection.
+#[derive(Debug)]
+pub struct RawReply {
+    pub status: u16,
+    /// Header lines, names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl RawReply {
+    /// The first HTTP/1.1 response in `bytes`, if any.
+    pub fn parse(bytes: &[u8]) -> Option<Self> {
+        let text = String::from_utf8_lossy(bytes);
+        let (head, rest) = text.split_once("\r\n\r\n")?;
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()?
+            .strip_prefix("HTTP/1.1 ")?
+            .get(..3)?
+            .parse()
+            .ok()?;
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+            .collect();
+        let length = headers
+            .iter()
+            .find(|(name, _)| name == "content-length")
+            .and_then(|(_, value)| value.parse().ok())
+            .unwrap_or(rest.len());
+        let body = rest.get(..length).unwrap_or(rest).to_owned();
+        Some(Self {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// The first value of header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -318,31 +414,96 @@ impl Reply {
         Some(unescape(value))
     }
 
-    /// The `(name, value)` of every input of the page's form, as a browser would send
-    /// them untouched (empty when an input has no value).
-    pub fn form_inputs(&self) -> Vec<(String, String)> {
+    /// The forms of the page, in order.
+    pub fn forms(&self) -> Vec<PageForm> {
         self.body
-            .split("<input ")
+            .split("<form ")
             .skip(1)
-            .filter_map(|tag| {
-                let tag = tag.split('>').next()?;
-                let name = tag.split("name=\"").nth(1)?.split('"').next()?;
-                let value = tag
-                    .split("value=\"")
-                    .nth(1)
-                    .and_then(|v| v.split('"').next())
-                    .unwrap_or("");
-                Some((unescape(name), unescape(value)))
+            .filter_map(|form| {
+                let form = form.split("</form>").next()?;
+                let action = form.split("action=\"").nth(1)?.split('"').next()?;
+                Some(PageForm {
+                    action: unescape(action),
+                    inputs: tags(form, "<input ")
+                        .into_iter()
+                        .map(|tag| {
+                            let value = attribute(tag, "value").unwrap_or_default();
+                            (
+                                attribute(tag, "name").unwrap_or_default(),
+                                value,
+                                tag.to_owned(),
+                            )
+                        })
+                        .collect(),
+                    buttons: tags(form, "<button ")
+                        .into_iter()
+                        .map(|tag| {
+                            (
+                                attribute(tag, "name").unwrap_or_default(),
+                                attribute(tag, "value").unwrap_or_default(),
+                            )
+                        })
+                        .collect(),
+                })
             })
             .collect()
     }
 
-    /// The page form's `action`, unescaped.
-    pub fn form_action(&self) -> Option<String> {
-        let at = self.body.find("<form method=\"post\" action=\"")?;
-        let rest = &self.body[at + "<form method=\"post\" action=\"".len()..];
-        Some(unescape(rest.split('"').next()?))
+    /// Whether the page has a button that sends `decision=value`.
+    pub fn has_button(&self, value: &str) -> bool {
+        self.forms()
+            .iter()
+            .any(|form| form.buttons.iter().any(|(_, v)| v == value))
     }
+}
+
+/// A form of a page.
+#[derive(Debug)]
+pub struct PageForm {
+    pub action: String,
+    /// `(name, value, whole tag)` of every input.
+    pub inputs: Vec<(String, String, String)>,
+    /// `(name, value)` of every submit button, in order: the first is the one implicit
+    /// submission (Enter in a text field) presses.
+    pub buttons: Vec<(String, String)>,
+}
+
+impl PageForm {
+    /// `(name, value)` of every input.
+    pub fn fields(&self) -> Vec<(String, String)> {
+        self.inputs
+            .iter()
+            .map(|(name, value, _)| (name.clone(), value.clone()))
+            .collect()
+    }
+
+    /// The tag of input `name`, if any.
+    pub fn input_tag(&self, name: &str) -> Option<&str> {
+        self.inputs
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, _, tag)| tag.as_str())
+    }
+}
+
+/// The text of every `start…>` tag in `html` (without the closing `>`).
+fn tags<'h>(html: &'h str, start: &str) -> Vec<&'h str> {
+    html.split(start)
+        .skip(1)
+        .filter_map(|tag| tag.split('>').next())
+        .collect()
+}
+
+/// The unescaped value of attribute `name` in `tag`.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let marker = format!(" {name}=\"");
+    let value = format!(" {tag}")
+        .split(&marker)
+        .nth(1)?
+        .split('"')
+        .next()?
+        .to_owned();
+    Some(unescape(&value))
 }
 
 /// The inverse of the pages' HTML escaping.
@@ -364,6 +525,7 @@ pub fn query_param(url: &url::Url, name: &str) -> Option<String> {
 /// A scripted browser: keeps the session cookie and submits the pages' forms.
 pub struct Browser<'a> {
     demo: &'a Demo,
+    http: reqwest::Client,
     cookie: Option<String>,
 }
 
@@ -375,17 +537,33 @@ impl Browser<'_> {
         } else {
             self.demo.url(url)
         };
-        let request = self.with_cookie(self.demo.http.get(url));
+        let request = self.with_cookie(self.http.get(url));
         self.keep_cookie(self.demo.send(request).await)
     }
 
-    /// Submits the form of `page` as a browser would: its inputs (the CSRF token among
-    /// them) with `fields` filled in, and `fields`' button.
+    /// `HEAD url` with the browser's cookie.
+    pub async fn head(&mut self, url: &str) -> Reply {
+        let request = self.with_cookie(self.http.head(self.demo.url(url)));
+        self.keep_cookie(self.demo.send(request).await)
+    }
+
+    /// Submits a form of `page` as a browser would: its inputs (the CSRF token among
+    /// them) with `fields` filled in, and `fields`' button. The form is the one with
+    /// that button (`decision=…`), or the first.
     pub async fn submit(&mut self, page: &Reply, fields: &[(&str, &str)]) -> Reply {
-        let action = page
-            .form_action()
+        let forms = page.forms();
+        let pressed = fields.iter().find(|(name, _)| *name == "decision");
+        // The form with the pressed button; without one, the first form with the button
+        // value sent anyway, as a crafted request could.
+        let form = forms
+            .iter()
+            .find(|form| {
+                pressed.is_none_or(|(_, value)| form.buttons.iter().any(|(_, v)| v == value))
+            })
+            .or(forms.first())
             .unwrap_or_else(|| panic!("no form on the page: {}", page.body));
-        let inputs = page.form_inputs();
+        let action = form.action.clone();
+        let inputs = form.fields();
         assert!(
             inputs.iter().any(|(name, _)| name == "csrf_token"),
             "SEC-03: every form carries a CSRF token"
@@ -399,10 +577,35 @@ impl Browser<'_> {
         self.post(&action, &all).await
     }
 
+    /// Submits the first form of `page` the way pressing Enter in one of its text fields
+    /// does (implicit submission): its inputs with `fields` filled in, and its default
+    /// button, the first submit button in the form.
+    pub async fn press_enter(&mut self, page: &Reply, fields: &[(&str, &str)]) -> Reply {
+        let form = page
+            .forms()
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no form on the page: {}", page.body));
+        let mut all: Vec<(String, String)> = form
+            .fields()
+            .into_iter()
+            .filter(|(name, _)| !fields.iter().any(|(n, _)| n == name))
+            .collect();
+        all.extend(
+            fields
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned())),
+        );
+        if let Some((name, value)) = form.buttons.first() {
+            all.push((name.clone(), value.clone()));
+        }
+        let all: Vec<(&str, &str)> = all.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        self.post(&form.action, &all).await
+    }
+
     /// Posts `fields` as a form to `path`, with the browser's cookie.
     pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
         let request = self
-            .demo
             .http
             .post(self.demo.url(path))
             .header("content-type", "application/x-www-form-urlencoded")
@@ -432,7 +635,7 @@ impl Browser<'_> {
         reply
     }
 
-    /// Submits `page`'s form signed in as the demo user, pressing `decision`.
+    /// Submits `page`'s sign-in form as the demo user, pressing `decision`.
     pub async fn sign_in(&mut self, page: &Reply, decision: &str) -> Reply {
         self.submit(
             page,
@@ -445,12 +648,23 @@ impl Browser<'_> {
         .await
     }
 
-    /// Opens `authorize_url`, signs in as the demo user and approves: the 303 back to the
-    /// client.
+    /// Opens `authorize_url`, signs in as the demo user on the sign-in page, then approves
+    /// on the consent page it leads to: the 303 back to the client.
     pub async fn sign_in_and_approve(&mut self, authorize_url: &str) -> Reply {
         let page = self.open(authorize_url).await;
         assert_eq!(page.status, 200, "{}", page.body);
-        self.sign_in(&page, "approve").await
+        let consent = if page.input("password").is_some() {
+            let signed_in = self.sign_in(&page, "continue").await;
+            match signed_in.header("location") {
+                Some(location) if location.starts_with('/') => self.follow(&signed_in).await,
+                // An invalid request goes back to the client once the user has signed in.
+                _ => return signed_in,
+            }
+        } else {
+            page
+        };
+        assert!(consent.has_button("approve"), "{}", consent.body);
+        self.submit(&consent, &[("decision", "approve")]).await
     }
 
     /// [`sign_in_and_approve`](Self::sign_in_and_approve), then the code in the redirect,

@@ -14,10 +14,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use grantflow::clock::{Clock as _, ManualClock};
+use grantflow::secret::TokenHash;
+use grantflow::store::{TokenRecord, TokenStore};
 use grantflow::{
-    ClientBuilder, ClientRegistry, Clock as _, HttpRequest, HttpResponse, ManualClock,
-    MemoryClientRegistry, MemoryCodeStore, MemoryDeviceStore, MemoryTokenStore, Method, Server,
-    ServerBuilder, TokenHash, TokenRecord, TokenStore,
+    ClientBuilder, ClientRegistry, HttpRequest, HttpResponse, MemoryClientRegistry,
+    MemoryCodeStore, MemoryDeviceStore, MemoryTokenStore, Method, Server, ServerBuilder,
 };
 use serde_json::Value;
 

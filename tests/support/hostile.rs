@@ -1,4 +1,4 @@
-//! The hostile-input world shared by `tests/hostile_corpus.rs` and the fuzz targets in
+//! The hostile-input world shared by `tests/it/hostile_corpus.rs` and the fuzz targets in
 //! `fuzz/` (which include this file by path): a server on memory stores holding live
 //! artifacts (tokens, a code, a device request) under known values, and the invariants
 //! every response to hostile input must keep. A broken invariant panics.
@@ -14,11 +14,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use grantflow::authorize::AuthorizeError;
+use grantflow::device::DeviceVerificationError;
+use grantflow::guard::GuardRejection;
+use grantflow::pkce::{CodeChallenge, PkceMethod};
+use grantflow::secret::TokenHash;
+use grantflow::store::{
+    AuthorizationGrant, DeviceRecord, DeviceStore as _, GrantId, TokenKind, TokenRecord,
+    TokenStore as _,
+};
 use grantflow::{
-    AuthMethod, AuthorizationGrant, AuthorizeError, Client, ClientId, ClientSecret, ClientType,
-    CodeChallenge, CodeStore as _, DeviceRecord, DeviceStore as _, DeviceVerificationError,
-    GrantId, GrantType, HttpRequest, HttpResponse, MemoryClientRegistry, MemoryDeviceStore, Method,
-    PkceMethod, Scope, ServerBuilder, Subject, TokenHash, TokenKind, TokenRecord, TokenStore as _,
+    AuthMethod, Client, ClientId, ClientSecret, ClientType, CodeStore as _, GrantType, HttpRequest,
+    HttpResponse, MemoryClientRegistry, MemoryDeviceStore, Method, Scope, ServerBuilder, Subject,
 };
 
 pub use super::harness::{CHALLENGE, ISSUER, VERIFIER, block_on, is_er02, t0};
@@ -143,12 +150,12 @@ impl grantflow::ClientRegistry for StrictRegistry {
 pub struct Users;
 
 #[async_trait::async_trait]
-impl grantflow::ResourceOwnerVerifier for Users {
+impl grantflow::grant::ResourceOwnerVerifier for Users {
     async fn verify(
         &self,
         _client: &Client,
         username: &str,
-        password: &grantflow::ResourceOwnerPassword,
+        password: &grantflow::secret::ResourceOwnerPassword,
     ) -> Result<Option<Subject>, grantflow::StorageError> {
         let ok = username == "alice" && password.expose_secret() == "correct horse";
         Ok(ok.then(|| Subject::new("alice")))
@@ -199,7 +206,7 @@ impl World {
                     .with_subject(Some(Subject::new("bob"))),
             ),
         ]));
-        assert!(matches!(stored, Ok(grantflow::Insert::Stored)));
+        assert!(matches!(stored, Ok(grantflow::store::Insert::Stored)));
         let grant = AuthorizationGrant::new(
             GrantId::generate(),
             id(SPA),
@@ -621,8 +628,7 @@ pub fn check_bearer(world: &World, request: &HttpRequest, options: u8) -> u16 {
         _ => Scope::parse("admin").expect("scope"),
     };
     let before = world.counts();
-    let status = match block_on(guard.check(request, &required)).expect("memory stores never fail")
-    {
+    let status = match block_on(guard.check(request, &required)) {
         Ok(info) => {
             assert!(required.is_subset_of(&info.scope));
             let header = request.header("authorization").unwrap_or("");
@@ -635,7 +641,9 @@ pub fn check_bearer(world: &World, request: &HttpRequest, options: u8) -> u16 {
             );
             200
         }
-        Err(response) => {
+        Err(GuardRejection::Fault(error)) => panic!("memory stores never fail: {error}"),
+        Err(rejection) => {
+            let response = rejection.into_response();
             let status = response.status.as_u16();
             assert!(matches!(status, 400 | 401 | 403), "{status}");
             assert!(response.body.is_empty());

@@ -6,10 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use grantflow::{
-    GrantId, Insert, MemoryTokenStore, RefreshLookup, Rotation, StorageError, TokenHash,
-    TokenRecord, TokenStore,
-};
+use grantflow::secret::TokenHash;
+use grantflow::store::{GrantId, Insert, RefreshLookup, Rotation, TokenRecord, TokenStore};
+use grantflow::{MemoryTokenStore, StorageError};
 use tokio::sync::oneshot;
 
 /// Which call parks.

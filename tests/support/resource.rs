@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use grantflow::grant::{GrantHandler, Rejection, TokenGrant};
 use grantflow::{
-    AuthMethod, Client, ClientSecret, ClientType, ConfigError, GrantError, GrantHandler,
-    GrantRequest, GrantType, HttpRequest, HttpResponse, MemoryClientRegistry, Method, Server,
-    ServerBuilder, Subject, TokenGrant,
+    AuthMethod, Client, ClientSecret, ClientType, ConfigError, GrantRequest, GrantType,
+    HttpRequest, HttpResponse, MemoryClientRegistry, Method, Server, ServerBuilder, Subject,
 };
 use serde_json::Value;
 
@@ -56,7 +56,7 @@ impl GrantHandler for UserGrant {
         USER_GRANT
     }
 
-    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, GrantError> {
+    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, Rejection> {
         let scope = request.requested_scope()?;
         let sub = request.param("sub").unwrap_or("alice");
         let mut grant = TokenGrant::new(scope)
@@ -80,8 +80,8 @@ impl GrantHandler for Claims {
         self.0
     }
 
-    async fn handle(&self, _request: &GrantRequest<'_>) -> Result<TokenGrant, GrantError> {
-        Err(GrantError::Rejected(grantflow::OAuthError::new(
+    async fn handle(&self, _request: &GrantRequest<'_>) -> Result<TokenGrant, Rejection> {
+        Err(Rejection::Refused(grantflow::OAuthError::new(
             grantflow::ErrorCode::INVALID_GRANT,
         )))
     }

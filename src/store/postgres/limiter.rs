@@ -13,7 +13,7 @@ use crate::limiter::{AttemptLimiter, Outcome, Throttle};
 use crate::secret::TokenHash;
 
 /// An [`AttemptLimiter`] in PostgreSQL: the same contract and policy as
-/// [`MemoryAttemptLimiter`](crate::MemoryAttemptLimiter) (at most `max_attempts` failures
+/// [`MemoryAttemptLimiter`](crate::limiter::MemoryAttemptLimiter) (at most `max_attempts` failures
 /// per key in a fixed window, then a lockout until it ends), with the counts in the
 /// database, so that N instances behind a load balancer allow `max_attempts` guesses per
 /// window in all, not N times as many (TE-10, PW-03, DG-07).
@@ -31,7 +31,8 @@ use crate::secret::TokenHash;
 /// ```no_run
 /// # async fn run(pool: grantflow::postgres::PgPool) -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::Duration;
-/// use grantflow::{PgStores, Server};
+/// use grantflow::Server;
+/// use grantflow::postgres::PgStores;
 ///
 /// let stores = PgStores::new(pool);
 /// let server = Server::builder("https://as.example.com", stores.clients(), stores.tokens())
@@ -60,7 +61,7 @@ impl fmt::Debug for PgAttemptLimiter {
 }
 
 impl PgAttemptLimiter {
-    /// A limiter over `pool` allowing `max_attempts` failures per key in each `window`, clamped as by [`MemoryAttemptLimiter::new`](crate::MemoryAttemptLimiter::new):
+    /// A limiter over `pool` allowing `max_attempts` failures per key in each `window`, clamped as by [`MemoryAttemptLimiter::new`](crate::limiter::MemoryAttemptLimiter::new):
     /// at least 1 attempt, at most a one-day window. The schema must be applied
     /// ([`PgStores::migrate`](super::PgStores::migrate)).
     pub fn new(pool: PgPool, max_attempts: u32, window: Duration) -> Self {

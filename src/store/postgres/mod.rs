@@ -51,7 +51,8 @@ const PURGE_BATCH: i64 = 1000;
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use grantflow::{PgStores, Server};
+/// use grantflow::Server;
+/// use grantflow::postgres::PgStores;
 /// use grantflow::postgres::PgPoolOptions;
 ///
 /// let pool = PgPoolOptions::new()

@@ -1,6 +1,8 @@
 //! The client credentials grant
 //! ([RFC 6749 §4.4](https://www.rfc-editor.org/rfc/rfc6749#section-4.4)): pure checks.
 
+pub(crate) mod handler;
+
 use crate::error::{ErrorCode, OAuthError};
 use crate::grant::resolve_scope;
 use crate::types::{Client, Scope};

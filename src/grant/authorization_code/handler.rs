@@ -7,9 +7,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::clock::revoked_until;
-use crate::endpoint::token::{GrantError, GrantHandler, GrantRequest, TokenGrant};
+use crate::error::Rejection;
 use crate::error::{ErrorCode, OAuthError};
 use crate::grant::authorization_code::{Exchange, check_exchange, parse_verifier};
+use crate::grant::{GrantHandler, GrantRequest, TokenGrant};
 use crate::secret::TokenHash;
 use crate::store::{CodeStore, Redemption, TokenStore};
 use crate::types::GrantType;
@@ -34,7 +35,7 @@ impl GrantHandler for AuthorizationCodeGrant {
         true
     }
 
-    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, GrantError> {
+    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, Rejection> {
         let Some(code) = request.param("code") else {
             return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
                 .with_description("code required")

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use crate::error::StorageError;
 use crate::hash::DigestMap as FastMap;
 use crate::secret::TokenHash;
-use crate::store::code::{AuthorizationGrant, CodeStore, Redemption};
+use crate::store::{AuthorizationGrant, CodeStore, Redemption};
 
 /// How many expired codes an insert purges at most: enough to outpace issuing, small
 /// enough that no insert pauses for a time that grows with the store.
@@ -37,6 +37,8 @@ const PURGE_PER_INSERT: usize = 4;
 /// # }
 /// use std::time::{Duration, SystemTime};
 /// use grantflow::*;
+/// use grantflow::secret::AuthorizationCode;
+/// use grantflow::store::{AuthorizationGrant, GrantId, Redemption};
 ///
 /// let store = MemoryCodeStore::new();
 /// let code = AuthorizationCode::generate();

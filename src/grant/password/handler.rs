@@ -1,22 +1,16 @@
-//! The legacy resource owner password credentials grant
-//! ([RFC 6749 §4.3](https://www.rfc-editor.org/rfc/rfc6749#section-4.3)): off by default,
-//! enabled with [`ServerBuilder::password_grant`](crate::ServerBuilder::password_grant) and
-//! then only for clients registered with [`GrantType::PASSWORD`].
-//!
-//! [RFC 9700 §2.4](https://www.rfc-editor.org/rfc/rfc9700#section-2.4): "The resource
-//! owner password credentials grant MUST NOT be used." It exists for migrating legacy
-//! clients only.
+//! The password grant at the token endpoint, and the host's [`ResourceOwnerVerifier`].
 
 use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::endpoint::token::{GrantError, GrantHandler, GrantRequest, TokenGrant};
+use crate::error::Rejection;
 use crate::error::{ErrorCode, OAuthError, StorageError};
-use crate::limiter::{AttemptLimiter, Outcome, limited};
+use crate::grant::password::credentials;
+use crate::grant::{GrantHandler, GrantRequest, TokenGrant};
+use crate::limiter::{AttemptLimiter, Limited, Outcome, limited};
 use crate::secret::ResourceOwnerPassword;
-use crate::server::Server;
 use crate::types::{Client, GrantType, Subject};
 
 /// Checks a resource owner's user name and password for the password grant (PW-02).
@@ -26,7 +20,9 @@ use crate::types::{Client, GrantType, Subject};
 ///
 /// ```
 /// use async_trait::async_trait;
-/// use grantflow::{Client, ResourceOwnerPassword, ResourceOwnerVerifier, StorageError, Subject};
+/// use grantflow::{Client, StorageError, Subject};
+/// use grantflow::grant::ResourceOwnerVerifier;
+/// use grantflow::secret::ResourceOwnerPassword;
 ///
 /// #[derive(Debug)]
 /// struct Users;
@@ -63,9 +59,6 @@ pub trait ResourceOwnerVerifier: Send + Sync + fmt::Debug {
     ) -> Result<Option<Subject>, StorageError>;
 }
 
-/// The deprecation warning reported by [`Server::warnings`] when the password grant is on.
-pub(crate) const PASSWORD_GRANT_WARNING: &str = "the resource owner password credentials grant is enabled: RFC 9700 section 2.4 says it MUST NOT be used; enable it only to migrate legacy clients (PW-04)";
-
 /// PW-01..PW-04.
 #[derive(Debug)]
 pub(crate) struct PasswordGrant {
@@ -79,14 +72,9 @@ impl GrantHandler for PasswordGrant {
         GrantType::PASSWORD.as_str()
     }
 
-    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, GrantError> {
-        let (Some(username), Some(password)) =
-            (request.param("username"), request.param("password"))
-        else {
-            return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
-                .with_description("username and password required")
-                .into());
-        };
+    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, Rejection> {
+        let (username, password) =
+            credentials(request.param("username"), request.param("password"))?;
         let scope = request.requested_scope()?;
         // PW-03: throttle guessing per user name. A locked-out name is refused before the
         // (slow) check runs, and the check's outcome is answered only if the limiter lets
@@ -103,12 +91,12 @@ impl GrantHandler for PasswordGrant {
             } else {
                 Outcome::Failure
             };
-            Ok::<_, GrantError>((outcome, subject))
+            Ok::<_, Rejection>((outcome, subject))
         })
         .await?;
         let subject = match verified {
-            Ok(subject) => subject,
-            Err(retry_after) => {
+            Limited::Answer(subject) => subject,
+            Limited::Throttled(retry_after) => {
                 return Err(OAuthError::new(ErrorCode::INVALID_GRANT)
                     .with_description("too many failed attempts")
                     .with_retry_after(retry_after.as_secs().max(1))
@@ -123,35 +111,5 @@ impl GrantHandler for PasswordGrant {
                 .with_description("invalid resource owner credentials")
                 .into()),
         }
-    }
-}
-
-impl Server {
-    /// Configuration warnings: settings that are allowed but discouraged. Today, one
-    /// entry when the password grant is enabled (PW-04). The crate has no logging
-    /// dependency and prints nothing itself: log these at startup.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use grantflow::{MemoryClientRegistry, MemoryTokenStore, Server};
-    ///
-    /// let server = Server::builder(
-    ///     "https://as.example.com",
-    ///     Arc::new(MemoryClientRegistry::new()),
-    ///     Arc::new(MemoryTokenStore::new()),
-    /// )
-    /// .build()?;
-    /// assert!(server.warnings().is_empty());
-    /// # Ok::<(), grantflow::ConfigError>(())
-    /// ```
-    pub fn warnings(&self) -> Vec<&'static str> {
-        let mut warnings = Vec::new();
-        if self
-            .grant_types()
-            .any(|g| g == GrantType::PASSWORD.as_str())
-        {
-            warnings.push(PASSWORD_GRANT_WARNING);
-        }
-        warnings
     }
 }

@@ -1,8 +1,13 @@
-//! A small JSON object writer for the crate's responses: flat objects of strings, numbers
-//! and booleans, written straight into one buffer. It cannot fail, escapes every string
-//! completely, and skips serde's machinery on the hot paths.
+//! The one home of response rendering: every JSON body the crate sends is written by
+//! [`JsonObject`], and every `WWW-Authenticate` challenge by [`challenge`]. Each makes its
+//! own output well-formed whatever it is given, so no caller has to have checked anything:
+//! the JSON writer escapes every string completely (RFC 8259 §7), and the challenge writer
+//! keeps quoted values to the characters RFC 6750 §3 allows, which can never end the
+//! quoted string.
 
-/// Builds one flat JSON object.
+/// Builds one JSON object: members that are strings, integers, booleans or arrays of
+/// strings, written straight into one buffer. It cannot fail and skips serde's machinery on
+/// the hot paths.
 pub(crate) struct JsonObject {
     buf: Vec<u8>,
 }
@@ -38,6 +43,24 @@ impl JsonObject {
         self
     }
 
+    /// Adds an array-of-strings member.
+    pub(crate) fn string_array<'v>(
+        &mut self,
+        name: &str,
+        values: impl IntoIterator<Item = &'v str>,
+    ) -> &mut Self {
+        self.key(name);
+        self.buf.push(b'[');
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.buf.push(b',');
+            }
+            push_string(&mut self.buf, value);
+        }
+        self.buf.push(b']');
+        self
+    }
+
     /// Adds a boolean member.
     pub(crate) fn boolean(&mut self, name: &str, value: bool) -> &mut Self {
         self.key(name);
@@ -62,6 +85,14 @@ impl JsonObject {
             }
         }
         self.buf.extend_from_slice(&digits[at..]);
+        self
+    }
+
+    /// Adds a boolean member when `value` is `Some`; leaves it out otherwise.
+    pub(crate) fn optional_boolean(&mut self, name: &str, value: Option<bool>) -> &mut Self {
+        if let Some(value) = value {
+            self.boolean(name, value);
+        }
         self
     }
 
@@ -108,6 +139,38 @@ fn push_string(buf: &mut Vec<u8>, value: &str) {
     buf.push(b'"');
 }
 
+/// Whether `c` may appear in an OAuth error text, `error_description` and `error_uri`
+/// included ([RFC 6749 §5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2):
+/// `%x20-21 / %x23-5B / %x5D-7E`, ER-02), and so in a challenge attribute value
+/// ([RFC 6750 §3](https://www.rfc-editor.org/rfc/rfc6750#section-3), BT-08): printable
+/// ASCII without `"` and `\`, so it can never end or escape a quoted string.
+pub(crate) fn is_error_char(c: char) -> bool {
+    matches!(c, '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e')
+}
+
+/// A `WWW-Authenticate` challenge
+/// ([RFC 9110 §11.6.1](https://www.rfc-editor.org/rfc/rfc9110#section-11.6.1)):
+/// `Scheme realm="…", name="value", …`, each attribute once, in the order given. Values are
+/// quoted strings of the RFC 6750 §3 set: characters outside it are left out, so a value
+/// can never end its quoted string or inject an attribute (the crate's values are all
+/// within it already: a realm checked at build time, fixed descriptions, scope tokens).
+pub(crate) fn challenge(scheme: &str, realm: &str, attributes: &[(&str, &str)]) -> String {
+    let length: usize = attributes.iter().map(|(n, v)| n.len() + v.len() + 5).sum();
+    let mut out = String::with_capacity(scheme.len() + realm.len() + 9 + length);
+    out.push_str(scheme);
+    out.push(' ');
+    for (i, (name, value)) in [("realm", realm)].iter().chain(attributes).enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(name);
+        out.push_str("=\"");
+        out.extend(value.chars().filter(|c| is_error_char(*c)));
+        out.push('"');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,5 +208,32 @@ mod tests {
             let value: serde_json::Value = serde_json::from_slice(&object.finish()).unwrap();
             prop_assert_eq!(value["k"].as_str(), Some(s.as_str()));
         }
+    }
+
+    #[test]
+    fn arrays_and_optional_booleans() {
+        let mut object = JsonObject::with_capacity(16);
+        object
+            .string_array("a", ["x", "y\"z"])
+            .string_array("empty", [])
+            .optional_boolean("yes", Some(true))
+            .optional_boolean("none", None);
+        assert_eq!(
+            object.finish(),
+            br#"{"a":["x","y\"z"],"empty":[],"yes":true}"#
+        );
+    }
+
+    #[test]
+    fn bt_08_challenges_quote_only_allowed_characters() {
+        assert_eq!(challenge("Bearer", "api", &[]), r#"Bearer realm="api""#);
+        assert_eq!(
+            challenge("Basic", "as", &[("charset", "UTF-8")]),
+            r#"Basic realm="as", charset="UTF-8""#
+        );
+        assert_eq!(
+            challenge("Bearer", "r\"\\", &[("error", "x\", y=\"1\u{e9}\n")]),
+            r#"Bearer realm="r", error="x, y=1""#
+        );
     }
 }

@@ -1,9 +1,8 @@
-//! In-memory stores: the embedded default, real and tested, for single-instance
-//! deployments (DESIGN decision 12).
+//! [`MemoryTokenStore`]: access and refresh tokens held in memory.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::collections::{BinaryHeap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -11,105 +10,11 @@ use async_trait::async_trait;
 use crate::error::StorageError;
 use crate::hash::DigestMap;
 use crate::secret::TokenHash;
+use crate::store::memory::slot_index::SlotIndex;
 use crate::store::{
-    ClientRegistry, Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore,
+    Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore,
 };
-use crate::types::{Client, ClientError, ClientId, GrantId, Scope, Subject};
-
-mod slot_index;
-
-use slot_index::SlotIndex;
-
-/// A registry of clients held in memory.
-///
-/// ```
-/// use grantflow::{Client, ClientError, ClientType, GrantType, MemoryClientRegistry};
-///
-/// let registry = MemoryClientRegistry::new();
-/// let client = Client::builder("spa", ClientType::Public)
-///     .grant_type(GrantType::AUTHORIZATION_CODE)
-///     .redirect_uri("http://127.0.0.1/callback")
-///     .build()?;
-/// registry.insert(client.clone())?;
-/// // SEC-07: one registration per client_id.
-/// assert_eq!(registry.insert(client), Err(ClientError::Duplicate));
-/// # Ok::<(), ClientError>(())
-/// ```
-#[derive(Debug, Default)]
-pub struct MemoryClientRegistry {
-    clients: RwLock<HashMap<ClientId, Arc<Client>>>,
-}
-
-impl MemoryClientRegistry {
-    /// An empty registry.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Registers a new client.
-    ///
-    /// # Errors
-    /// [`ClientError::Duplicate`] when the `client_id` is taken: a client is registered as
-    /// exactly one client (SEC-07).
-    pub fn insert(&self, client: Client) -> Result<(), ClientError> {
-        let mut clients = self.clients.write().unwrap_or_else(PoisonError::into_inner);
-        if clients.contains_key(client.id()) {
-            return Err(ClientError::Duplicate);
-        }
-        clients.insert(client.id().clone(), Arc::new(client));
-        Ok(())
-    }
-
-    /// Replaces the registration of an existing client, for example to add or retire a
-    /// secret during rotation.
-    ///
-    /// # Errors
-    /// [`ClientError::Unknown`] when no client has this `client_id`.
-    pub fn replace(&self, client: Client) -> Result<(), ClientError> {
-        let mut clients = self.clients.write().unwrap_or_else(PoisonError::into_inner);
-        match clients.get_mut(client.id()) {
-            Some(slot) => {
-                *slot = Arc::new(client);
-                Ok(())
-            }
-            None => Err(ClientError::Unknown),
-        }
-    }
-
-    /// Removes a client and returns it. Tokens already issued to it stay in the token
-    /// store until they expire or are revoked, but the client can no longer authenticate.
-    pub fn remove(&self, client_id: &str) -> Option<Arc<Client>> {
-        self.clients
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(client_id)
-    }
-
-    /// How many clients are registered.
-    pub fn len(&self) -> usize {
-        self.clients
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
-    }
-
-    /// Whether no client is registered.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-#[async_trait]
-impl ClientRegistry for MemoryClientRegistry {
-    async fn find(&self, client_id: &str) -> Result<Option<Arc<Client>>, StorageError> {
-        Ok(self
-            .clients
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(client_id)
-            .cloned())
-    }
-}
+use crate::types::{ClientId, GrantId, Scope, Subject};
 
 /// How many expired records an insert purges at most, so no insert pauses for a time that
 /// grows with the store, while purging still outpaces issuing.
@@ -146,6 +51,8 @@ const NONE: u32 = u32::MAX;
 /// # }
 /// use std::time::{Duration, SystemTime};
 /// use grantflow::*;
+/// use grantflow::secret::AccessToken;
+/// use grantflow::store::{GrantId, TokenKind, TokenRecord, TokenStore as _};
 ///
 /// let store = MemoryTokenStore::new();
 /// let token = AccessToken::generate();
@@ -657,6 +564,7 @@ impl TokenStore for MemoryTokenStore {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;

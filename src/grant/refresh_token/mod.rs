@@ -2,6 +2,8 @@
 //! ([RFC 6749 §6](https://www.rfc-editor.org/rfc/rfc6749#section-6)) and the reuse policy
 //! of rotation ([RFC 9700 §4.14.2](https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2)).
 
+pub(crate) mod handler;
+
 use std::time::{Duration, SystemTime};
 
 use crate::error::{ErrorCode, OAuthError};

@@ -8,9 +8,10 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use crate::clock::revoked_until;
-use crate::endpoint::token::{GrantError, GrantHandler, GrantRequest, Rotate, TokenGrant};
-use crate::error::{ErrorCode, OAuthError, StorageError};
+use crate::error::Rejection;
+use crate::error::{ErrorCode, OAuthError};
 use crate::grant::refresh_token::{Reuse, check_refresh, on_reuse};
+use crate::grant::{GrantHandler, GrantRequest, Rotate, TokenGrant};
 use crate::secret::TokenHash;
 use crate::store::{RefreshLookup, RotatedOut, TokenStore};
 use crate::types::{ClientId, GrantType};
@@ -28,7 +29,8 @@ pub(crate) struct RefreshTokenGrant {
 }
 
 /// A rotated-out refresh token came back (RT-06): revoke every token of its grant, unless
-/// the policy says to only refuse; either way the answer is `invalid_grant`.
+/// the policy says to only refuse; either way the answer is `invalid_grant` (or the fault
+/// of a revocation that failed).
 pub(crate) async fn reuse_detected(
     tokens: &dyn TokenStore,
     marker: &RotatedOut,
@@ -36,13 +38,16 @@ pub(crate) async fn reuse_detected(
     now: SystemTime,
     grace: Duration,
     revoked_for: Duration,
-) -> Result<OAuthError, StorageError> {
+) -> Rejection {
     if on_reuse(marker, client, now, grace) == Reuse::Revoke {
-        tokens
-            .revoke_grant(&marker.grant_id, revoked_until(now, revoked_for))
-            .await?;
+        let until = revoked_until(now, revoked_for);
+        if let Err(fault) = tokens.revoke_grant(&marker.grant_id, until).await {
+            return fault.into();
+        }
     }
-    Ok(OAuthError::new(ErrorCode::INVALID_GRANT).with_description("refresh token already used"))
+    OAuthError::new(ErrorCode::INVALID_GRANT)
+        .with_description("refresh token already used")
+        .into()
 }
 
 #[async_trait]
@@ -51,7 +56,7 @@ impl GrantHandler for RefreshTokenGrant {
         GrantType::REFRESH_TOKEN.as_str()
     }
 
-    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, GrantError> {
+    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, Rejection> {
         let Some(token) = request.param("refresh_token") else {
             return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
                 .with_description("refresh_token required")
@@ -61,7 +66,7 @@ impl GrantHandler for RefreshTokenGrant {
         let record = match self.tokens.find_refresh(&hash).await? {
             Some(RefreshLookup::Active(record)) => record,
             Some(RefreshLookup::RotatedOut(marker)) => {
-                let refusal = reuse_detected(
+                return Err(reuse_detected(
                     &*self.tokens,
                     &marker,
                     request.client().id(),
@@ -69,8 +74,7 @@ impl GrantHandler for RefreshTokenGrant {
                     self.grace,
                     self.revoked_for,
                 )
-                .await?;
-                return Err(refusal.into());
+                .await);
             }
             _ => {
                 return Err(OAuthError::new(ErrorCode::INVALID_GRANT)

@@ -2,6 +2,8 @@
 //! ([RFC 6749 §4.1.3](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3),
 //! [RFC 7636 §4.5–4.6](https://www.rfc-editor.org/rfc/rfc7636#section-4.5)).
 
+pub(crate) mod handler;
+
 use std::time::SystemTime;
 
 use crate::error::{ErrorCode, OAuthError};

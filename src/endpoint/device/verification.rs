@@ -1,0 +1,303 @@
+//! The host's verification side
+//! ([RFC 8628 §3.3](https://www.rfc-editor.org/rfc/rfc8628#section-3.3)): a user enters a
+//! user code, sees which client asks for what, and approves or denies.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::error::{ConfigError, Error};
+use crate::limiter::{Limited, Outcome, limited};
+use crate::secret::TokenHash;
+use crate::server::Server;
+use crate::store::{DeviceDecision, DeviceState};
+use crate::types::{Client, ClientId, Scope, Subject};
+
+impl Server {
+    /// The host's verification step: looks up the device authorization request a user
+    /// code belongs to ([RFC 8628 §3.3](https://www.rfc-editor.org/rfc/rfc8628#section-3.3)).
+    ///
+    /// `user_code` is what the user typed (or what arrived in the `user_code` query
+    /// parameter of `verification_uri_complete`); it is normalised first: upper-cased,
+    /// everything outside the alphabet dropped, so `wdjb mjht`, `WDJB-MJHT` and
+    /// `wdjb–mjht` all find the same request (DG-06).
+    ///
+    /// `limiter_key` names who is guessing, for the rate limit on entries (DG-07): the
+    /// user's session id or account, or the client IP. Every entry is counted under
+    /// `user_code:<limiter_key>` by the
+    /// [`user_code_limiter`](crate::ServerBuilder::user_code_limiter), by default 5 per 10
+    /// minutes; once they are used up, entries are refused without a lookup, and the
+    /// answer to an entry is given only if the limiter counted it, so concurrent guesses
+    /// get at most 5 answers. A correct entry counts too, so someone holding one valid code
+    /// (their own device's) cannot use it to refresh their guessing budget.
+    ///
+    /// # How a host uses it
+    /// 1. Serve a page at [`device_verification_uri`](Self::device_verification_uri). The
+    ///    user signs in (the host's own login), then enters the code; if the page was
+    ///    opened through `verification_uri_complete`, prefill the field from the
+    ///    `user_code` query parameter but still ask the user to confirm it (DG-08).
+    /// 2. On submit (a POST with the host's CSRF protection), call this method. On
+    ///    success, show [`PendingDeviceAuthorization::client_name`] (or client id),
+    ///    [`requested_scope`](PendingDeviceAuthorization::requested_scope) and
+    ///    [`user_code`](PendingDeviceAuthorization::user_code), and ask the user to check
+    ///    that the code matches the one on the device.
+    /// 3. On the user's answer (another CSRF-protected POST, which looks the code up again
+    ///    with this method), call [`approve`](PendingDeviceAuthorization::approve) with the
+    ///    signed-in user and the scope they granted, or
+    ///    [`deny`](PendingDeviceAuthorization::deny). Nothing is ever approved
+    ///    automatically.
+    ///
+    /// # Errors
+    /// [`DeviceVerificationError::Throttled`] after too many wrong entries,
+    /// [`DeviceVerificationError::InvalidUserCode`] for a code that is malformed, unknown,
+    /// expired or already decided (one answer for all, so guessing learns nothing), and
+    /// [`DeviceVerificationError::Internal`] for a storage fault or when the device grant
+    /// is not enabled.
+    ///
+    /// # Security
+    /// The page must send anti-framing headers (SEC-02) and protect its forms against
+    /// CSRF (SEC-03): approving is what gives the device access to the user's account.
+    pub async fn device_verification(
+        &self,
+        user_code: &str,
+        limiter_key: &str,
+    ) -> Result<PendingDeviceAuthorization, DeviceVerificationError> {
+        let Some(device) = &self.inner.device else {
+            return Err(not_enabled().into());
+        };
+        let now = self.now();
+        let mut key = String::with_capacity(10 + limiter_key.len());
+        key.push_str("user_code:");
+        key.push_str(limiter_key);
+        let normalized = device.user_code_format.normalize(user_code);
+        // DG-07: every entry counts, a right one too (a valid code must not refresh a
+        // guessing budget); a locked-out key gets no lookup, and an entry's answer is given
+        // only if the limiter lets it (`limiter::limited`).
+        let lookup = async {
+            if !device.user_code_format.fits(&normalized) {
+                return Ok::<_, Error>((Outcome::Failure, None));
+            }
+            let found = match device.store.find_by_user_code(&normalized).await? {
+                Some((hash, record))
+                    if record.state == DeviceState::Pending && !record.is_expired(now) =>
+                {
+                    self.inner
+                        .clients
+                        .find(record.client_id.as_str())
+                        .await?
+                        .map(|client| (hash, record, client))
+                }
+                _ => None,
+            };
+            Ok((Outcome::Failure, found))
+        };
+        let found = match limited(&*device.limiter, &key, now, lookup).await? {
+            Limited::Answer(found) => found,
+            Limited::Throttled(retry_after) => {
+                return Err(DeviceVerificationError::Throttled { retry_after });
+            }
+        };
+        let Some((device_code, record, client)) = found else {
+            return Err(DeviceVerificationError::InvalidUserCode);
+        };
+        Ok(PendingDeviceAuthorization {
+            server: self.clone(),
+            device_code,
+            client,
+            scope: record.scope,
+            user_code: device.user_code_format.display(&normalized),
+            expires_at: record.expires_at,
+        })
+    }
+}
+
+fn not_enabled() -> Error {
+    Error::Config(ConfigError::Setting(
+        "the device authorization grant is not enabled (ServerBuilder::device_store)",
+    ))
+}
+
+/// Why [`Server::device_verification`] or a decision on a
+/// [`PendingDeviceAuthorization`] failed. The host shows its own page for each.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeviceVerificationError {
+    /// The code is malformed, unknown, expired or already decided. Counted as a wrong
+    /// entry.
+    #[error("invalid, expired or already used user code")]
+    InvalidUserCode,
+    /// Too many entries for this limiter key (DG-07): refused without a lookup, or, when
+    /// concurrent entries used up the limit meanwhile, without an answer from it.
+    #[error("too many wrong user codes")]
+    Throttled {
+        /// How long until entries are accepted again.
+        retry_after: Duration,
+    },
+    /// The request expired or was decided while the user was looking at it.
+    #[error("the device authorization request is no longer pending")]
+    NoLongerPending,
+    /// The scope given to [`PendingDeviceAuthorization::approve`] has a scope the device
+    /// did not request. The user may only narrow the request.
+    #[error("the granted scope is not within the requested scope")]
+    ScopeNotRequested,
+    /// A storage fault, or the device grant is not enabled.
+    #[error(transparent)]
+    Internal(#[from] Error),
+}
+
+/// A device authorization request found by its user code, waiting for the user's
+/// decision ([RFC 8628 §3.3](https://www.rfc-editor.org/rfc/rfc8628#section-3.3), DG-08).
+///
+/// Show the user which client is asking ([`client_name`](Self::client_name) or
+/// [`client_id`](Self::client_id)), the [`requested_scope`](Self::requested_scope) it asks
+/// for, and the [`user_code`](Self::user_code) to compare with the device's screen; then call
+/// [`approve`](Self::approve) or [`deny`](Self::deny).
+///
+/// ```
+/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     let mut f = std::pin::pin!(f);
+/// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+/// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> { block_on(async {
+/// use std::sync::Arc;
+/// use grantflow::*;
+///
+/// let clients = Arc::new(MemoryClientRegistry::new());
+/// clients.insert(
+///     Client::builder("living-room-tv", ClientType::Public)
+///         .name("Living room TV")
+///         .grant_type(GrantType::DEVICE_CODE)
+///         .allowed_scope("profile videos")
+///         .build()?,
+/// )?;
+/// let server = Server::builder("https://as.example.com", clients, Arc::new(MemoryTokenStore::new()))
+///     .device_store(Arc::new(MemoryDeviceStore::new()))
+///     .build()?;
+///
+/// // The device asks for codes.
+/// let response = server
+///     .device_authorization(
+///         &HttpRequest::new(Method::Post)
+///             .with_header("content-type", "application/x-www-form-urlencoded")
+///             .with_body("client_id=living-room-tv&scope=profile videos"),
+///     )
+///     .await?;
+/// let body: serde_json::Value = serde_json::from_slice(&response.body)?;
+/// let user_code = body["user_code"].as_str().ok_or("no user code")?;
+///
+/// // The host's verification page, after the user signed in and typed the code.
+/// let pending = server
+///     .device_verification(&user_code.to_lowercase(), "session:4f1c")
+///     .await?;
+/// assert_eq!(pending.client_name(), Some("Living room TV"));
+/// assert_eq!(pending.user_code(), user_code);
+/// // The user confirmed the code matches and granted only part of the request.
+/// pending.approve(Subject::new("alice"), Scope::parse("profile")?).await?;
+/// # Ok(()) }) }
+/// ```
+#[must_use = "a pending device authorization must be approved or denied"]
+pub struct PendingDeviceAuthorization {
+    server: Server,
+    device_code: TokenHash,
+    client: Arc<Client>,
+    scope: Scope,
+    user_code: String,
+    expires_at: SystemTime,
+}
+
+impl PendingDeviceAuthorization {
+    /// The client asking for access.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The client's identifier.
+    pub fn client_id(&self) -> &ClientId {
+        self.client.id()
+    }
+
+    /// The client's registered display name, if any.
+    pub fn client_name(&self) -> Option<&str> {
+        self.client.name()
+    }
+
+    /// The scope the device asked for (or the client's default scope), already checked
+    /// against the client's allowed scope.
+    pub fn requested_scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// The user code in display form (`WDJB-MJHT`), for the user to compare with the
+    /// device's screen (DG-08).
+    pub fn user_code(&self) -> &str {
+        &self.user_code
+    }
+
+    /// When the request expires.
+    pub fn expires_at(&self) -> SystemTime {
+        self.expires_at
+    }
+
+    /// Approves the request for `subject` with `scope`, which must be within the requested
+    /// [`requested_scope`](Self::requested_scope) (the user may narrow it). The device's
+    /// next poll receives the tokens. An empty `scope` grants nothing: the request is
+    /// denied as by [`deny`](Self::deny), never approved for an empty scope.
+    ///
+    /// # Errors
+    /// [`DeviceVerificationError::ScopeNotRequested`] for a broader scope,
+    /// [`DeviceVerificationError::NoLongerPending`] when the request expired or was decided
+    /// meanwhile, [`DeviceVerificationError::Internal`] for a storage fault.
+    pub async fn approve(
+        self,
+        subject: Subject,
+        scope: Scope,
+    ) -> Result<(), DeviceVerificationError> {
+        if !scope.is_subset_of(&self.scope) {
+            return Err(DeviceVerificationError::ScopeNotRequested);
+        }
+        let decision = if scope.is_empty() {
+            DeviceDecision::Deny
+        } else {
+            DeviceDecision::Approve { subject, scope }
+        };
+        self.decide(decision).await
+    }
+
+    /// Denies the request; the device's next poll gets `access_denied`.
+    ///
+    /// # Errors
+    /// [`DeviceVerificationError::NoLongerPending`] when the request expired or was
+    /// decided meanwhile, [`DeviceVerificationError::Internal`] for a storage fault.
+    pub async fn deny(self) -> Result<(), DeviceVerificationError> {
+        self.decide(DeviceDecision::Deny).await
+    }
+
+    async fn decide(self, decision: DeviceDecision) -> Result<(), DeviceVerificationError> {
+        let Some(device) = &self.server.inner.device else {
+            return Err(not_enabled().into());
+        };
+        let now = self.server.now();
+        if device
+            .store
+            .decide(&self.device_code, decision, now)
+            .await
+            .map_err(Error::from)?
+        {
+            Ok(())
+        } else {
+            Err(DeviceVerificationError::NoLongerPending)
+        }
+    }
+}
+
+impl fmt::Debug for PendingDeviceAuthorization {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The user code stays out: while pending it lets anyone approve the request.
+        f.debug_struct("PendingDeviceAuthorization")
+            .field("client_id", self.client.id())
+            .field("scope", &self.scope)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,201 @@
+//! The extension seam of the token endpoint (DESIGN decision 11): a [`GrantHandler`] per
+//! `grant_type` gets a [`GrantRequest`] and decides a [`TokenGrant`]; the server mints,
+//! stores and renders the tokens the same way for every grant.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use crate::error::{OAuthError, Rejection};
+use crate::grant::resolve_scope;
+use crate::params::Form;
+use crate::secret::TokenHash;
+use crate::types::{Client, GrantId, Scope, Subject};
+
+/// A token request after the common checks, handed to the [`GrantHandler`] of its
+/// `grant_type`.
+///
+/// By the time a handler sees it, the method, content type and form syntax are checked
+/// (TE-01..TE-04), the client is authenticated (TE-06..TE-10) and allowed this grant type
+/// (TE-05). The handler reads its own parameters with [`param`](Self::param) and applies
+/// its grant's rules.
+///
+/// (DESIGN.md sketches `GrantRequest` as an enum with one variant per grant type. A closed
+/// enum would make every extension grant an edit of the core, against DESIGN decision 11,
+/// so it is this struct, and the "variant" is the handler the registry picks.)
+pub struct GrantRequest<'a> {
+    pub(crate) grant_type: &'a str,
+    pub(crate) client: &'a Client,
+    pub(crate) form: &'a Form<'a>,
+    pub(crate) now: SystemTime,
+    pub(crate) issuer: &'a str,
+}
+
+impl GrantRequest<'_> {
+    /// The `grant_type`.
+    pub fn grant_type(&self) -> &str {
+        self.grant_type
+    }
+
+    /// The authenticated client.
+    pub fn client(&self) -> &Client {
+        self.client
+    }
+
+    /// The value of body parameter `name`: present once and non-empty, form-decoded.
+    ///
+    /// # Security
+    /// Parameters may carry secrets (codes, refresh tokens, passwords). Do not log them.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.form.get(name)
+    }
+
+    /// The server's current time.
+    pub fn now(&self) -> SystemTime {
+        self.now
+    }
+
+    /// The server's issuer identifier.
+    pub fn issuer(&self) -> &str {
+        self.issuer
+    }
+
+    /// The `scope` parameter resolved against the client's registration: malformed or not
+    /// allowed gives `invalid_scope`, absent gives the client's default scope (SC-01..03).
+    ///
+    /// # Errors
+    /// `invalid_scope`, ready to return from a handler.
+    pub fn requested_scope(&self) -> Result<Scope, OAuthError> {
+        resolve_scope(self.client, self.param("scope"))
+    }
+}
+
+impl fmt::Debug for GrantRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Parameter values are left out: they may be secrets.
+        f.debug_struct("GrantRequest")
+            .field("grant_type", &self.grant_type)
+            .field("client_id", self.client.id())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a [`GrantHandler`] decided to issue. The server mints the tokens, stores their
+/// records and renders the response, the same way for every grant.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct TokenGrant {
+    /// The grant the tokens belong to.
+    pub grant_id: GrantId,
+    /// The resource owner, or `None` when the client acts for itself.
+    pub subject: Option<Subject>,
+    /// The scope to grant; always reported in the response (SC-04).
+    pub scope: Scope,
+    /// Whether to issue a refresh token too (only if the client is registered to receive
+    /// them, RT-08).
+    pub refresh_token: bool,
+    /// The resource server the tokens are meant for (`aud`), or `None` for tokens any of
+    /// this server's resource servers may accept.
+    pub audience: Option<Arc<str>>,
+    /// Set by the refresh grant: the presented refresh token to rotate out atomically
+    /// when the new tokens are stored.
+    pub(crate) rotate: Option<Rotate>,
+}
+
+/// The rotation part of a refresh: which token to swap out, and the scope the successor
+/// keeps (RT-03).
+#[derive(Debug, Clone)]
+pub(crate) struct Rotate {
+    pub(crate) old: TokenHash,
+    pub(crate) refresh_scope: Scope,
+}
+
+impl TokenGrant {
+    /// A new grant for `scope`: a fresh grant id, no subject, no refresh token.
+    pub fn new(scope: Scope) -> Self {
+        Self::for_grant(GrantId::generate(), scope)
+    }
+
+    /// Tokens for an existing grant (a code's or a refresh token's).
+    pub(crate) fn for_grant(grant_id: GrantId, scope: Scope) -> Self {
+        Self {
+            grant_id,
+            subject: None,
+            scope,
+            refresh_token: false,
+            rotate: None,
+            audience: None,
+        }
+    }
+
+    /// Restricts the tokens to one resource server (`aud`), which its
+    /// [`BearerGuard`](crate::guard::BearerGuard) checks (BT-09).
+    #[must_use]
+    pub fn with_audience(mut self, audience: &str) -> Self {
+        self.audience = Some(Arc::from(audience));
+        self
+    }
+
+    /// Sets the subject.
+    #[must_use]
+    pub fn with_subject(mut self, subject: Subject) -> Self {
+        self.subject = Some(subject);
+        self
+    }
+
+    /// Asks for a refresh token.
+    #[must_use]
+    pub fn with_refresh_token(mut self) -> Self {
+        self.refresh_token = true;
+        self
+    }
+}
+
+/// The rules of one grant type at the token endpoint (DESIGN decision 11). Built-in grants
+/// are handlers too; extension grants (token exchange, JWT bearer, ...) register theirs with
+/// [`ServerBuilder::grant_handler`](crate::ServerBuilder::grant_handler).
+///
+/// ```
+/// use async_trait::async_trait;
+/// use grantflow::GrantRequest;
+/// use grantflow::grant::{GrantHandler, Rejection, TokenGrant};
+///
+/// /// A toy extension grant: issues the requested scope to any client allowed to use it.
+/// #[derive(Debug)]
+/// struct Example;
+///
+/// #[async_trait]
+/// impl GrantHandler for Example {
+///     fn grant_type(&self) -> &str {
+///         "urn:example:grant"
+///     }
+///
+///     async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, Rejection> {
+///         Ok(TokenGrant::new(request.requested_scope()?))
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait GrantHandler: Send + Sync + fmt::Debug {
+    /// The `grant_type` value this handler serves.
+    fn grant_type(&self) -> &str;
+
+    /// Whether a client that does not authenticate must still name itself with
+    /// `client_id`, as in the authorization code grant (RFC 6749 §3.2.1, §4.1.3) and the
+    /// device code grant (RFC 8628 §3.4). For such a grant, a request with no client
+    /// identification at all lacks a required parameter: it gets `invalid_request`
+    /// (AC-06) rather than the 401 `invalid_client` of a failed authentication. Default:
+    /// `false`.
+    fn requires_client_id(&self) -> bool {
+        false
+    }
+
+    /// Applies the grant's rules and decides what to issue.
+    ///
+    /// # Errors
+    /// [`Rejection::Refused`] to refuse the request, [`Rejection::Fault`] for a fault of
+    /// a store or plug-in.
+    async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, Rejection>;
+}

@@ -1,0 +1,61 @@
+//! Clients: the [`ClientRegistry`] plug-in and the one lookup of a presented `client_id`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::error::StorageError;
+use crate::types::ClientSecret;
+use crate::types::{Client, ClientId};
+
+/// Looks clients up by `client_id`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use grantflow::{Client, ClientRegistry, ClientType, GrantType, MemoryClientRegistry};
+///
+/// let registry = MemoryClientRegistry::new();
+/// registry.insert(Client::builder("tv", ClientType::Public).grant_type(GrantType::DEVICE_CODE).build()?)?;
+/// let registry: Arc<dyn ClientRegistry> = Arc::new(registry);
+/// # let _ = registry;
+/// # Ok::<(), grantflow::ClientError>(())
+/// ```
+#[async_trait]
+pub trait ClientRegistry: Send + Sync + fmt::Debug {
+    /// The client registered as `client_id`, if any. The server only asks for
+    /// identifiers that [`ClientId::is_valid`](crate::ClientId::is_valid) accepts.
+    ///
+    /// # Errors
+    /// [`StorageError`] only for a backend failure, never for "not found".
+    async fn find(&self, client_id: &str) -> Result<Option<Arc<Client>>, StorageError>;
+
+    /// Checks a presented client secret. The default compares SHA-256 digests in constant
+    /// time ([`Client::verify_secret`]), which is right for the high-entropy secrets an
+    /// authorization server generates. Override it to use a slow KDF for human-chosen
+    /// secrets, or a secret manager.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the check itself could not run.
+    async fn verify_secret(
+        &self,
+        client: &Client,
+        secret: &ClientSecret,
+    ) -> Result<bool, StorageError> {
+        Ok(client.verify_secret(secret))
+    }
+}
+
+/// Looks up a `client_id` a request presented. An identifier no client can have
+/// ([`ClientId::is_valid`]) is unknown without asking the
+/// registry: a backend may treat such input as a fault (PostgreSQL refuses NUL bytes in
+/// text). Every lookup of a presented identifier goes through here.
+pub(crate) async fn find_presented_client(
+    registry: &dyn ClientRegistry,
+    client_id: &str,
+) -> Result<Option<Arc<Client>>, StorageError> {
+    if !ClientId::is_valid(client_id) {
+        return Ok(None);
+    }
+    registry.find(client_id).await
+}

@@ -1,0 +1,15 @@
+//! The in-memory stores: the embedded default, real and tested, for single-instance
+//! deployments (DESIGN decision 12). One file per store, as in `store/postgres/`.
+
+mod clients;
+mod codes;
+mod devices;
+mod limiter;
+mod slot_index;
+mod tokens;
+
+pub use clients::MemoryClientRegistry;
+pub use codes::MemoryCodeStore;
+pub use devices::MemoryDeviceStore;
+pub use limiter::MemoryAttemptLimiter;
+pub use tokens::MemoryTokenStore;
