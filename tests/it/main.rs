@@ -2,8 +2,10 @@
 //! `HttpResponse` out, and the example servers over real loopback HTTP. One module per
 //! area; the harness they share is `tests/support/`.
 //!
-//! The PostgreSQL stores and the store conformance suite need Cargo features and run as
-//! their own binary, `tests/stores/`.
+//! The crate's own dev-dependency on itself turns on every feature these tests need
+//! (`http`, `jwt`, `postgres`, `testing`), so plain `cargo test` builds one binary with all
+//! of them. The PostgreSQL modules need `DATABASE_URL` as well; without it each of their
+//! tests says that it did not run.
 
 #[path = "../support/mod.rs"]
 #[allow(
@@ -23,13 +25,16 @@ mod example_servers;
 mod hostile_corpus;
 mod hostile_input;
 mod introspection;
+mod jose;
 mod metadata;
 mod password_grant;
 mod pkce;
+mod postgres;
 mod refresh_token;
 mod revocation;
 mod rfc_vectors;
 mod secret_hygiene;
 mod security;
+mod store_conformance;
 mod type_properties;
 mod wire_format;

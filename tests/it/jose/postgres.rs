@@ -6,41 +6,17 @@
 
 #[cfg(all(feature = "postgres", feature = "testing"))]
 mod pg {
-    use std::io::Write as _;
     use std::sync::Arc;
     use std::time::SystemTime;
 
     use grantflow::jose::{
         AccessTokenVerifier, Algorithm, JwtError, KeySet, KeySetStore, SigningKey, Validation,
     };
-    use grantflow::postgres::{PgPool, PgPoolOptions, PgStores};
+    use grantflow::postgres::PgStores;
 
     use super::super::rotation::instance_named;
     use super::super::support::{ISSUER, RS, access_claims, at, decode};
-
-    fn database_url(test: &str) -> Option<String> {
-        match std::env::var("DATABASE_URL") {
-            Ok(url) if !url.is_empty() => Some(url),
-            _ => {
-                let _ = writeln!(
-                    std::io::stderr().lock(),
-                    "postgres: {test} did not run: DATABASE_URL is not set (see the README)"
-                );
-                None
-            }
-        }
-    }
-
-    /// A migrated pool of its own: one per instance.
-    async fn pool(url: &str) -> PgPool {
-        let pool = PgPoolOptions::new()
-            .max_connections(8)
-            .connect(url)
-            .await
-            .expect("DATABASE_URL reachable");
-        PgStores::migrate(&pool).await.expect("migrations apply");
-        pool
-    }
+    use crate::postgres::pg::{database_url, pool};
 
     /// One instance of the key set `name`, over a pool of its own.
     async fn instance_over(url: &str, name: &str) -> KeySet {

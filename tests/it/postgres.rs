@@ -7,7 +7,7 @@
 //! connection-refused test needs no server and always runs.
 
 #[cfg(all(feature = "postgres", feature = "testing"))]
-mod pg {
+pub(crate) mod pg {
     use std::io::Write as _;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,9 +31,9 @@ mod pg {
     };
     use serde_json::Value;
 
-    use crate::harness::basic_header as basic;
-    use crate::harness::post_form as form;
-    use crate::harness::{CHALLENGE, ISSUER, VERIFIER, json};
+    use crate::support::harness::basic_header as basic;
+    use crate::support::harness::post_form as form;
+    use crate::support::harness::{CHALLENGE, ISSUER, VERIFIER, json};
 
     const RS_SECRET: &str = "resource-server-secret";
     const CC_SECRET: &str = "backend-secret";
@@ -48,7 +48,7 @@ mod pg {
     }
 
     /// `DATABASE_URL`, or `None` after saying that `test` did not run.
-    fn database_url(test: &str) -> Option<String> {
+    pub(crate) fn database_url(test: &str) -> Option<String> {
         match std::env::var("DATABASE_URL") {
             Ok(url) if !url.is_empty() => Some(url),
             _ => {
@@ -61,7 +61,7 @@ mod pg {
     }
 
     /// A migrated pool of its own: one per instance.
-    async fn pool(url: &str) -> PgPool {
+    pub(crate) async fn pool(url: &str) -> PgPool {
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .connect(url)

@@ -3,19 +3,12 @@
 //! both directions, key rotation (in memory, and over PostgreSQL with `postgres` and
 //! `testing` and a `DATABASE_URL`), and the offline access-token verifier.
 //!
-//! Run with `cargo test --features jwt --test jose`.
+//! Part of the `it` test binary (`cargo test`).
 
-#[path = "jose/judge.rs"]
 mod judge;
-#[path = "jose/postgres.rs"]
 mod postgres;
-#[path = "jose/rotation.rs"]
 mod rotation;
-#[path = "jose/rules.rs"]
 mod rules;
-#[path = "jose/support.rs"]
 mod support;
-#[path = "jose/vectors.rs"]
 mod vectors;
-#[path = "jose/verifier.rs"]
 mod verifier;

@@ -1,4 +1,4 @@
-//! Helpers of the JOSE tests: a `block_on`, fixed times, key sets, and hand-made JWTs.
+//! Helpers of the JOSE tests: fixed times, key sets, and hand-made JWTs.
 
 #![allow(
     dead_code,
@@ -6,9 +6,7 @@
     reason = "each module uses a different part of the helpers"
 )]
 
-use std::future::Future;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -18,8 +16,8 @@ use grantflow::jose::{
 };
 use grantflow::{ClientId, Scope, Subject};
 
-/// The issuer of every test key set.
-pub const ISSUER: &str = "https://as.example.com";
+/// The issuer of every test key set is the harness's.
+pub use crate::support::harness::{ISSUER, block_on};
 /// The resource server of the access-token tests.
 pub const RS: &str = "https://rs.example.com";
 
@@ -32,18 +30,6 @@ pub const A3_D: &str = "jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI";
 pub fn a3_jwk(d: Option<&str>) -> String {
     let private = d.map_or_else(String::new, |d| format!(r#","d":"{d}""#));
     format!(r#"{{"kty":"EC","crv":"P-256","x":"{A3_X}","y":"{A3_Y}"{private}}}"#)
-}
-
-/// Polls a future that never waits (the memory stores and in-memory signers answer at
-/// once) to completion.
-pub fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = std::pin::pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(value) = f.as_mut().poll(&mut cx) {
-            return value;
-        }
-    }
 }
 
 /// 2023-11-14T22:13:20Z plus `seconds`.
