@@ -6,7 +6,7 @@
 //! It is framework-agnostic, like grantflow itself: [`HttpRequest`] in, [`HttpResponse`] out.
 //! What each example adds is only the adapter between its framework and those two types, so
 //! the three servers behave the same by construction, and the end-to-end suite
-//! (`tests/example_servers.rs`) checks that over real HTTP.
+//! (`tests/it/example_servers.rs`) checks that over real HTTP.
 //!
 //! Everything here is what a host application writes around grantflow: grantflow is the
 //! protocol engine and has no login system, sessions or pages of its own.

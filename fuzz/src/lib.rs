@@ -1,7 +1,8 @@
 //! The fuzz targets' harness: a structured request ([`FuzzRequest`]) decoded from the
 //! fuzzer's bytes, over the hostile-input world and invariants of
-//! `tests/common_hostile/mod.rs` (included by path, so the corpus test in `cargo test` and
-//! the fuzzers check exactly the same rules).
+//! `tests/support/hostile.rs`, built by the test harness of `tests/support/harness.rs`
+//! (both included by path, so the corpus test in `cargo test` and the fuzzers check
+//! exactly the same rules).
 
 use std::time::Duration;
 
@@ -9,7 +10,10 @@ use base64::Engine as _;
 use grantflow::{HttpRequest, Method};
 pub use libfuzzer_sys::arbitrary::{self, Arbitrary, Unstructured};
 
-#[path = "../../tests/common_hostile/mod.rs"]
+#[path = "../../tests/support/harness.rs"]
+#[allow(dead_code, reason = "the targets use the server builder and a few values")]
+mod harness;
+#[path = "../../tests/support/hostile.rs"]
 mod world;
 
 pub use world::*;
