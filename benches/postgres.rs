@@ -34,8 +34,8 @@ mod bench {
         TokenStore,
     };
     use grantflow::{
-        Client, ClientRegistry, ClientSecret, ClientType, CodeStore, GrantType, HttpRequest,
-        Method, Scope, Server, Status, StorageError, Subject,
+        Client, ClientId, ClientRegistry, ClientSecret, ClientType, CodeStore, GrantType,
+        HttpRequest, Method, Scope, Server, Status, StorageError, Subject,
     };
 
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -64,7 +64,7 @@ mod bench {
 
     #[async_trait]
     impl ClientRegistry for Counted<dyn ClientRegistry> {
-        async fn find(&self, id: &str) -> Result<Option<Arc<Client>>, StorageError> {
+        async fn find(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StorageError> {
             self.1.count();
             self.0.find(id).await
         }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use grantflow::clock::ManualClock;
-use grantflow::device::DeviceVerificationError;
+use grantflow::device::{DeviceVerificationError, EnteredUserCode};
 use grantflow::{
     Client, ClientType, GrantType, HttpRequest, HttpResponse, MemoryClientRegistry,
     MemoryDeviceStore, MemoryTokenStore, Method, Scope, Server, Subject,
@@ -84,12 +84,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 2. The host's verification page. The user signed in as alice (the host's login) and
     //    typed the code in lower case with a space; a typo first.
-    match block_on(server.device_verification("bbbb cccc", "session:alice")) {
+    let verifier = server
+        .device_verifier()
+        .ok_or("the device grant is enabled")?;
+    match block_on(verifier.verify(EnteredUserCode::new("bbbb cccc"), "session:alice")) {
         Err(DeviceVerificationError::InvalidUserCode) => println!("Page: no such code"),
         other => println!("Page: unexpected {other:?}"),
     }
     let typed = user_code.to_lowercase().replace('-', " ");
-    let pending = block_on(server.device_verification(&typed, "session:alice"))?;
+    let pending = block_on(verifier.verify(EnteredUserCode::new(&typed), "session:alice"))?;
     println!(
         "Page asks: allow {} ({}) to use \"{}\"? Check that the TV shows {}.",
         pending.client_name().unwrap_or("?"),

@@ -10,7 +10,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
 use crate::error::{Error, ErrorCode, OAuthError, Rejection};
 use crate::http::HttpRequest;
-use crate::limiter::{AttemptLimiter, Limited, Outcome, limited};
+use crate::limiter::{AttemptKey, AttemptLimiter, Limited, Outcome, limited};
 use crate::params::{Form, decode};
 use crate::render;
 use crate::store::{ClientRegistry, find_presented_client};
@@ -193,7 +193,7 @@ impl Authenticator<'_> {
         };
         // TE-10: a locked-out client is refused without a check, and the outcome of a
         // check is answered only if the limiter lets it (`limiter::limited`).
-        let key = limiter_key(client.id().as_str());
+        let key = AttemptKey::client(client.id());
         let verified = limited(self.limiter, &key, self.now, async {
             let right = self.registry.verify_secret(&client, &presented).await?;
             let outcome = if right {
@@ -215,13 +215,6 @@ impl Authenticator<'_> {
             .into()),
         }
     }
-}
-
-fn limiter_key(client_id: &str) -> String {
-    let mut key = String::with_capacity(7 + client_id.len());
-    key.push_str("client:");
-    key.push_str(client_id);
-    key
 }
 
 #[cfg(test)]

@@ -143,7 +143,7 @@ impl Server {
     pub fn bearer_guard(&self) -> BearerGuard {
         BearerGuard {
             server: self.clone(),
-            realm: Arc::from(self.inner.realm.as_str()),
+            realm: Arc::from(self.config().http.realm.as_str()),
             audience: None,
             form_body: false,
         }
@@ -219,8 +219,8 @@ impl BearerGuard {
     ) -> Result<TokenInfo, GuardRejection> {
         let refuse = |refusal| GuardRejection::Refused(self.challenge(&refusal, required));
         let token = self.find_token(request).map_err(refuse)?;
-        let inner = &self.server.inner;
-        let Some(record) = inner.tokens.find(&TokenHash::of(&token)).await? else {
+        let tokens = &*self.server.config().tokens.store;
+        let Some(record) = tokens.find(&TokenHash::of(&token)).await? else {
             return Err(refuse(Refusal::InvalidToken));
         };
         let now = self.server.now();
@@ -294,7 +294,7 @@ impl BearerGuard {
         // The body belongs to the application: a form the crate's parser would refuse
         // (too large, a repeated field of the application's own) simply carries no token
         // for the guard. Only a repeated `access_token` is the client's mistake.
-        let form = match Form::parse(request.body(), &self.server.inner.form_limits) {
+        let form = match Form::parse(request.body(), &self.server.config().http.form_limits) {
             Ok(form) => form,
             Err(FormError::Repeated(name)) if name == "access_token" => {
                 return Err(Refusal::InvalidRequest(

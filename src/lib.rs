@@ -8,8 +8,8 @@
 //!
 //! **What this crate does not do:** it is not an HTTP server (the host's framework is), it
 //! has no sessions, login pages or user database (the host authenticates users), it opens
-//! no sockets or files and picks no async runtime, and it reads time only through the
-//! injected [`Clock`](clock::Clock).
+//! no sockets or files and picks no async runtime, and it reads time and draws random
+//! values only through the injected [`Clock`](clock::Clock) and [`Random`](random::Random).
 //!
 //! ```text
 //!  host framework (axum / actix-web / hyper): a thin adapter
@@ -19,7 +19,7 @@
 //!    | parse once, check the rules (pure), decide
 //!    v
 //!  plug-ins, held as Arc<dyn _>: ClientRegistry, CodeStore, TokenStore,
-//!  DeviceStore, TokenIssuer, AttemptLimiter, Clock (in-memory defaults included)
+//!  DeviceStore, TokenIssuer, AttemptLimiter, Clock, Random (defaults included)
 //! ```
 //!
 //! ## The public interface
@@ -40,7 +40,7 @@
 //! | [`grant`] | extension grants: the grant handler seam |
 //! | [`issuer`] | token formats: what a [`TokenIssuer`] gets and the default one |
 //! | [`secret`] | the secret value types (tokens, codes, verifiers) and their digest |
-//! | [`pkce`], [`clock`], [`metadata`] | PKCE values, time, discovery |
+//! | [`pkce`], [`clock`], [`random`], [`metadata`] | PKCE values, time, randomness, discovery |
 //! | `postgres`, `testing` | the PostgreSQL stores and the store conformance suite (features) |
 //!
 //! ## Getting started
@@ -177,7 +177,7 @@
 //! - [RFC 8414](https://www.rfc-editor.org/rfc/rfc8414): authorization server metadata
 //!   ([`Server::metadata`], [`well_known_url`](metadata::well_known_url))
 //! - [RFC 8628](https://www.rfc-editor.org/rfc/rfc8628): the device authorization grant
-//!   ([`Server::device_authorization`], [`Server::device_verification`])
+//!   ([`Server::device_authorization`], [`Server::device_verifier`])
 //! - [RFC 9207](https://www.rfc-editor.org/rfc/rfc9207): the `iss` response parameter
 //! - [RFC 9700](https://www.rfc-editor.org/rfc/rfc9700): the OAuth 2.0 Security BCP
 //! - [OAuth 2.1](https://datatracker.ietf.org/doc/draft-ietf-oauth-v2-1/): defaults
@@ -231,6 +231,7 @@ pub mod limiter;
 pub mod metadata;
 mod params;
 pub mod pkce;
+pub mod random;
 mod render;
 pub mod secret;
 mod server;
@@ -254,8 +255,8 @@ pub use crate::store::memory::{
 };
 pub use crate::token_issuer::TokenIssuer;
 pub use crate::types::{
-    AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientSecret, ClientType, GrantType,
-    InvalidScope, Scope, Subject,
+    AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientSecret, ClientType,
+    DangerousClient, GrantType, InvalidScope, Scope, Subject,
 };
 
 pub mod authorize {
@@ -268,16 +269,19 @@ pub mod authorize {
     pub use crate::endpoint::authorize::{
         ApproveError, AuthorizeError, PendingAuthorization, RedirectError,
     };
-    pub use crate::types::{InvalidRedirectUri, RedirectUri};
+    pub use crate::types::{InvalidRedirectUri, LocalhostPort, RedirectUri};
 }
 
 pub mod device {
     //! The device authorization grant ([RFC 8628](https://www.rfc-editor.org/rfc/rfc8628)):
-    //! the user-code format, and the host's side of verification:
-    //! [`Server::device_verification`](crate::Server::device_verification) finds the
-    //! [`PendingDeviceAuthorization`] a user code belongs to, for the user to approve or
-    //! deny.
-    pub use crate::endpoint::device::{DeviceVerificationError, PendingDeviceAuthorization};
+    //! the user-code format, and the host's side of verification: the
+    //! [`DeviceVerifier`] of a server with the grant enabled
+    //! ([`Server::device_verifier`](crate::Server::device_verifier)) finds the
+    //! [`PendingDeviceAuthorization`] an [`EnteredUserCode`] belongs to, for the user to
+    //! approve or deny.
+    pub use crate::endpoint::device::{
+        DeviceVerificationError, DeviceVerifier, EnteredUserCode, PendingDeviceAuthorization,
+    };
     pub use crate::grant::device::UserCodeFormat;
 }
 

@@ -16,8 +16,66 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use crate::error::StorageError;
+use crate::types::ClientId;
 
 pub use crate::store::memory::MemoryAttemptLimiter;
+
+/// What an [`AttemptLimiter`] counts guesses of: the kind of secret and whose it is,
+/// written `<kind>:<value>`. The server builds one per credential it checks:
+///
+/// | guessed | key | built by |
+/// |---|---|---|
+/// | a client's secret ([RFC 6749 §2.3.1](https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1)) | `client:<client_id>` | [`client`](Self::client) |
+/// | a user's password, password grant ([RFC 6749 §4.3.2](https://www.rfc-editor.org/rfc/rfc6749#section-4.3.2)) | `password:<username>` | [`username`](Self::username) |
+/// | user codes entered by one person ([RFC 8628 §5.1](https://www.rfc-editor.org/rfc/rfc8628#section-5.1)) | `user_code:<entered by>` | [`user_code_entry`](Self::user_code_entry) |
+///
+/// A limiter stores and compares [`as_str`](Self::as_str); the prefix keeps the kinds
+/// apart when one limiter serves several.
+///
+/// ```
+/// use grantflow::ClientId;
+/// use grantflow::limiter::AttemptKey;
+///
+/// assert_eq!(AttemptKey::client(&ClientId::new("s6BhdRkqt3")?).as_str(), "client:s6BhdRkqt3");
+/// assert_eq!(AttemptKey::user_code_entry("session:4f1c").as_str(), "user_code:session:4f1c");
+/// # Ok::<(), grantflow::ClientError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AttemptKey(String);
+
+impl AttemptKey {
+    /// The secret of the client `id`, checked at the token-style endpoints.
+    pub fn client(id: &ClientId) -> Self {
+        Self::custom("client", id.as_str())
+    }
+
+    /// The password of the user `username`, checked by the password grant.
+    pub fn username(username: &str) -> Self {
+        Self::custom("password", username)
+    }
+
+    /// The user codes entered by `entered_by` (a session, an account, an address) on the
+    /// device verification page.
+    pub fn user_code_entry(entered_by: &str) -> Self {
+        Self::custom("user_code", entered_by)
+    }
+
+    /// A key of the host's own, for a host that limits checks of its own (a sign-in page)
+    /// with an [`AttemptLimiter`]: `<kind>:<value>`. Use a `kind` other than the crate's
+    /// (`client`, `password`, `user_code`) when the limiter is shared with the server.
+    pub fn custom(kind: &str, value: &str) -> Self {
+        let mut key = String::with_capacity(kind.len() + 1 + value.len());
+        key.push_str(kind);
+        key.push(':');
+        key.push_str(value);
+        Self(key)
+    }
+
+    /// The key as text, `<kind>:<value>`: what a limiter stores.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 /// Whether an attempt may go ahead, or its outcome be answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,9 +122,8 @@ pub enum Outcome {
 /// own concurrent requests never throttle each other: only failures count, not requests in
 /// flight.
 ///
-/// Keys name what is guessed, prefixed by kind: `client:<client_id>` at the token
-/// endpoint, `password:<username>` for the password grant, `user_code:<who>` for user-code
-/// entry. Implement the trait over a shared store (an atomic increment in Redis, an upsert
+/// Keys name what is guessed, prefixed by kind ([`AttemptKey`]). Implement the trait over a
+/// shared store (an atomic increment in Redis, an upsert
 /// in PostgreSQL as [`PgAttemptLimiter`] does) when several instances must share counts.
 ///
 /// [`PgAttemptLimiter`]: https://docs.rs/grantflow/latest/grantflow/struct.PgAttemptLimiter.html
@@ -77,7 +134,7 @@ pub trait AttemptLimiter: Send + Sync + fmt::Debug {
     ///
     /// # Errors
     /// [`StorageError`] for a backend failure.
-    async fn check(&self, key: &str, now: SystemTime) -> Result<Throttle, StorageError>;
+    async fn check(&self, key: &AttemptKey, now: SystemTime) -> Result<Throttle, StorageError>;
 
     /// Records the outcome of a check of `key` and says whether it may be answered (see
     /// the contract above).
@@ -86,7 +143,7 @@ pub trait AttemptLimiter: Send + Sync + fmt::Debug {
     /// [`StorageError`] for a backend failure.
     async fn record(
         &self,
-        key: &str,
+        key: &AttemptKey,
         outcome: Outcome,
         now: SystemTime,
     ) -> Result<Throttle, StorageError>;
@@ -106,7 +163,7 @@ pub(crate) enum Limited<T> {
 /// limiter lets its [`Outcome`] be answered.
 pub(crate) async fn limited<T, E>(
     limiter: &dyn AttemptLimiter,
-    key: &str,
+    key: &AttemptKey,
     now: SystemTime,
     verify: impl Future<Output = Result<(Outcome, T), E>>,
 ) -> Result<Limited<T>, E>

@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
-use crate::config::ServerBuilder;
+use crate::config::Config;
 use crate::error::ConfigError;
 use crate::grant::GrantHandler;
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
 use crate::render::JsonObject;
 use crate::server::Server;
-use crate::types::{GrantType, Scope};
+use crate::types::GrantType;
 
 /// The well-known suffix of [RFC 8414 §3](https://www.rfc-editor.org/rfc/rfc8414#section-3).
 const WELL_KNOWN: &str = "/.well-known/oauth-authorization-server";
@@ -72,18 +72,6 @@ fn split_issuer(issuer: &str) -> Result<(&str, &str), ConfigError> {
     Ok((&issuer[..split], &issuer[split..]))
 }
 
-/// The metadata settings of a [`ServerBuilder`]: endpoint URLs (defaults derived from the
-/// issuer) and optional members.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct MetadataSettings {
-    authorization_endpoint: Option<String>,
-    token_endpoint: Option<String>,
-    revocation_endpoint: Option<String>,
-    introspection_endpoint: Option<String>,
-    scopes_supported: Option<String>,
-    service_documentation: Option<String>,
-}
-
 /// The resolved metadata: the document, rendered once at build time, and where it is
 /// served.
 #[derive(Debug)]
@@ -96,41 +84,23 @@ pub(crate) struct Metadata {
 /// Every client authentication method the token-style endpoints accept.
 const AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
 
-impl MetadataSettings {
-    /// Checks the settings and renders the document for the server's grant handlers.
-    /// `device_endpoint` is the device authorization endpoint when the device grant is
-    /// enabled (its URL is a device setting, checked there); `code_challenge_methods` the
-    /// PKCE methods `/authorize` accepts (PK-13).
-    pub(crate) fn resolve(
-        &self,
-        issuer: &str,
-        allow_http: bool,
+impl Metadata {
+    /// Renders the document for a checked configuration and the server's grant handlers.
+    pub(crate) fn render(
+        config: &Config,
         grant_handlers: &[Arc<dyn GrantHandler>],
-        device_endpoint: Option<&str>,
-        code_challenge_methods: &'static [&'static str],
-    ) -> Result<Metadata, ConfigError> {
+    ) -> Result<Self, ConfigError> {
+        let issuer = config.issuer.as_str();
+        let urls = &config.metadata;
         let url = well_known_url(issuer)?;
         let (origin, _) = split_issuer(&url)?;
         let path = url[origin.len()..].to_owned();
-        let base = issuer.trim_end_matches('/');
-        let endpoint = |configured: &Option<String>, default: &str| {
-            let value = configured
-                .clone()
-                .unwrap_or_else(|| format!("{base}{default}"));
-            check_endpoint(&value, allow_http).map(|()| value)
-        };
-        let authorization_endpoint = endpoint(&self.authorization_endpoint, "/authorize")?;
-        let token_endpoint = endpoint(&self.token_endpoint, "/token")?;
-        let revocation_endpoint = endpoint(&self.revocation_endpoint, "/revoke")?;
-        let introspection_endpoint = endpoint(&self.introspection_endpoint, "/introspect")?;
-        if let Some(docs) = &self.service_documentation {
-            check_endpoint(docs, true)?;
-        }
-        let scopes = match &self.scopes_supported {
-            Some(text) => Scope::parse(text)
-                .map_err(|_| ConfigError::Setting("scopes_supported must be valid scope tokens"))?,
-            None => Scope::empty(),
-        };
+        let scopes = urls.scopes()?;
+        let device_endpoint = config
+            .device
+            .store
+            .as_ref()
+            .map(|_| config.device.endpoint.as_str());
         let grant_types: Vec<&str> = grant_handlers.iter().map(|h| h.grant_type()).collect();
         let code_flow = grant_types.contains(&GrantType::AUTHORIZATION_CODE.as_str());
         // The document (RFC 8414 §2): members left out rather than `null` or `[]` (MD-05);
@@ -140,9 +110,9 @@ impl MetadataSettings {
             .string("issuer", issuer)
             .optional_string(
                 "authorization_endpoint",
-                code_flow.then_some(authorization_endpoint.as_str()),
+                code_flow.then_some(urls.authorization_endpoint.as_str()),
             )
-            .string("token_endpoint", &token_endpoint)
+            .string("token_endpoint", &urls.token_endpoint)
             .optional_string("device_authorization_endpoint", device_endpoint);
         if code_flow {
             document
@@ -153,7 +123,7 @@ impl MetadataSettings {
         if code_flow {
             document.string_array(
                 "code_challenge_methods_supported",
-                code_challenge_methods.iter().copied(),
+                config.dangerous.code_challenge_methods().iter().copied(),
             );
         }
         document.string_array("token_endpoint_auth_methods_supported", AUTH_METHODS);
@@ -161,9 +131,9 @@ impl MetadataSettings {
             document.string_array("scopes_supported", scopes.iter());
         }
         document
-            .string("revocation_endpoint", &revocation_endpoint)
+            .string("revocation_endpoint", &urls.revocation_endpoint)
             .string_array("revocation_endpoint_auth_methods_supported", AUTH_METHODS)
-            .string("introspection_endpoint", &introspection_endpoint)
+            .string("introspection_endpoint", &urls.introspection_endpoint)
             .string_array(
                 "introspection_endpoint_auth_methods_supported",
                 ["client_secret_basic", "client_secret_post"],
@@ -174,71 +144,14 @@ impl MetadataSettings {
             )
             .optional_string(
                 "service_documentation",
-                self.service_documentation.as_deref(),
+                urls.service_documentation.as_deref(),
             );
         let body = document.finish();
-        Ok(Metadata {
+        Ok(Self {
             body: body.into(),
             path,
             url,
         })
-    }
-}
-
-/// An endpoint URL is absolute, `https` (or `http` when the issuer may be), with a host
-/// and no fragment (RFC 8414 §2).
-fn check_endpoint(value: &str, allow_http: bool) -> Result<(), ConfigError> {
-    const BAD: ConfigError =
-        ConfigError::Setting("metadata URLs must be absolute https URLs without fragment");
-    let url = url::Url::parse(value).map_err(|_| BAD)?;
-    let scheme_ok = url.scheme() == "https" || (allow_http && url.scheme() == "http");
-    if !scheme_ok || url.host().is_none() || value.contains('#') {
-        return Err(BAD);
-    }
-    Ok(())
-}
-
-/// Metadata settings ([RFC 8414 §2](https://www.rfc-editor.org/rfc/rfc8414#section-2)).
-/// Every URL must be an absolute `https` URL (checked by [`build`](Self::build)).
-impl ServerBuilder {
-    /// The `authorization_endpoint` URL. Default: the issuer + `/authorize`. Published
-    /// only when the `authorization_code` grant is registered.
-    pub fn authorization_endpoint(mut self, url: &str) -> Self {
-        self.metadata.authorization_endpoint = Some(url.to_owned());
-        self
-    }
-
-    /// The `token_endpoint` URL. Default: the issuer + `/token`.
-    pub fn token_endpoint(mut self, url: &str) -> Self {
-        self.metadata.token_endpoint = Some(url.to_owned());
-        self
-    }
-
-    /// The `revocation_endpoint` URL ([RFC 7009](https://www.rfc-editor.org/rfc/rfc7009)).
-    /// Default: the issuer + `/revoke`.
-    pub fn revocation_endpoint(mut self, url: &str) -> Self {
-        self.metadata.revocation_endpoint = Some(url.to_owned());
-        self
-    }
-
-    /// The `introspection_endpoint` URL ([RFC 7662](https://www.rfc-editor.org/rfc/rfc7662)).
-    /// Default: the issuer + `/introspect`.
-    pub fn introspection_endpoint(mut self, url: &str) -> Self {
-        self.metadata.introspection_endpoint = Some(url.to_owned());
-        self
-    }
-
-    /// The `scopes_supported` to publish, space-separated (MD-03 recommends it). Default:
-    /// none, and the member is left out (MD-05).
-    pub fn scopes_supported(mut self, scopes: &str) -> Self {
-        self.metadata.scopes_supported = Some(scopes.to_owned());
-        self
-    }
-
-    /// The `service_documentation` URL, for developers. Default: none.
-    pub fn service_documentation(mut self, url: &str) -> Self {
-        self.metadata.service_documentation = Some(url.to_owned());
-        self
     }
 }
 
@@ -273,7 +186,7 @@ impl Server {
     pub fn metadata(&self) -> HttpResponse {
         HttpResponse::new(Status::OK)
             .with_header("content-type", "application/json")
-            .with_body(self.inner.metadata.body.to_vec())
+            .with_body(self.state().metadata.body.to_vec())
     }
 
     /// The path to route to [`metadata`](Self::metadata):
@@ -281,12 +194,12 @@ impl Server {
     /// its trailing `/` ([RFC 8414 §3.1](https://www.rfc-editor.org/rfc/rfc8414#section-3.1),
     /// MD-01).
     pub fn metadata_path(&self) -> &str {
-        &self.inner.metadata.path
+        &self.state().metadata.path
     }
 
     /// The full metadata URL, as [`well_known_url`] computes it from the issuer.
     pub fn metadata_url(&self) -> &str {
-        &self.inner.metadata.url
+        &self.state().metadata.url
     }
 
     /// Routes a request for well-known metadata: `GET` of exactly

@@ -18,8 +18,9 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
+
+use crate::random::Random;
 
 /// The SHA-256 digest of a secret: the only form in which stores see codes, tokens and
 /// client secrets (DESIGN decision 5).
@@ -83,12 +84,11 @@ impl fmt::Debug for TokenHash {
     }
 }
 
-/// Draws 32 bytes (256 bits) from the thread-local CSPRNG (ChaCha12, seeded and
-/// periodically reseeded from the operating system) and encodes them as base64url without
-/// padding: 43 characters, safe in URLs, headers and forms as-is (TE-14, AC-08).
-pub(crate) fn random_secret() -> String {
+/// Draws 32 bytes (256 bits) from `random` and encodes them as base64url without padding:
+/// 43 characters, safe in URLs, headers and forms as-is (TE-14, AC-08).
+pub(crate) fn random_secret(random: &dyn Random) -> String {
     let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
+    random.fill(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
@@ -119,10 +119,20 @@ macro_rules! secret_type {
                 $crate::secret::TokenHash::of(&self.0)
             }
 
-            /// Generates a fresh value: 256 bits from the CSPRNG, base64url without padding.
+            /// Generates a fresh value: 256 bits from the
+            /// [`SystemRandom`](crate::random::SystemRandom) CSPRNG, base64url without
+            /// padding. A server draws its values from its own
+            /// [`Random`](crate::random::Random) instead
+            /// ([`generate_with`](Self::generate_with)).
             #[doc = $generate]
             pub fn generate() -> Self {
-                Self($crate::secret::random_secret())
+                Self::generate_with(&$crate::random::SystemRandom)
+            }
+
+            /// Generates a fresh value, 256 bits drawn from `random`, base64url without
+            /// padding.
+            pub fn generate_with(random: &dyn $crate::random::Random) -> Self {
+                Self($crate::secret::random_secret(random))
             }
         }
 
@@ -216,12 +226,13 @@ secret_type!(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::random::SystemRandom;
 
     #[test]
     fn te_14_generated_secrets_are_256_bit_base64url() {
         let mut seen = std::collections::HashSet::new();
         for _ in 0..1000 {
-            let s = random_secret();
+            let s = random_secret(&SystemRandom);
             assert_eq!(s.len(), 43);
             assert!(
                 s.bytes()

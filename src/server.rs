@@ -4,54 +4,36 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::clock::Clock;
-use crate::config::ServerBuilder;
+use crate::config::{Config, ServerBuilder};
 use crate::grant::GrantHandler;
-use crate::grant::password::PASSWORD_GRANT_WARNING;
-use crate::limiter::AttemptLimiter;
 use crate::metadata::Metadata;
-use crate::params::FormLimits;
-use crate::store::{ClientRegistry, CodeStore, TokenStore};
-use crate::token_issuer::TokenIssuer;
-use crate::types::GrantType;
+use crate::store::{ClientRegistry, TokenStore};
 
 /// An OAuth 2.1 authorization server engine.
 ///
-/// One non-generic type (DESIGN decision 1): it holds its plug-ins as `Arc<dyn Trait>`, is
-/// cheap to [`Clone`] (one `Arc`), `Send`, `Sync` and `Debug`. Build it with
-/// [`Server::builder`]; call its endpoint methods from the host's HTTP handlers, such as
-/// [`Server::token`].
+/// One non-generic type: it holds its plug-ins as `Arc<dyn Trait>`, is cheap to [`Clone`]
+/// (one `Arc`), `Send`, `Sync` and `Debug`. Build it with [`Server::builder`]; call its
+/// endpoint methods from the host's HTTP handlers, such as [`Server::token`].
 ///
 /// Endpoint methods return `Ok(HttpResponse)` for every protocol outcome, success or RFC
 /// error; `Err` means a storage or plug-in fault, which the adapter answers with
 /// [`Error::to_response`](crate::Error::to_response) after logging it.
 #[derive(Debug, Clone)]
 pub struct Server {
-    pub(crate) inner: Arc<Inner>,
+    inner: Arc<ServerState>,
 }
 
+/// What a built server holds: the configuration [`ServerBuilder::build`] checked, as it
+/// was given, and what `build` derived from it once.
 #[derive(Debug)]
-pub(crate) struct Inner {
-    pub(crate) issuer: String,
-    pub(crate) clients: Arc<dyn ClientRegistry>,
-    pub(crate) tokens: Arc<dyn TokenStore>,
-    pub(crate) token_issuer: Arc<dyn TokenIssuer>,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) limiter: Arc<dyn AttemptLimiter>,
-    pub(crate) access_token_ttl: Duration,
-    pub(crate) refresh_token_ttl: Duration,
-    pub(crate) form_limits: FormLimits,
-    pub(crate) realm: String,
+pub(crate) struct ServerState {
+    pub(crate) config: Config,
+    /// The token endpoint's handlers, built-in and extension, one per `grant_type`.
     pub(crate) grant_handlers: Vec<Arc<dyn GrantHandler>>,
-    /// The device authorization grant, when enabled.
-    pub(crate) device: Option<crate::endpoint::device::DeviceConfig>,
-    pub(crate) revocation_hides_foreign_tokens: bool,
+    /// The metadata document, rendered once.
     pub(crate) metadata: Metadata,
-    pub(crate) codes: Arc<dyn CodeStore>,
-    pub(crate) code_ttl: Duration,
-    pub(crate) localhost_any_port: bool,
-    pub(crate) refresh_reuse_grace: Duration,
-    pub(crate) allow_plain_pkce: bool,
+    /// What [`Server::warnings`] reports.
+    pub(crate) warnings: Vec<&'static str>,
 }
 
 impl Server {
@@ -65,20 +47,30 @@ impl Server {
         ServerBuilder::new(issuer.into(), clients, tokens)
     }
 
-    pub(crate) fn from_inner(inner: Inner) -> Self {
+    pub(crate) fn new(state: ServerState) -> Self {
         Self {
-            inner: Arc::new(inner),
+            inner: Arc::new(state),
         }
+    }
+
+    /// The configuration the server was built with.
+    pub(crate) fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// What `build` derived from the configuration.
+    pub(crate) fn state(&self) -> &ServerState {
+        &self.inner
     }
 
     /// The issuer identifier.
     pub fn issuer(&self) -> &str {
-        &self.inner.issuer
+        &self.inner.config.issuer
     }
 
     /// The access token lifetime.
     pub fn access_token_ttl(&self) -> Duration {
-        self.inner.access_token_ttl
+        self.inner.config.tokens.access_ttl
     }
 
     /// The grant types the token endpoint dispatches, built-in and extension.
@@ -87,34 +79,32 @@ impl Server {
     }
 
     pub(crate) fn now(&self) -> SystemTime {
-        self.inner.clock.now()
+        self.inner.config.clock.now()
     }
 
-    /// Configuration warnings: settings that are allowed but discouraged. Today, one
-    /// entry when the password grant is enabled (PW-04). The crate has no logging
-    /// dependency and prints nothing itself: log these at startup.
+    /// Configuration warnings: settings that are allowed but discouraged, found by
+    /// [`ServerBuilder::build`]. One entry when the password grant is enabled (PW-04), and
+    /// one when no [`code_store`](ServerBuilder::code_store) was given, so that
+    /// authorization codes live in this process only. The crate has no logging dependency
+    /// and prints nothing itself: log these at startup.
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use grantflow::{MemoryClientRegistry, MemoryTokenStore, Server};
+    /// use grantflow::{MemoryClientRegistry, MemoryCodeStore, MemoryTokenStore, Server};
     ///
-    /// let server = Server::builder(
+    /// let builder = || Server::builder(
     ///     "https://as.example.com",
     ///     Arc::new(MemoryClientRegistry::new()),
     ///     Arc::new(MemoryTokenStore::new()),
-    /// )
-    /// .build()?;
+    /// );
+    /// let server = builder().build()?;
+    /// assert!(server.warnings()[0].starts_with("no code store was given"));
+    /// // One instance: the memory store, given explicitly.
+    /// let server = builder().code_store(Arc::new(MemoryCodeStore::new())).build()?;
     /// assert!(server.warnings().is_empty());
     /// # Ok::<(), grantflow::ConfigError>(())
     /// ```
     pub fn warnings(&self) -> Vec<&'static str> {
-        let mut warnings = Vec::new();
-        if self
-            .grant_types()
-            .any(|g| g == GrantType::PASSWORD.as_str())
-        {
-            warnings.push(PASSWORD_GRANT_WARNING);
-        }
-        warnings
+        self.inner.warnings.clone()
     }
 }

@@ -3,6 +3,9 @@
 use std::fmt;
 use std::time::SystemTime;
 
+use async_trait::async_trait;
+
+use crate::random::Random;
 use crate::secret::{AccessToken, RefreshToken};
 use crate::types::{ClientId, GrantId, Scope, Subject};
 
@@ -42,20 +45,67 @@ impl IssueError {
 /// Mints token values. The server stores every token's record under its digest whatever
 /// the format, so revocation and introspection work for self-contained tokens too.
 ///
+/// Async, like every other plug-in: an issuer of signed tokens may need a round trip to a
+/// KMS or an HSM. `random` is the server's [`Random`]: draw whatever the format needs from
+/// it (an opaque value, a `jti`), so that a test with a
+/// [`SeededRandom`](crate::random::SeededRandom) can predict every token.
+///
 /// Implementations must make values unguessable: at least 128 bits of CSPRNG output
 /// (TE-14), and integrity protection for any self-contained format.
+///
+/// ```
+/// use async_trait::async_trait;
+/// use grantflow::TokenIssuer;
+/// use grantflow::issuer::{IssueError, TokenClaims};
+/// use grantflow::random::Random;
+/// use grantflow::secret::{AccessToken, RefreshToken};
+///
+/// /// Opaque tokens with a prefix that tells them apart in the host's logs and scanners.
+/// #[derive(Debug)]
+/// struct Prefixed;
+///
+/// #[async_trait]
+/// impl TokenIssuer for Prefixed {
+///     async fn access_token(
+///         &self,
+///         _claims: &TokenClaims<'_>,
+///         random: &dyn Random,
+///     ) -> Result<AccessToken, IssueError> {
+///         let value = AccessToken::generate_with(random);
+///         Ok(AccessToken::from_presented(format!("at_{}", value.expose_secret())))
+///     }
+///
+///     async fn refresh_token(
+///         &self,
+///         _claims: &TokenClaims<'_>,
+///         random: &dyn Random,
+///     ) -> Result<RefreshToken, IssueError> {
+///         let value = RefreshToken::generate_with(random);
+///         Ok(RefreshToken::from_presented(format!("rt_{}", value.expose_secret())))
+///     }
+/// }
+/// ```
+#[async_trait]
 pub trait TokenIssuer: Send + Sync + fmt::Debug {
     /// Mints an access token.
     ///
     /// # Errors
     /// [`IssueError`] when minting failed.
-    fn access_token(&self, claims: &TokenClaims<'_>) -> Result<AccessToken, IssueError>;
+    async fn access_token(
+        &self,
+        claims: &TokenClaims<'_>,
+        random: &dyn Random,
+    ) -> Result<AccessToken, IssueError>;
 
     /// Mints a refresh token.
     ///
     /// # Errors
     /// [`IssueError`] when minting failed.
-    fn refresh_token(&self, claims: &TokenClaims<'_>) -> Result<RefreshToken, IssueError>;
+    async fn refresh_token(
+        &self,
+        claims: &TokenClaims<'_>,
+        random: &dyn Random,
+    ) -> Result<RefreshToken, IssueError>;
 }
 
 /// The default [`TokenIssuer`]: opaque tokens of 256 random bits, base64url without
@@ -64,12 +114,21 @@ pub trait TokenIssuer: Send + Sync + fmt::Debug {
 #[non_exhaustive]
 pub struct OpaqueTokenIssuer;
 
+#[async_trait]
 impl TokenIssuer for OpaqueTokenIssuer {
-    fn access_token(&self, _claims: &TokenClaims<'_>) -> Result<AccessToken, IssueError> {
-        Ok(AccessToken::generate())
+    async fn access_token(
+        &self,
+        _claims: &TokenClaims<'_>,
+        random: &dyn Random,
+    ) -> Result<AccessToken, IssueError> {
+        Ok(AccessToken::generate_with(random))
     }
 
-    fn refresh_token(&self, _claims: &TokenClaims<'_>) -> Result<RefreshToken, IssueError> {
-        Ok(RefreshToken::generate())
+    async fn refresh_token(
+        &self,
+        _claims: &TokenClaims<'_>,
+        random: &dyn Random,
+    ) -> Result<RefreshToken, IssueError> {
+        Ok(RefreshToken::generate_with(random))
     }
 }

@@ -97,7 +97,7 @@ async fn approve(pending: PendingAuthorization, subject: grantflow::Subject) -> 
     match pending.see_other().approve(subject, scope).await {
         Ok(redirect) => redirect,
         Err(error) => {
-            tracing::error!(error = %error.storage_error(), "could not store the code");
+            tracing::error!(%error, cause = ?error.storage_error(), "no code issued");
             // A `server_error` redirect to the client (AZ-09).
             error.into_response()
         }

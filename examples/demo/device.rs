@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use grantflow::device::DeviceVerificationError;
+use grantflow::device::{DeviceVerificationError, EnteredUserCode};
 use grantflow::{HttpRequest, HttpResponse, Method, Status, Subject};
 
 use super::DemoApp;
@@ -115,8 +115,8 @@ fn entry(session: &Session, code: &str, notice: Option<&str>) -> HttpResponse {
 async fn confirm(app: &DemoApp, session: &Session, user: &Subject, code: &str) -> HttpResponse {
     let found = app
         .inner
-        .server
-        .device_verification(code, &limiter_key(user))
+        .device
+        .verify(EnteredUserCode::new(code), &limiter_key(user))
         .await;
     let pending = match found {
         Ok(pending) => pending,
@@ -191,8 +191,8 @@ async fn submit(app: &DemoApp, peer: IpAddr, request: &HttpRequest) -> HttpRespo
     };
     let pending = match app
         .inner
-        .server
-        .device_verification(&code, &limiter_key(&user))
+        .device
+        .verify(EnteredUserCode::new(&code), &limiter_key(&user))
         .await
     {
         Ok(pending) => pending,

@@ -22,8 +22,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use grantflow::device::DeviceVerifier;
 use grantflow::guard::{BearerGuard, GuardRejection};
-use grantflow::limiter::{AttemptLimiter as _, MemoryAttemptLimiter, Outcome, Throttle};
+use grantflow::limiter::{
+    AttemptKey, AttemptLimiter as _, MemoryAttemptLimiter, Outcome, Throttle,
+};
 use grantflow::{
     Client, ClientSecret, ClientType, ErrorCode, GrantType, HttpRequest, HttpResponse,
     MemoryClientRegistry, MemoryDeviceStore, MemoryTokenStore, Method, OAuthError, Scope, Server,
@@ -149,6 +152,8 @@ pub(crate) struct DemoApp {
 #[derive(Debug)]
 struct Inner {
     server: Server,
+    /// The device verification page's side of the device grant.
+    device: DeviceVerifier,
     guard: BearerGuard,
     api_scope: Scope,
     users: Arc<Users>,
@@ -192,8 +197,12 @@ impl DemoApp {
         .revocation_hides_foreign_tokens(true)
         .build()?;
         let guard = server.bearer_guard().realm("demo-api")?;
+        let device = server
+            .device_verifier()
+            .ok_or("the device grant is enabled above")?;
         Ok(Self {
             inner: Arc::new(Inner {
+                device,
                 guard,
                 api_scope: Scope::parse(API_SCOPE)?,
                 users,
@@ -294,7 +303,7 @@ impl DemoApp {
     /// `demo-tv` id ships in every device, so without a per-address limit anyone could
     /// fill the device store for everyone.
     async fn admit_device_request(&self, peer: IpAddr) -> Result<(), HttpResponse> {
-        let key = format!("device-authorization:{}", address_key(peer));
+        let key = AttemptKey::custom("device-authorization", &address_key(peer));
         // A rate limit, not a credential check: every request counts, recorded as the
         // one outcome the limiter counts.
         let counted = self
@@ -379,11 +388,11 @@ impl DemoApp {
         let limits = [
             (
                 &self.inner.sign_in_per_name,
-                format!("sign-in:{from} {name}"),
+                AttemptKey::custom("sign-in", &format!("{from} {name}")),
             ),
             (
                 &self.inner.sign_in_per_address,
-                format!("sign-in-from:{from}"),
+                AttemptKey::custom("sign-in-from", &from),
             ),
         ];
         let now = SystemTime::now();

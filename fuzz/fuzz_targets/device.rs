@@ -1,6 +1,6 @@
 //! The device grant's inputs end to end: `Server::device_authorization` (never a panic or
 //! 5xx, one request stored exactly when it answers 200, RFC error JSON otherwise) and
-//! `Server::device_verification` with any typed user code and limiter key (a pending
+//! `DeviceVerifier::verify` with any typed user code and limiter key (a pending
 //! request only for the live user code, nothing stored, DG-06, DG-07).
 #![no_main]
 

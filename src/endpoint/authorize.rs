@@ -38,7 +38,7 @@ use crate::pkce::{CodeChallenge, PkceMethod};
 use crate::secret::AuthorizationCode;
 use crate::server::Server;
 use crate::store::{AuthorizationGrant, find_presented_client};
-use crate::types::{Client, ClientId, GrantId, GrantType, Scope, Subject};
+use crate::types::{Client, ClientId, GrantId, GrantType, LocalhostPort, Scope, Subject};
 
 /// The longest `state` accepted (ST-03). Longer values are a local error: they cannot be
 /// echoed safely.
@@ -142,14 +142,19 @@ impl PendingAuthorization {
     /// client, redirect URI, PKCE challenge, subject and granted scope (AC-08) and
     /// redirects to the client with `code`, `state` and `iss` (AZ-12, IS-01).
     ///
-    /// `granted` is what the user consented to; it is narrowed to the requested scope (a
-    /// user cannot grant more than the client asked for). If nothing is left, the user
-    /// granted nothing: the answer is the `access_denied` redirect of [`deny`](Self::deny),
-    /// never a code for an empty scope. The code goes to the code store of the [`Server`]
-    /// that validated the request.
+    /// `granted` is what the user consented to, which must be within the
+    /// [`requested_scope`](Self::requested_scope): the user may narrow the request, never
+    /// widen it. A scope token that was not requested is refused, not dropped: it means the
+    /// consent page offered something the client did not ask for (or a tampered form), and
+    /// issuing anything for it would hide that. The rule is the same for
+    /// [`PendingDeviceAuthorization::approve`](crate::device::PendingDeviceAuthorization::approve).
+    /// An empty `granted` grants nothing: the answer is the `access_denied` redirect of
+    /// [`deny`](Self::deny), never a code for an empty scope. The code goes to the code
+    /// store of the [`Server`] that validated the request.
     ///
     /// # Errors
-    /// [`ApproveError`] when the code store fails. Log it and send
+    /// [`ApproveError`] when `granted` is broader than the request
+    /// ([`ApproveError::is_scope_not_requested`]) or the code store fails. Log it and send
     /// [`ApproveError::into_response`], a `server_error` (or `temporarily_unavailable`)
     /// redirect to the client (AZ-09).
     pub async fn approve(
@@ -157,27 +162,36 @@ impl PendingAuthorization {
         subject: Subject,
         granted: Scope,
     ) -> Result<HttpResponse, ApproveError> {
-        let inner = &self.server.inner;
-        let now = self.server.now();
-        let scope = narrow(granted, &self.scope);
-        if scope.is_empty() {
+        if !granted.is_subset_of(&self.scope) {
+            let response = self
+                .target()
+                .error(&OAuthError::new(ErrorCode::SERVER_ERROR));
+            return Err(ApproveError {
+                cause: ApproveCause::ScopeNotRequested,
+                response,
+            });
+        }
+        if granted.is_empty() {
             return Ok(self.deny());
         }
-        let code = AuthorizationCode::generate();
+        let config = self.server.config();
+        let random = &*config.random;
+        let now = self.server.now();
+        let code = AuthorizationCode::generate_with(random);
         let grant = AuthorizationGrant {
-            grant_id: GrantId::generate(),
+            grant_id: GrantId::generate_with(random),
             client_id: self.client.id().clone(),
             redirect_uri: self
                 .redirect_uri_sent
                 .then(|| Arc::from(self.redirect_uri.as_str())),
             challenge: self.challenge,
             subject,
-            scope,
+            scope: granted,
             issuer: Arc::clone(&self.issuer),
             issued_at: now,
             // A clock too far in the future to add the lifetime issues a code that is
             // already expired, rather than panicking.
-            expires_at: now.checked_add(inner.code_ttl).unwrap_or(now),
+            expires_at: now.checked_add(config.code_flow.code_ttl).unwrap_or(now),
         };
         let target = Target {
             redirect_uri: &self.redirect_uri,
@@ -185,7 +199,7 @@ impl PendingAuthorization {
             issuer: &self.issuer,
             see_other: self.see_other,
         };
-        match inner.codes.insert(code.hash(), grant).await {
+        match config.code_flow.store.insert(code.hash(), grant).await {
             Ok(()) => Ok(target.respond(&[("code", code.expose_secret())])),
             Err(source) => {
                 let code = if source.is_transient() {
@@ -194,7 +208,10 @@ impl PendingAuthorization {
                     ErrorCode::SERVER_ERROR
                 };
                 let response = target.error(&OAuthError::new(code));
-                Err(ApproveError { source, response })
+                Err(ApproveError {
+                    cause: ApproveCause::Storage(source),
+                    response,
+                })
             }
         }
     }
@@ -214,15 +231,6 @@ impl PendingAuthorization {
             see_other: self.see_other,
         }
     }
-}
-
-/// `granted`, narrowed to the tokens of `requested`.
-fn narrow(granted: Scope, requested: &Scope) -> Scope {
-    if granted.is_subset_of(requested) {
-        return granted;
-    }
-    let kept: Vec<&str> = granted.iter().filter(|t| requested.contains(t)).collect();
-    Scope::parse(&kept.join(" ")).unwrap_or_else(|_| Scope::empty())
 }
 
 /// Why [`Server::authorize`] did not produce a [`PendingAuthorization`].
@@ -305,23 +313,58 @@ impl RedirectError {
     }
 }
 
-/// [`PendingAuthorization::approve`] could not store the code.
-#[derive(Debug, thiserror::Error)]
-#[error("could not issue the authorization code")]
+/// [`PendingAuthorization::approve`] issued no code: the granted scope was broader than
+/// the request, or the code store failed. Either way the client is owed a `server_error`
+/// redirect, which [`into_response`](Self::into_response) is.
+#[derive(Debug)]
 pub struct ApproveError {
-    #[source]
-    source: StorageError,
+    cause: ApproveCause,
     response: HttpResponse,
 }
 
+#[derive(Debug)]
+enum ApproveCause {
+    ScopeNotRequested,
+    Storage(StorageError),
+}
+
+impl fmt::Display for ApproveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.cause {
+            ApproveCause::ScopeNotRequested => {
+                "the granted scope is not within the requested scope"
+            }
+            ApproveCause::Storage(_) => "could not issue the authorization code",
+        })
+    }
+}
+
+impl std::error::Error for ApproveError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.cause {
+            ApproveCause::ScopeNotRequested => None,
+            ApproveCause::Storage(source) => Some(source),
+        }
+    }
+}
+
 impl ApproveError {
-    /// The storage failure, for the host's logs.
-    pub fn storage_error(&self) -> &StorageError {
-        &self.source
+    /// Whether the granted scope had a token the client did not request: a fault of the
+    /// consent page (or a tampered form), not of storage.
+    pub fn is_scope_not_requested(&self) -> bool {
+        matches!(self.cause, ApproveCause::ScopeNotRequested)
+    }
+
+    /// The storage failure, for the host's logs, when that was the cause.
+    pub fn storage_error(&self) -> Option<&StorageError> {
+        match &self.cause {
+            ApproveCause::ScopeNotRequested => None,
+            ApproveCause::Storage(source) => Some(source),
+        }
     }
 
     /// The redirect to send: `error=server_error` (or `temporarily_unavailable` for a
-    /// transient failure) with `state` and `iss`, no internal detail (AZ-09).
+    /// transient storage failure) with `state` and `iss`, no internal detail (AZ-09).
     pub fn into_response(self) -> HttpResponse {
         self.response
     }
@@ -419,21 +462,12 @@ fn state_is_echoable(state: &str) -> bool {
     state.len() <= MAX_STATE_LEN && state.bytes().all(|b| (0x20..=0x7e).contains(&b))
 }
 
-/// The PKCE methods accepted: S256 only, plus `plain` when a `dangerous()` switch allows it.
-pub(crate) fn code_challenge_methods(allow_plain: bool) -> &'static [&'static str] {
-    if allow_plain {
-        &["S256", "plain"]
-    } else {
-        &["S256"]
-    }
-}
-
 impl Server {
     /// The PKCE methods the authorization endpoint accepts, for the metadata member
     /// `code_challenge_methods_supported` (PK-13): `["S256"]` unless `plain` was enabled
     /// through [`Dangerous::allow_plain_pkce`](crate::Dangerous::allow_plain_pkce).
     pub fn code_challenge_methods(&self) -> &'static [&'static str] {
-        code_challenge_methods(self.inner.allow_plain_pkce)
+        self.config().dangerous.code_challenge_methods()
     }
 
     /// The authorization endpoint: validates `GET /authorize` (or the same parameters as
@@ -510,8 +544,8 @@ impl Server {
         request: &HttpRequest,
     ) -> Result<PendingAuthorization, AuthorizeError> {
         let (raw, is_post) = request_parameters(request)?;
-        let params =
-            Params::parse(raw, &self.inner.form_limits).map_err(AuthorizeError::Rejected)?;
+        let params = Params::parse(raw, &self.config().http.form_limits)
+            .map_err(AuthorizeError::Rejected)?;
 
         // Stage A: errors are shown locally, never redirected.
         let client = self.requesting_client(&params).await?;
@@ -519,7 +553,7 @@ impl Server {
         let state = echoable_state(&params)?;
 
         // Stage B: errors from here on go back to the client, after login (AZ-07).
-        let issuer: Arc<str> = Arc::from(self.inner.issuer.as_str());
+        let issuer: Arc<str> = Arc::from(self.issuer());
         let (challenge, scope) = self.check_request(&params, &client).map_err(|error| {
             AuthorizeError::Redirect(RedirectError(Box::new(RedirectParts {
                 error,
@@ -551,7 +585,7 @@ impl Server {
         let Some(client_id) = params.get("client_id") else {
             return Err(rejected("client_id required"));
         };
-        match find_presented_client(&*self.inner.clients, client_id).await? {
+        match find_presented_client(&*self.config().clients.registry, client_id).await? {
             Some(client) => Ok(client),
             None => Err(rejected("unknown client")),
         }
@@ -579,11 +613,15 @@ impl Server {
             return Err(rejected("redirect_uri must not have a fragment"));
         }
         // RU-07: the localhost port switch applies to public (native) clients only.
-        let localhost_any_port = self.inner.localhost_any_port && client.is_public();
+        let localhost = if client.is_public() {
+            self.config().code_flow.localhost_port
+        } else {
+            LocalhostPort::Exact
+        };
         if !client
             .redirect_uris()
             .iter()
-            .any(|registered| registered.matches(requested, localhost_any_port))
+            .any(|registered| registered.matches(requested, localhost))
         {
             return Err(rejected("redirect_uri is not registered for this client"));
         }
@@ -614,7 +652,7 @@ impl Server {
         params: &Params<'_>,
         client: &Client,
     ) -> Result<Option<CodeChallenge>, OAuthError> {
-        let allow_plain = self.inner.allow_plain_pkce;
+        let allow_plain = self.config().dangerous.plain_pkce();
         let method = params.get("code_challenge_method");
         let Some(value) = params.get("code_challenge") else {
             return match method {

@@ -57,11 +57,16 @@ impl AuthenticatedEndpoint for Introspection {
             return Ok(forbidden());
         }
         let token = token_parameter(call.form)?;
-        let record = server.inner.tokens.find(&TokenHash::of(token)).await?;
+        let record = server
+            .config()
+            .tokens
+            .store
+            .find(&TokenHash::of(token))
+            .await?;
         let Some(record) = record.filter(|r| is_active(r, &call.client, call.now)) else {
             return Ok(HttpResponse::json(Status::OK, INACTIVE.to_vec()));
         };
-        let body = active_body(&record, &server.inner.issuer);
+        let body = active_body(&record, server.issuer());
         Ok(HttpResponse::json(Status::OK, body))
     }
 }

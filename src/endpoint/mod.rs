@@ -149,7 +149,7 @@ impl Server {
         &self,
         request: &HttpRequest,
     ) -> Result<HttpResponse, Error> {
-        let form = match read_token_style_form(request, &self.inner.form_limits) {
+        let form = match read_token_style_form(request, &self.config().http.form_limits) {
             Ok(form) => form,
             Err(response) => return Ok(response),
         };
@@ -176,12 +176,13 @@ impl Server {
         form: &Form<'_>,
         now: SystemTime,
     ) -> Result<Arc<Client>, Rejection> {
-        let inner = &self.inner;
-        let credentials = client_auth::extract(request, form, &inner.realm)?;
+        let config = self.config();
+        let realm = &config.http.realm;
+        let credentials = client_auth::extract(request, form, realm)?;
         Authenticator {
-            registry: &*inner.clients,
-            limiter: &*inner.limiter,
-            realm: &inner.realm,
+            registry: &*config.clients.registry,
+            limiter: &*config.clients.secret_limiter,
+            realm,
             now,
         }
         .authenticate(credentials)

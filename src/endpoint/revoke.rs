@@ -54,13 +54,13 @@ impl AuthenticatedEndpoint for Revocation {
         let token = token_parameter(call.form)?;
         // `token_type_hint` is deliberately not read: one lookup covers both kinds, and an
         // unknown hint value must not change the response (RV-03, RV-04).
-        let tokens = &*server.inner.tokens;
+        let tokens = &*server.config().tokens.store;
         let hash = TokenHash::of(token);
         let Some(record) = tokens.find(&hash).await? else {
             return Ok(revoked());
         };
         if record.client_id != *call.client.id() {
-            if server.inner.revocation_hides_foreign_tokens {
+            if server.config().revocation.hide_foreign_tokens {
                 return Ok(revoked());
             }
             return Err(OAuthError::new(ErrorCode::INVALID_GRANT)
@@ -69,7 +69,7 @@ impl AuthenticatedEndpoint for Revocation {
         }
         match record.kind {
             TokenKind::Refresh => {
-                let until = revoked_until(call.now, server.inner.refresh_token_ttl);
+                let until = revoked_until(call.now, server.config().tokens.refresh_ttl);
                 tokens.revoke_grant(&record.grant_id, until).await?;
             }
             TokenKind::Access => {

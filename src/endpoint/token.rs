@@ -17,7 +17,7 @@ use crate::secret::{AccessToken, RefreshToken, TokenHash};
 use crate::server::Server;
 use crate::store::{Insert, Rotation, TokenKind, TokenRecord};
 use crate::token_issuer::TokenClaims;
-use crate::types::{Client, GrantType, Scope};
+use crate::types::{Client, GrantId, GrantType, Scope};
 
 impl Server {
     /// The token endpoint: `POST /token`
@@ -45,80 +45,76 @@ impl Server {
         grant: TokenGrant,
         now: SystemTime,
     ) -> Result<HttpResponse, Rejection> {
+        let config = self.config();
+        let grant_id = grant
+            .grant_id
+            .unwrap_or_else(|| GrantId::generate_with(&*config.random));
         let Minted {
             access_token,
             refresh_token,
             records,
-        } = self.mint(client, &grant, now)?;
+        } = self.mint(client, &grant, grant_id, now).await?;
         self.store_tokens(client, &grant, records, now).await?;
         Ok(token_response(
             &access_token,
             refresh_token.as_ref(),
             &grant.scope,
-            self.inner.access_token_ttl,
+            config.tokens.access_ttl,
         ))
     }
 
     /// Mints the access token of `grant`, and its refresh token when the client may have
     /// one, with the records to store under their digests.
-    fn mint(
+    async fn mint(
         &self,
         client: &Client,
         grant: &TokenGrant,
+        grant_id: GrantId,
         now: SystemTime,
     ) -> Result<Minted, Rejection> {
-        let inner = &self.inner;
-        let expires_at = expiry(now, inner.access_token_ttl)?;
+        let config = self.config();
+        let (tokens, random) = (&config.tokens, &*config.random);
+        let expires_at = expiry(now, tokens.access_ttl)?;
         let claims = TokenClaims {
-            issuer: &inner.issuer,
+            issuer: &config.issuer,
             client_id: client.id(),
             subject: grant.subject.as_ref(),
             scope: &grant.scope,
-            grant_id: &grant.grant_id,
+            grant_id: &grant_id,
             issued_at: now,
             expires_at,
         };
-        let access_token = inner.token_issuer.access_token(&claims)?;
-        let record = |kind, expires_at| {
-            TokenRecord::new(
-                kind,
-                grant.grant_id,
-                client.id().clone(),
-                grant.scope.clone(),
-                now,
-                expires_at,
-            )
-            .with_subject(grant.subject.clone())
-            .with_audience(grant.audience.clone())
-        };
-        let mut records = Vec::with_capacity(2);
-        records.push((access_token.hash(), record(TokenKind::Access, expires_at)));
+        let access_token = tokens.token_issuer.access_token(&claims, random).await?;
         // RT-08: a refresh token only for a client registered to receive them and allowed
         // the refresh_token grant, whatever grant asked for one.
         let refresh_token = if grant.refresh_token
             && client.issues_refresh_tokens()
             && client.allows_grant_type(GrantType::REFRESH_TOKEN.as_str())
         {
-            let refresh_expires_at = expiry(now, inner.refresh_token_ttl)?;
-            let refresh_scope = grant
-                .rotate
-                .as_ref()
-                .map_or(&grant.scope, |r| &r.refresh_scope);
-            let token = inner.token_issuer.refresh_token(&TokenClaims {
-                expires_at: refresh_expires_at,
-                scope: refresh_scope,
+            let refresh_claims = TokenClaims {
+                expires_at: expiry(now, tokens.refresh_ttl)?,
+                scope: refresh_scope(grant),
                 ..claims
-            })?;
-            let mut refresh = record(TokenKind::Refresh, refresh_expires_at);
-            refresh.scope = refresh_scope.clone();
-            records.push((token.hash(), refresh));
-            Some(token)
+            };
+            let token = tokens
+                .token_issuer
+                .refresh_token(&refresh_claims, random)
+                .await?;
+            Some((token, refresh_claims.expires_at))
         } else {
             None
         };
+        let records = token_records(
+            client,
+            grant,
+            grant_id,
+            now,
+            (&access_token, expires_at),
+            refresh_token.as_ref().map(|(token, until)| (token, *until)),
+        );
         Ok(Minted {
             access_token,
-            refresh_token,
+            refresh_token: refresh_token.map(|(token, _)| token),
             records,
         })
     }
@@ -132,26 +128,26 @@ impl Server {
         records: Vec<(TokenHash, TokenRecord)>,
         now: SystemTime,
     ) -> Result<(), Rejection> {
-        let inner = &self.inner;
+        let tokens = &self.config().tokens;
         let Some(rotate) = &grant.rotate else {
-            return match inner.tokens.insert(records).await? {
+            return match tokens.store.insert(records).await? {
                 Insert::Stored => Ok(()),
                 // AC-02: the grant was revoked (a replayed code) while this request was
                 // between redeeming and storing: no tokens.
                 Insert::GrantRevoked => Err(grant_revoked().into()),
             };
         };
-        match inner.tokens.rotate(&rotate.old, now, records).await? {
+        match tokens.store.rotate(&rotate.old, now, records).await? {
             Rotation::Rotated => Ok(()),
             // RT-06: another request rotated this token first (a concurrent refresh, or a
             // replay): reuse.
             Rotation::AlreadyRotated(marker) => Err(reuse_detected(
-                &*inner.tokens,
+                &*tokens.store,
                 &marker,
                 client.id(),
                 now,
-                inner.refresh_reuse_grace,
-                inner.refresh_token_ttl,
+                tokens.refresh_reuse_grace,
+                tokens.refresh_ttl,
             )
             .await),
             Rotation::GrantRevoked => Err(grant_revoked().into()),
@@ -160,6 +156,51 @@ impl Server {
                 .into()),
         }
     }
+}
+
+/// The scope of the refresh token of `grant`: the scope granted, or for a refresh the
+/// scope the rotated-out token had (RT-03).
+fn refresh_scope(grant: &TokenGrant) -> &Scope {
+    grant
+        .rotate
+        .as_ref()
+        .map_or(&grant.scope, |r| &r.refresh_scope)
+}
+
+/// The records of the tokens minted for `grant`, with their expiry, to store under their
+/// digests.
+fn token_records(
+    client: &Client,
+    grant: &TokenGrant,
+    grant_id: GrantId,
+    now: SystemTime,
+    access: (&AccessToken, SystemTime),
+    refresh: Option<(&RefreshToken, SystemTime)>,
+) -> Vec<(TokenHash, TokenRecord)> {
+    let record = |kind, scope: &Scope, expires_at| {
+        TokenRecord::new(
+            kind,
+            grant_id,
+            client.id().clone(),
+            scope.clone(),
+            now,
+            expires_at,
+        )
+        .with_subject(grant.subject.clone())
+        .with_audience(grant.audience.clone())
+    };
+    let mut records = Vec::with_capacity(2);
+    records.push((
+        access.0.hash(),
+        record(TokenKind::Access, &grant.scope, access.1),
+    ));
+    if let Some((token, expires_at)) = refresh {
+        records.push((
+            token.hash(),
+            record(TokenKind::Refresh, refresh_scope(grant), expires_at),
+        ));
+    }
+    records
 }
 
 /// The tokens of one response, and the records to store under their digests.
@@ -211,7 +252,7 @@ impl TokenStyleEndpoint for TokenEndpoint {
                 .into());
         };
         let Some(handler) = server
-            .inner
+            .state()
             .grant_handlers
             .iter()
             .find(|h| h.grant_type() == grant_type)
@@ -244,7 +285,7 @@ impl TokenStyleEndpoint for TokenEndpoint {
             client: &call.client,
             form: call.form,
             now: call.now,
-            issuer: &server.inner.issuer,
+            issuer: server.issuer(),
         };
         let grant = handler.handle(&grant_request).await?;
         server.issue(&call.client, grant, call.now).await

@@ -87,8 +87,9 @@ impl fmt::Debug for GrantRequest<'_> {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct TokenGrant {
-    /// The grant the tokens belong to.
-    pub grant_id: GrantId,
+    /// The grant the tokens belong to, or `None` for a new grant, whose id the server
+    /// draws from its [`Random`](crate::random::Random) when it issues the tokens.
+    pub grant_id: Option<GrantId>,
     /// The resource owner, or `None` when the client acts for itself.
     pub subject: Option<Subject>,
     /// The scope to grant; always reported in the response (SC-04).
@@ -113,15 +114,23 @@ pub(crate) struct Rotate {
 }
 
 impl TokenGrant {
-    /// A new grant for `scope`: a fresh grant id, no subject, no refresh token.
+    /// A new grant for `scope`: no subject, no refresh token, and a fresh grant id drawn
+    /// when the tokens are issued.
     pub fn new(scope: Scope) -> Self {
-        Self::for_grant(GrantId::generate(), scope)
+        Self {
+            grant_id: None,
+            subject: None,
+            scope,
+            refresh_token: false,
+            rotate: None,
+            audience: None,
+        }
     }
 
     /// Tokens for an existing grant (a code's or a refresh token's).
     pub(crate) fn for_grant(grant_id: GrantId, scope: Scope) -> Self {
         Self {
-            grant_id,
+            grant_id: Some(grant_id),
             subject: None,
             scope,
             refresh_token: false,

@@ -22,9 +22,10 @@ use crate::types::{ClientId, Scope, Subject};
 /// ([RFC 9068 §2.2](https://www.rfc-editor.org/rfc/rfc9068#section-2.2)).
 ///
 /// `iss` is the key set's issuer. `sub` is the resource owner, or the `client_id` for a
-/// token that acts for the client itself (client credentials). `jti` is 256 random bits
-/// unless set. `scope` is written only when not empty; `auth_time` and `acr` only when
-/// known.
+/// token that acts for the client itself (client credentials). `jti` is 256 random bits of
+/// [`SystemRandom`](crate::random::SystemRandom) unless set
+/// ([`with_jwt_id`](Self::with_jwt_id)). `scope` is written only when not empty;
+/// `auth_time` and `acr` only when known.
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
@@ -78,7 +79,7 @@ impl AccessTokenClaims {
             scope: None,
             issued_at,
             expires_at: issued_at.checked_add(lifetime).unwrap_or(issued_at),
-            jwt_id: crate::secret::random_secret(),
+            jwt_id: crate::secret::random_secret(&crate::random::SystemRandom),
             auth_time: None,
             acr: None,
             other: Claims::new(),
@@ -99,8 +100,10 @@ impl AccessTokenClaims {
         self
     }
 
-    /// Replaces the random `jti` (for a caller that draws its own randomness; at least 128
-    /// random bits, unique across the deployment).
+    /// Replaces the random `jti` (for a caller that draws its own randomness, such as a
+    /// [`TokenIssuer`](crate::TokenIssuer) from the server's
+    /// [`Random`](crate::random::Random); at least 128 random bits, unique across the
+    /// deployment).
     #[must_use]
     pub fn with_jwt_id(mut self, jwt_id: impl Into<String>) -> Self {
         self.jwt_id = jwt_id.into();

@@ -23,12 +23,14 @@ use crate::types::{Client, ClientId};
 /// ```
 #[async_trait]
 pub trait ClientRegistry: Send + Sync + fmt::Debug {
-    /// The client registered as `client_id`, if any. The server only asks for
-    /// identifiers that [`ClientId::is_valid`](crate::ClientId::is_valid) accepts.
+    /// The client registered as `client_id`, if any. A presented identifier reaches the
+    /// registry only as a [`ClientId`], which
+    /// [`ClientId::new`](crate::ClientId::new) validated: the server answers anything
+    /// else as an unknown client without asking.
     ///
     /// # Errors
     /// [`StorageError`] only for a backend failure, never for "not found".
-    async fn find(&self, client_id: &str) -> Result<Option<Arc<Client>>, StorageError>;
+    async fn find(&self, client_id: &ClientId) -> Result<Option<Arc<Client>>, StorageError>;
 
     /// Checks a presented client secret. The default compares SHA-256 digests in constant
     /// time ([`Client::verify_secret`]), which is right for the high-entropy secrets an
@@ -46,16 +48,16 @@ pub trait ClientRegistry: Send + Sync + fmt::Debug {
     }
 }
 
-/// Looks up a `client_id` a request presented. An identifier no client can have
-/// ([`ClientId::is_valid`]) is unknown without asking the
-/// registry: a backend may treat such input as a fault (PostgreSQL refuses NUL bytes in
-/// text). Every lookup of a presented identifier goes through here.
+/// Looks up a `client_id` a request presented. An identifier no client can have (one
+/// [`ClientId::new`] refuses) is unknown without asking the registry: a backend may treat
+/// such input as a fault (PostgreSQL refuses NUL bytes in text). Every lookup of a
+/// presented identifier goes through here.
 pub(crate) async fn find_presented_client(
     registry: &dyn ClientRegistry,
     client_id: &str,
 ) -> Result<Option<Arc<Client>>, StorageError> {
-    if !ClientId::is_valid(client_id) {
-        return Ok(None);
+    match ClientId::new(client_id) {
+        Ok(id) => registry.find(&id).await,
+        Err(_) => Ok(None),
     }
-    registry.find(client_id).await
 }

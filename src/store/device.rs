@@ -140,21 +140,30 @@ pub enum DeviceDecision {
     Deny,
 }
 
-/// The answer of [`DeviceStore::poll`]: the record after the poll was recorded, and
-/// whether the poll came too soon.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The polling state of a device authorization request, which
+/// [`DeviceStore::record_poll`] compares and sets as one value: when the device last
+/// polled, and the interval it must keep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct DevicePoll {
-    /// The record, with `last_poll` and `interval` already updated.
-    pub record: DeviceRecord,
-    /// Whether the poll came sooner than the interval after the previous one (DG-10).
-    pub too_fast: bool,
+pub struct DevicePolling {
+    /// When the device last polled, if it has.
+    pub last_poll: Option<SystemTime>,
+    /// The current minimum polling interval.
+    pub interval: Duration,
 }
 
-impl DevicePoll {
-    /// Builds the answer of a poll.
-    pub fn new(record: DeviceRecord, too_fast: bool) -> Self {
-        Self { record, too_fast }
+impl DevicePolling {
+    /// A polling state.
+    pub fn new(last_poll: Option<SystemTime>, interval: Duration) -> Self {
+        Self {
+            last_poll,
+            interval,
+        }
+    }
+
+    /// The polling state of `record`.
+    pub fn of(record: &DeviceRecord) -> Self {
+        Self::new(record.last_poll, record.interval)
     }
 }
 
@@ -185,7 +194,9 @@ pub enum DeviceRedemption {
 ///   [`decide`](Self::decide) moves `Pending → Approved | Denied`, and
 ///   [`redeem`](Self::redeem) moves `Approved → Redeemed`. Of N concurrent redemptions,
 ///   exactly one succeeds; the others learn "already redeemed, by grant X".
-/// - [`poll`](Self::poll) records a poll and applies the `slow_down` rule atomically.
+/// - [`record_poll`](Self::record_poll) is a compare-and-set of the polling state; the
+///   server applies the `slow_down` rule ([RFC 8628 §3.5](https://www.rfc-editor.org/rfc/rfc8628#section-3.5))
+///   itself and only asks the store to keep the times.
 /// - A user code belongs to at most one unexpired request at a time.
 /// - Lookups may return expired records, so late polls still get `expired_token`;
 ///   stores purge them some time after expiry so they do not grow without bound.
@@ -236,28 +247,30 @@ pub trait DeviceStore: Send + Sync + fmt::Debug {
         now: SystemTime,
     ) -> Result<bool, StorageError>;
 
-    /// Records a poll by `client_id` at `now`, atomically, and returns the updated record.
+    /// Records a poll: sets the polling state of the request of `client_id` stored under
+    /// `device_code` to `next`, atomically and only if it is still `seen` (both fields
+    /// equal). Returns whether it did; `false` also for an unknown code or another
+    /// client's.
     ///
-    /// The poll is *too fast* when the record has a `last_poll` and
-    /// `now < last_poll + interval`; then `interval` grows by `slow_down_step` (capped at
-    /// one day). In every case `last_poll` becomes `now` (DG-10). A record of another
-    /// client is neither changed nor returned: `Ok(None)`, as for an unknown code.
+    /// The server reads the record with [`find`](Self::find), decides with the
+    /// `slow_down` rule whether the poll is too fast and what the interval becomes, and
+    /// records its decision here; when a concurrent poll of the same code recorded itself
+    /// first, the compare fails and the server decides again on what that poll left. So
+    /// of N concurrent polls with the same `seen`, exactly one must succeed.
     ///
-    /// In SQL, one statement over the locked row: `WITH old AS (SELECT … FOR UPDATE)
-    /// UPDATE … SET interval = CASE WHEN old.last_poll + old.interval > $now THEN
-    /// LEAST(old.interval + $step, 86400) ELSE old.interval END, last_poll = $now FROM old
-    /// WHERE device_hash = $1 AND client_id = $2 RETURNING …, old.last_poll +
-    /// old.interval > $now AS too_fast`.
+    /// In SQL: `UPDATE … SET last_poll = $next_poll, interval = $next_interval WHERE
+    /// device_hash = $1 AND client_id = $2 AND last_poll IS NOT DISTINCT FROM $seen_poll
+    /// AND interval = $seen_interval`, then check the row count.
     ///
     /// # Errors
     /// [`StorageError`] for a backend failure.
-    async fn poll(
+    async fn record_poll(
         &self,
         device_code: &TokenHash,
         client_id: &ClientId,
-        now: SystemTime,
-        slow_down_step: Duration,
-    ) -> Result<Option<DevicePoll>, StorageError>;
+        seen: DevicePolling,
+        next: DevicePolling,
+    ) -> Result<bool, StorageError>;
 
     /// Moves an approved request of `client_id` to [`DeviceState::Redeemed`], atomically
     /// and exactly once.

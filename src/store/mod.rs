@@ -27,7 +27,7 @@ mod token;
 pub use crate::types::GrantId;
 pub use code::{AuthorizationGrant, Redemption};
 pub use device::{
-    DeviceDecision, DeviceInsert, DevicePoll, DeviceRecord, DeviceRedemption, DeviceState,
+    DeviceDecision, DeviceInsert, DevicePolling, DeviceRecord, DeviceRedemption, DeviceState,
     DeviceStore,
 };
 pub use token::{Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore};

@@ -3,8 +3,11 @@
 use std::time::{Duration, SystemTime};
 
 use super::{Ctx, Outcome, ensure, exactly_one, fresh_client, fresh_hash, race, storage};
+use crate::grant::device::handler::record_poll;
 use crate::secret::{TokenHash, random_secret};
-use crate::store::{DeviceDecision, DeviceInsert, DeviceRecord, DeviceRedemption, DeviceState};
+use crate::store::{
+    DeviceDecision, DeviceInsert, DevicePolling, DeviceRecord, DeviceRedemption, DeviceState,
+};
 use crate::types::{ClientId, GrantId, Scope, Subject};
 
 /// The polling interval of the suite's requests.
@@ -12,7 +15,7 @@ const INTERVAL: Duration = Duration::from_secs(5);
 
 /// A random user code in the default alphabet's shape (16 letters, so runs never collide).
 fn fresh_user_code() -> String {
-    random_secret()
+    random_secret(&crate::random::SystemRandom)
         .bytes()
         .filter(u8::is_ascii_alphabetic)
         .take(16)
@@ -203,22 +206,26 @@ pub(super) async fn decide(ctx: &Ctx<'_>) -> Outcome {
     Ok(())
 }
 
-/// DG-10 (V-DEV-4): polls record their time; a poll sooner than the interval is too fast
-/// and adds the step; another client's poll is `None` and changes nothing.
+/// DG-10 (V-DEV-4), with the server's `slow_down` rule over the store: polls record their
+/// time; a poll sooner than the interval is too fast and adds the step; another client's
+/// poll finds nothing and changes nothing; `record_poll` with a stale polling state
+/// changes nothing.
 pub(super) async fn poll(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance-tv")?;
     let other = fresh_client("conformance-other")?;
     let hash = fresh_hash();
     insert_fresh(ctx, 0, hash, &client, 600).await?;
-    let step = Duration::from_secs(5);
     for (i, (at, too_fast, interval)) in
         [(0, false, 5), (2, true, 10), (8, true, 15), (23, false, 15)]
             .into_iter()
             .enumerate()
     {
         let now = ctx.at(100 + at);
-        let polled = storage(ctx.devices(i).poll(&hash, &client, now, step).await, "poll")?
-            .ok_or("a poll of the owning client found nothing")?;
+        let polled = storage(
+            record_poll(&*ctx.devices(i), &hash, &client, now).await,
+            "record_poll",
+        )?
+        .ok_or("a poll of the owning client found nothing")?;
         ensure!(
             polled.too_fast == too_fast
                 && polled.record.interval == Duration::from_secs(interval)
@@ -230,27 +237,38 @@ pub(super) async fn poll(ctx: &Ctx<'_>) -> Outcome {
         );
     }
     let foreign = storage(
-        ctx.devices(1).poll(&hash, &other, ctx.at(124), step).await,
-        "poll",
+        record_poll(&*ctx.devices(1), &hash, &other, ctx.at(124)).await,
+        "record_poll",
     )?;
     ensure!(
         foreign.is_none(),
         "another client's poll returned the request"
     );
     let unknown = storage(
-        ctx.devices(0)
-            .poll(&fresh_hash(), &client, ctx.at(124), step)
-            .await,
-        "poll",
+        record_poll(&*ctx.devices(0), &fresh_hash(), &client, ctx.at(124)).await,
+        "record_poll",
     )?;
     ensure!(
         unknown.is_none(),
         "a poll of an unknown device code returned something"
     );
+    let current = DevicePolling::new(Some(ctx.at(123)), Duration::from_secs(15));
+    let next = DevicePolling::new(Some(ctx.at(130)), Duration::from_secs(15));
+    let stale = DevicePolling::new(Some(ctx.at(108)), Duration::from_secs(15));
+    for (seen, who, what) in [
+        (stale, &client, "a stale polling state"),
+        (current, &other, "another client"),
+    ] {
+        let recorded = storage(
+            ctx.devices(1).record_poll(&hash, who, seen, next).await,
+            "record_poll",
+        )?;
+        ensure!(!recorded, "record_poll with {what} changed the request");
+    }
     let after = find(ctx, 0, &hash).await?.ok_or("the request vanished")?;
     ensure!(
-        after.last_poll == Some(ctx.at(123)) && after.interval == Duration::from_secs(15),
-        "another client's poll changed the request"
+        DevicePolling::of(&after) == current,
+        "a refused poll changed the request"
     );
     Ok(())
 }
@@ -409,37 +427,34 @@ pub(super) async fn race_decide(ctx: &Ctx<'_>) -> Outcome {
     Ok(())
 }
 
-/// DG-10: N polls at the same instant, one interval after the last: exactly one is in
-/// time, and each of the others adds one step.
+/// DG-10: N concurrent `record_poll`s of one request, all from the same polling state and
+/// each with its own next state: exactly one applies, and the record shows that one.
 pub(super) async fn race_poll(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance-tv")?;
     let hash = fresh_hash();
     insert_fresh(ctx, 0, hash, &client, 86_400).await?;
-    let step = Duration::from_secs(1);
-    storage(
-        ctx.devices(0).poll(&hash, &client, ctx.at(0), step).await,
-        "poll",
-    )?;
-    let now = ctx.base + INTERVAL;
+    let seen = DevicePolling::new(None, INTERVAL);
+    let next = |i: usize| {
+        let grown = Duration::from_secs(u64::try_from(i).unwrap_or(u64::MAX));
+        DevicePolling::new(Some(ctx.at(1)), INTERVAL + grown)
+    };
     let outcomes = race(ctx.tasks(), |i| {
-        let (store, client) = (ctx.devices(i), client.clone());
-        async move { store.poll(&hash, &client, now, step).await }
+        let (store, client, next) = (ctx.devices(i), client.clone(), next(i));
+        async move { store.record_poll(&hash, &client, seen, next).await }
     })
     .await?;
-    let mut in_time = 0;
-    for outcome in outcomes {
-        let polled = storage(outcome, "a racing poll")?.ok_or("a racing poll found nothing")?;
-        if !polled.too_fast {
-            in_time += 1;
+    let mut winners = Vec::new();
+    for (i, outcome) in outcomes.into_iter().enumerate() {
+        if storage(outcome, "a racing record_poll")? {
+            winners.push(i);
         }
     }
-    exactly_one(in_time, ctx.tasks(), "polls at one instant were in time")?;
-    let interval = find(ctx, 1, &hash).await?.map(|r| r.interval);
-    let slowed = u32::try_from(ctx.tasks() - 1).unwrap_or(u32::MAX);
-    let want = INTERVAL + step * slowed;
+    exactly_one(winners.len(), ctx.tasks(), "polls recorded")?;
+    let stored = find(ctx, 1, &hash).await?.map(|r| DevicePolling::of(&r));
+    let want = winners.first().map(|&i| next(i));
     ensure!(
-        interval == Some(want),
-        "after the simultaneous polls the interval is {interval:?}, not {want:?}"
+        stored == want,
+        "after the simultaneous polls the request shows {stored:?}, not the winner's {want:?}"
     );
     Ok(())
 }

@@ -10,7 +10,10 @@ use crate::secret::random_secret;
 
 /// A fresh key set name, so runs never collide with each other or with live sets.
 fn fresh_set() -> String {
-    format!("conformance-{}", &random_secret()[..16])
+    format!(
+        "conformance-{}",
+        &random_secret(&crate::random::SystemRandom)[..16]
+    )
 }
 
 /// A record of a freshly generated key of `algorithm`.

@@ -4,22 +4,28 @@
 use std::time::Duration;
 
 use super::{Ctx, Outcome, ensure, race, storage};
-use crate::limiter::{Outcome as Attempt, Throttle};
+use crate::limiter::{AttemptKey, Outcome as Attempt, Throttle};
+use crate::random::SystemRandom;
 use crate::secret::random_secret;
 
 /// A fresh key, so runs never share counts.
-fn fresh_key() -> String {
-    format!("conformance:{}", &random_secret()[..16])
+fn fresh_key() -> AttemptKey {
+    AttemptKey::custom("conformance", &random_secret(&SystemRandom)[..16])
 }
 
-async fn check(ctx: &Ctx<'_>, i: usize, key: &str, seconds: u64) -> Result<Throttle, String> {
+async fn check(
+    ctx: &Ctx<'_>,
+    i: usize,
+    key: &AttemptKey,
+    seconds: u64,
+) -> Result<Throttle, String> {
     storage(ctx.limiter(i).check(key, ctx.at(seconds)).await, "check")
 }
 
 async fn record(
     ctx: &Ctx<'_>,
     i: usize,
-    key: &str,
+    key: &AttemptKey,
     outcome: Attempt,
     seconds: u64,
 ) -> Result<Throttle, String> {

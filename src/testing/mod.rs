@@ -487,12 +487,16 @@ fn pick<T: ?Sized>(handles: &[Arc<T>], i: usize) -> Arc<T> {
 
 /// A fresh random digest, as of a newly generated token.
 fn fresh_hash() -> TokenHash {
-    TokenHash::of(&random_secret())
+    TokenHash::of(&random_secret(&crate::random::SystemRandom))
 }
 
 /// A fresh client id, so runs never collide.
 fn fresh_client(prefix: &str) -> Result<ClientId, String> {
-    ClientId::new(&format!("{prefix}-{}", &random_secret()[..12])).map_err(|e| e.to_string())
+    ClientId::new(&format!(
+        "{prefix}-{}",
+        &random_secret(&crate::random::SystemRandom)[..12]
+    ))
+    .map_err(|e| e.to_string())
 }
 
 /// Describes a storage failure as a check failure.

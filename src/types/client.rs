@@ -460,14 +460,30 @@ impl ClientBuilder {
         self
     }
 
-    /// Exempts a confidential client from PKCE (PK-03). Default: `false`, PKCE is required
-    /// for every client ([OAuth 2.1 §4.1.1](https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-4.1.1)).
-    /// OAuth 2.1 §7.5.1.1 allows the exemption only for confidential OpenID Connect clients
-    /// known to check `nonce`; a public client cannot be exempt. An exempt client that
-    /// does send a challenge is still held to it, and a code issued without a challenge
-    /// refuses any `code_verifier` (PK-11).
-    pub fn pkce_exempt(mut self, exempt: bool) -> Self {
-        self.pkce_exempt = exempt;
+    /// Registration settings that weaken security, each named for what it gives up.
+    ///
+    /// ```
+    /// use grantflow::{Client, ClientSecret, ClientType, GrantType};
+    ///
+    /// // An OpenID Connect confidential client that sends and checks `nonce`.
+    /// let client = Client::builder("oidc-web", ClientType::Confidential)
+    ///     .secret(&ClientSecret::from_presented("s3cr3t-value".to_owned()))
+    ///     .grant_type(GrantType::AUTHORIZATION_CODE)
+    ///     .redirect_uri("https://web.example/cb")
+    ///     .dangerous(|d| d.allow_missing_pkce())
+    ///     .build()?;
+    /// assert!(client.is_pkce_exempt());
+    /// # Ok::<(), grantflow::ClientError>(())
+    /// ```
+    pub fn dangerous(
+        mut self,
+        configure: impl FnOnce(&mut DangerousClient) -> &mut DangerousClient,
+    ) -> Self {
+        let mut dangerous = DangerousClient {
+            allow_missing_pkce: self.pkce_exempt,
+        };
+        configure(&mut dangerous);
+        self.pkce_exempt = dangerous.allow_missing_pkce;
         self
     }
 
@@ -532,6 +548,33 @@ impl ClientBuilder {
             resource_audience: self.resource_audience,
             pkce_exempt: self.pkce_exempt,
         })
+    }
+}
+
+/// The insecure registration settings of a [`ClientBuilder`], reached only through
+/// [`ClientBuilder::dangerous`] so that every use is visible where the client is
+/// registered.
+#[derive(Debug)]
+pub struct DangerousClient {
+    allow_missing_pkce: bool,
+}
+
+impl DangerousClient {
+    /// Lets this **confidential** client send authorization requests without a PKCE
+    /// challenge. PKCE is otherwise required of every client
+    /// ([OAuth 2.1 §4.1.1](https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-4.1.1)).
+    ///
+    /// The one case for it: an OpenID Connect confidential client that sends a `nonce`
+    /// and checks it in the ID token, which
+    /// [RFC 9700 §2.1.1](https://www.rfc-editor.org/rfc/rfc9700#section-2.1.1) accepts
+    /// as protection against code injection in place of PKCE. Registering a public client
+    /// with it fails ([`ClientError::PkceExemptPublicClient`]). An exempt client that
+    /// does send a challenge is still held to it, and a code issued without a challenge
+    /// refuses any `code_verifier` (a downgrade,
+    /// [RFC 9700 §4.8.2](https://www.rfc-editor.org/rfc/rfc9700#section-4.8.2)).
+    pub fn allow_missing_pkce(&mut self) -> &mut Self {
+        self.allow_missing_pkce = true;
+        self
     }
 }
 

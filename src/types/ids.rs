@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use rand::RngCore as _;
+use crate::random::{Random, SystemRandom};
 
 /// The resource owner a token was issued for: the host's user identifier, as it gives it
 /// to an approval. Tokens from the client credentials grant have no subject: they act for
@@ -58,10 +58,16 @@ impl fmt::Display for Subject {
 pub struct GrantId([u8; 16]);
 
 impl GrantId {
-    /// A fresh random grant id.
+    /// A fresh random grant id from the [`SystemRandom`] CSPRNG. A server draws its grant
+    /// ids from its own [`Random`] instead ([`generate_with`](Self::generate_with)).
     pub fn generate() -> Self {
+        Self::generate_with(&SystemRandom)
+    }
+
+    /// A fresh grant id, 128 bits drawn from `random`.
+    pub fn generate_with(random: &dyn Random) -> Self {
         let mut bytes = [0u8; 16];
-        rand::rng().fill_bytes(&mut bytes);
+        random.fill(&mut bytes);
         Self(bytes)
     }
 

@@ -6,8 +6,9 @@ mod redirect_uri;
 mod scope;
 
 pub use client::{
-    AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientSecret, ClientType, GrantType,
+    AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientSecret, ClientType,
+    DangerousClient, GrantType,
 };
 pub use ids::{GrantId, Subject};
-pub use redirect_uri::{InvalidRedirectUri, RedirectUri};
+pub use redirect_uri::{InvalidRedirectUri, LocalhostPort, RedirectUri};
 pub use scope::{InvalidScope, Scope};

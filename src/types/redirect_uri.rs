@@ -33,12 +33,14 @@ pub(crate) const MAX_REDIRECT_URI_LEN: usize = 2048;
 /// ```
 /// use grantflow::authorize::RedirectUri;
 ///
+/// use grantflow::authorize::LocalhostPort::Exact;
+///
 /// let uri = RedirectUri::parse("https://client.example.com/cb")?;
-/// assert!(uri.matches("https://client.example.com/cb", false));
-/// assert!(!uri.matches("https://client.example.com/cb/", false));
+/// assert!(uri.matches("https://client.example.com/cb", Exact));
+/// assert!(!uri.matches("https://client.example.com/cb/", Exact));
 ///
 /// let native = RedirectUri::parse("http://127.0.0.1/callback")?;
-/// assert!(native.matches("http://127.0.0.1:51004/callback", false));
+/// assert!(native.matches("http://127.0.0.1:51004/callback", Exact));
 ///
 /// assert!(RedirectUri::parse("https://c.example/cb#x").is_err());
 /// assert!(RedirectUri::parse("http://client.example.com/cb").is_err());
@@ -66,6 +68,25 @@ impl LoopbackHost {
             Self::Localhost => "localhost",
         }
     }
+}
+
+/// Whether the port of an `http://localhost` redirect URI may differ from the registered
+/// one. The loopback literals `127.0.0.1` and `[::1]` match on any port whatever
+/// this says ([RFC 8252 §7.3](https://www.rfc-editor.org/rfc/rfc8252#section-7.3)); the
+/// name `localhost` is the question, since
+/// [RFC 8252 §8.3](https://www.rfc-editor.org/rfc/rfc8252#section-8.3) calls it NOT
+/// RECOMMENDED and [RFC 9700 §2.1](https://www.rfc-editor.org/rfc/rfc9700#section-2.1)
+/// grants it the same port exception.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[expect(
+    clippy::exhaustive_enums,
+    reason = "a port matches exactly or it does not: there is no third answer"
+)]
+pub enum LocalhostPort {
+    /// The port must match the registered one exactly, like the rest of the URI.
+    Exact,
+    /// Any port, or none, as for the loopback literals.
+    Any,
 }
 
 /// Why a redirect URI cannot be registered.
@@ -149,15 +170,15 @@ impl RedirectUri {
     /// Whether `requested` names this URI: exact string equality (RU-02, RU-03), except
     /// that for `http://127.0.0.1` and `http://[::1]` any port, or none, is accepted while
     /// scheme, host literal, path and query still match exactly (RU-05, RU-06). The port
-    /// of `http://localhost` may vary only when `localhost_any_port` is set (RU-07).
-    pub fn matches(&self, requested: &str, localhost_any_port: bool) -> bool {
+    /// of `http://localhost` may vary only with [`LocalhostPort::Any`] (RU-07).
+    pub fn matches(&self, requested: &str, localhost: LocalhostPort) -> bool {
         if *self.raw == *requested {
             return true;
         }
         let Some(host) = self.loopback else {
             return false;
         };
-        if host == LoopbackHost::Localhost && !localhost_any_port {
+        if host == LoopbackHost::Localhost && localhost == LocalhostPort::Exact {
             return false;
         }
         match (loopback_parts(&self.raw), loopback_parts(requested)) {
@@ -290,20 +311,23 @@ mod tests {
     #[test]
     fn ru_05_loopback_port_is_free_but_nothing_else() {
         let uri = RedirectUri::parse("http://127.0.0.1/callback").unwrap();
-        assert!(uri.matches("http://127.0.0.1:51004/callback", false));
-        assert!(!uri.matches("http://127.0.0.1:51004/callback/x", false));
-        assert!(!uri.matches("https://127.0.0.1:51004/callback", false));
-        assert!(!uri.matches("http://127.0.0.1.nip.io:51004/callback", false));
-        assert!(!uri.matches("http://localhost:51004/callback", true));
-        assert!(!uri.matches("http://127.0.0.1:x/callback", false));
+        assert!(uri.matches("http://127.0.0.1:51004/callback", LocalhostPort::Exact));
+        assert!(!uri.matches("http://127.0.0.1:51004/callback/x", LocalhostPort::Exact));
+        assert!(!uri.matches("https://127.0.0.1:51004/callback", LocalhostPort::Exact));
+        assert!(!uri.matches(
+            "http://127.0.0.1.nip.io:51004/callback",
+            LocalhostPort::Exact
+        ));
+        assert!(!uri.matches("http://localhost:51004/callback", LocalhostPort::Any));
+        assert!(!uri.matches("http://127.0.0.1:x/callback", LocalhostPort::Exact));
         let v6 = RedirectUri::parse("http://[::1]:8080/cb").unwrap();
-        assert!(v6.matches("http://[::1]:61023/cb", false));
+        assert!(v6.matches("http://[::1]:61023/cb", LocalhostPort::Exact));
     }
 
     #[test]
     fn ru_07_localhost_port_follows_the_switch() {
         let uri = RedirectUri::parse("http://localhost/cb").unwrap();
-        assert!(uri.matches("http://localhost:7777/cb", true));
-        assert!(!uri.matches("http://localhost:7777/cb", false));
+        assert!(uri.matches("http://localhost:7777/cb", LocalhostPort::Any));
+        assert!(!uri.matches("http://localhost:7777/cb", LocalhostPort::Exact));
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::support::authz::*;
 use async_trait::async_trait;
-use grantflow::authorize::{AuthorizeError, PendingAuthorization};
+use grantflow::authorize::{AuthorizeError, LocalhostPort, PendingAuthorization};
 use grantflow::secret::TokenHash;
 use grantflow::store::{AuthorizationGrant, Redemption};
 use grantflow::*;
@@ -99,7 +99,7 @@ fn az_02_registry_failure_is_a_storage_error_without_redirect() {
     struct Down;
     #[async_trait]
     impl ClientRegistry for Down {
-        async fn find(&self, _: &str) -> Result<Option<Arc<Client>>, StorageError> {
+        async fn find(&self, _: &ClientId) -> Result<Option<Arc<Client>>, StorageError> {
             Err(StorageError::new("db down"))
         }
     }
@@ -390,22 +390,39 @@ fn az_12_ru_10_success_keeps_the_registered_query_and_never_uses_307() {
     assert!(!format!("{response:?}").contains("code="));
 }
 
+/// The user may narrow the request, never widen it: a granted scope with a token the client
+/// did not ask for is refused, not silently cut down (the same rule as the device grant's
+/// approval, `dg_08_user_may_narrow_but_not_widen_the_scope`). The client gets a
+/// `server_error` redirect and no code.
 #[test]
-fn az_12_approve_narrows_the_granted_scope_to_the_requested_one() {
+fn az_12_approve_narrows_but_refuses_a_scope_broader_than_requested() {
     let h = harness();
-    let pending = h.authorize(&q("scope=read")).unwrap();
-    let response = h.approve(pending, "alice", "read write");
+    let pending = h.authorize(&q("scope=read%20write")).unwrap();
+    let response = h.approve(pending, "alice", "read");
     let code = location_param(&response, "code").unwrap();
     let tokens = h.exchange("app", &code);
     assert_eq!(json(&tokens)["scope"], "read");
+    for granted in ["read write", "write"] {
+        let pending = h.authorize(&q("scope=read")).unwrap();
+        let error =
+            block_on(pending.approve(Subject::new("alice"), Scope::parse(granted).unwrap()))
+                .unwrap_err();
+        assert!(error.is_scope_not_requested() && error.storage_error().is_none());
+        let response = error.into_response();
+        assert_eq!(
+            location_param(&response, "error").as_deref(),
+            Some("server_error")
+        );
+        assert_eq!(location_param(&response, "code"), None);
+    }
 }
 
 #[test]
 fn az_08_approving_nothing_is_access_denied_not_an_empty_code() {
     let h = harness();
     let pending = h.authorize(&q("scope=read")).unwrap();
-    // The user granted only scopes the client did not ask for: nothing is left.
-    let response = h.approve(pending, "alice", "write");
+    // The user granted none of the requested scopes.
+    let response = h.approve(pending, "alice", "");
     assert_eq!(
         location_param(&response, "error").as_deref(),
         Some("access_denied")
@@ -530,7 +547,7 @@ fn ru_07_localhost_port_varies_for_public_clients_when_the_switch_is_on() {
     // Never for confidential clients.
     rejected(h.authorize(&query("nativeconf")));
     // Off: exact match only.
-    let h = harness_with(|b| b.localhost_any_port(false));
+    let h = harness_with(|b| b.localhost_port(LocalhostPort::Exact));
     rejected(h.authorize(&query("native")));
     assert!(
         h.authorize(&format!(

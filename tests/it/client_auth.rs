@@ -555,7 +555,7 @@ impl std::future::Future for YieldOnce {
 impl grantflow::ClientRegistry for RoundTripRegistry {
     async fn find(
         &self,
-        client_id: &str,
+        client_id: &grantflow::ClientId,
     ) -> Result<Option<std::sync::Arc<grantflow::Client>>, grantflow::StorageError> {
         self.0.find(client_id).await
     }

@@ -146,10 +146,12 @@ struct RecordingIssuer {
     seen: std::sync::Mutex<Vec<Claimed>>,
 }
 
+#[async_trait::async_trait]
 impl grantflow::TokenIssuer for RecordingIssuer {
-    fn access_token(
+    async fn access_token(
         &self,
         claims: &grantflow::issuer::TokenClaims<'_>,
+        random: &dyn grantflow::random::Random,
     ) -> Result<grantflow::secret::AccessToken, grantflow::issuer::IssueError> {
         self.seen.lock().unwrap().push((
             claims.client_id.as_str().to_owned(),
@@ -157,12 +159,13 @@ impl grantflow::TokenIssuer for RecordingIssuer {
             claims.scope.as_str().to_owned(),
             claims.expires_at,
         ));
-        Ok(grantflow::secret::AccessToken::generate())
+        Ok(grantflow::secret::AccessToken::generate_with(random))
     }
 
-    fn refresh_token(
+    async fn refresh_token(
         &self,
         _claims: &grantflow::issuer::TokenClaims<'_>,
+        _random: &dyn grantflow::random::Random,
     ) -> Result<grantflow::secret::RefreshToken, grantflow::issuer::IssueError> {
         panic!("CC-02: no refresh token is minted for client_credentials")
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::support::device::*;
-use grantflow::device::{DeviceVerificationError, UserCodeFormat};
+use grantflow::device::{DeviceVerificationError, EnteredUserCode, UserCodeFormat};
 use grantflow::limiter::MemoryAttemptLimiter;
 use grantflow::secret::{DeviceCode, TokenHash};
 use grantflow::store::{DeviceRecord, DeviceRedemption, DeviceStore, GrantId, TokenStore};
@@ -26,7 +26,8 @@ fn verify(
     input: &str,
     key: &str,
 ) -> Result<grantflow::device::PendingDeviceAuthorization, DeviceVerificationError> {
-    block_on(h.server.device_verification(input, key))
+    let verifier = h.server.device_verifier().expect("the device grant is on");
+    block_on(verifier.verify(EnteredUserCode::new(input), key))
 }
 
 /// Inserts a pending request with a known user code straight into the store.
@@ -344,10 +345,7 @@ fn dg_03_grant_not_enabled_is_unsupported_grant_type() {
         400,
         "unsupported_grant_type",
     );
-    assert!(matches!(
-        block_on(server.device_verification("BCDF-GHJK", "k")),
-        Err(DeviceVerificationError::Internal(_))
-    ));
+    assert!(server.device_verifier().is_none());
     assert!(!server.grant_types().any(|g| g == DEVICE_GRANT));
     assert_eq!(server.device_authorization_endpoint(), None);
     assert_eq!(server.device_verification_uri(), None);
@@ -1146,7 +1144,8 @@ fn device_types_are_object_safe_send_and_redacted() {
     let h = Harness::new();
     let request = form_post("client_id=tv");
     assert_send(&h.server.device_authorization(&request));
-    assert_send(&h.server.device_verification("x", "k"));
+    let verifier = h.server.device_verifier().unwrap();
+    assert_send(&verifier.verify(EnteredUserCode::new("x"), "k"));
     let code = DeviceCode::generate();
     assert!(!format!("{code:?}").contains(code.expose_secret()));
 }

@@ -391,7 +391,10 @@ struct FailingClients;
 
 #[async_trait]
 impl ClientRegistry for FailingClients {
-    async fn find(&self, _: &str) -> Result<Option<Arc<grantflow::Client>>, StorageError> {
+    async fn find(
+        &self,
+        _: &grantflow::ClientId,
+    ) -> Result<Option<Arc<grantflow::Client>>, StorageError> {
         Err(StorageError::transient(DETAIL))
     }
 }

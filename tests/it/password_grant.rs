@@ -54,6 +54,8 @@ fn legacy_clients() -> Arc<MemoryClientRegistry> {
 
 fn server(users: Arc<Users>) -> Server {
     Server::builder(ISSUER, legacy_clients(), Arc::new(MemoryTokenStore::new()))
+        // One instance, its codes in memory by choice: no warning about that.
+        .code_store(Arc::new(MemoryCodeStore::new()))
         .clock(Arc::new(ManualClock::new(start())))
         .attempt_limiter(Arc::new(MemoryAttemptLimiter::new(
             5,
@@ -75,6 +77,7 @@ fn password_request(client: &str, username: &str, password: &str) -> HttpRequest
 #[test]
 fn pw_01_off_by_default() {
     let s = Server::builder(ISSUER, legacy_clients(), Arc::new(MemoryTokenStore::new()))
+        .code_store(Arc::new(MemoryCodeStore::new()))
         .build()
         .unwrap();
     let response =

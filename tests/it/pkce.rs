@@ -133,7 +133,7 @@ fn pk_03_confidential_clients_need_pkce_unless_exempt() {
     assert_eq!(
         Client::builder("p", ClientType::Public)
             .grant_type(GrantType::AUTHORIZATION_CODE)
-            .pkce_exempt(true)
+            .dangerous(|d| d.allow_missing_pkce())
             .build()
             .err(),
         Some(ClientError::PkceExemptPublicClient)

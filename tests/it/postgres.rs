@@ -15,13 +15,14 @@ pub(crate) mod pg {
 
     use async_trait::async_trait;
 
+    use grantflow::device::EnteredUserCode;
     use grantflow::limiter::AttemptLimiter as _;
-    use grantflow::limiter::{Outcome, Throttle};
+    use grantflow::limiter::{AttemptKey, Outcome, Throttle};
     use grantflow::postgres::PgStores;
     use grantflow::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
     use grantflow::secret::TokenHash;
     use grantflow::store::{
-        AuthorizationGrant, DeviceDecision, DeviceInsert, DevicePoll, DeviceRecord,
+        AuthorizationGrant, DeviceDecision, DeviceInsert, DevicePolling, DeviceRecord,
         DeviceRedemption, DeviceStore, Redemption,
     };
     use grantflow::testing::Conformance;
@@ -191,14 +192,14 @@ pub(crate) mod pg {
         ) -> Result<bool, StorageError> {
             self.0.decide(code, decision, now).await
         }
-        async fn poll(
+        async fn record_poll(
             &self,
             code: &TokenHash,
             client: &ClientId,
-            now: SystemTime,
-            step: Duration,
-        ) -> Result<Option<DevicePoll>, StorageError> {
-            self.0.poll(code, client, now, step).await
+            seen: DevicePolling,
+            next: DevicePolling,
+        ) -> Result<bool, StorageError> {
+            self.0.record_poll(code, client, seen, next).await
         }
         async fn redeem(
             &self,
@@ -450,7 +451,9 @@ pub(crate) mod pg {
         assert_eq!(started.status, Status::OK, "{started:?}");
         let (device_code, user_code) =
             (field(&started, "device_code"), field(&started, "user_code"));
-        b.device_verification(&user_code, "session:alice")
+        b.device_verifier()
+            .expect("the device grant is on")
+            .verify(EnteredUserCode::new(&user_code), "session:alice")
             .await
             .expect("pending request")
             .approve(
@@ -531,7 +534,10 @@ pub(crate) mod pg {
                 .device_authorization(&form(format!("client_id={}", clients.tv)))
                 .await
                 .expect("device authorization");
-            b.device_verification(&field(&started, "user_code"), "session:alice")
+            let user_code = field(&started, "user_code");
+            b.device_verifier()
+                .expect("the device grant is on")
+                .verify(EnteredUserCode::new(&user_code), "session:alice")
                 .await
                 .expect("pending request")
                 .approve(
@@ -735,9 +741,9 @@ pub(crate) mod pg {
     }
 
     /// A key of this test run's own, so runs over one database never share counts.
-    fn fresh_key(kind: &str) -> String {
+    fn fresh_key(kind: &str) -> AttemptKey {
         let tag = TokenHash::of(&format!("{:?}", std::time::SystemTime::now())).to_hex();
-        format!("{kind}:{}", &tag[..16])
+        AttemptKey::custom(kind, &tag[..16])
     }
 
     /// The purge deletes attempt counts whose window has ended, and only those. (The
@@ -761,7 +767,7 @@ pub(crate) mod pg {
         let rows = || async {
             let (count,): (i64,) =
                 sqlx::query_as("SELECT count(*) FROM grantflow_attempts WHERE key_hash = $1")
-                    .bind(TokenHash::of(&key).as_bytes().as_slice())
+                    .bind(TokenHash::of(key.as_str()).as_bytes().as_slice())
                     .fetch_one(&admin)
                     .await
                     .expect("count");

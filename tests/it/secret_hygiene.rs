@@ -16,12 +16,14 @@ use crate::support::hostile::*;
 use async_trait::async_trait;
 use grantflow::authorize::AuthorizeError;
 use grantflow::clock::ManualClock;
-use grantflow::limiter::{AttemptLimiter, MemoryAttemptLimiter, Outcome, Throttle};
+use grantflow::device::EnteredUserCode;
+use grantflow::limiter::{AttemptKey, AttemptLimiter, MemoryAttemptLimiter, Outcome, Throttle};
 use grantflow::pkce::CodeChallenge;
 use grantflow::secret::TokenHash;
 use grantflow::store::{
-    AuthorizationGrant, DeviceDecision, DeviceInsert, DevicePoll, DeviceRecord, DeviceRedemption,
-    DeviceStore, GrantId, Insert, Redemption, RefreshLookup, Rotation, TokenRecord, TokenStore,
+    AuthorizationGrant, DeviceDecision, DeviceInsert, DevicePolling, DeviceRecord,
+    DeviceRedemption, DeviceStore, GrantId, Insert, Redemption, RefreshLookup, Rotation,
+    TokenRecord, TokenStore,
 };
 use grantflow::*;
 
@@ -184,18 +186,19 @@ impl DeviceStore for RecordingDevices {
         self.1.decide(device_code, decision, now).await
     }
 
-    async fn poll(
+    async fn record_poll(
         &self,
         device_code: &TokenHash,
         client_id: &ClientId,
-        now: SystemTime,
-        slow_down_step: Duration,
-    ) -> Result<Option<DevicePoll>, StorageError> {
+        seen: DevicePolling,
+        next: DevicePolling,
+    ) -> Result<bool, StorageError> {
         self.0.key(device_code);
-        self.0.text(format!("poll {}", client_id.as_str()));
-        self.1
-            .poll(device_code, client_id, now, slow_down_step)
-            .await
+        self.0.text(format!(
+            "record_poll {} {seen:?} {next:?}",
+            client_id.as_str()
+        ));
+        self.1.record_poll(device_code, client_id, seen, next).await
     }
 
     async fn redeem(
@@ -214,18 +217,18 @@ struct RecordingLimiter(Arc<Seen>, MemoryAttemptLimiter);
 
 #[async_trait]
 impl AttemptLimiter for RecordingLimiter {
-    async fn check(&self, key: &str, now: SystemTime) -> Result<Throttle, StorageError> {
-        self.0.text(format!("check {key}"));
+    async fn check(&self, key: &AttemptKey, now: SystemTime) -> Result<Throttle, StorageError> {
+        self.0.text(format!("check {}", key.as_str()));
         self.1.check(key, now).await
     }
 
     async fn record(
         &self,
-        key: &str,
+        key: &AttemptKey,
         outcome: Outcome,
         now: SystemTime,
     ) -> Result<Throttle, StorageError> {
-        self.0.text(format!("record {key} {outcome:?}"));
+        self.0.text(format!("record {} {outcome:?}", key.as_str()));
         self.1.record(key, outcome, now).await
     }
 }
@@ -385,8 +388,10 @@ fn every_flow(r: &Recorded) -> Vec<String> {
          &device_code={device_code}&client_id={SPA}"
     ));
     block_on(s.token(&poll)).unwrap();
-    assert!(block_on(s.device_verification("BBBB-BBBB", "session:1")).is_err());
-    let pending = block_on(s.device_verification(&user_code, "session:1")).unwrap();
+    let verifier = s.device_verifier().unwrap();
+    let verify = |code| block_on(verifier.verify(EnteredUserCode::new(code), "session:1"));
+    assert!(verify("BBBB-BBBB").is_err());
+    let pending = verify(&user_code).unwrap();
     block_on(pending.approve(Subject::new("alice"), Scope::parse("read").unwrap())).unwrap();
     r.clock.advance(Duration::from_secs(10));
     let device_tokens = body(&block_on(s.token(&poll)).unwrap());
@@ -555,7 +560,8 @@ fn er_05_no_response_or_error_carries_a_presented_secret() {
             Ok(pending) => assert!(!format!("{pending:?}").contains(secret) || name == "state"),
         }
     }
-    let error = block_on(s.device_verification(secret, secret)).unwrap_err();
+    let verifier = s.device_verifier().unwrap();
+    let error = block_on(verifier.verify(EnteredUserCode::new(secret), secret)).unwrap_err();
     assert!(!format!("{error:?} {error}").contains(secret));
     assert!(responses.len() > 100);
     for response in &responses {

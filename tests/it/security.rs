@@ -180,7 +180,9 @@ fn sec_07_one_type_per_client_id_and_the_type_decides_the_rules() {
         .build()
         .unwrap();
     assert_eq!(registry.insert(confidential), Err(ClientError::Duplicate));
-    let found = block_on(registry.find("app")).unwrap().unwrap();
+    let found = block_on(registry.find(&ClientId::new("app").unwrap()))
+        .unwrap()
+        .unwrap();
     assert!(found.is_public());
     // A public client cannot hold a secret, use client credentials or be PKCE-exempt; a
     // confidential one must hold a secret and cannot use `none`.
@@ -192,7 +194,7 @@ fn sec_07_one_type_per_client_id_and_the_type_decides_the_rules() {
         Client::builder("p", ClientType::Public).grant_type(GrantType::CLIENT_CREDENTIALS),
         Client::builder("p", ClientType::Public)
             .grant_type(GrantType::AUTHORIZATION_CODE)
-            .pkce_exempt(true),
+            .dangerous(|d| d.allow_missing_pkce()),
         Client::builder("c", ClientType::Confidential).grant_type(GrantType::CLIENT_CREDENTIALS),
         Client::builder("c", ClientType::Confidential)
             .secret(&secret)

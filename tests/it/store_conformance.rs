@@ -133,14 +133,14 @@ mod suite {
         impl grantflow::limiter::AttemptLimiter for CountsEverything {
             async fn check(
                 &self,
-                key: &str,
+                key: &grantflow::limiter::AttemptKey,
                 now: std::time::SystemTime,
             ) -> Result<grantflow::limiter::Throttle, grantflow::StorageError> {
                 self.0.check(key, now).await
             }
             async fn record(
                 &self,
-                key: &str,
+                key: &grantflow::limiter::AttemptKey,
                 _outcome: grantflow::limiter::Outcome,
                 now: std::time::SystemTime,
             ) -> Result<grantflow::limiter::Throttle, grantflow::StorageError> {

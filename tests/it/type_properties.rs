@@ -194,7 +194,7 @@ fn debug_of_every_other_secret_holding_type_is_redacted() {
     use grantflow::pkce::{CodeChallenge, PkceMethod};
     use grantflow::secret::{DeviceCode, ResourceOwnerPassword};
     use grantflow::store::{
-        AuthorizationGrant, DevicePoll, DeviceRecord, DeviceStore as _, GrantId, Redemption,
+        AuthorizationGrant, DeviceRecord, DeviceStore as _, GrantId, Redemption,
     };
     use grantflow::{ClientId, CodeStore as _, MemoryCodeStore, MemoryDeviceStore, Scope, Subject};
     use std::time::Duration;
@@ -240,7 +240,11 @@ fn debug_of_every_other_secret_holding_type_is_redacted() {
         Duration::from_secs(5),
     );
     assert_redacted(&record, &[user_code]);
-    assert_redacted(&DevicePoll::new(record.clone(), false), &[user_code]);
+    // What a user typed on the verification page is the live code too.
+    assert_redacted(
+        &grantflow::device::EnteredUserCode::new(user_code),
+        &[user_code],
+    );
     let devices = MemoryDeviceStore::new();
     block_on(devices.insert(device_code.hash(), record)).unwrap();
     assert_redacted(
@@ -336,11 +340,8 @@ fn debug_of_endpoint_values_is_redacted() {
 
     // A pending device authorization hides the user code that would approve it.
     let world = hostile::World::new();
-    let pending = block_on(
-        world
-            .server
-            .device_verification(hostile::USER_CODE, "session:1"),
-    )
-    .unwrap();
+    let verifier = world.server.device_verifier().unwrap();
+    let entered = grantflow::device::EnteredUserCode::new(hostile::USER_CODE);
+    let pending = block_on(verifier.verify(entered, "session:1")).unwrap();
     assert_redacted(&pending, &[hostile::USER_CODE, "WDJB-MJHT"]);
 }

@@ -8,13 +8,13 @@ use std::time::SystemTime;
 use crate::support::token::*;
 use async_trait::async_trait;
 use grantflow::grant::{GrantHandler, Rejection, TokenGrant};
-use grantflow::limiter::{AttemptLimiter, MemoryAttemptLimiter, Outcome, Throttle};
+use grantflow::limiter::{AttemptKey, AttemptLimiter, MemoryAttemptLimiter, Outcome, Throttle};
 use grantflow::secret::TokenHash;
 use grantflow::store::{GrantId, Insert, TokenRecord, TokenStore};
 use grantflow::{
-    AuthMethod, Client, ClientRegistry, ClientSecret, ClientType, ConfigError, Error, ErrorCode,
-    FormLimits, GrantRequest, GrantType, HttpRequest, HttpResponse, MemoryClientRegistry,
-    MemoryTokenStore, Method, OAuthError, Server, StorageError, Subject,
+    AuthMethod, Client, ClientId, ClientRegistry, ClientSecret, ClientType, ConfigError, Error,
+    ErrorCode, FormLimits, GrantRequest, GrantType, HttpRequest, HttpResponse,
+    MemoryClientRegistry, MemoryTokenStore, Method, OAuthError, Server, StorageError, Subject,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -184,7 +184,7 @@ struct CountingRegistry {
 
 #[async_trait]
 impl ClientRegistry for CountingRegistry {
-    async fn find(&self, client_id: &str) -> Result<Option<Arc<Client>>, StorageError> {
+    async fn find(&self, client_id: &ClientId) -> Result<Option<Arc<Client>>, StorageError> {
         self.finds.fetch_add(1, Ordering::SeqCst);
         self.inner.find(client_id).await
     }
@@ -199,14 +199,14 @@ struct CountingLimiter {
 
 #[async_trait]
 impl AttemptLimiter for CountingLimiter {
-    async fn check(&self, key: &str, now: SystemTime) -> Result<Throttle, StorageError> {
+    async fn check(&self, key: &AttemptKey, now: SystemTime) -> Result<Throttle, StorageError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner.check(key, now).await
     }
 
     async fn record(
         &self,
-        key: &str,
+        key: &AttemptKey,
         outcome: Outcome,
         now: SystemTime,
     ) -> Result<Throttle, StorageError> {
@@ -1005,7 +1005,7 @@ struct FailingRegistry;
 
 #[async_trait]
 impl ClientRegistry for FailingRegistry {
-    async fn find(&self, _client_id: &str) -> Result<Option<Arc<Client>>, StorageError> {
+    async fn find(&self, _client_id: &ClientId) -> Result<Option<Arc<Client>>, StorageError> {
         Err(StorageError::new(INTERNAL_DETAIL))
     }
 }
@@ -1036,10 +1036,12 @@ fn er_05_registry_failure_is_an_err_not_invalid_client() {
 #[derive(Debug)]
 struct FixedIssuer(Option<&'static str>);
 
+#[async_trait]
 impl grantflow::TokenIssuer for FixedIssuer {
-    fn access_token(
+    async fn access_token(
         &self,
         _claims: &grantflow::issuer::TokenClaims<'_>,
+        _random: &dyn grantflow::random::Random,
     ) -> Result<grantflow::secret::AccessToken, grantflow::issuer::IssueError> {
         match self.0 {
             Some(text) => Ok(grantflow::secret::AccessToken::from_presented(
@@ -1049,9 +1051,10 @@ impl grantflow::TokenIssuer for FixedIssuer {
         }
     }
 
-    fn refresh_token(
+    async fn refresh_token(
         &self,
         _claims: &grantflow::issuer::TokenClaims<'_>,
+        _random: &dyn grantflow::random::Random,
     ) -> Result<grantflow::secret::RefreshToken, grantflow::issuer::IssueError> {
         Err(grantflow::issuer::IssueError::new(INTERNAL_DETAIL))
     }

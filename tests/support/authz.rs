@@ -57,7 +57,7 @@ pub fn clients() -> Arc<MemoryClientRegistry> {
             .redirect_uri("https://conf.example.com/cb?tenant=a"),
         code_refresh(Client::builder("exempt", ClientType::Confidential))
             .secret(&secret())
-            .pkce_exempt(true)
+            .dangerous(|d| d.allow_missing_pkce())
             .redirect_uri("https://exempt.example.com/cb"),
         code_refresh(Client::builder("norefresh", ClientType::Public))
             .issue_refresh_tokens(false)

@@ -108,8 +108,9 @@ impl Harness {
 
     /// Looks the user code up and approves it for `alice` with the requested scope.
     pub(crate) fn approve(&self, user_code: &str) {
-        let pending =
-            block_on(self.server.device_verification(user_code, "session:alice")).unwrap();
+        let verifier = self.server.device_verifier().unwrap();
+        let entered = grantflow::device::EnteredUserCode::new(user_code);
+        let pending = block_on(verifier.verify(entered, "session:alice")).unwrap();
         let scope = pending.requested_scope().clone();
         block_on(pending.approve(grantflow::Subject::new("alice"), scope)).unwrap();
     }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use grantflow::authorize::AuthorizeError;
-use grantflow::device::DeviceVerificationError;
+use grantflow::device::{DeviceVerificationError, EnteredUserCode};
 use grantflow::guard::GuardRejection;
 use grantflow::pkce::{CodeChallenge, PkceMethod};
 use grantflow::secret::TokenHash;
@@ -135,8 +135,11 @@ pub struct StrictRegistry(Arc<MemoryClientRegistry>);
 
 #[async_trait::async_trait]
 impl grantflow::ClientRegistry for StrictRegistry {
-    async fn find(&self, client_id: &str) -> Result<Option<Arc<Client>>, grantflow::StorageError> {
-        if !ClientId::is_valid(client_id) {
+    async fn find(
+        &self,
+        client_id: &ClientId,
+    ) -> Result<Option<Arc<Client>>, grantflow::StorageError> {
+        if !ClientId::is_valid(client_id.as_str()) {
             return Err(grantflow::StorageError::new(
                 "invalid byte sequence in a text column",
             ));
@@ -435,7 +438,7 @@ pub fn check_device_authorization(world: &World, request: &HttpRequest) -> HttpR
     response
 }
 
-/// `Server::device_verification` with whatever the user typed: a pending request only for
+/// `DeviceVerifier::verify` with whatever the user typed: a pending request only for
 /// the live user code or `issued` (DG-06), a typed refusal otherwise, nothing stored.
 /// Returns whether a request was found.
 pub fn check_device_verification(
@@ -445,7 +448,12 @@ pub fn check_device_verification(
     issued: Option<&str>,
 ) -> bool {
     let before = world.counts();
-    let found = match block_on(world.server.device_verification(user_code, limiter_key)) {
+    let verifier = world
+        .server
+        .device_verifier()
+        .expect("the device grant is on");
+    let entered = EnteredUserCode::new(user_code);
+    let found = match block_on(verifier.verify(entered, limiter_key)) {
         Ok(pending) => {
             let format = world
                 .server
@@ -573,10 +581,11 @@ pub fn check_authorize(world: &World, request: &HttpRequest, decision: u8) -> &'
                 }
                 _ => {
                     let granted = Scope::parse("admin").expect("scope");
-                    let response = block_on(pending.approve(Subject::new("alice"), granted))
-                        .expect("memory stores never fail");
-                    // Nothing requested was granted: access_denied, no code.
-                    assert_redirect(&response, state.as_deref(), false);
+                    let refused = block_on(pending.approve(Subject::new("alice"), granted))
+                        .expect_err("a scope that was not requested is refused");
+                    assert!(refused.is_scope_not_requested());
+                    // Nothing requested was granted: an error redirect, no code.
+                    assert_redirect(&refused.into_response(), state.as_deref(), false);
                     assert_eq!(world.counts(), before);
                 }
             }

@@ -93,7 +93,10 @@ pub fn build_with(
     make: impl Fn() -> ServerBuilder,
     grant_types: &[&'static str],
 ) -> Result<Server, ConfigError> {
-    let plain = make().build()?;
+    // Device settings need the device grant: build the plain server with it.
+    let plain = make()
+        .device_store(Arc::new(grantflow::MemoryDeviceStore::new()))
+        .build()?;
     let mut builder = make();
     for grant_type in grant_types {
         if *grant_type == GrantType::DEVICE_CODE.as_str() {

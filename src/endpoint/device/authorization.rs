@@ -2,8 +2,9 @@
 //! ([RFC 8628 §3.1](https://www.rfc-editor.org/rfc/rfc8628#section-3.1)): a device asks
 //! for a device code and a user code.
 
+use std::sync::Arc;
+
 use crate::clock::expiry;
-use crate::endpoint::device::DeviceConfig;
 use crate::endpoint::{Authenticated, TokenStyleEndpoint};
 use crate::error::{Error, ErrorCode, OAuthError, Rejection, StorageError};
 use crate::grant::resolve_scope;
@@ -12,7 +13,7 @@ use crate::params::Form;
 use crate::render::JsonObject;
 use crate::secret::DeviceCode;
 use crate::server::Server;
-use crate::store::{DeviceInsert, DeviceRecord};
+use crate::store::{DeviceInsert, DeviceRecord, DeviceStore};
 use crate::types::{GrantId, GrantType};
 
 /// How many fresh user codes a device authorization request tries before giving up on a
@@ -84,15 +85,15 @@ impl Server {
 pub(crate) enum DeviceAuthorization {}
 
 impl TokenStyleEndpoint for DeviceAuthorization {
-    type Route<'s> = &'s DeviceConfig;
+    type Route<'s> = &'s Arc<dyn DeviceStore>;
 
     /// The grant must be enabled: otherwise every request is `unsupported_grant_type`.
     fn route<'s>(
         server: &'s Server,
         _: &HttpRequest,
         _: &Form<'_>,
-    ) -> Result<&'s DeviceConfig, Rejection> {
-        server.inner.device.as_ref().ok_or_else(|| {
+    ) -> Result<&'s Arc<dyn DeviceStore>, Rejection> {
+        server.config().device.store.as_ref().ok_or_else(|| {
             OAuthError::new(ErrorCode::UNSUPPORTED_GRANT_TYPE)
                 .with_description("the device authorization grant is not enabled")
                 .into()
@@ -100,10 +101,13 @@ impl TokenStyleEndpoint for DeviceAuthorization {
     }
 
     async fn serve<'s>(
-        _: &'s Server,
+        server: &'s Server,
         call: Authenticated<'_>,
-        device: &'s DeviceConfig,
+        store: &'s Arc<dyn DeviceStore>,
     ) -> Result<HttpResponse, Rejection> {
+        let config = server.config();
+        let device = &config.device;
+        let random = &*config.random;
         if !call
             .client
             .allows_grant_type(GrantType::DEVICE_CODE.as_str())
@@ -113,12 +117,12 @@ impl TokenStyleEndpoint for DeviceAuthorization {
                 .into());
         }
         let scope = resolve_scope(&call.client, call.form.get("scope"))?;
-        let device_code = DeviceCode::generate();
+        let device_code = DeviceCode::generate_with(random);
         let hash = device_code.hash();
         let expires_at = expiry(call.now, device.code_ttl)?;
-        let grant_id = GrantId::generate();
+        let grant_id = GrantId::generate_with(random);
         for _ in 0..USER_CODE_ATTEMPTS {
-            let user_code = device.user_code_format.generate();
+            let user_code = device.user_code_format.generate(random);
             // `verification_uri_complete` holds the display form of the user code at its
             // end; `user_code` in the response is that slice. The alphabet is upper-case
             // letters and digits, grouped with '-': URL-safe as is.
@@ -138,7 +142,7 @@ impl TokenStyleEndpoint for DeviceAuthorization {
                 expires_at,
                 device.interval,
             );
-            if device.store.insert(hash, record).await? == DeviceInsert::UserCodeTaken {
+            if store.insert(hash, record).await? == DeviceInsert::UserCodeTaken {
                 continue;
             }
             let json = device_authorization_json(

@@ -6,25 +6,69 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::error::{ConfigError, Error};
-use crate::limiter::{Limited, Outcome, limited};
+use crate::error::Error;
+use crate::limiter::{AttemptKey, Limited, Outcome, limited};
 use crate::secret::TokenHash;
 use crate::server::Server;
-use crate::store::{DeviceDecision, DeviceState};
+use crate::store::{DeviceDecision, DeviceState, DeviceStore};
 use crate::types::{Client, ClientId, Scope, Subject};
 
 impl Server {
+    /// The host's side of the device grant
+    /// ([RFC 8628 §3.3](https://www.rfc-editor.org/rfc/rfc8628#section-3.3)), or `None`
+    /// when the grant is not enabled
+    /// ([`ServerBuilder::device_store`](crate::ServerBuilder::device_store)). Take it once
+    /// when wiring the verification page: a [`DeviceVerifier`] is a cheap clone of the
+    /// server, and a server without the grant is found out at startup, not when a user
+    /// enters a code.
+    pub fn device_verifier(&self) -> Option<DeviceVerifier> {
+        let store = self.config().device.store.as_ref()?;
+        Some(DeviceVerifier {
+            server: self.clone(),
+            store: Arc::clone(store),
+        })
+    }
+}
+
+/// What a user entered as a user code on the verification page: what they typed, or
+/// the `user_code` query parameter of `verification_uri_complete`. The server normalises
+/// it ([RFC 8628 §6.1](https://www.rfc-editor.org/rfc/rfc8628#section-6.1)). `Debug`
+/// leaves it out: while its request is pending, a user code approves it.
+#[derive(Clone, Copy)]
+pub struct EnteredUserCode<'a>(&'a str);
+
+impl<'a> EnteredUserCode<'a> {
+    /// The entry as it came in, not yet normalised.
+    pub fn new(entered: &'a str) -> Self {
+        Self(entered)
+    }
+}
+
+impl fmt::Debug for EnteredUserCode<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EnteredUserCode(<redacted>)")
+    }
+}
+
+/// The host's side of the device grant, from [`Server::device_verifier`]: it finds the
+/// request a user code belongs to, for the user to approve or deny.
+#[derive(Debug, Clone)]
+pub struct DeviceVerifier {
+    server: Server,
+    store: Arc<dyn DeviceStore>,
+}
+
+impl DeviceVerifier {
     /// The host's verification step: looks up the device authorization request a user
     /// code belongs to ([RFC 8628 §3.3](https://www.rfc-editor.org/rfc/rfc8628#section-3.3)).
     ///
-    /// `user_code` is what the user typed (or what arrived in the `user_code` query
-    /// parameter of `verification_uri_complete`); it is normalised first: upper-cased,
-    /// everything outside the alphabet dropped, so `wdjb mjht`, `WDJB-MJHT` and
-    /// `wdjb–mjht` all find the same request (DG-06).
+    /// `user_code` is normalised first: upper-cased, everything outside the alphabet
+    /// dropped, so `wdjb mjht`, `WDJB-MJHT` and `wdjb–mjht` all find the same request
+    /// (DG-06).
     ///
-    /// `limiter_key` names who is guessing, for the rate limit on entries (DG-07): the
+    /// `entered_by` names who is guessing, for the rate limit on entries (DG-07): the
     /// user's session id or account, or the client IP. Every entry is counted under
-    /// `user_code:<limiter_key>` by the
+    /// [`AttemptKey::user_code_entry`] of it by the
     /// [`user_code_limiter`](crate::ServerBuilder::user_code_limiter), by default 5 per 10
     /// minutes; once they are used up, entries are refused without a lookup, and the
     /// answer to an entry is given only if the limiter counted it, so concurrent guesses
@@ -32,10 +76,10 @@ impl Server {
     /// (their own device's) cannot use it to refresh their guessing budget.
     ///
     /// # How a host uses it
-    /// 1. Serve a page at [`device_verification_uri`](Self::device_verification_uri). The
-    ///    user signs in (the host's own login), then enters the code; if the page was
-    ///    opened through `verification_uri_complete`, prefill the field from the
-    ///    `user_code` query parameter but still ask the user to confirm it (DG-08).
+    /// 1. Serve a page at [`verification_uri`](Self::verification_uri). The user signs in
+    ///    (the host's own login), then enters the code; if the page was opened through
+    ///    `verification_uri_complete`, prefill the field from the `user_code` query
+    ///    parameter but still ask the user to confirm it (DG-08).
     /// 2. On submit (a POST with the host's CSRF protection), call this method. On
     ///    success, show [`PendingDeviceAuthorization::client_name`] (or client id),
     ///    [`requested_scope`](PendingDeviceAuthorization::requested_scope) and
@@ -51,39 +95,36 @@ impl Server {
     /// [`DeviceVerificationError::Throttled`] after too many wrong entries,
     /// [`DeviceVerificationError::InvalidUserCode`] for a code that is malformed, unknown,
     /// expired or already decided (one answer for all, so guessing learns nothing), and
-    /// [`DeviceVerificationError::Internal`] for a storage fault or when the device grant
-    /// is not enabled.
+    /// [`DeviceVerificationError::Internal`] for a storage fault.
     ///
     /// # Security
     /// The page must send anti-framing headers (SEC-02) and protect its forms against
     /// CSRF (SEC-03): approving is what gives the device access to the user's account.
-    pub async fn device_verification(
+    pub async fn verify(
         &self,
-        user_code: &str,
-        limiter_key: &str,
+        user_code: EnteredUserCode<'_>,
+        entered_by: &str,
     ) -> Result<PendingDeviceAuthorization, DeviceVerificationError> {
-        let Some(device) = &self.inner.device else {
-            return Err(not_enabled().into());
-        };
-        let now = self.now();
-        let mut key = String::with_capacity(10 + limiter_key.len());
-        key.push_str("user_code:");
-        key.push_str(limiter_key);
-        let normalized = device.user_code_format.normalize(user_code);
+        let config = self.server.config();
+        let format = &config.device.user_code_format;
+        let now = self.server.now();
+        let key = AttemptKey::user_code_entry(entered_by);
+        let normalized = format.normalize(user_code.0);
         // DG-07: every entry counts, a right one too (a valid code must not refresh a
         // guessing budget); a locked-out key gets no lookup, and an entry's answer is given
         // only if the limiter lets it (`limiter::limited`).
         let lookup = async {
-            if !device.user_code_format.fits(&normalized) {
+            if !format.fits(&normalized) {
                 return Ok::<_, Error>((Outcome::Failure, None));
             }
-            let found = match device.store.find_by_user_code(&normalized).await? {
+            let found = match self.store.find_by_user_code(&normalized).await? {
                 Some((hash, record))
                     if record.state == DeviceState::Pending && !record.is_expired(now) =>
                 {
-                    self.inner
+                    config
                         .clients
-                        .find(record.client_id.as_str())
+                        .registry
+                        .find(&record.client_id)
                         .await?
                         .map(|client| (hash, record, client))
                 }
@@ -91,7 +132,7 @@ impl Server {
             };
             Ok((Outcome::Failure, found))
         };
-        let found = match limited(&*device.limiter, &key, now, lookup).await? {
+        let found = match limited(&*config.device.limiter, &key, now, lookup).await? {
             Limited::Answer(found) => found,
             Limited::Throttled(retry_after) => {
                 return Err(DeviceVerificationError::Throttled { retry_after });
@@ -101,24 +142,29 @@ impl Server {
             return Err(DeviceVerificationError::InvalidUserCode);
         };
         Ok(PendingDeviceAuthorization {
-            server: self.clone(),
+            verifier: self.clone(),
             device_code,
             client,
             scope: record.scope,
-            user_code: device.user_code_format.display(&normalized),
+            user_code: format.display(&normalized),
             expires_at: record.expires_at,
         })
     }
+
+    /// The `verification_uri` sent to devices: the page to serve. It never has a query
+    /// string (DG-12).
+    pub fn verification_uri(&self) -> &str {
+        &self.server.config().device.verification_uri
+    }
+
+    /// The user code format, for pages that normalise or display codes themselves.
+    pub fn user_code_format(&self) -> &crate::grant::device::UserCodeFormat {
+        &self.server.config().device.user_code_format
+    }
 }
 
-fn not_enabled() -> Error {
-    Error::Config(ConfigError::Setting(
-        "the device authorization grant is not enabled (ServerBuilder::device_store)",
-    ))
-}
-
-/// Why [`Server::device_verification`] or a decision on a
-/// [`PendingDeviceAuthorization`] failed. The host shows its own page for each.
+/// Why [`DeviceVerifier::verify`] or a decision on a [`PendingDeviceAuthorization`]
+/// failed. The host shows its own page for each.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DeviceVerificationError {
@@ -140,7 +186,7 @@ pub enum DeviceVerificationError {
     /// did not request. The user may only narrow the request.
     #[error("the granted scope is not within the requested scope")]
     ScopeNotRequested,
-    /// A storage fault, or the device grant is not enabled.
+    /// A storage fault.
     #[error(transparent)]
     Internal(#[from] Error),
 }
@@ -162,6 +208,7 @@ pub enum DeviceVerificationError {
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> { block_on(async {
 /// use std::sync::Arc;
 /// use grantflow::*;
+/// use grantflow::device::EnteredUserCode;
 ///
 /// let clients = Arc::new(MemoryClientRegistry::new());
 /// clients.insert(
@@ -187,9 +234,9 @@ pub enum DeviceVerificationError {
 /// let user_code = body["user_code"].as_str().ok_or("no user code")?;
 ///
 /// // The host's verification page, after the user signed in and typed the code.
-/// let pending = server
-///     .device_verification(&user_code.to_lowercase(), "session:4f1c")
-///     .await?;
+/// let verifier = server.device_verifier().ok_or("the device grant is enabled")?;
+/// let typed = user_code.to_lowercase();
+/// let pending = verifier.verify(EnteredUserCode::new(&typed), "session:4f1c").await?;
 /// assert_eq!(pending.client_name(), Some("Living room TV"));
 /// assert_eq!(pending.user_code(), user_code);
 /// // The user confirmed the code matches and granted only part of the request.
@@ -198,7 +245,7 @@ pub enum DeviceVerificationError {
 /// ```
 #[must_use = "a pending device authorization must be approved or denied"]
 pub struct PendingDeviceAuthorization {
-    server: Server,
+    verifier: DeviceVerifier,
     device_code: TokenHash,
     client: Arc<Client>,
     scope: Scope,
@@ -239,10 +286,12 @@ impl PendingDeviceAuthorization {
         self.expires_at
     }
 
-    /// Approves the request for `subject` with `scope`, which must be within the requested
-    /// [`requested_scope`](Self::requested_scope) (the user may narrow it). The device's
-    /// next poll receives the tokens. An empty `scope` grants nothing: the request is
-    /// denied as by [`deny`](Self::deny), never approved for an empty scope.
+    /// Approves the request for `subject` with `scope`, which must be within the
+    /// [`requested_scope`](Self::requested_scope): the user may narrow the request, never
+    /// widen it, and a scope token that was not requested is refused rather than dropped,
+    /// the same rule as [`PendingAuthorization::approve`](crate::authorize::PendingAuthorization::approve).
+    /// The device's next poll receives the tokens. An empty `scope` grants nothing: the
+    /// request is denied as by [`deny`](Self::deny), never approved for an empty scope.
     ///
     /// # Errors
     /// [`DeviceVerificationError::ScopeNotRequested`] for a broader scope,
@@ -274,11 +323,9 @@ impl PendingDeviceAuthorization {
     }
 
     async fn decide(self, decision: DeviceDecision) -> Result<(), DeviceVerificationError> {
-        let Some(device) = &self.server.inner.device else {
-            return Err(not_enabled().into());
-        };
-        let now = self.server.now();
-        if device
+        let now = self.verifier.server.now();
+        if self
+            .verifier
             .store
             .decide(&self.device_code, decision, now)
             .await

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use crate::clock::revoked_until;
 use crate::error::Rejection;
 use crate::error::{ErrorCode, OAuthError};
-use crate::grant::authorization_code::{Exchange, check_exchange, parse_verifier};
+use crate::grant::authorization_code::{CodeUse, Exchange, check_exchange, parse_verifier};
 use crate::grant::{GrantHandler, GrantRequest, TokenGrant};
 use crate::secret::TokenHash;
 use crate::store::{CodeStore, Redemption, TokenStore};
@@ -53,7 +53,7 @@ impl GrantHandler for AuthorizationCodeGrant {
         // AC-01, AC-04: one atomic store operation decides single use.
         match self.codes.redeem(&TokenHash::of(code)).await? {
             Redemption::Redeemed(grant) => {
-                check_exchange(&grant, &exchange, true)?;
+                check_exchange(&grant, &exchange, CodeUse::First)?;
                 Ok(TokenGrant::for_grant(grant.grant_id, grant.scope)
                     .with_subject(grant.subject)
                     .with_refresh_token())
@@ -62,7 +62,7 @@ impl GrantHandler for AuthorizationCodeGrant {
                 // AC-03: only a replay that passes client authentication (already done)
                 // and every binding check, PKCE included, revokes. Someone holding just
                 // the code cannot revoke the victim's tokens.
-                check_exchange(&grant, &exchange, false)?;
+                check_exchange(&grant, &exchange, CodeUse::Replay)?;
                 // AC-02: the code was used before, so whoever redeemed it first may not
                 // be the client: revoke every token of the grant.
                 // The tombstone also refuses the tokens of a first redemption that is still

@@ -39,13 +39,23 @@ pub(crate) fn parse_verifier(value: Option<&str>) -> Result<Option<&str>, OAuthE
     }
 }
 
+/// Which redemption of a code a token request is, as the code store answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CodeUse {
+    /// The first: the code must not have expired (AC-05).
+    First,
+    /// A replay of a used code: its age does not matter, since a replay that passes every
+    /// other check revokes the grant however old the code is (AC-02, AC-03).
+    Replay,
+}
+
 /// Checks a redeemed code against the token request: issuer (MX-02), client (AC-06),
-/// expiry (AC-05, skipped with `check_expiry = false` for replays, which revoke whatever
-/// their age), redirect URI (AC-07) and PKCE (PK-08..PK-11).
+/// expiry (AC-05, for the [`CodeUse::First`] redemption only), redirect URI (AC-07) and
+/// PKCE (PK-08..PK-11).
 pub(crate) fn check_exchange(
     grant: &AuthorizationGrant,
     req: &Exchange<'_>,
-    check_expiry: bool,
+    code_use: CodeUse,
 ) -> Result<(), OAuthError> {
     if *grant.issuer != *req.issuer {
         return Err(invalid_grant("code was issued by another issuer"));
@@ -53,7 +63,7 @@ pub(crate) fn check_exchange(
     if grant.client_id != *req.client_id {
         return Err(invalid_grant("code was issued to another client"));
     }
-    if check_expiry && grant.is_expired(req.now) {
+    if code_use == CodeUse::First && grant.is_expired(req.now) {
         return Err(invalid_grant("code expired"));
     }
     match (&grant.redirect_uri, req.redirect_uri) {
@@ -144,7 +154,7 @@ mod tests {
                 issuer,
                 now: UNIX_EPOCH + Duration::from_secs(secs),
             },
-            true,
+            CodeUse::First,
         ))
     }
 
@@ -190,6 +200,31 @@ mod tests {
         assert_eq!(
             check(&g, "app", CB, Some(VERIFIER), 1, AS),
             "invalid_request"
+        );
+    }
+
+    #[test]
+    fn ac_03_a_replay_is_bound_like_a_first_use_whatever_its_age() {
+        let g = grant(true);
+        let replay = |client: &str, verifier| {
+            let client = ClientId::new(client).unwrap();
+            let late = Exchange {
+                client_id: &client,
+                redirect_uri: CB,
+                code_verifier: verifier,
+                issuer: AS,
+                now: UNIX_EPOCH + Duration::from_secs(3600),
+            };
+            code(check_exchange(&g, &late, CodeUse::Replay))
+        };
+        assert_eq!(replay("app", Some(VERIFIER)), "ok");
+        assert_eq!(replay("other", Some(VERIFIER)), "invalid_grant");
+        assert_eq!(replay("app", Some(CHALLENGE)), "invalid_grant");
+        assert_eq!(replay("app", None), "invalid_request");
+        // The same code, redeemed for the first time that late, has expired.
+        assert_eq!(
+            check(&g, "app", CB, Some(VERIFIER), 3600, AS),
+            "invalid_grant"
         );
     }
 

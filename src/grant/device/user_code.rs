@@ -7,6 +7,7 @@ use std::fmt;
 use rand::Rng as _;
 
 use crate::error::ConfigError;
+use crate::random::Random;
 
 /// The most characters of user input [`UserCodeFormat::normalize`] looks at. Anything
 /// longer is not a user code, and the work per entry stays bounded.
@@ -24,7 +25,7 @@ const MAX_INPUT_CHARS: usize = 128;
 /// # Security
 /// A user code is short by design; what keeps guessing unlikely is its short lifetime
 /// and the rate limit on wrong entries (DG-07, see
-/// [`Server::device_verification`](crate::Server::device_verification)). With the default
+/// [`DeviceVerifier::verify`](crate::device::DeviceVerifier::verify)). With the default
 /// format and 5 wrong entries allowed per window, one window of guessing succeeds with
 /// probability 5 / 20^8 ≈ 2^-32 per live code (V-DEV-3); multiply by the number of codes
 /// live at once for the chance of hitting any. Shorter codes or larger budgets lower this;
@@ -176,9 +177,9 @@ impl UserCodeFormat {
     }
 
     /// A fresh code in normalised form, each character drawn uniformly (no modulo bias)
-    /// from the thread-local CSPRNG.
-    pub(crate) fn generate(&self) -> String {
-        let mut rng = rand::rng();
+    /// from `random`.
+    pub(crate) fn generate(&self, random: &dyn Random) -> String {
+        let mut rng = crate::random::Rng(random);
         let mut code = String::with_capacity(self.length);
         for _ in 0..self.length {
             code.push(char::from(
@@ -227,7 +228,7 @@ mod tests {
     fn dg_05_generated_codes_match_the_base20_pattern() {
         let format = UserCodeFormat::default();
         for _ in 0..1000 {
-            let c = format.generate();
+            let c = format.generate(&crate::random::SystemRandom);
             assert_eq!(c.len(), 8);
             assert!(
                 c.bytes()

@@ -9,7 +9,7 @@ use crate::error::Rejection;
 use crate::error::{ErrorCode, OAuthError, StorageError};
 use crate::grant::password::credentials;
 use crate::grant::{GrantHandler, GrantRequest, TokenGrant};
-use crate::limiter::{AttemptLimiter, Limited, Outcome, limited};
+use crate::limiter::{AttemptKey, AttemptLimiter, Limited, Outcome, limited};
 use crate::secret::ResourceOwnerPassword;
 use crate::types::{Client, GrantType, Subject};
 
@@ -79,7 +79,7 @@ impl GrantHandler for PasswordGrant {
         // PW-03: throttle guessing per user name. A locked-out name is refused before the
         // (slow) check runs, and the check's outcome is answered only if the limiter lets
         // it (`limiter::limited`), so concurrent guesses get at most the limit of answers.
-        let key = format!("password:{username}");
+        let key = AttemptKey::username(username);
         let password = ResourceOwnerPassword::from_presented(password.to_owned());
         let verified = limited(&*self.limiter, &key, request.now(), async {
             let subject = self

@@ -90,7 +90,7 @@ impl MemoryClientRegistry {
 
 #[async_trait]
 impl ClientRegistry for MemoryClientRegistry {
-    async fn find(&self, client_id: &str) -> Result<Option<Arc<Client>>, StorageError> {
+    async fn find(&self, client_id: &ClientId) -> Result<Option<Arc<Client>>, StorageError> {
         Ok(self
             .clients
             .read()

@@ -8,11 +8,10 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use crate::error::StorageError;
-use crate::grant::device::{is_too_fast, slowed_down};
 use crate::hash::DigestMap;
 use crate::secret::TokenHash;
 use crate::store::{
-    DeviceDecision, DeviceInsert, DevicePoll, DeviceRecord, DeviceRedemption, DeviceState,
+    DeviceDecision, DeviceInsert, DevicePolling, DeviceRecord, DeviceRedemption, DeviceState,
     DeviceStore,
 };
 use crate::types::ClientId;
@@ -274,26 +273,23 @@ impl DeviceStore for MemoryDeviceStore {
         Ok(true)
     }
 
-    async fn poll(
+    async fn record_poll(
         &self,
         device_code: &TokenHash,
         client_id: &ClientId,
-        now: SystemTime,
-        slow_down_step: Duration,
-    ) -> Result<Option<DevicePoll>, StorageError> {
+        seen: DevicePolling,
+        next: DevicePolling,
+    ) -> Result<bool, StorageError> {
         let mut tables = self.lock();
         let Some(record) = tables.records.get_mut(device_code.as_bytes()) else {
-            return Ok(None);
+            return Ok(false);
         };
-        if record.client_id != *client_id {
-            return Ok(None);
+        if record.client_id != *client_id || DevicePolling::of(record) != seen {
+            return Ok(false);
         }
-        let too_fast = is_too_fast(record.last_poll, record.interval, now);
-        if too_fast {
-            record.interval = slowed_down(record.interval, slow_down_step);
-        }
-        record.last_poll = Some(now);
-        Ok(Some(DevicePoll::new(record.clone(), too_fast)))
+        record.last_poll = next.last_poll;
+        record.interval = next.interval;
+        Ok(true)
     }
 
     async fn redeem(
@@ -422,30 +418,20 @@ mod tests {
     }
 
     #[test]
-    fn poll_applies_slow_down_and_ignores_other_clients() {
+    fn record_poll_is_a_compare_and_set_of_the_owner_only() {
         let store = MemoryDeviceStore::new();
         block_on(store.insert(hash(1), record("BCDF", 0, 100))).unwrap();
-        let step = Duration::from_secs(5);
+        let fresh = DevicePolling::new(None, Duration::from_secs(5));
+        let polled = DevicePolling::new(Some(at(2)), Duration::from_secs(10));
         let other = ClientId::new("other").unwrap();
-        assert_eq!(
-            block_on(store.poll(&hash(1), &other, at(0), step)).unwrap(),
-            None
-        );
-        let p = block_on(store.poll(&hash(1), &tv(), at(0), step))
-            .unwrap()
-            .unwrap();
-        assert!(!p.too_fast);
-        let p = block_on(store.poll(&hash(1), &tv(), at(2), step))
-            .unwrap()
-            .unwrap();
-        assert!(p.too_fast);
-        assert_eq!(p.record.interval, Duration::from_secs(10));
-        // The foreign poll changed nothing.
-        assert_eq!(p.record.last_poll, Some(at(2)));
-        assert_eq!(
-            block_on(store.poll(&hash(9), &tv(), at(0), step)).unwrap(),
-            None
-        );
+        assert!(!block_on(store.record_poll(&hash(1), &other, fresh, polled)).unwrap());
+        assert!(!block_on(store.record_poll(&hash(9), &tv(), fresh, polled)).unwrap());
+        assert!(block_on(store.record_poll(&hash(1), &tv(), fresh, polled)).unwrap());
+        // The state moved on: the same compare fails and changes nothing.
+        let stale = DevicePolling::new(Some(at(3)), Duration::from_secs(5));
+        assert!(!block_on(store.record_poll(&hash(1), &tv(), fresh, stale)).unwrap());
+        let after = block_on(store.find(&hash(1))).unwrap().unwrap();
+        assert_eq!(DevicePolling::of(&after), polled);
     }
 
     #[test]

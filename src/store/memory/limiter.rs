@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use crate::error::StorageError;
-use crate::limiter::{AttemptLimiter, Outcome, Throttle};
+use crate::limiter::{AttemptKey, AttemptLimiter, Outcome, Throttle};
 
 /// The in-memory [`AttemptLimiter`]: at most `max_attempts` failures per key in a fixed
 /// window; once they are used up, the key is locked out until the window ends.
@@ -34,22 +34,24 @@ use crate::limiter::{AttemptLimiter, Outcome, Throttle};
 /// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
 /// # }
 /// use std::time::{Duration, SystemTime};
-/// use grantflow::limiter::{AttemptLimiter, MemoryAttemptLimiter, Outcome, Throttle};
+/// use grantflow::ClientId;
+/// use grantflow::limiter::{AttemptKey, AttemptLimiter, MemoryAttemptLimiter, Outcome, Throttle};
 ///
 /// let limiter = MemoryAttemptLimiter::new(3, Duration::from_secs(60));
+/// let key = AttemptKey::client(&ClientId::new("c1")?);
 /// let now = SystemTime::now();
 /// for _ in 0..3 {
-///     assert_eq!(block_on(limiter.check("client:c1", now))?, Throttle::Allow);
+///     assert_eq!(block_on(limiter.check(&key, now))?, Throttle::Allow);
 ///     // ... the secret proves wrong:
-///     assert_eq!(block_on(limiter.record("client:c1", Outcome::Failure, now))?, Throttle::Allow);
+///     assert_eq!(block_on(limiter.record(&key, Outcome::Failure, now))?, Throttle::Allow);
 /// }
 /// // Locked out: not checked, and even the right secret is refused.
-/// assert!(matches!(block_on(limiter.check("client:c1", now))?, Throttle::Deny { .. }));
-/// let late_success = block_on(limiter.record("client:c1", Outcome::Success, now))?;
+/// assert!(matches!(block_on(limiter.check(&key, now))?, Throttle::Deny { .. }));
+/// let late_success = block_on(limiter.record(&key, Outcome::Success, now))?;
 /// assert!(matches!(late_success, Throttle::Deny { .. }));
 /// let later = now + Duration::from_secs(60);
-/// assert_eq!(block_on(limiter.check("client:c1", later))?, Throttle::Allow);
-/// # Ok::<(), grantflow::StorageError>(())
+/// assert_eq!(block_on(limiter.check(&key, later))?, Throttle::Allow);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct MemoryAttemptLimiter {
     max_attempts: u32,
@@ -206,19 +208,19 @@ impl MemoryAttemptLimiter {
 
 #[async_trait]
 impl AttemptLimiter for MemoryAttemptLimiter {
-    async fn check(&self, key: &str, now: SystemTime) -> Result<Throttle, StorageError> {
-        let (digest, first) = self.locate(key);
+    async fn check(&self, key: &AttemptKey, now: SystemTime) -> Result<Throttle, StorageError> {
+        let (digest, first) = self.locate(key.as_str());
         let table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(self.lockout(&table, table.find(digest, first), nanos(now)))
     }
 
     async fn record(
         &self,
-        key: &str,
+        key: &AttemptKey,
         outcome: Outcome,
         now: SystemTime,
     ) -> Result<Throttle, StorageError> {
-        let (digest, first) = self.locate(key);
+        let (digest, first) = self.locate(key.as_str());
         let now = nanos(now);
         let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(match outcome {
@@ -237,12 +239,20 @@ mod tests {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1000 + secs)
     }
 
-    fn check(limiter: &MemoryAttemptLimiter, key: &str, secs: u64) -> Throttle {
-        block_on(limiter.check(key, at(secs))).unwrap()
+    /// `kind:value` as a key, or `test:<text>` for text without a kind.
+    fn key(text: &str) -> AttemptKey {
+        match text.split_once(':') {
+            Some((kind, value)) => AttemptKey::custom(kind, value),
+            None => AttemptKey::custom("test", text),
+        }
     }
 
-    fn record(limiter: &MemoryAttemptLimiter, key: &str, outcome: Outcome, secs: u64) -> Throttle {
-        block_on(limiter.record(key, outcome, at(secs))).unwrap()
+    fn check(limiter: &MemoryAttemptLimiter, text: &str, secs: u64) -> Throttle {
+        block_on(limiter.check(&key(text), at(secs))).unwrap()
+    }
+
+    fn record(limiter: &MemoryAttemptLimiter, text: &str, outcome: Outcome, secs: u64) -> Throttle {
+        block_on(limiter.record(&key(text), outcome, at(secs))).unwrap()
     }
 
     fn fail(limiter: &MemoryAttemptLimiter, key: &str, secs: u64) -> Throttle {
@@ -362,8 +372,8 @@ mod tests {
             }
         }
         fail(&limiter, "newcomer", 10);
-        let untracked = |key: &str| {
-            let (digest, first) = limiter.locate(key);
+        let untracked = |text: &str| {
+            let (digest, first) = limiter.locate(key(text).as_str());
             limiter.table.lock().unwrap().find(digest, first).is_none()
         };
         assert!(untracked("k3"));

@@ -10,7 +10,7 @@ use sqlx::postgres::{PgPool, PgRow};
 use super::{corrupt, storage_error, token_hash};
 use crate::error::{ConfigError, Error, StorageError};
 use crate::store::ClientRegistry;
-use crate::types::{AuthMethod, Client, ClientError, ClientType, GrantType};
+use crate::types::{AuthMethod, Client, ClientError, ClientId, ClientType, GrantType};
 
 /// The columns of a client row, in the order of `bind_client` and `client_from_row`.
 macro_rules! columns {
@@ -190,20 +190,22 @@ fn client_from_row(row: &PgRow) -> Result<Client, StorageError> {
     if let Some(audience) = row.try_get::<Option<&str>, _>(11).map_err(get)? {
         builder = builder.resource_audience(audience);
     }
-    builder = builder.pkce_exempt(row.try_get(12).map_err(get)?);
+    if row.try_get::<bool, _>(12).map_err(get)? {
+        builder = builder.dangerous(|d| d.allow_missing_pkce());
+    }
     builder.build().map_err(|_| corrupt("client registration"))
 }
 
 #[async_trait]
 impl ClientRegistry for PgClientRegistry {
-    async fn find(&self, client_id: &str) -> Result<Option<Arc<Client>>, StorageError> {
+    async fn find(&self, client_id: &ClientId) -> Result<Option<Arc<Client>>, StorageError> {
         const FIND: &str = concat!(
             "SELECT ",
             columns!(),
             " FROM grantflow_clients WHERE client_id = $1"
         );
         let row = sqlx::query(FIND)
-            .bind(client_id)
+            .bind(client_id.as_str())
             .fetch_optional(&self.pool)
             .await
             .map_err(storage_error)?;

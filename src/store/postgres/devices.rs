@@ -13,10 +13,9 @@ use super::{
     storage_error, to_ns, token_hash,
 };
 use crate::error::StorageError;
-use crate::grant::device::MAX_INTERVAL;
 use crate::secret::TokenHash;
 use crate::store::{
-    DeviceDecision, DeviceInsert, DevicePoll, DeviceRecord, DeviceRedemption, DeviceState,
+    DeviceDecision, DeviceInsert, DevicePolling, DeviceRecord, DeviceRedemption, DeviceState,
     DeviceStore,
 };
 use crate::types::{ClientId, Subject};
@@ -31,11 +30,10 @@ macro_rules! device_columns {
 
 /// A [`DeviceStore`] in PostgreSQL, keyed by device code digest.
 ///
-/// Every state change is one statement over the request's row: `decide` and `redeem` are
-/// `UPDATE … WHERE state = …` compare-and-sets (of concurrent redemptions on any number
-/// of instances exactly one changes the row; the others then read it and learn "already
-/// redeemed, by grant X"), and `poll` locks the row, applies the `slow_down` rule and
-/// records the poll in one `UPDATE`. A user code is claimed in `grantflow_device_user_codes`
+/// Every state change is one statement over the request's row: `decide`, `redeem` and
+/// `record_poll` are `UPDATE … WHERE …` compare-and-sets (of concurrent redemptions on any
+/// number of instances exactly one changes the row; the others then read it and learn
+/// "already redeemed, by grant X"). A user code is claimed in `grantflow_device_user_codes`
 /// by an upsert that takes it over only from an expired holder, in the statement that
 /// inserts the request, so a code belongs to at most one live request.
 ///
@@ -246,41 +244,29 @@ impl DeviceStore for PgDeviceStore {
         Ok(changed == 1)
     }
 
-    async fn poll(
+    async fn record_poll(
         &self,
         device_code: &TokenHash,
         client_id: &ClientId,
-        now: SystemTime,
-        slow_down_step: Duration,
-    ) -> Result<Option<DevicePoll>, StorageError> {
-        // `old` locks the row and reads it as the previous poll left it; the rule is
-        // is_too_fast / slowed_down of grant::device, in SQL, overflow-safe.
-        const POLL: &str = concat!(
-            "UPDATE grantflow_devices AS d SET interval_ns = CASE WHEN NOT old.too_fast \
-             THEN d.interval_ns WHEN d.interval_ns >= $5 - $4 THEN $5 \
-             ELSE d.interval_ns + $4 END, last_poll_ns = $3 \
-             FROM (SELECT device_hash, CASE WHEN last_poll_ns IS NULL \
-             OR last_poll_ns > 9223372036854775807 - interval_ns THEN false \
-             ELSE $3 < last_poll_ns + interval_ns END AS too_fast \
-             FROM grantflow_devices WHERE device_hash = $1 AND client_id = $2 FOR UPDATE) AS old \
-             WHERE d.device_hash = old.device_hash RETURNING ",
-            device_columns!(),
-            ", old.too_fast"
-        );
-        let Some(row) = sqlx::query(POLL)
-            .bind(device_code.as_bytes().as_slice())
-            .bind(client_id.as_str())
-            .bind(to_ns(now))
-            .bind(duration_ns(slow_down_step))
-            .bind(duration_ns(MAX_INTERVAL))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(storage_error)?
-        else {
-            return Ok(None);
-        };
-        let too_fast: bool = row.try_get("too_fast").map_err(storage_error)?;
-        Ok(Some(DevicePoll::new(record_from_row(&row)?, too_fast)))
+        seen: DevicePolling,
+        next: DevicePolling,
+    ) -> Result<bool, StorageError> {
+        let changed = sqlx::query(
+            "UPDATE grantflow_devices SET last_poll_ns = $5, interval_ns = $6 \
+             WHERE device_hash = $1 AND client_id = $2 \
+             AND last_poll_ns IS NOT DISTINCT FROM $3 AND interval_ns = $4",
+        )
+        .bind(device_code.as_bytes().as_slice())
+        .bind(client_id.as_str())
+        .bind(seen.last_poll.map(to_ns))
+        .bind(duration_ns(seen.interval))
+        .bind(next.last_poll.map(to_ns))
+        .bind(duration_ns(next.interval))
+        .execute(&self.pool)
+        .await
+        .map_err(storage_error)?
+        .rows_affected();
+        Ok(changed == 1)
     }
 
     async fn redeem(

@@ -9,7 +9,7 @@ use sqlx::postgres::PgPool;
 
 use super::{duration_ns, ns_duration, purge_in_batches, storage_error, to_ns};
 use crate::error::StorageError;
-use crate::limiter::{AttemptLimiter, Outcome, Throttle};
+use crate::limiter::{AttemptKey, AttemptLimiter, Outcome, Throttle};
 use crate::secret::TokenHash;
 
 /// An [`AttemptLimiter`] in PostgreSQL: the same contract and policy as
@@ -161,19 +161,19 @@ impl PgAttemptLimiter {
 
 #[async_trait]
 impl AttemptLimiter for PgAttemptLimiter {
-    async fn check(&self, key: &str, now: SystemTime) -> Result<Throttle, StorageError> {
-        self.lockout(key, to_ns(now)).await
+    async fn check(&self, key: &AttemptKey, now: SystemTime) -> Result<Throttle, StorageError> {
+        self.lockout(key.as_str(), to_ns(now)).await
     }
 
     async fn record(
         &self,
-        key: &str,
+        key: &AttemptKey,
         outcome: Outcome,
         now: SystemTime,
     ) -> Result<Throttle, StorageError> {
         match outcome {
-            Outcome::Success => self.lockout(key, to_ns(now)).await,
-            Outcome::Failure => self.count_failure(key, to_ns(now)).await,
+            Outcome::Success => self.lockout(key.as_str(), to_ns(now)).await,
+            Outcome::Failure => self.count_failure(key.as_str(), to_ns(now)).await,
         }
     }
 }

@@ -1,0 +1,606 @@
+//! [`ServerBuilder`]: every setting of a server, its default documented, the insecure
+//! ones behind [`ServerBuilder::dangerous`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Config, Dangerous, IN_PROCESS_CODES_WARNING};
+use crate::clock::Clock;
+use crate::error::ConfigError;
+use crate::grant::GrantHandler;
+use crate::grant::authorization_code::handler::AuthorizationCodeGrant;
+use crate::grant::client_credentials::handler::ClientCredentialsGrant;
+use crate::grant::device::UserCodeFormat;
+use crate::grant::device::handler::DeviceCodeGrant;
+use crate::grant::password::PASSWORD_GRANT_WARNING;
+use crate::grant::password::handler::{PasswordGrant, ResourceOwnerVerifier};
+use crate::grant::refresh_token::handler::RefreshTokenGrant;
+use crate::limiter::AttemptLimiter;
+use crate::metadata::Metadata;
+use crate::params::FormLimits;
+use crate::random::Random;
+use crate::server::{Server, ServerState};
+use crate::store::{ClientRegistry, CodeStore, DeviceStore, TokenStore};
+use crate::token_issuer::TokenIssuer;
+use crate::types::LocalhostPort;
+
+/// Builds a [`Server`]. Created by [`Server::builder`] with the required parts; every
+/// other setting has a secure default. [`build`](Self::build) checks the whole
+/// configuration, so a server that builds never meets a configuration error at request
+/// time.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use grantflow::{MemoryClientRegistry, MemoryTokenStore, Server};
+///
+/// let server = Server::builder(
+///     "https://as.example.com",
+///     Arc::new(MemoryClientRegistry::new()),
+///     Arc::new(MemoryTokenStore::new()),
+/// )
+/// .access_token_ttl(Duration::from_secs(600))
+/// .build()?;
+/// assert_eq!(server.issuer(), "https://as.example.com");
+/// # Ok::<(), grantflow::ConfigError>(())
+/// ```
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ServerBuilder {
+    config: Config,
+    given: Given,
+}
+
+/// What the builder was told explicitly, where a default or a missing part needs a word
+/// at [`ServerBuilder::build`].
+#[derive(Debug, Default)]
+struct Given {
+    code_store: bool,
+    /// A device grant setting, which needs [`ServerBuilder::device_store`].
+    device_setting: bool,
+    /// The password limiter, which needs [`ServerBuilder::password_grant`].
+    password_limiter: bool,
+}
+
+impl ServerBuilder {
+    pub(crate) fn new(
+        issuer: String,
+        clients: Arc<dyn ClientRegistry>,
+        tokens: Arc<dyn TokenStore>,
+    ) -> Self {
+        Self {
+            config: Config::new(issuer, clients, tokens),
+            given: Given::default(),
+        }
+    }
+
+    // ------------------------------------------------------------------ plug-ins
+
+    /// Replaces the token issuer. Default: [`OpaqueTokenIssuer`](crate::issuer::OpaqueTokenIssuer),
+    /// 256-bit random tokens.
+    pub fn token_issuer(mut self, issuer: Arc<dyn TokenIssuer>) -> Self {
+        self.config.tokens.token_issuer = issuer;
+        self
+    }
+
+    /// Replaces the clock. Default: [`SystemClock`](crate::clock::SystemClock). Tests use a
+    /// [`ManualClock`](crate::clock::ManualClock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.config.clock = clock;
+        self
+    }
+
+    /// Replaces the source of randomness from which the server draws every token, code,
+    /// user code and grant id. Default: [`SystemRandom`](crate::random::SystemRandom), the
+    /// operating system-seeded CSPRNG. Tests use a
+    /// [`SeededRandom`](crate::random::SeededRandom) to predict every value; see
+    /// [`Random`] for what a production source must be.
+    pub fn random(mut self, random: Arc<dyn Random>) -> Self {
+        self.config.random = random;
+        self
+    }
+
+    /// Replaces the brute-force limiter for client secrets (TE-10). Default:
+    /// [`MemoryAttemptLimiter::default`](crate::limiter::MemoryAttemptLimiter::default),
+    /// 10 failures per client per minute. Deployments of several instances should share
+    /// one limiter through their store.
+    pub fn attempt_limiter(mut self, limiter: Arc<dyn AttemptLimiter>) -> Self {
+        self.config.clients.secret_limiter = limiter;
+        self
+    }
+
+    // ------------------------------------------------------------------ tokens
+
+    /// How long access tokens live. Default: 1 hour. Shorter lifetimes limit the damage of
+    /// a leaked bearer token ([RFC 9700 §4.10](https://www.rfc-editor.org/rfc/rfc9700#section-4.10));
+    /// clients with refresh tokens renew them without the user. Must be between 1 second
+    /// and 1 day.
+    pub fn access_token_ttl(mut self, ttl: Duration) -> Self {
+        self.config.tokens.access_ttl = ttl;
+        self
+    }
+
+    /// How long refresh tokens live without use. Default: 14 days. Each rotation starts a
+    /// new lifetime, so an active client keeps access while an idle refresh token expires
+    /// ([RFC 9700 §4.14.2](https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2), RT-08).
+    /// Must be at least the access token lifetime and at most 1 year.
+    pub fn refresh_token_ttl(mut self, ttl: Duration) -> Self {
+        self.config.tokens.refresh_ttl = ttl;
+        self
+    }
+
+    /// A grace period for concurrent refreshes. Default: zero, off.
+    ///
+    /// Refresh tokens are always rotated, and presenting a rotated-out token revokes the
+    /// whole grant (reuse detection, [RFC 9700 §4.14.2](https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2),
+    /// RT-06). A client that sends two refreshes at once (two browser tabs) loses the
+    /// race with one of them and would then lose the grant. Within `grace` after the
+    /// rotation, a reuse of the old token by the same client is only refused with
+    /// `invalid_grant`, without revoking. It never mints a second successor. At most 60
+    /// seconds.
+    pub fn refresh_reuse_grace(mut self, grace: Duration) -> Self {
+        self.config.tokens.refresh_reuse_grace = grace;
+        self
+    }
+
+    // ------------------------------------------------------------------ code flow
+
+    /// Sets the authorization code store. Default: a
+    /// [`MemoryCodeStore`](crate::MemoryCodeStore) private to this server, which
+    /// [`Server::warnings`] then reports.
+    ///
+    /// A deployment of more than one instance **must** set a store shared by all of them
+    /// (a database backend): a code issued by one instance is redeemed at whichever
+    /// instance the client's token request reaches, and single use (AC-01, AC-04) only
+    /// holds within one store. A single instance silences the warning by passing a
+    /// `MemoryCodeStore` here.
+    pub fn code_store(mut self, codes: Arc<dyn CodeStore>) -> Self {
+        self.config.code_flow.store = codes;
+        self.given.code_store = true;
+        self
+    }
+
+    /// How long an authorization code can be redeemed. Default: 60 seconds; at most 10
+    /// minutes ([RFC 6749 §4.1.2](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2):
+    /// "A maximum authorization code lifetime of 10 minutes is RECOMMENDED", AC-05). A
+    /// code only has to survive one redirect and one back-channel request; a short
+    /// lifetime narrows the window for a stolen code.
+    pub fn code_ttl(mut self, ttl: Duration) -> Self {
+        self.config.code_flow.code_ttl = ttl;
+        self
+    }
+
+    /// Whether a public client's `http://localhost` redirect URI matches with any port,
+    /// like the `127.0.0.1` and `[::1]` literals do (RU-07). Default:
+    /// [`LocalhostPort::Any`], because native apps listen on an ephemeral port and
+    /// [RFC 9700 §2.1](https://www.rfc-editor.org/rfc/rfc9700#section-2.1) states the port
+    /// exception for "localhost" URIs. Confidential clients never get it. Set
+    /// [`LocalhostPort::Exact`] to hold `localhost` URIs to exact matching
+    /// ([RFC 8252 §8.3](https://www.rfc-editor.org/rfc/rfc8252#section-8.3) calls
+    /// `localhost` NOT RECOMMENDED).
+    pub fn localhost_port(mut self, port: LocalhostPort) -> Self {
+        self.config.code_flow.localhost_port = port;
+        self
+    }
+
+    // ------------------------------------------------------------------ device grant
+
+    /// Enables the device authorization grant
+    /// ([RFC 8628](https://www.rfc-editor.org/rfc/rfc8628)) with `store` holding its
+    /// requests: [`Server::device_authorization`],
+    /// [`Server::device_verifier`] and
+    /// `grant_type=urn:ietf:params:oauth:grant-type:device_code` at the token endpoint.
+    /// Default: off, and then the other device settings are refused at
+    /// [`build`](Self::build). [`MemoryDeviceStore`](crate::MemoryDeviceStore) suits one
+    /// instance; several instances need a shared store.
+    pub fn device_store(mut self, store: Arc<dyn DeviceStore>) -> Self {
+        self.config.device.store = Some(store);
+        self
+    }
+
+    /// How long device codes and user codes live (`expires_in`). Default: 10 minutes,
+    /// long enough to find a phone and sign in, short enough to keep user-code guessing
+    /// unlikely ([RFC 8628 §5.1](https://www.rfc-editor.org/rfc/rfc8628#section-5.1),
+    /// DG-07). Must be between 60 s and 1 hour.
+    pub fn device_code_ttl(mut self, ttl: Duration) -> Self {
+        self.config.device.code_ttl = ttl;
+        self.given.device_setting = true;
+        self
+    }
+
+    /// The minimum polling interval sent to devices (`interval`). Default: 5 seconds, the
+    /// value clients assume when none is sent
+    /// ([RFC 8628 §3.2](https://www.rfc-editor.org/rfc/rfc8628#section-3.2)). Each
+    /// too-fast poll adds 5 seconds for that device code (DG-10). Whole seconds, 1 to 60.
+    pub fn device_poll_interval(mut self, interval: Duration) -> Self {
+        self.config.device.interval = interval;
+        self.given.device_setting = true;
+        self
+    }
+
+    /// The `verification_uri`: the host's page where users enter user codes. Default: the
+    /// issuer followed by `/device`. It must be an `https` URL without query or fragment
+    /// (DG-12: the user code goes only into `verification_uri_complete`).
+    pub fn device_verification_uri(mut self, uri: &str) -> Self {
+        uri.clone_into(&mut self.config.device.verification_uri);
+        self.given.device_setting = true;
+        self
+    }
+
+    /// The URL of the device authorization endpoint, as advertised in metadata. Default:
+    /// the issuer followed by `/device_authorization`.
+    pub fn device_authorization_endpoint(mut self, uri: &str) -> Self {
+        uri.clone_into(&mut self.config.device.endpoint);
+        self.given.device_setting = true;
+        self
+    }
+
+    /// The user code format. Default: [`UserCodeFormat::base20`], 8 characters from
+    /// `BCDFGHJKLMNPQRSTVWXZ` shown as `XXXX-XXXX`, 34.6 bits (DG-05). See
+    /// [`UserCodeFormat`] for the entropy of other choices.
+    pub fn user_code_format(mut self, format: UserCodeFormat) -> Self {
+        self.config.device.user_code_format = format;
+        self.given.device_setting = true;
+        self
+    }
+
+    /// Replaces the limiter of user-code entries (DG-07). Default:
+    /// [`MemoryAttemptLimiter::new(5, 10 minutes)`](crate::limiter::MemoryAttemptLimiter::new):
+    /// the 6th entry for one key within 10 minutes is refused, right or wrong. Keys are
+    /// [`AttemptKey::user_code_entry`](crate::limiter::AttemptKey::user_code_entry) of who
+    /// entered the code. With the default format, 5 guesses find a given live code with
+    /// probability 5 / 20^8 ≈ 2^-32 (V-DEV-3).
+    pub fn user_code_limiter(mut self, limiter: Arc<dyn AttemptLimiter>) -> Self {
+        self.config.device.limiter = limiter;
+        self.given.device_setting = true;
+        self
+    }
+
+    // ------------------------------------------------------------------ password grant
+
+    /// Enables the legacy resource owner password credentials grant
+    /// ([RFC 6749 §4.3](https://www.rfc-editor.org/rfc/rfc6749#section-4.3)), checking
+    /// user credentials with `verifier`. Default: off, and `grant_type=password` is
+    /// `unsupported_grant_type` (PW-01).
+    ///
+    /// Even when enabled, only clients registered with
+    /// [`GrantType::PASSWORD`](crate::GrantType::PASSWORD) may use it; others get
+    /// `unauthorized_client` (PW-02). Failed attempts are throttled per user name by the
+    /// [`password_limiter`](Self::password_limiter), keyed by
+    /// [`AttemptKey::username`](crate::limiter::AttemptKey::username) (PW-03).
+    ///
+    /// [RFC 9700 §2.4](https://www.rfc-editor.org/rfc/rfc9700#section-2.4): the grant
+    /// "MUST NOT be used"; it exposes the user's password to the client and cannot do
+    /// multi-factor authentication. Use it only to migrate legacy clients, give those
+    /// clients a narrow allowed scope, and log [`Server::warnings`] at startup (PW-04).
+    pub fn password_grant(mut self, verifier: Arc<dyn ResourceOwnerVerifier>) -> Self {
+        self.config.password.verifier = Some(verifier);
+        self
+    }
+
+    /// Replaces the limiter of password guesses (PW-03). Default:
+    /// [`MemoryAttemptLimiter::new(5, 5 minutes)`](crate::limiter::MemoryAttemptLimiter::new),
+    /// per user name. It is separate from the client-secret limiter on purpose: user names
+    /// are chosen by whoever calls the endpoint, and a flood of made-up names must not
+    /// crowd registered clients out of the client limiter's table. Needs
+    /// [`password_grant`](Self::password_grant).
+    pub fn password_limiter(mut self, limiter: Arc<dyn AttemptLimiter>) -> Self {
+        self.config.password.limiter = limiter;
+        self.given.password_limiter = true;
+        self
+    }
+
+    // ------------------------------------------------------------------ other grants
+
+    /// Registers a handler for an extension grant type
+    /// ([RFC 6749 §4.5](https://www.rfc-editor.org/rfc/rfc6749#section-4.5)). The token
+    /// endpoint dispatches to it by `grant_type`; built-in grants use the same mechanism.
+    pub fn grant_handler(mut self, handler: Arc<dyn GrantHandler>) -> Self {
+        self.config.extension_grants.push(handler);
+        self
+    }
+
+    // ------------------------------------------------------------------ endpoints
+
+    /// How the revocation endpoint answers a client that presents another client's token
+    /// (RV-05). Either way nothing is revoked. Default: `false`, answer 400
+    /// `invalid_grant`, as [RFC 7009 §2.1](https://www.rfc-editor.org/rfc/rfc7009#section-2.1)
+    /// asks ("the request is refused and the client is informed of the error"). `true`
+    /// answers 200 as for an unknown token, so the response does not reveal that the token
+    /// exists.
+    pub fn revocation_hides_foreign_tokens(mut self, hide: bool) -> Self {
+        self.config.revocation.hide_foreign_tokens = hide;
+        self
+    }
+
+    /// Sets the size bounds of request parsing. Default: [`FormLimits::default`]
+    /// (16 KiB body, 32 parameters, 4 KiB per value).
+    pub fn form_limits(mut self, limits: FormLimits) -> Self {
+        self.config.http.form_limits = limits;
+        self
+    }
+
+    /// Sets the `realm` of `WWW-Authenticate` challenges. Default: the issuer. It must be
+    /// printable ASCII without `"` or `\`.
+    pub fn realm(mut self, realm: &str) -> Self {
+        realm.clone_into(&mut self.config.http.realm);
+        self
+    }
+
+    // ------------------------------------------------------------------ metadata
+
+    /// The `authorization_endpoint` URL
+    /// ([RFC 8414 §2](https://www.rfc-editor.org/rfc/rfc8414#section-2), as every metadata
+    /// URL: absolute `https`, checked at [`build`](Self::build)). Default: the issuer +
+    /// `/authorize`. Published only when the `authorization_code` grant is registered.
+    pub fn authorization_endpoint(mut self, url: &str) -> Self {
+        url.clone_into(&mut self.config.metadata.authorization_endpoint);
+        self
+    }
+
+    /// The `token_endpoint` URL. Default: the issuer + `/token`.
+    pub fn token_endpoint(mut self, url: &str) -> Self {
+        url.clone_into(&mut self.config.metadata.token_endpoint);
+        self
+    }
+
+    /// The `revocation_endpoint` URL ([RFC 7009](https://www.rfc-editor.org/rfc/rfc7009)).
+    /// Default: the issuer + `/revoke`.
+    pub fn revocation_endpoint(mut self, url: &str) -> Self {
+        url.clone_into(&mut self.config.metadata.revocation_endpoint);
+        self
+    }
+
+    /// The `introspection_endpoint` URL ([RFC 7662](https://www.rfc-editor.org/rfc/rfc7662)).
+    /// Default: the issuer + `/introspect`.
+    pub fn introspection_endpoint(mut self, url: &str) -> Self {
+        url.clone_into(&mut self.config.metadata.introspection_endpoint);
+        self
+    }
+
+    /// The `scopes_supported` to publish, space-separated (MD-03 recommends it). Default:
+    /// none, and the member is left out (MD-05).
+    pub fn scopes_supported(mut self, scopes: &str) -> Self {
+        self.config.metadata.scopes_supported = Some(scopes.to_owned());
+        self
+    }
+
+    /// The `service_documentation` URL, for developers. Default: none.
+    pub fn service_documentation(mut self, url: &str) -> Self {
+        self.config.metadata.service_documentation = Some(url.to_owned());
+        self
+    }
+
+    // ------------------------------------------------------------------ dangerous
+
+    /// Settings that weaken security, each named for what it gives up. Use them for local
+    /// development and tests only.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use grantflow::{MemoryClientRegistry, MemoryTokenStore, Server};
+    ///
+    /// let server = Server::builder(
+    ///     "http://127.0.0.1:8080",
+    ///     Arc::new(MemoryClientRegistry::new()),
+    ///     Arc::new(MemoryTokenStore::new()),
+    /// )
+    /// .dangerous(|d| d.allow_http_issuer())
+    /// .build()?;
+    /// # let _ = server;
+    /// # Ok::<(), grantflow::ConfigError>(())
+    /// ```
+    pub fn dangerous(mut self, configure: impl FnOnce(&mut Dangerous) -> &mut Dangerous) -> Self {
+        configure(&mut self.config.dangerous);
+        self
+    }
+
+    // ------------------------------------------------------------------ build
+
+    /// Checks the configuration and builds the server.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when the issuer is not an `https` URL without query or fragment
+    /// (SEC-01, MD-02), a lifetime or URL is out of range, a setting is given for a grant
+    /// that is not enabled (a device setting without
+    /// [`device_store`](Self::device_store), a password limiter without
+    /// [`password_grant`](Self::password_grant)), or two grant handlers claim the same
+    /// `grant_type`.
+    pub fn build(self) -> Result<Server, ConfigError> {
+        let Self { config, given } = self;
+        if given.device_setting && config.device.store.is_none() {
+            return Err(ConfigError::Setting(
+                "a device grant setting was given, but the device grant is not enabled (ServerBuilder::device_store)",
+            ));
+        }
+        if given.password_limiter && config.password.verifier.is_none() {
+            return Err(ConfigError::Setting(
+                "a password limiter was given, but the password grant is not enabled (ServerBuilder::password_grant)",
+            ));
+        }
+        config.check()?;
+        let grant_handlers = grant_handlers(&config)?;
+        let metadata = Metadata::render(&config, &grant_handlers)?;
+        let mut warnings = Vec::new();
+        if config.password.verifier.is_some() {
+            warnings.push(PASSWORD_GRANT_WARNING);
+        }
+        if !given.code_store {
+            warnings.push(IN_PROCESS_CODES_WARNING);
+        }
+        Ok(Server::new(ServerState {
+            config,
+            grant_handlers,
+            metadata,
+            warnings,
+        }))
+    }
+}
+
+/// The token endpoint's handlers: the built-in grants that are enabled, then the
+/// extension grants, one per `grant_type`.
+fn grant_handlers(config: &Config) -> Result<Vec<Arc<dyn GrantHandler>>, ConfigError> {
+    let tokens = &config.tokens;
+    let mut handlers: Vec<Arc<dyn GrantHandler>> = vec![
+        Arc::new(ClientCredentialsGrant),
+        Arc::new(AuthorizationCodeGrant {
+            codes: Arc::clone(&config.code_flow.store),
+            tokens: Arc::clone(&tokens.store),
+            revoked_for: tokens.refresh_ttl,
+        }),
+        Arc::new(RefreshTokenGrant {
+            tokens: Arc::clone(&tokens.store),
+            grace: tokens.refresh_reuse_grace,
+            revoked_for: tokens.refresh_ttl,
+        }),
+    ];
+    if let Some(store) = &config.device.store {
+        handlers.push(Arc::new(DeviceCodeGrant {
+            store: Arc::clone(store),
+            tokens: Arc::clone(&tokens.store),
+            revoked_for: tokens.refresh_ttl,
+        }));
+    }
+    if let Some(verifier) = &config.password.verifier {
+        handlers.push(Arc::new(PasswordGrant {
+            verifier: Arc::clone(verifier),
+            limiter: Arc::clone(&config.password.limiter),
+        }));
+    }
+    for handler in &config.extension_grants {
+        if handlers
+            .iter()
+            .any(|h| h.grant_type() == handler.grant_type())
+        {
+            return Err(ConfigError::DuplicateGrantHandler);
+        }
+        handlers.push(Arc::clone(handler));
+    }
+    Ok(handlers)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::http::{HttpRequest, Method};
+    use crate::random::SeededRandom;
+    use crate::secret::AccessToken;
+    use crate::store::memory::{
+        MemoryAttemptLimiter, MemoryClientRegistry, MemoryCodeStore, MemoryDeviceStore,
+        MemoryTokenStore,
+    };
+    use crate::test_support::block_on;
+    use crate::types::{AuthMethod, Client, ClientSecret, ClientType, GrantId, GrantType};
+
+    fn builder() -> ServerBuilder {
+        let clients = Arc::new(MemoryClientRegistry::new());
+        clients
+            .insert(
+                Client::builder("backend", ClientType::Confidential)
+                    .secret(&ClientSecret::from_presented("s3cr3t".to_owned()))
+                    .auth_method(AuthMethod::ClientSecretPost)
+                    .grant_type(GrantType::CLIENT_CREDENTIALS)
+                    .allowed_scope("read")
+                    .build()
+                    .unwrap(),
+            )
+            .unwrap();
+        Server::builder(
+            "https://as.example.com",
+            clients,
+            Arc::new(MemoryTokenStore::new()),
+        )
+    }
+
+    #[derive(Debug)]
+    struct NoUsers;
+
+    #[async_trait::async_trait]
+    impl ResourceOwnerVerifier for NoUsers {
+        async fn verify(
+            &self,
+            _: &crate::types::Client,
+            _: &str,
+            _: &crate::secret::ResourceOwnerPassword,
+        ) -> Result<Option<crate::types::Subject>, crate::error::StorageError> {
+            Ok(None)
+        }
+    }
+
+    #[test]
+    fn settings_of_a_grant_that_is_not_enabled_fail_at_build() {
+        let limiter = || Arc::new(MemoryAttemptLimiter::default());
+        let device_settings: [fn(ServerBuilder) -> ServerBuilder; 6] = [
+            |b| b.device_code_ttl(Duration::from_secs(300)),
+            |b| b.device_poll_interval(Duration::from_secs(10)),
+            |b| b.device_verification_uri("https://as.example.com/activate"),
+            |b| b.device_authorization_endpoint("https://as.example.com/da"),
+            |b| b.user_code_format(UserCodeFormat::digits()),
+            |b| b.user_code_limiter(Arc::new(MemoryAttemptLimiter::default())),
+        ];
+        for setting in device_settings {
+            assert!(matches!(
+                setting(builder()).build(),
+                Err(ConfigError::Setting(message)) if message.contains("device_store")
+            ));
+            let enabled = setting(builder()).device_store(Arc::new(MemoryDeviceStore::new()));
+            assert!(enabled.build().is_ok());
+        }
+        assert!(matches!(
+            builder().password_limiter(limiter()).build(),
+            Err(ConfigError::Setting(message)) if message.contains("password_grant")
+        ));
+        let enabled = builder()
+            .password_limiter(limiter())
+            .password_grant(Arc::new(NoUsers));
+        assert!(enabled.build().is_ok());
+    }
+
+    #[test]
+    fn codes_kept_in_this_process_are_reported_unless_chosen() {
+        let server = builder().build().unwrap();
+        assert_eq!(server.warnings(), [IN_PROCESS_CODES_WARNING]);
+        let server = builder()
+            .code_store(Arc::new(MemoryCodeStore::new()))
+            .build()
+            .unwrap();
+        assert!(server.warnings().is_empty());
+        let server = builder()
+            .code_store(Arc::new(MemoryCodeStore::new()))
+            .password_grant(Arc::new(NoUsers))
+            .build()
+            .unwrap();
+        assert_eq!(server.warnings(), [PASSWORD_GRANT_WARNING]);
+    }
+
+    /// TE-14 with injected randomness: a server draws every value from its `Random`, so a
+    /// seeded one issues tokens a test can predict (here: the new grant's id, then the
+    /// access token).
+    #[test]
+    fn te_14_a_seeded_server_issues_predictable_tokens() {
+        let issue = |seed| {
+            let server = builder()
+                .clock(Arc::new(ManualClock::new(UNIX_EPOCH)))
+                .random(Arc::new(SeededRandom::new(seed)))
+                .build()
+                .unwrap();
+            let request = HttpRequest::new(Method::Post)
+                .with_header("content-type", "application/x-www-form-urlencoded")
+                .with_body(
+                    "grant_type=client_credentials&scope=read&client_id=backend&client_secret=s3cr3t",
+                );
+            let response = block_on(server.token(&request)).unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+            body["access_token"].as_str().unwrap().to_owned()
+        };
+        let expected = SeededRandom::new(7);
+        let _grant = GrantId::generate_with(&expected);
+        let token = AccessToken::generate_with(&expected);
+        assert_eq!(issue(7), token.expose_secret());
+        assert_eq!(issue(7), issue(7));
+        assert_ne!(issue(7), issue(8));
+    }
+}
