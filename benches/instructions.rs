@@ -1,17 +1,21 @@
-//! The client credentials request path, `HttpRequest` in, `HttpResponse` out, on the memory
-//! stores, run a given number of times: a target for callgrind, whose instruction counts do
-//! not vary from run to run as times do on a shared VM.
+//! Request paths on the memory stores, `HttpRequest` in, run a given number of times: a
+//! target for callgrind, whose instruction counts do not vary from run to run as times do
+//! on a shared VM.
 //!
 //! ```sh
 //! cargo bench --bench instructions --no-run     # prints the binary's path
 //! valgrind --tool=callgrind <binary> 4000
 //! valgrind --tool=callgrind <binary> 6000
+//! valgrind --tool=callgrind <binary> guard 4000
+//! valgrind --tool=callgrind <binary> guard 6000
 //! ```
 //!
-//! `(Ir(6000) - Ir(4000)) / 2000` is the cost of one request at steady state: the clock
-//! advances 1 ms per request and tokens live 1 s, so after the first thousand requests the
-//! token store holds about a thousand live tokens and purges as it goes. See
-//! `benches/README.md` for the figures.
+//! `(Ir(6000) - Ir(4000)) / 2000` is the cost of one request at steady state. Without a
+//! mode, the path is a client credentials request: the clock advances 1 ms per request and
+//! tokens live 1 s, so after the first thousand requests the token store holds about a
+//! thousand live tokens and purges as it goes. `guard` is the bearer guard of a resource
+//! server with its own resource identifier, checking one of a thousand live access tokens
+//! restricted to that resource. See `benches/README.md` for the figures.
 
 #![allow(missing_docs, reason = "a benchmark binary")]
 
@@ -42,6 +46,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .skip(1)
         .find_map(|arg| arg.parse::<usize>().ok())
         .unwrap_or(1000);
+    if std::env::args().any(|arg| arg == "guard") {
+        return guard(requests);
+    }
     let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
     let clients = Arc::new(MemoryClientRegistry::new());
     clients.insert(
@@ -71,5 +78,57 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     println!("{requests} client credentials requests");
+    Ok(())
+}
+
+/// The resource identifier of the guarded API.
+const RESOURCE: &str = "https://api.example.com/data";
+
+/// `requests` bearer guard checks of a token restricted to [`RESOURCE`], by the guard of
+/// that resource, among a thousand such live tokens.
+fn guard(requests: usize) -> Result<(), Box<dyn std::error::Error>> {
+    use grantflow::secret::AccessToken;
+    use grantflow::store::{GrantId, TokenKind, TokenRecord, TokenStore as _};
+    use grantflow::{ClientId, Scope};
+
+    let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    let now = grantflow::clock::Clock::now(&clock);
+    let tokens = Arc::new(MemoryTokenStore::new());
+    let client = ClientId::new("s6BhdRkqt3")?;
+    let mut probe = None;
+    let mut batch = Vec::new();
+    for _ in 0..1000 {
+        let token = AccessToken::generate();
+        let record = TokenRecord::new(
+            TokenKind::Access,
+            GrantId::generate(),
+            client.clone(),
+            Scope::parse("read:data write:data")?,
+            now,
+            now + Duration::from_secs(3600),
+        )
+        .with_audience(Some(Arc::from(RESOURCE)));
+        batch.push((token.hash(), record));
+        probe.get_or_insert(token);
+    }
+    block_on(tokens.insert(batch))?;
+    let server = Server::builder(
+        "https://as.example.com",
+        Arc::new(MemoryClientRegistry::new()),
+        tokens,
+    )
+    .clock(Arc::new(clock.clone()))
+    .build()?;
+    let guard = server.bearer_guard().audience(RESOURCE);
+    let probe = probe.ok_or("no token")?;
+    let required = Scope::parse("read:data")?;
+    for _ in 0..requests {
+        let request = HttpRequest::new(Method::Get)
+            .with_header("authorization", format!("Bearer {}", probe.expose_secret()));
+        if block_on(guard.check(std::hint::black_box(&request), &required)).is_err() {
+            return Err("the token was refused".into());
+        }
+    }
+    println!("{requests} bearer guard checks");
     Ok(())
 }
