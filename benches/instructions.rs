@@ -26,7 +26,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use grantflow::clock::ManualClock;
 use grantflow::{
     Client, ClientSecret, ClientType, GrantType, HttpRequest, MemoryClientRegistry,
-    MemoryTokenStore, Method, Server,
+    MemoryTokenStore, Method, ResourceUri, Resources, Server,
 };
 
 /// The memory stores never wait, so one poll finishes every request.
@@ -107,7 +107,7 @@ fn guard(requests: usize) -> Result<(), Box<dyn std::error::Error>> {
             now,
             now + Duration::from_secs(3600),
         )
-        .with_audience(Some(Arc::from(RESOURCE)));
+        .with_audience(Resources::one(ResourceUri::parse(RESOURCE)?));
         batch.push((token.hash(), record));
         probe.get_or_insert(token);
     }
@@ -119,7 +119,7 @@ fn guard(requests: usize) -> Result<(), Box<dyn std::error::Error>> {
     )
     .clock(Arc::new(clock.clone()))
     .build()?;
-    let guard = server.bearer_guard().audience(RESOURCE);
+    let guard = server.bearer_guard().resource(RESOURCE)?;
     let probe = probe.ok_or("no token")?;
     let required = Scope::parse("read:data")?;
     for _ in 0..requests {

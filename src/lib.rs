@@ -256,7 +256,8 @@ pub use crate::store::memory::{
 pub use crate::token_issuer::TokenIssuer;
 pub use crate::types::{
     AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientSecret, ClientType,
-    DangerousClient, GrantType, InvalidScope, Scope, Subject,
+    DangerousClient, GrantType, InvalidResource, InvalidScope, ResourceUri, Resources, Scope,
+    Subject,
 };
 
 pub mod authorize {

@@ -51,6 +51,68 @@ pub fn well_known_url(issuer: &str) -> Result<String, ConfigError> {
     Ok(url)
 }
 
+/// The well-known suffix of [RFC 9728 §3](https://www.rfc-editor.org/rfc/rfc9728#section-3).
+const RESOURCE_WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
+
+/// The protected resource metadata URL of the resource identified by `resource`
+/// ([RFC 9728 §3.1](https://www.rfc-editor.org/rfc/rfc9728#section-3.1), PR-03): the
+/// well-known suffix goes between the host (and port) and the path and query, after a
+/// terminating `/` right after the host is removed. Nothing else is normalised, so the
+/// document's `resource` can be compared code point for code point with the identifier
+/// the URL was made from (PR-04).
+///
+/// ```
+/// use grantflow::metadata::resource_metadata_url;
+///
+/// // V-PRM
+/// assert_eq!(
+///     resource_metadata_url("https://resource.example.com")?,
+///     "https://resource.example.com/.well-known/oauth-protected-resource"
+/// );
+/// assert_eq!(
+///     resource_metadata_url("https://resource.example.com/resource1")?,
+///     "https://resource.example.com/.well-known/oauth-protected-resource/resource1"
+/// );
+/// assert_eq!(
+///     resource_metadata_url("https://resource.example.com/api?tenant=a")?,
+///     "https://resource.example.com/.well-known/oauth-protected-resource/api?tenant=a"
+/// );
+/// # Ok::<(), grantflow::ConfigError>(())
+/// ```
+///
+/// # Errors
+/// [`ConfigError::Setting`] when `resource` is not an absolute `http(s)` URL with a host
+/// and without fragment.
+pub fn resource_metadata_url(resource: &str) -> Result<String, ConfigError> {
+    const BAD: ConfigError = ConfigError::Setting(
+        "a resource identifier is an absolute https URL with a host and without fragment",
+    );
+    if resource.contains('#') {
+        return Err(BAD);
+    }
+    let scheme_end = resource.find("://").ok_or(BAD)?;
+    let scheme = &resource[..scheme_end];
+    if !scheme.eq_ignore_ascii_case("https") && !scheme.eq_ignore_ascii_case("http") {
+        return Err(BAD);
+    }
+    let rest = &resource[scheme_end + 3..];
+    let authority_len = rest.find(['/', '?']).unwrap_or(rest.len());
+    if authority_len == 0 {
+        return Err(BAD);
+    }
+    let split = scheme_end + 3 + authority_len;
+    let (origin, mut tail) = resource.split_at(split);
+    // A terminating `/` after the host, with nothing after it but a query, is removed.
+    if tail == "/" || tail.starts_with("/?") {
+        tail = &tail[1..];
+    }
+    let mut url = String::with_capacity(resource.len() + RESOURCE_WELL_KNOWN.len());
+    url.push_str(origin);
+    url.push_str(RESOURCE_WELL_KNOWN);
+    url.push_str(tail);
+    Ok(url)
+}
+
 /// Splits `scheme://authority` from the path, on the text itself: the issuer must be
 /// compared code point for code point (MD-02), so no URL normalisation is applied.
 fn split_issuer(issuer: &str) -> Result<(&str, &str), ConfigError> {
@@ -146,6 +208,13 @@ impl Metadata {
                 "service_documentation",
                 urls.service_documentation.as_deref(),
             );
+        // RFC 9728 §4: the protected resources tokens are issued for (RI-03).
+        if !config.resources.known.is_empty() {
+            document.string_array(
+                "protected_resources",
+                config.resources.known.iter().map(|r| r.id.as_str()),
+            );
+        }
         let body = document.finish();
         Ok(Self {
             body: body.into(),
@@ -180,7 +249,10 @@ impl Server {
     ///   no response type to list; RFC 8414 calls `response_types_supported` required, but
     ///   an empty array is forbidden (MD-05), so it is left out;
     /// - `device_authorization_endpoint` only when the device grant is registered;
-    /// - `scopes_supported` and `service_documentation` when configured.
+    /// - `scopes_supported` and `service_documentation` when configured;
+    /// - `protected_resources`
+    ///   ([RFC 9728 §4](https://www.rfc-editor.org/rfc/rfc9728#section-4)): the resources
+    ///   registered with [`ServerBuilder::resource`](crate::ServerBuilder::resource), if any.
     ///
     /// No member is `null` or an empty array (MD-05).
     pub fn metadata(&self) -> HttpResponse {
@@ -230,6 +302,26 @@ impl Server {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pr_03_resource_metadata_url() {
+        let url = |r: &str| resource_metadata_url(r).ok();
+        assert_eq!(
+            url("https://r.example/").as_deref(),
+            Some("https://r.example/.well-known/oauth-protected-resource")
+        );
+        assert_eq!(
+            url("https://r.example/?t=1").as_deref(),
+            Some("https://r.example/.well-known/oauth-protected-resource?t=1")
+        );
+        assert_eq!(
+            url("https://r.example:8443/mcp/").as_deref(),
+            Some("https://r.example:8443/.well-known/oauth-protected-resource/mcp/")
+        );
+        assert_eq!(url("https://r.example/mcp#x"), None);
+        assert_eq!(url("urn:example:r"), None);
+        assert_eq!(url("https:///mcp"), None);
+    }
 
     #[test]
     fn md_01_well_known_url_rejects_bad_issuers() {

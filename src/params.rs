@@ -3,7 +3,8 @@
 //!
 //! The crate parses forms itself (never into a map) so that a repeated parameter is seen
 //! and refused (TE-03, AZ-06), and so that hostile input is bounded before any allocation
-//! grows with it.
+//! grows with it. The parameters a protocol defines as repeatable ([`MAY_REPEAT`]) are the
+//! one exception, read with [`Form::get_all`].
 
 use std::borrow::Cow;
 
@@ -45,7 +46,19 @@ impl Default for FormLimits {
     }
 }
 
-/// A parsed form: each name at most once, empty values dropped. `Debug` lists the
+/// The parameters that may appear more than once in one request: `resource`
+/// ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2), RI-02), an exception
+/// to the repeated-parameter rule of RFC 6749 §3.1 and §3.2 (AZ-06, TE-03, DG-01). Every
+/// other name is refused when repeated.
+pub(crate) const MAY_REPEAT: [&str; 1] = ["resource"];
+
+/// Whether `name` is one of the repeatable parameters of [`MAY_REPEAT`].
+pub(crate) fn may_repeat(name: &str) -> bool {
+    MAY_REPEAT.contains(&name)
+}
+
+/// A parsed form: each name at most once (except those of [`MAY_REPEAT`]), empty values
+/// dropped. `Debug` lists the
 /// parameter names only: values may be secrets.
 pub(crate) struct Form<'a> {
     pairs: Pairs<'a>,
@@ -82,8 +95,8 @@ pub(crate) fn is_plain_name(name: &str) -> bool {
 }
 
 impl<'a> Form<'a> {
-    /// Parses a form body or query string: each name at most once (TE-03), empty values
-    /// dropped.
+    /// Parses a form body or query string: each name at most once (TE-03) except the
+    /// names of [`MAY_REPEAT`], empty values dropped.
     pub(crate) fn parse(input: &'a [u8], limits: &FormLimits) -> Result<Self, FormError> {
         let mut pairs = parse_pairs(input, limits)?;
         // A name sent twice is refused even when one of the values is empty: the
@@ -96,11 +109,21 @@ impl<'a> Form<'a> {
         Ok(Self { pairs })
     }
 
-    /// The value of `name`, if present and non-empty.
+    /// The value of `name`, if present and non-empty. For a name of [`MAY_REPEAT`], use
+    /// [`get_all`](Self::get_all): this returns only its first value.
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
             .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_ref())
+    }
+
+    /// Every non-empty value of `name`, in request order: for the parameters of
+    /// [`MAY_REPEAT`].
+    pub(crate) fn get_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.pairs
+            .iter()
+            .filter(move |(n, _)| n == name)
             .map(|(_, v)| v.as_ref())
     }
 
@@ -163,13 +186,11 @@ pub(crate) fn parse_pairs<'a>(
 /// Decoded name-value pairs, in request order.
 pub(crate) type Pairs<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
 
-/// The first name that appears more than once, if any.
+/// The first name that appears more than once, if any, leaving out the names that may
+/// repeat ([`MAY_REPEAT`]).
 pub(crate) fn first_repeated<'p>(pairs: &'p Pairs<'_>) -> Option<&'p str> {
     pairs.iter().enumerate().find_map(|(i, (name, _))| {
-        pairs[..i]
-            .iter()
-            .any(|(n, _)| n == name)
-            .then_some(name.as_ref())
+        (!may_repeat(name) && pairs[..i].iter().any(|(n, _)| n == name)).then_some(name.as_ref())
     })
 }
 
@@ -255,6 +276,23 @@ mod tests {
         }
         let long = format!("{0}=1&{0}=2", "n".repeat(65));
         assert_eq!(description(&long).as_deref(), Some("repeated parameter"));
+    }
+
+    #[test]
+    fn ri_02_resource_may_repeat_and_nothing_else() {
+        let form = parse("resource=https%3A%2F%2Fa.example%2F&scope=x&resource=&resource=urn%3Ab")
+            .unwrap();
+        assert_eq!(
+            form.get_all("resource").collect::<Vec<_>>(),
+            ["https://a.example/", "urn:b"]
+        );
+        assert_eq!(form.get("scope"), Some("x"));
+        assert!(matches!(
+            parse("resource=a&scope=x&scope=y"),
+            Err(FormError::Repeated(name)) if name == "scope"
+        ));
+        // The exception is by exact name: a look-alike is still refused.
+        assert!(parse("Resource=a&Resource=b").is_err());
     }
 
     #[test]

@@ -88,6 +88,16 @@ impl JsonObject {
         self
     }
 
+    /// Adds an audience member (`aud`, [RFC 7519 §4.1.3](https://www.rfc-editor.org/rfc/rfc7519#section-4.1.3)):
+    /// a string for one resource, an array for several, left out when empty.
+    pub(crate) fn audience(&mut self, name: &str, audience: &crate::types::Resources) -> &mut Self {
+        match audience.as_slice() {
+            [] => self,
+            [one] => self.string(name, one.as_str()),
+            _ => self.string_array(name, audience.iter()),
+        }
+    }
+
     /// Adds a boolean member when `value` is `Some`; leaves it out otherwise.
     pub(crate) fn optional_boolean(&mut self, name: &str, value: Option<bool>) -> &mut Self {
         if let Some(value) = value {

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use crate::random::Random;
 use crate::secret::{AccessToken, RefreshToken};
-use crate::types::{ClientId, GrantId, Scope, Subject};
+use crate::types::{ClientId, GrantId, Resources, Scope, Subject};
 
 /// What a token is about, handed to a [`TokenIssuer`] when it mints one.
 #[derive(Debug, Clone, Copy)]
@@ -21,6 +21,12 @@ pub struct TokenClaims<'a> {
     pub subject: Option<&'a Subject>,
     /// The granted scope.
     pub scope: &'a Scope,
+    /// The token's audience: the resources it is for (`aud`,
+    /// [RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2),
+    /// [RFC 9068 §2.2](https://www.rfc-editor.org/rfc/rfc9068#section-2.2)), or empty for
+    /// a token not restricted to a resource. A self-contained format writes them as `aud`.
+    /// For a refresh token, the resources of the whole grant.
+    pub audience: &'a Resources,
     /// The grant the token belongs to.
     pub grant_id: &'a GrantId,
     /// When the token is issued.

@@ -300,6 +300,66 @@ impl ServerBuilder {
         self
     }
 
+    // ------------------------------------------------------------------ resources
+
+    /// Registers a protected resource this server issues tokens for, by its resource
+    /// identifier ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)): an
+    /// absolute `https` URI without fragment, compared character for character (a trailing
+    /// `/` makes another resource). Tokens for it accept any scope the client may have; see
+    /// [`resource_with_scopes`](Self::resource_with_scopes) for a resource with scopes of
+    /// its own. Default: none.
+    ///
+    /// A client names the resources it wants with the `resource` parameter, at the
+    /// authorization endpoint and at the token endpoint for every grant. A value that is
+    /// not registered here, or that the client may not use
+    /// ([`ClientBuilder::allowed_resource`](crate::ClientBuilder::allowed_resource)), is
+    /// refused with `invalid_target` (RI-03). The access token's audience is the resource
+    /// the request named: [`TokenRecord::audience`](crate::store::TokenRecord::audience),
+    /// `aud` at introspection, and what a [`BearerGuard`](crate::guard::BearerGuard) checks
+    /// against its own identifier (RI-09, RI-11). The resources are listed in the metadata
+    /// as `protected_resources`
+    /// ([RFC 9728 §4](https://www.rfc-editor.org/rfc/rfc9728#section-4)).
+    pub fn resource(mut self, identifier: &str) -> Self {
+        self.config.resources.add(identifier, None);
+        self
+    }
+
+    /// Registers a protected resource, as [`resource`](Self::resource), that understands
+    /// only `scopes` (space-separated). A request that names it with a scope it does not
+    /// define is refused with `invalid_target` (RI-03); an access token for it from an
+    /// existing grant gets the granted scope narrowed to those scopes, and the token
+    /// response says so (RI-09).
+    pub fn resource_with_scopes(mut self, identifier: &str, scopes: &str) -> Self {
+        self.config.resources.add(identifier, Some(scopes));
+        self
+    }
+
+    /// The resource a request without `resource` is for, one of the registered resources
+    /// (RI-04, [RFC 8707 §2.1](https://www.rfc-editor.org/rfc/rfc8707#section-2.1)).
+    /// Default: none: a request without `resource` gets a token without audience, which
+    /// only a guard without a resource identifier accepts, unless
+    /// [`require_resource`](Self::require_resource) refuses it.
+    pub fn default_resource(mut self, identifier: &str) -> Self {
+        match crate::types::ResourceUri::parse(identifier) {
+            Ok(resource) => self.config.resources.default = Some(resource),
+            Err(_) => {
+                self.config
+                    .resources
+                    .invalid
+                    .get_or_insert("the default resource must be an absolute URI");
+            }
+        }
+        self
+    }
+
+    /// Whether a request that names no `resource` is refused with `invalid_target`
+    /// (RI-04). Default: `false`. Refused at [`build`](Self::build) together with a
+    /// [`default_resource`](Self::default_resource), or without any registered resource.
+    pub fn require_resource(mut self, require: bool) -> Self {
+        self.config.resources.require = require;
+        self
+    }
+
     // ------------------------------------------------------------------ endpoints
 
     /// How the revocation endpoint answers a client that presents another client's token

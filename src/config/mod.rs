@@ -21,12 +21,16 @@
 
 mod builder;
 mod device;
+mod resources;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use builder::ServerBuilder;
 pub(crate) use device::DeviceConfig;
+#[cfg(test)]
+pub(crate) use resources::KnownResource;
+pub(crate) use resources::ResourceConfig;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::ConfigError;
@@ -60,6 +64,8 @@ pub(crate) struct Config {
     pub(crate) password: PasswordConfig,
     /// The revocation endpoint.
     pub(crate) revocation: RevocationConfig,
+    /// The protected resources tokens are issued for (resource indicators).
+    pub(crate) resources: ResourceConfig,
     /// The published URLs and metadata members.
     pub(crate) metadata: MetadataConfig,
     /// HTTP-level settings of every endpoint.
@@ -143,8 +149,9 @@ pub struct Dangerous {
 }
 
 impl Dangerous {
-    /// Accepts an `http` issuer (and so `http` endpoints). Every OAuth endpoint must be
-    /// served over TLS in production (SEC-01); this is for local development on loopback.
+    /// Accepts an `http` issuer (and so `http` endpoints and `http` resource identifiers).
+    /// Every OAuth endpoint and protected resource must be served over TLS in production
+    /// (SEC-01); this is for local development on loopback.
     pub fn allow_http_issuer(&mut self) -> &mut Self {
         self.allow_http_issuer = true;
         self
@@ -195,7 +202,7 @@ pub(crate) enum UrlSchemes {
 }
 
 impl UrlSchemes {
-    fn allow(self, scheme: &str) -> bool {
+    pub(crate) fn allow(self, scheme: &str) -> bool {
         scheme == "https" || (self == Self::HttpAllowed && scheme == "http")
     }
 }
@@ -235,6 +242,7 @@ impl Config {
             revocation: RevocationConfig {
                 hide_foreign_tokens: false,
             },
+            resources: ResourceConfig::default(),
             metadata: MetadataConfig {
                 authorization_endpoint: url("/authorize"),
                 token_endpoint: url("/token"),
@@ -262,6 +270,7 @@ impl Config {
         self.tokens.check()?;
         self.code_flow.check()?;
         self.device.check(schemes)?;
+        self.resources.check(schemes)?;
         self.metadata.check(schemes)?;
         self.http.check()
     }

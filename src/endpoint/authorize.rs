@@ -32,13 +32,16 @@ use std::sync::Arc;
 use crate::endpoint::is_form_content_type;
 use crate::error::{ErrorCode, OAuthError, StorageError};
 use crate::grant::resolve_scope;
+use crate::grant::resource::{Requested, resolve_resources};
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
 use crate::params::{FormLimits, Pairs, first_repeated, parse_pairs};
 use crate::pkce::{CodeChallenge, PkceMethod};
 use crate::secret::AuthorizationCode;
 use crate::server::Server;
 use crate::store::{AuthorizationGrant, find_presented_client};
-use crate::types::{Client, ClientId, GrantId, GrantType, LocalhostPort, Scope, Subject};
+use crate::types::{
+    Client, ClientId, GrantId, GrantType, LocalhostPort, Resources, Scope, Subject,
+};
 
 /// The longest `state` accepted (ST-03). Longer values are a local error: they cannot be
 /// echoed safely.
@@ -64,6 +67,7 @@ pub struct PendingAuthorization {
     redirect_uri: String,
     redirect_uri_sent: bool,
     scope: Scope,
+    resources: Resources,
     state: Option<String>,
     challenge: Option<CodeChallenge>,
     issuer: Arc<str>,
@@ -76,6 +80,7 @@ impl fmt::Debug for PendingAuthorization {
             .field("client_id", self.client.id())
             .field("redirect_uri", &self.redirect_uri)
             .field("scope", &self.scope)
+            .field("resources", &self.resources)
             .field("state", &self.state)
             .finish_non_exhaustive()
     }
@@ -104,6 +109,16 @@ impl PendingAuthorization {
     /// client's allowed scope.
     pub fn requested_scope(&self) -> &Scope {
         &self.scope
+    }
+
+    /// The resources the client asked access to (`resource`,
+    /// [RFC 8707 §2.1](https://www.rfc-editor.org/rfc/rfc8707#section-2.1)), or the
+    /// server's default resource, already checked against the registered resources and
+    /// the client's. Show them on the consent page (RI-05): the grant, and every token of
+    /// it, is for these resources only. Empty when the request named none and there is no
+    /// default.
+    pub fn requested_resources(&self) -> &Resources {
+        &self.resources
     }
 
     /// The verified redirect URI the response will go to.
@@ -187,6 +202,7 @@ impl PendingAuthorization {
             challenge: self.challenge,
             subject,
             scope: granted,
+            resources: self.resources,
             issuer: Arc::clone(&self.issuer),
             issued_at: now,
             // A clock too far in the future to add the lifetime issues a code that is
@@ -437,6 +453,14 @@ impl<'a> Params<'a> {
         self.pairs.iter().filter(|(n, _)| n == name).count()
     }
 
+    /// Every non-empty value of `name`, for the parameters that may repeat (RI-02).
+    fn get_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.pairs
+            .iter()
+            .filter(move |(n, v)| n == name && !v.is_empty())
+            .map(|(_, v)| v.as_ref())
+    }
+
     /// The non-empty value of `name` (AZ-06: empty counts as absent).
     fn get(&self, name: &str) -> Option<&str> {
         self.pairs
@@ -480,9 +504,10 @@ impl Server {
     /// absent with exactly one registered (AZ-03, RU-09); `state` echoable (ST-03).
     ///
     /// Stage B, redirect errors ([`AuthorizeError::Redirect`]): a repeated parameter
-    /// (AZ-06); `response_type` missing, not `code` (implicit and hybrid types are refused
-    /// with `unsupported_response_type`, IM-01, IM-02) or not allowed for the client
-    /// (AZ-05); PKCE (PK-02..PK-06); the scope (SC-01..SC-03).
+    /// (AZ-06; `resource` may repeat, RI-02); `response_type` missing, not `code` (implicit
+    /// and hybrid types are refused with `unsupported_response_type`, IM-01, IM-02) or not
+    /// allowed for the client (AZ-05); PKCE (PK-02..PK-06); the scope (SC-01..SC-03); the
+    /// resources (`invalid_target`, RI-01..RI-04).
     ///
     /// No response of this endpoint carries CORS headers (AZ-10).
     ///
@@ -554,15 +579,16 @@ impl Server {
 
         // Stage B: errors from here on go back to the client, after login (AZ-07).
         let issuer: Arc<str> = Arc::from(self.issuer());
-        let (challenge, scope) = self.check_request(&params, &client).map_err(|error| {
-            AuthorizeError::Redirect(RedirectError(Box::new(RedirectParts {
-                error,
-                redirect_uri: redirect_uri.clone(),
-                state: state.map(str::to_owned),
-                issuer: Arc::clone(&issuer),
-                see_other: is_post,
-            })))
-        })?;
+        let (challenge, scope, resources) =
+            self.check_request(&params, &client).map_err(|error| {
+                AuthorizeError::Redirect(RedirectError(Box::new(RedirectParts {
+                    error,
+                    redirect_uri: redirect_uri.clone(),
+                    state: state.map(str::to_owned),
+                    issuer: Arc::clone(&issuer),
+                    see_other: is_post,
+                })))
+            })?;
 
         Ok(PendingAuthorization {
             server: self.clone(),
@@ -570,6 +596,7 @@ impl Server {
             redirect_uri,
             redirect_uri_sent,
             scope,
+            resources,
             state: state.map(str::to_owned),
             challenge,
             issuer,
@@ -628,21 +655,29 @@ impl Server {
         Ok((requested.to_owned(), true))
     }
 
-    /// Stage B, in order: a repeated parameter (AZ-06); the response type (AZ-05, IM-01,
-    /// IM-02); PKCE (PK-02..PK-06); the scope (SC-01..SC-03). Returns the PKCE challenge
-    /// and the scope to ask the user for.
+    /// Stage B, in order: a repeated parameter other than `resource` (AZ-06, RI-02); the
+    /// response type (AZ-05, IM-01, IM-02); PKCE (PK-02..PK-06); the scope (SC-01..SC-03);
+    /// the resources (RI-01..RI-05). Returns the PKCE challenge, and the scope and
+    /// resources to ask the user for.
     fn check_request(
         &self,
         params: &Params<'_>,
         client: &Client,
-    ) -> Result<(Option<CodeChallenge>, Scope), OAuthError> {
+    ) -> Result<(Option<CodeChallenge>, Scope, Resources), OAuthError> {
         if params.repeated().is_some() {
             return Err(invalid_request("repeated parameter"));
         }
         check_response_type(params, client)?;
         let challenge = self.code_challenge(params, client)?;
         let scope = resolve_scope(client, params.get("scope"))?;
-        Ok((challenge, scope))
+        let resources = resolve_resources(
+            &self.config().resources,
+            client,
+            params.get_all("resource"),
+            &scope,
+            Requested::Grant,
+        )?;
+        Ok((challenge, scope, resources))
     }
 
     /// B3: PKCE (PK-02..PK-06). `None` only for a confidential client exempted from PKCE

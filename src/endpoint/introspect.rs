@@ -85,7 +85,7 @@ fn active_body(record: &TokenRecord, issuer: &str) -> Vec<u8> {
         )
         .string("client_id", record.client_id.as_str())
         .optional_string("sub", record.subject.as_ref().map(|s| s.as_str()))
-        .optional_string("aud", record.audience.as_deref())
+        .audience("aud", &record.audience)
         .string("iss", issuer)
         .number("exp", unix_seconds(record.expires_at))
         .number("iat", unix_seconds(record.issued_at))
@@ -103,11 +103,12 @@ fn is_active(record: &TokenRecord, caller: &Client, now: SystemTime) -> bool {
     }
     // As at the bearer guard: a token restricted to an audience is active only for the
     // resource server of that audience, never for a caller that cannot say who it is.
-    match (record.audience.as_deref(), caller.resource_audience()) {
-        (None, _) => true,
-        (Some(token), Some(caller)) => token == caller,
-        (Some(_), None) => false,
+    if record.audience.is_empty() {
+        return true;
     }
+    caller
+        .resource_audience()
+        .is_some_and(|caller| record.audience.contains(caller))
 }
 
 /// Seconds since the Unix epoch; times before it count as 0.
@@ -143,7 +144,9 @@ mod tests {
             issued + Duration::from_secs(60),
         )
         .with_subject(Some(Subject::new("caf\u{e9}\n\u{1}\"x")))
-        .with_audience(Some("https://rs.example".into()));
+        .with_audience(crate::types::Resources::one(
+            crate::types::ResourceUri::parse("https://rs.example").unwrap(),
+        ));
         let body = active_body(&record, "https://as.example.com");
         let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(

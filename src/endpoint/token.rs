@@ -17,7 +17,7 @@ use crate::secret::{AccessToken, RefreshToken, TokenHash};
 use crate::server::Server;
 use crate::store::{Insert, Rotation, TokenKind, TokenRecord};
 use crate::token_issuer::TokenClaims;
-use crate::types::{Client, GrantId, GrantType, Scope};
+use crate::types::{Client, GrantId, GrantType, Resources, Scope};
 
 impl Server {
     /// The token endpoint: `POST /token`
@@ -80,6 +80,7 @@ impl Server {
             client_id: client.id(),
             subject: grant.subject.as_ref(),
             scope: &grant.scope,
+            audience: &grant.audience,
             grant_id: &grant_id,
             issued_at: now,
             expires_at,
@@ -91,9 +92,11 @@ impl Server {
             && client.issues_refresh_tokens()
             && client.allows_grant_type(GrantType::REFRESH_TOKEN.as_str())
         {
+            let (scope, audience) = grant.refresh_bounds();
             let refresh_claims = TokenClaims {
                 expires_at: expiry(now, tokens.refresh_ttl)?,
-                scope: refresh_scope(grant),
+                scope,
+                audience,
                 ..claims
             };
             let token = tokens
@@ -129,7 +132,7 @@ impl Server {
         now: SystemTime,
     ) -> Result<(), Rejection> {
         let tokens = &self.config().tokens;
-        let Some(rotate) = &grant.rotate else {
+        let Some(old) = &grant.rotate else {
             return match tokens.store.insert(records).await? {
                 Insert::Stored => Ok(()),
                 // AC-02: the grant was revoked (a replayed code) while this request was
@@ -137,7 +140,7 @@ impl Server {
                 Insert::GrantRevoked => Err(grant_revoked().into()),
             };
         };
-        match tokens.store.rotate(&rotate.old, now, records).await? {
+        match tokens.store.rotate(old, now, records).await? {
             Rotation::Rotated => Ok(()),
             // RT-06: another request rotated this token first (a concurrent refresh, or a
             // replay): reuse.
@@ -158,15 +161,6 @@ impl Server {
     }
 }
 
-/// The scope of the refresh token of `grant`: the scope granted, or for a refresh the
-/// scope the rotated-out token had (RT-03).
-fn refresh_scope(grant: &TokenGrant) -> &Scope {
-    grant
-        .rotate
-        .as_ref()
-        .map_or(&grant.scope, |r| &r.refresh_scope)
-}
-
 /// The records of the tokens minted for `grant`, with their expiry, to store under their
 /// digests.
 fn token_records(
@@ -177,7 +171,7 @@ fn token_records(
     access: (&AccessToken, SystemTime),
     refresh: Option<(&RefreshToken, SystemTime)>,
 ) -> Vec<(TokenHash, TokenRecord)> {
-    let record = |kind, scope: &Scope, expires_at| {
+    let record = |kind, scope: &Scope, audience: &Resources, expires_at| {
         TokenRecord::new(
             kind,
             grant_id,
@@ -187,17 +181,18 @@ fn token_records(
             expires_at,
         )
         .with_subject(grant.subject.clone())
-        .with_audience(grant.audience.clone())
+        .with_audience(audience.clone())
     };
     let mut records = Vec::with_capacity(2);
     records.push((
         access.0.hash(),
-        record(TokenKind::Access, &grant.scope, access.1),
+        record(TokenKind::Access, &grant.scope, &grant.audience, access.1),
     ));
     if let Some((token, expires_at)) = refresh {
+        let (scope, audience) = grant.refresh_bounds();
         records.push((
             token.hash(),
-            record(TokenKind::Refresh, refresh_scope(grant), expires_at),
+            record(TokenKind::Refresh, scope, audience, expires_at),
         ));
     }
     records
@@ -286,6 +281,7 @@ impl TokenStyleEndpoint for TokenEndpoint {
             form: call.form,
             now: call.now,
             issuer: server.issuer(),
+            resources: &server.config().resources,
         };
         let grant = handler.handle(&grant_request).await?;
         server.issue(&call.client, grant, call.now).await

@@ -3,16 +3,17 @@
 //! stores and renders the tokens the same way for every grant.
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
 
+use crate::config::ResourceConfig;
 use crate::error::{OAuthError, Rejection};
 use crate::grant::resolve_scope;
+use crate::grant::resource::{Requested, resolve_resources, token_audience};
 use crate::params::Form;
 use crate::secret::TokenHash;
-use crate::types::{Client, GrantId, Scope, Subject};
+use crate::types::{Client, GrantId, Resources, Scope, Subject};
 
 /// A token request after the common checks, handed to the [`GrantHandler`] of its
 /// `grant_type`.
@@ -31,6 +32,7 @@ pub struct GrantRequest<'a> {
     pub(crate) form: &'a Form<'a>,
     pub(crate) now: SystemTime,
     pub(crate) issuer: &'a str,
+    pub(crate) resources: &'a ResourceConfig,
 }
 
 impl GrantRequest<'_> {
@@ -45,11 +47,44 @@ impl GrantRequest<'_> {
     }
 
     /// The value of body parameter `name`: present once and non-empty, form-decoded.
+    /// `resource`, which may repeat, is read with
+    /// [`requested_resources`](Self::requested_resources) instead (this gives only its
+    /// first value).
     ///
     /// # Security
     /// Parameters may carry secrets (codes, refresh tokens, passwords). Do not log them.
     pub fn param(&self, name: &str) -> Option<&str> {
         self.form.get(name)
+    }
+
+    /// The tokens of an existing grant (a code's, an approved device request's) of `scope`
+    /// and `resources`: the access token for the request's `resource` values among the
+    /// granted ones (all of them without any), its scope narrowed to what they define; the
+    /// refresh token keeps the whole grant (RI-06, RI-08, RI-09).
+    pub(crate) fn tokens_of_grant(
+        &self,
+        grant_id: GrantId,
+        scope: Scope,
+        resources: Resources,
+    ) -> Result<TokenGrant, OAuthError> {
+        let (audience, access_scope) = token_audience(
+            self.resources,
+            self.client,
+            &resources,
+            self.resource_values(),
+            &scope,
+        )?;
+        let narrowed = audience != resources || access_scope != scope;
+        let mut tokens = TokenGrant::for_grant(grant_id, access_scope).with_audience(audience);
+        if narrowed {
+            tokens.whole_grant = Some((scope, resources));
+        }
+        Ok(tokens)
+    }
+
+    /// The raw `resource` values, in request order (it may repeat, RI-02).
+    pub(crate) fn resource_values(&self) -> impl Iterator<Item = &str> + '_ {
+        self.form.get_all("resource")
     }
 
     /// The server's current time.
@@ -69,6 +104,29 @@ impl GrantRequest<'_> {
     /// `invalid_scope`, ready to return from a handler.
     pub fn requested_scope(&self) -> Result<Scope, OAuthError> {
         resolve_scope(self.client, self.param("scope"))
+    }
+
+    /// The audience of a token for a new grant: the `resource` values
+    /// ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)) resolved against
+    /// the server's registered resources and what the client may use, for `scope` (the
+    /// resolved [`requested_scope`](Self::requested_scope)). Repeated values collapse;
+    /// without any, the server's default resource, if any. Put the result in
+    /// [`TokenGrant::with_audience`].
+    ///
+    /// # Errors
+    /// `invalid_target` for a malformed or unknown resource, one the client may not use,
+    /// several at once for a client without
+    /// [`allow_multiple_audiences`](crate::DangerousClient::allow_multiple_audiences), a
+    /// scope the resource does not define, or none where the server requires one (RI-01,
+    /// RI-03, RI-04, RI-10).
+    pub fn requested_resources(&self, scope: &Scope) -> Result<Resources, OAuthError> {
+        resolve_resources(
+            self.resources,
+            self.client,
+            self.resource_values(),
+            scope,
+            Requested::Token,
+        )
     }
 }
 
@@ -97,20 +155,16 @@ pub struct TokenGrant {
     /// Whether to issue a refresh token too (only if the client is registered to receive
     /// them, RT-08).
     pub refresh_token: bool,
-    /// The resource server the tokens are meant for (`aud`), or `None` for tokens any of
-    /// this server's resource servers may accept.
-    pub audience: Option<Arc<str>>,
+    /// The resources the access token is for (its audience, `aud`), or empty for a token
+    /// not restricted to a resource.
+    pub audience: Resources,
+    /// The scope and resources of the whole grant, where the access token is narrowed
+    /// (a refresh with a smaller `scope`, a `resource` naming one of several): the refresh
+    /// token keeps them (RT-03, RI-06, RI-07). `None`: the access token's.
+    pub(crate) whole_grant: Option<(Scope, Resources)>,
     /// Set by the refresh grant: the presented refresh token to rotate out atomically
     /// when the new tokens are stored.
-    pub(crate) rotate: Option<Rotate>,
-}
-
-/// The rotation part of a refresh: which token to swap out, and the scope the successor
-/// keeps (RT-03).
-#[derive(Debug, Clone)]
-pub(crate) struct Rotate {
-    pub(crate) old: TokenHash,
-    pub(crate) refresh_scope: Scope,
+    pub(crate) rotate: Option<TokenHash>,
 }
 
 impl TokenGrant {
@@ -123,7 +177,8 @@ impl TokenGrant {
             scope,
             refresh_token: false,
             rotate: None,
-            audience: None,
+            audience: Resources::empty(),
+            whole_grant: None,
         }
     }
 
@@ -131,20 +186,25 @@ impl TokenGrant {
     pub(crate) fn for_grant(grant_id: GrantId, scope: Scope) -> Self {
         Self {
             grant_id: Some(grant_id),
-            subject: None,
-            scope,
-            refresh_token: false,
-            rotate: None,
-            audience: None,
+            ..Self::new(scope)
         }
     }
 
-    /// Restricts the tokens to one resource server (`aud`), which its
-    /// [`BearerGuard`](crate::guard::BearerGuard) checks (BT-09).
+    /// Restricts the tokens to `audience`, the resources they are for (`aud`), which a
+    /// [`BearerGuard`](crate::guard::BearerGuard) checks against its own resource
+    /// identifier (BT-09, RI-11): usually [`GrantRequest::requested_resources`].
     #[must_use]
-    pub fn with_audience(mut self, audience: &str) -> Self {
-        self.audience = Some(Arc::from(audience));
+    pub fn with_audience(mut self, audience: Resources) -> Self {
+        self.audience = audience;
         self
+    }
+
+    /// The scope and resources the refresh token keeps: the whole grant's.
+    pub(crate) fn refresh_bounds(&self) -> (&Scope, &Resources) {
+        match &self.whole_grant {
+            Some((scope, resources)) => (scope, resources),
+            None => (&self.scope, &self.audience),
+        }
     }
 
     /// Sets the subject.

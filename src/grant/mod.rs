@@ -22,13 +22,14 @@ pub(crate) mod device;
 pub(crate) mod handler;
 pub(crate) mod password;
 pub(crate) mod refresh_token;
+pub(crate) mod resource;
 
 pub use crate::error::Rejection;
 pub use handler::{GrantHandler, TokenGrant};
 pub use password::handler::ResourceOwnerVerifier;
 
 // `GrantRequest` is public at the crate root (a name of the design card).
-pub(crate) use handler::{GrantRequest, Rotate};
+pub(crate) use handler::GrantRequest;
 
 use crate::error::{ErrorCode, OAuthError};
 use crate::types::{Client, Scope};

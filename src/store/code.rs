@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use crate::error::StorageError;
 use crate::pkce::CodeChallenge;
 use crate::secret::TokenHash;
-use crate::types::{ClientId, GrantId, Scope, Subject};
+use crate::types::{ClientId, GrantId, Resources, Scope, Subject};
 
 /// What an authorization code stands for: everything the resource owner approved, bound to
 /// the client, redirect URI and PKCE challenge of the request (AC-08), stored under the
@@ -58,6 +58,11 @@ pub struct AuthorizationGrant {
     pub subject: Subject,
     /// The scope the resource owner granted.
     pub scope: Scope,
+    /// The resources the grant is for (`resource` in the authorization request,
+    /// [RFC 8707 §2.1](https://www.rfc-editor.org/rfc/rfc8707#section-2.1)), or empty when
+    /// it is not restricted to a resource. They bound the audience of every token of the
+    /// grant (RI-05).
+    pub resources: Resources,
     /// The issuer that minted the code; another issuer refuses it (MX-02).
     pub issuer: Arc<str>,
     /// When the code was issued.
@@ -86,6 +91,7 @@ impl AuthorizationGrant {
             challenge: None,
             subject,
             scope,
+            resources: Resources::empty(),
             issuer: Arc::from(issuer),
             issued_at,
             expires_at,
@@ -106,6 +112,13 @@ impl AuthorizationGrant {
         self
     }
 
+    /// Sets the resources of the grant.
+    #[must_use]
+    pub fn with_resources(mut self, resources: Resources) -> Self {
+        self.resources = resources;
+        self
+    }
+
     /// Whether the code has expired at `now`.
     pub fn is_expired(&self, now: SystemTime) -> bool {
         now >= self.expires_at
@@ -121,6 +134,7 @@ impl fmt::Debug for AuthorizationGrant {
             .field("challenge", &self.challenge)
             .field("subject", &self.subject)
             .field("scope", &self.scope)
+            .field("resources", &self.resources)
             .field("issuer", &self.issuer)
             .field("issued_at", &self.issued_at)
             .field("expires_at", &self.expires_at)

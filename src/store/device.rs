@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use crate::error::StorageError;
 use crate::secret::TokenHash;
-use crate::types::{ClientId, GrantId, Scope, Subject};
+use crate::types::{ClientId, GrantId, Resources, Scope, Subject};
 
 /// Where a device authorization request stands. The only transitions are
 /// `Pending → Approved | Denied` ([`DeviceStore::decide`]) and `Approved → Redeemed`
@@ -49,6 +49,10 @@ pub struct DeviceRecord {
     pub client_id: ClientId,
     /// The scope the client requested.
     pub scope: Scope,
+    /// The resources the client named (`resource`,
+    /// [RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)), or empty; they
+    /// apply to the resulting grant (RI-08).
+    pub resources: Resources,
     /// The user code in normalised form (no dashes). It is not stored as a digest: with
     /// 35 bits a digest would not hide it, and it is shown on screen anyway. What protects
     /// it is its lifetime and the rate limit on wrong entries (DG-07).
@@ -71,6 +75,7 @@ impl fmt::Debug for DeviceRecord {
             .field("grant_id", &self.grant_id)
             .field("client_id", &self.client_id)
             .field("scope", &self.scope)
+            .field("resources", &self.resources)
             .field("user_code", &"<redacted>")
             .field("created_at", &self.created_at)
             .field("expires_at", &self.expires_at)
@@ -96,6 +101,7 @@ impl DeviceRecord {
             grant_id,
             client_id,
             scope,
+            resources: Resources::empty(),
             user_code,
             created_at,
             expires_at,
@@ -103,6 +109,13 @@ impl DeviceRecord {
             last_poll: None,
             state: DeviceState::Pending,
         }
+    }
+
+    /// Sets the resources.
+    #[must_use]
+    pub fn with_resources(mut self, resources: Resources) -> Self {
+        self.resources = resources;
+        self
     }
 
     /// Whether the request has expired at `now`.

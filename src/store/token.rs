@@ -1,14 +1,13 @@
 //! Issued tokens: the [`TokenStore`] plug-in and the records it holds.
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
 use crate::error::StorageError;
 use crate::secret::TokenHash;
-use crate::types::{ClientId, GrantId, Scope, Subject};
+use crate::types::{ClientId, GrantId, Resources, Scope, Subject};
 
 /// Which kind of token a [`TokenRecord`] describes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -38,10 +37,12 @@ pub struct TokenRecord {
     pub issued_at: SystemTime,
     /// When the token stops being valid.
     pub expires_at: SystemTime,
-    /// The resource server the token is meant for (its `aud`), or `None` for a token
-    /// that any resource server of this authorization server may accept. A bearer guard
-    /// refuses a token whose audience is not its own (BT-09).
-    pub audience: Option<Arc<str>>,
+    /// The resources the token is for (its `aud`,
+    /// [RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)), or empty for a
+    /// token not restricted to a resource. A bearer guard refuses a token whose audience
+    /// does not contain its own resource identifier (BT-09, RI-11). For a refresh token:
+    /// the resources of the whole grant, which later access tokens may name (RI-06, RI-07).
+    pub audience: Resources,
 }
 
 impl TokenRecord {
@@ -62,13 +63,13 @@ impl TokenRecord {
             scope,
             issued_at,
             expires_at,
-            audience: None,
+            audience: Resources::empty(),
         }
     }
 
     /// Sets the audience.
     #[must_use]
-    pub fn with_audience(mut self, audience: Option<Arc<str>>) -> Self {
+    pub fn with_audience(mut self, audience: Resources) -> Self {
         self.audience = audience;
         self
     }

@@ -31,6 +31,13 @@ fn same(a: &Client, b: &Client) -> bool {
         && a.may_introspect() == b.may_introspect()
         && a.resource_audience() == b.resource_audience()
         && a.is_pkce_exempt() == b.is_pkce_exempt()
+        && a.allowed_resources() == b.allowed_resources()
+        && a.allows_multiple_audiences() == b.allows_multiple_audiences()
+        && a.client_uri() == b.client_uri()
+        && a.logo_uri() == b.logo_uri()
+        && a.tos_uri() == b.tos_uri()
+        && a.policy_uri() == b.policy_uri()
+        && a.contacts().eq(b.contacts())
 }
 
 /// Registrations read back exactly by any handle, secrets verify (and wrong ones do not),
@@ -55,7 +62,9 @@ pub(super) async fn round_trip(ctx: &Ctx<'_>) -> Outcome {
     .name("Conformance resource server")
     .introspection(true)
     .resource_audience("https://rs.example.com")
-    .dangerous(|d| d.allow_missing_pkce())
+    .allowed_resource("https://rs.example.com:8443/api?tenant=a")
+    .allowed_resource("urn:example:resource")
+    .dangerous(|d| d.allow_missing_pkce().allow_multiple_audiences())
     .build()
     .map_err(|e| e.to_string())?;
     let public = Client::builder(
@@ -67,6 +76,12 @@ pub(super) async fn round_trip(ctx: &Ctx<'_>) -> Outcome {
     .grant_type(GrantType::AUTHORIZATION_CODE)
     .grant_type(GrantType::REFRESH_TOKEN)
     .allowed_scope("profile")
+    .client_uri("https://app.example.com/")
+    .logo_uri("https://app.example.com/logo.png")
+    .tos_uri("https://app.example.com/tos")
+    .policy_uri("https://app.example.com/privacy")
+    .contact("ops@app.example.com")
+    .contact("Jos\u{e9} <jose@app.example.com>")
     .build()
     .map_err(|e| e.to_string())?;
     let registrar = ctx.registrar()?;

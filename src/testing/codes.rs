@@ -2,7 +2,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::{Ctx, Outcome, ensure, exactly_one, fresh_client, fresh_hash, race, storage};
+use super::{
+    Ctx, Outcome, ensure, exactly_one, fresh_client, fresh_hash, race, storage, two_resources,
+};
 use crate::pkce::{CodeChallenge, PkceMethod};
 use crate::secret::TokenHash;
 use crate::store::{AuthorizationGrant, Redemption};
@@ -22,7 +24,8 @@ fn grant(issued: SystemTime, ttl: u64) -> Result<AuthorizationGrant, String> {
     .with_challenge(CodeChallenge::new(
         PkceMethod::S256,
         "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-    )))
+    ))
+    .with_resources(two_resources()))
 }
 
 async fn redeem(ctx: &Ctx<'_>, i: usize, code: &TokenHash) -> Result<Redemption, String> {

@@ -2,7 +2,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::{Ctx, Outcome, ensure, exactly_one, fresh_client, fresh_hash, race, storage};
+use super::{
+    Ctx, Outcome, ensure, exactly_one, fresh_client, fresh_hash, race, storage, two_resources,
+};
 use crate::grant::device::handler::record_poll;
 use crate::secret::{TokenHash, random_secret};
 use crate::store::{
@@ -33,6 +35,7 @@ fn request(client: &ClientId, code: &str, created: SystemTime, ttl: u64) -> Devi
         created + Duration::from_secs(ttl),
         INTERVAL,
     )
+    .with_resources(two_resources())
 }
 
 fn approval() -> DeviceDecision {

@@ -72,7 +72,7 @@ use crate::error::StorageError;
 use crate::limiter::AttemptLimiter;
 use crate::secret::{TokenHash, random_secret};
 use crate::store::{ClientRegistry, CodeStore, DeviceStore, TokenStore};
-use crate::types::{Client, ClientId};
+use crate::types::{Client, ClientId, ResourceUri, Resources};
 
 /// Registers clients in a registry under test. [`ClientRegistry`] only looks clients up;
 /// the suite needs to put its own in first.
@@ -488,6 +488,18 @@ fn pick<T: ?Sized>(handles: &[Arc<T>], i: usize) -> Arc<T> {
 /// A fresh random digest, as of a newly generated token.
 fn fresh_hash() -> TokenHash {
     TokenHash::of(&random_secret(&crate::random::SystemRandom))
+}
+
+/// Two resources (with a query and a port, which must come back exactly), for records that
+/// carry resources.
+fn two_resources() -> Resources {
+    [
+        "https://rs.example.com:8443/api?tenant=a",
+        "urn:example:resource",
+    ]
+    .into_iter()
+    .filter_map(|r| ResourceUri::parse(r).ok())
+    .collect()
 }
 
 /// A fresh client id, so runs never collide.

@@ -1,9 +1,10 @@
 //! Checks of the [`TokenStore`](crate::store::TokenStore) contract.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::{Ctx, Outcome, ensure, exactly_one, fresh_client, fresh_hash, race, storage};
+use super::{
+    Ctx, Outcome, ensure, exactly_one, fresh_client, fresh_hash, race, storage, two_resources,
+};
 use crate::secret::TokenHash;
 use crate::store::{Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord};
 use crate::types::{ClientId, GrantId, Scope, Subject};
@@ -45,7 +46,7 @@ pub(super) async fn round_trip(ctx: &Ctx<'_>) -> Outcome {
     let access = record(TokenKind::Access, grant, &client, issued, 600);
     let refresh = record(TokenKind::Refresh, grant, &client, issued, 86_400)
         .with_subject(Some(Subject::new("alice@example.com")))
-        .with_audience(Some(Arc::from("https://rs.example.com")));
+        .with_audience(two_resources());
     let bare = TokenRecord::new(
         TokenKind::Access,
         GrantId::generate(),

@@ -8,7 +8,18 @@ use subtle::{Choice, ConstantTimeEq as _};
 
 use crate::secret::{TokenHash, secret_type};
 use crate::types::redirect_uri::{InvalidRedirectUri, RedirectUri};
+use crate::types::resource::{ResourceUri, Resources};
 use crate::types::scope::Scope;
+
+/// The longest display URL (`client_uri`, `logo_uri`, `tos_uri`, `policy_uri`) accepted.
+pub(crate) const MAX_DISPLAY_URI_LEN: usize = 2048;
+
+/// The longest client name, in characters.
+pub(crate) const MAX_CLIENT_NAME_CHARS: usize = 200;
+
+/// The most contacts, and the longest contact in characters.
+pub(crate) const MAX_CONTACTS: usize = 10;
+pub(crate) const MAX_CONTACT_CHARS: usize = 256;
 
 secret_type!(
     /// A client secret ([RFC 6749 §2.3.1](https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1)).
@@ -207,6 +218,24 @@ pub enum ClientError {
     /// Only confidential clients may be exempt from PKCE (PK-03).
     #[error("only a confidential client can be exempt from PKCE")]
     PkceExemptPublicClient,
+    /// An allowed resource is not a resource identifier (RI-01).
+    #[error("allowed resources must be absolute URIs without fragment")]
+    Resource,
+    /// A display URL (`client_uri`, `logo_uri`, `tos_uri`, `policy_uri`) is not an `https`
+    /// URL, or the name or a contact is too long or has control characters.
+    #[error("display information must be https URLs and short printable text")]
+    Display,
+}
+
+/// What a client says about itself for consent pages, with the member names of
+/// [RFC 7591 §2](https://www.rfc-editor.org/rfc/rfc7591#section-2): all `https` URLs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct DisplayInfo {
+    client_uri: Option<Box<str>>,
+    logo_uri: Option<Box<str>>,
+    tos_uri: Option<Box<str>>,
+    policy_uri: Option<Box<str>>,
+    contacts: Vec<Box<str>>,
 }
 
 /// A registered client: its type, credentials (as digests), redirect URIs, allowed grant
@@ -246,6 +275,9 @@ pub struct Client {
     introspection: bool,
     resource_audience: Option<Arc<str>>,
     pkce_exempt: bool,
+    allowed_resources: Resources,
+    multiple_audiences: bool,
+    display: DisplayInfo,
 }
 
 impl Client {
@@ -265,6 +297,10 @@ impl Client {
             introspection: false,
             resource_audience: None,
             pkce_exempt: false,
+            allowed_resources: Vec::new(),
+            multiple_audiences: false,
+            display: DisplayInfo::default(),
+            display_raw: Vec::new(),
         }
     }
 
@@ -342,6 +378,44 @@ impl Client {
         self.pkce_exempt
     }
 
+    /// The resources the client may ask tokens for (`resource`,
+    /// [RFC 8707](https://www.rfc-editor.org/rfc/rfc8707)). Empty means every resource the
+    /// server registers ([`ServerBuilder::resource`](crate::ServerBuilder::resource)).
+    pub fn allowed_resources(&self) -> &Resources {
+        &self.allowed_resources
+    }
+
+    /// Whether one token request may name several resources, giving a token valid at all
+    /// of them ([`DangerousClient::allow_multiple_audiences`]).
+    pub fn allows_multiple_audiences(&self) -> bool {
+        self.multiple_audiences
+    }
+
+    /// The client's home page (`client_uri`), if known, for consent pages.
+    pub fn client_uri(&self) -> Option<&str> {
+        self.display.client_uri.as_deref()
+    }
+
+    /// The client's logo (`logo_uri`), if known, for consent pages.
+    pub fn logo_uri(&self) -> Option<&str> {
+        self.display.logo_uri.as_deref()
+    }
+
+    /// The client's terms of service (`tos_uri`), if known.
+    pub fn tos_uri(&self) -> Option<&str> {
+        self.display.tos_uri.as_deref()
+    }
+
+    /// The client's privacy policy (`policy_uri`), if known.
+    pub fn policy_uri(&self) -> Option<&str> {
+        self.display.policy_uri.as_deref()
+    }
+
+    /// The people responsible for the client (`contacts`, usually e-mail addresses).
+    pub fn contacts(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.display.contacts.iter().map(|c| &**c)
+    }
+
     /// The digests of the client's current secrets.
     pub fn secret_hashes(&self) -> &[TokenHash] {
         &self.secret_hashes
@@ -377,6 +451,20 @@ pub struct ClientBuilder {
     introspection: bool,
     resource_audience: Option<Arc<str>>,
     pkce_exempt: bool,
+    allowed_resources: Vec<String>,
+    multiple_audiences: bool,
+    display: DisplayInfo,
+    /// The display URLs as given, checked at `build`: (which, value).
+    display_raw: Vec<(DisplayUri, String)>,
+}
+
+/// Which display URL a [`ClientBuilder`] setter set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DisplayUri {
+    Client,
+    Logo,
+    Tos,
+    Policy,
 }
 
 impl ClientBuilder {
@@ -460,6 +548,45 @@ impl ClientBuilder {
         self
     }
 
+    /// Allows the client to ask tokens for `resource` (RFC 8707), one of the server's
+    /// registered resources; call it once per resource. Default: none listed, which allows
+    /// every resource the server registers. Once one is listed, a request naming another
+    /// is refused with `invalid_target` (RI-03).
+    pub fn allowed_resource(mut self, resource: &str) -> Self {
+        self.allowed_resources.push(resource.to_owned());
+        self
+    }
+
+    /// Sets the client's home page (`client_uri`, an `https` URL) for consent pages.
+    pub fn client_uri(mut self, uri: &str) -> Self {
+        self.display_raw.push((DisplayUri::Client, uri.to_owned()));
+        self
+    }
+
+    /// Sets the client's logo (`logo_uri`, an `https` URL) for consent pages.
+    pub fn logo_uri(mut self, uri: &str) -> Self {
+        self.display_raw.push((DisplayUri::Logo, uri.to_owned()));
+        self
+    }
+
+    /// Sets the client's terms of service (`tos_uri`, an `https` URL).
+    pub fn tos_uri(mut self, uri: &str) -> Self {
+        self.display_raw.push((DisplayUri::Tos, uri.to_owned()));
+        self
+    }
+
+    /// Sets the client's privacy policy (`policy_uri`, an `https` URL).
+    pub fn policy_uri(mut self, uri: &str) -> Self {
+        self.display_raw.push((DisplayUri::Policy, uri.to_owned()));
+        self
+    }
+
+    /// Adds a contact (usually an e-mail address); at most 10.
+    pub fn contact(mut self, contact: &str) -> Self {
+        self.display.contacts.push(contact.into());
+        self
+    }
+
     /// Registration settings that weaken security, each named for what it gives up.
     ///
     /// ```
@@ -481,9 +608,11 @@ impl ClientBuilder {
     ) -> Self {
         let mut dangerous = DangerousClient {
             allow_missing_pkce: self.pkce_exempt,
+            allow_multiple_audiences: self.multiple_audiences,
         };
         configure(&mut dangerous);
         self.pkce_exempt = dangerous.allow_missing_pkce;
+        self.multiple_audiences = dangerous.allow_multiple_audiences;
         self
     }
 
@@ -523,6 +652,37 @@ impl ClientBuilder {
             .map(|u| RedirectUri::parse(u))
             .collect::<Result<Vec<_>, _>>()?;
         let allowed_scope = Scope::parse(&self.allowed_scope).map_err(|_| ClientError::Scope)?;
+        let allowed_resources = self
+            .allowed_resources
+            .iter()
+            .map(|r| ResourceUri::parse(r))
+            .collect::<Result<Resources, _>>()
+            .map_err(|_| ClientError::Resource)?;
+        let mut display = self.display;
+        for (which, uri) in self.display_raw {
+            if !is_display_uri(&uri) {
+                return Err(ClientError::Display);
+            }
+            let slot = match which {
+                DisplayUri::Client => &mut display.client_uri,
+                DisplayUri::Logo => &mut display.logo_uri,
+                DisplayUri::Tos => &mut display.tos_uri,
+                DisplayUri::Policy => &mut display.policy_uri,
+            };
+            *slot = Some(uri.into());
+        }
+        if display.contacts.len() > MAX_CONTACTS
+            || !display
+                .contacts
+                .iter()
+                .all(|c| is_display_text(c, MAX_CONTACT_CHARS))
+            || !self
+                .name
+                .as_deref()
+                .is_none_or(|n| is_display_text(n, MAX_CLIENT_NAME_CHARS))
+        {
+            return Err(ClientError::Display);
+        }
         let default_scope = match self.default_scope {
             Some(text) => {
                 let scope = Scope::parse(&text).map_err(|_| ClientError::Scope)?;
@@ -547,8 +707,34 @@ impl ClientBuilder {
             introspection: self.introspection,
             resource_audience: self.resource_audience,
             pkce_exempt: self.pkce_exempt,
+            allowed_resources,
+            multiple_audiences: self.multiple_audiences,
+            display,
         })
     }
+}
+
+/// A display URL: an absolute `https` URL with a host, no fragment, user information or
+/// characters outside visible ASCII (DR-08), at most 2,048 characters.
+pub(crate) fn is_display_uri(uri: &str) -> bool {
+    uri.len() <= MAX_DISPLAY_URI_LEN
+        && uri.bytes().all(|b| b.is_ascii_graphic())
+        && !uri.contains('#')
+        && url::Url::parse(uri)
+            .is_ok_and(|u| u.scheme() == "https" && u.host().is_some() && u.username().is_empty())
+        && uri.starts_with("https://")
+}
+
+/// Display text (a name, a contact): non-empty, at most `max` characters, none of them a
+/// control character or an invisible formatting character that could disguise the text
+/// (bidirectional overrides, zero-width characters).
+pub(crate) fn is_display_text(text: &str, max: usize) -> bool {
+    !text.trim().is_empty()
+        && text.chars().count() <= max
+        && !text.chars().any(|c| {
+            c.is_control()
+                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+        })
 }
 
 /// The insecure registration settings of a [`ClientBuilder`], reached only through
@@ -557,6 +743,7 @@ impl ClientBuilder {
 #[derive(Debug)]
 pub struct DangerousClient {
     allow_missing_pkce: bool,
+    allow_multiple_audiences: bool,
 }
 
 impl DangerousClient {
@@ -574,6 +761,16 @@ impl DangerousClient {
     /// [RFC 9700 §4.8.2](https://www.rfc-editor.org/rfc/rfc9700#section-4.8.2)).
     pub fn allow_missing_pkce(&mut self) -> &mut Self {
         self.allow_missing_pkce = true;
+        self
+    }
+
+    /// Lets one token request of this client name several resources, and so receive an
+    /// access token whose audience is all of them. By default a token request names at
+    /// most one (RI-10): every resource a multi-audience token is presented to could replay
+    /// it at the others ([RFC 8707 §3](https://www.rfc-editor.org/rfc/rfc8707#section-3)).
+    /// Several resources at the authorization endpoint, for the grant, need no opt-in.
+    pub fn allow_multiple_audiences(&mut self) -> &mut Self {
+        self.allow_multiple_audiences = true;
         self
     }
 }

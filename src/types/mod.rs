@@ -3,12 +3,16 @@
 mod client;
 mod ids;
 mod redirect_uri;
+mod resource;
 mod scope;
 
 pub use client::{
     AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientSecret, ClientType,
     DangerousClient, GrantType,
 };
+pub(crate) use client::{is_display_text, is_display_uri};
 pub use ids::{GrantId, Subject};
 pub use redirect_uri::{InvalidRedirectUri, LocalhostPort, RedirectUri};
+pub(crate) use resource::MAX_RESOURCES;
+pub use resource::{InvalidResource, ResourceUri, Resources};
 pub use scope::{InvalidScope, Scope};

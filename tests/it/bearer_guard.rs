@@ -90,7 +90,7 @@ fn bt_01_token_info_describes_the_token_without_its_value() {
     assert_eq!(info.scope, scope("read write"));
     assert_eq!(info.issued_at, h.now());
     assert_eq!(info.expires_at, h.now() + TTL);
-    assert_eq!(info.audience, None);
+    assert!(info.audience.is_empty());
     assert!(!format!("{info:?}").contains(&access));
 }
 
@@ -352,12 +352,12 @@ fn bt_09_token_for_another_audience_is_invalid_token() {
         h.user_tokens(BACKEND, &format!("aud={}", enc("https://other-rs.example")));
     let (for_api, _) = h.user_tokens(BACKEND, &format!("aud={}", enc(API)));
     let (unrestricted, _) = h.user_tokens(BACKEND, "sub=alice");
-    let api_guard = guard(&h).audience(API);
+    let api_guard = guard(&h).resource(API).expect("resource identifier");
     let denied = check(&api_guard, &get_with(&for_other), "read").unwrap_err();
     assert_eq!(denied.status.as_u16(), 401);
     assert_eq!(challenge(&denied), invalid_token_challenge());
     let info = check(&api_guard, &get_with(&for_api), "read").expect("own audience");
-    assert_eq!(info.audience.as_deref(), Some(API));
+    assert_eq!(info.audience.iter().collect::<Vec<_>>(), [API]);
     assert!(check(&api_guard, &get_with(&unrestricted), "read").is_ok());
     // A guard that names no audience refuses audience-restricted tokens.
     assert_eq!(

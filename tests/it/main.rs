@@ -31,6 +31,8 @@ mod password_grant;
 mod pkce;
 mod postgres;
 mod refresh_token;
+mod resource_indicators;
+mod resource_metadata;
 mod revocation;
 mod rfc_vectors;
 mod secret_hygiene;

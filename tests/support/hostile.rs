@@ -25,7 +25,8 @@ use grantflow::store::{
 };
 use grantflow::{
     AuthMethod, Client, ClientId, ClientSecret, ClientType, CodeStore as _, GrantType, HttpRequest,
-    HttpResponse, MemoryClientRegistry, MemoryDeviceStore, Method, Scope, ServerBuilder, Subject,
+    HttpResponse, MemoryClientRegistry, MemoryDeviceStore, Method, ResourceUri, Resources, Scope,
+    ServerBuilder, Subject,
 };
 
 pub use super::harness::{CHALLENGE, ISSUER, VERIFIER, block_on, is_er02, t0};
@@ -201,7 +202,9 @@ impl World {
             (
                 TokenHash::of(AUDIENCE_TOKEN),
                 record(TokenKind::Access, GrantId::generate(), CONF.0, hour)
-                    .with_audience(Some(RS_AUDIENCE.into())),
+                    .with_audience(Resources::one(
+                        ResourceUri::parse(RS_AUDIENCE).expect("resource"),
+                    )),
             ),
             (
                 TokenHash::of(SPA_REFRESH_TOKEN),
@@ -628,7 +631,7 @@ pub fn check_bearer(world: &World, request: &HttpRequest, options: u8) -> u16 {
         .bearer_guard()
         .form_body_tokens(options & 1 == 1);
     if options & 2 == 2 {
-        guard = guard.audience(RS_AUDIENCE);
+        guard = guard.resource(RS_AUDIENCE).expect("resource identifier");
     }
     let required = match options >> 2 & 3 {
         0 => Scope::empty(),

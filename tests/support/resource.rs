@@ -10,8 +10,10 @@ use async_trait::async_trait;
 use grantflow::grant::{GrantHandler, Rejection, TokenGrant};
 use grantflow::{
     AuthMethod, Client, ClientSecret, ClientType, ConfigError, GrantRequest, GrantType,
-    HttpRequest, HttpResponse, MemoryClientRegistry, Method, Server, ServerBuilder, Subject,
+    HttpRequest, HttpResponse, MemoryClientRegistry, Method, ResourceUri, Resources, Server,
+    ServerBuilder, Subject,
 };
+use grantflow::{ErrorCode, OAuthError};
 use serde_json::Value;
 
 pub use super::harness::is_er02 as is_error_text;
@@ -63,7 +65,10 @@ impl GrantHandler for UserGrant {
             .with_subject(Subject::new(sub))
             .with_refresh_token();
         if let Some(aud) = request.param("aud") {
-            grant = grant.with_audience(aud);
+            let aud = ResourceUri::parse(aud).map_err(|_| {
+                OAuthError::new(ErrorCode::INVALID_REQUEST).with_description("bad aud")
+            })?;
+            grant = grant.with_audience(Resources::one(aud));
         }
         Ok(grant)
     }

@@ -8,6 +8,7 @@ use crate::clock::expiry;
 use crate::endpoint::{Authenticated, TokenStyleEndpoint};
 use crate::error::{Error, ErrorCode, OAuthError, Rejection, StorageError};
 use crate::grant::resolve_scope;
+use crate::grant::resource::{Requested, resolve_resources};
 use crate::http::{HttpRequest, HttpResponse, Status};
 use crate::params::Form;
 use crate::render::JsonObject;
@@ -117,6 +118,14 @@ impl TokenStyleEndpoint for DeviceAuthorization {
                 .into());
         }
         let scope = resolve_scope(&call.client, call.form.get("scope"))?;
+        // RI-08: the resources named here are the grant's.
+        let resources = resolve_resources(
+            &config.resources,
+            &call.client,
+            call.form.get_all("resource"),
+            &scope,
+            Requested::Grant,
+        )?;
         let device_code = DeviceCode::generate_with(random);
         let hash = device_code.hash();
         let expires_at = expiry(call.now, device.code_ttl)?;
@@ -141,7 +150,8 @@ impl TokenStyleEndpoint for DeviceAuthorization {
                 call.now,
                 expires_at,
                 device.interval,
-            );
+            )
+            .with_resources(resources.clone());
             if store.insert(hash, record).await? == DeviceInsert::UserCodeTaken {
                 continue;
             }

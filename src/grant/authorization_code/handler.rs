@@ -54,7 +54,10 @@ impl GrantHandler for AuthorizationCodeGrant {
         match self.codes.redeem(&TokenHash::of(code)).await? {
             Redemption::Redeemed(grant) => {
                 check_exchange(&grant, &exchange, CodeUse::First)?;
-                Ok(TokenGrant::for_grant(grant.grant_id, grant.scope)
+                // RI-06: the access token is for the named resources among the granted
+                // ones (or all of them); the refresh token keeps the whole grant.
+                Ok(request
+                    .tokens_of_grant(grant.grant_id, grant.scope, grant.resources)?
                     .with_subject(grant.subject)
                     .with_refresh_token())
             }

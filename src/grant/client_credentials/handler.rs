@@ -20,7 +20,9 @@ impl GrantHandler for ClientCredentialsGrant {
 
     async fn handle(&self, request: &GrantRequest<'_>) -> Result<TokenGrant, Rejection> {
         let scope = check(request.client(), request.param("scope"))?;
+        // RI-08: `resource` as for any token request, against the client's resources.
+        let audience = request.requested_resources(&scope)?;
         // CC-02: no refresh token; CC-04: no subject, the token acts for the client.
-        Ok(TokenGrant::new(scope))
+        Ok(TokenGrant::new(scope).with_audience(audience))
     }
 }

@@ -130,12 +130,15 @@ impl GrantHandler for DeviceCodeGrant {
         match self.store.redeem(&hash, client.id()).await? {
             DeviceRedemption::Redeemed(DeviceRecord {
                 grant_id,
+                resources,
                 state: DeviceState::Approved { subject, scope },
                 ..
             }) => {
-                // The server issues the refresh token only to clients that may use one
-                // (RT-08).
-                Ok(TokenGrant::for_grant(grant_id, scope)
+                // RI-08: the resources named at the device authorization endpoint are the
+                // grant's. The server issues the refresh token only to clients that may use
+                // one (RT-08).
+                Ok(request
+                    .tokens_of_grant(grant_id, scope, resources)?
                     .with_subject(subject)
                     .with_refresh_token())
             }

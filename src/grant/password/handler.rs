@@ -76,6 +76,7 @@ impl GrantHandler for PasswordGrant {
         let (username, password) =
             credentials(request.param("username"), request.param("password"))?;
         let scope = request.requested_scope()?;
+        let audience = request.requested_resources(&scope)?;
         // PW-03: throttle guessing per user name. A locked-out name is refused before the
         // (slow) check runs, and the check's outcome is answered only if the limiter lets
         // it (`limiter::limited`), so concurrent guesses get at most the limit of answers.
@@ -105,6 +106,7 @@ impl GrantHandler for PasswordGrant {
         };
         match subject {
             Some(subject) => Ok(TokenGrant::new(scope)
+                .with_audience(audience)
                 .with_subject(subject)
                 .with_refresh_token()),
             None => Err(OAuthError::new(ErrorCode::INVALID_GRANT)

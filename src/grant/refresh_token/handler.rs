@@ -11,7 +11,8 @@ use crate::clock::revoked_until;
 use crate::error::Rejection;
 use crate::error::{ErrorCode, OAuthError};
 use crate::grant::refresh_token::{Reuse, check_refresh, on_reuse};
-use crate::grant::{GrantHandler, GrantRequest, Rotate, TokenGrant};
+use crate::grant::resource::token_audience;
+use crate::grant::{GrantHandler, GrantRequest, TokenGrant};
 use crate::secret::TokenHash;
 use crate::store::{RefreshLookup, RotatedOut, TokenStore};
 use crate::types::{ClientId, GrantType};
@@ -88,14 +89,22 @@ impl GrantHandler for RefreshTokenGrant {
             request.param("scope"),
             request.now(),
         )?;
-        // RT-03: the new refresh token keeps the scope of the one presented, even when the
-        // access token is narrowed.
-        let mut issued = TokenGrant::for_grant(record.grant_id, scope).with_refresh_token();
+        // RI-07: the access token may name fewer of the granted resources, never more.
+        let (audience, access_scope) = token_audience(
+            request.resources,
+            request.client(),
+            &record.audience,
+            request.resource_values(),
+            &scope,
+        )?;
+        // RT-03, RI-07: the new refresh token keeps the scope and resources of the one
+        // presented, even when the access token is narrowed.
+        let mut issued = TokenGrant::for_grant(record.grant_id, access_scope)
+            .with_audience(audience)
+            .with_refresh_token();
         issued.subject = record.subject;
-        issued.rotate = Some(Rotate {
-            old: hash,
-            refresh_scope: record.scope,
-        });
+        issued.whole_grant = Some((record.scope, record.audience));
+        issued.rotate = Some(hash);
         Ok(issued)
     }
 }

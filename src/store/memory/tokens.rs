@@ -2,7 +2,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -14,7 +14,7 @@ use crate::store::memory::slot_index::SlotIndex;
 use crate::store::{
     Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore,
 };
-use crate::types::{ClientId, GrantId, Scope, Subject};
+use crate::types::{ClientId, GrantId, Resources, Scope, Subject};
 
 /// How many expired records an insert purges at most, so no insert pauses for a time that
 /// grows with the store, while purging still outpaces issuing.
@@ -90,7 +90,7 @@ struct Slot {
 
 /// The rarer parts of a record.
 struct Extra {
-    audience: Option<Arc<str>>,
+    audience: Resources,
     /// The exact times when they do not fit the nanosecond fields (before 1970 or after
     /// 2554), so that a record always reads back as it was written.
     exact_times: Option<Box<(SystemTime, SystemTime)>>,
@@ -117,7 +117,7 @@ impl Slot {
         } else {
             Some(Box::new((record.issued_at, record.expires_at)))
         };
-        let extra = if record.audience.is_none() && exact_times.is_none() {
+        let extra = if record.audience.is_empty() && exact_times.is_none() {
             None
         } else {
             Some(Box::new(Extra {
@@ -154,7 +154,10 @@ impl Slot {
 
     fn to_record(&self) -> TokenRecord {
         let (issued_at, expires_at) = self.times();
-        let audience = self.extra.as_ref().and_then(|e| e.audience.clone());
+        let audience = self
+            .extra
+            .as_ref()
+            .map_or_else(Resources::empty, |e| e.audience.clone());
         TokenRecord {
             kind: self.kind,
             grant_id: self.grant_id,
@@ -169,7 +172,7 @@ impl Slot {
 
     fn into_record(self) -> TokenRecord {
         let (issued_at, expires_at) = self.times();
-        let audience = self.extra.and_then(|e| e.audience);
+        let audience = self.extra.map_or_else(Resources::empty, |e| e.audience);
         TokenRecord {
             kind: self.kind,
             grant_id: self.grant_id,
@@ -857,7 +860,9 @@ mod tests {
                 precise + Duration::new(86_400, 1),
             )
             .with_subject(Some(Subject::new("alice")))
-            .with_audience(Some(Arc::from("https://rs.example"))),
+            .with_audience(crate::types::Resources::one(
+                crate::types::ResourceUri::parse("https://rs.example").unwrap(),
+            )),
             TokenRecord::new(
                 TokenKind::Access,
                 GrantId::generate(),

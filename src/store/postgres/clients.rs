@@ -7,17 +7,20 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 use sqlx::postgres::{PgPool, PgRow};
 
-use super::{corrupt, storage_error, token_hash};
+use super::{corrupt, resources, resources_text, storage_error, token_hash};
 use crate::error::{ConfigError, Error, StorageError};
 use crate::store::ClientRegistry;
-use crate::types::{AuthMethod, Client, ClientError, ClientId, ClientType, GrantType};
+use crate::types::{
+    AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientType, GrantType,
+};
 
 /// The columns of a client row, in the order of `bind_client` and `client_from_row`.
 macro_rules! columns {
     () => {
         "client_id, client_type, auth_method, secret_hashes, redirect_uris, grant_types, \
          allowed_scope, default_scope, issue_refresh_tokens, name, introspection, \
-         resource_audience, pkce_exempt"
+         resource_audience, pkce_exempt, allowed_resources, multiple_audiences, client_uri, \
+         logo_uri, tos_uri, policy_uri, contacts"
     };
 }
 
@@ -52,7 +55,8 @@ impl PgClientRegistry {
         const INSERT: &str = concat!(
             "INSERT INTO grantflow_clients (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18, $19, $20) \
              ON CONFLICT (client_id) DO NOTHING"
         );
         let done = bind_client(sqlx::query(INSERT), client)
@@ -77,7 +81,9 @@ impl PgClientRegistry {
                 "UPDATE grantflow_clients SET client_type = $2, auth_method = $3, \
                  secret_hashes = $4, redirect_uris = $5, grant_types = $6, allowed_scope = $7, \
                  default_scope = $8, issue_refresh_tokens = $9, name = $10, introspection = $11, \
-                 resource_audience = $12, pkce_exempt = $13 WHERE client_id = $1",
+                 resource_audience = $12, pkce_exempt = $13, allowed_resources = $14, \
+                 multiple_audiences = $15, client_uri = $16, logo_uri = $17, tos_uri = $18, \
+                 policy_uri = $19, contacts = $20 WHERE client_id = $1",
             ),
             client,
         )
@@ -145,6 +151,13 @@ fn bind_client<'q>(query: Query<'q>, client: &Client) -> Query<'q> {
         .bind(client.may_introspect())
         .bind(client.resource_audience().map(str::to_owned))
         .bind(client.is_pkce_exempt())
+        .bind(resources_text(client.allowed_resources()))
+        .bind(client.allows_multiple_audiences())
+        .bind(client.client_uri().map(str::to_owned))
+        .bind(client.logo_uri().map(str::to_owned))
+        .bind(client.tos_uri().map(str::to_owned))
+        .bind(client.policy_uri().map(str::to_owned))
+        .bind(client.contacts().map(str::to_owned).collect::<Vec<_>>())
 }
 
 fn auth_method(name: &str) -> Option<AuthMethod> {
@@ -192,6 +205,26 @@ fn client_from_row(row: &PgRow) -> Result<Client, StorageError> {
     }
     if row.try_get::<bool, _>(12).map_err(get)? {
         builder = builder.dangerous(|d| d.allow_missing_pkce());
+    }
+    for resource in resources(row.try_get(13).map_err(get)?)?.iter() {
+        builder = builder.allowed_resource(resource);
+    }
+    if row.try_get::<bool, _>(14).map_err(get)? {
+        builder = builder.dangerous(|d| d.allow_multiple_audiences());
+    }
+    let display: [(usize, fn(ClientBuilder, &str) -> ClientBuilder); 4] = [
+        (15, ClientBuilder::client_uri),
+        (16, ClientBuilder::logo_uri),
+        (17, ClientBuilder::tos_uri),
+        (18, ClientBuilder::policy_uri),
+    ];
+    for (column, set) in display {
+        if let Some(uri) = row.try_get::<Option<&str>, _>(column).map_err(get)? {
+            builder = set(builder, uri);
+        }
+    }
+    for contact in row.try_get::<Vec<String>, _>(19).map_err(get)? {
+        builder = builder.contact(&contact);
     }
     builder.build().map_err(|_| corrupt("client registration"))
 }

@@ -9,8 +9,8 @@ use sqlx::Row as _;
 use sqlx::postgres::{PgPool, PgRow};
 
 use super::{
-    client_id, corrupt, duration_ns, from_ns, grant_id, ns_duration, purge_in_batches, scope,
-    storage_error, to_ns, token_hash,
+    client_id, corrupt, duration_ns, from_ns, grant_id, ns_duration, purge_in_batches, resources,
+    resources_text, scope, storage_error, to_ns, token_hash,
 };
 use crate::error::StorageError;
 use crate::secret::TokenHash;
@@ -24,7 +24,8 @@ use crate::types::{ClientId, Subject};
 macro_rules! device_columns {
     () => {
         "d.device_hash, d.grant_id, d.client_id, d.scope, d.user_code, d.created_ns, \
-         d.expires_ns, d.interval_ns, d.last_poll_ns, d.state, d.subject, d.granted_scope"
+         d.expires_ns, d.interval_ns, d.last_poll_ns, d.state, d.subject, d.granted_scope, \
+         d.resources"
     };
 }
 
@@ -96,6 +97,7 @@ fn record_from_row(row: &PgRow) -> Result<DeviceRecord, StorageError> {
         grant_id: grant_id(row.try_get("grant_id").map_err(get)?)?,
         client_id: client_id(row.try_get("client_id").map_err(get)?)?,
         scope: scope(row.try_get("scope").map_err(get)?)?,
+        resources: resources(row.try_get("resources").map_err(get)?)?,
         user_code: row.try_get("user_code").map_err(get)?,
         created_at: from_ns(row.try_get("created_ns").map_err(get)?),
         expires_at: from_ns(row.try_get("expires_ns").map_err(get)?),
@@ -152,8 +154,8 @@ impl DeviceStore for PgDeviceStore {
                WHERE u.expires_ns <= $6 RETURNING 1\
              ) INSERT INTO grantflow_devices (device_hash, grant_id, client_id, scope, \
              user_code, created_ns, expires_ns, interval_ns, last_poll_ns, state, subject, \
-             granted_scope, purge_ns) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-             $13 WHERE EXISTS (SELECT 1 FROM claim)",
+             granted_scope, purge_ns, resources) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+             $11, $12, $13, $14 WHERE EXISTS (SELECT 1 FROM claim)",
         )
         .bind(device_code.as_bytes().as_slice())
         .bind(record.grant_id.as_bytes().as_slice())
@@ -168,6 +170,7 @@ impl DeviceStore for PgDeviceStore {
         .bind(subject)
         .bind(granted)
         .bind(to_ns(purge_at))
+        .bind(resources_text(&record.resources))
         .execute(&self.pool)
         .await
         .map_err(storage_error)?

@@ -22,7 +22,7 @@ use sqlx::postgres::PgPool;
 
 use crate::error::StorageError;
 use crate::secret::TokenHash;
-use crate::types::{ClientId, GrantId, Scope};
+use crate::types::{ClientId, GrantId, ResourceUri, Resources, Scope};
 
 pub use clients::PgClientRegistry;
 pub use codes::PgCodeStore;
@@ -37,6 +37,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("migrations/0001_initial.sql")),
     (2, include_str!("migrations/0002_attempts.sql")),
     (3, include_str!("migrations/0003_signing_keys.sql")),
+    (5, include_str!("migrations/0005_resources.sql")),
 ];
 
 /// The advisory lock that serializes concurrent [`PgStores::migrate`] calls (instances
@@ -345,6 +346,27 @@ fn scope(text: &str) -> Result<Scope, StorageError> {
     Scope::parse(text).map_err(|_| corrupt("scope"))
 }
 
+/// Resources as stored: their identifiers separated by single spaces (an identifier has
+/// none), like a scope; the empty set is the empty string.
+fn resources_text(resources: &Resources) -> String {
+    let mut text = String::new();
+    for (i, resource) in resources.iter().enumerate() {
+        if i > 0 {
+            text.push(' ');
+        }
+        text.push_str(resource);
+    }
+    text
+}
+
+/// The resources of [`resources_text`], read back.
+fn resources(text: &str) -> Result<Resources, StorageError> {
+    text.split(' ')
+        .filter(|r| !r.is_empty())
+        .map(|r| ResourceUri::parse(r).map_err(|_| corrupt("resource")))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,6 +400,18 @@ mod tests {
         assert!(!storage_error(sqlx::Error::PoolClosed).is_transient());
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
         assert!(storage_error(sqlx::Error::Io(refused)).is_transient());
+    }
+
+    #[test]
+    fn resources_round_trip_as_text() {
+        let set = Resources::new([
+            ResourceUri::parse("https://a.example/x?y=1").unwrap(),
+            ResourceUri::parse("urn:b").unwrap(),
+        ]);
+        assert_eq!(resources_text(&set), "https://a.example/x?y=1 urn:b");
+        assert_eq!(resources(&resources_text(&set)).unwrap(), set);
+        assert_eq!(resources("").unwrap(), Resources::empty());
+        assert!(resources("/relative").is_err());
     }
 
     #[test]

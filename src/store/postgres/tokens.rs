@@ -2,14 +2,16 @@
 //! rows of `grantflow_grants` that carry revocation tombstones.
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
 use sqlx::Row as _;
 use sqlx::postgres::{PgPool, PgRow};
 
-use super::{client_id, from_ns, grant_id, purge_in_batches, scope, storage_error, to_ns};
+use super::{
+    client_id, from_ns, grant_id, purge_in_batches, resources, resources_text, scope,
+    storage_error, to_ns,
+};
 use crate::error::StorageError;
 use crate::secret::TokenHash;
 use crate::store::{
@@ -154,7 +156,7 @@ fn bind_batch<'q>(
         clients.push(record.client_id.as_str().to_owned());
         subjects.push(record.subject.as_ref().map(|s| s.as_str().to_owned()));
         scopes.push(record.scope.as_str().to_owned());
-        audiences.push(record.audience.as_deref().map(str::to_owned));
+        audiences.push((!record.audience.is_empty()).then(|| resources_text(&record.audience)));
         issued.push(to_ns(record.issued_at));
         expires.push(to_ns(record.expires_at));
     }
@@ -189,10 +191,11 @@ fn record_from_row(row: &PgRow) -> Result<TokenRecord, StorageError> {
         scope: scope(row.try_get("scope").map_err(get)?)?,
         issued_at: from_ns(row.try_get("issued_ns").map_err(get)?),
         expires_at: from_ns(row.try_get("expires_ns").map_err(get)?),
-        audience: row
-            .try_get::<Option<&str>, _>("audience")
-            .map_err(get)?
-            .map(Arc::from),
+        audience: resources(
+            row.try_get::<Option<&str>, _>("audience")
+                .map_err(get)?
+                .unwrap_or(""),
+        )?,
     })
 }
 

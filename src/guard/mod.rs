@@ -1,6 +1,10 @@
 //! The bearer-token guard for resource servers in the same process
 //! ([RFC 6750](https://www.rfc-editor.org/rfc/rfc6750)): check the token before serving a
-//! protected resource, or answer with the exact challenge.
+//! protected resource, or answer with the exact challenge; and the resource's metadata
+//! ([RFC 9728](https://www.rfc-editor.org/rfc/rfc9728)) that lets a client find out,
+//! from a bare 401, where to get a token.
+
+mod metadata;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -14,7 +18,10 @@ use crate::render::{self, is_error_char};
 use crate::secret::TokenHash;
 use crate::server::Server;
 use crate::store::TokenKind;
-use crate::types::{ClientId, GrantId, Scope, Subject};
+use crate::types::{ClientId, GrantId, ResourceUri, Resources, Scope, Subject};
+
+use metadata::PublishedMetadata;
+pub use metadata::ResourceMetadata;
 
 /// What a resource server learns about a valid access token. It holds no token value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,8 +39,9 @@ pub struct TokenInfo {
     pub expires_at: SystemTime,
     /// The grant the token belongs to.
     pub grant_id: GrantId,
-    /// The token's audience, if it is restricted to one resource server.
-    pub audience: Option<Arc<str>>,
+    /// The resources the token is for (`aud`), or empty for a token not restricted to a
+    /// resource.
+    pub audience: Resources,
 }
 
 /// Checks bearer access tokens for a resource server served by the same process as the
@@ -69,8 +77,9 @@ pub struct TokenInfo {
 pub struct BearerGuard {
     server: Server,
     realm: Arc<str>,
-    audience: Option<Arc<str>>,
+    resource: Option<ResourceUri>,
     form_body: bool,
+    metadata: Option<Arc<PublishedMetadata>>,
 }
 
 /// Why [`BearerGuard::check`] did not let a request through: the request was refused, or
@@ -138,14 +147,15 @@ enum Refusal {
 
 impl Server {
     /// A [`BearerGuard`] for a resource server in this process: its realm defaults to the
-    /// server's realm ([`ServerBuilder::realm`](crate::ServerBuilder::realm)), no audience,
-    /// tokens only from the `Authorization` header.
+    /// server's realm ([`ServerBuilder::realm`](crate::ServerBuilder::realm)), no resource
+    /// identifier, tokens only from the `Authorization` header, no published metadata.
     pub fn bearer_guard(&self) -> BearerGuard {
         BearerGuard {
             server: self.clone(),
             realm: Arc::from(self.config().http.realm.as_str()),
-            audience: None,
+            resource: None,
             form_body: false,
+            metadata: None,
         }
     }
 }
@@ -166,15 +176,44 @@ impl BearerGuard {
         Ok(self)
     }
 
-    /// Names this resource server's audience (BT-09). Tokens restricted to another
-    /// audience are refused with `invalid_token`; tokens without an audience are accepted.
+    /// Names the protected resource this guard stands in front of, by its resource
+    /// identifier ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2),
+    /// [RFC 9728 §1.2](https://www.rfc-editor.org/rfc/rfc9728#section-1.2)): for an HTTP
+    /// API, the exact URL clients call, without query (an MCP server's endpoint URL, for
+    /// example). Tokens whose audience does not contain it, character for character, are
+    /// refused with `invalid_token` (BT-09, RI-11): a token for `https://api.example.com/t1/`
+    /// is no good at `https://api.example.com/t2/`. Tokens without an audience are accepted.
     ///
-    /// Default: none. A guard without an audience refuses every token that carries one:
-    /// a token restricted to some resource server is not meant for a resource server that
-    /// cannot say who it is.
-    pub fn audience(mut self, audience: &str) -> Self {
-        self.audience = Some(Arc::from(audience));
-        self
+    /// Default: none. A guard without a resource identifier refuses every token that has
+    /// an audience: a token restricted to some resource is not meant for a resource that
+    /// cannot say which it is. Register the same identifier with
+    /// [`ServerBuilder::resource`](crate::ServerBuilder::resource) so that clients can ask
+    /// tokens for it.
+    ///
+    /// # Errors
+    /// [`ConfigError::Setting`] when `identifier` is not an absolute `https` URL (or `http`
+    /// where the server allows it) with a host and without fragment (PR-11).
+    pub fn resource(mut self, identifier: &str) -> Result<Self, ConfigError> {
+        const REFUSED: ConfigError =
+            ConfigError::Setting("a resource identifier is an absolute https URL without fragment");
+        let resource = ResourceUri::parse(identifier).map_err(|_| REFUSED)?;
+        let schemes = self.server.config().dangerous.schemes();
+        let url = url::Url::parse(identifier).map_err(|_| REFUSED)?;
+        if !schemes.allow(url.scheme()) || url.host().is_none() {
+            return Err(REFUSED);
+        }
+        self.resource = Some(resource);
+        // Published metadata follows the guard: rendered again for the new identifier.
+        if let Some(published) = self.metadata.take() {
+            let rendered = self.render_metadata(published.source.clone())?;
+            self.metadata = Some(Arc::new(rendered));
+        }
+        Ok(self)
+    }
+
+    /// The guard's resource identifier, if set.
+    pub fn resource_identifier(&self) -> Option<&ResourceUri> {
+        self.resource.as_ref()
     }
 
     /// Accepts the token in an `access_token` form-body parameter too
@@ -184,6 +223,13 @@ impl BearerGuard {
     /// a body token is ignored. Tokens in the URL query are always ignored (BT-03).
     pub fn form_body_tokens(mut self, accept: bool) -> Self {
         self.form_body = accept;
+        // Published metadata follows the guard (`bearer_methods_supported`, PR-02).
+        if let Some(published) = self.metadata.take() {
+            self.metadata = self
+                .render_metadata(published.source.clone())
+                .ok()
+                .map(Arc::new);
+        }
         self
     }
 
@@ -224,11 +270,12 @@ impl BearerGuard {
             return Err(refuse(Refusal::InvalidToken));
         };
         let now = self.server.now();
-        let audience_ok = match (&record.audience, &self.audience) {
-            (None, _) => true,
-            (Some(token), Some(mine)) => token == mine,
-            (Some(_), None) => false,
-        };
+        // RI-11: a token restricted to resources is good only at one of them.
+        let audience_ok = record.audience.is_empty()
+            || self
+                .resource
+                .as_ref()
+                .is_some_and(|mine| record.audience.contains(mine.as_str()));
         if record.kind != TokenKind::Access || !record.is_valid_at(now) || !audience_ok {
             return Err(refuse(Refusal::InvalidToken));
         }
@@ -306,7 +353,8 @@ impl BearerGuard {
         Ok(form.get("access_token").map(str::to_owned))
     }
 
-    /// The response for `refusal`, with its `WWW-Authenticate` challenge.
+    /// The response for `refusal`, with its `WWW-Authenticate` challenge. With published
+    /// metadata, 401 and 403 challenges carry `resource_metadata` (PR-06).
     fn challenge(&self, refusal: &Refusal, required: &Scope) -> HttpResponse {
         let (status, attributes): (Status, &[(&str, &str)]) = match refusal {
             Refusal::NoToken => (Status::UNAUTHORIZED, &[]),
@@ -332,7 +380,19 @@ impl BearerGuard {
                 ],
             ),
         };
-        let challenge = render::challenge("Bearer", &self.realm, attributes);
+        let metadata = self
+            .metadata
+            .as_ref()
+            .filter(|_| status != Status::BAD_REQUEST)
+            .map(|m| ("resource_metadata", m.url()));
+        let challenge = match metadata {
+            Some(pointer) => {
+                let mut all = attributes.to_vec();
+                all.push(pointer);
+                render::challenge("Bearer", &self.realm, &all)
+            }
+            None => render::challenge("Bearer", &self.realm, attributes),
+        };
         HttpResponse::new(status).with_header("www-authenticate", challenge)
     }
 }
