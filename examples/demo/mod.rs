@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use grantflow::device::DeviceVerifier;
-use grantflow::guard::{BearerGuard, GuardRejection};
+use grantflow::guard::{BearerGuard, GuardRejection, ResourceMetadata};
 use grantflow::limiter::{
     AttemptKey, AttemptLimiter as _, MemoryAttemptLimiter, Outcome, Throttle,
 };
@@ -37,8 +37,12 @@ use self::session::{Csrf, Flash, Sessions};
 use self::users::Users;
 
 /// The routes every example serves, with the path each is mounted at.
-pub(crate) const ROUTES: [(&str, Route); 8] = [
+pub(crate) const ROUTES: [(&str, Route); 9] = [
     ("/.well-known/oauth-authorization-server", Route::Metadata),
+    (
+        "/.well-known/oauth-protected-resource/api/data",
+        Route::ResourceMetadata,
+    ),
     ("/authorize", Route::Authorize),
     ("/token", Route::Token),
     ("/device_authorization", Route::DeviceAuthorization),
@@ -130,6 +134,9 @@ pub(crate) enum Route {
     Introspect,
     /// The protected resource, guarded by the bearer guard.
     ApiData,
+    /// RFC 9728 metadata of [`ApiData`](Self::ApiData): where a client that got a 401
+    /// there finds the authorization server.
+    ResourceMetadata,
 }
 
 impl Route {
@@ -179,6 +186,9 @@ impl DemoApp {
         limits: Limits,
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let issuer = format!("http://{addr}");
+        // The resource identifier of `/api/data` is its exact URL (RFC 9728 §3.3): tokens
+        // asked for with `resource=<it>` are good there and nowhere else.
+        let api_resource = format!("{issuer}{}", Route::ApiData.path());
         let users = Arc::new(Users::demo());
         let server = Server::builder(
             issuer,
@@ -195,8 +205,17 @@ impl DemoApp {
         // A public client id ships in every copy of the app, so anyone can present it: the
         // revocation endpoint must not tell them whether someone else's token is live.
         .revocation_hides_foreign_tokens(true)
+        .resource(&api_resource)
         .build()?;
-        let guard = server.bearer_guard().realm("demo-api")?;
+        let guard = server
+            .bearer_guard()
+            .realm("demo-api")?
+            .resource(&api_resource)?
+            .publish_metadata(
+                ResourceMetadata::new()
+                    .scopes_supported(API_SCOPE)
+                    .resource_name("grantflow demo API"),
+            )?;
         let device = server
             .device_verifier()
             .ok_or("the device grant is enabled above")?;
@@ -255,6 +274,7 @@ impl DemoApp {
             Route::Revoke => answer(server.revoke(&request).await),
             Route::Introspect => answer(server.introspect(&request).await),
             Route::ApiData => self.api_data(&request).await,
+            Route::ResourceMetadata => self.inner.guard.serve_metadata(&request, route.path()),
         };
         // Method, path and status only: queries and bodies carry codes and secrets.
         tracing::info!(
@@ -560,6 +580,7 @@ pub(crate) fn banner(framework: &str, addr: SocketAddr) -> String {
          A token:   curl -u demo-service:demo-service-secret -d grant_type=client_credentials \
          -d scope=read:data {base}/token\n\
          Use it:    curl -H \"Authorization: Bearer <access_token>\" {base}/api/data\n\
+         \x20          (a 401 there points to {base}/.well-known/oauth-protected-resource/api/data)\n\
          Sign in:   open {base}/authorize?response_type=code&client_id=demo-spa\
          &redirect_uri=http%3A%2F%2F127.0.0.1%3A3000%2Fcallback&scope=profile\
          &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256\n\

@@ -70,6 +70,7 @@ shared: [
     az_07_error_redirects_wait_for_the_sign_in
     az_08_deny_redirects_access_denied
     bt_05_bt_06_bt_07_bearer_guard_at_the_api
+    pr_05_pr_06_ri_11_from_a_401_to_the_api_with_a_resource_bound_token
     sec_02_pages_forbid_framing
     sec_03_forms_without_the_csrf_token_are_refused
     sec_04_form_posts_answer_303
@@ -729,11 +730,16 @@ mod scenarios {
     }
 
     pub(crate) async fn bt_05_bt_06_bt_07_bearer_guard_at_the_api(demo: &Demo) {
+        let pointer = format!(
+            "resource_metadata=\"{}\"",
+            demo.url("/.well-known/oauth-protected-resource/api/data")
+        );
+        let bare = format!("Bearer realm=\"demo-api\", {pointer}");
         let none = demo.get("/api/data").await;
         assert_eq!(none.status, 401);
         assert_eq!(
             none.header("www-authenticate"),
-            Some("Bearer realm=\"demo-api\""),
+            Some(bare.as_str()),
             "BT-05"
         );
         let bad = demo.get_with_bearer("/api/data", "not-a-token").await;
@@ -754,16 +760,96 @@ mod scenarios {
         let token = tokens.access_token().secret();
         let query = demo.get(&format!("/api/data?access_token={token}")).await;
         assert_eq!(query.status, 401);
-        assert_eq!(
-            query.header("www-authenticate"),
-            Some("Bearer realm=\"demo-api\"")
-        );
+        assert_eq!(query.header("www-authenticate"), Some(bare.as_str()));
         // BT-07: a valid token without `read:data`.
         let narrow = demo.get_with_bearer("/api/data", token).await;
         assert_eq!(narrow.status, 403);
         assert!(narrow.header("www-authenticate").is_some_and(|c| {
             c.contains("error=\"insufficient_scope\"") && c.contains("scope=\"read:data\"")
         }));
+    }
+
+    /// The Model Context Protocol's way in: a client that knows only the resource's URL
+    /// follows the 401's `resource_metadata` to the resource's metadata (RFC 9728), from
+    /// there to the authorization server's (RFC 8414), signs in with PKCE and `resource`
+    /// (RFC 8707), and gets a token good at that resource.
+    pub(crate) async fn pr_05_pr_06_ri_11_from_a_401_to_the_api_with_a_resource_bound_token(
+        demo: &Demo,
+    ) {
+        let api = demo.url("/api/data");
+        let challenge = demo.get("/api/data").await;
+        assert_eq!(challenge.status, 401);
+        let header = challenge.header("www-authenticate").expect("a challenge");
+        let (_, rest) = header
+            .split_once("resource_metadata=\"")
+            .expect("PR-06: the challenge points to the metadata");
+        let metadata_url = rest.split('"').next().expect("a quoted URL");
+        // PR-05: the document of the route's exact URL, at its well-known location.
+        let path = metadata_url
+            .strip_prefix(demo.base.as_str())
+            .expect("on this server");
+        let document = demo.get(path).await;
+        assert_eq!(document.status, 200);
+        assert_eq!(document.header("cache-control"), Some("max-age=3600"));
+        let document = document.json();
+        assert_eq!(document["resource"], api.as_str(), "PR-04");
+        assert_eq!(
+            document["bearer_methods_supported"],
+            serde_json::json!(["header"])
+        );
+        assert_eq!(
+            document["scopes_supported"],
+            serde_json::json!(["read:data"])
+        );
+        let issuer = document["authorization_servers"][0]
+            .as_str()
+            .expect("an authorization server");
+        assert_eq!(issuer, demo.base.as_str());
+        let as_metadata = demo
+            .get("/.well-known/oauth-authorization-server")
+            .await
+            .json();
+        assert_eq!(as_metadata["issuer"], issuer);
+        assert_eq!(
+            as_metadata["protected_resources"],
+            serde_json::json!([api]),
+            "PR-09"
+        );
+        // Sign in for that resource.
+        let client = demo.oauth("demo-spa", None, SPA_REDIRECT);
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, state) = client
+            .authorize_url(CsrfToken::new_random)
+            .add_scope(scope("read:data"))
+            .add_extra_param("resource", api.clone())
+            .set_pkce_challenge(challenge)
+            .url();
+        let code = demo
+            .browser()
+            .authorization_code(url.as_str(), state.secret())
+            .await;
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(code))
+            .add_extra_param("resource", api.clone())
+            .set_pkce_verifier(verifier)
+            .request_async(&demo.http)
+            .await
+            .expect("RI-06: the code exchange for the granted resource succeeds");
+        let token = tokens.access_token();
+        let data = demo.get_with_bearer("/api/data", token.secret()).await;
+        assert_eq!(data.status, 200, "RI-11: the token is good at its resource");
+        // A resource the server does not know is refused with invalid_target.
+        let refused = demo
+            .oauth("demo-service", Some("demo-service-secret"), SPA_REDIRECT)
+            .exchange_client_credentials()
+            .add_scope(scope("read:data"))
+            .add_extra_param("resource", demo.url("/api/other"))
+            .request_async(&demo.http)
+            .await;
+        assert_eq!(
+            server_error(refused),
+            BasicErrorResponseType::Extension("invalid_target".to_owned())
+        );
     }
 
     /// One of every kind of page the server renders.
