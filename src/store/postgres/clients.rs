@@ -170,6 +170,9 @@ fn auth_method(name: &str) -> Option<AuthMethod> {
     .find(|m| m.as_str() == name)
 }
 
+/// A [`ClientBuilder`] setter of a display URL.
+type DisplaySetter = fn(ClientBuilder, &str) -> ClientBuilder;
+
 /// Rebuilds a client through [`ClientBuilder`](crate::ClientBuilder), so a stored
 /// registration passes the same validation as a new one.
 fn client_from_row(row: &PgRow) -> Result<Client, StorageError> {
@@ -212,7 +215,7 @@ fn client_from_row(row: &PgRow) -> Result<Client, StorageError> {
     if row.try_get::<bool, _>(14).map_err(get)? {
         builder = builder.dangerous(|d| d.allow_multiple_audiences());
     }
-    let display: [(usize, fn(ClientBuilder, &str) -> ClientBuilder); 4] = [
+    let display: [(usize, DisplaySetter); 4] = [
         (15, ClientBuilder::client_uri),
         (16, ClientBuilder::logo_uri),
         (17, ClientBuilder::tos_uri),
