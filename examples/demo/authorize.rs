@@ -141,8 +141,10 @@ fn render(
                 return pages::page(Status::OK, "Sign in", &content);
             };
             let content = format!(
-                "{notice}<p><strong>{client}</strong> ({id}) would like to:</p>{scopes}{form}{who}",
+                "{notice}<p><strong>{client}</strong> ({id}) would like to:</p>{scopes}\
+                 {resources}{form}{who}",
                 scopes = pages::scope_list(pending.requested_scope()),
+                resources = pages::resource_list(pending.requested_resources()),
                 form = pages::form(&action, &session.csrf, None, "", Buttons::Decision),
                 who = pages::signed_in_as(&action, &session.csrf, "", user.as_str()),
             );

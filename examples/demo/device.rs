@@ -127,13 +127,14 @@ async fn confirm(app: &DemoApp, session: &Session, user: &Subject, code: &str) -
         .unwrap_or(pending.client_id().as_str());
     let fields = hidden_code(pending.user_code());
     let content = format!(
-        "{notice}<p><strong>{client}</strong> ({id}) would like to:</p>{scopes}\
+        "{notice}<p><strong>{client}</strong> ({id}) would like to:</p>{scopes}{resources}\
          <p>Check that your device shows this code:</p><p class=\"code\">{code}</p>\
          <p class=\"muted\">If the codes differ, deny.</p>{form}{who}",
         notice = pages::notice(session.flash.as_ref().and_then(|f| f.message())),
         client = pages::escape(client),
         id = pages::escape(pending.client_id().as_str()),
         scopes = pages::scope_list(pending.requested_scope()),
+        resources = pages::resource_list(pending.requested_resources()),
         code = pages::escape(pending.user_code()),
         form = pages::form("/device", &session.csrf, None, &fields, Buttons::Decision),
         who = pages::signed_in_as("/device", &session.csrf, &fields, user.as_str()),

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use grantflow::{HttpRequest, HttpResponse, Method, Scope, Status};
+use grantflow::{HttpRequest, HttpResponse, Method, Resources, Scope, Status};
 use sha2::{Digest as _, Sha256};
 
 /// The service's name, on every page: users should know where they are signing in.
@@ -119,6 +119,20 @@ pub(super) fn scope_list(scope: &Scope) -> String {
     let mut out = String::from("<ul>");
     for token in scope.iter() {
         let _ = write!(out, "<li>{}</li>", describe(token));
+    }
+    out.push_str("</ul>");
+    out
+}
+
+/// The resources a request is for (RFC 8707), for the consent page: every token of the
+/// grant is good there and nowhere else. Empty when the request names none.
+pub(super) fn resource_list(resources: &Resources) -> String {
+    if resources.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("<p>at:</p><ul>");
+    for resource in resources.iter() {
+        let _ = write!(out, "<li><code>{}</code></li>", escape(resource));
     }
     out.push_str("</ul>");
     out

@@ -824,6 +824,17 @@ mod scenarios {
             .add_extra_param("resource", api.clone())
             .set_pkce_challenge(challenge)
             .url();
+        // RI-05: the consent page names the resource.
+        let mut browser = demo.browser();
+        let path = url.as_str().strip_prefix(demo.base.as_str()).expect("here");
+        let page = browser.open(path).await;
+        let signed_in = browser.sign_in(&page, "continue").await;
+        let consent = browser.follow(&signed_in).await;
+        assert!(
+            consent.body.contains(&format!("<code>{api}</code>")),
+            "{}",
+            consent.body
+        );
         let code = demo
             .browser()
             .authorization_code(url.as_str(), state.secret())

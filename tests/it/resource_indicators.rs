@@ -14,17 +14,23 @@ const CONTACTS: &str = "https://contacts.example.com/";
 fn ri_harness(configure: impl FnOnce(ServerBuilder) -> ServerBuilder) -> Harness {
     let h = harness_with(|b| configure(b.resource_with_scopes(CAL, "read").resource(CONTACTS)));
     for (id, resource) in [("rs-cal", CAL), ("rs-contacts", CONTACTS)] {
-        let client = Client::builder(id, ClientType::Confidential)
-            .secret(&ClientSecret::from_presented(CONF_SECRET.to_owned()))
-            .grant_type(GrantType::CLIENT_CREDENTIALS)
-            .allowed_scope("read write")
-            .introspection(true)
-            .resource_audience(resource)
-            .build()
-            .unwrap();
-        h.clients.insert(client).unwrap();
+        add_service(&h, id, |b| {
+            b.introspection(true).resource_audience(resource)
+        });
     }
     h
+}
+
+/// Registers confidential client `id` (secret [`CONF_SECRET`], client credentials, scope
+/// `read write`), adjusted by `configure`.
+fn add_service(h: &Harness, id: &str, configure: impl FnOnce(ClientBuilder) -> ClientBuilder) {
+    let builder = Client::builder(id, ClientType::Confidential)
+        .secret(&ClientSecret::from_presented(CONF_SECRET.to_owned()))
+        .grant_type(GrantType::CLIENT_CREDENTIALS)
+        .allowed_scope("read write");
+    h.clients
+        .insert(configure(builder).build().unwrap())
+        .unwrap();
 }
 
 fn authorize_query(client_id: &str, scope: &str, resources: &[&str]) -> String {
@@ -162,17 +168,7 @@ fn ri_01_ri_03_ri_12_bad_resources_at_authorize_are_redirect_invalid_target() {
 #[test]
 fn ri_03_a_client_limited_to_some_resources_cannot_name_others() {
     let h = ri_harness(|b| b);
-    h.clients
-        .insert(
-            Client::builder("limited", ClientType::Confidential)
-                .secret(&ClientSecret::from_presented(CONF_SECRET.to_owned()))
-                .grant_type(GrantType::CLIENT_CREDENTIALS)
-                .allowed_scope("read")
-                .allowed_resource(CONTACTS)
-                .build()
-                .unwrap(),
-        )
-        .unwrap();
+    add_service(&h, "limited", |b| b.allowed_resource(CONTACTS));
     let refused = cc(
         &h,
         "limited",
@@ -305,17 +301,9 @@ fn ri_10_one_resource_per_token_unless_the_client_opted_in() {
     let h = ri_harness(|b| b);
     let two = with_resources("grant_type=client_credentials&scope=read", &[CAL, CONTACTS]);
     assert_token_error(&cc(&h, "cc", &two), 400, "invalid_target");
-    h.clients
-        .insert(
-            Client::builder("multi-aud", ClientType::Confidential)
-                .secret(&ClientSecret::from_presented(CONF_SECRET.to_owned()))
-                .grant_type(GrantType::CLIENT_CREDENTIALS)
-                .allowed_scope("read")
-                .dangerous(|d| d.allow_multiple_audiences())
-                .build()
-                .unwrap(),
-        )
-        .unwrap();
+    add_service(&h, "multi-aud", |b| {
+        b.dangerous(|d| d.allow_multiple_audiences())
+    });
     let response = cc(&h, "multi-aud", &two);
     assert_eq!(response.status, Status::OK);
     let access = json(&response)["access_token"].as_str().unwrap().to_owned();
@@ -403,6 +391,28 @@ fn ri_08_device_authorization_resources_apply_to_the_grant() {
     .unwrap()
     .expect("the pending request");
     assert_eq!(record.resources.iter().collect::<Vec<_>>(), [CONTACTS]);
+    // The verification page shows them; the device's token is for them.
+    let verifier = h.server.device_verifier().unwrap();
+    let pending = block_on(verifier.verify(
+        grantflow::device::EnteredUserCode::new(&user_code),
+        "session:alice",
+    ))
+    .unwrap();
+    assert_eq!(
+        pending.requested_resources().iter().collect::<Vec<_>>(),
+        [CONTACTS]
+    );
+    block_on(pending.approve(Subject::new("alice"), Scope::parse("read").unwrap())).unwrap();
+    let device_code = json(&response)["device_code"].as_str().unwrap().to_owned();
+    let tokens = h.token(&format!(
+        "grant_type={}&device_code={device_code}&client_id=tv",
+        enc("urn:ietf:params:oauth:grant-type:device_code")
+    ));
+    assert_eq!(tokens.status, Status::OK, "{:?}", json(&tokens));
+    assert_eq!(
+        audience(&h, json(&tokens)["access_token"].as_str().unwrap()),
+        [CONTACTS]
+    );
 }
 
 #[test]

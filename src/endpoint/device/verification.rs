@@ -11,7 +11,7 @@ use crate::limiter::{AttemptKey, Limited, Outcome, limited};
 use crate::secret::TokenHash;
 use crate::server::Server;
 use crate::store::{DeviceDecision, DeviceState, DeviceStore};
-use crate::types::{Client, ClientId, Scope, Subject};
+use crate::types::{Client, ClientId, Resources, Scope, Subject};
 
 impl Server {
     /// The host's side of the device grant
@@ -146,6 +146,7 @@ impl DeviceVerifier {
             device_code,
             client,
             scope: record.scope,
+            resources: record.resources,
             user_code: format.display(&normalized),
             expires_at: record.expires_at,
         })
@@ -249,6 +250,7 @@ pub struct PendingDeviceAuthorization {
     device_code: TokenHash,
     client: Arc<Client>,
     scope: Scope,
+    resources: Resources,
     user_code: String,
     expires_at: SystemTime,
 }
@@ -273,6 +275,14 @@ impl PendingDeviceAuthorization {
     /// against the client's allowed scope.
     pub fn requested_scope(&self) -> &Scope {
         &self.scope
+    }
+
+    /// The resources the device asked access to (`resource`,
+    /// [RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)), or the server's
+    /// default resource; empty when it named none. Show them with the scope: every token of
+    /// the grant is for these resources only.
+    pub fn requested_resources(&self) -> &Resources {
+        &self.resources
     }
 
     /// The user code in display form (`WDJB-MJHT`), for the user to compare with the
@@ -344,6 +354,7 @@ impl fmt::Debug for PendingDeviceAuthorization {
         f.debug_struct("PendingDeviceAuthorization")
             .field("client_id", self.client.id())
             .field("scope", &self.scope)
+            .field("resources", &self.resources)
             .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
     }
