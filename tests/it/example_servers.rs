@@ -1834,3 +1834,67 @@ mod scenarios {
         }
     }
 }
+
+/// The official MCP Rust SDK's OAuth client (`rmcp`, feature `auth`) as an independent
+/// judge, against the axum example: from the 401 at `/api/data` it discovers the resource's
+/// metadata (RFC 9728) from the challenge and the authorization server's (RFC 8414), signs
+/// in with PKCE and `resource` (RFC 8707; the test plays the browser), exchanges the code
+/// and calls the resource. The demo has no registration endpoint yet, so the SDK uses its
+/// pre-registered-client path (`demo-spa`) instead of dynamic client registration.
+mod mcp {
+    use std::collections::HashMap;
+
+    use rmcp::transport::auth::{AuthorizationRequest, OAuthState};
+
+    use crate::support::e2e::*;
+
+    #[tokio::test]
+    async fn pr_05_pr_06_ri_06_ri_11_the_mcp_sdk_goes_from_a_401_to_the_api() {
+        let demo = Demo::start(Framework::Axum).await;
+        let api = demo.url("/api/data");
+        let refused = demo.get("/api/data").await;
+        assert_eq!(refused.status, 401);
+        let challenge = refused
+            .header("www-authenticate")
+            .expect("a challenge")
+            .to_owned();
+        let mut state = OAuthState::new(api.as_str(), None)
+            .await
+            .expect("an OAuth state");
+        state
+            .start_authorization(
+                AuthorizationRequest::new(SPA_REDIRECT)
+                    .with_scopes(["read:data"])
+                    .with_preregistered_client("demo-spa")
+                    .with_challenge(challenge),
+            )
+            .await
+            .expect("discovery from the challenge");
+        let url = state
+            .get_authorization_url()
+            .await
+            .expect("an authorization URL");
+        let params: HashMap<String, String> = url::Url::parse(&url)
+            .expect("a URL")
+            .query_pairs()
+            .into_owned()
+            .collect();
+        assert!(url.starts_with(&demo.url("/authorize?")), "{url}");
+        assert_eq!(params["resource"], api, "RI-06: the SDK names the resource");
+        assert_eq!(params["code_challenge_method"], "S256");
+        // The redirect back to the client, with `code`, `state` and `iss` (RFC 9207), which
+        // the SDK checks against the discovered issuer.
+        let approved = demo.browser().sign_in_and_approve(&url).await;
+        assert_eq!(approved.status, 303);
+        state
+            .handle_callback_url(approved.location().as_str())
+            .await
+            .expect("the code exchange");
+        let manager = state
+            .into_authorization_manager()
+            .expect("an authorized manager");
+        let token = manager.get_access_token().await.expect("an access token");
+        let data = demo.get_with_bearer("/api/data", &token).await;
+        assert_eq!(data.status, 200, "RI-11: the token is good at the resource");
+    }
+}
