@@ -2,6 +2,7 @@
 //! concurrency of redemption.
 
 use crate::support::parked::{Park, ParkedStore};
+use crate::support::race::runtime;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -94,10 +95,7 @@ fn ac_02_replay_between_redeem_and_issue_still_revokes() {
     let code = h.code_for("app");
     let body =
         format!("grant_type=authorization_code&code={code}&client_id=app&code_verifier={VERIFIER}");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    let runtime = runtime();
     let (first, replay) = runtime.block_on(async {
         let first = tokio::spawn({
             let server = h.server.clone();

@@ -2,6 +2,7 @@
 //! and 64-way concurrent refreshes.
 
 use crate::support::parked::{Park, ParkedStore};
+use crate::support::race::runtime;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -431,10 +432,7 @@ fn rt_07_a_grant_revoked_during_a_refresh_gets_no_successor() {
         .token_store(tokens, store)
         .build(|b| b);
     let (access, refresh) = h.tokens_for("app", "read");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    let runtime = runtime();
     let (refreshed, revoked) = runtime.block_on(async {
         let refreshed = tokio::spawn({
             let server = h.server.clone();

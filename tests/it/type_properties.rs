@@ -4,6 +4,7 @@
 use std::fmt::Debug;
 
 use crate::support::hostile;
+use crate::support::race::runtime;
 use crate::support::token::*;
 use grantflow::clock::Clock;
 use grantflow::grant::GrantHandler;
@@ -52,10 +53,7 @@ fn token_future_is_send() {
 #[test]
 fn server_futures_run_on_a_multi_thread_runtime() {
     let h = Harness::new();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    let runtime = runtime();
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let server = h.server.clone();

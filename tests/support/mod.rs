@@ -8,5 +8,6 @@ pub mod e2e;
 pub mod harness;
 pub mod hostile;
 pub mod parked;
+pub mod race;
 pub mod resource;
 pub mod token;
