@@ -1,6 +1,7 @@
 //! The authorization code grant at the token endpoint: AC-01..AC-08, MX-02, and the
 //! concurrency of redemption.
 
+use crate::support::faults::FailingCodes;
 use crate::support::parked::{Park, ParkedStore};
 use crate::support::race::runtime;
 
@@ -11,8 +12,9 @@ use std::time::Duration;
 use crate::support::authz::*;
 use grantflow::clock::Clock as _;
 use grantflow::secret::TokenHash;
+use grantflow::store::Redemption;
 use grantflow::store::TokenStore as _;
-use grantflow::store::{AuthorizationGrant, Redemption};
+
 use grantflow::*;
 
 #[test]
@@ -483,18 +485,8 @@ fn te_04_code_in_the_query_is_refused() {
 
 #[test]
 fn az_09_code_store_failure_at_the_token_endpoint_is_an_error() {
-    #[derive(Debug)]
-    struct Down;
-    #[async_trait::async_trait]
-    impl CodeStore for Down {
-        async fn insert(&self, _: TokenHash, _: AuthorizationGrant) -> Result<(), StorageError> {
-            Ok(())
-        }
-        async fn redeem(&self, _: &TokenHash) -> Result<Redemption, StorageError> {
-            Err(StorageError::new("db down"))
-        }
-    }
-    let h = harness_with(|b| b.code_store(Arc::new(Down)));
+    let down = Arc::new(FailingCodes(|| StorageError::new("db down")));
+    let h = harness_with(|b| b.code_store(down));
     let error = block_on(h.server.token(&post_form(format!(
         "grant_type=authorization_code&code=abc&client_id=app&code_verifier={VERIFIER}"
     ))))

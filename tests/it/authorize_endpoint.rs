@@ -5,10 +5,8 @@
 use std::sync::Arc;
 
 use crate::support::authz::*;
-use async_trait::async_trait;
+use crate::support::faults::{FailingClients, FailingCodes};
 use grantflow::authorize::{AuthorizeError, LocalhostPort, PendingAuthorization};
-use grantflow::secret::TokenHash;
-use grantflow::store::{AuthorizationGrant, Redemption};
 use grantflow::*;
 use proptest::prelude::*;
 
@@ -85,15 +83,8 @@ fn az_02_unknown_client_is_never_redirected() {
 
 #[test]
 fn az_02_registry_failure_is_a_storage_error_without_redirect() {
-    #[derive(Debug)]
-    struct Down;
-    #[async_trait]
-    impl ClientRegistry for Down {
-        async fn find(&self, _: &ClientId) -> Result<Option<Arc<Client>>, StorageError> {
-            Err(StorageError::new("db down"))
-        }
-    }
-    let server = Server::builder(ISSUER, Arc::new(Down), Arc::new(MemoryTokenStore::new()))
+    let down = Arc::new(FailingClients(|| StorageError::new("db down")));
+    let server = Server::builder(ISSUER, down, Arc::new(MemoryTokenStore::new()))
         .build()
         .unwrap();
     let result = block_on(server.authorize(&get(APP)));
@@ -253,30 +244,17 @@ fn az_08_deny_redirects_access_denied_with_state_and_iss() {
     assert_eq!(response.status, Status::SEE_OTHER);
 }
 
-#[derive(Debug)]
-struct FailingCodes {
-    transient: bool,
-}
-
-#[async_trait]
-impl CodeStore for FailingCodes {
-    async fn insert(&self, _: TokenHash, _: AuthorizationGrant) -> Result<(), StorageError> {
-        Err(if self.transient {
-            StorageError::transient("timeout at 10.0.0.7")
-        } else {
-            StorageError::new("db down at 10.0.0.7")
-        })
-    }
-
-    async fn redeem(&self, _: &TokenHash) -> Result<Redemption, StorageError> {
-        Err(StorageError::new("db down"))
-    }
-}
-
 #[test]
 fn az_09_storage_failure_on_approve_redirects_server_error() {
-    for (transient, code) in [(false, "server_error"), (true, "temporarily_unavailable")] {
-        let h = harness_with(|b| b.code_store(Arc::new(FailingCodes { transient })));
+    let faults: [(fn() -> StorageError, _); 2] = [
+        (|| StorageError::new("db down at 10.0.0.7"), "server_error"),
+        (
+            || StorageError::transient("timeout at 10.0.0.7"),
+            "temporarily_unavailable",
+        ),
+    ];
+    for (fault, code) in faults {
+        let h = harness_with(|b| b.code_store(Arc::new(FailingCodes(fault))));
         let pending = h.authorize(APP).unwrap();
         let error = block_on(pending.approve(Subject::new("alice"), Scope::parse("read").unwrap()))
             .unwrap_err();

@@ -5,12 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::SystemTime;
 
+use crate::support::faults::{DETAIL, FailingClients, FailingTokens, causes};
 use crate::support::token::*;
 use async_trait::async_trait;
 use grantflow::grant::{GrantHandler, Rejection, TokenGrant};
 use grantflow::limiter::{AttemptKey, AttemptLimiter, MemoryAttemptLimiter, Outcome, Throttle};
-use grantflow::secret::TokenHash;
-use grantflow::store::{GrantId, Insert, TokenRecord, TokenStore};
 use grantflow::{
     AuthMethod, Client, ClientId, ClientRegistry, ClientSecret, ClientType, ConfigError, Error,
     ErrorCode, FormLimits, GrantRequest, GrantType, HttpRequest, HttpResponse,
@@ -904,49 +903,16 @@ fn oversized_query_is_invalid_request() {
 // Storage faults: Err, rendered as an opaque server_error
 // ---------------------------------------------------------------------------------------
 
-const INTERNAL_DETAIL: &str = "connect to db.internal:5432 failed: password=hunter2";
-
-/// A token store whose writes always fail.
-#[derive(Debug)]
-struct FailingStore {
-    transient: bool,
+/// The store's failure: a refused connection with an internal detail.
+fn refused() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::ConnectionRefused, DETAIL)
 }
 
-impl FailingStore {
-    fn error(&self) -> StorageError {
-        let cause = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, INTERNAL_DETAIL);
-        if self.transient {
-            StorageError::transient(cause)
-        } else {
-            StorageError::new(cause)
-        }
-    }
-}
-
-#[async_trait]
-impl TokenStore for FailingStore {
-    async fn insert(&self, _tokens: Vec<(TokenHash, TokenRecord)>) -> Result<Insert, StorageError> {
-        Err(self.error())
-    }
-
-    async fn find(&self, _token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
-        Err(self.error())
-    }
-
-    async fn revoke(&self, _token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
-        Err(self.error())
-    }
-
-    async fn revoke_grant(&self, _grant: &GrantId, _: SystemTime) -> Result<usize, StorageError> {
-        Err(self.error())
-    }
-}
-
-fn failing_server(transient: bool) -> Server {
+fn failing_server(fault: fn() -> StorageError) -> Server {
     Server::builder(
         ISSUER,
         Arc::new(fixture_registry()),
-        Arc::new(FailingStore { transient }),
+        Arc::new(FailingTokens(fault)),
     )
     .clock(Arc::new(grantflow::clock::ManualClock::new(t0())))
     .build()
@@ -955,16 +921,11 @@ fn failing_server(transient: bool) -> Server {
 
 #[test]
 fn er_05_storage_failure_is_an_err_rendered_as_opaque_server_error() {
-    let server = failing_server(false);
+    let server = failing_server(|| StorageError::new(refused()));
     let error = block_on(server.token(&backend_cc())).expect_err("the store failed");
     assert!(matches!(error, Error::Storage(_)), "{error:?}");
     // The cause is kept for the host's logs...
-    let mut source = std::error::Error::source(&error);
-    let mut chain = String::new();
-    while let Some(cause) = source {
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
+    let chain = causes(&error);
     assert!(chain.contains("hunter2"), "{chain}");
     // ...and never reaches the wire.
     let response = error.to_response();
@@ -979,7 +940,7 @@ fn er_05_storage_failure_is_an_err_rendered_as_opaque_server_error() {
 
 #[test]
 fn transient_storage_failure_is_temporarily_unavailable() {
-    let server = failing_server(true);
+    let server = failing_server(|| StorageError::transient(refused()));
     let error = block_on(server.token(&backend_cc())).expect_err("the store failed");
     let response = error.to_response();
     assert_eq!(response.status.as_u16(), 503);
@@ -991,7 +952,7 @@ fn transient_storage_failure_is_temporarily_unavailable() {
 fn storage_is_not_touched_by_rejected_requests() {
     // A failing store cannot turn a protocol error into an Err: rejected requests never
     // reach it.
-    let server = failing_server(false);
+    let server = failing_server(|| StorageError::new(refused()));
     for (what, request, status, code) in negative_cases() {
         let response = block_on(server.token(&request))
             .unwrap_or_else(|e| panic!("{what}: rejected requests must not hit the store: {e}"));
@@ -999,26 +960,12 @@ fn storage_is_not_touched_by_rejected_requests() {
     }
 }
 
-/// A registry that always fails.
-#[derive(Debug)]
-struct FailingRegistry;
-
-#[async_trait]
-impl ClientRegistry for FailingRegistry {
-    async fn find(&self, _client_id: &ClientId) -> Result<Option<Arc<Client>>, StorageError> {
-        Err(StorageError::new(INTERNAL_DETAIL))
-    }
-}
-
 #[test]
 fn er_05_registry_failure_is_an_err_not_invalid_client() {
-    let server = Server::builder(
-        ISSUER,
-        Arc::new(FailingRegistry),
-        Arc::new(MemoryTokenStore::new()),
-    )
-    .build()
-    .unwrap();
+    let registry = Arc::new(FailingClients(|| StorageError::new(DETAIL)));
+    let server = Server::builder(ISSUER, registry, Arc::new(MemoryTokenStore::new()))
+        .build()
+        .unwrap();
     let error = block_on(server.token(&backend_cc())).expect_err("the registry failed");
     let response = error.to_response();
     assert_eq!(response.status.as_u16(), 500);
@@ -1047,7 +994,7 @@ impl grantflow::TokenIssuer for FixedIssuer {
             Some(text) => Ok(grantflow::secret::AccessToken::from_presented(
                 text.to_owned(),
             )),
-            None => Err(grantflow::issuer::IssueError::new(INTERNAL_DETAIL)),
+            None => Err(grantflow::issuer::IssueError::new(DETAIL)),
         }
     }
 
@@ -1056,7 +1003,7 @@ impl grantflow::TokenIssuer for FixedIssuer {
         _claims: &grantflow::issuer::TokenClaims<'_>,
         _random: &dyn grantflow::random::Random,
     ) -> Result<grantflow::secret::RefreshToken, grantflow::issuer::IssueError> {
-        Err(grantflow::issuer::IssueError::new(INTERNAL_DETAIL))
+        Err(grantflow::issuer::IssueError::new(DETAIL))
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod authz;
 pub mod device;
 pub mod e2e;
+pub mod faults;
 pub mod harness;
 pub mod hostile;
 pub mod parked;
