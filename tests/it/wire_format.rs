@@ -444,208 +444,169 @@ fn te_05_two_handlers_for_one_grant_type_are_a_config_error() {
 fn negative_cases() -> Vec<(&'static str, HttpRequest, u16, &'static str)> {
     let auth = basic(BACKEND.0, BACKEND.1);
     let with_auth = |body: &str| post_form(body).with_header("Authorization", &auth);
-    let mut cases = vec![
-        (
-            "GET",
-            HttpRequest::new(Method::Get).with_query("grant_type=client_credentials"),
-            405,
-            "invalid_request",
-        ),
-        (
-            "PUT",
-            raw_request(Method::Other, Some(FORM), &[], cc_body(None).as_bytes()),
-            405,
-            "invalid_request",
-        ),
-        (
-            "no content type",
-            raw_request(
-                Method::Post,
-                None,
-                &[("Authorization", &auth)],
-                cc_body(None).as_bytes(),
+    let cc = cc_body(None);
+    let typed = |content_type| {
+        raw_request(
+            Method::Post,
+            content_type,
+            &[("Authorization", &auth)],
+            cc.as_bytes(),
+        )
+    };
+    let mut cases = Vec::new();
+    let mut expect = |status, error, requests: Vec<(&'static str, HttpRequest)>| {
+        cases.extend(
+            requests
+                .into_iter()
+                .map(|(what, r)| (what, r, status, error)),
+        );
+    };
+    expect(
+        405,
+        "invalid_request",
+        vec![
+            (
+                "GET",
+                HttpRequest::new(Method::Get).with_query("grant_type=client_credentials"),
             ),
-            400,
-            "invalid_request",
-        ),
-        (
-            "JSON body",
-            raw_request(
-                Method::Post,
-                Some("application/json"),
-                &[("Authorization", &auth)],
-                br#"{"grant_type":"client_credentials"}"#,
+            (
+                "PUT",
+                raw_request(Method::Other, Some(FORM), &[], cc_body(None).as_bytes()),
             ),
-            400,
-            "invalid_request",
-        ),
-        (
-            "multipart",
-            raw_request(
-                Method::Post,
-                Some("multipart/form-data; boundary=b"),
-                &[("Authorization", &auth)],
-                cc_body(None).as_bytes(),
+        ],
+    );
+    expect(
+        400,
+        "invalid_request",
+        vec![
+            ("no content type", typed(None)),
+            (
+                "JSON body",
+                raw_request(
+                    Method::Post,
+                    Some("application/json"),
+                    &[("Authorization", &auth)],
+                    br#"{"grant_type":"client_credentials"}"#,
+                ),
             ),
-            400,
-            "invalid_request",
-        ),
-        (
-            "latin1",
-            raw_request(
-                Method::Post,
-                Some("application/x-www-form-urlencoded; charset=latin1"),
-                &[("Authorization", &auth)],
-                cc_body(None).as_bytes(),
+            ("multipart", typed(Some("multipart/form-data; boundary=b"))),
+            (
+                "latin1",
+                typed(Some("application/x-www-form-urlencoded; charset=latin1")),
             ),
-            400,
-            "invalid_request",
-        ),
-        (
-            "repeated grant_type",
-            with_auth("grant_type=client_credentials&grant_type=client_credentials"),
-            400,
-            "invalid_request",
-        ),
-        (
-            "repeated scope",
-            with_auth("grant_type=client_credentials&scope=read&scope=write"),
-            400,
-            "invalid_request",
-        ),
-        (
-            "secret in query",
-            backend_cc().with_query(format!("client_secret={}", enc(BACKEND.1))),
-            400,
-            "invalid_request",
-        ),
-        (
-            "missing grant_type",
-            with_auth("scope=read"),
-            400,
-            "invalid_request",
-        ),
-        (
-            "unknown grant_type",
-            with_auth("grant_type=foo"),
-            400,
-            "unsupported_grant_type",
-        ),
-        (
-            "password grant",
-            with_auth("grant_type=password&username=u&password=p"),
-            400,
-            "unsupported_grant_type",
-        ),
-        (
-            "grant not registered",
-            basic_request(CODE_ONLY.0, CODE_ONLY.1, cc_body(None)),
-            400,
-            "unauthorized_client",
-        ),
-        (
-            "public client",
-            post_form(format!("{}&client_id={SPA}", cc_body(None))),
-            400,
-            "unauthorized_client",
-        ),
-        (
-            "no credentials",
-            post_form(cc_body(None)),
-            401,
-            "invalid_client",
-        ),
-        (
-            "wrong Basic secret",
-            basic_request(BACKEND.0, "wrong", cc_body(None)),
-            401,
-            "invalid_client",
-        ),
-        (
-            "wrong post secret",
-            post_request(POSTER.0, "wrong", &cc_body(None)),
-            401,
-            "invalid_client",
-        ),
-        (
-            "unknown client",
-            basic_request("nobody", "x", cc_body(None)),
-            401,
-            "invalid_client",
-        ),
-        (
-            "malformed Basic",
-            post_form(cc_body(None)).with_header("Authorization", "Basic %%%"),
-            401,
-            "invalid_client",
-        ),
-        (
-            "V-BASIC-NEG",
-            post_form(cc_body(None)).with_header("Authorization", V_BASIC_NEG),
-            401,
-            "invalid_client",
-        ),
-        (
-            "Basic client using post",
-            post_request(BACKEND.0, BACKEND.1, &cc_body(None)),
-            401,
-            "invalid_client",
-        ),
-        (
-            "post client using Basic",
-            basic_request(POSTER.0, POSTER.1, cc_body(None)),
-            401,
-            "invalid_client",
-        ),
-        (
-            "confidential client with client_id only",
-            post_form(format!("{}&client_id={}", cc_body(None), BACKEND.0)),
-            401,
-            "invalid_client",
-        ),
-        (
-            "Basic + body secret",
-            with_auth(&format!("{}&client_secret=x", cc_body(None))),
-            400,
-            "invalid_request",
-        ),
-        (
-            "Basic + other body client_id",
-            with_auth(&format!("{}&client_id={}", cc_body(None), OTHER.0)),
-            400,
-            "invalid_request",
-        ),
-        (
-            "two Authorization headers",
-            backend_cc().with_header("Authorization", &auth),
-            400,
-            "invalid_request",
-        ),
-        (
-            "disallowed scope",
-            with_auth("grant_type=client_credentials&scope=admin"),
-            400,
-            "invalid_scope",
-        ),
-        (
-            "malformed scope (V-ERR)",
-            with_auth("grant_type=client_credentials&scope=caf%C3%A9%22x"),
-            400,
-            "invalid_scope",
-        ),
-        (
-            "backslash in scope",
-            with_auth("grant_type=client_credentials&scope=a%5Cb"),
-            400,
-            "invalid_scope",
-        ),
-        (
-            "no scope, no default",
-            basic_request(NO_DEFAULT.0, NO_DEFAULT.1, cc_body(None)),
-            400,
-            "invalid_scope",
-        ),
-    ];
+            (
+                "repeated grant_type",
+                with_auth("grant_type=client_credentials&grant_type=client_credentials"),
+            ),
+            (
+                "repeated scope",
+                with_auth("grant_type=client_credentials&scope=read&scope=write"),
+            ),
+            (
+                "secret in query",
+                backend_cc().with_query(format!("client_secret={}", enc(BACKEND.1))),
+            ),
+            ("missing grant_type", with_auth("scope=read")),
+            (
+                "Basic + body secret",
+                with_auth(&format!("{}&client_secret=x", cc_body(None))),
+            ),
+            (
+                "Basic + other body client_id",
+                with_auth(&format!("{}&client_id={}", cc_body(None), OTHER.0)),
+            ),
+            (
+                "two Authorization headers",
+                backend_cc().with_header("Authorization", &auth),
+            ),
+        ],
+    );
+    expect(
+        400,
+        "unsupported_grant_type",
+        vec![
+            ("unknown grant_type", with_auth("grant_type=foo")),
+            (
+                "password grant",
+                with_auth("grant_type=password&username=u&password=p"),
+            ),
+        ],
+    );
+    expect(
+        400,
+        "unauthorized_client",
+        vec![
+            (
+                "grant not registered",
+                basic_request(CODE_ONLY.0, CODE_ONLY.1, cc_body(None)),
+            ),
+            (
+                "public client",
+                post_form(format!("{}&client_id={SPA}", cc_body(None))),
+            ),
+        ],
+    );
+    expect(
+        401,
+        "invalid_client",
+        vec![
+            ("no credentials", post_form(cc_body(None))),
+            (
+                "wrong Basic secret",
+                basic_request(BACKEND.0, "wrong", cc_body(None)),
+            ),
+            (
+                "wrong post secret",
+                post_request(POSTER.0, "wrong", &cc_body(None)),
+            ),
+            (
+                "unknown client",
+                basic_request("nobody", "x", cc_body(None)),
+            ),
+            (
+                "malformed Basic",
+                post_form(cc_body(None)).with_header("Authorization", "Basic %%%"),
+            ),
+            (
+                "V-BASIC-NEG",
+                post_form(cc_body(None)).with_header("Authorization", V_BASIC_NEG),
+            ),
+            (
+                "Basic client using post",
+                post_request(BACKEND.0, BACKEND.1, &cc_body(None)),
+            ),
+            (
+                "post client using Basic",
+                basic_request(POSTER.0, POSTER.1, cc_body(None)),
+            ),
+            (
+                "confidential client with client_id only",
+                post_form(format!("{}&client_id={}", cc_body(None), BACKEND.0)),
+            ),
+        ],
+    );
+    expect(
+        400,
+        "invalid_scope",
+        vec![
+            (
+                "disallowed scope",
+                with_auth("grant_type=client_credentials&scope=admin"),
+            ),
+            (
+                "malformed scope (V-ERR)",
+                with_auth("grant_type=client_credentials&scope=caf%C3%A9%22x"),
+            ),
+            (
+                "backslash in scope",
+                with_auth("grant_type=client_credentials&scope=a%5Cb"),
+            ),
+            (
+                "no scope, no default",
+                basic_request(NO_DEFAULT.0, NO_DEFAULT.1, cc_body(None)),
+            ),
+        ],
+    );
     for (what, body) in oversized_bodies() {
         cases.push((what, with_auth_bytes(&auth, body), 400, "invalid_request"));
     }
