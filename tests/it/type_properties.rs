@@ -81,13 +81,9 @@ fn assert_redacted(value: &dyn Debug, secrets: &[&str]) {
 #[test]
 fn debug_of_http_request_hides_credentials_and_body() {
     let secret = "body-secret-Qx81";
-    let request = basic_request(
-        BACKEND.0,
-        BACKEND.1,
-        format!(
-            "grant_type=client_credentials&client_secret={secret}&refresh_token=rt-Zz9&code=cd-77"
-        ),
-    )
+    let request = backend(format!(
+        "grant_type=client_credentials&client_secret={secret}&refresh_token=rt-Zz9&code=cd-77"
+    ))
     .with_query("client_secret=query-secret-K2");
     let header = basic(BACKEND.0, BACKEND.1);
     let token68 = header.strip_prefix("Basic ").unwrap();

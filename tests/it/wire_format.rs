@@ -122,7 +122,7 @@ fn te_03_repeated_parameter_is_invalid_request() {
         "grant_type=client_credentials&gr%61nt_type=client_credentials",
         "grant_type=client_credentials&foo=1&foo=2",
     ] {
-        let response = h.token(&basic_request(BACKEND.0, BACKEND.1, body));
+        let response = h.token(&backend(body));
         assert_error(&response, 400, "invalid_request");
     }
     // A repeated client_id with client_secret_post.
@@ -141,30 +141,22 @@ fn te_03_repeated_parameter_is_invalid_request() {
 fn te_03_empty_value_counts_as_absent() {
     let h = Harness::new();
     // `scope=` uses the default scope.
-    let response = h.token(&basic_request(
-        BACKEND.0,
-        BACKEND.1,
-        "grant_type=client_credentials&scope=",
-    ));
+    let response = h.token(&backend("grant_type=client_credentials&scope="));
     assert_token(&response, "read");
     // An empty client_secret next to Basic is not a second method.
-    let response = h.token(&basic_request(
-        BACKEND.0,
-        BACKEND.1,
+    let response = h.token(&backend(
         "grant_type=client_credentials&client_secret=&client_id=",
     ));
     assert_token(&response, "read");
     // An empty grant_type is a missing grant_type.
-    let response = h.token(&basic_request(BACKEND.0, BACKEND.1, "grant_type="));
+    let response = h.token(&backend("grant_type="));
     assert_error(&response, 400, "invalid_request");
 }
 
 #[test]
 fn te_03_unknown_parameters_are_ignored() {
     let h = Harness::new();
-    let response = h.token(&basic_request(
-        BACKEND.0,
-        BACKEND.1,
+    let response = h.token(&backend(
         "foo=1&grant_type=client_credentials&bar=&x%20y=z&&=orphan&flag",
     ));
     assert_token(&response, "read");
@@ -318,7 +310,7 @@ fn te_05_missing_grant_type_is_invalid_request() {
         "grant_type=",
         "GRANT_TYPE=client_credentials",
     ] {
-        let response = h.token(&basic_request(BACKEND.0, BACKEND.1, body));
+        let response = h.token(&backend(body));
         assert_error(&response, 400, "invalid_request");
     }
 }
@@ -336,7 +328,7 @@ fn te_05_unknown_or_disabled_grant_type_is_unsupported_grant_type() {
         "urn:example:not-registered",
     ] {
         let body = format!("grant_type={}", enc(grant_type));
-        let response = h.token(&basic_request(BACKEND.0, BACKEND.1, body));
+        let response = h.token(&backend(body));
         assert_error(&response, 400, "unsupported_grant_type");
     }
     assert_eq!(h.stored(), 0);
@@ -406,7 +398,7 @@ fn te_05_extension_grant_handlers_are_dispatched_by_grant_type() {
     ));
     assert_error(&response, 400, "invalid_grant");
     // A known grant the client is not registered for.
-    let response = h.token(&basic_request(BACKEND.0, BACKEND.1, body));
+    let response = h.token(&backend(body));
     assert_error(&response, 400, "unauthorized_client");
     // And the extension client may not use client_credentials.
     let response = h.token(&basic_request("ext", "ext-secret", cc_body(None)));
@@ -709,7 +701,7 @@ fn er_02_error_description_never_echoes_forbidden_characters() {
         "grant_type=client_credentials&scope=%22%5C%0A%C3%A9",
         "grant_type=%22%5C%C3%A9",
     ] {
-        let response = h.token(&basic_request(BACKEND.0, BACKEND.1, body));
+        let response = h.token(&backend(body));
         assert_eq!(response.status.as_u16(), 400, "{body}");
         let json = json(&response);
         let description = json

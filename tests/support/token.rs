@@ -185,6 +185,11 @@ pub fn basic_request(id: &str, secret: &str, body: impl AsRef<[u8]>) -> HttpRequ
     post_form(body).with_header("Authorization", basic(id, secret))
 }
 
+/// A request of `backend` with its right Basic credentials and `body`.
+pub fn backend(body: impl AsRef<[u8]>) -> HttpRequest {
+    basic_request(BACKEND.0, BACKEND.1, body)
+}
+
 /// A token request authenticated with `client_secret_post`: `body` followed by the
 /// form-encoded `client_id` and `client_secret`.
 pub fn post_request(id: &str, secret: &str, body: &str) -> HttpRequest {
