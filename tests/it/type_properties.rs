@@ -296,32 +296,17 @@ fn debug_of_endpoint_values_is_redacted() {
         }
     }
     let spy = Arc::new(Spy::default());
-    let clients = Arc::new(grantflow::MemoryClientRegistry::new());
-    clients
-        .insert(
-            Client::builder("ext", ClientType::Confidential)
-                .secret(&ClientSecret::from_presented("ext-secret-Lk2".into()))
-                .grant_type(GrantType::new("urn:example:spy"))
-                .allowed_scope("read")
-                .default_scope("read")
-                .build()
-                .unwrap(),
-        )
-        .unwrap();
-    let server = Server::builder(
-        ISSUER,
-        clients,
-        Arc::new(grantflow::MemoryTokenStore::new()),
-    )
-    .grant_handler(spy.clone())
-    .build()
-    .unwrap();
-    let response = block_on(server.token(&basic_request(
+    let client = Client::builder("ext", ClientType::Confidential)
+        .secret(&ClientSecret::from_presented("ext-secret-Lk2".into()))
+        .grant_type(GrantType::new("urn:example:spy"))
+        .allowed_scope("read")
+        .default_scope("read");
+    let h = Harness::builder(Arc::new(register([client]))).build(|b| b.grant_handler(spy.clone()));
+    let response = h.token(&basic_request(
         "ext",
         "ext-secret-Lk2",
         "grant_type=urn%3Aexample%3Aspy&assertion=assertion-secret-9Q",
-    )))
-    .unwrap();
+    ));
     assert_eq!(
         response.status.as_u16(),
         200,
