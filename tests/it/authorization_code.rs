@@ -97,7 +97,7 @@ fn ac_02_replay_between_redeem_and_issue_still_revokes() {
     let code = h.code_for("app");
     let body =
         format!("grant_type=authorization_code&code={code}&client_id=app&code_verifier={VERIFIER}");
-    let runtime = runtime();
+    let runtime = runtime(2);
     let (first, replay) = runtime.block_on(async {
         let first = tokio::spawn({
             let server = h.server.clone();

@@ -855,7 +855,7 @@ fn dg_11_replay_between_redeem_and_issue_still_revokes() {
     let (device_code, user_code) = h.start("tv");
     h.approve(&user_code);
     let poll = form_post(poll_body(&device_code, "tv"));
-    let runtime = runtime();
+    let runtime = runtime(2);
     let (first, replay) = runtime.block_on(async {
         let first = tokio::spawn({
             let server = h.server.clone();
@@ -928,7 +928,7 @@ fn dg_11_expired_records_answer_for_a_while_then_are_purged() {
 
 #[test]
 fn dg_11_concurrent_redemptions_succeed_exactly_once() {
-    let runtime = runtime();
+    let runtime = runtime(2);
     let store = Arc::new(MemoryDeviceStore::new());
     let client = ClientId::new("tv").unwrap();
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
@@ -958,7 +958,7 @@ fn dg_11_concurrent_redemptions_succeed_exactly_once() {
 
 #[test]
 fn dg_11_concurrent_polls_of_an_approved_code_never_issue_twice() {
-    let runtime = runtime();
+    let runtime = runtime(2);
     for _ in 0..10 {
         let h = Harness::new();
         let (device_code, user_code) = h.start("tv");

@@ -53,7 +53,7 @@ fn token_future_is_send() {
 #[test]
 fn server_futures_run_on_a_multi_thread_runtime() {
     let h = Harness::new();
-    let runtime = runtime();
+    let runtime = runtime(2);
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let server = h.server.clone();
