@@ -3,7 +3,7 @@
 
 use crate::support::faults::FailingCodes;
 use crate::support::parked::{Park, ParkedStore};
-use crate::support::race::runtime;
+use crate::support::race::{race, runtime};
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -180,37 +180,20 @@ fn ac_03_replay_failing_client_authentication_does_not_revoke() {
 #[test]
 fn ac_04_64_concurrent_redemptions_never_give_two_successes() {
     let h = harness();
-    let server = h.server.clone();
     let code = h.code_for("app");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .build()
-        .unwrap();
-    let statuses: Vec<u16> = runtime.block_on(async move {
-        let barrier = Arc::new(tokio::sync::Barrier::new(64));
-        let tasks: Vec<_> = (0..64)
-            .map(|_| {
-                let server = server.clone();
-                let barrier = Arc::clone(&barrier);
-                let body = format!(
-                    "grant_type=authorization_code&code={code}&client_id=app&code_verifier={VERIFIER}"
-                );
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    server.token(&post_form(&body)).await.unwrap()
-                })
-            })
-            .collect();
-        let mut statuses = Vec::new();
-        for task in tasks {
-            let response = task.await.unwrap();
-            if response.status != Status::OK {
-                assert_eq!(json(&response)["error"], "invalid_grant");
-            }
-            statuses.push(response.status.as_u16());
-        }
-        statuses
+    let body =
+        format!("grant_type=authorization_code&code={code}&client_id=app&code_verifier={VERIFIER}");
+    let responses = race(&runtime(4), 64, |_| {
+        let (server, request) = (h.server.clone(), post_form(&body));
+        async move { server.token(&request).await.unwrap() }
     });
+    let mut statuses = Vec::new();
+    for response in responses {
+        if response.status != Status::OK {
+            assert_eq!(json(&response)["error"], "invalid_grant");
+        }
+        statuses.push(response.status.as_u16());
+    }
     let successes = statuses.iter().filter(|s| **s == 200).count();
     assert!(successes <= 1, "{successes} successes");
     assert_eq!(

@@ -35,6 +35,7 @@ pub(crate) mod pg {
     use crate::support::harness::basic_header as basic;
     use crate::support::harness::post_form as form;
     use crate::support::harness::{CHALLENGE, ISSUER, VERIFIER, json};
+    use crate::support::race::race_async;
 
     const RS_SECRET: &str = "resource-server-secret";
     const CC_SECRET: &str = "backend-secret";
@@ -319,22 +320,11 @@ pub(crate) mod pg {
         servers: [&Server; 2],
         request: impl Fn(usize) -> HttpRequest,
     ) -> Vec<HttpResponse> {
-        let barrier = Arc::new(tokio::sync::Barrier::new(RACE));
-        let tasks: Vec<_> = (0..RACE)
-            .map(|i| {
-                let (server, request) = (servers[i % 2].clone(), request(i));
-                let barrier = Arc::clone(&barrier);
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    server.token(&request).await.expect("no storage fault")
-                })
-            })
-            .collect();
-        let mut responses = Vec::new();
-        for task in tasks {
-            responses.push(task.await.expect("task"));
-        }
-        responses
+        race_async(RACE, |i| {
+            let (server, request) = (servers[i % 2].clone(), request(i));
+            async move { server.token(&request).await.expect("no storage fault") }
+        })
+        .await
     }
 
     /// At most one 200 (returned); every other response a 400 whose error is one of

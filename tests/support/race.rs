@@ -18,21 +18,27 @@ pub fn race<T: Send + 'static, F: Future<Output = T> + Send + 'static>(
     count: usize,
     task: impl Fn(usize) -> F,
 ) -> Vec<T> {
-    runtime.block_on(async {
-        let barrier = Arc::new(tokio::sync::Barrier::new(count));
-        let tasks: Vec<_> = (0..count)
-            .map(|i| {
-                let (barrier, future) = (Arc::clone(&barrier), task(i));
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    future.await
-                })
+    runtime.block_on(race_async(count, task))
+}
+
+/// [`race`] on the current runtime.
+pub async fn race_async<T: Send + 'static, F: Future<Output = T> + Send + 'static>(
+    count: usize,
+    task: impl Fn(usize) -> F,
+) -> Vec<T> {
+    let barrier = Arc::new(tokio::sync::Barrier::new(count));
+    let tasks: Vec<_> = (0..count)
+        .map(|i| {
+            let (barrier, future) = (Arc::clone(&barrier), task(i));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                future.await
             })
-            .collect();
-        let mut outputs = Vec::new();
-        for task in tasks {
-            outputs.push(task.await.expect("a task that does not panic"));
-        }
-        outputs
-    })
+        })
+        .collect();
+    let mut outputs = Vec::new();
+    for task in tasks {
+        outputs.push(task.await.expect("a task that does not panic"));
+    }
+    outputs
 }
