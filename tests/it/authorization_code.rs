@@ -2,7 +2,7 @@
 //! concurrency of redemption.
 
 use crate::support::faults::FailingCodes;
-use crate::support::parked::{Park, ParkedStore};
+use crate::support::parked::Park;
 use crate::support::race::{race, runtime};
 
 use std::collections::HashSet;
@@ -89,28 +89,15 @@ fn ac_02_replay_by_the_authenticated_confidential_client_revokes() {
 
 #[test]
 fn ac_02_replay_between_redeem_and_issue_still_revokes() {
-    let tokens = Arc::new(MemoryTokenStore::new());
-    let (store, gate) = ParkedStore::new(Arc::clone(&tokens), Park::Insert);
-    let h = Harness::builder(clients())
-        .token_store(tokens, store)
-        .build(|b| b);
+    let (builder, gate) = Harness::builder(clients()).parked(Park::Insert);
+    let h = builder.build(|b| b);
     let code = h.code_for("app");
     let body =
         format!("grant_type=authorization_code&code={code}&client_id=app&code_verifier={VERIFIER}");
-    let runtime = runtime(2);
-    let (first, replay) = runtime.block_on(async {
-        let first = tokio::spawn({
-            let server = h.server.clone();
-            let request = post_form(&body);
-            async move { server.token(&request).await.unwrap() }
-        });
-        // The first exchange has redeemed the code and waits before storing its tokens.
-        gate.parked.await.unwrap();
-        // The replay finds the code used and revokes the grant, which has no token yet.
-        let replay = h.server.token(&post_form(&body)).await.unwrap();
-        gate.release.send(()).unwrap();
-        (first.await.unwrap(), replay)
-    });
+    // The first exchange redeems the code and waits before storing its tokens; meanwhile
+    // the replay finds the code used and revokes the grant, which has no token yet.
+    let replay = async { h.server.token(&post_form(&body)).await.unwrap() };
+    let (first, replay) = gate.interleave(&h.server, post_form(&body), replay);
     assert_token_error(&replay, 400, "invalid_grant");
     assert_eq!(json(&replay)["error_description"], "code already used");
     // The first exchange's tokens are refused: the revocation still wins.

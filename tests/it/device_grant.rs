@@ -2,7 +2,7 @@
 //! out, plus the host's verification API. Every DG rule has a test named after it; time is
 //! driven by a `ManualClock`.
 
-use crate::support::parked::{Park, ParkedStore};
+use crate::support::parked::Park;
 use crate::support::race::{race, runtime};
 
 use std::collections::HashSet;
@@ -846,30 +846,21 @@ fn dg_11_second_poll_after_success_is_invalid_grant_and_revokes_the_grant() {
 
 #[test]
 fn dg_11_replay_between_redeem_and_issue_still_revokes() {
-    let tokens = Arc::new(MemoryTokenStore::new());
-    let (store, gate) = ParkedStore::new(Arc::clone(&tokens), Park::Insert);
-    let h = Harness::builder(clients())
-        .token_store(tokens, store)
+    let (builder, gate) = Harness::builder(clients()).parked(Park::Insert);
+    let h = builder
         .device_store(Arc::new(MemoryDeviceStore::new()))
         .build(|b| b);
     let (device_code, user_code) = h.start("tv");
     h.approve(&user_code);
     let poll = form_post(poll_body(&device_code, "tv"));
-    let runtime = runtime(2);
-    let (first, replay) = runtime.block_on(async {
-        let first = tokio::spawn({
-            let server = h.server.clone();
-            let poll = poll.clone();
-            async move { server.token(&poll).await.unwrap() }
-        });
-        // The first poll has redeemed the device code and waits before storing its tokens.
-        gate.parked.await.unwrap();
+    // The first poll redeems the device code and waits before storing its tokens;
+    // meanwhile the replay finds the code redeemed and revokes the grant, which has no
+    // token yet.
+    let replay = async {
         h.advance(5);
-        // The replay finds the code redeemed and revokes the grant, which has no token yet.
-        let replay = h.server.token(&poll).await.unwrap();
-        gate.release.send(()).unwrap();
-        (first.await.unwrap(), replay)
-    });
+        h.server.token(&poll).await.unwrap()
+    };
+    let (first, replay) = gate.interleave(&h.server, poll.clone(), replay);
     assert_error(&replay, 400, "invalid_grant");
     assert_error(&first, 400, "invalid_grant");
     assert_eq!(

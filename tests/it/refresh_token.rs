@@ -1,7 +1,7 @@
 //! The refresh token grant: RT-01..RT-08, rotation with reuse detection, the grace window,
 //! and 64-way concurrent refreshes.
 
-use crate::support::parked::{Park, ParkedStore};
+use crate::support::parked::Park;
 use crate::support::race::{race, runtime};
 
 use std::sync::Arc;
@@ -392,31 +392,17 @@ fn rt_05_memory_store_forgets_rotated_out_markers_after_expiry() {
 
 #[test]
 fn rt_07_a_grant_revoked_during_a_refresh_gets_no_successor() {
-    let tokens = Arc::new(MemoryTokenStore::new());
-    let (store, gate) = ParkedStore::new(Arc::clone(&tokens), Park::Rotate);
-    let h = Harness::builder(clients())
-        .token_store(tokens, store)
-        .build(|b| b);
+    let (builder, gate) = Harness::builder(clients()).parked(Park::Rotate);
+    let h = builder.build(|b| b);
     let (access, refresh) = h.tokens_for("app", "read");
-    let runtime = runtime(2);
-    let (refreshed, revoked) = runtime.block_on(async {
-        let refreshed = tokio::spawn({
-            let server = h.server.clone();
-            let request = post_form(format!(
-                "grant_type=refresh_token&refresh_token={refresh}&client_id=app"
-            ));
-            async move { server.token(&request).await.unwrap() }
-        });
-        // The refresh has found its token active and waits before rotating it.
-        gate.parked.await.unwrap();
-        let revoked = h
-            .server
-            .revoke(&post_form(format!("token={refresh}&client_id=app")))
-            .await
-            .unwrap();
-        gate.release.send(()).unwrap();
-        (refreshed.await.unwrap(), revoked)
-    });
+    // The refresh finds its token active and waits before rotating it; meanwhile the
+    // grant is revoked.
+    let request = post_form(format!(
+        "grant_type=refresh_token&refresh_token={refresh}&client_id=app"
+    ));
+    let revoke = post_form(format!("token={refresh}&client_id=app"));
+    let revoked = async { h.server.revoke(&revoke).await.unwrap() };
+    let (refreshed, revoked) = gate.interleave(&h.server, request, revoked);
     assert_eq!(revoked.status, Status::OK);
     assert_token_error(&refreshed, 400, "invalid_grant");
     assert_eq!(
