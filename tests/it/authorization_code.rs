@@ -28,16 +28,7 @@ fn ac_01_pk_01_code_exchange_response_is_exact() {
     assert_eq!(response.header("pragma"), Some("no-cache"));
     let body = json_map(&response);
     let keys: Vec<&str> = body.keys().map(String::as_str).collect();
-    assert_eq!(
-        keys,
-        [
-            "access_token",
-            "expires_in",
-            "refresh_token",
-            "scope",
-            "token_type"
-        ]
-    );
+    assert_eq!(keys, TOKEN_MEMBERS);
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 3600);
     assert_eq!(body["scope"], "read");

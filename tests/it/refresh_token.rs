@@ -108,16 +108,7 @@ fn rt_04_a_public_client_gets_a_new_refresh_token_each_time() {
     assert_ne!(a1, a2);
     let body = json_map(&response);
     let keys: Vec<&str> = body.keys().map(String::as_str).collect();
-    assert_eq!(
-        keys,
-        [
-            "access_token",
-            "expires_in",
-            "refresh_token",
-            "scope",
-            "token_type"
-        ]
-    );
+    assert_eq!(keys, TOKEN_MEMBERS);
 }
 
 #[test]

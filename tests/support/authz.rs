@@ -25,6 +25,15 @@ pub const PKCE: &str =
     "code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
 pub const CONF_SECRET: &str = "conf-secret-value";
 
+/// The members of a token response with a refresh token (RFC 6749 §5.1), in order.
+pub const TOKEN_MEMBERS: [&str; 5] = [
+    "access_token",
+    "expires_in",
+    "refresh_token",
+    "scope",
+    "token_type",
+];
+
 fn secret() -> ClientSecret {
     ClientSecret::from_presented(CONF_SECRET.to_owned())
 }
