@@ -25,13 +25,7 @@ fn te_01_other_methods_get_405_with_allow_post() {
     let h = Harness::new();
     for method in [Method::Get, Method::Other, Method::Head, Method::Options] {
         // Even a request that would be valid as a POST.
-        let request = raw_request(
-            method,
-            Some(FORM),
-            &[("Authorization", &basic(BACKEND.0, BACKEND.1))],
-            cc_body(None).as_bytes(),
-        )
-        .with_query("grant_type=client_credentials");
+        let request = backend_cc_as(method, Some(FORM)).with_query("grant_type=client_credentials");
         let response = h.token(&request);
         assert_eq!(response.status.as_u16(), 405, "{method:?}");
         assert_eq!(response.header("allow"), Some("POST"), "{method:?}");
@@ -44,12 +38,7 @@ fn te_01_other_methods_get_405_with_allow_post() {
 fn te_01_method_names_map_to_405() {
     let h = Harness::new();
     for name in ["GET", "PUT", "DELETE", "PATCH", "post"] {
-        let request = raw_request(
-            Method::from_name(name),
-            Some(FORM),
-            &[("Authorization", &basic(BACKEND.0, BACKEND.1))],
-            cc_body(None).as_bytes(),
-        );
+        let request = backend_cc_as(Method::from_name(name), Some(FORM));
         let response = h.token(&request);
         assert_eq!(response.status.as_u16(), 405, "{name}");
         assert_eq!(response.header("allow"), Some("POST"));
@@ -70,12 +59,7 @@ fn te_02_form_content_type_with_utf8_charset_is_accepted() {
         "application/x-www-form-urlencoded; charset=\"UTF-8\"",
         "Application/X-WWW-Form-Urlencoded",
     ] {
-        let request = raw_request(
-            Method::Post,
-            Some(content_type),
-            &[("Authorization", &basic(BACKEND.0, BACKEND.1))],
-            cc_body(None).as_bytes(),
-        );
+        let request = backend_cc_as(Method::Post, Some(content_type));
         assert_token(&h.token(&request), "read");
     }
 }
@@ -436,15 +420,6 @@ fn te_05_two_handlers_for_one_grant_type_are_a_config_error() {
 fn negative_cases() -> Vec<(&'static str, HttpRequest, u16, &'static str)> {
     let auth = basic(BACKEND.0, BACKEND.1);
     let with_auth = |body: &str| post_form(body).with_header("Authorization", &auth);
-    let cc = cc_body(None);
-    let typed = |content_type| {
-        raw_request(
-            Method::Post,
-            content_type,
-            &[("Authorization", &auth)],
-            cc.as_bytes(),
-        )
-    };
     let mut cases = Vec::new();
     let mut expect = |status, error, requests: Vec<(&'static str, HttpRequest)>| {
         cases.extend(
@@ -471,7 +446,7 @@ fn negative_cases() -> Vec<(&'static str, HttpRequest, u16, &'static str)> {
         400,
         "invalid_request",
         vec![
-            ("no content type", typed(None)),
+            ("no content type", backend_cc_as(Method::Post, None)),
             (
                 "JSON body",
                 raw_request(
@@ -481,10 +456,16 @@ fn negative_cases() -> Vec<(&'static str, HttpRequest, u16, &'static str)> {
                     br#"{"grant_type":"client_credentials"}"#,
                 ),
             ),
-            ("multipart", typed(Some("multipart/form-data; boundary=b"))),
+            (
+                "multipart",
+                backend_cc_as(Method::Post, Some("multipart/form-data; boundary=b")),
+            ),
             (
                 "latin1",
-                typed(Some("application/x-www-form-urlencoded; charset=latin1")),
+                backend_cc_as(
+                    Method::Post,
+                    Some("application/x-www-form-urlencoded; charset=latin1"),
+                ),
             ),
             (
                 "repeated grant_type",

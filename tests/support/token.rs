@@ -200,6 +200,18 @@ pub fn post_request(id: &str, secret: &str, body: &str) -> HttpRequest {
     ))
 }
 
+/// The backend's right client credentials request (Basic, default scope) sent with
+/// `method` and `content_type`.
+pub fn backend_cc_as(method: Method, content_type: Option<&str>) -> HttpRequest {
+    let auth = basic(BACKEND.0, BACKEND.1);
+    raw_request(
+        method,
+        content_type,
+        &[("Authorization", &auth)],
+        cc_body(None).as_bytes(),
+    )
+}
+
 /// A raw request: any method, optional content type, extra headers, raw body bytes.
 pub fn raw_request(
     method: Method,
