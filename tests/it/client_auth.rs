@@ -276,6 +276,72 @@ fn te_08_two_authorization_headers_are_invalid_request() {
     assert_eq!(h.stored(), 0);
 }
 
+/// A header value that is not visible ASCII, as a framework hands it over: bytes of
+/// `obs-text` that `http::HeaderValue::to_str` refuses.
+const UNREADABLE: &[u8] = b"Basic \xff\xfe\x80";
+
+/// The requests of issue 15's first finding, through `HttpRequest::from_http_parts` as the
+/// axum and hyper adapters build them.
+fn from_http(headers: &[&[u8]], body: &str) -> HttpRequest {
+    let mut request = http::Request::post("/token").header("content-type", FORM);
+    for value in headers {
+        request = request.header(
+            "authorization",
+            http::HeaderValue::from_bytes(value).expect("obs-text is a valid header value"),
+        );
+    }
+    let (parts, ()) = request.body(()).expect("a request").into_parts();
+    HttpRequest::from_http_parts(&parts, body.as_bytes().to_vec())
+}
+
+#[test]
+fn te_08_an_unreadable_second_authorization_header_is_still_a_repeat() {
+    let h = Harness::new();
+    let valid = basic(BACKEND.0, BACKEND.1);
+    for headers in [
+        [valid.as_bytes(), UNREADABLE],
+        [UNREADABLE, valid.as_bytes()],
+    ] {
+        let response = h.token(&from_http(&headers, &cc_body(None)));
+        let body = assert_error(&response, 400, "invalid_request");
+        assert_eq!(body["error_description"], "repeated Authorization header");
+    }
+    // The same through the builder, the way the actix-web adapter passes raw bytes.
+    let request = backend_cc().with_header_bytes("authorization", UNREADABLE);
+    assert_error(&h.token(&request), 400, "invalid_request");
+    assert_eq!(h.stored(), 0);
+}
+
+#[test]
+fn te_08_an_unreadable_authorization_header_is_refused_not_skipped() {
+    let h = Harness::new();
+    // The body alone would authenticate POSTER with client_secret_post; the unreadable
+    // header is a second method, not nothing.
+    let body = format!(
+        "{}&client_id={}&client_secret={}",
+        cc_body(None),
+        POSTER.0,
+        POSTER.1
+    );
+    let response = h.token(&from_http(&[UNREADABLE], &body));
+    let json = assert_error(&response, 400, "invalid_request");
+    assert_eq!(json["error_description"], "unreadable Authorization header");
+    // Without client parameters in the body, the same: never "no credentials".
+    let response = h.token(&from_http(&[UNREADABLE], &cc_body(None)));
+    assert_error(&response, 400, "invalid_request");
+    // An unreadable header counts as naming a client where a grant needs one (AC-06).
+    let response = h.token(&from_http(
+        &[UNREADABLE],
+        "grant_type=authorization_code&code=x&code_verifier=y",
+    ));
+    assert_error(&response, 400, "invalid_request");
+    assert_eq!(h.stored(), 0);
+    // Other headers that are not visible ASCII are no one's business: a request with one
+    // is served.
+    let request = backend_cc().with_header_bytes("x-trace", b"caf\xc3\xa9");
+    assert_token(&h.token(&request), "read");
+}
+
 // ---------------------------------------------------------------------------------------
 // TE-09: 401 + WWW-Authenticate after a failed header attempt
 // ---------------------------------------------------------------------------------------
