@@ -197,7 +197,9 @@ fn authority(raw: &str) -> Option<&str> {
     Some(&rest[..end])
 }
 
-/// Splits `host[:port]` where the port, if present, is all digits.
+/// Splits `host[:port]` where the port, if present, is a decimal number from 1 to 65535
+/// ([RFC 6335 §6](https://www.rfc-editor.org/rfc/rfc6335#section-6): port 0 is reserved
+/// and names no endpoint a browser could reach).
 fn split_port(authority: &str) -> Option<(&str, Option<&str>)> {
     let colon = if authority.starts_with('[') {
         let close = authority.find(']')?;
@@ -214,6 +216,9 @@ fn split_port(authority: &str) -> Option<(&str, Option<&str>)> {
     };
     let (host, port) = (&authority[..colon], &authority[colon + 1..]);
     if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if !matches!(port.parse::<u16>(), Ok(n) if n != 0) {
         return None;
     }
     Some((host, Some(port)))
