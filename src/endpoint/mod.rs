@@ -14,7 +14,7 @@ use std::time::SystemTime;
 use crate::client_auth::{self, Authenticator};
 use crate::error::{Error, ErrorCode, OAuthError, Rejection};
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
-use crate::params::{Form, FormLimits};
+use crate::params::{Form, FormError, FormLimits, query_names_any};
 use crate::server::Server;
 use crate::types::Client;
 
@@ -33,7 +33,8 @@ const SECRET_PARAMETERS: [&str; 8] = [
 ];
 
 /// The common front of every token-style endpoint (token, revocation, introspection,
-/// device authorization): POST only (TE-01), no secret in the query (TE-04), an
+/// device authorization): POST only (TE-01), no secret in the query (TE-04) and the rest
+/// of the query ignored, an
 /// `application/x-www-form-urlencoded` UTF-8 body (TE-02), parsed with duplicates refused
 /// and size bounds applied (TE-03). Refusals are rendered here, JSON with `no-store`.
 pub(crate) fn read_token_style_form<'a>(
@@ -50,9 +51,11 @@ pub(crate) fn read_token_style_form<'a>(
         );
     }
     if let Some(query) = request.query() {
-        let query =
-            Form::parse(query.as_bytes(), limits).map_err(|e| OAuthError::from(e).to_response())?;
-        if SECRET_PARAMETERS.iter().any(|name| query.contains(name)) {
+        if query.len() > limits.max_body_bytes {
+            return Err(OAuthError::from(FormError::TooLarge).to_response());
+        }
+        // The rest of the query is the endpoint URL's own business (RFC 6749 §3.2).
+        if query_names_any(query, &SECRET_PARAMETERS) {
             return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
                 .with_description("credentials must not be sent in the URL query")
                 .to_response());
