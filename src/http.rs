@@ -400,6 +400,13 @@ impl fmt::Debug for Header {
 
 /// What the adapter must send back: status, headers and body, exactly.
 ///
+/// The answer to a `HEAD` request is the `GET` answer, body included, so that the
+/// `Content-Length` sent is the one `GET` would send
+/// ([RFC 9110 §9.3.2](https://www.rfc-editor.org/rfc/rfc9110#section-9.3.2),
+/// [§8.6](https://www.rfc-editor.org/rfc/rfc9110#section-8.6)). hyper, axum and actix-web
+/// send the headers of a `HEAD` response without its body by themselves; an adapter that
+/// writes HTTP on its own must leave the body out.
+///
 /// `Debug` prints the status, the headers (sensitive values redacted) and the body length;
 /// a token response body is never printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -411,6 +418,18 @@ pub struct HttpResponse {
     pub headers: Vec<Header>,
     /// The body: JSON for token-style endpoints, empty for redirects.
     pub body: Vec<u8>,
+}
+
+/// Answers a request for a resource read with `GET`: `GET` and `HEAD` get `get()` (a
+/// resource that answers `GET` answers `HEAD`,
+/// [RFC 9110 §9.1](https://www.rfc-editor.org/rfc/rfc9110#section-9.1); see
+/// [`HttpResponse`] for the body of a `HEAD` answer), another method 405 with
+/// `Allow: GET, HEAD`.
+pub(crate) fn serve_get(request: &HttpRequest, get: impl FnOnce() -> HttpResponse) -> HttpResponse {
+    match request.method() {
+        Method::Get | Method::Head => get(),
+        _ => HttpResponse::new(Status::METHOD_NOT_ALLOWED).with_header("allow", "GET, HEAD"),
+    }
 }
 
 impl HttpResponse {

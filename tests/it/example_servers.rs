@@ -1693,6 +1693,8 @@ mod scenarios {
             ("/api/data".to_owned(), false),
             ("/api/data".to_owned(), true),
             ("/nowhere".to_owned(), false),
+            // RFC 9110 §8.6: the metadata's HEAD sends the real Content-Length (MD-01).
+            ("/.well-known/oauth-authorization-server".to_owned(), false),
         ] {
             let with_token = |request: reqwest::RequestBuilder| {
                 if bearer {
