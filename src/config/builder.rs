@@ -246,7 +246,8 @@ impl ServerBuilder {
 
     /// Replaces the limiter of user-code entries (DG-07). Default:
     /// [`MemoryAttemptLimiter::new(5, 10 minutes)`](crate::limiter::MemoryAttemptLimiter::new):
-    /// the 6th entry for one key within 10 minutes is refused, right or wrong. Keys are
+    /// after 5 wrong entries for one key within 10 minutes, the next is refused, right or
+    /// wrong (right entries count nothing). Keys are
     /// [`AttemptKey::user_code_entry`](crate::limiter::AttemptKey::user_code_entry) of who
     /// entered the code. With the default format, 5 guesses find a given live code with
     /// probability 5 / 20^8 ≈ 2^-32 (V-DEV-3).
