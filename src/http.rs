@@ -337,6 +337,8 @@ pub struct Status(u16);
 impl Status {
     /// 200 OK
     pub const OK: Self = Self(200);
+    /// 204 No Content
+    pub const NO_CONTENT: Self = Self(204);
     /// 302 Found
     pub const FOUND: Self = Self(302);
     /// 303 See Other

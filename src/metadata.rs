@@ -5,9 +5,10 @@
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::endpoint::cors;
 use crate::error::ConfigError;
 use crate::grant::GrantHandler;
-use crate::http::{HttpRequest, HttpResponse, Status, serve_get};
+use crate::http::{HttpRequest, HttpResponse, Method, Status, serve_get};
 use crate::render::JsonObject;
 use crate::server::Server;
 use crate::types::GrantType;
@@ -207,12 +208,20 @@ impl Server {
     /// `HEAD` (the framework sends its headers, `Content-Length` included, without the
     /// body: see [`HttpResponse`]); another path, for example another tenant's, gets 404;
     /// another method gets 405 with `Allow: GET, HEAD`. `path` is the request path
-    /// without the query.
+    /// without the query. With [`ServerBuilder::cors`](crate::ServerBuilder::cors), any
+    /// origin may read it, and `OPTIONS` answers the preflight.
     pub fn serve_metadata(&self, request: &HttpRequest, path: &str) -> HttpResponse {
         if path != self.metadata_path() {
             return HttpResponse::new(Status::NOT_FOUND);
         }
-        serve_get(request, || self.metadata())
+        if !self.config().http.cors {
+            return serve_get(request, || self.metadata());
+        }
+        // A public document: any origin may read it (`ServerBuilder::cors`).
+        if request.method() == Method::Options {
+            return cors::public_preflight();
+        }
+        cors::public(serve_get(request, || self.metadata()))
     }
 }
 

@@ -321,6 +321,28 @@ impl ServerBuilder {
         self
     }
 
+    /// Lets browser-based clients (single-page apps) call the token and revocation
+    /// endpoints and read the metadata from their own origin, through CORS
+    /// ([Fetch, CORS protocol](https://fetch.spec.whatwg.org/#http-cors-protocol)).
+    /// Default: `false`, no CORS headers anywhere.
+    ///
+    /// With `true`:
+    /// - the metadata may be read from any origin (`Access-Control-Allow-Origin: *`);
+    /// - at the token and revocation endpoints, `OPTIONS` (the preflight) is answered for
+    ///   any origin with the methods and headers the endpoint takes, revealing nothing
+    ///   about clients. A request with an `Origin` is served only if that origin is the
+    ///   origin of one of the client's registered redirect URIs (any port for a loopback
+    ///   one); its response then allows that origin. A request from another origin is
+    ///   refused with `invalid_request` before anything is done, and its response allows
+    ///   no origin. Requests without `Origin` (servers, native apps) are unaffected.
+    /// - `Access-Control-Allow-Credentials` is never sent: these endpoints use no
+    ///   cookies. The authorization endpoint never sends CORS headers: it is navigated
+    ///   to, not fetched.
+    pub fn cors(mut self, enabled: bool) -> Self {
+        self.config.http.cors = enabled;
+        self
+    }
+
     /// Sets the `realm` of `WWW-Authenticate` challenges. Default: the issuer. It must be
     /// printable ASCII without `"` or `\`.
     pub fn realm(mut self, realm: &str) -> Self {

@@ -245,6 +245,8 @@ fn grant_revoked() -> OAuthError {
 pub(crate) enum TokenEndpoint {}
 
 impl TokenStyleEndpoint for TokenEndpoint {
+    const CORS: bool = true;
+
     type Route<'s> = &'s dyn GrantHandler;
 
     /// A `grant_type` (TE-05) the server has a handler for, and a named client where the
