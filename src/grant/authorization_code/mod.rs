@@ -44,7 +44,8 @@ fn invalid_grant(description: &'static str) -> OAuthError {
 }
 
 /// PK-07: a `code_verifier` must be 43 to 128 unreserved characters; anything else is
-/// `invalid_request`, before any code is looked at or compared.
+/// `invalid_request`, without comparing it to anything (the code is still consumed: see
+/// the module notes).
 pub(crate) fn parse_verifier(value: Option<&str>) -> Result<Option<&str>, OAuthError> {
     match value {
         None => Ok(None),
