@@ -161,6 +161,10 @@ fn redirect_errors() -> Vec<(&'static str, String, &'static str)> {
         ("az_05", "id_token"),
         ("az_05", "code+id_token"),
         ("az_05", "CODE"),
+        // Exactly `code`: a list naming it twice, or with empty members, is not.
+        ("az_05", "code+code"),
+        ("az_05", "code+"),
+        ("az_05", "+code"),
         ("im_02", "code%20token"),
         ("im_02", "token%20id_token"),
         ("im_02", "code%20id_token%20token"),
@@ -189,12 +193,14 @@ fn az_05_az_06_im_02_sc_02_bad_requests_redirect_their_error() {
 }
 
 #[test]
-fn az_05_response_type_code_code_is_the_set_code() {
+fn oi_05_response_mode_other_than_query_is_a_local_error() {
     let h = harness();
-    assert!(
-        h.authorize(&format!("response_type=code+code&client_id=app&{PKCE}"))
-            .is_ok()
-    );
+    for mode in ["fragment", "form_post", "query.jwt", "QUERY"] {
+        rejected(h.authorize(&format!("{APP}&response_mode={mode}")));
+    }
+    rejected(h.authorize(&format!("{APP}&response_mode=query&response_mode=query")));
+    assert!(h.authorize(&format!("{APP}&response_mode=query")).is_ok());
+    assert!(h.authorize(&format!("{APP}&response_mode=")).is_ok());
 }
 
 #[test]
@@ -491,6 +497,18 @@ fn ru_05_the_response_goes_to_the_requested_loopback_port() {
 }
 
 #[test]
+fn ru_05_loopback_port_must_be_a_real_port() {
+    for port in ["0", "00", "65536", "99999", "00000"] {
+        rejected(vru(&format!("http://127.0.0.1:{port}/callback")));
+        rejected(vru(&format!("http://[::1]:{port}/cb")));
+    }
+    assert!(vru("http://127.0.0.1:1/callback").is_ok());
+    assert!(vru("http://127.0.0.1:65535/callback").is_ok());
+    // Nor can such a URI be registered.
+    assert!(build("http://127.0.0.1:0/cb").is_err());
+}
+
+#[test]
 fn ru_07_localhost_port_varies_for_public_clients_when_the_switch_is_on() {
     let query = |client: &str| {
         format!(
@@ -662,7 +680,10 @@ fn acceptable(uri: &str) -> bool {
             let port_ok = match rest.strip_suffix(path) {
                 Some("") => true,
                 Some(port) => port.strip_prefix(':').is_some_and(|p| {
-                    !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
+                    !p.is_empty()
+                        && p.len() <= 5
+                        && p.bytes().all(|b| b.is_ascii_digit())
+                        && p.parse::<u16>().is_ok_and(|n| n != 0)
                 }),
                 None => false,
             };
