@@ -26,7 +26,7 @@ fn assert_redirect(response: &HttpResponse, status: u16, location: &str) {
     assert_eq!(response.header("location"), Some(location));
     assert_eq!(response.header("cache-control"), Some("no-store"));
     assert!(response.body.is_empty());
-    assert_no_cors(&response);
+    assert_no_cors(response);
 }
 
 #[test]
