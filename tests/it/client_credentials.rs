@@ -232,11 +232,7 @@ fn te_11_expires_in_follows_the_configured_ttl() {
 
 #[test]
 fn te_11_default_ttl_is_an_hour() {
-    let tokens = std::sync::Arc::new(grantflow::MemoryTokenStore::new());
-    let server =
-        grantflow::Server::builder(ISSUER, std::sync::Arc::new(fixture_registry()), tokens)
-            .build()
-            .unwrap();
+    let server = fixture_server().build().unwrap();
     let response = block_on(server.token(&backend_cc())).unwrap();
     assert_eq!(json(&response)["expires_in"], serde_json::json!(3600));
 }

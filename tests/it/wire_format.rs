@@ -433,13 +433,7 @@ fn te_05_two_handlers_for_one_grant_type_are_a_config_error() {
             unreachable!("never registered")
         }
     }
-    let result = Server::builder(
-        ISSUER,
-        Arc::new(fixture_registry()),
-        Arc::new(MemoryTokenStore::new()),
-    )
-    .grant_handler(Arc::new(Shadow))
-    .build();
+    let result = fixture_server().grant_handler(Arc::new(Shadow)).build();
     assert_eq!(result.err(), Some(ConfigError::DuplicateGrantHandler));
 }
 
@@ -841,16 +835,12 @@ fn form_limits_are_configurable() {
         assert_error(&response, 400, "invalid_request");
     }
     // Zero limits are refused at build time.
-    let result = Server::builder(
-        ISSUER,
-        Arc::new(fixture_registry()),
-        Arc::new(MemoryTokenStore::new()),
-    )
-    .form_limits(FormLimits {
-        max_body_bytes: 0,
-        ..FormLimits::default()
-    })
-    .build();
+    let result = fixture_server()
+        .form_limits(FormLimits {
+            max_body_bytes: 0,
+            ..FormLimits::default()
+        })
+        .build();
     assert!(matches!(result, Err(ConfigError::Setting(_))));
 }
 

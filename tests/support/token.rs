@@ -185,6 +185,13 @@ pub fn basic_request(id: &str, secret: &str, body: impl AsRef<[u8]>) -> HttpRequ
     post_form(body).with_header("Authorization", basic(id, secret))
 }
 
+/// A server builder over [`fixture_registry`] and a fresh token store, with nothing else
+/// set (the harness's clock and lifetimes included).
+pub fn fixture_server() -> ServerBuilder {
+    let tokens = Arc::new(grantflow::MemoryTokenStore::new());
+    grantflow::Server::builder(ISSUER, Arc::new(fixture_registry()), tokens)
+}
+
 /// A request of `backend` with its right Basic credentials and `body`.
 pub fn backend(body: impl AsRef<[u8]>) -> HttpRequest {
     basic_request(BACKEND.0, BACKEND.1, body)
