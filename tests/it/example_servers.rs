@@ -100,6 +100,28 @@ own_server: [
 ]
 }
 
+/// The example servers in JWT mode (`ACCESS_TOKENS=jwt`), on every framework: a client
+/// credentials token and a user token from the code flow verify with an independent JWT
+/// library and the keys at `jwks_uri`, and `/api/data` verifies them offline.
+mod jwt_mode {
+    use crate::support::e2e::Framework;
+
+    #[tokio::test]
+    async fn axum() {
+        super::scenarios::ex_07_ex_08_jwt_access_tokens(Framework::Axum).await;
+    }
+
+    #[tokio::test]
+    async fn actix() {
+        super::scenarios::ex_07_ex_08_jwt_access_tokens(Framework::Actix).await;
+    }
+
+    #[tokio::test]
+    async fn hyper() {
+        super::scenarios::ex_07_ex_08_jwt_access_tokens(Framework::Hyper).await;
+    }
+}
+
 mod scenarios {
     use oauth2::basic::{BasicErrorResponseType, BasicTokenType};
     use oauth2::{
@@ -1735,5 +1757,95 @@ mod scenarios {
                 assert_eq!(sent, Some(length.as_str()), "{path}");
             }
         }
+    }
+
+    /// Verifies `token` with `jsonwebtoken` and the key its `kid` names in the server's JWK
+    /// Set (fetched from the metadata's `jwks_uri`); returns the claims.
+    async fn judge(demo: &Demo, token: &str) -> serde_json::Value {
+        let jwks = demo
+            .http
+            .get(demo.endpoint("jwks_uri"))
+            .send()
+            .await
+            .expect("jwks");
+        assert_eq!(jwks.status().as_u16(), 200);
+        assert!(
+            jwks.headers()
+                .get("cache-control")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("max-age=")),
+            "JW-17"
+        );
+        let body = jwks.text().await.expect("a body");
+        let set: jsonwebtoken::jwk::JwkSet = serde_json::from_str(&body).expect("a JWK Set");
+        let header = jsonwebtoken::decode_header(token).expect("a JWS");
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        let jwk = set
+            .find(header.kid.as_deref().expect("a kid"))
+            .expect("the kid is published");
+        let mut validation = jsonwebtoken::Validation::new(header.alg);
+        validation.set_issuer(&[demo.base.as_str()]);
+        validation.set_audience(&[demo.url("/api/data")]);
+        jsonwebtoken::decode::<serde_json::Value>(
+            token,
+            &jsonwebtoken::DecodingKey::from_jwk(jwk).expect("a usable key"),
+            &validation,
+        )
+        .expect("the judge accepts the token")
+        .claims
+    }
+
+    pub(crate) async fn ex_07_ex_08_jwt_access_tokens(framework: Framework) {
+        let demo = Demo::start_jwt(framework).await;
+        let client = demo.oauth("demo-service", Some("demo-service-secret"), SPA_REDIRECT);
+        let tokens = client
+            .exchange_client_credentials()
+            .add_scope(scope("read:data"))
+            .request_async(&demo.http)
+            .await
+            .expect("a token");
+        let token = tokens.access_token().secret();
+        let claims = judge(&demo, token).await;
+        assert_eq!(claims["client_id"], "demo-service");
+        assert_eq!(claims["sub"], "demo-service", "RFC 9068 §2.2");
+        assert_eq!(claims["scope"], "read:data");
+        let data = demo.get_with_bearer("/api/data", token).await;
+        assert_eq!(data.status, 200, "{}", data.body);
+        assert_eq!(data.json()["subject"], serde_json::Value::Null, "CC-04");
+        assert!(introspect_active(&demo, tokens.access_token()).await);
+
+        // A user's token from the code flow.
+        let user = spa_tokens(&demo).await;
+        let claims = judge(&demo, user.access_token().secret()).await;
+        assert_eq!(claims["client_id"], "demo-spa");
+        assert_ne!(claims["sub"], "demo-spa");
+
+        // EX-08: a token changed in transit, and an opaque-looking one, are 401
+        // invalid_token; a valid token without the scope is 403.
+        let mut tampered = token.clone();
+        let at = tampered.rfind('.').expect("three parts") + 3;
+        let flipped = if &tampered[at..=at] == "A" { "B" } else { "A" };
+        tampered.replace_range(at..=at, flipped);
+        for bad in [tampered.as_str(), "not-a-token"] {
+            let refused = demo.get_with_bearer("/api/data", bad).await;
+            assert_eq!(refused.status, 401);
+            assert!(
+                refused
+                    .header("www-authenticate")
+                    .is_some_and(|c| c.contains("error=\"invalid_token\"")),
+                "{:?}",
+                refused.header("www-authenticate")
+            );
+        }
+        let narrow = client
+            .exchange_client_credentials()
+            .add_scope(scope("write:data"))
+            .request_async(&demo.http)
+            .await
+            .expect("a token");
+        let refused = demo
+            .get_with_bearer("/api/data", narrow.access_token().secret())
+            .await;
+        assert_eq!(refused.status, 403);
     }
 }
