@@ -738,3 +738,119 @@ fn jw_19_two_servers_rotate_keys_while_issuing() {
         "K1 is no longer published"
     );
 }
+
+/// JW-19 across instances over PostgreSQL (features `postgres` and `testing`, and
+/// `DATABASE_URL`): two servers, each over a pool of its own, share the key set and the
+/// token store in one database.
+#[cfg(all(feature = "postgres", feature = "testing"))]
+mod pg {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use grantflow::clock::ManualClock;
+    use grantflow::jose::{JwtAccessTokens, KeySet, SigningKey};
+    use grantflow::postgres::PgStores;
+    use grantflow::{HttpRequest, Server};
+
+    use grantflow::Scope;
+    use grantflow::clock::Clock as _;
+    use grantflow::guard::{BearerGuard, GuardRejection};
+
+    use super::{DEFAULT_AUD, assert_challenge, bearer, decode, es256};
+    use crate::postgres::pg::{database_url, pool};
+    use crate::support::resource::{BACKEND, ISSUER, TTL, basic, registry, t0};
+
+    /// One instance: a server over its own pool, signing with `signers` when the shared
+    /// schedule of the key set `name` says so.
+    async fn instance(
+        url: &str,
+        name: &str,
+        clock: &ManualClock,
+        signers: &[Arc<SigningKey>],
+    ) -> (Server, KeySet) {
+        let stores = PgStores::new(pool(url).await);
+        let keys = KeySet::builder(ISSUER, stores.key_sets())
+            .name(name)
+            .build()
+            .expect("a key set");
+        for signer in signers {
+            keys.add_signer(signer.clone());
+        }
+        let server = Server::builder(ISSUER, registry(), stores.tokens())
+            .clock(Arc::new(clock.clone()))
+            .access_token_ttl(TTL)
+            .signing_keys(keys.clone())
+            .jwt_access_tokens(JwtAccessTokens::new(DEFAULT_AUD))
+            .build()
+            .expect("a valid server");
+        (server, keys)
+    }
+
+    /// The guard's answer: `Ok` to let the request through, else the refusal.
+    async fn check(guard: &BearerGuard, token: &str) -> Result<(), grantflow::HttpResponse> {
+        let scope = Scope::parse("read").expect("a scope");
+        match guard.check(&bearer(token), &scope).await {
+            Ok(_) => Ok(()),
+            Err(GuardRejection::Refused(response)) => Err(response),
+            Err(other) => panic!("no storage fault expected: {other:?}"),
+        }
+    }
+
+    async fn cc_token(server: &Server) -> String {
+        let request: HttpRequest =
+            basic(BACKEND).with_body("grant_type=client_credentials&scope=read");
+        let response = server.token(&request).await.expect("no storage fault");
+        assert_eq!(response.status.as_u16(), 200);
+        let body: serde_json::Value = serde_json::from_slice(&response.body).expect("JSON");
+        body["access_token"].as_str().expect("a token").to_owned()
+    }
+
+    /// JW-19: A and B issue throughout a rotation B starts; A's token from before verifies
+    /// at both offline guards after it, until K1 is removed; both sign with K2 once it is
+    /// active.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn jw_19_two_servers_over_one_database_rotate_while_issuing() {
+        let Some(url) = database_url("jw_19_two_servers_over_one_database_rotate_while_issuing")
+        else {
+            return;
+        };
+        let name = format!("server-rotation-{}", es256().kid());
+        let clock = ManualClock::new(t0());
+        let (k1, k2) = (es256(), es256());
+        let signers = [k1.clone(), k2.clone()];
+        let (a, keys_a) = instance(&url, &name, &clock, &signers).await;
+        let (b, keys_b) = instance(&url, &name, &clock, &signers).await;
+        keys_a.bootstrap(k1.clone(), t0()).await.expect("bootstrap");
+        keys_b.refresh(t0()).await.expect("B reads the schedule");
+        let guards = [
+            a.jwt_bearer_guard(DEFAULT_AUD).await.expect("A's guard"),
+            b.jwt_bearer_guard(DEFAULT_AUD).await.expect("B's guard"),
+        ];
+        let before = cc_token(&a).await;
+        assert_eq!(decode(&before).0["kid"], k1.kid());
+
+        keys_b.rotate(k2.clone(), t0()).await.expect("rotate");
+        clock.advance(keys_b.publish_lead() + Duration::from_secs(61));
+        for server in [&a, &b] {
+            let token = cc_token(server).await;
+            assert_eq!(decode(&token).0["kid"], k2.kid());
+            for guard in &guards {
+                check(guard, &token).await.expect("K2's token");
+                check(guard, &before)
+                    .await
+                    .expect("K1's token, not expired");
+            }
+        }
+
+        keys_a.remove(k1.kid(), clock.now()).await.expect("remove");
+        clock.advance(keys_a.jwks_max_age() + Duration::from_secs(61));
+        assert!(clock.now() < t0() + TTL);
+        for guard in &guards {
+            assert_challenge(
+                &check(guard, &before).await.unwrap_err(),
+                401,
+                "invalid_token",
+            );
+        }
+    }
+}
