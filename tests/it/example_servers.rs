@@ -162,6 +162,16 @@ mod scenarios {
         }
     }
 
+    /// A client credentials token of `demo-service` for `scope`.
+    async fn service_token(demo: &Demo, wanted: &str) -> oauth2::basic::BasicTokenResponse {
+        demo.oauth("demo-service", Some("demo-service-secret"), SPA_REDIRECT)
+            .exchange_client_credentials()
+            .add_scope(scope(wanted))
+            .request_async(&demo.http)
+            .await
+            .expect("a token")
+    }
+
     /// Signs in through the code flow with PKCE as `demo-spa` and returns its tokens.
     async fn spa_tokens(demo: &Demo) -> oauth2::basic::BasicTokenResponse {
         let client = demo.oauth("demo-spa", None, SPA_REDIRECT);
@@ -766,13 +776,7 @@ mod scenarios {
             "BT-06"
         );
         // BT-03: a token in the query is ignored.
-        let client = demo.oauth("demo-service", Some("demo-service-secret"), SPA_REDIRECT);
-        let tokens = client
-            .exchange_client_credentials()
-            .add_scope(scope("write:data"))
-            .request_async(&demo.http)
-            .await
-            .expect("a token");
+        let tokens = service_token(demo, "write:data").await;
         let token = tokens.access_token().secret();
         let query = demo.get(&format!("/api/data?access_token={token}")).await;
         assert_eq!(query.status, 401);
@@ -1797,13 +1801,7 @@ mod scenarios {
 
     pub(crate) async fn ex_07_ex_08_jwt_access_tokens(framework: Framework) {
         let demo = Demo::start_jwt(framework).await;
-        let client = demo.oauth("demo-service", Some("demo-service-secret"), SPA_REDIRECT);
-        let tokens = client
-            .exchange_client_credentials()
-            .add_scope(scope("read:data"))
-            .request_async(&demo.http)
-            .await
-            .expect("a token");
+        let tokens = service_token(&demo, "read:data").await;
         let token = tokens.access_token().secret();
         let claims = judge(&demo, token).await;
         assert_eq!(claims["client_id"], "demo-service");
@@ -1837,12 +1835,7 @@ mod scenarios {
                 refused.header("www-authenticate")
             );
         }
-        let narrow = client
-            .exchange_client_credentials()
-            .add_scope(scope("write:data"))
-            .request_async(&demo.http)
-            .await
-            .expect("a token");
+        let narrow = service_token(&demo, "write:data").await;
         let refused = demo
             .get_with_bearer("/api/data", narrow.access_token().secret())
             .await;
