@@ -104,22 +104,39 @@ own_server: [
 /// credentials token and a user token from the code flow verify with an independent JWT
 /// library and the keys at `jwks_uri`, and `/api/data` verifies them offline.
 mod jwt_mode {
-    use crate::support::e2e::Framework;
+    /// The JWT-mode scenario, and scenarios of the opaque mode that hold in JWT mode too
+    /// (the guard's challenges, client credentials, revocation and introspection, logs
+    /// without secrets), on one framework.
+    macro_rules! jwt_mode {
+        ($module:ident $framework:ident) => {
+            mod $module {
+                use crate::support::e2e::{Demo, Framework};
 
-    #[tokio::test]
-    async fn axum() {
-        super::scenarios::ex_07_ex_08_jwt_access_tokens(Framework::Axum).await;
+                #[tokio::test]
+                async fn ex_07_ex_08_jwt_access_tokens() {
+                    crate::example_servers::scenarios::ex_07_ex_08_jwt_access_tokens(
+                        Framework::$framework,
+                    )
+                    .await;
+                }
+
+                #[tokio::test]
+                async fn opaque_mode_scenarios_hold() {
+                    use crate::example_servers::scenarios as s;
+                    let demo = Demo::start_jwt(Framework::$framework).await;
+                    s::bt_05_bt_06_bt_07_bearer_guard_at_the_api(&demo).await;
+                    s::cc_01_cc_02_client_credentials(&demo).await;
+                    s::rv_06_in_04_revocation_and_introspection(&demo).await;
+                    s::md_01_md_04_metadata_discovers_every_endpoint(&demo).await;
+                    s::logs_carry_no_secret(&demo).await;
+                }
+            }
+        };
     }
 
-    #[tokio::test]
-    async fn actix() {
-        super::scenarios::ex_07_ex_08_jwt_access_tokens(Framework::Actix).await;
-    }
-
-    #[tokio::test]
-    async fn hyper() {
-        super::scenarios::ex_07_ex_08_jwt_access_tokens(Framework::Hyper).await;
-    }
+    jwt_mode!(axum Axum);
+    jwt_mode!(actix Actix);
+    jwt_mode!(hyper Hyper);
 }
 
 mod scenarios {

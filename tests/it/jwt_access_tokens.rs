@@ -17,6 +17,7 @@ use grantflow::jose::{
     AccessTokenVerifier, Algorithm, JwkSet, JwksDocument, JwksSource, JwtAccessTokens, KeySet,
     KeySetStore, MemoryKeySetStore, Signer as _, SigningKey, Validation,
 };
+use grantflow::random::SeededRandom;
 use grantflow::{
     AuthMethod, Client, ClientSecret, ClientType, GrantType, HttpRequest, HttpResponse,
     MemoryClientRegistry, MemoryTokenStore, Method, Scope, Server, ServerBuilder, Status,
@@ -256,6 +257,29 @@ fn jw_16_every_issued_token_has_its_own_jti() {
         let jti = decode(&token).1["jti"].as_str().expect("jti").to_owned();
         assert!(seen.insert(jti));
     }
+}
+
+/// The `jti` comes from the server's injected `Random`: two servers seeded alike issue the
+/// same `jti`s (ECDSA signatures differ, the claims do not), differently seeded ones others.
+#[test]
+fn jw_16_the_jti_comes_from_the_servers_random() {
+    let jtis = |seed: u64| -> Vec<String> {
+        let keys = bootstrapped();
+        let h = Harness::builder(registry()).build(|builder| {
+            builder
+                .random(Arc::new(SeededRandom::new(seed)))
+                .signing_keys(keys)
+                .jwt_access_tokens(JwtAccessTokens::new(DEFAULT_AUD))
+        });
+        (0..3)
+            .map(|_| {
+                let token = h.cc_token(BACKEND, "read");
+                decode(&token).1["jti"].as_str().expect("jti").to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(jtis(7), jtis(7));
+    assert_ne!(jtis(7), jtis(8));
 }
 
 /// CC-04: a client credentials JWT names the client in `sub` (RFC 9068 §2.2), and the
