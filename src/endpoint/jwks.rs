@@ -2,6 +2,7 @@
 //! verifies what it signs ([RFC 7517 §5](https://www.rfc-editor.org/rfc/rfc7517#section-5),
 //! [RFC 8414 §2](https://www.rfc-editor.org/rfc/rfc8414#section-2) `jwks_uri`).
 
+use super::cors;
 use crate::error::Error;
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
 use crate::jose::JwksSource;
@@ -18,29 +19,33 @@ impl Server {
     /// members, never a private one) and `Cache-Control: public, max-age=<n>`, the key
     /// set's [`jwks_max_age`](crate::jose::KeySetBuilder::jwks_max_age): a new key is
     /// published at least that long before it signs, so a client that caches the set for
-    /// that long never meets an unknown key. `HEAD` answers the same headers without the
-    /// body; another method 405 with `Allow: GET, HEAD`; a server without signing keys 404.
+    /// that long never meets an unknown key. `HEAD` is answered as `GET` (the framework
+    /// sends the headers without the body, see [`HttpResponse`]); another method gets 405
+    /// with `Allow: GET, HEAD`; a server without signing keys 404. With
+    /// [`ServerBuilder::cors`](crate::ServerBuilder::cors) the set is a public document
+    /// like the metadata: any origin may read it, and `OPTIONS` answers the preflight.
     ///
     /// # Errors
     /// [`Error::Storage`] when the key set's store failed.
     pub async fn jwks(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
-        let head = match request.method() {
-            Method::Get => false,
-            Method::Head => true,
+        let cors = self.config().http.cors;
+        match request.method() {
+            Method::Get | Method::Head => {}
+            Method::Options if cors => return Ok(cors::public_preflight()),
             _ => {
                 return Ok(
                     HttpResponse::new(Status::METHOD_NOT_ALLOWED).with_header("allow", "GET, HEAD")
                 );
             }
-        };
+        }
         let Some(keys) = &self.config().jwt.keys else {
             return Ok(HttpResponse::new(Status::NOT_FOUND));
         };
-        let document = JwksSource::fetch(keys, self.now()).await?;
-        let mut response = document.to_response();
-        if head {
-            response.body.clear();
-        }
-        Ok(response)
+        let response = JwksSource::fetch(keys, self.now()).await?.to_response();
+        Ok(if cors {
+            cors::public(response)
+        } else {
+            response
+        })
     }
 }

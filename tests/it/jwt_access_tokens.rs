@@ -424,16 +424,34 @@ fn jw_17_the_jwks_endpoint_publishes_public_keys_with_max_age() {
         }
         assert!(kids.insert(key["kid"].as_str().expect("kid").to_owned()));
     }
+    // HEAD as GET: the framework sends the headers (Content-Length included) only.
     let head = jwks_response(&h.server, Method::Head);
     assert_eq!(head.status, Status::OK);
-    assert!(head.body.is_empty());
+    assert_eq!(head.body, get.body);
     assert_eq!(head.header("cache-control"), get.header("cache-control"));
+    assert_eq!(
+        get.header("access-control-allow-origin"),
+        None,
+        "no CORS by default"
+    );
     let post = jwks_response(&h.server, Method::Post);
     assert_eq!(post.status.as_u16(), 405);
     assert_eq!(post.header("allow"), Some("GET, HEAD"));
 
     let metadata: Value = serde_json::from_slice(&h.server.metadata().body).expect("metadata JSON");
     assert_eq!(metadata["jwks_uri"], format!("{ISSUER}/jwks"));
+
+    // With CORS on, a public document like the metadata.
+    let cors = Harness::builder(registry()).build(|b| b.cors(true).signing_keys(bootstrapped()));
+    let get = jwks_response(&cors.server, Method::Get);
+    assert_eq!(get.header("access-control-allow-origin"), Some("*"));
+    let preflight = jwks_response(&cors.server, Method::Options);
+    assert_eq!(preflight.status.as_u16(), 204);
+    assert_eq!(
+        preflight.header("access-control-allow-methods"),
+        Some("GET, HEAD")
+    );
+
     let plain = Harness::new();
     let metadata: Value =
         serde_json::from_slice(&plain.server.metadata().body).expect("metadata JSON");
