@@ -21,6 +21,8 @@
 
 mod builder;
 mod device;
+#[cfg(feature = "jwt")]
+mod jwt;
 mod resources;
 
 use std::sync::Arc;
@@ -28,6 +30,8 @@ use std::time::Duration;
 
 pub use builder::ServerBuilder;
 pub(crate) use device::DeviceConfig;
+#[cfg(feature = "jwt")]
+pub(crate) use jwt::JwtConfig;
 #[cfg(test)]
 pub(crate) use resources::KnownResource;
 pub(crate) use resources::ResourceConfig;
@@ -72,6 +76,9 @@ pub(crate) struct Config {
     pub(crate) http: HttpConfig,
     /// Extension grant handlers, after the built-in ones.
     pub(crate) extension_grants: Vec<Arc<dyn GrantHandler>>,
+    /// The signing keys, their JWK Set and JWT access tokens.
+    #[cfg(feature = "jwt")]
+    pub(crate) jwt: JwtConfig,
     /// The insecure switches.
     pub(crate) dangerous: Dangerous,
 }
@@ -238,6 +245,8 @@ impl Config {
                 localhost_port: LocalhostPort::Any,
             },
             device: DeviceConfig::new(base),
+            #[cfg(feature = "jwt")]
+            jwt: JwtConfig::new(base),
             password: PasswordConfig {
                 verifier: None,
                 limiter: Arc::new(MemoryAttemptLimiter::new(5, Duration::from_secs(300))),
@@ -276,6 +285,9 @@ impl Config {
         self.device.check(schemes)?;
         self.resources.check(schemes)?;
         self.metadata.check(schemes)?;
+        #[cfg(feature = "jwt")]
+        self.jwt
+            .check(&self.issuer, self.tokens.access_ttl, schemes)?;
         self.http.check()
     }
 }

@@ -3,6 +3,7 @@
 //! stores and renders the tokens the same way for every grant.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -162,6 +163,12 @@ pub struct TokenGrant {
     /// (a refresh with a smaller `scope`, a `resource` naming one of several): the refresh
     /// token keeps them (RT-03, RI-06, RI-07). `None`: the access token's.
     pub(crate) whole_grant: Option<(Scope, Resources)>,
+    /// When the resource owner authenticated, if known: the `auth_time` of JWT access
+    /// tokens ([RFC 9068 §2.2.1](https://www.rfc-editor.org/rfc/rfc9068#section-2.2.1)).
+    pub auth_time: Option<SystemTime>,
+    /// The authentication context class of the resource owner's authentication, if known:
+    /// the `acr` of JWT access tokens.
+    pub acr: Option<Arc<str>>,
     /// Set by the refresh grant: the presented refresh token to rotate out atomically
     /// when the new tokens are stored.
     pub(crate) rotate: Option<TokenHash>,
@@ -179,6 +186,8 @@ impl TokenGrant {
             rotate: None,
             audience: Resources::empty(),
             whole_grant: None,
+            auth_time: None,
+            acr: None,
         }
     }
 
@@ -211,6 +220,15 @@ impl TokenGrant {
     #[must_use]
     pub fn with_subject(mut self, subject: Subject) -> Self {
         self.subject = Some(subject);
+        self
+    }
+
+    /// Records when and how the resource owner authenticated (`auth_time`, and `acr` when
+    /// given), for the access tokens that carry them.
+    #[must_use]
+    pub fn with_authentication(mut self, auth_time: SystemTime, acr: Option<&str>) -> Self {
+        self.auth_time = Some(auth_time);
+        self.acr = acr.map(Arc::from);
         self
     }
 

@@ -16,7 +16,8 @@ use crate::types::{Scope, is_display_text, is_display_uri};
 /// [`BearerGuard::publish_metadata`].
 ///
 /// The guard fills in the rest: `resource` (its resource identifier, exactly),
-/// `authorization_servers` (the issuer of its [`Server`](crate::Server)) and
+/// `authorization_servers` (the issuer of its [`Server`](crate::Server), or for an offline
+/// guard the issuer its verifier expects) and
 /// `bearer_methods_supported` (`["header"]`, with `"body"` when it accepts form-body
 /// tokens; never `"query"`). Members that nothing implements are left out (PR-01, PR-02).
 ///
@@ -131,7 +132,8 @@ impl BearerGuard {
     ///
     /// The document has `resource` (the guard's identifier, exactly: the URL and the
     /// member come from the one value, PR-04), `authorization_servers` (this server's
-    /// issuer), `bearer_methods_supported` (what the guard accepts), and the members of
+    /// issuer, or the issuer an offline guard's verifier expects),
+    /// `bearer_methods_supported` (what the guard accepts), and the members of
     /// `metadata`. No member is empty.
     ///
     /// # Errors
@@ -180,9 +182,14 @@ impl BearerGuard {
         &self,
         metadata: ResourceMetadata,
     ) -> Result<PublishedMetadata, ConfigError> {
-        let Some(resource) = &self.resource else {
+        let Some(resource) = self.resource_identifier() else {
             return Err(ConfigError::Setting(
                 "publish_metadata needs the guard's resource identifier (BearerGuard::resource)",
+            ));
+        };
+        let Some(issuer) = self.issuer.as_deref() else {
+            return Err(ConfigError::Setting(
+                "publish_metadata needs the authorization server's issuer",
             ));
         };
         let url = resource_metadata_url(resource.as_str())?;
@@ -225,7 +232,7 @@ impl BearerGuard {
         let mut document = JsonObject::with_capacity(256);
         document
             .string("resource", resource.as_str())
-            .string_array("authorization_servers", [self.server.issuer()])
+            .string_array("authorization_servers", [issuer])
             .string_array("bearer_methods_supported", methods.iter().copied());
         if let Some(scopes) = scopes.filter(|s| !s.is_empty()) {
             document.string_array("scopes_supported", scopes.iter());

@@ -1,30 +1,42 @@
-//! The bearer-token guard for resource servers in the same process
+//! The bearer-token guard for resource servers
 //! ([RFC 6750](https://www.rfc-editor.org/rfc/rfc6750)): check the token before serving a
 //! protected resource, or answer with the exact challenge; and the resource's metadata
 //! ([RFC 9728](https://www.rfc-editor.org/rfc/rfc9728)) that lets a client find out,
-//! from a bare 401, where to get a token.
+//! from a bare 401, where to get a token. A guard checks tokens in the authorization
+//! server's token store (a resource server in the same process), or, with the `jwt`
+//! feature, verifies JWT access tokens offline with the authorization server's published
+//! keys (anywhere).
 
 mod metadata;
+#[cfg(feature = "jwt")]
+mod offline;
 
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::clock::Clock;
+use crate::config::UrlSchemes;
 use crate::endpoint::is_form_content_type;
 use crate::error::{ConfigError, Error, StorageError};
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
-use crate::params::{Form, FormError};
+use crate::params::{Form, FormError, FormLimits};
 use crate::render::{self, is_error_char};
 use crate::secret::TokenHash;
 use crate::server::Server;
-use crate::store::TokenKind;
+use crate::store::{TokenKind, TokenStore};
 use crate::types::{ClientId, GrantId, ResourceUri, Resources, Scope, Subject};
 
 use metadata::PublishedMetadata;
 pub use metadata::ResourceMetadata;
 
 /// What a resource server learns about a valid access token. It holds no token value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Client tokens and user tokens stay apart: a token the client obtained for itself
+/// (client credentials) has no `subject`, whether it was found in the token store or
+/// verified offline, where its JWT's `sub` is the client's id
+/// ([RFC 9068 §2.2](https://www.rfc-editor.org/rfc/rfc9068#section-2.2)).
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TokenInfo {
     /// The client the token was issued to.
@@ -37,16 +49,32 @@ pub struct TokenInfo {
     pub issued_at: SystemTime,
     /// When the token expires.
     pub expires_at: SystemTime,
-    /// The grant the token belongs to.
-    pub grant_id: GrantId,
+    /// The grant the token belongs to, when the token store was asked; `None` for a JWT
+    /// access token verified offline (the grant is the authorization server's business).
+    pub grant_id: Option<GrantId>,
     /// The resources the token is for (`aud`), or empty for a token not restricted to a
-    /// resource.
+    /// resource. For a JWT access token verified offline, this resource's identifier,
+    /// which its `aud` holds (the guard's [`resource`](BearerGuard::resource), else the
+    /// verifier's audience); the whole `aud` is in [`jwt`](Self::jwt).
     pub audience: Resources,
+    /// The verified JWT access token, for its other claims (`jti`, `auth_time`, `acr`,
+    /// a confirmation `cnf`): `None` when the token store was asked.
+    #[cfg(feature = "jwt")]
+    pub jwt: Option<Arc<crate::jose::VerifiedAccessToken>>,
 }
 
-/// Checks bearer access tokens for a resource server served by the same process as the
-/// [`Server`] ([RFC 6750](https://www.rfc-editor.org/rfc/rfc6750), BT-01..BT-09). Created
-/// by [`Server::bearer_guard`]; cheap to clone.
+/// Checks bearer access tokens for a resource server
+/// ([RFC 6750](https://www.rfc-editor.org/rfc/rfc6750), BT-01..BT-09); cheap to clone.
+///
+/// Two ways to check a token, the same challenges either way:
+///
+/// - in the token store, for a resource server in the [`Server`]'s process
+///   ([`Server::bearer_guard`]): any access token the server issued, opaque or JWT, and a
+///   revoked token is refused at once;
+/// - offline, for JWT access tokens ([RFC 9068 §4](https://www.rfc-editor.org/rfc/rfc9068#section-4),
+///   feature `jwt`): with the authorization server's published keys, in its process
+///   (`Server::jwt_bearer_guard`) or anywhere else (`BearerGuard::jwt`). No store is asked,
+///   so a revoked token passes until it expires; see `Server::revoke`.
 ///
 /// ```
 /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -75,11 +103,28 @@ pub struct TokenInfo {
 /// ```
 #[derive(Debug, Clone)]
 pub struct BearerGuard {
-    server: Server,
+    tokens: Tokens,
+    clock: Arc<dyn Clock>,
     realm: Arc<str>,
-    resource: Option<ResourceUri>,
+    /// The authorization server's issuer, for the metadata's `authorization_servers`.
+    issuer: Option<Arc<str>>,
+    /// The URL schemes a resource identifier may have.
+    schemes: UrlSchemes,
+    /// The guard's resource identifier: empty, or the one resource.
+    resource: Resources,
     form_body: bool,
+    form_limits: FormLimits,
     metadata: Option<Arc<PublishedMetadata>>,
+}
+
+/// Where a [`BearerGuard`] checks tokens.
+#[derive(Debug, Clone)]
+enum Tokens {
+    /// The server's token store, by digest.
+    Store(Arc<dyn TokenStore>),
+    /// Offline, by signature.
+    #[cfg(feature = "jwt")]
+    Offline(Arc<offline::OfflineTokens>),
 }
 
 /// Why [`BearerGuard::check`] did not let a request through: the request was refused, or
@@ -150,17 +195,27 @@ impl Server {
     /// server's realm ([`ServerBuilder::realm`](crate::ServerBuilder::realm)), no resource
     /// identifier, tokens only from the `Authorization` header, no published metadata.
     pub fn bearer_guard(&self) -> BearerGuard {
-        BearerGuard {
-            server: self.clone(),
-            realm: Arc::from(self.config().http.realm.as_str()),
-            resource: None,
-            form_body: false,
-            metadata: None,
-        }
+        BearerGuard::with_tokens(Tokens::Store(Arc::clone(&self.config().tokens.store)), self)
     }
 }
 
 impl BearerGuard {
+    /// A guard checking tokens in `tokens`, with the settings of `server`.
+    fn with_tokens(tokens: Tokens, server: &Server) -> Self {
+        let config = server.config();
+        Self {
+            tokens,
+            clock: Arc::clone(&config.clock),
+            realm: Arc::from(config.http.realm.as_str()),
+            issuer: Some(Arc::from(server.issuer())),
+            schemes: config.dangerous.schemes(),
+            resource: Resources::empty(),
+            form_body: false,
+            form_limits: config.http.form_limits,
+            metadata: None,
+        }
+    }
+
     /// Sets the `realm` of the challenges.
     ///
     /// # Errors
@@ -190,19 +245,23 @@ impl BearerGuard {
     /// [`ServerBuilder::resource`](crate::ServerBuilder::resource) so that clients can ask
     /// tokens for it.
     ///
+    /// A guard that verifies JWT access tokens offline always checks `aud` against the
+    /// audience its verifier expects ([RFC 9068 §4](https://www.rfc-editor.org/rfc/rfc9068#section-4));
+    /// the identifier set here must then be in `aud` as well. Name the same one to both.
+    ///
     /// # Errors
     /// [`ConfigError::Setting`] when `identifier` is not an absolute `https` URL (or `http`
-    /// where the server allows it) with a host and without fragment (PR-11).
+    /// where the server allows it, or for [`BearerGuard::jwt`] where the authorization
+    /// server's issuer is an `http` URL) with a host and without fragment (PR-11).
     pub fn resource(mut self, identifier: &str) -> Result<Self, ConfigError> {
         const REFUSED: ConfigError =
             ConfigError::Setting("a resource identifier is an absolute https URL without fragment");
         let resource = ResourceUri::parse(identifier).map_err(|_| REFUSED)?;
-        let schemes = self.server.config().dangerous.schemes();
         let url = url::Url::parse(identifier).map_err(|_| REFUSED)?;
-        if !schemes.allow(url.scheme()) || url.host().is_none() {
+        if !self.schemes.allow(url.scheme()) || url.host().is_none() {
             return Err(REFUSED);
         }
-        self.resource = Some(resource);
+        self.resource = Resources::one(resource);
         // Published metadata follows the guard: rendered again for the new identifier.
         if let Some(published) = self.metadata.take() {
             let rendered = self.render_metadata(published.source.clone())?;
@@ -213,7 +272,14 @@ impl BearerGuard {
 
     /// The guard's resource identifier, if set.
     pub fn resource_identifier(&self) -> Option<&ResourceUri> {
-        self.resource.as_ref()
+        self.resource.as_slice().first()
+    }
+
+    /// Replaces the clock that decides whether a token has expired. Default: the server's
+    /// clock, or for [`BearerGuard::jwt`] the system's.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Accepts the token in an `access_token` form-body parameter too
@@ -266,32 +332,55 @@ impl BearerGuard {
     ) -> Result<TokenInfo, GuardRejection> {
         let refuse = |refusal| GuardRejection::Refused(self.challenge(&refusal, required));
         let token = self.find_token(request).map_err(refuse)?;
-        let tokens = &*self.server.config().tokens.store;
-        let Some(record) = tokens.find(&TokenHash::of(&token)).await? else {
+        let now = self.clock.now();
+        // A token outside the `b64token` syntax is `invalid_token` (BT-01). The offline
+        // verifier checks a stricter one, the JWS compact serialization's, and answers a
+        // token it verified before without reading it again.
+        let info = match &self.tokens {
+            Tokens::Store(_) if !is_token68(&token) => None,
+            Tokens::Store(store) => self.look_up(&**store, &token, now).await?,
+            #[cfg(feature = "jwt")]
+            Tokens::Offline(offline) => offline.check(&token, &self.resource, now).await?,
+        };
+        let Some(info) = info else {
             return Err(refuse(Refusal::InvalidToken));
         };
-        let now = self.server.now();
+        if !required.is_subset_of(&info.scope) {
+            return Err(refuse(Refusal::InsufficientScope));
+        }
+        Ok(info)
+    }
+
+    /// The token's record in the store, if it is an access token valid at `now` for this
+    /// guard's resource (BT-06, BT-09, RI-11).
+    async fn look_up(
+        &self,
+        store: &dyn TokenStore,
+        token: &str,
+        now: SystemTime,
+    ) -> Result<Option<TokenInfo>, StorageError> {
+        let Some(record) = store.find(&TokenHash::of(token)).await? else {
+            return Ok(None);
+        };
         // RI-11: a token restricted to resources is good only at one of them.
         let audience_ok = record.audience.is_empty()
             || self
-                .resource
-                .as_ref()
+                .resource_identifier()
                 .is_some_and(|mine| record.audience.contains(mine.as_str()));
         if record.kind != TokenKind::Access || !record.is_valid_at(now) || !audience_ok {
-            return Err(refuse(Refusal::InvalidToken));
+            return Ok(None);
         }
-        if !required.is_subset_of(&record.scope) {
-            return Err(refuse(Refusal::InsufficientScope));
-        }
-        Ok(TokenInfo {
+        Ok(Some(TokenInfo {
             client_id: record.client_id,
             subject: record.subject,
             scope: record.scope,
             issued_at: record.issued_at,
             expires_at: record.expires_at,
-            grant_id: record.grant_id,
+            grant_id: Some(record.grant_id),
             audience: record.audience,
-        })
+            #[cfg(feature = "jwt")]
+            jwt: None,
+        }))
     }
 
     /// The one token the request carries (BT-01..BT-04).
@@ -327,9 +416,6 @@ impl BearerGuard {
             (None, Some(token)) => Cow::Owned(token),
             (None, None) => return Err(Refusal::NoToken),
         };
-        if !is_token68(&token) {
-            return Err(Refusal::InvalidToken);
-        }
         Ok(token)
     }
 
@@ -344,7 +430,7 @@ impl BearerGuard {
         // The body belongs to the application: a form the crate's parser would refuse
         // (too large, a repeated field of the application's own) simply carries no token
         // for the guard. Only a repeated `access_token` is the client's mistake.
-        let form = match Form::parse(request.body(), &self.server.config().http.form_limits) {
+        let form = match Form::parse(request.body(), &self.form_limits) {
             Ok(form) => form,
             Err(FormError::Repeated(name)) if name == "access_token" => {
                 return Err(Refusal::InvalidRequest(

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use subtle::{Choice, ConstantTimeEq as _};
 
 use crate::secret::{TokenHash, secret_type};
+use crate::token_issuer::AccessTokenFormat;
 use crate::types::redirect_uri::{InvalidRedirectUri, RedirectUri};
 use crate::types::resource::{ResourceUri, Resources};
 use crate::types::scope::Scope;
@@ -278,6 +279,7 @@ pub struct Client {
     allowed_resources: Resources,
     multiple_audiences: bool,
     display: DisplayInfo,
+    access_token_format: Option<AccessTokenFormat>,
 }
 
 impl Client {
@@ -301,6 +303,7 @@ impl Client {
             multiple_audiences: false,
             display: DisplayInfo::default(),
             display_raw: Vec::new(),
+            access_token_format: None,
         }
     }
 
@@ -416,6 +419,12 @@ impl Client {
         self.display.contacts.iter().map(|c| &**c)
     }
 
+    /// The access token format registered for this client, or `None` for the server's
+    /// default (see [`ClientBuilder::access_token_format`]).
+    pub fn access_token_format(&self) -> Option<AccessTokenFormat> {
+        self.access_token_format
+    }
+
     /// The digests of the client's current secrets.
     pub fn secret_hashes(&self) -> &[TokenHash] {
         &self.secret_hashes
@@ -451,6 +460,7 @@ pub struct ClientBuilder {
     introspection: bool,
     resource_audience: Option<Arc<str>>,
     pkce_exempt: bool,
+    access_token_format: Option<AccessTokenFormat>,
     allowed_resources: Vec<String>,
     multiple_audiences: bool,
     display: DisplayInfo,
@@ -539,6 +549,17 @@ impl ClientBuilder {
     /// tokens for several resource servers registers one client per audience.
     pub fn resource_audience(mut self, audience: &str) -> Self {
         self.resource_audience = Some(Arc::from(audience));
+        self
+    }
+
+    /// The format of the access tokens this client receives, overriding the server's
+    /// default. Default: none, the server's choice: opaque tokens, or JWT access tokens
+    /// when the server issues them by default (`ServerBuilder::jwt_access_tokens`, feature
+    /// `jwt`). [`AccessTokenFormat::Jwt`] takes effect only on a server that issues JWT
+    /// access tokens; elsewhere the client receives opaque ones, the format every server
+    /// can issue.
+    pub fn access_token_format(mut self, format: AccessTokenFormat) -> Self {
+        self.access_token_format = Some(format);
         self
     }
 
@@ -710,6 +731,7 @@ impl ClientBuilder {
             allowed_resources,
             multiple_audiences: self.multiple_audiences,
             display,
+            access_token_format: self.access_token_format,
         })
     }
 }

@@ -1,4 +1,5 @@
-//! Resource indicators (RFC 8707) through the endpoints: RI-01..RI-12, PR-09, PR-10.
+//! Resource indicators (RFC 8707) through the endpoints: RI-01..RI-12, PR-09, PR-10; and
+//! with JWT access tokens (RFC 9068): `aud`, refresh, and the offline guard (RI-11, PR-06).
 
 use crate::support::authz::*;
 use grantflow::guard::GuardRejection;
@@ -98,9 +99,16 @@ fn introspect(h: &Harness, caller: &str, token: &str) -> serde_json::Value {
 
 fn guard_status(h: &Harness, resource: &str, token: &str) -> u16 {
     let guard = h.server.bearer_guard().resource(resource).unwrap();
-    let request =
-        HttpRequest::new(Method::Get).with_header("authorization", format!("Bearer {token}"));
-    match block_on(guard.check(&request, &Scope::empty())) {
+    status_at(&guard, token, "")
+}
+
+fn bearer(token: &str) -> HttpRequest {
+    HttpRequest::new(Method::Get).with_header("authorization", format!("Bearer {token}"))
+}
+
+/// The status of `token` at `guard`, for `required`.
+fn status_at(guard: &grantflow::guard::BearerGuard, token: &str, required: &str) -> u16 {
+    match block_on(guard.check(&bearer(token), &Scope::parse(required).unwrap())) {
         Ok(_) => 200,
         Err(GuardRejection::Refused(response)) => response.status.as_u16(),
         Err(fault) => panic!("no fault expected: {fault}"),
@@ -428,5 +436,250 @@ fn pr_09_as_metadata_lists_the_protected_resources() {
         json(&plain.server.metadata())
             .get("protected_resources")
             .is_none()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// JWT access tokens (RFC 9068) for resources: `aud`, refresh and the offline guard
+// ---------------------------------------------------------------------------------------
+
+/// The `aud` of JWT access tokens not restricted to a resource.
+const DEFAULT_AUD: &str = "https://default.example.com/";
+
+/// The resource harness issuing JWT access tokens, signed by a fresh ES256 key.
+fn jwt_harness() -> Harness {
+    use grantflow::jose::{Algorithm, JwtAccessTokens, KeySet, MemoryKeySetStore, SigningKey};
+    let keys = KeySet::builder(ISSUER, std::sync::Arc::new(MemoryKeySetStore::new()))
+        .build()
+        .unwrap();
+    let signer = SigningKey::generate(Algorithm::Es256).unwrap();
+    block_on(keys.bootstrap(std::sync::Arc::new(signer), start())).unwrap();
+    let h = ri_harness(|b| {
+        b.signing_keys(keys)
+            .jwt_access_tokens(JwtAccessTokens::new(DEFAULT_AUD))
+    });
+    add_service(&h, "multi-aud", |b| {
+        b.dangerous(|d| d.allow_multiple_audiences())
+    });
+    h
+}
+
+/// The claims of `token`, verified by the judge (`jsonwebtoken`) with the server's
+/// published key and `audience`; `exp` is left to the caller (the harness runs in 2023).
+fn judge(h: &Harness, token: &str, audience: &str) -> serde_json::Value {
+    let jwks = block_on(h.server.jwks(&HttpRequest::new(Method::Get))).unwrap();
+    let keys: jsonwebtoken::jwk::JwkSet = serde_json::from_slice(&jwks.body).unwrap();
+    let header = jsonwebtoken::decode_header(token).expect("a JWS");
+    let jwk = keys
+        .find(header.kid.as_deref().expect("a kid"))
+        .expect("a published key");
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.set_audience(&[audience]);
+    validation.set_issuer(&[ISSUER]);
+    validation.validate_exp = false;
+    jsonwebtoken::decode::<serde_json::Value>(
+        token,
+        &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(),
+        &validation,
+    )
+    .expect("the judge accepts the token")
+    .claims
+}
+
+fn access_token(response: &HttpResponse) -> String {
+    assert_eq!(response.status, Status::OK, "{:?}", json(response));
+    json(response)["access_token"].as_str().unwrap().to_owned()
+}
+
+/// A client credentials access token of `client` for `read` at `resources`.
+fn cc_token(h: &Harness, client: &str, resources: &[&str]) -> String {
+    access_token(&cc(
+        h,
+        client,
+        &with_resources("grant_type=client_credentials&scope=read", resources),
+    ))
+}
+
+#[test]
+fn ri_09_ex_07_a_jwt_access_tokens_aud_is_its_resources() {
+    let h = jwt_harness();
+    // One resource: `aud` is that identifier, a string; introspection says the same.
+    let for_cal = cc_token(&h, "cc", &[CAL]);
+    assert_eq!(judge(&h, &for_cal, CAL)["aud"], CAL);
+    assert_eq!(introspect(&h, "rs-cal", &for_cal)["aud"], CAL);
+    // Several: an array, in the order named.
+    let for_both = cc_token(&h, "multi-aud", &[CAL, CONTACTS]);
+    assert_eq!(
+        judge(&h, &for_both, CONTACTS)["aud"],
+        serde_json::json!([CAL, CONTACTS])
+    );
+    // None: the default audience (RFC 9068 §3), and no audience in the record.
+    let plain = cc_token(&h, "cc", &[]);
+    assert_eq!(judge(&h, &plain, DEFAULT_AUD)["aud"], DEFAULT_AUD);
+    assert!(audience(&h, &plain).is_empty());
+}
+
+#[test]
+fn ri_06_ri_07_jwt_access_tokens_narrow_while_the_refresh_token_keeps_the_grant() {
+    let h = jwt_harness();
+    let code = code(&h, "read write", &[CAL, CONTACTS]);
+    let response = exchange(&h, &code, &[CAL]);
+    let access = access_token(&response);
+    let claims = judge(&h, &access, CAL);
+    assert_eq!(claims["aud"], CAL);
+    // CAL understands only `read`.
+    assert_eq!(claims["scope"], "read");
+    let refresh_token = json(&response)["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        refresh_token.split('.').count(),
+        1,
+        "refresh tokens stay opaque"
+    );
+    let kept = h.record(&refresh_token).unwrap();
+    assert_eq!(kept.audience.iter().collect::<Vec<_>>(), [CAL, CONTACTS]);
+    assert_eq!(kept.scope.as_str(), "read write");
+    // The other granted resource, then back: each access token for one of them, the
+    // rotated refresh token still for both, with the whole scope.
+    let response = refresh(&h, &refresh_token, &[CONTACTS]);
+    let claims = judge(&h, &access_token(&response), CONTACTS);
+    assert_eq!(claims["aud"], CONTACTS);
+    assert_eq!(claims["scope"], "read write");
+    let rotated = json(&response)["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let kept = h.record(&rotated).unwrap();
+    assert_eq!(kept.audience.iter().collect::<Vec<_>>(), [CAL, CONTACTS]);
+    assert_eq!(kept.scope.as_str(), "read write");
+    let response = refresh(&h, &rotated, &[CAL]);
+    assert_eq!(judge(&h, &access_token(&response), CAL)["aud"], CAL);
+    // Widening stays refused.
+    let rotated = json(&response)["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let widened = refresh(&h, &rotated, &["https://unknown.example/"]);
+    assert_token_error(&widened, 400, "invalid_target");
+}
+
+#[test]
+fn ri_11_the_offline_guard_accepts_only_tokens_for_its_own_resource() {
+    let h = jwt_harness();
+    let for_cal = cc_token(&h, "cc", &[CAL]);
+    let for_contacts = cc_token(&h, "cc", &[CONTACTS]);
+    let for_both = cc_token(&h, "multi-aud", &[CAL, CONTACTS]);
+    let offline = |audience: &str, resource: &str| {
+        block_on(h.server.jwt_bearer_guard(audience))
+            .unwrap()
+            .resource(resource)
+            .unwrap()
+    };
+    let cal = offline(CAL, CAL);
+    assert_eq!(status_at(&cal, &for_cal, "read"), 200);
+    assert_eq!(status_at(&cal, &for_both, "read"), 200);
+    assert_eq!(status_at(&cal, &for_contacts, "read"), 401);
+    let contacts = offline(CONTACTS, CONTACTS);
+    assert_eq!(status_at(&contacts, &for_both, "read"), 200);
+    assert_eq!(status_at(&contacts, &for_cal, "read"), 401);
+    // The guard's resource is checked besides the verifier's audience: both must be in
+    // `aud`.
+    let mismatched = offline(CAL, CONTACTS);
+    assert_eq!(status_at(&mismatched, &for_cal, "read"), 401);
+    assert_eq!(status_at(&mismatched, &for_both, "read"), 200);
+    // What the guard reports: its own resource, no grant, the verified token.
+    let info = block_on(cal.check(&bearer(&for_both), &Scope::parse("read").unwrap())).unwrap();
+    assert_eq!(info.audience.iter().collect::<Vec<_>>(), [CAL]);
+    assert_eq!(info.grant_id, None);
+    assert!(info.jwt.is_some_and(|jwt| jwt.audience.len() == 2));
+}
+
+#[test]
+fn pr_06_the_offline_guard_points_to_its_metadata() {
+    use grantflow::guard::{BearerGuard, ResourceMetadata};
+    use grantflow::jose::{AccessTokenVerifier, JwkSet, Validation};
+    let h = jwt_harness();
+    let cal_metadata = "https://cal.example.com/.well-known/oauth-protected-resource";
+    let pointer = format!("resource_metadata=\"{cal_metadata}\"");
+    let guard = block_on(h.server.jwt_bearer_guard(CAL))
+        .unwrap()
+        .resource(CAL)
+        .unwrap()
+        .publish_metadata(ResourceMetadata::new().scopes_supported("read"))
+        .unwrap();
+    assert_eq!(guard.metadata_url(), Some(cal_metadata));
+    let challenge = |request: &HttpRequest, required: &str| -> (u16, String) {
+        match block_on(guard.check(request, &Scope::parse(required).unwrap())) {
+            Err(GuardRejection::Refused(response)) => (
+                response.status.as_u16(),
+                response.header("www-authenticate").unwrap().to_owned(),
+            ),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    };
+    // No token: 401 with the pointer and no error (BT-05).
+    let (status, text) = challenge(&HttpRequest::new(Method::Get), "read");
+    assert_eq!(status, 401);
+    assert!(
+        text.contains(&pointer) && !text.contains("error="),
+        "{text}"
+    );
+    // A token for another resource: 401 invalid_token with the pointer.
+    let for_contacts = cc_token(&h, "cc", &[CONTACTS]);
+    let (status, text) = challenge(&bearer(&for_contacts), "read");
+    assert_eq!(status, 401);
+    assert!(
+        text.contains("error=\"invalid_token\"") && text.contains(&pointer),
+        "{text}"
+    );
+    // Too little scope: 403 with the pointer.
+    let for_cal = cc_token(&h, "cc", &[CAL]);
+    let (status, text) = challenge(&bearer(&for_cal), "write");
+    assert_eq!(status, 403);
+    assert!(text.contains(&pointer), "{text}");
+    // The document names this server as the authorization server.
+    let document = json(&guard.serve_metadata(
+        &HttpRequest::new(Method::Get),
+        "/.well-known/oauth-protected-resource",
+    ));
+    assert_eq!(document["resource"], CAL);
+    assert_eq!(
+        document["authorization_servers"],
+        serde_json::json!([ISSUER])
+    );
+
+    // A resource server elsewhere: the verifier's issuer is the authorization server, and
+    // an `http` identifier is refused next to an `https` one.
+    let jwks = block_on(h.server.jwks(&HttpRequest::new(Method::Get))).unwrap();
+    let verifier = AccessTokenVerifier::new(
+        Validation::access_token(ISSUER, CAL),
+        JwkSet::parse(&jwks.body).unwrap(),
+    )
+    .unwrap();
+    let remote = BearerGuard::jwt(verifier, None);
+    assert!(remote.clone().resource("http://cal.example.com/").is_err());
+    let remote = remote
+        .resource(CAL)
+        .unwrap()
+        .publish_metadata(ResourceMetadata::new())
+        .unwrap();
+    let document = json(&remote.serve_metadata(
+        &HttpRequest::new(Method::Get),
+        "/.well-known/oauth-protected-resource",
+    ));
+    assert_eq!(
+        document["authorization_servers"],
+        serde_json::json!([ISSUER])
+    );
+    let refused = block_on(remote.check(&HttpRequest::new(Method::Get), &Scope::empty()))
+        .unwrap_err()
+        .into_response();
+    assert!(
+        refused
+            .header("www-authenticate")
+            .unwrap()
+            .contains(&pointer)
     );
 }

@@ -10,6 +10,7 @@ use sqlx::postgres::{PgPool, PgRow};
 use super::{corrupt, resources, resources_text, storage_error, token_hash};
 use crate::error::{ConfigError, Error, StorageError};
 use crate::store::ClientRegistry;
+use crate::token_issuer::AccessTokenFormat;
 use crate::types::{
     AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientType, GrantType,
 };
@@ -19,8 +20,8 @@ macro_rules! columns {
     () => {
         "client_id, client_type, auth_method, secret_hashes, redirect_uris, grant_types, \
          allowed_scope, default_scope, issue_refresh_tokens, name, introspection, \
-         resource_audience, pkce_exempt, allowed_resources, multiple_audiences, client_uri, \
-         logo_uri, tos_uri, policy_uri, contacts"
+         resource_audience, pkce_exempt, access_token_format, allowed_resources, \
+         multiple_audiences, client_uri, logo_uri, tos_uri, policy_uri, contacts"
     };
 }
 
@@ -56,7 +57,7 @@ impl PgClientRegistry {
             "INSERT INTO grantflow_clients (",
             columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20) \
+             $17, $18, $19, $20, $21) \
              ON CONFLICT (client_id) DO NOTHING"
         );
         let done = bind_client(sqlx::query(INSERT), client)
@@ -81,9 +82,10 @@ impl PgClientRegistry {
                 "UPDATE grantflow_clients SET client_type = $2, auth_method = $3, \
                  secret_hashes = $4, redirect_uris = $5, grant_types = $6, allowed_scope = $7, \
                  default_scope = $8, issue_refresh_tokens = $9, name = $10, introspection = $11, \
-                 resource_audience = $12, pkce_exempt = $13, allowed_resources = $14, \
-                 multiple_audiences = $15, client_uri = $16, logo_uri = $17, tos_uri = $18, \
-                 policy_uri = $19, contacts = $20 WHERE client_id = $1",
+                 resource_audience = $12, pkce_exempt = $13, access_token_format = $14, \
+                 allowed_resources = $15, multiple_audiences = $16, client_uri = $17, \
+                 logo_uri = $18, tos_uri = $19, policy_uri = $20, contacts = $21 \
+                 WHERE client_id = $1",
             ),
             client,
         )
@@ -151,6 +153,7 @@ fn bind_client<'q>(query: Query<'q>, client: &Client) -> Query<'q> {
         .bind(client.may_introspect())
         .bind(client.resource_audience().map(str::to_owned))
         .bind(client.is_pkce_exempt())
+        .bind(client.access_token_format().map(AccessTokenFormat::as_str))
         .bind(resources_text(client.allowed_resources()))
         .bind(client.allows_multiple_audiences())
         .bind(client.client_uri().map(str::to_owned))
@@ -209,24 +212,28 @@ fn client_from_row(row: &PgRow) -> Result<Client, StorageError> {
     if row.try_get::<bool, _>(12).map_err(get)? {
         builder = builder.dangerous(|d| d.allow_missing_pkce());
     }
-    for resource in resources(row.try_get(13).map_err(get)?)?.iter() {
+    if let Some(format) = row.try_get::<Option<&str>, _>(13).map_err(get)? {
+        let format = AccessTokenFormat::from_name(format).ok_or(corrupt("access token format"))?;
+        builder = builder.access_token_format(format);
+    }
+    for resource in resources(row.try_get(14).map_err(get)?)?.iter() {
         builder = builder.allowed_resource(resource);
     }
-    if row.try_get::<bool, _>(14).map_err(get)? {
+    if row.try_get::<bool, _>(15).map_err(get)? {
         builder = builder.dangerous(|d| d.allow_multiple_audiences());
     }
     let display: [(usize, DisplaySetter); 4] = [
-        (15, ClientBuilder::client_uri),
-        (16, ClientBuilder::logo_uri),
-        (17, ClientBuilder::tos_uri),
-        (18, ClientBuilder::policy_uri),
+        (16, ClientBuilder::client_uri),
+        (17, ClientBuilder::logo_uri),
+        (18, ClientBuilder::tos_uri),
+        (19, ClientBuilder::policy_uri),
     ];
     for (column, set) in display {
         if let Some(uri) = row.try_get::<Option<&str>, _>(column).map_err(get)? {
             builder = set(builder, uri);
         }
     }
-    for contact in row.try_get::<Vec<String>, _>(19).map_err(get)? {
+    for contact in row.try_get::<Vec<String>, _>(20).map_err(get)? {
         builder = builder.contact(&contact);
     }
     builder.build().map_err(|_| corrupt("client registration"))
