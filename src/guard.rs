@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use crate::endpoint::is_form_content_type;
 use crate::error::{ConfigError, Error, StorageError};
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
+use crate::observe::call::{Call, Endpoint, Outcome};
 use crate::params::{Form, FormError};
 use crate::render::{self, is_error_char};
 use crate::secret::TokenHash;
@@ -136,6 +137,30 @@ enum Refusal {
     InsufficientScope,
 }
 
+/// How [`BearerGuard::verify`] ended, short of a token.
+enum Checked {
+    Refused(Refusal),
+    Fault(Error),
+}
+
+impl From<Refusal> for Checked {
+    fn from(refusal: Refusal) -> Self {
+        Self::Refused(refusal)
+    }
+}
+
+impl Refusal {
+    /// The `error` attribute of the challenge, if it has one.
+    fn error(&self) -> Option<&'static str> {
+        match self {
+            Self::NoToken => None,
+            Self::InvalidRequest(_) => Some("invalid_request"),
+            Self::InvalidToken => Some("invalid_token"),
+            Self::InsufficientScope => Some("insufficient_scope"),
+        }
+    }
+}
+
 impl Server {
     /// A [`BearerGuard`] for a resource server in this process: its realm defaults to the
     /// server's realm ([`ServerBuilder::realm`](crate::ServerBuilder::realm)), no audience,
@@ -217,11 +242,38 @@ impl BearerGuard {
         request: &HttpRequest,
         required: &Scope,
     ) -> Result<TokenInfo, GuardRejection> {
-        let refuse = |refusal| GuardRejection::Refused(self.challenge(&refusal, required));
-        let token = self.find_token(request).map_err(refuse)?;
+        let call = self.server.call(Endpoint::Bearer);
+        let checked = call.run(self.verify(request, required, &call)).await;
+        match checked {
+            Ok(info) => {
+                call.finish(Outcome::Success);
+                Ok(info)
+            }
+            Err(Checked::Refused(refusal)) => {
+                call.finish(Outcome::Refused(refusal.error()));
+                Err(GuardRejection::Refused(self.challenge(&refusal, required)))
+            }
+            Err(Checked::Fault(fault)) => {
+                call.finish(Outcome::Fault(&fault));
+                Err(GuardRejection::Fault(fault))
+            }
+        }
+    }
+
+    /// The checks of [`check`](Self::check), inside its span.
+    async fn verify(
+        &self,
+        request: &HttpRequest,
+        required: &Scope,
+        call: &Call<'_>,
+    ) -> Result<TokenInfo, Checked> {
+        let token = self.find_token(request)?;
+        // OB-02: the token's keyed fingerprint, never the token.
+        call.token(&token);
         let tokens = &*self.server.config().tokens.store;
-        let Some(record) = tokens.find(&TokenHash::of(&token)).await? else {
-            return Err(refuse(Refusal::InvalidToken));
+        let found = tokens.find(&TokenHash::of(&token)).await;
+        let Some(record) = found.map_err(|e| Checked::Fault(e.into()))? else {
+            return Err(Refusal::InvalidToken.into());
         };
         let now = self.server.now();
         let audience_ok = match (&record.audience, &self.audience) {
@@ -230,10 +282,12 @@ impl BearerGuard {
             (Some(_), None) => false,
         };
         if record.kind != TokenKind::Access || !record.is_valid_at(now) || !audience_ok {
-            return Err(refuse(Refusal::InvalidToken));
+            return Err(Refusal::InvalidToken.into());
         }
+        call.accepted(&record.client_id);
+        call.grant_id(record.grant_id);
         if !required.is_subset_of(&record.scope) {
-            return Err(refuse(Refusal::InsufficientScope));
+            return Err(Refusal::InsufficientScope.into());
         }
         Ok(TokenInfo {
             client_id: record.client_id,

@@ -14,6 +14,8 @@ use std::time::SystemTime;
 use crate::client_auth::{self, Authenticator};
 use crate::error::{Error, ErrorCode, OAuthError, Rejection};
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
+use crate::observe::call::{Call, Endpoint, Outcome};
+use crate::observe::{Claimed, EventKind};
 use crate::params::{Form, FormLimits};
 use crate::server::Server;
 use crate::types::Client;
@@ -83,6 +85,9 @@ pub(crate) fn read_token_style_form<'a>(
 /// 5. rendering: a [`Rejection::Refused`] becomes the JSON error response with
 ///    `Cache-Control: no-store`, a [`Rejection::Fault`] the endpoint's `Err`.
 pub(crate) trait TokenStyleEndpoint {
+    /// The endpoint, as its span and metrics name it.
+    const ENDPOINT: Endpoint;
+
     /// What [`route`](Self::route) found, handed to [`serve`](Self::serve).
     type Route<'s>;
 
@@ -91,6 +96,7 @@ pub(crate) trait TokenStyleEndpoint {
         server: &'s Server,
         request: &HttpRequest,
         form: &Form<'_>,
+        call: &Call<'_>,
     ) -> Result<Self::Route<'s>, Rejection>;
 
     /// The endpoint's own work, for an authenticated client.
@@ -104,14 +110,18 @@ pub(crate) trait TokenStyleEndpoint {
 /// A [`TokenStyleEndpoint`] without checks before client authentication (revocation,
 /// introspection): it only serves an authenticated client.
 pub(crate) trait AuthenticatedEndpoint {
+    /// The endpoint, as its span and metrics name it.
+    const ENDPOINT: Endpoint;
+
     /// The endpoint's work, for an authenticated client.
     async fn serve(server: &Server, call: Authenticated<'_>) -> Result<HttpResponse, Rejection>;
 }
 
 impl<E: AuthenticatedEndpoint> TokenStyleEndpoint for E {
+    const ENDPOINT: Endpoint = <E as AuthenticatedEndpoint>::ENDPOINT;
     type Route<'s> = ();
 
-    fn route(_: &Server, _: &HttpRequest, _: &Form<'_>) -> Result<(), Rejection> {
+    fn route(_: &Server, _: &HttpRequest, _: &Form<'_>, _: &Call<'_>) -> Result<(), Rejection> {
         Ok(())
     }
 
@@ -141,49 +151,94 @@ pub(crate) struct Authenticated<'a> {
     pub(crate) client: Arc<Client>,
     /// The time of the request, read once.
     pub(crate) now: SystemTime,
+    /// The call, observed: its span and its events.
+    pub(crate) call: &'a Call<'a>,
 }
 
 impl Server {
-    /// Runs the token-style endpoint `E` on `request` (see [`TokenStyleEndpoint`]).
+    /// Runs the token-style endpoint `E` on `request` (see [`TokenStyleEndpoint`]), in
+    /// one span, with one outcome counted at the end (OB-11).
     pub(crate) async fn token_style<E: TokenStyleEndpoint>(
         &self,
         request: &HttpRequest,
     ) -> Result<HttpResponse, Error> {
-        let form = match read_token_style_form(request, &self.config().http.form_limits) {
-            Ok(form) => form,
-            Err(response) => return Ok(response),
+        let call = self.call(E::ENDPOINT);
+        let served = call.run(self.serve_token_style::<E>(request, &call)).await;
+        let outcome = match &served {
+            Ok(_) => Outcome::Success,
+            Err(Rejection::Refused(error)) => Outcome::Refused(Some(error.code().as_str())),
+            Err(Rejection::Fault(fault)) => Outcome::Fault(fault),
         };
-        let served: Result<HttpResponse, Rejection> = async {
-            let route = E::route(self, request, &form)?;
-            let now = self.now();
-            let client = self.authenticate_client(request, &form, now).await?;
-            let call = Authenticated {
-                form: &form,
-                client,
-                now,
-            };
-            E::serve(self, call, route).await
-        }
-        .await;
+        call.finish(outcome);
         served.or_else(Rejection::into_response)
     }
 
+    /// The steps of [`TokenStyleEndpoint`], up to the response or the rejection.
+    async fn serve_token_style<E: TokenStyleEndpoint>(
+        &self,
+        request: &HttpRequest,
+        call: &Call<'_>,
+    ) -> Result<HttpResponse, Rejection> {
+        let form = match read_token_style_form(request, &self.config().http.form_limits) {
+            Ok(form) => form,
+            Err(response) => {
+                call.refused(ErrorCode::INVALID_REQUEST);
+                return Ok(response);
+            }
+        };
+        let route = E::route(self, request, &form, call)?;
+        let now = self.now();
+        let client = self.authenticate_client(request, &form, now, call).await?;
+        call.accepted(client.id());
+        let authenticated = Authenticated {
+            form: &form,
+            client,
+            now,
+            call,
+        };
+        E::serve(self, authenticated, route).await
+    }
+
     /// Client authentication as at the token endpoint: exactly one method (TE-06..TE-08),
-    /// the registered one, throttled on failures (TE-10).
+    /// the registered one, throttled on failures (TE-10). A failure is a
+    /// `client_authentication_failed` event (or `locked_out`), with the identifier the
+    /// request claimed, apart from any accepted one (OB-05).
     async fn authenticate_client(
         &self,
         request: &HttpRequest,
         form: &Form<'_>,
         now: SystemTime,
+        call: &Call<'_>,
     ) -> Result<Arc<Client>, Rejection> {
         let config = self.config();
         let realm = &config.http.realm;
-        let credentials = client_auth::extract(request, form, realm)?;
+        let credentials = match client_auth::extract(request, form, realm) {
+            Ok(credentials) => credentials,
+            Err((error, failure)) => {
+                if let Some(reason) = failure {
+                    let claimed = form.get("client_id");
+                    if let Some(claimed) = claimed {
+                        call.claimed(claimed);
+                    }
+                    call.emit(
+                        now,
+                        EventKind::ClientAuthenticationFailed {
+                            client_id_claimed: claimed.map(Claimed::new),
+                            method: None,
+                            reason,
+                        },
+                    );
+                }
+                return Err(error.into());
+            }
+        };
+        call.claimed(credentials.id());
         Authenticator {
             registry: &*config.clients.registry,
             limiter: &*config.clients.secret_limiter,
             realm,
             now,
+            call,
         }
         .authenticate(credentials)
         .await
