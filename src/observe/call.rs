@@ -167,7 +167,7 @@ impl<'s> Call<'s> {
         #[cfg(feature = "tracing")]
         self.span.record(
             "client_id_claimed",
-            tracing::field::display(Untrusted(client_id)),
+            tracing::field::debug(Untrusted(client_id)),
         );
     }
 

@@ -74,6 +74,17 @@ impl fmt::Debug for Untrusted<'_> {
     }
 }
 
+/// Text already capped and escaped (a [`Claimed`]), recorded in quotes like any string
+/// field, without escaping it a second time.
+#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+pub(crate) struct Quoted<'a>(pub(crate) &'a str);
+
+impl fmt::Debug for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{}\"", self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,7 +23,9 @@ pub(crate) fn event(kind: &EventKind) {
                     event = kind.name(),
                     grant_id = f.grant_id.map(tracing::field::display),
                     client_id = f.client_id.map(|c| c.as_str()),
-                    client_id_claimed = f.client_id_claimed.map(|c| c.as_str()),
+                    client_id_claimed = f
+                        .client_id_claimed
+                        .map(|c| tracing::field::debug(super::text::Quoted(c.as_str()))),
                     sub = f.subject.map(|s| s.as_str()),
                     scope = f.scope.map(|s| s.as_str()),
                     grant_type = f.grant_type,
