@@ -2,6 +2,9 @@
 //! ([RFC 6750](https://www.rfc-editor.org/rfc/rfc6750)): check the token before serving a
 //! protected resource, or answer with the exact challenge.
 
+#[cfg(feature = "tower")]
+mod tower;
+
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -16,6 +19,10 @@ use crate::secret::TokenHash;
 use crate::server::Server;
 use crate::store::TokenKind;
 use crate::types::{ClientId, GrantId, Scope, Subject};
+
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub use tower::{BearerCheck, BearerLayer, BearerService};
 
 /// What a resource server learns about a valid access token. It holds no token value.
 #[derive(Debug, Clone, PartialEq, Eq)]
