@@ -5,6 +5,7 @@
 //! ```sh
 //! cargo run --example axum_server            # listens on 127.0.0.1:8080
 //! ADDR=127.0.0.1:9000 cargo run --example axum_server
+//! METRICS_ADDR=127.0.0.1:9100 cargo run --example axum_server   # Prometheus metrics on loopback
 //! ```
 //!
 //! The README lists the demo clients and walks through every grant with `curl`. All of
@@ -84,6 +85,7 @@ pub(crate) async fn serve(listener: std::net::TcpListener, limits: Limits) -> st
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     demo::init_tracing();
+    demo::init_metrics()?;
     let listener = std::net::TcpListener::bind(demo::address()?)?;
     println!("{}", demo::banner("axum", listener.local_addr()?));
     serve(listener, Limits::default()).await?;

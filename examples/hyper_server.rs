@@ -3,6 +3,7 @@
 //!
 //! ```sh
 //! cargo run --example hyper_server           # listens on 127.0.0.1:8080
+//! METRICS_ADDR=127.0.0.1:9100 cargo run --example hyper_server   # Prometheus metrics on loopback
 //! ```
 //!
 //! hyper uses the `http` crate's types, so the adapter is grantflow's `http` feature:
@@ -72,6 +73,7 @@ pub(crate) async fn serve(listener: std::net::TcpListener, limits: Limits) -> st
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     demo::init_tracing();
+    demo::init_metrics()?;
     let listener = std::net::TcpListener::bind(demo::address()?)?;
     println!("{}", demo::banner("hyper", listener.local_addr()?));
     serve(listener, Limits::default()).await?;

@@ -194,14 +194,12 @@ impl Authenticator<'_> {
         const FAILED: &str = "client authentication failed";
         let method = credentials.method();
         let failed = |reason| {
-            self.call.emit(
-                self.now,
-                EventKind::ClientAuthenticationFailed {
+            self.call
+                .emit(self.now, || EventKind::ClientAuthenticationFailed {
                     client_id_claimed: Some(Claimed::new(credentials.id())),
                     method: Some(method),
                     reason,
-                },
-            );
+                });
             Rejection::from(invalid_client(self.realm, FAILED))
         };
         let Some(client) = find_presented_client(self.registry, credentials.id()).await? else {
@@ -231,25 +229,20 @@ impl Authenticator<'_> {
         match verified {
             Limited::Answer(true) => Ok(client),
             Limited::Answer(false) => {
-                self.call.emit(
-                    self.now,
-                    EventKind::ClientAuthenticationFailed {
+                self.call
+                    .emit(self.now, || EventKind::ClientAuthenticationFailed {
                         client_id_claimed: Some(claimed),
                         method: Some(method),
                         reason: AuthFailure::WrongSecret,
-                    },
-                );
+                    });
                 Err(invalid_client(self.realm, FAILED).into())
             }
             Limited::Throttled(retry_after) => {
-                self.call.emit(
-                    self.now,
-                    EventKind::LockedOut {
-                        limiter: Limiter::ClientSecret,
-                        client_id: None,
-                        client_id_claimed: Some(claimed),
-                    },
-                );
+                self.call.emit(self.now, || EventKind::LockedOut {
+                    limiter: Limiter::ClientSecret,
+                    client_id: None,
+                    client_id_claimed: Some(claimed),
+                });
                 Err(
                     invalid_client(self.realm, "too many failed authentication attempts")
                         .with_retry_after(retry_after.as_secs().max(1))

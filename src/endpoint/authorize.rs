@@ -208,7 +208,7 @@ impl PendingAuthorization {
         };
         match config.code_flow.store.insert(code.hash(), grant).await {
             Ok(()) => {
-                self.server.events().emit(now, consent);
+                self.server.events().emit(now, || consent);
                 Ok(target.respond(&[("code", code.expose_secret())]))
             }
             Err(source) => {
@@ -229,12 +229,11 @@ impl PendingAuthorization {
     /// The resource owner refused (or the host decided against the request): redirects
     /// with `error=access_denied`, `state` and `iss` (AZ-08).
     pub fn deny(self) -> HttpResponse {
-        self.server.events().emit(
-            self.server.now(),
-            EventKind::ConsentDenied {
+        self.server
+            .events()
+            .emit(self.server.now(), || EventKind::ConsentDenied {
                 client_id: self.client.id().clone(),
-            },
-        );
+            });
         self.target()
             .error(&OAuthError::new(ErrorCode::ACCESS_DENIED))
     }

@@ -59,12 +59,10 @@ impl AuthenticatedEndpoint for Introspection {
     async fn serve(server: &Server, call: Authenticated<'_>) -> Result<HttpResponse, Rejection> {
         if !call.client.may_introspect() {
             call.call.refused(ErrorCode::UNAUTHORIZED_CLIENT);
-            call.call.emit(
-                call.now,
-                EventKind::IntrospectionRefused {
+            call.call
+                .emit(call.now, || EventKind::IntrospectionRefused {
                     client_id: call.client.id().clone(),
-                },
-            );
+                });
             return Ok(forbidden());
         }
         let token = token_parameter(call.form)?;

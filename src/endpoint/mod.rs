@@ -220,14 +220,11 @@ impl Server {
                     if let Some(claimed) = claimed {
                         call.claimed(claimed);
                     }
-                    call.emit(
-                        now,
-                        EventKind::ClientAuthenticationFailed {
-                            client_id_claimed: claimed.map(Claimed::new),
-                            method: None,
-                            reason,
-                        },
-                    );
+                    call.emit(now, || EventKind::ClientAuthenticationFailed {
+                        client_id_claimed: claimed.map(Claimed::new),
+                        method: None,
+                        reason,
+                    });
                 }
                 return Err(error.into());
             }

@@ -80,23 +80,17 @@ impl AuthenticatedEndpoint for Revocation {
                 tokens.revoke(&hash).await?;
             }
         }
-        call.call.emit(
-            call.now,
-            EventKind::TokenRevoked {
-                client_id: record.client_id.clone(),
-                grant_id: record.grant_id,
-                kind: record.kind,
-            },
-        );
+        call.call.emit(call.now, || EventKind::TokenRevoked {
+            client_id: record.client_id.clone(),
+            grant_id: record.grant_id,
+            kind: record.kind,
+        });
         if record.kind == TokenKind::Refresh {
-            call.call.emit(
-                call.now,
-                EventKind::GrantRevoked {
-                    grant_id: record.grant_id,
-                    client_id: record.client_id,
-                    cause: RevocationCause::RefreshTokenRevoked,
-                },
-            );
+            call.call.emit(call.now, || EventKind::GrantRevoked {
+                grant_id: record.grant_id,
+                client_id: record.client_id,
+                cause: RevocationCause::RefreshTokenRevoked,
+            });
         }
         Ok(revoked())
     }

@@ -12,7 +12,7 @@ use crate::grant::refresh_token::handler::reuse_detected;
 use crate::grant::{GrantHandler, GrantRequest, TokenGrant};
 use crate::http::{HttpRequest, HttpResponse, Status};
 use crate::observe::EventKind;
-use crate::observe::call::{Call, Endpoint};
+use crate::observe::call::{Call, Endpoint, grant_type_of};
 use crate::params::Form;
 use crate::render::JsonObject;
 use crate::secret::{AccessToken, RefreshToken, TokenHash};
@@ -60,14 +60,15 @@ impl Server {
         } = self.mint(client, &grant, grant_id, now).await?;
         self.store_tokens(client, &grant, records, now, call)
             .await?;
-        let refreshed = refresh_token.is_some();
-        let (client_id, subject, scope) = (
-            client.id().clone(),
-            grant.subject.clone(),
-            grant.scope.clone(),
+        let response = token_response(
+            &access_token,
+            refresh_token.as_ref(),
+            &grant.scope,
+            config.tokens.access_ttl,
         );
-        call.emit(
-            now,
+        let refreshed = refresh_token.is_some();
+        call.emit(now, || {
+            let (client_id, subject, scope) = (client.id().clone(), grant.subject, grant.scope);
             if grant.rotate.is_some() {
                 EventKind::TokenRefreshed {
                     client_id,
@@ -78,21 +79,16 @@ impl Server {
                 }
             } else {
                 EventKind::TokenIssued {
-                    grant_type: GrantType::new(grant_type.to_owned()),
+                    grant_type: grant_type_of(grant_type),
                     client_id,
                     subject,
                     grant_id,
                     scope,
                     refresh_token: refreshed,
                 }
-            },
-        );
-        Ok(token_response(
-            &access_token,
-            refresh_token.as_ref(),
-            &grant.scope,
-            config.tokens.access_ttl,
-        ))
+            }
+        });
+        Ok(response)
     }
 
     /// Mints the access token of `grant`, and its refresh token when the client may have

@@ -49,25 +49,19 @@ pub(crate) async fn revoke_replayed(
     revoked_for: Duration,
 ) -> Result<(), StorageError> {
     let (call, now, client_id) = (request.call, request.now(), request.client().id());
-    call.emit(
-        now,
-        EventKind::CodeReplayDetected {
-            client_id: client_id.clone(),
-            grant_id,
-            code,
-        },
-    );
+    call.emit(now, || EventKind::CodeReplayDetected {
+        client_id: client_id.clone(),
+        grant_id,
+        code,
+    });
     tokens
         .revoke_grant(&grant_id, revoked_until(now, revoked_for))
         .await?;
-    call.emit(
-        now,
-        EventKind::GrantRevoked {
-            grant_id,
-            client_id: client_id.clone(),
-            cause: RevocationCause::CodeReplay,
-        },
-    );
+    call.emit(now, || EventKind::GrantRevoked {
+        grant_id,
+        client_id: client_id.clone(),
+        cause: RevocationCause::CodeReplay,
+    });
     Ok(())
 }
 

@@ -87,6 +87,21 @@ fn error_label(code: &str) -> &'static str {
         .unwrap_or("other")
 }
 
+/// The [`GrantType`] of `value`, a registered grant type: the built-in ones without an
+/// allocation.
+pub(crate) fn grant_type_of(value: &str) -> GrantType {
+    [
+        GrantType::AUTHORIZATION_CODE,
+        GrantType::REFRESH_TOKEN,
+        GrantType::CLIENT_CREDENTIALS,
+        GrantType::DEVICE_CODE,
+        GrantType::PASSWORD,
+    ]
+    .into_iter()
+    .find(|known| known.as_str() == value)
+    .unwrap_or_else(|| GrantType::new(value.to_owned()))
+}
+
 /// One endpoint call in progress: its span, and what the request metrics will say about it.
 /// Methods take `&self`, so the call can be shared with the endpoint's body; each value is
 /// set once.
@@ -181,19 +196,7 @@ impl<'s> Call<'s> {
     /// The grant type of the request: `registered` is the grant type of the handler that
     /// serves it, `None` when no handler does (recorded as `other`, OB-10).
     pub(crate) fn grant_type(&self, registered: Option<&str>) {
-        let grant_type = match registered {
-            Some(value) => [
-                GrantType::AUTHORIZATION_CODE,
-                GrantType::REFRESH_TOKEN,
-                GrantType::CLIENT_CREDENTIALS,
-                GrantType::DEVICE_CODE,
-                GrantType::PASSWORD,
-            ]
-            .into_iter()
-            .find(|known| known.as_str() == value)
-            .unwrap_or_else(|| GrantType::new(value.to_owned())),
-            None => GrantType::new("other"),
-        };
+        let grant_type = registered.map_or(GrantType::new("other"), grant_type_of);
         #[cfg(feature = "tracing")]
         self.span.record("grant_type", grant_type.as_str());
         let _ = self.grant_type.set(grant_type);
@@ -201,11 +204,14 @@ impl<'s> Call<'s> {
 
     /// Records `kind`, which happened at `at` during this call, in the server's event
     /// stream, and its grant in the call's span.
-    pub(crate) fn emit(&self, at: std::time::SystemTime, kind: EventKind) {
-        if let Some(grant_id) = kind.grant_id() {
-            self.grant_id(grant_id);
-        }
-        self.events.emit(at, kind);
+    pub(crate) fn emit(&self, at: std::time::SystemTime, kind: impl FnOnce() -> EventKind) {
+        self.events.emit(at, || {
+            let kind = kind();
+            if let Some(grant_id) = kind.grant_id() {
+                self.grant_id(grant_id);
+            }
+            kind
+        });
     }
 
     /// The grant the request concerns, once known.

@@ -100,9 +100,15 @@ impl Events {
         }
     }
 
-    /// Records `kind`, which happened at `at`: logged, counted, and queued for the audit
-    /// sink if there is one. Never waits.
-    pub(crate) fn emit(&self, at: SystemTime, kind: EventKind) {
+    /// Records the event `kind` makes, which happened at `at`: logged, counted, and queued
+    /// for the audit sink if there is one. Never waits. The event is made only if one of
+    /// the three takes it, so a server without a sink, a subscriber or the `metrics`
+    /// feature pays nothing for it.
+    pub(crate) fn emit(&self, at: SystemTime, kind: impl FnOnce() -> EventKind) {
+        if self.audit.is_none() && !cfg!(feature = "metrics") && !trace::enabled() {
+            return;
+        }
+        let kind = kind();
         trace::event(&kind);
         metrics::event(&kind);
         if let Some((queue, _)) = &self.audit {

@@ -8,6 +8,14 @@ use super::event::EventKind;
 #[cfg(feature = "tracing")]
 pub(crate) const TARGET: &str = "grantflow";
 
+/// Whether a subscriber takes any event of the crate (one at `WARN` or above, at least).
+pub(crate) fn enabled() -> bool {
+    #[cfg(feature = "tracing")]
+    return tracing::enabled!(target: TARGET, tracing::Level::WARN);
+    #[cfg(not(feature = "tracing"))]
+    false
+}
+
 /// Logs `kind`: `WARN` for the events that may be an attack in progress, `INFO` for the
 /// others. Every field comes from [`EventKind::fields`]; absent ones are left out.
 #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]

@@ -745,3 +745,30 @@ fn ob_12_a_store_fault_is_logged_and_counted_but_never_sent() {
         1
     );
 }
+
+#[test]
+fn ob_01_client_credentials_and_the_guard_log_no_secret() {
+    use crate::support::resource::{self, BACKEND};
+    let h = resource::Harness::new();
+    let (token, logs) = capture_logs(|| {
+        let token = h.cc_token(BACKEND, "read");
+        let guard = h.server.bearer_guard();
+        assert!(block_on(guard.check(&bearer(&token), &Scope::parse("read").unwrap())).is_ok());
+        // A wrong secret for a real client, and a token nobody issued.
+        let wrong = resource::basic((BACKEND.0, "not-the-secret-Q8"))
+            .with_body("grant_type=client_credentials");
+        assert_eq!(h.token(&wrong).status.as_u16(), 401);
+        assert!(block_on(guard.check(&bearer("forged-token-Zz9"), &Scope::empty())).is_err());
+        token
+    });
+    assert!(logs.contains("event=\"token_issued\""), "{logs}");
+    assert!(logs.contains("grant_type=\"client_credentials\""), "{logs}");
+    assert!(logs.contains("token_fp="), "{logs}");
+    Secrets(vec![
+        token,
+        BACKEND.1.to_owned(),
+        "not-the-secret-Q8".to_owned(),
+        "forged-token-Zz9".to_owned(),
+    ])
+    .assert_absent_from("the logs", &logs);
+}

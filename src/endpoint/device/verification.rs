@@ -156,14 +156,11 @@ impl DeviceVerifier {
         let found = match limited(&*config.device.limiter, &key, now, lookup).await? {
             Limited::Answer(found) => found,
             Limited::Throttled(retry_after) => {
-                call.emit(
-                    now,
-                    EventKind::LockedOut {
-                        limiter: Limiter::UserCode,
-                        client_id: None,
-                        client_id_claimed: None,
-                    },
-                );
+                call.emit(now, || EventKind::LockedOut {
+                    limiter: Limiter::UserCode,
+                    client_id: None,
+                    client_id_claimed: None,
+                });
                 return Err(DeviceVerificationError::Throttled { retry_after });
             }
         };
@@ -377,7 +374,7 @@ impl PendingDeviceAuthorization {
             .await
             .map_err(Error::from)?
         {
-            self.verifier.server.events().emit(now, event);
+            self.verifier.server.events().emit(now, || event);
             Ok(())
         } else {
             Err(DeviceVerificationError::NoLongerPending)

@@ -107,14 +107,11 @@ impl GrantHandler for PasswordGrant {
         let subject = match verified {
             Limited::Answer(subject) => subject,
             Limited::Throttled(retry_after) => {
-                request.call.emit(
-                    request.now(),
-                    EventKind::LockedOut {
-                        limiter: Limiter::Password,
-                        client_id: Some(request.client().id().clone()),
-                        client_id_claimed: None,
-                    },
-                );
+                request.call.emit(request.now(), || EventKind::LockedOut {
+                    limiter: Limiter::Password,
+                    client_id: Some(request.client().id().clone()),
+                    client_id_claimed: None,
+                });
                 return Err(OAuthError::new(ErrorCode::INVALID_GRANT)
                     .with_description("too many failed attempts")
                     .with_retry_after(retry_after.as_secs().max(1))

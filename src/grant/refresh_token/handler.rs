@@ -43,27 +43,21 @@ pub(crate) async fn reuse_detected(
     revoked_for: Duration,
 ) -> Rejection {
     let revoke = on_reuse(marker, client, now, grace) == Reuse::Revoke;
-    call.emit(
-        now,
-        EventKind::RefreshReuseDetected {
-            client_id: client.clone(),
-            grant_id: marker.grant_id,
-            revoked: revoke,
-        },
-    );
+    call.emit(now, || EventKind::RefreshReuseDetected {
+        client_id: client.clone(),
+        grant_id: marker.grant_id,
+        revoked: revoke,
+    });
     if revoke {
         let until = revoked_until(now, revoked_for);
         if let Err(fault) = tokens.revoke_grant(&marker.grant_id, until).await {
             return fault.into();
         }
-        call.emit(
-            now,
-            EventKind::GrantRevoked {
-                grant_id: marker.grant_id,
-                client_id: client.clone(),
-                cause: RevocationCause::RefreshReuse,
-            },
-        );
+        call.emit(now, || EventKind::GrantRevoked {
+            grant_id: marker.grant_id,
+            client_id: client.clone(),
+            cause: RevocationCause::RefreshReuse,
+        });
     }
     OAuthError::new(ErrorCode::INVALID_GRANT)
         .with_description("refresh token already used")
