@@ -110,8 +110,11 @@ pub(crate) fn extract<'a>(
             None,
         ))
     };
-    let Ok(authorization) = request.authorization() else {
-        return malformed("repeated Authorization header");
+    // A repeated or unreadable header is refused, never skipped: skipping one would let
+    // the other method of the request authenticate (RFC 6749 §2.3: one method).
+    let authorization = match request.authorization() {
+        Ok(authorization) => authorization,
+        Err(bad) => return malformed(bad.description()),
     };
     if let Some(header) = authorization {
         if !header.is("basic") {
@@ -155,9 +158,9 @@ pub(crate) fn extract<'a>(
 }
 
 /// Whether the request names a client or tries to authenticate one at all: an
-/// `Authorization` header, or any client parameter in the body.
+/// `Authorization` header (readable or not), or any client parameter in the body.
 pub(crate) fn identifies_client(request: &HttpRequest, form: &Form<'_>) -> bool {
-    request.header("authorization").is_some()
+    request.header_count("authorization") > 0
         || [
             "client_id",
             "client_secret",
@@ -208,7 +211,6 @@ impl Authenticator<'_> {
         if client.auth_method() != method {
             return Err(failed(AuthFailure::MethodNotRegistered));
         }
-        let claimed = Claimed::new(credentials.id());
         let Some(presented) = credentials.into_secret() else {
             // `none`: the registered method is `none`, so the client is public.
             return Ok(client);
@@ -231,7 +233,8 @@ impl Authenticator<'_> {
             Limited::Answer(false) => {
                 self.call
                     .emit(self.now, || EventKind::ClientAuthenticationFailed {
-                        client_id_claimed: Some(claimed),
+                        // The identifier the request claimed is the one it was found by.
+                        client_id_claimed: Some(Claimed::new(client.id().as_str())),
                         method: Some(method),
                         reason: AuthFailure::WrongSecret,
                     });
@@ -241,7 +244,7 @@ impl Authenticator<'_> {
                 self.call.emit(self.now, || EventKind::LockedOut {
                     limiter: Limiter::ClientSecret,
                     client_id: None,
-                    client_id_claimed: Some(claimed),
+                    client_id_claimed: Some(Claimed::new(client.id().as_str())),
                 });
                 Err(
                     invalid_client(self.realm, "too many failed authentication attempts")

@@ -133,6 +133,9 @@ pub(crate) struct HttpConfig {
     pub(crate) form_limits: FormLimits,
     /// The `realm` of `WWW-Authenticate` challenges.
     pub(crate) realm: String,
+    /// Whether browser-based clients may call the token and revocation endpoints and read
+    /// the metadata cross-origin.
+    pub(crate) cors: bool,
 }
 
 /// Audit events, log fingerprints and metric labels (the `observe` module).
@@ -272,6 +275,7 @@ impl Config {
             http: HttpConfig {
                 form_limits: FormLimits::default(),
                 realm: issuer.clone(),
+                cors: false,
             },
             observe: ObserveConfig {
                 audit_sink: None,

@@ -3,6 +3,7 @@
 //! and renders the exact response.
 
 pub(crate) mod authorize;
+pub(crate) mod cors;
 pub(crate) mod device;
 pub(crate) mod introspect;
 pub(crate) mod revoke;
@@ -16,7 +17,7 @@ use crate::error::{Error, ErrorCode, OAuthError, Rejection};
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
 use crate::observe::call::{Call, Endpoint, Outcome};
 use crate::observe::{Claimed, EventKind};
-use crate::params::{Form, FormLimits};
+use crate::params::{Form, FormError, FormLimits, query_names_any};
 use crate::server::Server;
 use crate::types::Client;
 
@@ -35,7 +36,8 @@ const SECRET_PARAMETERS: [&str; 8] = [
 ];
 
 /// The common front of every token-style endpoint (token, revocation, introspection,
-/// device authorization): POST only (TE-01), no secret in the query (TE-04), an
+/// device authorization): POST only (TE-01), no secret in the query (TE-04) and the rest
+/// of the query ignored, an
 /// `application/x-www-form-urlencoded` UTF-8 body (TE-02), parsed with duplicates refused
 /// and size bounds applied (TE-03). Refusals are rendered here, JSON with `no-store`.
 pub(crate) fn read_token_style_form<'a>(
@@ -52,9 +54,11 @@ pub(crate) fn read_token_style_form<'a>(
         );
     }
     if let Some(query) = request.query() {
-        let query =
-            Form::parse(query.as_bytes(), limits).map_err(|e| OAuthError::from(e).to_response())?;
-        if SECRET_PARAMETERS.iter().any(|name| query.contains(name)) {
+        if query.len() > limits.max_body_bytes {
+            return Err(OAuthError::from(FormError::TooLarge).to_response());
+        }
+        // The rest of the query is the endpoint URL's own business (RFC 6749 §3.2).
+        if query_names_any(query, &SECRET_PARAMETERS) {
             return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
                 .with_description("credentials must not be sent in the URL query")
                 .to_response());
@@ -88,6 +92,10 @@ pub(crate) trait TokenStyleEndpoint {
     /// The endpoint, as its span and metrics name it.
     const ENDPOINT: Endpoint;
 
+    /// Whether a browser-based client may call the endpoint cross-origin, when
+    /// [`ServerBuilder::cors`](crate::ServerBuilder::cors) allows it (see [`cors`]).
+    const CORS: bool = false;
+
     /// What [`route`](Self::route) found, handed to [`serve`](Self::serve).
     type Route<'s>;
 
@@ -113,12 +121,17 @@ pub(crate) trait AuthenticatedEndpoint {
     /// The endpoint, as its span and metrics name it.
     const ENDPOINT: Endpoint;
 
+    /// As [`TokenStyleEndpoint::CORS`].
+    const CORS: bool = false;
+
     /// The endpoint's work, for an authenticated client.
     async fn serve(server: &Server, call: Authenticated<'_>) -> Result<HttpResponse, Rejection>;
 }
 
 impl<E: AuthenticatedEndpoint> TokenStyleEndpoint for E {
     const ENDPOINT: Endpoint = <E as AuthenticatedEndpoint>::ENDPOINT;
+    const CORS: bool = <E as AuthenticatedEndpoint>::CORS;
+
     type Route<'s> = ();
 
     fn route(_: &Server, _: &HttpRequest, _: &Form<'_>, _: &Call<'_>) -> Result<(), Rejection> {
@@ -162,24 +175,40 @@ impl Server {
         &self,
         request: &HttpRequest,
     ) -> Result<HttpResponse, Error> {
+        let config = self.config();
+        let cors = E::CORS && config.http.cors;
+        if cors && request.method() == Method::Options {
+            return Ok(cors::preflight(request, "POST"));
+        }
         let call = self.call(E::ENDPOINT);
-        let served = call.run(self.serve_token_style::<E>(request, &call)).await;
+        let mut allowed_origin = None;
+        let served = call
+            .run(self.serve_token_style::<E>(request, &call, cors, &mut allowed_origin))
+            .await;
         let outcome = match &served {
             Ok(_) => Outcome::Success,
             Err(Rejection::Refused(error)) => Outcome::Refused(Some(error.code().as_str())),
             Err(Rejection::Fault(fault)) => Outcome::Fault(fault),
         };
         call.finish(outcome);
-        served.or_else(Rejection::into_response)
+        let response = served.or_else(Rejection::into_response)?;
+        Ok(if cors {
+            cors::per_client(response, allowed_origin)
+        } else {
+            response
+        })
     }
 
     /// The steps of [`TokenStyleEndpoint`], up to the response or the rejection.
-    async fn serve_token_style<E: TokenStyleEndpoint>(
+    async fn serve_token_style<'r, E: TokenStyleEndpoint>(
         &self,
-        request: &HttpRequest,
+        request: &'r HttpRequest,
         call: &Call<'_>,
+        cors: bool,
+        allowed_origin: &mut Option<&'r str>,
     ) -> Result<HttpResponse, Rejection> {
-        let form = match read_token_style_form(request, &self.config().http.form_limits) {
+        let config = self.config();
+        let form = match read_token_style_form(request, &config.http.form_limits) {
             Ok(form) => form,
             Err(response) => {
                 call.refused(ErrorCode::INVALID_REQUEST);
@@ -190,6 +219,10 @@ impl Server {
         let now = self.now();
         let client = self.authenticate_client(request, &form, now, call).await?;
         call.accepted(client.id());
+        if cors {
+            let localhost = config.code_flow.localhost_port;
+            *allowed_origin = cors::allowed_origin(request, &client, &config.issuer, localhost)?;
+        }
         let authenticated = Authenticated {
             form: &form,
             client,

@@ -53,6 +53,7 @@ pub(crate) enum Revocation {}
 
 impl AuthenticatedEndpoint for Revocation {
     const ENDPOINT: Endpoint = Endpoint::Revocation;
+    const CORS: bool = true;
 
     async fn serve(server: &Server, call: Authenticated<'_>) -> Result<HttpResponse, Rejection> {
         let token = token_parameter(call.form)?;

@@ -343,6 +343,96 @@ fn ac_07_redirect_uri_must_match_the_authorization_request() {
 }
 
 #[test]
+fn ac_07_redirect_uri_sent_only_at_the_token_endpoint_must_be_registered() {
+    let h = harness();
+    let exchange = |code: &str, redirect: &str| {
+        h.token(&format!(
+            "grant_type=authorization_code&code={code}&client_id=app&code_verifier={VERIFIER}{redirect}"
+        ))
+    };
+    // The authorization request left redirect_uri out (the client has one registered).
+    for unregistered in [
+        "https://evil.example/cb",
+        "https://client.example.com/cb/",
+        "https://client.example.com/other",
+    ] {
+        let code = h.code_for("app");
+        let redirect = format!("&redirect_uri={}", enc(unregistered));
+        assert_token_error(&exchange(&code, &redirect), 400, "invalid_grant");
+    }
+    let code = h.code_for("app");
+    let registered = format!("&redirect_uri={}", enc("https://client.example.com/cb"));
+    assert_eq!(exchange(&code, &registered).status, Status::OK);
+    let code = h.code_for("app");
+    assert_eq!(exchange(&code, "").status, Status::OK);
+}
+
+/// One rule for what burns a code: once a request that passed client authentication
+/// presents it, every failure leaves it used, the malformed verifier (PK-07) included.
+#[test]
+fn ac_01_every_failed_redemption_burns_the_code() {
+    let h = harness();
+    let wrong = "eBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let failures: [(String, &str); 5] = [
+        (format!("&code_verifier={wrong}"), "invalid_grant"),
+        (String::new(), "invalid_request"),
+        (
+            format!("&code_verifier={}", "a".repeat(42)),
+            "invalid_request",
+        ),
+        (format!("&code_verifier={VERIFIER}%2B"), "invalid_request"),
+        (
+            format!(
+                "&code_verifier={VERIFIER}&redirect_uri={}",
+                enc("https://evil.example/cb")
+            ),
+            "invalid_grant",
+        ),
+    ];
+    for (extra, error) in failures {
+        let code = h.code_for("app");
+        let attempt = h.token(&format!(
+            "grant_type=authorization_code&code={code}&client_id=app{extra}"
+        ));
+        assert_token_error(&attempt, 400, error);
+        // The honest redemption that follows finds the code used.
+        assert_token_error(&h.exchange("app", &code), 400, "invalid_grant");
+    }
+    // Another client presenting it burns it too.
+    let code = h.code_for("conf");
+    let other = h.token(&format!(
+        "grant_type=authorization_code&code={code}&client_id=app&code_verifier={VERIFIER}"
+    ));
+    assert_token_error(&other, 400, "invalid_grant");
+    let body = format!("grant_type=authorization_code&code={code}&code_verifier={VERIFIER}");
+    assert_token_error(
+        &h.token_basic("conf", CONF_SECRET, &body),
+        400,
+        "invalid_grant",
+    );
+}
+
+/// The other half of the rule: a request refused before it reaches the code (failed
+/// client authentication, a malformed request) leaves the code redeemable.
+#[test]
+fn ac_01_a_request_refused_before_the_code_leaves_it_alone() {
+    let h = harness();
+    let code = h.code_for("conf");
+    let body = format!("grant_type=authorization_code&code={code}&code_verifier={VERIFIER}");
+    assert_token_error(
+        &h.token_basic("conf", "wrong-secret", &body),
+        401,
+        "invalid_client",
+    );
+    assert_token_error(
+        &h.token_basic("conf", CONF_SECRET, &format!("{body}&scope=a&scope=b")),
+        400,
+        "invalid_request",
+    );
+    assert_eq!(h.token_basic("conf", CONF_SECRET, &body).status, Status::OK);
+}
+
+#[test]
 fn ac_07_without_pkce_a_missing_redirect_uri_is_invalid_request() {
     let h = harness();
     let cb = enc("https://exempt.example.com/cb");

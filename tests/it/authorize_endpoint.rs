@@ -187,7 +187,7 @@ fn az_05_missing_response_type_is_invalid_request() {
 }
 
 #[test]
-fn az_05_response_type_is_a_set_and_only_code_is_supported() {
+fn az_05_only_response_type_code_is_supported_and_code_code_is_refused() {
     let h = harness();
     for response_type in [
         "code+token",
@@ -196,6 +196,10 @@ fn az_05_response_type_is_a_set_and_only_code_is_supported() {
         "id_token",
         "code+id_token",
         "CODE",
+        // Exactly `code`: a list naming it twice, or with empty members, is not.
+        "code+code",
+        "code+",
+        "+code",
     ] {
         let query = format!("response_type={response_type}&client_id=app&{PKCE}");
         let response = redirect_error(h.authorize(&query));
@@ -205,11 +209,17 @@ fn az_05_response_type_is_a_set_and_only_code_is_supported() {
             "{response_type}"
         );
     }
-    // `code code` is still the set {code}.
-    assert!(
-        h.authorize(&format!("response_type=code+code&client_id=app&{PKCE}"))
-            .is_ok()
-    );
+}
+
+#[test]
+fn oi_05_response_mode_other_than_query_is_a_local_error() {
+    let h = harness();
+    for mode in ["fragment", "form_post", "query.jwt", "QUERY"] {
+        rejected(h.authorize(&format!("{APP}&response_mode={mode}")));
+    }
+    rejected(h.authorize(&format!("{APP}&response_mode=query&response_mode=query")));
+    assert!(h.authorize(&format!("{APP}&response_mode=query")).is_ok());
+    assert!(h.authorize(&format!("{APP}&response_mode=")).is_ok());
 }
 
 #[test]
@@ -521,6 +531,24 @@ fn ru_05_the_response_goes_to_the_requested_loopback_port() {
 }
 
 #[test]
+fn ru_05_loopback_port_must_be_a_real_port() {
+    for port in ["0", "00", "65536", "99999", "00000"] {
+        rejected(vru(&format!("http://127.0.0.1:{port}/callback")));
+        rejected(vru(&format!("http://[::1]:{port}/cb")));
+    }
+    assert!(vru("http://127.0.0.1:1/callback").is_ok());
+    assert!(vru("http://127.0.0.1:65535/callback").is_ok());
+    // Nor can such a URI be registered.
+    assert!(
+        Client::builder("c", ClientType::Public)
+            .grant_type(GrantType::AUTHORIZATION_CODE)
+            .redirect_uri("http://127.0.0.1:0/cb")
+            .build()
+            .is_err()
+    );
+}
+
+#[test]
 fn ru_06_port_exception_never_applies_to_other_hosts() {
     for uri in [
         "https://client.example.com:8443/cb",
@@ -710,7 +738,10 @@ fn acceptable(uri: &str) -> bool {
             let port_ok = match rest.strip_suffix(path) {
                 Some("") => true,
                 Some(port) => port.strip_prefix(':').is_some_and(|p| {
-                    !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
+                    !p.is_empty()
+                        && p.len() <= 5
+                        && p.bytes().all(|b| b.is_ascii_digit())
+                        && p.parse::<u16>().is_ok_and(|n| n != 0)
                 }),
                 None => false,
             };

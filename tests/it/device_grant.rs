@@ -545,14 +545,42 @@ fn dg_07_sixth_wrong_entry_in_the_window_is_blocked() {
 fn dg_07_a_right_code_does_not_refresh_the_guessing_budget() {
     let h = Harness::new();
     insert_known(&h, "WDJBMJHT");
-    for round in 0..3 {
+    let mut wrong_answers = 0;
+    for round in 0..4 {
         for _ in 0..2 {
-            let _ = verify(&h, "BBBBBBBB", "attacker");
+            if matches!(
+                verify(&h, "BBBBBBBB", "attacker"),
+                Err(DeviceVerificationError::InvalidUserCode)
+            ) {
+                wrong_answers += 1;
+            }
         }
-        // The attacker's own valid code, entered between guesses, counts like any entry:
-        // it never refreshes the budget, so the 6th entry (round 1) is refused.
+        // The attacker's own valid code, entered between guesses, clears nothing: once
+        // the 5 wrong entries are used up (during round 2), even it is refused.
         let result = verify(&h, "WDJBMJHT", "attacker");
-        assert_eq!(result.is_ok(), round < 1, "round {round}");
+        assert_eq!(result.is_ok(), round < 2, "round {round}");
+    }
+    assert_eq!(wrong_answers, 5);
+}
+
+/// The honest side of DG-07: right entries count nothing, so a user who connects one
+/// device after another (each code looked up twice: to show it, then to decide) is never
+/// told "too many codes", even after a typo or two.
+#[test]
+fn dg_07_an_honest_user_connecting_many_devices_is_never_locked_out() {
+    let h = Harness::new();
+    for n in 0..10 {
+        let (_, user_code) = h.start("tv");
+        if n % 4 == 0 {
+            assert!(matches!(
+                verify(&h, "BBBBBBBB", "session:alice"),
+                Err(DeviceVerificationError::InvalidUserCode)
+            ));
+        }
+        let shown = verify(&h, &user_code, "session:alice").expect("the page shows it");
+        drop(shown);
+        let decided = verify(&h, &user_code, "session:alice").expect("the decision finds it");
+        block_on(decided.deny()).unwrap();
     }
 }
 

@@ -20,6 +20,7 @@ mod bearer_guard;
 mod bearer_layer;
 mod client_auth;
 mod client_credentials;
+mod cors;
 mod device_grant;
 mod error_format;
 mod example_servers;

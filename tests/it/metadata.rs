@@ -74,6 +74,23 @@ fn md_01_v_meta_2_well_known_urls() {
 }
 
 #[test]
+fn md_01_head_on_metadata_answers_with_the_get_length() {
+    let server = builder("https://as.example.com").build().unwrap();
+    let path = server.metadata_path().to_owned();
+    let get = server.serve_metadata(&HttpRequest::new(Method::Get), &path);
+    let head = server.serve_metadata(&HttpRequest::new(Method::Head), &path);
+    // RFC 9110 §9.3.2: the same headers as GET; the body is what tells the framework
+    // the Content-Length to send, and the framework leaves it out.
+    assert_eq!(head, get);
+    assert!(!head.body.is_empty());
+    for method in [Method::Post, Method::Other] {
+        let refused = server.serve_metadata(&HttpRequest::new(method), &path);
+        assert_eq!(refused.status.as_u16(), 405);
+        assert_eq!(refused.header("allow"), Some("GET, HEAD"));
+    }
+}
+
+#[test]
 fn md_01_tenant_metadata_is_served_at_its_path_only() {
     let server = builder("https://as.example.com/t1").build().unwrap();
     assert_eq!(
@@ -103,7 +120,8 @@ fn md_01_tenant_metadata_is_served_at_its_path_only() {
         "/.well-known/oauth-authorization-server/t1",
     );
     assert_eq!(head.status.as_u16(), 200);
-    assert!(head.body.is_empty());
+    // The GET answer, so that the framework sends its Content-Length without the body.
+    assert_eq!(head, response);
     // Fetched by GET.
     let response = server.serve_metadata(
         &HttpRequest::new(Method::Post),

@@ -133,7 +133,8 @@ fn pw_03_failed_attempts_are_throttled_per_user_and_never_echoed() {
     // The 6th attempt is refused without reaching the verifier, even with the right password.
     let response =
         block_on(s.token(&password_request("legacy", "alice", "correct horse"))).unwrap();
-    assert_token_error(&response, 429, "invalid_grant");
+    // Throttled, the status is still the code's (RFC 6749 §5.2): 400, with `Retry-After`.
+    assert_token_error(&response, 400, "invalid_grant");
     assert!(response.header("retry-after").is_some());
     assert_eq!(users.seen.lock().unwrap().len(), 5);
     // Another user is not affected.

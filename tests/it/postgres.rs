@@ -819,7 +819,8 @@ pub(crate) mod pg {
         }
         for server in &servers {
             let response = server.token(&request(CC_SECRET)).await.expect("token");
-            assert_eq!(response.status, Status::TOO_MANY_REQUESTS, "{response:?}");
+            // Throttled: still 401 with the challenge (RFC 6749 §5.2), and `Retry-After`.
+            assert_eq!(response.status, Status::UNAUTHORIZED, "{response:?}");
             assert!(response.header("retry-after").is_some());
         }
     }
