@@ -109,11 +109,12 @@ fn names(events: &[AuditEvent]) -> Vec<&'static str> {
     events.iter().map(|e| e.kind.name()).collect()
 }
 
+/// One metric a recorder saw: its kind, name, sorted labels and value.
+type Metric = (MetricKind, String, Vec<(String, String)>, DebugValue);
+
 /// The counters and histograms a recorder saw during `f`, each as its name and sorted
 /// labels.
-fn capture_metrics(
-    f: impl FnOnce(),
-) -> Vec<(MetricKind, String, Vec<(String, String)>, DebugValue)> {
+fn capture_metrics(f: impl FnOnce()) -> Vec<Metric> {
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
     metrics::with_local_recorder(&recorder, f);
@@ -133,11 +134,7 @@ fn capture_metrics(
         .collect()
 }
 
-fn counter(
-    metrics: &[(MetricKind, String, Vec<(String, String)>, DebugValue)],
-    name: &str,
-    labels: &[(&str, &str)],
-) -> u64 {
+fn counter(metrics: &[Metric], name: &str, labels: &[(&str, &str)]) -> u64 {
     metrics
         .iter()
         .filter(|(kind, n, l, _)| {
