@@ -163,6 +163,15 @@ impl Server {
 }
 
 impl<'s> Call<'s> {
+    /// Records `value` in the span's `field`, if a subscriber takes the span: a disabled
+    /// span costs one check, not a dispatch.
+    #[cfg(feature = "tracing")]
+    fn record(&self, field: &str, value: impl tracing::Value) {
+        if !self.span.is_disabled() {
+            self.span.record(field, value);
+        }
+    }
+
     /// Runs `future` inside the call's span.
     #[cfg(feature = "tracing")]
     pub(crate) fn run<F: Future>(&self, future: F) -> tracing::instrument::Instrumented<F> {
@@ -180,26 +189,37 @@ impl<'s> Call<'s> {
     #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
     pub(crate) fn claimed(&self, client_id: &str) {
         #[cfg(feature = "tracing")]
-        self.span.record(
+        self.record(
             "client_id_claimed",
             tracing::field::debug(Untrusted(client_id)),
         );
     }
 
     /// The client the server accepted for the request (OB-05).
+    #[cfg_attr(
+        not(any(feature = "tracing", feature = "metrics")),
+        allow(unused_variables)
+    )]
     pub(crate) fn accepted(&self, client_id: &ClientId) {
         #[cfg(feature = "tracing")]
-        self.span.record("client_id", client_id.as_str());
+        self.record("client_id", client_id.as_str());
+        #[cfg(feature = "metrics")]
         let _ = self.client.set(client_id.clone());
     }
 
     /// The grant type of the request: `registered` is the grant type of the handler that
     /// serves it, `None` when no handler does (recorded as `other`, OB-10).
+    #[cfg_attr(
+        not(any(feature = "tracing", feature = "metrics")),
+        allow(unused_variables)
+    )]
     pub(crate) fn grant_type(&self, registered: Option<&str>) {
-        let grant_type = registered.map_or(GrantType::new("other"), grant_type_of);
         #[cfg(feature = "tracing")]
-        self.span.record("grant_type", grant_type.as_str());
-        let _ = self.grant_type.set(grant_type);
+        self.record("grant_type", registered.unwrap_or("other"));
+        #[cfg(feature = "metrics")]
+        let _ = self
+            .grant_type
+            .set(registered.map_or(GrantType::new("other"), grant_type_of));
     }
 
     /// Records `kind`, which happened at `at` during this call, in the server's event
@@ -218,8 +238,7 @@ impl<'s> Call<'s> {
     #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
     pub(crate) fn grant_id(&self, grant_id: GrantId) {
         #[cfg(feature = "tracing")]
-        self.span
-            .record("grant_id", tracing::field::display(grant_id));
+        self.record("grant_id", tracing::field::display(grant_id));
     }
 
     /// The fingerprint of the presented token (OB-02), computed only if a subscriber
@@ -227,7 +246,7 @@ impl<'s> Call<'s> {
     #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
     pub(crate) fn token(&self, token: &str) {
         #[cfg(feature = "tracing")]
-        self.span.record(
+        self.record(
             "token_fp",
             tracing::field::display(super::fingerprint::LazyFingerprint {
                 key: &self.events.log_key,
@@ -241,7 +260,7 @@ impl<'s> Call<'s> {
     #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
     pub(crate) fn user_code(&self, user_code: &str) {
         #[cfg(feature = "tracing")]
-        self.span.record(
+        self.record(
             "user_code_fp",
             tracing::field::display(super::fingerprint::LazyFingerprint {
                 key: &self.events.log_key,
@@ -259,6 +278,19 @@ impl<'s> Call<'s> {
     /// request.
     pub(crate) fn finish(self, outcome: Outcome<'_>) {
         let endpoint = self.endpoint.as_str();
+        if let Outcome::Fault(fault) = outcome {
+            if matches!(fault, Error::Storage(_)) {
+                super::metrics::store_error(endpoint);
+            }
+            super::trace::fault(endpoint, fault);
+        }
+        #[cfg(feature = "tracing")]
+        let observed = cfg!(feature = "metrics") || !self.span.is_disabled();
+        #[cfg(not(feature = "tracing"))]
+        let observed = cfg!(feature = "metrics");
+        if !observed {
+            return;
+        }
         let refusal = self.refusal.get().cloned();
         let outcome = match (outcome, &refusal) {
             (Outcome::Success, Some(code)) => Outcome::Refused(Some(code.as_str())),
@@ -267,18 +299,12 @@ impl<'s> Call<'s> {
         let (outcome_label, error) = match outcome {
             Outcome::Success => ("success", "none"),
             Outcome::Refused(code) => ("refused", code.map_or("none", error_label)),
-            Outcome::Fault(fault) => {
-                if matches!(fault, Error::Storage(_)) {
-                    super::metrics::store_error(endpoint);
-                }
-                super::trace::fault(endpoint, fault);
-                ("fault", error_label(fault.to_oauth_error().code().as_str()))
-            }
+            Outcome::Fault(fault) => ("fault", error_label(fault.to_oauth_error().code().as_str())),
         };
         #[cfg(feature = "tracing")]
         {
-            self.span.record("outcome", outcome_label);
-            self.span.record("error", error);
+            self.record("outcome", outcome_label);
+            self.record("error", error);
         }
         #[cfg(feature = "metrics")]
         let seconds = self

@@ -105,6 +105,14 @@ impl Audit {
     }
 }
 
+/// A server over the authorization fixtures with a recording sink, and its delivery.
+fn audited() -> (authz::Harness, Audit) {
+    let sink = Arc::new(Recorded::default());
+    let h = authz::harness_with(|b| b.audit_sink(sink.clone()));
+    let audit = Audit::of(&h.server, sink);
+    (h, audit)
+}
+
 fn names(events: &[AuditEvent]) -> Vec<&'static str> {
     events.iter().map(|e| e.kind.name()).collect()
 }
@@ -195,9 +203,7 @@ impl Secrets {
 
 #[test]
 fn ob_01_ob_07_every_flow_logs_its_events_and_no_secret() {
-    let sink = Arc::new(Recorded::default());
-    let h = authz::harness_with(|b| b.audit_sink(sink.clone()));
-    let mut audit = Audit::of(&h.server, sink);
+    let (h, mut audit) = audited();
     let mut secrets = Secrets(vec![CONF_SECRET.to_owned(), VERIFIER.to_owned()]);
     let wrong_secret = "wrong-secret-Xk29aQ";
     secrets.0.push(wrong_secret.to_owned());
@@ -289,9 +295,7 @@ fn ob_01_ob_07_every_flow_logs_its_events_and_no_secret() {
 
 #[test]
 fn ob_07_a_refresh_reuse_emits_refreshed_reuse_and_revoked_for_one_grant() {
-    let sink = Arc::new(Recorded::default());
-    let h = authz::harness_with(|b| b.audit_sink(sink.clone()));
-    let mut audit = Audit::of(&h.server, sink);
+    let (h, mut audit) = audited();
     let (_, refresh) = h.tokens_for("app", "read");
     assert_eq!(h.refresh("app", &refresh, None).status, Status::OK);
     assert_eq!(h.refresh("app", &refresh, None).status.as_u16(), 400);
@@ -311,9 +315,7 @@ fn ob_07_a_refresh_reuse_emits_refreshed_reuse_and_revoked_for_one_grant() {
 
 #[test]
 fn ob_07_a_code_replay_emits_replay_then_revoked_for_the_grant_of_the_tokens() {
-    let sink = Arc::new(Recorded::default());
-    let h = authz::harness_with(|b| b.audit_sink(sink.clone()));
-    let mut audit = Audit::of(&h.server, sink);
+    let (h, mut audit) = audited();
     let code = h.code_for("app");
     assert_eq!(h.exchange("app", &code).status, Status::OK);
     assert_eq!(h.exchange("app", &code).status.as_u16(), 400);
@@ -335,9 +337,7 @@ fn ob_07_a_code_replay_emits_replay_then_revoked_for_the_grant_of_the_tokens() {
 
 #[test]
 fn ob_08_one_grants_history_is_rebuilt_in_order_from_the_sink() {
-    let sink = Arc::new(Recorded::default());
-    let h = authz::harness_with(|b| b.audit_sink(sink.clone()));
-    let mut audit = Audit::of(&h.server, sink);
+    let (h, mut audit) = audited();
     let (_, refresh) = h.tokens_for("app", "read");
     // Another grant in between, which the history must leave out.
     let _ = h.tokens_for("app2", "read");
@@ -430,9 +430,7 @@ fn ob_04_a_forged_client_id_is_logged_as_one_escaped_field() {
 
 #[test]
 fn ob_05_a_failed_client_authentication_names_only_the_claimed_client() {
-    let sink = Arc::new(Recorded::default());
-    let h = authz::harness_with(|b| b.audit_sink(sink.clone()));
-    let mut audit = Audit::of(&h.server, sink);
+    let (h, mut audit) = audited();
     let (response, logs) =
         capture_logs(|| h.token_basic("c1", "whatever", "grant_type=client_credentials"));
     assert_eq!(response.status.as_u16(), 401);
