@@ -37,6 +37,9 @@ pub(crate) struct ServerState {
     pub(crate) warnings: Vec<&'static str>,
     /// The event stream: logs, audit sink and metrics.
     pub(crate) events: Events,
+    /// The issuer of JWT access tokens, when the server issues them.
+    #[cfg(feature = "jwt")]
+    pub(crate) jwt_access_tokens: Option<crate::jose::JwtAccessTokenIssuer>,
 }
 
 impl Server {

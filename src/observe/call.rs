@@ -134,8 +134,20 @@ impl Server {
     /// Starts observing a call of `endpoint`.
     pub(crate) fn call(&self, endpoint: Endpoint) -> Call<'_> {
         let state = self.state();
+        Call::new(&state.events, &*state.config.clock, endpoint)
+    }
+}
+
+impl<'s> Call<'s> {
+    /// Starts observing a call of `endpoint`, whose events go to `events`.
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn new(
+        events: &'s Events,
+        clock: &'s dyn crate::clock::Clock,
+        endpoint: Endpoint,
+    ) -> Self {
         Call {
-            events: &state.events,
+            events,
             endpoint,
             #[cfg(feature = "tracing")]
             span: tracing::info_span!(
@@ -152,9 +164,9 @@ impl Server {
                 error = tracing::field::Empty,
             ),
             #[cfg(feature = "metrics")]
-            clock: &*state.config.clock,
+            clock,
             #[cfg(feature = "metrics")]
-            started: state.config.clock.now(),
+            started: clock.now(),
             client: OnceLock::new(),
             grant_type: OnceLock::new(),
             refusal: OnceLock::new(),

@@ -100,6 +100,18 @@ impl Events {
         }
     }
 
+    /// The event stream of a component that runs without a server (a resource server's
+    /// offline JWT guard): logs and metrics only, under a key of its own.
+    #[cfg(feature = "jwt")]
+    pub(crate) fn standalone() -> Self {
+        Self::new(
+            "",
+            None,
+            LogKey::generate_with(&crate::random::SystemRandom),
+            Vec::new(),
+        )
+    }
+
     /// Records the event `kind` makes, which happened at `at`: logged, counted, and queued
     /// for the audit sink if there is one. Never waits. The event is made only if one of
     /// the three takes it, so a server without a sink, a subscriber or the `metrics`
