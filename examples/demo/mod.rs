@@ -190,7 +190,11 @@ struct Inner {
     server: Server,
     /// The device verification page's side of the device grant.
     device: DeviceVerifier,
+    /// The guard of `/api/data`, which publishes its metadata.
     guard: BearerGuard,
+    /// The same guard without published metadata, for routes of an adapter's own: the
+    /// metadata describes `/api/data`, so a challenge elsewhere must not point to it.
+    own_routes_guard: BearerGuard,
     api_scope: Scope,
     users: Arc<Users>,
     sessions: Sessions,
@@ -262,14 +266,12 @@ impl DemoApp {
             AccessTokens::Opaque => server.bearer_guard(),
             AccessTokens::Jwt => server.jwt_bearer_guard(&api_resource).await?,
         };
-        let guard = guard
-            .realm("demo-api")?
-            .resource(&api_resource)?
-            .publish_metadata(
-                ResourceMetadata::new()
-                    .scopes_supported(API_SCOPE)
-                    .resource_name("grantflow demo API"),
-            )?;
+        let own_routes_guard = guard.realm("demo-api")?.resource(&api_resource)?;
+        let guard = own_routes_guard.clone().publish_metadata(
+            ResourceMetadata::new()
+                .scopes_supported(API_SCOPE)
+                .resource_name("grantflow demo API"),
+        )?;
         let device = server
             .device_verifier()
             .ok_or("the device grant is enabled above")?;
@@ -277,6 +279,7 @@ impl DemoApp {
             inner: Arc::new(Inner {
                 device,
                 guard,
+                own_routes_guard,
                 api_scope: Scope::parse(API_SCOPE)?,
                 users,
                 sessions: Sessions::new(
@@ -397,6 +400,17 @@ impl DemoApp {
             Ok(_) => Ok(()),
             Err(error) => Err(answer(Err(error.into()))),
         }
+    }
+
+    /// The bearer guard of the protected resource, without its published metadata, and the
+    /// scope it requires: for an adapter that guards routes of its own (the actix-web
+    /// middleware).
+    #[allow(
+        dead_code,
+        reason = "only the actix-web adapter guards routes of its own"
+    )]
+    pub(crate) fn api_guard(&self) -> (&BearerGuard, &Scope) {
+        (&self.inner.own_routes_guard, &self.inner.api_scope)
     }
 
     /// `GET /api/data`: the protected resource, for tokens with scope `read:data`.
@@ -623,6 +637,29 @@ pub(crate) fn init_tracing() {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
+}
+
+/// With `METRICS_ADDR` set (a loopback address such as `127.0.0.1:9000`), publishes the
+/// server's metrics for Prometheus at `http://METRICS_ADDR/metrics`. Refuses any other
+/// address: metrics describe the server's traffic and belong on a private interface.
+///
+/// # Errors
+/// When `METRICS_ADDR` is not a loopback socket address, or the exporter cannot start.
+pub(crate) fn init_metrics() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let Ok(addr) = std::env::var("METRICS_ADDR") else {
+        return Ok(());
+    };
+    let addr: SocketAddr = addr
+        .parse()
+        .map_err(|e| format!("METRICS_ADDR={addr:?} is not an address like 127.0.0.1:9000: {e}"))?;
+    if !addr.ip().is_loopback() {
+        return Err(format!("METRICS_ADDR={addr} is not a loopback address").into());
+    }
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .with_http_listener(addr)
+        .install()?;
+    grantflow::observe::describe_metrics();
+    Ok(())
 }
 
 /// What to print once listening: where, and how to try it.

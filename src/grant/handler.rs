@@ -34,6 +34,8 @@ pub struct GrantRequest<'a> {
     pub(crate) now: SystemTime,
     pub(crate) issuer: &'a str,
     pub(crate) resources: &'a ResourceConfig,
+    /// The token endpoint call, for the events of the grant (replays, lockouts).
+    pub(crate) call: &'a crate::observe::call::Call<'a>,
 }
 
 impl GrantRequest<'_> {
