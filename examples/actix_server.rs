@@ -3,25 +3,32 @@
 //!
 //! ```sh
 //! cargo run --example actix_server           # listens on 127.0.0.1:8080
+//! ACCESS_TOKENS=jwt cargo run --example actix_server   # JWT access tokens, verified offline
 //! ```
 //!
 //! actix-web has its own request and response types (not the `http` crate's), so the
 //! conversion to and from grantflow's `HttpRequest` / `HttpResponse` is written out here:
 //! `to_grantflow` and `to_actix` are the whole adapter. actix-web's own settings hold the
 //! connections to the demo's `Limits` (head timeout, keep-alive, connections per worker).
+//! `GET /api/whoami` shows the bearer guard as an actix-web middleware (`require_bearer`).
+//! With `METRICS_ADDR=127.0.0.1:9100`, Prometheus metrics are served on that address.
 
 #[path = "demo/mod.rs"]
 mod demo;
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::KeepAlive;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::{App, HttpServer, web};
-use grantflow::{HttpRequest, HttpResponse, Method};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, HttpMessage, HttpServer, web};
+use grantflow::guard::{GuardRejection, TokenInfo};
+use grantflow::{HttpRequest, HttpResponse, Method, Status};
 
-pub(crate) use demo::Limits;
+pub(crate) use demo::{AccessTokens, Limits};
 use demo::{DemoApp, Route};
 
 /// actix-web's request head and the collected body as a grantflow request: the method,
@@ -32,10 +39,10 @@ fn to_grantflow(request: &actix_web::HttpRequest, body: Vec<u8>) -> HttpRequest 
         out = out.with_query(query);
     }
     for (name, value) in request.headers() {
-        // No OAuth header needs a value that is not visible ASCII.
-        if let Ok(value) = value.to_str() {
-            out = out.with_header(name.as_str(), value);
-        }
+        // Every header as its bytes, readable or not: grantflow decides what a value that
+        // is not visible ASCII means (an unreadable `Authorization` header is refused, not
+        // skipped).
+        out = out.with_header_bytes(name.as_str(), value.as_bytes());
     }
     out
 }
@@ -90,13 +97,60 @@ async fn handle(
     to_actix(response)
 }
 
-/// Serves the demo authorization server on `listener` within `limits` until the process
-/// ends.
+/// The bearer guard as an actix-web middleware, what grantflow's tower `BearerLayer` is for
+/// axum and hyper: the wrapped route runs only for a token with the demo API's scope, and
+/// finds the token's `TokenInfo` in the request extensions (`web::ReqData`). Refusals get
+/// the guard's exact `WWW-Authenticate` challenge; a failing token store gets 503, never a
+/// 401 the client would act on.
+async fn require_bearer(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let Some(app) = request.app_data::<web::Data<DemoApp>>().cloned() else {
+        let refusal = to_actix(HttpResponse::new(Status::INTERNAL_SERVER_ERROR));
+        return Ok(request.into_response(refusal).map_into_right_body());
+    };
+    let (guard, scope) = app.api_guard();
+    // The guard reads the `Authorization` header only: the body stays the handler's.
+    let head = to_grantflow(request.request(), Vec::new());
+    let refusal = match guard.check(&head, scope).await {
+        Ok(token) => {
+            request.extensions_mut().insert(token);
+            return next
+                .call(request)
+                .await
+                .map(ServiceResponse::map_into_left_body);
+        }
+        Err(GuardRejection::Refused(challenge)) => challenge,
+        Err(_) => HttpResponse::new(Status::SERVICE_UNAVAILABLE),
+    };
+    Ok(request
+        .into_response(to_actix(refusal))
+        .map_into_right_body())
+}
+
+/// `GET /api/whoami`, behind [`require_bearer`]: who the token belongs to.
+async fn whoami(token: web::ReqData<TokenInfo>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().json(serde_json::json!({
+        "client_id": token.client_id.as_str(),
+        "subject": token.subject.as_ref().map(|s| s.as_str()),
+        "scope": token.scope.as_str(),
+    }))
+}
+
+/// Serves the demo authorization server on `listener` within `limits`, issuing `tokens`,
+/// until the process ends.
 ///
 /// # Errors
 /// When the listener fails.
-pub(crate) async fn serve(listener: std::net::TcpListener, limits: Limits) -> std::io::Result<()> {
-    let app = DemoApp::new(listener.local_addr()?, limits).map_err(std::io::Error::other)?;
+pub(crate) async fn serve(
+    listener: std::net::TcpListener,
+    limits: Limits,
+    tokens: AccessTokens,
+) -> std::io::Result<()> {
+    let app = DemoApp::new(listener.local_addr()?, limits, tokens)
+        .await
+        .map_err(std::io::Error::other)?;
     let app = web::Data::new(app);
     // actix-web caps connections per worker thread: split the cap between the workers, at
     // least two each (a full worker resumes accepting only once two of its connections
@@ -113,6 +167,12 @@ pub(crate) async fn serve(listener: std::net::TcpListener, limits: Limits) -> st
                 web::route().to(move |app, request, payload| handle(app, route, request, payload)),
             );
         }
+        // A route of the host's own, guarded by the middleware rather than the demo app.
+        service = service.service(
+            web::resource("/api/whoami")
+                .wrap(from_fn(require_bearer))
+                .route(web::get().to(whoami)),
+        );
         service.default_service(web::to(|| async { to_actix(demo::not_found()) }))
     })
     // A request head must arrive in time, and so must the next one on a kept-alive
@@ -129,8 +189,13 @@ pub(crate) async fn serve(listener: std::net::TcpListener, limits: Limits) -> st
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     demo::init_tracing();
+    demo::init_metrics()?;
     let listener = std::net::TcpListener::bind(demo::address()?)?;
-    println!("{}", demo::banner("actix-web", listener.local_addr()?));
-    serve(listener, Limits::default()).await?;
+    let tokens = AccessTokens::from_env();
+    println!(
+        "{}",
+        demo::banner("actix-web", listener.local_addr()?, tokens)
+    );
+    serve(listener, Limits::default(), tokens).await?;
     Ok(())
 }

@@ -5,9 +5,10 @@
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::endpoint::cors;
 use crate::error::ConfigError;
 use crate::grant::GrantHandler;
-use crate::http::{HttpRequest, HttpResponse, Method, Status};
+use crate::http::{HttpRequest, HttpResponse, Method, Status, serve_get};
 use crate::render::JsonObject;
 use crate::server::Server;
 use crate::types::GrantType;
@@ -101,6 +102,15 @@ impl Metadata {
             .store
             .as_ref()
             .map(|_| config.device.endpoint.as_str());
+        // RFC 8414 §2: the server's JWK Set, when it has signing keys.
+        #[cfg(feature = "jwt")]
+        let jwks_uri = config
+            .jwt
+            .keys
+            .as_ref()
+            .map(|_| config.jwt.jwks_uri.as_str());
+        #[cfg(not(feature = "jwt"))]
+        let jwks_uri: Option<&str> = None;
         let grant_types: Vec<&str> = grant_handlers.iter().map(|h| h.grant_type()).collect();
         let code_flow = grant_types.contains(&GrantType::AUTHORIZATION_CODE.as_str());
         // The document (RFC 8414 §2): members left out rather than `null` or `[]` (MD-05);
@@ -113,6 +123,7 @@ impl Metadata {
                 code_flow.then_some(urls.authorization_endpoint.as_str()),
             )
             .string("token_endpoint", &urls.token_endpoint)
+            .optional_string("jwks_uri", jwks_uri)
             .optional_string("device_authorization_endpoint", device_endpoint);
         if code_flow {
             document
@@ -179,6 +190,7 @@ impl Server {
     ///   (RFC 9207). A server without the code grant has no authorization endpoint and so
     ///   no response type to list; RFC 8414 calls `response_types_supported` required, but
     ///   an empty array is forbidden (MD-05), so it is left out;
+    /// - `jwks_uri` only when the server has signing keys (feature `jwt`);
     /// - `device_authorization_endpoint` only when the device grant is registered;
     /// - `scopes_supported` and `service_documentation` when configured.
     ///
@@ -203,27 +215,24 @@ impl Server {
     }
 
     /// Routes a request for well-known metadata: `GET` of exactly
-    /// [`metadata_path`](Self::metadata_path) gets the document (MD-01), `HEAD` its
-    /// headers; another path,
-    /// for example another tenant's, gets 404; another method gets 405 with
-    /// `Allow: GET, HEAD`. `path` is the request path without the query.
+    /// [`metadata_path`](Self::metadata_path) gets the document (MD-01), and so does
+    /// `HEAD` (the framework sends its headers, `Content-Length` included, without the
+    /// body: see [`HttpResponse`]); another path, for example another tenant's, gets 404;
+    /// another method gets 405 with `Allow: GET, HEAD`. `path` is the request path
+    /// without the query. With [`ServerBuilder::cors`](crate::ServerBuilder::cors), any
+    /// origin may read it, and `OPTIONS` answers the preflight.
     pub fn serve_metadata(&self, request: &HttpRequest, path: &str) -> HttpResponse {
-        let status = if path != self.metadata_path() {
-            Status::NOT_FOUND
-        } else if request.method() == Method::Get {
-            return self.metadata();
-        } else if request.method() == Method::Head {
-            let mut response = self.metadata();
-            response.body.clear();
-            return response;
-        } else {
-            Status::METHOD_NOT_ALLOWED
-        };
-        let response = HttpResponse::new(status);
-        if status == Status::METHOD_NOT_ALLOWED {
-            return response.with_header("allow", "GET, HEAD");
+        if path != self.metadata_path() {
+            return HttpResponse::new(Status::NOT_FOUND);
         }
-        response
+        if !self.config().http.cors {
+            return serve_get(request, || self.metadata());
+        }
+        // A public document: any origin may read it (`ServerBuilder::cors`).
+        if request.method() == Method::Options {
+            return cors::public_preflight();
+        }
+        cors::public(serve_get(request, || self.metadata()))
     }
 }
 

@@ -17,11 +17,14 @@ use crate::grant::password::handler::{PasswordGrant, ResourceOwnerVerifier};
 use crate::grant::refresh_token::handler::RefreshTokenGrant;
 use crate::limiter::AttemptLimiter;
 use crate::metadata::Metadata;
+use crate::observe::{AuditSink, Events, LogKey};
 use crate::params::FormLimits;
 use crate::random::Random;
 use crate::server::{Server, ServerState};
 use crate::store::{ClientRegistry, CodeStore, DeviceStore, TokenStore};
 use crate::token_issuer::TokenIssuer;
+#[cfg(feature = "metrics")]
+use crate::types::ClientId;
 use crate::types::LocalhostPort;
 
 /// Builds a [`Server`]. Created by [`Server::builder`] with the required parts; every
@@ -60,6 +63,9 @@ struct Given {
     device_setting: bool,
     /// The password limiter, which needs [`ServerBuilder::password_grant`].
     password_limiter: bool,
+    /// A `jwks_uri`, which needs signing keys.
+    #[cfg(feature = "jwt")]
+    jwks_uri: bool,
 }
 
 impl ServerBuilder {
@@ -140,6 +146,76 @@ impl ServerBuilder {
     /// seconds.
     pub fn refresh_reuse_grace(mut self, grace: Duration) -> Self {
         self.config.tokens.refresh_reuse_grace = grace;
+        self
+    }
+
+    // ------------------------------------------------------------------ signing keys
+
+    /// The server's signing keys (feature `jwt`): they sign the JWTs the server issues
+    /// ([`jwt_access_tokens`](Self::jwt_access_tokens)), and their public halves are
+    /// published as a JWK Set ([`Server::jwks`], at [`jwks_uri`](Self::jwks_uri), which the
+    /// metadata then advertises). Default: none.
+    ///
+    /// The key set's issuer must be the server's ([`build`](Self::build) checks it). Keys
+    /// rotate on the schedule of the key set's store, which every instance of a deployment
+    /// shares ([`KeySet`](crate::jose::KeySet)).
+    #[cfg(feature = "jwt")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
+    pub fn signing_keys(mut self, keys: crate::jose::KeySet) -> Self {
+        self.config.jwt.keys = Some(keys);
+        self
+    }
+
+    /// The `jwks_uri` URL where [`Server::jwks`] is served (feature `jwt`; [RFC 8414
+    /// §2](https://www.rfc-editor.org/rfc/rfc8414#section-2), an absolute `https` URL like
+    /// every metadata URL). Default: the issuer + `/jwks`. Needs
+    /// [`signing_keys`](Self::signing_keys).
+    #[cfg(feature = "jwt")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
+    pub fn jwks_uri(mut self, url: &str) -> Self {
+        url.clone_into(&mut self.config.jwt.jwks_uri);
+        self.given.jwks_uri = true;
+        self
+    }
+
+    /// Issues JWT access tokens ([RFC 9068](https://www.rfc-editor.org/rfc/rfc9068),
+    /// feature `jwt`) signed with the [`signing_keys`](Self::signing_keys), to every client
+    /// or to those registered for them ([`JwtAccessTokens`](crate::jose::JwtAccessTokens)
+    /// says which, and what `aud` a token without a resource gets). Default: off, every
+    /// access token is opaque.
+    ///
+    /// A resource server can then verify the tokens offline with the published keys, and
+    /// introspection and revocation keep working (the server stores every token's record
+    /// under its digest, whatever the format). What revocation means for a resource server
+    /// that verifies offline: see [`Server::revoke`]. [`build`](Self::build) checks that
+    /// there are signing keys and that the [`access_token_ttl`](Self::access_token_ttl) is
+    /// within the keys' maximum token lifetime.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use grantflow::jose::{JwtAccessTokens, KeySet, MemoryKeySetStore};
+    /// use grantflow::{MemoryClientRegistry, MemoryTokenStore, Server};
+    ///
+    /// let keys = KeySet::builder("https://as.example.com", Arc::new(MemoryKeySetStore::new()))
+    ///     .build()?;
+    /// let server = Server::builder(
+    ///     "https://as.example.com",
+    ///     Arc::new(MemoryClientRegistry::new()),
+    ///     Arc::new(MemoryTokenStore::new()),
+    /// )
+    /// .access_token_ttl(Duration::from_secs(300))
+    /// .signing_keys(keys)
+    /// .jwt_access_tokens(JwtAccessTokens::new("https://api.example.com"))
+    /// .build()?;
+    /// # let _ = server;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "jwt")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
+    pub fn jwt_access_tokens(mut self, tokens: crate::jose::JwtAccessTokens) -> Self {
+        self.config.jwt.access_tokens = Some(tokens);
         self
     }
 
@@ -246,7 +322,8 @@ impl ServerBuilder {
 
     /// Replaces the limiter of user-code entries (DG-07). Default:
     /// [`MemoryAttemptLimiter::new(5, 10 minutes)`](crate::limiter::MemoryAttemptLimiter::new):
-    /// the 6th entry for one key within 10 minutes is refused, right or wrong. Keys are
+    /// after 5 wrong entries for one key within 10 minutes, the next is refused, right or
+    /// wrong (right entries count nothing). Keys are
     /// [`AttemptKey::user_code_entry`](crate::limiter::AttemptKey::user_code_entry) of who
     /// entered the code. With the default format, 5 guesses find a given live code with
     /// probability 5 / 20^8 ≈ 2^-32 (V-DEV-3).
@@ -320,6 +397,28 @@ impl ServerBuilder {
         self
     }
 
+    /// Lets browser-based clients (single-page apps) call the token and revocation
+    /// endpoints and read the metadata from their own origin, through CORS
+    /// ([Fetch, CORS protocol](https://fetch.spec.whatwg.org/#http-cors-protocol)).
+    /// Default: `false`, no CORS headers anywhere.
+    ///
+    /// With `true`:
+    /// - the metadata may be read from any origin (`Access-Control-Allow-Origin: *`);
+    /// - at the token and revocation endpoints, `OPTIONS` (the preflight) is answered for
+    ///   any origin with the methods and headers the endpoint takes, revealing nothing
+    ///   about clients. A request with an `Origin` is served only if that origin is the
+    ///   origin of one of the client's registered redirect URIs (any port for a loopback
+    ///   one); its response then allows that origin. A request from another origin is
+    ///   refused with `invalid_request` before anything is done, and its response allows
+    ///   no origin. Requests without `Origin` (servers, native apps) are unaffected.
+    /// - `Access-Control-Allow-Credentials` is never sent: these endpoints use no
+    ///   cookies. The authorization endpoint never sends CORS headers: it is navigated
+    ///   to, not fetched.
+    pub fn cors(mut self, enabled: bool) -> Self {
+        self.config.http.cors = enabled;
+        self
+    }
+
     /// Sets the `realm` of `WWW-Authenticate` challenges. Default: the issuer. It must be
     /// printable ASCII without `"` or `\`.
     pub fn realm(mut self, realm: &str) -> Self {
@@ -371,6 +470,51 @@ impl ServerBuilder {
         self
     }
 
+    // ------------------------------------------------------------------ observability
+
+    /// Sends every [`AuditEvent`](crate::observe::AuditEvent) to `sink`: tokens issued
+    /// and refreshed, reuse and replay detected, grants revoked, failed client
+    /// authentications, lockouts, consent and device decisions, revocations. Default: none,
+    /// and events only reach the logs and metrics.
+    ///
+    /// The server never waits for the sink: events queue up (see
+    /// [`audit_queue_capacity`](Self::audit_queue_capacity)) and the task of
+    /// [`Server::audit_delivery`], which the host spawns, delivers them in order. See
+    /// [`AuditSink`] for what a sink may and may not do.
+    pub fn audit_sink(mut self, sink: Arc<dyn AuditSink>) -> Self {
+        self.config.observe.audit_sink = Some(sink);
+        self
+    }
+
+    /// How many audit events may wait for the sink; further ones are dropped and counted
+    /// ([`Server::dropped_audit_events`]) rather than delay a request. Default: 1,024;
+    /// between 1 and 1,048,576. Each waiting event holds a few hundred bytes.
+    pub fn audit_queue_capacity(mut self, capacity: usize) -> Self {
+        self.config.observe.audit_capacity = capacity;
+        self
+    }
+
+    /// The key under which logs fingerprint credentials they must correlate (a bearer
+    /// token at the guard, an entered user code): see [`LogKey`]. Default: a key drawn
+    /// from the server's [`Random`] at [`build`](Self::build), so fingerprints match only
+    /// within one process; give every instance the same key to correlate across them.
+    pub fn log_key(mut self, key: LogKey) -> Self {
+        self.config.observe.log_key = Some(key);
+        self
+    }
+
+    /// The clients whose requests the metrics label with their `client_id`; requests of
+    /// other clients are labelled `other`, those without an accepted client `none`.
+    /// Default: none, and the metrics have no `client_id` label: every label value comes
+    /// from a closed set, since a label per client grows the series with the registry.
+    /// List only a bounded set of clients worth watching one by one.
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    pub fn metric_client_labels(mut self, clients: impl IntoIterator<Item = ClientId>) -> Self {
+        self.config.observe.metric_clients = clients.into_iter().collect();
+        self
+    }
+
     // ------------------------------------------------------------------ dangerous
 
     /// Settings that weaken security, each named for what it gives up. Use them for local
@@ -405,7 +549,10 @@ impl ServerBuilder {
     /// that is not enabled (a device setting without
     /// [`device_store`](Self::device_store), a password limiter without
     /// [`password_grant`](Self::password_grant)), or two grant handlers claim the same
-    /// `grant_type`.
+    /// `grant_type`. With the `jwt` feature also when the signing keys' issuer is not the
+    /// server's, or JWT access tokens are enabled without signing keys, with a default
+    /// audience that is not an absolute URI, or with an access token lifetime beyond the
+    /// keys' maximum token lifetime.
     pub fn build(self) -> Result<Server, ConfigError> {
         let Self { config, given } = self;
         if given.device_setting && config.device.store.is_none() {
@@ -418,6 +565,12 @@ impl ServerBuilder {
                 "a password limiter was given, but the password grant is not enabled (ServerBuilder::password_grant)",
             ));
         }
+        #[cfg(feature = "jwt")]
+        if given.jwks_uri && config.jwt.keys.is_none() {
+            return Err(ConfigError::Setting(
+                "a jwks_uri was given, but the server has no signing keys (ServerBuilder::signing_keys)",
+            ));
+        }
         config.check()?;
         let grant_handlers = grant_handlers(&config)?;
         let metadata = Metadata::render(&config, &grant_handlers)?;
@@ -428,11 +581,35 @@ impl ServerBuilder {
         if !given.code_store {
             warnings.push(IN_PROCESS_CODES_WARNING);
         }
+        let observe = &config.observe;
+        let events = Events::new(
+            &config.issuer,
+            observe
+                .audit_sink
+                .as_ref()
+                .map(|sink| (Arc::clone(sink), observe.audit_capacity)),
+            observe
+                .log_key
+                .clone()
+                .unwrap_or_else(|| LogKey::generate_with(&*config.random)),
+            observe.metric_clients.clone(),
+        );
+        #[cfg(feature = "jwt")]
+        let jwt_access_tokens = match (&config.jwt.keys, &config.jwt.access_tokens) {
+            (Some(keys), Some(tokens)) => Some(crate::jose::JwtAccessTokenIssuer::new(
+                keys.clone(),
+                tokens.clone(),
+            )),
+            _ => None,
+        };
         Ok(Server::new(ServerState {
             config,
             grant_handlers,
             metadata,
             warnings,
+            events,
+            #[cfg(feature = "jwt")]
+            jwt_access_tokens,
         }))
     }
 }
@@ -577,8 +754,8 @@ mod tests {
     }
 
     /// TE-14 with injected randomness: a server draws every value from its `Random`, so a
-    /// seeded one issues tokens a test can predict (here: the new grant's id, then the
-    /// access token).
+    /// seeded one issues tokens a test can predict (here: the log key at build, the new
+    /// grant's id, then the access token).
     #[test]
     fn te_14_a_seeded_server_issues_predictable_tokens() {
         let issue = |seed| {
@@ -597,6 +774,8 @@ mod tests {
             body["access_token"].as_str().unwrap().to_owned()
         };
         let expected = SeededRandom::new(7);
+        // The log key, drawn at build.
+        expected.fill(&mut [0u8; 32]);
         let _grant = GrantId::generate_with(&expected);
         let token = AccessToken::generate_with(&expected);
         assert_eq!(issue(7), token.expose_secret());

@@ -5,6 +5,8 @@ use crate::clock::revoked_until;
 use crate::endpoint::{Authenticated, AuthenticatedEndpoint, token_parameter};
 use crate::error::{Error, ErrorCode, OAuthError, Rejection};
 use crate::http::{HttpRequest, HttpResponse, Status};
+use crate::observe::call::Endpoint;
+use crate::observe::{EventKind, RevocationCause};
 use crate::secret::TokenHash;
 use crate::server::Server;
 use crate::store::TokenKind;
@@ -31,6 +33,16 @@ impl Server {
     /// Revoking an access token revokes that token only. Both take effect at once: the
     /// records are removed before the response is sent.
     ///
+    /// **JWT access tokens** (feature `jwt`) are revoked the same way, and what asks the
+    /// server learns it at once: introspection answers `{"active":false}`, and a
+    /// [`BearerGuard`](crate::guard::BearerGuard) on the token store refuses the token. A
+    /// resource server that verifies JWTs offline asks nobody: it accepts a revoked token
+    /// until the token's `exp`, since the signature and claims are all it checks
+    /// ([RFC 9068 §1](https://www.rfc-editor.org/rfc/rfc9068#section-1)). The access token
+    /// lifetime ([`ServerBuilder::access_token_ttl`](crate::ServerBuilder::access_token_ttl))
+    /// bounds that window; keep it short (minutes) where offline verification is used, and
+    /// let refresh tokens, which are always checked here, carry the longer session.
+    ///
     /// Only the client the token was issued to may revoke it (RV-05). A request from
     /// another client revokes nothing and, by default, is answered 400 `invalid_grant`;
     /// with
@@ -50,6 +62,9 @@ impl Server {
 pub(crate) enum Revocation {}
 
 impl AuthenticatedEndpoint for Revocation {
+    const ENDPOINT: Endpoint = Endpoint::Revocation;
+    const CORS: bool = true;
+
     async fn serve(server: &Server, call: Authenticated<'_>) -> Result<HttpResponse, Rejection> {
         let token = token_parameter(call.form)?;
         // `token_type_hint` is deliberately not read: one lookup covers both kinds, and an
@@ -75,6 +90,18 @@ impl AuthenticatedEndpoint for Revocation {
             TokenKind::Access => {
                 tokens.revoke(&hash).await?;
             }
+        }
+        call.call.emit(call.now, || EventKind::TokenRevoked {
+            client_id: record.client_id.clone(),
+            grant_id: record.grant_id,
+            kind: record.kind,
+        });
+        if record.kind == TokenKind::Refresh {
+            call.call.emit(call.now, || EventKind::GrantRevoked {
+                grant_id: record.grant_id,
+                client_id: record.client_id,
+                cause: RevocationCause::RefreshTokenRevoked,
+            });
         }
         Ok(revoked())
     }

@@ -11,6 +11,8 @@ use crate::error::{Error, ErrorCode, OAuthError, Rejection};
 use crate::grant::refresh_token::handler::reuse_detected;
 use crate::grant::{GrantHandler, GrantRequest, TokenGrant};
 use crate::http::{HttpRequest, HttpResponse, Status};
+use crate::observe::EventKind;
+use crate::observe::call::{Call, Endpoint, grant_type_of};
 use crate::params::Form;
 use crate::render::JsonObject;
 use crate::secret::{AccessToken, RefreshToken, TokenHash};
@@ -30,6 +32,14 @@ impl Server {
     /// rules. Every response carries `Cache-Control: no-store` and `Pragma: no-cache`
     /// (TE-12).
     ///
+    /// An authorization code is consumed by the first request that reaches it: one that is
+    /// well formed and whose client authenticated. Any later failure (another client, an
+    /// expired code, a redirect URI or `code_verifier` that is missing, malformed or wrong)
+    /// leaves the code used, since a code presented with the wrong binding may be a stolen
+    /// or injected one ([RFC 9700 §4.5](https://www.rfc-editor.org/rfc/rfc9700#section-4.5),
+    /// [RFC 6749 §10.5](https://www.rfc-editor.org/rfc/rfc6749#section-10.5)); the client
+    /// starts the flow again. A request refused before that leaves the code alone.
+    ///
     /// # Errors
     /// Only storage and plug-in faults; every protocol failure is an `Ok` response with
     /// its RFC status and JSON body.
@@ -43,7 +53,9 @@ impl Server {
         &self,
         client: &Client,
         grant: TokenGrant,
+        grant_type: &str,
         now: SystemTime,
+        call: &Call<'_>,
     ) -> Result<HttpResponse, Rejection> {
         let config = self.config();
         let grant_id = grant
@@ -54,13 +66,37 @@ impl Server {
             refresh_token,
             records,
         } = self.mint(client, &grant, grant_id, now).await?;
-        self.store_tokens(client, &grant, records, now).await?;
-        Ok(token_response(
+        self.store_tokens(client, &grant, records, now, call)
+            .await?;
+        let response = token_response(
             &access_token,
             refresh_token.as_ref(),
             &grant.scope,
             config.tokens.access_ttl,
-        ))
+        );
+        let refreshed = refresh_token.is_some();
+        call.emit(now, || {
+            let (client_id, subject, scope) = (client.id().clone(), grant.subject, grant.scope);
+            if grant.rotate.is_some() {
+                EventKind::TokenRefreshed {
+                    client_id,
+                    subject,
+                    grant_id,
+                    scope,
+                    refresh_token: refreshed,
+                }
+            } else {
+                EventKind::TokenIssued {
+                    grant_type: grant_type_of(grant_type),
+                    client_id,
+                    subject,
+                    grant_id,
+                    scope,
+                    refresh_token: refreshed,
+                }
+            }
+        });
+        Ok(response)
     }
 
     /// Mints the access token of `grant`, and its refresh token when the client may have
@@ -83,8 +119,14 @@ impl Server {
             grant_id: &grant_id,
             issued_at: now,
             expires_at,
+            audience: grant.audience.as_deref(),
+            auth_time: grant.auth_time,
+            acr: grant.acr.as_deref(),
         };
-        let access_token = tokens.token_issuer.access_token(&claims, random).await?;
+        let access_token = self
+            .access_token_issuer(client, claims.audience)
+            .access_token(&claims, random)
+            .await?;
         // RT-08: a refresh token only for a client registered to receive them and allowed
         // the refresh_token grant, whatever grant asked for one.
         let refresh_token = if grant.refresh_token
@@ -127,6 +169,7 @@ impl Server {
         grant: &TokenGrant,
         records: Vec<(TokenHash, TokenRecord)>,
         now: SystemTime,
+        call: &Call<'_>,
     ) -> Result<(), Rejection> {
         let tokens = &self.config().tokens;
         let Some(rotate) = &grant.rotate else {
@@ -142,6 +185,7 @@ impl Server {
             // RT-06: another request rotated this token first (a concurrent refresh, or a
             // replay): reuse.
             Rotation::AlreadyRotated(marker) => Err(reuse_detected(
+                call,
                 &*tokens.store,
                 &marker,
                 client.id(),
@@ -155,6 +199,26 @@ impl Server {
                 .with_description("unknown, revoked or expired refresh token")
                 .into()),
         }
+    }
+}
+
+impl Server {
+    /// The issuer of `client`'s access tokens for `audience`: the JWT issuer when the
+    /// server issues JWT access tokens and the client's format is JWT, else the server's
+    /// [`TokenIssuer`](crate::TokenIssuer).
+    fn access_token_issuer(
+        &self,
+        client: &Client,
+        audience: Option<&str>,
+    ) -> &dyn crate::TokenIssuer {
+        #[cfg(feature = "jwt")]
+        if let Some(jwt) = &self.state().jwt_access_tokens {
+            if jwt.format_for(client, audience) == crate::issuer::AccessTokenFormat::Jwt {
+                return jwt;
+            }
+        }
+        let _ = (client, audience);
+        &*self.config().tokens.token_issuer
     }
 }
 
@@ -237,6 +301,9 @@ fn grant_revoked() -> OAuthError {
 pub(crate) enum TokenEndpoint {}
 
 impl TokenStyleEndpoint for TokenEndpoint {
+    const ENDPOINT: Endpoint = Endpoint::Token;
+    const CORS: bool = true;
+
     type Route<'s> = &'s dyn GrantHandler;
 
     /// A `grant_type` (TE-05) the server has a handler for, and a named client where the
@@ -245,6 +312,7 @@ impl TokenStyleEndpoint for TokenEndpoint {
         server: &'s Server,
         request: &HttpRequest,
         form: &Form<'_>,
+        call: &Call<'_>,
     ) -> Result<&'s dyn GrantHandler, Rejection> {
         let Some(grant_type) = form.get("grant_type") else {
             return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
@@ -257,8 +325,11 @@ impl TokenStyleEndpoint for TokenEndpoint {
             .iter()
             .find(|h| h.grant_type() == grant_type)
         else {
+            // OB-10: a grant type nobody registered is `other`, whatever its text.
+            call.grant_type(None);
             return Err(OAuthError::new(ErrorCode::UNSUPPORTED_GRANT_TYPE).into());
         };
+        call.grant_type(Some(handler.grant_type()));
         if handler.requires_client_id() && !client_auth::identifies_client(request, form) {
             return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
                 .with_description("client_id required when the client does not authenticate")
@@ -286,8 +357,11 @@ impl TokenStyleEndpoint for TokenEndpoint {
             form: call.form,
             now: call.now,
             issuer: server.issuer(),
+            call: call.call,
         };
         let grant = handler.handle(&grant_request).await?;
-        server.issue(&call.client, grant, call.now).await
+        server
+            .issue(&call.client, grant, grant_type, call.now, call.call)
+            .await
     }
 }

@@ -79,6 +79,7 @@ shared: [
     unknown_paths_and_oversized_bodies
     over_limit_bodies_at_token_style_endpoints_answer_json
     az_10_no_cors_on_the_authorization_endpoint
+    cors_for_the_browser_client
     logs_carry_no_secret
     enter_in_a_sign_in_form_never_approves
     stale_form_of_another_tab_leads_to_the_current_page
@@ -98,6 +99,45 @@ own_server: [
     connections_beyond_the_cap_wait_for_a_free_one
     anonymous_sessions_never_push_out_signed_in_ones
 ]
+}
+
+/// The example servers in JWT mode (`ACCESS_TOKENS=jwt`), on every framework: a client
+/// credentials token and a user token from the code flow verify with an independent JWT
+/// library and the keys at `jwks_uri`, and `/api/data` verifies them offline.
+mod jwt_mode {
+    /// The JWT-mode scenario, and scenarios of the opaque mode that hold in JWT mode too
+    /// (the guard's challenges, client credentials, revocation and introspection, logs
+    /// without secrets), on one framework.
+    macro_rules! jwt_mode {
+        ($module:ident $framework:ident) => {
+            mod $module {
+                use crate::support::e2e::{Demo, Framework};
+
+                #[tokio::test]
+                async fn ex_07_ex_08_jwt_access_tokens() {
+                    crate::example_servers::scenarios::ex_07_ex_08_jwt_access_tokens(
+                        Framework::$framework,
+                    )
+                    .await;
+                }
+
+                #[tokio::test]
+                async fn opaque_mode_scenarios_hold() {
+                    use crate::example_servers::scenarios as s;
+                    let demo = Demo::start_jwt(Framework::$framework).await;
+                    s::bt_05_bt_06_bt_07_bearer_guard_at_the_api(&demo).await;
+                    s::cc_01_cc_02_client_credentials(&demo).await;
+                    s::rv_06_in_04_revocation_and_introspection(&demo).await;
+                    s::md_01_md_04_metadata_discovers_every_endpoint(&demo).await;
+                    s::logs_carry_no_secret(&demo).await;
+                }
+            }
+        };
+    }
+
+    jwt_mode!(axum Axum);
+    jwt_mode!(actix Actix);
+    jwt_mode!(hyper Hyper);
 }
 
 mod scenarios {
@@ -138,6 +178,16 @@ mod scenarios {
             Err(RequestTokenError::ServerResponse(response)) => response.error().clone(),
             other => panic!("expected an error response, got {other:?}"),
         }
+    }
+
+    /// A client credentials token of `demo-service` for `scope`.
+    async fn service_token(demo: &Demo, wanted: &str) -> oauth2::basic::BasicTokenResponse {
+        demo.oauth("demo-service", Some("demo-service-secret"), SPA_REDIRECT)
+            .exchange_client_credentials()
+            .add_scope(scope(wanted))
+            .request_async(&demo.http)
+            .await
+            .expect("a token")
     }
 
     /// Signs in through the code flow with PKCE as `demo-spa` and returns its tokens.
@@ -744,13 +794,7 @@ mod scenarios {
             "BT-06"
         );
         // BT-03: a token in the query is ignored.
-        let client = demo.oauth("demo-service", Some("demo-service-secret"), SPA_REDIRECT);
-        let tokens = client
-            .exchange_client_credentials()
-            .add_scope(scope("write:data"))
-            .request_async(&demo.http)
-            .await
-            .expect("a token");
+        let tokens = service_token(demo, "write:data").await;
         let token = tokens.access_token().secret();
         let query = demo.get(&format!("/api/data?access_token={token}")).await;
         assert_eq!(query.status, 401);
@@ -955,6 +999,64 @@ mod scenarios {
         // TE-01: the token endpoint takes POST only.
         let get = demo.get("/token?grant_type=client_credentials").await;
         assert_eq!(get.status, 405);
+    }
+
+    /// The public `demo-spa` from a page on another loopback port: its preflight and token
+    /// request are allowed, a stranger's origin is refused, the metadata is public.
+    pub(crate) async fn cors_for_the_browser_client(demo: &Demo) {
+        let spa = "http://127.0.0.1:5173";
+        let no_credentials = |reply: &Reply| {
+            assert!(
+                !reply
+                    .headers
+                    .contains_key("access-control-allow-credentials")
+            );
+        };
+        for path in ["/token", "/revoke"] {
+            let preflight = demo
+                .send(
+                    demo.http
+                        .request(reqwest::Method::OPTIONS, demo.url(path))
+                        .header("origin", spa)
+                        .header("access-control-request-method", "POST"),
+                )
+                .await;
+            assert_eq!(preflight.status, 204, "{path}");
+            assert_eq!(preflight.header("access-control-allow-origin"), Some(spa));
+            no_credentials(&preflight);
+        }
+        let token = |origin: &'static str| {
+            demo.http
+                .post(demo.url("/token"))
+                .header("origin", origin)
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", "not-a-token"),
+                    ("client_id", "demo-spa"),
+                ])
+        };
+        let allowed = demo.send(token(spa)).await;
+        assert_eq!(allowed.status, 400);
+        assert!(allowed.body.contains("invalid_grant"), "{}", allowed.body);
+        assert_eq!(allowed.header("access-control-allow-origin"), Some(spa));
+        assert!(allowed.header("vary").is_some_and(|v| v.contains("origin")));
+        no_credentials(&allowed);
+        let stranger = demo.send(token("https://evil.example")).await;
+        assert_eq!(stranger.status, 400);
+        assert!(
+            stranger.body.contains("invalid_request"),
+            "{}",
+            stranger.body
+        );
+        assert_eq!(stranger.header("access-control-allow-origin"), None);
+        let metadata = demo
+            .send(
+                demo.http
+                    .get(demo.url("/.well-known/oauth-authorization-server"))
+                    .header("origin", "https://anyone.example"),
+            )
+            .await;
+        assert_eq!(metadata.header("access-control-allow-origin"), Some("*"));
     }
 
     pub(crate) async fn az_10_no_cors_on_the_authorization_endpoint(demo: &Demo) {
@@ -1693,6 +1795,8 @@ mod scenarios {
             ("/api/data".to_owned(), false),
             ("/api/data".to_owned(), true),
             ("/nowhere".to_owned(), false),
+            // RFC 9110 §8.6: the metadata's HEAD sends the real Content-Length (MD-01).
+            ("/.well-known/oauth-authorization-server".to_owned(), false),
         ] {
             let with_token = |request: reqwest::RequestBuilder| {
                 if bearer {
@@ -1736,4 +1840,119 @@ mod scenarios {
             }
         }
     }
+
+    /// Verifies `token` with `jsonwebtoken` and the key its `kid` names in the server's JWK
+    /// Set (fetched from the metadata's `jwks_uri`); returns the claims.
+    async fn judge(demo: &Demo, token: &str) -> serde_json::Value {
+        let jwks = demo
+            .http
+            .get(demo.endpoint("jwks_uri"))
+            .send()
+            .await
+            .expect("jwks");
+        assert_eq!(jwks.status().as_u16(), 200);
+        assert!(
+            jwks.headers()
+                .get("cache-control")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("max-age=")),
+            "JW-17"
+        );
+        let body = jwks.text().await.expect("a body");
+        let set: jsonwebtoken::jwk::JwkSet = serde_json::from_str(&body).expect("a JWK Set");
+        let header = jsonwebtoken::decode_header(token).expect("a JWS");
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        let jwk = set
+            .find(header.kid.as_deref().expect("a kid"))
+            .expect("the kid is published");
+        let mut validation = jsonwebtoken::Validation::new(header.alg);
+        validation.set_issuer(&[demo.base.as_str()]);
+        validation.set_audience(&[demo.url("/api/data")]);
+        jsonwebtoken::decode::<serde_json::Value>(
+            token,
+            &jsonwebtoken::DecodingKey::from_jwk(jwk).expect("a usable key"),
+            &validation,
+        )
+        .expect("the judge accepts the token")
+        .claims
+    }
+
+    pub(crate) async fn ex_07_ex_08_jwt_access_tokens(framework: Framework) {
+        let demo = Demo::start_jwt(framework).await;
+        let tokens = service_token(&demo, "read:data").await;
+        let token = tokens.access_token().secret();
+        let claims = judge(&demo, token).await;
+        assert_eq!(claims["client_id"], "demo-service");
+        assert_eq!(claims["sub"], "demo-service", "RFC 9068 §2.2");
+        assert_eq!(claims["scope"], "read:data");
+        let data = demo.get_with_bearer("/api/data", token).await;
+        assert_eq!(data.status, 200, "{}", data.body);
+        assert_eq!(data.json()["subject"], serde_json::Value::Null, "CC-04");
+        assert!(introspect_active(&demo, tokens.access_token()).await);
+
+        // A user's token from the code flow.
+        let user = spa_tokens(&demo).await;
+        let claims = judge(&demo, user.access_token().secret()).await;
+        assert_eq!(claims["client_id"], "demo-spa");
+        assert_ne!(claims["sub"], "demo-spa");
+
+        // EX-08: a token changed in transit, and an opaque-looking one, are 401
+        // invalid_token; a valid token without the scope is 403.
+        let mut tampered = token.clone();
+        let at = tampered.rfind('.').expect("three parts") + 3;
+        let flipped = if &tampered[at..=at] == "A" { "B" } else { "A" };
+        tampered.replace_range(at..=at, flipped);
+        for bad in [tampered.as_str(), "not-a-token"] {
+            let refused = demo.get_with_bearer("/api/data", bad).await;
+            assert_eq!(refused.status, 401);
+            assert!(
+                refused
+                    .header("www-authenticate")
+                    .is_some_and(|c| c.contains("error=\"invalid_token\"")),
+                "{:?}",
+                refused.header("www-authenticate")
+            );
+        }
+        let narrow = service_token(&demo, "write:data").await;
+        let refused = demo
+            .get_with_bearer("/api/data", narrow.access_token().secret())
+            .await;
+        assert_eq!(refused.status, 403);
+    }
+}
+
+/// The actix-web example's bearer middleware (`require_bearer`), the counterpart of the
+/// tower layer: the exact challenges, and the token's information for the handler.
+#[tokio::test]
+async fn bt_05_07_the_actix_bearer_middleware() {
+    use crate::support::e2e::*;
+    let demo = Demo::start(Framework::Actix).await;
+    let token = demo
+        .post_form(
+            "/token",
+            Some(("demo-service", "demo-service-secret")),
+            &[("grant_type", "client_credentials"), ("scope", "read:data")],
+        )
+        .await
+        .json()["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    let ok = demo.get_with_bearer("/api/whoami", &token).await;
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.json()["client_id"], "demo-service");
+    assert_eq!(ok.json()["scope"], "read:data");
+    let none = demo.get("/api/whoami").await;
+    assert_eq!(none.status, 401);
+    assert_eq!(
+        none.header("www-authenticate"),
+        Some("Bearer realm=\"demo-api\"")
+    );
+    let bad = demo.get_with_bearer("/api/whoami", "not-a-token").await;
+    assert_eq!(bad.status, 401);
+    assert!(
+        bad.header("www-authenticate")
+            .unwrap()
+            .contains("invalid_token")
+    );
 }

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::clock::revoked_until;
 use crate::error::Rejection;
 use crate::error::{ErrorCode, OAuthError};
 use crate::grant::authorization_code::{CodeUse, Exchange, check_exchange, parse_verifier};
-use crate::grant::{GrantHandler, GrantRequest, TokenGrant};
+use crate::grant::{GrantHandler, GrantRequest, TokenGrant, revoke_replayed};
+use crate::observe::ReplayedCode;
 use crate::secret::TokenHash;
 use crate::store::{CodeStore, Redemption, TokenStore};
 use crate::types::GrantType;
@@ -41,17 +41,20 @@ impl GrantHandler for AuthorizationCodeGrant {
                 .with_description("code required")
                 .into());
         };
-        // PK-07: a malformed verifier is refused before the code is touched.
-        let verifier = parse_verifier(request.param("code_verifier"))?;
+        // PK-07: the verifier's syntax is checked without comparing it to anything, but
+        // only once the code is consumed: every failure burns the code (see the module).
+        let verifier = parse_verifier(request.param("code_verifier"));
+        // AC-01, AC-04: one atomic store operation decides single use.
+        let redemption = self.codes.redeem(&TokenHash::of(code)).await?;
         let exchange = Exchange {
             client_id: request.client().id(),
+            registered_redirect_uris: request.client().redirect_uris(),
             redirect_uri: request.param("redirect_uri"),
-            code_verifier: verifier,
+            code_verifier: verifier?,
             issuer: request.issuer(),
             now: request.now(),
         };
-        // AC-01, AC-04: one atomic store operation decides single use.
-        match self.codes.redeem(&TokenHash::of(code)).await? {
+        match redemption {
             Redemption::Redeemed(grant) => {
                 check_exchange(&grant, &exchange, CodeUse::First)?;
                 Ok(TokenGrant::for_grant(grant.grant_id, grant.scope)
@@ -67,12 +70,14 @@ impl GrantHandler for AuthorizationCodeGrant {
                 // be the client: revoke every token of the grant.
                 // The tombstone also refuses the tokens of a first redemption that is still
                 // between its redeem and its insert.
-                self.tokens
-                    .revoke_grant(
-                        &grant.grant_id,
-                        revoked_until(request.now(), self.revoked_for),
-                    )
-                    .await?;
+                revoke_replayed(
+                    request,
+                    &*self.tokens,
+                    grant.grant_id,
+                    ReplayedCode::AuthorizationCode,
+                    self.revoked_for,
+                )
+                .await?;
                 Err(OAuthError::new(ErrorCode::INVALID_GRANT)
                     .with_description("code already used")
                     .into())
