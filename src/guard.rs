@@ -54,10 +54,13 @@ impl TokenInfo {
     /// Informational only (auditing, logs): earlier actors must not be used for access
     /// decisions.
     pub fn actor_chain(&self) -> impl Iterator<Item = ActorIdentity<'_>> + '_ {
-        self.act.iter().flat_map(Actor::chain).map(|a| ActorIdentity {
-            subject: a.subject(),
-            issuer: a.issuer(),
-        })
+        self.act
+            .iter()
+            .flat_map(Actor::chain)
+            .map(|a| ActorIdentity {
+                subject: a.subject(),
+                issuer: a.issuer(),
+            })
     }
 }
 

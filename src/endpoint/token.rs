@@ -224,7 +224,9 @@ fn access_expiry(
     lifetime: Duration,
 ) -> Result<SystemTime, Rejection> {
     let expires_at = expiry(now, lifetime)?;
-    Ok(grant.not_after.map_or(expires_at, |cap| cap.min(expires_at)))
+    Ok(grant
+        .not_after
+        .map_or(expires_at, |cap| cap.min(expires_at)))
 }
 
 /// The tokens of one response, and the records to store under their digests.

@@ -52,6 +52,16 @@ impl GrantRequest<'_> {
         self.form.get(name)
     }
 
+    /// Every value of body parameter `name`, in request order: for the parameters that
+    /// may repeat, `resource`
+    /// ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)) and `audience`
+    /// ([RFC 8693 §2.1](https://www.rfc-editor.org/rfc/rfc8693#section-2.1)). Any other
+    /// name is refused when repeated before a handler runs, so this gives at most one value
+    /// for it.
+    pub fn param_values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.form.get_all(name)
+    }
+
     /// The server's current time.
     pub fn now(&self) -> SystemTime {
         self.now

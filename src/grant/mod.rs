@@ -22,10 +22,19 @@ pub(crate) mod device;
 pub(crate) mod handler;
 pub(crate) mod password;
 pub(crate) mod refresh_token;
+pub(crate) mod token_exchange;
+#[cfg(feature = "jwt")]
+pub(crate) mod trusted;
 
 pub use crate::error::Rejection;
 pub use handler::{GrantHandler, TokenGrant};
 pub use password::handler::ResourceOwnerVerifier;
+pub use token_exchange::{
+    Exchange, ExchangeDecision, ExchangePolicy, Issuance, TokenExchange, TokenType, ValidatedToken,
+};
+#[cfg(feature = "jwt")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
+pub use trusted::TrustedIssuer;
 
 // `GrantRequest` is public at the crate root (a name of the design card).
 pub(crate) use handler::{GrantRequest, Rotate};

@@ -183,6 +183,23 @@ impl Validation {
         v
     }
 
+    /// JWTs of another issuer the host trusts (token exchange subjects, JWT bearer
+    /// assertions): verified as [`id_token`](Self::id_token) is, untyped or `JWT`, with
+    /// `aud` containing `audience`.
+    pub(crate) fn trusted_jwt(issuer: &str, audience: &str) -> Self {
+        let mut v = Self::new(
+            JwtUse::IdToken,
+            Required::ISS
+                .and(Required::SUB)
+                .and(Required::AUD)
+                .and(Required::EXP)
+                .and(Required::IAT),
+        );
+        v.issuer = Some(Arc::from(issuer));
+        v.audience = Some(Arc::from(audience));
+        v
+    }
+
     /// Client assertions ([RFC 7523 §3](https://www.rfc-editor.org/rfc/rfc7523#section-3)):
     /// `client-authentication+jwt`, `JWT` or untyped; `iss` and `sub` equal to `client_id`;
     /// `aud` containing `audience` (the server's issuer identifier); `exp` and `jti`

@@ -37,5 +37,6 @@ mod rfc_vectors;
 mod secret_hygiene;
 mod security;
 mod store_conformance;
+mod token_exchange;
 mod type_properties;
 mod wire_format;

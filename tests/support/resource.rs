@@ -191,6 +191,12 @@ impl Harness {
         self.user_tokens_with(form(), &format!("client_id={SPA}"))
     }
 
+    /// A user access token and refresh token for the public client, with `extra` form
+    /// fields (`scope=...`).
+    pub fn spa_tokens_with(&self, extra: &str) -> (String, String) {
+        self.user_tokens_with(form(), &format!("client_id={SPA}&{extra}"))
+    }
+
     fn user_tokens_with(&self, request: HttpRequest, extra: &str) -> (String, String) {
         let body = format!("grant_type={}&{extra}", enc(USER_GRANT));
         let response = self.token(&request.with_body(body));

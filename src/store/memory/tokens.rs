@@ -119,16 +119,16 @@ impl Slot {
         } else {
             Some(Box::new((record.issued_at, record.expires_at)))
         };
-        let extra =
-            if record.audience.is_none() && exact_times.is_none() && record.actor.is_none() {
-                None
-            } else {
-                Some(Box::new(Extra {
-                    audience: record.audience,
-                    actor: record.actor,
-                    exact_times,
-                }))
-            };
+        let extra = if record.audience.is_none() && exact_times.is_none() && record.actor.is_none()
+        {
+            None
+        } else {
+            Some(Box::new(Extra {
+                audience: record.audience,
+                actor: record.actor,
+                exact_times,
+            }))
+        };
         Self {
             hash,
             grant_id: record.grant_id,
