@@ -33,6 +33,9 @@ const PUBLIC: &str = "public-exchanger";
 /// The trusted identity provider of the JWT subject tokens.
 const IDP: &str = "https://idp.example.com";
 
+/// A row of the policy refusal table: the parameter, the client, the form, the error.
+type Case<'a> = (&'static str, (&'static str, &'static str), Vec<(&'a str, &'a str)>, &'static str);
+
 type Decide = dyn Fn(&Exchange<'_>) -> ExchangeDecision + Send + Sync;
 
 /// A policy given as a closure.
@@ -491,7 +494,7 @@ fn tx_06_a_policy_refusal_for_every_parameter() {
     };
     let mut with_actor = base.clone();
     with_actor.extend([("actor_token", other.as_str()), ("actor_token_type", AT)]);
-    let cases: [(&str, (&str, &str), Vec<(&str, &str)>, &str); 6] = [
+    let cases: [Case<'_>; 6] = [
         (
             "subject_token",
             SVC_A,

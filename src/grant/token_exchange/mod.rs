@@ -174,7 +174,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::types::{ClientSecret, ClientType};
+    use crate::types::{ClientSecret, ClientType, GrantType};
 
     fn run(form: &[(&'static str, &'static str)]) -> Result<Params<'static>, String> {
         let map: HashMap<&str, Vec<&'static str>> =
@@ -287,6 +287,7 @@ mod tests {
     fn client(allowed: &str) -> Client {
         Client::builder("c", ClientType::Confidential)
             .secret(&ClientSecret::from_presented("s".into()))
+            .grant_type(GrantType::new(TokenExchange::GRANT_TYPE))
             .allowed_scope(allowed)
             .build()
             .unwrap()
