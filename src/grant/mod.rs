@@ -20,6 +20,8 @@ pub(crate) mod authorization_code;
 pub(crate) mod client_credentials;
 pub(crate) mod device;
 pub(crate) mod handler;
+#[cfg(feature = "jwt")]
+pub(crate) mod jwt_bearer;
 pub(crate) mod password;
 pub(crate) mod refresh_token;
 pub(crate) mod token_exchange;
@@ -28,6 +30,9 @@ pub(crate) mod trusted;
 
 pub use crate::error::Rejection;
 pub use handler::{GrantHandler, TokenGrant};
+#[cfg(feature = "jwt")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
+pub use jwt_bearer::{Assertion, AssertionPolicy, JwtBearer, MappedSubject};
 pub use password::handler::ResourceOwnerVerifier;
 pub use token_exchange::{
     Exchange, ExchangeDecision, ExchangePolicy, Issuance, TokenExchange, TokenType, ValidatedToken,
@@ -69,6 +74,31 @@ pub(crate) fn resolve_scope(client: &Client, requested: Option<&str>) -> Result<
             .with_description("scope not allowed for this client"));
     }
     Ok(scope)
+}
+
+/// The scope an extension grant issues from an upper `limit` (a subject token's scope, an
+/// assertion's mapped scope): the requested scope when it is within `limit` and the
+/// client's allowed scopes (`invalid_scope` otherwise: never narrowed silently); without a
+/// request, all of `limit` the client is allowed.
+pub(crate) fn scope_within(
+    limit: &Scope,
+    client: &Client,
+    requested: Option<&Scope>,
+) -> Result<Scope, OAuthError> {
+    let allowed = client.allowed_scope();
+    match requested {
+        Some(scope) if scope.is_subset_of(limit) && scope.is_subset_of(allowed) => {
+            Ok(scope.clone())
+        }
+        Some(_) => Err(OAuthError::new(ErrorCode::INVALID_SCOPE)
+            .with_description("scope beyond what this grant may issue")),
+        None => {
+            let kept: Vec<&str> = limit.iter().filter(|t| allowed.contains(t)).collect();
+            Scope::parse(&kept.join(" ")).map_err(|_| {
+                OAuthError::new(ErrorCode::INVALID_SCOPE).with_description("malformed scope")
+            })
+        }
+    }
 }
 
 #[cfg(test)]

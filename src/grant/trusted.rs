@@ -3,30 +3,30 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::jose::{AlgorithmSet, JwkSet, JwtError, Validation, VerifiedJwt};
 
-/// An issuer of JWTs that the host trusts: its issuer identifier, its public keys and the
-/// audiences its JWTs must name to be accepted here.
+/// An issuer of JWTs that the host trusts: its issuer identifier and its public keys.
 ///
 /// A JWT is checked only with the keys of the issuer its `iss` names, compared exactly
 /// ([RFC 8725 §3.8](https://www.rfc-editor.org/rfc/rfc8725#section-3.8)), with an
 /// algorithm of the issuer's allow-list (never `none`), and must be untyped or `typ: JWT`:
 /// a JWT of another kind (an access token `at+jwt`, a client assertion, a DPoP proof) is
 /// refused ([RFC 8725 §3.11](https://www.rfc-editor.org/rfc/rfc8725#section-3.11)).
-/// `iss`, `sub`, `aud`, `exp` and `iat` are required; `aud` must contain one of the
-/// audiences given here.
+/// `iss`, `sub`, `aud`, `exp` and `iat` are required, and `aud` must name this server: its
+/// issuer identifier (for the JWT bearer grant, also its token endpoint URL; for token
+/// exchange, also any [`audience`](Self::audience) given here).
 ///
 /// ```
 /// use grantflow::grant::TrustedIssuer;
 /// use grantflow::jose::JwkSet;
 ///
 /// let keys = JwkSet::parse(br#"{"keys":[]}"#)?;
-/// let idp = TrustedIssuer::new("https://idp.example.com", keys, "https://as.example.com");
+/// let idp = TrustedIssuer::new("https://idp.example.com", keys);
 /// assert_eq!(idp.issuer(), "https://idp.example.com");
 /// # Ok::<(), grantflow::jose::KeyError>(())
 /// ```
@@ -48,18 +48,18 @@ impl fmt::Debug for TrustedIssuer {
 }
 
 impl TrustedIssuer {
-    /// Trusts `issuer`, whose JWTs are signed with one of `keys` and name `audience` in
-    /// their `aud`.
-    pub fn new(issuer: &str, keys: JwkSet, audience: &str) -> Self {
+    /// Trusts `issuer`, whose JWTs are signed with one of `keys`.
+    pub fn new(issuer: &str, keys: JwkSet) -> Self {
         Self {
             issuer: Arc::from(issuer),
             keys,
-            audiences: vec![Arc::from(audience)],
+            audiences: Vec::new(),
             algorithms: AlgorithmSet::ALL,
         }
     }
 
-    /// Accepts `audience` in `aud` too.
+    /// For token exchange: accepts subject and actor tokens whose `aud` names `audience`
+    /// (an ID token's client, say), besides this server's issuer identifier.
     #[must_use]
     pub fn audience(mut self, audience: &str) -> Self {
         self.audiences.push(Arc::from(audience));
@@ -79,13 +79,28 @@ impl TrustedIssuer {
         &self.issuer
     }
 
+    /// The audiences given with [`audience`](Self::audience).
+    pub(crate) fn extra_audiences(&self) -> impl Iterator<Item = &str> + '_ {
+        self.audiences.iter().map(|a| &**a)
+    }
+
     /// Verifies `jwt` as a JWT of this issuer at `now`: signature with this issuer's keys,
-    /// `typ`, and the registered claims.
-    pub(crate) fn verify(&self, jwt: &str, now: SystemTime) -> Result<VerifiedJwt, JwtError> {
+    /// `typ`, and the registered claims, with `aud` naming one of `audiences`, and `iat` at
+    /// most `max_age` old when given.
+    pub(crate) fn verify<'a>(
+        &self,
+        jwt: &str,
+        now: SystemTime,
+        audiences: impl IntoIterator<Item = &'a str>,
+        max_age: Option<Duration>,
+    ) -> Result<VerifiedJwt, JwtError> {
         let mut last = JwtError::WrongAudience;
-        for audience in &self.audiences {
-            let validation =
+        for audience in audiences {
+            let mut validation =
                 Validation::trusted_jwt(&self.issuer, audience).algorithms(self.algorithms);
+            if let Some(max_age) = max_age {
+                validation = validation.max_age(max_age);
+            }
             match validation.verify(jwt, &self.keys, now) {
                 Ok(verified) => return Ok(verified),
                 Err(JwtError::WrongAudience) => {}

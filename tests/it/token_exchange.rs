@@ -34,7 +34,12 @@ const PUBLIC: &str = "public-exchanger";
 const IDP: &str = "https://idp.example.com";
 
 /// A row of the policy refusal table: the parameter, the client, the form, the error.
-type Case<'a> = (&'static str, (&'static str, &'static str), Vec<(&'a str, &'a str)>, &'static str);
+type Case<'a> = (
+    &'static str,
+    (&'static str, &'static str),
+    Vec<(&'a str, &'a str)>,
+    &'static str,
+);
 
 type Decide = dyn Fn(&Exchange<'_>) -> ExchangeDecision + Send + Sync;
 
@@ -100,7 +105,6 @@ fn tx_with(decide: Option<Arc<Policy>>) -> Tx {
     let idp = TrustedIssuer::new(
         IDP,
         JwkSet::from_keys([idp_key.public_key().clone()]).unwrap(),
-        ISSUER,
     );
     let tokens = Arc::new(MemoryTokenStore::new());
     let mut exchange = TokenExchange::new(tokens.clone()).trust(idp);

@@ -121,7 +121,7 @@ impl TokenExchange {
                 _ => None,
             },
             TokenType::Jwt | TokenType::IdToken => {
-                return self.validate_jwt(token, token_type, now, what);
+                return self.validate_jwt(token, token_type, request.issuer(), now, what);
             }
             TokenType::Saml1 | TokenType::Saml2 => None,
         };
@@ -136,11 +136,17 @@ impl TokenExchange {
         &self,
         token: &str,
         token_type: TokenType,
+        issuer: &str,
         now: SystemTime,
         what: &'static str,
     ) -> Result<ValidatedToken, Rejection> {
         let verified = issuer_of(&self.trusted, token)
-            .and_then(|issuer| issuer.verify(token, now).ok())
+            .and_then(|trusted| {
+                let ours = std::iter::once(issuer);
+                trusted
+                    .verify(token, now, ours.chain(trusted.extra_audiences()), None)
+                    .ok()
+            })
             .ok_or_else(|| refused(what))?;
         let claims = verified.claims();
         let string = |name: &str| claims.get(name).and_then(|v| v.as_str());
@@ -185,6 +191,7 @@ impl TokenExchange {
         &self,
         _token: &str,
         _token_type: TokenType,
+        _issuer: &str,
         _now: SystemTime,
         what: &'static str,
     ) -> Result<ValidatedToken, Rejection> {

@@ -10,6 +10,7 @@ pub use policy::{Exchange, ExchangeDecision, ExchangePolicy, Issuance, TokenType
 use url::Url;
 
 use crate::error::{ErrorCode, OAuthError};
+use crate::grant::scope_within;
 use crate::types::{Actor, Client, Scope};
 
 /// The most `resource` and `audience` values, together, one request may carry: more get
@@ -126,21 +127,7 @@ pub(crate) fn narrowed_scope(
     client: &Client,
     requested: Option<&Scope>,
 ) -> Result<Scope, OAuthError> {
-    let within = |s: &Scope| s.is_subset_of(subject) && s.is_subset_of(client.allowed_scope());
-    match requested {
-        Some(scope) if within(scope) => Ok(scope.clone()),
-        Some(_) => Err(OAuthError::new(ErrorCode::INVALID_SCOPE)
-            .with_description("scope beyond the subject token's or the client's")),
-        None => {
-            let kept: Vec<&str> = subject
-                .iter()
-                .filter(|t| client.allowed_scope().contains(t))
-                .collect();
-            Scope::parse(&kept.join(" ")).map_err(|_| {
-                OAuthError::new(ErrorCode::INVALID_SCOPE).with_description("malformed scope")
-            })
-        }
-    }
+    scope_within(subject, client, requested)
 }
 
 /// TX-11: the `act` of a delegated token: the current actor outermost, the subject
