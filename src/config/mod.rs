@@ -21,12 +21,16 @@
 
 mod builder;
 mod device;
+#[cfg(feature = "jwt")]
+mod jwt;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use builder::ServerBuilder;
 pub(crate) use device::DeviceConfig;
+#[cfg(feature = "jwt")]
+pub(crate) use jwt::JwtConfig;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::ConfigError;
@@ -66,6 +70,9 @@ pub(crate) struct Config {
     pub(crate) http: HttpConfig,
     /// Extension grant handlers, after the built-in ones.
     pub(crate) extension_grants: Vec<Arc<dyn GrantHandler>>,
+    /// The signing keys, their JWK Set and JWT access tokens.
+    #[cfg(feature = "jwt")]
+    pub(crate) jwt: JwtConfig,
     /// The insecure switches.
     pub(crate) dangerous: Dangerous,
 }
@@ -231,6 +238,8 @@ impl Config {
                 localhost_port: LocalhostPort::Any,
             },
             device: DeviceConfig::new(base),
+            #[cfg(feature = "jwt")]
+            jwt: JwtConfig::new(base),
             password: PasswordConfig {
                 verifier: None,
                 limiter: Arc::new(MemoryAttemptLimiter::new(5, Duration::from_secs(300))),
@@ -267,6 +276,9 @@ impl Config {
         self.code_flow.check()?;
         self.device.check(schemes)?;
         self.metadata.check(schemes)?;
+        #[cfg(feature = "jwt")]
+        self.jwt
+            .check(&self.issuer, self.tokens.access_ttl, schemes)?;
         self.http.check()
     }
 }

@@ -122,6 +122,12 @@ pub struct TokenGrant {
     /// ([RFC 8693 §2.2.1](https://www.rfc-editor.org/rfc/rfc8693#section-2.2.1)), for
     /// grants that define it.
     pub issued_token_type: Option<&'static str>,
+    /// When the resource owner authenticated, if known: the `auth_time` of JWT access
+    /// tokens ([RFC 9068 §2.2.1](https://www.rfc-editor.org/rfc/rfc9068#section-2.2.1)).
+    pub auth_time: Option<SystemTime>,
+    /// The authentication context class of the resource owner's authentication, if known:
+    /// the `acr` of JWT access tokens.
+    pub acr: Option<Arc<str>>,
     /// Set by the refresh grant: the presented refresh token to rotate out atomically
     /// when the new tokens are stored.
     pub(crate) rotate: Option<Rotate>,
@@ -149,6 +155,8 @@ impl TokenGrant {
             actor: None,
             not_after: None,
             issued_token_type: None,
+            auth_time: None,
+            acr: None,
         }
     }
 
@@ -202,6 +210,15 @@ impl TokenGrant {
     #[must_use]
     pub fn with_subject(mut self, subject: Subject) -> Self {
         self.subject = Some(subject);
+        self
+    }
+
+    /// Records when and how the resource owner authenticated (`auth_time`, and `acr` when
+    /// given), for the access tokens that carry them.
+    #[must_use]
+    pub fn with_authentication(mut self, auth_time: SystemTime, acr: Option<&str>) -> Self {
+        self.auth_time = Some(auth_time);
+        self.acr = acr.map(Arc::from);
         self
     }
 

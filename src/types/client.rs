@@ -7,6 +7,7 @@ use std::sync::Arc;
 use subtle::{Choice, ConstantTimeEq as _};
 
 use crate::secret::{TokenHash, secret_type};
+use crate::token_issuer::AccessTokenFormat;
 use crate::types::redirect_uri::{InvalidRedirectUri, RedirectUri};
 use crate::types::scope::Scope;
 
@@ -246,6 +247,7 @@ pub struct Client {
     introspection: bool,
     resource_audience: Option<Arc<str>>,
     pkce_exempt: bool,
+    access_token_format: Option<AccessTokenFormat>,
 }
 
 impl Client {
@@ -265,6 +267,7 @@ impl Client {
             introspection: false,
             resource_audience: None,
             pkce_exempt: false,
+            access_token_format: None,
         }
     }
 
@@ -342,6 +345,12 @@ impl Client {
         self.pkce_exempt
     }
 
+    /// The access token format registered for this client, or `None` for the server's
+    /// default (see [`ClientBuilder::access_token_format`]).
+    pub fn access_token_format(&self) -> Option<AccessTokenFormat> {
+        self.access_token_format
+    }
+
     /// The digests of the client's current secrets.
     pub fn secret_hashes(&self) -> &[TokenHash] {
         &self.secret_hashes
@@ -377,6 +386,7 @@ pub struct ClientBuilder {
     introspection: bool,
     resource_audience: Option<Arc<str>>,
     pkce_exempt: bool,
+    access_token_format: Option<AccessTokenFormat>,
 }
 
 impl ClientBuilder {
@@ -451,6 +461,17 @@ impl ClientBuilder {
     /// tokens for several resource servers registers one client per audience.
     pub fn resource_audience(mut self, audience: &str) -> Self {
         self.resource_audience = Some(Arc::from(audience));
+        self
+    }
+
+    /// The format of the access tokens this client receives, overriding the server's
+    /// default. Default: none, the server's choice: opaque tokens, or JWT access tokens
+    /// when the server issues them by default (`ServerBuilder::jwt_access_tokens`, feature
+    /// `jwt`). [`AccessTokenFormat::Jwt`] takes effect only on a server that issues JWT
+    /// access tokens; elsewhere the client receives opaque ones, the format every server
+    /// can issue.
+    pub fn access_token_format(mut self, format: AccessTokenFormat) -> Self {
+        self.access_token_format = Some(format);
         self
     }
 
@@ -547,6 +568,7 @@ impl ClientBuilder {
             introspection: self.introspection,
             resource_audience: self.resource_audience,
             pkce_exempt: self.pkce_exempt,
+            access_token_format: self.access_token_format,
         })
     }
 }

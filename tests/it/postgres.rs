@@ -714,7 +714,7 @@ pub(crate) mod pg {
             .fetch_one(&pool)
             .await
             .expect("schema table");
-        assert_eq!(version, 3);
+        assert_eq!(version, 4);
     }
 
     /// A key of this test run's own, so runs over one database never share counts.

@@ -78,6 +78,14 @@ struct Tx {
 /// The resource harness plus the exchangers, with token exchange over its token store,
 /// `decide` as the policy (none: the default), and [`IDP`] trusted.
 fn tx_with(decide: Option<Arc<Policy>>) -> Tx {
+    tx_configured(decide, |b| b)
+}
+
+/// [`tx_with`], the server builder adjusted by `configure`.
+fn tx_configured(
+    decide: Option<Arc<Policy>>,
+    configure: impl FnOnce(grantflow::ServerBuilder) -> grantflow::ServerBuilder,
+) -> Tx {
     let clients = registry();
     for (id, secret) in [SVC_A, SVC_B, SVC_C] {
         clients
@@ -114,9 +122,11 @@ fn tx_with(decide: Option<Arc<Policy>>) -> Tx {
     let h = Harness::builder(clients)
         .token_store(tokens.clone(), tokens)
         .build(|b| {
-            b.access_token_ttl(TTL)
-                .grant_handler(Arc::new(UserGrant))
-                .grant_handler(Arc::new(exchange))
+            configure(
+                b.access_token_ttl(TTL)
+                    .grant_handler(Arc::new(UserGrant))
+                    .grant_handler(Arc::new(exchange)),
+            )
         });
     Tx { h, idp_key }
 }
@@ -695,6 +705,43 @@ fn tx_11_three_delegations_nest_the_act_chain_in_introspection() {
         assert!(act.get("exp").is_none() && act.get("aud").is_none() && act.get("nbf").is_none());
         act = &act["act"];
     }
+}
+
+#[test]
+fn tx_11_jwt_access_tokens_carry_the_nested_act_chain() {
+    use grantflow::jose::{JwtAccessTokens, KeySet, MemoryKeySetStore};
+    let keys = KeySet::builder(ISSUER, Arc::new(MemoryKeySetStore::new()))
+        .build()
+        .unwrap();
+    block_on(keys.bootstrap(
+        Arc::new(SigningKey::generate(Algorithm::Es256).unwrap()),
+        t0(),
+    ))
+    .unwrap();
+    let t = tx_configured(Some(delegate_all()), |b| {
+        b.signing_keys(keys)
+            .jwt_access_tokens(JwtAccessTokens::new("https://default.example"))
+    });
+    let by_c = chain_of_three(&t);
+    let payload = by_c.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["sub"], "alice");
+    assert_eq!(claims["client_id"], SVC_C.0);
+    assert_eq!(
+        claims["act"],
+        json!({"sub": "svc-c", "act": {"sub": "svc-b", "act": {"sub": "svc-a"}}})
+    );
+    // TX-12 at a resource server verifying offline: the current actor, and the chain apart.
+    let guard = block_on(t.h.server.jwt_bearer_guard("https://default.example")).unwrap();
+    let request = grantflow::HttpRequest::new(grantflow::Method::Get)
+        .with_header("authorization", format!("Bearer {by_c}"));
+    let info = block_on(guard.check(&request, &Scope::parse("read").unwrap())).unwrap();
+    assert_eq!(info.actor().map(|a| a.subject), Some("svc-c"));
+    assert_eq!(info.actor_chain().count(), 3);
 }
 
 #[test]
