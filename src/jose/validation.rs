@@ -170,17 +170,7 @@ impl Validation {
     /// `issuer`; `aud` containing `client_id`; `iss`, `sub`, `aud`, `exp` and `iat`
     /// required. Up to 16 KiB.
     pub fn id_token(issuer: &str, client_id: &ClientId) -> Self {
-        let mut v = Self::new(
-            JwtUse::IdToken,
-            Required::ISS
-                .and(Required::SUB)
-                .and(Required::AUD)
-                .and(Required::EXP)
-                .and(Required::IAT),
-        );
-        v.issuer = Some(Arc::from(issuer));
-        v.audience = Some(Arc::from(client_id.as_str()));
-        v
+        Self::trusted_jwt(issuer, client_id.as_str())
     }
 
     /// JWTs of another issuer the host trusts (token exchange subjects, JWT bearer

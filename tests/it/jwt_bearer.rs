@@ -146,16 +146,8 @@ fn jb_01_missing_assertion_is_invalid_request_and_a_malformed_one_invalid_grant(
 
 #[test]
 fn jb_01_metadata_lists_the_grant_only_when_enabled() {
-    let listed = |h: &Harness| {
-        let doc: Value = serde_json::from_slice(&h.server.metadata().body).unwrap();
-        doc["grant_types_supported"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|g| g == JB)
-    };
-    assert!(listed(&jb().h));
-    assert!(!listed(&Harness::new()));
+    assert!(jb().h.advertises_grant_type(JB));
+    assert!(!Harness::new().advertises_grant_type(JB));
 }
 
 #[test]

@@ -221,16 +221,8 @@ fn tx_01_public_client_is_unauthorized_and_unauthenticated_is_invalid_client() {
 
 #[test]
 fn tx_01_metadata_lists_the_grant_only_when_enabled() {
-    let listed = |h: &Harness| {
-        let doc: Value = serde_json::from_slice(&h.server.metadata().body).unwrap();
-        doc["grant_types_supported"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|g| g == TX)
-    };
-    assert!(listed(&tx().h));
-    assert!(!listed(&Harness::new()));
+    assert!(tx().h.advertises_grant_type(TX));
+    assert!(!Harness::new().advertises_grant_type(TX));
 }
 
 #[test]

@@ -208,6 +208,16 @@ impl Harness {
         )
     }
 
+    /// Whether the metadata lists `grant_type` in `grant_types_supported`.
+    pub fn advertises_grant_type(&self, grant_type: &str) -> bool {
+        let doc: Value = serde_json::from_slice(&self.server.metadata().body).expect("JSON");
+        doc["grant_types_supported"]
+            .as_array()
+            .expect("an array")
+            .iter()
+            .any(|g| g == grant_type)
+    }
+
     /// Introspects `token` as the resource server [`RS`].
     pub fn introspect_as_rs(&self, token: &str) -> Value {
         let response = self.introspect(&basic(RS).with_body(format!("token={}", enc(token))));
