@@ -7,10 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use grantflow::grant::{Assertion, AssertionPolicy, JwtBearer, MappedSubject, TrustedIssuer};
 use grantflow::jose::{Algorithm, JwkSet, SigningKey};
-use grantflow::{
-    Client, ClientSecret, ClientType, GrantType, HttpRequest, HttpResponse, MemorySingleUseStore,
-    Scope, StorageError, Subject,
-};
+use grantflow::{HttpRequest, HttpResponse, MemorySingleUseStore, Scope, StorageError, Subject};
 use serde_json::{Value, json};
 
 use crate::support::race::{race, runtime};
@@ -52,26 +49,14 @@ struct Jb {
 
 fn jb() -> Jb {
     let clients = registry();
-    clients
-        .insert(
-            Client::builder(AGENT.0, ClientType::Confidential)
-                .secret(&ClientSecret::from_presented(AGENT.1.to_owned()))
-                .grant_type(GrantType::new(JB))
-                .allowed_scope("jobs:run jobs:read admin")
-                .build()
-                .unwrap(),
-        )
-        .unwrap();
-    clients
-        .insert(
-            Client::builder(PUBLIC, ClientType::Public)
-                .grant_type(GrantType::new(JB))
-                .allowed_scope("jobs:read")
-                .redirect_uri("https://public.example.com/cb")
-                .build()
-                .unwrap(),
-        )
-        .unwrap();
+    add_grant_client(
+        &clients,
+        AGENT.0,
+        Some(AGENT.1),
+        JB,
+        "jobs:run jobs:read admin",
+    );
+    add_grant_client(&clients, PUBLIC, None, JB, "jobs:read");
     let key = Arc::new(SigningKey::generate(Algorithm::Es256).unwrap());
     let grant = JwtBearer::new(Arc::new(MemorySingleUseStore::new()), Arc::new(Jobs))
         .trust(TrustedIssuer::new(

@@ -11,10 +11,7 @@ use grantflow::grant::{
     Exchange, ExchangeDecision, ExchangePolicy, Issuance, TokenExchange, TokenType, TrustedIssuer,
 };
 use grantflow::jose::{Algorithm, JwkSet, SigningKey};
-use grantflow::{
-    Client, ClientSecret, ClientType, GrantType, HttpResponse, MemoryTokenStore, Scope,
-    StorageError, Subject,
-};
+use grantflow::{HttpResponse, MemoryTokenStore, Scope, StorageError, Subject};
 use serde_json::{Value, json};
 
 use crate::support::resource::*;
@@ -88,27 +85,9 @@ fn tx_configured(
 ) -> Tx {
     let clients = registry();
     for (id, secret) in [SVC_A, SVC_B, SVC_C] {
-        clients
-            .insert(
-                Client::builder(id, ClientType::Confidential)
-                    .secret(&ClientSecret::from_presented(secret.to_owned()))
-                    .grant_type(GrantType::new(TX))
-                    .allowed_scope("read write")
-                    .build()
-                    .unwrap(),
-            )
-            .unwrap();
+        add_grant_client(&clients, id, Some(secret), TX, "read write");
     }
-    clients
-        .insert(
-            Client::builder(PUBLIC, ClientType::Public)
-                .grant_type(GrantType::new(TX))
-                .allowed_scope("read")
-                .redirect_uri("https://public.example.com/cb")
-                .build()
-                .unwrap(),
-        )
-        .unwrap();
+    add_grant_client(&clients, PUBLIC, None, TX, "read");
     let idp_key = Arc::new(SigningKey::generate(Algorithm::Es256).unwrap());
     let idp = TrustedIssuer::new(
         IDP,

@@ -109,6 +109,30 @@ pub fn build_with(
     builder.build()
 }
 
+/// Registers a client of the extension grant `grant_type` with `scope`: confidential with
+/// `secret`, or public (with a redirect URI) without one.
+pub fn add_grant_client(
+    clients: &MemoryClientRegistry,
+    id: &str,
+    secret: Option<&str>,
+    grant_type: &'static str,
+    scope: &str,
+) {
+    let builder = match secret {
+        Some(secret) => Client::builder(id, ClientType::Confidential)
+            .secret(&ClientSecret::from_presented(secret.to_owned())),
+        None => {
+            Client::builder(id, ClientType::Public).redirect_uri("https://public.example.com/cb")
+        }
+    };
+    let client = builder
+        .grant_type(GrantType::new(grant_type))
+        .allowed_scope(scope)
+        .build()
+        .expect("a valid fixture client");
+    clients.insert(client).expect("a new client id");
+}
+
 /// The fixture clients.
 pub fn registry() -> Arc<MemoryClientRegistry> {
     let confidential = |(id, secret): (&str, &str), method| {
