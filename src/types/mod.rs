@@ -1,10 +1,12 @@
 //! Protocol value types: clients, scopes, redirect URIs and identifiers.
 
+mod actor;
 mod client;
 mod ids;
 mod redirect_uri;
 mod scope;
 
+pub use actor::Actor;
 pub use client::{
     AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientSecret, ClientType,
     DangerousClient, GrantType,
