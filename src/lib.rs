@@ -215,6 +215,8 @@
 // The public interface is, in tiers (rustls style): at the root, what wiring a server
 // needs; below it, one module per kind of user (store implementers, limiter implementers,
 // extension grants, resource servers, ...). Every public name has exactly one path.
+#[cfg(feature = "jwt")]
+mod client_assertion;
 mod client_auth;
 pub mod clock;
 mod config;
@@ -251,7 +253,8 @@ pub use crate::server::Server;
 pub use crate::store::client::ClientRegistry;
 pub use crate::store::code::CodeStore;
 pub use crate::store::memory::{
-    MemoryClientRegistry, MemoryCodeStore, MemoryDeviceStore, MemoryTokenStore,
+    MemoryClientRegistry, MemoryCodeStore, MemoryDeviceStore, MemorySingleUseStore,
+    MemoryTokenStore,
 };
 pub use crate::token_issuer::TokenIssuer;
 pub use crate::types::{
@@ -307,7 +310,8 @@ pub mod postgres {
     #[cfg(feature = "jwt")]
     pub use crate::store::postgres::PgKeySetStore;
     pub use crate::store::postgres::{
-        PgAttemptLimiter, PgClientRegistry, PgCodeStore, PgDeviceStore, PgStores, PgTokenStore,
+        PgAttemptLimiter, PgClientRegistry, PgCodeStore, PgDeviceStore, PgSingleUseStore, PgStores,
+        PgTokenStore,
     };
     pub use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 }

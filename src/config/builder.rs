@@ -20,7 +20,7 @@ use crate::metadata::Metadata;
 use crate::params::FormLimits;
 use crate::random::Random;
 use crate::server::{Server, ServerState};
-use crate::store::{ClientRegistry, CodeStore, DeviceStore, TokenStore};
+use crate::store::{ClientRegistry, CodeStore, DeviceStore, SingleUseStore, TokenStore};
 use crate::token_issuer::TokenIssuer;
 use crate::types::LocalhostPort;
 
@@ -106,6 +106,29 @@ impl ServerBuilder {
     /// one limiter through their store.
     pub fn attempt_limiter(mut self, limiter: Arc<dyn AttemptLimiter>) -> Self {
         self.config.clients.secret_limiter = limiter;
+        self
+    }
+
+    /// Replaces the store of values accepted only once: the `jti`s of client assertions
+    /// (`private_key_jwt`, `client_secret_jwt`). Default: a
+    /// [`MemorySingleUseStore`](crate::MemorySingleUseStore) of this process. A
+    /// deployment of more than one instance **must** share one store (a database backend,
+    /// such as `PgStores::single_use`): otherwise an assertion accepted by one instance
+    /// could be replayed at another.
+    pub fn single_use_store(mut self, store: Arc<dyn SingleUseStore>) -> Self {
+        self.config.clients.single_use = store;
+        self
+    }
+
+    /// Accepts `client_secret_jwt` client authentication (HS256 assertions keyed with the
+    /// client secret, [RFC 7523 §2.2](https://www.rfc-editor.org/rfc/rfc7523#section-2.2))
+    /// from clients registered for it. Default: off, because the server must hold those
+    /// clients' secrets in recoverable form rather than as digests; prefer
+    /// `private_key_jwt`, which is always accepted from clients registered for it.
+    /// Feature `jwt`.
+    #[cfg(feature = "jwt")]
+    pub fn client_secret_jwt(mut self, enabled: bool) -> Self {
+        self.config.clients.client_secret_jwt = enabled;
         self
     }
 

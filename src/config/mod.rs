@@ -35,7 +35,10 @@ use crate::grant::password::handler::ResourceOwnerVerifier;
 use crate::limiter::AttemptLimiter;
 use crate::params::FormLimits;
 use crate::random::{Random, SystemRandom};
-use crate::store::{ClientRegistry, CodeStore, MemoryAttemptLimiter, MemoryCodeStore, TokenStore};
+use crate::store::{
+    ClientRegistry, CodeStore, MemoryAttemptLimiter, MemoryCodeStore, MemorySingleUseStore,
+    SingleUseStore, TokenStore,
+};
 use crate::token_issuer::{OpaqueTokenIssuer, TokenIssuer};
 use crate::types::{LocalhostPort, Scope};
 
@@ -76,6 +79,12 @@ pub(crate) struct ClientConfig {
     pub(crate) registry: Arc<dyn ClientRegistry>,
     /// The brute-force limiter of client secrets (TE-10).
     pub(crate) secret_limiter: Arc<dyn AttemptLimiter>,
+    /// Where values accepted once (client assertion `jti`s) are recorded.
+    pub(crate) single_use: Arc<dyn SingleUseStore>,
+    /// Whether `client_secret_jwt` is accepted (off by default: it needs the plain
+    /// secret, CA-07).
+    #[cfg(feature = "jwt")]
+    pub(crate) client_secret_jwt: bool,
 }
 
 /// Token minting, storage and lifetimes.
@@ -217,6 +226,9 @@ impl Config {
             clients: ClientConfig {
                 registry: clients,
                 secret_limiter: Arc::new(MemoryAttemptLimiter::default()),
+                single_use: Arc::new(MemorySingleUseStore::new()),
+                #[cfg(feature = "jwt")]
+                client_secret_jwt: false,
             },
             tokens: TokenConfig {
                 store: tokens,

@@ -213,6 +213,12 @@ impl Server {
             limiter: &*config.clients.secret_limiter,
             realm,
             now,
+            #[cfg(feature = "jwt")]
+            single_use: &*config.clients.single_use,
+            #[cfg(feature = "jwt")]
+            issuer: &config.issuer,
+            #[cfg(feature = "jwt")]
+            client_secret_jwt: config.clients.client_secret_jwt,
         }
         .authenticate(credentials)
         .await

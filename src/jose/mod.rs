@@ -94,4 +94,5 @@ pub use keyset::{
     MemoryKeySetStore,
 };
 pub use signer::{HmacKey, Pkcs8Der, SignError, Signer, SigningKey};
+pub(crate) use validation::unverified_assertion_issuer;
 pub use validation::{JwtUse, Validation, VerifiedJwt};

@@ -22,6 +22,7 @@ mod device;
 pub(crate) mod memory;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
+pub(crate) mod single_use;
 mod token;
 
 pub use crate::types::GrantId;
@@ -30,10 +31,11 @@ pub use device::{
     DeviceDecision, DeviceInsert, DevicePolling, DeviceRecord, DeviceRedemption, DeviceState,
     DeviceStore,
 };
+pub use single_use::{Consumption, SingleUseKind, SingleUseStore};
 pub use token::{Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore};
 
 // Public at the crate root (the design card's traits and the in-memory stores), and used
 // from here inside the crate.
 pub(crate) use client::{ClientRegistry, find_presented_client};
 pub(crate) use code::CodeStore;
-pub(crate) use memory::{MemoryAttemptLimiter, MemoryCodeStore};
+pub(crate) use memory::{MemoryAttemptLimiter, MemoryCodeStore, MemorySingleUseStore};

@@ -1,6 +1,8 @@
 //! Protocol value types: clients, scopes, redirect URIs and identifiers.
 
 mod client;
+#[cfg(feature = "jwt")]
+mod client_keys;
 mod ids;
 mod redirect_uri;
 mod scope;

@@ -17,6 +17,7 @@ mod support;
 mod authorization_code;
 mod authorize_endpoint;
 mod bearer_guard;
+mod client_assertion;
 mod client_auth;
 mod client_credentials;
 mod cors;

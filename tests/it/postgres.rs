@@ -368,7 +368,7 @@ pub(crate) mod pg {
     /// The conformance suite, with each store given as two handles with separate pools
     /// (two instances): every check and race passes.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn ac_04_rt_05_dg_11_te_10_postgres_stores_pass_the_conformance_suite() {
+    async fn ac_04_rt_05_dg_11_te_10_ca_05_postgres_stores_pass_the_conformance_suite() {
         let Some(url) = database_url("the conformance suite") else {
             return;
         };
@@ -381,6 +381,8 @@ pub(crate) mod pg {
             .token_store(b.tokens())
             .code_store(a.codes())
             .code_store(b.codes())
+            .single_use_store(a.single_use())
+            .single_use_store(b.single_use())
             .device_store(a.devices())
             .device_store(b.devices())
             .client_registry(a.clients())

@@ -49,6 +49,7 @@ impl PgClientRegistry {
     /// [`Error::Config`] with [`ClientError::Duplicate`] when the `client_id` is taken
     /// (SEC-07), [`Error::Storage`] for a backend failure.
     pub async fn insert(&self, client: &Client) -> Result<(), Error> {
+        storable(client)?;
         const INSERT: &str = concat!(
             "INSERT INTO grantflow_clients (",
             columns!(),
@@ -72,6 +73,7 @@ impl PgClientRegistry {
     /// [`Error::Config`] with [`ClientError::Unknown`] when no client has this
     /// `client_id`, [`Error::Storage`] for a backend failure.
     pub async fn replace(&self, client: &Client) -> Result<(), Error> {
+        storable(client)?;
         let done = bind_client(
             sqlx::query(
                 "UPDATE grantflow_clients SET client_type = $2, auth_method = $3, \
@@ -145,6 +147,17 @@ fn bind_client<'q>(query: Query<'q>, client: &Client) -> Query<'q> {
         .bind(client.may_introspect())
         .bind(client.resource_audience().map(str::to_owned))
         .bind(client.is_pkce_exempt())
+}
+
+/// The table has no columns for assertion keys yet: a `private_key_jwt` or
+/// `client_secret_jwt` client is refused rather than stored without them.
+fn storable(client: &Client) -> Result<(), Error> {
+    match client.auth_method() {
+        AuthMethod::PrivateKeyJwt | AuthMethod::ClientSecretJwt => Err(Error::Storage(
+            StorageError::new("PgClientRegistry cannot store clients that authenticate with JWTs"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn auth_method(name: &str) -> Option<AuthMethod> {
