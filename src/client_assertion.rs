@@ -71,14 +71,13 @@ impl AssertionFailure {
 pub(crate) struct AssertionCheck<'a> {
     /// The issuer identifier: the one accepted audience.
     pub(crate) issuer: &'a str,
-    /// Whether `client_secret_jwt` is on for the server.
-    pub(crate) client_secret_jwt: bool,
     pub(crate) now: SystemTime,
 }
 
 impl AssertionCheck<'_> {
-    /// Verifies the signature and the claims of `assertion` for `client` (the part that
-    /// the attempt limiter counts): `Ok` with the verified JWT, or why it failed.
+    /// Verifies the signature and the claims of `assertion` for `client`, whose method the
+    /// caller found enabled (the part that the attempt limiter counts): `Ok` with the
+    /// verified JWT, or why it failed.
     pub(crate) fn verify(
         &self,
         client: &Client,
@@ -98,7 +97,7 @@ impl AssertionCheck<'_> {
                     .algorithms(algorithms)
                     .verify(assertion, jwks, self.now)
             }
-            AuthMethod::ClientSecretJwt if self.client_secret_jwt => {
+            AuthMethod::ClientSecretJwt => {
                 let key = keys.hmac.as_ref().ok_or(AssertionFailure::Method)?;
                 validation.verify_hs256(assertion, key, self.now)
             }

@@ -227,6 +227,9 @@ pub(crate) struct Authenticator<'a> {
     /// The issuer identifier, the audience of assertions.
     #[cfg(feature = "jwt")]
     pub(crate) issuer: &'a str,
+    /// Whether `private_key_jwt` is on.
+    #[cfg(feature = "jwt")]
+    pub(crate) private_key_jwt: bool,
     /// Whether `client_secret_jwt` is on.
     #[cfg(feature = "jwt")]
     pub(crate) client_secret_jwt: bool,
@@ -300,7 +303,7 @@ impl Authenticator<'_> {
     ) -> Result<Arc<Client>, Rejection> {
         use crate::client_assertion::{AssertionCheck, AssertionFailure};
         let enabled = match client.auth_method() {
-            AuthMethod::PrivateKeyJwt => true,
+            AuthMethod::PrivateKeyJwt => self.private_key_jwt,
             AuthMethod::ClientSecretJwt => self.client_secret_jwt,
             _ => false,
         };
@@ -309,7 +312,6 @@ impl Authenticator<'_> {
         }
         let check = AssertionCheck {
             issuer: self.issuer,
-            client_secret_jwt: self.client_secret_jwt,
             now: self.now,
         };
         let key = AttemptKey::client(client.id());

@@ -85,17 +85,19 @@ pub(crate) struct Metadata {
 /// Every client authentication method the token-style endpoints accept.
 const AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
 
-/// The JWT client authentication methods the server accepts (feature `jwt`), and the
-/// algorithms their assertions may use: `private_key_jwt` with every asymmetric algorithm
-/// of the JOSE layer, `client_secret_jwt` (HS256) only when enabled (CA-11). Never `none`.
+/// The JWT client authentication methods the server accepts (feature `jwt`), each only when
+/// enabled, and the algorithms their assertions may use: `private_key_jwt` with every
+/// asymmetric algorithm of the JOSE layer, `client_secret_jwt` with HS256 (CA-11). Never
+/// `none`.
 fn assertion_methods(config: &Config) -> (Vec<&'static str>, Vec<&'static str>) {
     #[cfg(feature = "jwt")]
     {
-        let mut methods = vec!["private_key_jwt"];
-        let mut algorithms: Vec<&str> = crate::jose::Algorithm::ALL
-            .iter()
-            .map(|alg| alg.name())
-            .collect();
+        let mut methods = Vec::new();
+        let mut algorithms = Vec::new();
+        if config.clients.private_key_jwt {
+            methods.push("private_key_jwt");
+            algorithms.extend(crate::jose::Algorithm::ALL.iter().map(|alg| alg.name()));
+        }
         if config.clients.client_secret_jwt {
             methods.push("client_secret_jwt");
             algorithms.push("HS256");
@@ -126,6 +128,15 @@ impl Metadata {
             .store
             .as_ref()
             .map(|_| config.device.endpoint.as_str());
+        // RFC 8414 §2: the server's JWK Set, when it has signing keys.
+        #[cfg(feature = "jwt")]
+        let jwks_uri = config
+            .jwt
+            .keys
+            .as_ref()
+            .map(|_| config.jwt.jwks_uri.as_str());
+        #[cfg(not(feature = "jwt"))]
+        let jwks_uri: Option<&str> = None;
         let grant_types: Vec<&str> = grant_handlers.iter().map(|h| h.grant_type()).collect();
         let code_flow = grant_types.contains(&GrantType::AUTHORIZATION_CODE.as_str());
         // The document (RFC 8414 §2): members left out rather than `null` or `[]` (MD-05);
@@ -138,6 +149,7 @@ impl Metadata {
                 code_flow.then_some(urls.authorization_endpoint.as_str()),
             )
             .string("token_endpoint", &urls.token_endpoint)
+            .optional_string("jwks_uri", jwks_uri)
             .optional_string("device_authorization_endpoint", device_endpoint);
         if code_flow {
             document
@@ -219,8 +231,9 @@ impl Server {
     /// - `grant_types_supported`: the registered grant handlers, always explicit since the
     ///   RFC 8414 default (`authorization_code`, `implicit`) would be wrong (IM-03);
     /// - `token_endpoint_auth_methods_supported`: `client_secret_basic`,
-    ///   `client_secret_post`, `none`, and with the feature `jwt` `private_key_jwt` (and
-    ///   `client_secret_jwt` when [enabled](crate::ServerBuilder::client_secret_jwt)), with
+    ///   `client_secret_post`, `none`, and with the feature `jwt` `private_key_jwt` and
+    ///   `client_secret_jwt` when enabled ([`ServerBuilder::private_key_jwt`](crate::ServerBuilder::private_key_jwt),
+    ///   [`ServerBuilder::client_secret_jwt`](crate::ServerBuilder::client_secret_jwt)), with
     ///   `token_endpoint_auth_signing_alg_values_supported` listing the assertion algorithms
     ///   (never `none`); the revocation and introspection members likewise;
     /// - only when the `authorization_code` grant is registered: `authorization_endpoint`,
@@ -230,6 +243,7 @@ impl Server {
     ///   (RFC 9207). A server without the code grant has no authorization endpoint and so
     ///   no response type to list; RFC 8414 calls `response_types_supported` required, but
     ///   an empty array is forbidden (MD-05), so it is left out;
+    /// - `jwks_uri` only when the server has signing keys (feature `jwt`);
     /// - `device_authorization_endpoint` only when the device grant is registered;
     /// - `scopes_supported` and `service_documentation` when configured.
     ///

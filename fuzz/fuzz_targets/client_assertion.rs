@@ -69,6 +69,7 @@ fn world() -> &'static World {
 fn server() -> Server {
     Server::builder(ISSUER, world().registry.clone(), Arc::new(MemoryTokenStore::new()))
         .clock(Arc::new(ManualClock::new(now())))
+        .private_key_jwt(true)
         .client_secret_jwt(true)
         .build()
         .expect("server")

@@ -60,6 +60,9 @@ struct Given {
     device_setting: bool,
     /// The password limiter, which needs [`ServerBuilder::password_grant`].
     password_limiter: bool,
+    /// A `jwks_uri`, which needs signing keys.
+    #[cfg(feature = "jwt")]
+    jwks_uri: bool,
 }
 
 impl ServerBuilder {
@@ -120,11 +123,22 @@ impl ServerBuilder {
         self
     }
 
+    /// Accepts `private_key_jwt` client authentication (a JWT signed with one of the
+    /// client's registered keys, [RFC 7523 §2.2](https://www.rfc-editor.org/rfc/rfc7523#section-2.2))
+    /// from clients registered for it ([`ClientBuilder::jwks`](crate::ClientBuilder::jwks)),
+    /// at every endpoint that authenticates clients, and advertises it in the metadata.
+    /// Default: off. Feature `jwt`.
+    #[cfg(feature = "jwt")]
+    pub fn private_key_jwt(mut self, enabled: bool) -> Self {
+        self.config.clients.private_key_jwt = enabled;
+        self
+    }
+
     /// Accepts `client_secret_jwt` client authentication (HS256 assertions keyed with the
     /// client secret, [RFC 7523 §2.2](https://www.rfc-editor.org/rfc/rfc7523#section-2.2))
     /// from clients registered for it. Default: off, because the server must hold those
     /// clients' secrets in recoverable form rather than as digests; prefer
-    /// `private_key_jwt`, which is always accepted from clients registered for it.
+    /// [`private_key_jwt`](Self::private_key_jwt).
     /// Feature `jwt`.
     #[cfg(feature = "jwt")]
     pub fn client_secret_jwt(mut self, enabled: bool) -> Self {
@@ -163,6 +177,76 @@ impl ServerBuilder {
     /// seconds.
     pub fn refresh_reuse_grace(mut self, grace: Duration) -> Self {
         self.config.tokens.refresh_reuse_grace = grace;
+        self
+    }
+
+    // ------------------------------------------------------------------ signing keys
+
+    /// The server's signing keys (feature `jwt`): they sign the JWTs the server issues
+    /// ([`jwt_access_tokens`](Self::jwt_access_tokens)), and their public halves are
+    /// published as a JWK Set ([`Server::jwks`], at [`jwks_uri`](Self::jwks_uri), which the
+    /// metadata then advertises). Default: none.
+    ///
+    /// The key set's issuer must be the server's ([`build`](Self::build) checks it). Keys
+    /// rotate on the schedule of the key set's store, which every instance of a deployment
+    /// shares ([`KeySet`](crate::jose::KeySet)).
+    #[cfg(feature = "jwt")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
+    pub fn signing_keys(mut self, keys: crate::jose::KeySet) -> Self {
+        self.config.jwt.keys = Some(keys);
+        self
+    }
+
+    /// The `jwks_uri` URL where [`Server::jwks`] is served (feature `jwt`; [RFC 8414
+    /// §2](https://www.rfc-editor.org/rfc/rfc8414#section-2), an absolute `https` URL like
+    /// every metadata URL). Default: the issuer + `/jwks`. Needs
+    /// [`signing_keys`](Self::signing_keys).
+    #[cfg(feature = "jwt")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
+    pub fn jwks_uri(mut self, url: &str) -> Self {
+        url.clone_into(&mut self.config.jwt.jwks_uri);
+        self.given.jwks_uri = true;
+        self
+    }
+
+    /// Issues JWT access tokens ([RFC 9068](https://www.rfc-editor.org/rfc/rfc9068),
+    /// feature `jwt`) signed with the [`signing_keys`](Self::signing_keys), to every client
+    /// or to those registered for them ([`JwtAccessTokens`](crate::jose::JwtAccessTokens)
+    /// says which, and what `aud` a token without a resource gets). Default: off, every
+    /// access token is opaque.
+    ///
+    /// A resource server can then verify the tokens offline with the published keys, and
+    /// introspection and revocation keep working (the server stores every token's record
+    /// under its digest, whatever the format). What revocation means for a resource server
+    /// that verifies offline: see [`Server::revoke`]. [`build`](Self::build) checks that
+    /// there are signing keys and that the [`access_token_ttl`](Self::access_token_ttl) is
+    /// within the keys' maximum token lifetime.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use grantflow::jose::{JwtAccessTokens, KeySet, MemoryKeySetStore};
+    /// use grantflow::{MemoryClientRegistry, MemoryTokenStore, Server};
+    ///
+    /// let keys = KeySet::builder("https://as.example.com", Arc::new(MemoryKeySetStore::new()))
+    ///     .build()?;
+    /// let server = Server::builder(
+    ///     "https://as.example.com",
+    ///     Arc::new(MemoryClientRegistry::new()),
+    ///     Arc::new(MemoryTokenStore::new()),
+    /// )
+    /// .access_token_ttl(Duration::from_secs(300))
+    /// .signing_keys(keys)
+    /// .jwt_access_tokens(JwtAccessTokens::new("https://api.example.com"))
+    /// .build()?;
+    /// # let _ = server;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "jwt")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
+    pub fn jwt_access_tokens(mut self, tokens: crate::jose::JwtAccessTokens) -> Self {
+        self.config.jwt.access_tokens = Some(tokens);
         self
     }
 
@@ -451,7 +535,10 @@ impl ServerBuilder {
     /// that is not enabled (a device setting without
     /// [`device_store`](Self::device_store), a password limiter without
     /// [`password_grant`](Self::password_grant)), or two grant handlers claim the same
-    /// `grant_type`.
+    /// `grant_type`. With the `jwt` feature also when the signing keys' issuer is not the
+    /// server's, or JWT access tokens are enabled without signing keys, with a default
+    /// audience that is not an absolute URI, or with an access token lifetime beyond the
+    /// keys' maximum token lifetime.
     pub fn build(self) -> Result<Server, ConfigError> {
         let Self { config, given } = self;
         if given.device_setting && config.device.store.is_none() {
@@ -464,6 +551,12 @@ impl ServerBuilder {
                 "a password limiter was given, but the password grant is not enabled (ServerBuilder::password_grant)",
             ));
         }
+        #[cfg(feature = "jwt")]
+        if given.jwks_uri && config.jwt.keys.is_none() {
+            return Err(ConfigError::Setting(
+                "a jwks_uri was given, but the server has no signing keys (ServerBuilder::signing_keys)",
+            ));
+        }
         config.check()?;
         let grant_handlers = grant_handlers(&config)?;
         let metadata = Metadata::render(&config, &grant_handlers)?;
@@ -474,11 +567,21 @@ impl ServerBuilder {
         if !given.code_store {
             warnings.push(IN_PROCESS_CODES_WARNING);
         }
+        #[cfg(feature = "jwt")]
+        let jwt_access_tokens = match (&config.jwt.keys, &config.jwt.access_tokens) {
+            (Some(keys), Some(tokens)) => Some(crate::jose::JwtAccessTokenIssuer::new(
+                keys.clone(),
+                tokens.clone(),
+            )),
+            _ => None,
+        };
         Ok(Server::new(ServerState {
             config,
             grant_handlers,
             metadata,
             warnings,
+            #[cfg(feature = "jwt")]
+            jwt_access_tokens,
         }))
     }
 }

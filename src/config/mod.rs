@@ -21,12 +21,16 @@
 
 mod builder;
 mod device;
+#[cfg(feature = "jwt")]
+mod jwt;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use builder::ServerBuilder;
 pub(crate) use device::DeviceConfig;
+#[cfg(feature = "jwt")]
+pub(crate) use jwt::JwtConfig;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::ConfigError;
@@ -69,6 +73,9 @@ pub(crate) struct Config {
     pub(crate) http: HttpConfig,
     /// Extension grant handlers, after the built-in ones.
     pub(crate) extension_grants: Vec<Arc<dyn GrantHandler>>,
+    /// The signing keys, their JWK Set and JWT access tokens.
+    #[cfg(feature = "jwt")]
+    pub(crate) jwt: JwtConfig,
     /// The insecure switches.
     pub(crate) dangerous: Dangerous,
 }
@@ -81,6 +88,10 @@ pub(crate) struct ClientConfig {
     pub(crate) secret_limiter: Arc<dyn AttemptLimiter>,
     /// Where values accepted once (client assertion `jti`s) are recorded.
     pub(crate) single_use: Arc<dyn SingleUseStore>,
+    /// Whether `private_key_jwt` is accepted (off by default: metadata advertises only
+    /// what is on, CA-11).
+    #[cfg(feature = "jwt")]
+    pub(crate) private_key_jwt: bool,
     /// Whether `client_secret_jwt` is accepted (off by default: it needs the plain
     /// secret, CA-07).
     #[cfg(feature = "jwt")]
@@ -228,6 +239,8 @@ impl Config {
                 secret_limiter: Arc::new(MemoryAttemptLimiter::default()),
                 single_use: Arc::new(MemorySingleUseStore::new()),
                 #[cfg(feature = "jwt")]
+                private_key_jwt: false,
+                #[cfg(feature = "jwt")]
                 client_secret_jwt: false,
             },
             tokens: TokenConfig {
@@ -243,6 +256,8 @@ impl Config {
                 localhost_port: LocalhostPort::Any,
             },
             device: DeviceConfig::new(base),
+            #[cfg(feature = "jwt")]
+            jwt: JwtConfig::new(base),
             password: PasswordConfig {
                 verifier: None,
                 limiter: Arc::new(MemoryAttemptLimiter::new(5, Duration::from_secs(300))),
@@ -279,6 +294,9 @@ impl Config {
         self.code_flow.check()?;
         self.device.check(schemes)?;
         self.metadata.check(schemes)?;
+        #[cfg(feature = "jwt")]
+        self.jwt
+            .check(&self.issuer, self.tokens.access_ttl, schemes)?;
         self.http.check()
     }
 }

@@ -6,6 +6,8 @@ pub(crate) mod authorize;
 pub(crate) mod cors;
 pub(crate) mod device;
 pub(crate) mod introspect;
+#[cfg(feature = "jwt")]
+pub(crate) mod jwks;
 pub(crate) mod revoke;
 pub(crate) mod token;
 
@@ -217,6 +219,8 @@ impl Server {
             single_use: &*config.clients.single_use,
             #[cfg(feature = "jwt")]
             issuer: &config.issuer,
+            #[cfg(feature = "jwt")]
+            private_key_jwt: config.clients.private_key_jwt,
             #[cfg(feature = "jwt")]
             client_secret_jwt: config.clients.client_secret_jwt,
         }

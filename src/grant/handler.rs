@@ -100,6 +100,12 @@ pub struct TokenGrant {
     /// The resource server the tokens are meant for (`aud`), or `None` for tokens any of
     /// this server's resource servers may accept.
     pub audience: Option<Arc<str>>,
+    /// When the resource owner authenticated, if known: the `auth_time` of JWT access
+    /// tokens ([RFC 9068 §2.2.1](https://www.rfc-editor.org/rfc/rfc9068#section-2.2.1)).
+    pub auth_time: Option<SystemTime>,
+    /// The authentication context class of the resource owner's authentication, if known:
+    /// the `acr` of JWT access tokens.
+    pub acr: Option<Arc<str>>,
     /// Set by the refresh grant: the presented refresh token to rotate out atomically
     /// when the new tokens are stored.
     pub(crate) rotate: Option<Rotate>,
@@ -124,6 +130,8 @@ impl TokenGrant {
             refresh_token: false,
             rotate: None,
             audience: None,
+            auth_time: None,
+            acr: None,
         }
     }
 
@@ -136,6 +144,8 @@ impl TokenGrant {
             refresh_token: false,
             rotate: None,
             audience: None,
+            auth_time: None,
+            acr: None,
         }
     }
 
@@ -151,6 +161,15 @@ impl TokenGrant {
     #[must_use]
     pub fn with_subject(mut self, subject: Subject) -> Self {
         self.subject = Some(subject);
+        self
+    }
+
+    /// Records when and how the resource owner authenticated (`auth_time`, and `acr` when
+    /// given), for the access tokens that carry them.
+    #[must_use]
+    pub fn with_authentication(mut self, auth_time: SystemTime, acr: Option<&str>) -> Self {
+        self.auth_time = Some(auth_time);
+        self.acr = acr.map(Arc::from);
         self
     }
 

@@ -75,18 +75,22 @@ mod alg;
 mod b64;
 mod claims;
 mod error;
+mod issuer;
 mod json;
 mod jwk;
 mod jwks;
 mod jws;
 mod keyset;
 mod signer;
+mod source;
 mod validation;
 
 pub use access_token::{AccessTokenClaims, AccessTokenVerifier, VerifiedAccessToken};
 pub use alg::{Algorithm, AlgorithmSet};
 pub use claims::{Claims, InvalidClaimName};
 pub use error::{JwtError, KeyError};
+pub(crate) use issuer::JwtAccessTokenIssuer;
+pub use issuer::JwtAccessTokens;
 pub use jwk::PublicJwk;
 pub use jwks::JwkSet;
 pub use keyset::{
@@ -94,5 +98,6 @@ pub use keyset::{
     MemoryKeySetStore,
 };
 pub use signer::{HmacKey, Pkcs8Der, SignError, Signer, SigningKey};
+pub use source::JwksSource;
 pub(crate) use validation::unverified_assertion_issuer;
 pub use validation::{JwtUse, Validation, VerifiedJwt};

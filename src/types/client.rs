@@ -7,6 +7,7 @@ use std::sync::Arc;
 use subtle::{Choice, ConstantTimeEq as _};
 
 use crate::secret::{TokenHash, secret_type};
+use crate::token_issuer::AccessTokenFormat;
 #[cfg(feature = "jwt")]
 use crate::types::client_keys::ClientKeys;
 use crate::types::redirect_uri::{InvalidRedirectUri, RedirectUri};
@@ -276,6 +277,7 @@ pub struct Client {
     pkce_exempt: bool,
     #[cfg(feature = "jwt")]
     keys: ClientKeys,
+    access_token_format: Option<AccessTokenFormat>,
 }
 
 impl Client {
@@ -299,6 +301,7 @@ impl Client {
             keys: ClientKeys::default(),
             #[cfg(feature = "jwt")]
             weak_assertion_secret: false,
+            access_token_format: None,
         }
     }
 
@@ -394,6 +397,12 @@ impl Client {
         &self.keys
     }
 
+    /// The access token format registered for this client, or `None` for the server's
+    /// default (see [`ClientBuilder::access_token_format`]).
+    pub fn access_token_format(&self) -> Option<AccessTokenFormat> {
+        self.access_token_format
+    }
+
     /// The digests of the client's current secrets.
     pub fn secret_hashes(&self) -> &[TokenHash] {
         &self.secret_hashes
@@ -434,6 +443,7 @@ pub struct ClientBuilder {
     /// A `client_secret_jwt` secret refused as too short, reported at `build`.
     #[cfg(feature = "jwt")]
     weak_assertion_secret: bool,
+    access_token_format: Option<AccessTokenFormat>,
 }
 
 impl ClientBuilder {
@@ -537,6 +547,17 @@ impl ClientBuilder {
     /// tokens for several resource servers registers one client per audience.
     pub fn resource_audience(mut self, audience: &str) -> Self {
         self.resource_audience = Some(Arc::from(audience));
+        self
+    }
+
+    /// The format of the access tokens this client receives, overriding the server's
+    /// default. Default: none, the server's choice: opaque tokens, or JWT access tokens
+    /// when the server issues them by default (`ServerBuilder::jwt_access_tokens`, feature
+    /// `jwt`). [`AccessTokenFormat::Jwt`] takes effect only on a server that issues JWT
+    /// access tokens; elsewhere the client receives opaque ones, the format every server
+    /// can issue.
+    pub fn access_token_format(mut self, format: AccessTokenFormat) -> Self {
+        self.access_token_format = Some(format);
         self
     }
 
@@ -654,6 +675,7 @@ impl ClientBuilder {
             pkce_exempt: self.pkce_exempt,
             #[cfg(feature = "jwt")]
             keys: self.keys,
+            access_token_format: self.access_token_format,
         })
     }
 }

@@ -92,7 +92,8 @@ fn fixture_with(
 ) -> Fixture {
     let keys = Keys::new();
     let registry = Arc::new(register(clients(&keys)));
-    let h = Harness::builder(registry).build(|b| configure(b.access_token_ttl(TTL)));
+    let h = Harness::builder(registry)
+        .build(|b| configure(b.access_token_ttl(TTL).private_key_jwt(true)));
     Fixture { h, keys }
 }
 
@@ -671,16 +672,16 @@ fn ca_09_failures_answer_401_with_a_challenge_and_no_value() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn ca_11_metadata_lists_the_jwt_methods_and_their_algorithms() {
+fn ca_11_metadata_lists_the_enabled_jwt_methods_and_their_algorithms() {
     let metadata =
         |f: &Fixture| -> Value { serde_json::from_slice(&f.h.server.metadata().body).unwrap() };
-    let off = metadata(&fixture());
+    let pkj = metadata(&fixture());
     for member in [
         "token_endpoint_auth_methods_supported",
         "revocation_endpoint_auth_methods_supported",
         "introspection_endpoint_auth_methods_supported",
     ] {
-        let methods = off[member].as_array().unwrap();
+        let methods = pkj[member].as_array().unwrap();
         assert!(methods.contains(&json!("private_key_jwt")), "{member}");
         assert!(!methods.contains(&json!("client_secret_jwt")), "{member}");
     }
@@ -690,19 +691,19 @@ fn ca_11_metadata_lists_the_jwt_methods_and_their_algorithms() {
         "introspection_endpoint_auth_signing_alg_values_supported",
     ] {
         assert_eq!(
-            off[member],
+            pkj[member],
             json!(["ES256", "EdDSA", "RS256", "PS256"]),
             "{member}"
         );
     }
-    let on = metadata(&fixture_with(|b| b.client_secret_jwt(true)));
+    let both = metadata(&fixture_with(|b| b.client_secret_jwt(true)));
     assert!(
-        on["token_endpoint_auth_methods_supported"]
+        both["token_endpoint_auth_methods_supported"]
             .as_array()
             .unwrap()
             .contains(&json!("client_secret_jwt"))
     );
-    let algorithms = on["token_endpoint_auth_signing_alg_values_supported"]
+    let algorithms = both["token_endpoint_auth_signing_alg_values_supported"]
         .as_array()
         .unwrap();
     assert!(algorithms.contains(&json!("HS256")));
@@ -711,6 +712,25 @@ fn ca_11_metadata_lists_the_jwt_methods_and_their_algorithms() {
             .iter()
             .any(|a| a.as_str().unwrap().eq_ignore_ascii_case("none"))
     );
+}
+
+#[test]
+fn ca_11_a_method_that_is_not_enabled_is_neither_advertised_nor_accepted() {
+    let off = fixture_with(|b| b.private_key_jwt(false));
+    let document: Value = serde_json::from_slice(&off.h.server.metadata().body).unwrap();
+    assert!(
+        !document["token_endpoint_auth_methods_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("private_key_jwt"))
+    );
+    assert!(
+        document
+            .get("token_endpoint_auth_signing_alg_values_supported")
+            .is_none()
+    );
+    let assertion = es256(&off.keys.es256, &good_claims(PKJ, off.h.now()));
+    refused(&off.h.token(&cc_request(&assertion)));
 }
 
 #[test]

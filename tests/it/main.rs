@@ -28,6 +28,7 @@ mod hostile_corpus;
 mod hostile_input;
 mod introspection;
 mod jose;
+mod jwt_access_tokens;
 mod metadata;
 mod password_grant;
 mod pkce;

@@ -499,6 +499,7 @@ pub(crate) mod pg {
             servers.push(
                 Server::builder(ISSUER, registry.clone(), stores.tokens())
                     .single_use_store(stores.single_use())
+                    .private_key_jwt(true)
                     .build()
                     .unwrap(),
             );

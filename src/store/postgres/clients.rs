@@ -10,6 +10,7 @@ use sqlx::postgres::{PgPool, PgRow};
 use super::{corrupt, storage_error, token_hash};
 use crate::error::{ConfigError, Error, StorageError};
 use crate::store::ClientRegistry;
+use crate::token_issuer::AccessTokenFormat;
 use crate::types::{AuthMethod, Client, ClientError, ClientId, ClientType, GrantType};
 
 /// The columns of a client row, in the order of `bind_client` and `client_from_row`.
@@ -17,7 +18,7 @@ macro_rules! columns {
     () => {
         "client_id, client_type, auth_method, secret_hashes, redirect_uris, grant_types, \
          allowed_scope, default_scope, issue_refresh_tokens, name, introspection, \
-         resource_audience, pkce_exempt"
+         resource_audience, pkce_exempt, access_token_format"
     };
 }
 
@@ -53,7 +54,7 @@ impl PgClientRegistry {
         const INSERT: &str = concat!(
             "INSERT INTO grantflow_clients (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
              ON CONFLICT (client_id) DO NOTHING"
         );
         let done = bind_client(sqlx::query(INSERT), client)
@@ -79,7 +80,8 @@ impl PgClientRegistry {
                 "UPDATE grantflow_clients SET client_type = $2, auth_method = $3, \
                  secret_hashes = $4, redirect_uris = $5, grant_types = $6, allowed_scope = $7, \
                  default_scope = $8, issue_refresh_tokens = $9, name = $10, introspection = $11, \
-                 resource_audience = $12, pkce_exempt = $13 WHERE client_id = $1",
+                 resource_audience = $12, pkce_exempt = $13, access_token_format = $14 \
+                 WHERE client_id = $1",
             ),
             client,
         )
@@ -147,6 +149,7 @@ fn bind_client<'q>(query: Query<'q>, client: &Client) -> Query<'q> {
         .bind(client.may_introspect())
         .bind(client.resource_audience().map(str::to_owned))
         .bind(client.is_pkce_exempt())
+        .bind(client.access_token_format().map(AccessTokenFormat::as_str))
 }
 
 /// The table has no columns for assertion keys yet: a `private_key_jwt` or
@@ -205,6 +208,10 @@ fn client_from_row(row: &PgRow) -> Result<Client, StorageError> {
     }
     if row.try_get::<bool, _>(12).map_err(get)? {
         builder = builder.dangerous(|d| d.allow_missing_pkce());
+    }
+    if let Some(format) = row.try_get::<Option<&str>, _>(13).map_err(get)? {
+        let format = AccessTokenFormat::from_name(format).ok_or(corrupt("access token format"))?;
+        builder = builder.access_token_format(format);
     }
     builder.build().map_err(|_| corrupt("client registration"))
 }

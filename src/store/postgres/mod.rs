@@ -39,6 +39,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("migrations/0001_initial.sql")),
     (2, include_str!("migrations/0002_attempts.sql")),
     (3, include_str!("migrations/0003_signing_keys.sql")),
+    (4, include_str!("migrations/0004_access_token_format.sql")),
     (7, include_str!("migrations/0007_single_use.sql")),
 ];
 
@@ -228,9 +229,9 @@ impl PgStores {
     }
 
     /// Deletes what expired at or before `now` from every table (codes, tokens and
-    /// rotated-out markers, grant tombstones, device requests past their retention, single-use
-    /// records,
-    /// attempt counts whose window ended), in
+    /// rotated-out markers, grant tombstones, device requests past their retention,
+    /// single-use records, attempt counts whose window ended, and with the `jwt` feature the
+    /// records of signing keys removed from their key sets), in
     /// statements of at most 1,000 rows each, and returns how many records went. Run it
     /// from a timer; several instances may run it at once (they skip each other's rows).
     ///
@@ -240,11 +241,16 @@ impl PgStores {
         use crate::store::{
             CodeStore as _, DeviceStore as _, SingleUseStore as _, TokenStore as _,
         };
-        Ok(self.codes.purge_expired(now).await?
+        let purged = self.codes.purge_expired(now).await?
             + self.single_use.purge_expired(now).await?
             + self.tokens.purge_expired(now).await?
             + self.devices.purge_expired(now).await?
-            + limiter::purge(&self.pool, now).await?)
+            + limiter::purge(&self.pool, now).await?;
+        // A key set holds a handful of keys: one statement, no batches.
+        #[cfg(feature = "jwt")]
+        let purged = purged
+            + crate::jose::KeySetStore::purge(&PgKeySetStore::new(self.pool.clone()), now).await?;
+        Ok(purged)
     }
 }
 
