@@ -124,8 +124,9 @@ pub enum AuthMethod {
     None,
     /// A JWT signed with one of the client's registered private keys
     /// ([RFC 7523 §2.2](https://www.rfc-editor.org/rfc/rfc7523#section-2.2), OpenID Connect
-    /// Core §9). Needs the feature `jwt` and a JWK Set
-    /// ([`ClientBuilder::jwks`]).
+    /// Core §9). Needs the feature `jwt`, a JWK Set ([`ClientBuilder::jwks`]), and the
+    /// method turned on for the server
+    /// ([`ServerBuilder::private_key_jwt`](crate::ServerBuilder::private_key_jwt)).
     PrivateKeyJwt,
     /// A JWT MACed (HS256) with the client secret
     /// ([RFC 7523 §2.2](https://www.rfc-editor.org/rfc/rfc7523#section-2.2), OpenID Connect

@@ -1,6 +1,15 @@
--- grantflow schema, version 7: values accepted at most once until they expire
--- (`PgSingleUseStore`): the `jti` of client assertions. Applied by `PgStores::migrate`;
--- do not edit once released.
+-- grantflow schema, version 7: client authentication with signed JWTs. Applied by
+-- `PgStores::migrate`; do not edit once released.
+--
+-- A `private_key_jwt` client's public keys (its JWK Set as JSON) and its registered
+-- `token_endpoint_auth_signing_alg`, NULL when not registered.
+ALTER TABLE grantflow_clients
+    ADD COLUMN jwks TEXT,
+    ADD COLUMN token_endpoint_auth_signing_alg TEXT
+        CHECK (token_endpoint_auth_signing_alg IN ('ES256', 'EdDSA', 'RS256', 'PS256'));
+
+-- Values accepted at most once until they expire (`PgSingleUseStore`): the `jti` of client
+-- assertions.
 --
 -- One row per value, keyed by the SHA-256 of (kind, owner, value), so the values
 -- themselves are not kept. `consume` is one INSERT ... ON CONFLICT statement; the purge
