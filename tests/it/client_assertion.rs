@@ -508,7 +508,11 @@ pub(crate) async fn replay_race(
 fn ca_05_64_concurrent_copies_of_one_assertion_give_one_token() {
     let f = fixture_with(|b| b.single_use_store(Arc::new(MemorySingleUseStore::new())));
     let assertion = es256(&f.keys.es256, &good_claims(PKJ, f.h.now()));
-    let outcome = runtime(4).block_on(replay_race(&[f.h.server.clone()], &assertion, 64));
+    let outcome = runtime(4).block_on(replay_race(
+        std::slice::from_ref(&f.h.server),
+        &assertion,
+        64,
+    ));
     assert_eq!(outcome, (1, 63));
     assert_eq!(f.h.stored(), 1);
 }
