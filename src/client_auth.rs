@@ -13,6 +13,8 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use crate::error::{Error, ErrorCode, OAuthError, Rejection};
 use crate::http::HttpRequest;
 use crate::limiter::{AttemptKey, AttemptLimiter, Limited, Outcome, limited};
+use crate::observe::call::Call;
+use crate::observe::{AuthFailure, Claimed, EventKind, Limiter};
 use crate::params::{Form, decode};
 use crate::render;
 use crate::store::{ClientRegistry, find_presented_client};
@@ -53,7 +55,7 @@ impl Credentials<'_> {
         }
     }
 
-    fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         match self {
             Self::Basic { id, .. } => id,
             Self::Post { id, .. } | Self::None { id } => id,
@@ -115,54 +117,64 @@ pub(crate) fn extract<'a>(
     request: &HttpRequest,
     form: &'a Form<'a>,
     realm: &str,
-) -> Result<Credentials<'a>, OAuthError> {
+) -> Result<Credentials<'a>, (OAuthError, Option<AuthFailure>)> {
+    // A refusal with `invalid_client` is a failed authentication, with its reason; an
+    // `invalid_request` is a malformed request, not an attempt to authenticate.
+    let failed = |reason, description| Err((invalid_client(realm, description), Some(reason)));
+    let malformed = |description| {
+        Err((
+            OAuthError::new(ErrorCode::INVALID_REQUEST).with_description(description),
+            None,
+        ))
+    };
     // A repeated or unreadable header is refused, never skipped: skipping one would let
     // the other method of the request authenticate (RFC 6749 §2.3: one method).
-    let authorization = request.authorization().map_err(|bad| {
-        OAuthError::new(ErrorCode::INVALID_REQUEST).with_description(bad.description())
-    })?;
+    let authorization = match request.authorization() {
+        Ok(authorization) => authorization,
+        Err(bad) => return malformed(bad.description()),
+    };
     if let Some(header) = authorization {
         if !header.is("basic") {
-            return Err(invalid_client(realm, "unsupported authentication scheme"));
+            return failed(
+                AuthFailure::UnsupportedMethod,
+                "unsupported authentication scheme",
+            );
         }
         // CA-09: with an assertion involved, RFC 7521 §4.2.1's `invalid_client` wins
         // over TE-08's `invalid_request`.
         if has_assertion(form) {
-            return Err(invalid_client(
-                realm,
+            return failed(
+                AuthFailure::UnsupportedMethod,
                 "more than one client authentication method",
-            ));
+            );
         }
         // TE-08: one method per request.
         if form.contains("client_secret") {
-            return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
-                .with_description("more than one client authentication method"));
+            return malformed("more than one client authentication method");
         }
         let Some((id, secret)) = decode_basic(header.credentials) else {
-            return Err(invalid_client(realm, "malformed Basic credentials"));
+            return failed(AuthFailure::Malformed, "malformed Basic credentials");
         };
         if form.get("client_id").is_some_and(|body_id| body_id != id) {
-            return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
-                .with_description("client_id in the body differs from the Authorization header"));
+            return malformed("client_id in the body differs from the Authorization header");
         }
         return Ok(Credentials::Basic { id, secret });
     }
     if has_assertion(form) {
         if form.contains("client_secret") {
             // CA-09: a secret beside an assertion is `invalid_client` (RFC 7521 §4.2.1).
-            return Err(invalid_client(
-                realm,
+            return failed(
+                AuthFailure::UnsupportedMethod,
                 "more than one client authentication method",
-            ));
+            );
         }
         return assertion_credentials(form, realm);
     }
     match (form.get("client_id"), form.get("client_secret")) {
         (Some(id), Some(secret)) => Ok(Credentials::Post { id, secret }),
         (Some(id), None) => Ok(Credentials::None { id }),
-        (None, Some(_)) => Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
-            .with_description("client_secret without client_id")),
-        (None, None) => Err(invalid_client(realm, "client authentication required")),
+        (None, Some(_)) => malformed("client_secret without client_id"),
+        (None, None) => failed(AuthFailure::NoCredentials, "client authentication required"),
     }
 }
 
@@ -177,27 +189,34 @@ fn has_assertion(form: &Form<'_>) -> bool {
 fn assertion_credentials<'a>(
     form: &'a Form<'a>,
     realm: &str,
-) -> Result<Credentials<'a>, OAuthError> {
+) -> Result<Credentials<'a>, (OAuthError, Option<AuthFailure>)> {
     let (Some(kind), Some(assertion)) = (
         form.get("client_assertion_type"),
         form.get("client_assertion"),
     ) else {
-        return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
-            .with_description("client_assertion and client_assertion_type go together"));
+        return Err((
+            OAuthError::new(ErrorCode::INVALID_REQUEST)
+                .with_description("client_assertion and client_assertion_type go together"),
+            None,
+        ));
     };
     #[cfg(feature = "jwt")]
     if kind == crate::client_assertion::JWT_BEARER {
         let id = match form.get("client_id") {
             Some(id) => id.to_owned(),
-            None => crate::jose::unverified_assertion_issuer(assertion)
-                .ok_or_else(|| invalid_client(realm, "client assertion invalid"))?,
+            None => crate::jose::unverified_assertion_issuer(assertion).ok_or_else(|| {
+                (
+                    invalid_client(realm, "client assertion invalid"),
+                    Some(AuthFailure::InvalidAssertion),
+                )
+            })?,
         };
         return Ok(Credentials::Assertion { id, assertion });
     }
     let _ = (kind, assertion);
-    Err(invalid_client(
-        realm,
-        "unsupported client authentication method",
+    Err((
+        invalid_client(realm, "unsupported client authentication method"),
+        Some(AuthFailure::UnsupportedMethod),
     ))
 }
 
@@ -233,6 +252,8 @@ pub(crate) struct Authenticator<'a> {
     /// Whether `client_secret_jwt` is on.
     #[cfg(feature = "jwt")]
     pub(crate) client_secret_jwt: bool,
+    /// The call, for the events of a failure.
+    pub(crate) call: &'a Call<'a>,
 }
 
 impl Authenticator<'_> {
@@ -249,15 +270,25 @@ impl Authenticator<'_> {
         credentials: Credentials<'_>,
     ) -> Result<Arc<Client>, Rejection> {
         const FAILED: &str = "client authentication failed";
+        let method = credentials.method();
+        let failed = |reason| {
+            self.call
+                .emit(self.now, || EventKind::ClientAuthenticationFailed {
+                    client_id_claimed: Some(Claimed::new(credentials.id())),
+                    method,
+                    reason,
+                });
+            Rejection::from(invalid_client(self.realm, FAILED))
+        };
         let Some(client) = find_presented_client(self.registry, credentials.id()).await? else {
-            return Err(invalid_client(self.realm, FAILED).into());
+            return Err(failed(AuthFailure::UnknownClient));
         };
         #[cfg(feature = "jwt")]
         if let Credentials::Assertion { assertion, .. } = credentials {
             return self.authenticate_assertion(client, assertion).await;
         }
-        if Some(client.auth_method()) != credentials.method() {
-            return Err(invalid_client(self.realm, FAILED).into());
+        if Some(client.auth_method()) != method {
+            return Err(failed(AuthFailure::MethodNotRegistered));
         }
         let Some(presented) = credentials.into_secret() else {
             // `none`: the registered method is `none`, so the client is public.
@@ -278,23 +309,37 @@ impl Authenticator<'_> {
         .await?;
         match verified {
             Limited::Answer(true) => Ok(client),
-            Limited::Answer(false) => Err(invalid_client(self.realm, FAILED).into()),
-            Limited::Throttled(retry_after) => Err(self.throttled(retry_after)),
+            Limited::Answer(false) => {
+                self.call
+                    .emit(self.now, || EventKind::ClientAuthenticationFailed {
+                        // The identifier the request claimed is the one it was found by.
+                        client_id_claimed: Some(Claimed::new(client.id().as_str())),
+                        method,
+                        reason: AuthFailure::WrongSecret,
+                    });
+                Err(invalid_client(self.realm, FAILED).into())
+            }
+            Limited::Throttled(retry_after) => Err(self.throttled(&client, retry_after)),
         }
     }
 
-    /// The answer to a client locked out by the limiter (TE-10).
-    fn throttled(&self, retry_after: std::time::Duration) -> Rejection {
+    /// The answer to a client locked out by the limiter (TE-10), with its event.
+    fn throttled(&self, client: &Client, retry_after: std::time::Duration) -> Rejection {
+        self.call.emit(self.now, || EventKind::LockedOut {
+            limiter: Limiter::ClientSecret,
+            client_id: None,
+            client_id_claimed: Some(Claimed::new(client.id().as_str())),
+        });
         invalid_client(self.realm, "too many failed authentication attempts")
             .with_retry_after(retry_after.as_secs().max(1))
             .into()
     }
 
     /// `private_key_jwt` and `client_secret_jwt` (CA-01..CA-10): the client must be
-    /// registered for one of them; the signature and claims checks count in the limiter
-    /// like a secret check; then the `jti` is consumed in the shared single-use store, so
-    /// of any number of requests with one assertion, at any endpoint and instance, one
-    /// authenticates.
+    /// registered for one of them, and the method on; the signature and claims checks
+    /// count in the limiter like a secret check; then the `jti` is consumed in the shared
+    /// single-use store, so of any number of requests with one assertion, at any endpoint
+    /// and instance, one authenticates. Every refusal is one event.
     #[cfg(feature = "jwt")]
     async fn authenticate_assertion(
         &self,
@@ -302,13 +347,25 @@ impl Authenticator<'_> {
         assertion: &str,
     ) -> Result<Arc<Client>, Rejection> {
         use crate::client_assertion::{AssertionCheck, AssertionFailure};
+        let refused = |reason, failure: AssertionFailure| {
+            self.call
+                .emit(self.now, || EventKind::ClientAuthenticationFailed {
+                    client_id_claimed: Some(Claimed::new(client.id().as_str())),
+                    method: Some(client.auth_method()),
+                    reason,
+                });
+            Rejection::from(invalid_client(self.realm, failure.description()))
+        };
         let enabled = match client.auth_method() {
             AuthMethod::PrivateKeyJwt => self.private_key_jwt,
             AuthMethod::ClientSecretJwt => self.client_secret_jwt,
             _ => false,
         };
         if !enabled {
-            return Err(invalid_client(self.realm, AssertionFailure::Method.description()).into());
+            return Err(refused(
+                AuthFailure::MethodNotRegistered,
+                AssertionFailure::Method,
+            ));
         }
         let check = AssertionCheck {
             issuer: self.issuer,
@@ -328,14 +385,17 @@ impl Authenticator<'_> {
         let verified = match verified {
             Limited::Answer(Ok(verified)) => verified,
             Limited::Answer(Err(failure)) => {
-                return Err(invalid_client(self.realm, failure.description()).into());
+                return Err(refused(AuthFailure::InvalidAssertion, failure));
             }
-            Limited::Throttled(retry_after) => return Err(self.throttled(retry_after)),
+            Limited::Throttled(retry_after) => return Err(self.throttled(&client, retry_after)),
         };
         if check.consume(self.single_use, &client, &verified).await? {
             Ok(client)
         } else {
-            Err(invalid_client(self.realm, AssertionFailure::Replayed.description()).into())
+            Err(refused(
+                AuthFailure::AssertionReplayed,
+                AssertionFailure::Replayed,
+            ))
         }
     }
 }

@@ -96,6 +96,17 @@ pub trait SingleUseStore: Send + Sync + fmt::Debug {
         let _ = now;
         Ok(0)
     }
+
+    /// Whether the backend answers, for
+    /// [`Server::health`](crate::Server::health). The default purges what expired before
+    /// 1970, which is nothing: one round trip that changes nothing. Stores that purge on
+    /// their own should override it with a read.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the backend does not answer.
+    async fn check_health(&self) -> Result<(), StorageError> {
+        self.purge_expired(std::time::UNIX_EPOCH).await.map(|_| ())
+    }
 }
 
 #[cfg(test)]

@@ -754,3 +754,60 @@ fn ca_09_throttled_after_repeated_bad_assertions() {
     assert_error(&last, 401, "invalid_client");
     assert!(last.header("retry-after").is_some(), "{last:?}");
 }
+
+// ---------------------------------------------------------------------------------------
+// OB: every refusal is one event, with the reason and without the assertion
+// ---------------------------------------------------------------------------------------
+
+/// An audit sink that keeps what it receives.
+#[derive(Debug, Default)]
+struct Recorded(std::sync::Mutex<Vec<grantflow::observe::AuditEvent>>);
+
+#[async_trait::async_trait]
+impl grantflow::observe::AuditSink for Recorded {
+    async fn record(
+        &self,
+        event: &grantflow::observe::AuditEvent,
+    ) -> Result<(), grantflow::StorageError> {
+        self.0.lock().unwrap().push(event.clone());
+        Ok(())
+    }
+}
+
+#[test]
+fn ca_05_ca_09_refused_and_replayed_assertions_are_audited_without_the_assertion() {
+    use grantflow::observe::{AuthFailure, EventKind};
+    let sink = Arc::new(Recorded::default());
+    let f = fixture_with(|b| b.audit_sink(sink.clone()));
+    let mut delivery = Box::pin(f.h.server.audit_delivery().unwrap().run());
+    let assertion = es256(&f.keys.es256, &good_claims(PKJ, f.h.now()));
+    assert_token(&f.h.token(&cc_request(&assertion)), "read");
+    refused(&f.h.token(&cc_request(&assertion)));
+    let mut claims = good_claims(PKJ, f.h.now());
+    claims["aud"] = json!(format!("{ISSUER}/token"));
+    let wrong_audience = es256(&f.keys.es256, &claims);
+    refused(&f.h.token(&cc_request(&wrong_audience)));
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    assert!(delivery.as_mut().poll(&mut cx).is_pending());
+    let events = sink.0.lock().unwrap().clone();
+    let reasons: Vec<AuthFailure> = events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::ClientAuthenticationFailed { reason, .. } => Some(*reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            AuthFailure::AssertionReplayed,
+            AuthFailure::InvalidAssertion
+        ]
+    );
+    let shown = format!("{events:?}");
+    for jwt in [&assertion, &wrong_audience] {
+        for segment in jwt.split('.') {
+            assert!(!shown.contains(segment), "{shown}");
+        }
+    }
+}
