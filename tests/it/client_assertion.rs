@@ -64,6 +64,7 @@ pub(crate) fn clients(keys: &Keys) -> Vec<grantflow::ClientBuilder> {
             .auth_method(AuthMethod::PrivateKeyJwt)
             .jwks(jwks(&keys.es256))
             .token_endpoint_auth_signing_alg(Algorithm::Es256))
+        .grant_type(GrantType::DEVICE_CODE)
         .introspection(true),
         cc(Client::builder(ANY_ALG, ClientType::Confidential)
             .auth_method(AuthMethod::PrivateKeyJwt)
@@ -810,4 +811,18 @@ fn ca_05_ca_09_refused_and_replayed_assertions_are_audited_without_the_assertion
             assert!(!shown.contains(segment), "{shown}");
         }
     }
+}
+
+#[test]
+fn ca_10_the_device_authorization_endpoint_accepts_assertions_once() {
+    let keys = Keys::new();
+    let registry = Arc::new(register(clients(&keys)));
+    let h: Harness<Assertions> = Harness::builder(registry)
+        .device_store(Arc::new(grantflow::MemoryDeviceStore::new()))
+        .build(|b| b.private_key_jwt(true));
+    let assertion = es256(&keys.es256, &good_claims(PKJ, h.now()));
+    let request = post_form(format!("scope=read&{}", assertion_params(&assertion)));
+    let response = block_on(h.server.device_authorization(&request)).unwrap();
+    assert_eq!(response.status.as_u16(), 200, "{response:?}");
+    refused(&block_on(h.server.device_authorization(&request)).unwrap());
 }
