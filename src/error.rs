@@ -61,6 +61,9 @@ impl ErrorCode {
     /// `expired_token`: the device code expired; the device may start a new request
     /// ([RFC 8628 §3.5](https://www.rfc-editor.org/rfc/rfc8628#section-3.5)).
     pub const EXPIRED_TOKEN: Self = Self(Cow::Borrowed("expired_token"));
+    /// `invalid_target`: a `resource` is malformed, unknown, not allowed for the client, or
+    /// not granted ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)).
+    pub const INVALID_TARGET: Self = Self(Cow::Borrowed("invalid_target"));
 
     /// An extension error code.
     ///

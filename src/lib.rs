@@ -260,7 +260,7 @@ pub use crate::store::memory::{
 };
 pub use crate::token_issuer::TokenIssuer;
 pub use crate::types::{
-    AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientSecret, ClientType,
+    Actor, AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientSecret, ClientType,
     DangerousClient, GrantType, InvalidScope, Scope, Subject,
 };
 

@@ -18,6 +18,10 @@ pub enum SingleUseKind {
     /// ([RFC 7523 §3](https://www.rfc-editor.org/rfc/rfc7523#section-3), item 7), scoped
     /// to the client that signed it.
     ClientAssertion,
+    /// The `jti` of a JWT bearer grant assertion
+    /// ([RFC 7523 §3](https://www.rfc-editor.org/rfc/rfc7523#section-3), item 7), scoped
+    /// to the issuer that signed it: a namespace apart from client assertions.
+    JwtBearerAssertion,
 }
 
 impl SingleUseKind {
@@ -25,10 +29,12 @@ impl SingleUseKind {
     const fn tag(self) -> &'static str {
         match self {
             Self::ClientAssertion => "client_assertion",
+            Self::JwtBearerAssertion => "jwt_bearer_assertion",
         }
     }
 
-    /// The key under which `value`, used by `owner` (a client id), is recorded: the
+    /// The key under which `value`, used by `owner` (a client id, or an issuer), is
+    /// recorded: the
     /// SHA-256 of the kind, the owner and the value, each length-prefixed so that no two
     /// triples share an encoding. The store sees only this digest, never the value.
     pub fn key(self, owner: &str, value: &str) -> TokenHash {
@@ -53,7 +59,8 @@ pub enum Consumption {
 }
 
 /// Storage for values that may be accepted only once until they expire (DESIGN decision
-/// 16): the `jti` of client assertions, keyed by [`SingleUseKind::key`] digests.
+/// 16): the `jti` of client assertions and of JWT bearer grant assertions, keyed by
+/// [`SingleUseKind::key`] digests.
 ///
 /// # Contract
 /// - Keys are digests: the store never sees the value.

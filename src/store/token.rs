@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use crate::error::StorageError;
 use crate::secret::TokenHash;
-use crate::types::{ClientId, GrantId, Scope, Subject};
+use crate::types::{Actor, ClientId, GrantId, Scope, Subject};
 
 /// Which kind of token a [`TokenRecord`] describes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -42,6 +42,11 @@ pub struct TokenRecord {
     /// that any resource server of this authorization server may accept. A bearer guard
     /// refuses a token whose audience is not its own (BT-09).
     pub audience: Option<Arc<str>>,
+    /// For a token issued by delegation (token exchange): who acts on the subject's
+    /// behalf, with the actors before it (the `act` claim,
+    /// [RFC 8693 §4.1](https://www.rfc-editor.org/rfc/rfc8693#section-4.1)). Stores keep
+    /// it as [`Actor::to_json`] text.
+    pub actor: Option<Actor>,
 }
 
 impl TokenRecord {
@@ -63,7 +68,15 @@ impl TokenRecord {
             issued_at,
             expires_at,
             audience: None,
+            actor: None,
         }
+    }
+
+    /// Sets the actor chain.
+    #[must_use]
+    pub fn with_actor(mut self, actor: Option<Actor>) -> Self {
+        self.actor = actor;
+        self
     }
 
     /// Sets the audience.

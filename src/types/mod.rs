@@ -1,5 +1,6 @@
 //! Protocol value types: clients, scopes, redirect URIs and identifiers.
 
+mod actor;
 mod client;
 #[cfg(feature = "jwt")]
 mod client_keys;
@@ -7,6 +8,7 @@ mod ids;
 mod redirect_uri;
 mod scope;
 
+pub use actor::Actor;
 pub use client::{
     AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientSecret, ClientType,
     DangerousClient, GrantType,

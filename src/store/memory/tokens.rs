@@ -14,7 +14,7 @@ use crate::store::memory::slot_index::SlotIndex;
 use crate::store::{
     Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore,
 };
-use crate::types::{ClientId, GrantId, Scope, Subject};
+use crate::types::{Actor, ClientId, GrantId, Scope, Subject};
 
 /// How many expired records an insert purges at most, so no insert pauses for a time that
 /// grows with the store, while purging still outpaces issuing.
@@ -91,6 +91,8 @@ struct Slot {
 /// The rarer parts of a record.
 struct Extra {
     audience: Option<Arc<str>>,
+    /// A delegated token's actor chain.
+    actor: Option<Actor>,
     /// The exact times when they do not fit the nanosecond fields (before 1970 or after
     /// 2554), so that a record always reads back as it was written.
     exact_times: Option<Box<(SystemTime, SystemTime)>>,
@@ -117,11 +119,13 @@ impl Slot {
         } else {
             Some(Box::new((record.issued_at, record.expires_at)))
         };
-        let extra = if record.audience.is_none() && exact_times.is_none() {
+        let extra = if record.audience.is_none() && exact_times.is_none() && record.actor.is_none()
+        {
             None
         } else {
             Some(Box::new(Extra {
                 audience: record.audience,
+                actor: record.actor,
                 exact_times,
             }))
         };
@@ -155,6 +159,7 @@ impl Slot {
     fn to_record(&self) -> TokenRecord {
         let (issued_at, expires_at) = self.times();
         let audience = self.extra.as_ref().and_then(|e| e.audience.clone());
+        let actor = self.extra.as_ref().and_then(|e| e.actor.clone());
         TokenRecord {
             kind: self.kind,
             grant_id: self.grant_id,
@@ -164,12 +169,13 @@ impl Slot {
             issued_at,
             expires_at,
             audience,
+            actor,
         }
     }
 
     fn into_record(self) -> TokenRecord {
         let (issued_at, expires_at) = self.times();
-        let audience = self.extra.and_then(|e| e.audience);
+        let (audience, actor) = self.extra.map_or((None, None), |e| (e.audience, e.actor));
         TokenRecord {
             kind: self.kind,
             grant_id: self.grant_id,
@@ -179,6 +185,7 @@ impl Slot {
             issued_at,
             expires_at,
             audience,
+            actor,
         }
     }
 }

@@ -129,6 +129,17 @@ fn kind_name(kind: TokenKind) -> &'static str {
     }
 }
 
+/// The schema has no column for a delegated token's actor chain yet: a record with one is
+/// refused, all or nothing, rather than stored as if no one acted for the subject.
+fn refuse_actors(tokens: &[(TokenHash, TokenRecord)]) -> Result<(), StorageError> {
+    if tokens.iter().any(|(_, r)| r.actor.is_some()) {
+        return Err(StorageError::new(
+            "PgTokenStore does not store actor chains (delegated token exchange)",
+        ));
+    }
+    Ok(())
+}
+
 type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
 /// Binds `$1..$10`: the records as column arrays, and `now` for the tombstone check.
@@ -193,6 +204,7 @@ fn record_from_row(row: &PgRow) -> Result<TokenRecord, StorageError> {
             .try_get::<Option<&str>, _>("audience")
             .map_err(get)?
             .map(Arc::from),
+        actor: None,
     })
 }
 
@@ -221,6 +233,7 @@ impl TokenStore for PgTokenStore {
         let Some(now) = tokens.iter().map(|(_, r)| r.issued_at).max() else {
             return Ok(Insert::Stored);
         };
+        refuse_actors(&tokens)?;
         let stored: i64 = bind_batch(sqlx::query(INSERT), &tokens, now)
             .fetch_one(&self.pool)
             .await
@@ -331,6 +344,7 @@ impl TokenStore for PgTokenStore {
         now: SystemTime,
         successors: Vec<(TokenHash, TokenRecord)>,
     ) -> Result<Rotation, StorageError> {
+        refuse_actors(&successors)?;
         let row = bind_batch(sqlx::query(ROTATE), &successors, now)
             .bind(old.as_bytes().as_slice())
             .fetch_one(&self.pool)
