@@ -40,7 +40,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (2, include_str!("migrations/0002_attempts.sql")),
     (3, include_str!("migrations/0003_signing_keys.sql")),
     (4, include_str!("migrations/0004_access_token_format.sql")),
-    (7, include_str!("migrations/0007_single_use.sql")),
+    (5, include_str!("migrations/0005_single_use.sql")),
 ];
 
 /// The advisory lock that serializes concurrent [`PgStores::migrate`] calls (instances

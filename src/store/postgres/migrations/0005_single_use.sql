@@ -1,4 +1,4 @@
--- grantflow schema, version 7: client authentication with signed JWTs. Applied by
+-- grantflow schema, version 5: client authentication with signed JWTs. Applied by
 -- `PgStores::migrate`; do not edit once released.
 --
 -- A `private_key_jwt` client's public keys (its JWK Set as JSON) and its registered
