@@ -216,6 +216,8 @@
 // The public interface is, in tiers (rustls style): at the root, what wiring a server
 // needs; below it, one module per kind of user (store implementers, limiter implementers,
 // extension grants, resource servers, ...). Every public name has exactly one path.
+#[cfg(feature = "jwt")]
+mod client_assertion;
 mod client_auth;
 pub mod clock;
 mod config;
@@ -311,7 +313,8 @@ pub mod postgres {
     #[cfg(feature = "jwt")]
     pub use crate::store::postgres::PgKeySetStore;
     pub use crate::store::postgres::{
-        PgAttemptLimiter, PgClientRegistry, PgCodeStore, PgDeviceStore, PgStores, PgTokenStore,
+        PgAttemptLimiter, PgClientRegistry, PgCodeStore, PgDeviceStore, PgSingleUseStore, PgStores,
+        PgTokenStore,
     };
     pub use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 }

@@ -85,6 +85,32 @@ pub(crate) struct Metadata {
 /// Every client authentication method the token-style endpoints accept.
 const AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
 
+/// The JWT client authentication methods the server accepts (feature `jwt`), each only when
+/// enabled, and the algorithms their assertions may use: `private_key_jwt` with every
+/// asymmetric algorithm of the JOSE layer, `client_secret_jwt` with HS256 (CA-11). Never
+/// `none`.
+fn assertion_methods(config: &Config) -> (Vec<&'static str>, Vec<&'static str>) {
+    #[cfg(feature = "jwt")]
+    {
+        let mut methods = Vec::new();
+        let mut algorithms = Vec::new();
+        if config.clients.private_key_jwt {
+            methods.push("private_key_jwt");
+            algorithms.extend(crate::jose::Algorithm::ALL.iter().map(|alg| alg.name()));
+        }
+        if config.clients.client_secret_jwt {
+            methods.push("client_secret_jwt");
+            algorithms.push("HS256");
+        }
+        (methods, algorithms)
+    }
+    #[cfg(not(feature = "jwt"))]
+    {
+        let _ = config;
+        (Vec::new(), Vec::new())
+    }
+}
+
 impl Metadata {
     /// Renders the document for a checked configuration and the server's grant handlers.
     pub(crate) fn render(
@@ -137,17 +163,40 @@ impl Metadata {
                 config.dangerous.code_challenge_methods().iter().copied(),
             );
         }
-        document.string_array("token_endpoint_auth_methods_supported", AUTH_METHODS);
+        let (jwt_methods, jwt_algorithms) = assertion_methods(config);
+        let with_jwt = |methods: &[&'static str]| -> Vec<&'static str> {
+            methods.iter().chain(&jwt_methods).copied().collect()
+        };
+        let jwt_algorithms = (!jwt_algorithms.is_empty()).then_some(jwt_algorithms);
+        document.string_array(
+            "token_endpoint_auth_methods_supported",
+            with_jwt(&AUTH_METHODS),
+        );
+        document.optional_string_array(
+            "token_endpoint_auth_signing_alg_values_supported",
+            jwt_algorithms.as_deref(),
+        );
         if !scopes.is_empty() {
             document.string_array("scopes_supported", scopes.iter());
         }
         document
             .string("revocation_endpoint", &urls.revocation_endpoint)
-            .string_array("revocation_endpoint_auth_methods_supported", AUTH_METHODS)
+            .string_array(
+                "revocation_endpoint_auth_methods_supported",
+                with_jwt(&AUTH_METHODS),
+            )
+            .optional_string_array(
+                "revocation_endpoint_auth_signing_alg_values_supported",
+                jwt_algorithms.as_deref(),
+            )
             .string("introspection_endpoint", &urls.introspection_endpoint)
             .string_array(
                 "introspection_endpoint_auth_methods_supported",
-                ["client_secret_basic", "client_secret_post"],
+                with_jwt(&["client_secret_basic", "client_secret_post"]),
+            )
+            .optional_string_array(
+                "introspection_endpoint_auth_signing_alg_values_supported",
+                jwt_algorithms.as_deref(),
             )
             .optional_boolean(
                 "authorization_response_iss_parameter_supported",
@@ -182,7 +231,11 @@ impl Server {
     /// - `grant_types_supported`: the registered grant handlers, always explicit since the
     ///   RFC 8414 default (`authorization_code`, `implicit`) would be wrong (IM-03);
     /// - `token_endpoint_auth_methods_supported`: `client_secret_basic`,
-    ///   `client_secret_post`, `none`;
+    ///   `client_secret_post`, `none`, and with the feature `jwt` `private_key_jwt` and
+    ///   `client_secret_jwt` when enabled ([`ServerBuilder::private_key_jwt`](crate::ServerBuilder::private_key_jwt),
+    ///   [`ServerBuilder::client_secret_jwt`](crate::ServerBuilder::client_secret_jwt)), with
+    ///   `token_endpoint_auth_signing_alg_values_supported` listing the assertion algorithms
+    ///   (never `none`); the revocation and introspection members likewise;
     /// - only when the `authorization_code` grant is registered: `authorization_endpoint`,
     ///   `response_types_supported: ["code"]` (never `token`: no implicit, IM-03),
     ///   `response_modes_supported: ["query"]`, `code_challenge_methods_supported:

@@ -43,6 +43,18 @@ impl JsonObject {
         self
     }
 
+    /// Adds an array-of-strings member when `values` is `Some`.
+    pub(crate) fn optional_string_array(
+        &mut self,
+        name: &str,
+        values: Option<&[&str]>,
+    ) -> &mut Self {
+        if let Some(values) = values {
+            self.string_array(name, values.iter().copied());
+        }
+        self
+    }
+
     /// Adds an array-of-strings member.
     pub(crate) fn string_array<'v>(
         &mut self,

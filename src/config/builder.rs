@@ -21,7 +21,7 @@ use crate::observe::{AuditSink, Events, LogKey};
 use crate::params::FormLimits;
 use crate::random::Random;
 use crate::server::{Server, ServerState};
-use crate::store::{ClientRegistry, CodeStore, DeviceStore, TokenStore};
+use crate::store::{ClientRegistry, CodeStore, DeviceStore, SingleUseStore, TokenStore};
 use crate::token_issuer::TokenIssuer;
 #[cfg(feature = "metrics")]
 use crate::types::ClientId;
@@ -112,6 +112,40 @@ impl ServerBuilder {
     /// one limiter through their store.
     pub fn attempt_limiter(mut self, limiter: Arc<dyn AttemptLimiter>) -> Self {
         self.config.clients.secret_limiter = limiter;
+        self
+    }
+
+    /// Replaces the store of values accepted only once: the `jti`s of client assertions
+    /// (`private_key_jwt`, `client_secret_jwt`). Default: a
+    /// [`MemorySingleUseStore`](crate::MemorySingleUseStore) of this process. A
+    /// deployment of more than one instance **must** share one store (a database backend,
+    /// such as `PgStores::single_use`): otherwise an assertion accepted by one instance
+    /// could be replayed at another.
+    pub fn single_use_store(mut self, store: Arc<dyn SingleUseStore>) -> Self {
+        self.config.clients.single_use = store;
+        self
+    }
+
+    /// Accepts `private_key_jwt` client authentication (a JWT signed with one of the
+    /// client's registered keys, [RFC 7523 §2.2](https://www.rfc-editor.org/rfc/rfc7523#section-2.2))
+    /// from clients registered for it ([`ClientBuilder::jwks`](crate::ClientBuilder::jwks)),
+    /// at every endpoint that authenticates clients, and advertises it in the metadata.
+    /// Default: off. Feature `jwt`.
+    #[cfg(feature = "jwt")]
+    pub fn private_key_jwt(mut self, enabled: bool) -> Self {
+        self.config.clients.private_key_jwt = enabled;
+        self
+    }
+
+    /// Accepts `client_secret_jwt` client authentication (HS256 assertions keyed with the
+    /// client secret, [RFC 7523 §2.2](https://www.rfc-editor.org/rfc/rfc7523#section-2.2))
+    /// from clients registered for it. Default: off, because the server must hold those
+    /// clients' secrets in recoverable form rather than as digests; prefer
+    /// [`private_key_jwt`](Self::private_key_jwt).
+    /// Feature `jwt`.
+    #[cfg(feature = "jwt")]
+    pub fn client_secret_jwt(mut self, enabled: bool) -> Self {
+        self.config.clients.client_secret_jwt = enabled;
         self
     }
 

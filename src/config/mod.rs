@@ -40,7 +40,10 @@ use crate::limiter::AttemptLimiter;
 use crate::observe::{AuditSink, LogKey};
 use crate::params::FormLimits;
 use crate::random::{Random, SystemRandom};
-use crate::store::{ClientRegistry, CodeStore, MemoryAttemptLimiter, MemoryCodeStore, TokenStore};
+use crate::store::{
+    ClientRegistry, CodeStore, MemoryAttemptLimiter, MemoryCodeStore, MemorySingleUseStore,
+    SingleUseStore, TokenStore,
+};
 use crate::token_issuer::{OpaqueTokenIssuer, TokenIssuer};
 use crate::types::{ClientId, LocalhostPort, Scope};
 
@@ -86,6 +89,16 @@ pub(crate) struct ClientConfig {
     pub(crate) registry: Arc<dyn ClientRegistry>,
     /// The brute-force limiter of client secrets (TE-10).
     pub(crate) secret_limiter: Arc<dyn AttemptLimiter>,
+    /// Where values accepted once (client assertion `jti`s) are recorded.
+    pub(crate) single_use: Arc<dyn SingleUseStore>,
+    /// Whether `private_key_jwt` is accepted (off by default: metadata advertises only
+    /// what is on, CA-11).
+    #[cfg(feature = "jwt")]
+    pub(crate) private_key_jwt: bool,
+    /// Whether `client_secret_jwt` is accepted (off by default: it needs the plain
+    /// secret, CA-07).
+    #[cfg(feature = "jwt")]
+    pub(crate) client_secret_jwt: bool,
 }
 
 /// Token minting, storage and lifetimes.
@@ -250,6 +263,11 @@ impl Config {
             clients: ClientConfig {
                 registry: clients,
                 secret_limiter: Arc::new(MemoryAttemptLimiter::default()),
+                single_use: Arc::new(MemorySingleUseStore::new()),
+                #[cfg(feature = "jwt")]
+                private_key_jwt: false,
+                #[cfg(feature = "jwt")]
+                client_secret_jwt: false,
             },
             tokens: TokenConfig {
                 store: tokens,

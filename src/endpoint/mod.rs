@@ -270,6 +270,14 @@ impl Server {
             limiter: &*config.clients.secret_limiter,
             realm,
             now,
+            #[cfg(feature = "jwt")]
+            single_use: &*config.clients.single_use,
+            #[cfg(feature = "jwt")]
+            issuer: &config.issuer,
+            #[cfg(feature = "jwt")]
+            private_key_jwt: config.clients.private_key_jwt,
+            #[cfg(feature = "jwt")]
+            client_secret_jwt: config.clients.client_secret_jwt,
             call,
         }
         .authenticate(credentials)

@@ -99,4 +99,5 @@ pub use keyset::{
 };
 pub use signer::{HmacKey, Pkcs8Der, SignError, Signer, SigningKey};
 pub use source::JwksSource;
+pub(crate) use validation::unverified_assertion_issuer;
 pub use validation::{JwtUse, Validation, VerifiedJwt};

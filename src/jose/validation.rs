@@ -532,3 +532,23 @@ impl VerifiedJwt {
         self.claims
     }
 }
+
+/// The `iss` claim of a client assertion before any verification, to find the client whose
+/// keys will verify it: `None` unless `token` is within the assertion size limit, has three
+/// segments and a strict JSON claims set with a string `iss`. Nothing read here is trusted;
+/// the verification that follows checks `iss` again.
+pub(crate) fn unverified_assertion_issuer(token: &str) -> Option<String> {
+    if token.len() > JwtUse::ClientAssertion.max_len() {
+        return None;
+    }
+    let mut segments = token.split('.');
+    let (_, payload, _) = (segments.next()?, segments.next()?, segments.next()?);
+    if segments.next().is_some() {
+        return None;
+    }
+    let claims = json::parse_object(&b64::decode(payload)?)?;
+    match claims.get("iss") {
+        Some(serde_json::Value::String(iss)) => Some(iss.clone()),
+        _ => None,
+    }
+}

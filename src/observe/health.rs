@@ -124,6 +124,13 @@ impl Server {
                 Box::pin(async { devices.check_health().await.is_ok() }),
             ));
         }
+        #[cfg(feature = "jwt")]
+        if config.clients.private_key_jwt || config.clients.client_secret_jwt {
+            checks.push((
+                "single_use",
+                Box::pin(async { config.clients.single_use.check_health().await.is_ok() }),
+            ));
+        }
         checks.push((
             "client_limiter",
             Box::pin(async { config.clients.secret_limiter.check_health().await.is_ok() }),

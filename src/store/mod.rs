@@ -38,7 +38,7 @@ pub use token::{Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRec
 // from here inside the crate.
 pub(crate) use client::{ClientRegistry, find_presented_client};
 pub(crate) use code::CodeStore;
-pub(crate) use memory::{MemoryAttemptLimiter, MemoryCodeStore};
+pub(crate) use memory::{MemoryAttemptLimiter, MemoryCodeStore, MemorySingleUseStore};
 
 /// What the default `check_health` methods look up: a client identifier, and the text of
 /// a code or token whose digest no issued one can have (they are 256 random bits), so the

@@ -33,7 +33,8 @@ impl SingleUseKind {
         }
     }
 
-    /// The key under which `value`, used by `owner` (a client id, or an issuer), is recorded: the
+    /// The key under which `value`, used by `owner` (a client id, or an issuer), is
+    /// recorded: the
     /// SHA-256 of the kind, the owner and the value, each length-prefixed so that no two
     /// triples share an encoding. The store sees only this digest, never the value.
     pub fn key(self, owner: &str, value: &str) -> TokenHash {
@@ -58,7 +59,8 @@ pub enum Consumption {
 }
 
 /// Storage for values that may be accepted only once until they expire (DESIGN decision
-/// 16): the `jti` of client assertions, keyed by [`SingleUseKind::key`] digests.
+/// 16): the `jti` of client assertions and of JWT bearer grant assertions, keyed by
+/// [`SingleUseKind::key`] digests.
 ///
 /// # Contract
 /// - Keys are digests: the store never sees the value.
@@ -100,6 +102,17 @@ pub trait SingleUseStore: Send + Sync + fmt::Debug {
     async fn purge_expired(&self, now: SystemTime) -> Result<usize, StorageError> {
         let _ = now;
         Ok(0)
+    }
+
+    /// Whether the backend answers, for
+    /// [`Server::health`](crate::Server::health). The default purges what expired before
+    /// 1970, which is nothing: one round trip that changes nothing. Stores that purge on
+    /// their own should override it with a read.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the backend does not answer.
+    async fn check_health(&self) -> Result<(), StorageError> {
+        self.purge_expired(std::time::UNIX_EPOCH).await.map(|_| ())
     }
 }
 

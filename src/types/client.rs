@@ -8,6 +8,8 @@ use subtle::{Choice, ConstantTimeEq as _};
 
 use crate::secret::{TokenHash, secret_type};
 use crate::token_issuer::AccessTokenFormat;
+#[cfg(feature = "jwt")]
+use crate::types::client_keys::ClientKeys;
 use crate::types::redirect_uri::{InvalidRedirectUri, RedirectUri};
 use crate::types::scope::Scope;
 
@@ -120,6 +122,19 @@ pub enum AuthMethod {
     ClientSecretPost,
     /// No authentication: public clients, which send only `client_id`.
     None,
+    /// A JWT signed with one of the client's registered private keys
+    /// ([RFC 7523 §2.2](https://www.rfc-editor.org/rfc/rfc7523#section-2.2), OpenID Connect
+    /// Core §9). Needs the feature `jwt`, a JWK Set ([`ClientBuilder::jwks`]), and the
+    /// method turned on for the server
+    /// ([`ServerBuilder::private_key_jwt`](crate::ServerBuilder::private_key_jwt)).
+    PrivateKeyJwt,
+    /// A JWT MACed (HS256) with the client secret
+    /// ([RFC 7523 §2.2](https://www.rfc-editor.org/rfc/rfc7523#section-2.2), OpenID Connect
+    /// Core §9). The server must hold the secret itself, not a digest
+    /// ([`ClientBuilder::assertion_secret`]), so it is also off for the whole server until
+    /// [`ServerBuilder::client_secret_jwt`](crate::ServerBuilder::client_secret_jwt) turns
+    /// it on. Needs the feature `jwt`.
+    ClientSecretJwt,
 }
 
 impl AuthMethod {
@@ -129,6 +144,8 @@ impl AuthMethod {
             Self::ClientSecretBasic => "client_secret_basic",
             Self::ClientSecretPost => "client_secret_post",
             Self::None => "none",
+            Self::PrivateKeyJwt => "private_key_jwt",
+            Self::ClientSecretJwt => "client_secret_jwt",
         }
     }
 }
@@ -182,6 +199,18 @@ pub enum ClientError {
     /// A confidential client has no secret.
     #[error("a confidential client needs at least one secret")]
     MissingSecret,
+    /// A `private_key_jwt` client has no public keys (or the crate lacks the `jwt`
+    /// feature).
+    #[error("a private_key_jwt client needs a JWK Set")]
+    MissingKeys,
+    /// A `client_secret_jwt` client has no secret in recoverable form (a digest cannot
+    /// key an HMAC), or the crate lacks the `jwt` feature.
+    #[error("a client_secret_jwt client needs its secret itself, not a digest")]
+    MissingAssertionSecret,
+    /// The secret of a `client_secret_jwt` client is shorter than 32 bytes, the HS256
+    /// output size.
+    #[error("a client_secret_jwt secret must be at least 32 bytes")]
+    WeakAssertionSecret,
     /// A public client was given a secret.
     #[error("a public client cannot have a secret")]
     PublicClientWithSecret,
@@ -247,6 +276,8 @@ pub struct Client {
     introspection: bool,
     resource_audience: Option<Arc<str>>,
     pkce_exempt: bool,
+    #[cfg(feature = "jwt")]
+    keys: ClientKeys,
     access_token_format: Option<AccessTokenFormat>,
 }
 
@@ -267,6 +298,10 @@ impl Client {
             introspection: false,
             resource_audience: None,
             pkce_exempt: false,
+            #[cfg(feature = "jwt")]
+            keys: ClientKeys::default(),
+            #[cfg(feature = "jwt")]
+            weak_assertion_secret: false,
             access_token_format: None,
         }
     }
@@ -345,6 +380,24 @@ impl Client {
         self.pkce_exempt
     }
 
+    /// The client's public keys for `private_key_jwt`, if registered.
+    #[cfg(feature = "jwt")]
+    pub fn jwks(&self) -> Option<&crate::jose::JwkSet> {
+        self.keys.jwks.as_ref()
+    }
+
+    /// The registered `token_endpoint_auth_signing_alg`, if any.
+    #[cfg(feature = "jwt")]
+    pub fn token_endpoint_auth_signing_alg(&self) -> Option<crate::jose::Algorithm> {
+        self.keys.signing_alg
+    }
+
+    /// The assertion keys (crate-internal).
+    #[cfg(feature = "jwt")]
+    pub(crate) fn keys(&self) -> &ClientKeys {
+        &self.keys
+    }
+
     /// The access token format registered for this client, or `None` for the server's
     /// default (see [`ClientBuilder::access_token_format`]).
     pub fn access_token_format(&self) -> Option<AccessTokenFormat> {
@@ -386,6 +439,11 @@ pub struct ClientBuilder {
     introspection: bool,
     resource_audience: Option<Arc<str>>,
     pkce_exempt: bool,
+    #[cfg(feature = "jwt")]
+    keys: ClientKeys,
+    /// A `client_secret_jwt` secret refused as too short, reported at `build`.
+    #[cfg(feature = "jwt")]
+    weak_assertion_secret: bool,
     access_token_format: Option<AccessTokenFormat>,
 }
 
@@ -406,6 +464,35 @@ impl ClientBuilder {
     /// confidential clients (the RFC 7591 default), `none` for public ones.
     pub fn auth_method(mut self, method: AuthMethod) -> Self {
         self.auth_method = Some(method);
+        self
+    }
+
+    /// Registers the client's public keys (`jwks`,
+    /// [RFC 7591 §2](https://www.rfc-editor.org/rfc/rfc7591#section-2)), which verify its
+    /// `private_key_jwt` assertions. Feature `jwt`.
+    #[cfg(feature = "jwt")]
+    pub fn jwks(mut self, jwks: crate::jose::JwkSet) -> Self {
+        self.keys.jwks = Some(jwks);
+        self
+    }
+
+    /// Registers `token_endpoint_auth_signing_alg`
+    /// ([RFC 7591 §2](https://www.rfc-editor.org/rfc/rfc7591#section-2)): the one
+    /// algorithm the client's `private_key_jwt` assertions may use. Default: any the
+    /// server accepts (ES256, EdDSA, PS256, RS256). Feature `jwt`.
+    #[cfg(feature = "jwt")]
+    pub fn token_endpoint_auth_signing_alg(mut self, alg: crate::jose::Algorithm) -> Self {
+        self.keys.signing_alg = Some(alg);
+        self
+    }
+
+    /// Registers the secret of a `client_secret_jwt` client itself: HS256 assertions are
+    /// MACed with its UTF-8 octets, so the server must hold it, not a digest. It must be
+    /// at least 32 bytes ([RFC 7518 §3.2](https://www.rfc-editor.org/rfc/rfc7518#section-3.2)).
+    /// Keep such registrations encrypted at rest. Feature `jwt`.
+    #[cfg(feature = "jwt")]
+    pub fn assertion_secret(mut self, secret: &ClientSecret) -> Self {
+        self.weak_assertion_secret = self.keys.set_secret(secret).is_err();
         self
     }
 
@@ -527,9 +614,28 @@ impl ClientBuilder {
             ClientType::Public if !self.secret_hashes.is_empty() => {
                 return Err(ClientError::PublicClientWithSecret);
             }
-            ClientType::Confidential if self.secret_hashes.is_empty() => {
+            ClientType::Confidential
+                if self.secret_hashes.is_empty()
+                    && matches!(
+                        auth_method,
+                        AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+                    ) =>
+            {
                 return Err(ClientError::MissingSecret);
             }
+            _ => {}
+        }
+        #[cfg(feature = "jwt")]
+        {
+            if self.weak_assertion_secret {
+                return Err(ClientError::WeakAssertionSecret);
+            }
+            self.keys.check(auth_method)?;
+        }
+        #[cfg(not(feature = "jwt"))]
+        match auth_method {
+            AuthMethod::PrivateKeyJwt => return Err(ClientError::MissingKeys),
+            AuthMethod::ClientSecretJwt => return Err(ClientError::MissingAssertionSecret),
             _ => {}
         }
         if self.grant_types.is_empty()
@@ -568,6 +674,8 @@ impl ClientBuilder {
             introspection: self.introspection,
             resource_audience: self.resource_audience,
             pkce_exempt: self.pkce_exempt,
+            #[cfg(feature = "jwt")]
+            keys: self.keys,
             access_token_format: self.access_token_format,
         })
     }

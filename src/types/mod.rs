@@ -2,6 +2,8 @@
 
 mod actor;
 mod client;
+#[cfg(feature = "jwt")]
+mod client_keys;
 mod ids;
 mod redirect_uri;
 mod scope;

@@ -18,6 +18,7 @@ mod authorization_code;
 mod authorize_endpoint;
 mod bearer_guard;
 mod bearer_layer;
+mod client_assertion;
 mod client_auth;
 mod client_credentials;
 mod cors;

@@ -368,7 +368,7 @@ pub(crate) mod pg {
     /// The conformance suite, with each store given as two handles with separate pools
     /// (two instances): every check and race passes.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn ac_04_rt_05_dg_11_te_10_postgres_stores_pass_the_conformance_suite() {
+    async fn ac_04_rt_05_dg_11_te_10_ca_05_postgres_stores_pass_the_conformance_suite() {
         let Some(url) = database_url("the conformance suite") else {
             return;
         };
@@ -381,6 +381,8 @@ pub(crate) mod pg {
             .token_store(b.tokens())
             .code_store(a.codes())
             .code_store(b.codes())
+            .single_use_store(a.single_use())
+            .single_use_store(b.single_use())
             .device_store(a.devices())
             .device_store(b.devices())
             .client_registry(a.clients())
@@ -480,6 +482,32 @@ pub(crate) mod pg {
 
     /// A token issued by one instance is introspected by the other, revoked there, and
     /// then inactive at the first.
+    /// CA-05 across instances: 64 concurrent token requests with one `private_key_jwt`
+    /// assertion, split over two servers sharing one PostgreSQL single-use store (each with
+    /// its own pool), give exactly one token.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn ca_05_64_concurrent_copies_of_one_assertion_across_instances_give_one_token() {
+        use crate::client_assertion::{Keys, clients, es256, good_claims, replay_race};
+        let Some(url) = database_url("the client assertion replay race") else {
+            return;
+        };
+        let keys = Keys::new();
+        let registry = Arc::new(crate::support::harness::register(clients(&keys)));
+        let mut servers = Vec::new();
+        for _ in 0..2 {
+            let stores = PgStores::new(pool(&url).await);
+            servers.push(
+                Server::builder(ISSUER, registry.clone(), stores.tokens())
+                    .single_use_store(stores.single_use())
+                    .private_key_jwt(true)
+                    .build()
+                    .unwrap(),
+            );
+        }
+        let assertion = es256(&keys.es256, &good_claims("pkj-client", SystemTime::now()));
+        assert_eq!(replay_race(&servers, &assertion, RACE).await, (1, RACE - 1));
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_token_from_one_instance_is_introspected_and_revoked_at_the_other() {
         let Some(url) = database_url("the cross-instance introspection test") else {
@@ -714,7 +742,7 @@ pub(crate) mod pg {
             .fetch_one(&pool)
             .await
             .expect("schema table");
-        assert_eq!(version, 4);
+        assert_eq!(version, 5);
     }
 
     /// A key of this test run's own, so runs over one database never share counts.

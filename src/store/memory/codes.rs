@@ -1,12 +1,11 @@
 //! [`MemoryCodeStore`]: authorization codes held in memory.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
 
+use super::expiry::ExpiryQueue;
 use crate::error::StorageError;
 use crate::hash::DigestMap as FastMap;
 use crate::secret::TokenHash;
@@ -60,7 +59,7 @@ pub struct MemoryCodeStore {
 #[derive(Default)]
 struct CodeTables {
     codes: FastMap<TokenHash, Entry>,
-    expiry: BinaryHeap<Reverse<(SystemTime, [u8; 32])>>,
+    expiry: ExpiryQueue,
 }
 
 struct Entry {
@@ -80,14 +79,10 @@ impl CodeTables {
     fn purge(&mut self, now: SystemTime, limit: usize) -> usize {
         let mut purged = 0;
         while purged < limit {
-            match self.expiry.peek() {
-                Some(Reverse((expires_at, _))) if *expires_at <= now => {}
-                _ => break,
-            }
-            let Some(Reverse((_, bytes))) = self.expiry.pop() else {
+            let Some(code) = self.expiry.pop_due(now) else {
                 break;
             };
-            if self.codes.remove(&TokenHash::from_bytes(bytes)).is_some() {
+            if self.codes.remove(&code).is_some() {
                 purged += 1;
             }
         }
@@ -126,9 +121,7 @@ impl CodeStore for MemoryCodeStore {
     async fn insert(&self, code: TokenHash, grant: AuthorizationGrant) -> Result<(), StorageError> {
         let mut tables = self.lock();
         tables.purge(grant.issued_at, PURGE_PER_INSERT);
-        tables
-            .expiry
-            .push(Reverse((grant.expires_at, *code.as_bytes())));
+        tables.expiry.push(grant.expires_at, &code);
         tables.codes.insert(code, Entry { grant, used: false });
         Ok(())
     }

@@ -4,6 +4,7 @@
 mod clients;
 mod codes;
 mod devices;
+mod expiry;
 mod limiter;
 mod single_use;
 mod slot_index;

@@ -1,12 +1,11 @@
 //! [`MemorySingleUseStore`]: single-use records held in memory.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
 
+use super::expiry::ExpiryQueue;
 use crate::error::StorageError;
 use crate::hash::DigestMap as FastMap;
 use crate::secret::TokenHash;
@@ -16,11 +15,13 @@ use crate::store::{Consumption, SingleUseStore};
 /// enough that no call pauses for a time that grows with the store.
 const PURGE_PER_CALL: usize = 4;
 
-/// The in-memory [`SingleUseStore`].
+/// The in-memory [`SingleUseStore`], the default of
+/// [`ServerBuilder`](crate::ServerBuilder).
 ///
 /// [`consume`](SingleUseStore::consume) is atomic under one mutex. Each call purges a few
 /// of the oldest expired records, so the store is bounded by the values accepted within
-/// their lifetimes. Deployments of several instances must share one store: a value
+/// their lifetimes. Deployments of several instances must share one store
+/// ([`ServerBuilder::single_use_store`](crate::ServerBuilder::single_use_store)): a value
 /// accepted by one instance must be refused by every other.
 ///
 /// ```
@@ -49,7 +50,7 @@ pub struct MemorySingleUseStore {
 #[derive(Default)]
 struct Tables {
     records: FastMap<TokenHash, SystemTime>,
-    expiry: BinaryHeap<Reverse<(SystemTime, [u8; 32])>>,
+    expiry: ExpiryQueue,
 }
 
 impl std::fmt::Debug for Tables {
@@ -64,14 +65,9 @@ impl Tables {
     fn purge(&mut self, now: SystemTime, limit: usize) -> usize {
         let mut purged = 0;
         while purged < limit {
-            match self.expiry.peek() {
-                Some(Reverse((expires_at, _))) if *expires_at <= now => {}
-                _ => break,
-            }
-            let Some(Reverse((_, bytes))) = self.expiry.pop() else {
+            let Some(key) = self.expiry.pop_due(now) else {
                 break;
             };
-            let key = TokenHash::from_bytes(bytes);
             // A record replaced after its expiry has a later time: keep it.
             if self.records.get(&key).is_some_and(|at| *at <= now) {
                 self.records.remove(&key);
@@ -117,7 +113,7 @@ impl SingleUseStore for MemorySingleUseStore {
             return Ok(Consumption::Replayed);
         }
         tables.records.insert(*key, expires_at);
-        tables.expiry.push(Reverse((expires_at, *key.as_bytes())));
+        tables.expiry.push(expires_at, key);
         Ok(Consumption::First)
     }
 

@@ -18,7 +18,8 @@ macro_rules! columns {
     () => {
         "client_id, client_type, auth_method, secret_hashes, redirect_uris, grant_types, \
          allowed_scope, default_scope, issue_refresh_tokens, name, introspection, \
-         resource_audience, pkce_exempt, access_token_format"
+         resource_audience, pkce_exempt, access_token_format, jwks, \
+         token_endpoint_auth_signing_alg"
     };
 }
 
@@ -50,10 +51,11 @@ impl PgClientRegistry {
     /// [`Error::Config`] with [`ClientError::Duplicate`] when the `client_id` is taken
     /// (SEC-07), [`Error::Storage`] for a backend failure.
     pub async fn insert(&self, client: &Client) -> Result<(), Error> {
+        storable(client)?;
         const INSERT: &str = concat!(
             "INSERT INTO grantflow_clients (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
              ON CONFLICT (client_id) DO NOTHING"
         );
         let done = bind_client(sqlx::query(INSERT), client)
@@ -73,13 +75,14 @@ impl PgClientRegistry {
     /// [`Error::Config`] with [`ClientError::Unknown`] when no client has this
     /// `client_id`, [`Error::Storage`] for a backend failure.
     pub async fn replace(&self, client: &Client) -> Result<(), Error> {
+        storable(client)?;
         let done = bind_client(
             sqlx::query(
                 "UPDATE grantflow_clients SET client_type = $2, auth_method = $3, \
                  secret_hashes = $4, redirect_uris = $5, grant_types = $6, allowed_scope = $7, \
                  default_scope = $8, issue_refresh_tokens = $9, name = $10, introspection = $11, \
-                 resource_audience = $12, pkce_exempt = $13, access_token_format = $14 \
-                 WHERE client_id = $1",
+                 resource_audience = $12, pkce_exempt = $13, access_token_format = $14, jwks = $15, \
+                 token_endpoint_auth_signing_alg = $16 WHERE client_id = $1",
             ),
             client,
         )
@@ -148,6 +151,43 @@ fn bind_client<'q>(query: Query<'q>, client: &Client) -> Query<'q> {
         .bind(client.resource_audience().map(str::to_owned))
         .bind(client.is_pkce_exempt())
         .bind(client.access_token_format().map(AccessTokenFormat::as_str))
+        .bind(client_jwks(client))
+        .bind(client_signing_alg(client))
+}
+
+/// The client's `jwks` as JSON, if any.
+fn client_jwks(client: &Client) -> Option<String> {
+    #[cfg(feature = "jwt")]
+    return client.jwks().map(crate::jose::JwkSet::to_json);
+    #[cfg(not(feature = "jwt"))]
+    {
+        let _ = client;
+        None
+    }
+}
+
+/// The client's `token_endpoint_auth_signing_alg`, if any.
+fn client_signing_alg(client: &Client) -> Option<&'static str> {
+    #[cfg(feature = "jwt")]
+    return client
+        .token_endpoint_auth_signing_alg()
+        .map(crate::jose::Algorithm::name);
+    #[cfg(not(feature = "jwt"))]
+    {
+        let _ = client;
+        None
+    }
+}
+
+/// A `client_secret_jwt` client needs its secret in recoverable form, which the table does
+/// not hold (it keeps digests only): such a client is refused rather than stored without it.
+fn storable(client: &Client) -> Result<(), Error> {
+    match client.auth_method() {
+        AuthMethod::ClientSecretJwt => Err(Error::Storage(StorageError::new(
+            "PgClientRegistry stores secrets as digests only, so it cannot hold a client_secret_jwt client",
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn auth_method(name: &str) -> Option<AuthMethod> {
@@ -155,6 +195,7 @@ fn auth_method(name: &str) -> Option<AuthMethod> {
         AuthMethod::ClientSecretBasic,
         AuthMethod::ClientSecretPost,
         AuthMethod::None,
+        AuthMethod::PrivateKeyJwt,
     ]
     .into_iter()
     .find(|m| m.as_str() == name)
@@ -199,6 +240,18 @@ fn client_from_row(row: &PgRow) -> Result<Client, StorageError> {
     if let Some(format) = row.try_get::<Option<&str>, _>(13).map_err(get)? {
         let format = AccessTokenFormat::from_name(format).ok_or(corrupt("access token format"))?;
         builder = builder.access_token_format(format);
+    }
+    #[cfg(feature = "jwt")]
+    {
+        if let Some(jwks) = row.try_get::<Option<&str>, _>(14).map_err(get)? {
+            let jwks = crate::jose::JwkSet::parse(jwks.as_bytes()).map_err(|_| corrupt("jwks"))?;
+            builder = builder.jwks(jwks);
+        }
+        if let Some(alg) = row.try_get::<Option<&str>, _>(15).map_err(get)? {
+            let alg = crate::jose::Algorithm::from_name(alg)
+                .ok_or(corrupt("token_endpoint_auth_signing_alg"))?;
+            builder = builder.token_endpoint_auth_signing_alg(alg);
+        }
     }
     builder.build().map_err(|_| corrupt("client registration"))
 }

@@ -12,6 +12,7 @@ mod devices;
 #[cfg(feature = "jwt")]
 mod keys;
 mod limiter;
+mod single_use;
 mod tokens;
 
 use std::fmt;
@@ -30,6 +31,7 @@ pub use devices::PgDeviceStore;
 #[cfg(feature = "jwt")]
 pub use keys::PgKeySetStore;
 pub use limiter::PgAttemptLimiter;
+pub use single_use::PgSingleUseStore;
 pub use tokens::PgTokenStore;
 
 /// The schema migrations shipped with the crate, in order: (version, SQL).
@@ -38,6 +40,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (2, include_str!("migrations/0002_attempts.sql")),
     (3, include_str!("migrations/0003_signing_keys.sql")),
     (4, include_str!("migrations/0004_access_token_format.sql")),
+    (5, include_str!("migrations/0005_single_use.sql")),
 ];
 
 /// The advisory lock that serializes concurrent [`PgStores::migrate`] calls (instances
@@ -69,6 +72,7 @@ const PURGE_BATCH: i64 = 1000;
 /// let stores = PgStores::new(pool);
 /// let server = Server::builder("https://as.example.com", stores.clients(), stores.tokens())
 ///     .code_store(stores.codes())
+///     .single_use_store(stores.single_use())
 ///     .device_store(stores.devices())
 ///     .build()?;
 /// // From a timer, now and then (each statement deletes at most 1,000 rows):
@@ -83,6 +87,7 @@ pub struct PgStores {
     codes: Arc<PgCodeStore>,
     tokens: Arc<PgTokenStore>,
     devices: Arc<PgDeviceStore>,
+    single_use: Arc<PgSingleUseStore>,
 }
 
 impl fmt::Debug for PgStores {
@@ -100,6 +105,7 @@ impl PgStores {
             codes: Arc::new(PgCodeStore::new(pool.clone())),
             tokens: Arc::new(PgTokenStore::new(pool.clone())),
             devices: Arc::new(PgDeviceStore::new(pool.clone())),
+            single_use: Arc::new(PgSingleUseStore::new(pool.clone())),
             pool,
         }
     }
@@ -195,6 +201,12 @@ impl PgStores {
         Arc::clone(&self.devices)
     }
 
+    /// The single-use store (the `jti`s of client assertions), for
+    /// [`ServerBuilder::single_use_store`](crate::ServerBuilder::single_use_store).
+    pub fn single_use(&self) -> Arc<PgSingleUseStore> {
+        Arc::clone(&self.single_use)
+    }
+
     /// The store of signing-key sets (feature `jwt`), for
     /// [`KeySet::builder`](crate::jose::KeySet::builder).
     #[cfg(feature = "jwt")]
@@ -218,16 +230,19 @@ impl PgStores {
 
     /// Deletes what expired at or before `now` from every table (codes, tokens and
     /// rotated-out markers, grant tombstones, device requests past their retention,
-    /// attempt counts whose window ended, and with the `jwt` feature the records of
-    /// signing keys removed from their key sets), in
+    /// single-use records, attempt counts whose window ended, and with the `jwt` feature the
+    /// records of signing keys removed from their key sets), in
     /// statements of at most 1,000 rows each, and returns how many records went. Run it
     /// from a timer; several instances may run it at once (they skip each other's rows).
     ///
     /// # Errors
     /// [`StorageError`] for a backend failure; what was purged before it stays purged.
     pub async fn purge_expired(&self, now: SystemTime) -> Result<usize, StorageError> {
-        use crate::store::{CodeStore as _, DeviceStore as _, TokenStore as _};
+        use crate::store::{
+            CodeStore as _, DeviceStore as _, SingleUseStore as _, TokenStore as _,
+        };
         let purged = self.codes.purge_expired(now).await?
+            + self.single_use.purge_expired(now).await?
             + self.tokens.purge_expired(now).await?
             + self.devices.purge_expired(now).await?
             + limiter::purge(&self.pool, now).await?;
