@@ -274,9 +274,15 @@ fn rule_ids_are_found_in_names_and_text() {
     assert_eq!(ids_in_name("te_1_short", &prefixes), Vec::<String>::new());
     assert_eq!(ids_in_name("helper_te_01", &prefixes), Vec::<String>::new());
     assert_eq!(
-        cited_ids("(TE-10, SEC-06) but not SHA-256, XTE-01 or TE-011", &prefixes),
+        cited_ids(
+            "(TE-10, SEC-06) but not SHA-256, XTE-01 or TE-011",
+            &prefixes
+        ),
         ["TE-10", "SEC-06"]
     );
-    assert_eq!(declared_fn("    async fn te_01_post_only() {"), Some("te_01_post_only"));
+    assert_eq!(
+        declared_fn("    async fn te_01_post_only() {"),
+        Some("te_01_post_only")
+    );
     assert_eq!(declared_fn("let of_fn = 1;"), None);
 }
