@@ -13,7 +13,7 @@ use crate::params::{Form, FormError};
 use crate::render::{self, is_error_char};
 use crate::secret::TokenHash;
 use crate::server::Server;
-use crate::store::TokenKind;
+use crate::store::{TokenKind, TokenRecord};
 use crate::types::{ClientId, GrantId, Scope, Subject};
 
 /// What a resource server learns about a valid access token. It holds no token value.
@@ -217,6 +217,30 @@ impl BearerGuard {
         request: &HttpRequest,
         required: &Scope,
     ) -> Result<TokenInfo, GuardRejection> {
+        let record = self.check_record(request, required).await?;
+        Ok(TokenInfo {
+            client_id: record.client_id,
+            subject: record.subject,
+            scope: record.scope,
+            issued_at: record.issued_at,
+            expires_at: record.expires_at,
+            grant_id: record.grant_id,
+            audience: record.audience,
+        })
+    }
+
+    /// The refusal of a token that is not active for this use: 401 `invalid_token`.
+    #[cfg(feature = "oidc")]
+    pub(crate) fn invalid_token(&self, required: &Scope) -> GuardRejection {
+        GuardRejection::Refused(self.challenge(&Refusal::InvalidToken, required))
+    }
+
+    /// [`check`](Self::check), with the whole record of the token.
+    pub(crate) async fn check_record(
+        &self,
+        request: &HttpRequest,
+        required: &Scope,
+    ) -> Result<TokenRecord, GuardRejection> {
         let refuse = |refusal| GuardRejection::Refused(self.challenge(&refusal, required));
         let token = self.find_token(request).map_err(refuse)?;
         let tokens = &*self.server.config().tokens.store;
@@ -235,15 +259,7 @@ impl BearerGuard {
         if !required.is_subset_of(&record.scope) {
             return Err(refuse(Refusal::InsufficientScope));
         }
-        Ok(TokenInfo {
-            client_id: record.client_id,
-            subject: record.subject,
-            scope: record.scope,
-            issued_at: record.issued_at,
-            expires_at: record.expires_at,
-            grant_id: record.grant_id,
-            audience: record.audience,
-        })
+        Ok(record)
     }
 
     /// The one token the request carries (BT-01..BT-04).

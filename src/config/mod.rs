@@ -21,12 +21,16 @@
 
 mod builder;
 mod device;
+#[cfg(feature = "oidc")]
+mod openid;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use builder::ServerBuilder;
 pub(crate) use device::DeviceConfig;
+#[cfg(feature = "oidc")]
+pub(crate) use openid::OpenIdConfig;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::ConfigError;
@@ -58,6 +62,12 @@ pub(crate) struct Config {
     pub(crate) device: DeviceConfig,
     /// The password grant, off unless it has a verifier.
     pub(crate) password: PasswordConfig,
+    /// The server's signing keys (feature `jwt`), when it signs anything.
+    #[cfg(feature = "jwt")]
+    pub(crate) keys: Option<crate::jose::KeySet>,
+    /// The OpenID Provider (feature `oidc`), off unless it has a claims source.
+    #[cfg(feature = "oidc")]
+    pub(crate) openid: OpenIdConfig,
     /// The revocation endpoint.
     pub(crate) revocation: RevocationConfig,
     /// The published URLs and metadata members.
@@ -120,6 +130,9 @@ pub(crate) struct MetadataConfig {
     pub(crate) token_endpoint: String,
     pub(crate) revocation_endpoint: String,
     pub(crate) introspection_endpoint: String,
+    /// Where the key set is published, when the server has one.
+    #[cfg(feature = "jwt")]
+    pub(crate) jwks_uri: String,
     pub(crate) scopes_supported: Option<String>,
     pub(crate) service_documentation: Option<String>,
 }
@@ -228,6 +241,10 @@ impl Config {
                 localhost_port: LocalhostPort::Any,
             },
             device: DeviceConfig::new(base),
+            #[cfg(feature = "jwt")]
+            keys: None,
+            #[cfg(feature = "oidc")]
+            openid: OpenIdConfig::new(base),
             password: PasswordConfig {
                 verifier: None,
                 limiter: Arc::new(MemoryAttemptLimiter::new(5, Duration::from_secs(300))),
@@ -240,6 +257,8 @@ impl Config {
                 token_endpoint: url("/token"),
                 revocation_endpoint: url("/revoke"),
                 introspection_endpoint: url("/introspect"),
+                #[cfg(feature = "jwt")]
+                jwks_uri: url("/jwks"),
                 scopes_supported: None,
                 service_documentation: None,
             },
@@ -259,9 +278,21 @@ impl Config {
     fn check(&self) -> Result<(), ConfigError> {
         let schemes = self.dangerous.schemes();
         check_issuer(&self.issuer, schemes)?;
+        #[cfg(feature = "jwt")]
+        if self
+            .keys
+            .as_ref()
+            .is_some_and(|keys| keys.issuer() != self.issuer)
+        {
+            return Err(ConfigError::Setting(
+                "the key set's issuer must be the server's issuer",
+            ));
+        }
         self.tokens.check()?;
         self.code_flow.check()?;
         self.device.check(schemes)?;
+        #[cfg(feature = "oidc")]
+        self.openid.check(schemes, self.keys.as_ref())?;
         self.metadata.check(schemes)?;
         self.http.check()
     }
@@ -315,6 +346,8 @@ impl MetadataConfig {
         ] {
             check_endpoint(url, schemes)?;
         }
+        #[cfg(feature = "jwt")]
+        check_endpoint(&self.jwks_uri, schemes)?;
         if let Some(docs) = &self.service_documentation {
             check_endpoint(docs, UrlSchemes::HttpAllowed)?;
         }

@@ -12,6 +12,7 @@ use crate::error::{OAuthError, Rejection};
 use crate::grant::resolve_scope;
 use crate::params::Form;
 use crate::secret::TokenHash;
+use crate::store::OpenIdContext;
 use crate::types::{Client, GrantId, Scope, Subject};
 
 /// A token request after the common checks, handed to the [`GrantHandler`] of its
@@ -103,6 +104,9 @@ pub struct TokenGrant {
     /// Set by the refresh grant: the presented refresh token to rotate out atomically
     /// when the new tokens are stored.
     pub(crate) rotate: Option<Rotate>,
+    /// Set by the code and refresh grants for an OpenID Connect grant: what its ID token
+    /// says about the authentication.
+    pub(crate) openid: Option<Arc<OpenIdContext>>,
 }
 
 /// The rotation part of a refresh: which token to swap out, and the scope the successor
@@ -124,6 +128,7 @@ impl TokenGrant {
             refresh_token: false,
             rotate: None,
             audience: None,
+            openid: None,
         }
     }
 
@@ -136,6 +141,7 @@ impl TokenGrant {
             refresh_token: false,
             rotate: None,
             audience: None,
+            openid: None,
         }
     }
 

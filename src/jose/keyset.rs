@@ -575,6 +575,12 @@ impl KeySet {
         self.inner.policy.publish_lead()
     }
 
+    /// The longest lifetime of a token the set signs
+    /// ([`KeySetBuilder::max_token_lifetime`]).
+    pub fn max_token_lifetime(&self) -> Duration {
+        self.inner.policy.max_token_lifetime
+    }
+
     /// How long a retired key stays published: the longest token lifetime plus 300 s.
     pub fn retention(&self) -> Duration {
         self.inner.policy.retention()

@@ -72,10 +72,10 @@
 
 mod access_token;
 mod alg;
-mod b64;
+pub(crate) mod b64;
 mod claims;
 mod error;
-mod json;
+pub(crate) mod json;
 mod jwk;
 mod jwks;
 mod jws;
@@ -85,6 +85,8 @@ mod validation;
 
 pub use access_token::{AccessTokenClaims, AccessTokenVerifier, VerifiedAccessToken};
 pub use alg::{Algorithm, AlgorithmSet};
+#[cfg(feature = "oidc")]
+pub(crate) use claims::seconds;
 pub use claims::{Claims, InvalidClaimName};
 pub use error::{JwtError, KeyError};
 pub use jwk::PublicJwk;

@@ -20,6 +20,7 @@ pub(crate) mod client;
 pub(crate) mod code;
 mod device;
 pub(crate) mod memory;
+mod openid;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 mod token;
@@ -30,6 +31,7 @@ pub use device::{
     DeviceDecision, DeviceInsert, DevicePolling, DeviceRecord, DeviceRedemption, DeviceState,
     DeviceStore,
 };
+pub use openid::OpenIdContext;
 pub use token::{Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore};
 
 // Public at the crate root (the design card's traits and the in-memory stores), and used

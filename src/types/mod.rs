@@ -2,6 +2,7 @@
 
 mod client;
 mod ids;
+mod openid;
 mod redirect_uri;
 mod scope;
 
@@ -10,5 +11,6 @@ pub use client::{
     DangerousClient, GrantType,
 };
 pub use ids::{GrantId, Subject};
+pub use openid::SubjectType;
 pub use redirect_uri::{InvalidRedirectUri, LocalhostPort, RedirectUri};
 pub use scope::{InvalidScope, Scope};

@@ -54,9 +54,11 @@ impl GrantHandler for AuthorizationCodeGrant {
         match self.codes.redeem(&TokenHash::of(code)).await? {
             Redemption::Redeemed(grant) => {
                 check_exchange(&grant, &exchange, CodeUse::First)?;
-                Ok(TokenGrant::for_grant(grant.grant_id, grant.scope)
+                let mut issued = TokenGrant::for_grant(grant.grant_id, grant.scope)
                     .with_subject(grant.subject)
-                    .with_refresh_token())
+                    .with_refresh_token();
+                issued.openid = grant.openid;
+                Ok(issued)
             }
             Redemption::AlreadyUsed(grant) => {
                 // AC-03: only a replay that passes client authentication (already done)

@@ -92,6 +92,7 @@ impl GrantHandler for RefreshTokenGrant {
         // access token is narrowed.
         let mut issued = TokenGrant::for_grant(record.grant_id, scope).with_refresh_token();
         issued.subject = record.subject;
+        issued.openid = record.openid;
         issued.rotate = Some(Rotate {
             old: hash,
             refresh_scope: record.scope,

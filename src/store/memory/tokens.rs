@@ -12,7 +12,7 @@ use crate::hash::DigestMap;
 use crate::secret::TokenHash;
 use crate::store::memory::slot_index::SlotIndex;
 use crate::store::{
-    Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore,
+    Insert, OpenIdContext, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore,
 };
 use crate::types::{ClientId, GrantId, Scope, Subject};
 
@@ -35,7 +35,7 @@ const NONE: u32 = u32::MAX;
 ///
 /// Records are kept compact: in a slab of fixed-size, cache-line aligned slots (times as
 /// integer nanoseconds; the client id, scope and subject as shared reference-counted
-/// strings, each distinct scope stored once; the rare audience out of line), found through
+/// strings, each distinct scope stored once; the rarer audience and OpenID context out of line), found through
 /// two open-addressing indexes of 8 bytes per bucket, one from the digest's first 64 bits
 /// to the slot (the full digest is confirmed in the slot) and one from the grant id to its
 /// slots. With one million live access tokens, each from its own grant (the client
@@ -91,6 +91,8 @@ struct Slot {
 /// The rarer parts of a record.
 struct Extra {
     audience: Option<Arc<str>>,
+    /// The OpenID Connect context of a token of an OpenID grant.
+    openid: Option<Arc<OpenIdContext>>,
     /// The exact times when they do not fit the nanosecond fields (before 1970 or after
     /// 2554), so that a record always reads back as it was written.
     exact_times: Option<Box<(SystemTime, SystemTime)>>,
@@ -117,11 +119,13 @@ impl Slot {
         } else {
             Some(Box::new((record.issued_at, record.expires_at)))
         };
-        let extra = if record.audience.is_none() && exact_times.is_none() {
+        let extra = if record.audience.is_none() && record.openid.is_none() && exact_times.is_none()
+        {
             None
         } else {
             Some(Box::new(Extra {
                 audience: record.audience,
+                openid: record.openid,
                 exact_times,
             }))
         };
@@ -155,6 +159,7 @@ impl Slot {
     fn to_record(&self) -> TokenRecord {
         let (issued_at, expires_at) = self.times();
         let audience = self.extra.as_ref().and_then(|e| e.audience.clone());
+        let openid = self.extra.as_ref().and_then(|e| e.openid.clone());
         TokenRecord {
             kind: self.kind,
             grant_id: self.grant_id,
@@ -164,12 +169,13 @@ impl Slot {
             issued_at,
             expires_at,
             audience,
+            openid,
         }
     }
 
     fn into_record(self) -> TokenRecord {
         let (issued_at, expires_at) = self.times();
-        let audience = self.extra.and_then(|e| e.audience);
+        let (audience, openid) = self.extra.map_or((None, None), |e| (e.audience, e.openid));
         TokenRecord {
             kind: self.kind,
             grant_id: self.grant_id,
@@ -179,6 +185,7 @@ impl Slot {
             issued_at,
             expires_at,
             audience,
+            openid,
         }
     }
 }
@@ -866,6 +873,9 @@ mod tests {
                 precise,
                 precise + Duration::from_secs(1),
             ),
+            record(GrantId::generate(), 1_700_000_000, 10_000).with_openid(Some(Arc::new(
+                OpenIdContext::new("pairwise").with_acr(Some("urn:acr:silver")),
+            ))),
         ];
         for (n, r) in (0..).zip(&records) {
             block_on(store.insert(vec![(hash(n), r.clone())])).unwrap();
