@@ -21,9 +21,6 @@
 //! - [`Server::openid_configuration`](crate::Server::openid_configuration) is the discovery
 //!   document ([Discovery §3](https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderMetadata)),
 //!   [`Server::jwks`](crate::Server::jwks) the key set it points to;
-//! - [`Server::end_session`](crate::Server::end_session) is RP-initiated logout
-//!   ([RP-Initiated Logout 1.0](https://openid.net/specs/openid-connect-rpinitiated-1_0.html)),
-//!   two-phase like the authorization endpoint: a [`PendingLogout`] the host confirms;
 //! - clients may see pairwise subject identifiers ([`PairwiseSecret`],
 //!   [`SubjectType`](crate::SubjectType)).
 

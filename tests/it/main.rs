@@ -27,6 +27,7 @@ mod hostile_input;
 mod introspection;
 mod jose;
 mod metadata;
+mod openid;
 mod password_grant;
 mod pkce;
 mod postgres;
