@@ -464,6 +464,17 @@ impl ServerBuilder {
         self
     }
 
+    /// The `end_session_endpoint` URL of RP-initiated logout, served by
+    /// [`Server::end_session`]. Default: the issuer + `/logout`. Needs
+    /// [`openid_provider`](Self::openid_provider).
+    #[cfg(feature = "oidc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+    pub fn end_session_endpoint(mut self, url: &str) -> Self {
+        url.clone_into(&mut self.config.openid.end_session_endpoint);
+        self.given.openid_setting = true;
+        self
+    }
+
     /// The `acr` values the host's authentication can achieve, space-separated, published
     /// as `acr_values_supported`. Default: none, and the member is left out. Needs
     /// [`openid_provider`](Self::openid_provider).

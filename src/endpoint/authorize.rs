@@ -499,7 +499,7 @@ fn rejected(description: &'static str) -> AuthorizeError {
 }
 
 /// ST-03: `state` is `1*VSCHAR` and at most [`MAX_STATE_LEN`] bytes.
-fn state_is_echoable(state: &str) -> bool {
+pub(crate) fn state_is_echoable(state: &str) -> bool {
     state.len() <= MAX_STATE_LEN && state.bytes().all(|b| (0x20..=0x7e).contains(&b))
 }
 

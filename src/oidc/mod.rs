@@ -21,13 +21,17 @@
 //! - [`Server::openid_configuration`](crate::Server::openid_configuration) is the discovery
 //!   document ([Discovery §3](https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderMetadata)),
 //!   [`Server::jwks`](crate::Server::jwks) the key set it points to;
+//! - [`Server::end_session`](crate::Server::end_session) is RP-initiated logout
+//!   ([RP-Initiated Logout 1.0](https://openid.net/specs/openid-connect-rpinitiated-1_0.html)),
+//!   two-phase like the authorization endpoint: a [`PendingLogout`] the host confirms;
 //! - clients may see pairwise subject identifiers ([`PairwiseSecret`],
 //!   [`SubjectType`](crate::SubjectType)).
 
-mod authorize;
+pub(crate) mod authorize;
 mod claims;
 pub(crate) mod discovery;
 mod id_token;
+mod logout;
 mod request;
 mod subject;
 pub(crate) mod tokens;
@@ -35,6 +39,7 @@ mod userinfo;
 
 pub use authorize::Authentication;
 pub use claims::{ClaimsQuery, ClaimsSource};
+pub use logout::{LogoutError, PendingLogout};
 pub use request::{Display, IdTokenHint, OpenIdRequest, Prompt};
 pub use subject::PairwiseSecret;
 

@@ -12,7 +12,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use grantflow::authorize::{Authentication, AuthorizeError, PendingAuthorization};
 use grantflow::clock::ManualClock;
 use grantflow::jose::{Algorithm, AlgorithmSet, KeySet, MemoryKeySetStore, SigningKey};
-use grantflow::oidc::{ClaimsQuery, ClaimsSource, InteractionNeeded, PairwiseSecret};
+use grantflow::oidc::{
+    ClaimsQuery, ClaimsSource, InteractionNeeded, LogoutError, PairwiseSecret, PendingLogout,
+};
 use grantflow::{
     Client, ClientSecret, ClientType, GrantType, HttpRequest, HttpResponse, MemoryClientRegistry,
     MemoryTokenStore, Method, Server, Status, StorageError, Subject, SubjectType,
@@ -78,7 +80,9 @@ fn op() -> Op {
 fn op_with(configure: impl FnOnce(grantflow::ServerBuilder) -> grantflow::ServerBuilder) -> Op {
     let clients = Arc::new(MemoryClientRegistry::new());
     let register = |c: grantflow::ClientBuilder| clients.insert(c.build().unwrap()).unwrap();
-    register(client("rp", "https://rp.example/cb"));
+    register(
+        client("rp", "https://rp.example/cb").post_logout_redirect_uri("https://rp.example/bye"),
+    );
     register(client("rp2", "https://rp2.example/cb"));
     register(client("es", "https://es.example/cb").id_token_signing_alg("ES256"));
     register(client("signed-ui", "https://su.example/cb").userinfo_signing_alg("RS256"));
@@ -872,10 +876,7 @@ fn oi_21_discovery_document() {
     assert_eq!(doc["claims_parameter_supported"], true);
     assert_eq!(doc["request_parameter_supported"], false);
     assert_eq!(doc["request_uri_parameter_supported"], false);
-    assert!(
-        !doc.contains_key("end_session_endpoint"),
-        "logout is not served"
-    );
+    assert_eq!(doc["end_session_endpoint"], "https://op.example.com/logout");
     assert!(doc.values().all(|v| !v.is_null()));
     let oauth: Map<String, Value> = serde_json::from_slice(&op.server.metadata().body).unwrap();
     for (name, value) in &oauth {
@@ -942,4 +943,93 @@ fn an_openid_provider_needs_keys() {
             .build()
             .is_err()
     );
+}
+
+// ------------------------------------------------------------------ logout
+
+impl Op {
+    fn logout(&self, query: &str) -> Result<PendingLogout, LogoutError> {
+        block_on(
+            self.server
+                .end_session(&HttpRequest::new(Method::Get).with_query(query)),
+        )
+    }
+}
+
+/// OI-22: without a hint the host must ask; a hint of another issuer, or a `client_id`
+/// that is not the hint's audience, is an error page; an expired hint of ours is fine,
+/// and says which user it is for.
+#[test]
+fn oi_22_end_session_checks_the_hint() {
+    let op = op();
+    let bare = op.logout("").unwrap();
+    assert!(bare.needs_confirmation(Some(&Subject::new("alice"))));
+    assert!(bare.confirm().is_none(), "nowhere to redirect");
+    let tokens = op.tokens("rp", "&scope=openid", alice());
+    let hint = str_of(&tokens, "id_token").to_owned();
+    op.clock.advance(Duration::from_secs(86_400));
+    let pending = op.logout(&format!("id_token_hint={hint}")).unwrap();
+    assert!(pending.has_valid_hint());
+    assert_eq!(pending.client().unwrap().id().as_str(), "rp");
+    assert!(!pending.needs_confirmation(Some(&Subject::new("alice"))));
+    assert!(pending.needs_confirmation(Some(&Subject::new("bob"))));
+    for bad in [
+        format!("id_token_hint={hint}x"),
+        "id_token_hint=a.b.c".to_owned(),
+        format!("id_token_hint={hint}&client_id=rp2"),
+    ] {
+        assert!(
+            matches!(op.logout(&bad), Err(LogoutError::Rejected(_))),
+            "{bad}"
+        );
+    }
+}
+
+/// OI-23: the redirect goes only to a registered `post_logout_redirect_uri` of the
+/// hint's client, with `state` unchanged; an unregistered URI, or a URI without a hint,
+/// is an error page with no `Location`.
+#[test]
+fn oi_23_end_session_redirects_only_where_registered() {
+    let op = op();
+    let tokens = op.tokens("rp", "&scope=openid", alice());
+    let hint = str_of(&tokens, "id_token");
+    let bye = enc("https://rp.example/bye");
+    let pending = op
+        .logout(&format!(
+            "id_token_hint={hint}&post_logout_redirect_uri={bye}&state=xyz"
+        ))
+        .unwrap();
+    let response = pending.confirm().unwrap();
+    assert_eq!(response.status, Status::FOUND);
+    assert_eq!(
+        response.header("location"),
+        Some("https://rp.example/bye?state=xyz")
+    );
+    for bad in [
+        format!(
+            "id_token_hint={hint}&post_logout_redirect_uri={}",
+            enc("https://evil.example/bye")
+        ),
+        format!(
+            "id_token_hint={hint}&post_logout_redirect_uri={}",
+            enc("https://rp.example/bye/")
+        ),
+        format!("client_id=rp&post_logout_redirect_uri={bye}"),
+        format!("post_logout_redirect_uri={bye}"),
+    ] {
+        assert!(
+            matches!(op.logout(&bad), Err(LogoutError::Rejected(_))),
+            "{bad}"
+        );
+    }
+    // POST, answered with 303.
+    let post = HttpRequest::new(Method::Post)
+        .with_header("content-type", "application/x-www-form-urlencoded")
+        .with_body(format!("id_token_hint={hint}&post_logout_redirect_uri={bye}").into_bytes());
+    let response = block_on(op.server.end_session(&post))
+        .unwrap()
+        .confirm()
+        .unwrap();
+    assert_eq!(response.status, Status::SEE_OTHER);
+    assert_eq!(response.header("location"), Some("https://rp.example/bye"));
 }
