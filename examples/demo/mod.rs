@@ -24,6 +24,7 @@ use std::time::{Duration, SystemTime};
 
 use grantflow::device::DeviceVerifier;
 use grantflow::guard::{BearerGuard, GuardRejection};
+use grantflow::jose::{Algorithm, KeySet, MemoryKeySetStore, SigningKey};
 use grantflow::limiter::{
     AttemptKey, AttemptLimiter as _, MemoryAttemptLimiter, Outcome, Throttle,
 };
@@ -37,8 +38,14 @@ use self::session::{Csrf, Flash, Sessions};
 use self::users::Users;
 
 /// The routes every example serves, with the path each is mounted at.
-pub(crate) const ROUTES: [(&str, Route); 8] = [
+pub(crate) const ROUTES: [(&str, Route); 11] = [
     ("/.well-known/oauth-authorization-server", Route::Metadata),
+    (
+        "/.well-known/openid-configuration",
+        Route::OpenIdConfiguration,
+    ),
+    ("/jwks", Route::Jwks),
+    ("/userinfo", Route::UserInfo),
     ("/authorize", Route::Authorize),
     ("/token", Route::Token),
     ("/device_authorization", Route::DeviceAuthorization),
@@ -130,6 +137,12 @@ pub(crate) enum Route {
     Introspect,
     /// The protected resource, guarded by the bearer guard.
     ApiData,
+    /// OpenID Connect discovery.
+    OpenIdConfiguration,
+    /// The signing keys (`jwks_uri`).
+    Jwks,
+    /// The OpenID Connect UserInfo endpoint.
+    UserInfo,
 }
 
 impl Route {
@@ -180,6 +193,15 @@ impl DemoApp {
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let issuer = format!("http://{addr}");
         let users = Arc::new(Users::demo());
+        // The OpenID Provider's signing key: RS256, which every relying party supports. A
+        // deployment loads its keys from a KMS or its secret store, and keeps the key set
+        // in a shared `KeySetStore` so that every instance signs with the same keys.
+        let keys = KeySet::builder(&issuer, Arc::new(MemoryKeySetStore::new()))
+            .default_algorithm(Algorithm::Rs256)
+            .build()?;
+        let key = Arc::new(SigningKey::generate(Algorithm::Rs256)?);
+        ready(keys.bootstrap(key, SystemTime::now()))
+            .ok_or("the memory key store never waits")??;
         let server = Server::builder(
             issuer,
             Arc::new(demo_registry()?),
@@ -188,7 +210,11 @@ impl DemoApp {
         // A loopback demo without TLS. A deployment keeps the default (https only, SEC-01).
         .dangerous(|d| d.allow_http_issuer())
         .device_store(Arc::new(MemoryDeviceStore::new()))
-        .scopes_supported("profile read:data write:data")
+        .scopes_supported("profile email read:data write:data")
+        // An OpenID Provider: ID tokens, UserInfo and discovery, alice's claims from the
+        // demo directory.
+        .key_set(keys)
+        .openid_provider(users.clone())
         // Legacy clients only: enabled here for `demo-legacy`, the one client registered
         // with the password grant (PW-02).
         .password_grant(users.clone())
@@ -255,6 +281,15 @@ impl DemoApp {
             Route::Revoke => answer(server.revoke(&request).await),
             Route::Introspect => answer(server.introspect(&request).await),
             Route::ApiData => self.api_data(&request).await,
+            Route::OpenIdConfiguration => server
+                .serve_openid_configuration(&request, route.path())
+                .unwrap_or_else(not_found),
+            Route::Jwks => match server.jwks().await {
+                Ok(Some(jwks)) => jwks,
+                Ok(None) => not_found(),
+                Err(error) => answer(Err(error)),
+            },
+            Route::UserInfo => answer(server.userinfo(&request).await),
         };
         // Method, path and status only: queries and bodies carry codes and secrets.
         tracing::info!(
@@ -569,6 +604,17 @@ pub(crate) fn banner(framework: &str, addr: SocketAddr) -> String {
     )
 }
 
+/// The output of `future` if it is ready at once (the memory key-set store's futures
+/// never wait), so that the synchronous constructor can bootstrap the key set.
+fn ready<F: Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(output) => Some(output),
+        std::task::Poll::Pending => None,
+    }
+}
+
 /// The demo registry (listed in the README).
 fn demo_registry() -> Result<MemoryClientRegistry, Box<dyn std::error::Error + Send + Sync>> {
     let secret = |s: &str| ClientSecret::from_presented(s.to_owned());
@@ -591,7 +637,7 @@ fn demo_registry() -> Result<MemoryClientRegistry, Box<dyn std::error::Error + S
             .redirect_uri("http://localhost:3000/callback")
             .grant_type(GrantType::AUTHORIZATION_CODE)
             .grant_type(GrantType::REFRESH_TOKEN)
-            .allowed_scope("profile read:data")
+            .allowed_scope("openid profile email read:data")
             .build()?,
     )?;
     registry.insert(
@@ -601,7 +647,7 @@ fn demo_registry() -> Result<MemoryClientRegistry, Box<dyn std::error::Error + S
             .redirect_uri("http://127.0.0.1/callback")
             .grant_type(GrantType::AUTHORIZATION_CODE)
             .grant_type(GrantType::REFRESH_TOKEN)
-            .allowed_scope("profile read:data")
+            .allowed_scope("openid profile email read:data")
             .build()?,
     )?;
     registry.insert(

@@ -464,13 +464,14 @@ impl ServerBuilder {
         self
     }
 
-    /// The `end_session_endpoint` URL of RP-initiated logout, served by
-    /// [`Server::end_session`]. Default: the issuer + `/logout`. Needs
+    /// Publishes `url` as the `end_session_endpoint` of RP-initiated logout, where the
+    /// host serves [`Server::end_session`] and its confirmation page. Default: none, and
+    /// discovery does not advertise logout. Needs
     /// [`openid_provider`](Self::openid_provider).
     #[cfg(feature = "oidc")]
     #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
     pub fn end_session_endpoint(mut self, url: &str) -> Self {
-        url.clone_into(&mut self.config.openid.end_session_endpoint);
+        self.config.openid.end_session_endpoint = Some(url.to_owned());
         self.given.openid_setting = true;
         self
     }

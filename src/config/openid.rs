@@ -20,7 +20,8 @@ pub(crate) struct OpenIdConfig {
     pub(crate) signing_algorithms: AlgorithmSet,
     pub(crate) pairwise_secret: Option<PairwiseSecret>,
     pub(crate) userinfo_endpoint: String,
-    pub(crate) end_session_endpoint: String,
+    /// Published only when the host routes it.
+    pub(crate) end_session_endpoint: Option<String>,
     /// The `acr` values the host's authentication can achieve, for discovery.
     pub(crate) acr_values_supported: Option<String>,
 }
@@ -34,7 +35,7 @@ impl OpenIdConfig {
             signing_algorithms: AlgorithmSet::only(Algorithm::Rs256),
             pairwise_secret: None,
             userinfo_endpoint: format!("{base}/userinfo"),
-            end_session_endpoint: format!("{base}/logout"),
+            end_session_endpoint: None,
             acr_values_supported: None,
         }
     }
@@ -73,7 +74,9 @@ impl OpenIdConfig {
             ));
         }
         check_endpoint(&self.userinfo_endpoint, schemes)?;
-        check_endpoint(&self.end_session_endpoint, schemes)?;
+        if let Some(url) = &self.end_session_endpoint {
+            check_endpoint(url, schemes)?;
+        }
         if let Some(values) = &self.acr_values_supported {
             if values
                 .split(' ')

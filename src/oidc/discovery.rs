@@ -54,7 +54,10 @@ pub(crate) fn render(
     );
     document
         .string("userinfo_endpoint", &openid.userinfo_endpoint)
-        .string("end_session_endpoint", &openid.end_session_endpoint)
+        .optional_string(
+            "end_session_endpoint",
+            openid.end_session_endpoint.as_deref(),
+        )
         .string_array("subject_types_supported", subject_types.iter().copied())
         .string_array(
             "id_token_signing_alg_values_supported",

@@ -110,7 +110,8 @@ fn op_with(configure: impl FnOnce(grantflow::ServerBuilder) -> grantflow::Server
         .key_set(keys.clone())
         .openid_provider(Arc::new(Directory))
         .id_token_signing_algorithms(AlgorithmSet::only(Algorithm::Rs256).with(Algorithm::Es256))
-        .pairwise_secret(PairwiseSecret::new(&[42; 32]).unwrap());
+        .pairwise_secret(PairwiseSecret::new(&[42; 32]).unwrap())
+        .end_session_endpoint("https://op.example.com/logout");
     let server = configure(builder).build().unwrap();
     Op {
         server,
