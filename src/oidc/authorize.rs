@@ -4,7 +4,7 @@
 //! [`InteractionNeeded`] refusal.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::endpoint::authorize::{ApproveError, PendingAuthorization};
 use crate::error::{ErrorCode, OAuthError, StorageError};
@@ -26,7 +26,7 @@ pub(crate) const OFFLINE_ACCESS: &str = "offline_access";
 /// it comes from the request.
 ///
 /// ```
-/// use std::time::SystemTime;
+/// use std::time::{Duration, SystemTime};
 /// use grantflow::Subject;
 /// use grantflow::authorize::Authentication;
 ///
@@ -191,17 +191,16 @@ impl PendingAuthorization {
             // old session): that sign-in is at most a few minutes old. One that is older
             // than max_age allows, with that margin, was not repeated.
             const SIGN_IN_MARGIN: u64 = 600;
-            let too_old = now.duration_since(auth_time).map_or(false, |age| {
-                age.as_secs() > max_age.as_secs().max(SIGN_IN_MARGIN)
-            });
+            let too_old = now
+                .duration_since(auth_time)
+                .is_ok_and(|age| age.as_secs() > max_age.as_secs().max(SIGN_IN_MARGIN));
             if too_old {
                 return Ok(self.refuse(InteractionNeeded::Login));
             }
         }
-        if authentication
-            .auth_time
-            .is_some_and(|at| at > now + std::time::Duration::from_secs(60))
-        {
+        // A sign-in in the future (beyond a minute of clock skew) is not one.
+        let latest = now.checked_add(Duration::from_secs(60)).unwrap_or(now);
+        if authentication.auth_time.is_some_and(|at| at > latest) {
             return Ok(self.refuse(InteractionNeeded::Login));
         }
         let secret = self.server.config().openid.pairwise_secret.as_ref();

@@ -9,7 +9,7 @@
 //!   [`Server::authorize`](crate::Server::authorize) checks its OpenID parameters and hands
 //!   them to the host as an [`OpenIdRequest`] on the pending authorization
 //!   ([`PendingAuthorization::openid`](crate::authorize::PendingAuthorization::openid)); the
-//!   host approves with an [`Authentication`](crate::authorize::Authentication) (who, when,
+//!   host approves with an [`Authentication`] (who, when,
 //!   how), or refuses a `prompt=none` request with an [`InteractionNeeded`];
 //! - the code's token response carries an ID token
 //!   ([Core §3.1.3.3](https://openid.net/specs/openid-connect-core-1_0.html#TokenResponse)),

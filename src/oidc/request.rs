@@ -240,9 +240,9 @@ impl OpenIdRequest {
         }
         match self.max_age {
             None => false,
-            Some(max_age) => now
-                .duration_since(auth_time)
-                .map_or(false, |age| age > max_age || max_age.is_zero()),
+            Some(max_age) => {
+                max_age.is_zero() || now.duration_since(auth_time).is_ok_and(|age| age > max_age)
+            }
         }
     }
 

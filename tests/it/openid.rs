@@ -718,7 +718,7 @@ fn oi_13_oi_14_oi_15_oi_16_userinfo() {
     let expired = op.userinfo(bearer(access_token));
     assert_eq!(expired.status, Status::UNAUTHORIZED);
     let query_only = op.userinfo(
-        HttpRequest::new(Method::Get).with_query(&format!("access_token={access_token}")),
+        HttpRequest::new(Method::Get).with_query(format!("access_token={access_token}")),
     );
     assert_eq!(query_only.status, Status::UNAUTHORIZED);
     let delete = op.userinfo(HttpRequest::new(Method::Other));
