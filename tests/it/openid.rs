@@ -182,26 +182,12 @@ impl Op {
         authentication: Authentication,
     ) -> Map<String, Value> {
         let code = self.code(client, extra, authentication);
-        let response = self.exchange(client, &code);
-        assert_eq!(
-            response.status,
-            Status::OK,
-            "{}",
-            String::from_utf8_lossy(&response.body)
-        );
-        serde_json::from_slice(&response.body).unwrap()
+        ok_json(&self.exchange(client, &code))
     }
 
     fn refresh(&self, client: &str, refresh_token: &str) -> Map<String, Value> {
         let body = format!("grant_type=refresh_token&refresh_token={refresh_token}");
-        let response = block_on(self.server.token(&basic_request(client, SECRET, body))).unwrap();
-        assert_eq!(
-            response.status,
-            Status::OK,
-            "{}",
-            String::from_utf8_lossy(&response.body)
-        );
-        serde_json::from_slice(&response.body).unwrap()
+        ok_json(&block_on(self.server.token(&basic_request(client, SECRET, body))).unwrap())
     }
 
     /// Verifies an ID token as a relying party does (Core §3.1.3.7), with `jsonwebtoken`
@@ -231,6 +217,18 @@ impl Op {
     fn userinfo(&self, request: HttpRequest) -> HttpResponse {
         block_on(self.server.userinfo(&request)).unwrap()
     }
+}
+
+/// The JSON object of a 200 response.
+#[track_caller]
+fn ok_json(response: &HttpResponse) -> Map<String, Value> {
+    assert_eq!(
+        response.status,
+        Status::OK,
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
+    serde_json::from_slice(&response.body).unwrap()
 }
 
 fn alice() -> Authentication {
@@ -717,9 +715,8 @@ fn oi_13_oi_14_oi_15_oi_16_userinfo() {
     op.clock.advance(Duration::from_secs(7200));
     let expired = op.userinfo(bearer(access_token));
     assert_eq!(expired.status, Status::UNAUTHORIZED);
-    let query_only = op.userinfo(
-        HttpRequest::new(Method::Get).with_query(format!("access_token={access_token}")),
-    );
+    let query_only = op
+        .userinfo(HttpRequest::new(Method::Get).with_query(format!("access_token={access_token}")));
     assert_eq!(query_only.status, Status::UNAUTHORIZED);
     let delete = op.userinfo(HttpRequest::new(Method::Other));
     assert_eq!(delete.status, Status::METHOD_NOT_ALLOWED);
