@@ -253,7 +253,21 @@ async fn openid_token(addr: std::net::SocketAddr) -> Result<String, Box<dyn std:
         .await
         .ok_or("the OpenID sign-in failed")?;
     let body: serde_json::Value = serde_json::from_slice(&answer.body)?;
-    Ok(body["access_token"].as_str().ok_or("no token")?.to_owned())
+    let token = body["access_token"].as_str().ok_or("no token")?.to_owned();
+    let bearer = format!("Bearer {token}");
+    let check = send(&mut sender, get("/userinfo", Some(&bearer), None))
+        .await
+        .ok_or("no answer from /userinfo")?;
+    if check.status != 200 {
+        return Err(format!(
+            "/userinfo answered {}: {:?} {}",
+            check.status,
+            check.headers,
+            String::from_utf8_lossy(&check.body)
+        )
+        .into());
+    }
+    Ok(token)
 }
 
 fn token_request() -> hyper::Request<Full<Bytes>> {
@@ -421,12 +435,16 @@ async fn code_flow(
     let page = timed(sender, get(authorize, None, None), 200, counted, tally).await?;
     let cookie = session_cookie(&page)?;
     let sign_in = "username=alice&password=alice-password&decision=continue";
-    let signed_in = post_page_form(sender, &page, &cookie, sign_in, counted, tally).await?;
+    let signed_in =
+        post_page_form(sender, authorize, &page, &cookie, sign_in, counted, tally).await?;
     let cookie = session_cookie(&signed_in)?;
     let consent = get(authorize, None, Some(&cookie));
     let consent = timed(sender, consent, 200, counted, tally).await?;
     let approve = "decision=approve";
-    let redirect = post_page_form(sender, &consent, &cookie, approve, counted, tally).await?;
+    let redirect = post_page_form(
+        sender, authorize, &consent, &cookie, approve, counted, tally,
+    )
+    .await?;
     let location = redirect.headers.get("location")?.to_str().ok()?;
     let code = location.split("code=").nth(1)?.split('&').next()?;
     let body = format!(
@@ -447,6 +465,7 @@ async fn code_flow(
 /// the 303 it answers.
 async fn post_page_form(
     sender: &mut SendRequest<Full<Bytes>>,
+    authorize: &str,
     page: &Answer,
     cookie: &str,
     fields: &str,
@@ -455,7 +474,7 @@ async fn post_page_form(
 ) -> Option<Answer> {
     let csrf = between(&page.body, b"name=\"csrf_token\" value=\"", b"\"")?;
     let body = format!("csrf_token={csrf}&{fields}");
-    let request = form_post(AUTHORIZE, None, Some(cookie), body);
+    let request = form_post(authorize, None, Some(cookie), body);
     timed(sender, request, 303, counted, tally).await
 }
 
