@@ -32,10 +32,10 @@ fn to_grantflow(request: &actix_web::HttpRequest, body: Vec<u8>) -> HttpRequest 
         out = out.with_query(query);
     }
     for (name, value) in request.headers() {
-        // No OAuth header needs a value that is not visible ASCII.
-        if let Ok(value) = value.to_str() {
-            out = out.with_header(name.as_str(), value);
-        }
+        // Every header as its bytes, readable or not: grantflow decides what a value that
+        // is not visible ASCII means (an unreadable `Authorization` header is refused, not
+        // skipped).
+        out = out.with_header_bytes(name.as_str(), value.as_bytes());
     }
     out
 }

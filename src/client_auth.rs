@@ -99,9 +99,10 @@ pub(crate) fn extract<'a>(
     form: &'a Form<'a>,
     realm: &str,
 ) -> Result<Credentials<'a>, OAuthError> {
-    let authorization = request.authorization().map_err(|_| {
-        OAuthError::new(ErrorCode::INVALID_REQUEST)
-            .with_description("repeated Authorization header")
+    // A repeated or unreadable header is refused, never skipped: skipping one would let
+    // the other method of the request authenticate (RFC 6749 §2.3: one method).
+    let authorization = request.authorization().map_err(|bad| {
+        OAuthError::new(ErrorCode::INVALID_REQUEST).with_description(bad.description())
     })?;
     if let Some(header) = authorization {
         if !header.is("basic") {
@@ -146,9 +147,9 @@ pub(crate) fn extract<'a>(
 }
 
 /// Whether the request names a client or tries to authenticate one at all: an
-/// `Authorization` header, or any client parameter in the body.
+/// `Authorization` header (readable or not), or any client parameter in the body.
 pub(crate) fn identifies_client(request: &HttpRequest, form: &Form<'_>) -> bool {
-    request.header("authorization").is_some()
+    request.header_count("authorization") > 0
         || [
             "client_id",
             "client_secret",

@@ -213,8 +213,10 @@ impl OAuthError {
         self
     }
 
-    /// Answers with 429 and `Retry-After` (throttling, TE-10). A challenge added with
-    /// `with_challenge` is kept, so a throttled Basic attempt still names the scheme.
+    /// Adds `Retry-After` (throttling, TE-10). The status stays the code's: a throttled
+    /// `invalid_client` after an `Authorization` header attempt is still 401 with its
+    /// challenge, as [RFC 6749 §5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2)
+    /// requires, and any other throttled token error still 400.
     pub(crate) fn with_retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
         self
@@ -235,14 +237,13 @@ impl OAuthError {
         self.uri.as_deref()
     }
 
-    /// The HTTP status of the JSON response: [`ErrorCode::status`], or 429 when the error
-    /// answers a throttled request.
+    /// The HTTP status of the JSON response: [`ErrorCode::status`], whether or not the
+    /// request was throttled. [RFC 6749 §5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2)
+    /// fixes the status of every token error (400, and 401 for `invalid_client` after an
+    /// `Authorization` header attempt); a throttled one says when to retry with
+    /// `Retry-After` instead.
     pub fn status(&self) -> Status {
-        if self.retry_after.is_some() {
-            Status::TOO_MANY_REQUESTS
-        } else {
-            self.code.status()
-        }
+        self.code.status()
     }
 
     /// The JSON body `{"error":…,"error_description":…,"error_uri":…}`, members left out

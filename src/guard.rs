@@ -197,8 +197,9 @@ impl BearerGuard {
     /// - no bearer credentials (no `Authorization` header, another scheme, or a token only
     ///   in the URL query, which is ignored, BT-03) → 401 with
     ///   `WWW-Authenticate: Bearer realm="…"` and no `error` attribute (BT-05);
-    /// - a token sent more than one way, a repeated `Authorization` header, or an empty
-    ///   `Bearer` credential → 400, `error="invalid_request"` (BT-04);
+    /// - a token sent more than one way, a repeated or unreadable (not visible ASCII)
+    ///   `Authorization` header, or an empty `Bearer` credential → 400,
+    ///   `error="invalid_request"` (BT-04);
     /// - a token that is unknown, malformed, expired, revoked, not yet valid, a refresh
     ///   token, or restricted to another audience → 401, `error="invalid_token"`, with
     ///   the same description whatever the reason (BT-06, BT-09, ER-05);
@@ -264,9 +265,11 @@ impl BearerGuard {
 
     /// The one token the request carries (BT-01..BT-04).
     fn find_token<'r>(&self, request: &'r HttpRequest) -> Result<Cow<'r, str>, Refusal> {
+        // A repeated or unreadable header is refused, never skipped: skipping one would let
+        // a token through that was sent in more than one way (RFC 6750 §2).
         let authorization = request
             .authorization()
-            .map_err(|_| Refusal::InvalidRequest("repeated Authorization header"))?;
+            .map_err(|bad| Refusal::InvalidRequest(bad.description()))?;
         let header_token = match authorization {
             Some(header) if header.is("bearer") => {
                 let token = header.credentials.trim_end_matches(' ');

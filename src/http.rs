@@ -48,6 +48,16 @@ impl Method {
 /// `Debug` prints the method, the query's parameter *names*, the header names and the body
 /// length, never a value: bodies and `Authorization` headers carry secrets.
 ///
+/// A header value that is not visible ASCII (bytes of `obs-text` or control characters,
+/// which [RFC 9110 §5.5](https://www.rfc-editor.org/rfc/rfc9110#section-5.5) tells
+/// recipients to treat as opaque) is kept as *unreadable*: [`header`](Self::header) does not
+/// return it, but it is still there. So a repeated `Authorization` header is refused however
+/// its copies are written, and an unreadable `Authorization` header is refused too, by
+/// client authentication ([RFC 6749 §2.3](https://www.rfc-editor.org/rfc/rfc6749#section-2.3):
+/// one method) and by the bearer guard
+/// ([RFC 6750 §2](https://www.rfc-editor.org/rfc/rfc6750#section-2): one way), rather than
+/// ignored.
+///
 /// ```
 /// use grantflow::{HttpRequest, Method};
 ///
@@ -63,13 +73,33 @@ impl Method {
 pub struct HttpRequest {
     method: Method,
     query: Option<String>,
-    /// Every header name (lower-cased) and value, back to back: one allocation however
-    /// many headers the request has.
+    /// Every header name (lower-cased) and readable value, back to back: one allocation
+    /// however many headers the request has.
     header_text: String,
-    /// Per header: where its name starts, where its value starts (the name's end) and
-    /// where the value ends, in `header_text`.
-    header_spans: Vec<(usize, usize, usize)>,
+    /// Where each header is in `header_text`.
+    header_spans: Vec<HeaderSpan>,
     body: Vec<u8>,
+}
+
+/// Where one header is in [`HttpRequest::header_text`]: its name starts at `start`, its
+/// value at `value_start` (the name's end) and ends at `end`. An unreadable value is not
+/// stored (`value_start == end`).
+#[derive(Clone, Copy)]
+struct HeaderSpan {
+    start: usize,
+    value_start: usize,
+    end: usize,
+    readable: bool,
+}
+
+/// Whether a header value can be read as text: visible ASCII, spaces and tabs only
+/// (`field-content` without `obs-text`,
+/// [RFC 9110 §5.5](https://www.rfc-editor.org/rfc/rfc9110#section-5.5)), as
+/// `http::HeaderValue::to_str` accepts.
+fn is_readable(value: &[u8]) -> bool {
+    value
+        .iter()
+        .all(|&b| (0x20..=0x7e).contains(&b) || b == b'\t')
 }
 
 impl HttpRequest {
@@ -92,20 +122,46 @@ impl HttpRequest {
     }
 
     /// Adds a header. The name is matched case-insensitively; repeated headers are kept
-    /// (and a repeated `Authorization` header is refused by the endpoints).
+    /// (and a repeated `Authorization` header is refused by the endpoints). A value that is
+    /// not visible ASCII is kept as unreadable (see the type's notes), as by
+    /// [`with_header_bytes`](Self::with_header_bytes).
     #[must_use]
-    pub fn with_header(mut self, name: &str, value: impl AsRef<str>) -> Self {
-        self.add_header(name, value.as_ref());
+    pub fn with_header(self, name: &str, value: impl AsRef<str>) -> Self {
+        self.with_header_bytes(name, value.as_ref().as_bytes())
+    }
+
+    /// Adds a header whose value arrived as raw bytes, as HTTP carries it: an adapter
+    /// passes every header this way, whatever its bytes, so that the endpoints see the
+    /// request's headers as they are. A value of visible ASCII (with spaces and tabs) reads
+    /// as text; any other is kept as unreadable: [`header`](Self::header) does not return
+    /// it, [`header_count`](Self::header_count) counts it, and an unreadable
+    /// `Authorization` header is refused by every endpoint rather than ignored.
+    ///
+    /// ```
+    /// use grantflow::{HttpRequest, Method};
+    ///
+    /// let request = HttpRequest::new(Method::Post)
+    ///     .with_header_bytes("authorization", b"Basic \xff\xfe")
+    ///     .with_header_bytes("content-type", b"application/x-www-form-urlencoded");
+    /// assert_eq!(request.header("authorization"), None);
+    /// assert_eq!(request.header_count("authorization"), 1);
+    /// assert_eq!(request.header("content-type"), Some("application/x-www-form-urlencoded"));
+    /// ```
+    #[must_use]
+    pub fn with_header_bytes(mut self, name: &str, value: &[u8]) -> Self {
+        self.add_header(name, value);
         self
     }
 
-    fn add_header(&mut self, name: &str, value: &str) {
+    fn add_header(&mut self, name: &str, value: &[u8]) {
+        let readable = is_readable(value);
+        let stored = if readable { value.len() } else { 0 };
         if self.header_text.capacity() == 0 {
             // A typical request's headers fit, so the buffer rarely grows.
-            self.header_text.reserve(256.max(name.len() + value.len()));
+            self.header_text.reserve(256.max(name.len() + stored));
             self.header_spans.reserve(8);
         } else {
-            self.header_text.reserve(name.len() + value.len());
+            self.header_text.reserve(name.len() + stored);
         }
         let start = self.header_text.len();
         self.header_text.push_str(name);
@@ -113,13 +169,25 @@ impl HttpRequest {
             added.make_ascii_lowercase();
         }
         let value_start = self.header_text.len();
-        self.header_text.push_str(value);
-        self.header_spans
-            .push((start, value_start, self.header_text.len()));
+        if readable {
+            // Visible ASCII is UTF-8 as it is.
+            self.header_text
+                .push_str(std::str::from_utf8(value).unwrap_or_default());
+        }
+        self.header_spans.push(HeaderSpan {
+            start,
+            value_start,
+            end: self.header_text.len(),
+            readable,
+        });
     }
 
-    /// The values of the headers named `name` (case-insensitive), in order.
-    fn values<'s, 'n>(&'s self, name: &'n str) -> impl Iterator<Item = &'s str> + use<'s, 'n> {
+    /// The values of the headers named `name` (case-insensitive), in order: `None` for an
+    /// unreadable one.
+    fn values<'s, 'n>(
+        &'s self,
+        name: &'n str,
+    ) -> impl Iterator<Item = Option<&'s str>> + use<'s, 'n> {
         // Stored names are lower case, as callers' names mostly are: try the plain
         // comparison first.
         self.headers()
@@ -127,12 +195,14 @@ impl HttpRequest {
             .map(|(_, value)| value)
     }
 
-    /// Every header as (lower-cased name, value), in the order they were added.
-    fn headers(&self) -> impl Iterator<Item = (&str, &str)> + Clone + '_ {
-        self.header_spans.iter().map(|&(start, value_start, end)| {
+    /// Every header as (lower-cased name, value or `None` when unreadable), in the order
+    /// they were added.
+    fn headers(&self) -> impl Iterator<Item = (&str, Option<&str>)> + Clone + '_ {
+        self.header_spans.iter().map(|span| {
+            let text = |from, to| self.header_text.get(from..to).unwrap_or("");
             (
-                self.header_text.get(start..value_start).unwrap_or(""),
-                self.header_text.get(value_start..end).unwrap_or(""),
+                text(span.start, span.value_start),
+                span.readable.then(|| text(span.value_start, span.end)),
             )
         })
     }
@@ -161,12 +231,14 @@ impl HttpRequest {
 
     /// The value of header `name`, matched case-insensitively. With several headers of that
     /// name the first is returned; use [`header_count`](Self::header_count) to detect
-    /// repeats.
+    /// repeats. `None` when there is no such header, or when the first one is unreadable
+    /// (not visible ASCII).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.values(name).next()
+        self.values(name).next().flatten()
     }
 
-    /// How many headers named `name` (case-insensitive) the request has.
+    /// How many headers named `name` (case-insensitive) the request has, unreadable ones
+    /// included.
     pub fn header_count(&self, name: &str) -> usize {
         self.values(name).count()
     }
@@ -174,16 +246,17 @@ impl HttpRequest {
     /// The one `Authorization` header
     /// ([RFC 9110 §11.6.2](https://www.rfc-editor.org/rfc/rfc9110#section-11.6.2)), split
     /// into its scheme and credentials: the crate's only reader of the header, for client
-    /// authentication and the bearer guard alike. `Ok(None)` without one; a repeated header
-    /// is refused by every endpoint.
-    pub(crate) fn authorization(&self) -> Result<Option<Authorization<'_>>, RepeatedAuthorization> {
+    /// authentication and the bearer guard alike. `Ok(None)` without one; a repeated or an
+    /// unreadable header is refused by every endpoint.
+    pub(crate) fn authorization(&self) -> Result<Option<Authorization<'_>>, BadAuthorization> {
         let mut values = self.values("authorization");
         let Some(value) = values.next() else {
             return Ok(None);
         };
         if values.next().is_some() {
-            return Err(RepeatedAuthorization);
+            return Err(BadAuthorization::Repeated);
         }
+        let value = value.ok_or(BadAuthorization::Unreadable)?;
         let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
         Ok(Some(Authorization {
             scheme,
@@ -208,8 +281,25 @@ impl Authorization<'_> {
     }
 }
 
-/// The request has more than one `Authorization` header.
-pub(crate) struct RepeatedAuthorization;
+/// Why a request's `Authorization` header cannot be used: every endpoint refuses such a
+/// request with `invalid_request`, whatever the rest of it says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BadAuthorization {
+    /// More than one `Authorization` header.
+    Repeated,
+    /// A value that is not visible ASCII.
+    Unreadable,
+}
+
+impl BadAuthorization {
+    /// The `error_description` of the refusal.
+    pub(crate) fn description(self) -> &'static str {
+        match self {
+            Self::Repeated => "repeated Authorization header",
+            Self::Unreadable => "unreadable Authorization header",
+        }
+    }
+}
 
 impl fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -247,6 +337,8 @@ pub struct Status(u16);
 impl Status {
     /// 200 OK
     pub const OK: Self = Self(200);
+    /// 204 No Content
+    pub const NO_CONTENT: Self = Self(204);
     /// 302 Found
     pub const FOUND: Self = Self(302);
     /// 303 See Other
@@ -310,6 +402,13 @@ impl fmt::Debug for Header {
 
 /// What the adapter must send back: status, headers and body, exactly.
 ///
+/// The answer to a `HEAD` request is the `GET` answer, body included, so that the
+/// `Content-Length` sent is the one `GET` would send
+/// ([RFC 9110 §9.3.2](https://www.rfc-editor.org/rfc/rfc9110#section-9.3.2),
+/// [§8.6](https://www.rfc-editor.org/rfc/rfc9110#section-8.6)). hyper, axum and actix-web
+/// send the headers of a `HEAD` response without its body by themselves; an adapter that
+/// writes HTTP on its own must leave the body out.
+///
 /// `Debug` prints the status, the headers (sensitive values redacted) and the body length;
 /// a token response body is never printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -321,6 +420,18 @@ pub struct HttpResponse {
     pub headers: Vec<Header>,
     /// The body: JSON for token-style endpoints, empty for redirects.
     pub body: Vec<u8>,
+}
+
+/// Answers a request for a resource read with `GET`: `GET` and `HEAD` get `get()` (a
+/// resource that answers `GET` answers `HEAD`,
+/// [RFC 9110 §9.1](https://www.rfc-editor.org/rfc/rfc9110#section-9.1); see
+/// [`HttpResponse`] for the body of a `HEAD` answer), another method 405 with
+/// `Allow: GET, HEAD`.
+pub(crate) fn serve_get(request: &HttpRequest, get: impl FnOnce() -> HttpResponse) -> HttpResponse {
+    match request.method() {
+        Method::Get | Method::Head => get(),
+        _ => HttpResponse::new(Status::METHOD_NOT_ALLOWED).with_header("allow", "GET, HEAD"),
+    }
 }
 
 impl HttpResponse {
@@ -440,9 +551,10 @@ mod http_crate {
     impl HttpRequest {
         /// Builds a request from the head of an `http::Request` and its collected body.
         ///
-        /// Header values that are not visible ASCII or UTF-8 are dropped (no OAuth header
-        /// needs them); a repeated header stays repeated, so a duplicated `Authorization`
-        /// header is still refused by the endpoints.
+        /// Every header is kept, as by [`with_header_bytes`](Self::with_header_bytes): a
+        /// repeated header stays repeated and a value that is not visible ASCII is kept as
+        /// unreadable, so a duplicated or unreadable `Authorization` header is refused by
+        /// the endpoints.
         ///
         /// ```
         /// use grantflow::HttpRequest;
@@ -471,9 +583,7 @@ mod http_crate {
             request.header_text.reserve_exact(text);
             request.header_spans.reserve_exact(parts.headers.len());
             for (name, value) in &parts.headers {
-                if let Ok(value) = value.to_str() {
-                    request.add_header(name.as_str(), value);
-                }
+                request.add_header(name.as_str(), value.as_bytes());
             }
             request
         }

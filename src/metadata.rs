@@ -5,9 +5,10 @@
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::endpoint::cors;
 use crate::error::ConfigError;
 use crate::grant::GrantHandler;
-use crate::http::{HttpRequest, HttpResponse, Method, Status};
+use crate::http::{HttpRequest, HttpResponse, Method, Status, serve_get};
 use crate::render::JsonObject;
 use crate::server::Server;
 use crate::types::GrantType;
@@ -299,38 +300,42 @@ impl Server {
     }
 
     /// Routes a request for well-known metadata: `GET` of exactly
-    /// [`metadata_path`](Self::metadata_path) gets the document (MD-01), `HEAD` its
-    /// headers; another path,
-    /// for example another tenant's, gets 404; another method gets 405 with
-    /// `Allow: GET, HEAD`. `path` is the request path without the query.
+    /// [`metadata_path`](Self::metadata_path) gets the document (MD-01), and so does
+    /// `HEAD` (the framework sends its headers, `Content-Length` included, without the
+    /// body: see [`HttpResponse`]); another path, for example another tenant's, gets 404;
+    /// another method gets 405 with `Allow: GET, HEAD`. `path` is the request path
+    /// without the query. With [`ServerBuilder::cors`](crate::ServerBuilder::cors), any
+    /// origin may read it, and `OPTIONS` answers the preflight.
     pub fn serve_metadata(&self, request: &HttpRequest, path: &str) -> HttpResponse {
-        serve_document(request, path, &self.state().metadata)
+        serve_document(
+            request,
+            path,
+            &self.state().metadata,
+            self.config().http.cors,
+        )
     }
 }
 
-/// Routes a request for the well-known `document`: `GET` of exactly its path gets it,
-/// `HEAD` its headers, another path 404, another method 405 with `Allow: GET, HEAD`.
+/// Routes a request for the well-known `document`: `GET` or `HEAD` of exactly its path
+/// gets it, another path 404, another method 405 with `Allow: GET, HEAD`; with `cors`,
+/// any origin may read it and `OPTIONS` answers the preflight.
 pub(crate) fn serve_document(
     request: &HttpRequest,
     path: &str,
     document: &Metadata,
+    cors: bool,
 ) -> HttpResponse {
-    let status = if path != document.path() {
-        Status::NOT_FOUND
-    } else if request.method() == Method::Get {
-        return document.to_response();
-    } else if request.method() == Method::Head {
-        let mut response = document.to_response();
-        response.body.clear();
-        return response;
-    } else {
-        Status::METHOD_NOT_ALLOWED
-    };
-    let response = HttpResponse::new(status);
-    if status == Status::METHOD_NOT_ALLOWED {
-        return response.with_header("allow", "GET, HEAD");
+    if path != document.path() {
+        return HttpResponse::new(Status::NOT_FOUND);
     }
-    response
+    if !cors {
+        return serve_get(request, || document.to_response());
+    }
+    // A public document: any origin may read it (`ServerBuilder::cors`).
+    if request.method() == Method::Options {
+        return cors::public_preflight();
+    }
+    cors::public(serve_get(request, || document.to_response()))
 }
 
 #[cfg(test)]

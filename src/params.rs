@@ -160,6 +160,18 @@ pub(crate) fn parse_pairs<'a>(
     Ok(pairs)
 }
 
+/// Whether the query string `query` has one of `names` with a non-empty value. Nothing else
+/// about the query matters and nothing in it is refused: repeated names, malformed escapes
+/// and invalid UTF-8 belong to whoever put them in the endpoint's URL
+/// ([RFC 6749 §3.2](https://www.rfc-editor.org/rfc/rfc6749#section-3.2) allows an endpoint
+/// URI with a query). A name with a malformed escape is none of `names`.
+pub(crate) fn query_names_any(query: &str, names: &[&str]) -> bool {
+    query.split('&').any(|part| {
+        let (name, value) = part.split_once('=').unwrap_or((part, ""));
+        !value.is_empty() && decode_str(name).is_some_and(|name| names.contains(&&*name))
+    })
+}
+
 /// Decoded name-value pairs, in request order.
 pub(crate) type Pairs<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
 

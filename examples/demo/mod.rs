@@ -221,6 +221,9 @@ impl DemoApp {
         // A public client id ships in every copy of the app, so anyone can present it: the
         // revocation endpoint must not tell them whether someone else's token is live.
         .revocation_hides_foreign_tokens(true)
+        // `demo-spa` runs in a browser on its own (loopback) origin: it may call /token and
+        // /revoke from the origin of its redirect URI, and read the metadata.
+        .cors(true)
         .build()?;
         let guard = server.bearer_guard().realm("demo-api")?;
         let device = server

@@ -249,7 +249,8 @@ impl ServerBuilder {
 
     /// Replaces the limiter of user-code entries (DG-07). Default:
     /// [`MemoryAttemptLimiter::new(5, 10 minutes)`](crate::limiter::MemoryAttemptLimiter::new):
-    /// the 6th entry for one key within 10 minutes is refused, right or wrong. Keys are
+    /// after 5 wrong entries for one key within 10 minutes, the next is refused, right or
+    /// wrong (right entries count nothing). Keys are
     /// [`AttemptKey::user_code_entry`](crate::limiter::AttemptKey::user_code_entry) of who
     /// entered the code. With the default format, 5 guesses find a given live code with
     /// probability 5 / 20^8 ≈ 2^-32 (V-DEV-3).
@@ -320,6 +321,28 @@ impl ServerBuilder {
     /// (16 KiB body, 32 parameters, 4 KiB per value).
     pub fn form_limits(mut self, limits: FormLimits) -> Self {
         self.config.http.form_limits = limits;
+        self
+    }
+
+    /// Lets browser-based clients (single-page apps) call the token and revocation
+    /// endpoints and read the metadata from their own origin, through CORS
+    /// ([Fetch, CORS protocol](https://fetch.spec.whatwg.org/#http-cors-protocol)).
+    /// Default: `false`, no CORS headers anywhere.
+    ///
+    /// With `true`:
+    /// - the metadata may be read from any origin (`Access-Control-Allow-Origin: *`);
+    /// - at the token and revocation endpoints, `OPTIONS` (the preflight) is answered for
+    ///   any origin with the methods and headers the endpoint takes, revealing nothing
+    ///   about clients. A request with an `Origin` is served only if that origin is the
+    ///   origin of one of the client's registered redirect URIs (any port for a loopback
+    ///   one); its response then allows that origin. A request from another origin is
+    ///   refused with `invalid_request` before anything is done, and its response allows
+    ///   no origin. Requests without `Origin` (servers, native apps) are unaffected.
+    /// - `Access-Control-Allow-Credentials` is never sent: these endpoints use no
+    ///   cookies. The authorization endpoint never sends CORS headers: it is navigated
+    ///   to, not fetched.
+    pub fn cors(mut self, enabled: bool) -> Self {
+        self.config.http.cors = enabled;
         self
     }
 

@@ -143,6 +143,9 @@ pub(crate) struct HttpConfig {
     pub(crate) form_limits: FormLimits,
     /// The `realm` of `WWW-Authenticate` challenges.
     pub(crate) realm: String,
+    /// Whether browser-based clients may call the token and revocation endpoints and read
+    /// the metadata cross-origin.
+    pub(crate) cors: bool,
 }
 
 /// The insecure settings of a [`ServerBuilder`], reached only through
@@ -265,6 +268,7 @@ impl Config {
             http: HttpConfig {
                 form_limits: FormLimits::default(),
                 realm: issuer.clone(),
+                cors: false,
             },
             clock: Arc::new(SystemClock),
             random: Arc::new(SystemRandom),

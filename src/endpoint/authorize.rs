@@ -518,11 +518,12 @@ impl Server {
     /// Stage A, local errors ([`AuthorizeError::Rejected`], never a redirect): the method;
     /// `client_id` present once and registered (AZ-02); the redirect URI present at most
     /// once, without fragment, exactly matching a registered one (RU-02..RU-07), or
-    /// absent with exactly one registered (AZ-03, RU-09); `state` echoable (ST-03).
+    /// absent with exactly one registered (AZ-03, RU-09); `state` echoable (ST-03); no
+    /// `response_mode` but `query`.
     ///
     /// Stage B, redirect errors ([`AuthorizeError::Redirect`]): a repeated parameter
-    /// (AZ-06); `response_type` missing, not `code` (implicit and hybrid types are refused
-    /// with `unsupported_response_type`, IM-01, IM-02) or not allowed for the client
+    /// (AZ-06); `response_type` missing, not exactly `code` (implicit and hybrid types are
+    /// refused with `unsupported_response_type`, IM-01, IM-02) or not allowed for the client
     /// (AZ-05); PKCE (PK-02..PK-06); the scope (SC-01..SC-03).
     ///
     /// No response of this endpoint carries CORS headers (AZ-10).
@@ -592,6 +593,7 @@ impl Server {
         let client = self.requesting_client(&params).await?;
         let (redirect_uri, redirect_uri_sent) = self.verified_redirect_uri(&params, &client)?;
         let state = echoable_state(&params)?;
+        check_response_mode(&params)?;
 
         // Stage B: errors from here on go back to the client, after login (AZ-07).
         let issuer: Arc<str> = Arc::from(self.issuer());
@@ -771,18 +773,33 @@ fn echoable_state<'p>(params: &'p Params<'_>) -> Result<Option<&'p str>, Authori
     Ok(state)
 }
 
-/// B2: `response_type` (AZ-05, IM-01, IM-02): a space-separated set whose order does not
-/// matter; only exactly {code} is supported, and only for a client allowed the code flow.
+/// A4: `response_mode` (OI-05). The only mode is `query`, the default of `code`
+/// ([OAuth 2.0 Multiple Response Types §2.1](https://openid.net/specs/oauth-v2-multiple-response-types-1_0.html#ResponseModes)),
+/// as the metadata's `response_modes_supported` says. Another mode (`fragment`,
+/// `form_post`, ...) is a local error: the client asked not to be answered in the query,
+/// and there is no other way to answer it.
+fn check_response_mode(params: &Params<'_>) -> Result<(), AuthorizeError> {
+    if params.count("response_mode") > 1 {
+        return Err(rejected("repeated response_mode"));
+    }
+    match params.get("response_mode") {
+        None | Some("query") => Ok(()),
+        Some(_) => Err(rejected("only response_mode=query is supported")),
+    }
+}
+
+/// B2: `response_type` (AZ-05, IM-01, IM-02). The only response type is exactly `code`:
+/// any other value, including a list that names `code` twice, is refused with
+/// `unsupported_response_type`, and only for a client allowed the code flow.
 fn check_response_type(params: &Params<'_>, client: &Client) -> Result<(), OAuthError> {
     let Some(response_type) = params.get("response_type") else {
         return Err(invalid_request("response_type required"));
     };
-    let mut types = response_type.split(' ').filter(|t| !t.is_empty());
-    let only_code = types.next() == Some("code") && types.all(|t| t == "code");
-    if !only_code {
+    if response_type != "code" {
         return Err(OAuthError::new(ErrorCode::UNSUPPORTED_RESPONSE_TYPE)
             .with_description("only response_type=code is supported"));
     }
+
     if !client.allows_grant_type(GrantType::AUTHORIZATION_CODE.as_str()) {
         return Err(OAuthError::new(ErrorCode::UNAUTHORIZED_CLIENT)
             .with_description("the client may not use the authorization code flow"));

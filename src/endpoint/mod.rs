@@ -3,6 +3,7 @@
 //! and renders the exact response.
 
 pub(crate) mod authorize;
+pub(crate) mod cors;
 pub(crate) mod device;
 pub(crate) mod introspect;
 pub(crate) mod revoke;
@@ -14,7 +15,7 @@ use std::time::SystemTime;
 use crate::client_auth::{self, Authenticator};
 use crate::error::{Error, ErrorCode, OAuthError, Rejection};
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
-use crate::params::{Form, FormLimits};
+use crate::params::{Form, FormError, FormLimits, query_names_any};
 use crate::server::Server;
 use crate::types::Client;
 
@@ -33,7 +34,8 @@ const SECRET_PARAMETERS: [&str; 8] = [
 ];
 
 /// The common front of every token-style endpoint (token, revocation, introspection,
-/// device authorization): POST only (TE-01), no secret in the query (TE-04), an
+/// device authorization): POST only (TE-01), no secret in the query (TE-04) and the rest
+/// of the query ignored, an
 /// `application/x-www-form-urlencoded` UTF-8 body (TE-02), parsed with duplicates refused
 /// and size bounds applied (TE-03). Refusals are rendered here, JSON with `no-store`.
 pub(crate) fn read_token_style_form<'a>(
@@ -50,9 +52,11 @@ pub(crate) fn read_token_style_form<'a>(
         );
     }
     if let Some(query) = request.query() {
-        let query =
-            Form::parse(query.as_bytes(), limits).map_err(|e| OAuthError::from(e).to_response())?;
-        if SECRET_PARAMETERS.iter().any(|name| query.contains(name)) {
+        if query.len() > limits.max_body_bytes {
+            return Err(OAuthError::from(FormError::TooLarge).to_response());
+        }
+        // The rest of the query is the endpoint URL's own business (RFC 6749 §3.2).
+        if query_names_any(query, &SECRET_PARAMETERS) {
             return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
                 .with_description("credentials must not be sent in the URL query")
                 .to_response());
@@ -83,6 +87,10 @@ pub(crate) fn read_token_style_form<'a>(
 /// 5. rendering: a [`Rejection::Refused`] becomes the JSON error response with
 ///    `Cache-Control: no-store`, a [`Rejection::Fault`] the endpoint's `Err`.
 pub(crate) trait TokenStyleEndpoint {
+    /// Whether a browser-based client may call the endpoint cross-origin, when
+    /// [`ServerBuilder::cors`](crate::ServerBuilder::cors) allows it (see [`cors`]).
+    const CORS: bool = false;
+
     /// What [`route`](Self::route) found, handed to [`serve`](Self::serve).
     type Route<'s>;
 
@@ -104,11 +112,16 @@ pub(crate) trait TokenStyleEndpoint {
 /// A [`TokenStyleEndpoint`] without checks before client authentication (revocation,
 /// introspection): it only serves an authenticated client.
 pub(crate) trait AuthenticatedEndpoint {
+    /// As [`TokenStyleEndpoint::CORS`].
+    const CORS: bool = false;
+
     /// The endpoint's work, for an authenticated client.
     async fn serve(server: &Server, call: Authenticated<'_>) -> Result<HttpResponse, Rejection>;
 }
 
 impl<E: AuthenticatedEndpoint> TokenStyleEndpoint for E {
+    const CORS: bool = <E as AuthenticatedEndpoint>::CORS;
+
     type Route<'s> = ();
 
     fn route(_: &Server, _: &HttpRequest, _: &Form<'_>) -> Result<(), Rejection> {
@@ -149,14 +162,25 @@ impl Server {
         &self,
         request: &HttpRequest,
     ) -> Result<HttpResponse, Error> {
-        let form = match read_token_style_form(request, &self.config().http.form_limits) {
+        let config = self.config();
+        let cors = E::CORS && config.http.cors;
+        if cors && request.method() == Method::Options {
+            return Ok(cors::preflight(request, "POST"));
+        }
+        let form = match read_token_style_form(request, &config.http.form_limits) {
             Ok(form) => form,
+            Err(response) if cors => return Ok(cors::per_client(response, None)),
             Err(response) => return Ok(response),
         };
+        let mut allowed_origin = None;
         let served: Result<HttpResponse, Rejection> = async {
             let route = E::route(self, request, &form)?;
             let now = self.now();
             let client = self.authenticate_client(request, &form, now).await?;
+            if cors {
+                let localhost = config.code_flow.localhost_port;
+                allowed_origin = cors::allowed_origin(request, &client, &config.issuer, localhost)?;
+            }
             let call = Authenticated {
                 form: &form,
                 client,
@@ -165,7 +189,12 @@ impl Server {
             E::serve(self, call, route).await
         }
         .await;
-        served.or_else(Rejection::into_response)
+        let response = served.or_else(Rejection::into_response)?;
+        Ok(if cors {
+            cors::per_client(response, allowed_origin)
+        } else {
+            response
+        })
     }
 
     /// Client authentication as at the token endpoint: exactly one method (TE-06..TE-08),

@@ -50,6 +50,8 @@ impl Server {
 pub(crate) enum Revocation {}
 
 impl AuthenticatedEndpoint for Revocation {
+    const CORS: bool = true;
+
     async fn serve(server: &Server, call: Authenticated<'_>) -> Result<HttpResponse, Rejection> {
         let token = token_parameter(call.form)?;
         // `token_type_hint` is deliberately not read: one lookup covers both kinds, and an

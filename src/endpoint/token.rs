@@ -31,6 +31,14 @@ impl Server {
     /// rules. Every response carries `Cache-Control: no-store` and `Pragma: no-cache`
     /// (TE-12).
     ///
+    /// An authorization code is consumed by the first request that reaches it: one that is
+    /// well formed and whose client authenticated. Any later failure (another client, an
+    /// expired code, a redirect URI or `code_verifier` that is missing, malformed or wrong)
+    /// leaves the code used, since a code presented with the wrong binding may be a stolen
+    /// or injected one ([RFC 9700 §4.5](https://www.rfc-editor.org/rfc/rfc9700#section-4.5),
+    /// [RFC 6749 §10.5](https://www.rfc-editor.org/rfc/rfc6749#section-10.5)); the client
+    /// starts the flow again. A request refused before that leaves the code alone.
+    ///
     /// # Errors
     /// Only storage and plug-in faults; every protocol failure is an `Ok` response with
     /// its RFC status and JSON body.
@@ -263,6 +271,8 @@ fn grant_revoked() -> OAuthError {
 pub(crate) enum TokenEndpoint {}
 
 impl TokenStyleEndpoint for TokenEndpoint {
+    const CORS: bool = true;
+
     type Route<'s> = &'s dyn GrantHandler;
 
     /// A `grant_type` (TE-05) the server has a handler for, and a named client where the

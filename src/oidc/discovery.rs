@@ -110,7 +110,8 @@ impl Server {
 
     /// Routes a request for the discovery document as
     /// [`serve_metadata`](Self::serve_metadata) does the RFC 8414 one: `GET` of exactly
-    /// its path gets it, `HEAD` its headers, another path 404, another method 405. `None`
+    /// its path gets it, `HEAD` its headers, another path 404, another method 405, and with
+    /// [`ServerBuilder::cors`](crate::ServerBuilder::cors) any origin may read it. `None`
     /// when the server is not an OpenID Provider.
     pub fn serve_openid_configuration(
         &self,
@@ -118,7 +119,12 @@ impl Server {
         path: &str,
     ) -> Option<HttpResponse> {
         let document = self.state().openid_configuration.as_ref()?;
-        Some(serve_document(request, path, document))
+        Some(serve_document(
+            request,
+            path,
+            document,
+            self.config().http.cors,
+        ))
     }
 
     /// The JWK Set document of the server's signing keys, for its `jwks_uri`

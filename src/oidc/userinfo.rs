@@ -5,7 +5,8 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value};
 
-use crate::error::Error;
+use crate::endpoint::cors;
+use crate::error::{Error, Rejection};
 use crate::guard::GuardRejection;
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
 use crate::jose::{Algorithm, Claims, JwtUse};
@@ -30,28 +31,44 @@ impl Server {
     /// and the claims the granted scope and the `claims` request release
     /// ([Core §5.3.2](https://openid.net/specs/openid-connect-core-1_0.html#UserInfoResponse));
     /// for a client registered for signed responses, `application/jwt` with `iss` and
-    /// `aud` too. Every response allows cross-origin reads
-    /// (`Access-Control-Allow-Origin: *`): the token travels in a header, never in a
-    /// cookie, so a browser client of another origin may call it.
+    /// `aud` too.
+    ///
+    /// With [`ServerBuilder::cors`](crate::ServerBuilder::cors), browser clients of other
+    /// origins may call it as they call the token endpoint: `OPTIONS` answers the
+    /// preflight, and a request with an `Origin` that is one of the token's client's
+    /// origins (those of its redirect URIs) gets a response that allows it; another
+    /// origin is refused with `invalid_request`.
     ///
     /// # Errors
     /// A fault of the token store, client registry, claims source or signer.
     pub async fn userinfo(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
-        let response = match self.userinfo_response(request).await {
+        let cors = self.config().http.cors;
+        if cors && request.method() == Method::Options {
+            return Ok(cors::preflight(request, "GET, POST"));
+        }
+        let mut origin = None;
+        let response = match self.userinfo_response(request, &mut origin).await {
             Ok(response) => response,
             Err(GuardRejection::Refused(response)) => response,
             Err(GuardRejection::Fault(fault)) => return Err(fault),
         };
-        let response = response.with_header("access-control-allow-origin", "*");
+        let response = if cors {
+            cors::per_client(response, origin)
+        } else {
+            response
+        };
         if response.header("cache-control").is_some() {
             return Ok(response);
         }
         Ok(response.with_header("cache-control", "no-store"))
     }
 
-    async fn userinfo_response(
+    /// The response of [`userinfo`](Self::userinfo); `origin` is set to the request's
+    /// allowed `Origin` once the token's client is known (with CORS on).
+    async fn userinfo_response<'r>(
         &self,
-        request: &HttpRequest,
+        request: &'r HttpRequest,
+        origin: &mut Option<&'r str>,
     ) -> Result<HttpResponse, GuardRejection> {
         if !matches!(request.method(), Method::Get | Method::Post) {
             return Ok(
@@ -68,6 +85,14 @@ impl Server {
         let Some(client) = config.clients.registry.find(&record.client_id).await? else {
             return Err(guard.invalid_token(&required));
         };
+        if config.http.cors {
+            let localhost = config.code_flow.localhost_port;
+            match cors::allowed_origin(request, &client, &config.issuer, localhost) {
+                Ok(allowed) => *origin = allowed,
+                Err(Rejection::Refused(refusal)) => return Ok(refusal.to_response()),
+                Err(Rejection::Fault(fault)) => return Err(GuardRejection::Fault(fault)),
+            }
+        }
         let released = self
             .released_claims(&client, subject, &record.scope, context, Target::UserInfo)
             .await?;

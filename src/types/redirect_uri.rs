@@ -190,6 +190,36 @@ impl RedirectUri {
     }
 }
 
+impl RedirectUri {
+    /// Whether `origin`, the value of a browser's `Origin` header
+    /// ([RFC 6454 §7](https://www.rfc-editor.org/rfc/rfc6454#section-7)), is the origin of
+    /// this URI: scheme, host and port as a browser serialises them (default port left
+    /// out). The port of a loopback literal is free, as it is for the URI itself (RU-05),
+    /// and so is that of `localhost` with [`LocalhostPort::Any`]. Private-use schemes have
+    /// no origin a browser would send.
+    pub(crate) fn is_origin_of(&self, origin: &str, localhost: LocalhostPort) -> bool {
+        let Ok(url) = url::Url::parse(&self.raw) else {
+            return false;
+        };
+        if !matches!(url.scheme(), "https" | "http") {
+            return false;
+        }
+        if url.origin().ascii_serialization() == origin {
+            return true;
+        }
+        let port_free = match self.loopback {
+            None => false,
+            Some(LoopbackHost::Localhost) => localhost == LocalhostPort::Any,
+            Some(_) => true,
+        };
+        port_free
+            && matches!(
+                (loopback_parts(&self.raw), loopback_parts(origin)),
+                (Some((own, _)), Some((host, ""))) if own == host
+            )
+    }
+}
+
 /// The authority of an `http(s)://` URI: the text between `//` and the next `/`, `?` or end.
 fn authority(raw: &str) -> Option<&str> {
     let rest = raw.split_once("://")?.1;
@@ -197,7 +227,9 @@ fn authority(raw: &str) -> Option<&str> {
     Some(&rest[..end])
 }
 
-/// Splits `host[:port]` where the port, if present, is all digits.
+/// Splits `host[:port]` where the port, if present, is a decimal number from 1 to 65535
+/// ([RFC 6335 §6](https://www.rfc-editor.org/rfc/rfc6335#section-6): port 0 is reserved
+/// and names no endpoint a browser could reach).
 fn split_port(authority: &str) -> Option<(&str, Option<&str>)> {
     let colon = if authority.starts_with('[') {
         let close = authority.find(']')?;
@@ -214,6 +246,9 @@ fn split_port(authority: &str) -> Option<(&str, Option<&str>)> {
     };
     let (host, port) = (&authority[..colon], &authority[colon + 1..]);
     if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if !matches!(port.parse::<u16>(), Ok(n) if n != 0) {
         return None;
     }
     Some((host, Some(port)))

@@ -1,7 +1,9 @@
 //! The authorization code grant at the token endpoint: AC-01..AC-08, MX-02, and the
 //! concurrency of redemption.
 
-use crate::support::parked::{Park, ParkedStore};
+use crate::support::faults::FailingCodes;
+use crate::support::parked::Park;
+use crate::support::race::{race, runtime};
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -10,8 +12,9 @@ use std::time::Duration;
 use crate::support::authz::*;
 use grantflow::clock::Clock as _;
 use grantflow::secret::TokenHash;
+use grantflow::store::Redemption;
 use grantflow::store::TokenStore as _;
-use grantflow::store::{AuthorizationGrant, Redemption};
+
 use grantflow::*;
 
 #[test]
@@ -25,16 +28,7 @@ fn ac_01_pk_01_code_exchange_response_is_exact() {
     assert_eq!(response.header("pragma"), Some("no-cache"));
     let body = json_map(&response);
     let keys: Vec<&str> = body.keys().map(String::as_str).collect();
-    assert_eq!(
-        keys,
-        [
-            "access_token",
-            "expires_in",
-            "refresh_token",
-            "scope",
-            "token_type"
-        ]
-    );
+    assert_eq!(keys, TOKEN_MEMBERS);
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 3600);
     assert_eq!(body["scope"], "read");
@@ -86,31 +80,15 @@ fn ac_02_replay_by_the_authenticated_confidential_client_revokes() {
 
 #[test]
 fn ac_02_replay_between_redeem_and_issue_still_revokes() {
-    let tokens = Arc::new(MemoryTokenStore::new());
-    let (store, gate) = ParkedStore::new(Arc::clone(&tokens), Park::Insert);
-    let h = Harness::builder(clients())
-        .token_store(tokens, store)
-        .build(|b| b);
+    let (builder, gate) = Harness::builder(clients()).parked(Park::Insert);
+    let h = builder.build(|b| b);
     let code = h.code_for("app");
     let body =
         format!("grant_type=authorization_code&code={code}&client_id=app&code_verifier={VERIFIER}");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    let (first, replay) = runtime.block_on(async {
-        let first = tokio::spawn({
-            let server = h.server.clone();
-            let request = post_form(&body);
-            async move { server.token(&request).await.unwrap() }
-        });
-        // The first exchange has redeemed the code and waits before storing its tokens.
-        gate.parked.await.unwrap();
-        // The replay finds the code used and revokes the grant, which has no token yet.
-        let replay = h.server.token(&post_form(&body)).await.unwrap();
-        gate.release.send(()).unwrap();
-        (first.await.unwrap(), replay)
-    });
+    // The first exchange redeems the code and waits before storing its tokens; meanwhile
+    // the replay finds the code used and revokes the grant, which has no token yet.
+    let replay = async { h.server.token(&post_form(&body)).await.unwrap() };
+    let (first, replay) = gate.interleave(&h.server, post_form(&body), replay);
     assert_token_error(&replay, 400, "invalid_grant");
     assert_eq!(json(&replay)["error_description"], "code already used");
     // The first exchange's tokens are refused: the revocation still wins.
@@ -180,37 +158,20 @@ fn ac_03_replay_failing_client_authentication_does_not_revoke() {
 #[test]
 fn ac_04_64_concurrent_redemptions_never_give_two_successes() {
     let h = harness();
-    let server = h.server.clone();
     let code = h.code_for("app");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .build()
-        .unwrap();
-    let statuses: Vec<u16> = runtime.block_on(async move {
-        let barrier = Arc::new(tokio::sync::Barrier::new(64));
-        let tasks: Vec<_> = (0..64)
-            .map(|_| {
-                let server = server.clone();
-                let barrier = Arc::clone(&barrier);
-                let body = format!(
-                    "grant_type=authorization_code&code={code}&client_id=app&code_verifier={VERIFIER}"
-                );
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    server.token(&post_form(&body)).await.unwrap()
-                })
-            })
-            .collect();
-        let mut statuses = Vec::new();
-        for task in tasks {
-            let response = task.await.unwrap();
-            if response.status != Status::OK {
-                assert_eq!(json(&response)["error"], "invalid_grant");
-            }
-            statuses.push(response.status.as_u16());
-        }
-        statuses
+    let body =
+        format!("grant_type=authorization_code&code={code}&client_id=app&code_verifier={VERIFIER}");
+    let responses = race(&runtime(4), 64, |_| {
+        let (server, request) = (h.server.clone(), post_form(&body));
+        async move { server.token(&request).await.unwrap() }
     });
+    let mut statuses = Vec::new();
+    for response in responses {
+        if response.status != Status::OK {
+            assert_eq!(json(&response)["error"], "invalid_grant");
+        }
+        statuses.push(response.status.as_u16());
+    }
     let successes = statuses.iter().filter(|s| **s == 200).count();
     assert!(successes <= 1, "{successes} successes");
     assert_eq!(
@@ -340,6 +301,96 @@ fn ac_07_redirect_uri_must_match_the_authorization_request() {
     // Left out: accepted, because the code is PKCE-bound (OAuth 2.1).
     let code = h.code_with(&query);
     assert_eq!(exchange(&code, "").status, Status::OK);
+}
+
+#[test]
+fn ac_07_redirect_uri_sent_only_at_the_token_endpoint_must_be_registered() {
+    let h = harness();
+    let exchange = |code: &str, redirect: &str| {
+        h.token(&format!(
+            "grant_type=authorization_code&code={code}&client_id=app&code_verifier={VERIFIER}{redirect}"
+        ))
+    };
+    // The authorization request left redirect_uri out (the client has one registered).
+    for unregistered in [
+        "https://evil.example/cb",
+        "https://client.example.com/cb/",
+        "https://client.example.com/other",
+    ] {
+        let code = h.code_for("app");
+        let redirect = format!("&redirect_uri={}", enc(unregistered));
+        assert_token_error(&exchange(&code, &redirect), 400, "invalid_grant");
+    }
+    let code = h.code_for("app");
+    let registered = format!("&redirect_uri={}", enc("https://client.example.com/cb"));
+    assert_eq!(exchange(&code, &registered).status, Status::OK);
+    let code = h.code_for("app");
+    assert_eq!(exchange(&code, "").status, Status::OK);
+}
+
+/// One rule for what burns a code: once a request that passed client authentication
+/// presents it, every failure leaves it used, the malformed verifier (PK-07) included.
+#[test]
+fn ac_01_every_failed_redemption_burns_the_code() {
+    let h = harness();
+    let wrong = "eBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let failures: [(String, &str); 5] = [
+        (format!("&code_verifier={wrong}"), "invalid_grant"),
+        (String::new(), "invalid_request"),
+        (
+            format!("&code_verifier={}", "a".repeat(42)),
+            "invalid_request",
+        ),
+        (format!("&code_verifier={VERIFIER}%2B"), "invalid_request"),
+        (
+            format!(
+                "&code_verifier={VERIFIER}&redirect_uri={}",
+                enc("https://evil.example/cb")
+            ),
+            "invalid_grant",
+        ),
+    ];
+    for (extra, error) in failures {
+        let code = h.code_for("app");
+        let attempt = h.token(&format!(
+            "grant_type=authorization_code&code={code}&client_id=app{extra}"
+        ));
+        assert_token_error(&attempt, 400, error);
+        // The honest redemption that follows finds the code used.
+        assert_token_error(&h.exchange("app", &code), 400, "invalid_grant");
+    }
+    // Another client presenting it burns it too.
+    let code = h.code_for("conf");
+    let other = h.token(&format!(
+        "grant_type=authorization_code&code={code}&client_id=app&code_verifier={VERIFIER}"
+    ));
+    assert_token_error(&other, 400, "invalid_grant");
+    let body = format!("grant_type=authorization_code&code={code}&code_verifier={VERIFIER}");
+    assert_token_error(
+        &h.token_basic("conf", CONF_SECRET, &body),
+        400,
+        "invalid_grant",
+    );
+}
+
+/// The other half of the rule: a request refused before it reaches the code (failed
+/// client authentication, a malformed request) leaves the code redeemable.
+#[test]
+fn ac_01_a_request_refused_before_the_code_leaves_it_alone() {
+    let h = harness();
+    let code = h.code_for("conf");
+    let body = format!("grant_type=authorization_code&code={code}&code_verifier={VERIFIER}");
+    assert_token_error(
+        &h.token_basic("conf", "wrong-secret", &body),
+        401,
+        "invalid_client",
+    );
+    assert_token_error(
+        &h.token_basic("conf", CONF_SECRET, &format!("{body}&scope=a&scope=b")),
+        400,
+        "invalid_request",
+    );
+    assert_eq!(h.token_basic("conf", CONF_SECRET, &body).status, Status::OK);
 }
 
 #[test]
@@ -485,18 +536,8 @@ fn te_04_code_in_the_query_is_refused() {
 
 #[test]
 fn az_09_code_store_failure_at_the_token_endpoint_is_an_error() {
-    #[derive(Debug)]
-    struct Down;
-    #[async_trait::async_trait]
-    impl CodeStore for Down {
-        async fn insert(&self, _: TokenHash, _: AuthorizationGrant) -> Result<(), StorageError> {
-            Ok(())
-        }
-        async fn redeem(&self, _: &TokenHash) -> Result<Redemption, StorageError> {
-            Err(StorageError::new("db down"))
-        }
-    }
-    let h = harness_with(|b| b.code_store(Arc::new(Down)));
+    let down = Arc::new(FailingCodes(|| StorageError::new("db down")));
+    let h = harness_with(|b| b.code_store(down));
     let error = block_on(h.server.token(&post_form(format!(
         "grant_type=authorization_code&code=abc&client_id=app&code_verifier={VERIFIER}"
     ))))

@@ -5,10 +5,8 @@
 use std::sync::Arc;
 
 use crate::support::authz::*;
-use async_trait::async_trait;
+use crate::support::faults::{FailingClients, FailingCodes};
 use grantflow::authorize::{AuthorizeError, LocalhostPort, PendingAuthorization};
-use grantflow::secret::TokenHash;
-use grantflow::store::{AuthorizationGrant, Redemption};
 use grantflow::*;
 use proptest::prelude::*;
 
@@ -18,18 +16,17 @@ fn q(extra: &str) -> String {
     format!("{APP}&{extra}")
 }
 
+fn code_query(client_id: &str) -> String {
+    format!("response_type=code&client_id={client_id}&{PKCE}")
+}
+
 #[track_caller]
 fn assert_redirect(response: &HttpResponse, status: u16, location: &str) {
     assert_eq!(response.status.as_u16(), status);
     assert_eq!(response.header("location"), Some(location));
     assert_eq!(response.header("cache-control"), Some("no-store"));
     assert!(response.body.is_empty());
-    assert!(
-        response
-            .headers
-            .iter()
-            .all(|h| !h.name.starts_with("access-control-"))
-    );
+    assert_no_cors(response);
 }
 
 #[test]
@@ -85,25 +82,9 @@ fn az_02_unknown_client_is_never_redirected() {
 }
 
 #[test]
-fn az_02_missing_repeated_or_empty_client_id_is_rejected_locally() {
-    let h = harness();
-    rejected(h.authorize("response_type=code&state=x"));
-    rejected(h.authorize("response_type=code&client_id=&state=x"));
-    rejected(h.authorize(&q("client_id=app")));
-    rejected(h.authorize(&q("client_id=app2")));
-}
-
-#[test]
 fn az_02_registry_failure_is_a_storage_error_without_redirect() {
-    #[derive(Debug)]
-    struct Down;
-    #[async_trait]
-    impl ClientRegistry for Down {
-        async fn find(&self, _: &ClientId) -> Result<Option<Arc<Client>>, StorageError> {
-            Err(StorageError::new("db down"))
-        }
-    }
-    let server = Server::builder(ISSUER, Arc::new(Down), Arc::new(MemoryTokenStore::new()))
+    let down = Arc::new(FailingClients(|| StorageError::new("db down")));
+    let server = Server::builder(ISSUER, down, Arc::new(MemoryTokenStore::new()))
         .build()
         .unwrap();
     let result = block_on(server.authorize(&get(APP)));
@@ -111,32 +92,11 @@ fn az_02_registry_failure_is_a_storage_error_without_redirect() {
 }
 
 #[test]
-fn az_03_unregistered_redirect_uri_is_rejected_locally() {
-    let h = harness();
-    rejected(h.authorize(&q("redirect_uri=https%3A%2F%2Fclient.example.com%2Fother")));
-    // Repeated redirect_uri: local too.
-    rejected(h.authorize(&q(
-        "redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb",
-    )));
-}
-
-#[test]
-fn az_03_ru_09_two_registered_uris_and_none_sent_is_rejected_locally() {
-    let h = harness();
-    rejected(h.authorize(&format!("response_type=code&client_id=multi&{PKCE}")));
-}
-
-#[test]
 fn ru_09_the_single_registered_uri_is_used_when_none_is_sent() {
     let h = harness();
     let pending = h.authorize(APP).unwrap();
     let response = h.approve(pending, "alice", "read");
-    assert!(
-        response
-            .header("location")
-            .unwrap()
-            .starts_with("https://client.example.com/cb?code=")
-    );
+    assert!(location(&response).starts_with("https://client.example.com/cb?code="));
 }
 
 #[test]
@@ -164,10 +124,7 @@ fn er_04_redirect_errors_are_form_encoded_in_the_query_never_without_state() {
     let response = redirect_error(h.authorize(&query));
     let location = response.header("location").unwrap();
     assert!(!location.contains('#'));
-    assert_eq!(
-        location_param(&response, "error").as_deref(),
-        Some("unsupported_response_type")
-    );
+    assert_location_error(&response, "unsupported_response_type");
     assert_eq!(location_param(&response, "state").as_deref(), Some(state));
     assert_eq!(
         location_param(&response, "iss").as_deref(),
@@ -179,69 +136,79 @@ fn er_04_redirect_errors_are_form_encoded_in_the_query_never_without_state() {
 fn az_05_missing_response_type_is_invalid_request() {
     let h = harness();
     let response = redirect_error(h.authorize(&format!("client_id=app&state=xyz&{PKCE}")));
-    assert_eq!(
-        location_param(&response, "error").as_deref(),
-        Some("invalid_request")
-    );
+    assert_location_error(&response, "invalid_request");
     assert_eq!(location_param(&response, "state").as_deref(), Some("xyz"));
 }
 
-#[test]
-fn az_05_response_type_is_a_set_and_only_code_is_supported() {
-    let h = harness();
-    for response_type in [
-        "code+token",
-        "token+code",
-        "token",
-        "id_token",
-        "code+id_token",
-        "CODE",
+/// Requests answered with an error redirect: (rule and case, query, `error`).
+fn redirect_errors() -> Vec<(&'static str, String, &'static str)> {
+    let mut cases = vec![
+        (
+            "az_06 repeated scope",
+            q("scope=read&scope=write"),
+            "invalid_request",
+        ),
+        (
+            "az_06 repeated, one empty",
+            q("scope=&scope=read"),
+            "invalid_request",
+        ),
+    ];
+    for (rule, response_type) in [
+        ("az_05", "code+token"),
+        ("az_05", "token+code"),
+        ("az_05", "token"),
+        ("az_05", "id_token"),
+        ("az_05", "code+id_token"),
+        ("az_05", "CODE"),
+        // Exactly `code`: a list naming it twice, or with empty members, is not.
+        ("az_05", "code+code"),
+        ("az_05", "code+"),
+        ("az_05", "+code"),
+        ("im_02", "code%20token"),
+        ("im_02", "token%20id_token"),
+        ("im_02", "code%20id_token%20token"),
     ] {
         let query = format!("response_type={response_type}&client_id=app&{PKCE}");
+        cases.push((rule, query, "unsupported_response_type"));
+    }
+    for scope in ["admin", "read%20admin", "re%22ad"] {
+        cases.push(("sc_02", q(&format!("scope={scope}")), "invalid_scope"));
+    }
+    cases
+}
+
+/// AZ-05, AZ-06, IM-02 and SC-02: each of [`redirect_errors`] redirects its error.
+#[test]
+fn az_05_az_06_im_02_sc_02_bad_requests_redirect_their_error() {
+    let h = harness();
+    for (case, query, error) in redirect_errors() {
         let response = redirect_error(h.authorize(&query));
         assert_eq!(
             location_param(&response, "error").as_deref(),
-            Some("unsupported_response_type"),
-            "{response_type}"
+            Some(error),
+            "{case}"
         );
     }
-    // `code code` is still the set {code}.
-    assert!(
-        h.authorize(&format!("response_type=code+code&client_id=app&{PKCE}"))
-            .is_ok()
-    );
+}
+
+#[test]
+fn oi_05_response_mode_other_than_query_is_a_local_error() {
+    let h = harness();
+    for mode in ["fragment", "form_post", "query.jwt", "QUERY"] {
+        rejected(h.authorize(&format!("{APP}&response_mode={mode}")));
+    }
+    rejected(h.authorize(&format!("{APP}&response_mode=query&response_mode=query")));
+    assert!(h.authorize(&format!("{APP}&response_mode=query")).is_ok());
+    assert!(h.authorize(&format!("{APP}&response_mode=")).is_ok());
 }
 
 #[test]
 fn az_05_client_without_the_code_flow_is_unauthorized_client() {
     let h = harness();
-    let response = redirect_error(h.authorize(&format!("response_type=code&client_id=cc&{PKCE}")));
-    assert_eq!(
-        location_param(&response, "error").as_deref(),
-        Some("unauthorized_client")
-    );
-    assert!(
-        response
-            .header("location")
-            .unwrap()
-            .starts_with("https://cc.example.com/cb?")
-    );
-}
-
-#[test]
-fn az_06_repeated_parameter_is_an_invalid_request_redirect() {
-    let h = harness();
-    let response = redirect_error(h.authorize(&q("scope=read&scope=write")));
-    assert_eq!(
-        location_param(&response, "error").as_deref(),
-        Some("invalid_request")
-    );
-    // Repeated with one empty value still counts as repeated.
-    let response = redirect_error(h.authorize(&q("scope=&scope=read")));
-    assert_eq!(
-        location_param(&response, "error").as_deref(),
-        Some("invalid_request")
-    );
+    let response = redirect_error(h.authorize(&code_query("cc")));
+    assert_location_error(&response, "unauthorized_client");
+    assert!(location(&response).starts_with("https://cc.example.com/cb?"));
 }
 
 #[test]
@@ -267,10 +234,7 @@ fn az_07_redirect_errors_wait_for_the_host() {
     assert_eq!(error.redirect_uri(), "https://client.example.com/cb");
     // ... login page, user authenticates ...
     let response = error.into_response();
-    assert_eq!(
-        location_param(&response, "error").as_deref(),
-        Some("invalid_scope")
-    );
+    assert_location_error(&response, "invalid_scope");
 }
 
 #[test]
@@ -286,30 +250,17 @@ fn az_08_deny_redirects_access_denied_with_state_and_iss() {
     assert_eq!(response.status, Status::SEE_OTHER);
 }
 
-#[derive(Debug)]
-struct FailingCodes {
-    transient: bool,
-}
-
-#[async_trait]
-impl CodeStore for FailingCodes {
-    async fn insert(&self, _: TokenHash, _: AuthorizationGrant) -> Result<(), StorageError> {
-        Err(if self.transient {
-            StorageError::transient("timeout at 10.0.0.7")
-        } else {
-            StorageError::new("db down at 10.0.0.7")
-        })
-    }
-
-    async fn redeem(&self, _: &TokenHash) -> Result<Redemption, StorageError> {
-        Err(StorageError::new("db down"))
-    }
-}
-
 #[test]
 fn az_09_storage_failure_on_approve_redirects_server_error() {
-    for (transient, code) in [(false, "server_error"), (true, "temporarily_unavailable")] {
-        let h = harness_with(|b| b.code_store(Arc::new(FailingCodes { transient })));
+    let faults: [(fn() -> StorageError, _); 2] = [
+        (|| StorageError::new("db down at 10.0.0.7"), "server_error"),
+        (
+            || StorageError::transient("timeout at 10.0.0.7"),
+            "temporarily_unavailable",
+        ),
+    ];
+    for (fault, code) in faults {
+        let h = harness_with(|b| b.code_store(Arc::new(FailingCodes(fault))));
         let pending = h.authorize(APP).unwrap();
         let error = block_on(pending.approve(Subject::new("alice"), Scope::parse("read").unwrap()))
             .unwrap_err();
@@ -336,26 +287,16 @@ fn az_10_no_cors_headers_on_any_authorization_response() {
     let request = get(APP).with_header("origin", "https://spa.example");
     let pending = block_on(h.server.authorize(&request)).unwrap();
     let response = h.approve(pending, "alice", "read");
-    assert!(
-        response
-            .headers
-            .iter()
-            .all(|h| !h.name.starts_with("access-control-"))
-    );
+    assert_no_cors(&response);
     let response = h.authorize(APP).unwrap().deny();
-    assert!(
-        response
-            .headers
-            .iter()
-            .all(|h| !h.name.starts_with("access-control-"))
-    );
+    assert_no_cors(&response);
 }
 
 #[test]
 fn az_11_public_clients_are_not_identity_assured() {
     let h = harness();
     assert!(!h.authorize(APP).unwrap().identity_assured());
-    let conf = format!("response_type=code&client_id=conf&{PKCE}");
+    let conf = code_query("conf");
     assert!(h.authorize(&conf).unwrap().identity_assured());
 }
 
@@ -409,10 +350,7 @@ fn az_12_approve_narrows_but_refuses_a_scope_broader_than_requested() {
                 .unwrap_err();
         assert!(error.is_scope_not_requested() && error.storage_error().is_none());
         let response = error.into_response();
-        assert_eq!(
-            location_param(&response, "error").as_deref(),
-            Some("server_error")
-        );
+        assert_location_error(&response, "server_error");
         assert_eq!(location_param(&response, "code"), None);
     }
 }
@@ -423,20 +361,86 @@ fn az_08_approving_nothing_is_access_denied_not_an_empty_code() {
     let pending = h.authorize(&q("scope=read")).unwrap();
     // The user granted none of the requested scopes.
     let response = h.approve(pending, "alice", "");
-    assert_eq!(
-        location_param(&response, "error").as_deref(),
-        Some("access_denied")
-    );
+    assert_location_error(&response, "access_denied");
     assert_eq!(location_param(&response, "code"), None);
 }
 
 // ---- Redirect URI matching (RU) ----
 
-fn vru(uri: &str) -> Result<PendingAuthorization, AuthorizeError> {
-    harness().authorize(&format!(
+fn vru_query(uri: &str) -> String {
+    format!(
         "response_type=code&client_id=vru&redirect_uri={}&{PKCE}",
         enc(uri)
-    ))
+    )
+}
+
+fn vru(uri: &str) -> Result<PendingAuthorization, AuthorizeError> {
+    harness().authorize(&vru_query(uri))
+}
+
+/// Requests the endpoint refuses locally, never redirecting: (rule and case, query).
+fn local_rejections() -> Vec<(&'static str, String)> {
+    let state = |state: &str| format!("response_type=code&client_id=app&state={state}&{PKCE}");
+    let cb = "https%3A%2F%2Fclient.example.com%2Fcb";
+    let mut cases = vec![
+        (
+            "az_02 no client_id",
+            "response_type=code&state=x".to_owned(),
+        ),
+        (
+            "az_02 empty client_id",
+            "response_type=code&client_id=&state=x".to_owned(),
+        ),
+        ("az_02 repeated client_id", q("client_id=app")),
+        ("az_02 two client_ids", q("client_id=app2")),
+        (
+            "az_03 unregistered",
+            q("redirect_uri=https%3A%2F%2Fclient.example.com%2Fother"),
+        ),
+        (
+            "az_03 repeated redirect_uri",
+            q(&format!("redirect_uri={cb}&redirect_uri={cb}")),
+        ),
+        ("az_03_ru_09 two registered, none sent", code_query("multi")),
+        ("st_03 2049 bytes", state(&"a".repeat(2049))),
+        ("st_03 10 KiB", state(&"a".repeat(10 * 1024))),
+        ("st_03 repeated state", q("state=two")),
+    ];
+    for bad in ["%0A", "%C3%A9", "%7F", "a%09b"] {
+        cases.push(("st_03 non-VSCHAR state", state(bad)));
+    }
+    for (rule, uri) in [
+        ("ru_03", "https://evil.client.example.com/cb"),
+        ("ru_03", "https://client.example.com/cb/evil"),
+        ("ru_04", "https://client.example.com/cb#x"),
+        ("ru_04", "https://client.example.com/cb#"),
+        ("ru_05", "http://127.0.0.1:51004/cb2"),
+        ("ru_05", "http://127.0.0.1:51004/callback?x=1"),
+        ("ru_05", "https://127.0.0.1:51004/callback"),
+        ("ru_05", "http://[::1]:61023/cb/"),
+        ("ru_06", "https://client.example.com:8443/cb"),
+        ("ru_06", "http://127.0.0.1.nip.io:8080/callback"),
+        ("ru_06", "http://127.1:8080/callback"),
+        ("ru_06", "http://0x7f.0.0.1:8080/callback"),
+        ("ru_06", "http://localhost.evil.com:8080/callback"),
+        ("ru_06", "http://user@127.0.0.1:8080/callback"),
+    ] {
+        cases.push((rule, vru_query(uri)));
+    }
+    cases
+}
+
+/// AZ-02, AZ-03, RU-03..RU-06, RU-09 and ST-03: each of [`local_rejections`] is refused
+/// locally.
+#[test]
+fn az_02_az_03_ru_03_ru_04_ru_05_ru_06_ru_09_st_03_bad_requests_are_rejected_locally() {
+    let h = harness();
+    for (case, query) in local_rejections() {
+        match h.authorize(&query) {
+            Err(AuthorizeError::Rejected(_)) => {}
+            other => panic!("{case}: {query:.80}: expected a local rejection, got {other:?}"),
+        }
+    }
 }
 
 #[test]
@@ -473,22 +477,8 @@ fn ru_02_v_ru_table() {
 }
 
 #[test]
-fn ru_03_no_wildcard_or_subdomain_matching() {
-    assert!(
-        Client::builder("w", ClientType::Public)
-            .grant_type(GrantType::AUTHORIZATION_CODE)
-            .redirect_uri("https://*.example.com/cb")
-            .build()
-            .is_err()
-    );
-    rejected(vru("https://evil.client.example.com/cb"));
-    rejected(vru("https://client.example.com/cb/evil"));
-}
-
-#[test]
-fn ru_04_redirect_uri_with_a_fragment_is_rejected_locally() {
-    rejected(vru("https://client.example.com/cb#x"));
-    rejected(vru("https://client.example.com/cb#"));
+fn ru_03_no_wildcard_redirect_uri_at_registration() {
+    assert!(build("https://*.example.com/cb").is_err());
 }
 
 #[test]
@@ -496,42 +486,26 @@ fn ru_05_loopback_port_is_free_path_scheme_and_query_are_not() {
     assert!(vru("http://127.0.0.1:51004/callback").is_ok());
     assert!(vru("http://[::1]/cb").is_ok());
     assert!(vru("http://[::1]:61023/cb").is_ok());
-    rejected(vru("http://127.0.0.1:51004/cb2"));
-    rejected(vru("http://127.0.0.1:51004/callback?x=1"));
-    rejected(vru("https://127.0.0.1:51004/callback"));
-    rejected(vru("http://[::1]:61023/cb/"));
 }
 
 #[test]
 fn ru_05_the_response_goes_to_the_requested_loopback_port() {
     let h = harness();
-    let pending = h
-        .authorize(&format!(
-            "response_type=code&client_id=vru&redirect_uri={}&{PKCE}",
-            enc("http://127.0.0.1:51004/callback")
-        ))
-        .unwrap();
-    let response = h.approve(pending, "alice", "read");
-    assert!(
-        response
-            .header("location")
-            .unwrap()
-            .starts_with("http://127.0.0.1:51004/callback?code=")
-    );
+    let pending = h.authorize(&vru_query("http://127.0.0.1:51004/callback"));
+    let response = h.approve(pending.unwrap(), "alice", "read");
+    assert!(location(&response).starts_with("http://127.0.0.1:51004/callback?code="));
 }
 
 #[test]
-fn ru_06_port_exception_never_applies_to_other_hosts() {
-    for uri in [
-        "https://client.example.com:8443/cb",
-        "http://127.0.0.1.nip.io:8080/callback",
-        "http://127.1:8080/callback",
-        "http://0x7f.0.0.1:8080/callback",
-        "http://localhost.evil.com:8080/callback",
-        "http://user@127.0.0.1:8080/callback",
-    ] {
-        rejected(vru(uri));
+fn ru_05_loopback_port_must_be_a_real_port() {
+    for port in ["0", "00", "65536", "99999", "00000"] {
+        rejected(vru(&format!("http://127.0.0.1:{port}/callback")));
+        rejected(vru(&format!("http://[::1]:{port}/cb")));
     }
+    assert!(vru("http://127.0.0.1:1/callback").is_ok());
+    assert!(vru("http://127.0.0.1:65535/callback").is_ok());
+    // Nor can such a URI be registered.
+    assert!(build("http://127.0.0.1:0/cb").is_err());
 }
 
 #[test]
@@ -558,14 +532,16 @@ fn ru_07_localhost_port_varies_for_public_clients_when_the_switch_is_on() {
     );
 }
 
+/// A public code-flow client registering `uri`.
+fn build(uri: &str) -> Result<Client, ClientError> {
+    Client::builder("x", ClientType::Public)
+        .grant_type(GrantType::AUTHORIZATION_CODE)
+        .redirect_uri(uri)
+        .build()
+}
+
 #[test]
 fn ru_08_scheme_rules_at_registration() {
-    let build = |uri: &str| {
-        Client::builder("x", ClientType::Public)
-            .grant_type(GrantType::AUTHORIZATION_CODE)
-            .redirect_uri(uri)
-            .build()
-    };
     assert!(build("http://client.example.com/cb").is_err());
     assert!(build("myapp:/cb").is_err());
     assert!(build("com.example.app:/oauth2redirect").is_ok());
@@ -603,12 +579,6 @@ fn ru_08_private_use_scheme_redirects_keep_their_form() {
 
 #[test]
 fn ru_01_ru_10_registration_refuses_relative_fragment_and_reserved_query() {
-    let build = |uri: &str| {
-        Client::builder("x", ClientType::Public)
-            .grant_type(GrantType::AUTHORIZATION_CODE)
-            .redirect_uri(uri)
-            .build()
-    };
     assert!(build("/cb").is_err());
     assert!(build("https://c.example/cb#x").is_err());
     assert!(build("https://c.example/cb?code=1").is_err());
@@ -710,7 +680,10 @@ fn acceptable(uri: &str) -> bool {
             let port_ok = match rest.strip_suffix(path) {
                 Some("") => true,
                 Some(port) => port.strip_prefix(':').is_some_and(|p| {
-                    !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
+                    !p.is_empty()
+                        && p.len() <= 5
+                        && p.bytes().all(|b| b.is_ascii_digit())
+                        && p.parse::<u16>().is_ok_and(|n| n != 0)
                 }),
                 None => false,
             };
@@ -768,10 +741,7 @@ fn st_01_v_state_is_echoed_exactly_with_the_registered_query() {
 #[test]
 fn st_02_state_is_optional_and_encoded_as_untrusted_input() {
     let h = harness();
-    assert!(
-        h.authorize(&format!("response_type=code&client_id=app&{PKCE}"))
-            .is_ok()
-    );
+    assert!(h.authorize(&code_query("app")).is_ok());
     let pending = h
         .authorize(&q("").replace("state=xyz", "state=%3Cscript%3Ex%3C%2Fscript%3E"))
         .unwrap();
@@ -788,30 +758,13 @@ fn st_02_state_is_optional_and_encoded_as_untrusted_input() {
 }
 
 #[test]
-fn st_03_long_or_non_vschar_state_is_a_local_error() {
-    let h = harness();
-    let long = "a".repeat(2049);
-    rejected(h.authorize(&format!(
-        "response_type=code&client_id=app&state={long}&{PKCE}"
-    )));
-    let ten_kb = "a".repeat(10 * 1024);
-    rejected(h.authorize(&format!(
-        "response_type=code&client_id=app&state={ten_kb}&{PKCE}"
-    )));
+fn st_03_a_state_of_2048_bytes_is_accepted() {
+    let state = "a".repeat(2048);
     assert!(
-        h.authorize(&format!(
-            "response_type=code&client_id=app&state={}&{PKCE}",
-            "a".repeat(2048)
-        ))
-        .is_ok()
+        harness()
+            .authorize(&q("").replace("state=xyz", &format!("state={state}")))
+            .is_ok()
     );
-    for bad in ["%0A", "%C3%A9", "%7F", "a%09b"] {
-        rejected(h.authorize(&format!(
-            "response_type=code&client_id=app&state={bad}&{PKCE}"
-        )));
-    }
-    // A repeated state cannot be echoed either.
-    rejected(h.authorize(&q("state=two")));
 }
 
 // ---- iss (IS) and mix-up (MX) ----
@@ -823,28 +776,19 @@ fn is_01_iss_on_success_and_error_redirects() {
     let denied = h.authorize(APP).unwrap().deny();
     let error = redirect_error(h.authorize(&q("scope=unknown")));
     for response in [ok, denied, error] {
-        assert!(
-            response
-                .header("location")
-                .unwrap()
-                .ends_with("&iss=https%3A%2F%2Fas.example.com")
-        );
+        assert!(location(&response).ends_with("&iss=https%3A%2F%2Fas.example.com"));
     }
 }
 
-fn honest() -> Server {
-    Server::builder(
-        "https://honest.as.example",
-        clients(),
-        Arc::new(MemoryTokenStore::new()),
-    )
-    .build()
-    .unwrap()
+/// A server at `issuer` over the fixture clients.
+fn server_at(issuer: &str) -> Server {
+    let tokens = Arc::new(MemoryTokenStore::new());
+    Server::builder(issuer, clients(), tokens).build().unwrap()
 }
 
 #[test]
 fn is_02_v_iss_encoding() {
-    let server = honest();
+    let server = server_at("https://honest.as.example");
     let pending = block_on(server.authorize(&get(APP))).unwrap();
     let response = pending.deny();
     assert_eq!(
@@ -859,28 +803,18 @@ fn is_02_v_iss_encoding() {
     );
 }
 
+const ISSUER_T1: &str = "https://as.example.com/t1";
+const ISSUER_T2: &str = "https://as.example.com/t2";
+
 #[test]
 fn is_04_each_tenant_sends_its_own_iss() {
-    let t1 = Server::builder(
-        "https://as.example.com/t1",
-        clients(),
-        Arc::new(MemoryTokenStore::new()),
-    )
-    .build()
-    .unwrap();
-    let t2 = Server::builder(
-        "https://as.example.com/t2",
-        clients(),
-        Arc::new(MemoryTokenStore::new()),
-    )
-    .build()
-    .unwrap();
+    let (t1, t2) = (server_at(ISSUER_T1), server_at(ISSUER_T2));
     let iss = |server: &Server| {
         let response = block_on(server.authorize(&get(APP))).unwrap().deny();
         location_param(&response, "iss").unwrap()
     };
-    assert_eq!(iss(&t1), "https://as.example.com/t1");
-    assert_eq!(iss(&t2), "https://as.example.com/t2");
+    assert_eq!(iss(&t1), ISSUER_T1);
+    assert_eq!(iss(&t2), ISSUER_T2);
 }
 
 #[test]
@@ -897,12 +831,7 @@ fn mx_01_a_client_with_two_redirect_uris_can_use_each() {
             ))
             .unwrap();
         let response = h.approve(pending, "alice", "read");
-        assert!(
-            response
-                .header("location")
-                .unwrap()
-                .starts_with(&format!("{uri}?code="))
-        );
+        assert!(location(&response).starts_with(&format!("{uri}?code=")));
     }
 }
 
@@ -920,38 +849,6 @@ fn im_01_response_type_token_is_refused_in_the_query() {
     assert!(!location.contains("access_token"));
     assert_eq!(location_param(&response, "state").as_deref(), Some("xyz"));
     assert!(location.ends_with("&iss=https%3A%2F%2Fas.example.com"));
-}
-
-#[test]
-fn im_02_any_response_type_issuing_tokens_is_refused() {
-    let h = harness();
-    for response_type in [
-        "code%20token",
-        "token%20id_token",
-        "code%20id_token%20token",
-    ] {
-        let response = redirect_error(h.authorize(&format!(
-            "response_type={response_type}&client_id=app&{PKCE}"
-        )));
-        assert_eq!(
-            location_param(&response, "error").as_deref(),
-            Some("unsupported_response_type")
-        );
-    }
-}
-
-// ---- scope at the authorization endpoint ----
-
-#[test]
-fn sc_02_disallowed_scope_is_an_invalid_scope_redirect() {
-    let h = harness();
-    for scope in ["admin", "read%20admin", "re%22ad"] {
-        let response = redirect_error(h.authorize(&q(&format!("scope={scope}"))));
-        assert_eq!(
-            location_param(&response, "error").as_deref(),
-            Some("invalid_scope")
-        );
-    }
 }
 
 #[test]

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use crate::support::token::*;
-use grantflow::HttpRequest;
+use grantflow::{HttpRequest, HttpResponse};
 
 // ---------------------------------------------------------------------------------------
 // TE-06: client_secret_basic, form-url-decoded
@@ -276,6 +276,72 @@ fn te_08_two_authorization_headers_are_invalid_request() {
     assert_eq!(h.stored(), 0);
 }
 
+/// A header value that is not visible ASCII, as a framework hands it over: bytes of
+/// `obs-text` that `http::HeaderValue::to_str` refuses.
+const UNREADABLE: &[u8] = b"Basic \xff\xfe\x80";
+
+/// The requests of issue 15's first finding, through `HttpRequest::from_http_parts` as the
+/// axum and hyper adapters build them.
+fn from_http(headers: &[&[u8]], body: &str) -> HttpRequest {
+    let mut request = http::Request::post("/token").header("content-type", FORM);
+    for value in headers {
+        request = request.header(
+            "authorization",
+            http::HeaderValue::from_bytes(value).expect("obs-text is a valid header value"),
+        );
+    }
+    let (parts, ()) = request.body(()).expect("a request").into_parts();
+    HttpRequest::from_http_parts(&parts, body.as_bytes().to_vec())
+}
+
+#[test]
+fn te_08_an_unreadable_second_authorization_header_is_still_a_repeat() {
+    let h = Harness::new();
+    let valid = basic(BACKEND.0, BACKEND.1);
+    for headers in [
+        [valid.as_bytes(), UNREADABLE],
+        [UNREADABLE, valid.as_bytes()],
+    ] {
+        let response = h.token(&from_http(&headers, &cc_body(None)));
+        let body = assert_error(&response, 400, "invalid_request");
+        assert_eq!(body["error_description"], "repeated Authorization header");
+    }
+    // The same through the builder, the way the actix-web adapter passes raw bytes.
+    let request = backend_cc().with_header_bytes("authorization", UNREADABLE);
+    assert_error(&h.token(&request), 400, "invalid_request");
+    assert_eq!(h.stored(), 0);
+}
+
+#[test]
+fn te_08_an_unreadable_authorization_header_is_refused_not_skipped() {
+    let h = Harness::new();
+    // The body alone would authenticate POSTER with client_secret_post; the unreadable
+    // header is a second method, not nothing.
+    let body = format!(
+        "{}&client_id={}&client_secret={}",
+        cc_body(None),
+        POSTER.0,
+        POSTER.1
+    );
+    let response = h.token(&from_http(&[UNREADABLE], &body));
+    let json = assert_error(&response, 400, "invalid_request");
+    assert_eq!(json["error_description"], "unreadable Authorization header");
+    // Without client parameters in the body, the same: never "no credentials".
+    let response = h.token(&from_http(&[UNREADABLE], &cc_body(None)));
+    assert_error(&response, 400, "invalid_request");
+    // An unreadable header counts as naming a client where a grant needs one (AC-06).
+    let response = h.token(&from_http(
+        &[UNREADABLE],
+        "grant_type=authorization_code&code=x&code_verifier=y",
+    ));
+    assert_error(&response, 400, "invalid_request");
+    assert_eq!(h.stored(), 0);
+    // Other headers that are not visible ASCII are no one's business: a request with one
+    // is served.
+    let request = backend_cc().with_header_bytes("x-trace", b"caf\xc3\xa9");
+    assert_token(&h.token(&request), "read");
+}
+
 // ---------------------------------------------------------------------------------------
 // TE-09: 401 + WWW-Authenticate after a failed header attempt
 // ---------------------------------------------------------------------------------------
@@ -391,23 +457,42 @@ fn wrong(id: &str) -> HttpRequest {
     basic_request(id, "guess", cc_body(None))
 }
 
-/// Sends wrong secrets for `id` until the limiter answers 429; returns how many 401s came
-/// first.
+/// Whether `response` is the limiter's refusal: `invalid_client` with `Retry-After`.
+fn is_throttled(response: &HttpResponse) -> bool {
+    response.header("retry-after").is_some()
+}
+
+/// The answer to a throttled attempt through the `Authorization` header: still 401
+/// `invalid_client` with the Basic challenge (RFC 6749 §5.2 allows no other status for
+/// it), plus `Retry-After` in whole seconds within `max`.
+#[track_caller]
+fn assert_throttled_basic(response: &HttpResponse, max: u64) {
+    assert_error(response, 401, "invalid_client");
+    assert_basic_challenge(response);
+    let retry_after: u64 = response
+        .header("retry-after")
+        .expect("retry-after")
+        .parse()
+        .expect("retry-after in seconds");
+    assert!((1..=max).contains(&retry_after), "{retry_after}");
+}
+
+/// Sends wrong secrets for `id` until the limiter refuses; returns how many attempts were
+/// checked (and answered 401 without `Retry-After`) first.
 fn fail_until_throttled(h: &Harness, id: &str) -> usize {
     for attempt in 0..100 {
         let response = h.token(&wrong(id));
-        match response.status.as_u16() {
-            401 => assert_error(&response, 401, "invalid_client"),
-            429 => return attempt,
-            other => panic!("unexpected status {other}: {response:?}"),
-        };
+        assert_error(&response, 401, "invalid_client");
+        if is_throttled(&response) {
+            return attempt;
+        }
     }
     panic!("100 wrong secrets in a row were never throttled");
 }
 
 /// TE-10 with the **default** guard: `Harness::new` configures no attempt limiter.
 #[test]
-fn te_10_repeated_wrong_secrets_are_throttled_with_429() {
+fn te_09_te_10_a_throttled_basic_attempt_is_401_with_the_challenge_and_retry_after() {
     let h = Harness::new();
     let failures = fail_until_throttled(&h, BACKEND.0);
     assert!(
@@ -415,16 +500,8 @@ fn te_10_repeated_wrong_secrets_are_throttled_with_429() {
         "throttled after {failures} failures"
     );
     let response = h.token(&wrong(BACKEND.0));
-    assert_eq!(response.status.as_u16(), 429, "{response:?}");
-    assert_token_headers(&response);
-    let retry_after: u64 = response
-        .header("retry-after")
-        .expect("retry-after")
-        .parse()
-        .expect("retry-after in seconds");
-    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_throttled_basic(&response, 60);
     let body = json(&response);
-    assert!(body["error"].is_string());
     assert!(body.values().all(|v| v.as_str().is_some_and(is_er02)));
     assert_eq!(h.stored(), 0);
 }
@@ -436,15 +513,11 @@ fn te_10_right_secret_is_refused_while_throttled_and_accepted_after_the_window()
     assert!(failures >= 1);
     // The right secret is not even checked while throttled.
     let response = h.token(&backend_cc());
-    assert_eq!(response.status.as_u16(), 429, "{response:?}");
-    assert!(response.header("retry-after").is_some());
+    assert_throttled_basic(&response, 60);
     assert_eq!(h.stored(), 0);
     // Retry-After counts down with the clock.
     h.clock.advance(Duration::from_secs(30));
-    let response = h.token(&backend_cc());
-    assert_eq!(response.status.as_u16(), 429);
-    let retry_after: u64 = response.header("retry-after").unwrap().parse().unwrap();
-    assert!((1..=30).contains(&retry_after), "{retry_after}");
+    assert_throttled_basic(&h.token(&backend_cc()), 30);
     // After the window the right secret works again.
     h.clock.advance(Duration::from_secs(31));
     assert_token(&h.token(&backend_cc()), "read");
@@ -463,7 +536,7 @@ fn te_10_other_clients_are_unaffected() {
         &h.token(&post_request(POSTER.0, POSTER.1, &cc_body(None))),
         "read",
     );
-    assert_eq!(h.token(&backend_cc()).status.as_u16(), 429);
+    assert_throttled_basic(&h.token(&backend_cc()), 60);
 }
 
 #[test]
@@ -471,12 +544,15 @@ fn te_10_client_secret_post_is_throttled_too() {
     let h = Harness::new();
     for _ in 0..100 {
         let response = h.token(&post_request(POSTER.0, "guess", &cc_body(None)));
-        if response.status.as_u16() == 429 {
+        // `invalid_client` is 401 whatever the method (the crate always sends the
+        // challenge, which RFC 6749 §5.2 allows for body credentials too).
+        assert_error(&response, 401, "invalid_client");
+        if is_throttled(&response) {
             let response = h.token(&post_request(POSTER.0, POSTER.1, &cc_body(None)));
-            assert_eq!(response.status.as_u16(), 429);
+            assert_error(&response, 401, "invalid_client");
+            assert!(is_throttled(&response));
             return;
         }
-        assert_error(&response, 401, "invalid_client");
     }
     panic!("never throttled");
 }
@@ -493,9 +569,10 @@ fn te_10_successes_do_not_wipe_out_failures() {
     for _ in 0..5 {
         assert_token(&h.token(&backend_cc()), "read");
     }
-    assert_error(&h.token(&wrong(BACKEND.0)), 401, "invalid_client");
-    let throttled = h.token(&backend_cc());
-    assert_eq!(throttled.status.as_u16(), 429);
+    let last = h.token(&wrong(BACKEND.0));
+    assert_error(&last, 401, "invalid_client");
+    assert!(!is_throttled(&last));
+    assert_throttled_basic(&h.token(&backend_cc()), 60);
 }
 
 #[test]
@@ -585,8 +662,8 @@ fn round_trip_server(tokens: std::sync::Arc<grantflow::MemoryTokenStore>) -> gra
 }
 
 /// Runs every request's token call at once, polling them in turn until all are done, and
-/// returns their statuses.
-fn all_at_once(server: &grantflow::Server, requests: &[HttpRequest]) -> Vec<u16> {
+/// returns their responses.
+fn all_at_once(server: &grantflow::Server, requests: &[HttpRequest]) -> Vec<HttpResponse> {
     use std::future::Future;
     use std::pin::Pin;
     use std::task::{Context, Poll, Waker};
@@ -598,13 +675,13 @@ fn all_at_once(server: &grantflow::Server, requests: &[HttpRequest]) -> Vec<u16>
         .iter()
         .map(|r| Box::pin(server.token(r)) as Pending<'_>)
         .collect();
-    let mut results: Vec<Option<u16>> = vec![None; futures.len()];
+    let mut results: Vec<Option<HttpResponse>> = vec![None; futures.len()];
     let mut cx = Context::from_waker(Waker::noop());
     while results.iter().any(Option::is_none) {
         for (future, result) in futures.iter_mut().zip(results.iter_mut()) {
             if result.is_none() {
                 if let Poll::Ready(response) = future.as_mut().poll(&mut cx) {
-                    *result = Some(response.unwrap().status.as_u16());
+                    *result = Some(response.unwrap());
                 }
             }
         }
@@ -628,14 +705,15 @@ fn te_10_concurrent_guesses_cannot_exceed_the_limit() {
             basic_request(BACKEND.0, &secret, cc_body(None))
         })
         .collect();
-    let statuses = all_at_once(&server, &requests);
-    let verified_wrong = statuses[..49].iter().filter(|s| **s == 401).count();
+    let responses = all_at_once(&server, &requests);
+    let verified_wrong = responses[..49].iter().filter(|r| !is_throttled(r)).count();
     assert!(
         verified_wrong <= 10,
         "{verified_wrong} wrong guesses were verified in one 10-per-minute window"
     );
     assert_ne!(
-        statuses[49], 200,
+        responses[49].status.as_u16(),
+        200,
         "the right secret was accepted after {verified_wrong} failed guesses"
     );
     assert_eq!(tokens.len(), 0);
@@ -650,6 +728,10 @@ fn te_10_a_clients_own_concurrent_requests_are_never_throttled() {
     let requests: Vec<HttpRequest> = (0..64)
         .map(|_| basic_request(BACKEND.0, BACKEND.1, cc_body(None)))
         .collect();
-    assert!(all_at_once(&server, &requests).iter().all(|&s| s == 200));
+    assert!(
+        all_at_once(&server, &requests)
+            .iter()
+            .all(|r| r.status.as_u16() == 200)
+    );
     assert_eq!(tokens.len(), 64);
 }

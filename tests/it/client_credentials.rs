@@ -63,11 +63,7 @@ fn cc_02_no_refresh_token_is_issued_or_stored() {
     // The fixture clients are registered with refresh tokens enabled (the default), so
     // leaving it out is the grant's doing.
     let h = Harness::new();
-    let response = h.token(&basic_request(
-        BACKEND.0,
-        BACKEND.1,
-        cc_body(Some("read write")),
-    ));
+    let response = h.token(&backend(cc_body(Some("read write"))));
     let body = json(&response);
     assert!(!body.contains_key("refresh_token"), "{body:?}");
     let token = assert_token(&response, "read write");
@@ -83,12 +79,12 @@ fn cc_02_no_refresh_token_is_issued_or_stored() {
 fn cc_03_scope_outside_the_allow_list_is_invalid_scope() {
     let h = Harness::new();
     for scope in ["admin", "read admin", "read write admin", "READ"] {
-        let response = h.token(&basic_request(BACKEND.0, BACKEND.1, cc_body(Some(scope))));
+        let response = h.token(&backend(cc_body(Some(scope))));
         assert_error(&response, 400, "invalid_scope");
     }
     assert_eq!(h.stored(), 0);
     // The same client gets what it is allowed.
-    let response = h.token(&basic_request(BACKEND.0, BACKEND.1, cc_body(Some("write"))));
+    let response = h.token(&backend(cc_body(Some("write"))));
     assert_token(&response, "write");
 }
 
@@ -99,11 +95,7 @@ fn cc_03_scope_outside_the_allow_list_is_invalid_scope() {
 #[test]
 fn cc_04_stored_record_has_no_subject() {
     let h = Harness::new();
-    let response = h.token(&basic_request(
-        BACKEND.0,
-        BACKEND.1,
-        cc_body(Some("write read")),
-    ));
+    let response = h.token(&backend(cc_body(Some("write read"))));
     let token = assert_token(&response, "read write");
     let record = block_on(h.tokens.find(&grantflow::secret::TokenHash::of(&token)))
         .expect("memory store")
@@ -175,10 +167,7 @@ impl grantflow::TokenIssuer for RecordingIssuer {
 fn cc_04_issuer_claims_identify_the_client_not_a_user() {
     let issuer = std::sync::Arc::new(RecordingIssuer::default());
     let h = Harness::with(|b| b.token_issuer(issuer.clone()));
-    assert_token(
-        &h.token(&basic_request(BACKEND.0, BACKEND.1, cc_body(Some("write")))),
-        "write",
-    );
+    assert_token(&h.token(&backend(cc_body(Some("write")))), "write");
     let seen = issuer.seen.lock().unwrap();
     assert_eq!(
         *seen,
@@ -243,11 +232,7 @@ fn te_11_expires_in_follows_the_configured_ttl() {
 
 #[test]
 fn te_11_default_ttl_is_an_hour() {
-    let tokens = std::sync::Arc::new(grantflow::MemoryTokenStore::new());
-    let server =
-        grantflow::Server::builder(ISSUER, std::sync::Arc::new(fixture_registry()), tokens)
-            .build()
-            .unwrap();
+    let server = fixture_server().build().unwrap();
     let response = block_on(server.token(&backend_cc())).unwrap();
     assert_eq!(json(&response)["expires_in"], serde_json::json!(3600));
 }
@@ -285,18 +270,14 @@ fn sc_01_scope_tokens_are_case_sensitive() {
     let token = assert_token(&response, "READ read");
     assert_eq!(h.record(&token).unwrap().scope.iter().count(), 2);
     // BACKEND has `read` but not `READ`.
-    let response = h.token(&basic_request(BACKEND.0, BACKEND.1, cc_body(Some("READ"))));
+    let response = h.token(&backend(cc_body(Some("READ"))));
     assert_error(&response, 400, "invalid_scope");
 }
 
 #[test]
 fn sc_01_extra_spaces_between_tokens_are_tolerated() {
     let h = Harness::new();
-    let response = h.token(&basic_request(
-        BACKEND.0,
-        BACKEND.1,
-        cc_body(Some(" write  read ")),
-    ));
+    let response = h.token(&backend(cc_body(Some(" write  read "))));
     assert_token(&response, "read write");
 }
 
@@ -319,11 +300,7 @@ fn sc_03_absent_scope_uses_the_client_default() {
     let h = Harness::new();
     assert_token(&h.token(&backend_cc()), "read");
     // An empty value counts as absent (TE-03).
-    let response = h.token(&basic_request(
-        BACKEND.0,
-        BACKEND.1,
-        "grant_type=client_credentials&scope=",
-    ));
+    let response = h.token(&backend("grant_type=client_credentials&scope="));
     assert_token(&response, "read");
 }
 
@@ -357,7 +334,7 @@ fn sc_04_scope_is_always_in_the_response_in_canonical_form() {
         (Some("write write read"), "read write"),
         (None, "read"),
     ] {
-        let response = h.token(&basic_request(BACKEND.0, BACKEND.1, cc_body(requested)));
+        let response = h.token(&backend(cc_body(requested)));
         let token = assert_token(&response, issued);
         assert_eq!(h.record(&token).unwrap().scope.as_str(), issued);
     }

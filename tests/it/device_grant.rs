@@ -2,7 +2,8 @@
 //! out, plus the host's verification API. Every DG rule has a test named after it; time is
 //! driven by a `ManualClock`.
 
-use crate::support::parked::{Park, ParkedStore};
+use crate::support::parked::Park;
+use crate::support::race::{race, runtime};
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -21,6 +22,16 @@ use serde_json::json;
 
 const BASE20: &str = "BCDFGHJKLMNPQRSTVWXZ";
 
+/// A server builder over the fixture clients, without the device grant.
+fn server_builder() -> grantflow::ServerBuilder {
+    Server::builder(ISSUER, clients(), Arc::new(MemoryTokenStore::new()))
+}
+
+/// A server builder over the fixture clients, with the device grant.
+fn device_server() -> grantflow::ServerBuilder {
+    server_builder().device_store(Arc::new(MemoryDeviceStore::new()))
+}
+
 fn verify(
     h: &Harness,
     input: &str,
@@ -32,18 +43,30 @@ fn verify(
 
 /// Inserts a pending request with a known user code straight into the store.
 fn insert_known(h: &Harness, user_code: &str) -> DeviceCode {
-    let code = DeviceCode::generate();
     let now = grantflow::clock::Clock::now(&h.clock);
+    insert_record(h.devices(), "profile videos", user_code, now)
+}
+
+/// Inserts a pending request of `tv` for `scope`, made at `now`, straight into `store`.
+fn insert_record(
+    store: &MemoryDeviceStore,
+    scope: &str,
+    user_code: &str,
+    now: SystemTime,
+) -> DeviceCode {
+    let code = DeviceCode::generate();
+    let (client, scope) = (ClientId::new("tv").unwrap(), Scope::parse(scope).unwrap());
+    let expires = now + Duration::from_secs(600);
     let record = DeviceRecord::new(
         GrantId::generate(),
-        ClientId::new("tv").unwrap(),
-        Scope::parse("profile videos").unwrap(),
+        client,
+        scope,
         user_code.to_owned(),
         now,
-        now + Duration::from_secs(600),
+        expires,
         Duration::from_secs(5),
     );
-    block_on(h.devices().insert(code.hash(), record)).unwrap();
+    block_on(store.insert(code.hash(), record)).unwrap();
     code
 }
 
@@ -61,7 +84,7 @@ fn dg_01_v_dev_5_public_client_sends_client_id_and_gets_200() {
 fn dg_01_only_post_is_accepted() {
     let h = Harness::new();
     let request = HttpRequest::new(Method::Get).with_query("client_id=tv");
-    let response = block_on(h.server.device_authorization(&request)).unwrap();
+    let response = h.device_request(&request);
     assert_eq!(response.status.as_u16(), 405);
     assert_eq!(response.header("allow"), Some("POST"));
 }
@@ -69,34 +92,28 @@ fn dg_01_only_post_is_accepted() {
 #[test]
 fn dg_01_body_must_be_a_utf8_form() {
     let h = Harness::new();
-    let request = HttpRequest::new(Method::Post)
-        .with_header("content-type", "application/json")
-        .with_body(r#"{"client_id":"tv"}"#);
-    let response = block_on(h.server.device_authorization(&request)).unwrap();
-    assert_error(&response, 400, "invalid_request");
-    let request = HttpRequest::new(Method::Post)
-        .with_header(
-            "content-type",
+    for (content_type, body, status) in [
+        ("application/json", r#"{"client_id":"tv"}"#, 400),
+        (
             "application/x-www-form-urlencoded;charset=UTF-8",
-        )
-        .with_body("client_id=tv");
-    assert_eq!(
-        block_on(h.server.device_authorization(&request))
-            .unwrap()
-            .status,
-        Status::OK
-    );
-    let request = HttpRequest::new(Method::Post)
-        .with_header(
-            "content-type",
+            "client_id=tv",
+            200,
+        ),
+        (
             "application/x-www-form-urlencoded; charset=iso-8859-1",
-        )
-        .with_body("client_id=tv");
-    assert_error(
-        &block_on(h.server.device_authorization(&request)).unwrap(),
-        400,
-        "invalid_request",
-    );
+            "client_id=tv",
+            400,
+        ),
+    ] {
+        let request = HttpRequest::new(Method::Post)
+            .with_header("content-type", content_type)
+            .with_body(body);
+        let response = h.device_request(&request);
+        match status {
+            200 => assert_eq!(response.status, Status::OK, "{content_type}"),
+            _ => assert_error(&response, status, "invalid_request"),
+        }
+    }
 }
 
 #[test]
@@ -135,7 +152,7 @@ fn dg_01_empty_parameters_are_absent_and_unknown_ones_ignored() {
 fn dg_01_confidential_client_authenticates_as_at_the_token_endpoint() {
     let h = Harness::new();
     let request = form_post("scope=profile").with_header("authorization", CONFIDENTIAL_BASIC);
-    let response = block_on(h.server.device_authorization(&request)).unwrap();
+    let response = h.device_request(&request);
     assert_eq!(response.status, Status::OK);
     let device_code = json(&response)["device_code"].as_str().unwrap().to_owned();
     // Polling also needs the client's authentication.
@@ -163,7 +180,7 @@ fn dg_01_confidential_client_authenticates_as_at_the_token_endpoint() {
     // Wrong secret via Basic: 401 with a challenge.
     let request = form_post("scope=profile")
         .with_header("authorization", "Basic Y29uZmlkZW50aWFsLXR2Ondyb25n");
-    let response = block_on(h.server.device_authorization(&request)).unwrap();
+    let response = h.device_request(&request);
     assert_error(&response, 401, "invalid_client");
     assert!(
         response
@@ -174,22 +191,14 @@ fn dg_01_confidential_client_authenticates_as_at_the_token_endpoint() {
     // Two methods at once: invalid_request.
     let request =
         form_post("client_secret=tv-secret").with_header("authorization", CONFIDENTIAL_BASIC);
-    assert_error(
-        &block_on(h.server.device_authorization(&request)).unwrap(),
-        400,
-        "invalid_request",
-    );
+    assert_error(&h.device_request(&request), 400, "invalid_request");
 }
 
 #[test]
 fn dg_01_credentials_in_the_query_are_refused() {
     let h = Harness::new();
     let request = form_post("client_id=confidential-tv").with_query("client_secret=tv-secret");
-    assert_error(
-        &block_on(h.server.device_authorization(&request)).unwrap(),
-        400,
-        "invalid_request",
-    );
+    assert_error(&h.device_request(&request), 400, "invalid_request");
 }
 
 #[test]
@@ -274,13 +283,7 @@ fn dg_02_lifetime_interval_and_uris_are_configurable() {
         |b| b.device_verification_uri("http://example.com/device"),
         |b| b.device_authorization_endpoint("https://example.com/d#x"),
     ] {
-        let builder = Server::builder(
-            ISSUER,
-            clients(),
-            Arc::new(grantflow::MemoryTokenStore::new()),
-        )
-        .device_store(Arc::new(MemoryDeviceStore::new()));
-        assert!(configure(builder).build().is_err());
+        assert!(configure(device_server()).build().is_err());
     }
 }
 
@@ -328,13 +331,7 @@ fn dg_03_scope_not_allowed_or_malformed_is_invalid_scope() {
 
 #[test]
 fn dg_03_grant_not_enabled_is_unsupported_grant_type() {
-    let server = Server::builder(
-        ISSUER,
-        clients(),
-        Arc::new(grantflow::MemoryTokenStore::new()),
-    )
-    .build()
-    .unwrap();
+    let server = server_builder().build().unwrap();
     let response = block_on(server.device_authorization(&form_post("client_id=tv"))).unwrap();
     assert_error(&response, 400, "unsupported_grant_type");
     let poll = form_post(format!(
@@ -523,10 +520,7 @@ fn dg_07_sixth_wrong_entry_in_the_window_is_blocked() {
     let h = Harness::new();
     insert_known(&h, "WDJBMJHT");
     for guess in ["BBBBBBBB", "CCCCCCCC", "DDDDDDDD", "FFFFFFFF", "GGGGGGGG"] {
-        assert!(matches!(
-            verify(&h, guess, "ip:203.0.113.7"),
-            Err(DeviceVerificationError::InvalidUserCode)
-        ));
+        assert_invalid_user_code(verify(&h, guess, "ip:203.0.113.7"));
     }
     // The 6th entry is blocked, even the right code: no lookup is made.
     assert!(matches!(
@@ -545,14 +539,42 @@ fn dg_07_sixth_wrong_entry_in_the_window_is_blocked() {
 fn dg_07_a_right_code_does_not_refresh_the_guessing_budget() {
     let h = Harness::new();
     insert_known(&h, "WDJBMJHT");
-    for round in 0..3 {
+    let mut wrong_answers = 0;
+    for round in 0..4 {
         for _ in 0..2 {
-            let _ = verify(&h, "BBBBBBBB", "attacker");
+            if matches!(
+                verify(&h, "BBBBBBBB", "attacker"),
+                Err(DeviceVerificationError::InvalidUserCode)
+            ) {
+                wrong_answers += 1;
+            }
         }
-        // The attacker's own valid code, entered between guesses, counts like any entry:
-        // it never refreshes the budget, so the 6th entry (round 1) is refused.
+        // The attacker's own valid code, entered between guesses, clears nothing: once
+        // the 5 wrong entries are used up (during round 2), even it is refused.
         let result = verify(&h, "WDJBMJHT", "attacker");
-        assert_eq!(result.is_ok(), round < 1, "round {round}");
+        assert_eq!(result.is_ok(), round < 2, "round {round}");
+    }
+    assert_eq!(wrong_answers, 5);
+}
+
+/// The honest side of DG-07: right entries count nothing, so a user who connects one
+/// device after another (each code looked up twice: to show it, then to decide) is never
+/// told "too many codes", even after a typo or two.
+#[test]
+fn dg_07_an_honest_user_connecting_many_devices_is_never_locked_out() {
+    let h = Harness::new();
+    for n in 0..10 {
+        let (_, user_code) = h.start("tv");
+        if n % 4 == 0 {
+            assert!(matches!(
+                verify(&h, "BBBBBBBB", "session:alice"),
+                Err(DeviceVerificationError::InvalidUserCode)
+            ));
+        }
+        let shown = verify(&h, &user_code, "session:alice").expect("the page shows it");
+        drop(shown);
+        let decided = verify(&h, &user_code, "session:alice").expect("the decision finds it");
+        block_on(decided.deny()).unwrap();
     }
 }
 
@@ -608,16 +630,13 @@ fn dg_08_user_may_narrow_but_not_widen_the_scope() {
     let user_code = body["user_code"].as_str().unwrap();
     let pending = verify(&h, user_code, "s").unwrap();
     assert!(matches!(
-        block_on(pending.approve(
-            Subject::new("alice"),
-            Scope::parse("profile videos").unwrap()
-        )),
+        approve_as(pending, "alice", "profile videos"),
         Err(DeviceVerificationError::ScopeNotRequested)
     ));
     // Narrowing a two-scope request is reported in the token response (SC-04).
     let body = json(&h.device_authorization("client_id=tv&scope=profile%20videos"));
     let pending = verify(&h, body["user_code"].as_str().unwrap(), "s").unwrap();
-    block_on(pending.approve(Subject::new("alice"), Scope::parse("videos").unwrap())).unwrap();
+    approve_as(pending, "alice", "videos").unwrap();
     let response = h.poll("tv", body["device_code"].as_str().unwrap());
     assert_eq!(response.status, Status::OK);
     assert_eq!(json(&response)["scope"], "videos");
@@ -631,25 +650,19 @@ fn dg_08_a_decided_or_expired_request_cannot_be_decided_again() {
     let second = verify(&h, &user_code, "s").unwrap();
     block_on(first.deny()).unwrap();
     assert!(matches!(
-        block_on(second.approve(Subject::new("mallory"), Scope::parse("profile").unwrap())),
+        approve_as(second, "mallory", "profile"),
         Err(DeviceVerificationError::NoLongerPending)
     ));
     // Once decided, the user code no longer resolves.
-    assert!(matches!(
-        verify(&h, &user_code, "s"),
-        Err(DeviceVerificationError::InvalidUserCode)
-    ));
+    assert_invalid_user_code(verify(&h, &user_code, "s"));
     let (_, user_code) = h.start("tv");
     let pending = verify(&h, &user_code, "s").unwrap();
     h.advance(600);
     assert!(matches!(
-        block_on(pending.approve(Subject::new("alice"), Scope::parse("profile").unwrap())),
+        approve_as(pending, "alice", "profile"),
         Err(DeviceVerificationError::NoLongerPending)
     ));
-    assert!(matches!(
-        verify(&h, &user_code, "s"),
-        Err(DeviceVerificationError::InvalidUserCode)
-    ));
+    assert_invalid_user_code(verify(&h, &user_code, "s"));
 }
 
 // ---------------------------------------------------------------- DG-09: polling
@@ -709,7 +722,7 @@ fn dg_10_v_dev_4_slow_down_timeline() {
     let mut answers = Vec::new();
     for wait in [0, 2, 6, 15] {
         h.advance(wait);
-        answers.push(outcome(&h.poll("tv", &device_code)));
+        answers.push(h.polled(&device_code));
     }
     assert_eq!(
         answers,
@@ -729,20 +742,17 @@ fn dg_10_v_dev_4_slow_down_timeline() {
 fn dg_10_v_dev_4_approved_device_gets_tokens_at_t23() {
     let h = Harness::new();
     let (device_code, user_code) = h.start("tv");
-    assert_eq!(
-        outcome(&h.poll("tv", &device_code)),
-        "authorization_pending"
-    );
+    assert_eq!(h.polled(&device_code), "authorization_pending");
     h.approve(&user_code);
     h.advance(2);
-    assert_eq!(outcome(&h.poll("tv", &device_code)), "slow_down");
+    assert_eq!(h.polled(&device_code), "slow_down");
     h.advance(6);
-    assert_eq!(outcome(&h.poll("tv", &device_code)), "slow_down");
+    assert_eq!(h.polled(&device_code), "slow_down");
     h.advance(14);
     // 14 s < 15 s: still too fast, even though approved.
-    assert_eq!(outcome(&h.poll("tv", &device_code)), "slow_down");
+    assert_eq!(h.polled(&device_code), "slow_down");
     h.advance(20);
-    assert_eq!(outcome(&h.poll("tv", &device_code)), "ok");
+    assert_eq!(h.polled(&device_code), "ok");
 }
 
 #[test]
@@ -751,35 +761,27 @@ fn dg_10_flood_of_polls_keeps_growing_the_interval() {
     let (device_code, _) = h.start("tv");
     let mut counts = std::collections::HashMap::new();
     for _ in 0..100 {
-        *counts
-            .entry(outcome(&h.poll("tv", &device_code)))
-            .or_insert(0) += 1;
+        *counts.entry(h.polled(&device_code)).or_insert(0) += 1;
     }
     assert_eq!(counts.get("authorization_pending"), Some(&1));
     assert_eq!(counts.get("slow_down"), Some(&99));
     // The interval is now 5 + 99 × 5 = 500 s.
     h.advance(499);
-    assert_eq!(outcome(&h.poll("tv", &device_code)), "slow_down");
+    assert_eq!(h.polled(&device_code), "slow_down");
     h.advance(505); // past the 505 s interval, but the code lived 600 s: expired now.
-    assert_eq!(outcome(&h.poll("tv", &device_code)), "expired_token");
+    assert_eq!(h.polled(&device_code), "expired_token");
 }
 
 #[test]
 fn dg_10_foreign_polls_do_not_slow_the_real_client_down() {
     let h = Harness::new();
     let (device_code, _) = h.start("tv");
-    assert_eq!(
-        outcome(&h.poll("tv", &device_code)),
-        "authorization_pending"
-    );
+    assert_eq!(h.polled(&device_code), "authorization_pending");
     for _ in 0..10 {
         assert_eq!(outcome(&h.poll("tv2", &device_code)), "invalid_grant");
     }
     h.advance(5);
-    assert_eq!(
-        outcome(&h.poll("tv", &device_code)),
-        "authorization_pending"
-    );
+    assert_eq!(h.polled(&device_code), "authorization_pending");
 }
 
 // ---------------------------------------------------------------- DG-11: end states
@@ -813,17 +815,11 @@ fn dg_11_expired_device_code_gets_expired_token() {
     let h = Harness::new();
     let (device_code, user_code) = h.start("tv");
     h.advance(599);
-    assert_eq!(
-        outcome(&h.poll("tv", &device_code)),
-        "authorization_pending"
-    );
+    assert_eq!(h.polled(&device_code), "authorization_pending");
     h.advance(1);
     assert_error(&h.poll("tv", &device_code), 400, "expired_token");
     // An approval that comes too late changes nothing.
-    assert!(matches!(
-        verify(&h, &user_code, "s"),
-        Err(DeviceVerificationError::InvalidUserCode)
-    ));
+    assert_invalid_user_code(verify(&h, &user_code, "s"));
     h.advance(10);
     assert_error(&h.poll("tv", &device_code), 400, "expired_token");
 }
@@ -876,35 +872,21 @@ fn dg_11_second_poll_after_success_is_invalid_grant_and_revokes_the_grant() {
 
 #[test]
 fn dg_11_replay_between_redeem_and_issue_still_revokes() {
-    let tokens = Arc::new(MemoryTokenStore::new());
-    let (store, gate) = ParkedStore::new(Arc::clone(&tokens), Park::Insert);
-    let h = Harness::builder(clients())
-        .token_store(tokens, store)
+    let (builder, gate) = Harness::builder(clients()).parked(Park::Insert);
+    let h = builder
         .device_store(Arc::new(MemoryDeviceStore::new()))
         .build(|b| b);
     let (device_code, user_code) = h.start("tv");
     h.approve(&user_code);
-    let poll = form_post(format!(
-        "grant_type={DEVICE_GRANT_ENCODED}&device_code={device_code}&client_id=tv"
-    ));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    let (first, replay) = runtime.block_on(async {
-        let first = tokio::spawn({
-            let server = h.server.clone();
-            let poll = poll.clone();
-            async move { server.token(&poll).await.unwrap() }
-        });
-        // The first poll has redeemed the device code and waits before storing its tokens.
-        gate.parked.await.unwrap();
+    let poll = form_post(poll_body(&device_code, "tv"));
+    // The first poll redeems the device code and waits before storing its tokens;
+    // meanwhile the replay finds the code redeemed and revokes the grant, which has no
+    // token yet.
+    let replay = async {
         h.advance(5);
-        // The replay finds the code redeemed and revokes the grant, which has no token yet.
-        let replay = h.server.token(&poll).await.unwrap();
-        gate.release.send(()).unwrap();
-        (first.await.unwrap(), replay)
-    });
+        h.server.token(&poll).await.unwrap()
+    };
+    let (first, replay) = gate.interleave(&h.server, poll.clone(), replay);
     assert_error(&replay, 400, "invalid_grant");
     assert_error(&first, 400, "invalid_grant");
     assert_eq!(
@@ -954,53 +936,30 @@ fn dg_11_expired_records_answer_for_a_while_then_are_purged() {
     let h = Harness::with_store(store.clone(), |b| b);
     let (device_code, _) = h.start("tv");
     h.advance(600 + 299);
-    assert_eq!(outcome(&h.poll("tv", &device_code)), "expired_token");
+    assert_eq!(h.polled(&device_code), "expired_token");
     h.advance(1);
     h.start("tv"); // any insert purges a few old records
     assert_eq!(store.len(), 1);
-    assert_eq!(outcome(&h.poll("tv", &device_code)), "invalid_grant");
+    assert_eq!(h.polled(&device_code), "invalid_grant");
 }
 
 #[test]
 fn dg_11_concurrent_redemptions_succeed_exactly_once() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    let runtime = runtime(2);
     let store = Arc::new(MemoryDeviceStore::new());
     let client = ClientId::new("tv").unwrap();
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     for round in 0..20 {
-        let code = DeviceCode::generate();
-        let record = DeviceRecord::new(
-            GrantId::generate(),
-            client.clone(),
-            Scope::parse("profile").unwrap(),
-            format!("R{round}"),
-            now,
-            now + Duration::from_secs(600),
-            Duration::from_secs(5),
-        );
-        block_on(store.insert(code.hash(), record)).unwrap();
+        let code = insert_record(&store, "profile", &format!("R{round}"), now);
         let approve = grantflow::store::DeviceDecision::Approve {
             subject: Subject::new("alice"),
             scope: Scope::parse("profile").unwrap(),
         };
         assert!(block_on(store.decide(&code.hash(), approve, now)).unwrap());
         let hash = code.hash();
-        let results = runtime.block_on(async {
-            let tasks: Vec<_> = (0..8)
-                .map(|_| {
-                    let store = store.clone();
-                    let client = client.clone();
-                    tokio::spawn(async move { store.redeem(&hash, &client).await.unwrap() })
-                })
-                .collect();
-            let mut results = Vec::new();
-            for task in tasks {
-                results.push(task.await.unwrap());
-            }
-            results
+        let results = race(&runtime, 8, |_| {
+            let (store, client) = (store.clone(), client.clone());
+            async move { store.redeem(&hash, &client).await.unwrap() }
         });
         let wins = results
             .iter()
@@ -1016,29 +975,14 @@ fn dg_11_concurrent_redemptions_succeed_exactly_once() {
 
 #[test]
 fn dg_11_concurrent_polls_of_an_approved_code_never_issue_twice() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    let runtime = runtime(2);
     for _ in 0..10 {
         let h = Harness::new();
         let (device_code, user_code) = h.start("tv");
         h.approve(&user_code);
-        let outcomes = runtime.block_on(async {
-            let tasks: Vec<_> = (0..8)
-                .map(|_| {
-                    let server = h.server.clone();
-                    let request = form_post(format!(
-                        "grant_type={DEVICE_GRANT_ENCODED}&device_code={device_code}&client_id=tv"
-                    ));
-                    tokio::spawn(async move { outcome(&server.token(&request).await.unwrap()) })
-                })
-                .collect();
-            let mut outcomes = Vec::new();
-            for task in tasks {
-                outcomes.push(task.await.unwrap());
-            }
-            outcomes
+        let outcomes = race(&runtime, 8, |_| {
+            let (server, request) = (h.server.clone(), form_post(poll_body(&device_code, "tv")));
+            async move { outcome(&server.token(&request).await.unwrap()) }
         });
         assert!(
             outcomes
@@ -1074,15 +1018,13 @@ fn dg_12_verification_uri_has_no_query_string() {
             .contains(body["user_code"].as_str().unwrap())
     );
     // A configured URI with a query is refused.
-    let result = Server::builder(
-        ISSUER,
-        clients(),
-        Arc::new(grantflow::MemoryTokenStore::new()),
-    )
-    .device_store(Arc::new(MemoryDeviceStore::new()))
-    .device_verification_uri("https://as.example.com/device?user_code=WDJBMJHT")
-    .build();
-    assert!(result.is_err());
+    let uri = "https://as.example.com/device?user_code=WDJBMJHT";
+    assert!(
+        device_server()
+            .device_verification_uri(uri)
+            .build()
+            .is_err()
+    );
 }
 
 #[test]

@@ -3,20 +3,12 @@
 //! authorization endpoint's redirects.)
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
+use crate::support::faults::{DETAIL, FailingClients, FailingTokens, causes};
 use crate::support::resource::*;
-use async_trait::async_trait;
 use grantflow::guard::GuardRejection;
-use grantflow::secret::TokenHash;
-use grantflow::store::{GrantId, Insert, TokenRecord, TokenStore};
-use grantflow::{
-    ClientRegistry, Error, HttpRequest, HttpResponse, Method, Scope, Server, StorageError,
-};
+use grantflow::{Error, HttpRequest, HttpResponse, Method, Scope, Server, StorageError};
 use serde_json::Value;
-
-/// A secret-looking internal detail that must never reach a client.
-const DETAIL: &str = "connect to db.internal:5432 failed, password=hunter2, at src/db.rs:42";
 
 /// The error codes RFC 6749 §5.2 defines for the token endpoint, plus the RFC 7009
 /// `unsupported_token_type` for revocation and `server_error`/`temporarily_unavailable`.
@@ -77,158 +69,105 @@ fn assert_clean_error(response: &HttpResponse, expected: (u16, &str), context: &
 fn negative_cases(h: &Harness) -> Vec<(Endpoint, HttpRequest, u16, &'static str)> {
     let token = h.cc_token(BACKEND, "read");
     let mut cases = Vec::new();
+    let mut expect = |endpoint, status, error, requests: Vec<HttpRequest>| {
+        cases.extend(requests.into_iter().map(|r| (endpoint, r, status, error)));
+    };
     for endpoint in [Endpoint::Token, Endpoint::Revoke, Endpoint::Introspect] {
         let caller = match endpoint {
             Endpoint::Introspect => RS,
             _ => BACKEND,
         };
-        let good_body = match endpoint {
+        let good = match endpoint {
             Endpoint::Token => "grant_type=client_credentials".to_owned(),
             _ => format!("token={token}"),
         };
-        cases.extend([
-            (
-                endpoint,
-                HttpRequest::new(Method::Post)
-                    .with_header("content-type", "text/plain")
-                    .with_header("authorization", basic_header(caller.0, caller.1))
-                    .with_body(good_body.clone()),
-                400,
-                "invalid_request",
-            ),
-            (
-                endpoint,
-                HttpRequest::new(Method::Post)
-                    .with_header("content-type", "application/json")
-                    .with_header("authorization", basic_header(caller.0, caller.1))
-                    .with_body("{}"),
-                400,
-                "invalid_request",
-            ),
-            (
-                endpoint,
-                basic(caller).with_body(format!("{good_body}&x=1&x=2")),
-                400,
-                "invalid_request",
-            ),
-            (
-                endpoint,
-                basic(caller).with_body(format!(
-                    "{good_body}&caf%C3%A9%22%5C%09x=1&caf%C3%A9%22%5C%09x=2"
-                )),
-                400,
-                "invalid_request",
-            ),
-            (
-                endpoint,
+        let typed = |content_type: &str| {
+            HttpRequest::new(Method::Post)
+                .with_header("content-type", content_type)
+                .with_header("authorization", basic_header(caller.0, caller.1))
+        };
+        let repeated = "caf%C3%A9%22%5C%09x=1&caf%C3%A9%22%5C%09x=2";
+        expect(
+            endpoint,
+            400,
+            "invalid_request",
+            vec![
+                typed("text/plain").with_body(good.clone()),
+                typed("application/json").with_body("{}"),
+                basic(caller).with_body(format!("{good}&x=1&x=2")),
+                basic(caller).with_body(format!("{good}&{repeated}")),
                 basic(caller)
                     .with_query("client_secret=s3cret-in-url")
-                    .with_body(good_body.clone()),
-                400,
-                "invalid_request",
-            ),
-            (
-                endpoint,
-                basic((caller.0, "wrong-secret")).with_body(good_body.clone()),
-                401,
-                "invalid_client",
-            ),
-            (
-                endpoint,
-                basic(("no-such-client", "x")).with_body(good_body.clone()),
-                401,
-                "invalid_client",
-            ),
-            (
-                endpoint,
-                form().with_body(good_body.clone()),
-                401,
-                "invalid_client",
-            ),
-            (
-                endpoint,
+                    .with_body(good.clone()),
+                basic(caller).with_body(format!("{good}&client_secret={}", caller.1)),
+                form().with_body(format!("{good}&client_secret=x")),
+                basic(caller).with_body("x".repeat(20_000)),
+            ],
+        );
+        expect(
+            endpoint,
+            401,
+            "invalid_client",
+            vec![
+                basic((caller.0, "wrong-secret")).with_body(good.clone()),
+                basic(("no-such-client", "x")).with_body(good.clone()),
+                form().with_body(good.clone()),
                 form()
                     .with_header("authorization", "Basic !!!notbase64")
-                    .with_body(good_body.clone()),
-                401,
-                "invalid_client",
-            ),
-            (
-                endpoint,
-                basic(caller).with_body(format!("{good_body}&client_secret={}", caller.1)),
-                400,
-                "invalid_request",
-            ),
-            (
-                endpoint,
-                form().with_body(format!("{good_body}&client_secret=x")),
-                400,
-                "invalid_request",
-            ),
-            (
-                endpoint,
-                basic(caller).with_body("x".repeat(20_000)),
-                400,
-                "invalid_request",
-            ),
-        ]);
+                    .with_body(good.clone()),
+            ],
+        );
     }
-    cases.extend([
-        (
-            Endpoint::Token,
-            basic(BACKEND).with_body("scope=read"),
-            400,
-            "invalid_request",
-        ),
-        (
-            Endpoint::Token,
+    let cc = "grant_type=client_credentials";
+    expect(
+        Endpoint::Token,
+        400,
+        "invalid_request",
+        vec![basic(BACKEND).with_body("scope=read")],
+    );
+    expect(
+        Endpoint::Token,
+        400,
+        "unsupported_grant_type",
+        vec![
             basic(BACKEND).with_body("grant_type=implicit"),
-            400,
-            "unsupported_grant_type",
-        ),
-        (
-            Endpoint::Token,
             basic(BACKEND).with_body("grant_type=password"),
-            400,
-            "unsupported_grant_type",
-        ),
-        (
-            Endpoint::Token,
-            basic(BACKEND).with_body("grant_type=client_credentials&scope=caf%C3%A9%22x"),
-            400,
-            "invalid_scope",
-        ),
-        (
-            Endpoint::Token,
-            basic(BACKEND).with_body("grant_type=client_credentials&scope=admin"),
-            400,
-            "invalid_scope",
-        ),
-        (
-            Endpoint::Revoke,
-            basic(BACKEND).with_body("token_type_hint=access_token"),
-            400,
-            "invalid_request",
-        ),
-        (
-            Endpoint::Revoke,
-            basic(OTHER).with_body(format!("token={token}")),
-            400,
-            "invalid_grant",
-        ),
-        (
-            Endpoint::Introspect,
-            basic(RS).with_body("token_type_hint=access_token"),
-            400,
-            "invalid_request",
-        ),
-        (
-            Endpoint::Introspect,
-            basic(BACKEND).with_body(format!("token={token}")),
-            403,
-            "unauthorized_client",
-        ),
-    ]);
+        ],
+    );
+    expect(
+        Endpoint::Token,
+        400,
+        "invalid_scope",
+        vec![
+            basic(BACKEND).with_body(format!("{cc}&scope=caf%C3%A9%22x")),
+            basic(BACKEND).with_body(format!("{cc}&scope=admin")),
+        ],
+    );
+    let hint_only = "token_type_hint=access_token";
+    expect(
+        Endpoint::Revoke,
+        400,
+        "invalid_request",
+        vec![basic(BACKEND).with_body(hint_only)],
+    );
+    expect(
+        Endpoint::Revoke,
+        400,
+        "invalid_grant",
+        vec![basic(OTHER).with_body(format!("token={token}"))],
+    );
+    expect(
+        Endpoint::Introspect,
+        400,
+        "invalid_request",
+        vec![basic(RS).with_body(hint_only)],
+    );
+    expect(
+        Endpoint::Introspect,
+        403,
+        "unauthorized_client",
+        vec![basic(BACKEND).with_body(format!("token={token}"))],
+    );
     cases
 }
 
@@ -362,44 +301,8 @@ fn er_05_inactive_tokens_get_no_reason() {
     );
 }
 
-/// A token store whose every call fails with an internal detail.
-#[derive(Debug)]
-struct FailingTokens;
-
-#[async_trait]
-impl TokenStore for FailingTokens {
-    async fn insert(&self, _: Vec<(TokenHash, TokenRecord)>) -> Result<Insert, StorageError> {
-        Err(StorageError::new(DETAIL))
-    }
-    async fn find(&self, _: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
-        Err(StorageError::new(DETAIL))
-    }
-    async fn revoke(&self, _: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
-        Err(StorageError::new(DETAIL))
-    }
-    async fn revoke_grant(&self, _: &GrantId, _: SystemTime) -> Result<usize, StorageError> {
-        Err(StorageError::new(DETAIL))
-    }
-    async fn purge_expired(&self, _: SystemTime) -> Result<usize, StorageError> {
-        Err(StorageError::new(DETAIL))
-    }
-}
-
-/// A client registry whose lookups fail with an internal detail, transiently.
-#[derive(Debug)]
-struct FailingClients;
-
-#[async_trait]
-impl ClientRegistry for FailingClients {
-    async fn find(
-        &self,
-        _: &grantflow::ClientId,
-    ) -> Result<Option<Arc<grantflow::Client>>, StorageError> {
-        Err(StorageError::transient(DETAIL))
-    }
-}
-
-fn assert_opaque(result: Result<HttpResponse, Error>, status: u16, code: &str) {
+#[track_caller]
+fn assert_opaque(result: Result<HttpResponse, Error>, (status, code): (u16, &str)) {
     let error = result.expect_err("a storage fault");
     assert!(!error.to_string().contains("hunter2"));
     let response = error.to_response();
@@ -410,33 +313,27 @@ fn assert_opaque(result: Result<HttpResponse, Error>, status: u16, code: &str) {
         format!("{{\"error\":\"{code}\"}}").into_bytes()
     );
     // The detail stays available to the host's logs only.
-    let mut chain = String::new();
-    let mut cause = std::error::Error::source(&error);
-    while let Some(current) = cause {
-        chain.push_str(&current.to_string());
-        cause = current.source();
-    }
-    assert!(chain.contains("hunter2"));
+    assert!(causes(&error).contains("hunter2"));
 }
 
 #[test]
 fn er_05_failing_store_text_never_reaches_the_client() {
-    let server = Server::builder(ISSUER, registry(), Arc::new(FailingTokens))
-        .build()
-        .unwrap();
+    let tokens = Arc::new(FailingTokens(|| StorageError::new(DETAIL)));
+    let server = Server::builder(ISSUER, registry(), tokens).build().unwrap();
     let token_request = basic(BACKEND).with_body("grant_type=client_credentials");
-    assert_opaque(block_on(server.token(&token_request)), 500, "server_error");
+    assert_opaque(
+        block_on(server.token(&token_request)),
+        (500, "server_error"),
+    );
     let revoke_request = basic(BACKEND).with_body("token=abc");
     assert_opaque(
         block_on(server.revoke(&revoke_request)),
-        500,
-        "server_error",
+        (500, "server_error"),
     );
     let introspect_request = basic(RS).with_body("token=abc");
     assert_opaque(
         block_on(server.introspect(&introspect_request)),
-        500,
-        "server_error",
+        (500, "server_error"),
     );
     let guarded = HttpRequest::new(Method::Get).with_header("authorization", "Bearer abc");
     let result = block_on(server.bearer_guard().check(&guarded, &Scope::empty()));
@@ -448,27 +345,12 @@ fn er_05_failing_store_text_never_reaches_the_client() {
 
 #[test]
 fn er_05_failing_registry_text_never_reaches_the_client() {
-    let server = Server::builder(
-        ISSUER,
-        Arc::new(FailingClients),
-        Arc::new(grantflow::MemoryTokenStore::new()),
-    )
-    .build()
-    .unwrap();
+    let clients = Arc::new(FailingClients(|| StorageError::transient(DETAIL)));
+    let tokens = Arc::new(grantflow::MemoryTokenStore::new());
+    let server = Server::builder(ISSUER, clients, tokens).build().unwrap();
     let request = basic(BACKEND).with_body("grant_type=client_credentials&token=abc");
-    assert_opaque(
-        block_on(server.token(&request)),
-        503,
-        "temporarily_unavailable",
-    );
-    assert_opaque(
-        block_on(server.revoke(&request)),
-        503,
-        "temporarily_unavailable",
-    );
-    assert_opaque(
-        block_on(server.introspect(&request)),
-        503,
-        "temporarily_unavailable",
-    );
+    let unavailable = (503, "temporarily_unavailable");
+    assert_opaque(block_on(server.token(&request)), unavailable);
+    assert_opaque(block_on(server.revoke(&request)), unavailable);
+    assert_opaque(block_on(server.introspect(&request)), unavailable);
 }

@@ -79,6 +79,7 @@ shared: [
     unknown_paths_and_oversized_bodies
     over_limit_bodies_at_token_style_endpoints_answer_json
     az_10_no_cors_on_the_authorization_endpoint
+    cors_for_the_browser_client
     logs_carry_no_secret
     enter_in_a_sign_in_form_never_approves
     stale_form_of_another_tab_leads_to_the_current_page
@@ -1063,6 +1064,64 @@ mod scenarios {
         assert_eq!(get.status, 405);
     }
 
+    /// The public `demo-spa` from a page on another loopback port: its preflight and token
+    /// request are allowed, a stranger's origin is refused, the metadata is public.
+    pub(crate) async fn cors_for_the_browser_client(demo: &Demo) {
+        let spa = "http://127.0.0.1:5173";
+        let no_credentials = |reply: &Reply| {
+            assert!(
+                !reply
+                    .headers
+                    .contains_key("access-control-allow-credentials")
+            );
+        };
+        for path in ["/token", "/revoke"] {
+            let preflight = demo
+                .send(
+                    demo.http
+                        .request(reqwest::Method::OPTIONS, demo.url(path))
+                        .header("origin", spa)
+                        .header("access-control-request-method", "POST"),
+                )
+                .await;
+            assert_eq!(preflight.status, 204, "{path}");
+            assert_eq!(preflight.header("access-control-allow-origin"), Some(spa));
+            no_credentials(&preflight);
+        }
+        let token = |origin: &'static str| {
+            demo.http
+                .post(demo.url("/token"))
+                .header("origin", origin)
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", "not-a-token"),
+                    ("client_id", "demo-spa"),
+                ])
+        };
+        let allowed = demo.send(token(spa)).await;
+        assert_eq!(allowed.status, 400);
+        assert!(allowed.body.contains("invalid_grant"), "{}", allowed.body);
+        assert_eq!(allowed.header("access-control-allow-origin"), Some(spa));
+        assert!(allowed.header("vary").is_some_and(|v| v.contains("origin")));
+        no_credentials(&allowed);
+        let stranger = demo.send(token("https://evil.example")).await;
+        assert_eq!(stranger.status, 400);
+        assert!(
+            stranger.body.contains("invalid_request"),
+            "{}",
+            stranger.body
+        );
+        assert_eq!(stranger.header("access-control-allow-origin"), None);
+        let metadata = demo
+            .send(
+                demo.http
+                    .get(demo.url("/.well-known/oauth-authorization-server"))
+                    .header("origin", "https://anyone.example"),
+            )
+            .await;
+        assert_eq!(metadata.header("access-control-allow-origin"), Some("*"));
+    }
+
     pub(crate) async fn az_10_no_cors_on_the_authorization_endpoint(demo: &Demo) {
         for method in [reqwest::Method::GET, reqwest::Method::OPTIONS] {
             let reply = demo
@@ -1799,6 +1858,8 @@ mod scenarios {
             ("/api/data".to_owned(), false),
             ("/api/data".to_owned(), true),
             ("/nowhere".to_owned(), false),
+            // RFC 9110 §8.6: the metadata's HEAD sends the real Content-Length (MD-01).
+            ("/.well-known/oauth-authorization-server".to_owned(), false),
         ] {
             let with_token = |request: reqwest::RequestBuilder| {
                 if bearer {

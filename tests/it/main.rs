@@ -19,6 +19,7 @@ mod authorize_endpoint;
 mod bearer_guard;
 mod client_auth;
 mod client_credentials;
+mod cors;
 mod device_grant;
 mod error_format;
 mod example_servers;

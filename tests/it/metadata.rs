@@ -15,11 +15,8 @@ const REFRESH: &str = "refresh_token";
 const DEVICE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 fn builder(issuer: &str) -> ServerBuilder {
-    Server::builder(
-        issuer,
-        Arc::new(MemoryClientRegistry::new()),
-        Arc::new(MemoryTokenStore::new()),
-    )
+    let (clients, tokens) = (MemoryClientRegistry::new(), MemoryTokenStore::new());
+    Server::builder(issuer, Arc::new(clients), Arc::new(tokens))
 }
 
 /// A server with the code (and refresh) grants, as after the authorization code issue.
@@ -43,6 +40,14 @@ fn strings(value: &Value) -> Vec<&str> {
         .collect()
 }
 
+/// Each member of the object `expected` is in `document`, with the same value.
+#[track_caller]
+fn assert_members(document: &Value, expected: Value) {
+    for (member, value) in expected.as_object().expect("an object") {
+        assert_eq!(&document[member], value, "{member}");
+    }
+}
+
 /// MD-05: no member is `null` or an empty array.
 fn assert_no_empty_members(document: &Value) {
     for (name, value) in document.as_object().expect("an object") {
@@ -55,22 +60,32 @@ fn assert_no_empty_members(document: &Value) {
 
 #[test]
 fn md_01_v_meta_2_well_known_urls() {
-    assert_eq!(
-        well_known_url("https://example.com").unwrap(),
-        "https://example.com/.well-known/oauth-authorization-server"
-    );
-    assert_eq!(
-        well_known_url("https://example.com/issuer1").unwrap(),
-        "https://example.com/.well-known/oauth-authorization-server/issuer1"
-    );
-    assert_eq!(
-        well_known_url("https://example.com/issuer1/").unwrap(),
-        "https://example.com/.well-known/oauth-authorization-server/issuer1"
-    );
-    assert_eq!(
-        well_known_url("https://example.com:8443/").unwrap(),
-        "https://example.com:8443/.well-known/oauth-authorization-server"
-    );
+    let expected = json!({
+        "https://example.com": "https://example.com/.well-known/oauth-authorization-server",
+        "https://example.com/issuer1": "https://example.com/.well-known/oauth-authorization-server/issuer1",
+        "https://example.com/issuer1/": "https://example.com/.well-known/oauth-authorization-server/issuer1",
+        "https://example.com:8443/": "https://example.com:8443/.well-known/oauth-authorization-server",
+    });
+    for (issuer, url) in expected.as_object().unwrap() {
+        assert_eq!(&well_known_url(issuer).unwrap(), url);
+    }
+}
+
+#[test]
+fn md_01_head_on_metadata_answers_with_the_get_length() {
+    let server = builder("https://as.example.com").build().unwrap();
+    let path = server.metadata_path().to_owned();
+    let get = server.serve_metadata(&HttpRequest::new(Method::Get), &path);
+    let head = server.serve_metadata(&HttpRequest::new(Method::Head), &path);
+    // RFC 9110 §9.3.2: the same headers as GET; the body is what tells the framework
+    // the Content-Length to send, and the framework leaves it out.
+    assert_eq!(head, get);
+    assert!(!head.body.is_empty());
+    for method in [Method::Post, Method::Other] {
+        let refused = server.serve_metadata(&HttpRequest::new(method), &path);
+        assert_eq!(refused.status.as_u16(), 405);
+        assert_eq!(refused.header("allow"), Some("GET, HEAD"));
+    }
 }
 
 #[test]
@@ -98,17 +113,13 @@ fn md_01_tenant_metadata_is_served_at_its_path_only() {
         let response = server.serve_metadata(&get, other);
         assert_eq!(response.status.as_u16(), 404, "{other}");
     }
-    let head = server.serve_metadata(
-        &HttpRequest::new(Method::Head),
-        "/.well-known/oauth-authorization-server/t1",
-    );
+    let t1 = "/.well-known/oauth-authorization-server/t1";
+    let head = server.serve_metadata(&HttpRequest::new(Method::Head), t1);
     assert_eq!(head.status.as_u16(), 200);
-    assert!(head.body.is_empty());
+    // The GET answer, so that the framework sends its Content-Length without the body.
+    assert_eq!(head, response);
     // Fetched by GET.
-    let response = server.serve_metadata(
-        &HttpRequest::new(Method::Post),
-        "/.well-known/oauth-authorization-server/t1",
-    );
+    let response = server.serve_metadata(&HttpRequest::new(Method::Post), t1);
     assert_eq!(response.status.as_u16(), 405);
     assert_eq!(response.header("allow"), Some("GET, HEAD"));
 }
@@ -146,25 +157,29 @@ fn is_03_metadata_sets_the_iss_parameter_flag_and_iss_equals_the_issuer() {
     // Every authorization response carries `iss` (IS-01), so the flag is true; leaving it
     // out would tell clients the opposite.
     let document = doc(&builder(ISSUER).build().unwrap());
-    assert_eq!(
-        document["authorization_response_iss_parameter_supported"],
-        json!(true)
+    assert_members(
+        &document,
+        json!({
+            "authorization_response_iss_parameter_supported": true,
+            "issuer": ISSUER,
+        }),
     );
-    assert_eq!(document["issuer"], ISSUER);
 }
 
 #[test]
 fn md_03_required_members_are_present() {
     let server = build_with(|| builder(ISSUER).scopes_supported("write read"), &[CODE]).unwrap();
     let document = doc(&server);
-    assert_eq!(document["issuer"], ISSUER);
-    assert_eq!(
-        document["authorization_endpoint"],
-        "https://as.example.com/authorize"
+    assert_members(
+        &document,
+        json!({
+            "issuer": ISSUER,
+            "authorization_endpoint": "https://as.example.com/authorize",
+            "token_endpoint": "https://as.example.com/token",
+            "response_types_supported": ["code"],
+            "scopes_supported": ["read", "write"],
+        }),
     );
-    assert_eq!(document["token_endpoint"], "https://as.example.com/token");
-    assert_eq!(document["response_types_supported"], json!(["code"]));
-    assert_eq!(document["scopes_supported"], json!(["read", "write"]));
     assert!(document.get("jwks_uri").is_none());
 }
 
@@ -176,14 +191,13 @@ fn md_04_defaults_that_would_be_wrong_are_explicit() {
     assert!(grant_types.contains(&"client_credentials"));
     assert!(!grant_types.contains(&"implicit"));
     assert!(!grant_types.contains(&"password"));
-    assert_eq!(
-        document["token_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post", "none"])
-    );
-    assert_eq!(document["response_modes_supported"], json!(["query"]));
-    assert_eq!(
-        document["code_challenge_methods_supported"],
-        json!(["S256"])
+    assert_members(
+        &document,
+        json!({
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "response_modes_supported": ["query"],
+            "code_challenge_methods_supported": ["S256"],
+        }),
     );
 }
 
@@ -262,10 +276,12 @@ fn md_06_code_flow_features_follow_the_built_in_code_grant_and_pkce_settings() {
         json!(["S256", "plain"])
     );
     let with = doc(&code_server());
-    assert_eq!(with["authorization_response_iss_parameter_supported"], true);
-    assert_eq!(
-        with["authorization_endpoint"],
-        "https://as.example.com/authorize"
+    assert_members(
+        &with,
+        json!({
+            "authorization_response_iss_parameter_supported": true,
+            "authorization_endpoint": "https://as.example.com/authorize",
+        }),
     );
 }
 
@@ -287,21 +303,14 @@ fn md_06_device_endpoint_appears_only_with_the_device_grant() {
 #[test]
 fn md_06_revocation_and_introspection_are_advertised_with_their_auth_methods() {
     let document = doc(&builder(ISSUER).build().unwrap());
-    assert_eq!(
-        document["revocation_endpoint"],
-        "https://as.example.com/revoke"
-    );
-    assert_eq!(
-        document["revocation_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post", "none"])
-    );
-    assert_eq!(
-        document["introspection_endpoint"],
-        "https://as.example.com/introspect"
-    );
-    assert_eq!(
-        document["introspection_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post"])
+    assert_members(
+        &document,
+        json!({
+            "revocation_endpoint": "https://as.example.com/revoke",
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "introspection_endpoint": "https://as.example.com/introspect",
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        }),
     );
 }
 
@@ -320,26 +329,16 @@ fn md_06_endpoint_urls_are_configurable_and_checked() {
     )
     .unwrap();
     let document = doc(&server);
-    assert_eq!(document["issuer"], "https://as.example.com/tenant/");
-    assert_eq!(
-        document["authorization_endpoint"],
-        "https://login.example.com/oauth/authorize"
-    );
-    assert_eq!(
-        document["token_endpoint"],
-        "https://api.example.com/oauth/token"
-    );
-    assert_eq!(
-        document["revocation_endpoint"],
-        "https://api.example.com/oauth/revoke"
-    );
-    assert_eq!(
-        document["introspection_endpoint"],
-        "https://api.example.com/oauth/introspect"
-    );
-    assert_eq!(
-        document["device_authorization_endpoint"],
-        "https://api.example.com/oauth/device"
+    assert_members(
+        &document,
+        json!({
+            "issuer": "https://as.example.com/tenant/",
+            "authorization_endpoint": "https://login.example.com/oauth/authorize",
+            "token_endpoint": "https://api.example.com/oauth/token",
+            "revocation_endpoint": "https://api.example.com/oauth/revoke",
+            "introspection_endpoint": "https://api.example.com/oauth/introspect",
+            "device_authorization_endpoint": "https://api.example.com/oauth/device",
+        }),
     );
     // Defaults hang off the issuer without doubling its trailing slash.
     let document = doc(&builder("https://as.example.com/tenant/").build().unwrap());
@@ -431,8 +430,13 @@ fn md_07_published_metadata_agrees_with_the_server() {
 #[test]
 fn im_03_metadata_does_not_suggest_implicit() {
     let document = doc(&code_server());
-    assert_eq!(document["response_types_supported"], json!(["code"]));
-    assert_eq!(document["response_modes_supported"], json!(["query"]));
+    assert_members(
+        &document,
+        json!({
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+        }),
+    );
     assert!(!strings(&document["grant_types_supported"]).contains(&"implicit"));
 }
 

@@ -679,7 +679,11 @@ fn oi_13_oi_14_oi_15_oi_16_userinfo() {
     let get = op.userinfo(bearer(access_token).with_header("origin", "https://spa.example"));
     assert_eq!(get.status, Status::OK);
     assert_eq!(get.header("content-type"), Some("application/json"));
-    assert_eq!(get.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(
+        get.header("access-control-allow-origin"),
+        None,
+        "CORS is opt-in"
+    );
     let info: Map<String, Value> = serde_json::from_slice(&get.body).unwrap();
     assert_eq!(info["sub"], id["sub"]);
     // `"true"` is released as a boolean; the empty phone number is left out (OI-15).
@@ -720,6 +724,30 @@ fn oi_13_oi_14_oi_15_oi_16_userinfo() {
     assert_eq!(query_only.status, Status::UNAUTHORIZED);
     let delete = op.userinfo(HttpRequest::new(Method::Other));
     assert_eq!(delete.status, Status::METHOD_NOT_ALLOWED);
+}
+
+/// OI-13: with CORS on, UserInfo answers the preflight, allows the token's client's
+/// origin, and refuses another origin.
+#[test]
+fn oi_13_userinfo_cors() {
+    let op = op_with(|b| b.cors(true));
+    let tokens = op.tokens("rp", "&scope=openid", alice());
+    let access_token = str_of(&tokens, "access_token");
+    let preflight =
+        op.userinfo(HttpRequest::new(Method::Options).with_header("origin", "https://rp.example"));
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some("https://rp.example")
+    );
+    let mine = op.userinfo(bearer(access_token).with_header("origin", "https://rp.example"));
+    assert_eq!(mine.status, Status::OK);
+    assert_eq!(
+        mine.header("access-control-allow-origin"),
+        Some("https://rp.example")
+    );
+    let other = op.userinfo(bearer(access_token).with_header("origin", "https://evil.example"));
+    assert_eq!(other.status, Status::BAD_REQUEST);
+    assert_eq!(other.header("access-control-allow-origin"), None);
 }
 
 /// OI-14: a client registered for signed UserInfo responses gets `application/jwt` with

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use crate::support::authz::*;
 use async_trait::async_trait;
-use grantflow::clock::ManualClock;
 use grantflow::grant::ResourceOwnerVerifier;
 use grantflow::limiter::MemoryAttemptLimiter;
 use grantflow::secret::ResourceOwnerPassword;
@@ -52,18 +51,11 @@ fn legacy_clients() -> Arc<MemoryClientRegistry> {
     clients
 }
 
-fn server(users: Arc<Users>) -> Server {
-    Server::builder(ISSUER, legacy_clients(), Arc::new(MemoryTokenStore::new()))
-        // One instance, its codes in memory by choice: no warning about that.
-        .code_store(Arc::new(MemoryCodeStore::new()))
-        .clock(Arc::new(ManualClock::new(start())))
-        .attempt_limiter(Arc::new(MemoryAttemptLimiter::new(
-            5,
-            Duration::from_secs(60),
-        )))
-        .password_grant(users)
-        .build()
-        .unwrap()
+/// The code flow harness with `legacy` registered and the password grant on, checked by
+/// `users`.
+fn server(users: Arc<Users>) -> Harness {
+    let limiter = Arc::new(MemoryAttemptLimiter::new(5, Duration::from_secs(60)));
+    Harness::builder(legacy_clients()).build(|b| b.attempt_limiter(limiter).password_grant(users))
 }
 
 fn password_request(client: &str, username: &str, password: &str) -> HttpRequest {
@@ -76,46 +68,37 @@ fn password_request(client: &str, username: &str, password: &str) -> HttpRequest
 
 #[test]
 fn pw_01_off_by_default() {
-    let s = Server::builder(ISSUER, legacy_clients(), Arc::new(MemoryTokenStore::new()))
-        .code_store(Arc::new(MemoryCodeStore::new()))
-        .build()
-        .unwrap();
-    let response =
-        block_on(s.token(&password_request("legacy", "alice", "correct horse"))).unwrap();
+    let s = Harness::builder(legacy_clients()).build(|b| b);
+    let response = s.token(&password_request("legacy", "alice", "correct horse"));
     assert_token_error(&response, 400, "unsupported_grant_type");
-    assert!(s.warnings().is_empty());
-    assert!(!s.grant_types().any(|g| g == "password"));
+    assert!(s.server.warnings().is_empty());
+    assert!(!s.server.grant_types().any(|g| g == "password"));
 }
 
 #[test]
 fn pw_02_enabled_only_for_listed_clients_with_correct_credentials() {
     let s = server(Arc::default());
-    let response =
-        block_on(s.token(&password_request("legacy", "alice", "correct horse"))).unwrap();
+    let response = s.token(&password_request("legacy", "alice", "correct horse"));
     assert_eq!(response.status, Status::OK);
     let body = json(&response);
     assert_eq!(body["scope"], "read");
     assert!(body["refresh_token"].is_string());
     // A client not registered for the grant.
-    let response = block_on(s.token(&password_request("conf", "alice", "correct horse"))).unwrap();
+    let response = s.token(&password_request("conf", "alice", "correct horse"));
     assert_token_error(&response, 400, "unauthorized_client");
     // Wrong password, unknown user.
-    let response = block_on(s.token(&password_request("legacy", "alice", "wrong"))).unwrap();
+    let response = s.token(&password_request("legacy", "alice", "wrong"));
     assert_token_error(&response, 400, "invalid_grant");
-    let response = block_on(s.token(&password_request("legacy", "mallory", "x"))).unwrap();
+    let response = s.token(&password_request("legacy", "mallory", "x"));
     assert_token_error(&response, 400, "invalid_grant");
     // The confidential client must authenticate.
     let request =
         post_form("grant_type=password&username=alice&password=correct+horse&client_id=legacy");
-    assert_token_error(&block_on(s.token(&request)).unwrap(), 401, "invalid_client");
+    assert_token_error(&s.token(&request), 401, "invalid_client");
     // Missing credentials.
     let request = post_form("grant_type=password&username=alice")
         .with_header("authorization", basic("legacy", CONF_SECRET));
-    assert_token_error(
-        &block_on(s.token(&request)).unwrap(),
-        400,
-        "invalid_request",
-    );
+    assert_token_error(&s.token(&request), 400, "invalid_request");
 }
 
 /// PW-03 with the default password limiter (only the client-secret limiter is replaced
@@ -125,19 +108,18 @@ fn pw_03_failed_attempts_are_throttled_per_user_and_never_echoed() {
     let users = Arc::new(Users::default());
     let s = server(users.clone());
     for n in 0..5 {
-        let response =
-            block_on(s.token(&password_request("legacy", "alice", &format!("guess-{n}")))).unwrap();
+        let response = s.token(&password_request("legacy", "alice", &format!("guess-{n}")));
         assert_token_error(&response, 400, "invalid_grant");
         assert!(!String::from_utf8_lossy(&response.body).contains("guess"));
     }
     // The 6th attempt is refused without reaching the verifier, even with the right password.
-    let response =
-        block_on(s.token(&password_request("legacy", "alice", "correct horse"))).unwrap();
-    assert_token_error(&response, 429, "invalid_grant");
+    let response = s.token(&password_request("legacy", "alice", "correct horse"));
+    // Throttled, the status is still the code's (RFC 6749 §5.2): 400, with `Retry-After`.
+    assert_token_error(&response, 400, "invalid_grant");
     assert!(response.header("retry-after").is_some());
     assert_eq!(users.seen.lock().unwrap().len(), 5);
     // Another user is not affected.
-    let response = block_on(s.token(&password_request("legacy", "bob", "x"))).unwrap();
+    let response = s.token(&password_request("legacy", "bob", "x"));
     assert_eq!(users.seen.lock().unwrap().len(), 6);
     assert_token_error(&response, 400, "invalid_grant");
     // The password never shows up in Debug output of the request or the secret.
@@ -147,17 +129,13 @@ fn pw_03_failed_attempts_are_throttled_per_user_and_never_echoed() {
     let request = post_form("grant_type=password&username=alice")
         .with_query("password=correct+horse")
         .with_header("authorization", basic("legacy", CONF_SECRET));
-    assert_token_error(
-        &block_on(s.token(&request)).unwrap(),
-        400,
-        "invalid_request",
-    );
+    assert_token_error(&s.token(&request), 400, "invalid_request");
 }
 
 #[test]
 fn pw_04_enabling_the_grant_reports_a_deprecation_warning() {
     let s = server(Arc::default());
-    let warnings = s.warnings();
+    let warnings = s.server.warnings();
     assert_eq!(warnings.len(), 1);
     assert!(warnings[0].contains("RFC 9700"));
 }

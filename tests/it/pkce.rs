@@ -97,7 +97,7 @@ fn pk_07_v_pkce_4_boundary_verifiers() {
 }
 
 #[test]
-fn pk_07_a_malformed_verifier_does_not_burn_the_code() {
+fn pk_07_a_malformed_verifier_burns_the_code_like_a_wrong_one() {
     let h = harness();
     let code = h.code_for("app");
     let response = h.token(&format!(
@@ -105,7 +105,7 @@ fn pk_07_a_malformed_verifier_does_not_burn_the_code() {
         "a".repeat(42)
     ));
     assert_token_error(&response, 400, "invalid_request");
-    assert_eq!(h.exchange("app", &code).status, Status::OK);
+    assert_token_error(&h.exchange("app", &code), 400, "invalid_grant");
 }
 
 #[test]

@@ -35,6 +35,7 @@ pub(crate) mod pg {
     use crate::support::harness::basic_header as basic;
     use crate::support::harness::post_form as form;
     use crate::support::harness::{CHALLENGE, ISSUER, VERIFIER, json};
+    use crate::support::race::race_async;
 
     const RS_SECRET: &str = "resource-server-secret";
     const CC_SECRET: &str = "backend-secret";
@@ -283,6 +284,28 @@ pub(crate) mod pg {
         ))
     }
 
+    /// Starts a device request of `tv` at `server`: (device code, user code).
+    async fn start_device(server: &Server, clients: &Clients) -> (String, String) {
+        let started = server
+            .device_authorization(&form(format!("client_id={}", clients.tv)))
+            .await
+            .expect("device authorization");
+        assert_eq!(started.status, Status::OK, "{started:?}");
+        (field(&started, "device_code"), field(&started, "user_code"))
+    }
+
+    /// Approves `user_code` at `server` for alice.
+    async fn approve_device(server: &Server, user_code: &str) {
+        let verifier = server.device_verifier().expect("the device grant is on");
+        let pending = verifier.verify(EnteredUserCode::new(user_code), "session:alice");
+        let scope = Scope::parse("profile").expect("scope");
+        let approval = pending
+            .await
+            .expect("pending request")
+            .approve(Subject::new("alice"), scope);
+        approval.await.expect("approved");
+    }
+
     /// Whether `token` introspects as active at `server`.
     async fn is_active(server: &Server, clients: &Clients, token: &str) -> bool {
         let request = form(format!("token={token}"))
@@ -297,22 +320,11 @@ pub(crate) mod pg {
         servers: [&Server; 2],
         request: impl Fn(usize) -> HttpRequest,
     ) -> Vec<HttpResponse> {
-        let barrier = Arc::new(tokio::sync::Barrier::new(RACE));
-        let tasks: Vec<_> = (0..RACE)
-            .map(|i| {
-                let (server, request) = (servers[i % 2].clone(), request(i));
-                let barrier = Arc::clone(&barrier);
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    server.token(&request).await.expect("no storage fault")
-                })
-            })
-            .collect();
-        let mut responses = Vec::new();
-        for task in tasks {
-            responses.push(task.await.expect("task"));
-        }
-        responses
+        race_async(RACE, |i| {
+            let (server, request) = (servers[i % 2].clone(), request(i));
+            async move { server.token(&request).await.expect("no storage fault") }
+        })
+        .await
     }
 
     /// At most one 200 (returned); every other response a 400 whose error is one of
@@ -444,24 +456,8 @@ pub(crate) mod pg {
             return;
         };
         let (a, b, clients, winners) = two_instances(&url).await;
-        let started = a
-            .device_authorization(&form(format!("client_id={}", clients.tv)))
-            .await
-            .expect("device authorization");
-        assert_eq!(started.status, Status::OK, "{started:?}");
-        let (device_code, user_code) =
-            (field(&started, "device_code"), field(&started, "user_code"));
-        b.device_verifier()
-            .expect("the device grant is on")
-            .verify(EnteredUserCode::new(&user_code), "session:alice")
-            .await
-            .expect("pending request")
-            .approve(
-                Subject::new("alice"),
-                Scope::parse("profile").expect("scope"),
-            )
-            .await
-            .expect("approved");
+        let (device_code, user_code) = start_device(&a, &clients).await;
+        approve_device(&b, &user_code).await;
         let responses = split_race([&a, &b], |_| device_poll(&clients, &device_code)).await;
         assert_eq!(
             winners.devices.load(Ordering::SeqCst),
@@ -490,22 +486,17 @@ pub(crate) mod pg {
             return;
         };
         let (a, b, clients, _) = two_instances(&url).await;
+        let backend = |body: String| {
+            form(body).with_header("authorization", basic(&clients.backend, CC_SECRET))
+        };
         let issued = a
-            .token(
-                &form("grant_type=client_credentials")
-                    .with_header("authorization", basic(&clients.backend, CC_SECRET)),
-            )
+            .token(&backend("grant_type=client_credentials".to_owned()))
             .await
             .expect("client credentials");
         let token = field(&issued, "access_token");
         assert!(is_active(&b, &clients, &token).await);
-        let revoked = b
-            .revoke(
-                &form(format!("token={token}"))
-                    .with_header("authorization", basic(&clients.backend, CC_SECRET)),
-            )
-            .await
-            .expect("revocation");
+        let revoked = b.revoke(&backend(format!("token={token}"))).await;
+        let revoked = revoked.expect("revocation");
         assert_eq!(revoked.status, Status::OK, "{revoked:?}");
         assert!(!is_active(&a, &clients, &token).await);
     }
@@ -530,29 +521,15 @@ pub(crate) mod pg {
                 .token(&exchange(&clients, &code(&a, &clients).await))
                 .await
                 .expect("exchange");
-            let started = a
-                .device_authorization(&form(format!("client_id={}", clients.tv)))
-                .await
-                .expect("device authorization");
-            let user_code = field(&started, "user_code");
-            b.device_verifier()
-                .expect("the device grant is on")
-                .verify(EnteredUserCode::new(&user_code), "session:alice")
-                .await
-                .expect("pending request")
-                .approve(
-                    Subject::new("alice"),
-                    Scope::parse("profile").expect("scope"),
-                )
-                .await
-                .expect("approved");
+            let (device_code, user_code) = start_device(&a, &clients).await;
+            approve_device(&b, &user_code).await;
             pool_a.close().await;
             pool_b.close().await;
             (
                 pending_code,
                 field(&tokens, "refresh_token"),
                 field(&tokens, "access_token"),
-                field(&started, "device_code"),
+                device_code,
             )
         };
         let (a, b) = (
@@ -589,10 +566,7 @@ pub(crate) mod pg {
         let request = form("grant_type=client_credentials")
             .with_header("authorization", basic("backend", CC_SECRET));
         let error = server.token(&request).await.expect_err("no database");
-        assert!(
-            matches!(&error, Error::Storage(e) if e.is_transient()),
-            "{error:?}"
-        );
+        assert_transient(&error);
         let response = error.to_response();
         assert_eq!(response.status, Status::SERVICE_UNAVAILABLE);
         assert_eq!(response.body, br#"{"error":"temporarily_unavailable"}"#);
@@ -616,6 +590,15 @@ pub(crate) mod pg {
             server(&stores)
         );
         assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    /// `error` is a transient storage fault.
+    #[track_caller]
+    fn assert_transient(error: &Error) {
+        assert!(
+            matches!(error, Error::Storage(e) if e.is_transient()),
+            "{error:?}"
+        );
     }
 
     /// A pool whose statements time out after 300 ms.
@@ -671,10 +654,7 @@ pub(crate) mod pg {
             .token(&exchange(&clients, &code))
             .await
             .expect_err("the insert times out");
-        assert!(
-            matches!(&error, Error::Storage(e) if e.is_transient()),
-            "{error:?}"
-        );
+        assert_transient(&error);
         assert_eq!(error.to_response().status, Status::SERVICE_UNAVAILABLE);
         lock.rollback().await.expect("rollback");
         let (tokens,): (i64,) =
@@ -701,10 +681,7 @@ pub(crate) mod pg {
             .token(&refresh(&clients, &refresh_token))
             .await
             .expect_err("the rotation times out");
-        assert!(
-            matches!(&error, Error::Storage(e) if e.is_transient()),
-            "{error:?}"
-        );
+        assert_transient(&error);
         lock.rollback().await.expect("rollback");
         let retried = normal
             .token(&refresh(&clients, &refresh_token))
@@ -921,7 +898,8 @@ pub(crate) mod pg {
         }
         for server in &servers {
             let response = server.token(&request(CC_SECRET)).await.expect("token");
-            assert_eq!(response.status, Status::TOO_MANY_REQUESTS, "{response:?}");
+            // Throttled: still 401 with the challenge (RFC 6749 §5.2), and `Retry-After`.
+            assert_eq!(response.status, Status::UNAUTHORIZED, "{response:?}");
             assert!(response.header("retry-after").is_some());
         }
     }

@@ -1,14 +1,14 @@
 //! The refresh token grant: RT-01..RT-08, rotation with reuse detection, the grace window,
 //! and 64-way concurrent refreshes.
 
-use crate::support::parked::{Park, ParkedStore};
+use crate::support::parked::Park;
+use crate::support::race::{race, runtime};
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::support::authz::*;
 use async_trait::async_trait;
-use grantflow::clock::ManualClock;
 use grantflow::secret::TokenHash;
 use grantflow::store::{
     GrantId, Insert, RefreshLookup, Rotation, TokenKind, TokenRecord, TokenStore,
@@ -108,16 +108,7 @@ fn rt_04_a_public_client_gets_a_new_refresh_token_each_time() {
     assert_ne!(a1, a2);
     let body = json_map(&response);
     let keys: Vec<&str> = body.keys().map(String::as_str).collect();
-    assert_eq!(
-        keys,
-        [
-            "access_token",
-            "expires_in",
-            "refresh_token",
-            "scope",
-            "token_type"
-        ]
-    );
+    assert_eq!(keys, TOKEN_MEMBERS);
 }
 
 #[test]
@@ -264,50 +255,32 @@ fn te_05_refresh_without_the_grant_type_is_unauthorized_client() {
     assert_token_error(&response, 400, "unauthorized_client");
 }
 
-/// 64 tasks present the same refresh token at once.
-fn race(h: &Harness, refresh: &str) -> Vec<HttpResponse> {
-    let server = h.server.clone();
+/// 64 tasks present the same refresh token at once; exactly one gets a successor, which
+/// is returned with every response.
+fn race_refresh(h: &Harness, refresh: &str) -> (HttpResponse, Vec<HttpResponse>) {
     let body = format!("grant_type=refresh_token&refresh_token={refresh}&client_id=app");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .build()
-        .unwrap();
-    runtime.block_on(async move {
-        let barrier = Arc::new(tokio::sync::Barrier::new(64));
-        let tasks: Vec<_> = (0..64)
-            .map(|_| {
-                let server = server.clone();
-                let barrier = Arc::clone(&barrier);
-                let body = body.clone();
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    server.token(&post_form(&body)).await.unwrap()
-                })
-            })
-            .collect();
-        let mut responses = Vec::new();
-        for task in tasks {
-            responses.push(task.await.unwrap());
-        }
-        responses
-    })
+    let responses = race(&runtime(4), 64, |_| {
+        let (server, request) = (h.server.clone(), post_form(&body));
+        async move { server.token(&request).await.unwrap() }
+    });
+    let ok: Vec<&HttpResponse> = responses
+        .iter()
+        .filter(|r| r.status == Status::OK)
+        .collect();
+    assert_eq!(ok.len(), 1);
+    (ok[0].clone(), responses)
 }
 
 #[test]
 fn rt_05_64_concurrent_refreshes_give_exactly_one_successor_and_reuse_revokes() {
     let h = harness();
     let (_, refresh) = h.tokens_for("app", "read");
-    let responses = race(&h, &refresh);
-    let ok: Vec<&HttpResponse> = responses
-        .iter()
-        .filter(|r| r.status == Status::OK)
-        .collect();
-    assert_eq!(ok.len(), 1);
+    let (ok, responses) = race_refresh(&h, &refresh);
     for r in responses.iter().filter(|r| r.status != Status::OK) {
         assert_token_error(r, 400, "invalid_grant");
     }
     // With reuse detection the losers revoked the family, successor included.
-    let (access, successor) = tokens_of(ok[0]);
+    let (access, successor) = tokens_of(&ok);
     assert!(!h.is_live(&access));
     assert!(!h.is_live(&successor.unwrap()));
 }
@@ -316,13 +289,8 @@ fn rt_05_64_concurrent_refreshes_give_exactly_one_successor_and_reuse_revokes() 
 fn rt_06_64_concurrent_refreshes_within_the_grace_window_keep_the_one_successor() {
     let h = harness_with(|b| b.refresh_reuse_grace(Duration::from_secs(5)));
     let (_, refresh) = h.tokens_for("app", "read");
-    let responses = race(&h, &refresh);
-    let ok: Vec<&HttpResponse> = responses
-        .iter()
-        .filter(|r| r.status == Status::OK)
-        .collect();
-    assert_eq!(ok.len(), 1);
-    let (access, successor) = tokens_of(ok[0]);
+    let (ok, _) = race_refresh(&h, &refresh);
+    let (access, successor) = tokens_of(&ok);
     let successor = successor.unwrap();
     assert!(h.is_live(&access) && h.is_live(&successor));
     assert_eq!(h.refresh("app", &successor, None).status, Status::OK);
@@ -330,7 +298,7 @@ fn rt_06_64_concurrent_refreshes_within_the_grace_window_keep_the_one_successor(
 
 /// A token store that implements only the required methods: no rotation.
 #[derive(Debug, Default)]
-struct NoRotation(MemoryTokenStore);
+struct NoRotation(Arc<MemoryTokenStore>);
 
 #[async_trait]
 impl TokenStore for NoRotation {
@@ -354,24 +322,14 @@ impl TokenStore for NoRotation {
 
 #[test]
 fn rt_05_a_store_without_rotation_fails_closed() {
-    let clock = ManualClock::new(start());
-    let server = Server::builder(ISSUER, clients(), Arc::new(NoRotation::default()))
-        .clock(Arc::new(clock))
-        .build()
-        .unwrap();
-    let pending =
-        block_on(server.authorize(&get(&format!("response_type=code&client_id=app&{PKCE}"))))
-            .unwrap();
-    let response =
-        block_on(pending.approve(Subject::new("alice"), Scope::parse("read").unwrap())).unwrap();
-    let code = location_param(&response, "code").unwrap();
-    let body =
-        format!("grant_type=authorization_code&code={code}&client_id=app&code_verifier={VERIFIER}");
-    let refresh = tokens_of(&block_on(server.token(&post_form(&body))).unwrap())
-        .1
-        .unwrap();
+    let tokens = Arc::new(MemoryTokenStore::new());
+    let store = Arc::new(NoRotation(tokens.clone()));
+    let h = Harness::builder(clients())
+        .token_store(tokens, store)
+        .build(|b| b);
+    let (_, refresh) = h.tokens_for("app", "read");
     let body = format!("grant_type=refresh_token&refresh_token={refresh}&client_id=app");
-    let error = block_on(server.token(&post_form(&body))).unwrap_err();
+    let error = block_on(h.server.token(&post_form(&body))).unwrap_err();
     assert_token_error(&error.to_response(), 500, "server_error");
 }
 
@@ -425,34 +383,17 @@ fn rt_05_memory_store_forgets_rotated_out_markers_after_expiry() {
 
 #[test]
 fn rt_07_a_grant_revoked_during_a_refresh_gets_no_successor() {
-    let tokens = Arc::new(MemoryTokenStore::new());
-    let (store, gate) = ParkedStore::new(Arc::clone(&tokens), Park::Rotate);
-    let h = Harness::builder(clients())
-        .token_store(tokens, store)
-        .build(|b| b);
+    let (builder, gate) = Harness::builder(clients()).parked(Park::Rotate);
+    let h = builder.build(|b| b);
     let (access, refresh) = h.tokens_for("app", "read");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    let (refreshed, revoked) = runtime.block_on(async {
-        let refreshed = tokio::spawn({
-            let server = h.server.clone();
-            let request = post_form(format!(
-                "grant_type=refresh_token&refresh_token={refresh}&client_id=app"
-            ));
-            async move { server.token(&request).await.unwrap() }
-        });
-        // The refresh has found its token active and waits before rotating it.
-        gate.parked.await.unwrap();
-        let revoked = h
-            .server
-            .revoke(&post_form(format!("token={refresh}&client_id=app")))
-            .await
-            .unwrap();
-        gate.release.send(()).unwrap();
-        (refreshed.await.unwrap(), revoked)
-    });
+    // The refresh finds its token active and waits before rotating it; meanwhile the
+    // grant is revoked.
+    let request = post_form(format!(
+        "grant_type=refresh_token&refresh_token={refresh}&client_id=app"
+    ));
+    let revoke = post_form(format!("token={refresh}&client_id=app"));
+    let revoked = async { h.server.revoke(&revoke).await.unwrap() };
+    let (refreshed, revoked) = gate.interleave(&h.server, request, revoked);
     assert_eq!(revoked.status, Status::OK);
     assert_token_error(&refreshed, 400, "invalid_grant");
     assert_eq!(

@@ -5,10 +5,7 @@
 use std::sync::Arc;
 
 use crate::support::token::*;
-use grantflow::{
-    AuthMethod, Client, ClientSecret, ClientType, GrantType, HttpRequest, MemoryClientRegistry,
-    MemoryTokenStore, Method, Server,
-};
+use grantflow::{AuthMethod, Client, ClientSecret, ClientType, GrantType, HttpRequest, Method};
 
 // ---------------------------------------------------------------------------------------
 // §24.2 V-BASIC (TE-06)
@@ -126,31 +123,28 @@ fn rfc6749_appendix_b_plus_is_a_space_not_a_plus() {
 #[test]
 fn rfc6749_appendix_b_in_basic_credentials() {
     // The same characters in a client_secret_basic secret, through the Basic decoder.
-    let registry = MemoryClientRegistry::new();
-    registry
-        .insert(
-            Client::builder("appendix-b-basic", ClientType::Confidential)
-                .secret(&ClientSecret::from_presented(APPENDIX_B.1.to_owned()))
-                .grant_type(GrantType::CLIENT_CREDENTIALS)
-                .allowed_scope("read")
-                .default_scope("read")
-                .build()
-                .unwrap(),
-        )
-        .unwrap();
-    let server = Server::builder(
-        ISSUER,
-        Arc::new(registry),
-        Arc::new(MemoryTokenStore::new()),
-    )
-    .access_token_ttl(TTL)
-    .build()
-    .unwrap();
+    let h = single_client(
+        "appendix-b-basic",
+        APPENDIX_B.1,
+        AuthMethod::ClientSecretBasic,
+    );
     let request = post_form("grant_type=client_credentials").with_header(
         "Authorization",
         basic_raw("appendix-b-basic:+%25%26%2B%C2%A3%E2%82%AC"),
     );
-    assert_token(&block_on(server.token(&request)).unwrap(), "read");
+    assert_token(&h.token(&request), "read");
+}
+
+/// A harness whose only client is confidential `id` with `secret` and `method`, allowed
+/// client credentials for `read` (its default).
+fn single_client(id: &str, secret: &str, method: AuthMethod) -> Harness {
+    let client = Client::builder(id, ClientType::Confidential)
+        .secret(&ClientSecret::from_presented(secret.to_owned()))
+        .auth_method(method)
+        .grant_type(GrantType::CLIENT_CREDENTIALS)
+        .allowed_scope("read")
+        .default_scope("read");
+    Harness::builder(Arc::new(register([client]))).build(|b| b.access_token_ttl(TTL))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -199,35 +193,14 @@ fn rfc6749_4_4_2_example_request_gets_the_4_4_3_response_shape() {
 fn rfc6749_2_3_1_client_secret_post_example() {
     // §2.3.1: `client_id=s6BhdRkqt3&client_secret=7Fjfp0ZBr1KtDRbnfVdmIw` in the body, for a
     // client registered for client_secret_post.
-    let registry = MemoryClientRegistry::new();
-    registry
-        .insert(
-            Client::builder(RFC_CLIENT, ClientType::Confidential)
-                .secret(&ClientSecret::from_presented(RFC_SECRET_1.to_owned()))
-                .auth_method(AuthMethod::ClientSecretPost)
-                .grant_type(GrantType::CLIENT_CREDENTIALS)
-                .allowed_scope("read")
-                .default_scope("read")
-                .build()
-                .unwrap(),
-        )
-        .unwrap();
-    let server = Server::builder(
-        ISSUER,
-        Arc::new(registry),
-        Arc::new(MemoryTokenStore::new()),
-    )
-    .access_token_ttl(TTL)
-    .build()
-    .unwrap();
+    let h = single_client(RFC_CLIENT, RFC_SECRET_1, AuthMethod::ClientSecretPost);
     let request = post_form(
         "grant_type=client_credentials&client_id=s6BhdRkqt3&client_secret=7Fjfp0ZBr1KtDRbnfVdmIw",
     );
-    assert_token(&block_on(server.token(&request)).unwrap(), "read");
+    assert_token(&h.token(&request), "read");
     // The §2.3.1 Basic form of the same credentials is refused: registered method only.
     let request = rfc6749_4_4_2_request();
-    let response = block_on(server.token(&request)).unwrap();
-    assert_error(&response, 401, "invalid_client");
+    assert_error(&h.token(&request), 401, "invalid_client");
 }
 
 #[test]

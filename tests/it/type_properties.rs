@@ -4,6 +4,7 @@
 use std::fmt::Debug;
 
 use crate::support::hostile;
+use crate::support::race::runtime;
 use crate::support::token::*;
 use grantflow::clock::Clock;
 use grantflow::grant::GrantHandler;
@@ -52,10 +53,7 @@ fn token_future_is_send() {
 #[test]
 fn server_futures_run_on_a_multi_thread_runtime() {
     let h = Harness::new();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    let runtime = runtime(2);
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let server = h.server.clone();
@@ -83,13 +81,9 @@ fn assert_redacted(value: &dyn Debug, secrets: &[&str]) {
 #[test]
 fn debug_of_http_request_hides_credentials_and_body() {
     let secret = "body-secret-Qx81";
-    let request = basic_request(
-        BACKEND.0,
-        BACKEND.1,
-        format!(
-            "grant_type=client_credentials&client_secret={secret}&refresh_token=rt-Zz9&code=cd-77"
-        ),
-    )
+    let request = backend(format!(
+        "grant_type=client_credentials&client_secret={secret}&refresh_token=rt-Zz9&code=cd-77"
+    ))
     .with_query("client_secret=query-secret-K2");
     let header = basic(BACKEND.0, BACKEND.1);
     let token68 = header.strip_prefix("Basic ").unwrap();
@@ -302,32 +296,17 @@ fn debug_of_endpoint_values_is_redacted() {
         }
     }
     let spy = Arc::new(Spy::default());
-    let clients = Arc::new(grantflow::MemoryClientRegistry::new());
-    clients
-        .insert(
-            Client::builder("ext", ClientType::Confidential)
-                .secret(&ClientSecret::from_presented("ext-secret-Lk2".into()))
-                .grant_type(GrantType::new("urn:example:spy"))
-                .allowed_scope("read")
-                .default_scope("read")
-                .build()
-                .unwrap(),
-        )
-        .unwrap();
-    let server = Server::builder(
-        ISSUER,
-        clients,
-        Arc::new(grantflow::MemoryTokenStore::new()),
-    )
-    .grant_handler(spy.clone())
-    .build()
-    .unwrap();
-    let response = block_on(server.token(&basic_request(
+    let client = Client::builder("ext", ClientType::Confidential)
+        .secret(&ClientSecret::from_presented("ext-secret-Lk2".into()))
+        .grant_type(GrantType::new("urn:example:spy"))
+        .allowed_scope("read")
+        .default_scope("read");
+    let h = Harness::builder(Arc::new(register([client]))).build(|b| b.grant_handler(spy.clone()));
+    let response = h.token(&basic_request(
         "ext",
         "ext-secret-Lk2",
         "grant_type=urn%3Aexample%3Aspy&assertion=assertion-secret-9Q",
-    )))
-    .unwrap();
+    ));
     assert_eq!(
         response.status.as_u16(),
         200,

@@ -5,12 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::SystemTime;
 
+use crate::support::faults::{DETAIL, FailingClients, FailingTokens, causes};
 use crate::support::token::*;
 use async_trait::async_trait;
 use grantflow::grant::{GrantHandler, Rejection, TokenGrant};
 use grantflow::limiter::{AttemptKey, AttemptLimiter, MemoryAttemptLimiter, Outcome, Throttle};
-use grantflow::secret::TokenHash;
-use grantflow::store::{GrantId, Insert, TokenRecord, TokenStore};
 use grantflow::{
     AuthMethod, Client, ClientId, ClientRegistry, ClientSecret, ClientType, ConfigError, Error,
     ErrorCode, FormLimits, GrantRequest, GrantType, HttpRequest, HttpResponse,
@@ -26,13 +25,7 @@ fn te_01_other_methods_get_405_with_allow_post() {
     let h = Harness::new();
     for method in [Method::Get, Method::Other, Method::Head, Method::Options] {
         // Even a request that would be valid as a POST.
-        let request = raw_request(
-            method,
-            Some(FORM),
-            &[("Authorization", &basic(BACKEND.0, BACKEND.1))],
-            cc_body(None).as_bytes(),
-        )
-        .with_query("grant_type=client_credentials");
+        let request = backend_cc_as(method, Some(FORM)).with_query("grant_type=client_credentials");
         let response = h.token(&request);
         assert_eq!(response.status.as_u16(), 405, "{method:?}");
         assert_eq!(response.header("allow"), Some("POST"), "{method:?}");
@@ -45,12 +38,7 @@ fn te_01_other_methods_get_405_with_allow_post() {
 fn te_01_method_names_map_to_405() {
     let h = Harness::new();
     for name in ["GET", "PUT", "DELETE", "PATCH", "post"] {
-        let request = raw_request(
-            Method::from_name(name),
-            Some(FORM),
-            &[("Authorization", &basic(BACKEND.0, BACKEND.1))],
-            cc_body(None).as_bytes(),
-        );
+        let request = backend_cc_as(Method::from_name(name), Some(FORM));
         let response = h.token(&request);
         assert_eq!(response.status.as_u16(), 405, "{name}");
         assert_eq!(response.header("allow"), Some("POST"));
@@ -71,12 +59,7 @@ fn te_02_form_content_type_with_utf8_charset_is_accepted() {
         "application/x-www-form-urlencoded; charset=\"UTF-8\"",
         "Application/X-WWW-Form-Urlencoded",
     ] {
-        let request = raw_request(
-            Method::Post,
-            Some(content_type),
-            &[("Authorization", &basic(BACKEND.0, BACKEND.1))],
-            cc_body(None).as_bytes(),
-        );
+        let request = backend_cc_as(Method::Post, Some(content_type));
         assert_token(&h.token(&request), "read");
     }
 }
@@ -123,7 +106,7 @@ fn te_03_repeated_parameter_is_invalid_request() {
         "grant_type=client_credentials&gr%61nt_type=client_credentials",
         "grant_type=client_credentials&foo=1&foo=2",
     ] {
-        let response = h.token(&basic_request(BACKEND.0, BACKEND.1, body));
+        let response = h.token(&backend(body));
         assert_error(&response, 400, "invalid_request");
     }
     // A repeated client_id with client_secret_post.
@@ -142,30 +125,22 @@ fn te_03_repeated_parameter_is_invalid_request() {
 fn te_03_empty_value_counts_as_absent() {
     let h = Harness::new();
     // `scope=` uses the default scope.
-    let response = h.token(&basic_request(
-        BACKEND.0,
-        BACKEND.1,
-        "grant_type=client_credentials&scope=",
-    ));
+    let response = h.token(&backend("grant_type=client_credentials&scope="));
     assert_token(&response, "read");
     // An empty client_secret next to Basic is not a second method.
-    let response = h.token(&basic_request(
-        BACKEND.0,
-        BACKEND.1,
+    let response = h.token(&backend(
         "grant_type=client_credentials&client_secret=&client_id=",
     ));
     assert_token(&response, "read");
     // An empty grant_type is a missing grant_type.
-    let response = h.token(&basic_request(BACKEND.0, BACKEND.1, "grant_type="));
+    let response = h.token(&backend("grant_type="));
     assert_error(&response, 400, "invalid_request");
 }
 
 #[test]
 fn te_03_unknown_parameters_are_ignored() {
     let h = Harness::new();
-    let response = h.token(&basic_request(
-        BACKEND.0,
-        BACKEND.1,
+    let response = h.token(&backend(
         "foo=1&grant_type=client_credentials&bar=&x%20y=z&&=orphan&flag",
     ));
     assert_token(&response, "read");
@@ -291,6 +266,37 @@ fn te_04_query_without_credentials_is_allowed() {
 }
 
 #[test]
+fn te_04_the_rest_of_the_endpoint_query_is_ignored() {
+    // Whatever the endpoint URL's own query holds (repeats, bad escapes, invalid UTF-8,
+    // hundreds of names), it is not a request parameter and is not judged.
+    let c = counted();
+    let many = (0..300)
+        .map(|i| format!("p{i}=1"))
+        .collect::<Vec<_>>()
+        .join("&");
+    for query in [
+        "a=1&a=2",
+        "x=%ff",
+        "%zz=1",
+        "x=%",
+        "a=1&a=1&b=%c3%28",
+        many.as_str(),
+    ] {
+        let response = block_on(c.server.token(&backend_cc().with_query(query))).unwrap();
+        assert_token(&response, "read");
+    }
+    // Credentials are still found among them, however the name is escaped.
+    for query in [
+        "a=1&a=2&c%6Fde=abc",
+        "x=%ff&client_secret=x",
+        "refresh%5Ftoken=r&%zz",
+    ] {
+        let response = block_on(c.server.token(&backend_cc().with_query(query))).unwrap();
+        assert_error(&response, 400, "invalid_request");
+    }
+}
+
+#[test]
 fn te_04_query_parameters_are_not_read_as_request_parameters() {
     let h = Harness::new();
     // Only the body counts: a grant_type in the query is not a grant_type.
@@ -319,7 +325,7 @@ fn te_05_missing_grant_type_is_invalid_request() {
         "grant_type=",
         "GRANT_TYPE=client_credentials",
     ] {
-        let response = h.token(&basic_request(BACKEND.0, BACKEND.1, body));
+        let response = h.token(&backend(body));
         assert_error(&response, 400, "invalid_request");
     }
 }
@@ -337,7 +343,7 @@ fn te_05_unknown_or_disabled_grant_type_is_unsupported_grant_type() {
         "urn:example:not-registered",
     ] {
         let body = format!("grant_type={}", enc(grant_type));
-        let response = h.token(&basic_request(BACKEND.0, BACKEND.1, body));
+        let response = h.token(&backend(body));
         assert_error(&response, 400, "unsupported_grant_type");
     }
     assert_eq!(h.stored(), 0);
@@ -407,7 +413,7 @@ fn te_05_extension_grant_handlers_are_dispatched_by_grant_type() {
     ));
     assert_error(&response, 400, "invalid_grant");
     // A known grant the client is not registered for.
-    let response = h.token(&basic_request(BACKEND.0, BACKEND.1, body));
+    let response = h.token(&backend(body));
     assert_error(&response, 400, "unauthorized_client");
     // And the extension client may not use client_credentials.
     let response = h.token(&basic_request("ext", "ext-secret", cc_body(None)));
@@ -427,13 +433,7 @@ fn te_05_two_handlers_for_one_grant_type_are_a_config_error() {
             unreachable!("never registered")
         }
     }
-    let result = Server::builder(
-        ISSUER,
-        Arc::new(fixture_registry()),
-        Arc::new(MemoryTokenStore::new()),
-    )
-    .grant_handler(Arc::new(Shadow))
-    .build();
+    let result = fixture_server().grant_handler(Arc::new(Shadow)).build();
     assert_eq!(result.err(), Some(ConfigError::DuplicateGrantHandler));
 }
 
@@ -445,208 +445,166 @@ fn te_05_two_handlers_for_one_grant_type_are_a_config_error() {
 fn negative_cases() -> Vec<(&'static str, HttpRequest, u16, &'static str)> {
     let auth = basic(BACKEND.0, BACKEND.1);
     let with_auth = |body: &str| post_form(body).with_header("Authorization", &auth);
-    let mut cases = vec![
-        (
-            "GET",
-            HttpRequest::new(Method::Get).with_query("grant_type=client_credentials"),
-            405,
-            "invalid_request",
-        ),
-        (
-            "PUT",
-            raw_request(Method::Other, Some(FORM), &[], cc_body(None).as_bytes()),
-            405,
-            "invalid_request",
-        ),
-        (
-            "no content type",
-            raw_request(
-                Method::Post,
-                None,
-                &[("Authorization", &auth)],
-                cc_body(None).as_bytes(),
+    let mut cases = Vec::new();
+    let mut expect = |status, error, requests: Vec<(&'static str, HttpRequest)>| {
+        cases.extend(
+            requests
+                .into_iter()
+                .map(|(what, r)| (what, r, status, error)),
+        );
+    };
+    expect(
+        405,
+        "invalid_request",
+        vec![
+            (
+                "GET",
+                HttpRequest::new(Method::Get).with_query("grant_type=client_credentials"),
             ),
-            400,
-            "invalid_request",
-        ),
-        (
-            "JSON body",
-            raw_request(
-                Method::Post,
-                Some("application/json"),
-                &[("Authorization", &auth)],
-                br#"{"grant_type":"client_credentials"}"#,
+            (
+                "PUT",
+                raw_request(Method::Other, Some(FORM), &[], cc_body(None).as_bytes()),
             ),
-            400,
-            "invalid_request",
-        ),
-        (
-            "multipart",
-            raw_request(
-                Method::Post,
-                Some("multipart/form-data; boundary=b"),
-                &[("Authorization", &auth)],
-                cc_body(None).as_bytes(),
+        ],
+    );
+    expect(
+        400,
+        "invalid_request",
+        vec![
+            ("no content type", backend_cc_as(Method::Post, None)),
+            (
+                "JSON body",
+                raw_request(
+                    Method::Post,
+                    Some("application/json"),
+                    &[("Authorization", &auth)],
+                    br#"{"grant_type":"client_credentials"}"#,
+                ),
             ),
-            400,
-            "invalid_request",
-        ),
-        (
-            "latin1",
-            raw_request(
-                Method::Post,
-                Some("application/x-www-form-urlencoded; charset=latin1"),
-                &[("Authorization", &auth)],
-                cc_body(None).as_bytes(),
+            (
+                "multipart",
+                backend_cc_as(Method::Post, Some("multipart/form-data; boundary=b")),
             ),
-            400,
-            "invalid_request",
-        ),
-        (
-            "repeated grant_type",
-            with_auth("grant_type=client_credentials&grant_type=client_credentials"),
-            400,
-            "invalid_request",
-        ),
-        (
-            "repeated scope",
-            with_auth("grant_type=client_credentials&scope=read&scope=write"),
-            400,
-            "invalid_request",
-        ),
-        (
-            "secret in query",
-            backend_cc().with_query(format!("client_secret={}", enc(BACKEND.1))),
-            400,
-            "invalid_request",
-        ),
-        (
-            "missing grant_type",
-            with_auth("scope=read"),
-            400,
-            "invalid_request",
-        ),
-        (
-            "unknown grant_type",
-            with_auth("grant_type=foo"),
-            400,
-            "unsupported_grant_type",
-        ),
-        (
-            "password grant",
-            with_auth("grant_type=password&username=u&password=p"),
-            400,
-            "unsupported_grant_type",
-        ),
-        (
-            "grant not registered",
-            basic_request(CODE_ONLY.0, CODE_ONLY.1, cc_body(None)),
-            400,
-            "unauthorized_client",
-        ),
-        (
-            "public client",
-            post_form(format!("{}&client_id={SPA}", cc_body(None))),
-            400,
-            "unauthorized_client",
-        ),
-        (
-            "no credentials",
-            post_form(cc_body(None)),
-            401,
-            "invalid_client",
-        ),
-        (
-            "wrong Basic secret",
-            basic_request(BACKEND.0, "wrong", cc_body(None)),
-            401,
-            "invalid_client",
-        ),
-        (
-            "wrong post secret",
-            post_request(POSTER.0, "wrong", &cc_body(None)),
-            401,
-            "invalid_client",
-        ),
-        (
-            "unknown client",
-            basic_request("nobody", "x", cc_body(None)),
-            401,
-            "invalid_client",
-        ),
-        (
-            "malformed Basic",
-            post_form(cc_body(None)).with_header("Authorization", "Basic %%%"),
-            401,
-            "invalid_client",
-        ),
-        (
-            "V-BASIC-NEG",
-            post_form(cc_body(None)).with_header("Authorization", V_BASIC_NEG),
-            401,
-            "invalid_client",
-        ),
-        (
-            "Basic client using post",
-            post_request(BACKEND.0, BACKEND.1, &cc_body(None)),
-            401,
-            "invalid_client",
-        ),
-        (
-            "post client using Basic",
-            basic_request(POSTER.0, POSTER.1, cc_body(None)),
-            401,
-            "invalid_client",
-        ),
-        (
-            "confidential client with client_id only",
-            post_form(format!("{}&client_id={}", cc_body(None), BACKEND.0)),
-            401,
-            "invalid_client",
-        ),
-        (
-            "Basic + body secret",
-            with_auth(&format!("{}&client_secret=x", cc_body(None))),
-            400,
-            "invalid_request",
-        ),
-        (
-            "Basic + other body client_id",
-            with_auth(&format!("{}&client_id={}", cc_body(None), OTHER.0)),
-            400,
-            "invalid_request",
-        ),
-        (
-            "two Authorization headers",
-            backend_cc().with_header("Authorization", &auth),
-            400,
-            "invalid_request",
-        ),
-        (
-            "disallowed scope",
-            with_auth("grant_type=client_credentials&scope=admin"),
-            400,
-            "invalid_scope",
-        ),
-        (
-            "malformed scope (V-ERR)",
-            with_auth("grant_type=client_credentials&scope=caf%C3%A9%22x"),
-            400,
-            "invalid_scope",
-        ),
-        (
-            "backslash in scope",
-            with_auth("grant_type=client_credentials&scope=a%5Cb"),
-            400,
-            "invalid_scope",
-        ),
-        (
-            "no scope, no default",
-            basic_request(NO_DEFAULT.0, NO_DEFAULT.1, cc_body(None)),
-            400,
-            "invalid_scope",
-        ),
-    ];
+            (
+                "latin1",
+                backend_cc_as(
+                    Method::Post,
+                    Some("application/x-www-form-urlencoded; charset=latin1"),
+                ),
+            ),
+            (
+                "repeated grant_type",
+                with_auth("grant_type=client_credentials&grant_type=client_credentials"),
+            ),
+            (
+                "repeated scope",
+                with_auth("grant_type=client_credentials&scope=read&scope=write"),
+            ),
+            (
+                "secret in query",
+                backend_cc().with_query(format!("client_secret={}", enc(BACKEND.1))),
+            ),
+            ("missing grant_type", with_auth("scope=read")),
+            (
+                "Basic + body secret",
+                with_auth(&format!("{}&client_secret=x", cc_body(None))),
+            ),
+            (
+                "Basic + other body client_id",
+                with_auth(&format!("{}&client_id={}", cc_body(None), OTHER.0)),
+            ),
+            (
+                "two Authorization headers",
+                backend_cc().with_header("Authorization", &auth),
+            ),
+        ],
+    );
+    expect(
+        400,
+        "unsupported_grant_type",
+        vec![
+            ("unknown grant_type", with_auth("grant_type=foo")),
+            (
+                "password grant",
+                with_auth("grant_type=password&username=u&password=p"),
+            ),
+        ],
+    );
+    expect(
+        400,
+        "unauthorized_client",
+        vec![
+            (
+                "grant not registered",
+                basic_request(CODE_ONLY.0, CODE_ONLY.1, cc_body(None)),
+            ),
+            (
+                "public client",
+                post_form(format!("{}&client_id={SPA}", cc_body(None))),
+            ),
+        ],
+    );
+    expect(
+        401,
+        "invalid_client",
+        vec![
+            ("no credentials", post_form(cc_body(None))),
+            (
+                "wrong Basic secret",
+                basic_request(BACKEND.0, "wrong", cc_body(None)),
+            ),
+            (
+                "wrong post secret",
+                post_request(POSTER.0, "wrong", &cc_body(None)),
+            ),
+            (
+                "unknown client",
+                basic_request("nobody", "x", cc_body(None)),
+            ),
+            (
+                "malformed Basic",
+                post_form(cc_body(None)).with_header("Authorization", "Basic %%%"),
+            ),
+            (
+                "V-BASIC-NEG",
+                post_form(cc_body(None)).with_header("Authorization", V_BASIC_NEG),
+            ),
+            (
+                "Basic client using post",
+                post_request(BACKEND.0, BACKEND.1, &cc_body(None)),
+            ),
+            (
+                "post client using Basic",
+                basic_request(POSTER.0, POSTER.1, cc_body(None)),
+            ),
+            (
+                "confidential client with client_id only",
+                post_form(format!("{}&client_id={}", cc_body(None), BACKEND.0)),
+            ),
+        ],
+    );
+    expect(
+        400,
+        "invalid_scope",
+        vec![
+            (
+                "disallowed scope",
+                with_auth("grant_type=client_credentials&scope=admin"),
+            ),
+            (
+                "malformed scope (V-ERR)",
+                with_auth("grant_type=client_credentials&scope=caf%C3%A9%22x"),
+            ),
+            (
+                "backslash in scope",
+                with_auth("grant_type=client_credentials&scope=a%5Cb"),
+            ),
+            (
+                "no scope, no default",
+                basic_request(NO_DEFAULT.0, NO_DEFAULT.1, cc_body(None)),
+            ),
+        ],
+    );
     for (what, body) in oversized_bodies() {
         cases.push((what, with_auth_bytes(&auth, body), 400, "invalid_request"));
     }
@@ -749,7 +707,7 @@ fn er_02_error_description_never_echoes_forbidden_characters() {
         "grant_type=client_credentials&scope=%22%5C%0A%C3%A9",
         "grant_type=%22%5C%C3%A9",
     ] {
-        let response = h.token(&basic_request(BACKEND.0, BACKEND.1, body));
+        let response = h.token(&backend(body));
         assert_eq!(response.status.as_u16(), 400, "{body}");
         let json = json(&response);
         let description = json
@@ -773,13 +731,13 @@ fn te_12_every_token_endpoint_response_is_json_no_store() {
         "success via post".into(),
         h.token(&post_request(POSTER.0, POSTER.1, &cc_body(None))),
     ));
-    // A throttled answer (429).
+    // A throttled answer (401 with `Retry-After`).
     let throttled = loop {
         let response = h.token(&basic_request(OTHER.0, "guess", cc_body(None)));
-        if response.status.as_u16() == 429 {
+        assert_eq!(response.status.as_u16(), 401);
+        if response.header("retry-after").is_some() {
             break response;
         }
-        assert_eq!(response.status.as_u16(), 401);
     };
     responses.push(("throttled".into(), throttled));
     for (what, response) in &responses {
@@ -877,16 +835,12 @@ fn form_limits_are_configurable() {
         assert_error(&response, 400, "invalid_request");
     }
     // Zero limits are refused at build time.
-    let result = Server::builder(
-        ISSUER,
-        Arc::new(fixture_registry()),
-        Arc::new(MemoryTokenStore::new()),
-    )
-    .form_limits(FormLimits {
-        max_body_bytes: 0,
-        ..FormLimits::default()
-    })
-    .build();
+    let result = fixture_server()
+        .form_limits(FormLimits {
+            max_body_bytes: 0,
+            ..FormLimits::default()
+        })
+        .build();
     assert!(matches!(result, Err(ConfigError::Setting(_))));
 }
 
@@ -895,8 +849,6 @@ fn oversized_query_is_invalid_request() {
     let h = Harness::new();
     let response = h.token(&backend_cc().with_query("x=".to_owned() + &"a".repeat(20_000)));
     assert_error(&response, 400, "invalid_request");
-    let response = h.token(&backend_cc().with_query("x=%zz"));
-    assert_error(&response, 400, "invalid_request");
     assert_eq!(h.stored(), 0);
 }
 
@@ -904,49 +856,16 @@ fn oversized_query_is_invalid_request() {
 // Storage faults: Err, rendered as an opaque server_error
 // ---------------------------------------------------------------------------------------
 
-const INTERNAL_DETAIL: &str = "connect to db.internal:5432 failed: password=hunter2";
-
-/// A token store whose writes always fail.
-#[derive(Debug)]
-struct FailingStore {
-    transient: bool,
+/// The store's failure: a refused connection with an internal detail.
+fn refused() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::ConnectionRefused, DETAIL)
 }
 
-impl FailingStore {
-    fn error(&self) -> StorageError {
-        let cause = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, INTERNAL_DETAIL);
-        if self.transient {
-            StorageError::transient(cause)
-        } else {
-            StorageError::new(cause)
-        }
-    }
-}
-
-#[async_trait]
-impl TokenStore for FailingStore {
-    async fn insert(&self, _tokens: Vec<(TokenHash, TokenRecord)>) -> Result<Insert, StorageError> {
-        Err(self.error())
-    }
-
-    async fn find(&self, _token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
-        Err(self.error())
-    }
-
-    async fn revoke(&self, _token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
-        Err(self.error())
-    }
-
-    async fn revoke_grant(&self, _grant: &GrantId, _: SystemTime) -> Result<usize, StorageError> {
-        Err(self.error())
-    }
-}
-
-fn failing_server(transient: bool) -> Server {
+fn failing_server(fault: fn() -> StorageError) -> Server {
     Server::builder(
         ISSUER,
         Arc::new(fixture_registry()),
-        Arc::new(FailingStore { transient }),
+        Arc::new(FailingTokens(fault)),
     )
     .clock(Arc::new(grantflow::clock::ManualClock::new(t0())))
     .build()
@@ -955,16 +874,11 @@ fn failing_server(transient: bool) -> Server {
 
 #[test]
 fn er_05_storage_failure_is_an_err_rendered_as_opaque_server_error() {
-    let server = failing_server(false);
+    let server = failing_server(|| StorageError::new(refused()));
     let error = block_on(server.token(&backend_cc())).expect_err("the store failed");
     assert!(matches!(error, Error::Storage(_)), "{error:?}");
     // The cause is kept for the host's logs...
-    let mut source = std::error::Error::source(&error);
-    let mut chain = String::new();
-    while let Some(cause) = source {
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
+    let chain = causes(&error);
     assert!(chain.contains("hunter2"), "{chain}");
     // ...and never reaches the wire.
     let response = error.to_response();
@@ -979,7 +893,7 @@ fn er_05_storage_failure_is_an_err_rendered_as_opaque_server_error() {
 
 #[test]
 fn transient_storage_failure_is_temporarily_unavailable() {
-    let server = failing_server(true);
+    let server = failing_server(|| StorageError::transient(refused()));
     let error = block_on(server.token(&backend_cc())).expect_err("the store failed");
     let response = error.to_response();
     assert_eq!(response.status.as_u16(), 503);
@@ -991,7 +905,7 @@ fn transient_storage_failure_is_temporarily_unavailable() {
 fn storage_is_not_touched_by_rejected_requests() {
     // A failing store cannot turn a protocol error into an Err: rejected requests never
     // reach it.
-    let server = failing_server(false);
+    let server = failing_server(|| StorageError::new(refused()));
     for (what, request, status, code) in negative_cases() {
         let response = block_on(server.token(&request))
             .unwrap_or_else(|e| panic!("{what}: rejected requests must not hit the store: {e}"));
@@ -999,26 +913,12 @@ fn storage_is_not_touched_by_rejected_requests() {
     }
 }
 
-/// A registry that always fails.
-#[derive(Debug)]
-struct FailingRegistry;
-
-#[async_trait]
-impl ClientRegistry for FailingRegistry {
-    async fn find(&self, _client_id: &ClientId) -> Result<Option<Arc<Client>>, StorageError> {
-        Err(StorageError::new(INTERNAL_DETAIL))
-    }
-}
-
 #[test]
 fn er_05_registry_failure_is_an_err_not_invalid_client() {
-    let server = Server::builder(
-        ISSUER,
-        Arc::new(FailingRegistry),
-        Arc::new(MemoryTokenStore::new()),
-    )
-    .build()
-    .unwrap();
+    let registry = Arc::new(FailingClients(|| StorageError::new(DETAIL)));
+    let server = Server::builder(ISSUER, registry, Arc::new(MemoryTokenStore::new()))
+        .build()
+        .unwrap();
     let error = block_on(server.token(&backend_cc())).expect_err("the registry failed");
     let response = error.to_response();
     assert_eq!(response.status.as_u16(), 500);
@@ -1047,7 +947,7 @@ impl grantflow::TokenIssuer for FixedIssuer {
             Some(text) => Ok(grantflow::secret::AccessToken::from_presented(
                 text.to_owned(),
             )),
-            None => Err(grantflow::issuer::IssueError::new(INTERNAL_DETAIL)),
+            None => Err(grantflow::issuer::IssueError::new(DETAIL)),
         }
     }
 
@@ -1056,7 +956,7 @@ impl grantflow::TokenIssuer for FixedIssuer {
         _claims: &grantflow::issuer::TokenClaims<'_>,
         _random: &dyn grantflow::random::Random,
     ) -> Result<grantflow::secret::RefreshToken, grantflow::issuer::IssueError> {
-        Err(grantflow::issuer::IssueError::new(INTERNAL_DETAIL))
+        Err(grantflow::issuer::IssueError::new(DETAIL))
     }
 }
 

@@ -25,6 +25,15 @@ pub const PKCE: &str =
     "code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
 pub const CONF_SECRET: &str = "conf-secret-value";
 
+/// The members of a token response with a refresh token (RFC 6749 §5.1), in order.
+pub const TOKEN_MEMBERS: [&str; 5] = [
+    "access_token",
+    "expires_in",
+    "refresh_token",
+    "scope",
+    "token_type",
+];
+
 fn secret() -> ClientSecret {
     ClientSecret::from_presented(CONF_SECRET.to_owned())
 }
@@ -104,11 +113,35 @@ pub fn get(query: &str) -> HttpRequest {
 
 /// The query parameters of the response's `Location`, in order.
 pub fn location_params(response: &HttpResponse) -> Vec<(String, String)> {
-    let location = response.header("location").expect("a Location header");
-    let url = url::Url::parse(location).expect("an absolute Location");
+    let url = url::Url::parse(location(response)).expect("an absolute Location");
     url.query_pairs()
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
+}
+
+/// The response's `Location`; fails the test if it has none.
+#[track_caller]
+pub fn location(response: &HttpResponse) -> &str {
+    response.header("location").expect("a Location header")
+}
+
+/// The `error` parameter of the response's `Location` is `error`.
+#[track_caller]
+pub fn assert_location_error(response: &HttpResponse, error: &str) {
+    let location = location(response);
+    assert_eq!(
+        location_param(response, "error").as_deref(),
+        Some(error),
+        "{location}"
+    );
+}
+
+/// No CORS header on an authorization endpoint response (it is a navigation, never read by
+/// script).
+#[track_caller]
+pub fn assert_no_cors(response: &HttpResponse) {
+    let cors = |h: &Header| h.name.starts_with("access-control-");
+    assert!(!response.headers.iter().any(cors), "{response:?}");
 }
 
 pub fn location_param(response: &HttpResponse, name: &str) -> Option<String> {

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use grantflow::device::{DeviceVerificationError, PendingDeviceAuthorization};
 use grantflow::{
-    Client, ClientSecret, ClientType, GrantType, HttpResponse, MemoryClientRegistry,
-    MemoryDeviceStore, ServerBuilder,
+    Client, ClientSecret, ClientType, GrantType, HttpRequest, HttpResponse, MemoryClientRegistry,
+    MemoryDeviceStore, Scope, ServerBuilder, Subject,
 };
 use serde_json::Value;
 
@@ -85,7 +86,12 @@ impl Harness {
     }
 
     pub(crate) fn device_authorization(&self, body: &str) -> HttpResponse {
-        block_on(self.server.device_authorization(&form_post(body))).unwrap()
+        self.device_request(&form_post(body))
+    }
+
+    /// Sends `request` to the device authorization endpoint.
+    pub(crate) fn device_request(&self, request: &HttpRequest) -> HttpResponse {
+        block_on(self.server.device_authorization(request)).expect("memory stores never fail")
     }
 
     /// Starts a device flow for `client_id`; returns (device_code, user_code).
@@ -101,9 +107,12 @@ impl Harness {
 
     /// One poll of the token endpoint by public client `client_id`.
     pub(crate) fn poll(&self, client_id: &str, device_code: &str) -> HttpResponse {
-        self.token(&form_post(format!(
-            "grant_type={DEVICE_GRANT_ENCODED}&device_code={device_code}&client_id={client_id}"
-        )))
+        self.token(&poll_body(device_code, client_id))
+    }
+
+    /// The [`outcome`] of one poll by `tv`.
+    pub(crate) fn polled(&self, device_code: &str) -> String {
+        outcome(&self.poll("tv", device_code))
     }
 
     /// Looks the user code up and approves it for `alice` with the requested scope.
@@ -114,6 +123,32 @@ impl Harness {
         let scope = pending.requested_scope().clone();
         block_on(pending.approve(grantflow::Subject::new("alice"), scope)).unwrap();
     }
+}
+
+/// The form of a poll of `device_code` by public client `client_id`.
+pub(crate) fn poll_body(device_code: &str, client_id: &str) -> String {
+    format!("grant_type={DEVICE_GRANT_ENCODED}&device_code={device_code}&client_id={client_id}")
+}
+
+/// Approves `pending` for `subject` with `scope`.
+pub(crate) fn approve_as(
+    pending: PendingDeviceAuthorization,
+    subject: &str,
+    scope: &str,
+) -> Result<(), DeviceVerificationError> {
+    let scope = Scope::parse(scope).expect("a valid scope");
+    block_on(pending.approve(Subject::new(subject), scope))
+}
+
+/// `result` is the refusal of a user code that matches no pending request.
+#[track_caller]
+pub(crate) fn assert_invalid_user_code<T: std::fmt::Debug>(
+    result: Result<T, DeviceVerificationError>,
+) {
+    assert!(
+        matches!(result, Err(DeviceVerificationError::InvalidUserCode)),
+        "{result:?}"
+    );
 }
 
 pub(crate) fn json(response: &HttpResponse) -> Value {

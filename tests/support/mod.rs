@@ -5,8 +5,10 @@
 pub mod authz;
 pub mod device;
 pub mod e2e;
+pub mod faults;
 pub mod harness;
 pub mod hostile;
 pub mod parked;
+pub mod race;
 pub mod resource;
 pub mod token;

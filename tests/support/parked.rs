@@ -2,14 +2,18 @@
 //! it, so a test can run another request in the gap between a grant's redemption and the
 //! storing of its tokens (the replay races of AC-02, DG-11 and RT-07).
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
 use grantflow::secret::TokenHash;
 use grantflow::store::{GrantId, Insert, RefreshLookup, Rotation, TokenRecord, TokenStore};
-use grantflow::{MemoryTokenStore, StorageError};
+use grantflow::{HttpRequest, HttpResponse, MemoryTokenStore, Server, StorageError};
 use tokio::sync::oneshot;
+
+use super::harness::HarnessBuilder;
+use super::race::runtime;
 
 /// Which call parks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +31,37 @@ pub(crate) struct Gate {
     pub(crate) parked: oneshot::Receiver<()>,
     /// Send to let the parked call go on.
     pub(crate) release: oneshot::Sender<()>,
+}
+
+impl Gate {
+    /// Sends `first` to `server`'s token endpoint; once its call is parked, runs
+    /// `meanwhile`, then releases the parked call: (the response to `first`, the output of
+    /// `meanwhile`).
+    pub(crate) fn interleave<T>(
+        self,
+        server: &Server,
+        first: HttpRequest,
+        meanwhile: impl Future<Output = T>,
+    ) -> (HttpResponse, T) {
+        let server = server.clone();
+        runtime(2).block_on(async move {
+            let first = tokio::spawn(async move { server.token(&first).await.unwrap() });
+            self.parked.await.expect("the call parks");
+            let output = meanwhile.await;
+            self.release.send(()).expect("the parked call waits");
+            (first.await.expect("the first request's task"), output)
+        })
+    }
+}
+
+impl<A> HarnessBuilder<A> {
+    /// Gives the server a fresh token store whose first call of kind `park` waits at the
+    /// returned gate.
+    pub(crate) fn parked(self, park: Park) -> (Self, Gate) {
+        let tokens = Arc::new(MemoryTokenStore::new());
+        let (store, gate) = ParkedStore::new(Arc::clone(&tokens), park);
+        (self.token_store(tokens, store), gate)
+    }
 }
 
 /// The store's side of the gate.

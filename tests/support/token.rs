@@ -185,6 +185,18 @@ pub fn basic_request(id: &str, secret: &str, body: impl AsRef<[u8]>) -> HttpRequ
     post_form(body).with_header("Authorization", basic(id, secret))
 }
 
+/// A server builder over [`fixture_registry`] and a fresh token store, with nothing else
+/// set (the harness's clock and lifetimes included).
+pub fn fixture_server() -> ServerBuilder {
+    let tokens = Arc::new(grantflow::MemoryTokenStore::new());
+    grantflow::Server::builder(ISSUER, Arc::new(fixture_registry()), tokens)
+}
+
+/// A request of `backend` with its right Basic credentials and `body`.
+pub fn backend(body: impl AsRef<[u8]>) -> HttpRequest {
+    basic_request(BACKEND.0, BACKEND.1, body)
+}
+
 /// A token request authenticated with `client_secret_post`: `body` followed by the
 /// form-encoded `client_id` and `client_secret`.
 pub fn post_request(id: &str, secret: &str, body: &str) -> HttpRequest {
@@ -193,6 +205,18 @@ pub fn post_request(id: &str, secret: &str, body: &str) -> HttpRequest {
         enc(id),
         enc(secret)
     ))
+}
+
+/// The backend's right client credentials request (Basic, default scope) sent with
+/// `method` and `content_type`.
+pub fn backend_cc_as(method: Method, content_type: Option<&str>) -> HttpRequest {
+    let auth = basic(BACKEND.0, BACKEND.1);
+    raw_request(
+        method,
+        content_type,
+        &[("Authorization", &auth)],
+        cc_body(None).as_bytes(),
+    )
 }
 
 /// A raw request: any method, optional content type, extra headers, raw body bytes.

@@ -67,13 +67,15 @@ impl DeviceVerifier {
     /// (DG-06).
     ///
     /// `entered_by` names who is guessing, for the rate limit on entries (DG-07): the
-    /// user's session id or account, or the client IP. Every entry is counted under
+    /// user's session id or account, or the client IP. Every wrong entry is counted under
     /// [`AttemptKey::user_code_entry`] of it by the
     /// [`user_code_limiter`](crate::ServerBuilder::user_code_limiter), by default 5 per 10
     /// minutes; once they are used up, entries are refused without a lookup, and the
-    /// answer to an entry is given only if the limiter counted it, so concurrent guesses
-    /// get at most 5 answers. A correct entry counts too, so someone holding one valid code
-    /// (their own device's) cannot use it to refresh their guessing budget.
+    /// answer to an entry is given only if the limiter admits it, so concurrent guesses
+    /// get at most 5 wrong answers. A correct entry counts nothing and clears nothing: a
+    /// user who connects one device after another (each looked up twice, to show it and
+    /// to decide) is never locked out, and someone holding one valid code (their own
+    /// device's) cannot use it to refresh a guessing budget.
     ///
     /// # How a host uses it
     /// 1. Serve a page at [`verification_uri`](Self::verification_uri). The user signs in
@@ -110,9 +112,10 @@ impl DeviceVerifier {
         let now = self.server.now();
         let key = AttemptKey::user_code_entry(entered_by);
         let normalized = format.normalize(user_code.0);
-        // DG-07: every entry counts, a right one too (a valid code must not refresh a
-        // guessing budget); a locked-out key gets no lookup, and an entry's answer is given
-        // only if the limiter lets it (`limiter::limited`).
+        // DG-07: wrong entries count, right ones neither count nor clear anything (the
+        // limiter's contract), so an honest user is never locked out and a valid code
+        // cannot refresh a guessing budget; a locked-out key gets no lookup, and an
+        // entry's answer is given only if the limiter lets it (`limiter::limited`).
         let lookup = async {
             if !format.fits(&normalized) {
                 return Ok::<_, Error>((Outcome::Failure, None));
@@ -130,7 +133,12 @@ impl DeviceVerifier {
                 }
                 _ => None,
             };
-            Ok((Outcome::Failure, found))
+            let outcome = if found.is_some() {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            };
+            Ok((outcome, found))
         };
         let found = match limited(&*config.device.limiter, &key, now, lookup).await? {
             Limited::Answer(found) => found,

@@ -41,17 +41,20 @@ impl GrantHandler for AuthorizationCodeGrant {
                 .with_description("code required")
                 .into());
         };
-        // PK-07: a malformed verifier is refused before the code is touched.
-        let verifier = parse_verifier(request.param("code_verifier"))?;
+        // PK-07: the verifier's syntax is checked without comparing it to anything, but
+        // only once the code is consumed: every failure burns the code (see the module).
+        let verifier = parse_verifier(request.param("code_verifier"));
+        // AC-01, AC-04: one atomic store operation decides single use.
+        let redemption = self.codes.redeem(&TokenHash::of(code)).await?;
         let exchange = Exchange {
             client_id: request.client().id(),
+            registered_redirect_uris: request.client().redirect_uris(),
             redirect_uri: request.param("redirect_uri"),
-            code_verifier: verifier,
+            code_verifier: verifier?,
             issuer: request.issuer(),
             now: request.now(),
         };
-        // AC-01, AC-04: one atomic store operation decides single use.
-        match self.codes.redeem(&TokenHash::of(code)).await? {
+        match redemption {
             Redemption::Redeemed(grant) => {
                 check_exchange(&grant, &exchange, CodeUse::First)?;
                 let mut issued = TokenGrant::for_grant(grant.grant_id, grant.scope)

@@ -1,6 +1,19 @@
 //! Pure checks of the authorization code grant at the token endpoint
 //! ([RFC 6749 §4.1.3](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3),
 //! [RFC 7636 §4.5–4.6](https://www.rfc-editor.org/rfc/rfc7636#section-4.5)).
+//!
+//! # Which failures burn a code
+//!
+//! One rule: a token request that reaches the code (well formed, `grant_type` known,
+//! client authenticated) consumes it, whatever happens next. Every later failure (another
+//! client, an expired code, a redirect URI that does not match, a `code_verifier` that is
+//! missing, malformed or wrong) leaves the code used; a request refused before that
+//! (malformed, failed client authentication, no `code`) leaves it alone. A code presented
+//! with the wrong binding may be an attacker's injection or a stolen code being tried
+//! (RFC 9700 §4.5, §4.2.4), so keeping it redeemable for another try is the unsafe side;
+//! the honest client that made a mistake starts the flow again, as for any single-use code
+//! (RFC 6749 §4.1.2, §10.5). A failed *replay* of a used code still revokes nothing
+//! (AC-03): only a replay that passes every check does.
 
 pub(crate) mod handler;
 
@@ -9,12 +22,14 @@ use std::time::SystemTime;
 use crate::error::{ErrorCode, OAuthError};
 use crate::pkce::is_unreserved_43_128;
 use crate::store::AuthorizationGrant;
-use crate::types::ClientId;
+use crate::types::{ClientId, RedirectUri};
 
 /// The parts of a token request that a code is checked against.
 pub(crate) struct Exchange<'a> {
     /// The authenticated (confidential) or declared (public) client.
     pub(crate) client_id: &'a ClientId,
+    /// That client's registered redirect URIs.
+    pub(crate) registered_redirect_uris: &'a [RedirectUri],
     /// `redirect_uri` of the token request, if sent.
     pub(crate) redirect_uri: Option<&'a str>,
     /// `code_verifier` of the token request, if sent (syntax already checked).
@@ -29,7 +44,8 @@ fn invalid_grant(description: &'static str) -> OAuthError {
 }
 
 /// PK-07: a `code_verifier` must be 43 to 128 unreserved characters; anything else is
-/// `invalid_request`, before any code is looked at or compared.
+/// `invalid_request`, without comparing it to anything (the code is still consumed: see
+/// the module notes).
 pub(crate) fn parse_verifier(value: Option<&str>) -> Result<Option<&str>, OAuthError> {
     match value {
         None => Ok(None),
@@ -78,6 +94,18 @@ pub(crate) fn check_exchange(
         (Some(_), None) if grant.challenge.is_none() => {
             return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
                 .with_description("redirect_uri required"));
+        }
+        // The authorization request left it out, so the code went to the client's one
+        // registered URI: a value sent now must be a registered URI, exactly.
+        (None, Some(presented))
+            if !req
+                .registered_redirect_uris
+                .iter()
+                .any(|registered| registered.as_str() == presented) =>
+        {
+            return Err(invalid_grant(
+                "redirect_uri is not registered for this client",
+            ));
         }
         _ => {}
     }
@@ -145,10 +173,12 @@ mod tests {
         issuer: &str,
     ) -> &'static str {
         let client = ClientId::new(client).unwrap();
+        let registered = [RedirectUri::parse("https://app.example/cb").unwrap()];
         code(check_exchange(
             g,
             &Exchange {
                 client_id: &client,
+                registered_redirect_uris: &registered,
                 redirect_uri: redirect,
                 code_verifier: verifier,
                 issuer,
@@ -204,12 +234,32 @@ mod tests {
     }
 
     #[test]
+    fn ac_07_redirect_uri_sent_only_at_the_token_endpoint_must_be_registered() {
+        let g = grant(true).with_redirect_uri(None);
+        assert_eq!(check(&g, "app", CB, Some(VERIFIER), 1, AS), "ok");
+        assert_eq!(check(&g, "app", None, Some(VERIFIER), 1, AS), "ok");
+        for other in [
+            "https://evil.example/cb",
+            "https://app.example/cb/",
+            "https://app.example/cb?x=1",
+            "",
+        ] {
+            assert_eq!(
+                check(&g, "app", Some(other), Some(VERIFIER), 1, AS),
+                "invalid_grant",
+                "{other}"
+            );
+        }
+    }
+
+    #[test]
     fn ac_03_a_replay_is_bound_like_a_first_use_whatever_its_age() {
         let g = grant(true);
         let replay = |client: &str, verifier| {
             let client = ClientId::new(client).unwrap();
             let late = Exchange {
                 client_id: &client,
+                registered_redirect_uris: &[],
                 redirect_uri: CB,
                 code_verifier: verifier,
                 issuer: AS,
