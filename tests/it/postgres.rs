@@ -788,7 +788,7 @@ pub(crate) mod pg {
         let code = TokenHash::of(&format!("code-{tag}"));
         stores
             .codes()
-            .insert(code.clone(), grant.clone())
+            .insert(code, grant.clone())
             .await
             .expect("code stored");
         match stores.codes().redeem(&code).await.expect("redeemed") {
@@ -807,7 +807,7 @@ pub(crate) mod pg {
         let token = TokenHash::of(&format!("token-{tag}"));
         stores
             .tokens()
-            .insert(vec![(token.clone(), record.clone())])
+            .insert(vec![(token, record.clone())])
             .await
             .expect("token stored");
         let back = stores
