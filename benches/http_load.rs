@@ -7,6 +7,7 @@
 //! cargo bench --bench http_load                       # every scenario, 64 connections, 5 s each
 //! cargo bench --bench http_load -- client_credentials # some scenarios only
 //! LOAD_CONNECTIONS=8 LOAD_SECONDS=10 cargo bench --bench http_load
+//! LOAD_ACCESS_TOKENS=jwt cargo bench --bench http_load  # the example in JWT mode
 //! ```
 //!
 //! Scenarios: `client_credentials` (a token request with `client_secret_basic`),
@@ -15,6 +16,9 @@
 //! the code exchange), and `userinfo` (the OpenID Connect UserInfo endpoint with an access
 //! token of alice's OpenID sign-in). For each it reports requests (and flows) per second, the median and
 //! 99th-percentile latency of a request, and the number of errors, which must be zero.
+//! With `LOAD_ACCESS_TOKENS=jwt` the example issues JWT access tokens (`ACCESS_TOKENS=jwt`):
+//! `client_credentials` then signs one per request, and `api_data` verifies its token
+//! offline (a repeated token, answered from the verified-token cache).
 //!
 //! Threads: the server runs on a Tokio runtime with `LOAD_SERVER_THREADS` workers (default
 //! 1), the load generator on its own single-threaded runtime, so on a 2-core machine each
@@ -118,14 +122,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sessions_per_user: 2 * connections,
         ..axum_server::Limits::default()
     };
-    server.spawn(axum_server::serve(listener, limits));
+    let tokens = match std::env::var("LOAD_ACCESS_TOKENS") {
+        Ok(value) if value.eq_ignore_ascii_case("jwt") => axum_server::AccessTokens::Jwt,
+        _ => axum_server::AccessTokens::Opaque,
+    };
+    server.spawn(axum_server::serve(listener, limits, tokens));
 
     let client = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     println!(
-        "http_load: axum example on {addr}, {server_threads} server thread(s), {connections} \
-         connections, {seconds} s per scenario\n"
+        "http_load: axum example on {addr}, {tokens:?} access tokens, {server_threads} server \
+         thread(s), {connections} connections, {seconds} s per scenario\n"
     );
     println!(
         "{:<20} {:>12} {:>10} {:>10} {:>10} {:>8}",

@@ -13,6 +13,12 @@
 //! - `jwt/verify/*`: `AccessTokenVerifier::verify` with its cache off (parse, checks,
 //!   signature, claims), against the bare verification. Target: at most 1.2 times.
 //! - `jwt/verify_cached`: a repeated token from the verified-token cache. Target: < 1 µs.
+//! - `server/issue/*`: a whole client credentials request (`client_secret_basic`) at
+//!   `Server::token` issuing JWT access tokens on the memory stores, against the bare
+//!   signature of the same run. Target (issue 16): at most 1.3 times the bare signature.
+//! - `server/guard/*`: `BearerGuard::check` on the offline verifier, its cache off, against
+//!   the bare verification. Target: at most 1.2 times. `server/guard_cached/*`: a repeated
+//!   token at the guard. Target: < 1 µs.
 
 #![allow(
     missing_docs,
@@ -28,11 +34,16 @@ use aws_lc_rs::signature::{
     self as lc, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, ParsedPublicKey, RsaKeyPair,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
+use grantflow::clock::ManualClock;
+use grantflow::guard::BearerGuard;
 use grantflow::jose::{
-    AccessTokenClaims, AccessTokenVerifier, Algorithm, KeySet, MemoryKeySetStore, SigningKey,
-    Validation,
+    AccessTokenClaims, AccessTokenVerifier, Algorithm, JwtAccessTokens, KeySet, MemoryKeySetStore,
+    SigningKey, Validation,
 };
-use grantflow::{ClientId, Scope, Subject};
+use grantflow::{
+    Client, ClientId, ClientSecret, ClientType, GrantType, HttpRequest, MemoryClientRegistry,
+    MemoryTokenStore, Method, Scope, Server, Subject,
+};
 
 const ISSUER: &str = "https://as.example.com";
 const RS: &str = "https://rs.example.com";
@@ -244,5 +255,128 @@ fn jwt(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, backends, jwt);
+/// A server issuing `algorithm` JWT access tokens to one confidential client, on the
+/// memory stores and a manual clock; and a client credentials request for it.
+fn jwt_server(algorithm: Algorithm) -> (Server, ManualClock, Arc<SigningKey>, HttpRequest) {
+    let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let clock = ManualClock::new(start);
+    let key = Arc::new(SigningKey::generate(algorithm).expect("key"));
+    let keys = KeySet::builder(ISSUER, Arc::new(MemoryKeySetStore::new()))
+        .default_algorithm(algorithm)
+        .build()
+        .expect("key set");
+    block_on(keys.bootstrap(key.clone(), start)).expect("bootstrap");
+    let clients = Arc::new(MemoryClientRegistry::new());
+    clients
+        .insert(
+            Client::builder("s6BhdRkqt3", ClientType::Confidential)
+                .secret(&ClientSecret::from_presented("gX1fBat3bV".to_owned()))
+                .grant_type(GrantType::CLIENT_CREDENTIALS)
+                .allowed_scope("read:data write:data")
+                .build()
+                .expect("client"),
+        )
+        .expect("client");
+    let server = Server::builder(ISSUER, clients, Arc::new(MemoryTokenStore::new()))
+        .clock(Arc::new(clock.clone()))
+        .access_token_ttl(Duration::from_secs(1))
+        .signing_keys(keys)
+        .jwt_access_tokens(JwtAccessTokens::new(RS))
+        .build()
+        .expect("server");
+    let request = HttpRequest::new(Method::Post)
+        .with_header("content-type", "application/x-www-form-urlencoded")
+        .with_header("authorization", "Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW")
+        .with_body("grant_type=client_credentials&scope=read%3Adata");
+    (server, clock, key, request)
+}
+
+fn server(c: &mut Criterion) {
+    for algorithm in [Algorithm::Es256, Algorithm::EdDsa] {
+        let name = algorithm.name().to_lowercase();
+        let (server, clock, key, request) = jwt_server(algorithm);
+        let response = block_on(server.token(&request)).expect("response");
+        let body: serde_json::Value = serde_json::from_slice(&response.body).expect("JSON");
+        let token = body["access_token"].as_str().expect("a token").to_owned();
+        let input = signing_input(&token).to_vec();
+        c.bench_function(&format!("server/issue/{name}/bare-signature"), |b| {
+            b.iter(|| {
+                block_on(grantflow::jose::Signer::sign(&*key, black_box(&input)))
+                    .expect("signature")
+            });
+        });
+        c.bench_function(&format!("server/issue/{name}/client-credentials"), |b| {
+            b.iter(|| {
+                // Each token expires a second later: the store recycles their slots.
+                clock.advance(Duration::from_millis(1));
+                let response = block_on(server.token(black_box(&request))).expect("response");
+                assert_eq!(response.status.as_u16(), 200);
+            });
+        });
+
+        // The guard verifies a token issued now, with the server's published keys.
+        let (server, _clock, key, request) = jwt_server(algorithm);
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let response = block_on(server.token(&request)).expect("response");
+        let body: serde_json::Value = serde_json::from_slice(&response.body).expect("JSON");
+        let token = body["access_token"].as_str().expect("a token").to_owned();
+        let keys = grantflow::jose::JwkSet::from_keys([key.public_key().clone()]).expect("keys");
+        let (signed, signature) = token.rsplit_once('.').expect("JWS");
+        let signature =
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, signature)
+                .expect("b64");
+        let der = key.to_pkcs8_der().expect("pkcs8");
+        let bare = match algorithm {
+            Algorithm::Es256 => ParsedPublicKey::new(
+                &lc::ECDSA_P256_SHA256_FIXED,
+                EcdsaKeyPair::from_pkcs8(&lc::ECDSA_P256_SHA256_FIXED_SIGNING, der.expose_secret())
+                    .expect("key")
+                    .public_key()
+                    .as_ref(),
+            ),
+            _ => ParsedPublicKey::new(
+                &lc::ED25519,
+                Ed25519KeyPair::from_pkcs8(der.expose_secret())
+                    .expect("key")
+                    .public_key()
+                    .as_ref(),
+            ),
+        }
+        .expect("key");
+        c.bench_function(&format!("server/guard/{name}/bare-verification"), |b| {
+            b.iter(|| {
+                bare.verify_sig(black_box(signed.as_bytes()), &signature)
+                    .expect("valid")
+            });
+        });
+        let fixed = Arc::new(ManualClock::new(now));
+        let scope = Scope::parse("read:data").expect("scope");
+        let request =
+            HttpRequest::new(Method::Get).with_header("authorization", format!("Bearer {token}"));
+        let uncached = BearerGuard::jwt(
+            AccessTokenVerifier::with_cache_capacity(
+                Validation::access_token(ISSUER, RS),
+                keys.clone(),
+                0,
+            )
+            .expect("verifier"),
+            None,
+        )
+        .clock(fixed.clone());
+        c.bench_function(&format!("server/guard/{name}/access-token"), |b| {
+            b.iter(|| block_on(uncached.check(black_box(&request), &scope)).expect("valid"));
+        });
+        let cached = BearerGuard::jwt(
+            AccessTokenVerifier::new(Validation::access_token(ISSUER, RS), keys).expect("verifier"),
+            None,
+        )
+        .clock(fixed);
+        block_on(cached.check(&request, &scope)).expect("valid");
+        c.bench_function(&format!("server/guard_cached/{name}"), |b| {
+            b.iter(|| block_on(cached.check(black_box(&request), &scope)).expect("valid"));
+        });
+    }
+}
+
+criterion_group!(benches, backends, jwt, server);
 criterion_main!(benches);

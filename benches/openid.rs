@@ -94,7 +94,7 @@ fn bench() -> Bench {
         .clock(Arc::new(clock.clone()))
         .access_token_ttl(Duration::from_secs(1))
         .code_ttl(Duration::from_secs(1))
-        .key_set(keys.clone())
+        .signing_keys(keys.clone())
         .openid_provider(Arc::new(NoClaims))
         .build()
         .expect("valid configuration");

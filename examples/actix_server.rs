@@ -3,6 +3,7 @@
 //!
 //! ```sh
 //! cargo run --example actix_server           # listens on 127.0.0.1:8080
+//! ACCESS_TOKENS=jwt cargo run --example actix_server   # JWT access tokens, verified offline
 //! ```
 //!
 //! actix-web has its own request and response types (not the `http` crate's), so the
@@ -21,7 +22,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{App, HttpServer, web};
 use grantflow::{HttpRequest, HttpResponse, Method};
 
-pub(crate) use demo::Limits;
+pub(crate) use demo::{AccessTokens, Limits};
 use demo::{DemoApp, Route};
 
 /// actix-web's request head and the collected body as a grantflow request: the method,
@@ -90,13 +91,19 @@ async fn handle(
     to_actix(response)
 }
 
-/// Serves the demo authorization server on `listener` within `limits` until the process
-/// ends.
+/// Serves the demo authorization server on `listener` within `limits`, issuing `tokens`,
+/// until the process ends.
 ///
 /// # Errors
 /// When the listener fails.
-pub(crate) async fn serve(listener: std::net::TcpListener, limits: Limits) -> std::io::Result<()> {
-    let app = DemoApp::new(listener.local_addr()?, limits).map_err(std::io::Error::other)?;
+pub(crate) async fn serve(
+    listener: std::net::TcpListener,
+    limits: Limits,
+    tokens: AccessTokens,
+) -> std::io::Result<()> {
+    let app = DemoApp::new(listener.local_addr()?, limits, tokens)
+        .await
+        .map_err(std::io::Error::other)?;
     let app = web::Data::new(app);
     // actix-web caps connections per worker thread: split the cap between the workers, at
     // least two each (a full worker resumes accepting only once two of its connections
@@ -130,7 +137,11 @@ pub(crate) async fn serve(listener: std::net::TcpListener, limits: Limits) -> st
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     demo::init_tracing();
     let listener = std::net::TcpListener::bind(demo::address()?)?;
-    println!("{}", demo::banner("actix-web", listener.local_addr()?));
-    serve(listener, Limits::default()).await?;
+    let tokens = AccessTokens::from_env();
+    println!(
+        "{}",
+        demo::banner("actix-web", listener.local_addr()?, tokens)
+    );
+    serve(listener, Limits::default(), tokens).await?;
     Ok(())
 }

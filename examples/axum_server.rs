@@ -4,6 +4,7 @@
 //!
 //! ```sh
 //! cargo run --example axum_server            # listens on 127.0.0.1:8080
+//! ACCESS_TOKENS=jwt cargo run --example axum_server   # JWT access tokens, verified offline
 //! ADDR=127.0.0.1:9000 cargo run --example axum_server
 //! ```
 //!
@@ -31,7 +32,7 @@ use grantflow::HttpRequest;
 use hyper::service::Service as _;
 use hyper_util::service::TowerToHyperService;
 
-pub(crate) use demo::Limits;
+pub(crate) use demo::{AccessTokens, Limits};
 use demo::{DemoApp, Route};
 
 /// The adapter: axum's request in, the demo app's answer out.
@@ -48,13 +49,19 @@ async fn handle(app: DemoApp, route: Route, peer: SocketAddr, request: Request) 
     response.into_http().map(Body::from)
 }
 
-/// Serves the demo authorization server on `listener` within `limits` until the process
-/// ends.
+/// Serves the demo authorization server on `listener` within `limits`, issuing `tokens`,
+/// until the process ends.
 ///
 /// # Errors
 /// When the listener fails.
-pub(crate) async fn serve(listener: std::net::TcpListener, limits: Limits) -> std::io::Result<()> {
-    let app = DemoApp::new(listener.local_addr()?, limits).map_err(std::io::Error::other)?;
+pub(crate) async fn serve(
+    listener: std::net::TcpListener,
+    limits: Limits,
+    tokens: AccessTokens,
+) -> std::io::Result<()> {
+    let app = DemoApp::new(listener.local_addr()?, limits, tokens)
+        .await
+        .map_err(std::io::Error::other)?;
     let mut router = Router::new();
     for (path, route) in demo::ROUTES {
         router = router.route(
@@ -85,7 +92,8 @@ pub(crate) async fn serve(listener: std::net::TcpListener, limits: Limits) -> st
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     demo::init_tracing();
     let listener = std::net::TcpListener::bind(demo::address()?)?;
-    println!("{}", demo::banner("axum", listener.local_addr()?));
-    serve(listener, Limits::default()).await?;
+    let tokens = AccessTokens::from_env();
+    println!("{}", demo::banner("axum", listener.local_addr()?, tokens));
+    serve(listener, Limits::default(), tokens).await?;
     Ok(())
 }

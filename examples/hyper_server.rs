@@ -3,6 +3,7 @@
 //!
 //! ```sh
 //! cargo run --example hyper_server           # listens on 127.0.0.1:8080
+//! ACCESS_TOKENS=jwt cargo run --example hyper_server   # JWT access tokens, verified offline
 //! ```
 //!
 //! hyper uses the `http` crate's types, so the adapter is grantflow's `http` feature:
@@ -24,7 +25,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
 
 use demo::DemoApp;
-pub(crate) use demo::Limits;
+pub(crate) use demo::{AccessTokens, Limits};
 
 /// The adapter: hyper's request in, the demo app's answer out.
 async fn handle(
@@ -55,13 +56,19 @@ async fn handle(
         .map(|body| Full::new(Bytes::from(body))))
 }
 
-/// Serves the demo authorization server on `listener` within `limits` until the process
-/// ends: one task per connection, HTTP/1.1 with keep-alive (`examples/connections/`).
+/// Serves the demo authorization server on `listener` within `limits`, issuing `tokens`,
+/// until the process ends: one task per connection, HTTP/1.1 with keep-alive (`examples/connections/`).
 ///
 /// # Errors
 /// When the listener cannot be set up.
-pub(crate) async fn serve(listener: std::net::TcpListener, limits: Limits) -> std::io::Result<()> {
-    let app = DemoApp::new(listener.local_addr()?, limits).map_err(std::io::Error::other)?;
+pub(crate) async fn serve(
+    listener: std::net::TcpListener,
+    limits: Limits,
+    tokens: AccessTokens,
+) -> std::io::Result<()> {
+    let app = DemoApp::new(listener.local_addr()?, limits, tokens)
+        .await
+        .map_err(std::io::Error::other)?;
     connections::serve(listener, limits, move |peer| {
         let app = app.clone();
         service_fn(move |request| handle(app.clone(), peer, request))
@@ -73,7 +80,8 @@ pub(crate) async fn serve(listener: std::net::TcpListener, limits: Limits) -> st
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     demo::init_tracing();
     let listener = std::net::TcpListener::bind(demo::address()?)?;
-    println!("{}", demo::banner("hyper", listener.local_addr()?));
-    serve(listener, Limits::default()).await?;
+    let tokens = AccessTokens::from_env();
+    println!("{}", demo::banner("hyper", listener.local_addr()?, tokens));
+    serve(listener, Limits::default(), tokens).await?;
     Ok(())
 }

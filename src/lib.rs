@@ -293,9 +293,10 @@ pub mod device {
 
 pub mod issuer {
     //! Token formats: what a [`TokenIssuer`](crate::TokenIssuer) is given ([`TokenClaims`])
-    //! and how it fails ([`IssueError`]), and the default issuer of opaque random tokens
-    //! ([`OpaqueTokenIssuer`]).
-    pub use crate::token_issuer::{IssueError, OpaqueTokenIssuer, TokenClaims};
+    //! and how it fails ([`IssueError`]), the default issuer of opaque random tokens
+    //! ([`OpaqueTokenIssuer`]), and the choice between opaque and JWT access tokens
+    //! ([`AccessTokenFormat`]).
+    pub use crate::token_issuer::{AccessTokenFormat, IssueError, OpaqueTokenIssuer, TokenClaims};
 }
 
 #[cfg(feature = "postgres")]

@@ -204,6 +204,15 @@ pub(crate) fn write_members(
         .store
         .as_ref()
         .map(|_| config.device.endpoint.as_str());
+    // RFC 8414 §2: the server's JWK Set, when it has signing keys.
+    #[cfg(feature = "jwt")]
+    let jwks_uri = config
+        .jwt
+        .keys
+        .as_ref()
+        .map(|_| config.jwt.jwks_uri.as_str());
+    #[cfg(not(feature = "jwt"))]
+    let jwks_uri: Option<&str> = None;
     let grant_types: Vec<&str> = grant_handlers.iter().map(|h| h.grant_type()).collect();
     let code_flow = grant_types.contains(&GrantType::AUTHORIZATION_CODE.as_str());
     document
@@ -213,12 +222,8 @@ pub(crate) fn write_members(
             code_flow.then_some(urls.authorization_endpoint.as_str()),
         )
         .string("token_endpoint", &urls.token_endpoint)
+        .optional_string("jwks_uri", jwks_uri)
         .optional_string("device_authorization_endpoint", device_endpoint);
-    #[cfg(feature = "jwt")]
-    document.optional_string(
-        "jwks_uri",
-        config.keys.as_ref().map(|_| urls.jwks_uri.as_str()),
-    );
     if code_flow {
         document
             .string_array("response_types_supported", ["code"])
@@ -278,6 +283,7 @@ impl Server {
     ///   (RFC 9207). A server without the code grant has no authorization endpoint and so
     ///   no response type to list; RFC 8414 calls `response_types_supported` required, but
     ///   an empty array is forbidden (MD-05), so it is left out;
+    /// - `jwks_uri` only when the server has signing keys (feature `jwt`);
     /// - `device_authorization_endpoint` only when the device grant is registered;
     /// - `scopes_supported` and `service_documentation` when configured.
     ///

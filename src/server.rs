@@ -37,6 +37,9 @@ pub(crate) struct ServerState {
     pub(crate) openid_configuration: Option<Metadata>,
     /// What [`Server::warnings`] reports.
     pub(crate) warnings: Vec<&'static str>,
+    /// The issuer of JWT access tokens, when the server issues them.
+    #[cfg(feature = "jwt")]
+    pub(crate) jwt_access_tokens: Option<crate::jose::JwtAccessTokenIssuer>,
 }
 
 impl Server {

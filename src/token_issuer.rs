@@ -27,6 +27,51 @@ pub struct TokenClaims<'a> {
     pub issued_at: SystemTime,
     /// When it expires.
     pub expires_at: SystemTime,
+    /// The resource server the token is restricted to (its `aud`), or `None` when the
+    /// grant named none.
+    pub audience: Option<&'a str>,
+    /// When the resource owner authenticated, when the grant knows it.
+    pub auth_time: Option<SystemTime>,
+    /// The authentication context class the resource owner's authentication satisfied,
+    /// when the grant knows it.
+    pub acr: Option<&'a str>,
+}
+
+/// The format of the access tokens a client receives.
+///
+/// Opaque tokens are random strings that mean something only to the server's token store:
+/// resource servers ask the authorization server about them (introspection, or the
+/// in-process [`BearerGuard`](crate::guard::BearerGuard)), and revoking one takes effect
+/// at once. JWT access tokens ([RFC 9068](https://www.rfc-editor.org/rfc/rfc9068), feature
+/// `jwt`) are signed: a resource server verifies them offline with the server's published
+/// keys, and revoking one reaches only the resource servers that ask the authorization
+/// server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AccessTokenFormat {
+    /// Opaque random tokens, from the server's [`TokenIssuer`]: the default.
+    Opaque,
+    /// RFC 9068 JWT access tokens, signed with the server's signing keys.
+    Jwt,
+}
+
+impl AccessTokenFormat {
+    /// The format's name in storage and configuration: `opaque` or `jwt`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Opaque => "opaque",
+            Self::Jwt => "jwt",
+        }
+    }
+
+    /// The format named `name` (`opaque` or `jwt`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "opaque" => Some(Self::Opaque),
+            "jwt" => Some(Self::Jwt),
+            _ => None,
+        }
+    }
 }
 
 /// A token issuer failed (for example a signing key was unavailable). The client sees

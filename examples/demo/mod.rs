@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime};
 
 use grantflow::device::DeviceVerifier;
 use grantflow::guard::{BearerGuard, GuardRejection};
-use grantflow::jose::{Algorithm, KeySet, MemoryKeySetStore, SigningKey};
+use grantflow::jose::{Algorithm, JwtAccessTokens, KeySet, MemoryKeySetStore, SigningKey};
 use grantflow::limiter::{
     AttemptKey, AttemptLimiter as _, MemoryAttemptLimiter, Outcome, Throttle,
 };
@@ -123,6 +123,9 @@ impl Default for Limits {
 pub(crate) enum Route {
     /// RFC 8414 metadata: every other endpoint is discovered from it.
     Metadata,
+    /// The JWK Set of the signing keys (`jwks_uri`): ID tokens, and access tokens in JWT
+    /// mode.
+    Jwks,
     /// The authorization endpoint, with the sign-in and consent page.
     Authorize,
     /// The token endpoint.
@@ -139,8 +142,6 @@ pub(crate) enum Route {
     ApiData,
     /// OpenID Connect discovery.
     OpenIdConfiguration,
-    /// The signing keys (`jwks_uri`).
-    Jwks,
     /// The OpenID Connect UserInfo endpoint.
     UserInfo,
 }
@@ -154,6 +155,31 @@ impl Route {
             .map_or("/", |(path, _)| path)
     }
 }
+
+/// The format of the access tokens the demo issues: `ACCESS_TOKENS=jwt` in the environment
+/// for JWT access tokens (RFC 9068), anything else (or nothing) for opaque ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AccessTokens {
+    /// Opaque tokens, checked at `/api/data` in the token store.
+    Opaque,
+    /// JWT access tokens signed with an ES256 key generated at startup (next to the RS256
+    /// key of ID tokens), published at `/jwks`, and verified offline at `/api/data`.
+    Jwt,
+}
+
+impl AccessTokens {
+    /// The format `ACCESS_TOKENS` names: `jwt`, or else `opaque`.
+    pub(crate) fn from_env() -> Self {
+        match std::env::var("ACCESS_TOKENS") {
+            Ok(value) if value.eq_ignore_ascii_case("jwt") => Self::Jwt,
+            _ => Self::Opaque,
+        }
+    }
+}
+
+/// How long the demo's access tokens live in JWT mode: a resource server that verifies
+/// them offline accepts a revoked one until it expires, so they are kept short.
+const JWT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(600);
 
 /// The demo authorization server: grantflow's [`Server`] on the memory stores, plus the
 /// host's own parts. Cheap to clone.
@@ -183,49 +209,68 @@ struct Inner {
 
 impl DemoApp {
     /// The demo server for a listener bound to `addr`: the issuer is `http://` plus the
-    /// address, so every URL in the metadata points back at this listener.
+    /// address, so every URL in the metadata points back at this listener. With
+    /// [`AccessTokens::Jwt`], a signing key is generated now, access tokens are JWTs for
+    /// the resource `<issuer>/api/data`, and `/api/data` verifies them offline.
     ///
     /// # Errors
     /// When the configuration is refused (it is not: the demo registry is valid).
-    pub(crate) fn new(
+    pub(crate) async fn new(
         addr: SocketAddr,
         limits: Limits,
+        tokens: AccessTokens,
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let issuer = format!("http://{addr}");
+        let api_resource = format!("{issuer}{}", Route::ApiData.path());
         let users = Arc::new(Users::demo());
-        // The OpenID Provider's signing key: RS256, which every relying party supports. A
-        // deployment loads its keys from a KMS or its secret store, and keeps the key set
-        // in a shared `KeySetStore` so that every instance signs with the same keys.
-        let keys = KeySet::builder(&issuer, Arc::new(MemoryKeySetStore::new()))
-            .default_algorithm(Algorithm::Rs256)
-            .build()?;
-        let key = Arc::new(SigningKey::generate(Algorithm::Rs256)?);
-        ready(keys.bootstrap(key, SystemTime::now()))
-            .ok_or("the memory key store never waits")??;
-        let server = Server::builder(
-            issuer,
+        // The server's signing keys, one per algorithm: RS256, which every relying party
+        // supports, for ID tokens; ES256, the key set's default and far cheaper to sign
+        // with, for JWT access tokens. One instance: the key set's store is in memory, and
+        // the first keys sign at once. A deployment of several instances shares the store
+        // (`PgKeySetStore`) and loads the same private keys on each
+        // (`SigningKey::from_pkcs8`, from a KMS or its secret store).
+        let keys = KeySet::builder(&issuer, Arc::new(MemoryKeySetStore::new())).build()?;
+        for algorithm in [Algorithm::Rs256, Algorithm::Es256] {
+            keys.bootstrap(
+                Arc::new(SigningKey::generate(algorithm)?),
+                SystemTime::now(),
+            )
+            .await?;
+        }
+        let mut builder = Server::builder(
+            issuer.as_str(),
             Arc::new(demo_registry()?),
             Arc::new(MemoryTokenStore::new()),
         )
-        // A loopback demo without TLS. A deployment keeps the default (https only, SEC-01).
-        .dangerous(|d| d.allow_http_issuer())
-        .device_store(Arc::new(MemoryDeviceStore::new()))
-        .scopes_supported("profile email read:data write:data")
-        // An OpenID Provider: ID tokens, UserInfo and discovery, alice's claims from the
-        // demo directory.
-        .key_set(keys)
-        .openid_provider(users.clone())
-        // Legacy clients only: enabled here for `demo-legacy`, the one client registered
-        // with the password grant (PW-02).
-        .password_grant(users.clone())
-        // A public client id ships in every copy of the app, so anyone can present it: the
-        // revocation endpoint must not tell them whether someone else's token is live.
-        .revocation_hides_foreign_tokens(true)
-        // `demo-spa` runs in a browser on its own (loopback) origin: it may call /token and
-        // /revoke from the origin of its redirect URI, and read the metadata.
-        .cors(true)
-        .build()?;
-        let guard = server.bearer_guard().realm("demo-api")?;
+        .signing_keys(keys);
+        if tokens == AccessTokens::Jwt {
+            builder = builder
+                .jwt_access_tokens(JwtAccessTokens::new(&api_resource))
+                .access_token_ttl(JWT_ACCESS_TOKEN_TTL);
+        }
+        let server = builder
+            // A loopback demo without TLS. A deployment keeps the default (https only, SEC-01).
+            .dangerous(|d| d.allow_http_issuer())
+            .device_store(Arc::new(MemoryDeviceStore::new()))
+            .scopes_supported("profile email read:data write:data")
+            // An OpenID Provider: ID tokens, UserInfo and discovery, alice's claims from the
+            // demo directory.
+            .openid_provider(users.clone())
+            // Legacy clients only: enabled here for `demo-legacy`, the one client registered
+            // with the password grant (PW-02).
+            .password_grant(users.clone())
+            // A public client id ships in every copy of the app, so anyone can present it: the
+            // revocation endpoint must not tell them whether someone else's token is live.
+            .revocation_hides_foreign_tokens(true)
+            // `demo-spa` runs in a browser on its own (loopback) origin: it may call /token and
+            // /revoke from the origin of its redirect URI, and read the metadata.
+            .cors(true)
+            .build()?;
+        let guard = match tokens {
+            AccessTokens::Opaque => server.bearer_guard(),
+            AccessTokens::Jwt => server.jwt_bearer_guard(&api_resource).await?,
+        };
+        let guard = guard.realm("demo-api")?;
         let device = server
             .device_verifier()
             .ok_or("the device grant is enabled above")?;
@@ -274,6 +319,7 @@ impl DemoApp {
         let server = &self.inner.server;
         let response = match route {
             Route::Metadata => server.serve_metadata(&request, route.path()),
+            Route::Jwks => answer(server.jwks(&request).await),
             Route::Authorize => authorize::handle(self, peer, &request).await,
             Route::Token => answer(server.token(&request).await),
             Route::DeviceAuthorization => match self.admit_device_request(peer).await {
@@ -287,11 +333,6 @@ impl DemoApp {
             Route::OpenIdConfiguration => server
                 .serve_openid_configuration(&request, route.path())
                 .unwrap_or_else(not_found),
-            Route::Jwks => match server.jwks().await {
-                Ok(Some(jwks)) => jwks,
-                Ok(None) => not_found(),
-                Err(error) => answer(Err(error)),
-            },
             Route::UserInfo => answer(server.userinfo(&request).await),
         };
         // Method, path and status only: queries and bodies carry codes and secrets.
@@ -589,10 +630,14 @@ pub(crate) fn init_tracing() {
 }
 
 /// What to print once listening: where, and how to try it.
-pub(crate) fn banner(framework: &str, addr: SocketAddr) -> String {
+pub(crate) fn banner(framework: &str, addr: SocketAddr, tokens: AccessTokens) -> String {
     let base = format!("http://{addr}");
+    let format = match tokens {
+        AccessTokens::Opaque => "opaque access tokens; ACCESS_TOKENS=jwt for JWTs",
+        AccessTokens::Jwt => "JWT access tokens, keys at /jwks",
+    };
     format!(
-        "grantflow demo authorization server ({framework}) listening on {base}\n\
+        "grantflow demo authorization server ({framework}, {format}) listening on {base}\n\
          \n\
          Metadata:  curl {base}/.well-known/oauth-authorization-server\n\
          A token:   curl -u demo-service:demo-service-secret -d grant_type=client_credentials \
@@ -605,17 +650,6 @@ pub(crate) fn banner(framework: &str, addr: SocketAddr) -> String {
          \n\
          This is a demo: plain http on loopback, memory stores, one user."
     )
-}
-
-/// The output of `future` if it is ready at once (the memory key-set store's futures
-/// never wait), so that the synchronous constructor can bootstrap the key set.
-fn ready<F: Future>(future: F) -> Option<F::Output> {
-    let mut future = std::pin::pin!(future);
-    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-    match future.as_mut().poll(&mut context) {
-        std::task::Poll::Ready(output) => Some(output),
-        std::task::Poll::Pending => None,
-    }
 }
 
 /// The demo registry (listed in the README).

@@ -63,6 +63,9 @@ struct Given {
     /// An OpenID Provider setting, which needs [`ServerBuilder::openid_provider`].
     #[cfg(feature = "oidc")]
     openid_setting: bool,
+    /// A `jwks_uri`, which needs signing keys.
+    #[cfg(feature = "jwt")]
+    jwks_uri: bool,
 }
 
 impl ServerBuilder {
@@ -143,6 +146,76 @@ impl ServerBuilder {
     /// seconds.
     pub fn refresh_reuse_grace(mut self, grace: Duration) -> Self {
         self.config.tokens.refresh_reuse_grace = grace;
+        self
+    }
+
+    // ------------------------------------------------------------------ signing keys
+
+    /// The server's signing keys (feature `jwt`): they sign the JWTs the server issues
+    /// ([`jwt_access_tokens`](Self::jwt_access_tokens)), and their public halves are
+    /// published as a JWK Set ([`Server::jwks`], at [`jwks_uri`](Self::jwks_uri), which the
+    /// metadata then advertises). Default: none.
+    ///
+    /// The key set's issuer must be the server's ([`build`](Self::build) checks it). Keys
+    /// rotate on the schedule of the key set's store, which every instance of a deployment
+    /// shares ([`KeySet`](crate::jose::KeySet)).
+    #[cfg(feature = "jwt")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
+    pub fn signing_keys(mut self, keys: crate::jose::KeySet) -> Self {
+        self.config.jwt.keys = Some(keys);
+        self
+    }
+
+    /// The `jwks_uri` URL where [`Server::jwks`] is served (feature `jwt`; [RFC 8414
+    /// §2](https://www.rfc-editor.org/rfc/rfc8414#section-2), an absolute `https` URL like
+    /// every metadata URL). Default: the issuer + `/jwks`. Needs
+    /// [`signing_keys`](Self::signing_keys).
+    #[cfg(feature = "jwt")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
+    pub fn jwks_uri(mut self, url: &str) -> Self {
+        url.clone_into(&mut self.config.jwt.jwks_uri);
+        self.given.jwks_uri = true;
+        self
+    }
+
+    /// Issues JWT access tokens ([RFC 9068](https://www.rfc-editor.org/rfc/rfc9068),
+    /// feature `jwt`) signed with the [`signing_keys`](Self::signing_keys), to every client
+    /// or to those registered for them ([`JwtAccessTokens`](crate::jose::JwtAccessTokens)
+    /// says which, and what `aud` a token without a resource gets). Default: off, every
+    /// access token is opaque.
+    ///
+    /// A resource server can then verify the tokens offline with the published keys, and
+    /// introspection and revocation keep working (the server stores every token's record
+    /// under its digest, whatever the format). What revocation means for a resource server
+    /// that verifies offline: see [`Server::revoke`]. [`build`](Self::build) checks that
+    /// there are signing keys and that the [`access_token_ttl`](Self::access_token_ttl) is
+    /// within the keys' maximum token lifetime.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use grantflow::jose::{JwtAccessTokens, KeySet, MemoryKeySetStore};
+    /// use grantflow::{MemoryClientRegistry, MemoryTokenStore, Server};
+    ///
+    /// let keys = KeySet::builder("https://as.example.com", Arc::new(MemoryKeySetStore::new()))
+    ///     .build()?;
+    /// let server = Server::builder(
+    ///     "https://as.example.com",
+    ///     Arc::new(MemoryClientRegistry::new()),
+    ///     Arc::new(MemoryTokenStore::new()),
+    /// )
+    /// .access_token_ttl(Duration::from_secs(300))
+    /// .signing_keys(keys)
+    /// .jwt_access_tokens(JwtAccessTokens::new("https://api.example.com"))
+    /// .build()?;
+    /// # let _ = server;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "jwt")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
+    pub fn jwt_access_tokens(mut self, tokens: crate::jose::JwtAccessTokens) -> Self {
+        self.config.jwt.access_tokens = Some(tokens);
         self
     }
 
@@ -397,36 +470,13 @@ impl ServerBuilder {
         self
     }
 
-    // ------------------------------------------------------------------ signing keys
-
-    /// The server's signing keys (feature `jwt`): what it signs ID tokens and signed
-    /// UserInfo responses with, and publishes at its `jwks_uri`
-    /// ([`Server::jwks`](crate::Server::jwks)). The key set's issuer must be the server's.
-    /// Default: none.
-    #[cfg(feature = "jwt")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
-    pub fn key_set(mut self, keys: crate::jose::KeySet) -> Self {
-        self.config.keys = Some(keys);
-        self
-    }
-
-    /// The `jwks_uri` URL, where [`Server::jwks`](crate::Server::jwks) is served. Default:
-    /// the issuer + `/jwks`. Published only when the server has a
-    /// [`key_set`](Self::key_set).
-    #[cfg(feature = "jwt")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
-    pub fn jwks_uri(mut self, url: &str) -> Self {
-        url.clone_into(&mut self.config.metadata.jwks_uri);
-        self
-    }
-
     // ------------------------------------------------------------------ OpenID Connect
 
     /// Makes the server an OpenID Provider (feature `oidc`,
     /// [OpenID Connect Core 1.0](https://openid.net/specs/openid-connect-core-1_0.html)):
     /// an authorization request whose scope holds `openid` is an authentication request,
     /// its code yields an ID token, and UserInfo, discovery and logout are served, with the
-    /// users' claims read from `claims`. Needs a [`key_set`](Self::key_set) with an active
+    /// users' claims read from `claims`. Needs [`signing_keys`](Self::signing_keys) with an active
     /// RS256 key (and one for every other algorithm of
     /// [`id_token_signing_algorithms`](Self::id_token_signing_algorithms)). Default: off,
     /// and `openid` is a scope value like any other.
@@ -544,7 +594,10 @@ impl ServerBuilder {
     /// that is not enabled (a device setting without
     /// [`device_store`](Self::device_store), a password limiter without
     /// [`password_grant`](Self::password_grant)), or two grant handlers claim the same
-    /// `grant_type`.
+    /// `grant_type`. With the `jwt` feature also when the signing keys' issuer is not the
+    /// server's, or JWT access tokens are enabled without signing keys, with a default
+    /// audience that is not an absolute URI, or with an access token lifetime beyond the
+    /// keys' maximum token lifetime.
     pub fn build(self) -> Result<Server, ConfigError> {
         let Self { config, given } = self;
         if given.device_setting && config.device.store.is_none() {
@@ -563,6 +616,12 @@ impl ServerBuilder {
                 "an OpenID Provider setting was given, but the provider is not enabled (ServerBuilder::openid_provider)",
             ));
         }
+        #[cfg(feature = "jwt")]
+        if given.jwks_uri && config.jwt.keys.is_none() {
+            return Err(ConfigError::Setting(
+                "a jwks_uri was given, but the server has no signing keys (ServerBuilder::signing_keys)",
+            ));
+        }
         config.check()?;
         let grant_handlers = grant_handlers(&config)?;
         let metadata = Metadata::render(&config, &grant_handlers)?;
@@ -575,6 +634,14 @@ impl ServerBuilder {
         if !given.code_store {
             warnings.push(IN_PROCESS_CODES_WARNING);
         }
+        #[cfg(feature = "jwt")]
+        let jwt_access_tokens = match (&config.jwt.keys, &config.jwt.access_tokens) {
+            (Some(keys), Some(tokens)) => Some(crate::jose::JwtAccessTokenIssuer::new(
+                keys.clone(),
+                tokens.clone(),
+            )),
+            _ => None,
+        };
         Ok(Server::new(ServerState {
             config,
             grant_handlers,
@@ -582,6 +649,8 @@ impl ServerBuilder {
             #[cfg(feature = "oidc")]
             openid_configuration,
             warnings,
+            #[cfg(feature = "jwt")]
+            jwt_access_tokens,
         }))
     }
 }

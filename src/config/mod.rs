@@ -21,6 +21,8 @@
 
 mod builder;
 mod device;
+#[cfg(feature = "jwt")]
+mod jwt;
 #[cfg(feature = "oidc")]
 mod openid;
 
@@ -29,6 +31,8 @@ use std::time::Duration;
 
 pub use builder::ServerBuilder;
 pub(crate) use device::DeviceConfig;
+#[cfg(feature = "jwt")]
+pub(crate) use jwt::JwtConfig;
 #[cfg(feature = "oidc")]
 pub(crate) use openid::OpenIdConfig;
 
@@ -62,9 +66,6 @@ pub(crate) struct Config {
     pub(crate) device: DeviceConfig,
     /// The password grant, off unless it has a verifier.
     pub(crate) password: PasswordConfig,
-    /// The server's signing keys (feature `jwt`), when it signs anything.
-    #[cfg(feature = "jwt")]
-    pub(crate) keys: Option<crate::jose::KeySet>,
     /// The OpenID Provider (feature `oidc`), off unless it has a claims source.
     #[cfg(feature = "oidc")]
     pub(crate) openid: OpenIdConfig,
@@ -76,6 +77,9 @@ pub(crate) struct Config {
     pub(crate) http: HttpConfig,
     /// Extension grant handlers, after the built-in ones.
     pub(crate) extension_grants: Vec<Arc<dyn GrantHandler>>,
+    /// The signing keys, their JWK Set and JWT access tokens.
+    #[cfg(feature = "jwt")]
+    pub(crate) jwt: JwtConfig,
     /// The insecure switches.
     pub(crate) dangerous: Dangerous,
 }
@@ -130,9 +134,6 @@ pub(crate) struct MetadataConfig {
     pub(crate) token_endpoint: String,
     pub(crate) revocation_endpoint: String,
     pub(crate) introspection_endpoint: String,
-    /// Where the key set is published, when the server has one.
-    #[cfg(feature = "jwt")]
-    pub(crate) jwks_uri: String,
     pub(crate) scopes_supported: Option<String>,
     pub(crate) service_documentation: Option<String>,
 }
@@ -245,7 +246,7 @@ impl Config {
             },
             device: DeviceConfig::new(base),
             #[cfg(feature = "jwt")]
-            keys: None,
+            jwt: JwtConfig::new(base),
             #[cfg(feature = "oidc")]
             openid: OpenIdConfig::new(base),
             password: PasswordConfig {
@@ -260,8 +261,6 @@ impl Config {
                 token_endpoint: url("/token"),
                 revocation_endpoint: url("/revoke"),
                 introspection_endpoint: url("/introspect"),
-                #[cfg(feature = "jwt")]
-                jwks_uri: url("/jwks"),
                 scopes_supported: None,
                 service_documentation: None,
             },
@@ -282,22 +281,15 @@ impl Config {
     fn check(&self) -> Result<(), ConfigError> {
         let schemes = self.dangerous.schemes();
         check_issuer(&self.issuer, schemes)?;
-        #[cfg(feature = "jwt")]
-        if self
-            .keys
-            .as_ref()
-            .is_some_and(|keys| keys.issuer() != self.issuer)
-        {
-            return Err(ConfigError::Setting(
-                "the key set's issuer must be the server's issuer",
-            ));
-        }
         self.tokens.check()?;
         self.code_flow.check()?;
         self.device.check(schemes)?;
-        #[cfg(feature = "oidc")]
-        self.openid.check(schemes, self.keys.as_ref())?;
         self.metadata.check(schemes)?;
+        #[cfg(feature = "jwt")]
+        self.jwt
+            .check(&self.issuer, self.tokens.access_ttl, schemes)?;
+        #[cfg(feature = "oidc")]
+        self.openid.check(schemes, self.jwt.keys.as_ref())?;
         self.http.check()
     }
 }
@@ -350,8 +342,6 @@ impl MetadataConfig {
         ] {
             check_endpoint(url, schemes)?;
         }
-        #[cfg(feature = "jwt")]
-        check_endpoint(&self.jwks_uri, schemes)?;
         if let Some(docs) = &self.service_documentation {
             check_endpoint(docs, UrlSchemes::HttpAllowed)?;
         }

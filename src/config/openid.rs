@@ -57,7 +57,7 @@ impl OpenIdConfig {
         }
         let Some(keys) = keys else {
             return Err(ConfigError::Setting(
-                "an OpenID Provider signs ID tokens: give the server a key set (ServerBuilder::key_set)",
+                "an OpenID Provider signs ID tokens: give the server signing keys (ServerBuilder::signing_keys)",
             ));
         };
         if self.id_token_ttl < Duration::from_secs(1)

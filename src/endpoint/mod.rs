@@ -6,6 +6,8 @@ pub(crate) mod authorize;
 pub(crate) mod cors;
 pub(crate) mod device;
 pub(crate) mod introspect;
+#[cfg(feature = "jwt")]
+pub(crate) mod jwks;
 pub(crate) mod revoke;
 pub(crate) mod token;
 

@@ -31,6 +31,16 @@ impl Server {
     /// Revoking an access token revokes that token only. Both take effect at once: the
     /// records are removed before the response is sent.
     ///
+    /// **JWT access tokens** (feature `jwt`) are revoked the same way, and what asks the
+    /// server learns it at once: introspection answers `{"active":false}`, and a
+    /// [`BearerGuard`](crate::guard::BearerGuard) on the token store refuses the token. A
+    /// resource server that verifies JWTs offline asks nobody: it accepts a revoked token
+    /// until the token's `exp`, since the signature and claims are all it checks
+    /// ([RFC 9068 §1](https://www.rfc-editor.org/rfc/rfc9068#section-1)). The access token
+    /// lifetime ([`ServerBuilder::access_token_ttl`](crate::ServerBuilder::access_token_ttl))
+    /// bounds that window; keep it short (minutes) where offline verification is used, and
+    /// let refresh tokens, which are always checked here, carry the longer session.
+    ///
     /// Only the client the token was issued to may revoke it (RV-05). A request from
     /// another client revokes nothing and, by default, is answered 400 `invalid_grant`;
     /// with

@@ -99,8 +99,14 @@ impl Server {
             grant_id: &grant_id,
             issued_at: now,
             expires_at,
+            audience: grant.audience.as_deref(),
+            auth_time: grant.auth_time,
+            acr: grant.acr.as_deref(),
         };
-        let access_token = tokens.token_issuer.access_token(&claims, random).await?;
+        let access_token = self
+            .access_token_issuer(client, claims.audience)
+            .access_token(&claims, random)
+            .await?;
         // RT-08: a refresh token only for a client registered to receive them and allowed
         // the refresh_token grant, whatever grant asked for one.
         // OI-18: a client registered for it gets refresh tokens of an OpenID grant only
@@ -177,6 +183,26 @@ impl Server {
                 .with_description("unknown, revoked or expired refresh token")
                 .into()),
         }
+    }
+}
+
+impl Server {
+    /// The issuer of `client`'s access tokens for `audience`: the JWT issuer when the
+    /// server issues JWT access tokens and the client's format is JWT, else the server's
+    /// [`TokenIssuer`](crate::TokenIssuer).
+    fn access_token_issuer(
+        &self,
+        client: &Client,
+        audience: Option<&str>,
+    ) -> &dyn crate::TokenIssuer {
+        #[cfg(feature = "jwt")]
+        if let Some(jwt) = &self.state().jwt_access_tokens {
+            if jwt.format_for(client, audience) == crate::issuer::AccessTokenFormat::Jwt {
+                return jwt;
+            }
+        }
+        let _ = (client, audience);
+        &*self.config().tokens.token_issuer
     }
 }
 

@@ -101,11 +101,18 @@ pub struct TokenGrant {
     /// The resource server the tokens are meant for (`aud`), or `None` for tokens any of
     /// this server's resource servers may accept.
     pub audience: Option<Arc<str>>,
+    /// When the resource owner authenticated, if known: the `auth_time` of JWT access
+    /// tokens ([RFC 9068 §2.2.1](https://www.rfc-editor.org/rfc/rfc9068#section-2.2.1)).
+    pub auth_time: Option<SystemTime>,
+    /// The authentication context class of the resource owner's authentication, if known:
+    /// the `acr` of JWT access tokens.
+    pub acr: Option<Arc<str>>,
     /// Set by the refresh grant: the presented refresh token to rotate out atomically
     /// when the new tokens are stored.
     pub(crate) rotate: Option<Rotate>,
     /// Set by the code and refresh grants for an OpenID Connect grant: what its ID token
-    /// says about the authentication.
+    /// says about the authentication (the source of `auth_time` and `acr` too, see
+    /// [`with_openid`](Self::with_openid)).
     pub(crate) openid: Option<Arc<OpenIdContext>>,
 }
 
@@ -128,6 +135,8 @@ impl TokenGrant {
             refresh_token: false,
             rotate: None,
             audience: None,
+            auth_time: None,
+            acr: None,
             openid: None,
         }
     }
@@ -141,6 +150,8 @@ impl TokenGrant {
             refresh_token: false,
             rotate: None,
             audience: None,
+            auth_time: None,
+            acr: None,
             openid: None,
         }
     }
@@ -160,10 +171,31 @@ impl TokenGrant {
         self
     }
 
+    /// Records when and how the resource owner authenticated (`auth_time`, and `acr` when
+    /// given), for the access tokens that carry them.
+    #[must_use]
+    pub fn with_authentication(mut self, auth_time: SystemTime, acr: Option<&str>) -> Self {
+        self.auth_time = Some(auth_time);
+        self.acr = acr.map(Arc::from);
+        self
+    }
+
     /// Asks for a refresh token.
     #[must_use]
     pub fn with_refresh_token(mut self) -> Self {
         self.refresh_token = true;
+        self
+    }
+
+    /// The OpenID Connect context of the grant (a code's or a refresh token's), if any: the
+    /// authentication its ID tokens report, which is also where its JWT access tokens take
+    /// their `auth_time` and `acr` from, so the two never disagree.
+    pub(crate) fn with_openid(mut self, openid: Option<Arc<OpenIdContext>>) -> Self {
+        if let Some(context) = &openid {
+            self.auth_time = context.auth_time;
+            self.acr = context.acr.clone();
+        }
+        self.openid = openid;
         self
     }
 }

@@ -72,14 +72,33 @@ impl AccessTokenClaims {
         issued_at: SystemTime,
         lifetime: Duration,
     ) -> Self {
+        let expires_at = issued_at.checked_add(lifetime).unwrap_or(issued_at);
+        let jwt_id = crate::secret::random_secret(&crate::random::SystemRandom);
+        Self::with_times(
+            audience,
+            client_id,
+            subject,
+            (issued_at, expires_at),
+            jwt_id,
+        )
+    }
+
+    /// The claims of a token issued at `times.0`, expiring at `times.1`, with `jwt_id`.
+    pub(crate) fn with_times(
+        audience: &str,
+        client_id: &ClientId,
+        subject: Option<&Subject>,
+        (issued_at, expires_at): (SystemTime, SystemTime),
+        jwt_id: String,
+    ) -> Self {
         Self {
             audience: vec![audience.to_owned()],
             client_id: client_id.clone(),
             subject: subject.cloned(),
             scope: None,
             issued_at,
-            expires_at: issued_at.checked_add(lifetime).unwrap_or(issued_at),
-            jwt_id: crate::secret::random_secret(&crate::random::SystemRandom),
+            expires_at,
+            jwt_id,
             auth_time: None,
             acr: None,
             other: Claims::new(),
@@ -418,21 +437,31 @@ impl AccessTokenVerifier {
         Ok(verified)
     }
 
-    /// Replaces the keys with a newly fetched JWK Set, and empties the cache (a token of a
-    /// key no longer published must fail). Counts as a fetch for
-    /// [`refetch_due`](Self::refetch_due).
+    /// Replaces the keys with a newly fetched JWK Set and, when it differs from the one in
+    /// use, empties the cache (a token of a key no longer published must fail). Counts as
+    /// a fetch for [`refetch_due`](Self::refetch_due).
     pub fn replace_keys(&self, keys: JwkSet, now: SystemTime) {
-        *self
-            .inner
-            .keys
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = keys;
-        self.inner.cache.clear();
+        {
+            let mut current = self
+                .inner
+                .keys
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            if *current != keys {
+                *current = keys;
+                self.inner.cache.clear();
+            }
+        }
         *self
             .inner
             .last_fetch
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(now);
+    }
+
+    /// The audience the verifier expects in `aud`: this resource server.
+    pub(crate) fn audience(&self) -> Option<&Arc<str>> {
+        self.inner.validation.audience_value()
     }
 
     /// The keys in use.

@@ -311,6 +311,13 @@ pub struct JwksDocument {
 }
 
 impl JwksDocument {
+    /// A JWK Set document as fetched from an authorization server's `jwks_uri`, with the
+    /// `max-age` of its `Cache-Control` header (for a
+    /// [`JwksSource`](super::JwksSource) of the host's).
+    pub fn new(body: Vec<u8>, max_age: Duration) -> Self {
+        Self { body, max_age }
+    }
+
     /// The `Cache-Control` value: `public, max-age=<seconds>`.
     pub fn cache_control(&self) -> String {
         format!("public, max-age={}", self.max_age.as_secs())
@@ -575,15 +582,20 @@ impl KeySet {
         self.inner.policy.publish_lead()
     }
 
+    /// How long a retired key stays published: the longest token lifetime plus 300 s.
+    pub fn retention(&self) -> Duration {
+        self.inner.policy.retention()
+    }
+
     /// The longest lifetime of a token the set signs
     /// ([`KeySetBuilder::max_token_lifetime`]).
     pub fn max_token_lifetime(&self) -> Duration {
         self.inner.policy.max_token_lifetime
     }
 
-    /// How long a retired key stays published: the longest token lifetime plus 300 s.
-    pub fn retention(&self) -> Duration {
-        self.inner.policy.retention()
+    /// How long clients may cache the JWK Set ([`KeySetBuilder::jwks_max_age`]).
+    pub fn jwks_max_age(&self) -> Duration {
+        self.inner.policy.jwks_max_age
     }
 
     /// Registers the private half of a key on this instance. The key signs only when the

@@ -75,12 +75,14 @@ mod alg;
 pub(crate) mod b64;
 mod claims;
 mod error;
+mod issuer;
 pub(crate) mod json;
 mod jwk;
 mod jwks;
 mod jws;
 mod keyset;
 mod signer;
+mod source;
 mod validation;
 
 pub use access_token::{AccessTokenClaims, AccessTokenVerifier, VerifiedAccessToken};
@@ -89,6 +91,8 @@ pub use alg::{Algorithm, AlgorithmSet};
 pub(crate) use claims::seconds;
 pub use claims::{Claims, InvalidClaimName};
 pub use error::{JwtError, KeyError};
+pub(crate) use issuer::JwtAccessTokenIssuer;
+pub use issuer::JwtAccessTokens;
 pub use jwk::PublicJwk;
 pub use jwks::JwkSet;
 pub use keyset::{
@@ -96,4 +100,5 @@ pub use keyset::{
     MemoryKeySetStore,
 };
 pub use signer::{HmacKey, Pkcs8Der, SignError, Signer, SigningKey};
+pub use source::JwksSource;
 pub use validation::{JwtUse, Validation, VerifiedJwt};

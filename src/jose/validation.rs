@@ -318,6 +318,11 @@ impl Validation {
         self.leeway
     }
 
+    /// The expected audience, if any.
+    pub(crate) fn audience_value(&self) -> Option<&Arc<str>> {
+        self.audience.as_ref()
+    }
+
     fn rules(&self, key_source: KeySource, hs256: bool) -> HeaderRules {
         HeaderRules {
             max_len: self.max_len,

@@ -271,7 +271,7 @@ impl Server {
             return Ok(Err(refusal));
         }
         let now = self.now();
-        let keys = match (param("id_token_hint"), &config.keys) {
+        let keys = match (param("id_token_hint"), &config.jwt.keys) {
             (Some(_), Some(keys)) => Some(keys.public_keys(now).await.map_err(key_set_fault)?),
             _ => None,
         };

@@ -126,21 +126,4 @@ impl Server {
             self.config().http.cors,
         ))
     }
-
-    /// The JWK Set document of the server's signing keys, for its `jwks_uri`
-    /// ([RFC 7517 §5](https://www.rfc-editor.org/rfc/rfc7517#section-5)), with its cache
-    /// lifetime; `None` when the server has no key set.
-    ///
-    /// # Errors
-    /// A fault of the key-set store.
-    pub async fn jwks(&self) -> Result<Option<HttpResponse>, crate::error::Error> {
-        let Some(keys) = &self.config().keys else {
-            return Ok(None);
-        };
-        let document = keys
-            .jwks(self.now())
-            .await
-            .map_err(crate::oidc::tokens::signing_fault)?;
-        Ok(Some(document.to_response()))
-    }
 }

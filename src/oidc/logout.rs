@@ -179,7 +179,7 @@ impl Server {
         if state.is_some_and(|s| !state_is_echoable(s)) {
             return Err(LogoutError::Rejected("state must be printable ASCII"));
         }
-        let (hinted_sub, audience) = match (form.get("id_token_hint"), &config.keys) {
+        let (hinted_sub, audience) = match (form.get("id_token_hint"), &config.jwt.keys) {
             (None, _) => (None, None),
             (Some(_), None) => {
                 return Err(LogoutError::Rejected("id_token_hint cannot be checked"));

@@ -3,7 +3,7 @@
 //!
 //! OpenID Connect is a layer on the code flow, not a second flow. Turn it on with
 //! [`ServerBuilder::openid_provider`](crate::ServerBuilder::openid_provider) and a
-//! [`key_set`](crate::ServerBuilder::key_set); then:
+//! [`signing_keys`](crate::ServerBuilder::signing_keys); then:
 //!
 //! - an authorization request whose scope holds `openid` is an authentication request:
 //!   [`Server::authorize`](crate::Server::authorize) checks its OpenID parameters and hands

@@ -70,7 +70,7 @@ impl Server {
         now: std::time::SystemTime,
     ) -> Result<Option<String>, Rejection> {
         let config = self.config();
-        let (Some(context), Some(keys)) = (&grant.openid, &config.keys) else {
+        let (Some(context), Some(keys)) = (&grant.openid, &config.jwt.keys) else {
             return Ok(None);
         };
         if !config.openid.is_enabled() || !grant.scope.contains("openid") {

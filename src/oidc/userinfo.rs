@@ -105,7 +105,7 @@ impl Server {
                 Value::Object(body).to_string().into_bytes(),
             ));
         };
-        let (Some(alg), Some(keys)) = (Algorithm::from_name(alg), &config.keys) else {
+        let (Some(alg), Some(keys)) = (Algorithm::from_name(alg), &config.jwt.keys) else {
             return Err(guard.invalid_token(&required));
         };
         let now: SystemTime = self.now();

@@ -1,6 +1,7 @@
 //! Checks of the [`ClientRegistry`](crate::ClientRegistry) contract.
 
 use super::{Ctx, Outcome, ensure, fresh_client, storage};
+use crate::token_issuer::AccessTokenFormat;
 use crate::types::ClientSecret;
 use crate::types::{AuthMethod, Client, ClientType, GrantType};
 
@@ -31,6 +32,7 @@ fn same(a: &Client, b: &Client) -> bool {
         && a.may_introspect() == b.may_introspect()
         && a.resource_audience() == b.resource_audience()
         && a.is_pkce_exempt() == b.is_pkce_exempt()
+        && a.access_token_format() == b.access_token_format()
 }
 
 /// Registrations read back exactly by any handle, secrets verify (and wrong ones do not),
@@ -56,6 +58,7 @@ pub(super) async fn round_trip(ctx: &Ctx<'_>) -> Outcome {
     .introspection(true)
     .resource_audience("https://rs.example.com")
     .dangerous(|d| d.allow_missing_pkce())
+    .access_token_format(AccessTokenFormat::Jwt)
     .build()
     .map_err(|e| e.to_string())?;
     let public = Client::builder(

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use subtle::{Choice, ConstantTimeEq as _};
 
 use crate::secret::{TokenHash, secret_type};
+use crate::token_issuer::AccessTokenFormat;
 use crate::types::openid::{
     DEFAULT_ID_TOKEN_ALGORITHM, OpenIdRegistration, OpenIdSettings, SubjectType,
 };
@@ -263,6 +264,7 @@ pub struct Client {
     resource_audience: Option<Arc<str>>,
     pkce_exempt: bool,
     openid: OpenIdRegistration,
+    access_token_format: Option<AccessTokenFormat>,
 }
 
 impl Client {
@@ -283,6 +285,7 @@ impl Client {
             resource_audience: None,
             pkce_exempt: false,
             openid: OpenIdSettings::default(),
+            access_token_format: None,
         }
     }
 
@@ -413,6 +416,12 @@ impl Client {
         self.openid.scope_claims_in_id_token
     }
 
+    /// The access token format registered for this client, or `None` for the server's
+    /// default (see [`ClientBuilder::access_token_format`]).
+    pub fn access_token_format(&self) -> Option<AccessTokenFormat> {
+        self.access_token_format
+    }
+
     /// The digests of the client's current secrets.
     pub fn secret_hashes(&self) -> &[TokenHash] {
         &self.secret_hashes
@@ -449,6 +458,7 @@ pub struct ClientBuilder {
     resource_audience: Option<Arc<str>>,
     pkce_exempt: bool,
     openid: OpenIdSettings,
+    access_token_format: Option<AccessTokenFormat>,
 }
 
 impl ClientBuilder {
@@ -523,6 +533,17 @@ impl ClientBuilder {
     /// tokens for several resource servers registers one client per audience.
     pub fn resource_audience(mut self, audience: &str) -> Self {
         self.resource_audience = Some(Arc::from(audience));
+        self
+    }
+
+    /// The format of the access tokens this client receives, overriding the server's
+    /// default. Default: none, the server's choice: opaque tokens, or JWT access tokens
+    /// when the server issues them by default (`ServerBuilder::jwt_access_tokens`, feature
+    /// `jwt`). [`AccessTokenFormat::Jwt`] takes effect only on a server that issues JWT
+    /// access tokens; elsewhere the client receives opaque ones, the format every server
+    /// can issue.
+    pub fn access_token_format(mut self, format: AccessTokenFormat) -> Self {
+        self.access_token_format = Some(format);
         self
     }
 
@@ -686,6 +707,7 @@ impl ClientBuilder {
             resource_audience: self.resource_audience,
             pkce_exempt: self.pkce_exempt,
             openid,
+            access_token_format: self.access_token_format,
         })
     }
 }

@@ -102,6 +102,45 @@ own_server: [
 ]
 }
 
+/// The example servers in JWT mode (`ACCESS_TOKENS=jwt`), on every framework: a client
+/// credentials token and a user token from the code flow verify with an independent JWT
+/// library and the keys at `jwks_uri`, and `/api/data` verifies them offline.
+mod jwt_mode {
+    /// The JWT-mode scenario, and scenarios of the opaque mode that hold in JWT mode too
+    /// (the guard's challenges, client credentials, revocation and introspection, logs
+    /// without secrets), on one framework.
+    macro_rules! jwt_mode {
+        ($module:ident $framework:ident) => {
+            mod $module {
+                use crate::support::e2e::{Demo, Framework};
+
+                #[tokio::test]
+                async fn ex_07_ex_08_jwt_access_tokens() {
+                    crate::example_servers::scenarios::ex_07_ex_08_jwt_access_tokens(
+                        Framework::$framework,
+                    )
+                    .await;
+                }
+
+                #[tokio::test]
+                async fn opaque_mode_scenarios_hold() {
+                    use crate::example_servers::scenarios as s;
+                    let demo = Demo::start_jwt(Framework::$framework).await;
+                    s::bt_05_bt_06_bt_07_bearer_guard_at_the_api(&demo).await;
+                    s::cc_01_cc_02_client_credentials(&demo).await;
+                    s::rv_06_in_04_revocation_and_introspection(&demo).await;
+                    s::md_01_md_04_metadata_discovers_every_endpoint(&demo).await;
+                    s::logs_carry_no_secret(&demo).await;
+                }
+            }
+        };
+    }
+
+    jwt_mode!(axum Axum);
+    jwt_mode!(actix Actix);
+    jwt_mode!(hyper Hyper);
+}
+
 mod scenarios {
     use oauth2::basic::{BasicErrorResponseType, BasicTokenType};
     use oauth2::{
@@ -140,6 +179,16 @@ mod scenarios {
             Err(RequestTokenError::ServerResponse(response)) => response.error().clone(),
             other => panic!("expected an error response, got {other:?}"),
         }
+    }
+
+    /// A client credentials token of `demo-service` for `scope`.
+    async fn service_token(demo: &Demo, wanted: &str) -> oauth2::basic::BasicTokenResponse {
+        demo.oauth("demo-service", Some("demo-service-secret"), SPA_REDIRECT)
+            .exchange_client_credentials()
+            .add_scope(scope(wanted))
+            .request_async(&demo.http)
+            .await
+            .expect("a token")
     }
 
     /// Signs in through the code flow with PKCE as `demo-spa` and returns its tokens.
@@ -851,13 +900,7 @@ mod scenarios {
             "BT-06"
         );
         // BT-03: a token in the query is ignored.
-        let client = demo.oauth("demo-service", Some("demo-service-secret"), SPA_REDIRECT);
-        let tokens = client
-            .exchange_client_credentials()
-            .add_scope(scope("write:data"))
-            .request_async(&demo.http)
-            .await
-            .expect("a token");
+        let tokens = service_token(demo, "write:data").await;
         let token = tokens.access_token().secret();
         let query = demo.get(&format!("/api/data?access_token={token}")).await;
         assert_eq!(query.status, 401);
@@ -1902,5 +1945,84 @@ mod scenarios {
                 assert_eq!(sent, Some(length.as_str()), "{path}");
             }
         }
+    }
+
+    /// Verifies `token` with `jsonwebtoken` and the key its `kid` names in the server's JWK
+    /// Set (fetched from the metadata's `jwks_uri`); returns the claims.
+    async fn judge(demo: &Demo, token: &str) -> serde_json::Value {
+        let jwks = demo
+            .http
+            .get(demo.endpoint("jwks_uri"))
+            .send()
+            .await
+            .expect("jwks");
+        assert_eq!(jwks.status().as_u16(), 200);
+        assert!(
+            jwks.headers()
+                .get("cache-control")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("max-age=")),
+            "JW-17"
+        );
+        let body = jwks.text().await.expect("a body");
+        let set: jsonwebtoken::jwk::JwkSet = serde_json::from_str(&body).expect("a JWK Set");
+        let header = jsonwebtoken::decode_header(token).expect("a JWS");
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        let jwk = set
+            .find(header.kid.as_deref().expect("a kid"))
+            .expect("the kid is published");
+        let mut validation = jsonwebtoken::Validation::new(header.alg);
+        validation.set_issuer(&[demo.base.as_str()]);
+        validation.set_audience(&[demo.url("/api/data")]);
+        jsonwebtoken::decode::<serde_json::Value>(
+            token,
+            &jsonwebtoken::DecodingKey::from_jwk(jwk).expect("a usable key"),
+            &validation,
+        )
+        .expect("the judge accepts the token")
+        .claims
+    }
+
+    pub(crate) async fn ex_07_ex_08_jwt_access_tokens(framework: Framework) {
+        let demo = Demo::start_jwt(framework).await;
+        let tokens = service_token(&demo, "read:data").await;
+        let token = tokens.access_token().secret();
+        let claims = judge(&demo, token).await;
+        assert_eq!(claims["client_id"], "demo-service");
+        assert_eq!(claims["sub"], "demo-service", "RFC 9068 §2.2");
+        assert_eq!(claims["scope"], "read:data");
+        let data = demo.get_with_bearer("/api/data", token).await;
+        assert_eq!(data.status, 200, "{}", data.body);
+        assert_eq!(data.json()["subject"], serde_json::Value::Null, "CC-04");
+        assert!(introspect_active(&demo, tokens.access_token()).await);
+
+        // A user's token from the code flow.
+        let user = spa_tokens(&demo).await;
+        let claims = judge(&demo, user.access_token().secret()).await;
+        assert_eq!(claims["client_id"], "demo-spa");
+        assert_ne!(claims["sub"], "demo-spa");
+
+        // EX-08: a token changed in transit, and an opaque-looking one, are 401
+        // invalid_token; a valid token without the scope is 403.
+        let mut tampered = token.clone();
+        let at = tampered.rfind('.').expect("three parts") + 3;
+        let flipped = if &tampered[at..=at] == "A" { "B" } else { "A" };
+        tampered.replace_range(at..=at, flipped);
+        for bad in [tampered.as_str(), "not-a-token"] {
+            let refused = demo.get_with_bearer("/api/data", bad).await;
+            assert_eq!(refused.status, 401);
+            assert!(
+                refused
+                    .header("www-authenticate")
+                    .is_some_and(|c| c.contains("error=\"invalid_token\"")),
+                "{:?}",
+                refused.header("www-authenticate")
+            );
+        }
+        let narrow = service_token(&demo, "write:data").await;
+        let refused = demo
+            .get_with_bearer("/api/data", narrow.access_token().secret())
+            .await;
+        assert_eq!(refused.status, 403);
     }
 }

@@ -27,6 +27,7 @@ mod hostile_corpus;
 mod hostile_input;
 mod introspection;
 mod jose;
+mod jwt_access_tokens;
 mod metadata;
 mod openid;
 mod password_grant;

@@ -11,7 +11,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use grantflow::authorize::{Authentication, AuthorizeError, PendingAuthorization};
 use grantflow::clock::ManualClock;
-use grantflow::jose::{Algorithm, AlgorithmSet, KeySet, MemoryKeySetStore, SigningKey};
+use grantflow::jose::{
+    Algorithm, AlgorithmSet, JwtAccessTokens, KeySet, MemoryKeySetStore, SigningKey,
+};
 use grantflow::oidc::{
     ClaimsQuery, ClaimsSource, InteractionNeeded, LogoutError, PairwiseSecret, PendingLogout,
 };
@@ -107,7 +109,7 @@ fn op_with(configure: impl FnOnce(grantflow::ServerBuilder) -> grantflow::Server
     }
     let builder = Server::builder(ISSUER, clients, Arc::new(MemoryTokenStore::new()))
         .clock(Arc::new(clock.clone()))
-        .key_set(keys.clone())
+        .signing_keys(keys.clone())
         .openid_provider(Arc::new(Directory))
         .id_token_signing_algorithms(AlgorithmSet::only(Algorithm::Rs256).with(Algorithm::Es256))
         .pairwise_secret(PairwiseSecret::new(&[42; 32]).unwrap())
@@ -306,6 +308,59 @@ fn oi_09_oi_10_oi_11_oi_12_id_token_from_the_code_flow() {
     assert_eq!(claims["at_hash"], URL_SAFE_NO_PAD.encode(&digest[..16]));
     // Scope claims go to UserInfo, not into the ID token (OI-16).
     assert!(!claims.contains_key("name") && !claims.contains_key("email"));
+}
+
+/// OI-09, OI-11, JW-11: one authentication, one key set. With JWT access tokens, the
+/// access token of an OpenID grant is signed by the key set that signs its ID token
+/// (both verify against the one JWK Set) and carries the `auth_time` and `acr` of the
+/// host's `Authentication`, as the ID token does, after the code exchange and after a
+/// refresh; `at_hash` covers the JWT; UserInfo accepts it.
+#[test]
+fn oi_09_oi_11_jw_11_jwt_access_tokens_share_the_authentication_and_the_keys() {
+    let api = "https://api.example.com";
+    let op = op_with(|b| b.jwt_access_tokens(JwtAccessTokens::new(api)));
+    let at = op.clock_now() - Duration::from_secs(30);
+    let tokens = op.tokens(
+        "rp",
+        "&scope=openid%20email&nonce=n-1",
+        alice_at(at).with_acr("urn:acr:silver"),
+    );
+    let access_claims = |token: &str| -> Map<String, Value> {
+        let jwks: jsonwebtoken::jwk::JwkSet =
+            serde_json::from_slice(&block_on(op.keys.jwks(op.clock_now())).unwrap().body).unwrap();
+        let header = jsonwebtoken::decode_header(token).unwrap();
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        let jwk = jwks.find(header.kid.as_deref().unwrap()).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(header.alg);
+        validation.set_audience(&[api]);
+        validation.set_issuer(&[ISSUER]);
+        let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+        jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
+            .unwrap_or_else(|e| panic!("a resource server refuses the access token: {e}"))
+            .claims
+    };
+    let access_token = str_of(&tokens, "access_token");
+    let id_claims = op.verify(str_of(&tokens, "id_token"), "rp");
+    let claims = access_claims(access_token);
+    assert_eq!(claims["auth_time"], secs(at));
+    assert_eq!(claims["auth_time"], id_claims["auth_time"]);
+    assert_eq!(claims["acr"], "urn:acr:silver");
+    assert_eq!(claims["acr"], id_claims["acr"]);
+    assert_eq!(claims["sub"], id_claims["sub"]);
+    let digest = Sha256::digest(access_token.as_bytes());
+    assert_eq!(id_claims["at_hash"], URL_SAFE_NO_PAD.encode(&digest[..16]));
+    let info = ok_json(&op.userinfo(bearer(access_token)));
+    assert_eq!(info["sub"], "alice");
+    assert_eq!(info["email"], "alice@example.com");
+    // A refresh keeps the original authentication in both tokens.
+    op.clock.advance(Duration::from_secs(120));
+    let refreshed = op.refresh("rp", str_of(&tokens, "refresh_token"));
+    let id_claims = op.verify(str_of(&refreshed, "id_token"), "rp");
+    let claims = access_claims(str_of(&refreshed, "access_token"));
+    assert_eq!(claims["auth_time"], secs(at));
+    assert_eq!(id_claims["auth_time"], secs(at));
+    assert_eq!(claims["acr"], "urn:acr:silver");
+    assert_eq!(id_claims["acr"], "urn:acr:silver");
 }
 
 /// OI-01, OI-12: a code from a request without `openid` yields no ID token.
@@ -826,7 +881,7 @@ fn oi_19_pairwise_needs_a_secret_and_one_sector() {
     ))
     .unwrap();
     let server = Server::builder(ISSUER, clients, Arc::new(MemoryTokenStore::new()))
-        .key_set(keys)
+        .signing_keys(keys)
         .openid_provider(Arc::new(Directory))
         .build()
         .unwrap();
@@ -909,7 +964,8 @@ fn oi_21_discovery_document() {
         assert_eq!(doc.get(name), Some(value), "{name} differs from RFC 8414's");
     }
     // The JWKS it points to has the signing keys.
-    let jwks = block_on(op.server.jwks()).unwrap().unwrap();
+    let jwks = block_on(op.server.jwks(&HttpRequest::new(Method::Get))).unwrap();
+    assert_eq!(jwks.status, Status::OK);
     let set: Value = serde_json::from_slice(&jwks.body).unwrap();
     assert_eq!(set["keys"].as_array().unwrap().len(), 2);
     // A server that is no OpenID Provider has no such document.

@@ -715,6 +715,12 @@ pub(crate) mod pg {
             .await
             .expect("schema table");
         assert_eq!(version, 6, "the newest migration, 0006_openid.sql");
+        let (format_applied,): (bool,) =
+            sqlx::query_as("SELECT EXISTS (SELECT 1 FROM grantflow_schema WHERE version = 4)")
+                .fetch_one(&pool)
+                .await
+                .expect("schema table");
+        assert!(format_applied, "0004_access_token_format.sql was applied");
     }
 
     /// OI-19, OI-12, OI-20: a client's OpenID registration, and the OpenID context of a

@@ -64,9 +64,14 @@ pub type OAuthClient = BasicClient<EndpointSet, EndpointSet, EndpointSet, Endpoi
 /// `Limits::default()` is the examples' production default.
 pub(crate) use crate::example_servers::axum_server::Limits;
 
-/// Starts `$module`'s server on `$listener` with `$limits` copied into its own type.
+/// The access token format an example server issues: the axum example's type, copied
+/// across like [`Limits`].
+pub(crate) use crate::example_servers::axum_server::AccessTokens;
+
+/// Starts `$module`'s server on `$listener` with `$limits` and `$tokens` copied into its
+/// own types.
 macro_rules! serve {
-    ($module:ident, $listener:expr, $limits:expr) => {{
+    ($module:ident, $listener:expr, $limits:expr, $tokens:expr) => {{
         let limits = $limits;
         crate::example_servers::$module::serve(
             $listener,
@@ -76,6 +81,10 @@ macro_rules! serve {
                 max_connections: limits.max_connections,
                 anonymous_sessions: limits.anonymous_sessions,
                 sessions_per_user: limits.sessions_per_user,
+            },
+            match $tokens {
+                AccessTokens::Opaque => crate::example_servers::$module::AccessTokens::Opaque,
+                AccessTokens::Jwt => crate::example_servers::$module::AccessTokens::Jwt,
             },
         )
     }};
@@ -140,13 +149,24 @@ impl Demo {
 
     /// [`start`](Self::start) with `limits`.
     pub async fn start_with(framework: Framework, limits: Limits) -> Self {
+        Self::start_issuing(framework, limits, AccessTokens::Opaque).await
+    }
+
+    /// [`start`](Self::start) in JWT mode (`ACCESS_TOKENS=jwt`): JWT access tokens, the
+    /// JWK Set at `/jwks`, `/api/data` verifying offline.
+    pub async fn start_jwt(framework: Framework) -> Self {
+        Self::start_issuing(framework, Limits::default(), AccessTokens::Jwt).await
+    }
+
+    /// [`start`](Self::start) with `limits`, issuing `tokens`.
+    async fn start_issuing(framework: Framework, limits: Limits, tokens: AccessTokens) -> Self {
         log_buffer();
         let listener = TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
         let addr = listener.local_addr().expect("bound");
         match framework {
-            Framework::Axum => spawn(serve!(axum_server, listener, limits)),
-            Framework::Actix => spawn(serve!(actix_server, listener, limits)),
-            Framework::Hyper => spawn(serve!(hyper_server, listener, limits)),
+            Framework::Axum => spawn(serve!(axum_server, listener, limits, tokens)),
+            Framework::Actix => spawn(serve!(actix_server, listener, limits, tokens)),
+            Framework::Hyper => spawn(serve!(hyper_server, listener, limits, tokens)),
         }
         let http = http_client(None);
         let base = format!("http://{addr}");

@@ -57,11 +57,10 @@ impl GrantHandler for AuthorizationCodeGrant {
         match redemption {
             Redemption::Redeemed(grant) => {
                 check_exchange(&grant, &exchange, CodeUse::First)?;
-                let mut issued = TokenGrant::for_grant(grant.grant_id, grant.scope)
+                Ok(TokenGrant::for_grant(grant.grant_id, grant.scope)
                     .with_subject(grant.subject)
-                    .with_refresh_token();
-                issued.openid = grant.openid;
-                Ok(issued)
+                    .with_refresh_token()
+                    .with_openid(grant.openid))
             }
             Redemption::AlreadyUsed(grant) => {
                 // AC-03: only a replay that passes client authentication (already done)

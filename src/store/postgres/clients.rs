@@ -10,6 +10,7 @@ use sqlx::postgres::{PgPool, PgRow};
 use super::{corrupt, storage_error, token_hash};
 use crate::error::{ConfigError, Error, StorageError};
 use crate::store::ClientRegistry;
+use crate::token_issuer::AccessTokenFormat;
 use crate::types::{AuthMethod, Client, ClientError, ClientId, ClientType, GrantType, SubjectType};
 
 /// The columns of a client row, in the order of `bind_client` and `client_from_row`.
@@ -20,7 +21,7 @@ macro_rules! columns {
          resource_audience, pkce_exempt, id_token_signed_response_alg, \
          userinfo_signed_response_alg, subject_type, sector_identifier_uri, \
          sector_identifier_document, post_logout_redirect_uris, refresh_needs_offline_access, \
-         scope_claims_in_id_token"
+         scope_claims_in_id_token, access_token_format"
     };
 }
 
@@ -56,7 +57,7 @@ impl PgClientRegistry {
             "INSERT INTO grantflow_clients (",
             columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21) \
+             $17, $18, $19, $20, $21, $22) \
              ON CONFLICT (client_id) DO NOTHING"
         );
         let done = bind_client(sqlx::query(INSERT), client)
@@ -85,7 +86,7 @@ impl PgClientRegistry {
                  userinfo_signed_response_alg = $15, subject_type = $16, \
                  sector_identifier_uri = $17, sector_identifier_document = $18, \
                  post_logout_redirect_uris = $19, refresh_needs_offline_access = $20, \
-                 scope_claims_in_id_token = $21 WHERE client_id = $1",
+                 scope_claims_in_id_token = $21, access_token_format = $22 WHERE client_id = $1",
             ),
             client,
         )
@@ -176,6 +177,7 @@ fn bind_client<'q>(query: Query<'q>, client: &Client) -> Query<'q> {
         )
         .bind(client.refresh_needs_offline_access())
         .bind(client.scope_claims_in_id_token())
+        .bind(client.access_token_format().map(AccessTokenFormat::as_str))
 }
 
 /// The client's ID token algorithm as stored: `NULL` for the default.
@@ -252,6 +254,10 @@ fn client_from_row(row: &PgRow) -> Result<Client, StorageError> {
     builder = builder
         .refresh_needs_offline_access(row.try_get(19).map_err(get)?)
         .scope_claims_in_id_token(row.try_get(20).map_err(get)?);
+    if let Some(format) = row.try_get::<Option<&str>, _>(21).map_err(get)? {
+        let format = AccessTokenFormat::from_name(format).ok_or(corrupt("access token format"))?;
+        builder = builder.access_token_format(format);
+    }
     builder.build().map_err(|_| corrupt("client registration"))
 }
 

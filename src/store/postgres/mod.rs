@@ -37,6 +37,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("migrations/0001_initial.sql")),
     (2, include_str!("migrations/0002_attempts.sql")),
     (3, include_str!("migrations/0003_signing_keys.sql")),
+    (4, include_str!("migrations/0004_access_token_format.sql")),
     (6, include_str!("migrations/0006_openid.sql")),
 ];
 
@@ -218,7 +219,8 @@ impl PgStores {
 
     /// Deletes what expired at or before `now` from every table (codes, tokens and
     /// rotated-out markers, grant tombstones, device requests past their retention,
-    /// attempt counts whose window ended), in
+    /// attempt counts whose window ended, and with the `jwt` feature the records of
+    /// signing keys removed from their key sets), in
     /// statements of at most 1,000 rows each, and returns how many records went. Run it
     /// from a timer; several instances may run it at once (they skip each other's rows).
     ///
@@ -226,10 +228,15 @@ impl PgStores {
     /// [`StorageError`] for a backend failure; what was purged before it stays purged.
     pub async fn purge_expired(&self, now: SystemTime) -> Result<usize, StorageError> {
         use crate::store::{CodeStore as _, DeviceStore as _, TokenStore as _};
-        Ok(self.codes.purge_expired(now).await?
+        let purged = self.codes.purge_expired(now).await?
             + self.tokens.purge_expired(now).await?
             + self.devices.purge_expired(now).await?
-            + limiter::purge(&self.pool, now).await?)
+            + limiter::purge(&self.pool, now).await?;
+        // A key set holds a handful of keys: one statement, no batches.
+        #[cfg(feature = "jwt")]
+        let purged = purged
+            + crate::jose::KeySetStore::purge(&PgKeySetStore::new(self.pool.clone()), now).await?;
+        Ok(purged)
     }
 }
 

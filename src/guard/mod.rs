@@ -1,23 +1,35 @@
-//! The bearer-token guard for resource servers in the same process
+//! The bearer-token guard for resource servers
 //! ([RFC 6750](https://www.rfc-editor.org/rfc/rfc6750)): check the token before serving a
-//! protected resource, or answer with the exact challenge.
+//! protected resource, or answer with the exact challenge. A guard checks tokens in the
+//! authorization server's token store (a resource server in the same process), or, with
+//! the `jwt` feature, verifies JWT access tokens offline with the authorization server's
+//! published keys (anywhere).
+
+#[cfg(feature = "jwt")]
+mod offline;
 
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::clock::Clock;
 use crate::endpoint::is_form_content_type;
 use crate::error::{ConfigError, Error, StorageError};
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
-use crate::params::{Form, FormError};
+use crate::params::{Form, FormError, FormLimits};
 use crate::render::{self, is_error_char};
 use crate::secret::TokenHash;
 use crate::server::Server;
-use crate::store::{TokenKind, TokenRecord};
+use crate::store::{TokenKind, TokenRecord, TokenStore};
 use crate::types::{ClientId, GrantId, Scope, Subject};
 
 /// What a resource server learns about a valid access token. It holds no token value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Client tokens and user tokens stay apart: a token the client obtained for itself
+/// (client credentials) has no `subject`, whether it was found in the token store or
+/// verified offline, where its JWT's `sub` is the client's id
+/// ([RFC 9068 §2.2](https://www.rfc-editor.org/rfc/rfc9068#section-2.2)).
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TokenInfo {
     /// The client the token was issued to.
@@ -30,15 +42,47 @@ pub struct TokenInfo {
     pub issued_at: SystemTime,
     /// When the token expires.
     pub expires_at: SystemTime,
-    /// The grant the token belongs to.
-    pub grant_id: GrantId,
-    /// The token's audience, if it is restricted to one resource server.
+    /// The grant the token belongs to, when the token store was asked; `None` for a JWT
+    /// access token verified offline (the grant is the authorization server's business).
+    pub grant_id: Option<GrantId>,
+    /// The token's audience, if it is restricted to one resource server: for a JWT access
+    /// token verified offline, this resource server's identifier, which its `aud` holds.
     pub audience: Option<Arc<str>>,
+    /// The verified JWT access token, for its other claims (`jti`, `auth_time`, `acr`,
+    /// a confirmation `cnf`): `None` when the token store was asked.
+    #[cfg(feature = "jwt")]
+    pub jwt: Option<Arc<crate::jose::VerifiedAccessToken>>,
 }
 
-/// Checks bearer access tokens for a resource server served by the same process as the
-/// [`Server`] ([RFC 6750](https://www.rfc-editor.org/rfc/rfc6750), BT-01..BT-09). Created
-/// by [`Server::bearer_guard`]; cheap to clone.
+impl TokenInfo {
+    /// What the token store's record of a valid access token tells a resource server.
+    fn of_record(record: TokenRecord) -> Self {
+        Self {
+            client_id: record.client_id,
+            subject: record.subject,
+            scope: record.scope,
+            issued_at: record.issued_at,
+            expires_at: record.expires_at,
+            grant_id: Some(record.grant_id),
+            audience: record.audience,
+            #[cfg(feature = "jwt")]
+            jwt: None,
+        }
+    }
+}
+
+/// Checks bearer access tokens for a resource server
+/// ([RFC 6750](https://www.rfc-editor.org/rfc/rfc6750), BT-01..BT-09); cheap to clone.
+///
+/// Two ways to check a token, the same challenges either way:
+///
+/// - in the token store, for a resource server in the [`Server`]'s process
+///   ([`Server::bearer_guard`]): any access token the server issued, opaque or JWT, and a
+///   revoked token is refused at once;
+/// - offline, for JWT access tokens ([RFC 9068 §4](https://www.rfc-editor.org/rfc/rfc9068#section-4),
+///   feature `jwt`): with the authorization server's published keys, in its process
+///   (`Server::jwt_bearer_guard`) or anywhere else (`BearerGuard::jwt`). No store is asked,
+///   so a revoked token passes until it expires; see `Server::revoke`.
 ///
 /// ```
 /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -67,10 +111,22 @@ pub struct TokenInfo {
 /// ```
 #[derive(Debug, Clone)]
 pub struct BearerGuard {
-    server: Server,
+    tokens: Tokens,
+    clock: Arc<dyn Clock>,
     realm: Arc<str>,
     audience: Option<Arc<str>>,
     form_body: bool,
+    form_limits: FormLimits,
+}
+
+/// Where a [`BearerGuard`] checks tokens.
+#[derive(Debug, Clone)]
+enum Tokens {
+    /// The server's token store, by digest.
+    Store(Arc<dyn TokenStore>),
+    /// Offline, by signature.
+    #[cfg(feature = "jwt")]
+    Offline(Arc<offline::OfflineTokens>),
 }
 
 /// Why [`BearerGuard::check`] did not let a request through: the request was refused, or
@@ -141,16 +197,24 @@ impl Server {
     /// server's realm ([`ServerBuilder::realm`](crate::ServerBuilder::realm)), no audience,
     /// tokens only from the `Authorization` header.
     pub fn bearer_guard(&self) -> BearerGuard {
-        BearerGuard {
-            server: self.clone(),
-            realm: Arc::from(self.config().http.realm.as_str()),
-            audience: None,
-            form_body: false,
-        }
+        BearerGuard::with_tokens(Tokens::Store(Arc::clone(&self.config().tokens.store)), self)
     }
 }
 
 impl BearerGuard {
+    /// A guard checking tokens in `tokens`, with the settings of `server`.
+    fn with_tokens(tokens: Tokens, server: &Server) -> Self {
+        let config = server.config();
+        Self {
+            tokens,
+            clock: Arc::clone(&config.clock),
+            realm: Arc::from(config.http.realm.as_str()),
+            audience: None,
+            form_body: false,
+            form_limits: config.http.form_limits,
+        }
+    }
+
     /// Sets the `realm` of the challenges.
     ///
     /// # Errors
@@ -172,8 +236,19 @@ impl BearerGuard {
     /// Default: none. A guard without an audience refuses every token that carries one:
     /// a token restricted to some resource server is not meant for a resource server that
     /// cannot say who it is.
+    ///
+    /// A guard that verifies JWT access tokens offline always checks `aud` against the
+    /// audience its verifier expects ([RFC 9068 §4](https://www.rfc-editor.org/rfc/rfc9068#section-4));
+    /// an audience set here must then be in `aud` as well.
     pub fn audience(mut self, audience: &str) -> Self {
         self.audience = Some(Arc::from(audience));
+        self
+    }
+
+    /// Replaces the clock that decides whether a token has expired. Default: the server's
+    /// clock, or for [`BearerGuard::jwt`] the system's.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -218,16 +293,28 @@ impl BearerGuard {
         request: &HttpRequest,
         required: &Scope,
     ) -> Result<TokenInfo, GuardRejection> {
-        let record = self.check_record(request, required).await?;
-        Ok(TokenInfo {
-            client_id: record.client_id,
-            subject: record.subject,
-            scope: record.scope,
-            issued_at: record.issued_at,
-            expires_at: record.expires_at,
-            grant_id: record.grant_id,
-            audience: record.audience,
-        })
+        let refuse = |refusal| GuardRejection::Refused(self.challenge(&refusal, required));
+        let token = self.find_token(request).map_err(refuse)?;
+        let now = self.clock.now();
+        // A token outside the `b64token` syntax is `invalid_token` (BT-01). The offline
+        // verifier checks a stricter one, the JWS compact serialization's, and answers a
+        // token it verified before without reading it again.
+        let info = match &self.tokens {
+            Tokens::Store(_) if !is_token68(&token) => None,
+            Tokens::Store(store) => self
+                .look_up(&**store, &token, now)
+                .await?
+                .map(TokenInfo::of_record),
+            #[cfg(feature = "jwt")]
+            Tokens::Offline(offline) => offline.check(&token, self.audience.as_ref(), now).await?,
+        };
+        let Some(info) = info else {
+            return Err(refuse(Refusal::InvalidToken));
+        };
+        if !required.is_subset_of(&info.scope) {
+            return Err(refuse(Refusal::InsufficientScope));
+        }
+        Ok(info)
     }
 
     /// The refusal of a token that is not active for this use: 401 `invalid_token`.
@@ -236,7 +323,9 @@ impl BearerGuard {
         GuardRejection::Refused(self.challenge(&Refusal::InvalidToken, required))
     }
 
-    /// [`check`](Self::check), with the whole record of the token.
+    /// [`check`](Self::check) in the token store, with the whole record of the token (a
+    /// guard that verifies offline has no record, and refuses every token here).
+    #[cfg(feature = "oidc")]
     pub(crate) async fn check_record(
         &self,
         request: &HttpRequest,
@@ -244,23 +333,41 @@ impl BearerGuard {
     ) -> Result<TokenRecord, GuardRejection> {
         let refuse = |refusal| GuardRejection::Refused(self.challenge(&refusal, required));
         let token = self.find_token(request).map_err(refuse)?;
-        let tokens = &*self.server.config().tokens.store;
-        let Some(record) = tokens.find(&TokenHash::of(&token)).await? else {
+        let record = match &self.tokens {
+            Tokens::Store(store) if is_token68(&token) => {
+                self.look_up(&**store, &token, self.clock.now()).await?
+            }
+            _ => None,
+        };
+        let Some(record) = record else {
             return Err(refuse(Refusal::InvalidToken));
         };
-        let now = self.server.now();
+        if !required.is_subset_of(&record.scope) {
+            return Err(refuse(Refusal::InsufficientScope));
+        }
+        Ok(record)
+    }
+
+    /// The token's record in the store, if it is an access token valid at `now` for this
+    /// guard's audience (BT-06, BT-09).
+    async fn look_up(
+        &self,
+        store: &dyn TokenStore,
+        token: &str,
+        now: SystemTime,
+    ) -> Result<Option<TokenRecord>, StorageError> {
+        let Some(record) = store.find(&TokenHash::of(token)).await? else {
+            return Ok(None);
+        };
         let audience_ok = match (&record.audience, &self.audience) {
             (None, _) => true,
             (Some(token), Some(mine)) => token == mine,
             (Some(_), None) => false,
         };
         if record.kind != TokenKind::Access || !record.is_valid_at(now) || !audience_ok {
-            return Err(refuse(Refusal::InvalidToken));
+            return Ok(None);
         }
-        if !required.is_subset_of(&record.scope) {
-            return Err(refuse(Refusal::InsufficientScope));
-        }
-        Ok(record)
+        Ok(Some(record))
     }
 
     /// The one token the request carries (BT-01..BT-04).
@@ -296,9 +403,6 @@ impl BearerGuard {
             (None, Some(token)) => Cow::Owned(token),
             (None, None) => return Err(Refusal::NoToken),
         };
-        if !is_token68(&token) {
-            return Err(Refusal::InvalidToken);
-        }
         Ok(token)
     }
 
@@ -313,7 +417,7 @@ impl BearerGuard {
         // The body belongs to the application: a form the crate's parser would refuse
         // (too large, a repeated field of the application's own) simply carries no token
         // for the guard. Only a repeated `access_token` is the client's mistake.
-        let form = match Form::parse(request.body(), &self.server.config().http.form_limits) {
+        let form = match Form::parse(request.body(), &self.form_limits) {
             Ok(form) => form,
             Err(FormError::Repeated(name)) if name == "access_token" => {
                 return Err(Refusal::InvalidRequest(

@@ -1,0 +1,171 @@
+//! JWT access tokens issued by the [`Server`](crate::Server)
+//! ([RFC 9068](https://www.rfc-editor.org/rfc/rfc9068)): the settings a host gives
+//! ([`JwtAccessTokens`]) and the [`TokenIssuer`] that signs them with the server's
+//! [`KeySet`].
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::access_token::AccessTokenClaims;
+use super::keyset::KeySet;
+use crate::error::ConfigError;
+use crate::random::Random;
+use crate::secret::{AccessToken, RefreshToken, random_secret};
+use crate::token_issuer::{AccessTokenFormat, IssueError, TokenClaims, TokenIssuer};
+use crate::types::Client;
+
+/// How a server issues JWT access tokens
+/// ([RFC 9068](https://www.rfc-editor.org/rfc/rfc9068)), for
+/// [`ServerBuilder::jwt_access_tokens`](crate::ServerBuilder::jwt_access_tokens). The tokens
+/// are signed with the server's
+/// [`signing_keys`](crate::ServerBuilder::signing_keys).
+///
+/// **Audience.** RFC 9068 requires an `aud` in every token. A token restricted to a
+/// resource server (a grant's audience, and with resource indicators the requested
+/// resource) carries that one; any other token carries the *default audience* given here,
+/// the identifier of the resource server (or group of them) that accepts the server's
+/// unrestricted tokens ([RFC 9068 §3](https://www.rfc-editor.org/rfc/rfc9068#section-3):
+/// "the authorization server MUST use a default resource indicator in the `aud` claim").
+/// Resource servers verify that their own identifier is in `aud`, so the default
+/// audience is what they are configured with.
+///
+/// **Which clients.** By default every client receives JWT access tokens, except those
+/// registered for opaque ones
+/// ([`ClientBuilder::access_token_format`](crate::ClientBuilder::access_token_format));
+/// [`default_format`](Self::default_format) turns that around. Refresh tokens stay
+/// opaque: only this server reads them.
+///
+/// ```
+/// use grantflow::issuer::AccessTokenFormat;
+/// use grantflow::jose::JwtAccessTokens;
+///
+/// // JWT access tokens only for the clients registered for them.
+/// let settings = JwtAccessTokens::new("https://api.example.com")
+///     .default_format(AccessTokenFormat::Opaque);
+/// assert_eq!(settings.default_audience(), "https://api.example.com");
+/// ```
+#[derive(Clone, Debug)]
+pub struct JwtAccessTokens {
+    default_audience: Arc<str>,
+    default_format: AccessTokenFormat,
+}
+
+impl JwtAccessTokens {
+    /// JWT access tokens whose `aud` is `default_audience` unless the grant restricts them
+    /// to another resource server. `default_audience` must be an absolute URI without a
+    /// fragment, as resource indicators are
+    /// ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)); it is checked at
+    /// [`ServerBuilder::build`](crate::ServerBuilder::build).
+    pub fn new(default_audience: &str) -> Self {
+        Self {
+            default_audience: Arc::from(default_audience),
+            default_format: AccessTokenFormat::Jwt,
+        }
+    }
+
+    /// The format of the access tokens of clients whose registration names none. Default:
+    /// [`AccessTokenFormat::Jwt`]. With [`AccessTokenFormat::Opaque`], only clients
+    /// registered with [`AccessTokenFormat::Jwt`] receive JWT access tokens.
+    #[must_use]
+    pub fn default_format(mut self, format: AccessTokenFormat) -> Self {
+        self.default_format = format;
+        self
+    }
+
+    /// The `aud` of tokens that no grant restricted to a resource server.
+    pub fn default_audience(&self) -> &str {
+        &self.default_audience
+    }
+
+    /// The default audience is an absolute URI without fragment.
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        let absolute = url::Url::parse(&self.default_audience).is_ok();
+        if !absolute || self.default_audience.contains('#') {
+            return Err(ConfigError::Setting(
+                "the default audience of JWT access tokens must be an absolute URI without fragment",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The [`TokenIssuer`] of JWT access tokens: RFC 9068 claims from the [`TokenClaims`],
+/// signed by the active key of the server's [`KeySet`], with a `jti` drawn from the
+/// server's [`Random`].
+#[derive(Clone, Debug)]
+pub(crate) struct JwtAccessTokenIssuer {
+    keys: KeySet,
+    settings: JwtAccessTokens,
+}
+
+impl JwtAccessTokenIssuer {
+    pub(crate) fn new(keys: KeySet, settings: JwtAccessTokens) -> Self {
+        Self { keys, settings }
+    }
+
+    /// The format of the access token `client` receives for `audience`: the client's
+    /// registered one, else the default.
+    ///
+    /// A choice per resource server belongs here too: `audience` is the resource the grant
+    /// restricts the token to, if any (resource indicators, RFC 8707).
+    pub(crate) fn format_for(&self, client: &Client, audience: Option<&str>) -> AccessTokenFormat {
+        let _ = audience;
+        client
+            .access_token_format()
+            .unwrap_or(self.settings.default_format)
+    }
+}
+
+#[async_trait]
+impl TokenIssuer for JwtAccessTokenIssuer {
+    /// Signs the token. `sub` is the resource owner, or for a token without one (client
+    /// credentials) the `client_id` ([RFC 9068 §2.2](https://www.rfc-editor.org/rfc/rfc9068#section-2.2)).
+    /// A resource server tells the two apart by `sub` equal to `client_id`, so a token for
+    /// a resource owner whose subject *is* the client's id is refused here rather than
+    /// signed ambiguously ([RFC 9068 §5](https://www.rfc-editor.org/rfc/rfc9068#section-5)).
+    async fn access_token(
+        &self,
+        claims: &TokenClaims<'_>,
+        random: &dyn Random,
+    ) -> Result<AccessToken, IssueError> {
+        if claims
+            .subject
+            .is_some_and(|s| s.as_str() == claims.client_id.as_str())
+        {
+            return Err(IssueError::new(
+                "the resource owner's subject is the client's id: a JWT access token for it could not be told from the client's own",
+            ));
+        }
+        let audience = claims.audience.unwrap_or(&self.settings.default_audience);
+        let mut token = AccessTokenClaims::with_times(
+            audience,
+            claims.client_id,
+            claims.subject,
+            (claims.issued_at, claims.expires_at),
+            random_secret(random),
+        )
+        .with_scope(claims.scope);
+        if let Some(at) = claims.auth_time {
+            token = token.with_auth_time(at);
+        }
+        if let Some(acr) = claims.acr {
+            token = token.with_acr(acr);
+        }
+        let jwt = self
+            .keys
+            .sign_access_token(&token, claims.issued_at)
+            .await
+            .map_err(IssueError::new)?;
+        Ok(AccessToken::from_presented(jwt))
+    }
+
+    /// Refresh tokens stay opaque: only the authorization server reads them.
+    async fn refresh_token(
+        &self,
+        _claims: &TokenClaims<'_>,
+        random: &dyn Random,
+    ) -> Result<RefreshToken, IssueError> {
+        Ok(RefreshToken::generate_with(random))
+    }
+}
