@@ -10,17 +10,23 @@
 //! conversion to and from grantflow's `HttpRequest` / `HttpResponse` is written out here:
 //! `to_grantflow` and `to_actix` are the whole adapter. actix-web's own settings hold the
 //! connections to the demo's `Limits` (head timeout, keep-alive, connections per worker).
+//! `GET /api/whoami` shows the bearer guard as an actix-web middleware (`require_bearer`).
+//! With `METRICS_ADDR=127.0.0.1:9100`, Prometheus metrics are served on that address.
 
 #[path = "demo/mod.rs"]
 mod demo;
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::KeepAlive;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::{App, HttpServer, web};
-use grantflow::{HttpRequest, HttpResponse, Method};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, HttpMessage, HttpServer, web};
+use grantflow::guard::{GuardRejection, TokenInfo};
+use grantflow::{HttpRequest, HttpResponse, Method, Status};
 
 pub(crate) use demo::{AccessTokens, Limits};
 use demo::{DemoApp, Route};
@@ -91,6 +97,47 @@ async fn handle(
     to_actix(response)
 }
 
+/// The bearer guard as an actix-web middleware, what grantflow's tower `BearerLayer` is for
+/// axum and hyper: the wrapped route runs only for a token with the demo API's scope, and
+/// finds the token's `TokenInfo` in the request extensions (`web::ReqData`). Refusals get
+/// the guard's exact `WWW-Authenticate` challenge; a failing token store gets 503, never a
+/// 401 the client would act on.
+async fn require_bearer(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let Some(app) = request.app_data::<web::Data<DemoApp>>().cloned() else {
+        let refusal = to_actix(HttpResponse::new(Status::INTERNAL_SERVER_ERROR));
+        return Ok(request.into_response(refusal).map_into_right_body());
+    };
+    let (guard, scope) = app.api_guard();
+    // The guard reads the `Authorization` header only: the body stays the handler's.
+    let head = to_grantflow(request.request(), Vec::new());
+    let refusal = match guard.check(&head, scope).await {
+        Ok(token) => {
+            request.extensions_mut().insert(token);
+            return next
+                .call(request)
+                .await
+                .map(ServiceResponse::map_into_left_body);
+        }
+        Err(GuardRejection::Refused(challenge)) => challenge,
+        Err(_) => HttpResponse::new(Status::SERVICE_UNAVAILABLE),
+    };
+    Ok(request
+        .into_response(to_actix(refusal))
+        .map_into_right_body())
+}
+
+/// `GET /api/whoami`, behind [`require_bearer`]: who the token belongs to.
+async fn whoami(token: web::ReqData<TokenInfo>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().json(serde_json::json!({
+        "client_id": token.client_id.as_str(),
+        "subject": token.subject.as_ref().map(|s| s.as_str()),
+        "scope": token.scope.as_str(),
+    }))
+}
+
 /// Serves the demo authorization server on `listener` within `limits`, issuing `tokens`,
 /// until the process ends.
 ///
@@ -120,6 +167,12 @@ pub(crate) async fn serve(
                 web::route().to(move |app, request, payload| handle(app, route, request, payload)),
             );
         }
+        // A route of the host's own, guarded by the middleware rather than the demo app.
+        service = service.service(
+            web::resource("/api/whoami")
+                .wrap(from_fn(require_bearer))
+                .route(web::get().to(whoami)),
+        );
         service.default_service(web::to(|| async { to_actix(demo::not_found()) }))
     })
     // A request head must arrive in time, and so must the next one on a kept-alive
@@ -136,6 +189,7 @@ pub(crate) async fn serve(
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     demo::init_tracing();
+    demo::init_metrics()?;
     let listener = std::net::TcpListener::bind(demo::address()?)?;
     let tokens = AccessTokens::from_env();
     println!(

@@ -6,6 +6,7 @@
 //! cargo run --example axum_server            # listens on 127.0.0.1:8080
 //! ACCESS_TOKENS=jwt cargo run --example axum_server   # JWT access tokens, verified offline
 //! ADDR=127.0.0.1:9000 cargo run --example axum_server
+//! METRICS_ADDR=127.0.0.1:9100 cargo run --example axum_server   # Prometheus metrics on loopback
 //! ```
 //!
 //! The README lists the demo clients and walks through every grant with `curl`. All of
@@ -91,6 +92,7 @@ pub(crate) async fn serve(
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     demo::init_tracing();
+    demo::init_metrics()?;
     let listener = std::net::TcpListener::bind(demo::address()?)?;
     let tokens = AccessTokens::from_env();
     println!("{}", demo::banner("axum", listener.local_addr()?, tokens));

@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo run --example hyper_server           # listens on 127.0.0.1:8080
 //! ACCESS_TOKENS=jwt cargo run --example hyper_server   # JWT access tokens, verified offline
+//! METRICS_ADDR=127.0.0.1:9100 cargo run --example hyper_server   # Prometheus metrics on loopback
 //! ```
 //!
 //! hyper uses the `http` crate's types, so the adapter is grantflow's `http` feature:
@@ -79,6 +80,7 @@ pub(crate) async fn serve(
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     demo::init_tracing();
+    demo::init_metrics()?;
     let listener = std::net::TcpListener::bind(demo::address()?)?;
     let tokens = AccessTokens::from_env();
     println!("{}", demo::banner("hyper", listener.local_addr()?, tokens));

@@ -11,6 +11,8 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use crate::error::{Error, ErrorCode, OAuthError, Rejection};
 use crate::http::HttpRequest;
 use crate::limiter::{AttemptKey, AttemptLimiter, Limited, Outcome, limited};
+use crate::observe::call::Call;
+use crate::observe::{AuthFailure, Claimed, EventKind, Limiter};
 use crate::params::{Form, decode};
 use crate::render;
 use crate::store::{ClientRegistry, find_presented_client};
@@ -43,7 +45,7 @@ impl Credentials<'_> {
         }
     }
 
-    fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         match self {
             Self::Basic { id, .. } => id,
             Self::Post { id, .. } | Self::None { id } => id,
@@ -98,51 +100,60 @@ pub(crate) fn extract<'a>(
     request: &HttpRequest,
     form: &'a Form<'a>,
     realm: &str,
-) -> Result<Credentials<'a>, OAuthError> {
+) -> Result<Credentials<'a>, (OAuthError, Option<AuthFailure>)> {
+    // A refusal with `invalid_client` is a failed authentication, with its reason; an
+    // `invalid_request` is a malformed request, not an attempt to authenticate.
+    let failed = |reason, description| Err((invalid_client(realm, description), Some(reason)));
+    let malformed = |description| {
+        Err((
+            OAuthError::new(ErrorCode::INVALID_REQUEST).with_description(description),
+            None,
+        ))
+    };
     // A repeated or unreadable header is refused, never skipped: skipping one would let
     // the other method of the request authenticate (RFC 6749 §2.3: one method).
-    let authorization = request.authorization().map_err(|bad| {
-        OAuthError::new(ErrorCode::INVALID_REQUEST).with_description(bad.description())
-    })?;
+    let authorization = match request.authorization() {
+        Ok(authorization) => authorization,
+        Err(bad) => return malformed(bad.description()),
+    };
     if let Some(header) = authorization {
         if !header.is("basic") {
-            return Err(invalid_client(realm, "unsupported authentication scheme"));
+            return failed(
+                AuthFailure::UnsupportedMethod,
+                "unsupported authentication scheme",
+            );
         }
         // TE-08: one method per request.
         if form.contains("client_secret")
             || form.contains("client_assertion")
             || form.contains("client_assertion_type")
         {
-            return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
-                .with_description("more than one client authentication method"));
+            return malformed("more than one client authentication method");
         }
         let Some((id, secret)) = decode_basic(header.credentials) else {
-            return Err(invalid_client(realm, "malformed Basic credentials"));
+            return failed(AuthFailure::Malformed, "malformed Basic credentials");
         };
         if form.get("client_id").is_some_and(|body_id| body_id != id) {
-            return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
-                .with_description("client_id in the body differs from the Authorization header"));
+            return malformed("client_id in the body differs from the Authorization header");
         }
         return Ok(Credentials::Basic { id, secret });
     }
     let assertion = form.contains("client_assertion") || form.contains("client_assertion_type");
     if assertion && form.contains("client_secret") {
         // TE-08: two methods in the body is "more than one mechanism" (RFC 6749 §5.2).
-        return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
-            .with_description("more than one client authentication method"));
+        return malformed("more than one client authentication method");
     }
     if assertion {
-        return Err(invalid_client(
-            realm,
+        return failed(
+            AuthFailure::UnsupportedMethod,
             "unsupported client authentication method",
-        ));
+        );
     }
     match (form.get("client_id"), form.get("client_secret")) {
         (Some(id), Some(secret)) => Ok(Credentials::Post { id, secret }),
         (Some(id), None) => Ok(Credentials::None { id }),
-        (None, Some(_)) => Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
-            .with_description("client_secret without client_id")),
-        (None, None) => Err(invalid_client(realm, "client authentication required")),
+        (None, Some(_)) => malformed("client_secret without client_id"),
+        (None, None) => failed(AuthFailure::NoCredentials, "client authentication required"),
     }
 }
 
@@ -166,6 +177,8 @@ pub(crate) struct Authenticator<'a> {
     pub(crate) limiter: &'a dyn AttemptLimiter,
     pub(crate) realm: &'a str,
     pub(crate) now: SystemTime,
+    /// The call, for the events of a failure.
+    pub(crate) call: &'a Call<'a>,
 }
 
 impl Authenticator<'_> {
@@ -182,11 +195,21 @@ impl Authenticator<'_> {
         credentials: Credentials<'_>,
     ) -> Result<Arc<Client>, Rejection> {
         const FAILED: &str = "client authentication failed";
-        let Some(client) = find_presented_client(self.registry, credentials.id()).await? else {
-            return Err(invalid_client(self.realm, FAILED).into());
+        let method = credentials.method();
+        let failed = |reason| {
+            self.call
+                .emit(self.now, || EventKind::ClientAuthenticationFailed {
+                    client_id_claimed: Some(Claimed::new(credentials.id())),
+                    method: Some(method),
+                    reason,
+                });
+            Rejection::from(invalid_client(self.realm, FAILED))
         };
-        if client.auth_method() != credentials.method() {
-            return Err(invalid_client(self.realm, FAILED).into());
+        let Some(client) = find_presented_client(self.registry, credentials.id()).await? else {
+            return Err(failed(AuthFailure::UnknownClient));
+        };
+        if client.auth_method() != method {
+            return Err(failed(AuthFailure::MethodNotRegistered));
         }
         let Some(presented) = credentials.into_secret() else {
             // `none`: the registered method is `none`, so the client is public.
@@ -207,13 +230,28 @@ impl Authenticator<'_> {
         .await?;
         match verified {
             Limited::Answer(true) => Ok(client),
-            Limited::Answer(false) => Err(invalid_client(self.realm, FAILED).into()),
-            Limited::Throttled(retry_after) => Err(invalid_client(
-                self.realm,
-                "too many failed authentication attempts",
-            )
-            .with_retry_after(retry_after.as_secs().max(1))
-            .into()),
+            Limited::Answer(false) => {
+                self.call
+                    .emit(self.now, || EventKind::ClientAuthenticationFailed {
+                        // The identifier the request claimed is the one it was found by.
+                        client_id_claimed: Some(Claimed::new(client.id().as_str())),
+                        method: Some(method),
+                        reason: AuthFailure::WrongSecret,
+                    });
+                Err(invalid_client(self.realm, FAILED).into())
+            }
+            Limited::Throttled(retry_after) => {
+                self.call.emit(self.now, || EventKind::LockedOut {
+                    limiter: Limiter::ClientSecret,
+                    client_id: None,
+                    client_id_claimed: Some(Claimed::new(client.id().as_str())),
+                });
+                Err(
+                    invalid_client(self.realm, "too many failed authentication attempts")
+                        .with_retry_after(retry_after.as_secs().max(1))
+                        .into(),
+                )
+            }
         }
     }
 }

@@ -40,6 +40,7 @@
 //! | [`grant`] | extension grants: the grant handler seam |
 //! | [`issuer`] | token formats: what a [`TokenIssuer`] gets and the default one |
 //! | [`secret`] | the secret value types (tokens, codes, verifiers) and their digest |
+//! | [`observe`] | operating a server: audit events and their sink, health, log fingerprints |
 //! | [`pkce`], [`clock`], [`random`], [`metadata`] | PKCE values, time, randomness, discovery |
 //! | `postgres`, `testing` | the PostgreSQL stores and the store conformance suite (features) |
 //!
@@ -229,6 +230,7 @@ mod http;
 pub mod jose;
 pub mod limiter;
 pub mod metadata;
+pub mod observe;
 #[cfg(feature = "oidc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
 pub mod oidc;

@@ -147,6 +147,17 @@ pub trait AttemptLimiter: Send + Sync + fmt::Debug {
         outcome: Outcome,
         now: SystemTime,
     ) -> Result<Throttle, StorageError>;
+
+    /// Whether the limiter's backend answers, for [`Server::health`](crate::Server::health).
+    /// The default [`check`](Self::check)s a key of its own, which counts nothing (one
+    /// round trip); override it with a cheaper ping if there is one.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the backend does not answer.
+    async fn check_health(&self) -> Result<(), StorageError> {
+        let probe = AttemptKey::custom("health", crate::store::HEALTH_PROBE);
+        self.check(&probe, SystemTime::UNIX_EPOCH).await.map(|_| ())
+    }
 }
 
 /// What [`limited`] lets the server answer.

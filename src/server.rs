@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use crate::config::{Config, ServerBuilder};
 use crate::grant::GrantHandler;
 use crate::metadata::Metadata;
+use crate::observe::Events;
 use crate::store::{ClientRegistry, TokenStore};
 
 /// An OAuth 2.1 authorization server engine.
@@ -37,6 +38,8 @@ pub(crate) struct ServerState {
     pub(crate) openid_configuration: Option<Metadata>,
     /// What [`Server::warnings`] reports.
     pub(crate) warnings: Vec<&'static str>,
+    /// The event stream: logs, audit sink and metrics.
+    pub(crate) events: Events,
     /// The issuer of JWT access tokens, when the server issues them.
     #[cfg(feature = "jwt")]
     pub(crate) jwt_access_tokens: Option<crate::jose::JwtAccessTokenIssuer>,

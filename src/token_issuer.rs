@@ -151,6 +151,16 @@ pub trait TokenIssuer: Send + Sync + fmt::Debug {
         claims: &TokenClaims<'_>,
         random: &dyn Random,
     ) -> Result<RefreshToken, IssueError>;
+
+    /// Whether the issuer can mint, for [`Server::health`](crate::Server::health): an
+    /// issuer that signs through a remote KMS or HSM checks that it answers. The default,
+    /// right for an issuer that needs nothing outside the process, says yes.
+    ///
+    /// # Errors
+    /// [`IssueError`] when it cannot mint.
+    async fn check_health(&self) -> Result<(), IssueError> {
+        Ok(())
+    }
 }
 
 /// The default [`TokenIssuer`]: opaque tokens of 256 random bits, base64url without

@@ -403,6 +403,16 @@ impl DemoApp {
         }
     }
 
+    /// The bearer guard of the protected resource, and the scope it requires: for an
+    /// adapter that guards routes of its own (the actix-web middleware).
+    #[allow(
+        dead_code,
+        reason = "only the actix-web adapter guards routes of its own"
+    )]
+    pub(crate) fn api_guard(&self) -> (&BearerGuard, &Scope) {
+        (&self.inner.guard, &self.inner.api_scope)
+    }
+
     /// `GET /api/data`: the protected resource, for tokens with scope `read:data`.
     async fn api_data(&self, request: &HttpRequest) -> HttpResponse {
         // HEAD is answered as GET; the framework sends the headers without the body.
@@ -627,6 +637,29 @@ pub(crate) fn init_tracing() {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
+}
+
+/// With `METRICS_ADDR` set (a loopback address such as `127.0.0.1:9000`), publishes the
+/// server's metrics for Prometheus at `http://METRICS_ADDR/metrics`. Refuses any other
+/// address: metrics describe the server's traffic and belong on a private interface.
+///
+/// # Errors
+/// When `METRICS_ADDR` is not a loopback socket address, or the exporter cannot start.
+pub(crate) fn init_metrics() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let Ok(addr) = std::env::var("METRICS_ADDR") else {
+        return Ok(());
+    };
+    let addr: SocketAddr = addr
+        .parse()
+        .map_err(|e| format!("METRICS_ADDR={addr:?} is not an address like 127.0.0.1:9000: {e}"))?;
+    if !addr.ip().is_loopback() {
+        return Err(format!("METRICS_ADDR={addr} is not a loopback address").into());
+    }
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .with_http_listener(addr)
+        .install()?;
+    grantflow::observe::describe_metrics();
+    Ok(())
 }
 
 /// What to print once listening: where, and how to try it.

@@ -17,11 +17,14 @@ use crate::grant::password::handler::{PasswordGrant, ResourceOwnerVerifier};
 use crate::grant::refresh_token::handler::RefreshTokenGrant;
 use crate::limiter::AttemptLimiter;
 use crate::metadata::Metadata;
+use crate::observe::{AuditSink, Events, LogKey};
 use crate::params::FormLimits;
 use crate::random::Random;
 use crate::server::{Server, ServerState};
 use crate::store::{ClientRegistry, CodeStore, DeviceStore, TokenStore};
 use crate::token_issuer::TokenIssuer;
+#[cfg(feature = "metrics")]
+use crate::types::ClientId;
 use crate::types::LocalhostPort;
 
 /// Builds a [`Server`]. Created by [`Server::builder`] with the required parts; every
@@ -560,6 +563,51 @@ impl ServerBuilder {
         self
     }
 
+    // ------------------------------------------------------------------ observability
+
+    /// Sends every [`AuditEvent`](crate::observe::AuditEvent) to `sink`: tokens issued
+    /// and refreshed, reuse and replay detected, grants revoked, failed client
+    /// authentications, lockouts, consent and device decisions, revocations. Default: none,
+    /// and events only reach the logs and metrics.
+    ///
+    /// The server never waits for the sink: events queue up (see
+    /// [`audit_queue_capacity`](Self::audit_queue_capacity)) and the task of
+    /// [`Server::audit_delivery`], which the host spawns, delivers them in order. See
+    /// [`AuditSink`] for what a sink may and may not do.
+    pub fn audit_sink(mut self, sink: Arc<dyn AuditSink>) -> Self {
+        self.config.observe.audit_sink = Some(sink);
+        self
+    }
+
+    /// How many audit events may wait for the sink; further ones are dropped and counted
+    /// ([`Server::dropped_audit_events`]) rather than delay a request. Default: 1,024;
+    /// between 1 and 1,048,576. Each waiting event holds a few hundred bytes.
+    pub fn audit_queue_capacity(mut self, capacity: usize) -> Self {
+        self.config.observe.audit_capacity = capacity;
+        self
+    }
+
+    /// The key under which logs fingerprint credentials they must correlate (a bearer
+    /// token at the guard, an entered user code): see [`LogKey`]. Default: a key drawn
+    /// from the server's [`Random`] at [`build`](Self::build), so fingerprints match only
+    /// within one process; give every instance the same key to correlate across them.
+    pub fn log_key(mut self, key: LogKey) -> Self {
+        self.config.observe.log_key = Some(key);
+        self
+    }
+
+    /// The clients whose requests the metrics label with their `client_id`; requests of
+    /// other clients are labelled `other`, those without an accepted client `none`.
+    /// Default: none, and the metrics have no `client_id` label: every label value comes
+    /// from a closed set, since a label per client grows the series with the registry.
+    /// List only a bounded set of clients worth watching one by one.
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    pub fn metric_client_labels(mut self, clients: impl IntoIterator<Item = ClientId>) -> Self {
+        self.config.observe.metric_clients = clients.into_iter().collect();
+        self
+    }
+
     // ------------------------------------------------------------------ dangerous
 
     /// Settings that weaken security, each named for what it gives up. Use them for local
@@ -634,6 +682,19 @@ impl ServerBuilder {
         if !given.code_store {
             warnings.push(IN_PROCESS_CODES_WARNING);
         }
+        let observe = &config.observe;
+        let events = Events::new(
+            &config.issuer,
+            observe
+                .audit_sink
+                .as_ref()
+                .map(|sink| (Arc::clone(sink), observe.audit_capacity)),
+            observe
+                .log_key
+                .clone()
+                .unwrap_or_else(|| LogKey::generate_with(&*config.random)),
+            observe.metric_clients.clone(),
+        );
         #[cfg(feature = "jwt")]
         let jwt_access_tokens = match (&config.jwt.keys, &config.jwt.access_tokens) {
             (Some(keys), Some(tokens)) => Some(crate::jose::JwtAccessTokenIssuer::new(
@@ -649,6 +710,7 @@ impl ServerBuilder {
             #[cfg(feature = "oidc")]
             openid_configuration,
             warnings,
+            events,
             #[cfg(feature = "jwt")]
             jwt_access_tokens,
         }))
@@ -795,8 +857,8 @@ mod tests {
     }
 
     /// TE-14 with injected randomness: a server draws every value from its `Random`, so a
-    /// seeded one issues tokens a test can predict (here: the new grant's id, then the
-    /// access token).
+    /// seeded one issues tokens a test can predict (here: the log key at build, the new
+    /// grant's id, then the access token).
     #[test]
     fn te_14_a_seeded_server_issues_predictable_tokens() {
         let issue = |seed| {
@@ -815,6 +877,8 @@ mod tests {
             body["access_token"].as_str().unwrap().to_owned()
         };
         let expected = SeededRandom::new(7);
+        // The log key, drawn at build.
+        expected.fill(&mut [0u8; 32]);
         let _grant = GrantId::generate_with(&expected);
         let token = AccessToken::generate_with(&expected);
         assert_eq!(issue(7), token.expose_secret());

@@ -41,11 +41,12 @@ use crate::error::ConfigError;
 use crate::grant::GrantHandler;
 use crate::grant::password::handler::ResourceOwnerVerifier;
 use crate::limiter::AttemptLimiter;
+use crate::observe::{AuditSink, LogKey};
 use crate::params::FormLimits;
 use crate::random::{Random, SystemRandom};
 use crate::store::{ClientRegistry, CodeStore, MemoryAttemptLimiter, MemoryCodeStore, TokenStore};
 use crate::token_issuer::{OpaqueTokenIssuer, TokenIssuer};
-use crate::types::{LocalhostPort, Scope};
+use crate::types::{ClientId, LocalhostPort, Scope};
 
 /// Everything a [`Server`](crate::Server) is configured with. See the module notes.
 #[derive(Debug)]
@@ -75,6 +76,8 @@ pub(crate) struct Config {
     pub(crate) metadata: MetadataConfig,
     /// HTTP-level settings of every endpoint.
     pub(crate) http: HttpConfig,
+    /// Audit events, log fingerprints and metric labels.
+    pub(crate) observe: ObserveConfig,
     /// Extension grant handlers, after the built-in ones.
     pub(crate) extension_grants: Vec<Arc<dyn GrantHandler>>,
     /// The signing keys, their JWK Set and JWT access tokens.
@@ -147,6 +150,29 @@ pub(crate) struct HttpConfig {
     /// Whether browser-based clients may call the token and revocation endpoints and read
     /// the metadata cross-origin.
     pub(crate) cors: bool,
+}
+
+/// Audit events, log fingerprints and metric labels (the `observe` module).
+#[derive(Debug)]
+pub(crate) struct ObserveConfig {
+    pub(crate) audit_sink: Option<Arc<dyn AuditSink>>,
+    /// How many audit events wait for the sink before new ones are dropped.
+    pub(crate) audit_capacity: usize,
+    /// The key of log fingerprints; `None`: one drawn at build.
+    pub(crate) log_key: Option<LogKey>,
+    /// The clients that get a `client_id` metric label.
+    pub(crate) metric_clients: Vec<ClientId>,
+}
+
+impl ObserveConfig {
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.audit_capacity == 0 || self.audit_capacity > 1 << 20 {
+            return Err(ConfigError::Setting(
+                "audit_queue_capacity must be between 1 and 1,048,576",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The insecure settings of a [`ServerBuilder`], reached only through
@@ -269,6 +295,12 @@ impl Config {
                 realm: issuer.clone(),
                 cors: false,
             },
+            observe: ObserveConfig {
+                audit_sink: None,
+                audit_capacity: 1024,
+                log_key: None,
+                metric_clients: Vec::new(),
+            },
             clock: Arc::new(SystemClock),
             random: Arc::new(SystemRandom),
             extension_grants: Vec::new(),
@@ -290,7 +322,8 @@ impl Config {
             .check(&self.issuer, self.tokens.access_ttl, schemes)?;
         #[cfg(feature = "oidc")]
         self.openid.check(schemes, self.jwt.keys.as_ref())?;
-        self.http.check()
+        self.http.check()?;
+        self.observe.check()
     }
 }
 

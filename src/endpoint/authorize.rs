@@ -33,6 +33,7 @@ use crate::endpoint::is_form_content_type;
 use crate::error::{ErrorCode, OAuthError, StorageError};
 use crate::grant::resolve_scope;
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
+use crate::observe::EventKind;
 use crate::params::{FormLimits, Pairs, first_repeated, parse_pairs};
 use crate::pkce::{CodeChallenge, PkceMethod};
 use crate::secret::AuthorizationCode;
@@ -223,8 +224,17 @@ impl PendingAuthorization {
             issuer: &self.issuer,
             see_other: self.see_other,
         };
+        let consent = EventKind::ConsentGranted {
+            client_id: grant.client_id.clone(),
+            subject: grant.subject.clone(),
+            grant_id: grant.grant_id,
+            scope: grant.scope.clone(),
+        };
         match config.code_flow.store.insert(code.hash(), grant).await {
-            Ok(()) => Ok(target.respond(&[("code", code.expose_secret())])),
+            Ok(()) => {
+                self.server.events().emit(now, || consent);
+                Ok(target.respond(&[("code", code.expose_secret())]))
+            }
             Err(source) => {
                 let code = if source.is_transient() {
                     ErrorCode::TEMPORARILY_UNAVAILABLE
@@ -243,6 +253,11 @@ impl PendingAuthorization {
     /// The resource owner refused (or the host decided against the request): redirects
     /// with `error=access_denied`, `state` and `iss` (AZ-08).
     pub fn deny(self) -> HttpResponse {
+        self.server
+            .events()
+            .emit(self.server.now(), || EventKind::ConsentDenied {
+                client_id: self.client.id().clone(),
+            });
         self.target()
             .error(&OAuthError::new(ErrorCode::ACCESS_DENIED))
     }

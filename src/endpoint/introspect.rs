@@ -6,6 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::endpoint::{Authenticated, AuthenticatedEndpoint, token_parameter};
 use crate::error::{Error, ErrorCode, OAuthError, Rejection};
 use crate::http::{HttpRequest, HttpResponse, Status};
+use crate::observe::EventKind;
+use crate::observe::call::Endpoint;
 use crate::render::JsonObject;
 use crate::secret::TokenHash;
 use crate::server::Server;
@@ -52,8 +54,15 @@ impl Server {
 pub(crate) enum Introspection {}
 
 impl AuthenticatedEndpoint for Introspection {
+    const ENDPOINT: Endpoint = Endpoint::Introspection;
+
     async fn serve(server: &Server, call: Authenticated<'_>) -> Result<HttpResponse, Rejection> {
         if !call.client.may_introspect() {
+            call.call.refused(ErrorCode::UNAUTHORIZED_CLIENT);
+            call.call
+                .emit(call.now, || EventKind::IntrospectionRefused {
+                    client_id: call.client.id().clone(),
+                });
             return Ok(forbidden());
         }
         let token = token_parameter(call.form)?;

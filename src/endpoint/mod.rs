@@ -17,6 +17,8 @@ use std::time::SystemTime;
 use crate::client_auth::{self, Authenticator};
 use crate::error::{Error, ErrorCode, OAuthError, Rejection};
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
+use crate::observe::call::{Call, Endpoint, Outcome};
+use crate::observe::{Claimed, EventKind};
 use crate::params::{Form, FormError, FormLimits, query_names_any};
 use crate::server::Server;
 use crate::types::Client;
@@ -89,6 +91,9 @@ pub(crate) fn read_token_style_form<'a>(
 /// 5. rendering: a [`Rejection::Refused`] becomes the JSON error response with
 ///    `Cache-Control: no-store`, a [`Rejection::Fault`] the endpoint's `Err`.
 pub(crate) trait TokenStyleEndpoint {
+    /// The endpoint, as its span and metrics name it.
+    const ENDPOINT: Endpoint;
+
     /// Whether a browser-based client may call the endpoint cross-origin, when
     /// [`ServerBuilder::cors`](crate::ServerBuilder::cors) allows it (see [`cors`]).
     const CORS: bool = false;
@@ -101,6 +106,7 @@ pub(crate) trait TokenStyleEndpoint {
         server: &'s Server,
         request: &HttpRequest,
         form: &Form<'_>,
+        call: &Call<'_>,
     ) -> Result<Self::Route<'s>, Rejection>;
 
     /// The endpoint's own work, for an authenticated client.
@@ -114,6 +120,9 @@ pub(crate) trait TokenStyleEndpoint {
 /// A [`TokenStyleEndpoint`] without checks before client authentication (revocation,
 /// introspection): it only serves an authenticated client.
 pub(crate) trait AuthenticatedEndpoint {
+    /// The endpoint, as its span and metrics name it.
+    const ENDPOINT: Endpoint;
+
     /// As [`TokenStyleEndpoint::CORS`].
     const CORS: bool = false;
 
@@ -122,11 +131,12 @@ pub(crate) trait AuthenticatedEndpoint {
 }
 
 impl<E: AuthenticatedEndpoint> TokenStyleEndpoint for E {
+    const ENDPOINT: Endpoint = <E as AuthenticatedEndpoint>::ENDPOINT;
     const CORS: bool = <E as AuthenticatedEndpoint>::CORS;
 
     type Route<'s> = ();
 
-    fn route(_: &Server, _: &HttpRequest, _: &Form<'_>) -> Result<(), Rejection> {
+    fn route(_: &Server, _: &HttpRequest, _: &Form<'_>, _: &Call<'_>) -> Result<(), Rejection> {
         Ok(())
     }
 
@@ -156,10 +166,13 @@ pub(crate) struct Authenticated<'a> {
     pub(crate) client: Arc<Client>,
     /// The time of the request, read once.
     pub(crate) now: SystemTime,
+    /// The call, observed: its span and its events.
+    pub(crate) call: &'a Call<'a>,
 }
 
 impl Server {
-    /// Runs the token-style endpoint `E` on `request` (see [`TokenStyleEndpoint`]).
+    /// Runs the token-style endpoint `E` on `request` (see [`TokenStyleEndpoint`]), in
+    /// one span, with one outcome counted at the end (OB-11).
     pub(crate) async fn token_style<E: TokenStyleEndpoint>(
         &self,
         request: &HttpRequest,
@@ -169,28 +182,17 @@ impl Server {
         if cors && request.method() == Method::Options {
             return Ok(cors::preflight(request, "POST"));
         }
-        let form = match read_token_style_form(request, &config.http.form_limits) {
-            Ok(form) => form,
-            Err(response) if cors => return Ok(cors::per_client(response, None)),
-            Err(response) => return Ok(response),
-        };
+        let call = self.call(E::ENDPOINT);
         let mut allowed_origin = None;
-        let served: Result<HttpResponse, Rejection> = async {
-            let route = E::route(self, request, &form)?;
-            let now = self.now();
-            let client = self.authenticate_client(request, &form, now).await?;
-            if cors {
-                let localhost = config.code_flow.localhost_port;
-                allowed_origin = cors::allowed_origin(request, &client, &config.issuer, localhost)?;
-            }
-            let call = Authenticated {
-                form: &form,
-                client,
-                now,
-            };
-            E::serve(self, call, route).await
-        }
-        .await;
+        let served = call
+            .run(self.serve_token_style::<E>(request, &call, cors, &mut allowed_origin))
+            .await;
+        let outcome = match &served {
+            Ok(_) => Outcome::Success,
+            Err(Rejection::Refused(error)) => Outcome::Refused(Some(error.code().as_str())),
+            Err(Rejection::Fault(fault)) => Outcome::Fault(fault),
+        };
+        call.finish(outcome);
         let response = served.or_else(Rejection::into_response)?;
         Ok(if cors {
             cors::per_client(response, allowed_origin)
@@ -199,22 +201,76 @@ impl Server {
         })
     }
 
+    /// The steps of [`TokenStyleEndpoint`], up to the response or the rejection.
+    async fn serve_token_style<'r, E: TokenStyleEndpoint>(
+        &self,
+        request: &'r HttpRequest,
+        call: &Call<'_>,
+        cors: bool,
+        allowed_origin: &mut Option<&'r str>,
+    ) -> Result<HttpResponse, Rejection> {
+        let config = self.config();
+        let form = match read_token_style_form(request, &config.http.form_limits) {
+            Ok(form) => form,
+            Err(response) => {
+                call.refused(ErrorCode::INVALID_REQUEST);
+                return Ok(response);
+            }
+        };
+        let route = E::route(self, request, &form, call)?;
+        let now = self.now();
+        let client = self.authenticate_client(request, &form, now, call).await?;
+        call.accepted(client.id());
+        if cors {
+            let localhost = config.code_flow.localhost_port;
+            *allowed_origin = cors::allowed_origin(request, &client, &config.issuer, localhost)?;
+        }
+        let authenticated = Authenticated {
+            form: &form,
+            client,
+            now,
+            call,
+        };
+        E::serve(self, authenticated, route).await
+    }
+
     /// Client authentication as at the token endpoint: exactly one method (TE-06..TE-08),
-    /// the registered one, throttled on failures (TE-10).
+    /// the registered one, throttled on failures (TE-10). A failure is a
+    /// `client_authentication_failed` event (or `locked_out`), with the identifier the
+    /// request claimed, apart from any accepted one (OB-05).
     async fn authenticate_client(
         &self,
         request: &HttpRequest,
         form: &Form<'_>,
         now: SystemTime,
+        call: &Call<'_>,
     ) -> Result<Arc<Client>, Rejection> {
         let config = self.config();
         let realm = &config.http.realm;
-        let credentials = client_auth::extract(request, form, realm)?;
+        let credentials = match client_auth::extract(request, form, realm) {
+            Ok(credentials) => credentials,
+            Err((error, failure)) => {
+                if let Some(reason) = failure {
+                    let claimed = form.get("client_id");
+                    if let Some(claimed) = claimed {
+                        call.claimed(claimed);
+                    }
+                    call.emit(now, || EventKind::ClientAuthenticationFailed {
+                        client_id_claimed: claimed.map(Claimed::new),
+                        method: None,
+                        reason,
+                    });
+                }
+                return Err(error.into());
+            }
+        };
+        call.claimed(credentials.id());
         Authenticator {
             registry: &*config.clients.registry,
             limiter: &*config.clients.secret_limiter,
             realm,
             now,
+            call,
         }
         .authenticate(credentials)
         .await

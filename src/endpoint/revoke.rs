@@ -5,6 +5,8 @@ use crate::clock::revoked_until;
 use crate::endpoint::{Authenticated, AuthenticatedEndpoint, token_parameter};
 use crate::error::{Error, ErrorCode, OAuthError, Rejection};
 use crate::http::{HttpRequest, HttpResponse, Status};
+use crate::observe::call::Endpoint;
+use crate::observe::{EventKind, RevocationCause};
 use crate::secret::TokenHash;
 use crate::server::Server;
 use crate::store::TokenKind;
@@ -60,6 +62,7 @@ impl Server {
 pub(crate) enum Revocation {}
 
 impl AuthenticatedEndpoint for Revocation {
+    const ENDPOINT: Endpoint = Endpoint::Revocation;
     const CORS: bool = true;
 
     async fn serve(server: &Server, call: Authenticated<'_>) -> Result<HttpResponse, Rejection> {
@@ -87,6 +90,18 @@ impl AuthenticatedEndpoint for Revocation {
             TokenKind::Access => {
                 tokens.revoke(&hash).await?;
             }
+        }
+        call.call.emit(call.now, || EventKind::TokenRevoked {
+            client_id: record.client_id.clone(),
+            grant_id: record.grant_id,
+            kind: record.kind,
+        });
+        if record.kind == TokenKind::Refresh {
+            call.call.emit(call.now, || EventKind::GrantRevoked {
+                grant_id: record.grant_id,
+                client_id: record.client_id,
+                cause: RevocationCause::RefreshTokenRevoked,
+            });
         }
         Ok(revoked())
     }

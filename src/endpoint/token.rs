@@ -12,6 +12,8 @@ use crate::error::{Error, ErrorCode, OAuthError, Rejection};
 use crate::grant::refresh_token::handler::reuse_detected;
 use crate::grant::{GrantHandler, GrantRequest, TokenGrant};
 use crate::http::{HttpRequest, HttpResponse, Status};
+use crate::observe::EventKind;
+use crate::observe::call::{Call, Endpoint, grant_type_of};
 use crate::params::Form;
 use crate::render::JsonObject;
 use crate::secret::{AccessToken, RefreshToken, TokenHash};
@@ -52,7 +54,9 @@ impl Server {
         &self,
         client: &Client,
         grant: TokenGrant,
+        grant_type: &str,
         now: SystemTime,
+        call: &Call<'_>,
     ) -> Result<HttpResponse, Rejection> {
         let config = self.config();
         let grant_id = grant
@@ -69,14 +73,38 @@ impl Server {
         let id_token = self.id_token(client, &grant, &access_token, now).await?;
         #[cfg(not(feature = "oidc"))]
         let id_token: Option<String> = None;
-        self.store_tokens(client, &grant, records, now).await?;
-        Ok(token_response(
+        self.store_tokens(client, &grant, records, now, call)
+            .await?;
+        let response = token_response(
             &access_token,
             refresh_token.as_ref(),
             &grant.scope,
             config.tokens.access_ttl,
             id_token.as_deref(),
-        ))
+        );
+        let refreshed = refresh_token.is_some();
+        call.emit(now, || {
+            let (client_id, subject, scope) = (client.id().clone(), grant.subject, grant.scope);
+            if grant.rotate.is_some() {
+                EventKind::TokenRefreshed {
+                    client_id,
+                    subject,
+                    grant_id,
+                    scope,
+                    refresh_token: refreshed,
+                }
+            } else {
+                EventKind::TokenIssued {
+                    grant_type: grant_type_of(grant_type),
+                    client_id,
+                    subject,
+                    grant_id,
+                    scope,
+                    refresh_token: refreshed,
+                }
+            }
+        });
+        Ok(response)
     }
 
     /// Mints the access token of `grant`, and its refresh token when the client may have
@@ -155,6 +183,7 @@ impl Server {
         grant: &TokenGrant,
         records: Vec<(TokenHash, TokenRecord)>,
         now: SystemTime,
+        call: &Call<'_>,
     ) -> Result<(), Rejection> {
         let tokens = &self.config().tokens;
         let Some(rotate) = &grant.rotate else {
@@ -170,6 +199,7 @@ impl Server {
             // RT-06: another request rotated this token first (a concurrent refresh, or a
             // replay): reuse.
             Rotation::AlreadyRotated(marker) => Err(reuse_detected(
+                call,
                 &*tokens.store,
                 &marker,
                 client.id(),
@@ -297,6 +327,7 @@ fn grant_revoked() -> OAuthError {
 pub(crate) enum TokenEndpoint {}
 
 impl TokenStyleEndpoint for TokenEndpoint {
+    const ENDPOINT: Endpoint = Endpoint::Token;
     const CORS: bool = true;
 
     type Route<'s> = &'s dyn GrantHandler;
@@ -307,6 +338,7 @@ impl TokenStyleEndpoint for TokenEndpoint {
         server: &'s Server,
         request: &HttpRequest,
         form: &Form<'_>,
+        call: &Call<'_>,
     ) -> Result<&'s dyn GrantHandler, Rejection> {
         let Some(grant_type) = form.get("grant_type") else {
             return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
@@ -319,8 +351,11 @@ impl TokenStyleEndpoint for TokenEndpoint {
             .iter()
             .find(|h| h.grant_type() == grant_type)
         else {
+            // OB-10: a grant type nobody registered is `other`, whatever its text.
+            call.grant_type(None);
             return Err(OAuthError::new(ErrorCode::UNSUPPORTED_GRANT_TYPE).into());
         };
+        call.grant_type(Some(handler.grant_type()));
         if handler.requires_client_id() && !client_auth::identifies_client(request, form) {
             return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
                 .with_description("client_id required when the client does not authenticate")
@@ -348,8 +383,11 @@ impl TokenStyleEndpoint for TokenEndpoint {
             form: call.form,
             now: call.now,
             issuer: server.issuer(),
+            call: call.call,
         };
         let grant = handler.handle(&grant_request).await?;
-        server.issue(&call.client, grant, call.now).await
+        server
+            .issue(&call.client, grant, grant_type, call.now, call.call)
+            .await
     }
 }

@@ -32,6 +32,8 @@ pub struct GrantRequest<'a> {
     pub(crate) form: &'a Form<'a>,
     pub(crate) now: SystemTime,
     pub(crate) issuer: &'a str,
+    /// The token endpoint call, for the events of the grant (replays, lockouts).
+    pub(crate) call: &'a crate::observe::call::Call<'a>,
 }
 
 impl GrantRequest<'_> {

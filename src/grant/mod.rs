@@ -30,8 +30,40 @@ pub use password::handler::ResourceOwnerVerifier;
 // `GrantRequest` is public at the crate root (a name of the design card).
 pub(crate) use handler::{GrantRequest, Rotate};
 
-use crate::error::{ErrorCode, OAuthError};
-use crate::types::{Client, Scope};
+use std::time::Duration;
+
+use crate::clock::revoked_until;
+use crate::error::{ErrorCode, OAuthError, StorageError};
+use crate::observe::{EventKind, ReplayedCode, RevocationCause};
+use crate::store::TokenStore;
+use crate::types::{Client, GrantId, Scope};
+
+/// A code of `grant_id` came back after it was redeemed (AC-02, and the device code's
+/// equivalent): revokes every token of the grant, with a tombstone kept for
+/// `revoked_for`, and records `code_replay_detected` then `grant_revoked`.
+pub(crate) async fn revoke_replayed(
+    request: &GrantRequest<'_>,
+    tokens: &dyn TokenStore,
+    grant_id: GrantId,
+    code: ReplayedCode,
+    revoked_for: Duration,
+) -> Result<(), StorageError> {
+    let (call, now, client_id) = (request.call, request.now(), request.client().id());
+    call.emit(now, || EventKind::CodeReplayDetected {
+        client_id: client_id.clone(),
+        grant_id,
+        code,
+    });
+    tokens
+        .revoke_grant(&grant_id, revoked_until(now, revoked_for))
+        .await?;
+    call.emit(now, || EventKind::GrantRevoked {
+        grant_id,
+        client_id: client_id.clone(),
+        cause: RevocationCause::CodeReplay,
+    });
+    Ok(())
+}
 
 /// Resolves the `scope` of a request against what the client may be granted
 /// ([RFC 6749 §3.3](https://www.rfc-editor.org/rfc/rfc6749#section-3.3)).

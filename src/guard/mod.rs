@@ -8,6 +8,9 @@
 #[cfg(feature = "jwt")]
 mod offline;
 
+#[cfg(feature = "tower")]
+mod tower;
+
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -16,12 +19,18 @@ use crate::clock::Clock;
 use crate::endpoint::is_form_content_type;
 use crate::error::{ConfigError, Error, StorageError};
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
+use crate::observe::Events;
+use crate::observe::call::{Call, Endpoint, Outcome};
 use crate::params::{Form, FormError, FormLimits};
 use crate::render::{self, is_error_char};
 use crate::secret::TokenHash;
 use crate::server::Server;
 use crate::store::{TokenKind, TokenRecord, TokenStore};
 use crate::types::{ClientId, GrantId, Scope, Subject};
+
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub use tower::{BearerCheck, BearerLayer, BearerService};
 
 /// What a resource server learns about a valid access token. It holds no token value.
 ///
@@ -111,6 +120,8 @@ impl TokenInfo {
 /// ```
 #[derive(Debug, Clone)]
 pub struct BearerGuard {
+    /// Where the guard's calls are observed.
+    observer: Observer,
     tokens: Tokens,
     clock: Arc<dyn Clock>,
     realm: Arc<str>,
@@ -192,6 +203,51 @@ enum Refusal {
     InsufficientScope,
 }
 
+/// How [`BearerGuard::verify`] ended, short of a token.
+/// The event stream of a guard's calls: its server's, or one of its own for a guard
+/// without a server in the process.
+#[derive(Debug, Clone)]
+enum Observer {
+    Server(Server),
+    #[cfg_attr(not(feature = "jwt"), allow(dead_code))]
+    Alone(Arc<Events>),
+}
+
+enum Checked {
+    Refused(Refusal),
+    Fault(Error),
+}
+
+impl From<Refusal> for Checked {
+    fn from(refusal: Refusal) -> Self {
+        Self::Refused(refusal)
+    }
+}
+
+impl From<Error> for Checked {
+    fn from(fault: Error) -> Self {
+        Self::Fault(fault)
+    }
+}
+
+impl From<StorageError> for Checked {
+    fn from(fault: StorageError) -> Self {
+        Self::Fault(fault.into())
+    }
+}
+
+impl Refusal {
+    /// The `error` attribute of the challenge, if it has one.
+    fn error(&self) -> Option<&'static str> {
+        match self {
+            Self::NoToken => None,
+            Self::InvalidRequest(_) => Some("invalid_request"),
+            Self::InvalidToken => Some("invalid_token"),
+            Self::InsufficientScope => Some("insufficient_scope"),
+        }
+    }
+}
+
 impl Server {
     /// A [`BearerGuard`] for a resource server in this process: its realm defaults to the
     /// server's realm ([`ServerBuilder::realm`](crate::ServerBuilder::realm)), no audience,
@@ -206,6 +262,7 @@ impl BearerGuard {
     fn with_tokens(tokens: Tokens, server: &Server) -> Self {
         let config = server.config();
         Self {
+            observer: Observer::Server(server.clone()),
             tokens,
             clock: Arc::clone(&config.clock),
             realm: Arc::from(config.http.realm.as_str()),
@@ -293,8 +350,37 @@ impl BearerGuard {
         request: &HttpRequest,
         required: &Scope,
     ) -> Result<TokenInfo, GuardRejection> {
-        let refuse = |refusal| GuardRejection::Refused(self.challenge(&refusal, required));
-        let token = self.find_token(request).map_err(refuse)?;
+        let call = match &self.observer {
+            Observer::Server(server) => server.call(Endpoint::Bearer),
+            Observer::Alone(events) => Call::new(events, &*self.clock, Endpoint::Bearer),
+        };
+        let checked = call.run(self.verify(request, required, &call)).await;
+        match checked {
+            Ok(info) => {
+                call.finish(Outcome::Success);
+                Ok(info)
+            }
+            Err(Checked::Refused(refusal)) => {
+                call.finish(Outcome::Refused(refusal.error()));
+                Err(GuardRejection::Refused(self.challenge(&refusal, required)))
+            }
+            Err(Checked::Fault(fault)) => {
+                call.finish(Outcome::Fault(&fault));
+                Err(GuardRejection::Fault(fault))
+            }
+        }
+    }
+
+    /// The checks of [`check`](Self::check), inside its span.
+    async fn verify(
+        &self,
+        request: &HttpRequest,
+        required: &Scope,
+        call: &Call<'_>,
+    ) -> Result<TokenInfo, Checked> {
+        let token = self.find_token(request)?;
+        // OB-02: the token's keyed fingerprint, never the token.
+        call.token(&token);
         let now = self.clock.now();
         // A token outside the `b64token` syntax is `invalid_token` (BT-01). The offline
         // verifier checks a stricter one, the JWS compact serialization's, and answers a
@@ -309,10 +395,14 @@ impl BearerGuard {
             Tokens::Offline(offline) => offline.check(&token, self.audience.as_ref(), now).await?,
         };
         let Some(info) = info else {
-            return Err(refuse(Refusal::InvalidToken));
+            return Err(Refusal::InvalidToken.into());
         };
+        call.accepted(&info.client_id);
+        if let Some(grant_id) = info.grant_id {
+            call.grant_id(grant_id);
+        }
         if !required.is_subset_of(&info.scope) {
-            return Err(refuse(Refusal::InsufficientScope));
+            return Err(Refusal::InsufficientScope.into());
         }
         Ok(info)
     }

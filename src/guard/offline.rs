@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::{BearerGuard, TokenInfo, Tokens};
+use super::{BearerGuard, Observer, TokenInfo, Tokens};
 use crate::clock::SystemClock;
 use crate::error::{ConfigError, Error, StorageError};
 use crate::jose::{AccessTokenVerifier, JwkSet, JwksSource, Validation, VerifiedAccessToken};
+use crate::observe::Events;
 use crate::params::FormLimits;
 use crate::render::is_error_char;
 use crate::server::Server;
@@ -203,6 +204,7 @@ impl BearerGuard {
             .filter(|aud| !aud.is_empty() && aud.chars().all(is_error_char))
             .map_or_else(|| Arc::from("api"), Arc::clone);
         Self {
+            observer: Observer::Alone(Arc::new(Events::standalone())),
             tokens: Tokens::Offline(Arc::new(OfflineTokens::new(verifier, source))),
             clock: Arc::new(SystemClock),
             realm,

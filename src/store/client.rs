@@ -46,6 +46,17 @@ pub trait ClientRegistry: Send + Sync + fmt::Debug {
     ) -> Result<bool, StorageError> {
         Ok(client.verify_secret(secret))
     }
+
+    /// Whether the registry answers, for [`Server::health`](crate::Server::health). The
+    /// default looks up a client nobody registers (one round trip); override it with a
+    /// cheaper ping if there is one.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the backend does not answer.
+    async fn check_health(&self) -> Result<(), StorageError> {
+        let probe = ClientId::new(super::HEALTH_PROBE).map_err(StorageError::new)?;
+        self.find(&probe).await.map(|_| ())
+    }
 }
 
 /// Looks up a `client_id` a request presented. An identifier no client can have (one

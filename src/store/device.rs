@@ -297,4 +297,16 @@ pub trait DeviceStore: Send + Sync + fmt::Debug {
         let _ = now;
         Ok(0)
     }
+
+    /// Whether the store answers, for [`Server::health`](crate::Server::health). The
+    /// default looks up the digest of a fixed text, which no device code can have (one
+    /// round trip); override it with a cheaper ping if there is one.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the backend does not answer.
+    async fn check_health(&self) -> Result<(), StorageError> {
+        self.find(&TokenHash::of(super::HEALTH_PROBE))
+            .await
+            .map(|_| ())
+    }
 }

@@ -39,3 +39,8 @@ pub use token::{Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRec
 pub(crate) use client::{ClientRegistry, find_presented_client};
 pub(crate) use code::CodeStore;
 pub(crate) use memory::{MemoryAttemptLimiter, MemoryCodeStore};
+
+/// What the default `check_health` methods look up: a client identifier, and the text of
+/// a code or token whose digest no issued one can have (they are 256 random bits), so the
+/// read finds nothing and changes nothing.
+pub(crate) const HEALTH_PROBE: &str = "grantflow-health-check";

@@ -193,6 +193,18 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
         Ok(0)
     }
 
+    /// Whether the store answers, for [`Server::health`](crate::Server::health). The
+    /// default looks up the digest of a fixed text, which no issued token can have (one
+    /// round trip); override it with a cheaper ping if there is one.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the backend does not answer.
+    async fn check_health(&self) -> Result<(), StorageError> {
+        self.find(&TokenHash::of(super::HEALTH_PROBE))
+            .await
+            .map(|_| ())
+    }
+
     /// Looks a presented refresh token up, including tokens already rotated out: a
     /// rotated-out token is remembered (its digest, grant and client) until its original
     /// expiry, so that its reuse is recognised (RT-05, RT-06).

@@ -2026,3 +2026,39 @@ mod scenarios {
         assert_eq!(refused.status, 403);
     }
 }
+
+/// The actix-web example's bearer middleware (`require_bearer`), the counterpart of the
+/// tower layer: the exact challenges, and the token's information for the handler.
+#[tokio::test]
+async fn bt_05_07_the_actix_bearer_middleware() {
+    use crate::support::e2e::*;
+    let demo = Demo::start(Framework::Actix).await;
+    let token = demo
+        .post_form(
+            "/token",
+            Some(("demo-service", "demo-service-secret")),
+            &[("grant_type", "client_credentials"), ("scope", "read:data")],
+        )
+        .await
+        .json()["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    let ok = demo.get_with_bearer("/api/whoami", &token).await;
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.json()["client_id"], "demo-service");
+    assert_eq!(ok.json()["scope"], "read:data");
+    let none = demo.get("/api/whoami").await;
+    assert_eq!(none.status, 401);
+    assert_eq!(
+        none.header("www-authenticate"),
+        Some("Bearer realm=\"demo-api\"")
+    );
+    let bad = demo.get_with_bearer("/api/whoami", "not-a-token").await;
+    assert_eq!(bad.status, 401);
+    assert!(
+        bad.header("www-authenticate")
+            .unwrap()
+            .contains("invalid_token")
+    );
+}

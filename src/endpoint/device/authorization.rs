@@ -9,6 +9,7 @@ use crate::endpoint::{Authenticated, TokenStyleEndpoint};
 use crate::error::{Error, ErrorCode, OAuthError, Rejection, StorageError};
 use crate::grant::resolve_scope;
 use crate::http::{HttpRequest, HttpResponse, Status};
+use crate::observe::call::{Call, Endpoint};
 use crate::params::Form;
 use crate::render::JsonObject;
 use crate::secret::DeviceCode;
@@ -85,6 +86,7 @@ impl Server {
 pub(crate) enum DeviceAuthorization {}
 
 impl TokenStyleEndpoint for DeviceAuthorization {
+    const ENDPOINT: Endpoint = Endpoint::DeviceAuthorization;
     type Route<'s> = &'s Arc<dyn DeviceStore>;
 
     /// The grant must be enabled: otherwise every request is `unsupported_grant_type`.
@@ -92,6 +94,7 @@ impl TokenStyleEndpoint for DeviceAuthorization {
         server: &'s Server,
         _: &HttpRequest,
         _: &Form<'_>,
+        _: &Call<'_>,
     ) -> Result<&'s Arc<dyn DeviceStore>, Rejection> {
         server.config().device.store.as_ref().ok_or_else(|| {
             OAuthError::new(ErrorCode::UNSUPPORTED_GRANT_TYPE)

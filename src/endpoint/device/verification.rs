@@ -8,10 +8,12 @@ use std::time::{Duration, SystemTime};
 
 use crate::error::Error;
 use crate::limiter::{AttemptKey, Limited, Outcome, limited};
+use crate::observe::call::{Call, Endpoint, Outcome as CallOutcome};
+use crate::observe::{EventKind, Limiter};
 use crate::secret::TokenHash;
 use crate::server::Server;
 use crate::store::{DeviceDecision, DeviceState, DeviceStore};
-use crate::types::{Client, ClientId, Scope, Subject};
+use crate::types::{Client, ClientId, GrantId, Scope, Subject};
 
 impl Server {
     /// The host's side of the device grant
@@ -107,11 +109,30 @@ impl DeviceVerifier {
         user_code: EnteredUserCode<'_>,
         entered_by: &str,
     ) -> Result<PendingDeviceAuthorization, DeviceVerificationError> {
+        let call = self.server.call(Endpoint::DeviceVerification);
+        let verified = call.run(self.lookup(user_code, entered_by, &call)).await;
+        call.finish(match &verified {
+            Ok(_) => CallOutcome::Success,
+            Err(DeviceVerificationError::Internal(fault)) => CallOutcome::Fault(fault),
+            Err(_) => CallOutcome::Refused(Some("invalid_request")),
+        });
+        verified
+    }
+
+    /// The work of [`verify`](Self::verify), inside its span.
+    async fn lookup(
+        &self,
+        user_code: EnteredUserCode<'_>,
+        entered_by: &str,
+        call: &Call<'_>,
+    ) -> Result<PendingDeviceAuthorization, DeviceVerificationError> {
         let config = self.server.config();
         let format = &config.device.user_code_format;
         let now = self.server.now();
         let key = AttemptKey::user_code_entry(entered_by);
         let normalized = format.normalize(user_code.0);
+        // OB-02: the keyed fingerprint of the entered code, never the code.
+        call.user_code(&normalized);
         // DG-07: wrong entries count, right ones neither count nor clear anything (the
         // limiter's contract), so an honest user is never locked out and a valid code
         // cannot refresh a guessing budget; a locked-out key gets no lookup, and an
@@ -143,13 +164,21 @@ impl DeviceVerifier {
         let found = match limited(&*config.device.limiter, &key, now, lookup).await? {
             Limited::Answer(found) => found,
             Limited::Throttled(retry_after) => {
+                call.emit(now, || EventKind::LockedOut {
+                    limiter: Limiter::UserCode,
+                    client_id: None,
+                    client_id_claimed: None,
+                });
                 return Err(DeviceVerificationError::Throttled { retry_after });
             }
         };
         let Some((device_code, record, client)) = found else {
             return Err(DeviceVerificationError::InvalidUserCode);
         };
+        call.accepted(client.id());
+        call.grant_id(record.grant_id);
         Ok(PendingDeviceAuthorization {
+            grant_id: record.grant_id,
             verifier: self.clone(),
             device_code,
             client,
@@ -254,6 +283,7 @@ pub enum DeviceVerificationError {
 #[must_use = "a pending device authorization must be approved or denied"]
 pub struct PendingDeviceAuthorization {
     verifier: DeviceVerifier,
+    grant_id: GrantId,
     device_code: TokenHash,
     client: Arc<Client>,
     scope: Scope,
@@ -332,6 +362,19 @@ impl PendingDeviceAuthorization {
 
     async fn decide(self, decision: DeviceDecision) -> Result<(), DeviceVerificationError> {
         let now = self.verifier.server.now();
+        let (client_id, grant_id) = (self.client.id().clone(), self.grant_id);
+        let event = match &decision {
+            DeviceDecision::Approve { subject, scope } => EventKind::DeviceCodeApproved {
+                client_id,
+                subject: subject.clone(),
+                grant_id,
+                scope: scope.clone(),
+            },
+            DeviceDecision::Deny => EventKind::DeviceCodeDenied {
+                client_id,
+                grant_id,
+            },
+        };
         if self
             .verifier
             .store
@@ -339,6 +382,7 @@ impl PendingDeviceAuthorization {
             .await
             .map_err(Error::from)?
         {
+            self.verifier.server.events().emit(now, || event);
             Ok(())
         } else {
             Err(DeviceVerificationError::NoLongerPending)

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::clock::revoked_until;
 use crate::error::Rejection;
 use crate::error::{ErrorCode, OAuthError};
 use crate::grant::authorization_code::{CodeUse, Exchange, check_exchange, parse_verifier};
-use crate::grant::{GrantHandler, GrantRequest, TokenGrant};
+use crate::grant::{GrantHandler, GrantRequest, TokenGrant, revoke_replayed};
+use crate::observe::ReplayedCode;
 use crate::secret::TokenHash;
 use crate::store::{CodeStore, Redemption, TokenStore};
 use crate::types::GrantType;
@@ -71,12 +71,14 @@ impl GrantHandler for AuthorizationCodeGrant {
                 // be the client: revoke every token of the grant.
                 // The tombstone also refuses the tokens of a first redemption that is still
                 // between its redeem and its insert.
-                self.tokens
-                    .revoke_grant(
-                        &grant.grant_id,
-                        revoked_until(request.now(), self.revoked_for),
-                    )
-                    .await?;
+                revoke_replayed(
+                    request,
+                    &*self.tokens,
+                    grant.grant_id,
+                    ReplayedCode::AuthorizationCode,
+                    self.revoked_for,
+                )
+                .await?;
                 Err(OAuthError::new(ErrorCode::INVALID_GRANT)
                     .with_description("code already used")
                     .into())

@@ -5,11 +5,11 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
-use crate::clock::revoked_until;
 use crate::error::Rejection;
 use crate::error::{ErrorCode, OAuthError, StorageError};
 use crate::grant::device::{PollState, SLOW_DOWN_STEP, check_poll, is_too_fast, slowed_down};
-use crate::grant::{GrantHandler, GrantRequest, TokenGrant};
+use crate::grant::{GrantHandler, GrantRequest, TokenGrant, revoke_replayed};
+use crate::observe::ReplayedCode;
 use crate::secret::TokenHash;
 use crate::store::{
     DevicePolling, DeviceRecord, DeviceRedemption, DeviceState, DeviceStore, TokenStore,
@@ -120,9 +120,14 @@ impl GrantHandler for DeviceCodeGrant {
             DeviceState::Redeemed => {
                 // A replayed device code: like a replayed authorization code, it revokes
                 // what the grant issued (DESIGN decision 3).
-                self.tokens
-                    .revoke_grant(&poll.record.grant_id, revoked_until(now, self.revoked_for))
-                    .await?;
+                revoke_replayed(
+                    request,
+                    &*self.tokens,
+                    poll.record.grant_id,
+                    ReplayedCode::DeviceCode,
+                    self.revoked_for,
+                )
+                .await?;
                 PollState::Redeemed
             }
         };
@@ -142,9 +147,14 @@ impl GrantHandler for DeviceCodeGrant {
             DeviceRedemption::AlreadyRedeemed { grant_id } => {
                 // Redeemed between the poll and now (a concurrent poll of the same code):
                 // exactly one wins, and the replay revokes, as above.
-                self.tokens
-                    .revoke_grant(&grant_id, revoked_until(now, self.revoked_for))
-                    .await?;
+                revoke_replayed(
+                    request,
+                    &*self.tokens,
+                    grant_id,
+                    ReplayedCode::DeviceCode,
+                    self.revoked_for,
+                )
+                .await?;
                 Err(invalid_grant().into())
             }
             DeviceRedemption::Redeemed(_) | DeviceRedemption::NotApproved => {

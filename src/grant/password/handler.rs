@@ -10,6 +10,7 @@ use crate::error::{ErrorCode, OAuthError, StorageError};
 use crate::grant::password::credentials;
 use crate::grant::{GrantHandler, GrantRequest, TokenGrant};
 use crate::limiter::{AttemptKey, AttemptLimiter, Limited, Outcome, limited};
+use crate::observe::{EventKind, Limiter};
 use crate::secret::ResourceOwnerPassword;
 use crate::types::{Client, GrantType, Subject};
 
@@ -57,6 +58,15 @@ pub trait ResourceOwnerVerifier: Send + Sync + fmt::Debug {
         username: &str,
         password: &ResourceOwnerPassword,
     ) -> Result<Option<Subject>, StorageError>;
+
+    /// Whether the user database answers, for [`Server::health`](crate::Server::health).
+    /// The default says yes: override it with a ping of the host's user store.
+    ///
+    /// # Errors
+    /// [`StorageError`] when it does not answer.
+    async fn check_health(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
 }
 
 /// PW-01..PW-04.
@@ -97,6 +107,11 @@ impl GrantHandler for PasswordGrant {
         let subject = match verified {
             Limited::Answer(subject) => subject,
             Limited::Throttled(retry_after) => {
+                request.call.emit(request.now(), || EventKind::LockedOut {
+                    limiter: Limiter::Password,
+                    client_id: Some(request.client().id().clone()),
+                    client_id_claimed: None,
+                });
                 return Err(OAuthError::new(ErrorCode::INVALID_GRANT)
                     .with_description("too many failed attempts")
                     .with_retry_after(retry_after.as_secs().max(1))

@@ -12,6 +12,8 @@ use crate::error::Rejection;
 use crate::error::{ErrorCode, OAuthError};
 use crate::grant::refresh_token::{Reuse, check_refresh, on_reuse};
 use crate::grant::{GrantHandler, GrantRequest, Rotate, TokenGrant};
+use crate::observe::call::Call;
+use crate::observe::{EventKind, RevocationCause};
 use crate::secret::TokenHash;
 use crate::store::{RefreshLookup, RotatedOut, TokenStore};
 use crate::types::{ClientId, GrantType};
@@ -32,6 +34,7 @@ pub(crate) struct RefreshTokenGrant {
 /// the policy says to only refuse; either way the answer is `invalid_grant` (or the fault
 /// of a revocation that failed).
 pub(crate) async fn reuse_detected(
+    call: &Call<'_>,
     tokens: &dyn TokenStore,
     marker: &RotatedOut,
     client: &ClientId,
@@ -39,11 +42,22 @@ pub(crate) async fn reuse_detected(
     grace: Duration,
     revoked_for: Duration,
 ) -> Rejection {
-    if on_reuse(marker, client, now, grace) == Reuse::Revoke {
+    let revoke = on_reuse(marker, client, now, grace) == Reuse::Revoke;
+    call.emit(now, || EventKind::RefreshReuseDetected {
+        client_id: client.clone(),
+        grant_id: marker.grant_id,
+        revoked: revoke,
+    });
+    if revoke {
         let until = revoked_until(now, revoked_for);
         if let Err(fault) = tokens.revoke_grant(&marker.grant_id, until).await {
             return fault.into();
         }
+        call.emit(now, || EventKind::GrantRevoked {
+            grant_id: marker.grant_id,
+            client_id: client.clone(),
+            cause: RevocationCause::RefreshReuse,
+        });
     }
     OAuthError::new(ErrorCode::INVALID_GRANT)
         .with_description("refresh token already used")
@@ -67,6 +81,7 @@ impl GrantHandler for RefreshTokenGrant {
             Some(RefreshLookup::Active(record)) => record,
             Some(RefreshLookup::RotatedOut(marker)) => {
                 return Err(reuse_detected(
+                    request.call,
                     &*self.tokens,
                     &marker,
                     request.client().id(),
