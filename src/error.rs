@@ -88,6 +88,9 @@ impl ErrorCode {
     /// `registration_not_supported`: the server does not accept the `registration`
     /// parameter (Core §3.1.2.6).
     pub const REGISTRATION_NOT_SUPPORTED: Self = Self(Cow::Borrowed("registration_not_supported"));
+    /// `invalid_target`: a `resource` is malformed, unknown, not allowed for the client, or
+    /// not granted ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)).
+    pub const INVALID_TARGET: Self = Self(Cow::Borrowed("invalid_target"));
 
     /// An extension error code.
     ///

@@ -256,11 +256,12 @@ pub use crate::server::Server;
 pub use crate::store::client::ClientRegistry;
 pub use crate::store::code::CodeStore;
 pub use crate::store::memory::{
-    MemoryClientRegistry, MemoryCodeStore, MemoryDeviceStore, MemoryTokenStore,
+    MemoryClientRegistry, MemoryCodeStore, MemoryDeviceStore, MemorySingleUseStore,
+    MemoryTokenStore,
 };
 pub use crate::token_issuer::TokenIssuer;
 pub use crate::types::{
-    AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientSecret, ClientType,
+    Actor, AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientSecret, ClientType,
     DangerousClient, GrantType, InvalidScope, Scope, Subject, SubjectType,
 };
 

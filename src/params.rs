@@ -45,7 +45,20 @@ impl Default for FormLimits {
     }
 }
 
-/// A parsed form: each name at most once, empty values dropped. `Debug` lists the
+/// The parameters that may appear more than once in one request: `resource`
+/// ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)) and `audience`
+/// ([RFC 8693 §2.1](https://www.rfc-editor.org/rfc/rfc8693#section-2.1)), exceptions to
+/// the repeated-parameter rule of RFC 6749 §3.1 and §3.2 (TE-03, TX-03). Every other name
+/// is refused when repeated.
+pub(crate) const MAY_REPEAT: [&str; 2] = ["resource", "audience"];
+
+/// Whether `name` is one of the repeatable parameters of [`MAY_REPEAT`].
+pub(crate) fn may_repeat(name: &str) -> bool {
+    MAY_REPEAT.contains(&name)
+}
+
+/// A parsed form: each name at most once (except those of [`MAY_REPEAT`]), empty values
+/// dropped. `Debug` lists the
 /// parameter names only: values may be secrets.
 pub(crate) struct Form<'a> {
     pairs: Pairs<'a>,
@@ -96,11 +109,21 @@ impl<'a> Form<'a> {
         Ok(Self { pairs })
     }
 
-    /// The value of `name`, if present and non-empty.
+    /// The value of `name`, if present and non-empty. For a name of [`MAY_REPEAT`], use
+    /// [`get_all`](Self::get_all): this returns only its first value.
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
             .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_ref())
+    }
+
+    /// Every non-empty value of `name`, in request order: for the parameters of
+    /// [`MAY_REPEAT`].
+    pub(crate) fn get_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.pairs
+            .iter()
+            .filter(move |(n, _)| n == name)
             .map(|(_, v)| v.as_ref())
     }
 
@@ -175,13 +198,11 @@ pub(crate) fn query_names_any(query: &str, names: &[&str]) -> bool {
 /// Decoded name-value pairs, in request order.
 pub(crate) type Pairs<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
 
-/// The first name that appears more than once, if any.
+/// The first name that appears more than once, if any, leaving out the names that may
+/// repeat ([`MAY_REPEAT`]).
 pub(crate) fn first_repeated<'p>(pairs: &'p Pairs<'_>) -> Option<&'p str> {
     pairs.iter().enumerate().find_map(|(i, (name, _))| {
-        pairs[..i]
-            .iter()
-            .any(|(n, _)| n == name)
-            .then_some(name.as_ref())
+        (!may_repeat(name) && pairs[..i].iter().any(|(n, _)| n == name)).then_some(name.as_ref())
     })
 }
 

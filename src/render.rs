@@ -88,6 +88,14 @@ impl JsonObject {
         self
     }
 
+    /// Adds a member whose value is the object `value` (for nested claims such as `act`).
+    pub(crate) fn object(&mut self, name: &str, value: Self) -> &mut Self {
+        self.key(name);
+        let nested = value.finish();
+        self.buf.extend_from_slice(&nested);
+        self
+    }
+
     /// Adds a boolean member when `value` is `Some`; leaves it out otherwise.
     pub(crate) fn optional_boolean(&mut self, name: &str, value: Option<bool>) -> &mut Self {
         if let Some(value) = value {

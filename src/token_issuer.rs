@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use crate::random::Random;
 use crate::secret::{AccessToken, RefreshToken};
-use crate::types::{ClientId, GrantId, Scope, Subject};
+use crate::types::{Actor, ClientId, GrantId, Scope, Subject};
 
 /// What a token is about, handed to a [`TokenIssuer`] when it mints one.
 #[derive(Debug, Clone, Copy)]
@@ -27,6 +27,10 @@ pub struct TokenClaims<'a> {
     pub issued_at: SystemTime,
     /// When it expires.
     pub expires_at: SystemTime,
+    /// For a delegated token: the actor chain (the `act` claim,
+    /// [RFC 8693 §4.1](https://www.rfc-editor.org/rfc/rfc8693#section-4.1)). A
+    /// self-contained format must carry it.
+    pub actor: Option<&'a Actor>,
     /// The resource server the token is restricted to (its `aud`), or `None` when the
     /// grant named none.
     pub audience: Option<&'a str>,

@@ -102,6 +102,10 @@ fn active_body(record: &TokenRecord, issuer: &str) -> Vec<u8> {
             "token_type",
             (record.kind == TokenKind::Access).then_some("Bearer"),
         );
+    // TX-11: a delegated token's actor chain, identity claims only.
+    if let Some(actor) = &record.actor {
+        body.object("act", actor.to_json_object());
+    }
     body.finish()
 }
 

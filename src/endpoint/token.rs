@@ -75,11 +75,14 @@ impl Server {
         let id_token: Option<String> = None;
         self.store_tokens(client, &grant, records, now, call)
             .await?;
+        let lifetime = access_expiry(&grant, now, config.tokens.access_ttl)?
+            .duration_since(now)
+            .unwrap_or_default();
         let response = token_response(
             &access_token,
             refresh_token.as_ref(),
-            &grant.scope,
-            config.tokens.access_ttl,
+            &grant,
+            lifetime,
             id_token.as_deref(),
         );
         let refreshed = refresh_token.is_some();
@@ -118,7 +121,7 @@ impl Server {
     ) -> Result<Minted, Rejection> {
         let config = self.config();
         let (tokens, random) = (&config.tokens, &*config.random);
-        let expires_at = expiry(now, tokens.access_ttl)?;
+        let expires_at = access_expiry(grant, now, tokens.access_ttl)?;
         let claims = TokenClaims {
             issuer: &config.issuer,
             client_id: client.id(),
@@ -127,6 +130,7 @@ impl Server {
             grant_id: &grant_id,
             issued_at: now,
             expires_at,
+            actor: grant.actor.as_ref(),
             audience: grant.audience.as_deref(),
             auth_time: grant.auth_time,
             acr: grant.acr.as_deref(),
@@ -275,6 +279,7 @@ fn token_records(
                 Arc::clone(o)
             }
         }))
+        .with_actor(grant.actor.clone())
     };
     let mut records = Vec::with_capacity(2);
     records.push((
@@ -288,6 +293,19 @@ fn token_records(
         ));
     }
     records
+}
+
+/// When the access token of `grant` expires: the server's lifetime from `now`, or the
+/// grant's cap when that is earlier.
+fn access_expiry(
+    grant: &TokenGrant,
+    now: SystemTime,
+    lifetime: Duration,
+) -> Result<SystemTime, Rejection> {
+    let expires_at = expiry(now, lifetime)?;
+    Ok(grant
+        .not_after
+        .map_or(expires_at, |cap| cap.min(expires_at)))
 }
 
 /// The tokens of one response, and the records to store under their digests.
@@ -304,12 +322,14 @@ struct Minted {
 fn token_response(
     access_token: &AccessToken,
     refresh_token: Option<&RefreshToken>,
-    scope: &Scope,
+    grant: &TokenGrant,
     lifetime: Duration,
     id_token: Option<&str>,
 ) -> HttpResponse {
+    let scope = &grant.scope;
     let mut body = JsonObject::with_capacity(192);
     body.string("access_token", access_token.expose_secret())
+        .optional_string("issued_token_type", grant.issued_token_type)
         .string("token_type", "Bearer")
         .number("expires_in", lifetime.as_secs())
         .optional_string("scope", Some(scope.as_str()).filter(|s| !s.is_empty()))

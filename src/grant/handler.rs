@@ -13,7 +13,7 @@ use crate::grant::resolve_scope;
 use crate::params::Form;
 use crate::secret::TokenHash;
 use crate::store::OpenIdContext;
-use crate::types::{Client, GrantId, Scope, Subject};
+use crate::types::{Actor, Client, GrantId, Scope, Subject};
 
 /// A token request after the common checks, handed to the [`GrantHandler`] of its
 /// `grant_type`.
@@ -53,6 +53,16 @@ impl GrantRequest<'_> {
     /// Parameters may carry secrets (codes, refresh tokens, passwords). Do not log them.
     pub fn param(&self, name: &str) -> Option<&str> {
         self.form.get(name)
+    }
+
+    /// Every value of body parameter `name`, in request order: for the parameters that
+    /// may repeat, `resource`
+    /// ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)) and `audience`
+    /// ([RFC 8693 §2.1](https://www.rfc-editor.org/rfc/rfc8693#section-2.1)). Any other
+    /// name is refused when repeated before a handler runs, so this gives at most one value
+    /// for it.
+    pub fn param_values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.form.get_all(name)
     }
 
     /// The server's current time.
@@ -103,6 +113,18 @@ pub struct TokenGrant {
     /// The resource server the tokens are meant for (`aud`), or `None` for tokens any of
     /// this server's resource servers may accept.
     pub audience: Option<Arc<str>>,
+    /// For a delegated token: the actor chain, recorded in the token's record (and so in
+    /// introspection and the guard's [`TokenInfo`](crate::guard::TokenInfo)) and handed
+    /// to the [`TokenIssuer`](crate::TokenIssuer).
+    pub actor: Option<Actor>,
+    /// The latest expiry the tokens may have: the access token expires at the earlier of
+    /// this and the server's lifetime from now, and `expires_in` says so. `None`: the
+    /// server's lifetime.
+    pub not_after: Option<SystemTime>,
+    /// The `issued_token_type` member of the response
+    /// ([RFC 8693 §2.2.1](https://www.rfc-editor.org/rfc/rfc8693#section-2.2.1)), for
+    /// grants that define it.
+    pub issued_token_type: Option<&'static str>,
     /// When the resource owner authenticated, if known: the `auth_time` of JWT access
     /// tokens ([RFC 9068 §2.2.1](https://www.rfc-editor.org/rfc/rfc9068#section-2.2.1)).
     pub auth_time: Option<SystemTime>,
@@ -137,6 +159,9 @@ impl TokenGrant {
             refresh_token: false,
             rotate: None,
             audience: None,
+            actor: None,
+            not_after: None,
+            issued_token_type: None,
             auth_time: None,
             acr: None,
             openid: None,
@@ -147,15 +172,38 @@ impl TokenGrant {
     pub(crate) fn for_grant(grant_id: GrantId, scope: Scope) -> Self {
         Self {
             grant_id: Some(grant_id),
-            subject: None,
-            scope,
-            refresh_token: false,
-            rotate: None,
-            audience: None,
-            auth_time: None,
-            acr: None,
-            openid: None,
+            ..Self::new(scope)
         }
+    }
+
+    /// Tokens that join the existing grant `grant_id`: revoking that grant revokes them
+    /// too (the lineage of an exchanged token, say). A grant id is a handle on other
+    /// clients' tokens: take it only from a token record the handler has validated.
+    #[must_use]
+    pub fn in_grant(mut self, grant_id: GrantId) -> Self {
+        self.grant_id = Some(grant_id);
+        self
+    }
+
+    /// Records `actor` as acting on the subject's behalf (delegation).
+    #[must_use]
+    pub fn with_actor(mut self, actor: Actor) -> Self {
+        self.actor = Some(actor);
+        self
+    }
+
+    /// Caps the tokens' expiry at `not_after` (see [`not_after`](Self::not_after)).
+    #[must_use]
+    pub fn expiring_by(mut self, not_after: SystemTime) -> Self {
+        self.not_after = Some(not_after);
+        self
+    }
+
+    /// Sets the response's `issued_token_type`.
+    #[must_use]
+    pub fn with_issued_token_type(mut self, token_type: &'static str) -> Self {
+        self.issued_token_type = Some(token_type);
+        self
     }
 
     /// Restricts the tokens to one resource server (`aud`), which its

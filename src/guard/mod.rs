@@ -26,7 +26,7 @@ use crate::render::{self, is_error_char};
 use crate::secret::TokenHash;
 use crate::server::Server;
 use crate::store::{TokenKind, TokenRecord, TokenStore};
-use crate::types::{ClientId, GrantId, Scope, Subject};
+use crate::types::{Actor, ClientId, GrantId, Scope, Subject};
 
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
@@ -61,6 +61,44 @@ pub struct TokenInfo {
     /// a confirmation `cnf`): `None` when the token store was asked.
     #[cfg(feature = "jwt")]
     pub jwt: Option<Arc<crate::jose::VerifiedAccessToken>>,
+    /// A delegated token's actor chain.
+    act: Option<Actor>,
+}
+
+impl TokenInfo {
+    /// The current actor of a delegated token (the outermost `act`), with its identity
+    /// claims: the party acting on the subject's behalf, the one to base access decisions
+    /// on ([RFC 8693 §4.1](https://www.rfc-editor.org/rfc/rfc8693#section-4.1)). `None`
+    /// for a token that is not delegated.
+    pub fn actor(&self) -> Option<ActorIdentity<'_>> {
+        self.act.as_ref().map(|a| ActorIdentity {
+            subject: a.subject(),
+            issuer: a.issuer(),
+        })
+    }
+
+    /// Every actor of the delegation chain, current first, then the earlier ones.
+    /// Informational only (auditing, logs): earlier actors must not be used for access
+    /// decisions.
+    pub fn actor_chain(&self) -> impl Iterator<Item = ActorIdentity<'_>> + '_ {
+        self.act
+            .iter()
+            .flat_map(Actor::chain)
+            .map(|a| ActorIdentity {
+                subject: a.subject(),
+                issuer: a.issuer(),
+            })
+    }
+}
+
+/// The identity claims of one actor of a delegated token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ActorIdentity<'a> {
+    /// The actor's `sub`.
+    pub subject: &'a str,
+    /// The actor's `iss`, when it was needed to make `sub` unique.
+    pub issuer: Option<&'a str>,
 }
 
 impl TokenInfo {
@@ -74,6 +112,7 @@ impl TokenInfo {
             expires_at: record.expires_at,
             grant_id: Some(record.grant_id),
             audience: record.audience,
+            act: record.actor,
             #[cfg(feature = "jwt")]
             jwt: None,
         }

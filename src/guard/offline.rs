@@ -145,6 +145,10 @@ fn token_info(verified: Arc<VerifiedAccessToken>, audience: Option<Arc<str>>) ->
         expires_at: verified.expires_at,
         grant_id: None,
         audience,
+        act: verified
+            .claims
+            .get("act")
+            .and_then(crate::types::Actor::from_claim),
         jwt: Some(verified),
     }
 }

@@ -173,6 +173,13 @@ impl Validation {
     /// `issuer`; `aud` containing `client_id`; `iss`, `sub`, `aud`, `exp` and `iat`
     /// required. Up to 16 KiB.
     pub fn id_token(issuer: &str, client_id: &ClientId) -> Self {
+        Self::trusted_jwt(issuer, client_id.as_str())
+    }
+
+    /// JWTs of another issuer the host trusts (token exchange subjects, JWT bearer
+    /// assertions): verified as [`id_token`](Self::id_token) is, untyped or `JWT`, with
+    /// `aud` containing `audience`.
+    pub(crate) fn trusted_jwt(issuer: &str, audience: &str) -> Self {
         let mut v = Self::new(
             JwtUse::IdToken,
             Required::ISS
@@ -182,7 +189,7 @@ impl Validation {
                 .and(Required::IAT),
         );
         v.issuer = Some(Arc::from(issuer));
-        v.audience = Some(Arc::from(client_id.as_str()));
+        v.audience = Some(Arc::from(audience));
         v
     }
 

@@ -23,6 +23,7 @@ pub(crate) mod memory;
 mod openid;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
+pub(crate) mod single_use;
 mod token;
 
 pub use crate::types::GrantId;
@@ -32,6 +33,7 @@ pub use device::{
     DeviceStore,
 };
 pub use openid::OpenIdContext;
+pub use single_use::{Consumption, SingleUseKind, SingleUseStore};
 pub use token::{Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore};
 
 // Public at the crate root (the design card's traits and the in-memory stores), and used

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use crate::error::StorageError;
 use crate::secret::TokenHash;
 use crate::store::OpenIdContext;
-use crate::types::{ClientId, GrantId, Scope, Subject};
+use crate::types::{Actor, ClientId, GrantId, Scope, Subject};
 
 /// Which kind of token a [`TokenRecord`] describes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -47,6 +47,11 @@ pub struct TokenRecord {
     /// authentication (without the `nonce`), for the ID token of a refresh and for the
     /// UserInfo endpoint; `None` for plain OAuth.
     pub openid: Option<Arc<OpenIdContext>>,
+    /// For a token issued by delegation (token exchange): who acts on the subject's
+    /// behalf, with the actors before it (the `act` claim,
+    /// [RFC 8693 §4.1](https://www.rfc-editor.org/rfc/rfc8693#section-4.1)). Stores keep
+    /// it as [`Actor::to_json`] text.
+    pub actor: Option<Actor>,
 }
 
 impl TokenRecord {
@@ -69,6 +74,7 @@ impl TokenRecord {
             expires_at,
             audience: None,
             openid: None,
+            actor: None,
         }
     }
 
@@ -76,6 +82,13 @@ impl TokenRecord {
     #[must_use]
     pub fn with_openid(mut self, openid: Option<Arc<OpenIdContext>>) -> Self {
         self.openid = openid;
+        self
+    }
+
+    /// Sets the actor chain.
+    #[must_use]
+    pub fn with_actor(mut self, actor: Option<Actor>) -> Self {
+        self.actor = actor;
         self
     }
 

@@ -1,11 +1,13 @@
 //! Protocol value types: clients, scopes, redirect URIs and identifiers.
 
+mod actor;
 mod client;
 mod ids;
 mod openid;
 mod redirect_uri;
 mod scope;
 
+pub use actor::Actor;
 pub use client::{
     AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientSecret, ClientType,
     DangerousClient, GrantType,

@@ -5,6 +5,7 @@ mod clients;
 mod codes;
 mod devices;
 mod limiter;
+mod single_use;
 mod slot_index;
 mod tokens;
 
@@ -12,4 +13,5 @@ pub use clients::MemoryClientRegistry;
 pub use codes::MemoryCodeStore;
 pub use devices::MemoryDeviceStore;
 pub use limiter::MemoryAttemptLimiter;
+pub use single_use::MemorySingleUseStore;
 pub use tokens::MemoryTokenStore;

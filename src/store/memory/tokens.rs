@@ -14,7 +14,7 @@ use crate::store::memory::slot_index::SlotIndex;
 use crate::store::{
     Insert, OpenIdContext, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore,
 };
-use crate::types::{ClientId, GrantId, Scope, Subject};
+use crate::types::{Actor, ClientId, GrantId, Scope, Subject};
 
 /// How many expired records an insert purges at most, so no insert pauses for a time that
 /// grows with the store, while purging still outpaces issuing.
@@ -93,6 +93,8 @@ struct Extra {
     audience: Option<Arc<str>>,
     /// The OpenID Connect context of a token of an OpenID grant.
     openid: Option<Arc<OpenIdContext>>,
+    /// A delegated token's actor chain.
+    actor: Option<Actor>,
     /// The exact times when they do not fit the nanosecond fields (before 1970 or after
     /// 2554), so that a record always reads back as it was written.
     exact_times: Option<Box<(SystemTime, SystemTime)>>,
@@ -119,13 +121,17 @@ impl Slot {
         } else {
             Some(Box::new((record.issued_at, record.expires_at)))
         };
-        let extra = if record.audience.is_none() && record.openid.is_none() && exact_times.is_none()
+        let extra = if record.audience.is_none()
+            && record.openid.is_none()
+            && exact_times.is_none()
+            && record.actor.is_none()
         {
             None
         } else {
             Some(Box::new(Extra {
                 audience: record.audience,
                 openid: record.openid,
+                actor: record.actor,
                 exact_times,
             }))
         };
@@ -160,6 +166,7 @@ impl Slot {
         let (issued_at, expires_at) = self.times();
         let audience = self.extra.as_ref().and_then(|e| e.audience.clone());
         let openid = self.extra.as_ref().and_then(|e| e.openid.clone());
+        let actor = self.extra.as_ref().and_then(|e| e.actor.clone());
         TokenRecord {
             kind: self.kind,
             grant_id: self.grant_id,
@@ -170,12 +177,15 @@ impl Slot {
             expires_at,
             audience,
             openid,
+            actor,
         }
     }
 
     fn into_record(self) -> TokenRecord {
         let (issued_at, expires_at) = self.times();
-        let (audience, openid) = self.extra.map_or((None, None), |e| (e.audience, e.openid));
+        let (audience, openid, actor) = self
+            .extra
+            .map_or((None, None, None), |e| (e.audience, e.openid, e.actor));
         TokenRecord {
             kind: self.kind,
             grant_id: self.grant_id,
@@ -186,6 +196,7 @@ impl Slot {
             expires_at,
             audience,
             openid,
+            actor,
         }
     }
 }

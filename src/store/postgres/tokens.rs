@@ -133,6 +133,17 @@ fn kind_name(kind: TokenKind) -> &'static str {
     }
 }
 
+/// The schema has no column for a delegated token's actor chain yet: a record with one is
+/// refused, all or nothing, rather than stored as if no one acted for the subject.
+fn refuse_actors(tokens: &[(TokenHash, TokenRecord)]) -> Result<(), StorageError> {
+    if tokens.iter().any(|(_, r)| r.actor.is_some()) {
+        return Err(StorageError::new(
+            "PgTokenStore does not store actor chains (delegated token exchange)",
+        ));
+    }
+    Ok(())
+}
+
 type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
 /// Binds `$1..$11`: the records as column arrays (`$1..$9`, then their OpenID contexts as
@@ -202,6 +213,7 @@ fn record_from_row(row: &PgRow) -> Result<TokenRecord, StorageError> {
             .map_err(get)?
             .map(Arc::from),
         openid: openid_from_row(row)?,
+        actor: None,
     })
 }
 
@@ -230,6 +242,7 @@ impl TokenStore for PgTokenStore {
         let Some(now) = tokens.iter().map(|(_, r)| r.issued_at).max() else {
             return Ok(Insert::Stored);
         };
+        refuse_actors(&tokens)?;
         let stored: i64 = bind_batch(sqlx::query(INSERT), &tokens, now)
             .fetch_one(&self.pool)
             .await
@@ -340,6 +353,7 @@ impl TokenStore for PgTokenStore {
         now: SystemTime,
         successors: Vec<(TokenHash, TokenRecord)>,
     ) -> Result<Rotation, StorageError> {
+        refuse_actors(&successors)?;
         let row = bind_batch(sqlx::query(ROTATE), &successors, now)
             .bind(old.as_bytes().as_slice())
             .fetch_one(&self.pool)
