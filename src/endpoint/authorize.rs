@@ -38,7 +38,7 @@ use crate::params::{FormLimits, Pairs, first_repeated, parse_pairs};
 use crate::pkce::{CodeChallenge, PkceMethod};
 use crate::secret::AuthorizationCode;
 use crate::server::Server;
-use crate::store::{AuthorizationGrant, find_presented_client};
+use crate::store::{AuthorizationGrant, OpenIdContext, find_presented_client};
 use crate::types::{Client, ClientId, GrantId, GrantType, LocalhostPort, Scope, Subject};
 
 /// The longest `state` accepted (ST-03). Longer values are a local error: they cannot be
@@ -60,15 +60,18 @@ pub(crate) const MAX_STATE_LEN: usize = 2048;
 #[must_use = "an authorization request must be approved or denied"]
 pub struct PendingAuthorization {
     /// The server that validated the request, which stores the code.
-    server: Server,
-    client: Arc<Client>,
+    pub(crate) server: Server,
+    pub(crate) client: Arc<Client>,
     redirect_uri: String,
     redirect_uri_sent: bool,
-    scope: Scope,
+    pub(crate) scope: Scope,
     state: Option<String>,
     challenge: Option<CodeChallenge>,
     issuer: Arc<str>,
     see_other: bool,
+    /// The OpenID Connect parameters of an OpenID request (feature `oidc`).
+    #[cfg(feature = "oidc")]
+    pub(crate) openid: Option<crate::oidc::OpenIdRequest>,
 }
 
 impl fmt::Debug for PendingAuthorization {
@@ -158,10 +161,30 @@ impl PendingAuthorization {
     /// ([`ApproveError::is_scope_not_requested`]) or the code store fails. Log it and send
     /// [`ApproveError::into_response`], a `server_error` (or `temporarily_unavailable`)
     /// redirect to the client (AZ-09).
+    ///
+    /// For an OpenID Connect request (feature `oidc`), this is
+    /// [`approve_authentication`](Self::approve_authentication) with an
+    /// [`Authentication`](crate::authorize::Authentication) that says only who the user is.
     pub async fn approve(
         self,
         subject: Subject,
         granted: Scope,
+    ) -> Result<HttpResponse, ApproveError> {
+        #[cfg(feature = "oidc")]
+        if self.openid.is_some() {
+            let authentication = crate::oidc::Authentication::new(subject);
+            return self.approve_authentication(authentication, granted).await;
+        }
+        self.issue_code(subject, granted, None).await
+    }
+
+    /// Issues the code of [`approve`](Self::approve), with the OpenID Connect context of
+    /// an OpenID request.
+    pub(crate) async fn issue_code(
+        self,
+        subject: Subject,
+        granted: Scope,
+        openid: Option<Arc<OpenIdContext>>,
     ) -> Result<HttpResponse, ApproveError> {
         if !granted.is_subset_of(&self.scope) {
             let response = self
@@ -193,6 +216,7 @@ impl PendingAuthorization {
             // A clock too far in the future to add the lifetime issues a code that is
             // already expired, rather than panicking.
             expires_at: now.checked_add(config.code_flow.code_ttl).unwrap_or(now),
+            openid,
         };
         let target = Target {
             redirect_uri: &self.redirect_uri,
@@ -238,7 +262,7 @@ impl PendingAuthorization {
             .error(&OAuthError::new(ErrorCode::ACCESS_DENIED))
     }
 
-    fn target(&self) -> Target<'_> {
+    pub(crate) fn target(&self) -> Target<'_> {
         Target {
             redirect_uri: &self.redirect_uri,
             state: self.state.as_deref(),
@@ -341,6 +365,9 @@ pub struct ApproveError {
 enum ApproveCause {
     ScopeNotRequested,
     Storage(StorageError),
+    /// The OpenID request needs what the host did not say (feature `oidc`).
+    #[cfg(feature = "oidc")]
+    Authentication(&'static str),
 }
 
 impl fmt::Display for ApproveError {
@@ -350,6 +377,8 @@ impl fmt::Display for ApproveError {
                 "the granted scope is not within the requested scope"
             }
             ApproveCause::Storage(_) => "could not issue the authorization code",
+            #[cfg(feature = "oidc")]
+            ApproveCause::Authentication(what) => what,
         })
     }
 }
@@ -357,8 +386,8 @@ impl fmt::Display for ApproveError {
 impl std::error::Error for ApproveError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.cause {
-            ApproveCause::ScopeNotRequested => None,
             ApproveCause::Storage(source) => Some(source),
+            _ => None,
         }
     }
 }
@@ -373,8 +402,20 @@ impl ApproveError {
     /// The storage failure, for the host's logs, when that was the cause.
     pub fn storage_error(&self) -> Option<&StorageError> {
         match &self.cause {
-            ApproveCause::ScopeNotRequested => None,
             ApproveCause::Storage(source) => Some(source),
+            _ => None,
+        }
+    }
+
+    /// An approval the OpenID request cannot take: the host did not say what the request
+    /// needs (feature `oidc`). The client gets `server_error`.
+    #[cfg(feature = "oidc")]
+    pub(crate) fn authentication(pending: &PendingAuthorization, what: &'static str) -> Self {
+        Self {
+            cause: ApproveCause::Authentication(what),
+            response: pending
+                .target()
+                .error(&OAuthError::new(ErrorCode::SERVER_ERROR)),
         }
     }
 
@@ -386,7 +427,7 @@ impl ApproveError {
 }
 
 /// Where and how an authorization response goes.
-struct Target<'a> {
+pub(crate) struct Target<'a> {
     redirect_uri: &'a str,
     state: Option<&'a str>,
     issuer: &'a str,
@@ -394,7 +435,7 @@ struct Target<'a> {
 }
 
 impl Target<'_> {
-    fn error(&self, error: &OAuthError) -> HttpResponse {
+    pub(crate) fn error(&self, error: &OAuthError) -> HttpResponse {
         let mut params: Vec<(&str, &str)> = Vec::with_capacity(3);
         params.push(("error", error.code().as_str()));
         if let Some(description) = error.description() {
@@ -473,7 +514,7 @@ fn rejected(description: &'static str) -> AuthorizeError {
 }
 
 /// ST-03: `state` is `1*VSCHAR` and at most [`MAX_STATE_LEN`] bytes.
-fn state_is_echoable(state: &str) -> bool {
+pub(crate) fn state_is_echoable(state: &str) -> bool {
     state.len() <= MAX_STATE_LEN && state.bytes().all(|b| (0x20..=0x7e).contains(&b))
 }
 
@@ -571,7 +612,7 @@ impl Server {
 
         // Stage B: errors from here on go back to the client, after login (AZ-07).
         let issuer: Arc<str> = Arc::from(self.issuer());
-        let (challenge, scope) = self.check_request(&params, &client).map_err(|error| {
+        let redirect = |error| {
             AuthorizeError::Redirect(RedirectError(Box::new(RedirectParts {
                 error,
                 redirect_uri: redirect_uri.clone(),
@@ -579,7 +620,20 @@ impl Server {
                 issuer: Arc::clone(&issuer),
                 see_other: is_post,
             })))
-        })?;
+        };
+        let (challenge, scope) = self.check_request(&params, &client).map_err(redirect)?;
+        // An OpenID Connect request (feature `oidc`): its own parameters.
+        #[cfg(feature = "oidc")]
+        let openid = self
+            .openid_request(
+                |name| params.get(name),
+                &client,
+                redirect_uri_sent,
+                challenge.is_none(),
+                &scope,
+            )
+            .await?
+            .map_err(redirect)?;
 
         Ok(PendingAuthorization {
             server: self.clone(),
@@ -591,6 +645,8 @@ impl Server {
             challenge,
             issuer,
             see_other: is_post,
+            #[cfg(feature = "oidc")]
+            openid,
         })
     }
 

@@ -2,6 +2,7 @@
 //! read the request, authenticate the client, dispatch by `grant_type` to a
 //! [`GrantHandler`](crate::grant::GrantHandler), then mint, store and render the tokens.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::client_auth;
@@ -66,12 +67,24 @@ impl Server {
             refresh_token,
             records,
         } = self.mint(client, &grant, grant_id, now).await?;
+        // The ID token of an OpenID grant (feature `oidc`), signed before anything is
+        // stored: a signing failure leaves no tokens behind.
+        #[cfg(feature = "oidc")]
+        let id_token = self.id_token(client, &grant, &access_token, now).await?;
+        #[cfg(not(feature = "oidc"))]
+        let id_token: Option<String> = None;
         self.store_tokens(client, &grant, records, now, call)
             .await?;
         let lifetime = access_expiry(&grant, now, config.tokens.access_ttl)?
             .duration_since(now)
             .unwrap_or_default();
-        let response = token_response(&access_token, refresh_token.as_ref(), &grant, lifetime);
+        let response = token_response(
+            &access_token,
+            refresh_token.as_ref(),
+            &grant,
+            lifetime,
+            id_token.as_deref(),
+        );
         let refreshed = refresh_token.is_some();
         call.emit(now, || {
             let (client_id, subject, scope) = (client.id().clone(), grant.subject, grant.scope);
@@ -128,7 +141,13 @@ impl Server {
             .await?;
         // RT-08: a refresh token only for a client registered to receive them and allowed
         // the refresh_token grant, whatever grant asked for one.
+        // OI-18: a client registered for it gets refresh tokens of an OpenID grant only
+        // for granted offline access.
+        let offline_ok = grant.openid.is_none()
+            || !client.refresh_needs_offline_access()
+            || refresh_scope(grant).contains("offline_access");
         let refresh_token = if grant.refresh_token
+            && offline_ok
             && client.issues_refresh_tokens()
             && client.allows_grant_type(GrantType::REFRESH_TOKEN.as_str())
         {
@@ -251,6 +270,15 @@ fn token_records(
         )
         .with_subject(grant.subject.clone())
         .with_audience(grant.audience.clone())
+        // The grant's tokens keep its OpenID context without the nonce, which belongs to
+        // the first ID token only (OI-20).
+        .with_openid(grant.openid.as_ref().map(|o| {
+            if o.nonce.is_some() {
+                Arc::new(o.without_nonce())
+            } else {
+                Arc::clone(o)
+            }
+        }))
         .with_actor(grant.actor.clone())
     };
     let mut records = Vec::with_capacity(2);
@@ -289,12 +317,14 @@ struct Minted {
 
 /// The success body ([RFC 6749 §5.1](https://www.rfc-editor.org/rfc/rfc6749#section-5.1),
 /// TE-11): members left out rather than `null`, `expires_in` a number, `scope` a string,
-/// always present when non-empty (SC-04).
+/// always present when non-empty (SC-04); the `id_token` of an OpenID grant
+/// ([OpenID Connect Core §3.1.3.3](https://openid.net/specs/openid-connect-core-1_0.html#TokenResponse)).
 fn token_response(
     access_token: &AccessToken,
     refresh_token: Option<&RefreshToken>,
     grant: &TokenGrant,
     lifetime: Duration,
+    id_token: Option<&str>,
 ) -> HttpResponse {
     let scope = &grant.scope;
     let mut body = JsonObject::with_capacity(192);
@@ -303,7 +333,8 @@ fn token_response(
         .string("token_type", "Bearer")
         .number("expires_in", lifetime.as_secs())
         .optional_string("scope", Some(scope.as_str()).filter(|s| !s.is_empty()))
-        .optional_string("refresh_token", refresh_token.map(|t| t.expose_secret()));
+        .optional_string("refresh_token", refresh_token.map(|t| t.expose_secret()))
+        .optional_string("id_token", id_token);
     HttpResponse::json(Status::OK, body.finish())
 }
 
