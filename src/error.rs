@@ -61,6 +61,33 @@ impl ErrorCode {
     /// `expired_token`: the device code expired; the device may start a new request
     /// ([RFC 8628 §3.5](https://www.rfc-editor.org/rfc/rfc8628#section-3.5)).
     pub const EXPIRED_TOKEN: Self = Self(Cow::Borrowed("expired_token"));
+    /// `login_required`: the request asked for no user interaction (`prompt=none`), and the
+    /// user must sign in
+    /// ([OpenID Connect Core §3.1.2.6](https://openid.net/specs/openid-connect-core-1_0.html#AuthError)).
+    pub const LOGIN_REQUIRED: Self = Self(Cow::Borrowed("login_required"));
+    /// `consent_required`: no user interaction was allowed, and consent is needed (Core
+    /// §3.1.2.6).
+    pub const CONSENT_REQUIRED: Self = Self(Cow::Borrowed("consent_required"));
+    /// `interaction_required`: no user interaction was allowed, and some is needed (Core
+    /// §3.1.2.6).
+    pub const INTERACTION_REQUIRED: Self = Self(Cow::Borrowed("interaction_required"));
+    /// `account_selection_required`: no user interaction was allowed, and the user must
+    /// choose among several accounts (Core §3.1.2.6).
+    pub const ACCOUNT_SELECTION_REQUIRED: Self = Self(Cow::Borrowed("account_selection_required"));
+    /// `unmet_authentication_requirements`: the authentication cannot meet what the
+    /// request made essential, such as an `acr` value
+    /// ([OpenID Connect Core Error Code unmet_authentication_requirements](https://openid.net/specs/openid-connect-unmet-authentication-requirements-1_0.html)).
+    pub const UNMET_AUTHENTICATION_REQUIREMENTS: Self =
+        Self(Cow::Borrowed("unmet_authentication_requirements"));
+    /// `request_not_supported`: the server does not accept request objects by value (Core
+    /// §3.1.2.6).
+    pub const REQUEST_NOT_SUPPORTED: Self = Self(Cow::Borrowed("request_not_supported"));
+    /// `request_uri_not_supported`: the server does not accept request objects by
+    /// reference (Core §3.1.2.6).
+    pub const REQUEST_URI_NOT_SUPPORTED: Self = Self(Cow::Borrowed("request_uri_not_supported"));
+    /// `registration_not_supported`: the server does not accept the `registration`
+    /// parameter (Core §3.1.2.6).
+    pub const REGISTRATION_NOT_SUPPORTED: Self = Self(Cow::Borrowed("registration_not_supported"));
     /// `invalid_target`: a `resource` is malformed, unknown, not allowed for the client, or
     /// not granted ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)).
     pub const INVALID_TARGET: Self = Self(Cow::Borrowed("invalid_target"));

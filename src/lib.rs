@@ -233,6 +233,9 @@ pub mod jose;
 pub mod limiter;
 pub mod metadata;
 pub mod observe;
+#[cfg(feature = "oidc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+pub mod oidc;
 mod params;
 pub mod pkce;
 pub mod random;
@@ -261,7 +264,7 @@ pub use crate::store::memory::{
 pub use crate::token_issuer::TokenIssuer;
 pub use crate::types::{
     Actor, AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientSecret, ClientType,
-    DangerousClient, GrantType, InvalidScope, Scope, Subject,
+    DangerousClient, GrantType, InvalidScope, Scope, Subject, SubjectType,
 };
 
 pub mod authorize {
@@ -274,6 +277,9 @@ pub mod authorize {
     pub use crate::endpoint::authorize::{
         ApproveError, AuthorizeError, PendingAuthorization, RedirectError,
     };
+    #[cfg(feature = "oidc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+    pub use crate::oidc::Authentication;
     pub use crate::types::{InvalidRedirectUri, LocalhostPort, RedirectUri};
 }
 

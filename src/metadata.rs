@@ -54,6 +54,44 @@ pub fn well_known_url(issuer: &str) -> Result<String, ConfigError> {
     Ok(url)
 }
 
+/// The OpenID Provider configuration URL of `issuer`
+/// ([OpenID Connect Discovery §4](https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderConfig)):
+/// unlike [`well_known_url`], the suffix `/.well-known/openid-configuration` is
+/// *appended* to the issuer, after any trailing `/` of its path is dropped (OI-21).
+///
+/// ```
+/// use grantflow::metadata::openid_configuration_url;
+///
+/// // V-META-3
+/// assert_eq!(
+///     openid_configuration_url("https://example.com")?,
+///     "https://example.com/.well-known/openid-configuration"
+/// );
+/// assert_eq!(
+///     openid_configuration_url("https://example.com/issuer1")?,
+///     "https://example.com/issuer1/.well-known/openid-configuration"
+/// );
+/// assert_eq!(
+///     openid_configuration_url("https://example.com/issuer1/")?,
+///     "https://example.com/issuer1/.well-known/openid-configuration"
+/// );
+/// # Ok::<(), grantflow::ConfigError>(())
+/// ```
+///
+/// # Errors
+/// [`ConfigError::Issuer`] when `issuer` is not an absolute `http(s)` URL with a host and
+/// without query or fragment.
+pub fn openid_configuration_url(issuer: &str) -> Result<String, ConfigError> {
+    let (origin, path) = split_issuer(issuer)?;
+    Ok(format!(
+        "{origin}{}{OPENID_WELL_KNOWN}",
+        path.trim_end_matches('/')
+    ))
+}
+
+/// The well-known suffix of OpenID Connect Discovery §4.
+const OPENID_WELL_KNOWN: &str = "/.well-known/openid-configuration";
+
 /// Splits `scheme://authority` from the path, on the text itself: the issuer must be
 /// compared code point for code point ([RFC 8414 §2]), so no URL normalisation is applied.
 ///
@@ -123,102 +161,157 @@ impl Metadata {
         config: &Config,
         grant_handlers: &[Arc<dyn GrantHandler>],
     ) -> Result<Self, ConfigError> {
-        let issuer = config.issuer.as_str();
-        let urls = &config.metadata;
-        let url = well_known_url(issuer)?;
+        let url = well_known_url(&config.issuer)?;
         let (origin, _) = split_issuer(&url)?;
         let path = url[origin.len()..].to_owned();
-        let scopes = urls.scopes()?;
-        let device_endpoint = config
-            .device
-            .store
-            .as_ref()
-            .map(|_| config.device.endpoint.as_str());
-        // RFC 8414 §2: the server's JWK Set, when it has signing keys.
-        #[cfg(feature = "jwt")]
-        let jwks_uri = config
-            .jwt
-            .keys
-            .as_ref()
-            .map(|_| config.jwt.jwks_uri.as_str());
-        #[cfg(not(feature = "jwt"))]
-        let jwks_uri: Option<&str> = None;
-        let grant_types: Vec<&str> = grant_handlers.iter().map(|h| h.grant_type()).collect();
-        let code_flow = grant_types.contains(&GrantType::AUTHORIZATION_CODE.as_str());
-        // The document (RFC 8414 §2): members left out rather than `null` or `[]` (MD-05);
-        // the authorization endpoint's members only with the code flow.
         let mut document = JsonObject::with_capacity(1024);
-        document
-            .string("issuer", issuer)
-            .optional_string(
-                "authorization_endpoint",
-                code_flow.then_some(urls.authorization_endpoint.as_str()),
-            )
-            .string("token_endpoint", &urls.token_endpoint)
-            .optional_string("jwks_uri", jwks_uri)
-            .optional_string("device_authorization_endpoint", device_endpoint);
-        if code_flow {
-            document
-                .string_array("response_types_supported", ["code"])
-                .string_array("response_modes_supported", ["query"]);
-        }
-        document.string_array("grant_types_supported", grant_types);
-        if code_flow {
-            document.string_array(
-                "code_challenge_methods_supported",
-                config.dangerous.code_challenge_methods().iter().copied(),
-            );
-        }
-        let (jwt_methods, jwt_algorithms) = assertion_methods(config);
-        let with_jwt = |methods: &[&'static str]| -> Vec<&'static str> {
-            methods.iter().chain(&jwt_methods).copied().collect()
-        };
-        let jwt_algorithms = (!jwt_algorithms.is_empty()).then_some(jwt_algorithms);
-        document.string_array(
-            "token_endpoint_auth_methods_supported",
-            with_jwt(&AUTH_METHODS),
-        );
-        document.optional_string_array(
-            "token_endpoint_auth_signing_alg_values_supported",
-            jwt_algorithms.as_deref(),
-        );
-        if !scopes.is_empty() {
-            document.string_array("scopes_supported", scopes.iter());
-        }
-        document
-            .string("revocation_endpoint", &urls.revocation_endpoint)
-            .string_array(
-                "revocation_endpoint_auth_methods_supported",
-                with_jwt(&AUTH_METHODS),
-            )
-            .optional_string_array(
-                "revocation_endpoint_auth_signing_alg_values_supported",
-                jwt_algorithms.as_deref(),
-            )
-            .string("introspection_endpoint", &urls.introspection_endpoint)
-            .string_array(
-                "introspection_endpoint_auth_methods_supported",
-                with_jwt(&["client_secret_basic", "client_secret_post"]),
-            )
-            .optional_string_array(
-                "introspection_endpoint_auth_signing_alg_values_supported",
-                jwt_algorithms.as_deref(),
-            )
-            .optional_boolean(
-                "authorization_response_iss_parameter_supported",
-                code_flow.then_some(true),
-            )
-            .optional_string(
-                "service_documentation",
-                urls.service_documentation.as_deref(),
-            );
-        let body = document.finish();
+        write_members(&mut document, config, grant_handlers)?;
+        Ok(Self {
+            body: document.finish().into(),
+            path,
+            url,
+        })
+    }
+
+    /// 200, `Content-Type: application/json`, the document.
+    pub(crate) fn to_response(&self) -> HttpResponse {
+        HttpResponse::new(Status::OK)
+            .with_header("content-type", "application/json")
+            .with_body(self.body.to_vec())
+    }
+
+    /// The path it is served at.
+    pub(crate) fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Where it is served.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// A document rendered elsewhere (the OpenID Provider's), served at `url`.
+    #[cfg(feature = "oidc")]
+    pub(crate) fn from_parts(body: Vec<u8>, url: String) -> Result<Self, ConfigError> {
+        let (origin, _) = split_issuer(&url)?;
+        let path = url[origin.len()..].to_owned();
         Ok(Self {
             body: body.into(),
             path,
             url,
         })
     }
+}
+
+/// The scope values to publish: the configured ones, and `openid` when the server is an
+/// OpenID Provider (empty when neither).
+pub(crate) fn published_scopes(config: &Config) -> Result<Vec<String>, ConfigError> {
+    let scopes: Vec<String> = config
+        .metadata
+        .scopes()?
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    #[cfg(feature = "oidc")]
+    if config.openid.is_enabled() && !scopes.iter().any(|s| s == "openid") {
+        return Ok(std::iter::once("openid".to_owned()).chain(scopes).collect());
+    }
+    Ok(scopes)
+}
+
+/// Writes the members of the RFC 8414 document into `document` (which the OpenID
+/// Provider's discovery document extends, so that the members both have are equal,
+/// MD-07): members left out rather than `null` or `[]` (MD-05); the authorization
+/// endpoint's members only with the code flow.
+pub(crate) fn write_members(
+    document: &mut JsonObject,
+    config: &Config,
+    grant_handlers: &[Arc<dyn GrantHandler>],
+) -> Result<(), ConfigError> {
+    let issuer = config.issuer.as_str();
+    let urls = &config.metadata;
+    let scopes = published_scopes(config)?;
+    let device_endpoint = config
+        .device
+        .store
+        .as_ref()
+        .map(|_| config.device.endpoint.as_str());
+    // RFC 8414 §2: the server's JWK Set, when it has signing keys.
+    #[cfg(feature = "jwt")]
+    let jwks_uri = config
+        .jwt
+        .keys
+        .as_ref()
+        .map(|_| config.jwt.jwks_uri.as_str());
+    #[cfg(not(feature = "jwt"))]
+    let jwks_uri: Option<&str> = None;
+    let grant_types: Vec<&str> = grant_handlers.iter().map(|h| h.grant_type()).collect();
+    let code_flow = grant_types.contains(&GrantType::AUTHORIZATION_CODE.as_str());
+    document
+        .string("issuer", issuer)
+        .optional_string(
+            "authorization_endpoint",
+            code_flow.then_some(urls.authorization_endpoint.as_str()),
+        )
+        .string("token_endpoint", &urls.token_endpoint)
+        .optional_string("jwks_uri", jwks_uri)
+        .optional_string("device_authorization_endpoint", device_endpoint);
+    if code_flow {
+        document
+            .string_array("response_types_supported", ["code"])
+            .string_array("response_modes_supported", ["query"]);
+    }
+    document.string_array("grant_types_supported", grant_types);
+    if code_flow {
+        document.string_array(
+            "code_challenge_methods_supported",
+            config.dangerous.code_challenge_methods().iter().copied(),
+        );
+    }
+    let (jwt_methods, jwt_algorithms) = assertion_methods(config);
+    let with_jwt = |methods: &[&'static str]| -> Vec<&'static str> {
+        methods.iter().chain(&jwt_methods).copied().collect()
+    };
+    let jwt_algorithms = (!jwt_algorithms.is_empty()).then_some(jwt_algorithms);
+    document.string_array(
+        "token_endpoint_auth_methods_supported",
+        with_jwt(&AUTH_METHODS),
+    );
+    document.optional_string_array(
+        "token_endpoint_auth_signing_alg_values_supported",
+        jwt_algorithms.as_deref(),
+    );
+    if !scopes.is_empty() {
+        document.string_array("scopes_supported", scopes.iter().map(String::as_str));
+    }
+    document
+        .string("revocation_endpoint", &urls.revocation_endpoint)
+        .string_array(
+            "revocation_endpoint_auth_methods_supported",
+            with_jwt(&AUTH_METHODS),
+        )
+        .optional_string_array(
+            "revocation_endpoint_auth_signing_alg_values_supported",
+            jwt_algorithms.as_deref(),
+        )
+        .string("introspection_endpoint", &urls.introspection_endpoint)
+        .string_array(
+            "introspection_endpoint_auth_methods_supported",
+            with_jwt(&["client_secret_basic", "client_secret_post"]),
+        )
+        .optional_string_array(
+            "introspection_endpoint_auth_signing_alg_values_supported",
+            jwt_algorithms.as_deref(),
+        )
+        .optional_boolean(
+            "authorization_response_iss_parameter_supported",
+            code_flow.then_some(true),
+        )
+        .optional_string(
+            "service_documentation",
+            urls.service_documentation.as_deref(),
+        );
+    Ok(())
 }
 
 impl Server {
@@ -260,9 +353,7 @@ impl Server {
     /// [RFC 7009 §2.2.1]: https://www.rfc-editor.org/rfc/rfc7009#section-2.2.1
     /// [RFC 9700 §2.1.1]: https://www.rfc-editor.org/rfc/rfc9700#section-2.1.1
     pub fn metadata(&self) -> HttpResponse {
-        HttpResponse::new(Status::OK)
-            .with_header("content-type", "application/json")
-            .with_body(self.state().metadata.body.to_vec())
+        self.state().metadata.to_response()
     }
 
     /// The path to route to [`metadata`](Self::metadata):
@@ -272,12 +363,12 @@ impl Server {
     ///
     /// [RFC 8414 §3]: https://www.rfc-editor.org/rfc/rfc8414#section-3
     pub fn metadata_path(&self) -> &str {
-        &self.state().metadata.path
+        self.state().metadata.path()
     }
 
     /// The full metadata URL, as [`well_known_url`] computes it from the issuer.
     pub fn metadata_url(&self) -> &str {
-        &self.state().metadata.url
+        self.state().metadata.url()
     }
 
     /// Routes a request for well-known metadata: `GET` of exactly
@@ -290,18 +381,35 @@ impl Server {
     ///
     /// [RFC 8414 §3]: https://www.rfc-editor.org/rfc/rfc8414#section-3
     pub fn serve_metadata(&self, request: &HttpRequest, path: &str) -> HttpResponse {
-        if path != self.metadata_path() {
-            return HttpResponse::new(Status::NOT_FOUND);
-        }
-        if !self.config().http.cors {
-            return serve_get(request, || self.metadata());
-        }
-        // A public document: any origin may read it (`ServerBuilder::cors`).
-        if request.method() == Method::Options {
-            return cors::public_preflight();
-        }
-        cors::public(serve_get(request, || self.metadata()))
+        serve_document(
+            request,
+            path,
+            &self.state().metadata,
+            self.config().http.cors,
+        )
     }
+}
+
+/// Routes a request for the well-known `document`: `GET` or `HEAD` of exactly its path
+/// gets it, another path 404, another method 405 with `Allow: GET, HEAD`; with `cors`,
+/// any origin may read it and `OPTIONS` answers the preflight.
+pub(crate) fn serve_document(
+    request: &HttpRequest,
+    path: &str,
+    document: &Metadata,
+    cors: bool,
+) -> HttpResponse {
+    if path != document.path() {
+        return HttpResponse::new(Status::NOT_FOUND);
+    }
+    if !cors {
+        return serve_get(request, || document.to_response());
+    }
+    // A public document: any origin may read it (`ServerBuilder::cors`).
+    if request.method() == Method::Options {
+        return cors::public_preflight();
+    }
+    cors::public(serve_get(request, || document.to_response()))
 }
 
 #[cfg(test)]

@@ -33,6 +33,9 @@ pub(crate) struct ServerState {
     pub(crate) grant_handlers: Vec<Arc<dyn GrantHandler>>,
     /// The metadata document, rendered once.
     pub(crate) metadata: Metadata,
+    /// The OpenID Provider's discovery document, rendered once (feature `oidc`).
+    #[cfg(feature = "oidc")]
+    pub(crate) openid_configuration: Option<Metadata>,
     /// What [`Server::warnings`] reports.
     pub(crate) warnings: Vec<&'static str>,
     /// The event stream: logs, audit sink and metrics.

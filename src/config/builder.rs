@@ -63,6 +63,9 @@ struct Given {
     device_setting: bool,
     /// The password limiter, which needs [`ServerBuilder::password_grant`].
     password_limiter: bool,
+    /// An OpenID Provider setting, which needs [`ServerBuilder::openid_provider`].
+    #[cfg(feature = "oidc")]
+    openid_setting: bool,
     /// A `jwks_uri`, which needs signing keys.
     #[cfg(feature = "jwt")]
     jwks_uri: bool,
@@ -538,6 +541,96 @@ impl ServerBuilder {
         self
     }
 
+    // ------------------------------------------------------------------ OpenID Connect
+
+    /// Makes the server an OpenID Provider (feature `oidc`,
+    /// [OpenID Connect Core 1.0](https://openid.net/specs/openid-connect-core-1_0.html)):
+    /// an authorization request whose scope holds `openid` is an authentication request,
+    /// its code yields an ID token, and UserInfo, discovery and logout are served, with the
+    /// users' claims read from `claims`. Needs [`signing_keys`](Self::signing_keys) with an active
+    /// RS256 key (and one for every other algorithm of
+    /// [`id_token_signing_algorithms`](Self::id_token_signing_algorithms)). Default: off,
+    /// and `openid` is a scope value like any other.
+    #[cfg(feature = "oidc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+    pub fn openid_provider(mut self, claims: Arc<dyn crate::oidc::ClaimsSource>) -> Self {
+        self.config.openid.claims = Some(claims);
+        self
+    }
+
+    /// How long ID tokens (and signed UserInfo responses) are valid. Default: 5 minutes: a
+    /// client checks an ID token when it receives it, and an expired one still works as an
+    /// `id_token_hint`. Between 1 second and 1 day, and within the key set's maximum token
+    /// lifetime. Needs [`openid_provider`](Self::openid_provider).
+    #[cfg(feature = "oidc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+    pub fn id_token_ttl(mut self, ttl: Duration) -> Self {
+        self.config.openid.id_token_ttl = ttl;
+        self.given.openid_setting = true;
+        self
+    }
+
+    /// The algorithms clients may register for their ID tokens and UserInfo responses,
+    /// published as `id_token_signing_alg_values_supported`. Default: RS256 only, which
+    /// every OpenID Provider must support
+    /// ([Core §15.1](https://openid.net/specs/openid-connect-core-1_0.html#ServerMTI)), so
+    /// it must be in the set; the key set needs an active key for each. A client whose
+    /// registered algorithm is not in the set is refused at the authorization endpoint.
+    /// Needs [`openid_provider`](Self::openid_provider).
+    #[cfg(feature = "oidc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+    pub fn id_token_signing_algorithms(mut self, algorithms: crate::jose::AlgorithmSet) -> Self {
+        self.config.openid.signing_algorithms = algorithms;
+        self.given.openid_setting = true;
+        self
+    }
+
+    /// Enables pairwise subject identifiers
+    /// ([Core §8.1](https://openid.net/specs/openid-connect-core-1_0.html#PairwiseAlg)) with
+    /// `secret`, which every instance must share, for good. Default: none, and
+    /// `subject_types_supported` lists `public` only; a pairwise client is then refused at
+    /// the authorization endpoint. Needs [`openid_provider`](Self::openid_provider).
+    #[cfg(feature = "oidc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+    pub fn pairwise_secret(mut self, secret: crate::oidc::PairwiseSecret) -> Self {
+        self.config.openid.pairwise_secret = Some(secret);
+        self.given.openid_setting = true;
+        self
+    }
+
+    /// The `userinfo_endpoint` URL, served by [`Server::userinfo`]. Default: the issuer +
+    /// `/userinfo`. Needs [`openid_provider`](Self::openid_provider).
+    #[cfg(feature = "oidc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+    pub fn userinfo_endpoint(mut self, url: &str) -> Self {
+        url.clone_into(&mut self.config.openid.userinfo_endpoint);
+        self.given.openid_setting = true;
+        self
+    }
+
+    /// Publishes `url` as the `end_session_endpoint` of RP-initiated logout, where the
+    /// host serves [`Server::end_session`] and its confirmation page. Default: none, and
+    /// discovery does not advertise logout. Needs
+    /// [`openid_provider`](Self::openid_provider).
+    #[cfg(feature = "oidc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+    pub fn end_session_endpoint(mut self, url: &str) -> Self {
+        self.config.openid.end_session_endpoint = Some(url.to_owned());
+        self.given.openid_setting = true;
+        self
+    }
+
+    /// The `acr` values the host's authentication can achieve, space-separated, published
+    /// as `acr_values_supported`. Default: none, and the member is left out. Needs
+    /// [`openid_provider`](Self::openid_provider).
+    #[cfg(feature = "oidc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+    pub fn acr_values_supported(mut self, values: &str) -> Self {
+        self.config.openid.acr_values_supported = Some(values.to_owned());
+        self.given.openid_setting = true;
+        self
+    }
+
     // ------------------------------------------------------------------ observability
 
     /// Sends every [`AuditEvent`](crate::observe::AuditEvent) to `sink`: tokens issued
@@ -637,6 +730,12 @@ impl ServerBuilder {
                 "a password limiter was given, but the password grant is not enabled (ServerBuilder::password_grant)",
             ));
         }
+        #[cfg(feature = "oidc")]
+        if given.openid_setting && !config.openid.is_enabled() {
+            return Err(ConfigError::Setting(
+                "an OpenID Provider setting was given, but the provider is not enabled (ServerBuilder::openid_provider)",
+            ));
+        }
         #[cfg(feature = "jwt")]
         if given.jwks_uri && config.jwt.keys.is_none() {
             return Err(ConfigError::Setting(
@@ -646,6 +745,8 @@ impl ServerBuilder {
         config.check()?;
         let grant_handlers = grant_handlers(&config)?;
         let metadata = Metadata::render(&config, &grant_handlers)?;
+        #[cfg(feature = "oidc")]
+        let openid_configuration = crate::oidc::discovery::render(&config, &grant_handlers)?;
         let mut warnings = Vec::new();
         if config.password.verifier.is_some() {
             warnings.push(PASSWORD_GRANT_WARNING);
@@ -678,6 +779,8 @@ impl ServerBuilder {
             config,
             grant_handlers,
             metadata,
+            #[cfg(feature = "oidc")]
+            openid_configuration,
             warnings,
             events,
             #[cfg(feature = "jwt")]

@@ -23,6 +23,8 @@ mod builder;
 mod device;
 #[cfg(feature = "jwt")]
 mod jwt;
+#[cfg(feature = "oidc")]
+mod openid;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +33,8 @@ pub use builder::ServerBuilder;
 pub(crate) use device::DeviceConfig;
 #[cfg(feature = "jwt")]
 pub(crate) use jwt::JwtConfig;
+#[cfg(feature = "oidc")]
+pub(crate) use openid::OpenIdConfig;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::ConfigError;
@@ -66,6 +70,9 @@ pub(crate) struct Config {
     pub(crate) device: DeviceConfig,
     /// The password grant, off unless it has a verifier.
     pub(crate) password: PasswordConfig,
+    /// The OpenID Provider (feature `oidc`), off unless it has a claims source.
+    #[cfg(feature = "oidc")]
+    pub(crate) openid: OpenIdConfig,
     /// The revocation endpoint.
     pub(crate) revocation: RevocationConfig,
     /// The published URLs and metadata members.
@@ -296,6 +303,8 @@ impl Config {
             device: DeviceConfig::new(base),
             #[cfg(feature = "jwt")]
             jwt: JwtConfig::new(base),
+            #[cfg(feature = "oidc")]
+            openid: OpenIdConfig::new(base),
             password: PasswordConfig {
                 verifier: None,
                 limiter: Arc::new(MemoryAttemptLimiter::new(5, Duration::from_secs(300))),
@@ -341,6 +350,8 @@ impl Config {
         #[cfg(feature = "jwt")]
         self.jwt
             .check(&self.issuer, self.tokens.access_ttl, schemes)?;
+        #[cfg(feature = "oidc")]
+        self.openid.check(schemes, self.jwt.keys.as_ref())?;
         self.http.check()?;
         self.observe.check()
     }

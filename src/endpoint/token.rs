@@ -2,6 +2,7 @@
 //! read the request, authenticate the client, dispatch by `grant_type` to a
 //! [`GrantHandler`](crate::grant::GrantHandler), then mint, store and render the tokens.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::client_auth;
@@ -25,15 +26,12 @@ impl Server {
     /// The token endpoint: `POST /token`
     /// ([RFC 6749 §3.2](https://www.rfc-editor.org/rfc/rfc6749#section-3.2)).
     ///
-    /// In order: POST only ([RFC 6749 §3.2], else 405 with `Allow: POST`); no credentials in the
-    /// query ([RFC 6749 §2.3.1]); a form body in UTF-8 ([RFC 6749 §4.1.3]); no repeated parameter,
-    /// empty values
-    /// absent ([RFC 6749 §3.2]); a known `grant_type` ([RFC 6749 §5.2]); exactly one client
-    /// authentication
-    /// method ([RFC 6749 §2.3.1]..[RFC 6749 §2.3.1]); a grant type the client may use ([RFC 6749
-    /// §5.2]); then the grant's own
+    /// In order: POST only (TE-01, else 405 with `Allow: POST`); no credentials in the
+    /// query (TE-04); a form body in UTF-8 (TE-02); no repeated parameter, empty values
+    /// absent (TE-03); a known `grant_type` (TE-05); exactly one client authentication
+    /// method (TE-06..TE-10); a grant type the client may use (TE-05); then the grant's own
     /// rules. Every response carries `Cache-Control: no-store` and `Pragma: no-cache`
-    /// ([RFC 6749 §5.1]).
+    /// (TE-12).
     ///
     /// An authorization code is consumed by the first request that reaches it: one that is
     /// well formed and whose client authenticated. Any later failure (another client, an
@@ -46,12 +44,6 @@ impl Server {
     /// # Errors
     /// Only storage and plug-in faults; every protocol failure is an `Ok` response with
     /// its RFC status and JSON body.
-    ///
-    /// [RFC 6749 §3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2
-    /// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
-    /// [RFC 6749 §4.1.3]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
-    /// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
-    /// [RFC 6749 §5.1]: https://www.rfc-editor.org/rfc/rfc6749#section-5.1
     pub async fn token(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
         self.token_style::<TokenEndpoint>(request).await
     }
@@ -75,12 +67,24 @@ impl Server {
             refresh_token,
             records,
         } = self.mint(client, &grant, grant_id, now).await?;
+        // The ID token of an OpenID grant (feature `oidc`), signed before anything is
+        // stored: a signing failure leaves no tokens behind.
+        #[cfg(feature = "oidc")]
+        let id_token = self.id_token(client, &grant, &access_token, now).await?;
+        #[cfg(not(feature = "oidc"))]
+        let id_token: Option<String> = None;
         self.store_tokens(client, &grant, records, now, call)
             .await?;
         let lifetime = access_expiry(&grant, now, config.tokens.access_ttl)?
             .duration_since(now)
             .unwrap_or_default();
-        let response = token_response(&access_token, refresh_token.as_ref(), &grant, lifetime);
+        let response = token_response(
+            &access_token,
+            refresh_token.as_ref(),
+            &grant,
+            lifetime,
+            id_token.as_deref(),
+        );
         let refreshed = refresh_token.is_some();
         call.emit(now, || {
             let (client_id, subject, scope) = (client.id().clone(), grant.subject, grant.scope);
@@ -137,7 +141,13 @@ impl Server {
             .await?;
         // RT-08: a refresh token only for a client registered to receive them and allowed
         // the refresh_token grant, whatever grant asked for one.
+        // OI-18: a client registered for it gets refresh tokens of an OpenID grant only
+        // for granted offline access.
+        let offline_ok = grant.openid.is_none()
+            || !client.refresh_needs_offline_access()
+            || refresh_scope(grant).contains("offline_access");
         let refresh_token = if grant.refresh_token
+            && offline_ok
             && client.issues_refresh_tokens()
             && client.allows_grant_type(GrantType::REFRESH_TOKEN.as_str())
         {
@@ -231,9 +241,7 @@ impl Server {
 }
 
 /// The scope of the refresh token of `grant`: the scope granted, or for a refresh the
-/// scope the rotated-out token had ([RFC 6749 §6]).
-///
-/// [RFC 6749 §6]: https://www.rfc-editor.org/rfc/rfc6749#section-6
+/// scope the rotated-out token had (RT-03).
 fn refresh_scope(grant: &TokenGrant) -> &Scope {
     grant
         .rotate
@@ -262,6 +270,15 @@ fn token_records(
         )
         .with_subject(grant.subject.clone())
         .with_audience(grant.audience.clone())
+        // The grant's tokens keep its OpenID context without the nonce, which belongs to
+        // the first ID token only (OI-20).
+        .with_openid(grant.openid.as_ref().map(|o| {
+            if o.nonce.is_some() {
+                Arc::new(o.without_nonce())
+            } else {
+                Arc::clone(o)
+            }
+        }))
         .with_actor(grant.actor.clone())
     };
     let mut records = Vec::with_capacity(2);
@@ -299,16 +316,15 @@ struct Minted {
 }
 
 /// The success body ([RFC 6749 §5.1](https://www.rfc-editor.org/rfc/rfc6749#section-5.1),
-/// [RFC 6749 §5.1]): members left out rather than `null`, `expires_in` a number, `scope` a string,
-/// always present when non-empty ([RFC 6749 §3.3]).
-///
-/// [RFC 6749 §5.1]: https://www.rfc-editor.org/rfc/rfc6749#section-5.1
-/// [RFC 6749 §3.3]: https://www.rfc-editor.org/rfc/rfc6749#section-3.3
+/// TE-11): members left out rather than `null`, `expires_in` a number, `scope` a string,
+/// always present when non-empty (SC-04); the `id_token` of an OpenID grant
+/// ([OpenID Connect Core §3.1.3.3](https://openid.net/specs/openid-connect-core-1_0.html#TokenResponse)).
 fn token_response(
     access_token: &AccessToken,
     refresh_token: Option<&RefreshToken>,
     grant: &TokenGrant,
     lifetime: Duration,
+    id_token: Option<&str>,
 ) -> HttpResponse {
     let scope = &grant.scope;
     let mut body = JsonObject::with_capacity(192);
@@ -317,13 +333,12 @@ fn token_response(
         .string("token_type", "Bearer")
         .number("expires_in", lifetime.as_secs())
         .optional_string("scope", Some(scope.as_str()).filter(|s| !s.is_empty()))
-        .optional_string("refresh_token", refresh_token.map(|t| t.expose_secret()));
+        .optional_string("refresh_token", refresh_token.map(|t| t.expose_secret()))
+        .optional_string("id_token", id_token);
     HttpResponse::json(Status::OK, body.finish())
 }
 
-/// The answer when the grant was revoked before the new tokens could be stored ([RFC 6749 §4.1.2]).
-///
-/// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
+/// The answer when the grant was revoked before the new tokens could be stored (AC-02).
 fn grant_revoked() -> OAuthError {
     OAuthError::new(ErrorCode::INVALID_GRANT).with_description("the grant was revoked")
 }
@@ -337,11 +352,8 @@ impl TokenStyleEndpoint for TokenEndpoint {
 
     type Route<'s> = &'s dyn GrantHandler;
 
-    /// A `grant_type` ([RFC 6749 §5.2]) the server has a handler for, and a named client where the
-    /// grant needs one ([RFC 6749 §3.2.1]): refused before client authentication.
-    ///
-    /// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
-    /// [RFC 6749 §3.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2.1
+    /// A `grant_type` (TE-05) the server has a handler for, and a named client where the
+    /// grant needs one (AC-06): refused before client authentication.
     fn route<'s>(
         server: &'s Server,
         request: &HttpRequest,
@@ -372,10 +384,8 @@ impl TokenStyleEndpoint for TokenEndpoint {
         Ok(&**handler)
     }
 
-    /// A grant type the client may use ([RFC 6749 §5.2]), then the grant's own rules, then the
+    /// A grant type the client may use (TE-05), then the grant's own rules, then the
     /// tokens.
-    ///
-    /// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
     async fn serve<'s>(
         server: &'s Server,
         call: Authenticated<'_>,

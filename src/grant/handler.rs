@@ -12,6 +12,7 @@ use crate::error::{OAuthError, Rejection};
 use crate::grant::resolve_scope;
 use crate::params::Form;
 use crate::secret::TokenHash;
+use crate::store::OpenIdContext;
 use crate::types::{Actor, Client, GrantId, Scope, Subject};
 
 /// A token request after the common checks, handed to the [`GrantHandler`] of its
@@ -145,6 +146,10 @@ pub struct TokenGrant {
     /// Set by the refresh grant: the presented refresh token to rotate out atomically
     /// when the new tokens are stored.
     pub(crate) rotate: Option<Rotate>,
+    /// Set by the code and refresh grants for an OpenID Connect grant: what its ID token
+    /// says about the authentication (the source of `auth_time` and `acr` too, see
+    /// [`with_openid`](Self::with_openid)).
+    pub(crate) openid: Option<Arc<OpenIdContext>>,
 }
 
 /// The rotation part of a refresh: which token to swap out, and the scope the successor
@@ -173,6 +178,7 @@ impl TokenGrant {
             issued_token_type: None,
             auth_time: None,
             acr: None,
+            openid: None,
         }
     }
 
@@ -244,6 +250,18 @@ impl TokenGrant {
     #[must_use]
     pub fn with_refresh_token(mut self) -> Self {
         self.refresh_token = true;
+        self
+    }
+
+    /// The OpenID Connect context of the grant (a code's or a refresh token's), if any: the
+    /// authentication its ID tokens report, which is also where its JWT access tokens take
+    /// their `auth_time` and `acr` from, so the two never disagree.
+    pub(crate) fn with_openid(mut self, openid: Option<Arc<OpenIdContext>>) -> Self {
+        if let Some(context) = &openid {
+            self.auth_time = context.auth_time;
+            self.acr = context.acr.clone();
+        }
+        self.openid = openid;
         self
     }
 }

@@ -25,7 +25,7 @@ use crate::params::{Form, FormError, FormLimits};
 use crate::render::{self, is_error_char};
 use crate::secret::TokenHash;
 use crate::server::Server;
-use crate::store::{TokenKind, TokenStore};
+use crate::store::{TokenKind, TokenRecord, TokenStore};
 use crate::types::{Actor, ClientId, GrantId, Scope, Subject};
 
 #[cfg(feature = "tower")]
@@ -99,6 +99,24 @@ pub struct ActorIdentity<'a> {
     pub subject: &'a str,
     /// The actor's `iss`, when it was needed to make `sub` unique.
     pub issuer: Option<&'a str>,
+}
+
+impl TokenInfo {
+    /// What the token store's record of a valid access token tells a resource server.
+    fn of_record(record: TokenRecord) -> Self {
+        Self {
+            client_id: record.client_id,
+            subject: record.subject,
+            scope: record.scope,
+            issued_at: record.issued_at,
+            expires_at: record.expires_at,
+            grant_id: Some(record.grant_id),
+            audience: record.audience,
+            act: record.actor,
+            #[cfg(feature = "jwt")]
+            jwt: None,
+        }
+    }
 }
 
 /// Checks bearer access tokens for a resource server
@@ -439,7 +457,10 @@ impl BearerGuard {
         // token it verified before without reading it again.
         let info = match &self.tokens {
             Tokens::Store(_) if !is_token68(&token) => None,
-            Tokens::Store(store) => self.look_up(&**store, &token, now).await?,
+            Tokens::Store(store) => self
+                .look_up(&**store, &token, now)
+                .await?
+                .map(TokenInfo::of_record),
             #[cfg(feature = "jwt")]
             Tokens::Offline(offline) => offline.check(&token, self.audience.as_ref(), now).await?,
         };
@@ -456,6 +477,37 @@ impl BearerGuard {
         Ok(info)
     }
 
+    /// The refusal of a token that is not active for this use: 401 `invalid_token`.
+    #[cfg(feature = "oidc")]
+    pub(crate) fn invalid_token(&self, required: &Scope) -> GuardRejection {
+        GuardRejection::Refused(self.challenge(&Refusal::InvalidToken, required))
+    }
+
+    /// [`check`](Self::check) in the token store, with the whole record of the token (a
+    /// guard that verifies offline has no record, and refuses every token here).
+    #[cfg(feature = "oidc")]
+    pub(crate) async fn check_record(
+        &self,
+        request: &HttpRequest,
+        required: &Scope,
+    ) -> Result<TokenRecord, GuardRejection> {
+        let refuse = |refusal| GuardRejection::Refused(self.challenge(&refusal, required));
+        let token = self.find_token(request).map_err(refuse)?;
+        let record = match &self.tokens {
+            Tokens::Store(store) if is_token68(&token) => {
+                self.look_up(&**store, &token, self.clock.now()).await?
+            }
+            _ => None,
+        };
+        let Some(record) = record else {
+            return Err(refuse(Refusal::InvalidToken));
+        };
+        if !required.is_subset_of(&record.scope) {
+            return Err(refuse(Refusal::InsufficientScope));
+        }
+        Ok(record)
+    }
+
     /// The token's record in the store, if it is an access token valid at `now` for this
     /// guard's audience ([RFC 6750 §3.1], [OAuth 2.1 §5]).
     ///
@@ -466,7 +518,7 @@ impl BearerGuard {
         store: &dyn TokenStore,
         token: &str,
         now: SystemTime,
-    ) -> Result<Option<TokenInfo>, StorageError> {
+    ) -> Result<Option<TokenRecord>, StorageError> {
         let Some(record) = store.find(&TokenHash::of(token)).await? else {
             return Ok(None);
         };
@@ -478,18 +530,7 @@ impl BearerGuard {
         if record.kind != TokenKind::Access || !record.is_valid_at(now) || !audience_ok {
             return Ok(None);
         }
-        Ok(Some(TokenInfo {
-            client_id: record.client_id,
-            subject: record.subject,
-            scope: record.scope,
-            issued_at: record.issued_at,
-            expires_at: record.expires_at,
-            grant_id: Some(record.grant_id),
-            audience: record.audience,
-            act: record.actor,
-            #[cfg(feature = "jwt")]
-            jwt: None,
-        }))
+        Ok(Some(record))
     }
 
     /// The one token the request carries ([RFC 6750 §2.1]..[RFC 6750 §2]).

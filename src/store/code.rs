@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use crate::error::StorageError;
 use crate::pkce::CodeChallenge;
 use crate::secret::TokenHash;
+use crate::store::OpenIdContext;
 use crate::types::{ClientId, GrantId, Scope, Subject};
 
 /// What an authorization code stands for: everything the resource owner approved, bound to
@@ -78,6 +79,9 @@ pub struct AuthorizationGrant {
     ///
     /// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
     pub expires_at: SystemTime,
+    /// For a code issued for an OpenID Connect request: what its ID token will say about
+    /// the authentication, `nonce` included; `None` for plain OAuth.
+    pub openid: Option<Arc<OpenIdContext>>,
 }
 
 impl AuthorizationGrant {
@@ -103,7 +107,15 @@ impl AuthorizationGrant {
             issuer: Arc::from(issuer),
             issued_at,
             expires_at,
+            openid: None,
         }
+    }
+
+    /// Sets the OpenID Connect context of a code issued for an OpenID request.
+    #[must_use]
+    pub fn with_openid(mut self, openid: Option<Arc<OpenIdContext>>) -> Self {
+        self.openid = openid;
+        self
     }
 
     /// Sets the redirect URI as sent in the authorization request.
@@ -138,6 +150,7 @@ impl fmt::Debug for AuthorizationGrant {
             .field("issuer", &self.issuer)
             .field("issued_at", &self.issued_at)
             .field("expires_at", &self.expires_at)
+            .field("openid", &self.openid)
             .finish()
     }
 }

@@ -20,6 +20,7 @@ pub(crate) mod client;
 pub(crate) mod code;
 mod device;
 pub(crate) mod memory;
+mod openid;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 pub(crate) mod single_use;
@@ -31,6 +32,7 @@ pub use device::{
     DeviceDecision, DeviceInsert, DevicePolling, DeviceRecord, DeviceRedemption, DeviceState,
     DeviceStore,
 };
+pub use openid::OpenIdContext;
 pub use single_use::{Consumption, SingleUseKind, SingleUseStore};
 pub use token::{Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore};
 

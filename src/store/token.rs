@@ -8,6 +8,7 @@ use async_trait::async_trait;
 
 use crate::error::StorageError;
 use crate::secret::TokenHash;
+use crate::store::OpenIdContext;
 use crate::types::{Actor, ClientId, GrantId, Scope, Subject};
 
 /// Which kind of token a [`TokenRecord`] describes.
@@ -44,6 +45,10 @@ pub struct TokenRecord {
     ///
     /// [OAuth 2.1 §5]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-5
     pub audience: Option<Arc<str>>,
+    /// For a token of an OpenID Connect grant: what the grant's ID tokens say about the
+    /// authentication (without the `nonce`), for the ID token of a refresh and for the
+    /// UserInfo endpoint; `None` for plain OAuth.
+    pub openid: Option<Arc<OpenIdContext>>,
     /// For a token issued by delegation (token exchange): who acts on the subject's
     /// behalf, with the actors before it (the `act` claim,
     /// [RFC 8693 §4.1](https://www.rfc-editor.org/rfc/rfc8693#section-4.1)). Stores keep
@@ -70,8 +75,16 @@ impl TokenRecord {
             issued_at,
             expires_at,
             audience: None,
+            openid: None,
             actor: None,
         }
+    }
+
+    /// Sets the OpenID Connect context of a token of an OpenID grant.
+    #[must_use]
+    pub fn with_openid(mut self, openid: Option<Arc<OpenIdContext>>) -> Self {
+        self.openid = openid;
+        self
     }
 
     /// Sets the actor chain.

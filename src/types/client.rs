@@ -10,6 +10,9 @@ use crate::secret::{TokenHash, secret_type};
 use crate::token_issuer::AccessTokenFormat;
 #[cfg(feature = "jwt")]
 use crate::types::client_keys::ClientKeys;
+use crate::types::openid::{
+    DEFAULT_ID_TOKEN_ALGORITHM, OpenIdRegistration, OpenIdSettings, SubjectType,
+};
 use crate::types::redirect_uri::{InvalidRedirectUri, RedirectUri};
 use crate::types::scope::Scope;
 
@@ -247,6 +250,19 @@ pub enum ClientError {
     /// [OAuth 2.1 §4.1.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-4.1.1
     #[error("only a confidential client can be exempt from PKCE")]
     PkceExemptPublicClient,
+    /// An ID token or UserInfo signing algorithm that is unknown, or `none`: every ID token
+    /// is signed (OI-10, JW-05).
+    #[error("the signing algorithm must be one of RS256, PS256, ES256 or EdDSA")]
+    SigningAlgorithm,
+    /// A pairwise client's sector cannot be told: its redirect URIs have several hosts (or
+    /// none) and no `sector_identifier_uri` was registered, or the `sector_identifier_uri`
+    /// is not `https`, or its document does not list every redirect URI (OI-19), or a
+    /// `sector_identifier_uri` was given to a client with public subject identifiers.
+    #[error("the sector identifier of a pairwise client cannot be established")]
+    SectorIdentifier,
+    /// A post-logout redirect URI breaks the rules of redirect URIs (OI-23).
+    #[error("invalid post_logout_redirect_uri: {0}")]
+    PostLogoutRedirectUri(InvalidRedirectUri),
 }
 
 /// A registered client: its type, credentials (as digests), redirect URIs, allowed grant
@@ -294,6 +310,7 @@ pub struct Client {
     pkce_exempt: bool,
     #[cfg(feature = "jwt")]
     keys: ClientKeys,
+    openid: OpenIdRegistration,
     access_token_format: Option<AccessTokenFormat>,
 }
 
@@ -318,6 +335,7 @@ impl Client {
             keys: ClientKeys::default(),
             #[cfg(feature = "jwt")]
             weak_assertion_secret: false,
+            openid: OpenIdSettings::default(),
             access_token_format: None,
         }
     }
@@ -425,6 +443,59 @@ impl Client {
         &self.keys
     }
 
+    /// The algorithm of the client's ID tokens: its registered
+    /// `id_token_signed_response_alg`, or `RS256`
+    /// ([OpenID Connect Registration §2](https://openid.net/specs/openid-connect-registration-1_0.html#ClientMetadata)).
+    pub fn id_token_signing_alg(&self) -> &'static str {
+        self.openid
+            .id_token_alg
+            .unwrap_or(DEFAULT_ID_TOKEN_ALGORITHM)
+    }
+
+    /// The algorithm of the client's signed UserInfo responses, or `None` when it gets
+    /// them as plain JSON (`userinfo_signed_response_alg`).
+    pub fn userinfo_signing_alg(&self) -> Option<&'static str> {
+        self.openid.userinfo_alg
+    }
+
+    /// How the client sees its users' identifiers.
+    pub fn subject_type(&self) -> SubjectType {
+        self.openid.subject_type
+    }
+
+    /// The sector of a pairwise client's subject identifiers: the host of its redirect
+    /// URIs or of its `sector_identifier_uri`; `None` for public subjects.
+    pub fn sector(&self) -> Option<&str> {
+        self.openid.sector.as_deref()
+    }
+
+    /// The registered `sector_identifier_uri` and the document that was fetched from it.
+    pub fn sector_identifier_uri(&self) -> Option<(&str, &str)> {
+        self.openid
+            .sector_identifier
+            .as_ref()
+            .map(|(uri, document)| (&**uri, &**document))
+    }
+
+    /// Where the OpenID Provider may send the user after logging out at the client's
+    /// request ([RP-Initiated Logout §3.1](https://openid.net/specs/openid-connect-rpinitiated-1_0.html#ClientMetadata)).
+    pub fn post_logout_redirect_uris(&self) -> &[RedirectUri] {
+        &self.openid.post_logout_redirect_uris
+    }
+
+    /// Whether, for an OpenID Connect grant, the client gets a refresh token only when
+    /// `offline_access` was granted
+    /// ([Core §11](https://openid.net/specs/openid-connect-core-1_0.html#OfflineAccess)).
+    pub fn refresh_needs_offline_access(&self) -> bool {
+        self.openid.refresh_needs_offline_access
+    }
+
+    /// Whether the claims of the granted scopes (`profile`, `email`, ...) go into the
+    /// client's ID tokens too, not only to UserInfo.
+    pub fn scope_claims_in_id_token(&self) -> bool {
+        self.openid.scope_claims_in_id_token
+    }
+
     /// The access token format registered for this client, or `None` for the server's
     /// default (see [`ClientBuilder::access_token_format`]).
     pub fn access_token_format(&self) -> Option<AccessTokenFormat> {
@@ -473,6 +544,7 @@ pub struct ClientBuilder {
     /// A `client_secret_jwt` secret refused as too short, reported at `build`.
     #[cfg(feature = "jwt")]
     weak_assertion_secret: bool,
+    openid: OpenIdSettings,
     access_token_format: Option<AccessTokenFormat>,
 }
 
@@ -606,6 +678,71 @@ impl ClientBuilder {
         self
     }
 
+    /// Sets the algorithm of the client's ID tokens (`id_token_signed_response_alg`,
+    /// [OpenID Connect Registration §2](https://openid.net/specs/openid-connect-registration-1_0.html#ClientMetadata)):
+    /// `RS256`, `PS256`, `ES256` or `EdDSA`. Default: `RS256`. `none` is refused: ID
+    /// tokens are always signed.
+    pub fn id_token_signing_alg(mut self, alg: &str) -> Self {
+        self.openid.id_token_alg = Some(alg.to_owned());
+        self
+    }
+
+    /// Asks for signed UserInfo responses (`userinfo_signed_response_alg`): `RS256`,
+    /// `PS256`, `ES256` or `EdDSA`. Default: none, plain JSON.
+    pub fn userinfo_signing_alg(mut self, alg: &str) -> Self {
+        self.openid.userinfo_alg = Some(alg.to_owned());
+        self
+    }
+
+    /// Sets how the client sees its users' identifiers
+    /// ([Core §8](https://openid.net/specs/openid-connect-core-1_0.html#SubjectIDTypes)).
+    /// Default: [`SubjectType::Public`]. A pairwise client's sector is the one host of its
+    /// redirect URIs; when they have several, register a
+    /// [`sector_identifier_uri`](Self::sector_identifier_uri).
+    pub fn subject_type(mut self, subject_type: SubjectType) -> Self {
+        self.openid.subject_type = subject_type;
+        self
+    }
+
+    /// Registers a pairwise client's `sector_identifier_uri` with the `document` the host
+    /// fetched from it
+    /// ([Registration §5](https://openid.net/specs/openid-connect-registration-1_0.html#SectorIdentifierValidation)).
+    /// [`build`](Self::build) checks that the URI is `https` and that the document is a
+    /// JSON array holding every registered redirect URI; the sector is then the URI's host.
+    /// grantflow does no I/O: fetch the document yourself, over `https`, at registration.
+    pub fn sector_identifier_uri(mut self, uri: &str, document: &str) -> Self {
+        self.openid.sector_identifier = Some((uri.to_owned(), document.to_owned()));
+        self
+    }
+
+    /// Adds a `post_logout_redirect_uri`, validated like a redirect URI at
+    /// [`build`](Self::build)
+    /// ([RP-Initiated Logout §3.1](https://openid.net/specs/openid-connect-rpinitiated-1_0.html#ClientMetadata)).
+    pub fn post_logout_redirect_uri(mut self, uri: &str) -> Self {
+        self.openid.post_logout_redirect_uris.push(uri.to_owned());
+        self
+    }
+
+    /// For OpenID Connect grants, issues a refresh token only when the user granted
+    /// `offline_access` ([Core §11](https://openid.net/specs/openid-connect-core-1_0.html#OfflineAccess)),
+    /// for a web client that must not keep access after the user's session. Default:
+    /// `false`, refresh tokens follow [`issue_refresh_tokens`](Self::issue_refresh_tokens)
+    /// alone.
+    pub fn refresh_needs_offline_access(mut self, needs: bool) -> Self {
+        self.openid.refresh_needs_offline_access = needs;
+        self
+    }
+
+    /// Puts the claims of the granted scopes (`profile`, `email`, `address`, `phone`) into
+    /// the client's ID tokens as well as into UserInfo responses, for a client that reads
+    /// no UserInfo. Default: `false`: in the code flow those claims come from UserInfo
+    /// ([Core §5.4](https://openid.net/specs/openid-connect-core-1_0.html#ScopeClaims)),
+    /// and ID tokens carry only the claims a `claims` request names.
+    pub fn scope_claims_in_id_token(mut self, include: bool) -> Self {
+        self.openid.scope_claims_in_id_token = include;
+        self
+    }
+
     /// Registration settings that weaken security, each named for what it gives up.
     ///
     /// ```
@@ -698,6 +835,7 @@ impl ClientBuilder {
             }
             None => None,
         };
+        let openid = self.openid.check(&redirect_uris)?;
         Ok(Client {
             id,
             client_type: self.client_type,
@@ -714,6 +852,7 @@ impl ClientBuilder {
             pkce_exempt: self.pkce_exempt,
             #[cfg(feature = "jwt")]
             keys: self.keys,
+            openid,
             access_token_format: self.access_token_format,
         })
     }

@@ -5,6 +5,7 @@ mod client;
 #[cfg(feature = "jwt")]
 mod client_keys;
 mod ids;
+mod openid;
 mod redirect_uri;
 mod scope;
 
@@ -14,5 +15,6 @@ pub use client::{
     DangerousClient, GrantType,
 };
 pub use ids::{GrantId, Subject};
+pub use openid::SubjectType;
 pub use redirect_uri::{InvalidRedirectUri, LocalhostPort, RedirectUri};
 pub use scope::{InvalidScope, Scope};

@@ -33,6 +33,7 @@ mod jwt_access_tokens;
 mod jwt_bearer;
 mod metadata;
 mod observability;
+mod openid;
 mod password_grant;
 mod pkce;
 mod postgres;

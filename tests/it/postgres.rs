@@ -742,7 +742,115 @@ pub(crate) mod pg {
             .fetch_one(&pool)
             .await
             .expect("schema table");
-        assert_eq!(version, 5);
+        assert_eq!(version, 6, "the newest migration, 0006_openid.sql");
+        let (format_applied,): (bool,) =
+            sqlx::query_as("SELECT EXISTS (SELECT 1 FROM grantflow_schema WHERE version = 4)")
+                .fetch_one(&pool)
+                .await
+                .expect("schema table");
+        assert!(format_applied, "0004_access_token_format.sql was applied");
+    }
+
+    /// OI-19, OI-12, OI-20: a client's OpenID registration, and the OpenID context of a
+    /// code and of a token, read back from PostgreSQL as they were written.
+    #[tokio::test]
+    async fn oi_openid_registration_and_contexts_round_trip() {
+        use grantflow::ClientRegistry as _;
+        use grantflow::store::{OpenIdContext, TokenKind, TokenRecord, TokenStore as _};
+        let Some(url) = database_url("the OpenID round trip") else {
+            return;
+        };
+        let stores = PgStores::new(pool(&url).await);
+        let tag = TokenHash::of(&format!("{:?}", SystemTime::now())).to_hex();
+        let id = format!("oidc-{}", &tag[..16]);
+        let client = Client::builder(&id, ClientType::Confidential)
+            .secret(&ClientSecret::from_presented("oidc-secret".to_owned()))
+            .redirect_uri("https://a.example/cb")
+            .grant_type(GrantType::AUTHORIZATION_CODE)
+            .id_token_signing_alg("ES256")
+            .userinfo_signing_alg("RS256")
+            .subject_type(grantflow::SubjectType::Pairwise)
+            .sector_identifier_uri(
+                "https://sector.example/ids.json",
+                r#"["https://a.example/cb"]"#,
+            )
+            .post_logout_redirect_uri("https://a.example/bye")
+            .refresh_needs_offline_access(true)
+            .scope_claims_in_id_token(true)
+            .build()
+            .expect("a valid client");
+        stores.clients().insert(&client).await.expect("stored");
+        let found = stores
+            .clients()
+            .find(client.id())
+            .await
+            .expect("read")
+            .expect("found");
+        assert_eq!(found.id_token_signing_alg(), "ES256");
+        assert_eq!(found.userinfo_signing_alg(), Some("RS256"));
+        assert_eq!(found.subject_type(), grantflow::SubjectType::Pairwise);
+        assert_eq!(found.sector(), Some("sector.example"));
+        assert_eq!(
+            found.sector_identifier_uri(),
+            client.sector_identifier_uri()
+        );
+        assert_eq!(
+            found.post_logout_redirect_uris(),
+            client.post_logout_redirect_uris()
+        );
+        assert!(found.refresh_needs_offline_access() && found.scope_claims_in_id_token());
+
+        let now = SystemTime::now();
+        let context = Arc::new(
+            OpenIdContext::new("pairwise-\"sub\"")
+                .with_nonce(Some("n-0S6_WzA2Mj"))
+                .with_auth_time(Some(now))
+                .with_acr(Some("urn:acr:silver"))
+                .with_amr(["pwd", "otp"])
+                .with_claims(Some(r#"{"id_token":{"email":null}}"#)),
+        );
+        let grant = AuthorizationGrant::new(
+            grantflow::store::GrantId::generate(),
+            client.id().clone(),
+            Subject::new("alice"),
+            Scope::parse("openid").expect("scope"),
+            ISSUER,
+            now,
+            now + Duration::from_secs(60),
+        )
+        .with_openid(Some(Arc::clone(&context)));
+        let code = TokenHash::of(&format!("code-{tag}"));
+        stores
+            .codes()
+            .insert(code, grant.clone())
+            .await
+            .expect("code stored");
+        match stores.codes().redeem(&code).await.expect("redeemed") {
+            Redemption::Redeemed(back) => assert_eq!(back.openid, Some(Arc::clone(&context))),
+            other => panic!("expected the grant, got {other:?}"),
+        }
+        let record = TokenRecord::new(
+            TokenKind::Access,
+            grant.grant_id,
+            client.id().clone(),
+            grant.scope.clone(),
+            now,
+            now + Duration::from_secs(60),
+        )
+        .with_openid(Some(Arc::new(context.without_nonce())));
+        let token = TokenHash::of(&format!("token-{tag}"));
+        stores
+            .tokens()
+            .insert(vec![(token, record.clone())])
+            .await
+            .expect("token stored");
+        let back = stores
+            .tokens()
+            .find(&token)
+            .await
+            .expect("read")
+            .expect("found");
+        assert_eq!(back.openid, record.openid);
     }
 
     /// A key of this test run's own, so runs over one database never share counts.

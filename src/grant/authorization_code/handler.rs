@@ -66,7 +66,8 @@ impl GrantHandler for AuthorizationCodeGrant {
                 check_exchange(&grant, &exchange, CodeUse::First)?;
                 Ok(TokenGrant::for_grant(grant.grant_id, grant.scope)
                     .with_subject(grant.subject)
-                    .with_refresh_token())
+                    .with_refresh_token()
+                    .with_openid(grant.openid))
             }
             Redemption::AlreadyUsed(grant) => {
                 // AC-03: only a replay that passes client authentication (already done)

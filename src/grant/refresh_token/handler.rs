@@ -111,7 +111,9 @@ impl GrantHandler for RefreshTokenGrant {
         )?;
         // RT-03: the new refresh token keeps the scope of the one presented, even when the
         // access token is narrowed.
-        let mut issued = TokenGrant::for_grant(record.grant_id, scope).with_refresh_token();
+        let mut issued = TokenGrant::for_grant(record.grant_id, scope)
+            .with_refresh_token()
+            .with_openid(record.openid);
         issued.subject = record.subject;
         issued.rotate = Some(Rotate {
             old: hash,

@@ -12,7 +12,7 @@ use crate::hash::DigestMap;
 use crate::secret::TokenHash;
 use crate::store::memory::slot_index::SlotIndex;
 use crate::store::{
-    Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore,
+    Insert, OpenIdContext, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore,
 };
 use crate::types::{Actor, ClientId, GrantId, Scope, Subject};
 
@@ -35,7 +35,7 @@ const NONE: u32 = u32::MAX;
 ///
 /// Records are kept compact: in a slab of fixed-size, cache-line aligned slots (times as
 /// integer nanoseconds; the client id, scope and subject as shared reference-counted
-/// strings, each distinct scope stored once; the rare audience out of line), found through
+/// strings, each distinct scope stored once; the rarer audience and OpenID context out of line), found through
 /// two open-addressing indexes of 8 bytes per bucket, one from the digest's first 64 bits
 /// to the slot (the full digest is confirmed in the slot) and one from the grant id to its
 /// slots. With one million live access tokens, each from its own grant (the client
@@ -91,6 +91,8 @@ struct Slot {
 /// The rarer parts of a record.
 struct Extra {
     audience: Option<Arc<str>>,
+    /// The OpenID Connect context of a token of an OpenID grant.
+    openid: Option<Arc<OpenIdContext>>,
     /// A delegated token's actor chain.
     actor: Option<Actor>,
     /// The exact times when they do not fit the nanosecond fields (before 1970 or after
@@ -119,12 +121,16 @@ impl Slot {
         } else {
             Some(Box::new((record.issued_at, record.expires_at)))
         };
-        let extra = if record.audience.is_none() && exact_times.is_none() && record.actor.is_none()
+        let extra = if record.audience.is_none()
+            && record.openid.is_none()
+            && exact_times.is_none()
+            && record.actor.is_none()
         {
             None
         } else {
             Some(Box::new(Extra {
                 audience: record.audience,
+                openid: record.openid,
                 actor: record.actor,
                 exact_times,
             }))
@@ -159,6 +165,7 @@ impl Slot {
     fn to_record(&self) -> TokenRecord {
         let (issued_at, expires_at) = self.times();
         let audience = self.extra.as_ref().and_then(|e| e.audience.clone());
+        let openid = self.extra.as_ref().and_then(|e| e.openid.clone());
         let actor = self.extra.as_ref().and_then(|e| e.actor.clone());
         TokenRecord {
             kind: self.kind,
@@ -169,13 +176,16 @@ impl Slot {
             issued_at,
             expires_at,
             audience,
+            openid,
             actor,
         }
     }
 
     fn into_record(self) -> TokenRecord {
         let (issued_at, expires_at) = self.times();
-        let (audience, actor) = self.extra.map_or((None, None), |e| (e.audience, e.actor));
+        let (audience, openid, actor) = self
+            .extra
+            .map_or((None, None, None), |e| (e.audience, e.openid, e.actor));
         TokenRecord {
             kind: self.kind,
             grant_id: self.grant_id,
@@ -185,6 +195,7 @@ impl Slot {
             issued_at,
             expires_at,
             audience,
+            openid,
             actor,
         }
     }
@@ -877,6 +888,9 @@ mod tests {
                 precise,
                 precise + Duration::from_secs(1),
             ),
+            record(GrantId::generate(), 1_700_000_000, 10_000).with_openid(Some(Arc::new(
+                OpenIdContext::new("pairwise").with_acr(Some("urn:acr:silver")),
+            ))),
         ];
         for (n, r) in (0..).zip(&records) {
             block_on(store.insert(vec![(hash(n), r.clone())])).unwrap();

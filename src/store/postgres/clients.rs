@@ -11,15 +11,17 @@ use super::{corrupt, storage_error, token_hash};
 use crate::error::{ConfigError, Error, StorageError};
 use crate::store::ClientRegistry;
 use crate::token_issuer::AccessTokenFormat;
-use crate::types::{AuthMethod, Client, ClientError, ClientId, ClientType, GrantType};
+use crate::types::{AuthMethod, Client, ClientError, ClientId, ClientType, GrantType, SubjectType};
 
 /// The columns of a client row, in the order of `bind_client` and `client_from_row`.
 macro_rules! columns {
     () => {
         "client_id, client_type, auth_method, secret_hashes, redirect_uris, grant_types, \
          allowed_scope, default_scope, issue_refresh_tokens, name, introspection, \
-         resource_audience, pkce_exempt, access_token_format, jwks, \
-         token_endpoint_auth_signing_alg"
+         resource_audience, pkce_exempt, id_token_signed_response_alg, \
+         userinfo_signed_response_alg, subject_type, sector_identifier_uri, \
+         sector_identifier_document, post_logout_redirect_uris, refresh_needs_offline_access, \
+         scope_claims_in_id_token, access_token_format, jwks, token_endpoint_auth_signing_alg"
     };
 }
 
@@ -57,7 +59,8 @@ impl PgClientRegistry {
         const INSERT: &str = concat!(
             "INSERT INTO grantflow_clients (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18, $19, $20, $21, $22, $23, $24) \
              ON CONFLICT (client_id) DO NOTHING"
         );
         let done = bind_client(sqlx::query(INSERT), client)
@@ -83,8 +86,12 @@ impl PgClientRegistry {
                 "UPDATE grantflow_clients SET client_type = $2, auth_method = $3, \
                  secret_hashes = $4, redirect_uris = $5, grant_types = $6, allowed_scope = $7, \
                  default_scope = $8, issue_refresh_tokens = $9, name = $10, introspection = $11, \
-                 resource_audience = $12, pkce_exempt = $13, access_token_format = $14, jwks = $15, \
-                 token_endpoint_auth_signing_alg = $16 WHERE client_id = $1",
+                 resource_audience = $12, pkce_exempt = $13, id_token_signed_response_alg = $14, \
+                 userinfo_signed_response_alg = $15, subject_type = $16, \
+                 sector_identifier_uri = $17, sector_identifier_document = $18, \
+                 post_logout_redirect_uris = $19, refresh_needs_offline_access = $20, \
+                 scope_claims_in_id_token = $21, access_token_format = $22, jwks = $23, \
+                 token_endpoint_auth_signing_alg = $24 WHERE client_id = $1",
             ),
             client,
         )
@@ -152,6 +159,29 @@ fn bind_client<'q>(query: Query<'q>, client: &Client) -> Query<'q> {
         .bind(client.may_introspect())
         .bind(client.resource_audience().map(str::to_owned))
         .bind(client.is_pkce_exempt())
+        // The OpenID registration: a stored NULL algorithm is the default, RS256.
+        .bind(registered_id_token_alg(client))
+        .bind(client.userinfo_signing_alg())
+        .bind(client.subject_type().as_str())
+        .bind(
+            client
+                .sector_identifier_uri()
+                .map(|(uri, _)| uri.to_owned()),
+        )
+        .bind(
+            client
+                .sector_identifier_uri()
+                .map(|(_, doc)| doc.to_owned()),
+        )
+        .bind(
+            client
+                .post_logout_redirect_uris()
+                .iter()
+                .map(|u| u.as_str().to_owned())
+                .collect::<Vec<_>>(),
+        )
+        .bind(client.refresh_needs_offline_access())
+        .bind(client.scope_claims_in_id_token())
         .bind(client.access_token_format().map(AccessTokenFormat::as_str))
         .bind(client_jwks(client))
         .bind(client_signing_alg(client))
@@ -190,6 +220,11 @@ fn storable(client: &Client) -> Result<(), Error> {
         ))),
         _ => Ok(()),
     }
+}
+
+/// The client's ID token algorithm as stored: `NULL` for the default.
+fn registered_id_token_alg(client: &Client) -> Option<&'static str> {
+    Some(client.id_token_signing_alg()).filter(|alg| *alg != "RS256")
 }
 
 fn auth_method(name: &str) -> Option<AuthMethod> {
@@ -239,17 +274,40 @@ fn client_from_row(row: &PgRow) -> Result<Client, StorageError> {
     if row.try_get::<bool, _>(12).map_err(get)? {
         builder = builder.dangerous(|d| d.allow_missing_pkce());
     }
-    if let Some(format) = row.try_get::<Option<&str>, _>(13).map_err(get)? {
+    if let Some(alg) = row.try_get::<Option<&str>, _>(13).map_err(get)? {
+        builder = builder.id_token_signing_alg(alg);
+    }
+    if let Some(alg) = row.try_get::<Option<&str>, _>(14).map_err(get)? {
+        builder = builder.userinfo_signing_alg(alg);
+    }
+    builder = builder.subject_type(match row.try_get::<&str, _>(15).map_err(get)? {
+        "public" => SubjectType::Public,
+        "pairwise" => SubjectType::Pairwise,
+        _ => return Err(corrupt("subject type")),
+    });
+    if let (Some(uri), Some(document)) = (
+        row.try_get::<Option<&str>, _>(16).map_err(get)?,
+        row.try_get::<Option<&str>, _>(17).map_err(get)?,
+    ) {
+        builder = builder.sector_identifier_uri(uri, document);
+    }
+    for uri in row.try_get::<Vec<String>, _>(18).map_err(get)? {
+        builder = builder.post_logout_redirect_uri(&uri);
+    }
+    builder = builder
+        .refresh_needs_offline_access(row.try_get(19).map_err(get)?)
+        .scope_claims_in_id_token(row.try_get(20).map_err(get)?);
+    if let Some(format) = row.try_get::<Option<&str>, _>(21).map_err(get)? {
         let format = AccessTokenFormat::from_name(format).ok_or(corrupt("access token format"))?;
         builder = builder.access_token_format(format);
     }
     #[cfg(feature = "jwt")]
     {
-        if let Some(jwks) = row.try_get::<Option<&str>, _>(14).map_err(get)? {
+        if let Some(jwks) = row.try_get::<Option<&str>, _>(22).map_err(get)? {
             let jwks = crate::jose::JwkSet::parse(jwks.as_bytes()).map_err(|_| corrupt("jwks"))?;
             builder = builder.jwks(jwks);
         }
-        if let Some(alg) = row.try_get::<Option<&str>, _>(15).map_err(get)? {
+        if let Some(alg) = row.try_get::<Option<&str>, _>(23).map_err(get)? {
             let alg = crate::jose::Algorithm::from_name(alg)
                 .ok_or(corrupt("token_endpoint_auth_signing_alg"))?;
             builder = builder.token_endpoint_auth_signing_alg(alg);

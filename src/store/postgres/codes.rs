@@ -8,7 +8,10 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 use sqlx::postgres::{PgPool, PgRow};
 
-use super::{client_id, corrupt, from_ns, grant_id, purge_in_batches, scope, storage_error, to_ns};
+use super::{
+    client_id, corrupt, from_ns, grant_id, openid_from_row, purge_in_batches, scope, storage_error,
+    to_ns,
+};
 use crate::error::StorageError;
 use crate::pkce::{CodeChallenge, PkceMethod};
 use crate::secret::TokenHash;
@@ -72,6 +75,7 @@ fn grant_from_row(row: &PgRow) -> Result<AuthorizationGrant, StorageError> {
         issuer: Arc::from(row.try_get::<&str, _>("issuer").map_err(get)?),
         issued_at: from_ns(row.try_get("issued_ns").map_err(get)?),
         expires_at: from_ns(row.try_get("expires_ns").map_err(get)?),
+        openid: openid_from_row(row)?,
     })
 }
 
@@ -80,8 +84,8 @@ impl CodeStore for PgCodeStore {
     async fn insert(&self, code: TokenHash, grant: AuthorizationGrant) -> Result<(), StorageError> {
         sqlx::query(
             "INSERT INTO grantflow_codes (hash, grant_id, client_id, redirect_uri, \
-             challenge_method, challenge, subject, scope, issuer, issued_ns, expires_ns) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             challenge_method, challenge, subject, scope, issuer, issued_ns, expires_ns, openid) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(code.as_bytes().as_slice())
         .bind(grant.grant_id.as_bytes().as_slice())
@@ -94,6 +98,7 @@ impl CodeStore for PgCodeStore {
         .bind(&*grant.issuer)
         .bind(to_ns(grant.issued_at))
         .bind(to_ns(grant.expires_at))
+        .bind(grant.openid.as_ref().map(|o| o.to_json()))
         .execute(&self.pool)
         .await
         .map_err(storage_error)?;
@@ -105,7 +110,7 @@ impl CodeStore for PgCodeStore {
         let row = sqlx::query(
             "UPDATE grantflow_codes SET redemptions = LEAST(redemptions + 1, 2) WHERE hash = $1 \
              RETURNING redemptions, grant_id, client_id, redirect_uri, challenge_method, \
-             challenge, subject, scope, issuer, issued_ns, expires_ns",
+             challenge, subject, scope, issuer, issued_ns, expires_ns, openid",
         )
         .bind(code.as_bytes().as_slice())
         .fetch_optional(&self.pool)

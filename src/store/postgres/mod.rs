@@ -41,6 +41,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (3, include_str!("migrations/0003_signing_keys.sql")),
     (4, include_str!("migrations/0004_access_token_format.sql")),
     (5, include_str!("migrations/0005_single_use.sql")),
+    (6, include_str!("migrations/0006_openid.sql")),
 ];
 
 /// The advisory lock that serializes concurrent [`PgStores::migrate`] calls (instances
@@ -369,6 +370,17 @@ fn client_id(text: &str) -> Result<ClientId, StorageError> {
 
 fn scope(text: &str) -> Result<Scope, StorageError> {
     Scope::parse(text).map_err(|_| corrupt("scope"))
+}
+
+/// The `openid` column of a code or token row: the record's OpenID context, if any.
+fn openid_from_row(
+    row: &sqlx::postgres::PgRow,
+) -> Result<Option<std::sync::Arc<crate::store::OpenIdContext>>, StorageError> {
+    use sqlx::Row as _;
+    row.try_get::<Option<&str>, _>("openid")
+        .map_err(storage_error)?
+        .map(|json| crate::store::OpenIdContext::from_json(json).map(std::sync::Arc::new))
+        .transpose()
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 use sqlx::postgres::{PgPool, PgRow};
 
-use super::{client_id, from_ns, grant_id, purge_in_batches, scope, storage_error, to_ns};
+use super::{
+    client_id, from_ns, grant_id, openid_from_row, purge_in_batches, scope, storage_error, to_ns,
+};
 use crate::error::StorageError;
 use crate::secret::TokenHash;
 use crate::store::{
@@ -27,8 +29,9 @@ macro_rules! batch_and_grants {
     () => {
         "WITH batch AS (\
            SELECT * FROM unnest($1::bytea[], $2::text[], $3::bytea[], $4::text[], $5::text[], \
-             $6::text[], $7::text[], $8::int8[], $9::int8[]) \
-           AS t(hash, kind, grant_id, client_id, subject, scope, audience, issued_ns, expires_ns)\
+             $6::text[], $7::text[], $8::int8[], $9::int8[], $11::text[]) \
+           AS t(hash, kind, grant_id, client_id, subject, scope, audience, issued_ns, expires_ns, \
+             openid)\
          ), grants AS (\
            INSERT INTO grantflow_grants AS g (grant_id, revoked_until_ns, purge_ns) \
            SELECT grant_id, NULL, max(expires_ns) FROM batch GROUP BY grant_id ORDER BY grant_id \
@@ -45,29 +48,30 @@ macro_rules! batch_and_grants {
 const INSERT: &str = concat!(
     batch_and_grants!(),
     ", stored AS (INSERT INTO grantflow_tokens (hash, kind, grant_id, client_id, subject, \
-     scope, audience, issued_ns, expires_ns) SELECT hash, kind, grant_id, client_id, subject, \
-     scope, audience, issued_ns, expires_ns FROM batch WHERE (SELECT ok FROM grants_ok) \
-     RETURNING 1) SELECT count(*) FROM stored"
+     scope, audience, issued_ns, expires_ns, openid) SELECT hash, kind, grant_id, client_id, \
+     subject, scope, audience, issued_ns, expires_ns, openid FROM batch WHERE \
+     (SELECT ok FROM grants_ok) RETURNING 1) SELECT count(*) FROM stored"
 );
 
-/// The compare-and-swap of rotation: marks `$11` rotated out at `$10` only if it is an
+/// The compare-and-swap of rotation: marks `$12` rotated out at `$10` only if it is an
 /// active refresh token and no successor's grant is revoked, and stores the successors
 /// only if it did. Concurrent rotations of one token queue on its row lock; each re-reads
 /// the row as the previous left it, so exactly one finds `rotated_ns IS NULL`.
 const ROTATE: &str = concat!(
     batch_and_grants!(),
-    ", old AS (UPDATE grantflow_tokens SET rotated_ns = $10 WHERE hash = $11 AND \
+    ", old AS (UPDATE grantflow_tokens SET rotated_ns = $10 WHERE hash = $12 AND \
      kind = 'refresh' AND rotated_ns IS NULL AND (SELECT ok FROM grants_ok) RETURNING 1), \
      stored AS (INSERT INTO grantflow_tokens (hash, kind, grant_id, client_id, subject, \
-     scope, audience, issued_ns, expires_ns) SELECT hash, kind, grant_id, client_id, subject, \
-     scope, audience, issued_ns, expires_ns FROM batch WHERE EXISTS (SELECT 1 FROM old) \
-     RETURNING 1) SELECT (SELECT ok FROM grants_ok), (SELECT count(*) FROM old)"
+     scope, audience, issued_ns, expires_ns, openid) SELECT hash, kind, grant_id, client_id, \
+     subject, scope, audience, issued_ns, expires_ns, openid FROM batch WHERE \
+     EXISTS (SELECT 1 FROM old) RETURNING 1) SELECT (SELECT ok FROM grants_ok), \
+     (SELECT count(*) FROM old)"
 );
 
 /// The columns of a record, in the order `record_from_row` reads them.
 macro_rules! record_columns {
     () => {
-        "kind, grant_id, client_id, subject, scope, audience, issued_ns, expires_ns"
+        "kind, grant_id, client_id, subject, scope, audience, issued_ns, expires_ns, openid"
     };
 }
 
@@ -144,7 +148,8 @@ fn refuse_actors(tokens: &[(TokenHash, TokenRecord)]) -> Result<(), StorageError
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
-/// Binds `$1..$10`: the records as column arrays, and `now` for the tombstone check.
+/// Binds `$1..$11`: the records as column arrays (`$1..$9`, then their OpenID contexts as
+/// `$11`), and `now` for the tombstone check (`$10`).
 fn bind_batch<'q>(
     query: Query<'q>,
     tokens: &[(TokenHash, TokenRecord)],
@@ -160,6 +165,7 @@ fn bind_batch<'q>(
     let mut audiences = Vec::with_capacity(n);
     let mut issued = Vec::with_capacity(n);
     let mut expires = Vec::with_capacity(n);
+    let mut openid = Vec::with_capacity(n);
     for (hash, record) in tokens {
         hashes.push(hash.as_bytes().to_vec());
         kinds.push(kind_name(record.kind));
@@ -170,6 +176,7 @@ fn bind_batch<'q>(
         audiences.push(record.audience.as_deref().map(str::to_owned));
         issued.push(to_ns(record.issued_at));
         expires.push(to_ns(record.expires_at));
+        openid.push(record.openid.as_ref().map(|o| o.to_json()));
     }
     query
         .bind(hashes)
@@ -182,6 +189,7 @@ fn bind_batch<'q>(
         .bind(issued)
         .bind(expires)
         .bind(to_ns(now))
+        .bind(openid)
 }
 
 fn record_from_row(row: &PgRow) -> Result<TokenRecord, StorageError> {
@@ -206,6 +214,7 @@ fn record_from_row(row: &PgRow) -> Result<TokenRecord, StorageError> {
             .try_get::<Option<&str>, _>("audience")
             .map_err(get)?
             .map(Arc::from),
+        openid: openid_from_row(row)?,
         actor: None,
     })
 }
