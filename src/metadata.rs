@@ -57,7 +57,8 @@ pub fn well_known_url(issuer: &str) -> Result<String, ConfigError> {
 /// The OpenID Provider configuration URL of `issuer`
 /// ([OpenID Connect Discovery §4](https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderConfig)):
 /// unlike [`well_known_url`], the suffix `/.well-known/openid-configuration` is
-/// *appended* to the issuer, after any trailing `/` of its path is dropped (OI-21).
+/// *appended* to the issuer, after any trailing `/` of its path is dropped ([OpenID Connect
+/// Discovery 1.0 §3]).
 ///
 /// ```
 /// use grantflow::metadata::openid_configuration_url;
@@ -81,6 +82,8 @@ pub fn well_known_url(issuer: &str) -> Result<String, ConfigError> {
 /// # Errors
 /// [`ConfigError::Issuer`] when `issuer` is not an absolute `http(s)` URL with a host and
 /// without query or fragment.
+///
+/// [OpenID Connect Discovery 1.0 §3]: https://openid.net/specs/openid-connect-discovery-1_0.html
 pub fn openid_configuration_url(issuer: &str) -> Result<String, ConfigError> {
     let (origin, path) = split_issuer(issuer)?;
     Ok(format!(
@@ -221,8 +224,11 @@ pub(crate) fn published_scopes(config: &Config) -> Result<Vec<String>, ConfigErr
 
 /// Writes the members of the RFC 8414 document into `document` (which the OpenID
 /// Provider's discovery document extends, so that the members both have are equal,
-/// MD-07): members left out rather than `null` or `[]` (MD-05); the authorization
+/// [RFC 9700 §2.6]): members left out rather than `null` or `[]` ([RFC 8414 §2]); the authorization
 /// endpoint's members only with the code flow.
+///
+/// [RFC 9700 §2.6]: https://www.rfc-editor.org/rfc/rfc9700#section-2.6
+/// [RFC 8414 §2]: https://www.rfc-editor.org/rfc/rfc8414#section-2
 pub(crate) fn write_members(
     document: &mut JsonObject,
     config: &Config,

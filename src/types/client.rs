@@ -251,16 +251,25 @@ pub enum ClientError {
     #[error("only a confidential client can be exempt from PKCE")]
     PkceExemptPublicClient,
     /// An ID token or UserInfo signing algorithm that is unknown, or `none`: every ID token
-    /// is signed (OI-10, JW-05).
+    /// is signed ([OpenID Connect Core 1.0 §2], [RFC 7518 §3.6]).
+    ///
+    /// [OpenID Connect Core 1.0 §2]: https://openid.net/specs/openid-connect-core-1_0.html
+    /// [RFC 7518 §3.6]: https://www.rfc-editor.org/rfc/rfc7518#section-3.6
     #[error("the signing algorithm must be one of RS256, PS256, ES256 or EdDSA")]
     SigningAlgorithm,
     /// A pairwise client's sector cannot be told: its redirect URIs have several hosts (or
     /// none) and no `sector_identifier_uri` was registered, or the `sector_identifier_uri`
-    /// is not `https`, or its document does not list every redirect URI (OI-19), or a
+    /// is not `https`, or its document does not list every redirect URI ([OpenID Connect Core 1.0
+    /// §8]), or a
     /// `sector_identifier_uri` was given to a client with public subject identifiers.
+    ///
+    /// [OpenID Connect Core 1.0 §8]: https://openid.net/specs/openid-connect-core-1_0.html
     #[error("the sector identifier of a pairwise client cannot be established")]
     SectorIdentifier,
-    /// A post-logout redirect URI breaks the rules of redirect URIs (OI-23).
+    /// A post-logout redirect URI breaks the rules of redirect URIs ([OpenID Connect RP-Initiated
+    /// Logout 1.0 §2]).
+    ///
+    /// [OpenID Connect RP-Initiated Logout 1.0 §2]: https://openid.net/specs/openid-connect-rpinitiated-1_0.html
     #[error("invalid post_logout_redirect_uri: {0}")]
     PostLogoutRedirectUri(InvalidRedirectUri),
 }
