@@ -30,7 +30,9 @@ const BASIC: GeneralPurpose = GeneralPurpose::new(
 /// The credentials a request presents, before they are checked. `Debug` shows the method
 /// and the client id, never the secret.
 pub(crate) enum Credentials<'a> {
-    /// `Authorization: Basic`, id and secret already form-url-decoded (TE-06).
+    /// `Authorization: Basic`, id and secret already form-url-decoded ([RFC 6749 §2.3.1]).
+    ///
+    /// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
     Basic { id: String, secret: String },
     /// `client_id` and `client_secret` in the body.
     Post { id: &'a str, secret: &'a str },
@@ -90,8 +92,10 @@ impl std::fmt::Debug for Credentials<'_> {
 
 /// Decodes the credentials of an `Authorization: Basic` value (the part after the scheme):
 /// base64, split at the **first** colon, then form-url-decode each half
-/// ([RFC 6749 §2.3.1](https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1), TE-06).
+/// ([RFC 6749 §2.3.1](https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1), [RFC 6749 §2.3.1]).
 /// Returns `None` for anything malformed.
+///
+/// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
 pub(crate) fn decode_basic(token68: &str) -> Option<(String, String)> {
     if token68.is_empty() || token68.len() > 4096 {
         return None;
@@ -104,15 +108,22 @@ pub(crate) fn decode_basic(token68: &str) -> Option<(String, String)> {
 }
 
 /// The 401 `invalid_client` answer: always with a Basic challenge, so a client that tried
-/// the header learns the scheme (TE-09) and one that sent body credentials is told the
+/// the header learns the scheme ([RFC 6749 §5.2]) and one that sent body credentials is told the
 /// same thing.
+///
+/// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
 pub(crate) fn invalid_client(realm: &str, description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::INVALID_CLIENT)
         .with_description(description)
         .with_challenge(render::challenge("Basic", realm, &[("charset", "UTF-8")]))
 }
 
-/// Picks the one authentication method the request uses (TE-06, TE-07, TE-08).
+/// Picks the one authentication method the request uses ([RFC 6749 §2.3.1], [OAuth 2.1 §2.4.1],
+/// [RFC 6749 §2.3]).
+///
+/// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+/// [OAuth 2.1 §2.4.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-2.4.1
+/// [RFC 6749 §2.3]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3
 pub(crate) fn extract<'a>(
     request: &HttpRequest,
     form: &'a Form<'a>,
@@ -183,9 +194,11 @@ fn has_assertion(form: &Form<'_>) -> bool {
     form.contains("client_assertion") || form.contains("client_assertion_type")
 }
 
-/// The credentials of `client_assertion` and `client_assertion_type` (CA-01): both or
+/// The credentials of `client_assertion` and `client_assertion_type` ([RFC 7521 §4.2]): both or
 /// neither (`invalid_request`), the JWT bearer type only (`invalid_client`), and a client
 /// named by the body's `client_id` or else the assertion's `iss`.
+///
+/// [RFC 7521 §4.2]: https://www.rfc-editor.org/rfc/rfc7521#section-4.2
 fn assertion_credentials<'a>(
     form: &'a Form<'a>,
     realm: &str,
@@ -258,13 +271,16 @@ pub(crate) struct Authenticator<'a> {
 
 impl Authenticator<'_> {
     /// Authenticates `credentials`: the client must exist, use its registered method
-    /// (TE-07), not be throttled (TE-10), and present a matching secret.
+    /// ([OAuth 2.1 §2.4.1]), not be throttled ([RFC 6749 §2.3.1]), and present a matching secret.
     ///
     /// Unknown clients, wrong methods and wrong secrets all get the same answer. Client
     /// identifiers are not secrets (they travel in authorization URLs), so the limiter
     /// tracks only registered clients: throttling, and the time a secret check takes, can
     /// tell a prober that a `client_id` exists, which is the price of keeping
     /// attacker-chosen identifiers out of the limiter's table.
+    ///
+    /// [OAuth 2.1 §2.4.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-2.4.1
+    /// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
     pub(crate) async fn authenticate(
         &self,
         credentials: Credentials<'_>,
@@ -323,7 +339,9 @@ impl Authenticator<'_> {
         }
     }
 
-    /// The answer to a client locked out by the limiter (TE-10), with its event.
+    /// The answer to a client locked out by the limiter ([RFC 6749 §2.3.1]), with its event.
+    ///
+    /// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
     fn throttled(&self, client: &Client, retry_after: std::time::Duration) -> Rejection {
         self.call.emit(self.now, || EventKind::LockedOut {
             limiter: Limiter::ClientSecret,
@@ -335,11 +353,15 @@ impl Authenticator<'_> {
             .into()
     }
 
-    /// `private_key_jwt` and `client_secret_jwt` (CA-01..CA-10): the client must be
+    /// `private_key_jwt` and `client_secret_jwt` ([RFC 7521 §4.2]..[RFC 7523bis §4]): the client
+    /// must be
     /// registered for one of them, and the method on; the signature and claims checks
     /// count in the limiter like a secret check; then the `jti` is consumed in the shared
     /// single-use store, so of any number of requests with one assertion, at any endpoint
     /// and instance, one authenticates. Every refusal is one event.
+    ///
+    /// [RFC 7521 §4.2]: https://www.rfc-editor.org/rfc/rfc7521#section-4.2
+    /// [RFC 7523bis §4]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-rfc7523bis
     #[cfg(feature = "jwt")]
     async fn authenticate_assertion(
         &self,

@@ -17,7 +17,7 @@ use crate::types::GrantType;
 const WELL_KNOWN: &str = "/.well-known/oauth-authorization-server";
 
 /// The metadata URL of `issuer`
-/// ([RFC 8414 §3.1](https://www.rfc-editor.org/rfc/rfc8414#section-3.1), MD-01): the
+/// ([RFC 8414 §3.1](https://www.rfc-editor.org/rfc/rfc8414#section-3.1), [RFC 8414 §3]): the
 /// well-known suffix goes between the host and the issuer's path, after any trailing `/`
 /// of the path is dropped.
 ///
@@ -43,6 +43,8 @@ const WELL_KNOWN: &str = "/.well-known/oauth-authorization-server";
 /// # Errors
 /// [`ConfigError::Issuer`] when `issuer` is not an absolute `http(s)` URL with a host and
 /// without query or fragment.
+///
+/// [RFC 8414 §3]: https://www.rfc-editor.org/rfc/rfc8414#section-3
 pub fn well_known_url(issuer: &str) -> Result<String, ConfigError> {
     let (origin, path) = split_issuer(issuer)?;
     let mut url = String::with_capacity(issuer.len() + WELL_KNOWN.len());
@@ -55,7 +57,8 @@ pub fn well_known_url(issuer: &str) -> Result<String, ConfigError> {
 /// The OpenID Provider configuration URL of `issuer`
 /// ([OpenID Connect Discovery §4](https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderConfig)):
 /// unlike [`well_known_url`], the suffix `/.well-known/openid-configuration` is
-/// *appended* to the issuer, after any trailing `/` of its path is dropped (OI-21).
+/// *appended* to the issuer, after any trailing `/` of its path is dropped ([OpenID Connect
+/// Discovery 1.0 §3]).
 ///
 /// ```
 /// use grantflow::metadata::openid_configuration_url;
@@ -79,6 +82,8 @@ pub fn well_known_url(issuer: &str) -> Result<String, ConfigError> {
 /// # Errors
 /// [`ConfigError::Issuer`] when `issuer` is not an absolute `http(s)` URL with a host and
 /// without query or fragment.
+///
+/// [OpenID Connect Discovery 1.0 §3]: https://openid.net/specs/openid-connect-discovery-1_0.html
 pub fn openid_configuration_url(issuer: &str) -> Result<String, ConfigError> {
     let (origin, path) = split_issuer(issuer)?;
     Ok(format!(
@@ -91,7 +96,9 @@ pub fn openid_configuration_url(issuer: &str) -> Result<String, ConfigError> {
 const OPENID_WELL_KNOWN: &str = "/.well-known/openid-configuration";
 
 /// Splits `scheme://authority` from the path, on the text itself: the issuer must be
-/// compared code point for code point (MD-02), so no URL normalisation is applied.
+/// compared code point for code point ([RFC 8414 §2]), so no URL normalisation is applied.
+///
+/// [RFC 8414 §2]: https://www.rfc-editor.org/rfc/rfc8414#section-2
 fn split_issuer(issuer: &str) -> Result<(&str, &str), ConfigError> {
     const BAD: ConfigError = ConfigError::Issuer("not an absolute URL with a host");
     if issuer.contains(['?', '#']) {
@@ -125,8 +132,10 @@ const AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "n
 
 /// The JWT client authentication methods the server accepts (feature `jwt`), each only when
 /// enabled, and the algorithms their assertions may use: `private_key_jwt` with every
-/// asymmetric algorithm of the JOSE layer, `client_secret_jwt` with HS256 (CA-11). Never
+/// asymmetric algorithm of the JOSE layer, `client_secret_jwt` with HS256 ([RFC 8414 §2]). Never
 /// `none`.
+///
+/// [RFC 8414 §2]: https://www.rfc-editor.org/rfc/rfc8414#section-2
 fn assertion_methods(config: &Config) -> (Vec<&'static str>, Vec<&'static str>) {
     #[cfg(feature = "jwt")]
     {
@@ -215,8 +224,11 @@ pub(crate) fn published_scopes(config: &Config) -> Result<Vec<String>, ConfigErr
 
 /// Writes the members of the RFC 8414 document into `document` (which the OpenID
 /// Provider's discovery document extends, so that the members both have are equal,
-/// MD-07): members left out rather than `null` or `[]` (MD-05); the authorization
+/// [RFC 9700 §2.6]): members left out rather than `null` or `[]` ([RFC 8414 §2]); the authorization
 /// endpoint's members only with the code flow.
+///
+/// [RFC 9700 §2.6]: https://www.rfc-editor.org/rfc/rfc9700#section-2.6
+/// [RFC 8414 §2]: https://www.rfc-editor.org/rfc/rfc8414#section-2
 pub(crate) fn write_members(
     document: &mut JsonObject,
     config: &Config,
@@ -314,15 +326,16 @@ impl Server {
     /// `Content-Type: application/json`. Serve it at [`metadata_path`](Self::metadata_path)
     /// (or let [`serve_metadata`](Self::serve_metadata) route).
     ///
-    /// It is rendered once, at build time, from the configuration (MD-04, MD-06):
+    /// It is rendered once, at build time, from the configuration ([RFC 8414 §2]):
     ///
-    /// - `issuer` exactly as configured, code point for code point (MD-02);
+    /// - `issuer` exactly as configured, code point for code point ([RFC 8414 §2]);
     /// - `token_endpoint`, `revocation_endpoint` with `revocation_endpoint_auth_methods_supported`
-    ///   (including `none`: public clients may revoke, RV-07), `introspection_endpoint` with
+    ///   (including `none`: public clients may revoke, [RFC 7009 §2.2.1]),
+    /// `introspection_endpoint` with
     ///   `introspection_endpoint_auth_methods_supported` (no `none`: only authenticated
     ///   resource servers may introspect);
     /// - `grant_types_supported`: the registered grant handlers, always explicit since the
-    ///   RFC 8414 default (`authorization_code`, `implicit`) would be wrong (IM-03);
+    ///   RFC 8414 default (`authorization_code`, `implicit`) would be wrong ([RFC 8414 §2]);
     /// - `token_endpoint_auth_methods_supported`: `client_secret_basic`,
     ///   `client_secret_post`, `none`, and with the feature `jwt` `private_key_jwt` and
     ///   `client_secret_jwt` when enabled ([`ServerBuilder::private_key_jwt`](crate::ServerBuilder::private_key_jwt),
@@ -330,17 +343,21 @@ impl Server {
     ///   `token_endpoint_auth_signing_alg_values_supported` listing the assertion algorithms
     ///   (never `none`); the revocation and introspection members likewise;
     /// - only when the `authorization_code` grant is registered: `authorization_endpoint`,
-    ///   `response_types_supported: ["code"]` (never `token`: no implicit, IM-03),
+    ///   `response_types_supported: ["code"]` (never `token`: no implicit, [RFC 8414 §2]),
     ///   `response_modes_supported: ["query"]`, `code_challenge_methods_supported:
-    ///   ["S256"]` (PK-13) and `authorization_response_iss_parameter_supported: true`
+    ///   ["S256"]` ([RFC 9700 §2.1.1]) and `authorization_response_iss_parameter_supported: true`
     ///   (RFC 9207). A server without the code grant has no authorization endpoint and so
     ///   no response type to list; RFC 8414 calls `response_types_supported` required, but
-    ///   an empty array is forbidden (MD-05), so it is left out;
+    ///   an empty array is forbidden ([RFC 8414 §2]), so it is left out;
     /// - `jwks_uri` only when the server has signing keys (feature `jwt`);
     /// - `device_authorization_endpoint` only when the device grant is registered;
     /// - `scopes_supported` and `service_documentation` when configured.
     ///
-    /// No member is `null` or an empty array (MD-05).
+    /// No member is `null` or an empty array ([RFC 8414 §2]).
+    ///
+    /// [RFC 8414 §2]: https://www.rfc-editor.org/rfc/rfc8414#section-2
+    /// [RFC 7009 §2.2.1]: https://www.rfc-editor.org/rfc/rfc7009#section-2.2.1
+    /// [RFC 9700 §2.1.1]: https://www.rfc-editor.org/rfc/rfc9700#section-2.1.1
     pub fn metadata(&self) -> HttpResponse {
         self.state().metadata.to_response()
     }
@@ -348,7 +365,9 @@ impl Server {
     /// The path to route to [`metadata`](Self::metadata):
     /// `/.well-known/oauth-authorization-server` followed by the issuer's path without
     /// its trailing `/` ([RFC 8414 §3.1](https://www.rfc-editor.org/rfc/rfc8414#section-3.1),
-    /// MD-01).
+    /// [RFC 8414 §3]).
+    ///
+    /// [RFC 8414 §3]: https://www.rfc-editor.org/rfc/rfc8414#section-3
     pub fn metadata_path(&self) -> &str {
         self.state().metadata.path()
     }
@@ -359,12 +378,14 @@ impl Server {
     }
 
     /// Routes a request for well-known metadata: `GET` of exactly
-    /// [`metadata_path`](Self::metadata_path) gets the document (MD-01), and so does
+    /// [`metadata_path`](Self::metadata_path) gets the document ([RFC 8414 §3]), and so does
     /// `HEAD` (the framework sends its headers, `Content-Length` included, without the
     /// body: see [`HttpResponse`]); another path, for example another tenant's, gets 404;
     /// another method gets 405 with `Allow: GET, HEAD`. `path` is the request path
     /// without the query. With [`ServerBuilder::cors`](crate::ServerBuilder::cors), any
     /// origin may read it, and `OPTIONS` answers the preflight.
+    ///
+    /// [RFC 8414 §3]: https://www.rfc-editor.org/rfc/rfc8414#section-3
     pub fn serve_metadata(&self, request: &HttpRequest, path: &str) -> HttpResponse {
         serve_document(
             request,

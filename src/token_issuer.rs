@@ -100,7 +100,7 @@ impl IssueError {
 /// [`SeededRandom`](crate::random::SeededRandom) can predict every token.
 ///
 /// Implementations must make values unguessable: at least 128 bits of CSPRNG output
-/// (TE-14), and integrity protection for any self-contained format.
+/// ([RFC 6749 §10.3]), and integrity protection for any self-contained format.
 ///
 /// ```
 /// use async_trait::async_trait;
@@ -134,6 +134,8 @@ impl IssueError {
 ///     }
 /// }
 /// ```
+///
+/// [RFC 6749 §10.3]: https://www.rfc-editor.org/rfc/rfc6749#section-10.3
 #[async_trait]
 pub trait TokenIssuer: Send + Sync + fmt::Debug {
     /// Mints an access token.

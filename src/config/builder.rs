@@ -109,10 +109,12 @@ impl ServerBuilder {
         self
     }
 
-    /// Replaces the brute-force limiter for client secrets (TE-10). Default:
+    /// Replaces the brute-force limiter for client secrets ([RFC 6749 §2.3.1]). Default:
     /// [`MemoryAttemptLimiter::default`](crate::limiter::MemoryAttemptLimiter::default),
     /// 10 failures per client per minute. Deployments of several instances should share
     /// one limiter through their store.
+    ///
+    /// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
     pub fn attempt_limiter(mut self, limiter: Arc<dyn AttemptLimiter>) -> Self {
         self.config.clients.secret_limiter = limiter;
         self
@@ -165,8 +167,11 @@ impl ServerBuilder {
 
     /// How long refresh tokens live without use. Default: 14 days. Each rotation starts a
     /// new lifetime, so an active client keeps access while an idle refresh token expires
-    /// ([RFC 9700 §4.14.2](https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2), RT-08).
+    /// ([RFC 9700 §4.14.2](https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2), [RFC 9700
+    /// §4.14.2]).
     /// Must be at least the access token lifetime and at most 1 year.
+    ///
+    /// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
     pub fn refresh_token_ttl(mut self, ttl: Duration) -> Self {
         self.config.tokens.refresh_ttl = ttl;
         self
@@ -176,11 +181,13 @@ impl ServerBuilder {
     ///
     /// Refresh tokens are always rotated, and presenting a rotated-out token revokes the
     /// whole grant (reuse detection, [RFC 9700 §4.14.2](https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2),
-    /// RT-06). A client that sends two refreshes at once (two browser tabs) loses the
+    /// [RFC 9700 §4.14.2]). A client that sends two refreshes at once (two browser tabs) loses the
     /// race with one of them and would then lose the grant. Within `grace` after the
     /// rotation, a reuse of the old token by the same client is only refused with
     /// `invalid_grant`, without revoking. It never mints a second successor. At most 60
     /// seconds.
+    ///
+    /// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
     pub fn refresh_reuse_grace(mut self, grace: Duration) -> Self {
         self.config.tokens.refresh_reuse_grace = grace;
         self
@@ -264,9 +271,11 @@ impl ServerBuilder {
     ///
     /// A deployment of more than one instance **must** set a store shared by all of them
     /// (a database backend): a code issued by one instance is redeemed at whichever
-    /// instance the client's token request reaches, and single use (AC-01, AC-04) only
+    /// instance the client's token request reaches, and single use ([RFC 6749 §4.1.2]) only
     /// holds within one store. A single instance silences the warning by passing a
     /// `MemoryCodeStore` here.
+    ///
+    /// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
     pub fn code_store(mut self, codes: Arc<dyn CodeStore>) -> Self {
         self.config.code_flow.store = codes;
         self.given.code_store = true;
@@ -275,22 +284,26 @@ impl ServerBuilder {
 
     /// How long an authorization code can be redeemed. Default: 60 seconds; at most 10
     /// minutes ([RFC 6749 §4.1.2](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2):
-    /// "A maximum authorization code lifetime of 10 minutes is RECOMMENDED", AC-05). A
+    /// "A maximum authorization code lifetime of 10 minutes is RECOMMENDED", [RFC 6749 §4.1.2]). A
     /// code only has to survive one redirect and one back-channel request; a short
     /// lifetime narrows the window for a stolen code.
+    ///
+    /// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
     pub fn code_ttl(mut self, ttl: Duration) -> Self {
         self.config.code_flow.code_ttl = ttl;
         self
     }
 
     /// Whether a public client's `http://localhost` redirect URI matches with any port,
-    /// like the `127.0.0.1` and `[::1]` literals do (RU-07). Default:
+    /// like the `127.0.0.1` and `[::1]` literals do ([RFC 8252 §8.3]). Default:
     /// [`LocalhostPort::Any`], because native apps listen on an ephemeral port and
     /// [RFC 9700 §2.1](https://www.rfc-editor.org/rfc/rfc9700#section-2.1) states the port
     /// exception for "localhost" URIs. Confidential clients never get it. Set
     /// [`LocalhostPort::Exact`] to hold `localhost` URIs to exact matching
     /// ([RFC 8252 §8.3](https://www.rfc-editor.org/rfc/rfc8252#section-8.3) calls
     /// `localhost` NOT RECOMMENDED).
+    ///
+    /// [RFC 8252 §8.3]: https://www.rfc-editor.org/rfc/rfc8252#section-8.3
     pub fn localhost_port(mut self, port: LocalhostPort) -> Self {
         self.config.code_flow.localhost_port = port;
         self
@@ -314,7 +327,9 @@ impl ServerBuilder {
     /// How long device codes and user codes live (`expires_in`). Default: 10 minutes,
     /// long enough to find a phone and sign in, short enough to keep user-code guessing
     /// unlikely ([RFC 8628 §5.1](https://www.rfc-editor.org/rfc/rfc8628#section-5.1),
-    /// DG-07). Must be between 60 s and 1 hour.
+    /// [RFC 8628 §5.1]). Must be between 60 s and 1 hour.
+    ///
+    /// [RFC 8628 §5.1]: https://www.rfc-editor.org/rfc/rfc8628#section-5.1
     pub fn device_code_ttl(mut self, ttl: Duration) -> Self {
         self.config.device.code_ttl = ttl;
         self.given.device_setting = true;
@@ -324,7 +339,9 @@ impl ServerBuilder {
     /// The minimum polling interval sent to devices (`interval`). Default: 5 seconds, the
     /// value clients assume when none is sent
     /// ([RFC 8628 §3.2](https://www.rfc-editor.org/rfc/rfc8628#section-3.2)). Each
-    /// too-fast poll adds 5 seconds for that device code (DG-10). Whole seconds, 1 to 60.
+    /// too-fast poll adds 5 seconds for that device code ([RFC 8628 §3.5]). Whole seconds, 1 to 60.
+    ///
+    /// [RFC 8628 §3.5]: https://www.rfc-editor.org/rfc/rfc8628#section-3.5
     pub fn device_poll_interval(mut self, interval: Duration) -> Self {
         self.config.device.interval = interval;
         self.given.device_setting = true;
@@ -333,7 +350,9 @@ impl ServerBuilder {
 
     /// The `verification_uri`: the host's page where users enter user codes. Default: the
     /// issuer followed by `/device`. It must be an `https` URL without query or fragment
-    /// (DG-12: the user code goes only into `verification_uri_complete`).
+    /// ([RFC 8628 §4]: the user code goes only into `verification_uri_complete`).
+    ///
+    /// [RFC 8628 §4]: https://www.rfc-editor.org/rfc/rfc8628#section-4
     pub fn device_verification_uri(mut self, uri: &str) -> Self {
         uri.clone_into(&mut self.config.device.verification_uri);
         self.given.device_setting = true;
@@ -349,21 +368,25 @@ impl ServerBuilder {
     }
 
     /// The user code format. Default: [`UserCodeFormat::base20`], 8 characters from
-    /// `BCDFGHJKLMNPQRSTVWXZ` shown as `XXXX-XXXX`, 34.6 bits (DG-05). See
+    /// `BCDFGHJKLMNPQRSTVWXZ` shown as `XXXX-XXXX`, 34.6 bits ([RFC 8628 §6.1]). See
     /// [`UserCodeFormat`] for the entropy of other choices.
+    ///
+    /// [RFC 8628 §6.1]: https://www.rfc-editor.org/rfc/rfc8628#section-6.1
     pub fn user_code_format(mut self, format: UserCodeFormat) -> Self {
         self.config.device.user_code_format = format;
         self.given.device_setting = true;
         self
     }
 
-    /// Replaces the limiter of user-code entries (DG-07). Default:
+    /// Replaces the limiter of user-code entries ([RFC 8628 §5.1]). Default:
     /// [`MemoryAttemptLimiter::new(5, 10 minutes)`](crate::limiter::MemoryAttemptLimiter::new):
     /// after 5 wrong entries for one key within 10 minutes, the next is refused, right or
     /// wrong (right entries count nothing). Keys are
     /// [`AttemptKey::user_code_entry`](crate::limiter::AttemptKey::user_code_entry) of who
     /// entered the code. With the default format, 5 guesses find a given live code with
     /// probability 5 / 20^8 ≈ 2^-32 (V-DEV-3).
+    ///
+    /// [RFC 8628 §5.1]: https://www.rfc-editor.org/rfc/rfc8628#section-5.1
     pub fn user_code_limiter(mut self, limiter: Arc<dyn AttemptLimiter>) -> Self {
         self.config.device.limiter = limiter;
         self.given.device_setting = true;
@@ -375,29 +398,36 @@ impl ServerBuilder {
     /// Enables the legacy resource owner password credentials grant
     /// ([RFC 6749 §4.3](https://www.rfc-editor.org/rfc/rfc6749#section-4.3)), checking
     /// user credentials with `verifier`. Default: off, and `grant_type=password` is
-    /// `unsupported_grant_type` (PW-01).
+    /// `unsupported_grant_type` ([RFC 9700 §2.4]).
     ///
     /// Even when enabled, only clients registered with
     /// [`GrantType::PASSWORD`](crate::GrantType::PASSWORD) may use it; others get
-    /// `unauthorized_client` (PW-02). Failed attempts are throttled per user name by the
+    /// `unauthorized_client` ([RFC 6749 §4.3]). Failed attempts are throttled per user name by the
     /// [`password_limiter`](Self::password_limiter), keyed by
-    /// [`AttemptKey::username`](crate::limiter::AttemptKey::username) (PW-03).
+    /// [`AttemptKey::username`](crate::limiter::AttemptKey::username) ([RFC 6749 §4.3.2]).
     ///
     /// [RFC 9700 §2.4](https://www.rfc-editor.org/rfc/rfc9700#section-2.4): the grant
     /// "MUST NOT be used"; it exposes the user's password to the client and cannot do
     /// multi-factor authentication. Use it only to migrate legacy clients, give those
-    /// clients a narrow allowed scope, and log [`Server::warnings`] at startup (PW-04).
+    /// clients a narrow allowed scope, and log [`Server::warnings`] at startup ([RFC 6749 §10.7]).
+    ///
+    /// [RFC 9700 §2.4]: https://www.rfc-editor.org/rfc/rfc9700#section-2.4
+    /// [RFC 6749 §4.3]: https://www.rfc-editor.org/rfc/rfc6749#section-4.3
+    /// [RFC 6749 §4.3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.3.2
+    /// [RFC 6749 §10.7]: https://www.rfc-editor.org/rfc/rfc6749#section-10.7
     pub fn password_grant(mut self, verifier: Arc<dyn ResourceOwnerVerifier>) -> Self {
         self.config.password.verifier = Some(verifier);
         self
     }
 
-    /// Replaces the limiter of password guesses (PW-03). Default:
+    /// Replaces the limiter of password guesses ([RFC 6749 §4.3.2]). Default:
     /// [`MemoryAttemptLimiter::new(5, 5 minutes)`](crate::limiter::MemoryAttemptLimiter::new),
     /// per user name. It is separate from the client-secret limiter on purpose: user names
     /// are chosen by whoever calls the endpoint, and a flood of made-up names must not
     /// crowd registered clients out of the client limiter's table. Needs
     /// [`password_grant`](Self::password_grant).
+    ///
+    /// [RFC 6749 §4.3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.3.2
     pub fn password_limiter(mut self, limiter: Arc<dyn AttemptLimiter>) -> Self {
         self.config.password.limiter = limiter;
         self.given.password_limiter = true;
@@ -417,11 +447,13 @@ impl ServerBuilder {
     // ------------------------------------------------------------------ endpoints
 
     /// How the revocation endpoint answers a client that presents another client's token
-    /// (RV-05). Either way nothing is revoked. Default: `false`, answer 400
+    /// ([RFC 7009 §2.1]). Either way nothing is revoked. Default: `false`, answer 400
     /// `invalid_grant`, as [RFC 7009 §2.1](https://www.rfc-editor.org/rfc/rfc7009#section-2.1)
     /// asks ("the request is refused and the client is informed of the error"). `true`
     /// answers 200 as for an unknown token, so the response does not reveal that the token
     /// exists.
+    ///
+    /// [RFC 7009 §2.1]: https://www.rfc-editor.org/rfc/rfc7009#section-2.1
     pub fn revocation_hides_foreign_tokens(mut self, hide: bool) -> Self {
         self.config.revocation.hide_foreign_tokens = hide;
         self
@@ -494,8 +526,10 @@ impl ServerBuilder {
         self
     }
 
-    /// The `scopes_supported` to publish, space-separated (MD-03 recommends it). Default:
-    /// none, and the member is left out (MD-05).
+    /// The `scopes_supported` to publish, space-separated ([RFC 8414 §2] recommends it). Default:
+    /// none, and the member is left out ([RFC 8414 §2]).
+    ///
+    /// [RFC 8414 §2]: https://www.rfc-editor.org/rfc/rfc8414#section-2
     pub fn scopes_supported(mut self, scopes: &str) -> Self {
         self.config.metadata.scopes_supported = Some(scopes.to_owned());
         self
@@ -672,7 +706,8 @@ impl ServerBuilder {
     ///
     /// # Errors
     /// [`ConfigError`] when the issuer is not an `https` URL without query or fragment
-    /// (SEC-01, MD-02), a lifetime or URL is out of range, a setting is given for a grant
+    /// ([RFC 6749 §3.1], [RFC 8414 §2]), a lifetime or URL is out of range, a setting is given for
+    /// a grant
     /// that is not enabled (a device setting without
     /// [`device_store`](Self::device_store), a password limiter without
     /// [`password_grant`](Self::password_grant)), or two grant handlers claim the same
@@ -680,6 +715,9 @@ impl ServerBuilder {
     /// server's, or JWT access tokens are enabled without signing keys, with a default
     /// audience that is not an absolute URI, or with an access token lifetime beyond the
     /// keys' maximum token lifetime.
+    ///
+    /// [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
+    /// [RFC 8414 §2]: https://www.rfc-editor.org/rfc/rfc8414#section-2
     pub fn build(self) -> Result<Server, ConfigError> {
         let Self { config, given } = self;
         if given.device_setting && config.device.store.is_none() {
@@ -890,9 +928,12 @@ mod tests {
         assert_eq!(server.warnings(), [PASSWORD_GRANT_WARNING]);
     }
 
-    /// TE-14 with injected randomness: a server draws every value from its `Random`, so a
+    /// [RFC 6749 §10.3] with injected randomness: a server draws every value from its `Random`, so
+    /// a
     /// seeded one issues tokens a test can predict (here: the log key at build, the new
     /// grant's id, then the access token).
+    ///
+    /// [RFC 6749 §10.3]: https://www.rfc-editor.org/rfc/rfc6749#section-10.3
     #[test]
     fn te_14_a_seeded_server_issues_predictable_tokens() {
         let issue = |seed| {

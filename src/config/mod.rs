@@ -94,16 +94,22 @@ pub(crate) struct Config {
 #[derive(Debug)]
 pub(crate) struct ClientConfig {
     pub(crate) registry: Arc<dyn ClientRegistry>,
-    /// The brute-force limiter of client secrets (TE-10).
+    /// The brute-force limiter of client secrets ([RFC 6749 §2.3.1]).
+    ///
+    /// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
     pub(crate) secret_limiter: Arc<dyn AttemptLimiter>,
     /// Where values accepted once (client assertion `jti`s) are recorded.
     pub(crate) single_use: Arc<dyn SingleUseStore>,
     /// Whether `private_key_jwt` is accepted (off by default: metadata advertises only
-    /// what is on, CA-11).
+    /// what is on, [RFC 8414 §2]).
+    ///
+    /// [RFC 8414 §2]: https://www.rfc-editor.org/rfc/rfc8414#section-2
     #[cfg(feature = "jwt")]
     pub(crate) private_key_jwt: bool,
     /// Whether `client_secret_jwt` is accepted (off by default: it needs the plain
-    /// secret, CA-07).
+    /// secret, [OpenID Connect Core 1.0 §9]).
+    ///
+    /// [OpenID Connect Core 1.0 §9]: https://openid.net/specs/openid-connect-core-1_0.html
     #[cfg(feature = "jwt")]
     pub(crate) client_secret_jwt: bool,
 }
@@ -200,7 +206,9 @@ pub struct Dangerous {
 
 impl Dangerous {
     /// Accepts an `http` issuer (and so `http` endpoints). Every OAuth endpoint must be
-    /// served over TLS in production (SEC-01); this is for local development on loopback.
+    /// served over TLS in production ([RFC 6749 §3.1]); this is for local development on loopback.
+    ///
+    /// [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
     pub fn allow_http_issuer(&mut self) -> &mut Self {
         self.allow_http_issuer = true;
         self
@@ -208,9 +216,11 @@ impl Dangerous {
 
     /// Accepts the PKCE `plain` method, and so an authorization request with a
     /// `code_challenge` but no `code_challenge_method` (whose method is then `plain`,
-    /// [RFC 7636 §4.3](https://www.rfc-editor.org/rfc/rfc7636#section-4.3), PK-04).
+    /// [RFC 7636 §4.3](https://www.rfc-editor.org/rfc/rfc7636#section-4.3), [RFC 7636 §4.3]).
     /// `plain` gives no protection when the authorization request leaks; OAuth 2.1 and
     /// RFC 9700 want `S256`. For legacy clients only.
+    ///
+    /// [RFC 7636 §4.3]: https://www.rfc-editor.org/rfc/rfc7636#section-4.3
     pub fn allow_plain_pkce(&mut self) -> &mut Self {
         self.allow_plain_pkce = true;
         self
@@ -244,7 +254,9 @@ impl Dangerous {
 /// Which schemes the server's own URLs (issuer, endpoints) may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum UrlSchemes {
-    /// `https` only (SEC-01).
+    /// `https` only ([RFC 6749 §3.1]).
+    ///
+    /// [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
     HttpsOnly,
     /// `http` too: [`Dangerous::allow_http_issuer`], for local development.
     HttpAllowed,
@@ -426,7 +438,11 @@ impl HttpConfig {
 }
 
 /// The issuer is an absolute URL of an allowed scheme with a host and no query or fragment
-/// ([RFC 8414 §2](https://www.rfc-editor.org/rfc/rfc8414#section-2), MD-02, SEC-01).
+/// ([RFC 8414 §2](https://www.rfc-editor.org/rfc/rfc8414#section-2), [RFC 8414 §2], [RFC 6749
+/// §3.1]).
+///
+/// [RFC 8414 §2]: https://www.rfc-editor.org/rfc/rfc8414#section-2
+/// [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
 fn check_issuer(issuer: &str, schemes: UrlSchemes) -> Result<(), ConfigError> {
     let url = url::Url::parse(issuer).map_err(|_| ConfigError::Issuer("not an absolute URL"))?;
     match url.scheme() {

@@ -26,12 +26,15 @@ impl Server {
     /// The token endpoint: `POST /token`
     /// ([RFC 6749 §3.2](https://www.rfc-editor.org/rfc/rfc6749#section-3.2)).
     ///
-    /// In order: POST only (TE-01, else 405 with `Allow: POST`); no credentials in the
-    /// query (TE-04); a form body in UTF-8 (TE-02); no repeated parameter, empty values
-    /// absent (TE-03); a known `grant_type` (TE-05); exactly one client authentication
-    /// method (TE-06..TE-10); a grant type the client may use (TE-05); then the grant's own
+    /// In order: POST only ([RFC 6749 §3.2], else 405 with `Allow: POST`); no credentials in the
+    /// query ([RFC 6749 §2.3.1]); a form body in UTF-8 ([RFC 6749 §4.1.3]); no repeated parameter,
+    /// empty values
+    /// absent ([RFC 6749 §3.2]); a known `grant_type` ([RFC 6749 §5.2]); exactly one client
+    /// authentication
+    /// method ([RFC 6749 §2.3.1]..[RFC 6749 §2.3.1]); a grant type the client may use ([RFC 6749
+    /// §5.2]); then the grant's own
     /// rules. Every response carries `Cache-Control: no-store` and `Pragma: no-cache`
-    /// (TE-12).
+    /// ([RFC 6749 §5.1]).
     ///
     /// An authorization code is consumed by the first request that reaches it: one that is
     /// well formed and whose client authenticated. Any later failure (another client, an
@@ -44,6 +47,12 @@ impl Server {
     /// # Errors
     /// Only storage and plug-in faults; every protocol failure is an `Ok` response with
     /// its RFC status and JSON body.
+    ///
+    /// [RFC 6749 §3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2
+    /// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+    /// [RFC 6749 §4.1.3]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
+    /// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+    /// [RFC 6749 §5.1]: https://www.rfc-editor.org/rfc/rfc6749#section-5.1
     pub async fn token(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
         self.token_style::<TokenEndpoint>(request).await
     }
@@ -241,7 +250,9 @@ impl Server {
 }
 
 /// The scope of the refresh token of `grant`: the scope granted, or for a refresh the
-/// scope the rotated-out token had (RT-03).
+/// scope the rotated-out token had ([RFC 6749 §6]).
+///
+/// [RFC 6749 §6]: https://www.rfc-editor.org/rfc/rfc6749#section-6
 fn refresh_scope(grant: &TokenGrant) -> &Scope {
     grant
         .rotate
@@ -316,9 +327,12 @@ struct Minted {
 }
 
 /// The success body ([RFC 6749 §5.1](https://www.rfc-editor.org/rfc/rfc6749#section-5.1),
-/// TE-11): members left out rather than `null`, `expires_in` a number, `scope` a string,
-/// always present when non-empty (SC-04); the `id_token` of an OpenID grant
+/// [RFC 6749 §5.1]): members left out rather than `null`, `expires_in` a number, `scope` a string,
+/// always present when non-empty ([RFC 6749 §3.3]); the `id_token` of an OpenID grant
 /// ([OpenID Connect Core §3.1.3.3](https://openid.net/specs/openid-connect-core-1_0.html#TokenResponse)).
+///
+/// [RFC 6749 §5.1]: https://www.rfc-editor.org/rfc/rfc6749#section-5.1
+/// [RFC 6749 §3.3]: https://www.rfc-editor.org/rfc/rfc6749#section-3.3
 fn token_response(
     access_token: &AccessToken,
     refresh_token: Option<&RefreshToken>,
@@ -338,7 +352,9 @@ fn token_response(
     HttpResponse::json(Status::OK, body.finish())
 }
 
-/// The answer when the grant was revoked before the new tokens could be stored (AC-02).
+/// The answer when the grant was revoked before the new tokens could be stored ([RFC 6749 §4.1.2]).
+///
+/// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
 fn grant_revoked() -> OAuthError {
     OAuthError::new(ErrorCode::INVALID_GRANT).with_description("the grant was revoked")
 }
@@ -352,8 +368,11 @@ impl TokenStyleEndpoint for TokenEndpoint {
 
     type Route<'s> = &'s dyn GrantHandler;
 
-    /// A `grant_type` (TE-05) the server has a handler for, and a named client where the
-    /// grant needs one (AC-06): refused before client authentication.
+    /// A `grant_type` ([RFC 6749 §5.2]) the server has a handler for, and a named client where the
+    /// grant needs one ([RFC 6749 §3.2.1]): refused before client authentication.
+    ///
+    /// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+    /// [RFC 6749 §3.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2.1
     fn route<'s>(
         server: &'s Server,
         request: &HttpRequest,
@@ -384,8 +403,10 @@ impl TokenStyleEndpoint for TokenEndpoint {
         Ok(&**handler)
     }
 
-    /// A grant type the client may use (TE-05), then the grant's own rules, then the
+    /// A grant type the client may use ([RFC 6749 §5.2]), then the grant's own rules, then the
     /// tokens.
+    ///
+    /// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
     async fn serve<'s>(
         server: &'s Server,
         call: Authenticated<'_>,

@@ -1,4 +1,4 @@
-//! The extension seam of the token endpoint (DESIGN decision 11): a [`GrantHandler`] per
+//! The extension seam of the token endpoint: a [`GrantHandler`] per
 //! `grant_type` gets a [`GrantRequest`] and decides a [`TokenGrant`]; the server mints,
 //! stores and renders the tokens the same way for every grant.
 
@@ -19,13 +19,18 @@ use crate::types::{Actor, Client, GrantId, Scope, Subject};
 /// `grant_type`.
 ///
 /// By the time a handler sees it, the method, content type and form syntax are checked
-/// (TE-01..TE-04), the client is authenticated (TE-06..TE-10) and allowed this grant type
-/// (TE-05). The handler reads its own parameters with [`param`](Self::param) and applies
+/// ([RFC 6749 §3.2]..[RFC 6749 §2.3.1]), the client is authenticated ([RFC 6749 §2.3.1]..[RFC 6749
+/// §2.3.1]) and allowed this grant type
+/// ([RFC 6749 §5.2]). The handler reads its own parameters with [`param`](Self::param) and applies
 /// its grant's rules.
 ///
-/// (DESIGN.md sketches `GrantRequest` as an enum with one variant per grant type. A closed
-/// enum would make every extension grant an edit of the core, against DESIGN decision 11,
-/// so it is this struct, and the "variant" is the handler the registry picks.)
+/// It is a struct rather than an enum with one variant per grant type: a closed enum would
+/// make every extension grant an edit of the core. The "variant" is the handler the
+/// registry picks.
+///
+/// [RFC 6749 §3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2
+/// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+/// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
 pub struct GrantRequest<'a> {
     pub(crate) grant_type: &'a str,
     pub(crate) client: &'a Client,
@@ -76,10 +81,13 @@ impl GrantRequest<'_> {
     }
 
     /// The `scope` parameter resolved against the client's registration: malformed or not
-    /// allowed gives `invalid_scope`, absent gives the client's default scope (SC-01..03).
+    /// allowed gives `invalid_scope`, absent gives the client's default scope ([RFC 6749
+    /// §3.3]..03).
     ///
     /// # Errors
     /// `invalid_scope`, ready to return from a handler.
+    ///
+    /// [RFC 6749 §3.3]: https://www.rfc-editor.org/rfc/rfc6749#section-3.3
     pub fn requested_scope(&self) -> Result<Scope, OAuthError> {
         resolve_scope(self.client, self.param("scope"))
     }
@@ -105,10 +113,14 @@ pub struct TokenGrant {
     pub grant_id: Option<GrantId>,
     /// The resource owner, or `None` when the client acts for itself.
     pub subject: Option<Subject>,
-    /// The scope to grant; always reported in the response (SC-04).
+    /// The scope to grant; always reported in the response ([RFC 6749 §3.3]).
+    ///
+    /// [RFC 6749 §3.3]: https://www.rfc-editor.org/rfc/rfc6749#section-3.3
     pub scope: Scope,
     /// Whether to issue a refresh token too (only if the client is registered to receive
-    /// them, RT-08).
+    /// them, [RFC 9700 §4.14.2]).
+    ///
+    /// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
     pub refresh_token: bool,
     /// The resource server the tokens are meant for (`aud`), or `None` for tokens any of
     /// this server's resource servers may accept.
@@ -141,7 +153,9 @@ pub struct TokenGrant {
 }
 
 /// The rotation part of a refresh: which token to swap out, and the scope the successor
-/// keeps (RT-03).
+/// keeps ([RFC 6749 §6]).
+///
+/// [RFC 6749 §6]: https://www.rfc-editor.org/rfc/rfc6749#section-6
 #[derive(Debug, Clone)]
 pub(crate) struct Rotate {
     pub(crate) old: TokenHash,
@@ -207,7 +221,9 @@ impl TokenGrant {
     }
 
     /// Restricts the tokens to one resource server (`aud`), which its
-    /// [`BearerGuard`](crate::guard::BearerGuard) checks (BT-09).
+    /// [`BearerGuard`](crate::guard::BearerGuard) checks ([OAuth 2.1 §5]).
+    ///
+    /// [OAuth 2.1 §5]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-5
     #[must_use]
     pub fn with_audience(mut self, audience: &str) -> Self {
         self.audience = Some(Arc::from(audience));
@@ -250,7 +266,7 @@ impl TokenGrant {
     }
 }
 
-/// The rules of one grant type at the token endpoint (DESIGN decision 11). Built-in grants
+/// The rules of one grant type at the token endpoint. Built-in grants
 /// are handlers too; extension grants (token exchange, JWT bearer, ...) register theirs with
 /// [`ServerBuilder::grant_handler`](crate::ServerBuilder::grant_handler).
 ///
@@ -283,8 +299,11 @@ pub trait GrantHandler: Send + Sync + fmt::Debug {
     /// `client_id`, as in the authorization code grant (RFC 6749 §3.2.1, §4.1.3) and the
     /// device code grant (RFC 8628 §3.4). For such a grant, a request with no client
     /// identification at all lacks a required parameter: it gets `invalid_request`
-    /// (AC-06) rather than the 401 `invalid_client` of a failed authentication. Default:
+    /// ([RFC 6749 §3.2.1]) rather than the 401 `invalid_client` of a failed authentication.
+    /// Default:
     /// `false`.
+    ///
+    /// [RFC 6749 §3.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2.1
     fn requires_client_id(&self) -> bool {
         false
     }

@@ -99,9 +99,11 @@ use crate::observe::{EventKind, ReplayedCode, RevocationCause};
 use crate::store::TokenStore;
 use crate::types::{Client, GrantId, Scope};
 
-/// A code of `grant_id` came back after it was redeemed (AC-02, and the device code's
+/// A code of `grant_id` came back after it was redeemed ([RFC 6749 §4.1.2], and the device code's
 /// equivalent): revokes every token of the grant, with a tombstone kept for
 /// `revoked_for`, and records `code_replay_detected` then `grant_revoked`.
+///
+/// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
 pub(crate) async fn revoke_replayed(
     request: &GrantRequest<'_>,
     tokens: &dyn TokenStore,
@@ -129,12 +131,15 @@ pub(crate) async fn revoke_replayed(
 /// Resolves the `scope` of a request against what the client may be granted
 /// ([RFC 6749 §3.3](https://www.rfc-editor.org/rfc/rfc6749#section-3.3)).
 ///
-/// - SC-01: malformed → `invalid_scope`.
-/// - SC-02: a token the client is not allowed → `invalid_scope`. The request is refused,
+/// - [RFC 6749 §3.3]: malformed → `invalid_scope`.
+/// - [RFC 6749 §3.3]: a token the client is not allowed → `invalid_scope`. The request is refused,
 ///   never silently narrowed, so the client learns at once that its registration and its
 ///   requests disagree.
-/// - SC-03: absent → the client's registered default scope, or `invalid_scope` when it has
+/// - [RFC 6749 §3.3]: absent → the client's registered default scope, or `invalid_scope` when it
+/// has
 ///   none.
+///
+/// [RFC 6749 §3.3]: https://www.rfc-editor.org/rfc/rfc6749#section-3.3
 pub(crate) fn resolve_scope(client: &Client, requested: Option<&str>) -> Result<Scope, OAuthError> {
     let Some(text) = requested else {
         return client.default_scope().cloned().ok_or_else(|| {

@@ -120,7 +120,8 @@ impl TokenInfo {
 }
 
 /// Checks bearer access tokens for a resource server
-/// ([RFC 6750](https://www.rfc-editor.org/rfc/rfc6750), BT-01..BT-09); cheap to clone.
+/// ([RFC 6750](https://www.rfc-editor.org/rfc/rfc6750), [RFC 6750 §2.1]..[OAuth 2.1 §5]); cheap to
+/// clone.
 ///
 /// Two ways to check a token, the same challenges either way:
 ///
@@ -150,13 +151,17 @@ impl TokenInfo {
 /// .build()?;
 /// let guard = server.bearer_guard().realm("api")?;
 ///
-/// // No credentials: 401 with a challenge and no error attribute (BT-05).
+/// // No credentials: 401 with a challenge and no error attribute ([RFC 6750 §3]).
 /// let request = HttpRequest::new(Method::Get);
 /// let denied = block_on(guard.check(&request, &Scope::parse("read")?)).unwrap_err().into_response();
 /// assert_eq!(denied.status, Status::UNAUTHORIZED);
 /// assert_eq!(denied.header("www-authenticate"), Some("Bearer realm=\"api\""));
 /// # Ok(()) }
 /// ```
+///
+/// [RFC 6750 §2.1]: https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+/// [OAuth 2.1 §5]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-5
+/// [RFC 6750 §3]: https://www.rfc-editor.org/rfc/rfc6750#section-3
 #[derive(Debug, Clone)]
 pub struct BearerGuard {
     /// Where the guard's calls are observed.
@@ -232,13 +237,23 @@ impl From<StorageError> for GuardRejection {
 
 /// Why a request is refused.
 enum Refusal {
-    /// No bearer credentials at all (BT-03, BT-05).
+    /// No bearer credentials at all ([OAuth 2.1 §5.1], [RFC 6750 §3]).
+    ///
+    /// [OAuth 2.1 §5.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-5.1
+    /// [RFC 6750 §3]: https://www.rfc-editor.org/rfc/rfc6750#section-3
     NoToken,
-    /// The request is malformed, e.g. a token sent two ways (BT-04).
+    /// The request is malformed, e.g. a token sent two ways ([RFC 6750 §2]).
+    ///
+    /// [RFC 6750 §2]: https://www.rfc-editor.org/rfc/rfc6750#section-2
     InvalidRequest(&'static str),
-    /// The token is not active for this resource server (BT-06, BT-09).
+    /// The token is not active for this resource server ([RFC 6750 §3.1], [OAuth 2.1 §5]).
+    ///
+    /// [RFC 6750 §3.1]: https://www.rfc-editor.org/rfc/rfc6750#section-3.1
+    /// [OAuth 2.1 §5]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-5
     InvalidToken,
-    /// The token lacks the required scope (BT-07).
+    /// The token lacks the required scope ([RFC 6750 §3.1]).
+    ///
+    /// [RFC 6750 §3.1]: https://www.rfc-editor.org/rfc/rfc6750#section-3.1
     InsufficientScope,
 }
 
@@ -315,7 +330,9 @@ impl BearerGuard {
     ///
     /// # Errors
     /// [`ConfigError::Setting`] when `realm` is empty or not printable ASCII without `"`
-    /// or `\` (BT-08).
+    /// or `\` ([RFC 6750 §3]).
+    ///
+    /// [RFC 6750 §3]: https://www.rfc-editor.org/rfc/rfc6750#section-3
     pub fn realm(mut self, realm: &str) -> Result<Self, ConfigError> {
         if realm.is_empty() || !realm.chars().all(is_error_char) {
             return Err(ConfigError::Setting(
@@ -326,7 +343,7 @@ impl BearerGuard {
         Ok(self)
     }
 
-    /// Names this resource server's audience (BT-09). Tokens restricted to another
+    /// Names this resource server's audience ([OAuth 2.1 §5]). Tokens restricted to another
     /// audience are refused with `invalid_token`; tokens without an audience are accepted.
     ///
     /// Default: none. A guard without an audience refuses every token that carries one:
@@ -336,6 +353,8 @@ impl BearerGuard {
     /// A guard that verifies JWT access tokens offline always checks `aud` against the
     /// audience its verifier expects ([RFC 9068 §4](https://www.rfc-editor.org/rfc/rfc9068#section-4));
     /// an audience set here must then be in `aud` as well.
+    ///
+    /// [OAuth 2.1 §5]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-5
     pub fn audience(mut self, audience: &str) -> Self {
         self.audience = Some(Arc::from(audience));
         self
@@ -349,10 +368,13 @@ impl BearerGuard {
     }
 
     /// Accepts the token in an `access_token` form-body parameter too
-    /// ([RFC 6750 §2.2](https://www.rfc-editor.org/rfc/rfc6750#section-2.2), BT-02): only
+    /// ([RFC 6750 §2.2](https://www.rfc-editor.org/rfc/rfc6750#section-2.2), [RFC 6750 §2.2]): only
     /// on methods other than `GET`, and only in an `application/x-www-form-urlencoded`
     /// body. Default: `false`, the token is read from the `Authorization` header only and
-    /// a body token is ignored. Tokens in the URL query are always ignored (BT-03).
+    /// a body token is ignored. Tokens in the URL query are always ignored ([OAuth 2.1 §5.1]).
+    ///
+    /// [RFC 6750 §2.2]: https://www.rfc-editor.org/rfc/rfc6750#section-2.2
+    /// [OAuth 2.1 §5.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-5.1
     pub fn form_body_tokens(mut self, accept: bool) -> Self {
         self.form_body = accept;
         self
@@ -366,24 +388,33 @@ impl BearerGuard {
     /// send instead:
     ///
     /// - no bearer credentials (no `Authorization` header, another scheme, or a token only
-    ///   in the URL query, which is ignored, BT-03) → 401 with
-    ///   `WWW-Authenticate: Bearer realm="…"` and no `error` attribute (BT-05);
+    ///   in the URL query, which is ignored, [OAuth 2.1 §5.1]) → 401 with
+    ///   `WWW-Authenticate: Bearer realm="…"` and no `error` attribute ([RFC 6750 §3]);
     /// - a token sent more than one way, a repeated or unreadable (not visible ASCII)
     ///   `Authorization` header, or an empty `Bearer` credential → 400,
-    ///   `error="invalid_request"` (BT-04);
+    ///   `error="invalid_request"` ([RFC 6750 §2]);
     /// - a token that is unknown, malformed, expired, revoked, not yet valid, a refresh
     ///   token, or restricted to another audience → 401, `error="invalid_token"`, with
-    ///   the same description whatever the reason (BT-06, BT-09, ER-05);
+    ///   the same description whatever the reason ([RFC 6750 §3.1], [OAuth 2.1 §5], [RFC 6749
+    /// §5.2]);
     /// - a valid token without every token of `required` → 403,
-    ///   `error="insufficient_scope", scope="…"` naming the required scope (BT-07).
+    ///   `error="insufficient_scope", scope="…"` naming the required scope ([RFC 6750 §3.1]).
     ///
-    /// The scheme name is matched case-insensitively (BT-01). Each challenge attribute
-    /// appears once, with values in the RFC 6749 §5.2 character set (BT-08). Challenge
+    /// The scheme name is matched case-insensitively ([RFC 6750 §2.1]). Each challenge attribute
+    /// appears once, with values in the RFC 6749 §5.2 character set ([RFC 6750 §3]). Challenge
     /// responses have an empty body.
     ///
     /// # Errors
     /// [`GuardRejection::Refused`] for every case above, [`GuardRejection::Fault`] when the
     /// token store failed.
+    ///
+    /// [OAuth 2.1 §5.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-5.1
+    /// [RFC 6750 §3]: https://www.rfc-editor.org/rfc/rfc6750#section-3
+    /// [RFC 6750 §2]: https://www.rfc-editor.org/rfc/rfc6750#section-2
+    /// [RFC 6750 §3.1]: https://www.rfc-editor.org/rfc/rfc6750#section-3.1
+    /// [OAuth 2.1 §5]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-5
+    /// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+    /// [RFC 6750 §2.1]: https://www.rfc-editor.org/rfc/rfc6750#section-2.1
     pub async fn check(
         &self,
         request: &HttpRequest,
@@ -478,7 +509,10 @@ impl BearerGuard {
     }
 
     /// The token's record in the store, if it is an access token valid at `now` for this
-    /// guard's audience (BT-06, BT-09).
+    /// guard's audience ([RFC 6750 §3.1], [OAuth 2.1 §5]).
+    ///
+    /// [RFC 6750 §3.1]: https://www.rfc-editor.org/rfc/rfc6750#section-3.1
+    /// [OAuth 2.1 §5]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-5
     async fn look_up(
         &self,
         store: &dyn TokenStore,
@@ -499,7 +533,10 @@ impl BearerGuard {
         Ok(Some(record))
     }
 
-    /// The one token the request carries (BT-01..BT-04).
+    /// The one token the request carries ([RFC 6750 §2.1]..[RFC 6750 §2]).
+    ///
+    /// [RFC 6750 §2.1]: https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+    /// [RFC 6750 §2]: https://www.rfc-editor.org/rfc/rfc6750#section-2
     fn find_token<'r>(&self, request: &'r HttpRequest) -> Result<Cow<'r, str>, Refusal> {
         // A repeated or unreadable header is refused, never skipped: skipping one would let
         // a token through that was sent in more than one way (RFC 6750 §2).
@@ -535,7 +572,9 @@ impl BearerGuard {
         Ok(token)
     }
 
-    /// The `access_token` form-body parameter, where BT-02 allows one.
+    /// The `access_token` form-body parameter, where [RFC 6750 §2.2] allows one.
+    ///
+    /// [RFC 6750 §2.2]: https://www.rfc-editor.org/rfc/rfc6750#section-2.2
     fn body_token(&self, request: &HttpRequest) -> Result<Option<String>, Refusal> {
         if request.method() == Method::Get {
             return Ok(None);

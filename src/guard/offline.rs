@@ -48,9 +48,11 @@ impl OfflineTokens {
         }
     }
 
-    /// Verifies `token` at `now`: `Ok(None)` for any JWT failure (EX-08: all of them are
+    /// Verifies `token` at `now`: `Ok(None)` for any JWT failure ([RFC 9068 §4]: all of them are
     /// `invalid_token`), and for a token whose `aud` lacks the guard's own `audience` when
     /// one is set. `Err` only when the source failed to fetch the keys a token needs.
+    ///
+    /// [RFC 9068 §4]: https://www.rfc-editor.org/rfc/rfc9068#section-4
     pub(super) async fn check(
         &self,
         token: &str,

@@ -1,5 +1,8 @@
-//! The audit events: one typed, secret-free value per security-relevant outcome (OB-07,
-//! OB-08), the one source of the `tracing` events, the audit sink and the event metrics.
+//! The audit events: one typed, secret-free value per security-relevant outcome ([RFC 9700
+//! §4.14.2],
+//! ), the one source of the `tracing` events, the audit sink and the event metrics.
+//!
+//! [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
 
 use std::sync::Arc;
 use std::time::SystemTime;

@@ -1,4 +1,4 @@
-//! Health (OB-12): whether each store and plug-in of a server answers, and nothing else.
+//! Health: whether each store and plug-in of a server answers, and nothing else.
 
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
@@ -71,7 +71,7 @@ impl Health {
 type Check<'a> = Pin<Box<dyn Future<Output = bool> + Send + 'a>>;
 
 impl Server {
-    /// Asks every store and plug-in of the server whether it answers (OB-12): the client
+    /// Asks every store and plug-in of the server whether it answers: the client
     /// registry, the token, code and device stores, the attempt limiters, the token issuer
     /// and the password grant's verifier, each through its `check_health` method (for the
     /// stores by default a read of a key that cannot exist, one round trip). The checks

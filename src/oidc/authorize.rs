@@ -247,8 +247,12 @@ pub(crate) fn key_set_fault(error: KeySetError) -> StorageError {
 }
 
 impl Server {
-    /// The OpenID Connect part of stage B (OI-01..OI-07): `None` for a request that is not
+    /// The OpenID Connect part of stage B ([OpenID Connect Core 1.0 §3.1.2.1]..[OpenID Connect
+    /// Core 1.0 §3.1.2.2]): `None` for a request that is not
     /// an OpenID one. The inner error is the one to redirect.
+    ///
+    /// [OpenID Connect Core 1.0 §3.1.2.1]: https://openid.net/specs/openid-connect-core-1_0.html
+    /// [OpenID Connect Core 1.0 §3.1.2.2]: https://openid.net/specs/openid-connect-core-1_0.html
     pub(crate) async fn openid_request<'p>(
         &self,
         param: impl Fn(&str) -> Option<&'p str>,

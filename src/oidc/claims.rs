@@ -174,13 +174,16 @@ fn malformed() -> OAuthError {
 }
 
 impl ClaimsRequest {
-    /// Parses the parameter (OI-17): a strict JSON object (no duplicate member, bounded
+    /// Parses the parameter ([OpenID Connect Core 1.0 §5.5]): a strict JSON object (no duplicate
+    /// member, bounded
     /// depth); its `id_token` and `userinfo` members, when present, objects mapping claim
     /// names to `null` or to an object whose `essential` is a boolean and `values` an
     /// array. Other members, at either level, are ignored.
     ///
     /// # Errors
     /// `invalid_request` for anything else.
+    ///
+    /// [OpenID Connect Core 1.0 §5.5]: https://openid.net/specs/openid-connect-core-1_0.html
     pub(crate) fn parse(text: &str) -> Result<Self, OAuthError> {
         let object = json::parse_object(text.as_bytes()).ok_or_else(malformed)?;
         let member = |name: &str| -> Result<Vec<ClaimRequest>, OAuthError> {
@@ -278,12 +281,15 @@ fn claim_request(name: &str, request: &Value) -> Result<ClaimRequest, OAuthError
 /// The claims the standard types of Core §5.1 make booleans.
 const BOOLEAN_CLAIMS: [&str; 2] = ["email_verified", "phone_number_verified"];
 
-/// A value of the source as it may be released (OI-15): `null` and `""` are absent; the
+/// A value of the source as it may be released ([OpenID Connect Core 1.0 §5.1]): `null` and `""`
+/// are absent; the
 /// standard claims have their standard types: `email_verified` and
 /// `phone_number_verified` booleans (the strings `"true"` and `"false"` are read as
 /// booleans), `updated_at` a non-negative integer, `address` an object, the other
 /// standard claims strings. A value of the wrong type is withheld. Other claims are
 /// released as the source gave them.
+///
+/// [OpenID Connect Core 1.0 §5.1]: https://openid.net/specs/openid-connect-core-1_0.html
 pub(crate) fn releasable(name: &str, value: &Value) -> Option<Value> {
     match value {
         Value::Null => return None,

@@ -29,8 +29,11 @@ const ID_TOKEN_CLAIMS: [&str; 10] = [
 
 /// Renders the discovery document of an OpenID Provider, once, at build: the RFC 8414
 /// members (so that the members both documents have are equal) and the OpenID ones,
-/// each from the configuration, nothing advertised that is not enabled (OI-21). `None`
+/// each from the configuration, nothing advertised that is not enabled ([OpenID Connect Discovery
+/// 1.0 §3]). `None`
 /// when the server is not an OpenID Provider.
+///
+/// [OpenID Connect Discovery 1.0 §3]: https://openid.net/specs/openid-connect-discovery-1_0.html
 pub(crate) fn render(
     config: &Config,
     grant_handlers: &[Arc<dyn GrantHandler>],

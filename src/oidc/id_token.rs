@@ -11,10 +11,13 @@ use crate::store::OpenIdContext;
 use crate::types::ClientId;
 
 /// `at_hash` ([Core §3.1.3.6](https://openid.net/specs/openid-connect-core-1_0.html#CodeIDToken),
-/// OI-11): the base64url encoding of the left half of the hash of the ASCII access token,
+/// [OpenID Connect Core 1.0 §3.1.3.6]): the base64url encoding of the left half of the hash of the
+/// ASCII access token,
 /// with the hash of the ID token's algorithm: SHA-256 for RS256, PS256 and ES256, SHA-512
 /// for EdDSA with Ed25519
 /// ([Token Hash Algorithms §2](https://openid.net/specs/openid-connect-token-hash-algorithms-1_0.html)).
+///
+/// [OpenID Connect Core 1.0 §3.1.3.6]: https://openid.net/specs/openid-connect-core-1_0.html
 pub(crate) fn at_hash(alg: Algorithm, access_token: &str) -> String {
     let token = access_token.as_bytes();
     match alg {
@@ -35,17 +38,24 @@ pub(crate) struct IdToken<'a> {
     pub(crate) context: &'a OpenIdContext,
     /// The `at_hash` of the access token issued with it.
     pub(crate) at_hash: Option<String>,
-    /// The claims released into it (OI-16, OI-17).
+    /// The claims released into it ([OpenID Connect Core 1.0 §5.4], [OpenID Connect Core 1.0
+    /// §5.5]).
+    ///
+    /// [OpenID Connect Core 1.0 §5.4]: https://openid.net/specs/openid-connect-core-1_0.html
+    /// [OpenID Connect Core 1.0 §5.5]: https://openid.net/specs/openid-connect-core-1_0.html
     pub(crate) released: Vec<(String, Value)>,
     pub(crate) now: SystemTime,
     pub(crate) lifetime: Duration,
 }
 
 impl IdToken<'_> {
-    /// The claims set (OI-09): `sub`, `aud` (the client, a plain string), `iat`, `exp`;
+    /// The claims set ([OpenID Connect Core 1.0 §2]): `sub`, `aud` (the client, a plain string),
+    /// `iat`, `exp`;
     /// `auth_time`, `nonce`, `acr`, `amr` and `at_hash` when known; then the released
     /// claims. `iss` is the key set's. Nothing is `null`. No `azp`: the only audience is
     /// the client ([Core §2](https://openid.net/specs/openid-connect-core-1_0.html#IDToken)).
+    ///
+    /// [OpenID Connect Core 1.0 §2]: https://openid.net/specs/openid-connect-core-1_0.html
     pub(crate) fn claims(self) -> Claims {
         let context = self.context;
         let mut claims = Claims::new()

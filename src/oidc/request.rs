@@ -9,7 +9,10 @@ use crate::jose::{JwkSet, Validation};
 use crate::oidc::claims::{ClaimsRequest, Target};
 use crate::types::ClientId;
 
-/// The longest `nonce` accepted (OI-04): longer values are refused rather than cut.
+/// The longest `nonce` accepted ([OpenID Connect Core 1.0 §2]): longer values are refused rather
+/// than cut.
+///
+/// [OpenID Connect Core 1.0 §2]: https://openid.net/specs/openid-connect-core-1_0.html
 const MAX_NONCE_LEN: usize = 512;
 
 /// The `prompt` values of a request
@@ -246,9 +249,12 @@ impl OpenIdRequest {
         }
     }
 
-    /// The `sub` the request pins the user to (OI-07): the hint's, or a `sub` `value` of
+    /// The `sub` the request pins the user to ([OpenID Connect Core 1.0 §3.1.2.2]): the hint's, or
+    /// a `sub` `value` of
     /// the `claims` request. Both, when they differ, pin no user at all: such a request can
     /// never be approved.
+    ///
+    /// [OpenID Connect Core 1.0 §3.1.2.2]: https://openid.net/specs/openid-connect-core-1_0.html
     pub(crate) fn pinned_subjects(&self) -> impl Iterator<Item = &str> + '_ {
         let from_claims = self.claims.iter().flat_map(|c| {
             [Target::IdToken, Target::UserInfo]
@@ -338,9 +344,12 @@ pub(crate) fn parse<'p>(
     })
 }
 
-/// An `id_token_hint` (OI-06): an ID token signed by one of this server's published keys,
+/// An `id_token_hint` ([OpenID Connect Core 1.0 §3.1.2.1]): an ID token signed by one of this
+/// server's published keys,
 /// issued by it (`iss`), not of another JWT kind (`typ`), to the requesting client (`aud`:
 /// the hint stands for the user's session with this client), expired or not.
+///
+/// [OpenID Connect Core 1.0 §3.1.2.1]: https://openid.net/specs/openid-connect-core-1_0.html
 fn verify_hint(hint: &str, context: &RequestContext<'_>) -> Result<IdTokenHint, OAuthError> {
     let refused =
         || invalid_request("id_token_hint is not an ID token this server issued to the client");

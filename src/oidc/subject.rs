@@ -69,8 +69,11 @@ pub(crate) enum NoSubject {
     Unfit,
 }
 
-/// The `sub` `client` sees for `subject` (OI-19): the host's identifier for public
+/// The `sub` `client` sees for `subject` ([OpenID Connect Core 1.0 §8]): the host's identifier for
+/// public
 /// clients, the pairwise value for pairwise ones.
+///
+/// [OpenID Connect Core 1.0 §8]: https://openid.net/specs/openid-connect-core-1_0.html
 pub(crate) fn subject_identifier(
     client: &Client,
     subject: &Subject,

@@ -26,7 +26,11 @@ pub(crate) fn signing_fault(error: KeySetError) -> Error {
 impl Server {
     /// The claims of `target` released for `subject` to `client`: those the scope stands
     /// for (for an ID token, only when the client registered for it) and those the
-    /// grant's `claims` request names, read from the host's claims source (OI-14..OI-17).
+    /// grant's `claims` request names, read from the host's claims source ([OpenID Connect Core
+    /// 1.0 §5.3.2]..[OpenID Connect Core 1.0 §5.5]).
+    ///
+    /// [OpenID Connect Core 1.0 §5.3.2]: https://openid.net/specs/openid-connect-core-1_0.html
+    /// [OpenID Connect Core 1.0 §5.5]: https://openid.net/specs/openid-connect-core-1_0.html
     pub(crate) async fn released_claims(
         &self,
         client: &Client,
@@ -60,8 +64,15 @@ impl Server {
     }
 
     /// The ID token of a token response: for a grant of an OpenID request whose granted
-    /// scope still holds `openid` (OI-12, OI-20), signed with the client's algorithm
-    /// (OI-10), with `at_hash` of the access token (OI-11). `None` for plain OAuth.
+    /// scope still holds `openid` ([OpenID Connect Core 1.0 §3.1.3.1], [OpenID Connect Core 1.0
+    /// §12.1]), signed with the client's algorithm
+    /// ([OpenID Connect Core 1.0 §2]), with `at_hash` of the access token ([OpenID Connect Core
+    /// 1.0 §3.1.3.6]). `None` for plain OAuth.
+    ///
+    /// [OpenID Connect Core 1.0 §3.1.3.1]: https://openid.net/specs/openid-connect-core-1_0.html
+    /// [OpenID Connect Core 1.0 §12.1]: https://openid.net/specs/openid-connect-core-1_0.html
+    /// [OpenID Connect Core 1.0 §2]: https://openid.net/specs/openid-connect-core-1_0.html
+    /// [OpenID Connect Core 1.0 §3.1.3.6]: https://openid.net/specs/openid-connect-core-1_0.html
     pub(crate) async fn id_token(
         &self,
         client: &Client,

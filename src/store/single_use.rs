@@ -58,8 +58,7 @@ pub enum Consumption {
     Replayed,
 }
 
-/// Storage for values that may be accepted only once until they expire (DESIGN decision
-/// 16): the `jti` of client assertions and of JWT bearer grant assertions, keyed by
+/// Storage for values that may be accepted only once until they expire: the `jti` of client assertions and of JWT bearer grant assertions, keyed by
 /// [`SingleUseKind::key`] digests.
 ///
 /// # Contract

@@ -27,7 +27,7 @@ pub enum TokenKind {
 pub struct TokenRecord {
     /// Access or refresh token.
     pub kind: TokenKind,
-    /// The grant the token belongs to (DESIGN decision 3).
+    /// The grant the token belongs to.
     pub grant_id: GrantId,
     /// The client the token was issued to.
     pub client_id: ClientId,
@@ -41,7 +41,9 @@ pub struct TokenRecord {
     pub expires_at: SystemTime,
     /// The resource server the token is meant for (its `aud`), or `None` for a token
     /// that any resource server of this authorization server may accept. A bearer guard
-    /// refuses a token whose audience is not its own (BT-09).
+    /// refuses a token whose audience is not its own ([OAuth 2.1 §5]).
+    ///
+    /// [OAuth 2.1 §5]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-5
     pub audience: Option<Arc<str>>,
     /// For a token of an OpenID Connect grant: what the grant's ID tokens say about the
     /// authentication (without the `nonce`), for the ID token of a refresh and for the
@@ -112,10 +114,14 @@ impl TokenRecord {
     }
 
     /// Whether the token is valid at `now`: not expired, and not issued after `now`
-    /// (IN-03, BT-09). "After" allows [`CLOCK_SKEW`](Self::CLOCK_SKEW): the instances of
+    /// ([RFC 7662 §2.2], [OAuth 2.1 §5]). "After" allows [`CLOCK_SKEW`](Self::CLOCK_SKEW): the
+    /// instances of
     /// one deployment share their tokens, and a token one of them has just issued must not
     /// look issued in the future to another whose clock is a little behind. Expiry has no
     /// such allowance.
+    ///
+    /// [RFC 7662 §2.2]: https://www.rfc-editor.org/rfc/rfc7662#section-2.2
+    /// [OAuth 2.1 §5]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-5
     pub fn is_valid_at(&self, now: SystemTime) -> bool {
         !self.is_expired(now)
             && now
@@ -142,7 +148,9 @@ impl TokenRecord {
 ///   batch with a record of that grant ([`Insert::GrantRevoked`],
 ///   [`Rotation::GrantRevoked`]). The check and the write are one atomic step: a
 ///   revocation that runs between a code's redemption and the storing of its tokens
-///   (AC-02, DESIGN decision 3) still wins, whichever comes first.
+///   ([RFC 6749 §4.1.2]) still wins, whichever comes first.
+///
+/// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
 #[async_trait]
 pub trait TokenStore: Send + Sync + fmt::Debug {
     /// Stores the records of one token response, all or nothing, unless one of them
@@ -187,11 +195,13 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     /// # Security
     /// Without the tombstone, a revocation that runs while another request is between
     /// redeeming a code and storing its tokens would revoke nothing, and those tokens
-    /// would stay live (AC-02).
+    /// would stay live ([RFC 6749 §4.1.2]).
     ///
     /// # Errors
     /// [`StorageError`] for a backend failure; then the grant may not be revoked, and the
     /// server answers the request with an error.
+    ///
+    /// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
     async fn revoke_grant(&self, grant: &GrantId, until: SystemTime)
     -> Result<usize, StorageError>;
 
@@ -220,7 +230,7 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
 
     /// Looks a presented refresh token up, including tokens already rotated out: a
     /// rotated-out token is remembered (its digest, grant and client) until its original
-    /// expiry, so that its reuse is recognised (RT-05, RT-06).
+    /// expiry, so that its reuse is recognised ([RFC 9700 §4.14.2]).
     ///
     /// The default maps [`find`](Self::find) to [`RefreshLookup::Active`], which never
     /// reports a rotated-out token; stores that implement [`rotate`](Self::rotate) must
@@ -228,6 +238,8 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     ///
     /// # Errors
     /// [`StorageError`] only for a backend failure, never for "not found".
+    ///
+    /// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
     async fn find_refresh(&self, token: &TokenHash) -> Result<Option<RefreshLookup>, StorageError> {
         Ok(self.find(token).await?.map(RefreshLookup::Active))
     }
@@ -273,7 +285,9 @@ pub enum RefreshLookup {
     /// A stored, not yet rotated token record (it may still be expired, or not be a
     /// refresh token: the server checks).
     Active(TokenRecord),
-    /// A refresh token that was rotated out: presenting it again is reuse (RT-06).
+    /// A refresh token that was rotated out: presenting it again is reuse ([RFC 9700 §4.14.2]).
+    ///
+    /// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
     RotatedOut(RotatedOut),
 }
 

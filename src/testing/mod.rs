@@ -27,8 +27,8 @@
 //! # What it checks
 //! Each check has a name ([`Conformance::checks`]); leave one out with
 //! [`Conformance::skip`]. They cover digests as keys and exact read-back of records,
-//! DESIGN decisions 3 to 5 (the grant id on every artifact, atomic single use, revocation
-//! by grant with its tombstone), expiry and purge, and races of
+//! the grant id on every artifact, atomic single use, revocation by grant with its
+//! tombstone, expiry and purge, and races of
 //! [`concurrency`](Conformance::concurrency) tasks (64 by default) started together:
 //! redemptions of one code or device code, consumptions of one single-use key, and rotations of one refresh token give exactly
 //! one winner, inserts and rotations racing a revocation of their grant leave no live

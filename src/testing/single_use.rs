@@ -19,8 +19,11 @@ async fn consume(
     )
 }
 
-/// CA-05: a key is `First` once, then `Replayed` by every handle until its record
+/// [OpenID Connect Core 1.0 §9]: a key is `First` once, then `Replayed` by every handle until its
+/// record
 /// expires; after that it counts as absent and is `First` again; other keys are unaffected.
+///
+/// [OpenID Connect Core 1.0 §9]: https://openid.net/specs/openid-connect-core-1_0.html
 pub(super) async fn consume_once(ctx: &Ctx<'_>) -> Outcome {
     let (key, other) = (fresh_hash(), fresh_hash());
     let first = consume(ctx, 0, &key, 60, 0).await?;
@@ -71,8 +74,12 @@ pub(super) async fn purge(ctx: &Ctx<'_>) -> Outcome {
     Ok(())
 }
 
-/// CA-05, EX-14: of N concurrent consumptions of one key, across every handle, exactly one
+/// [OpenID Connect Core 1.0 §9], [RFC 9449 §4.2]: of N concurrent consumptions of one key, across
+/// every handle, exactly one
 /// is `First`.
+///
+/// [OpenID Connect Core 1.0 §9]: https://openid.net/specs/openid-connect-core-1_0.html
+/// [RFC 9449 §4.2]: https://www.rfc-editor.org/rfc/rfc9449#section-4.2
 pub(super) async fn race_consume(ctx: &Ctx<'_>) -> Outcome {
     let key = fresh_hash();
     let (until, now) = (ctx.at(60), ctx.at(0));

@@ -99,8 +99,10 @@ impl fmt::Debug for ClientId {
 }
 
 /// The client type ([RFC 6749 §2.1](https://www.rfc-editor.org/rfc/rfc6749#section-2.1)).
-/// Each client is registered as exactly one type (SEC-07), which decides its
+/// Each client is registered as exactly one type ([OAuth 2.1 §2.1]), which decides its
 /// authentication, PKCE and refresh behaviour.
+///
+/// [OAuth 2.1 §2.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-2.1
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[expect(
     clippy::exhaustive_enums,
@@ -115,7 +117,9 @@ pub enum ClientType {
 
 /// How a client authenticates at the token endpoint
 /// ([RFC 7591 §2](https://www.rfc-editor.org/rfc/rfc7591#section-2)
-/// `token_endpoint_auth_method`). A client must use the method it registered (TE-07).
+/// `token_endpoint_auth_method`). A client must use the method it registered ([OAuth 2.1 §2.4.1]).
+///
+/// [OAuth 2.1 §2.4.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-2.4.1
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AuthMethod {
@@ -228,29 +232,44 @@ pub enum ClientError {
     #[error("invalid scope configuration")]
     Scope,
     /// The client has no grant type, or a grant type its type cannot use
-    /// (`client_credentials` for a public client, CC-01).
+    /// (`client_credentials` for a public client, [RFC 6749 §4.4]).
+    ///
+    /// [RFC 6749 §4.4]: https://www.rfc-editor.org/rfc/rfc6749#section-4.4
     #[error("grant types do not fit the client type")]
     GrantTypes,
-    /// A client with this `client_id` is already registered (SEC-07).
+    /// A client with this `client_id` is already registered ([OAuth 2.1 §2.1]).
+    ///
+    /// [OAuth 2.1 §2.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-2.1
     #[error("a client with this client_id is already registered")]
     Duplicate,
     /// No client with this `client_id` is registered.
     #[error("no client with this client_id is registered")]
     Unknown,
-    /// Only confidential clients may be exempt from PKCE (PK-03).
+    /// Only confidential clients may be exempt from PKCE ([OAuth 2.1 §4.1.1]).
+    ///
+    /// [OAuth 2.1 §4.1.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-4.1.1
     #[error("only a confidential client can be exempt from PKCE")]
     PkceExemptPublicClient,
     /// An ID token or UserInfo signing algorithm that is unknown, or `none`: every ID token
-    /// is signed (OI-10, JW-05).
+    /// is signed ([OpenID Connect Core 1.0 §2], [RFC 7518 §3.6]).
+    ///
+    /// [OpenID Connect Core 1.0 §2]: https://openid.net/specs/openid-connect-core-1_0.html
+    /// [RFC 7518 §3.6]: https://www.rfc-editor.org/rfc/rfc7518#section-3.6
     #[error("the signing algorithm must be one of RS256, PS256, ES256 or EdDSA")]
     SigningAlgorithm,
     /// A pairwise client's sector cannot be told: its redirect URIs have several hosts (or
     /// none) and no `sector_identifier_uri` was registered, or the `sector_identifier_uri`
-    /// is not `https`, or its document does not list every redirect URI (OI-19), or a
+    /// is not `https`, or its document does not list every redirect URI ([OpenID Connect Core 1.0
+    /// §8]), or a
     /// `sector_identifier_uri` was given to a client with public subject identifiers.
+    ///
+    /// [OpenID Connect Core 1.0 §8]: https://openid.net/specs/openid-connect-core-1_0.html
     #[error("the sector identifier of a pairwise client cannot be established")]
     SectorIdentifier,
-    /// A post-logout redirect URI breaks the rules of redirect URIs (OI-23).
+    /// A post-logout redirect URI breaks the rules of redirect URIs ([OpenID Connect RP-Initiated
+    /// Logout 1.0 §2]).
+    ///
+    /// [OpenID Connect RP-Initiated Logout 1.0 §2]: https://openid.net/specs/openid-connect-rpinitiated-1_0.html
     #[error("invalid post_logout_redirect_uri: {0}")]
     PostLogoutRedirectUri(InvalidRedirectUri),
 }
@@ -258,8 +277,9 @@ pub enum ClientError {
 /// A registered client: its type, credentials (as digests), redirect URIs, allowed grant
 /// types and scopes.
 ///
-/// Built with [`Client::builder`], which validates the registration (RU-01, RU-08, RU-10,
-/// SEC-07). A confidential client may hold several secret digests at once so that secrets
+/// Built with [`Client::builder`], which validates the registration ([RFC 6749 §3.1.2], [RFC 9700
+/// §2.6], [RFC 6749 §3.1],
+/// [OAuth 2.1 §2.1]). A confidential client may hold several secret digests at once so that secrets
 /// can be rotated without downtime; any of them authenticates.
 ///
 /// ```
@@ -277,6 +297,11 @@ pub enum ClientError {
 /// assert!(!format!("{client:?}").contains("s3cr3t"));
 /// # Ok::<(), grantflow::ClientError>(())
 /// ```
+///
+/// [RFC 6749 §3.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1.2
+/// [RFC 9700 §2.6]: https://www.rfc-editor.org/rfc/rfc9700#section-2.6
+/// [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
+/// [OAuth 2.1 §2.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-2.1
 #[derive(Debug, Clone)]
 pub struct Client {
     id: ClientId,
@@ -364,13 +389,17 @@ impl Client {
         &self.allowed_scope
     }
 
-    /// The scope used when a request has no `scope` (SC-03); `None` means such a request
+    /// The scope used when a request has no `scope` ([RFC 6749 §3.3]); `None` means such a request
     /// fails with `invalid_scope`.
+    ///
+    /// [RFC 6749 §3.3]: https://www.rfc-editor.org/rfc/rfc6749#section-3.3
     pub fn default_scope(&self) -> Option<&Scope> {
         self.default_scope.as_ref()
     }
 
-    /// Whether grants that can carry a refresh token give this client one (RT-08).
+    /// Whether grants that can carry a refresh token give this client one ([RFC 9700 §4.14.2]).
+    ///
+    /// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
     pub fn issues_refresh_tokens(&self) -> bool {
         self.issue_refresh_tokens
     }
@@ -382,18 +411,25 @@ impl Client {
 
     /// Whether the client may call the introspection endpoint: a resource server
     /// registered as a confidential client ([RFC 7662 §4](https://www.rfc-editor.org/rfc/rfc7662#section-4),
-    /// IN-02). Public clients never may, whatever their registration says.
+    /// [RFC 7662 §2.1]). Public clients never may, whatever their registration says.
+    ///
+    /// [RFC 7662 §2.1]: https://www.rfc-editor.org/rfc/rfc7662#section-2.1
     pub fn may_introspect(&self) -> bool {
         self.introspection && !self.is_public()
     }
 
     /// The audience (`aud`) of the resource server this client is, if registered.
-    /// Introspection hides from it tokens meant for another audience (IN-03).
+    /// Introspection hides from it tokens meant for another audience ([RFC 7662 §2.2]).
+    ///
+    /// [RFC 7662 §2.2]: https://www.rfc-editor.org/rfc/rfc7662#section-2.2
     pub fn resource_audience(&self) -> Option<&str> {
         self.resource_audience.as_deref()
     }
 
-    /// Whether the client may send authorization requests without a PKCE challenge (PK-03).
+    /// Whether the client may send authorization requests without a PKCE challenge ([OAuth 2.1
+    /// §4.1.1]).
+    ///
+    /// [OAuth 2.1 §4.1.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-4.1.1
     pub fn is_pkce_exempt(&self) -> bool {
         self.pkce_exempt
     }
@@ -482,7 +518,9 @@ impl Client {
 
     /// Checks a presented secret against every registered digest in constant time: the
     /// digest of the presented value is compared with each stored digest, with no early
-    /// exit, so neither the position of a match nor the secret's length leaks (TE-10).
+    /// exit, so neither the position of a match nor the secret's length leaks ([RFC 6749 §2.3.1]).
+    ///
+    /// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
     pub fn verify_secret(&self, presented: &ClientSecret) -> bool {
         let presented = presented.hash();
         let mut matched = Choice::from(0);
@@ -588,16 +626,21 @@ impl ClientBuilder {
         self
     }
 
-    /// Sets the scope applied when a request has no `scope` parameter (SC-03). It must be
+    /// Sets the scope applied when a request has no `scope` parameter ([RFC 6749 §3.3]). It must be
     /// within the allowed scope. Default: none, so such requests fail with
     /// `invalid_scope`.
+    ///
+    /// [RFC 6749 §3.3]: https://www.rfc-editor.org/rfc/rfc6749#section-3.3
     pub fn default_scope(mut self, scope: &str) -> Self {
         self.default_scope = Some(scope.to_owned());
         self
     }
 
-    /// Whether the client receives refresh tokens from grants that issue them (RT-08).
-    /// Default: `true`. Client credentials never issue one (CC-02).
+    /// Whether the client receives refresh tokens from grants that issue them ([RFC 9700 §4.14.2]).
+    /// Default: `true`. Client credentials never issue one ([RFC 6749 §4.4.3]).
+    ///
+    /// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
+    /// [RFC 6749 §4.4.3]: https://www.rfc-editor.org/rfc/rfc6749#section-4.4.3
     pub fn issue_refresh_tokens(mut self, issue: bool) -> Self {
         self.issue_refresh_tokens = issue;
         self
@@ -606,8 +649,10 @@ impl ClientBuilder {
     /// Allows the client to introspect tokens
     /// ([RFC 7662 §2.1](https://www.rfc-editor.org/rfc/rfc7662#section-2.1)): mark resource
     /// servers this way. Default: `false`, so an ordinary client that authenticates at the
-    /// introspection endpoint is refused with 403 (IN-02). Has no effect on public
+    /// introspection endpoint is refused with 403 ([RFC 7662 §2.1]). Has no effect on public
     /// clients.
+    ///
+    /// [RFC 7662 §2.1]: https://www.rfc-editor.org/rfc/rfc7662#section-2.1
     pub fn introspection(mut self, allowed: bool) -> Self {
         self.introspection = allowed;
         self
@@ -615,9 +660,11 @@ impl ClientBuilder {
 
     /// Declares the audience (`aud`) of the resource server this client is. Introspection
     /// by this client answers `{"active":false}` for tokens restricted to another audience
-    /// (IN-03). Default: none, so the client sees only tokens without an audience, as a
+    /// ([RFC 7662 §2.2]). Default: none, so the client sees only tokens without an audience, as a
     /// [`BearerGuard`](crate::guard::BearerGuard) without one does. A component that checks
     /// tokens for several resource servers registers one client per audience.
+    ///
+    /// [RFC 7662 §2.2]: https://www.rfc-editor.org/rfc/rfc7662#section-2.2
     pub fn resource_audience(mut self, audience: &str) -> Self {
         self.resource_audience = Some(Arc::from(audience));
         self

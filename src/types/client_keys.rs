@@ -27,8 +27,12 @@ impl ClientKeys {
         Ok(())
     }
 
-    /// The registration checks of the JWT methods (CA-07, CA-12): `private_key_jwt` needs a
+    /// The registration checks of the JWT methods ([OpenID Connect Core 1.0 §9], [RFC 7591 §2]):
+    /// `private_key_jwt` needs a
     /// non-empty JWK Set, `client_secret_jwt` the secret in recoverable form.
+    ///
+    /// [OpenID Connect Core 1.0 §9]: https://openid.net/specs/openid-connect-core-1_0.html
+    /// [RFC 7591 §2]: https://www.rfc-editor.org/rfc/rfc7591#section-2
     pub(crate) fn check(&self, method: AuthMethod) -> Result<(), ClientError> {
         match method {
             AuthMethod::PrivateKeyJwt if self.jwks.as_ref().is_none_or(JwkSet::is_empty) => {

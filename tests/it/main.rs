@@ -40,6 +40,7 @@ mod postgres;
 mod refresh_token;
 mod revocation;
 mod rfc_vectors;
+mod rules_index;
 mod secret_hygiene;
 mod security;
 mod store_conformance;

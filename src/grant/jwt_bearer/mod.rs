@@ -71,7 +71,9 @@ pub(crate) fn invalid_grant(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::INVALID_GRANT).with_description(description)
 }
 
-/// JB-06: an `exp` more than [`MAX_ASSERTION_AGE`] ahead of `now` → `invalid_grant`.
+/// [RFC 7523 §3]: an `exp` more than [`MAX_ASSERTION_AGE`] ahead of `now` → `invalid_grant`.
+///
+/// [RFC 7523 §3]: https://www.rfc-editor.org/rfc/rfc7523#section-3
 pub(crate) fn check_horizon(expires_at: SystemTime, now: SystemTime) -> Result<(), OAuthError> {
     match now.checked_add(MAX_ASSERTION_AGE) {
         Some(horizon) if expires_at <= horizon => Ok(()),
@@ -79,8 +81,10 @@ pub(crate) fn check_horizon(expires_at: SystemTime, now: SystemTime) -> Result<(
     }
 }
 
-/// JB-10: the scope to grant: the requested one within the mapped limit and the client's
+/// [RFC 7521 §4.1]: the scope to grant: the requested one within the mapped limit and the client's
 /// allowed scopes (`invalid_scope` beyond them), or without a request all of that limit.
+///
+/// [RFC 7521 §4.1]: https://www.rfc-editor.org/rfc/rfc7521#section-4.1
 pub(crate) fn granted_scope(
     limit: &Scope,
     client: &Client,

@@ -100,7 +100,9 @@ impl TokenExchange {
         self
     }
 
-    /// Validates one subject or actor token as its type requires (TX-05).
+    /// Validates one subject or actor token as its type requires ([RFC 8693 §2.1]).
+    ///
+    /// [RFC 8693 §2.1]: https://www.rfc-editor.org/rfc/rfc8693#section-2.1
     async fn validate(
         &self,
         token: &str,
@@ -217,9 +219,13 @@ fn local_token(record: TokenRecord, token_type: TokenType, issuer: &str) -> Vali
     }
 }
 
-/// TX-05, TX-06: an invalid or unacceptable subject or actor token is `invalid_request`,
+/// [RFC 8693 §2.1], [RFC 8693 §2.2.2]: an invalid or unacceptable subject or actor token is
+/// `invalid_request`,
 /// not `invalid_grant`. The description names which token, never why: whether a token
 /// exists, expired or was revoked is not told to another client.
+///
+/// [RFC 8693 §2.1]: https://www.rfc-editor.org/rfc/rfc8693#section-2.1
+/// [RFC 8693 §2.2.2]: https://www.rfc-editor.org/rfc/rfc8693#section-2.2.2
 fn refused(what: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::INVALID_REQUEST).with_description(what)
 }
@@ -299,7 +305,13 @@ impl GrantHandler for TokenExchange {
     }
 }
 
-/// TX-07, TX-09..TX-11, TX-14: the token the policy's [`Issuance`] describes.
+/// [RFC 8693 §2.2.1], [RFC 8693 §2.1]..[RFC 8693 §4.1], [RFC 8693 §4.2]: the token the policy's
+/// [`Issuance`] describes.
+///
+/// [RFC 8693 §2.2.1]: https://www.rfc-editor.org/rfc/rfc8693#section-2.2.1
+/// [RFC 8693 §2.1]: https://www.rfc-editor.org/rfc/rfc8693#section-2.1
+/// [RFC 8693 §4.1]: https://www.rfc-editor.org/rfc/rfc8693#section-4.1
+/// [RFC 8693 §4.2]: https://www.rfc-editor.org/rfc/rfc8693#section-4.2
 fn issue(
     client: &Client,
     params: &Params<'_>,

@@ -17,7 +17,10 @@ use crate::types::{Actor, Client, Scope};
 /// `invalid_target` ([RFC 8693 §2.2.2](https://www.rfc-editor.org/rfc/rfc8693#section-2.2.2)).
 pub(crate) const MAX_TARGETS: usize = 16;
 
-/// The parameters of a token exchange request, checked for shape (TX-02..TX-04).
+/// The parameters of a token exchange request, checked for shape ([RFC 8693 §2.1]..[RFC 8693 §3]).
+///
+/// [RFC 8693 §2.1]: https://www.rfc-editor.org/rfc/rfc8693#section-2.1
+/// [RFC 8693 §3]: https://www.rfc-editor.org/rfc/rfc8693#section-3
 #[derive(Debug)]
 pub(crate) struct Params<'a> {
     pub(crate) subject_token: &'a str,
@@ -39,7 +42,9 @@ pub(crate) fn invalid_target(description: &'static str) -> OAuthError {
 
 /// The type of a subject or actor token: one of the identifiers of
 /// [RFC 8693 §3](https://www.rfc-editor.org/rfc/rfc8693#section-3), compared exactly, that
-/// the library accepts (TX-04). SAML assertions and unknown types → `invalid_request`.
+/// the library accepts ([RFC 8693 §3]). SAML assertions and unknown types → `invalid_request`.
+///
+/// [RFC 8693 §3]: https://www.rfc-editor.org/rfc/rfc8693#section-3
 fn input_type(uri: &str, what: &'static str) -> Result<TokenType, OAuthError> {
     match TokenType::parse(uri) {
         Some(t @ (TokenType::AccessToken | TokenType::RefreshToken | TokenType::IdToken)) => Ok(t),
@@ -48,10 +53,13 @@ fn input_type(uri: &str, what: &'static str) -> Result<TokenType, OAuthError> {
     }
 }
 
-/// TX-02, TX-03, TX-04: the request's parameters, each checked for presence and shape.
+/// [RFC 8693 §2.1], [RFC 8693 §3]: the request's parameters, each checked for presence and shape.
 ///
 /// `param` reads a single-valued parameter, `values` a repeatable one (`resource`,
 /// `audience`).
+///
+/// [RFC 8693 §2.1]: https://www.rfc-editor.org/rfc/rfc8693#section-2.1
+/// [RFC 8693 §3]: https://www.rfc-editor.org/rfc/rfc8693#section-3
 pub(crate) fn parse<'a>(
     param: impl Fn(&str) -> Option<&'a str>,
     values: impl Fn(&'static str) -> Vec<&'a str>,
@@ -114,14 +122,19 @@ pub(crate) fn parse<'a>(
 }
 
 /// A `resource` value: an absolute URI with no fragment; a query is allowed
-/// ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2), TX-03).
+/// ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2), [RFC 8693 §2.1]).
+///
+/// [RFC 8693 §2.1]: https://www.rfc-editor.org/rfc/rfc8693#section-2.1
 fn is_resource_uri(value: &str) -> bool {
     !value.contains('#') && Url::parse(value).is_ok()
 }
 
-/// TX-09: the scope to issue when the policy does not set one. At most the subject token's
+/// [RFC 8693 §2.1]: the scope to issue when the policy does not set one. At most the subject
+/// token's
 /// scope intersected with the client's allowed scopes: a requested scope beyond that →
 /// `invalid_scope`, never narrowed silently; without a request, all of it.
+///
+/// [RFC 8693 §2.1]: https://www.rfc-editor.org/rfc/rfc8693#section-2.1
 pub(crate) fn narrowed_scope(
     subject: &Scope,
     client: &Client,
@@ -130,9 +143,11 @@ pub(crate) fn narrowed_scope(
     scope_within(subject, client, requested)
 }
 
-/// TX-11: the `act` of a delegated token: the current actor outermost, the subject
+/// [RFC 8693 §4.1]: the `act` of a delegated token: the current actor outermost, the subject
 /// token's own chain nested inside it. A chain deeper than [`Actor::MAX_DEPTH`] →
 /// `invalid_request`.
+///
+/// [RFC 8693 §4.1]: https://www.rfc-editor.org/rfc/rfc8693#section-4.1
 pub(crate) fn delegated_chain(
     actor: Actor,
     subject_chain: Option<&Actor>,
@@ -146,7 +161,9 @@ pub(crate) fn delegated_chain(
     Ok(actor.acting_after(prior.clone()))
 }
 
-/// TX-13: when the subject token carries `may_act`, the actor must be the party it names.
+/// [RFC 8693 §4.4]: when the subject token carries `may_act`, the actor must be the party it names.
+///
+/// [RFC 8693 §4.4]: https://www.rfc-editor.org/rfc/rfc8693#section-4.4
 pub(crate) fn check_may_act(may_act: Option<&Actor>, actor: &Actor) -> Result<(), OAuthError> {
     match may_act {
         Some(allowed) if !actor.matches(allowed) => Err(invalid_request(

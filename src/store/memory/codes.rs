@@ -18,7 +18,8 @@ const PURGE_PER_INSERT: usize = 4;
 /// The in-memory [`CodeStore`], the default of [`ServerBuilder`](crate::ServerBuilder).
 ///
 /// Redemption is atomic under one mutex. A used code stays, marked used, until it expires,
-/// so replays are recognised (AC-02). Expired codes are purged incrementally: each insert
+/// so replays are recognised ([RFC 6749 §4.1.2]). Expired codes are purged incrementally: each
+/// insert
 /// removes a few of the oldest expired entries (using the new code's `issued_at` as the
 /// current time), so the store is bounded by the codes issued within one code lifetime;
 /// [`purge_expired`](Self::purge_expired) removes them all at once.
@@ -51,6 +52,8 @@ const PURGE_PER_INSERT: usize = 4;
 /// assert_eq!(block_on(store.redeem(&code.hash()))?, Redemption::AlreadyUsed(grant));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
 #[derive(Debug, Default)]
 pub struct MemoryCodeStore {
     inner: Mutex<CodeTables>,

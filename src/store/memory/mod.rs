@@ -1,5 +1,5 @@
 //! The in-memory stores: the embedded default, real and tested, for single-instance
-//! deployments (DESIGN decision 12). One file per store, as in `store/postgres/`.
+//! deployments. One file per store, as in `store/postgres/`.
 
 mod clients;
 mod codes;

@@ -231,12 +231,16 @@ struct TokenTables {
     expiry: BinaryHeap<Reverse<(u64, u32)>>,
     len: usize,
     /// Refresh tokens rotated out, remembered until the old token's expiry so that their
-    /// reuse is recognised (RT-05, RT-06).
+    /// reuse is recognised ([RFC 9700 §4.14.2]).
+    ///
+    /// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
     rotated: DigestMap<TokenHash, RotatedOut>,
     /// (expiry in nanoseconds, digest) of the rotated-out markers, soonest first.
     rotated_expiry: BinaryHeap<Reverse<(u64, [u8; 32])>>,
     /// Revoked grants (tombstones) → until when, in nanoseconds: records of these grants
-    /// are refused (AC-02).
+    /// are refused ([RFC 6749 §4.1.2]).
+    ///
+    /// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
     revoked: DigestMap<GrantId, u64>,
     /// (until, grant) of the tombstones, soonest first, one entry per tombstone: a
     /// tombstone extended by a later revocation is re-queued when its old entry comes up.

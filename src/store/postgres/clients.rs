@@ -51,7 +51,9 @@ impl PgClientRegistry {
     ///
     /// # Errors
     /// [`Error::Config`] with [`ClientError::Duplicate`] when the `client_id` is taken
-    /// (SEC-07), [`Error::Storage`] for a backend failure.
+    /// ([OAuth 2.1 §2.1]), [`Error::Storage`] for a backend failure.
+    ///
+    /// [OAuth 2.1 §2.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-2.1
     pub async fn insert(&self, client: &Client) -> Result<(), Error> {
         storable(client)?;
         const INSERT: &str = concat!(

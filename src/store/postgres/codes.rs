@@ -25,7 +25,9 @@ use crate::types::Subject;
 /// RETURNING redemptions, …`: concurrent redemptions queue on the row lock and each
 /// re-reads the row as the previous one left it, so exactly one of them sees `1`
 /// ([`Redemption::Redeemed`]); every other gets the grant back as
-/// [`Redemption::AlreadyUsed`], whichever instance it runs on (AC-01, AC-04).
+/// [`Redemption::AlreadyUsed`], whichever instance it runs on ([RFC 6749 §4.1.2]).
+///
+/// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
 #[derive(Clone)]
 pub struct PgCodeStore {
     pool: PgPool,

@@ -1,5 +1,5 @@
 //! PostgreSQL implementations of every store trait, for deployments of several instances
-//! over one database (DESIGN decision 12). Behind the `postgres` feature.
+//! over one database. Behind the `postgres` feature.
 //!
 //! Single use is decided in SQL, never in process memory: a code redemption, a device-code
 //! redemption and a refresh rotation are each one statement whose row lock gives exactly
@@ -121,7 +121,8 @@ impl PgStores {
     /// the check speaks for the stores), which the stores' single-statement atomicity relies on: at
     /// REPEATABLE READ or SERIALIZABLE, the losers of a race for one code or refresh token
     /// would fail with a serialization error (503) instead of being recognised as replays
-    /// that revoke the grant (AC-02, RT-06). Where the database or role defaults to a
+    /// that revoke the grant ([RFC 6749 §4.1.2], [RFC 9700 §4.14.2]). Where the database or role
+    /// defaults to a
     /// stricter level, give grantflow's pool its own: run
     /// `SET default_transaction_isolation = 'read committed'` in
     /// [`PgPoolOptions::after_connect`](sqlx::postgres::PgPoolOptions::after_connect).
@@ -130,6 +131,9 @@ impl PgStores {
     /// [`StorageError`] when the database cannot be reached or refuses the schema, when
     /// it was migrated by a newer version of grantflow than this one, or when connections
     /// default to an isolation level other than READ COMMITTED.
+    ///
+    /// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
+    /// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
     pub async fn migrate(pool: &PgPool) -> Result<(), StorageError> {
         let mut tx = pool.begin().await.map_err(storage_error)?;
         let isolation: String =

@@ -90,7 +90,9 @@ macro_rules! record_columns {
 /// then, in a second statement of the same transaction, deletes the grant's tokens. The
 /// row lock orders the two: an insert that got the lock first has committed its tokens
 /// before the revocation's delete runs (which then sees and deletes them); one that waits
-/// for the revocation reads its tombstone and stores nothing (AC-02).
+/// for the revocation reads its tombstone and stores nothing ([RFC 6749 §4.1.2]).
+///
+/// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
 #[derive(Clone)]
 pub struct PgTokenStore {
     pool: PgPool,
