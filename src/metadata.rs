@@ -331,7 +331,7 @@ impl Server {
     /// - `issuer` exactly as configured, code point for code point ([RFC 8414 §2]);
     /// - `token_endpoint`, `revocation_endpoint` with `revocation_endpoint_auth_methods_supported`
     ///   (including `none`: public clients may revoke, [RFC 7009 §2.2.1]),
-    /// `introspection_endpoint` with
+    ///   `introspection_endpoint` with
     ///   `introspection_endpoint_auth_methods_supported` (no `none`: only authenticated
     ///   resource servers may introspect);
     /// - `grant_types_supported`: the registered grant handlers, always explicit since the

@@ -135,9 +135,8 @@ pub(crate) async fn revoke_replayed(
 /// - [RFC 6749 §3.3]: a token the client is not allowed → `invalid_scope`. The request is refused,
 ///   never silently narrowed, so the client learns at once that its registration and its
 ///   requests disagree.
-/// - [RFC 6749 §3.3]: absent → the client's registered default scope, or `invalid_scope` when it
-/// has
-///   none.
+/// - [RFC 6749 §3.3]: absent → the client's registered default scope, or `invalid_scope`
+///   when it has none.
 ///
 /// [RFC 6749 §3.3]: https://www.rfc-editor.org/rfc/rfc6749#section-3.3
 pub(crate) fn resolve_scope(client: &Client, requested: Option<&str>) -> Result<Scope, OAuthError> {

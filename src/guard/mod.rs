@@ -395,8 +395,8 @@ impl BearerGuard {
     ///   `error="invalid_request"` ([RFC 6750 §2]);
     /// - a token that is unknown, malformed, expired, revoked, not yet valid, a refresh
     ///   token, or restricted to another audience → 401, `error="invalid_token"`, with
-    ///   the same description whatever the reason ([RFC 6750 §3.1], [OAuth 2.1 §5], [RFC 6749
-    /// §5.2]);
+    ///   the same description whatever the reason ([RFC 6750 §3.1], [OAuth 2.1 §5],
+    ///   [RFC 6749 §5.2]);
     /// - a valid token without every token of `required` → 403,
     ///   `error="insufficient_scope", scope="…"` naming the required scope ([RFC 6750 §3.1]).
     ///
