@@ -697,9 +697,9 @@ impl Server {
                 redirect_uri_sent,
                 challenge.is_none(),
                 &scope,
+                &redirect,
             )
-            .await?
-            .map_err(redirect)?;
+            .await?;
 
         Ok(PendingAuthorization {
             server: self.clone(),

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::endpoint::authorize::{ApproveError, PendingAuthorization};
+use crate::endpoint::authorize::{ApproveError, AuthorizeError, PendingAuthorization};
 use crate::error::{ErrorCode, OAuthError, StorageError};
 use crate::http::HttpResponse;
 use crate::jose::{Algorithm, KeySetError};
@@ -248,8 +248,8 @@ pub(crate) fn key_set_fault(error: KeySetError) -> StorageError {
 
 impl Server {
     /// The OpenID Connect part of stage B ([OpenID Connect Core 1.0 §3.1.2.1]..[OpenID Connect
-    /// Core 1.0 §3.1.2.2]): `None` for a request that is not
-    /// an OpenID one. The inner error is the one to redirect.
+    /// Core 1.0 §3.1.2.2]): `None` for a request that is not an OpenID one. A refusal is
+    /// made into its redirect by `redirect`; a storage fault stays a fault.
     ///
     /// [OpenID Connect Core 1.0 §3.1.2.1]: https://openid.net/specs/openid-connect-core-1_0.html
     /// [OpenID Connect Core 1.0 §3.1.2.2]: https://openid.net/specs/openid-connect-core-1_0.html
@@ -260,20 +260,19 @@ impl Server {
         redirect_uri_sent: bool,
         without_pkce: bool,
         scope: &Scope,
-    ) -> Result<Result<Option<OpenIdRequest>, OAuthError>, StorageError> {
+        redirect: impl Fn(OAuthError) -> AuthorizeError,
+    ) -> Result<Option<OpenIdRequest>, AuthorizeError> {
         let config = self.config();
         if !config.openid.is_enabled() || !scope.contains("openid") {
-            return Ok(Ok(None));
+            return Ok(None);
         }
         // OI-01: an OpenID request names its redirect URI, even with one registered.
         if !redirect_uri_sent {
-            return Ok(Err(invalid_request(
+            return Err(redirect(invalid_request(
                 "redirect_uri required in an OpenID Connect request",
             )));
         }
-        if let Err(refusal) = self.check_openid_client(client) {
-            return Ok(Err(refusal));
-        }
+        self.check_openid_client(client).map_err(&redirect)?;
         let now = self.now();
         let keys = match (param("id_token_hint"), &config.jwt.keys) {
             (Some(_), Some(keys)) => Some(keys.public_keys(now).await.map_err(key_set_fault)?),
@@ -285,18 +284,15 @@ impl Server {
             keys: keys.as_ref(),
             now,
         };
-        let request = match crate::oidc::parse_request(param, &context) {
-            Ok(request) => request,
-            Err(refusal) => return Ok(Err(refusal)),
-        };
+        let request = crate::oidc::parse_request(param, &context).map_err(&redirect)?;
         // OI-04: a client exempt from PKCE binds its code with the nonce instead
         // (RFC 9700 §2.1.1).
         if without_pkce && request.nonce().is_none() {
-            return Ok(Err(invalid_request(
+            return Err(redirect(invalid_request(
                 "nonce required for a client that sends no code_challenge",
             )));
         }
-        Ok(Ok(Some(request)))
+        Ok(Some(request))
     }
 
     /// The client's OpenID registration fits this server: its ID token algorithm is
