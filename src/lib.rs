@@ -258,13 +258,12 @@ pub use crate::server::Server;
 pub use crate::store::client::ClientRegistry;
 pub use crate::store::code::CodeStore;
 pub use crate::store::memory::{
-    MemoryClientRegistry, MemoryCodeStore, MemoryDeviceStore, MemorySingleUseStore,
-    MemoryTokenStore,
+    MemoryClientRegistry, MemoryCodeStore, MemoryDeviceStore, MemoryTokenStore,
 };
 pub use crate::token_issuer::TokenIssuer;
 pub use crate::types::{
-    Actor, AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientSecret, ClientType,
-    DangerousClient, GrantType, InvalidScope, Scope, Subject, SubjectType,
+    AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientSecret, ClientType,
+    DangerousClient, GrantType, InvalidScope, Scope, Subject,
 };
 
 pub mod authorize {

@@ -76,6 +76,7 @@ pub(crate) mod token_exchange;
 pub(crate) mod trusted;
 
 pub use crate::error::Rejection;
+pub use crate::types::Actor;
 pub use handler::{GrantHandler, TokenGrant};
 #[cfg(feature = "jwt")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]

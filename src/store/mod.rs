@@ -32,6 +32,7 @@ pub use device::{
     DeviceDecision, DeviceInsert, DevicePolling, DeviceRecord, DeviceRedemption, DeviceState,
     DeviceStore,
 };
+pub use memory::MemorySingleUseStore;
 pub use openid::OpenIdContext;
 pub use single_use::{Consumption, SingleUseKind, SingleUseStore};
 pub use token::{Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore};
@@ -40,7 +41,7 @@ pub use token::{Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRec
 // from here inside the crate.
 pub(crate) use client::{ClientRegistry, find_presented_client};
 pub(crate) use code::CodeStore;
-pub(crate) use memory::{MemoryAttemptLimiter, MemoryCodeStore, MemorySingleUseStore};
+pub(crate) use memory::{MemoryAttemptLimiter, MemoryCodeStore};
 
 /// What the default `check_health` methods look up: a client identifier, and the text of
 /// a code or token whose digest no issued one can have (they are 256 random bits), so the

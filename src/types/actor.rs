@@ -18,7 +18,7 @@ use crate::render::JsonObject;
 /// kept: never `exp`, `nbf` or `aud`.
 ///
 /// ```
-/// use grantflow::Actor;
+/// use grantflow::grant::Actor;
 ///
 /// let first = Actor::new("service-a");
 /// let chain = Actor::new("service-b").acting_after(first);

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use grantflow::jose::{Algorithm, JwkSet, SigningKey};
+use grantflow::store::MemorySingleUseStore;
 use grantflow::{
     AuthMethod, Client, ClientError, ClientSecret, ClientType, GrantType, HttpRequest,
-    HttpResponse, MemorySingleUseStore, Server,
+    HttpResponse, Server,
 };
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{Value, json};

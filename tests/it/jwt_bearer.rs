@@ -7,7 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use grantflow::grant::{Assertion, AssertionPolicy, JwtBearer, MappedSubject, TrustedIssuer};
 use grantflow::jose::{Algorithm, JwkSet, SigningKey};
-use grantflow::{HttpRequest, HttpResponse, MemorySingleUseStore, Scope, StorageError, Subject};
+use grantflow::store::MemorySingleUseStore;
+use grantflow::{HttpRequest, HttpResponse, Scope, StorageError, Subject};
 use serde_json::{Value, json};
 
 use crate::support::race::{race, runtime};

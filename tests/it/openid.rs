@@ -16,10 +16,11 @@ use grantflow::jose::{
 };
 use grantflow::oidc::{
     ClaimsQuery, ClaimsSource, InteractionNeeded, LogoutError, PairwiseSecret, PendingLogout,
+    SubjectType,
 };
 use grantflow::{
     Client, ClientSecret, ClientType, GrantType, HttpRequest, HttpResponse, MemoryClientRegistry,
-    MemoryTokenStore, Method, Server, Status, StorageError, Subject, SubjectType,
+    MemoryTokenStore, Method, Server, Status, StorageError, Subject,
 };
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};

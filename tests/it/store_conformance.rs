@@ -9,11 +9,9 @@ mod suite {
     use std::time::Duration;
 
     use grantflow::limiter::MemoryAttemptLimiter;
+    use grantflow::store::MemorySingleUseStore;
     use grantflow::testing::Conformance;
-    use grantflow::{
-        MemoryClientRegistry, MemoryCodeStore, MemoryDeviceStore, MemorySingleUseStore,
-        MemoryTokenStore,
-    };
+    use grantflow::{MemoryClientRegistry, MemoryCodeStore, MemoryDeviceStore, MemoryTokenStore};
 
     const WINDOW: Duration = Duration::from_secs(60);
 

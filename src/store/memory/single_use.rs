@@ -31,7 +31,7 @@ const PURGE_PER_CALL: usize = 4;
 /// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
 /// # }
 /// use std::time::{Duration, SystemTime};
-/// use grantflow::MemorySingleUseStore;
+/// use grantflow::store::MemorySingleUseStore;
 /// use grantflow::store::{Consumption, SingleUseKind, SingleUseStore};
 ///
 /// let store = MemorySingleUseStore::new();
