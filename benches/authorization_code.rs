@@ -1,7 +1,9 @@
 //! Criterion benchmarks of the authorization code flow on the memory stores, whole request
 //! path (`HttpRequest` in, `HttpResponse` out): the authorize step (validation up to the
 //! pending value), approve (issue a code), the code exchange with PKCE S256 for a public
-//! client, and a refresh with rotation.
+//! client, a refresh with rotation, and a token exchange (RFC 8693) of the resulting opaque
+//! access token for an opaque access token by a confidential client, by delegation (target
+//! of issue 20: at most 1.5× the refresh with rotation).
 //!
 //! Run with `cargo bench --bench authorization_code`. Target (issue 3): each under 2.5 µs
 //! median on a 2-core machine.
@@ -23,14 +25,27 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime};
 
+use async_trait::async_trait;
 use criterion::{Criterion, criterion_group, criterion_main};
 use grantflow::authorize::PendingAuthorization;
 use grantflow::clock::{Clock as _, ManualClock};
+use grantflow::grant::{Exchange, ExchangeDecision, ExchangePolicy, Issuance, TokenExchange};
 use grantflow::store::TokenStore as _;
 use grantflow::{
-    Client, ClientType, GrantType, HttpRequest, MemoryClientRegistry, MemoryCodeStore,
-    MemoryTokenStore, Method, Scope, Server, Subject,
+    Client, ClientSecret, ClientType, GrantType, HttpRequest, MemoryClientRegistry,
+    MemoryCodeStore, MemoryTokenStore, Method, Scope, Server, StorageError, Subject,
 };
+
+/// Delegation for every exchange.
+#[derive(Debug)]
+struct Delegate;
+
+#[async_trait]
+impl ExchangePolicy for Delegate {
+    async fn decide(&self, _: &Exchange<'_>) -> Result<ExchangeDecision, StorageError> {
+        Ok(Issuance::delegation().into())
+    }
+}
 
 /// The memory stores never wait, so one poll finishes every request.
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
@@ -108,7 +123,19 @@ fn server() -> Bench {
                 .expect("valid client"),
         )
         .expect("new client");
+    clients
+        .insert(
+            Client::builder("gateway", ClientType::Confidential)
+                .secret(&ClientSecret::from_presented("gateway-secret".to_owned()))
+                .grant_type(GrantType::new(TokenExchange::GRANT_TYPE))
+                .allowed_scope("read write")
+                .build()
+                .expect("valid client"),
+        )
+        .expect("new client");
+    let exchange = TokenExchange::new(tokens.clone()).policy(Arc::new(Delegate));
     let server = Server::builder("https://as.example.com", clients, tokens.clone())
+        .grant_handler(Arc::new(exchange))
         .code_store(codes.clone())
         .clock(Arc::new(clock.clone()))
         .access_token_ttl(Duration::from_secs(1))
@@ -166,6 +193,30 @@ fn refresh_token(server: &Server) -> String {
         .to_owned()
 }
 
+fn access_token(server: &Server) -> String {
+    let response = block_on(server.token(&exchange_request(&code(server)))).expect("no fault");
+    let body: serde_json::Value = serde_json::from_slice(&response.body).expect("json");
+    body["access_token"]
+        .as_str()
+        .expect("an access token")
+        .to_owned()
+}
+
+/// `gateway:gateway-secret` in HTTP Basic.
+const GATEWAY_BASIC: &str = "Basic Z2F0ZXdheTpnYXRld2F5LXNlY3JldA==";
+
+fn token_exchange_request(subject: &str) -> HttpRequest {
+    HttpRequest::new(Method::Post)
+        .with_header("content-type", "application/x-www-form-urlencoded")
+        .with_header("authorization", GATEWAY_BASIC)
+        .with_body(format!(
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange\
+             &subject_token={subject}\
+             &subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token\
+             &audience=orders-api"
+        ))
+}
+
 fn refresh_request(token: &str) -> HttpRequest {
     HttpRequest::new(Method::Post)
         .with_header("content-type", "application/x-www-form-urlencoded")
@@ -207,6 +258,17 @@ fn authorization_code(c: &mut Criterion) {
             bench.timed_in_batches(iters, refresh_token, |server, token| {
                 let request = refresh_request(&token);
                 block_on(server.token(black_box(&request))).expect("no fault")
+            })
+        });
+    });
+
+    group.bench_function("token_exchange_opaque_delegation", |b| {
+        b.iter_custom(|iters| {
+            bench.timed_in_batches(iters, access_token, |server, subject| {
+                let request = token_exchange_request(&subject);
+                let response = block_on(server.token(black_box(&request))).expect("no fault");
+                debug_assert_eq!(response.status.as_u16(), 200);
+                response
             })
         });
     });

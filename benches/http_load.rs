@@ -13,7 +13,8 @@
 //! Scenarios: `client_credentials` (a token request with `client_secret_basic`),
 //! `introspection`, `api_data` (the bearer-guarded resource) and `code_flow` (a complete
 //! authorization code + PKCE flow: the sign-in page and POST, the consent page and POST, and
-//! the code exchange). For each it reports requests (and flows) per second, the median and
+//! the code exchange), and `userinfo` (the OpenID Connect UserInfo endpoint with an access
+//! token of alice's OpenID sign-in). For each it reports requests (and flows) per second, the median and
 //! 99th-percentile latency of a request, and the number of errors, which must be zero.
 //! With `LOAD_ACCESS_TOKENS=jwt` the example issues JWT access tokens (`ACCESS_TOKENS=jwt`):
 //! `client_credentials` then signs one per request, and `api_data` verifies its token
@@ -45,6 +46,10 @@ const SERVICE_BASIC: &str = "Basic ZGVtby1zZXJ2aWNlOmRlbW8tc2VydmljZS1zZWNyZXQ="
 const AUTHORIZE: &str = "/authorize?response_type=code&client_id=demo-spa&scope=profile\
     &redirect_uri=http%3A%2F%2F127.0.0.1%3A49152%2Fcallback&state=load\
     &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
+/// [`AUTHORIZE`] as an OpenID Connect request, for the `userinfo` scenario's token.
+const AUTHORIZE_OPENID: &str = "/authorize?response_type=code&client_id=demo-spa\
+    &scope=openid%20email&redirect_uri=http%3A%2F%2F127.0.0.1%3A49152%2Fcallback&state=load\
+    &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Scenario {
@@ -52,14 +57,16 @@ enum Scenario {
     Introspection,
     ApiData,
     CodeFlow,
+    UserInfo,
 }
 
 impl Scenario {
-    const ALL: [Self; 4] = [
+    const ALL: [Self; 5] = [
         Self::ClientCredentials,
         Self::Introspection,
         Self::ApiData,
         Self::CodeFlow,
+        Self::UserInfo,
     ];
 
     fn name(self) -> &'static str {
@@ -68,6 +75,7 @@ impl Scenario {
             Self::Introspection => "introspection",
             Self::ApiData => "api_data",
             Self::CodeFlow => "code_flow",
+            Self::UserInfo => "userinfo",
         }
     }
 }
@@ -178,10 +186,10 @@ async fn run(
     connections: usize,
     seconds: u64,
 ) -> Result<Report, Box<dyn std::error::Error>> {
-    let token = Arc::new(if scenario == Scenario::ClientCredentials {
-        String::new()
-    } else {
-        service_token(addr).await?
+    let token = Arc::new(match scenario {
+        Scenario::ClientCredentials => String::new(),
+        Scenario::UserInfo => openid_token(addr).await?,
+        _ => service_token(addr).await?,
     });
     let measuring = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
@@ -243,6 +251,31 @@ async fn service_token(addr: std::net::SocketAddr) -> Result<String, Box<dyn std
         .ok_or("no answer")?;
     let body: serde_json::Value = serde_json::from_slice(&answer.body)?;
     Ok(body["access_token"].as_str().ok_or("no token")?.to_owned())
+}
+
+/// An access token of alice's OpenID Connect sign-in as `demo-spa` (scope `openid email`),
+/// for UserInfo.
+async fn openid_token(addr: std::net::SocketAddr) -> Result<String, Box<dyn std::error::Error>> {
+    let mut sender = connect(addr).await?;
+    let answer = code_flow(&mut sender, AUTHORIZE_OPENID, false, &mut Tally::default())
+        .await
+        .ok_or("the OpenID sign-in failed")?;
+    let body: serde_json::Value = serde_json::from_slice(&answer.body)?;
+    let token = body["access_token"].as_str().ok_or("no token")?.to_owned();
+    let bearer = format!("Bearer {token}");
+    let check = send(&mut sender, get("/userinfo", Some(&bearer), None))
+        .await
+        .ok_or("no answer from /userinfo")?;
+    if check.status != 200 {
+        return Err(format!(
+            "/userinfo answered {}: {:?} {}",
+            check.status,
+            check.headers,
+            String::from_utf8_lossy(&check.body)
+        )
+        .into());
+    }
+    Ok(token)
 }
 
 fn token_request() -> hyper::Request<Full<Bytes>> {
@@ -350,7 +383,18 @@ async fn drive(
             )
             .await
             .is_some(),
-            Scenario::CodeFlow => code_flow(&mut sender, counted, &mut tally).await.is_some(),
+            Scenario::CodeFlow => code_flow(&mut sender, AUTHORIZE, counted, &mut tally)
+                .await
+                .is_some(),
+            Scenario::UserInfo => timed(
+                &mut sender,
+                get("/userinfo", Some(&bearer), None),
+                200,
+                counted,
+                &mut tally,
+            )
+            .await
+            .is_some(),
         };
         if counted {
             if ok {
@@ -392,18 +436,23 @@ async fn timed(
 /// page, the sign-in POST, the consent page, the consent POST, and the code exchange.
 async fn code_flow(
     sender: &mut SendRequest<Full<Bytes>>,
+    authorize: &str,
     counted: bool,
     tally: &mut Tally,
-) -> Option<()> {
-    let page = timed(sender, get(AUTHORIZE, None, None), 200, counted, tally).await?;
+) -> Option<Answer> {
+    let page = timed(sender, get(authorize, None, None), 200, counted, tally).await?;
     let cookie = session_cookie(&page)?;
     let sign_in = "username=alice&password=alice-password&decision=continue";
-    let signed_in = post_page_form(sender, &page, &cookie, sign_in, counted, tally).await?;
+    let signed_in =
+        post_page_form(sender, authorize, &page, &cookie, sign_in, counted, tally).await?;
     let cookie = session_cookie(&signed_in)?;
-    let consent = get(AUTHORIZE, None, Some(&cookie));
+    let consent = get(authorize, None, Some(&cookie));
     let consent = timed(sender, consent, 200, counted, tally).await?;
     let approve = "decision=approve";
-    let redirect = post_page_form(sender, &consent, &cookie, approve, counted, tally).await?;
+    let redirect = post_page_form(
+        sender, authorize, &consent, &cookie, approve, counted, tally,
+    )
+    .await?;
     let location = redirect.headers.get("location")?.to_str().ok()?;
     let code = location.split("code=").nth(1)?.split('&').next()?;
     let body = format!(
@@ -417,14 +466,14 @@ async fn code_flow(
         counted,
         tally,
     )
-    .await?;
-    Some(())
+    .await
 }
 
 /// Posts the form of `page` (its CSRF token, then `fields`) with the session `cookie`:
 /// the 303 it answers.
 async fn post_page_form(
     sender: &mut SendRequest<Full<Bytes>>,
+    authorize: &str,
     page: &Answer,
     cookie: &str,
     fields: &str,
@@ -433,7 +482,7 @@ async fn post_page_form(
 ) -> Option<Answer> {
     let csrf = between(&page.body, b"name=\"csrf_token\" value=\"", b"\"")?;
     let body = format!("csrf_token={csrf}&{fields}");
-    let request = form_post(AUTHORIZE, None, Some(cookie), body);
+    let request = form_post(authorize, None, Some(cookie), body);
     timed(sender, request, 303, counted, tally).await
 }
 

@@ -1,6 +1,8 @@
 //! Client authentication at the token-style endpoints
 //! ([RFC 6749 §2.3](https://www.rfc-editor.org/rfc/rfc6749#section-2.3)):
-//! `client_secret_basic`, `client_secret_post` and `none`, exactly one method per request.
+//! `client_secret_basic`, `client_secret_post` and `none`, and with the feature `jwt`
+//! `private_key_jwt` and `client_secret_jwt` ([`client_assertion`](crate::client_assertion)),
+//! exactly one method per request.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -28,20 +30,30 @@ const BASIC: GeneralPurpose = GeneralPurpose::new(
 /// The credentials a request presents, before they are checked. `Debug` shows the method
 /// and the client id, never the secret.
 pub(crate) enum Credentials<'a> {
-    /// `Authorization: Basic`, id and secret already form-url-decoded (TE-06).
+    /// `Authorization: Basic`, id and secret already form-url-decoded ([RFC 6749 §2.3.1]).
+    ///
+    /// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
     Basic { id: String, secret: String },
     /// `client_id` and `client_secret` in the body.
     Post { id: &'a str, secret: &'a str },
     /// Only `client_id` in the body: a public client.
     None { id: &'a str },
+    /// `client_assertion` (RFC 7523 §2.2), with the client it names: the body's
+    /// `client_id`, or else the assertion's unverified `iss`.
+    #[cfg(feature = "jwt")]
+    Assertion { id: String, assertion: &'a str },
 }
 
 impl Credentials<'_> {
-    fn method(&self) -> AuthMethod {
+    /// The method, or `None` for an assertion (`private_key_jwt` or `client_secret_jwt`,
+    /// which the client's registration tells apart).
+    fn method(&self) -> Option<AuthMethod> {
         match self {
-            Self::Basic { .. } => AuthMethod::ClientSecretBasic,
-            Self::Post { .. } => AuthMethod::ClientSecretPost,
-            Self::None { .. } => AuthMethod::None,
+            Self::Basic { .. } => Some(AuthMethod::ClientSecretBasic),
+            Self::Post { .. } => Some(AuthMethod::ClientSecretPost),
+            Self::None { .. } => Some(AuthMethod::None),
+            #[cfg(feature = "jwt")]
+            Self::Assertion { .. } => None,
         }
     }
 
@@ -49,6 +61,8 @@ impl Credentials<'_> {
         match self {
             Self::Basic { id, .. } => id,
             Self::Post { id, .. } | Self::None { id } => id,
+            #[cfg(feature = "jwt")]
+            Self::Assertion { id, .. } => id,
         }
     }
 
@@ -58,6 +72,8 @@ impl Credentials<'_> {
             Self::Basic { secret, .. } => Some(ClientSecret::from_presented(secret)),
             Self::Post { secret, .. } => Some(ClientSecret::from_presented(secret.to_owned())),
             Self::None { .. } => None,
+            #[cfg(feature = "jwt")]
+            Self::Assertion { .. } => None,
         }
     }
 }
@@ -65,7 +81,10 @@ impl Credentials<'_> {
 impl std::fmt::Debug for Credentials<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Credentials")
-            .field("method", &self.method())
+            .field(
+                "method",
+                &self.method().map_or("client_assertion", AuthMethod::as_str),
+            )
             .field("client_id", &self.id())
             .finish_non_exhaustive()
     }
@@ -73,8 +92,10 @@ impl std::fmt::Debug for Credentials<'_> {
 
 /// Decodes the credentials of an `Authorization: Basic` value (the part after the scheme):
 /// base64, split at the **first** colon, then form-url-decode each half
-/// ([RFC 6749 §2.3.1](https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1), TE-06).
+/// ([RFC 6749 §2.3.1](https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1), [RFC 6749 §2.3.1]).
 /// Returns `None` for anything malformed.
+///
+/// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
 pub(crate) fn decode_basic(token68: &str) -> Option<(String, String)> {
     if token68.is_empty() || token68.len() > 4096 {
         return None;
@@ -87,15 +108,22 @@ pub(crate) fn decode_basic(token68: &str) -> Option<(String, String)> {
 }
 
 /// The 401 `invalid_client` answer: always with a Basic challenge, so a client that tried
-/// the header learns the scheme (TE-09) and one that sent body credentials is told the
+/// the header learns the scheme ([RFC 6749 §5.2]) and one that sent body credentials is told the
 /// same thing.
+///
+/// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
 pub(crate) fn invalid_client(realm: &str, description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::INVALID_CLIENT)
         .with_description(description)
         .with_challenge(render::challenge("Basic", realm, &[("charset", "UTF-8")]))
 }
 
-/// Picks the one authentication method the request uses (TE-06, TE-07, TE-08).
+/// Picks the one authentication method the request uses ([RFC 6749 §2.3.1], [OAuth 2.1 §2.4.1],
+/// [RFC 6749 §2.3]).
+///
+/// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+/// [OAuth 2.1 §2.4.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-2.4.1
+/// [RFC 6749 §2.3]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3
 pub(crate) fn extract<'a>(
     request: &HttpRequest,
     form: &'a Form<'a>,
@@ -123,11 +151,16 @@ pub(crate) fn extract<'a>(
                 "unsupported authentication scheme",
             );
         }
+        // CA-09: with an assertion involved, RFC 7521 §4.2.1's `invalid_client` wins
+        // over TE-08's `invalid_request`.
+        if has_assertion(form) {
+            return failed(
+                AuthFailure::UnsupportedMethod,
+                "more than one client authentication method",
+            );
+        }
         // TE-08: one method per request.
-        if form.contains("client_secret")
-            || form.contains("client_assertion")
-            || form.contains("client_assertion_type")
-        {
+        if form.contains("client_secret") {
             return malformed("more than one client authentication method");
         }
         let Some((id, secret)) = decode_basic(header.credentials) else {
@@ -138,16 +171,15 @@ pub(crate) fn extract<'a>(
         }
         return Ok(Credentials::Basic { id, secret });
     }
-    let assertion = form.contains("client_assertion") || form.contains("client_assertion_type");
-    if assertion && form.contains("client_secret") {
-        // TE-08: two methods in the body is "more than one mechanism" (RFC 6749 §5.2).
-        return malformed("more than one client authentication method");
-    }
-    if assertion {
-        return failed(
-            AuthFailure::UnsupportedMethod,
-            "unsupported client authentication method",
-        );
+    if has_assertion(form) {
+        if form.contains("client_secret") {
+            // CA-09: a secret beside an assertion is `invalid_client` (RFC 7521 §4.2.1).
+            return failed(
+                AuthFailure::UnsupportedMethod,
+                "more than one client authentication method",
+            );
+        }
+        return assertion_credentials(form, realm);
     }
     match (form.get("client_id"), form.get("client_secret")) {
         (Some(id), Some(secret)) => Ok(Credentials::Post { id, secret }),
@@ -155,6 +187,50 @@ pub(crate) fn extract<'a>(
         (None, Some(_)) => malformed("client_secret without client_id"),
         (None, None) => failed(AuthFailure::NoCredentials, "client authentication required"),
     }
+}
+
+/// Whether the body carries either assertion parameter.
+fn has_assertion(form: &Form<'_>) -> bool {
+    form.contains("client_assertion") || form.contains("client_assertion_type")
+}
+
+/// The credentials of `client_assertion` and `client_assertion_type` ([RFC 7521 §4.2]): both or
+/// neither (`invalid_request`), the JWT bearer type only (`invalid_client`), and a client
+/// named by the body's `client_id` or else the assertion's `iss`.
+///
+/// [RFC 7521 §4.2]: https://www.rfc-editor.org/rfc/rfc7521#section-4.2
+fn assertion_credentials<'a>(
+    form: &'a Form<'a>,
+    realm: &str,
+) -> Result<Credentials<'a>, (OAuthError, Option<AuthFailure>)> {
+    let (Some(kind), Some(assertion)) = (
+        form.get("client_assertion_type"),
+        form.get("client_assertion"),
+    ) else {
+        return Err((
+            OAuthError::new(ErrorCode::INVALID_REQUEST)
+                .with_description("client_assertion and client_assertion_type go together"),
+            None,
+        ));
+    };
+    #[cfg(feature = "jwt")]
+    if kind == crate::client_assertion::JWT_BEARER {
+        let id = match form.get("client_id") {
+            Some(id) => id.to_owned(),
+            None => crate::jose::unverified_assertion_issuer(assertion).ok_or_else(|| {
+                (
+                    invalid_client(realm, "client assertion invalid"),
+                    Some(AuthFailure::InvalidAssertion),
+                )
+            })?,
+        };
+        return Ok(Credentials::Assertion { id, assertion });
+    }
+    let _ = (kind, assertion);
+    Err((
+        invalid_client(realm, "unsupported client authentication method"),
+        Some(AuthFailure::UnsupportedMethod),
+    ))
 }
 
 /// Whether the request names a client or tries to authenticate one at all: an
@@ -177,19 +253,34 @@ pub(crate) struct Authenticator<'a> {
     pub(crate) limiter: &'a dyn AttemptLimiter,
     pub(crate) realm: &'a str,
     pub(crate) now: SystemTime,
+    /// Where assertion `jti`s are consumed.
+    #[cfg(feature = "jwt")]
+    pub(crate) single_use: &'a dyn crate::store::SingleUseStore,
+    /// The issuer identifier, the audience of assertions.
+    #[cfg(feature = "jwt")]
+    pub(crate) issuer: &'a str,
+    /// Whether `private_key_jwt` is on.
+    #[cfg(feature = "jwt")]
+    pub(crate) private_key_jwt: bool,
+    /// Whether `client_secret_jwt` is on.
+    #[cfg(feature = "jwt")]
+    pub(crate) client_secret_jwt: bool,
     /// The call, for the events of a failure.
     pub(crate) call: &'a Call<'a>,
 }
 
 impl Authenticator<'_> {
     /// Authenticates `credentials`: the client must exist, use its registered method
-    /// (TE-07), not be throttled (TE-10), and present a matching secret.
+    /// ([OAuth 2.1 §2.4.1]), not be throttled ([RFC 6749 §2.3.1]), and present a matching secret.
     ///
     /// Unknown clients, wrong methods and wrong secrets all get the same answer. Client
     /// identifiers are not secrets (they travel in authorization URLs), so the limiter
     /// tracks only registered clients: throttling, and the time a secret check takes, can
     /// tell a prober that a `client_id` exists, which is the price of keeping
     /// attacker-chosen identifiers out of the limiter's table.
+    ///
+    /// [OAuth 2.1 §2.4.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-2.4.1
+    /// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
     pub(crate) async fn authenticate(
         &self,
         credentials: Credentials<'_>,
@@ -200,7 +291,7 @@ impl Authenticator<'_> {
             self.call
                 .emit(self.now, || EventKind::ClientAuthenticationFailed {
                     client_id_claimed: Some(Claimed::new(credentials.id())),
-                    method: Some(method),
+                    method,
                     reason,
                 });
             Rejection::from(invalid_client(self.realm, FAILED))
@@ -208,7 +299,11 @@ impl Authenticator<'_> {
         let Some(client) = find_presented_client(self.registry, credentials.id()).await? else {
             return Err(failed(AuthFailure::UnknownClient));
         };
-        if client.auth_method() != method {
+        #[cfg(feature = "jwt")]
+        if let Credentials::Assertion { assertion, .. } = credentials {
+            return self.authenticate_assertion(client, assertion).await;
+        }
+        if Some(client.auth_method()) != method {
             return Err(failed(AuthFailure::MethodNotRegistered));
         }
         let Some(presented) = credentials.into_secret() else {
@@ -235,23 +330,94 @@ impl Authenticator<'_> {
                     .emit(self.now, || EventKind::ClientAuthenticationFailed {
                         // The identifier the request claimed is the one it was found by.
                         client_id_claimed: Some(Claimed::new(client.id().as_str())),
-                        method: Some(method),
+                        method,
                         reason: AuthFailure::WrongSecret,
                     });
                 Err(invalid_client(self.realm, FAILED).into())
             }
-            Limited::Throttled(retry_after) => {
-                self.call.emit(self.now, || EventKind::LockedOut {
-                    limiter: Limiter::ClientSecret,
-                    client_id: None,
+            Limited::Throttled(retry_after) => Err(self.throttled(&client, retry_after)),
+        }
+    }
+
+    /// The answer to a client locked out by the limiter ([RFC 6749 §2.3.1]), with its event.
+    ///
+    /// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+    fn throttled(&self, client: &Client, retry_after: std::time::Duration) -> Rejection {
+        self.call.emit(self.now, || EventKind::LockedOut {
+            limiter: Limiter::ClientSecret,
+            client_id: None,
+            client_id_claimed: Some(Claimed::new(client.id().as_str())),
+        });
+        invalid_client(self.realm, "too many failed authentication attempts")
+            .with_retry_after(retry_after.as_secs().max(1))
+            .into()
+    }
+
+    /// `private_key_jwt` and `client_secret_jwt` ([RFC 7521 §4.2]..[RFC 7523bis §4]): the client
+    /// must be
+    /// registered for one of them, and the method on; the signature and claims checks
+    /// count in the limiter like a secret check; then the `jti` is consumed in the shared
+    /// single-use store, so of any number of requests with one assertion, at any endpoint
+    /// and instance, one authenticates. Every refusal is one event.
+    ///
+    /// [RFC 7521 §4.2]: https://www.rfc-editor.org/rfc/rfc7521#section-4.2
+    /// [RFC 7523bis §4]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-rfc7523bis
+    #[cfg(feature = "jwt")]
+    async fn authenticate_assertion(
+        &self,
+        client: Arc<Client>,
+        assertion: &str,
+    ) -> Result<Arc<Client>, Rejection> {
+        use crate::client_assertion::{AssertionCheck, AssertionFailure};
+        let refused = |reason, failure: AssertionFailure| {
+            self.call
+                .emit(self.now, || EventKind::ClientAuthenticationFailed {
                     client_id_claimed: Some(Claimed::new(client.id().as_str())),
+                    method: Some(client.auth_method()),
+                    reason,
                 });
-                Err(
-                    invalid_client(self.realm, "too many failed authentication attempts")
-                        .with_retry_after(retry_after.as_secs().max(1))
-                        .into(),
-                )
+            Rejection::from(invalid_client(self.realm, failure.description()))
+        };
+        let enabled = match client.auth_method() {
+            AuthMethod::PrivateKeyJwt => self.private_key_jwt,
+            AuthMethod::ClientSecretJwt => self.client_secret_jwt,
+            _ => false,
+        };
+        if !enabled {
+            return Err(refused(
+                AuthFailure::MethodNotRegistered,
+                AssertionFailure::Method,
+            ));
+        }
+        let check = AssertionCheck {
+            issuer: self.issuer,
+            now: self.now,
+        };
+        let key = AttemptKey::client(client.id());
+        let verified = limited(self.limiter, &key, self.now, async {
+            let verified = check.verify(&client, assertion);
+            let outcome = if verified.is_ok() {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            };
+            Ok::<_, Error>((outcome, verified))
+        })
+        .await?;
+        let verified = match verified {
+            Limited::Answer(Ok(verified)) => verified,
+            Limited::Answer(Err(failure)) => {
+                return Err(refused(AuthFailure::InvalidAssertion, failure));
             }
+            Limited::Throttled(retry_after) => return Err(self.throttled(&client, retry_after)),
+        };
+        if check.consume(self.single_use, &client, &verified).await? {
+            Ok(client)
+        } else {
+            Err(refused(
+                AuthFailure::AssertionReplayed,
+                AssertionFailure::Replayed,
+            ))
         }
     }
 }

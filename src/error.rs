@@ -61,6 +61,33 @@ impl ErrorCode {
     /// `expired_token`: the device code expired; the device may start a new request
     /// ([RFC 8628 §3.5](https://www.rfc-editor.org/rfc/rfc8628#section-3.5)).
     pub const EXPIRED_TOKEN: Self = Self(Cow::Borrowed("expired_token"));
+    /// `login_required`: the request asked for no user interaction (`prompt=none`), and the
+    /// user must sign in
+    /// ([OpenID Connect Core §3.1.2.6](https://openid.net/specs/openid-connect-core-1_0.html#AuthError)).
+    pub const LOGIN_REQUIRED: Self = Self(Cow::Borrowed("login_required"));
+    /// `consent_required`: no user interaction was allowed, and consent is needed (Core
+    /// §3.1.2.6).
+    pub const CONSENT_REQUIRED: Self = Self(Cow::Borrowed("consent_required"));
+    /// `interaction_required`: no user interaction was allowed, and some is needed (Core
+    /// §3.1.2.6).
+    pub const INTERACTION_REQUIRED: Self = Self(Cow::Borrowed("interaction_required"));
+    /// `account_selection_required`: no user interaction was allowed, and the user must
+    /// choose among several accounts (Core §3.1.2.6).
+    pub const ACCOUNT_SELECTION_REQUIRED: Self = Self(Cow::Borrowed("account_selection_required"));
+    /// `unmet_authentication_requirements`: the authentication cannot meet what the
+    /// request made essential, such as an `acr` value
+    /// ([OpenID Connect Core Error Code unmet_authentication_requirements](https://openid.net/specs/openid-connect-unmet-authentication-requirements-1_0.html)).
+    pub const UNMET_AUTHENTICATION_REQUIREMENTS: Self =
+        Self(Cow::Borrowed("unmet_authentication_requirements"));
+    /// `request_not_supported`: the server does not accept request objects by value (Core
+    /// §3.1.2.6).
+    pub const REQUEST_NOT_SUPPORTED: Self = Self(Cow::Borrowed("request_not_supported"));
+    /// `request_uri_not_supported`: the server does not accept request objects by
+    /// reference (Core §3.1.2.6).
+    pub const REQUEST_URI_NOT_SUPPORTED: Self = Self(Cow::Borrowed("request_uri_not_supported"));
+    /// `registration_not_supported`: the server does not accept the `registration`
+    /// parameter (Core §3.1.2.6).
+    pub const REGISTRATION_NOT_SUPPORTED: Self = Self(Cow::Borrowed("registration_not_supported"));
     /// `invalid_target`: a `resource` is malformed, unknown, not allowed for the client, or
     /// not granted ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)).
     pub const INVALID_TARGET: Self = Self(Cow::Borrowed("invalid_target"));
@@ -114,8 +141,9 @@ pub struct InvalidErrorCode(());
 ///
 /// The description is for developers. It is cleaned on construction: characters outside
 /// the RFC 6749 §5.2 set are dropped and it is cut to 256 characters, so echoing user input
-/// into it can never produce an invalid or injected response (ER-02). It must still never
-/// carry a secret or an internal detail (ER-05); the crate's own descriptions are fixed
+/// into it can never produce an invalid or injected response ([RFC 6749 §4.1.2.1]). It must still
+/// never
+/// carry a secret or an internal detail ([RFC 6749 §5.2]); the crate's own descriptions are fixed
 /// strings.
 ///
 /// ```
@@ -127,6 +155,9 @@ pub struct InvalidErrorCode(());
 /// assert_eq!(response.status.as_u16(), 400);
 /// assert_eq!(response.header("cache-control"), Some("no-store"));
 /// ```
+///
+/// [RFC 6749 §4.1.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1
+/// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthError {
     code: ErrorCode,
@@ -151,7 +182,9 @@ impl OAuthError {
         }
     }
 
-    /// Adds an `error_description`, cleaned to the allowed characters (ER-02).
+    /// Adds an `error_description`, cleaned to the allowed characters ([RFC 6749 §4.1.2.1]).
+    ///
+    /// [RFC 6749 §4.1.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1
     #[must_use]
     pub fn with_description(mut self, description: impl Into<Cow<'static, str>>) -> Self {
         let description = description.into();
@@ -172,7 +205,9 @@ impl OAuthError {
     }
 
     /// Adds an `error_uri`. A URI with characters outside `%x21 / %x23-5B / %x5D-7E` is
-    /// ignored (ER-02).
+    /// ignored ([RFC 6749 §4.1.2.1]).
+    ///
+    /// [RFC 6749 §4.1.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1
     #[must_use]
     pub fn with_uri(mut self, uri: &url::Url) -> Self {
         let text = uri.as_str();
@@ -183,16 +218,20 @@ impl OAuthError {
     }
 
     /// Marks the error as the answer to a failed `Authorization` header attempt: the
-    /// response carries `WWW-Authenticate` with this challenge (TE-09).
+    /// response carries `WWW-Authenticate` with this challenge ([RFC 6749 §5.2]).
+    ///
+    /// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
     pub(crate) fn with_challenge(mut self, challenge: String) -> Self {
         self.www_authenticate = Some(challenge);
         self
     }
 
-    /// Adds `Retry-After` (throttling, TE-10). The status stays the code's: a throttled
+    /// Adds `Retry-After` (throttling, [RFC 6749 §2.3.1]). The status stays the code's: a throttled
     /// `invalid_client` after an `Authorization` header attempt is still 401 with its
     /// challenge, as [RFC 6749 §5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2)
     /// requires, and any other throttled token error still 400.
+    ///
+    /// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
     pub(crate) fn with_retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
         self
@@ -235,8 +274,12 @@ impl OAuthError {
     /// Renders the error as a token-style response
     /// ([RFC 6749 §5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2)): JSON body,
     /// `Content-Type: application/json`, `Cache-Control: no-store`, `Pragma: no-cache`
-    /// (TE-12, ER-03), `WWW-Authenticate` after a failed header attempt (TE-09) and
+    /// ([RFC 6749 §5.1], [RFC 6749 §5.2]), `WWW-Authenticate` after a failed header attempt ([RFC
+    /// 6749 §5.2]) and
     /// `Retry-After` when throttled.
+    ///
+    /// [RFC 6749 §5.1]: https://www.rfc-editor.org/rfc/rfc6749#section-5.1
+    /// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
     pub fn to_response(&self) -> HttpResponse {
         let mut response = HttpResponse::json(self.status(), self.to_json());
         if let Some(challenge) = &self.www_authenticate {
@@ -332,7 +375,11 @@ impl StorageError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// The issuer is not an absolute `https` URL without query or fragment (MD-02, SEC-01).
+    /// The issuer is not an absolute `https` URL without query or fragment ([RFC 8414 §2], [RFC
+    /// 6749 §3.1]).
+    ///
+    /// [RFC 8414 §2]: https://www.rfc-editor.org/rfc/rfc8414#section-2
+    /// [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
     #[error("invalid issuer: {0}")]
     Issuer(&'static str),
     /// A lifetime or limit is zero or out of range.
@@ -349,7 +396,7 @@ pub enum ConfigError {
 /// Everything a [`Server`](crate::Server) endpoint can fail with.
 ///
 /// Protocol failures are not errors: a rejected request is an `Ok` response with its RFC
-/// status (DESIGN decision 6). An `Err` means the host's storage or a plug-in failed; send
+/// status. An `Err` means the host's storage or a plug-in failed; send
 /// [`Error::to_response`] and log the error (its `source()` chain has the cause, which
 /// never reaches the client).
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,5 @@
 //! The HTTP boundary: what an adapter hands in ([`HttpRequest`]) and sends back
-//! ([`HttpResponse`]). Plain data, no framework types (DESIGN decision 10).
+//! ([`HttpResponse`]). Plain data, no framework types.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -437,7 +437,9 @@ pub(crate) fn serve_get(request: &HttpRequest, get: impl FnOnce() -> HttpRespons
 impl HttpResponse {
     /// A JSON response with the headers every token-style response carries:
     /// `Content-Type: application/json`, `Cache-Control: no-store` and `Pragma: no-cache`
-    /// ([RFC 6749 §5.1](https://www.rfc-editor.org/rfc/rfc6749#section-5.1), TE-12).
+    /// ([RFC 6749 §5.1](https://www.rfc-editor.org/rfc/rfc6749#section-5.1), [RFC 6749 §5.1]).
+    ///
+    /// [RFC 6749 §5.1]: https://www.rfc-editor.org/rfc/rfc6749#section-5.1
     pub(crate) fn json(status: Status, body: Vec<u8>) -> Self {
         Self {
             status,

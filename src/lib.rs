@@ -216,6 +216,8 @@
 // The public interface is, in tiers (rustls style): at the root, what wiring a server
 // needs; below it, one module per kind of user (store implementers, limiter implementers,
 // extension grants, resource servers, ...). Every public name has exactly one path.
+#[cfg(feature = "jwt")]
+mod client_assertion;
 mod client_auth;
 pub mod clock;
 mod config;
@@ -231,6 +233,9 @@ pub mod jose;
 pub mod limiter;
 pub mod metadata;
 pub mod observe;
+#[cfg(feature = "oidc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+pub mod oidc;
 mod params;
 pub mod pkce;
 pub mod random;
@@ -272,6 +277,9 @@ pub mod authorize {
     pub use crate::endpoint::authorize::{
         ApproveError, AuthorizeError, PendingAuthorization, RedirectError,
     };
+    #[cfg(feature = "oidc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+    pub use crate::oidc::Authentication;
     pub use crate::types::{InvalidRedirectUri, LocalhostPort, RedirectUri};
 }
 
@@ -311,7 +319,8 @@ pub mod postgres {
     #[cfg(feature = "jwt")]
     pub use crate::store::postgres::PgKeySetStore;
     pub use crate::store::postgres::{
-        PgAttemptLimiter, PgClientRegistry, PgCodeStore, PgDeviceStore, PgStores, PgTokenStore,
+        PgAttemptLimiter, PgClientRegistry, PgCodeStore, PgDeviceStore, PgSingleUseStore, PgStores,
+        PgTokenStore,
     };
     pub use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 }

@@ -102,7 +102,7 @@ pub enum Outcome {
 }
 
 /// Limits guesses of a secret per key (RFC 6749 §2.3.1: the server MUST protect
-/// secret-based client authentication against brute force, TE-10).
+/// secret-based client authentication against brute force, [RFC 6749 §2.3.1]).
 ///
 /// # Contract
 /// Before checking a credential the server asks [`check`](Self::check), and skips the check
@@ -127,6 +127,8 @@ pub enum Outcome {
 /// in PostgreSQL as [`PgAttemptLimiter`] does) when several instances must share counts.
 ///
 /// [`PgAttemptLimiter`]: https://docs.rs/grantflow/latest/grantflow/struct.PgAttemptLimiter.html
+///
+/// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
 #[async_trait]
 pub trait AttemptLimiter: Send + Sync + fmt::Debug {
     /// Whether `key` is locked out at `now`: [`Throttle::Deny`] once its failures in the

@@ -2,9 +2,12 @@
 //! ([RFC 6749 §3.1, §3.2, Appendix B](https://www.rfc-editor.org/rfc/rfc6749#appendix-B)).
 //!
 //! The crate parses forms itself (never into a map) so that a repeated parameter is seen
-//! and refused (TE-03, AZ-06), and so that hostile input is bounded before any allocation
-//! grows with it. The parameters a protocol defines as repeatable ([`MAY_REPEAT`]) are the
-//! one exception, read with [`Form::get_all`].
+//! and refused ([RFC 6749 §3.2], [RFC 6749 §3.1]), and so that hostile input is bounded before any
+//! allocation grows with it. The parameters a protocol defines as repeatable
+//! ([`MAY_REPEAT`]) are the one exception, read with [`Form::get_all`].
+//!
+//! [RFC 6749 §3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2
+//! [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
 
 use std::borrow::Cow;
 
@@ -47,10 +50,15 @@ impl Default for FormLimits {
 }
 
 /// The parameters that may appear more than once in one request: `resource`
-/// ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2), RI-02), an exception
-/// to the repeated-parameter rule of RFC 6749 §3.1 and §3.2 (AZ-06, TE-03, DG-01). Every
-/// other name is refused when repeated.
-pub(crate) const MAY_REPEAT: [&str; 1] = ["resource"];
+/// ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)) and `audience`
+/// ([RFC 8693 §2.1](https://www.rfc-editor.org/rfc/rfc8693#section-2.1)), exceptions to
+/// the repeated-parameter rule of RFC 6749 §3.1 and §3.2 ([RFC 6749 §3.2], [RFC 8693 §2.1]). Every
+/// other name
+/// is refused when repeated.
+///
+/// [RFC 6749 §3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2
+/// [RFC 8693 §2.1]: https://www.rfc-editor.org/rfc/rfc8693#section-2.1
+pub(crate) const MAY_REPEAT: [&str; 2] = ["resource", "audience"];
 
 /// Whether `name` is one of the repeatable parameters of [`MAY_REPEAT`].
 pub(crate) fn may_repeat(name: &str) -> bool {
@@ -95,8 +103,10 @@ pub(crate) fn is_plain_name(name: &str) -> bool {
 }
 
 impl<'a> Form<'a> {
-    /// Parses a form body or query string: each name at most once (TE-03) except the
-    /// names of [`MAY_REPEAT`], empty values dropped.
+    /// Parses a form body or query string: each name at most once ([RFC 6749 §3.2]) except
+    /// the names of [`MAY_REPEAT`], empty values dropped.
+    ///
+    /// [RFC 6749 §3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2
     pub(crate) fn parse(input: &'a [u8], limits: &FormLimits) -> Result<Self, FormError> {
         let mut pairs = parse_pairs(input, limits)?;
         // A name sent twice is refused even when one of the values is empty: the

@@ -14,7 +14,7 @@ use crate::secret::CodeVerifier;
 /// A `code_challenge_method`
 /// ([RFC 7636 §4.3](https://www.rfc-editor.org/rfc/rfc7636#section-4.3)).
 ///
-/// Names are compared exactly, case included (PK-05): `s256` is not `S256`.
+/// Names are compared exactly, case included ([RFC 7636 §4.4.1]): `s256` is not `S256`.
 ///
 /// ```
 /// use grantflow::pkce::PkceMethod;
@@ -22,6 +22,8 @@ use crate::secret::CodeVerifier;
 /// assert_eq!(PkceMethod::parse("s256"), None);
 /// assert_eq!(PkceMethod::Plain.as_str(), "plain");
 /// ```
+///
+/// [RFC 7636 §4.4.1]: https://www.rfc-editor.org/rfc/rfc7636#section-4.4.1
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum PkceMethod {
@@ -34,7 +36,9 @@ pub enum PkceMethod {
 }
 
 impl PkceMethod {
-    /// Parses a method name, exactly (PK-05).
+    /// Parses a method name, exactly ([RFC 7636 §4.4.1]).
+    ///
+    /// [RFC 7636 §4.4.1]: https://www.rfc-editor.org/rfc/rfc7636#section-4.4.1
     pub fn parse(name: &str) -> Option<Self> {
         match name {
             "S256" => Some(Self::S256),
@@ -56,7 +60,7 @@ impl PkceMethod {
 /// ([RFC 7636 §4.2](https://www.rfc-editor.org/rfc/rfc7636#section-4.2)).
 ///
 /// # Security
-/// The challenge must never appear in a response (PK-12). `Debug` prints only the method,
+/// The challenge must never appear in a response ([RFC 7636 §4.4]). `Debug` prints only the method,
 /// so records holding it are safe to print.
 ///
 /// ```
@@ -70,6 +74,8 @@ impl PkceMethod {
 /// assert!(challenge.verify(&verifier));
 /// assert_eq!(format!("{challenge:?}"), "CodeChallenge { method: S256, .. }");
 /// ```
+///
+/// [RFC 7636 §4.4]: https://www.rfc-editor.org/rfc/rfc7636#section-4.4
 #[derive(Clone, PartialEq, Eq)]
 pub struct CodeChallenge {
     method: PkceMethod,
@@ -78,8 +84,10 @@ pub struct CodeChallenge {
 
 impl CodeChallenge {
     /// Checks the challenge syntax: 43 to 128 characters from `[A-Za-z0-9-._~]`, and for
-    /// `S256` exactly 43 base64url characters, the encoding of a SHA-256 digest (PK-06).
+    /// `S256` exactly 43 base64url characters, the encoding of a SHA-256 digest ([RFC 7636 §4.2]).
     /// Returns `None` when it is malformed.
+    ///
+    /// [RFC 7636 §4.2]: https://www.rfc-editor.org/rfc/rfc7636#section-4.2
     pub fn new(method: PkceMethod, value: &str) -> Option<Self> {
         let well_formed = match method {
             PkceMethod::S256 => {
@@ -96,7 +104,9 @@ impl CodeChallenge {
         })
     }
 
-    /// The method the code was bound to; it alone decides verification (PK-09).
+    /// The method the code was bound to; it alone decides verification ([RFC 7636 §4.5]).
+    ///
+    /// [RFC 7636 §4.5]: https://www.rfc-editor.org/rfc/rfc7636#section-4.5
     pub fn method(&self) -> PkceMethod {
         self.method
     }
@@ -104,16 +114,20 @@ impl CodeChallenge {
     /// The challenge text, for writing to storage.
     ///
     /// # Security
-    /// Never send it back to a client (PK-12).
+    /// Never send it back to a client ([RFC 7636 §4.4]).
+    ///
+    /// [RFC 7636 §4.4]: https://www.rfc-editor.org/rfc/rfc7636#section-4.4
     pub fn as_str(&self) -> &str {
         &self.value
     }
 
     /// Verifies a presented verifier
-    /// ([RFC 7636 §4.6](https://www.rfc-editor.org/rfc/rfc7636#section-4.6), PK-08): for
+    /// ([RFC 7636 §4.6](https://www.rfc-editor.org/rfc/rfc7636#section-4.6), [RFC 7636 §4.6]): for
     /// `S256`, BASE64URL-without-padding of SHA-256 over the ASCII verifier must equal the
     /// challenge; for `plain`, the verifier itself. Compared in constant time. A verifier
     /// that breaks the RFC 7636 §4.1 syntax never verifies.
+    ///
+    /// [RFC 7636 §4.6]: https://www.rfc-editor.org/rfc/rfc7636#section-4.6
     pub fn verify(&self, verifier: &CodeVerifier) -> bool {
         self.verify_str(verifier.expose_secret())
     }
@@ -162,7 +176,9 @@ pub fn s256_challenge(verifier: &str) -> String {
 }
 
 /// `code-verifier = 43*128unreserved` ([RFC 7636 §4.1](https://www.rfc-editor.org/rfc/rfc7636#section-4.1),
-/// PK-07), also the syntax of a `plain` challenge.
+/// [RFC 7636 §4.1]), also the syntax of a `plain` challenge.
+///
+/// [RFC 7636 §4.1]: https://www.rfc-editor.org/rfc/rfc7636#section-4.1
 pub(crate) fn is_unreserved_43_128(value: &str) -> bool {
     (43..=128).contains(&value.len())
         && value

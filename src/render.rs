@@ -43,6 +43,18 @@ impl JsonObject {
         self
     }
 
+    /// Adds an array-of-strings member when `values` is `Some`.
+    pub(crate) fn optional_string_array(
+        &mut self,
+        name: &str,
+        values: Option<&[&str]>,
+    ) -> &mut Self {
+        if let Some(values) = values {
+            self.string_array(name, values.iter().copied());
+        }
+        self
+    }
+
     /// Adds an array-of-strings member.
     pub(crate) fn string_array<'v>(
         &mut self,
@@ -98,6 +110,14 @@ impl JsonObject {
         }
     }
 
+    /// Adds a member whose value is the object `value` (for nested claims such as `act`).
+    pub(crate) fn object(&mut self, name: &str, value: Self) -> &mut Self {
+        self.key(name);
+        let nested = value.finish();
+        self.buf.extend_from_slice(&nested);
+        self
+    }
+
     /// Adds a boolean member when `value` is `Some`; leaves it out otherwise.
     pub(crate) fn optional_boolean(&mut self, name: &str, value: Option<bool>) -> &mut Self {
         if let Some(value) = value {
@@ -151,9 +171,12 @@ fn push_string(buf: &mut Vec<u8>, value: &str) {
 
 /// Whether `c` may appear in an OAuth error text, `error_description` and `error_uri`
 /// included ([RFC 6749 §5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2):
-/// `%x20-21 / %x23-5B / %x5D-7E`, ER-02), and so in a challenge attribute value
-/// ([RFC 6750 §3](https://www.rfc-editor.org/rfc/rfc6750#section-3), BT-08): printable
+/// `%x20-21 / %x23-5B / %x5D-7E`, [RFC 6749 §4.1.2.1]), and so in a challenge attribute value
+/// ([RFC 6750 §3](https://www.rfc-editor.org/rfc/rfc6750#section-3), [RFC 6750 §3]): printable
 /// ASCII without `"` and `\`, so it can never end or escape a quoted string.
+///
+/// [RFC 6749 §4.1.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1
+/// [RFC 6750 §3]: https://www.rfc-editor.org/rfc/rfc6750#section-3
 pub(crate) fn is_error_char(c: char) -> bool {
     matches!(c, '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e')
 }

@@ -23,7 +23,7 @@ use sha2::{Digest as _, Sha256};
 use crate::random::Random;
 
 /// The SHA-256 digest of a secret: the only form in which stores see codes, tokens and
-/// client secrets (DESIGN decision 5).
+/// client secrets.
 ///
 /// Equality is plain byte equality, so digests work as map keys at full speed: timing can
 /// at most reveal how many leading bytes of two SHA-256 digests agree, which says nothing
@@ -85,7 +85,10 @@ impl fmt::Debug for TokenHash {
 }
 
 /// Draws 32 bytes (256 bits) from `random` and encodes them as base64url without padding:
-/// 43 characters, safe in URLs, headers and forms as-is (TE-14, AC-08).
+/// 43 characters, safe in URLs, headers and forms as-is ([RFC 6749 §10.3], [RFC 6749 §10.10]).
+///
+/// [RFC 6749 §10.3]: https://www.rfc-editor.org/rfc/rfc6749#section-10.3
+/// [RFC 6749 §10.10]: https://www.rfc-editor.org/rfc/rfc6749#section-10.10
 pub(crate) fn random_secret(random: &dyn Random) -> String {
     let mut bytes = [0u8; 32];
     random.fill(&mut bytes);
@@ -196,7 +199,7 @@ secret_type!(
 secret_type!(
     /// A device code ([RFC 8628 §3.2](https://www.rfc-editor.org/rfc/rfc8628#section-3.2)):
     /// what a device polls the token endpoint with. Never shown to the user; bound to the
-    /// client that asked for it (DG-04). Single use: it is not `Clone`.
+    /// client that asked for it ([RFC 8628 §5.2]). Single use: it is not `Clone`.
     ///
     /// ```
     /// use grantflow::secret::DeviceCode;
@@ -204,6 +207,8 @@ secret_type!(
     /// assert_eq!(code.expose_secret().len(), 43);
     /// assert_eq!(format!("{code:?}"), "DeviceCode(<redacted>)");
     /// ```
+    ///
+    /// [RFC 8628 §5.2]: https://www.rfc-editor.org/rfc/rfc8628#section-5.2
     DeviceCode,
     generate: "256 bits, above the 128 bits DG-04 asks for."
 );
@@ -212,13 +217,15 @@ secret_type!(
     /// A resource owner's password, presented with the legacy password grant
     /// ([RFC 6749 §4.3.2](https://www.rfc-editor.org/rfc/rfc6749#section-4.3.2)). Handed
     /// to the [`ResourceOwnerVerifier`](crate::grant::ResourceOwnerVerifier), never stored or
-    /// logged by the crate (PW-03).
+    /// logged by the crate ([RFC 6749 §4.3.2]).
     ///
     /// ```
     /// use grantflow::secret::ResourceOwnerPassword;
     /// let password = ResourceOwnerPassword::from_presented("hunter2".to_owned());
     /// assert_eq!(format!("{password:?}"), "ResourceOwnerPassword(<redacted>)");
     /// ```
+    ///
+    /// [RFC 6749 §4.3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.3.2
     ResourceOwnerPassword,
     generate: "Only useful in tests: real passwords are chosen by people."
 );

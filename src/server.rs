@@ -33,6 +33,9 @@ pub(crate) struct ServerState {
     pub(crate) grant_handlers: Vec<Arc<dyn GrantHandler>>,
     /// The metadata document, rendered once.
     pub(crate) metadata: Metadata,
+    /// The OpenID Provider's discovery document, rendered once (feature `oidc`).
+    #[cfg(feature = "oidc")]
+    pub(crate) openid_configuration: Option<Metadata>,
     /// What [`Server::warnings`] reports.
     pub(crate) warnings: Vec<&'static str>,
     /// The event stream: logs, audit sink and metrics.
@@ -89,7 +92,8 @@ impl Server {
     }
 
     /// Configuration warnings: settings that are allowed but discouraged, found by
-    /// [`ServerBuilder::build`]. One entry when the password grant is enabled (PW-04), and
+    /// [`ServerBuilder::build`]. One entry when the password grant is enabled ([RFC 6749 §10.7]),
+    /// and
     /// one when no [`code_store`](ServerBuilder::code_store) was given, so that
     /// authorization codes live in this process only. The crate has no logging dependency
     /// and prints nothing itself: log these at startup.
@@ -110,6 +114,8 @@ impl Server {
     /// assert!(server.warnings().is_empty());
     /// # Ok::<(), grantflow::ConfigError>(())
     /// ```
+    ///
+    /// [RFC 6749 §10.7]: https://www.rfc-editor.org/rfc/rfc6749#section-10.7
     pub fn warnings(&self) -> Vec<&'static str> {
         self.inner.warnings.clone()
     }

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use crate::random::Random;
 use crate::secret::{AccessToken, RefreshToken};
-use crate::types::{ClientId, GrantId, Resources, Scope, Subject};
+use crate::types::{Actor, ClientId, GrantId, Resources, Scope, Subject};
 
 /// What a token is about, handed to a [`TokenIssuer`] when it mints one.
 #[derive(Debug, Clone, Copy)]
@@ -33,6 +33,10 @@ pub struct TokenClaims<'a> {
     pub issued_at: SystemTime,
     /// When it expires.
     pub expires_at: SystemTime,
+    /// For a delegated token: the actor chain (the `act` claim,
+    /// [RFC 8693 §4.1](https://www.rfc-editor.org/rfc/rfc8693#section-4.1)). A
+    /// self-contained format must carry it.
+    pub actor: Option<&'a Actor>,
     /// When the resource owner authenticated, when the grant knows it.
     pub auth_time: Option<SystemTime>,
     /// The authentication context class the resource owner's authentication satisfied,
@@ -99,7 +103,7 @@ impl IssueError {
 /// [`SeededRandom`](crate::random::SeededRandom) can predict every token.
 ///
 /// Implementations must make values unguessable: at least 128 bits of CSPRNG output
-/// (TE-14), and integrity protection for any self-contained format.
+/// ([RFC 6749 §10.3]), and integrity protection for any self-contained format.
 ///
 /// ```
 /// use async_trait::async_trait;
@@ -133,6 +137,8 @@ impl IssueError {
 ///     }
 /// }
 /// ```
+///
+/// [RFC 6749 §10.3]: https://www.rfc-editor.org/rfc/rfc6749#section-10.3
 #[async_trait]
 pub trait TokenIssuer: Send + Sync + fmt::Debug {
     /// Mints an access token.

@@ -5,8 +5,10 @@
 //! every POST (cheap and stateless), so nothing the browser could alter is trusted.
 
 use std::net::IpAddr;
+use std::time::SystemTime;
 
-use grantflow::authorize::{AuthorizeError, PendingAuthorization};
+use grantflow::authorize::{Authentication, AuthorizeError, PendingAuthorization};
+use grantflow::oidc::InteractionNeeded;
 use grantflow::{HttpRequest, HttpResponse, Method, Status};
 
 use super::DemoApp;
@@ -30,6 +32,16 @@ async fn show(app: &DemoApp, request: &HttpRequest) -> HttpResponse {
     let response = match validate(app, query).await {
         // The user has authenticated, so the error may go back to the client (AZ-07).
         Err(AuthorizeError::Redirect(error)) if session.user.is_some() => error.into_response(),
+        // OpenID Connect `prompt=none`: no page at all. The demo has no session to use
+        // without one, or asks for consent every time.
+        Ok(pending) if pending.openid().is_some_and(|o| o.prompt().is_none()) => {
+            let why = if session.user.is_some() {
+                InteractionNeeded::Consent
+            } else {
+                InteractionNeeded::Login
+            };
+            pending.refuse(why)
+        }
         outcome => render(outcome, &session, query),
     };
     session.attach_cookie(response)
@@ -78,7 +90,9 @@ async fn submit(app: &DemoApp, peer: IpAddr, request: &HttpRequest) -> HttpRespo
     };
     match (outcome, form.decision) {
         (Err(error), _) => error.see_other().into_response(),
-        (Ok(pending), Some(Decision::Approve)) => approve(pending, subject).await,
+        (Ok(pending), Some(Decision::Approve)) => {
+            approve(pending, subject, session.signed_in_at).await
+        }
         (Ok(pending), Some(Decision::Deny)) => pending.see_other().deny(),
         (Ok(_), _) => pages::see_other(&this_page),
     }
@@ -91,10 +105,24 @@ async fn validate(app: &DemoApp, query: &str) -> Result<PendingAuthorization, Au
     app.inner.server.authorize(&request).await
 }
 
-async fn approve(pending: PendingAuthorization, subject: grantflow::Subject) -> HttpResponse {
+async fn approve(
+    pending: PendingAuthorization,
+    subject: grantflow::Subject,
+    signed_in_at: Option<SystemTime>,
+) -> HttpResponse {
     // The demo grants what was asked; a real consent page may let the user narrow it.
     let scope = pending.requested_scope().clone();
-    match pending.see_other().approve(subject, scope).await {
+    // How the user signed in, for the ID token of an OpenID Connect request: when, and
+    // with a password (RFC 8176 `pwd`).
+    let mut authentication = Authentication::new(subject).with_amr(["pwd"]);
+    if let Some(at) = signed_in_at {
+        authentication = authentication.with_auth_time(at);
+    }
+    match pending
+        .see_other()
+        .approve_authentication(authentication, scope)
+        .await
+    {
         Ok(redirect) => redirect,
         Err(error) => {
             tracing::error!(%error, cause = ?error.storage_error(), "no code issued");

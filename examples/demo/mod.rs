@@ -38,13 +38,18 @@ use self::session::{Csrf, Flash, Sessions};
 use self::users::Users;
 
 /// The routes every example serves, with the path each is mounted at.
-pub(crate) const ROUTES: [(&str, Route); 10] = [
+pub(crate) const ROUTES: [(&str, Route); 12] = [
     ("/.well-known/oauth-authorization-server", Route::Metadata),
     (
         "/.well-known/oauth-protected-resource/api/data",
         Route::ResourceMetadata,
     ),
+    (
+        "/.well-known/openid-configuration",
+        Route::OpenIdConfiguration,
+    ),
     ("/jwks", Route::Jwks),
+    ("/userinfo", Route::UserInfo),
     ("/authorize", Route::Authorize),
     ("/token", Route::Token),
     ("/device_authorization", Route::DeviceAuthorization),
@@ -122,7 +127,8 @@ impl Default for Limits {
 pub(crate) enum Route {
     /// RFC 8414 metadata: every other endpoint is discovered from it.
     Metadata,
-    /// The JWK Set of the signing keys (JWT mode; 404 otherwise).
+    /// The JWK Set of the signing keys (`jwks_uri`): ID tokens, and access tokens in JWT
+    /// mode.
     Jwks,
     /// The authorization endpoint, with the sign-in and consent page.
     Authorize,
@@ -141,6 +147,10 @@ pub(crate) enum Route {
     /// RFC 9728 metadata of [`ApiData`](Self::ApiData): where a client that got a 401
     /// there finds the authorization server.
     ResourceMetadata,
+    /// OpenID Connect discovery.
+    OpenIdConfiguration,
+    /// The OpenID Connect UserInfo endpoint.
+    UserInfo,
 }
 
 impl Route {
@@ -159,8 +169,8 @@ impl Route {
 pub(crate) enum AccessTokens {
     /// Opaque tokens, checked at `/api/data` in the token store.
     Opaque,
-    /// JWT access tokens signed with an ES256 key generated at startup, published at
-    /// `/jwks`, and verified offline at `/api/data`.
+    /// JWT access tokens signed with an ES256 key generated at startup (next to the RS256
+    /// key of ID tokens), published at `/jwks`, and verified offline at `/api/data`.
     Jwt,
 }
 
@@ -226,23 +236,28 @@ impl DemoApp {
         // asked for with `resource=<it>` are good there and nowhere else.
         let api_resource = format!("{issuer}{}", Route::ApiData.path());
         let users = Arc::new(Users::demo());
+        // The server's signing keys, one per algorithm: RS256, which every relying party
+        // supports, for ID tokens; ES256, the key set's default and far cheaper to sign
+        // with, for JWT access tokens. One instance: the key set's store is in memory, and
+        // the first keys sign at once. A deployment of several instances shares the store
+        // (`PgKeySetStore`) and loads the same private keys on each
+        // (`SigningKey::from_pkcs8`, from a KMS or its secret store).
+        let keys = KeySet::builder(&issuer, Arc::new(MemoryKeySetStore::new())).build()?;
+        for algorithm in [Algorithm::Rs256, Algorithm::Es256] {
+            keys.bootstrap(
+                Arc::new(SigningKey::generate(algorithm)?),
+                SystemTime::now(),
+            )
+            .await?;
+        }
         let mut builder = Server::builder(
             issuer.as_str(),
             Arc::new(demo_registry()?),
             Arc::new(MemoryTokenStore::new()),
-        );
+        )
+        .signing_keys(keys);
         if tokens == AccessTokens::Jwt {
-            // One instance: the key set's store is in memory, and the first key signs at
-            // once. A deployment of several instances shares the store (`PgKeySetStore`)
-            // and loads the same private keys on each (`SigningKey::from_pkcs8`).
-            let keys = KeySet::builder(&issuer, Arc::new(MemoryKeySetStore::new())).build()?;
-            keys.bootstrap(
-                Arc::new(SigningKey::generate(Algorithm::Es256)?),
-                SystemTime::now(),
-            )
-            .await?;
             builder = builder
-                .signing_keys(keys)
                 .jwt_access_tokens(JwtAccessTokens::new(&api_resource))
                 .access_token_ttl(JWT_ACCESS_TOKEN_TTL);
         }
@@ -250,7 +265,10 @@ impl DemoApp {
             // A loopback demo without TLS. A deployment keeps the default (https only, SEC-01).
             .dangerous(|d| d.allow_http_issuer())
             .device_store(Arc::new(MemoryDeviceStore::new()))
-            .scopes_supported("profile read:data write:data")
+            .scopes_supported("profile email read:data write:data")
+            // An OpenID Provider: ID tokens, UserInfo and discovery, alice's claims from the
+            // demo directory.
+            .openid_provider(users.clone())
             // Legacy clients only: enabled here for `demo-legacy`, the one client registered
             // with the password grant (PW-02).
             .password_grant(users.clone())
@@ -333,6 +351,10 @@ impl DemoApp {
             Route::Introspect => answer(server.introspect(&request).await),
             Route::ApiData => self.api_data(&request).await,
             Route::ResourceMetadata => self.inner.guard.serve_metadata(&request, route.path()),
+            Route::OpenIdConfiguration => server
+                .serve_openid_configuration(&request, route.path())
+                .unwrap_or_else(not_found),
+            Route::UserInfo => answer(server.userinfo(&request).await),
         };
         // Method, path and status only: queries and bodies carry codes and secrets.
         tracing::info!(
@@ -708,7 +730,7 @@ fn demo_registry() -> Result<MemoryClientRegistry, Box<dyn std::error::Error + S
             .redirect_uri("http://localhost:3000/callback")
             .grant_type(GrantType::AUTHORIZATION_CODE)
             .grant_type(GrantType::REFRESH_TOKEN)
-            .allowed_scope("profile read:data")
+            .allowed_scope("openid profile email read:data")
             .build()?,
     )?;
     registry.insert(
@@ -718,7 +740,7 @@ fn demo_registry() -> Result<MemoryClientRegistry, Box<dyn std::error::Error + S
             .redirect_uri("http://127.0.0.1/callback")
             .grant_type(GrantType::AUTHORIZATION_CODE)
             .grant_type(GrantType::REFRESH_TOKEN)
-            .allowed_scope("profile read:data")
+            .allowed_scope("openid profile email read:data")
             .build()?,
     )?;
     registry.insert(

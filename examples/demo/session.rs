@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -74,6 +74,8 @@ pub(super) struct Session {
     key: [u8; 32],
     /// The signed-in user, if any.
     pub(super) user: Option<Subject>,
+    /// When the user signed in (the ID token's `auth_time`).
+    pub(super) signed_in_at: Option<SystemTime>,
     /// The token every form of this session must post back.
     pub(super) csrf: String,
     /// The CSRF token of the session this one replaced, if any.
@@ -120,6 +122,7 @@ impl Session {
 
 struct Stored {
     user: Option<Subject>,
+    signed_in_at: Option<SystemTime>,
     csrf: String,
     previous_csrf: Option<String>,
     flash: Option<Flash>,
@@ -258,6 +261,7 @@ impl Sessions {
         Some(Session {
             key,
             user: stored.user.clone(),
+            signed_in_at: stored.signed_in_at,
             csrf: stored.csrf.clone(),
             previous_csrf: stored.previous_csrf.clone(),
             flash: stored.flash.take(),
@@ -295,8 +299,10 @@ impl Sessions {
         let key = digest(&id);
         let csrf = random_token();
         let now = Instant::now();
+        let signed_in_at = user.as_ref().map(|_| SystemTime::now());
         let stored = Stored {
             user: user.clone(),
+            signed_in_at,
             csrf: csrf.clone(),
             previous_csrf: previous_csrf.clone(),
             flash: None,
@@ -312,6 +318,7 @@ impl Sessions {
         Session {
             key,
             user,
+            signed_in_at,
             csrf,
             previous_csrf,
             flash: None,

@@ -1,4 +1,5 @@
-//! The demo's user directory: one user, `alice` with password `alice-password`.
+//! The demo's user directory: one user, `alice` with password `alice-password`, and her
+//! OpenID Connect claims (name and e-mail address).
 //!
 //! A real host checks passwords against a slow, salted hash (Argon2, scrypt) in its user
 //! database; the demo keeps a SHA-256 digest to stay within the crate's dependencies and
@@ -6,8 +7,10 @@
 
 use async_trait::async_trait;
 use grantflow::grant::ResourceOwnerVerifier;
+use grantflow::oidc::{ClaimsQuery, ClaimsSource};
 use grantflow::secret::ResourceOwnerPassword;
 use grantflow::{Client, StorageError, Subject};
+use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
@@ -63,5 +66,23 @@ impl ResourceOwnerVerifier for Users {
         password: &ResourceOwnerPassword,
     ) -> Result<Option<Subject>, StorageError> {
         Ok(Users::verify(self, username, password.expose_secret()))
+    }
+}
+
+/// The OpenID Provider's claims source: alice's profile and e-mail claims. grantflow
+/// releases only those the granted scope and the request's `claims` parameter ask for.
+#[async_trait]
+impl ClaimsSource for Users {
+    async fn claims(&self, query: &ClaimsQuery<'_>) -> Result<Map<String, Value>, StorageError> {
+        let mut claims = Map::new();
+        if query.subject.as_str() == "alice" {
+            claims.insert("name".into(), Value::from("Alice Liddell"));
+            claims.insert("given_name".into(), Value::from("Alice"));
+            claims.insert("family_name".into(), Value::from("Liddell"));
+            claims.insert("preferred_username".into(), Value::from("alice"));
+            claims.insert("email".into(), Value::from("alice@example.com"));
+            claims.insert("email_verified".into(), Value::from(true));
+        }
+        Ok(claims)
     }
 }

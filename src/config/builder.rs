@@ -21,7 +21,7 @@ use crate::observe::{AuditSink, Events, LogKey};
 use crate::params::FormLimits;
 use crate::random::Random;
 use crate::server::{Server, ServerState};
-use crate::store::{ClientRegistry, CodeStore, DeviceStore, TokenStore};
+use crate::store::{ClientRegistry, CodeStore, DeviceStore, SingleUseStore, TokenStore};
 use crate::token_issuer::TokenIssuer;
 #[cfg(feature = "metrics")]
 use crate::types::ClientId;
@@ -63,6 +63,9 @@ struct Given {
     device_setting: bool,
     /// The password limiter, which needs [`ServerBuilder::password_grant`].
     password_limiter: bool,
+    /// An OpenID Provider setting, which needs [`ServerBuilder::openid_provider`].
+    #[cfg(feature = "oidc")]
+    openid_setting: bool,
     /// A `jwks_uri`, which needs signing keys.
     #[cfg(feature = "jwt")]
     jwks_uri: bool,
@@ -106,12 +109,48 @@ impl ServerBuilder {
         self
     }
 
-    /// Replaces the brute-force limiter for client secrets (TE-10). Default:
+    /// Replaces the brute-force limiter for client secrets ([RFC 6749 §2.3.1]). Default:
     /// [`MemoryAttemptLimiter::default`](crate::limiter::MemoryAttemptLimiter::default),
     /// 10 failures per client per minute. Deployments of several instances should share
     /// one limiter through their store.
+    ///
+    /// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
     pub fn attempt_limiter(mut self, limiter: Arc<dyn AttemptLimiter>) -> Self {
         self.config.clients.secret_limiter = limiter;
+        self
+    }
+
+    /// Replaces the store of values accepted only once: the `jti`s of client assertions
+    /// (`private_key_jwt`, `client_secret_jwt`). Default: a
+    /// [`MemorySingleUseStore`](crate::MemorySingleUseStore) of this process. A
+    /// deployment of more than one instance **must** share one store (a database backend,
+    /// such as `PgStores::single_use`): otherwise an assertion accepted by one instance
+    /// could be replayed at another.
+    pub fn single_use_store(mut self, store: Arc<dyn SingleUseStore>) -> Self {
+        self.config.clients.single_use = store;
+        self
+    }
+
+    /// Accepts `private_key_jwt` client authentication (a JWT signed with one of the
+    /// client's registered keys, [RFC 7523 §2.2](https://www.rfc-editor.org/rfc/rfc7523#section-2.2))
+    /// from clients registered for it ([`ClientBuilder::jwks`](crate::ClientBuilder::jwks)),
+    /// at every endpoint that authenticates clients, and advertises it in the metadata.
+    /// Default: off. Feature `jwt`.
+    #[cfg(feature = "jwt")]
+    pub fn private_key_jwt(mut self, enabled: bool) -> Self {
+        self.config.clients.private_key_jwt = enabled;
+        self
+    }
+
+    /// Accepts `client_secret_jwt` client authentication (HS256 assertions keyed with the
+    /// client secret, [RFC 7523 §2.2](https://www.rfc-editor.org/rfc/rfc7523#section-2.2))
+    /// from clients registered for it. Default: off, because the server must hold those
+    /// clients' secrets in recoverable form rather than as digests; prefer
+    /// [`private_key_jwt`](Self::private_key_jwt).
+    /// Feature `jwt`.
+    #[cfg(feature = "jwt")]
+    pub fn client_secret_jwt(mut self, enabled: bool) -> Self {
+        self.config.clients.client_secret_jwt = enabled;
         self
     }
 
@@ -128,8 +167,11 @@ impl ServerBuilder {
 
     /// How long refresh tokens live without use. Default: 14 days. Each rotation starts a
     /// new lifetime, so an active client keeps access while an idle refresh token expires
-    /// ([RFC 9700 §4.14.2](https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2), RT-08).
+    /// ([RFC 9700 §4.14.2](https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2), [RFC 9700
+    /// §4.14.2]).
     /// Must be at least the access token lifetime and at most 1 year.
+    ///
+    /// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
     pub fn refresh_token_ttl(mut self, ttl: Duration) -> Self {
         self.config.tokens.refresh_ttl = ttl;
         self
@@ -139,11 +181,13 @@ impl ServerBuilder {
     ///
     /// Refresh tokens are always rotated, and presenting a rotated-out token revokes the
     /// whole grant (reuse detection, [RFC 9700 §4.14.2](https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2),
-    /// RT-06). A client that sends two refreshes at once (two browser tabs) loses the
+    /// [RFC 9700 §4.14.2]). A client that sends two refreshes at once (two browser tabs) loses the
     /// race with one of them and would then lose the grant. Within `grace` after the
     /// rotation, a reuse of the old token by the same client is only refused with
     /// `invalid_grant`, without revoking. It never mints a second successor. At most 60
     /// seconds.
+    ///
+    /// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
     pub fn refresh_reuse_grace(mut self, grace: Duration) -> Self {
         self.config.tokens.refresh_reuse_grace = grace;
         self
@@ -227,9 +271,11 @@ impl ServerBuilder {
     ///
     /// A deployment of more than one instance **must** set a store shared by all of them
     /// (a database backend): a code issued by one instance is redeemed at whichever
-    /// instance the client's token request reaches, and single use (AC-01, AC-04) only
+    /// instance the client's token request reaches, and single use ([RFC 6749 §4.1.2]) only
     /// holds within one store. A single instance silences the warning by passing a
     /// `MemoryCodeStore` here.
+    ///
+    /// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
     pub fn code_store(mut self, codes: Arc<dyn CodeStore>) -> Self {
         self.config.code_flow.store = codes;
         self.given.code_store = true;
@@ -238,22 +284,26 @@ impl ServerBuilder {
 
     /// How long an authorization code can be redeemed. Default: 60 seconds; at most 10
     /// minutes ([RFC 6749 §4.1.2](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2):
-    /// "A maximum authorization code lifetime of 10 minutes is RECOMMENDED", AC-05). A
+    /// "A maximum authorization code lifetime of 10 minutes is RECOMMENDED", [RFC 6749 §4.1.2]). A
     /// code only has to survive one redirect and one back-channel request; a short
     /// lifetime narrows the window for a stolen code.
+    ///
+    /// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
     pub fn code_ttl(mut self, ttl: Duration) -> Self {
         self.config.code_flow.code_ttl = ttl;
         self
     }
 
     /// Whether a public client's `http://localhost` redirect URI matches with any port,
-    /// like the `127.0.0.1` and `[::1]` literals do (RU-07). Default:
+    /// like the `127.0.0.1` and `[::1]` literals do ([RFC 8252 §8.3]). Default:
     /// [`LocalhostPort::Any`], because native apps listen on an ephemeral port and
     /// [RFC 9700 §2.1](https://www.rfc-editor.org/rfc/rfc9700#section-2.1) states the port
     /// exception for "localhost" URIs. Confidential clients never get it. Set
     /// [`LocalhostPort::Exact`] to hold `localhost` URIs to exact matching
     /// ([RFC 8252 §8.3](https://www.rfc-editor.org/rfc/rfc8252#section-8.3) calls
     /// `localhost` NOT RECOMMENDED).
+    ///
+    /// [RFC 8252 §8.3]: https://www.rfc-editor.org/rfc/rfc8252#section-8.3
     pub fn localhost_port(mut self, port: LocalhostPort) -> Self {
         self.config.code_flow.localhost_port = port;
         self
@@ -277,7 +327,9 @@ impl ServerBuilder {
     /// How long device codes and user codes live (`expires_in`). Default: 10 minutes,
     /// long enough to find a phone and sign in, short enough to keep user-code guessing
     /// unlikely ([RFC 8628 §5.1](https://www.rfc-editor.org/rfc/rfc8628#section-5.1),
-    /// DG-07). Must be between 60 s and 1 hour.
+    /// [RFC 8628 §5.1]). Must be between 60 s and 1 hour.
+    ///
+    /// [RFC 8628 §5.1]: https://www.rfc-editor.org/rfc/rfc8628#section-5.1
     pub fn device_code_ttl(mut self, ttl: Duration) -> Self {
         self.config.device.code_ttl = ttl;
         self.given.device_setting = true;
@@ -287,7 +339,9 @@ impl ServerBuilder {
     /// The minimum polling interval sent to devices (`interval`). Default: 5 seconds, the
     /// value clients assume when none is sent
     /// ([RFC 8628 §3.2](https://www.rfc-editor.org/rfc/rfc8628#section-3.2)). Each
-    /// too-fast poll adds 5 seconds for that device code (DG-10). Whole seconds, 1 to 60.
+    /// too-fast poll adds 5 seconds for that device code ([RFC 8628 §3.5]). Whole seconds, 1 to 60.
+    ///
+    /// [RFC 8628 §3.5]: https://www.rfc-editor.org/rfc/rfc8628#section-3.5
     pub fn device_poll_interval(mut self, interval: Duration) -> Self {
         self.config.device.interval = interval;
         self.given.device_setting = true;
@@ -296,7 +350,9 @@ impl ServerBuilder {
 
     /// The `verification_uri`: the host's page where users enter user codes. Default: the
     /// issuer followed by `/device`. It must be an `https` URL without query or fragment
-    /// (DG-12: the user code goes only into `verification_uri_complete`).
+    /// ([RFC 8628 §4]: the user code goes only into `verification_uri_complete`).
+    ///
+    /// [RFC 8628 §4]: https://www.rfc-editor.org/rfc/rfc8628#section-4
     pub fn device_verification_uri(mut self, uri: &str) -> Self {
         uri.clone_into(&mut self.config.device.verification_uri);
         self.given.device_setting = true;
@@ -312,21 +368,25 @@ impl ServerBuilder {
     }
 
     /// The user code format. Default: [`UserCodeFormat::base20`], 8 characters from
-    /// `BCDFGHJKLMNPQRSTVWXZ` shown as `XXXX-XXXX`, 34.6 bits (DG-05). See
+    /// `BCDFGHJKLMNPQRSTVWXZ` shown as `XXXX-XXXX`, 34.6 bits ([RFC 8628 §6.1]). See
     /// [`UserCodeFormat`] for the entropy of other choices.
+    ///
+    /// [RFC 8628 §6.1]: https://www.rfc-editor.org/rfc/rfc8628#section-6.1
     pub fn user_code_format(mut self, format: UserCodeFormat) -> Self {
         self.config.device.user_code_format = format;
         self.given.device_setting = true;
         self
     }
 
-    /// Replaces the limiter of user-code entries (DG-07). Default:
+    /// Replaces the limiter of user-code entries ([RFC 8628 §5.1]). Default:
     /// [`MemoryAttemptLimiter::new(5, 10 minutes)`](crate::limiter::MemoryAttemptLimiter::new):
     /// after 5 wrong entries for one key within 10 minutes, the next is refused, right or
     /// wrong (right entries count nothing). Keys are
     /// [`AttemptKey::user_code_entry`](crate::limiter::AttemptKey::user_code_entry) of who
     /// entered the code. With the default format, 5 guesses find a given live code with
     /// probability 5 / 20^8 ≈ 2^-32 (V-DEV-3).
+    ///
+    /// [RFC 8628 §5.1]: https://www.rfc-editor.org/rfc/rfc8628#section-5.1
     pub fn user_code_limiter(mut self, limiter: Arc<dyn AttemptLimiter>) -> Self {
         self.config.device.limiter = limiter;
         self.given.device_setting = true;
@@ -338,29 +398,36 @@ impl ServerBuilder {
     /// Enables the legacy resource owner password credentials grant
     /// ([RFC 6749 §4.3](https://www.rfc-editor.org/rfc/rfc6749#section-4.3)), checking
     /// user credentials with `verifier`. Default: off, and `grant_type=password` is
-    /// `unsupported_grant_type` (PW-01).
+    /// `unsupported_grant_type` ([RFC 9700 §2.4]).
     ///
     /// Even when enabled, only clients registered with
     /// [`GrantType::PASSWORD`](crate::GrantType::PASSWORD) may use it; others get
-    /// `unauthorized_client` (PW-02). Failed attempts are throttled per user name by the
+    /// `unauthorized_client` ([RFC 6749 §4.3]). Failed attempts are throttled per user name by the
     /// [`password_limiter`](Self::password_limiter), keyed by
-    /// [`AttemptKey::username`](crate::limiter::AttemptKey::username) (PW-03).
+    /// [`AttemptKey::username`](crate::limiter::AttemptKey::username) ([RFC 6749 §4.3.2]).
     ///
     /// [RFC 9700 §2.4](https://www.rfc-editor.org/rfc/rfc9700#section-2.4): the grant
     /// "MUST NOT be used"; it exposes the user's password to the client and cannot do
     /// multi-factor authentication. Use it only to migrate legacy clients, give those
-    /// clients a narrow allowed scope, and log [`Server::warnings`] at startup (PW-04).
+    /// clients a narrow allowed scope, and log [`Server::warnings`] at startup ([RFC 6749 §10.7]).
+    ///
+    /// [RFC 9700 §2.4]: https://www.rfc-editor.org/rfc/rfc9700#section-2.4
+    /// [RFC 6749 §4.3]: https://www.rfc-editor.org/rfc/rfc6749#section-4.3
+    /// [RFC 6749 §4.3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.3.2
+    /// [RFC 6749 §10.7]: https://www.rfc-editor.org/rfc/rfc6749#section-10.7
     pub fn password_grant(mut self, verifier: Arc<dyn ResourceOwnerVerifier>) -> Self {
         self.config.password.verifier = Some(verifier);
         self
     }
 
-    /// Replaces the limiter of password guesses (PW-03). Default:
+    /// Replaces the limiter of password guesses ([RFC 6749 §4.3.2]). Default:
     /// [`MemoryAttemptLimiter::new(5, 5 minutes)`](crate::limiter::MemoryAttemptLimiter::new),
     /// per user name. It is separate from the client-secret limiter on purpose: user names
     /// are chosen by whoever calls the endpoint, and a flood of made-up names must not
     /// crowd registered clients out of the client limiter's table. Needs
     /// [`password_grant`](Self::password_grant).
+    ///
+    /// [RFC 6749 §4.3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.3.2
     pub fn password_limiter(mut self, limiter: Arc<dyn AttemptLimiter>) -> Self {
         self.config.password.limiter = limiter;
         self.given.password_limiter = true;
@@ -381,7 +448,8 @@ impl ServerBuilder {
 
     /// Registers a protected resource this server issues tokens for, by its resource
     /// identifier ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)): an
-    /// absolute `https` URI without fragment, compared character for character (a trailing
+    /// absolute `https` URI without fragment, or a URN for an audience that publishes no
+    /// metadata (`urn:example:billing`), compared character for character (a trailing
     /// `/` makes another resource). Tokens for it accept any scope the client may have; see
     /// [`resource_with_scopes`](Self::resource_with_scopes) for a resource with scopes of
     /// its own. Default: none.
@@ -390,11 +458,11 @@ impl ServerBuilder {
     /// authorization endpoint and at the token endpoint for every grant. A value that is
     /// not registered here, or that the client may not use
     /// ([`ClientBuilder::allowed_resource`](crate::ClientBuilder::allowed_resource)), is
-    /// refused with `invalid_target` (RI-03). The access token's audience is the resource
+    /// refused with `invalid_target`. The access token's audience is the resource
     /// the request named: [`TokenRecord::audience`](crate::store::TokenRecord::audience),
     /// `aud` at introspection, and what a [`BearerGuard`](crate::guard::BearerGuard) checks
-    /// against its own identifier (RI-09, RI-11). The resources are listed in the metadata
-    /// as `protected_resources`
+    /// against its own identifier. The `https` resources are listed in the metadata as
+    /// `protected_resources`
     /// ([RFC 9728 §4](https://www.rfc-editor.org/rfc/rfc9728#section-4)).
     pub fn resource(mut self, identifier: &str) -> Self {
         self.config.resources.add(identifier, None);
@@ -403,16 +471,16 @@ impl ServerBuilder {
 
     /// Registers a protected resource, as [`resource`](Self::resource), that understands
     /// only `scopes` (space-separated). A request that names it with a scope it does not
-    /// define is refused with `invalid_target` (RI-03); an access token for it from an
+    /// define is refused with `invalid_target` ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)); an access token for it from an
     /// existing grant gets the granted scope narrowed to those scopes, and the token
-    /// response says so (RI-09).
+    /// response says so ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)).
     pub fn resource_with_scopes(mut self, identifier: &str, scopes: &str) -> Self {
         self.config.resources.add(identifier, Some(scopes));
         self
     }
 
     /// The resource a request without `resource` is for, one of the registered resources
-    /// (RI-04, [RFC 8707 §2.1](https://www.rfc-editor.org/rfc/rfc8707#section-2.1)).
+    /// ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2), [RFC 8707 §2.1](https://www.rfc-editor.org/rfc/rfc8707#section-2.1)).
     /// Default: none: a request without `resource` gets a token without audience, which
     /// only a guard without a resource identifier accepts, unless
     /// [`require_resource`](Self::require_resource) refuses it.
@@ -430,7 +498,7 @@ impl ServerBuilder {
     }
 
     /// Whether a request that names no `resource` is refused with `invalid_target`
-    /// (RI-04). Default: `false`. Refused at [`build`](Self::build) together with a
+    /// ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)). Default: `false`. Refused at [`build`](Self::build) together with a
     /// [`default_resource`](Self::default_resource), or without any registered resource.
     pub fn require_resource(mut self, require: bool) -> Self {
         self.config.resources.require = require;
@@ -440,11 +508,13 @@ impl ServerBuilder {
     // ------------------------------------------------------------------ endpoints
 
     /// How the revocation endpoint answers a client that presents another client's token
-    /// (RV-05). Either way nothing is revoked. Default: `false`, answer 400
+    /// ([RFC 7009 §2.1]). Either way nothing is revoked. Default: `false`, answer 400
     /// `invalid_grant`, as [RFC 7009 §2.1](https://www.rfc-editor.org/rfc/rfc7009#section-2.1)
     /// asks ("the request is refused and the client is informed of the error"). `true`
     /// answers 200 as for an unknown token, so the response does not reveal that the token
     /// exists.
+    ///
+    /// [RFC 7009 §2.1]: https://www.rfc-editor.org/rfc/rfc7009#section-2.1
     pub fn revocation_hides_foreign_tokens(mut self, hide: bool) -> Self {
         self.config.revocation.hide_foreign_tokens = hide;
         self
@@ -517,8 +587,10 @@ impl ServerBuilder {
         self
     }
 
-    /// The `scopes_supported` to publish, space-separated (MD-03 recommends it). Default:
-    /// none, and the member is left out (MD-05).
+    /// The `scopes_supported` to publish, space-separated ([RFC 8414 §2] recommends it). Default:
+    /// none, and the member is left out ([RFC 8414 §2]).
+    ///
+    /// [RFC 8414 §2]: https://www.rfc-editor.org/rfc/rfc8414#section-2
     pub fn scopes_supported(mut self, scopes: &str) -> Self {
         self.config.metadata.scopes_supported = Some(scopes.to_owned());
         self
@@ -527,6 +599,96 @@ impl ServerBuilder {
     /// The `service_documentation` URL, for developers. Default: none.
     pub fn service_documentation(mut self, url: &str) -> Self {
         self.config.metadata.service_documentation = Some(url.to_owned());
+        self
+    }
+
+    // ------------------------------------------------------------------ OpenID Connect
+
+    /// Makes the server an OpenID Provider (feature `oidc`,
+    /// [OpenID Connect Core 1.0](https://openid.net/specs/openid-connect-core-1_0.html)):
+    /// an authorization request whose scope holds `openid` is an authentication request,
+    /// its code yields an ID token, and UserInfo, discovery and logout are served, with the
+    /// users' claims read from `claims`. Needs [`signing_keys`](Self::signing_keys) with an active
+    /// RS256 key (and one for every other algorithm of
+    /// [`id_token_signing_algorithms`](Self::id_token_signing_algorithms)). Default: off,
+    /// and `openid` is a scope value like any other.
+    #[cfg(feature = "oidc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+    pub fn openid_provider(mut self, claims: Arc<dyn crate::oidc::ClaimsSource>) -> Self {
+        self.config.openid.claims = Some(claims);
+        self
+    }
+
+    /// How long ID tokens (and signed UserInfo responses) are valid. Default: 5 minutes: a
+    /// client checks an ID token when it receives it, and an expired one still works as an
+    /// `id_token_hint`. Between 1 second and 1 day, and within the key set's maximum token
+    /// lifetime. Needs [`openid_provider`](Self::openid_provider).
+    #[cfg(feature = "oidc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+    pub fn id_token_ttl(mut self, ttl: Duration) -> Self {
+        self.config.openid.id_token_ttl = ttl;
+        self.given.openid_setting = true;
+        self
+    }
+
+    /// The algorithms clients may register for their ID tokens and UserInfo responses,
+    /// published as `id_token_signing_alg_values_supported`. Default: RS256 only, which
+    /// every OpenID Provider must support
+    /// ([Core §15.1](https://openid.net/specs/openid-connect-core-1_0.html#ServerMTI)), so
+    /// it must be in the set; the key set needs an active key for each. A client whose
+    /// registered algorithm is not in the set is refused at the authorization endpoint.
+    /// Needs [`openid_provider`](Self::openid_provider).
+    #[cfg(feature = "oidc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+    pub fn id_token_signing_algorithms(mut self, algorithms: crate::jose::AlgorithmSet) -> Self {
+        self.config.openid.signing_algorithms = algorithms;
+        self.given.openid_setting = true;
+        self
+    }
+
+    /// Enables pairwise subject identifiers
+    /// ([Core §8.1](https://openid.net/specs/openid-connect-core-1_0.html#PairwiseAlg)) with
+    /// `secret`, which every instance must share, for good. Default: none, and
+    /// `subject_types_supported` lists `public` only; a pairwise client is then refused at
+    /// the authorization endpoint. Needs [`openid_provider`](Self::openid_provider).
+    #[cfg(feature = "oidc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+    pub fn pairwise_secret(mut self, secret: crate::oidc::PairwiseSecret) -> Self {
+        self.config.openid.pairwise_secret = Some(secret);
+        self.given.openid_setting = true;
+        self
+    }
+
+    /// The `userinfo_endpoint` URL, served by [`Server::userinfo`]. Default: the issuer +
+    /// `/userinfo`. Needs [`openid_provider`](Self::openid_provider).
+    #[cfg(feature = "oidc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+    pub fn userinfo_endpoint(mut self, url: &str) -> Self {
+        url.clone_into(&mut self.config.openid.userinfo_endpoint);
+        self.given.openid_setting = true;
+        self
+    }
+
+    /// Publishes `url` as the `end_session_endpoint` of RP-initiated logout, where the
+    /// host serves [`Server::end_session`] and its confirmation page. Default: none, and
+    /// discovery does not advertise logout. Needs
+    /// [`openid_provider`](Self::openid_provider).
+    #[cfg(feature = "oidc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+    pub fn end_session_endpoint(mut self, url: &str) -> Self {
+        self.config.openid.end_session_endpoint = Some(url.to_owned());
+        self.given.openid_setting = true;
+        self
+    }
+
+    /// The `acr` values the host's authentication can achieve, space-separated, published
+    /// as `acr_values_supported`. Default: none, and the member is left out. Needs
+    /// [`openid_provider`](Self::openid_provider).
+    #[cfg(feature = "oidc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+    pub fn acr_values_supported(mut self, values: &str) -> Self {
+        self.config.openid.acr_values_supported = Some(values.to_owned());
+        self.given.openid_setting = true;
         self
     }
 
@@ -605,7 +767,8 @@ impl ServerBuilder {
     ///
     /// # Errors
     /// [`ConfigError`] when the issuer is not an `https` URL without query or fragment
-    /// (SEC-01, MD-02), a lifetime or URL is out of range, a setting is given for a grant
+    /// ([RFC 6749 §3.1], [RFC 8414 §2]), a lifetime or URL is out of range, a setting is given for
+    /// a grant
     /// that is not enabled (a device setting without
     /// [`device_store`](Self::device_store), a password limiter without
     /// [`password_grant`](Self::password_grant)), or two grant handlers claim the same
@@ -613,6 +776,9 @@ impl ServerBuilder {
     /// server's, or JWT access tokens are enabled without signing keys, with a default
     /// audience that is not an absolute URI, or with an access token lifetime beyond the
     /// keys' maximum token lifetime.
+    ///
+    /// [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
+    /// [RFC 8414 §2]: https://www.rfc-editor.org/rfc/rfc8414#section-2
     pub fn build(self) -> Result<Server, ConfigError> {
         let Self { config, given } = self;
         if given.device_setting && config.device.store.is_none() {
@@ -625,6 +791,12 @@ impl ServerBuilder {
                 "a password limiter was given, but the password grant is not enabled (ServerBuilder::password_grant)",
             ));
         }
+        #[cfg(feature = "oidc")]
+        if given.openid_setting && !config.openid.is_enabled() {
+            return Err(ConfigError::Setting(
+                "an OpenID Provider setting was given, but the provider is not enabled (ServerBuilder::openid_provider)",
+            ));
+        }
         #[cfg(feature = "jwt")]
         if given.jwks_uri && config.jwt.keys.is_none() {
             return Err(ConfigError::Setting(
@@ -634,6 +806,8 @@ impl ServerBuilder {
         config.check()?;
         let grant_handlers = grant_handlers(&config)?;
         let metadata = Metadata::render(&config, &grant_handlers)?;
+        #[cfg(feature = "oidc")]
+        let openid_configuration = crate::oidc::discovery::render(&config, &grant_handlers)?;
         let mut warnings = Vec::new();
         if config.password.verifier.is_some() {
             warnings.push(PASSWORD_GRANT_WARNING);
@@ -666,6 +840,8 @@ impl ServerBuilder {
             config,
             grant_handlers,
             metadata,
+            #[cfg(feature = "oidc")]
+            openid_configuration,
             warnings,
             events,
             #[cfg(feature = "jwt")]
@@ -813,9 +989,12 @@ mod tests {
         assert_eq!(server.warnings(), [PASSWORD_GRANT_WARNING]);
     }
 
-    /// TE-14 with injected randomness: a server draws every value from its `Random`, so a
+    /// [RFC 6749 §10.3] with injected randomness: a server draws every value from its `Random`, so
+    /// a
     /// seeded one issues tokens a test can predict (here: the log key at build, the new
     /// grant's id, then the access token).
+    ///
+    /// [RFC 6749 §10.3]: https://www.rfc-editor.org/rfc/rfc6749#section-10.3
     #[test]
     fn te_14_a_seeded_server_issues_predictable_tokens() {
         let issue = |seed| {

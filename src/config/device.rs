@@ -22,7 +22,9 @@ pub(crate) struct DeviceConfig {
     /// The device authorization endpoint's URL, for metadata.
     pub(crate) endpoint: String,
     pub(crate) user_code_format: UserCodeFormat,
-    /// The limiter of user-code entries (DG-07).
+    /// The limiter of user-code entries ([RFC 8628 §5.1]).
+    ///
+    /// [RFC 8628 §5.1]: https://www.rfc-editor.org/rfc/rfc8628#section-5.1
     pub(crate) limiter: Arc<dyn AttemptLimiter>,
 }
 
@@ -65,8 +67,10 @@ impl DeviceConfig {
 }
 
 /// An absolute URL of an allowed scheme with a host, no query, fragment or user
-/// information. For `verification_uri` the missing query is the point of DG-12: the user
+/// information. For `verification_uri` the missing query is the point of [RFC 8628 §4]: the user
 /// code goes only into `verification_uri_complete`.
+///
+/// [RFC 8628 §4]: https://www.rfc-editor.org/rfc/rfc8628#section-4
 fn check_uri(uri: &str, schemes: UrlSchemes) -> Result<(), ConfigError> {
     let ok = published_url(uri, schemes).is_some_and(|url| {
         url.username().is_empty()

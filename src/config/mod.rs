@@ -23,6 +23,8 @@ mod builder;
 mod device;
 #[cfg(feature = "jwt")]
 mod jwt;
+#[cfg(feature = "oidc")]
+mod openid;
 mod resources;
 
 use std::sync::Arc;
@@ -32,6 +34,8 @@ pub use builder::ServerBuilder;
 pub(crate) use device::DeviceConfig;
 #[cfg(feature = "jwt")]
 pub(crate) use jwt::JwtConfig;
+#[cfg(feature = "oidc")]
+pub(crate) use openid::OpenIdConfig;
 #[cfg(test)]
 pub(crate) use resources::KnownResource;
 pub(crate) use resources::ResourceConfig;
@@ -44,7 +48,10 @@ use crate::limiter::AttemptLimiter;
 use crate::observe::{AuditSink, LogKey};
 use crate::params::FormLimits;
 use crate::random::{Random, SystemRandom};
-use crate::store::{ClientRegistry, CodeStore, MemoryAttemptLimiter, MemoryCodeStore, TokenStore};
+use crate::store::{
+    ClientRegistry, CodeStore, MemoryAttemptLimiter, MemoryCodeStore, MemorySingleUseStore,
+    SingleUseStore, TokenStore,
+};
 use crate::token_issuer::{OpaqueTokenIssuer, TokenIssuer};
 use crate::types::{ClientId, LocalhostPort, Scope};
 
@@ -67,6 +74,9 @@ pub(crate) struct Config {
     pub(crate) device: DeviceConfig,
     /// The password grant, off unless it has a verifier.
     pub(crate) password: PasswordConfig,
+    /// The OpenID Provider (feature `oidc`), off unless it has a claims source.
+    #[cfg(feature = "oidc")]
+    pub(crate) openid: OpenIdConfig,
     /// The revocation endpoint.
     pub(crate) revocation: RevocationConfig,
     /// The protected resources tokens are issued for (resource indicators).
@@ -90,8 +100,24 @@ pub(crate) struct Config {
 #[derive(Debug)]
 pub(crate) struct ClientConfig {
     pub(crate) registry: Arc<dyn ClientRegistry>,
-    /// The brute-force limiter of client secrets (TE-10).
+    /// The brute-force limiter of client secrets ([RFC 6749 §2.3.1]).
+    ///
+    /// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
     pub(crate) secret_limiter: Arc<dyn AttemptLimiter>,
+    /// Where values accepted once (client assertion `jti`s) are recorded.
+    pub(crate) single_use: Arc<dyn SingleUseStore>,
+    /// Whether `private_key_jwt` is accepted (off by default: metadata advertises only
+    /// what is on, [RFC 8414 §2]).
+    ///
+    /// [RFC 8414 §2]: https://www.rfc-editor.org/rfc/rfc8414#section-2
+    #[cfg(feature = "jwt")]
+    pub(crate) private_key_jwt: bool,
+    /// Whether `client_secret_jwt` is accepted (off by default: it needs the plain
+    /// secret, [OpenID Connect Core 1.0 §9]).
+    ///
+    /// [OpenID Connect Core 1.0 §9]: https://openid.net/specs/openid-connect-core-1_0.html
+    #[cfg(feature = "jwt")]
+    pub(crate) client_secret_jwt: bool,
 }
 
 /// Token minting, storage and lifetimes.
@@ -187,7 +213,9 @@ pub struct Dangerous {
 impl Dangerous {
     /// Accepts an `http` issuer (and so `http` endpoints and `http` resource identifiers).
     /// Every OAuth endpoint and protected resource must be served over TLS in production
-    /// (SEC-01); this is for local development on loopback.
+    /// ([RFC 6749 §3.1]); this is for local development on loopback.
+    ///
+    /// [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
     pub fn allow_http_issuer(&mut self) -> &mut Self {
         self.allow_http_issuer = true;
         self
@@ -195,9 +223,11 @@ impl Dangerous {
 
     /// Accepts the PKCE `plain` method, and so an authorization request with a
     /// `code_challenge` but no `code_challenge_method` (whose method is then `plain`,
-    /// [RFC 7636 §4.3](https://www.rfc-editor.org/rfc/rfc7636#section-4.3), PK-04).
+    /// [RFC 7636 §4.3](https://www.rfc-editor.org/rfc/rfc7636#section-4.3), [RFC 7636 §4.3]).
     /// `plain` gives no protection when the authorization request leaks; OAuth 2.1 and
     /// RFC 9700 want `S256`. For legacy clients only.
+    ///
+    /// [RFC 7636 §4.3]: https://www.rfc-editor.org/rfc/rfc7636#section-4.3
     pub fn allow_plain_pkce(&mut self) -> &mut Self {
         self.allow_plain_pkce = true;
         self
@@ -231,7 +261,9 @@ impl Dangerous {
 /// Which schemes the server's own URLs (issuer, endpoints) may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum UrlSchemes {
-    /// `https` only (SEC-01).
+    /// `https` only ([RFC 6749 §3.1]).
+    ///
+    /// [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
     HttpsOnly,
     /// `http` too: [`Dangerous::allow_http_issuer`], for local development.
     HttpAllowed,
@@ -257,6 +289,11 @@ impl Config {
             clients: ClientConfig {
                 registry: clients,
                 secret_limiter: Arc::new(MemoryAttemptLimiter::default()),
+                single_use: Arc::new(MemorySingleUseStore::new()),
+                #[cfg(feature = "jwt")]
+                private_key_jwt: false,
+                #[cfg(feature = "jwt")]
+                client_secret_jwt: false,
             },
             tokens: TokenConfig {
                 store: tokens,
@@ -273,6 +310,8 @@ impl Config {
             device: DeviceConfig::new(base),
             #[cfg(feature = "jwt")]
             jwt: JwtConfig::new(base),
+            #[cfg(feature = "oidc")]
+            openid: OpenIdConfig::new(base),
             password: PasswordConfig {
                 verifier: None,
                 limiter: Arc::new(MemoryAttemptLimiter::new(5, Duration::from_secs(300))),
@@ -320,6 +359,8 @@ impl Config {
         #[cfg(feature = "jwt")]
         self.jwt
             .check(&self.issuer, self.tokens.access_ttl, schemes)?;
+        #[cfg(feature = "oidc")]
+        self.openid.check(schemes, self.jwt.keys.as_ref())?;
         self.http.check()?;
         self.observe.check()
     }
@@ -406,7 +447,11 @@ impl HttpConfig {
 }
 
 /// The issuer is an absolute URL of an allowed scheme with a host and no query or fragment
-/// ([RFC 8414 §2](https://www.rfc-editor.org/rfc/rfc8414#section-2), MD-02, SEC-01).
+/// ([RFC 8414 §2](https://www.rfc-editor.org/rfc/rfc8414#section-2), [RFC 8414 §2], [RFC 6749
+/// §3.1]).
+///
+/// [RFC 8414 §2]: https://www.rfc-editor.org/rfc/rfc8414#section-2
+/// [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
 fn check_issuer(issuer: &str, schemes: UrlSchemes) -> Result<(), ConfigError> {
     let url = url::Url::parse(issuer).map_err(|_| ConfigError::Issuer("not an absolute URL"))?;
     match url.scheme() {

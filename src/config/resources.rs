@@ -20,9 +20,9 @@ pub(crate) struct KnownResource {
 pub(crate) struct ResourceConfig {
     /// The resources, in the order they were configured; each identifier once.
     pub(crate) known: Vec<KnownResource>,
-    /// The resource a request without `resource` is for (RI-04).
+    /// The resource a request without `resource` is for ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)).
     pub(crate) default: Option<ResourceUri>,
-    /// Whether a request without `resource` is refused when there is no default (RI-04).
+    /// Whether a request without `resource` is refused when there is no default ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)).
     pub(crate) require: bool,
     /// The first malformed value a setter was given, reported by `check`.
     pub(crate) invalid: Option<&'static str>,
@@ -48,17 +48,20 @@ impl ResourceConfig {
     }
 
     /// The resources are absolute `https` URIs (or `http` ones where the server's URLs may
-    /// be `http`) without fragment (RI-01, PR-11), with a host; the default is one of them;
-    /// requiring a resource with a default configured says nothing, and is refused.
+    /// be `http`) without fragment ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2), [RFC 9728 §2](https://www.rfc-editor.org/rfc/rfc9728#section-2)), with a host, or URNs (RFC 8707 §2 allows
+    /// any absolute URI: a URN names an audience that publishes no metadata, such as the
+    /// logical targets of token exchange); the default is one of them; requiring a
+    /// resource with a default configured says nothing, and is refused.
     pub(super) fn check(&self, schemes: UrlSchemes) -> Result<(), ConfigError> {
         if let Some(invalid) = self.invalid {
             return Err(ConfigError::Setting(invalid));
         }
         for resource in &self.known {
             let url = url::Url::parse(resource.id.as_str()).ok();
-            if !url.is_some_and(|u| schemes.allow(u.scheme()) && u.host().is_some()) {
+            let urn = url.as_ref().is_some_and(|u| u.scheme() == "urn");
+            if !urn && !url.is_some_and(|u| schemes.allow(u.scheme()) && u.host().is_some()) {
                 return Err(ConfigError::Setting(
-                    "resource identifiers must be https URLs (see `dangerous().allow_http_issuer()`)",
+                    "resource identifiers must be https URLs or URNs (see `dangerous().allow_http_issuer()`)",
                 ));
             }
         }

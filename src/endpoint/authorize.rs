@@ -1,7 +1,7 @@
 //! The authorization endpoint
 //! ([RFC 6749 §3.1](https://www.rfc-editor.org/rfc/rfc6749#section-3.1),
-//! [§4.1.1](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1)) as a two-phase API
-//! (DESIGN decision 7): [`Server::authorize`] validates and stops with a
+//! [§4.1.1](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1)) as a two-phase API:
+//! [`Server::authorize`] validates and stops with a
 //! [`PendingAuthorization`] that the host resolves after it has authenticated the user and
 //! asked for consent.
 //!
@@ -24,7 +24,9 @@
 //! The raw query holds no secret (the PKCE challenge is a hash; `state` is the client's own
 //! value), so keeping it in a session or a form field leaks nothing the browser did not
 //! already have. What binds the approval to *this* user is the host's session and CSRF
-//! protection of its consent form (SEC-03), which the crate cannot do for it.
+//! protection of its consent form ([RFC 6749 §10.12]), which the crate cannot do for it.
+//!
+//! [RFC 6749 §10.12]: https://www.rfc-editor.org/rfc/rfc6749#section-10.12
 
 use std::fmt;
 use std::sync::Arc;
@@ -39,13 +41,16 @@ use crate::params::{FormLimits, Pairs, first_repeated, parse_pairs};
 use crate::pkce::{CodeChallenge, PkceMethod};
 use crate::secret::AuthorizationCode;
 use crate::server::Server;
-use crate::store::{AuthorizationGrant, find_presented_client};
+use crate::store::{AuthorizationGrant, OpenIdContext, find_presented_client};
 use crate::types::{
     Client, ClientId, GrantId, GrantType, LocalhostPort, Resources, Scope, Subject,
 };
 
-/// The longest `state` accepted (ST-03). Longer values are a local error: they cannot be
+/// The longest `state` accepted ([RFC 6749 App. A.5]). Longer values are a local error: they
+/// cannot be
 /// echoed safely.
+///
+/// [RFC 6749 App. A.5]: https://www.rfc-editor.org/rfc/rfc6749#appendix-A.5
 pub(crate) const MAX_STATE_LEN: usize = 2048;
 
 /// A validated authorization request waiting for the resource owner's decision.
@@ -53,26 +58,31 @@ pub(crate) const MAX_STATE_LEN: usize = 2048;
 /// Resolve it with [`approve`](Self::approve) after the host has authenticated the user
 /// and obtained consent, or with [`deny`](Self::deny). Nothing is redirected before that,
 /// so the end-user is always authenticated at the authorization server before the
-/// browser goes back to the client (AZ-07,
+/// browser goes back to the client ([RFC 9700 §4.11.2],
 /// [RFC 9700 §4.11.2](https://www.rfc-editor.org/rfc/rfc9700#section-4.11.2)).
 ///
 /// It is not `Serialize`: to survive login and consent pages, keep the original query and
 /// call [`Server::authorize`] again (see the [module notes](crate::Server::authorize)).
 ///
 /// `Debug` shows the client, redirect URI and scope, never the PKCE challenge.
+///
+/// [RFC 9700 §4.11.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.11.2
 #[must_use = "an authorization request must be approved or denied"]
 pub struct PendingAuthorization {
     /// The server that validated the request, which stores the code.
-    server: Server,
-    client: Arc<Client>,
+    pub(crate) server: Server,
+    pub(crate) client: Arc<Client>,
     redirect_uri: String,
     redirect_uri_sent: bool,
-    scope: Scope,
+    pub(crate) scope: Scope,
     resources: Resources,
     state: Option<String>,
     challenge: Option<CodeChallenge>,
     issuer: Arc<str>,
     see_other: bool,
+    /// The OpenID Connect parameters of an OpenID request (feature `oidc`).
+    #[cfg(feature = "oidc")]
+    pub(crate) openid: Option<crate::oidc::OpenIdRequest>,
 }
 
 impl fmt::Debug for PendingAuthorization {
@@ -115,7 +125,7 @@ impl PendingAuthorization {
     /// The resources the client asked access to (`resource`,
     /// [RFC 8707 §2.1](https://www.rfc-editor.org/rfc/rfc8707#section-2.1)), or the
     /// server's default resource, already checked against the registered resources and
-    /// the client's. Show them on the consent page (RI-05): the grant, and every token of
+    /// the client's. Show them on the consent page ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)): the grant, and every token of
     /// it, is for these resources only. Empty when the request named none and there is no
     /// default.
     pub fn requested_resources(&self) -> &Resources {
@@ -130,33 +140,39 @@ impl PendingAuthorization {
     /// The client's `state`, if any.
     ///
     /// # Security
-    /// Untrusted input (ST-02): escape it if it is ever rendered.
+    /// Untrusted input ([OAuth 2.1 §4.1.1]): escape it if it is ever rendered.
+    ///
+    /// [OAuth 2.1 §4.1.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-4.1.1
     pub fn state(&self) -> Option<&str> {
         self.state.as_deref()
     }
 
     /// Whether the client's identity is assured well enough to approve a repeated request
-    /// without asking the user again (AZ-11,
+    /// without asking the user again ([OAuth 2.1 §7.3],
     /// [OAuth 2.1 §7.3.1](https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-7.3.1)).
     /// `true` for confidential clients, whose code is useless without their credentials;
     /// `false` for public clients, which anybody can impersonate at this endpoint: show
     /// them the consent screen every time.
+    ///
+    /// [OAuth 2.1 §7.3]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-7.3
     pub fn identity_assured(&self) -> bool {
         !self.client.is_public()
     }
 
     /// Answers with `303 See Other` instead of `302 Found`: use it when the response
     /// answers a POST (a login or consent form), so the browser follows with a GET
-    /// (SEC-04, [RFC 9700 §4.12](https://www.rfc-editor.org/rfc/rfc9700#section-4.12)).
+    /// ([RFC 9700 §4.12], [RFC 9700 §4.12](https://www.rfc-editor.org/rfc/rfc9700#section-4.12)).
     /// Requests that reached [`Server::authorize`] as a POST answer with 303 already.
+    ///
+    /// [RFC 9700 §4.12]: https://www.rfc-editor.org/rfc/rfc9700#section-4.12
     pub fn see_other(mut self) -> Self {
         self.see_other = true;
         self
     }
 
     /// The resource owner `subject` approved: issues an authorization code bound to the
-    /// client, redirect URI, PKCE challenge, subject and granted scope (AC-08) and
-    /// redirects to the client with `code`, `state` and `iss` (AZ-12, IS-01).
+    /// client, redirect URI, PKCE challenge, subject and granted scope ([RFC 6749 §10.10]) and
+    /// redirects to the client with `code`, `state` and `iss` ([RFC 6749 §3.1.2], [RFC 9207 §2]).
     ///
     /// `granted` is what the user consented to, which must be within the
     /// [`requested_scope`](Self::requested_scope): the user may narrow the request, never
@@ -172,11 +188,36 @@ impl PendingAuthorization {
     /// [`ApproveError`] when `granted` is broader than the request
     /// ([`ApproveError::is_scope_not_requested`]) or the code store fails. Log it and send
     /// [`ApproveError::into_response`], a `server_error` (or `temporarily_unavailable`)
-    /// redirect to the client (AZ-09).
+    /// redirect to the client ([RFC 6749 §4.1.2.1]).
+    ///
+    /// For an OpenID Connect request (feature `oidc`), this is
+    /// [`approve_authentication`](Self::approve_authentication) with an
+    /// [`Authentication`](crate::authorize::Authentication) that says only who the user is.
+    ///
+    /// [RFC 6749 §10.10]: https://www.rfc-editor.org/rfc/rfc6749#section-10.10
+    /// [RFC 6749 §3.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1.2
+    /// [RFC 9207 §2]: https://www.rfc-editor.org/rfc/rfc9207#section-2
+    /// [RFC 6749 §4.1.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1
     pub async fn approve(
         self,
         subject: Subject,
         granted: Scope,
+    ) -> Result<HttpResponse, ApproveError> {
+        #[cfg(feature = "oidc")]
+        if self.openid.is_some() {
+            let authentication = crate::oidc::Authentication::new(subject);
+            return self.approve_authentication(authentication, granted).await;
+        }
+        self.issue_code(subject, granted, None).await
+    }
+
+    /// Issues the code of [`approve`](Self::approve), with the OpenID Connect context of
+    /// an OpenID request.
+    pub(crate) async fn issue_code(
+        self,
+        subject: Subject,
+        granted: Scope,
+        openid: Option<Arc<OpenIdContext>>,
     ) -> Result<HttpResponse, ApproveError> {
         if !granted.is_subset_of(&self.scope) {
             let response = self
@@ -209,6 +250,7 @@ impl PendingAuthorization {
             // A clock too far in the future to add the lifetime issues a code that is
             // already expired, rather than panicking.
             expires_at: now.checked_add(config.code_flow.code_ttl).unwrap_or(now),
+            openid,
         };
         let target = Target {
             redirect_uri: &self.redirect_uri,
@@ -243,7 +285,9 @@ impl PendingAuthorization {
     }
 
     /// The resource owner refused (or the host decided against the request): redirects
-    /// with `error=access_denied`, `state` and `iss` (AZ-08).
+    /// with `error=access_denied`, `state` and `iss` ([RFC 6749 §4.1.2.1]).
+    ///
+    /// [RFC 6749 §4.1.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1
     pub fn deny(self) -> HttpResponse {
         self.server
             .events()
@@ -254,7 +298,7 @@ impl PendingAuthorization {
             .error(&OAuthError::new(ErrorCode::ACCESS_DENIED))
     }
 
-    fn target(&self) -> Target<'_> {
+    pub(crate) fn target(&self) -> Target<'_> {
         Target {
             redirect_uri: &self.redirect_uri,
             state: self.state.as_deref(),
@@ -271,16 +315,22 @@ pub enum AuthorizeError {
     /// The client or its redirect URI could not be verified, or the request cannot be
     /// answered safely (a malformed `state`). Show an error page to the user; **never**
     /// redirect ([RFC 6749 §4.1.2.1](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1),
-    /// AZ-02, AZ-03): this variant has no redirect to offer.
+    /// [RFC 6749 §4.1.2.1], [RFC 6749 §3.1.2.3]): this variant has no redirect to offer.
     /// [`OAuthError::to_response`] gives a plain 400 without `Location`.
+    ///
+    /// [RFC 6749 §4.1.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1
+    /// [RFC 6749 §3.1.2.3]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1.2.3
     #[error("authorization request rejected: {0}")]
     Rejected(OAuthError),
     /// The client and redirect URI are verified, and the request is invalid. The value can
     /// redirect the error to the client, but only call
     /// [`RedirectError::into_response`] **after the user has authenticated** at the
-    /// authorization server (AZ-07): otherwise a registered but hostile client can use the
+    /// authorization server ([RFC 9700 §4.11.2]): otherwise a registered but hostile client can
+    /// use the
     /// endpoint as an open redirector for phishing. Before login, show the login page (and
     /// re-run [`Server::authorize`] after it) or render the error locally.
+    ///
+    /// [RFC 9700 §4.11.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.11.2
     #[error("authorization request failed: {}", .0.error())]
     Redirect(RedirectError),
     /// The client registry failed while looking up the client; nothing can be redirected
@@ -290,8 +340,13 @@ pub enum AuthorizeError {
 }
 
 /// A protocol error to redirect to a verified redirect URI, with `error`, `state` and
-/// `iss` in the query (AZ-04, IS-01, ST-01). See [`AuthorizeError::Redirect`] for when to
+/// `iss` in the query ([RFC 6749 §4.1.2.1], [RFC 9207 §2], [RFC 6749 §3.1]). See
+/// [`AuthorizeError::Redirect`] for when to
 /// send it.
+///
+/// [RFC 6749 §4.1.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1
+/// [RFC 9207 §2]: https://www.rfc-editor.org/rfc/rfc9207#section-2
+/// [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
 pub struct RedirectError(Box<RedirectParts>);
 
 /// Boxed so that `Result<PendingAuthorization, AuthorizeError>` stays small.
@@ -331,7 +386,9 @@ impl RedirectError {
     }
 
     /// The redirect: `302` (or `303`) with `Location: <redirect_uri>?error=...&state=...&iss=...`.
-    /// Call it only once the end-user has authenticated (AZ-07).
+    /// Call it only once the end-user has authenticated ([RFC 9700 §4.11.2]).
+    ///
+    /// [RFC 9700 §4.11.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.11.2
     pub fn into_response(self) -> HttpResponse {
         let parts = &self.0;
         Target {
@@ -357,6 +414,9 @@ pub struct ApproveError {
 enum ApproveCause {
     ScopeNotRequested,
     Storage(StorageError),
+    /// The OpenID request needs what the host did not say (feature `oidc`).
+    #[cfg(feature = "oidc")]
+    Authentication(&'static str),
 }
 
 impl fmt::Display for ApproveError {
@@ -366,6 +426,8 @@ impl fmt::Display for ApproveError {
                 "the granted scope is not within the requested scope"
             }
             ApproveCause::Storage(_) => "could not issue the authorization code",
+            #[cfg(feature = "oidc")]
+            ApproveCause::Authentication(what) => what,
         })
     }
 }
@@ -373,8 +435,8 @@ impl fmt::Display for ApproveError {
 impl std::error::Error for ApproveError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.cause {
-            ApproveCause::ScopeNotRequested => None,
             ApproveCause::Storage(source) => Some(source),
+            _ => None,
         }
     }
 }
@@ -389,20 +451,34 @@ impl ApproveError {
     /// The storage failure, for the host's logs, when that was the cause.
     pub fn storage_error(&self) -> Option<&StorageError> {
         match &self.cause {
-            ApproveCause::ScopeNotRequested => None,
             ApproveCause::Storage(source) => Some(source),
+            _ => None,
+        }
+    }
+
+    /// An approval the OpenID request cannot take: the host did not say what the request
+    /// needs (feature `oidc`). The client gets `server_error`.
+    #[cfg(feature = "oidc")]
+    pub(crate) fn authentication(pending: &PendingAuthorization, what: &'static str) -> Self {
+        Self {
+            cause: ApproveCause::Authentication(what),
+            response: pending
+                .target()
+                .error(&OAuthError::new(ErrorCode::SERVER_ERROR)),
         }
     }
 
     /// The redirect to send: `error=server_error` (or `temporarily_unavailable` for a
-    /// transient storage failure) with `state` and `iss`, no internal detail (AZ-09).
+    /// transient storage failure) with `state` and `iss`, no internal detail ([RFC 6749 §4.1.2.1]).
+    ///
+    /// [RFC 6749 §4.1.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1
     pub fn into_response(self) -> HttpResponse {
         self.response
     }
 }
 
 /// Where and how an authorization response goes.
-struct Target<'a> {
+pub(crate) struct Target<'a> {
     redirect_uri: &'a str,
     state: Option<&'a str>,
     issuer: &'a str,
@@ -410,7 +486,7 @@ struct Target<'a> {
 }
 
 impl Target<'_> {
-    fn error(&self, error: &OAuthError) -> HttpResponse {
+    pub(crate) fn error(&self, error: &OAuthError) -> HttpResponse {
         let mut params: Vec<(&str, &str)> = Vec::with_capacity(3);
         params.push(("error", error.code().as_str()));
         if let Some(description) = error.description() {
@@ -420,7 +496,10 @@ impl Target<'_> {
     }
 
     /// The redirect with `params`, then `state` and `iss`, appended to the redirect URI's
-    /// query, which is kept (AZ-12, RU-10). Values are form-encoded.
+    /// query, which is kept ([RFC 6749 §3.1.2], [RFC 6749 §3.1]). Values are form-encoded.
+    ///
+    /// [RFC 6749 §3.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1.2
+    /// [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
     fn respond(&self, params: &[(&str, &str)]) -> HttpResponse {
         let mut location = String::with_capacity(self.redirect_uri.len() + 160);
         location.push_str(self.redirect_uri);
@@ -468,7 +547,8 @@ impl<'a> Params<'a> {
         self.pairs.iter().filter(|(n, _)| n == name).count()
     }
 
-    /// Every non-empty value of `name`, for the parameters that may repeat (RI-02).
+    /// Every non-empty value of `name`, for the parameters that may repeat
+    /// ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)).
     fn get_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
         self.pairs
             .iter()
@@ -476,7 +556,9 @@ impl<'a> Params<'a> {
             .map(|(_, v)| v.as_ref())
     }
 
-    /// The non-empty value of `name` (AZ-06: empty counts as absent).
+    /// The non-empty value of `name` ([RFC 6749 §3.1]: empty counts as absent).
+    ///
+    /// [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
     fn get(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
@@ -496,36 +578,45 @@ fn rejected(description: &'static str) -> AuthorizeError {
     )
 }
 
-/// ST-03: `state` is `1*VSCHAR` and at most [`MAX_STATE_LEN`] bytes.
-fn state_is_echoable(state: &str) -> bool {
+/// [RFC 6749 App. A.5]: `state` is `1*VSCHAR` and at most [`MAX_STATE_LEN`] bytes.
+///
+/// [RFC 6749 App. A.5]: https://www.rfc-editor.org/rfc/rfc6749#appendix-A.5
+pub(crate) fn state_is_echoable(state: &str) -> bool {
     state.len() <= MAX_STATE_LEN && state.bytes().all(|b| (0x20..=0x7e).contains(&b))
 }
 
 impl Server {
     /// The PKCE methods the authorization endpoint accepts, for the metadata member
-    /// `code_challenge_methods_supported` (PK-13): `["S256"]` unless `plain` was enabled
+    /// `code_challenge_methods_supported` ([RFC 9700 §2.1.1]): `["S256"]` unless `plain` was
+    /// enabled
     /// through [`Dangerous::allow_plain_pkce`](crate::Dangerous::allow_plain_pkce).
+    ///
+    /// [RFC 9700 §2.1.1]: https://www.rfc-editor.org/rfc/rfc9700#section-2.1.1
     pub fn code_challenge_methods(&self) -> &'static [&'static str] {
         self.config().dangerous.code_challenge_methods()
     }
 
     /// The authorization endpoint: validates `GET /authorize` (or the same parameters as
-    /// a form `POST`, AZ-01) in the order of the checklist's §3, and stops with a
+    /// a form `POST`, [RFC 6749 §3.1]) in the order of the checklist's §3, and stops with a
     /// [`PendingAuthorization`] for the host to approve or deny.
     ///
     /// Stage A, local errors ([`AuthorizeError::Rejected`], never a redirect): the method;
-    /// `client_id` present once and registered (AZ-02); the redirect URI present at most
-    /// once, without fragment, exactly matching a registered one (RU-02..RU-07), or
-    /// absent with exactly one registered (AZ-03, RU-09); `state` echoable (ST-03); no
+    /// `client_id` present once and registered ([RFC 6749 §4.1.2.1]); the redirect URI present at
+    /// most
+    /// once, without fragment, exactly matching a registered one ([RFC 9700 §2.1]..[RFC 8252
+    /// §8.3]), or
+    /// absent with exactly one registered ([RFC 6749 §3.1.2.3], [OAuth 2.1 §2.3.2]); `state`
+    /// echoable ([RFC 6749 App. A.5]); no
     /// `response_mode` but `query`.
     ///
     /// Stage B, redirect errors ([`AuthorizeError::Redirect`]): a repeated parameter
-    /// (AZ-06; `resource` may repeat, RI-02); `response_type` missing, not exactly `code`
-    /// (implicit and hybrid types are refused with `unsupported_response_type`, IM-01,
-    /// IM-02) or not allowed for the client (AZ-05); PKCE (PK-02..PK-06); the scope
-    /// (SC-01..SC-03); the resources (`invalid_target`, RI-01..RI-04).
+    /// ([RFC 6749 §3.1]; `resource` may repeat, [RFC 8707 §2]); `response_type` missing, not
+    /// exactly `code` (implicit and hybrid types are refused with
+    /// `unsupported_response_type`, [OAuth 2.1 §10.1], [RFC 9700 §2.1.2]) or not allowed for
+    /// the client ([RFC 6749 §3.1.1]); PKCE ([RFC 7636 §4.4.1]..[RFC 7636 §4.2]); the scope
+    /// ([RFC 6749 §3.3]); the resources (`invalid_target`, [RFC 8707 §2]).
     ///
-    /// No response of this endpoint carries CORS headers (AZ-10).
+    /// No response of this endpoint carries CORS headers ([RFC 9700 §2.6]).
     ///
     /// # Keeping the request across login and consent pages
     ///
@@ -580,6 +671,22 @@ impl Server {
     /// assert!(response.header("location").unwrap().starts_with("https://app.example/cb?code="));
     /// # Ok(()) }) }
     /// ```
+    ///
+    /// [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
+    /// [RFC 6749 §4.1.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1
+    /// [RFC 9700 §2.1]: https://www.rfc-editor.org/rfc/rfc9700#section-2.1
+    /// [RFC 8252 §8.3]: https://www.rfc-editor.org/rfc/rfc8252#section-8.3
+    /// [RFC 6749 §3.1.2.3]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1.2.3
+    /// [OAuth 2.1 §2.3.2]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-2.3.2
+    /// [RFC 6749 App. A.5]: https://www.rfc-editor.org/rfc/rfc6749#appendix-A.5
+    /// [OAuth 2.1 §10.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-10.1
+    /// [RFC 9700 §2.1.2]: https://www.rfc-editor.org/rfc/rfc9700#section-2.1.2
+    /// [RFC 6749 §3.1.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1.1
+    /// [RFC 7636 §4.4.1]: https://www.rfc-editor.org/rfc/rfc7636#section-4.4.1
+    /// [RFC 7636 §4.2]: https://www.rfc-editor.org/rfc/rfc7636#section-4.2
+    /// [RFC 6749 §3.3]: https://www.rfc-editor.org/rfc/rfc6749#section-3.3
+    /// [RFC 8707 §2]: https://www.rfc-editor.org/rfc/rfc8707#section-2
+    /// [RFC 9700 §2.6]: https://www.rfc-editor.org/rfc/rfc9700#section-2.6
     pub async fn authorize(
         &self,
         request: &HttpRequest,
@@ -596,16 +703,29 @@ impl Server {
 
         // Stage B: errors from here on go back to the client, after login (AZ-07).
         let issuer: Arc<str> = Arc::from(self.issuer());
+        let redirect = |error| {
+            AuthorizeError::Redirect(RedirectError(Box::new(RedirectParts {
+                error,
+                redirect_uri: redirect_uri.clone(),
+                state: state.map(str::to_owned),
+                issuer: Arc::clone(&issuer),
+                see_other: is_post,
+            })))
+        };
         let (challenge, scope, resources) =
-            self.check_request(&params, &client).map_err(|error| {
-                AuthorizeError::Redirect(RedirectError(Box::new(RedirectParts {
-                    error,
-                    redirect_uri: redirect_uri.clone(),
-                    state: state.map(str::to_owned),
-                    issuer: Arc::clone(&issuer),
-                    see_other: is_post,
-                })))
-            })?;
+            self.check_request(&params, &client).map_err(redirect)?;
+        // An OpenID Connect request (feature `oidc`): its own parameters.
+        #[cfg(feature = "oidc")]
+        let openid = self
+            .openid_request(
+                |name| params.get(name),
+                &client,
+                redirect_uri_sent,
+                challenge.is_none(),
+                &scope,
+                &redirect,
+            )
+            .await?;
 
         Ok(PendingAuthorization {
             server: self.clone(),
@@ -618,10 +738,14 @@ impl Server {
             challenge,
             issuer,
             see_other: is_post,
+            #[cfg(feature = "oidc")]
+            openid,
         })
     }
 
-    /// A2: `client_id` present once and registered (AZ-02).
+    /// A2: `client_id` present once and registered ([RFC 6749 §4.1.2.1]).
+    ///
+    /// [RFC 6749 §4.1.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1
     async fn requesting_client(&self, params: &Params<'_>) -> Result<Arc<Client>, AuthorizeError> {
         if params.count("client_id") > 1 {
             return Err(rejected("repeated client_id"));
@@ -635,9 +759,15 @@ impl Server {
         }
     }
 
-    /// A3: the redirect URI (AZ-03, RU-02..RU-09): present at most once, without fragment,
+    /// A3: the redirect URI ([RFC 6749 §3.1.2.3], [RFC 9700 §2.1]..[OAuth 2.1 §2.3.2]): present at
+    /// most once, without fragment,
     /// exactly matching a registered one; or absent with exactly one registered. Also says
-    /// whether the request sent it (the token request must then repeat it, AC-07).
+    /// whether the request sent it (the token request must then repeat it, [RFC 6749 §4.1.3]).
+    ///
+    /// [RFC 6749 §3.1.2.3]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1.2.3
+    /// [RFC 9700 §2.1]: https://www.rfc-editor.org/rfc/rfc9700#section-2.1
+    /// [OAuth 2.1 §2.3.2]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-2.3.2
+    /// [RFC 6749 §4.1.3]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
     fn verified_redirect_uri(
         &self,
         params: &Params<'_>,
@@ -672,10 +802,20 @@ impl Server {
         Ok((requested.to_owned(), true))
     }
 
-    /// Stage B, in order: a repeated parameter other than `resource` (AZ-06, RI-02); the
-    /// response type (AZ-05, IM-01, IM-02); PKCE (PK-02..PK-06); the scope (SC-01..SC-03);
-    /// the resources (RI-01..RI-05). Returns the PKCE challenge, and the scope and
-    /// resources to ask the user for.
+    /// Stage B, in order: a repeated parameter other than `resource` ([RFC 6749 §3.1],
+    /// [RFC 8707 §2]); the response type ([RFC 6749 §3.1.1], [OAuth 2.1 §10.1],
+    /// [RFC 9700 §2.1.2]); PKCE ([RFC 7636 §4.4.1]..[RFC 7636 §4.2]); the scope
+    /// ([RFC 6749 §3.3]); the resources ([RFC 8707 §2]). Returns the PKCE challenge, and the
+    /// scope and resources to ask the user for.
+    ///
+    /// [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
+    /// [RFC 8707 §2]: https://www.rfc-editor.org/rfc/rfc8707#section-2
+    /// [RFC 6749 §3.1.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1.1
+    /// [OAuth 2.1 §10.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-10.1
+    /// [RFC 9700 §2.1.2]: https://www.rfc-editor.org/rfc/rfc9700#section-2.1.2
+    /// [RFC 7636 §4.4.1]: https://www.rfc-editor.org/rfc/rfc7636#section-4.4.1
+    /// [RFC 7636 §4.2]: https://www.rfc-editor.org/rfc/rfc7636#section-4.2
+    /// [RFC 6749 §3.3]: https://www.rfc-editor.org/rfc/rfc6749#section-3.3
     fn check_request(
         &self,
         params: &Params<'_>,
@@ -697,8 +837,12 @@ impl Server {
         Ok((challenge, scope, resources))
     }
 
-    /// B3: PKCE (PK-02..PK-06). `None` only for a confidential client exempted from PKCE
+    /// B3: PKCE ([RFC 7636 §4.4.1]..[RFC 7636 §4.2]). `None` only for a confidential client
+    /// exempted from PKCE
     /// that sent no challenge.
+    ///
+    /// [RFC 7636 §4.4.1]: https://www.rfc-editor.org/rfc/rfc7636#section-4.4.1
+    /// [RFC 7636 §4.2]: https://www.rfc-editor.org/rfc/rfc7636#section-4.2
     fn code_challenge(
         &self,
         params: &Params<'_>,
@@ -738,7 +882,9 @@ impl Server {
 }
 
 /// A1: the parameters of a `GET` (the query), or of a `POST` with a form body, which
-/// behaves exactly the same (AZ-01); and whether it was a `POST`.
+/// behaves exactly the same ([RFC 6749 §3.1]); and whether it was a `POST`.
+///
+/// [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
 fn request_parameters(request: &HttpRequest) -> Result<(&[u8], bool), AuthorizeError> {
     match request.method() {
         Method::Get => Ok((request.query().unwrap_or("").as_bytes(), false)),
@@ -752,8 +898,11 @@ fn request_parameters(request: &HttpRequest) -> Result<(&[u8], bool), AuthorizeE
     }
 }
 
-/// ST-03: a `state` that cannot be echoed safely makes every redirect unsafe, so it is a
+/// [RFC 6749 App. A.5]: a `state` that cannot be echoed safely makes every redirect unsafe, so it
+/// is a
 /// local error.
+///
+/// [RFC 6749 App. A.5]: https://www.rfc-editor.org/rfc/rfc6749#appendix-A.5
 fn echoable_state<'p>(params: &'p Params<'_>) -> Result<Option<&'p str>, AuthorizeError> {
     if params.count("state") > 1 {
         return Err(rejected("repeated state"));
@@ -767,11 +916,14 @@ fn echoable_state<'p>(params: &'p Params<'_>) -> Result<Option<&'p str>, Authori
     Ok(state)
 }
 
-/// A4: `response_mode` (OI-05). The only mode is `query`, the default of `code`
+/// A4: `response_mode` ([OpenID Connect Core 1.0 §3.1.2.1]). The only mode is `query`, the default
+/// of `code`
 /// ([OAuth 2.0 Multiple Response Types §2.1](https://openid.net/specs/oauth-v2-multiple-response-types-1_0.html#ResponseModes)),
 /// as the metadata's `response_modes_supported` says. Another mode (`fragment`,
 /// `form_post`, ...) is a local error: the client asked not to be answered in the query,
 /// and there is no other way to answer it.
+///
+/// [OpenID Connect Core 1.0 §3.1.2.1]: https://openid.net/specs/openid-connect-core-1_0.html
 fn check_response_mode(params: &Params<'_>) -> Result<(), AuthorizeError> {
     if params.count("response_mode") > 1 {
         return Err(rejected("repeated response_mode"));
@@ -782,9 +934,14 @@ fn check_response_mode(params: &Params<'_>) -> Result<(), AuthorizeError> {
     }
 }
 
-/// B2: `response_type` (AZ-05, IM-01, IM-02). The only response type is exactly `code`:
+/// B2: `response_type` ([RFC 6749 §3.1.1], [OAuth 2.1 §10.1], [RFC 9700 §2.1.2]). The only
+/// response type is exactly `code`:
 /// any other value, including a list that names `code` twice, is refused with
 /// `unsupported_response_type`, and only for a client allowed the code flow.
+///
+/// [RFC 6749 §3.1.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1.1
+/// [OAuth 2.1 §10.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-10.1
+/// [RFC 9700 §2.1.2]: https://www.rfc-editor.org/rfc/rfc9700#section-2.1.2
 fn check_response_type(params: &Params<'_>, client: &Client) -> Result<(), OAuthError> {
     let Some(response_type) = params.get("response_type") else {
         return Err(invalid_request("response_type required"));

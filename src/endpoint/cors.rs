@@ -3,7 +3,7 @@
 //! endpoints such a client calls: the token and revocation endpoints (per client) and the
 //! metadata (a public document, any origin). Off unless
 //! [`ServerBuilder::cors`](crate::ServerBuilder::cors) turns it on, and never at the
-//! authorization endpoint, which is navigated to, not fetched (AZ-10).
+//! authorization endpoint, which is navigated to, not fetched ([RFC 9700 §2.6]).
 //!
 //! The design of the peers (node-oidc-provider's client-based CORS):
 //! - a preflight (`OPTIONS`) carries no body, so no client: it is answered for any
@@ -19,6 +19,8 @@
 //! - every response that depends on `Origin` says `Vary: Origin`.
 //!
 //! Later browser-facing endpoints (userinfo, JWKS, registration) reuse these functions.
+//!
+//! [RFC 9700 §2.6]: https://www.rfc-editor.org/rfc/rfc9700#section-2.6
 
 use crate::error::{ErrorCode, OAuthError, Rejection};
 use crate::http::{HttpRequest, HttpResponse, Status};

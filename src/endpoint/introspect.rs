@@ -14,7 +14,11 @@ use crate::server::Server;
 use crate::store::{TokenKind, TokenRecord};
 use crate::types::Client;
 
-/// The body for every token that is not active, whatever the reason (IN-03, ER-05).
+/// The body for every token that is not active, whatever the reason ([RFC 7662 §2.2], [RFC 6749
+/// §5.2]).
+///
+/// [RFC 7662 §2.2]: https://www.rfc-editor.org/rfc/rfc7662#section-2.2
+/// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
 const INACTIVE: &[u8] = br#"{"active":false}"#;
 
 impl Server {
@@ -22,18 +26,19 @@ impl Server {
     /// ([RFC 7662 §2](https://www.rfc-editor.org/rfc/rfc7662#section-2)).
     ///
     /// In order: the token-style front (POST only, so tokens stay out of URL logs: a
-    /// `GET` gets 405, IN-01); caller authentication with a client secret, exactly as at
-    /// the token endpoint (a failure is 401 `invalid_client`, IN-02); the caller's
+    /// `GET` gets 405, [RFC 7662 §2.1]); caller authentication with a client secret, exactly as at
+    /// the token endpoint (a failure is 401 `invalid_client`, [RFC 7662 §2.1]); the caller's
     /// permission: only confidential clients registered with
     /// [`ClientBuilder::introspection`](crate::ClientBuilder::introspection) may
     /// introspect, others get **403** `unauthorized_client` (they authenticated, so 401
-    /// would wrongly ask them to retry with other credentials; IN-02 allows 401 or 403);
+    /// would wrongly ask them to retry with other credentials; [RFC 7662 §2.1] allows 401 or 403);
     /// then a required `token`.
     ///
     /// A token that is unknown, expired, not yet valid (issued after the server's "now"),
     /// revoked, or restricted to an audience other than the caller's
     /// [`resource_audience`](crate::Client::resource_audience) is answered 200 with exactly
-    /// `{"active":false}`, with no reason (IN-03, IN-05, ER-05). `token_type_hint` never
+    /// `{"active":false}`, with no reason ([RFC 7662 §2.2], [RFC 7662 §4], [RFC 6749 §5.2]).
+    /// `token_type_hint` never
     /// changes the answer: one digest lookup finds either kind.
     ///
     /// An active token gets `active`, `scope` (a string, left out when empty),
@@ -41,10 +46,15 @@ impl Server {
     /// token has one), `iss`, `exp` and `iat` (integer seconds) and `token_type`:
     /// `Bearer` for access tokens. Refresh tokens carry no `token_type` member: the
     /// member names an access token type (RFC 6749 §7.1), which a refresh token does not
-    /// have (IN-04). Every response carries `Cache-Control: no-store`.
+    /// have ([RFC 7662 §2.2]). Every response carries `Cache-Control: no-store`.
     ///
     /// # Errors
     /// Only storage faults; every protocol outcome is an `Ok` response.
+    ///
+    /// [RFC 7662 §2.1]: https://www.rfc-editor.org/rfc/rfc7662#section-2.1
+    /// [RFC 7662 §2.2]: https://www.rfc-editor.org/rfc/rfc7662#section-2.2
+    /// [RFC 7662 §4]: https://www.rfc-editor.org/rfc/rfc7662#section-4
+    /// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
     pub async fn introspect(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
         self.token_style::<Introspection>(request).await
     }
@@ -81,10 +91,12 @@ impl AuthenticatedEndpoint for Introspection {
 }
 
 /// The body for an active token ([RFC 7662 §2.2](https://www.rfc-editor.org/rfc/rfc7662#section-2.2),
-/// IN-04): `scope` a space-separated string (left out when empty), `exp` and `iat`
+/// [RFC 7662 §2.2]): `scope` a space-separated string (left out when empty), `exp` and `iat`
 /// integer seconds, `sub` and `aud` only when known, `token_type` only for access tokens.
 /// Written with the crate's [`JsonObject`] rather than `serde_json`: this is the hot path of
 /// every resource server that introspects, and the members are few and fixed.
+///
+/// [RFC 7662 §2.2]: https://www.rfc-editor.org/rfc/rfc7662#section-2.2
 fn active_body(record: &TokenRecord, issuer: &str) -> Vec<u8> {
     let mut body = JsonObject::with_capacity(160 + record.scope.as_str().len());
     body.boolean("active", true)
@@ -102,10 +114,16 @@ fn active_body(record: &TokenRecord, issuer: &str) -> Vec<u8> {
             "token_type",
             (record.kind == TokenKind::Access).then_some("Bearer"),
         );
+    // TX-11: a delegated token's actor chain, identity claims only.
+    if let Some(actor) = &record.actor {
+        body.object("act", actor.to_json_object());
+    }
     body.finish()
 }
 
-/// IN-05: every check before `active:true`. A revoked token has no record at all.
+/// [RFC 7662 §4]: every check before `active:true`. A revoked token has no record at all.
+///
+/// [RFC 7662 §4]: https://www.rfc-editor.org/rfc/rfc7662#section-4
 fn is_active(record: &TokenRecord, caller: &Client, now: SystemTime) -> bool {
     if !record.is_valid_at(now) {
         return false;
@@ -125,7 +143,9 @@ pub(crate) fn unix_seconds(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-/// 403 for an authenticated client that is not allowed to introspect (IN-02).
+/// 403 for an authenticated client that is not allowed to introspect ([RFC 7662 §2.1]).
+///
+/// [RFC 7662 §2.1]: https://www.rfc-editor.org/rfc/rfc7662#section-2.1
 fn forbidden() -> HttpResponse {
     let mut response = OAuthError::new(ErrorCode::UNAUTHORIZED_CLIENT)
         .with_description("the client may not introspect tokens")

@@ -25,7 +25,9 @@ use crate::types::Client;
 
 /// Parameters that carry a credential or a grant. Token-style endpoints refuse a request
 /// whose URL query holds any of them: a secret in a URL ends up in logs and `Referer`
-/// headers, and RFC 6749 §2.3.1 forbids credentials in the request URI (TE-04).
+/// headers, and RFC 6749 §2.3.1 forbids credentials in the request URI ([RFC 6749 §2.3.1]).
+///
+/// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
 const SECRET_PARAMETERS: [&str; 8] = [
     "client_secret",
     "client_assertion",
@@ -38,10 +40,16 @@ const SECRET_PARAMETERS: [&str; 8] = [
 ];
 
 /// The common front of every token-style endpoint (token, revocation, introspection,
-/// device authorization): POST only (TE-01), no secret in the query (TE-04) and the rest
+/// device authorization): POST only ([RFC 6749 §3.2]), no secret in the query ([RFC 6749 §2.3.1])
+/// and the rest
 /// of the query ignored, an
-/// `application/x-www-form-urlencoded` UTF-8 body (TE-02), parsed with duplicates refused
-/// and size bounds applied (TE-03). Refusals are rendered here, JSON with `no-store`.
+/// `application/x-www-form-urlencoded` UTF-8 body ([RFC 6749 §4.1.3]), parsed with duplicates
+/// refused
+/// and size bounds applied ([RFC 6749 §3.2]). Refusals are rendered here, JSON with `no-store`.
+///
+/// [RFC 6749 §3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2
+/// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+/// [RFC 6749 §4.1.3]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
 pub(crate) fn read_token_style_form<'a>(
     request: &'a HttpRequest,
     limits: &FormLimits,
@@ -172,7 +180,7 @@ pub(crate) struct Authenticated<'a> {
 
 impl Server {
     /// Runs the token-style endpoint `E` on `request` (see [`TokenStyleEndpoint`]), in
-    /// one span, with one outcome counted at the end (OB-11).
+    /// one span, with one outcome counted at the end.
     pub(crate) async fn token_style<E: TokenStyleEndpoint>(
         &self,
         request: &HttpRequest,
@@ -234,10 +242,14 @@ impl Server {
         E::serve(self, authenticated, route).await
     }
 
-    /// Client authentication as at the token endpoint: exactly one method (TE-06..TE-08),
-    /// the registered one, throttled on failures (TE-10). A failure is a
+    /// Client authentication as at the token endpoint: exactly one method ([RFC 6749 §2.3.1]..[RFC
+    /// 6749 §2.3]),
+    /// the registered one, throttled on failures ([RFC 6749 §2.3.1]). A failure is a
     /// `client_authentication_failed` event (or `locked_out`), with the identifier the
-    /// request claimed, apart from any accepted one (OB-05).
+    /// request claimed, apart from any accepted one.
+    ///
+    /// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+    /// [RFC 6749 §2.3]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3
     async fn authenticate_client(
         &self,
         request: &HttpRequest,
@@ -270,6 +282,14 @@ impl Server {
             limiter: &*config.clients.secret_limiter,
             realm,
             now,
+            #[cfg(feature = "jwt")]
+            single_use: &*config.clients.single_use,
+            #[cfg(feature = "jwt")]
+            issuer: &config.issuer,
+            #[cfg(feature = "jwt")]
+            private_key_jwt: config.clients.private_key_jwt,
+            #[cfg(feature = "jwt")]
+            client_secret_jwt: config.clients.client_secret_jwt,
             call,
         }
         .authenticate(credentials)
@@ -278,7 +298,9 @@ impl Server {
 }
 
 /// `application/x-www-form-urlencoded`, case-insensitive, with an optional `charset` that
-/// must be UTF-8 (RFC 6749 Appendix B, TE-02).
+/// must be UTF-8 (RFC 6749 Appendix B, [RFC 6749 §4.1.3]).
+///
+/// [RFC 6749 §4.1.3]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
 pub(crate) fn is_form_content_type(value: Option<&str>) -> bool {
     let Some(value) = value else { return false };
     let mut parts = value.split(';');

@@ -16,20 +16,23 @@ impl Server {
     /// ([RFC 7009 §2](https://www.rfc-editor.org/rfc/rfc7009#section-2)).
     ///
     /// In order: the token-style front (POST only, form body, no credentials in the
-    /// query, no repeated parameter: RV-01, TE-01..TE-04); client authentication exactly as
-    /// at the token endpoint, including the brute-force limiter (RV-07), with public
-    /// clients sending only `client_id` (`none`); then a required `token` (RV-01).
+    /// query, no repeated parameter: [RFC 7009 §2.1], [RFC 6749 §3.2]..[RFC 6749 §2.3.1]); client
+    /// authentication exactly as
+    /// at the token endpoint, including the brute-force limiter ([RFC 7009 §2.2.1]), with public
+    /// clients sending only `client_id` (`none`); then a required `token` ([RFC 7009 §2.1]).
     ///
     /// > The authorization server responds with HTTP status code 200 if the token has been
     /// > revoked successfully or if the client submitted an invalid token.
     ///
-    /// So a token that is unknown, malformed, expired or already revoked gets 200 (RV-03).
+    /// So a token that is unknown, malformed, expired or already revoked gets 200 ([RFC 7009
+    /// §2.2]).
     /// `token_type_hint` is never an error and never narrows the search: access and
     /// refresh tokens share one digest-keyed store, so a single lookup finds either kind
-    /// whatever the hint says (RV-04).
+    /// whatever the hint says ([RFC 7009 §2.1]).
     ///
     /// Revoking a refresh token revokes every token of its grant, access tokens included
-    /// ([`TokenStore::revoke_grant`](crate::store::TokenStore::revoke_grant), RV-02, RV-06).
+    /// ([`TokenStore::revoke_grant`](crate::store::TokenStore::revoke_grant), [RFC 7009 §2], [RFC
+    /// 7009 §2.1]).
     /// Revoking an access token revokes that token only. Both take effect at once: the
     /// records are removed before the response is sent.
     ///
@@ -43,7 +46,7 @@ impl Server {
     /// bounds that window; keep it short (minutes) where offline verification is used, and
     /// let refresh tokens, which are always checked here, carry the longer session.
     ///
-    /// Only the client the token was issued to may revoke it (RV-05). A request from
+    /// Only the client the token was issued to may revoke it ([RFC 7009 §2.1]). A request from
     /// another client revokes nothing and, by default, is answered 400 `invalid_grant`;
     /// with
     /// [`ServerBuilder::revocation_hides_foreign_tokens`](crate::ServerBuilder::revocation_hides_foreign_tokens)
@@ -53,6 +56,13 @@ impl Server {
     ///
     /// # Errors
     /// Only storage faults; every protocol outcome is an `Ok` response.
+    ///
+    /// [RFC 7009 §2.1]: https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+    /// [RFC 6749 §3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2
+    /// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+    /// [RFC 7009 §2.2.1]: https://www.rfc-editor.org/rfc/rfc7009#section-2.2.1
+    /// [RFC 7009 §2.2]: https://www.rfc-editor.org/rfc/rfc7009#section-2.2
+    /// [RFC 7009 §2]: https://www.rfc-editor.org/rfc/rfc7009#section-2
     pub async fn revoke(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
         self.token_style::<Revocation>(request).await
     }

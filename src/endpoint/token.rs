@@ -2,6 +2,7 @@
 //! read the request, authenticate the client, dispatch by `grant_type` to a
 //! [`GrantHandler`](crate::grant::GrantHandler), then mint, store and render the tokens.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::client_auth;
@@ -25,12 +26,15 @@ impl Server {
     /// The token endpoint: `POST /token`
     /// ([RFC 6749 §3.2](https://www.rfc-editor.org/rfc/rfc6749#section-3.2)).
     ///
-    /// In order: POST only (TE-01, else 405 with `Allow: POST`); no credentials in the
-    /// query (TE-04); a form body in UTF-8 (TE-02); no repeated parameter, empty values
-    /// absent (TE-03); a known `grant_type` (TE-05); exactly one client authentication
-    /// method (TE-06..TE-10); a grant type the client may use (TE-05); then the grant's own
+    /// In order: POST only ([RFC 6749 §3.2], else 405 with `Allow: POST`); no credentials in the
+    /// query ([RFC 6749 §2.3.1]); a form body in UTF-8 ([RFC 6749 §4.1.3]); no repeated parameter,
+    /// empty values
+    /// absent ([RFC 6749 §3.2]); a known `grant_type` ([RFC 6749 §5.2]); exactly one client
+    /// authentication
+    /// method ([RFC 6749 §2.3.1]..[RFC 6749 §2.3.1]); a grant type the client may use ([RFC 6749
+    /// §5.2]); then the grant's own
     /// rules. Every response carries `Cache-Control: no-store` and `Pragma: no-cache`
-    /// (TE-12).
+    /// ([RFC 6749 §5.1]).
     ///
     /// An authorization code is consumed by the first request that reaches it: one that is
     /// well formed and whose client authenticated. Any later failure (another client, an
@@ -43,6 +47,12 @@ impl Server {
     /// # Errors
     /// Only storage and plug-in faults; every protocol failure is an `Ok` response with
     /// its RFC status and JSON body.
+    ///
+    /// [RFC 6749 §3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2
+    /// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+    /// [RFC 6749 §4.1.3]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
+    /// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+    /// [RFC 6749 §5.1]: https://www.rfc-editor.org/rfc/rfc6749#section-5.1
     pub async fn token(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
         self.token_style::<TokenEndpoint>(request).await
     }
@@ -66,13 +76,23 @@ impl Server {
             refresh_token,
             records,
         } = self.mint(client, &grant, grant_id, now).await?;
+        // The ID token of an OpenID grant (feature `oidc`), signed before anything is
+        // stored: a signing failure leaves no tokens behind.
+        #[cfg(feature = "oidc")]
+        let id_token = self.id_token(client, &grant, &access_token, now).await?;
+        #[cfg(not(feature = "oidc"))]
+        let id_token: Option<String> = None;
         self.store_tokens(client, &grant, records, now, call)
             .await?;
+        let lifetime = access_expiry(&grant, now, config.tokens.access_ttl)?
+            .duration_since(now)
+            .unwrap_or_default();
         let response = token_response(
             &access_token,
             refresh_token.as_ref(),
-            &grant.scope,
-            config.tokens.access_ttl,
+            &grant,
+            lifetime,
+            id_token.as_deref(),
         );
         let refreshed = refresh_token.is_some();
         call.emit(now, || {
@@ -110,7 +130,7 @@ impl Server {
     ) -> Result<Minted, Rejection> {
         let config = self.config();
         let (tokens, random) = (&config.tokens, &*config.random);
-        let expires_at = expiry(now, tokens.access_ttl)?;
+        let expires_at = access_expiry(grant, now, tokens.access_ttl)?;
         let claims = TokenClaims {
             issuer: &config.issuer,
             client_id: client.id(),
@@ -120,6 +140,7 @@ impl Server {
             grant_id: &grant_id,
             issued_at: now,
             expires_at,
+            actor: grant.actor.as_ref(),
             auth_time: grant.auth_time,
             acr: grant.acr.as_deref(),
         };
@@ -129,7 +150,13 @@ impl Server {
             .await?;
         // RT-08: a refresh token only for a client registered to receive them and allowed
         // the refresh_token grant, whatever grant asked for one.
+        // OI-18: a client registered for it gets refresh tokens of an OpenID grant only
+        // for granted offline access.
+        let offline_ok = grant.openid.is_none()
+            || !client.refresh_needs_offline_access()
+            || grant.refresh_bounds().0.contains("offline_access");
         let refresh_token = if grant.refresh_token
+            && offline_ok
             && client.issues_refresh_tokens()
             && client.allows_grant_type(GrantType::REFRESH_TOKEN.as_str())
         {
@@ -245,6 +272,16 @@ fn token_records(
         )
         .with_subject(grant.subject.clone())
         .with_audience(audience.clone())
+        // The grant's tokens keep its OpenID context without the nonce, which belongs to
+        // the first ID token only (OI-20).
+        .with_openid(grant.openid.as_ref().map(|o| {
+            if o.nonce.is_some() {
+                Arc::new(o.without_nonce())
+            } else {
+                Arc::clone(o)
+            }
+        }))
+        .with_actor(grant.actor.clone())
     };
     let mut records = Vec::with_capacity(2);
     records.push((
@@ -261,6 +298,19 @@ fn token_records(
     records
 }
 
+/// When the access token of `grant` expires: the server's lifetime from `now`, or the
+/// grant's cap when that is earlier.
+fn access_expiry(
+    grant: &TokenGrant,
+    now: SystemTime,
+    lifetime: Duration,
+) -> Result<SystemTime, Rejection> {
+    let expires_at = expiry(now, lifetime)?;
+    Ok(grant
+        .not_after
+        .map_or(expires_at, |cap| cap.min(expires_at)))
+}
+
 /// The tokens of one response, and the records to store under their digests.
 struct Minted {
     access_token: AccessToken,
@@ -269,24 +319,34 @@ struct Minted {
 }
 
 /// The success body ([RFC 6749 §5.1](https://www.rfc-editor.org/rfc/rfc6749#section-5.1),
-/// TE-11): members left out rather than `null`, `expires_in` a number, `scope` a string,
-/// always present when non-empty (SC-04).
+/// [RFC 6749 §5.1]): members left out rather than `null`, `expires_in` a number, `scope` a string,
+/// always present when non-empty ([RFC 6749 §3.3]); the `id_token` of an OpenID grant
+/// ([OpenID Connect Core §3.1.3.3](https://openid.net/specs/openid-connect-core-1_0.html#TokenResponse)).
+///
+/// [RFC 6749 §5.1]: https://www.rfc-editor.org/rfc/rfc6749#section-5.1
+/// [RFC 6749 §3.3]: https://www.rfc-editor.org/rfc/rfc6749#section-3.3
 fn token_response(
     access_token: &AccessToken,
     refresh_token: Option<&RefreshToken>,
-    scope: &Scope,
+    grant: &TokenGrant,
     lifetime: Duration,
+    id_token: Option<&str>,
 ) -> HttpResponse {
+    let scope = &grant.scope;
     let mut body = JsonObject::with_capacity(192);
     body.string("access_token", access_token.expose_secret())
+        .optional_string("issued_token_type", grant.issued_token_type)
         .string("token_type", "Bearer")
         .number("expires_in", lifetime.as_secs())
         .optional_string("scope", Some(scope.as_str()).filter(|s| !s.is_empty()))
-        .optional_string("refresh_token", refresh_token.map(|t| t.expose_secret()));
+        .optional_string("refresh_token", refresh_token.map(|t| t.expose_secret()))
+        .optional_string("id_token", id_token);
     HttpResponse::json(Status::OK, body.finish())
 }
 
-/// The answer when the grant was revoked before the new tokens could be stored (AC-02).
+/// The answer when the grant was revoked before the new tokens could be stored ([RFC 6749 §4.1.2]).
+///
+/// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
 fn grant_revoked() -> OAuthError {
     OAuthError::new(ErrorCode::INVALID_GRANT).with_description("the grant was revoked")
 }
@@ -300,8 +360,11 @@ impl TokenStyleEndpoint for TokenEndpoint {
 
     type Route<'s> = &'s dyn GrantHandler;
 
-    /// A `grant_type` (TE-05) the server has a handler for, and a named client where the
-    /// grant needs one (AC-06): refused before client authentication.
+    /// A `grant_type` ([RFC 6749 §5.2]) the server has a handler for, and a named client where the
+    /// grant needs one ([RFC 6749 §3.2.1]): refused before client authentication.
+    ///
+    /// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+    /// [RFC 6749 §3.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2.1
     fn route<'s>(
         server: &'s Server,
         request: &HttpRequest,
@@ -332,8 +395,10 @@ impl TokenStyleEndpoint for TokenEndpoint {
         Ok(&**handler)
     }
 
-    /// A grant type the client may use (TE-05), then the grant's own rules, then the
+    /// A grant type the client may use ([RFC 6749 §5.2]), then the grant's own rules, then the
     /// tokens.
+    ///
+    /// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
     async fn serve<'s>(
         server: &'s Server,
         call: Authenticated<'_>,

@@ -1,4 +1,4 @@
-//! The extension seam of the token endpoint (DESIGN decision 11): a [`GrantHandler`] per
+//! The extension seam of the token endpoint: a [`GrantHandler`] per
 //! `grant_type` gets a [`GrantRequest`] and decides a [`TokenGrant`]; the server mints,
 //! stores and renders the tokens the same way for every grant.
 
@@ -14,19 +14,25 @@ use crate::grant::resolve_scope;
 use crate::grant::resource::{Requested, resolve_resources, token_audience};
 use crate::params::Form;
 use crate::secret::TokenHash;
-use crate::types::{Client, GrantId, Resources, Scope, Subject};
+use crate::store::OpenIdContext;
+use crate::types::{Actor, Client, GrantId, Resources, Scope, Subject};
 
 /// A token request after the common checks, handed to the [`GrantHandler`] of its
 /// `grant_type`.
 ///
 /// By the time a handler sees it, the method, content type and form syntax are checked
-/// (TE-01..TE-04), the client is authenticated (TE-06..TE-10) and allowed this grant type
-/// (TE-05). The handler reads its own parameters with [`param`](Self::param) and applies
+/// ([RFC 6749 §3.2]..[RFC 6749 §2.3.1]), the client is authenticated ([RFC 6749 §2.3.1]..[RFC 6749
+/// §2.3.1]) and allowed this grant type
+/// ([RFC 6749 §5.2]). The handler reads its own parameters with [`param`](Self::param) and applies
 /// its grant's rules.
 ///
-/// (DESIGN.md sketches `GrantRequest` as an enum with one variant per grant type. A closed
-/// enum would make every extension grant an edit of the core, against DESIGN decision 11,
-/// so it is this struct, and the "variant" is the handler the registry picks.)
+/// It is a struct rather than an enum with one variant per grant type: a closed enum would
+/// make every extension grant an edit of the core. The "variant" is the handler the
+/// registry picks.
+///
+/// [RFC 6749 §3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2
+/// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+/// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
 pub struct GrantRequest<'a> {
     pub(crate) grant_type: &'a str,
     pub(crate) client: &'a Client,
@@ -63,7 +69,7 @@ impl GrantRequest<'_> {
     /// The tokens of an existing grant (a code's, an approved device request's) of `scope`
     /// and `resources`: the access token for the request's `resource` values among the
     /// granted ones (all of them without any), its scope narrowed to what they define; the
-    /// refresh token keeps the whole grant (RI-06, RI-08, RI-09).
+    /// refresh token keeps the whole grant ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)).
     pub(crate) fn tokens_of_grant(
         &self,
         grant_id: GrantId,
@@ -85,9 +91,19 @@ impl GrantRequest<'_> {
         Ok(tokens)
     }
 
-    /// The raw `resource` values, in request order (it may repeat, RI-02).
+    /// The raw `resource` values, in request order (it may repeat, [RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)).
     pub(crate) fn resource_values(&self) -> impl Iterator<Item = &str> + '_ {
         self.form.get_all("resource")
+    }
+
+    /// Every value of body parameter `name`, in request order: for the parameters that
+    /// may repeat, `resource`
+    /// ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)) and `audience`
+    /// ([RFC 8693 §2.1](https://www.rfc-editor.org/rfc/rfc8693#section-2.1)). Any other
+    /// name is refused when repeated before a handler runs, so this gives at most one value
+    /// for it.
+    pub fn param_values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.form.get_all(name)
     }
 
     /// The server's current time.
@@ -101,10 +117,13 @@ impl GrantRequest<'_> {
     }
 
     /// The `scope` parameter resolved against the client's registration: malformed or not
-    /// allowed gives `invalid_scope`, absent gives the client's default scope (SC-01..03).
+    /// allowed gives `invalid_scope`, absent gives the client's default scope ([RFC 6749
+    /// §3.3]..03).
     ///
     /// # Errors
     /// `invalid_scope`, ready to return from a handler.
+    ///
+    /// [RFC 6749 §3.3]: https://www.rfc-editor.org/rfc/rfc6749#section-3.3
     pub fn requested_scope(&self) -> Result<Scope, OAuthError> {
         resolve_scope(self.client, self.param("scope"))
     }
@@ -120,8 +139,8 @@ impl GrantRequest<'_> {
     /// `invalid_target` for a malformed or unknown resource, one the client may not use,
     /// several at once for a client without
     /// [`allow_multiple_audiences`](crate::DangerousClient::allow_multiple_audiences), a
-    /// scope the resource does not define, or none where the server requires one (RI-01,
-    /// RI-03, RI-04, RI-10).
+    /// scope the resource does not define, or none where the server requires one
+    /// ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)).
     pub fn requested_resources(&self, scope: &Scope) -> Result<Resources, OAuthError> {
         resolve_resources(
             self.resources,
@@ -153,18 +172,34 @@ pub struct TokenGrant {
     pub grant_id: Option<GrantId>,
     /// The resource owner, or `None` when the client acts for itself.
     pub subject: Option<Subject>,
-    /// The scope to grant; always reported in the response (SC-04).
+    /// The scope to grant; always reported in the response ([RFC 6749 §3.3]).
+    ///
+    /// [RFC 6749 §3.3]: https://www.rfc-editor.org/rfc/rfc6749#section-3.3
     pub scope: Scope,
     /// Whether to issue a refresh token too (only if the client is registered to receive
-    /// them, RT-08).
+    /// them, [RFC 9700 §4.14.2]).
+    ///
+    /// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
     pub refresh_token: bool,
     /// The resources the access token is for (its audience, `aud`), or empty for a token
     /// not restricted to a resource.
     pub audience: Resources,
     /// The scope and resources of the whole grant, where the access token is narrowed
     /// (a refresh with a smaller `scope`, a `resource` naming one of several): the refresh
-    /// token keeps them (RT-03, RI-06, RI-07). `None`: the access token's.
+    /// token keeps them ([RFC 6749 §6](https://www.rfc-editor.org/rfc/rfc6749#section-6), [RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)). `None`: the access token's.
     pub(crate) whole_grant: Option<(Scope, Resources)>,
+    /// For a delegated token: the actor chain, recorded in the token's record (and so in
+    /// introspection and the guard's [`TokenInfo`](crate::guard::TokenInfo)) and handed
+    /// to the [`TokenIssuer`](crate::TokenIssuer).
+    pub actor: Option<Actor>,
+    /// The latest expiry the tokens may have: the access token expires at the earlier of
+    /// this and the server's lifetime from now, and `expires_in` says so. `None`: the
+    /// server's lifetime.
+    pub not_after: Option<SystemTime>,
+    /// The `issued_token_type` member of the response
+    /// ([RFC 8693 §2.2.1](https://www.rfc-editor.org/rfc/rfc8693#section-2.2.1)), for
+    /// grants that define it.
+    pub issued_token_type: Option<&'static str>,
     /// When the resource owner authenticated, if known: the `auth_time` of JWT access
     /// tokens ([RFC 9068 §2.2.1](https://www.rfc-editor.org/rfc/rfc9068#section-2.2.1)).
     pub auth_time: Option<SystemTime>,
@@ -174,6 +209,10 @@ pub struct TokenGrant {
     /// Set by the refresh grant: the presented refresh token to rotate out atomically
     /// when the new tokens are stored.
     pub(crate) rotate: Option<TokenHash>,
+    /// Set by the code and refresh grants for an OpenID Connect grant: what its ID token
+    /// says about the authentication (the source of `auth_time` and `acr` too, see
+    /// [`with_openid`](Self::with_openid)).
+    pub(crate) openid: Option<Arc<OpenIdContext>>,
 }
 
 impl TokenGrant {
@@ -188,8 +227,12 @@ impl TokenGrant {
             rotate: None,
             audience: Resources::empty(),
             whole_grant: None,
+            actor: None,
+            not_after: None,
+            issued_token_type: None,
             auth_time: None,
             acr: None,
+            openid: None,
         }
     }
 
@@ -201,9 +244,39 @@ impl TokenGrant {
         }
     }
 
+    /// Tokens that join the existing grant `grant_id`: revoking that grant revokes them
+    /// too (the lineage of an exchanged token, say). A grant id is a handle on other
+    /// clients' tokens: take it only from a token record the handler has validated.
+    #[must_use]
+    pub fn in_grant(mut self, grant_id: GrantId) -> Self {
+        self.grant_id = Some(grant_id);
+        self
+    }
+
+    /// Records `actor` as acting on the subject's behalf (delegation).
+    #[must_use]
+    pub fn with_actor(mut self, actor: Actor) -> Self {
+        self.actor = Some(actor);
+        self
+    }
+
+    /// Caps the tokens' expiry at `not_after` (see [`not_after`](Self::not_after)).
+    #[must_use]
+    pub fn expiring_by(mut self, not_after: SystemTime) -> Self {
+        self.not_after = Some(not_after);
+        self
+    }
+
+    /// Sets the response's `issued_token_type`.
+    #[must_use]
+    pub fn with_issued_token_type(mut self, token_type: &'static str) -> Self {
+        self.issued_token_type = Some(token_type);
+        self
+    }
+
     /// Restricts the tokens to `audience`, the resources they are for (`aud`), which a
     /// [`BearerGuard`](crate::guard::BearerGuard) checks against its own resource
-    /// identifier (BT-09, RI-11): usually [`GrantRequest::requested_resources`].
+    /// identifier ([RFC 6750 §3.1](https://www.rfc-editor.org/rfc/rfc6750#section-3.1), [RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)): usually [`GrantRequest::requested_resources`].
     #[must_use]
     pub fn with_audience(mut self, audience: Resources) -> Self {
         self.audience = audience;
@@ -240,9 +313,21 @@ impl TokenGrant {
         self.refresh_token = true;
         self
     }
+
+    /// The OpenID Connect context of the grant (a code's or a refresh token's), if any: the
+    /// authentication its ID tokens report, which is also where its JWT access tokens take
+    /// their `auth_time` and `acr` from, so the two never disagree.
+    pub(crate) fn with_openid(mut self, openid: Option<Arc<OpenIdContext>>) -> Self {
+        if let Some(context) = &openid {
+            self.auth_time = context.auth_time;
+            self.acr = context.acr.clone();
+        }
+        self.openid = openid;
+        self
+    }
 }
 
-/// The rules of one grant type at the token endpoint (DESIGN decision 11). Built-in grants
+/// The rules of one grant type at the token endpoint. Built-in grants
 /// are handlers too; extension grants (token exchange, JWT bearer, ...) register theirs with
 /// [`ServerBuilder::grant_handler`](crate::ServerBuilder::grant_handler).
 ///
@@ -275,8 +360,11 @@ pub trait GrantHandler: Send + Sync + fmt::Debug {
     /// `client_id`, as in the authorization code grant (RFC 6749 §3.2.1, §4.1.3) and the
     /// device code grant (RFC 8628 §3.4). For such a grant, a request with no client
     /// identification at all lacks a required parameter: it gets `invalid_request`
-    /// (AC-06) rather than the 401 `invalid_client` of a failed authentication. Default:
+    /// ([RFC 6749 §3.2.1]) rather than the 401 `invalid_client` of a failed authentication.
+    /// Default:
     /// `false`.
+    ///
+    /// [RFC 6749 §3.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2.1
     fn requires_client_id(&self) -> bool {
         false
     }

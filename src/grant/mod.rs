@@ -6,6 +6,53 @@
 //! grants are handlers too. Register one with
 //! [`ServerBuilder::grant_handler`](crate::ServerBuilder::grant_handler).
 //!
+//! Two extension grants ship here, written exactly as a grant of your own would be, with
+//! nothing but this module's public API: [`TokenExchange`]
+//! ([RFC 8693](https://www.rfc-editor.org/rfc/rfc8693)) and, with feature `jwt`,
+//! `JwtBearer` ([RFC 7523 §2.1](https://www.rfc-editor.org/rfc/rfc7523#section-2.1)).
+//! Read their source (`src/grant/token_exchange/handler.rs`,
+//! `src/grant/jwt_bearer/handler.rs`) as the examples to follow.
+//!
+//! # Writing a grant
+//!
+//! 1. **One type, one `grant_type`.** Implement [`GrantHandler`]: `grant_type` returns the
+//!    absolute URI of your grant (an extension grant type is a URI,
+//!    [RFC 6749 §4.5](https://www.rfc-editor.org/rfc/rfc6749#section-4.5)), `handle`
+//!    decides. The handler holds what it needs as `Arc<dyn _>` plug-ins: the token store
+//!    to look tokens up (token exchange), a single-use store for replay protection (JWT
+//!    bearer), trusted issuers' keys.
+//! 2. **What is already checked.** The method, content type and form syntax, the client's
+//!    authentication, and that the client is registered for your grant type. Decide
+//!    whether public clients may use it (both shipped grants refuse them with
+//!    `unauthorized_client`: they mint tokens from a bearer credential).
+//! 3. **Read parameters** with [`GrantRequest::param`]. A parameter sent twice is refused
+//!    before your handler runs, except `resource` and `audience`, which may repeat: read
+//!    them with [`GrantRequest::param_values`]. Parameters can be secrets: never log them.
+//! 4. **Refuse with the RFC's error.** Return an [`OAuthError`] with the
+//!    code your grant's RFC names (`invalid_request` for a bad subject token in token
+//!    exchange, `invalid_grant` for a bad assertion in JWT bearer, `invalid_scope`,
+//!    `invalid_target`, `unauthorized_client`); it converts into [`Rejection`] with `?`.
+//!    Say which check failed in the description, never the value. A failing store or
+//!    plug-in is a fault (`?` on its error), answered `server_error`.
+//! 5. **Leave host decisions to a plug-in whose default refuses.** Who may exchange what
+//!    ([`ExchangePolicy`]), which assertion subject is which local user
+//!    (`AssertionPolicy`): an async trait the host implements. Without one, refuse.
+//! 6. **Describe the tokens** with [`TokenGrant`]: the scope (use
+//!    [`GrantRequest::requested_scope`] for the client's registration rules, or narrow
+//!    from an upper limit), [`with_subject`](TokenGrant::with_subject),
+//!    [`with_audience`](TokenGrant::with_audience), a refresh token only if your grant
+//!    should have one, [`expiring_by`](TokenGrant::expiring_by) to cap the lifetime at
+//!    what the input allows, [`in_grant`](TokenGrant::in_grant) to join an existing grant
+//!    so that revoking it revokes the new tokens (only with a grant id from a record you
+//!    validated), [`with_actor`](TokenGrant::with_actor) for delegation and
+//!    [`with_issued_token_type`](TokenGrant::with_issued_token_type). The server mints,
+//!    stores (all or nothing) and renders them.
+//! 7. **Register and allow.** `ServerBuilder::grant_handler(Arc::new(handler))` and
+//!    `ClientBuilder::grant_type(GrantType::new(URI))` on each client that may use it.
+//!    The metadata's `grant_types_supported` lists every registered handler.
+//! 8. **Test the negative paths** through `Server::token`, with the other side of the
+//!    protocol built by an independent library.
+//!
 //! The password grant's plug-in, [`ResourceOwnerVerifier`], is here as well.
 
 // Every grant has the same two parts, under its own name:
@@ -20,13 +67,28 @@ pub(crate) mod authorization_code;
 pub(crate) mod client_credentials;
 pub(crate) mod device;
 pub(crate) mod handler;
+#[cfg(feature = "jwt")]
+pub(crate) mod jwt_bearer;
 pub(crate) mod password;
 pub(crate) mod refresh_token;
 pub(crate) mod resource;
+pub(crate) mod token_exchange;
+#[cfg(feature = "jwt")]
+pub(crate) mod trusted;
 
 pub use crate::error::Rejection;
+pub use crate::types::Actor;
 pub use handler::{GrantHandler, TokenGrant};
+#[cfg(feature = "jwt")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
+pub use jwt_bearer::{Assertion, AssertionPolicy, JwtBearer, MappedSubject};
 pub use password::handler::ResourceOwnerVerifier;
+pub use token_exchange::{
+    Exchange, ExchangeDecision, ExchangePolicy, Issuance, TokenExchange, TokenType, ValidatedToken,
+};
+#[cfg(feature = "jwt")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
+pub use trusted::TrustedIssuer;
 
 // `GrantRequest` is public at the crate root (a name of the design card).
 pub(crate) use handler::GrantRequest;
@@ -39,9 +101,11 @@ use crate::observe::{EventKind, ReplayedCode, RevocationCause};
 use crate::store::TokenStore;
 use crate::types::{Client, GrantId, Scope};
 
-/// A code of `grant_id` came back after it was redeemed (AC-02, and the device code's
+/// A code of `grant_id` came back after it was redeemed ([RFC 6749 §4.1.2], and the device code's
 /// equivalent): revokes every token of the grant, with a tombstone kept for
 /// `revoked_for`, and records `code_replay_detected` then `grant_revoked`.
+///
+/// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
 pub(crate) async fn revoke_replayed(
     request: &GrantRequest<'_>,
     tokens: &dyn TokenStore,
@@ -69,12 +133,14 @@ pub(crate) async fn revoke_replayed(
 /// Resolves the `scope` of a request against what the client may be granted
 /// ([RFC 6749 §3.3](https://www.rfc-editor.org/rfc/rfc6749#section-3.3)).
 ///
-/// - SC-01: malformed → `invalid_scope`.
-/// - SC-02: a token the client is not allowed → `invalid_scope`. The request is refused,
+/// - [RFC 6749 §3.3]: malformed → `invalid_scope`.
+/// - [RFC 6749 §3.3]: a token the client is not allowed → `invalid_scope`. The request is refused,
 ///   never silently narrowed, so the client learns at once that its registration and its
 ///   requests disagree.
-/// - SC-03: absent → the client's registered default scope, or `invalid_scope` when it has
-///   none.
+/// - [RFC 6749 §3.3]: absent → the client's registered default scope, or `invalid_scope`
+///   when it has none.
+///
+/// [RFC 6749 §3.3]: https://www.rfc-editor.org/rfc/rfc6749#section-3.3
 pub(crate) fn resolve_scope(client: &Client, requested: Option<&str>) -> Result<Scope, OAuthError> {
     let Some(text) = requested else {
         return client.default_scope().cloned().ok_or_else(|| {
@@ -93,6 +159,31 @@ pub(crate) fn resolve_scope(client: &Client, requested: Option<&str>) -> Result<
             .with_description("scope not allowed for this client"));
     }
     Ok(scope)
+}
+
+/// The scope an extension grant issues from an upper `limit` (a subject token's scope, an
+/// assertion's mapped scope): the requested scope when it is within `limit` and the
+/// client's allowed scopes (`invalid_scope` otherwise: never narrowed silently); without a
+/// request, all of `limit` the client is allowed.
+pub(crate) fn scope_within(
+    limit: &Scope,
+    client: &Client,
+    requested: Option<&Scope>,
+) -> Result<Scope, OAuthError> {
+    let allowed = client.allowed_scope();
+    match requested {
+        Some(scope) if scope.is_subset_of(limit) && scope.is_subset_of(allowed) => {
+            Ok(scope.clone())
+        }
+        Some(_) => Err(OAuthError::new(ErrorCode::INVALID_SCOPE)
+            .with_description("scope beyond what this grant may issue")),
+        None => {
+            let kept: Vec<&str> = limit.iter().filter(|t| allowed.contains(t)).collect();
+            Scope::parse(&kept.join(" ")).map_err(|_| {
+                OAuthError::new(ErrorCode::INVALID_SCOPE).with_description("malformed scope")
+            })
+        }
+    }
 }
 
 #[cfg(test)]

@@ -10,21 +10,21 @@ use crate::types::{Client, MAX_RESOURCES, ResourceUri, Resources, Scope};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Requested {
     /// A grant the user approves (an authorization or device authorization request): it
-    /// may name several resources, and later token requests choose among them (RI-05,
-    /// RI-10).
+    /// may name several resources, and later token requests choose among them
+    /// ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)).
     Grant,
     /// A token issued at once (client credentials, password, extension grants): at most
-    /// one resource unless the client opted in to multi-audience tokens (RI-10).
+    /// one resource unless the client opted in to multi-audience tokens ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)).
     Token,
 }
 
-/// `invalid_target` with `description` (RI-12).
+/// `invalid_target` with `description` ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)).
 pub(crate) fn invalid_target(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::INVALID_TARGET).with_description(description)
 }
 
 /// The `resource` values as a set: each one an absolute URI without fragment, identical
-/// values collapsed (RI-01, RI-02), at most [`MAX_RESOURCES`] distinct ones.
+/// values collapsed ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)), at most [`MAX_RESOURCES`] distinct ones.
 fn parse_values<'v>(values: impl Iterator<Item = &'v str>) -> Result<Resources, OAuthError> {
     let mut parsed = Vec::new();
     for value in values {
@@ -41,21 +41,40 @@ fn parse_values<'v>(values: impl Iterator<Item = &'v str>) -> Result<Resources, 
 }
 
 /// Each resource is registered with the server and one the client may use, compared
-/// character for character (RI-03).
+/// character for character ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)).
 fn check_known(
     config: &ResourceConfig,
     client: &Client,
     resources: &Resources,
 ) -> Result<(), OAuthError> {
-    let allowed = client.allowed_resources();
     for resource in resources.iter() {
-        if config.find(resource).is_none() || !(allowed.is_empty() || allowed.contains(resource)) {
+        if !is_known_for(config, client, resource) {
             return Err(invalid_target(
                 "unknown resource, or one this client may not use",
             ));
         }
     }
     Ok(())
+}
+
+/// The `resource` values of a request whose audience a policy decides later (token
+/// exchange): each well-formed, registered and allowed for the client, as for every grant
+/// ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)), so that the policy never sees a resource the server would refuse.
+pub(crate) fn known_resources<'v>(
+    config: &ResourceConfig,
+    client: &Client,
+    values: impl Iterator<Item = &'v str>,
+) -> Result<Resources, OAuthError> {
+    let resources = parse_values(values)?;
+    check_known(config, client, &resources)?;
+    Ok(resources)
+}
+
+/// Whether `value` is the identifier of a resource the server registers and `client` may
+/// use.
+pub(crate) fn is_known_for(config: &ResourceConfig, client: &Client, value: &str) -> bool {
+    let allowed = client.allowed_resources();
+    config.find(value).is_some() && (allowed.is_empty() || allowed.contains(value))
 }
 
 /// The scopes the resources of `audience` understand together, or `None` when one of
@@ -72,7 +91,7 @@ fn understood_scopes<'c>(config: &'c ResourceConfig, audience: &Resources) -> Op
 }
 
 /// Resolves the `resource` values of a request that starts a grant or asks a token for a
-/// new one, for `scope` (RI-01..RI-04, RI-08, RI-10):
+/// new one, for `scope` ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)):
 ///
 /// - each value well-formed, registered and allowed for the client, else `invalid_target`;
 /// - none: the server's default resource (if the client may use it), else `invalid_target`
@@ -110,8 +129,8 @@ pub(crate) fn resolve_resources<'v>(
 }
 
 /// The audience and scope of an access token from an existing grant (a code, a refresh
-/// token, an approved device request) whose resources are `granted` (RI-06, RI-07,
-/// RI-09, RI-10):
+/// token, an approved device request) whose resources are `granted`
+/// ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)):
 ///
 /// - `resource` values, if any, must be granted ones (never a widening); without any, the
 ///   whole grant;

@@ -19,7 +19,7 @@ use crate::types::{Scope, is_display_text, is_display_uri};
 /// `authorization_servers` (the issuer of its [`Server`](crate::Server), or for an offline
 /// guard the issuer its verifier expects) and
 /// `bearer_methods_supported` (`["header"]`, with `"body"` when it accepts form-body
-/// tokens; never `"query"`). Members that nothing implements are left out (PR-01, PR-02).
+/// tokens; never `"query"`). Members that nothing implements are left out ([RFC 9728 §2](https://www.rfc-editor.org/rfc/rfc9728#section-2)).
 ///
 /// ```
 /// use grantflow::guard::ResourceMetadata;
@@ -92,7 +92,7 @@ impl ResourceMetadata {
     }
 
     /// How long clients may cache the document: `Cache-Control: max-age` of its response
-    /// (PR-07, [RFC 9728 §5.2](https://www.rfc-editor.org/rfc/rfc9728#section-5.2)).
+    /// ([RFC 9728 §3.2](https://www.rfc-editor.org/rfc/rfc9728#section-3.2), [RFC 9728 §5.2](https://www.rfc-editor.org/rfc/rfc9728#section-5.2)).
     /// Default: one hour. At most a day.
     pub fn max_age(mut self, max_age: Duration) -> Self {
         self.max_age = max_age;
@@ -125,13 +125,13 @@ impl BearerGuard {
     /// Publishes the resource's metadata
     /// ([RFC 9728](https://www.rfc-editor.org/rfc/rfc9728)): the document is rendered
     /// once, here, and from now on every 401 and 403 challenge of the guard carries
-    /// `resource_metadata="<its URL>"` (PR-06), which is how a client that only knows the
+    /// `resource_metadata="<its URL>"` ([RFC 9728 §5.1](https://www.rfc-editor.org/rfc/rfc9728#section-5.1)), which is how a client that only knows the
     /// resource's URL finds the authorization server (the flow of the Model Context
     /// Protocol). Serve the document with [`serve_metadata`](Self::serve_metadata) at
     /// [`metadata_path`](Self::metadata_path).
     ///
     /// The document has `resource` (the guard's identifier, exactly: the URL and the
-    /// member come from the one value, PR-04), `authorization_servers` (this server's
+    /// member come from the one value, [RFC 9728 §3.3](https://www.rfc-editor.org/rfc/rfc9728#section-3.3)), `authorization_servers` (this server's
     /// issuer, or the issuer an offline guard's verifier expects),
     /// `bearer_methods_supported` (what the guard accepts), and the members of
     /// `metadata`. No member is empty.
@@ -267,7 +267,7 @@ impl BearerGuard {
 
     /// The path to route to [`serve_metadata`](Self::serve_metadata), if metadata is
     /// published: `/.well-known/oauth-protected-resource` followed by the path of the
-    /// resource identifier (PR-03). A resource identifier with a query is served with that
+    /// resource identifier ([RFC 9728 §3.1](https://www.rfc-editor.org/rfc/rfc9728#section-3.1)). A resource identifier with a query is served with that
     /// query too.
     pub fn metadata_path(&self) -> Option<&str> {
         self.metadata.as_deref().map(|m| m.path.as_str())
@@ -276,9 +276,9 @@ impl BearerGuard {
     /// Answers a request for the protected resource metadata at `path` (the request path
     /// without the query): `GET` of [`metadata_path`](Self::metadata_path) (with the
     /// resource identifier's query, if it has one) gets 200 with the document,
-    /// `Content-Type: application/json` and `Cache-Control: max-age=…` (PR-07), `HEAD` the
+    /// `Content-Type: application/json` and `Cache-Control: max-age=…` ([RFC 9728 §3.2](https://www.rfc-editor.org/rfc/rfc9728#section-3.2)), `HEAD` the
     /// same headers; another method gets 405 with `Allow: GET, HEAD`; another path, or a
-    /// guard without published metadata, 404 (PR-03).
+    /// guard without published metadata, 404 ([RFC 9728 §3.1](https://www.rfc-editor.org/rfc/rfc9728#section-3.1)).
     pub fn serve_metadata(&self, request: &HttpRequest, path: &str) -> HttpResponse {
         let Some(metadata) = self
             .metadata

@@ -29,8 +29,8 @@ use crate::params::{Form, FormError, FormLimits};
 use crate::render::{self, is_error_char};
 use crate::secret::TokenHash;
 use crate::server::Server;
-use crate::store::{TokenKind, TokenStore};
-use crate::types::{ClientId, GrantId, ResourceUri, Resources, Scope, Subject};
+use crate::store::{TokenKind, TokenRecord, TokenStore};
+use crate::types::{Actor, ClientId, GrantId, ResourceUri, Resources, Scope, Subject};
 
 use metadata::PublishedMetadata;
 pub use metadata::ResourceMetadata;
@@ -70,10 +70,67 @@ pub struct TokenInfo {
     /// a confirmation `cnf`): `None` when the token store was asked.
     #[cfg(feature = "jwt")]
     pub jwt: Option<Arc<crate::jose::VerifiedAccessToken>>,
+    /// A delegated token's actor chain.
+    act: Option<Actor>,
+}
+
+impl TokenInfo {
+    /// The current actor of a delegated token (the outermost `act`), with its identity
+    /// claims: the party acting on the subject's behalf, the one to base access decisions
+    /// on ([RFC 8693 §4.1](https://www.rfc-editor.org/rfc/rfc8693#section-4.1)). `None`
+    /// for a token that is not delegated.
+    pub fn actor(&self) -> Option<ActorIdentity<'_>> {
+        self.act.as_ref().map(|a| ActorIdentity {
+            subject: a.subject(),
+            issuer: a.issuer(),
+        })
+    }
+
+    /// Every actor of the delegation chain, current first, then the earlier ones.
+    /// Informational only (auditing, logs): earlier actors must not be used for access
+    /// decisions.
+    pub fn actor_chain(&self) -> impl Iterator<Item = ActorIdentity<'_>> + '_ {
+        self.act
+            .iter()
+            .flat_map(Actor::chain)
+            .map(|a| ActorIdentity {
+                subject: a.subject(),
+                issuer: a.issuer(),
+            })
+    }
+}
+
+/// The identity claims of one actor of a delegated token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ActorIdentity<'a> {
+    /// The actor's `sub`.
+    pub subject: &'a str,
+    /// The actor's `iss`, when it was needed to make `sub` unique.
+    pub issuer: Option<&'a str>,
+}
+
+impl TokenInfo {
+    /// What the token store's record of a valid access token tells a resource server.
+    fn of_record(record: TokenRecord) -> Self {
+        Self {
+            client_id: record.client_id,
+            subject: record.subject,
+            scope: record.scope,
+            issued_at: record.issued_at,
+            expires_at: record.expires_at,
+            grant_id: Some(record.grant_id),
+            audience: record.audience,
+            act: record.actor,
+            #[cfg(feature = "jwt")]
+            jwt: None,
+        }
+    }
 }
 
 /// Checks bearer access tokens for a resource server
-/// ([RFC 6750](https://www.rfc-editor.org/rfc/rfc6750), BT-01..BT-09); cheap to clone.
+/// ([RFC 6750](https://www.rfc-editor.org/rfc/rfc6750), [RFC 6750 §2.1]..[OAuth 2.1 §5]); cheap to
+/// clone.
 ///
 /// Two ways to check a token, the same challenges either way:
 ///
@@ -103,13 +160,17 @@ pub struct TokenInfo {
 /// .build()?;
 /// let guard = server.bearer_guard().realm("api")?;
 ///
-/// // No credentials: 401 with a challenge and no error attribute (BT-05).
+/// // No credentials: 401 with a challenge and no error attribute ([RFC 6750 §3]).
 /// let request = HttpRequest::new(Method::Get);
 /// let denied = block_on(guard.check(&request, &Scope::parse("read")?)).unwrap_err().into_response();
 /// assert_eq!(denied.status, Status::UNAUTHORIZED);
 /// assert_eq!(denied.header("www-authenticate"), Some("Bearer realm=\"api\""));
 /// # Ok(()) }
 /// ```
+///
+/// [RFC 6750 §2.1]: https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+/// [OAuth 2.1 §5]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-5
+/// [RFC 6750 §3]: https://www.rfc-editor.org/rfc/rfc6750#section-3
 #[derive(Debug, Clone)]
 pub struct BearerGuard {
     /// Where the guard's calls are observed.
@@ -191,13 +252,23 @@ impl From<StorageError> for GuardRejection {
 
 /// Why a request is refused.
 enum Refusal {
-    /// No bearer credentials at all (BT-03, BT-05).
+    /// No bearer credentials at all ([OAuth 2.1 §5.1], [RFC 6750 §3]).
+    ///
+    /// [OAuth 2.1 §5.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-5.1
+    /// [RFC 6750 §3]: https://www.rfc-editor.org/rfc/rfc6750#section-3
     NoToken,
-    /// The request is malformed, e.g. a token sent two ways (BT-04).
+    /// The request is malformed, e.g. a token sent two ways ([RFC 6750 §2]).
+    ///
+    /// [RFC 6750 §2]: https://www.rfc-editor.org/rfc/rfc6750#section-2
     InvalidRequest(&'static str),
-    /// The token is not active for this resource server (BT-06, BT-09).
+    /// The token is not active for this resource server ([RFC 6750 §3.1], [OAuth 2.1 §5]).
+    ///
+    /// [RFC 6750 §3.1]: https://www.rfc-editor.org/rfc/rfc6750#section-3.1
+    /// [OAuth 2.1 §5]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-5
     InvalidToken,
-    /// The token lacks the required scope (BT-07).
+    /// The token lacks the required scope ([RFC 6750 §3.1]).
+    ///
+    /// [RFC 6750 §3.1]: https://www.rfc-editor.org/rfc/rfc6750#section-3.1
     InsufficientScope,
 }
 
@@ -277,7 +348,9 @@ impl BearerGuard {
     ///
     /// # Errors
     /// [`ConfigError::Setting`] when `realm` is empty or not printable ASCII without `"`
-    /// or `\` (BT-08).
+    /// or `\` ([RFC 6750 §3]).
+    ///
+    /// [RFC 6750 §3]: https://www.rfc-editor.org/rfc/rfc6750#section-3
     pub fn realm(mut self, realm: &str) -> Result<Self, ConfigError> {
         if realm.is_empty() || !realm.chars().all(is_error_char) {
             return Err(ConfigError::Setting(
@@ -293,7 +366,7 @@ impl BearerGuard {
     /// [RFC 9728 §1.2](https://www.rfc-editor.org/rfc/rfc9728#section-1.2)): for an HTTP
     /// API, the exact URL clients call, without query (an MCP server's endpoint URL, for
     /// example). Tokens whose audience does not contain it, character for character, are
-    /// refused with `invalid_token` (BT-09, RI-11): a token for `https://api.example.com/t1/`
+    /// refused with `invalid_token` ([RFC 8707 §2], [RFC 6750 §3.1]): a token for `https://api.example.com/t1/`
     /// is no good at `https://api.example.com/t2/`. Tokens without an audience are accepted.
     ///
     /// Default: none. A guard without a resource identifier refuses every token that has
@@ -306,10 +379,14 @@ impl BearerGuard {
     /// audience its verifier expects ([RFC 9068 §4](https://www.rfc-editor.org/rfc/rfc9068#section-4));
     /// the identifier set here must then be in `aud` as well. Name the same one to both.
     ///
+    /// [RFC 8707 §2]: https://www.rfc-editor.org/rfc/rfc8707#section-2
+    /// [RFC 6750 §3.1]: https://www.rfc-editor.org/rfc/rfc6750#section-3.1
+    ///
     /// # Errors
     /// [`ConfigError::Setting`] when `identifier` is not an absolute `https` URL (or `http`
     /// where the server allows it, or for [`BearerGuard::jwt`] where the authorization
-    /// server's issuer is an `http` URL) with a host and without fragment (PR-11).
+    /// server's issuer is an `http` URL) with a host and without fragment
+    /// ([RFC 9728 §2](https://www.rfc-editor.org/rfc/rfc9728#section-2)).
     pub fn resource(mut self, identifier: &str) -> Result<Self, ConfigError> {
         const REFUSED: ConfigError =
             ConfigError::Setting("a resource identifier is an absolute https URL without fragment");
@@ -340,10 +417,13 @@ impl BearerGuard {
     }
 
     /// Accepts the token in an `access_token` form-body parameter too
-    /// ([RFC 6750 §2.2](https://www.rfc-editor.org/rfc/rfc6750#section-2.2), BT-02): only
+    /// ([RFC 6750 §2.2](https://www.rfc-editor.org/rfc/rfc6750#section-2.2), [RFC 6750 §2.2]): only
     /// on methods other than `GET`, and only in an `application/x-www-form-urlencoded`
     /// body. Default: `false`, the token is read from the `Authorization` header only and
-    /// a body token is ignored. Tokens in the URL query are always ignored (BT-03).
+    /// a body token is ignored. Tokens in the URL query are always ignored ([OAuth 2.1 §5.1]).
+    ///
+    /// [RFC 6750 §2.2]: https://www.rfc-editor.org/rfc/rfc6750#section-2.2
+    /// [OAuth 2.1 §5.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-5.1
     pub fn form_body_tokens(mut self, accept: bool) -> Self {
         self.form_body = accept;
         // Published metadata follows the guard (`bearer_methods_supported`, PR-02).
@@ -364,24 +444,33 @@ impl BearerGuard {
     /// send instead:
     ///
     /// - no bearer credentials (no `Authorization` header, another scheme, or a token only
-    ///   in the URL query, which is ignored, BT-03) → 401 with
-    ///   `WWW-Authenticate: Bearer realm="…"` and no `error` attribute (BT-05);
+    ///   in the URL query, which is ignored, [OAuth 2.1 §5.1]) → 401 with
+    ///   `WWW-Authenticate: Bearer realm="…"` and no `error` attribute ([RFC 6750 §3]);
     /// - a token sent more than one way, a repeated or unreadable (not visible ASCII)
     ///   `Authorization` header, or an empty `Bearer` credential → 400,
-    ///   `error="invalid_request"` (BT-04);
+    ///   `error="invalid_request"` ([RFC 6750 §2]);
     /// - a token that is unknown, malformed, expired, revoked, not yet valid, a refresh
     ///   token, or restricted to another audience → 401, `error="invalid_token"`, with
-    ///   the same description whatever the reason (BT-06, BT-09, ER-05);
+    ///   the same description whatever the reason ([RFC 6750 §3.1], [OAuth 2.1 §5],
+    ///   [RFC 6749 §5.2]);
     /// - a valid token without every token of `required` → 403,
-    ///   `error="insufficient_scope", scope="…"` naming the required scope (BT-07).
+    ///   `error="insufficient_scope", scope="…"` naming the required scope ([RFC 6750 §3.1]).
     ///
-    /// The scheme name is matched case-insensitively (BT-01). Each challenge attribute
-    /// appears once, with values in the RFC 6749 §5.2 character set (BT-08). Challenge
+    /// The scheme name is matched case-insensitively ([RFC 6750 §2.1]). Each challenge attribute
+    /// appears once, with values in the RFC 6749 §5.2 character set ([RFC 6750 §3]). Challenge
     /// responses have an empty body.
     ///
     /// # Errors
     /// [`GuardRejection::Refused`] for every case above, [`GuardRejection::Fault`] when the
     /// token store failed.
+    ///
+    /// [OAuth 2.1 §5.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-5.1
+    /// [RFC 6750 §3]: https://www.rfc-editor.org/rfc/rfc6750#section-3
+    /// [RFC 6750 §2]: https://www.rfc-editor.org/rfc/rfc6750#section-2
+    /// [RFC 6750 §3.1]: https://www.rfc-editor.org/rfc/rfc6750#section-3.1
+    /// [OAuth 2.1 §5]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-5
+    /// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+    /// [RFC 6750 §2.1]: https://www.rfc-editor.org/rfc/rfc6750#section-2.1
     pub async fn check(
         &self,
         request: &HttpRequest,
@@ -424,7 +513,10 @@ impl BearerGuard {
         // token it verified before without reading it again.
         let info = match &self.tokens {
             Tokens::Store(_) if !is_token68(&token) => None,
-            Tokens::Store(store) => self.look_up(&**store, &token, now).await?,
+            Tokens::Store(store) => self
+                .look_up(&**store, &token, now)
+                .await?
+                .map(TokenInfo::of_record),
             #[cfg(feature = "jwt")]
             Tokens::Offline(offline) => offline.check(&token, &self.resource, now).await?,
         };
@@ -441,14 +533,48 @@ impl BearerGuard {
         Ok(info)
     }
 
+    /// The refusal of a token that is not active for this use: 401 `invalid_token`.
+    #[cfg(feature = "oidc")]
+    pub(crate) fn invalid_token(&self, required: &Scope) -> GuardRejection {
+        GuardRejection::Refused(self.challenge(&Refusal::InvalidToken, required))
+    }
+
+    /// [`check`](Self::check) in the token store, with the whole record of the token (a
+    /// guard that verifies offline has no record, and refuses every token here).
+    #[cfg(feature = "oidc")]
+    pub(crate) async fn check_record(
+        &self,
+        request: &HttpRequest,
+        required: &Scope,
+    ) -> Result<TokenRecord, GuardRejection> {
+        let refuse = |refusal| GuardRejection::Refused(self.challenge(&refusal, required));
+        let token = self.find_token(request).map_err(refuse)?;
+        let record = match &self.tokens {
+            Tokens::Store(store) if is_token68(&token) => {
+                self.look_up(&**store, &token, self.clock.now()).await?
+            }
+            _ => None,
+        };
+        let Some(record) = record else {
+            return Err(refuse(Refusal::InvalidToken));
+        };
+        if !required.is_subset_of(&record.scope) {
+            return Err(refuse(Refusal::InsufficientScope));
+        }
+        Ok(record)
+    }
+
     /// The token's record in the store, if it is an access token valid at `now` for this
-    /// guard's resource (BT-06, BT-09, RI-11).
+    /// guard's resource ([RFC 6750 §3.1], [OAuth 2.1 §5]).
+    ///
+    /// [RFC 6750 §3.1]: https://www.rfc-editor.org/rfc/rfc6750#section-3.1
+    /// [OAuth 2.1 §5]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-5
     async fn look_up(
         &self,
         store: &dyn TokenStore,
         token: &str,
         now: SystemTime,
-    ) -> Result<Option<TokenInfo>, StorageError> {
+    ) -> Result<Option<TokenRecord>, StorageError> {
         let Some(record) = store.find(&TokenHash::of(token)).await? else {
             return Ok(None);
         };
@@ -460,20 +586,13 @@ impl BearerGuard {
         if record.kind != TokenKind::Access || !record.is_valid_at(now) || !audience_ok {
             return Ok(None);
         }
-        Ok(Some(TokenInfo {
-            client_id: record.client_id,
-            subject: record.subject,
-            scope: record.scope,
-            issued_at: record.issued_at,
-            expires_at: record.expires_at,
-            grant_id: Some(record.grant_id),
-            audience: record.audience,
-            #[cfg(feature = "jwt")]
-            jwt: None,
-        }))
+        Ok(Some(record))
     }
 
-    /// The one token the request carries (BT-01..BT-04).
+    /// The one token the request carries ([RFC 6750 §2.1]..[RFC 6750 §2]).
+    ///
+    /// [RFC 6750 §2.1]: https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+    /// [RFC 6750 §2]: https://www.rfc-editor.org/rfc/rfc6750#section-2
     fn find_token<'r>(&self, request: &'r HttpRequest) -> Result<Cow<'r, str>, Refusal> {
         // A repeated or unreadable header is refused, never skipped: skipping one would let
         // a token through that was sent in more than one way (RFC 6750 §2).
@@ -509,7 +628,9 @@ impl BearerGuard {
         Ok(token)
     }
 
-    /// The `access_token` form-body parameter, where BT-02 allows one.
+    /// The `access_token` form-body parameter, where [RFC 6750 §2.2] allows one.
+    ///
+    /// [RFC 6750 §2.2]: https://www.rfc-editor.org/rfc/rfc6750#section-2.2
     fn body_token(&self, request: &HttpRequest) -> Result<Option<String>, Refusal> {
         if request.method() == Method::Get {
             return Ok(None);
@@ -533,7 +654,7 @@ impl BearerGuard {
     }
 
     /// The response for `refusal`, with its `WWW-Authenticate` challenge. With published
-    /// metadata, 401 and 403 challenges carry `resource_metadata` (PR-06).
+    /// metadata, 401 and 403 challenges carry `resource_metadata` ([RFC 9728 §5.1](https://www.rfc-editor.org/rfc/rfc9728#section-5.1)).
     fn challenge(&self, refusal: &Refusal, required: &Scope) -> HttpResponse {
         let (status, attributes): (Status, &[(&str, &str)]) = match refusal {
             Refusal::NoToken => (Status::UNAUTHORIZED, &[]),

@@ -58,10 +58,11 @@ impl OfflineTokens {
         }
     }
 
-    /// Verifies `token` at `now`: `Ok(None)` for any JWT failure (EX-08: all of them are
-    /// `invalid_token`), and for a token whose `aud` lacks the guard's own `resource`
-    /// when one is set (RI-11). `Err` only when the source failed to fetch the keys a
-    /// token needs.
+    /// Verifies `token` at `now`: `Ok(None)` for any JWT failure ([RFC 9068 §4]: all of them are
+    /// `invalid_token`), and for a token whose `aud` lacks the guard's own `resource` when
+    /// one is set. `Err` only when the source failed to fetch the keys a token needs.
+    ///
+    /// [RFC 9068 §4]: https://www.rfc-editor.org/rfc/rfc9068#section-4
     pub(super) async fn check(
         &self,
         token: &str,
@@ -156,6 +157,10 @@ fn token_info(verified: Arc<VerifiedAccessToken>, audience: Resources) -> TokenI
         expires_at: verified.expires_at,
         grant_id: None,
         audience,
+        act: verified
+            .claims
+            .get("act")
+            .and_then(crate::types::Actor::from_claim),
         jwt: Some(verified),
     }
 }

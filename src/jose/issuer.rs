@@ -159,6 +159,12 @@ impl TokenIssuer for JwtAccessTokenIssuer {
         if let Some(acr) = claims.acr {
             token = token.with_acr(acr);
         }
+        // TX-11: a delegated token carries its actor chain, identity claims only.
+        if let Some(actor) = claims.actor {
+            let act = serde_json::from_str::<serde_json::Value>(&actor.to_json())
+                .map_err(IssueError::new)?;
+            token = token.with_claim("act", act).map_err(IssueError::new)?;
+        }
         let jwt = self
             .keys
             .sign_access_token(&token, claims.issued_at)

@@ -72,11 +72,11 @@
 
 mod access_token;
 mod alg;
-mod b64;
+pub(crate) mod b64;
 mod claims;
 mod error;
 mod issuer;
-mod json;
+pub(crate) mod json;
 mod jwk;
 mod jwks;
 mod jws;
@@ -87,6 +87,8 @@ mod validation;
 
 pub use access_token::{AccessTokenClaims, AccessTokenVerifier, VerifiedAccessToken};
 pub use alg::{Algorithm, AlgorithmSet};
+#[cfg(feature = "oidc")]
+pub(crate) use claims::seconds;
 pub use claims::{Claims, InvalidClaimName};
 pub use error::{JwtError, KeyError};
 pub(crate) use issuer::JwtAccessTokenIssuer;
@@ -99,4 +101,5 @@ pub use keyset::{
 };
 pub use signer::{HmacKey, Pkcs8Der, SignError, Signer, SigningKey};
 pub use source::JwksSource;
+pub(crate) use validation::unverified_assertion_issuer;
 pub use validation::{JwtUse, Validation, VerifiedJwt};

@@ -130,6 +130,8 @@ pub struct Validation {
     max_age: Option<Duration>,
     max_len: usize,
     required: Required,
+    /// Whether `exp` is left unchecked (ID-token hints only).
+    accept_expired: bool,
 }
 
 impl Validation {
@@ -145,6 +147,7 @@ impl Validation {
             max_age: None,
             max_len: jwt_use.max_len(),
             required,
+            accept_expired: false,
         }
     }
 
@@ -170,6 +173,13 @@ impl Validation {
     /// `issuer`; `aud` containing `client_id`; `iss`, `sub`, `aud`, `exp` and `iat`
     /// required. Up to 16 KiB.
     pub fn id_token(issuer: &str, client_id: &ClientId) -> Self {
+        Self::trusted_jwt(issuer, client_id.as_str())
+    }
+
+    /// JWTs of another issuer the host trusts (token exchange subjects, JWT bearer
+    /// assertions): verified as [`id_token`](Self::id_token) is, untyped or `JWT`, with
+    /// `aud` containing `audience`.
+    pub(crate) fn trusted_jwt(issuer: &str, audience: &str) -> Self {
         let mut v = Self::new(
             JwtUse::IdToken,
             Required::ISS
@@ -179,7 +189,29 @@ impl Validation {
                 .and(Required::IAT),
         );
         v.issuer = Some(Arc::from(issuer));
-        v.audience = Some(Arc::from(client_id.as_str()));
+        v.audience = Some(Arc::from(audience));
+        v
+    }
+
+    /// ID tokens this server issued, presented back as hints: the `id_token_hint` of an
+    /// authentication request
+    /// ([OpenID Connect Core §3.1.2.1](https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest))
+    /// or of a logout request
+    /// ([RP-Initiated Logout §2](https://openid.net/specs/openid-connect-rpinitiated-1_0.html#RPLogout)).
+    /// As [`id_token`](Self::id_token), except that the audience is any client (the caller
+    /// reads it) and that `exp` is not checked: both specifications ask the OpenID Provider
+    /// to accept an expired ID token as a hint, which the signature and `iss` still tie to
+    /// this server. A hint signed by a key that is no longer published fails. Up to 16 KiB.
+    pub fn id_token_hint(issuer: &str) -> Self {
+        let mut v = Self::new(
+            JwtUse::IdToken,
+            Required::ISS
+                .and(Required::SUB)
+                .and(Required::AUD)
+                .and(Required::IAT),
+        );
+        v.issuer = Some(Arc::from(issuer));
+        v.accept_expired = true;
         v
     }
 
@@ -429,7 +461,7 @@ impl Validation {
                 return Err(JwtError::MissingClaim(name));
             }
         }
-        check_times(claims, now, self.leeway, self.max_age)?;
+        check_times(claims, now, self.leeway, self.max_age, !self.accept_expired)?;
         if self
             .issuer
             .as_deref()
@@ -461,16 +493,17 @@ impl Validation {
 
 /// `exp`, `nbf` and `iat` against `now` with `leeway`
 /// ([RFC 7519 §4.1.4–4.1.6](https://www.rfc-editor.org/rfc/rfc7519#section-4.1.4)), and
-/// the maximum age.
+/// the maximum age. `exp` is checked only when `check_expiry` says so.
 pub(crate) fn check_times(
     claims: &Claims,
     now: SystemTime,
     leeway: Duration,
     max_age: Option<Duration>,
+    check_expiry: bool,
 ) -> Result<(), JwtError> {
     let late_now = now.checked_add(leeway).unwrap_or(now);
     let expired = |exp: SystemTime| exp.checked_add(leeway).is_some_and(|limit| now >= limit);
-    if claims.expires_at().is_some_and(expired) {
+    if check_expiry && claims.expires_at().is_some_and(expired) {
         return Err(JwtError::Expired);
     }
     if claims.not_before().is_some_and(|nbf| nbf > late_now) {
@@ -528,5 +561,25 @@ impl VerifiedJwt {
     /// The claims set, by value.
     pub fn into_claims(self) -> Claims {
         self.claims
+    }
+}
+
+/// The `iss` claim of a client assertion before any verification, to find the client whose
+/// keys will verify it: `None` unless `token` is within the assertion size limit, has three
+/// segments and a strict JSON claims set with a string `iss`. Nothing read here is trusted;
+/// the verification that follows checks `iss` again.
+pub(crate) fn unverified_assertion_issuer(token: &str) -> Option<String> {
+    if token.len() > JwtUse::ClientAssertion.max_len() {
+        return None;
+    }
+    let mut segments = token.split('.');
+    let (_, payload, _) = (segments.next()?, segments.next()?, segments.next()?);
+    if segments.next().is_some() {
+        return None;
+    }
+    let claims = json::parse_object(&b64::decode(payload)?)?;
+    match claims.get("iss") {
+        Some(serde_json::Value::String(iss)) => Some(iss.clone()),
+        _ => None,
     }
 }

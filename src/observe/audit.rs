@@ -1,4 +1,4 @@
-//! The audit sink plug-in and the bounded queue in front of it (OB-09): a request hands its
+//! The audit sink plug-in and the bounded queue in front of it: a request hands its
 //! events to the queue and never waits for the sink; one delivery task, spawned by the
 //! host, feeds the sink in order.
 

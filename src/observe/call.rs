@@ -1,4 +1,4 @@
-//! One endpoint call, observed (OB-11): its span (target `grantflow`, fields filled in
+//! One endpoint call, observed: its span (target `grantflow`, fields filled in
 //! once known), and at its end the request metrics. Every endpoint of the crate goes
 //! through a [`Call`].
 
@@ -58,7 +58,7 @@ pub(crate) enum Outcome<'a> {
     Fault(&'a Error),
 }
 
-/// The error codes a label may name (OB-10): the codes of RFC 6749, RFC 6750 and
+/// The error codes a label may name: the codes of RFC 6749, RFC 6750 and
 /// RFC 8628; anything else is `other`.
 const KNOWN_ERRORS: [&str; 16] = [
     "invalid_request",
@@ -196,8 +196,10 @@ impl<'s> Call<'s> {
         future
     }
 
-    /// The client identifier the request claims, before anyone verified it (OB-05):
-    /// recorded capped and escaped (OB-04).
+    /// The client identifier the request claims, before anyone verified it:
+    /// recorded capped and escaped ([RFC 6749 §10.14]).
+    ///
+    /// [RFC 6749 §10.14]: https://www.rfc-editor.org/rfc/rfc6749#section-10.14
     #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
     pub(crate) fn claimed(&self, client_id: &str) {
         #[cfg(feature = "tracing")]
@@ -207,7 +209,7 @@ impl<'s> Call<'s> {
         );
     }
 
-    /// The client the server accepted for the request (OB-05).
+    /// The client the server accepted for the request.
     #[cfg_attr(
         not(any(feature = "tracing", feature = "metrics")),
         allow(unused_variables)
@@ -220,7 +222,7 @@ impl<'s> Call<'s> {
     }
 
     /// The grant type of the request: `registered` is the grant type of the handler that
-    /// serves it, `None` when no handler does (recorded as `other`, OB-10).
+    /// serves it, `None` when no handler does (recorded as `other`).
     #[cfg_attr(
         not(any(feature = "tracing", feature = "metrics")),
         allow(unused_variables)
@@ -253,7 +255,7 @@ impl<'s> Call<'s> {
         self.record("grant_id", tracing::field::display(grant_id));
     }
 
-    /// The fingerprint of the presented token (OB-02), computed only if a subscriber
+    /// The fingerprint of the presented token, computed only if a subscriber
     /// records it.
     #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
     pub(crate) fn token(&self, token: &str) {
@@ -267,7 +269,7 @@ impl<'s> Call<'s> {
         );
     }
 
-    /// The fingerprint of an entered user code (OB-02), computed only if a subscriber
+    /// The fingerprint of an entered user code, computed only if a subscriber
     /// records it.
     #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
     pub(crate) fn user_code(&self, user_code: &str) {

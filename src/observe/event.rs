@@ -1,5 +1,8 @@
-//! The audit events: one typed, secret-free value per security-relevant outcome (OB-07,
-//! OB-08), the one source of the `tracing` events, the audit sink and the event metrics.
+//! The audit events: one typed, secret-free value per security-relevant outcome ([RFC 9700
+//! §4.14.2],
+//! ), the one source of the `tracing` events, the audit sink and the event metrics.
+//!
+//! [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -256,6 +259,11 @@ pub enum AuthFailure {
     MethodNotRegistered,
     /// The secret was wrong.
     WrongSecret,
+    /// A client assertion failed a check: its signature, algorithm, type, audience,
+    /// lifetime or `jti` ([RFC 7523 §3](https://www.rfc-editor.org/rfc/rfc7523#section-3)).
+    InvalidAssertion,
+    /// A client assertion whose `jti` was already used: a replay.
+    AssertionReplayed,
 }
 
 /// Which [`AttemptLimiter`](crate::limiter::AttemptLimiter) refused an attempt.
@@ -511,7 +519,8 @@ impl RevocationCause {
 
 impl AuthFailure {
     /// The reason as logged: `no_credentials`, `malformed`, `unsupported_method`,
-    /// `unknown_client`, `method_not_registered` or `wrong_secret`.
+    /// `unknown_client`, `method_not_registered`, `wrong_secret`, `invalid_assertion` or
+    /// `assertion_replayed`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::NoCredentials => "no_credentials",
@@ -520,6 +529,8 @@ impl AuthFailure {
             Self::UnknownClient => "unknown_client",
             Self::MethodNotRegistered => "method_not_registered",
             Self::WrongSecret => "wrong_secret",
+            Self::InvalidAssertion => "invalid_assertion",
+            Self::AssertionReplayed => "assertion_replayed",
         }
     }
 }

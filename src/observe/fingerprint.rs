@@ -1,4 +1,4 @@
-//! Correlation without secrets (OB-02): the fingerprint of a credential is the first 8
+//! Correlation without secrets: the fingerprint of a credential is the first 8
 //! bytes of its HMAC-SHA-256 under a per-deployment [`LogKey`], never the credential and
 //! never a plain hash (the SHA-256 of a low-entropy user code or password can be brute
 //! forced; an HMAC cannot without the key).

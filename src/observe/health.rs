@@ -1,4 +1,4 @@
-//! Health (OB-12): whether each store and plug-in of a server answers, and nothing else.
+//! Health: whether each store and plug-in of a server answers, and nothing else.
 
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
@@ -71,7 +71,7 @@ impl Health {
 type Check<'a> = Pin<Box<dyn Future<Output = bool> + Send + 'a>>;
 
 impl Server {
-    /// Asks every store and plug-in of the server whether it answers (OB-12): the client
+    /// Asks every store and plug-in of the server whether it answers: the client
     /// registry, the token, code and device stores, the attempt limiters, the token issuer
     /// and the password grant's verifier, each through its `check_health` method (for the
     /// stores by default a read of a key that cannot exist, one round trip). The checks
@@ -122,6 +122,13 @@ impl Server {
             checks.push((
                 "devices",
                 Box::pin(async { devices.check_health().await.is_ok() }),
+            ));
+        }
+        #[cfg(feature = "jwt")]
+        if config.clients.private_key_jwt || config.clients.client_secret_jwt {
+            checks.push((
+                "single_use",
+                Box::pin(async { config.clients.single_use.check_health().await.is_ok() }),
             ));
         }
         checks.push((

@@ -1,6 +1,6 @@
 //! The `metrics` side of the event stream (feature `metrics`): counters and a latency
 //! histogram through the `metrics` facade, whose exporter the host installs. Every label
-//! value comes from a closed set (OB-10); values taken from requests are mapped into it
+//! value comes from a closed set; values taken from requests are mapped into it
 //! first. Without the feature every function here is empty.
 #![cfg_attr(not(feature = "metrics"), allow(dead_code))]
 

@@ -72,7 +72,7 @@ pub(crate) use audit::AuditQueue;
 use crate::server::Server;
 use crate::types::ClientId;
 
-/// The one stream of events of a server (DESIGN decision 20): every audit event goes
+/// The one stream of events of a server: every audit event goes
 /// through [`emit`](Self::emit), which logs it, counts it and queues it for the sink.
 #[derive(Debug)]
 pub(crate) struct Events {

@@ -1,6 +1,8 @@
 //! Untrusted text on its way into logs and audit events: capped and escaped, so that a
 //! value chosen by whoever sent the request can neither forge a log line nor flood one
-//! (OB-04, [RFC 6749 §10.14](https://www.rfc-editor.org/rfc/rfc6749#section-10.14)).
+//! ([RFC 6749 §10.14], [RFC 6749 §10.14](https://www.rfc-editor.org/rfc/rfc6749#section-10.14)).
+//!
+//! [RFC 6749 §10.14]: https://www.rfc-editor.org/rfc/rfc6749#section-10.14
 
 use std::fmt::{self, Write as _};
 use std::sync::Arc;

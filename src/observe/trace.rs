@@ -58,7 +58,7 @@ pub(crate) fn event(kind: &EventKind) {
     }
 }
 
-/// The one log line about dropped audit events (OB-09); the count is in the metric and
+/// The one log line about dropped audit events; the count is in the metric and
 /// [`Server::dropped_audit_events`](crate::Server::dropped_audit_events).
 #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 pub(crate) fn audit_events_dropped(why: &'static str) {

@@ -9,13 +9,14 @@ use async_trait::async_trait;
 use crate::error::StorageError;
 use crate::pkce::CodeChallenge;
 use crate::secret::TokenHash;
+use crate::store::OpenIdContext;
 use crate::types::{ClientId, GrantId, Resources, Scope, Subject};
 
 /// What an authorization code stands for: everything the resource owner approved, bound to
-/// the client, redirect URI and PKCE challenge of the request (AC-08), stored under the
+/// the client, redirect URI and PKCE challenge of the request ([RFC 6749 §10.10]), stored under the
 /// [`TokenHash`] of the code.
 ///
-/// `Debug` never shows the PKCE challenge (PK-12).
+/// `Debug` never shows the PKCE challenge ([RFC 7636 §4.4]).
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
@@ -41,18 +42,28 @@ use crate::types::{ClientId, GrantId, Resources, Scope, Subject};
 /// assert!(!format!("{grant:?}").contains("E9Melhoa"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// [RFC 6749 §10.10]: https://www.rfc-editor.org/rfc/rfc6749#section-10.10
+/// [RFC 7636 §4.4]: https://www.rfc-editor.org/rfc/rfc7636#section-4.4
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AuthorizationGrant {
-    /// The grant the code and every token issued from it belong to (DESIGN decision 3).
+    /// The grant the code and every token issued from it belong to.
     pub grant_id: GrantId,
-    /// The client the code was issued to (AC-06).
+    /// The client the code was issued to ([RFC 6749 §3.2.1]).
+    ///
+    /// [RFC 6749 §3.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2.1
     pub client_id: ClientId,
     /// The `redirect_uri` exactly as the authorization request sent it, or `None` when the
-    /// request left it out (AC-07).
+    /// request left it out ([RFC 6749 §4.1.3]).
+    ///
+    /// [RFC 6749 §4.1.3]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
     pub redirect_uri: Option<Arc<str>>,
     /// The PKCE challenge and its method, or `None` for a PKCE-exempt client's request
-    /// (PK-09, PK-11).
+    /// ([RFC 7636 §4.5], [RFC 9700 §2.1.1]).
+    ///
+    /// [RFC 7636 §4.5]: https://www.rfc-editor.org/rfc/rfc7636#section-4.5
+    /// [RFC 9700 §2.1.1]: https://www.rfc-editor.org/rfc/rfc9700#section-2.1.1
     pub challenge: Option<CodeChallenge>,
     /// The resource owner who approved.
     pub subject: Subject,
@@ -61,14 +72,21 @@ pub struct AuthorizationGrant {
     /// The resources the grant is for (`resource` in the authorization request,
     /// [RFC 8707 §2.1](https://www.rfc-editor.org/rfc/rfc8707#section-2.1)), or empty when
     /// it is not restricted to a resource. They bound the audience of every token of the
-    /// grant (RI-05).
+    /// grant ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)).
     pub resources: Resources,
-    /// The issuer that minted the code; another issuer refuses it (MX-02).
+    /// The issuer that minted the code; another issuer refuses it ([RFC 9700 §4.4.1]).
+    ///
+    /// [RFC 9700 §4.4.1]: https://www.rfc-editor.org/rfc/rfc9700#section-4.4.1
     pub issuer: Arc<str>,
     /// When the code was issued.
     pub issued_at: SystemTime,
-    /// When the code stops being redeemable (AC-05).
+    /// When the code stops being redeemable ([RFC 6749 §4.1.2]).
+    ///
+    /// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
     pub expires_at: SystemTime,
+    /// For a code issued for an OpenID Connect request: what its ID token will say about
+    /// the authentication, `nonce` included; `None` for plain OAuth.
+    pub openid: Option<Arc<OpenIdContext>>,
 }
 
 impl AuthorizationGrant {
@@ -95,7 +113,15 @@ impl AuthorizationGrant {
             issuer: Arc::from(issuer),
             issued_at,
             expires_at,
+            openid: None,
         }
+    }
+
+    /// Sets the OpenID Connect context of a code issued for an OpenID request.
+    #[must_use]
+    pub fn with_openid(mut self, openid: Option<Arc<OpenIdContext>>) -> Self {
+        self.openid = openid;
+        self
     }
 
     /// Sets the redirect URI as sent in the authorization request.
@@ -138,6 +164,7 @@ impl fmt::Debug for AuthorizationGrant {
             .field("issuer", &self.issuer)
             .field("issued_at", &self.issued_at)
             .field("expires_at", &self.expires_at)
+            .field("openid", &self.openid)
             .finish()
     }
 }
@@ -151,7 +178,10 @@ pub enum Redemption {
     Redeemed(AuthorizationGrant),
     /// The code was already redeemed: "already used, by grant X". The grant is returned
     /// again so that the server can check the replay's client and PKCE verifier before it
-    /// revokes the grant's tokens (AC-02, AC-03).
+    /// revokes the grant's tokens ([RFC 6749 §4.1.2], [OAuth 2.1 §7.5.2]).
+    ///
+    /// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
+    /// [OAuth 2.1 §7.5.2]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-7.5.2
     AlreadyUsed(AuthorizationGrant),
     /// No such code (never issued, or purged after its expiry).
     NotFound,
@@ -163,9 +193,9 @@ pub enum Redemption {
 /// - Keys are digests: the store never sees a code.
 /// - [`redeem`](Self::redeem) is **atomic**: of any number of concurrent calls for one
 ///   code, exactly one gets [`Redemption::Redeemed`]; every other call, then or later
-///   until the code expires, gets [`Redemption::AlreadyUsed`] (AC-01, AC-04). So a used
+///   until the code expires, gets [`Redemption::AlreadyUsed`] ([RFC 6749 §4.1.2]). So a used
 ///   code is not deleted but kept with a "used" mark until its expiry, which is what lets
-///   a replay revoke the grant (AC-02).
+///   a replay revoke the grant ([RFC 6749 §4.1.2]).
 /// - Records may be purged once `expires_at` has passed; after that a code is
 ///   [`Redemption::NotFound`].
 ///
@@ -179,6 +209,8 @@ pub enum Redemption {
 /// ```
 ///
 /// and Redis with a Lua script (or `HGETALL` + `HSETNX used`) on one key with a TTL.
+///
+/// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
 #[async_trait]
 pub trait CodeStore: Send + Sync + fmt::Debug {
     /// Stores a newly issued code. `code` is fresh (256 random bits), so an existing key

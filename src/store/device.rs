@@ -43,19 +43,25 @@ pub enum DeviceState {
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DeviceRecord {
-    /// The grant the tokens will belong to (DESIGN decision 3).
+    /// The grant the tokens will belong to.
     pub grant_id: GrantId,
-    /// The client that asked; only it may poll with the device code (DG-04, DG-11).
+    /// The client that asked; only it may poll with the device code ([RFC 8628 §5.2], [RFC 8628
+    /// §3.5]).
+    ///
+    /// [RFC 8628 §5.2]: https://www.rfc-editor.org/rfc/rfc8628#section-5.2
+    /// [RFC 8628 §3.5]: https://www.rfc-editor.org/rfc/rfc8628#section-3.5
     pub client_id: ClientId,
     /// The scope the client requested.
     pub scope: Scope,
     /// The resources the client named (`resource`,
     /// [RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)), or empty; they
-    /// apply to the resulting grant (RI-08).
+    /// apply to the resulting grant ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)).
     pub resources: Resources,
     /// The user code in normalised form (no dashes). It is not stored as a digest: with
     /// 35 bits a digest would not hide it, and it is shown on screen anyway. What protects
-    /// it is its lifetime and the rate limit on wrong entries (DG-07).
+    /// it is its lifetime and the rate limit on wrong entries ([RFC 8628 §5.1]).
+    ///
+    /// [RFC 8628 §5.1]: https://www.rfc-editor.org/rfc/rfc8628#section-5.1
     pub user_code: String,
     /// When the request was made.
     pub created_at: SystemTime,

@@ -20,8 +20,10 @@ pub(crate) mod client;
 pub(crate) mod code;
 mod device;
 pub(crate) mod memory;
+mod openid;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
+pub(crate) mod single_use;
 mod token;
 
 pub use crate::types::GrantId;
@@ -30,6 +32,9 @@ pub use device::{
     DeviceDecision, DeviceInsert, DevicePolling, DeviceRecord, DeviceRedemption, DeviceState,
     DeviceStore,
 };
+pub use memory::MemorySingleUseStore;
+pub use openid::OpenIdContext;
+pub use single_use::{Consumption, SingleUseKind, SingleUseStore};
 pub use token::{Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore};
 
 // Public at the crate root (the design card's traits and the in-memory stores), and used

@@ -1,13 +1,15 @@
 //! Issued tokens: the [`TokenStore`] plug-in and the records it holds.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
 use crate::error::StorageError;
 use crate::secret::TokenHash;
-use crate::types::{ClientId, GrantId, Resources, Scope, Subject};
+use crate::store::OpenIdContext;
+use crate::types::{Actor, ClientId, GrantId, Resources, Scope, Subject};
 
 /// Which kind of token a [`TokenRecord`] describes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -25,7 +27,7 @@ pub enum TokenKind {
 pub struct TokenRecord {
     /// Access or refresh token.
     pub kind: TokenKind,
-    /// The grant the token belongs to (DESIGN decision 3).
+    /// The grant the token belongs to.
     pub grant_id: GrantId,
     /// The client the token was issued to.
     pub client_id: ClientId,
@@ -40,9 +42,18 @@ pub struct TokenRecord {
     /// The resources the token is for (its `aud`,
     /// [RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)), or empty for a
     /// token not restricted to a resource. A bearer guard refuses a token whose audience
-    /// does not contain its own resource identifier (BT-09, RI-11). For a refresh token:
-    /// the resources of the whole grant, which later access tokens may name (RI-06, RI-07).
+    /// does not contain its own resource identifier ([RFC 6750 §3.1](https://www.rfc-editor.org/rfc/rfc6750#section-3.1), [RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)). For a refresh token:
+    /// the resources of the whole grant, which later access tokens may name ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)).
     pub audience: Resources,
+    /// For a token of an OpenID Connect grant: what the grant's ID tokens say about the
+    /// authentication (without the `nonce`), for the ID token of a refresh and for the
+    /// UserInfo endpoint; `None` for plain OAuth.
+    pub openid: Option<Arc<OpenIdContext>>,
+    /// For a token issued by delegation (token exchange): who acts on the subject's
+    /// behalf, with the actors before it (the `act` claim,
+    /// [RFC 8693 §4.1](https://www.rfc-editor.org/rfc/rfc8693#section-4.1)). Stores keep
+    /// it as [`Actor::to_json`] text.
+    pub actor: Option<Actor>,
 }
 
 impl TokenRecord {
@@ -64,7 +75,23 @@ impl TokenRecord {
             issued_at,
             expires_at,
             audience: Resources::empty(),
+            openid: None,
+            actor: None,
         }
+    }
+
+    /// Sets the OpenID Connect context of a token of an OpenID grant.
+    #[must_use]
+    pub fn with_openid(mut self, openid: Option<Arc<OpenIdContext>>) -> Self {
+        self.openid = openid;
+        self
+    }
+
+    /// Sets the actor chain.
+    #[must_use]
+    pub fn with_actor(mut self, actor: Option<Actor>) -> Self {
+        self.actor = actor;
+        self
     }
 
     /// Sets the audience.
@@ -87,10 +114,14 @@ impl TokenRecord {
     }
 
     /// Whether the token is valid at `now`: not expired, and not issued after `now`
-    /// (IN-03, BT-09). "After" allows [`CLOCK_SKEW`](Self::CLOCK_SKEW): the instances of
+    /// ([RFC 7662 §2.2], [OAuth 2.1 §5]). "After" allows [`CLOCK_SKEW`](Self::CLOCK_SKEW): the
+    /// instances of
     /// one deployment share their tokens, and a token one of them has just issued must not
     /// look issued in the future to another whose clock is a little behind. Expiry has no
     /// such allowance.
+    ///
+    /// [RFC 7662 §2.2]: https://www.rfc-editor.org/rfc/rfc7662#section-2.2
+    /// [OAuth 2.1 §5]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-5
     pub fn is_valid_at(&self, now: SystemTime) -> bool {
         !self.is_expired(now)
             && now
@@ -117,7 +148,9 @@ impl TokenRecord {
 ///   batch with a record of that grant ([`Insert::GrantRevoked`],
 ///   [`Rotation::GrantRevoked`]). The check and the write are one atomic step: a
 ///   revocation that runs between a code's redemption and the storing of its tokens
-///   (AC-02, DESIGN decision 3) still wins, whichever comes first.
+///   ([RFC 6749 §4.1.2]) still wins, whichever comes first.
+///
+/// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
 #[async_trait]
 pub trait TokenStore: Send + Sync + fmt::Debug {
     /// Stores the records of one token response, all or nothing, unless one of them
@@ -162,11 +195,13 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     /// # Security
     /// Without the tombstone, a revocation that runs while another request is between
     /// redeeming a code and storing its tokens would revoke nothing, and those tokens
-    /// would stay live (AC-02).
+    /// would stay live ([RFC 6749 §4.1.2]).
     ///
     /// # Errors
     /// [`StorageError`] for a backend failure; then the grant may not be revoked, and the
     /// server answers the request with an error.
+    ///
+    /// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
     async fn revoke_grant(&self, grant: &GrantId, until: SystemTime)
     -> Result<usize, StorageError>;
 
@@ -195,7 +230,7 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
 
     /// Looks a presented refresh token up, including tokens already rotated out: a
     /// rotated-out token is remembered (its digest, grant and client) until its original
-    /// expiry, so that its reuse is recognised (RT-05, RT-06).
+    /// expiry, so that its reuse is recognised ([RFC 9700 §4.14.2]).
     ///
     /// The default maps [`find`](Self::find) to [`RefreshLookup::Active`], which never
     /// reports a rotated-out token; stores that implement [`rotate`](Self::rotate) must
@@ -203,6 +238,8 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     ///
     /// # Errors
     /// [`StorageError`] only for a backend failure, never for "not found".
+    ///
+    /// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
     async fn find_refresh(&self, token: &TokenHash) -> Result<Option<RefreshLookup>, StorageError> {
         Ok(self.find(token).await?.map(RefreshLookup::Active))
     }
@@ -248,7 +285,9 @@ pub enum RefreshLookup {
     /// A stored, not yet rotated token record (it may still be expired, or not be a
     /// refresh token: the server checks).
     Active(TokenRecord),
-    /// A refresh token that was rotated out: presenting it again is reuse (RT-06).
+    /// A refresh token that was rotated out: presenting it again is reuse ([RFC 9700 §4.14.2]).
+    ///
+    /// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
     RotatedOut(RotatedOut),
 }
 

@@ -40,6 +40,47 @@ fn same(a: &Client, b: &Client) -> bool {
         && a.tos_uri() == b.tos_uri()
         && a.policy_uri() == b.policy_uri()
         && a.contacts().eq(b.contacts())
+        && same_keys(a, b)
+}
+
+/// Whether two registrations have the same `private_key_jwt` keys and algorithm.
+#[cfg(feature = "jwt")]
+fn same_keys(a: &Client, b: &Client) -> bool {
+    let jwks = |c: &Client| c.jwks().map(crate::jose::JwkSet::to_json);
+    jwks(a) == jwks(b) && a.token_endpoint_auth_signing_alg() == b.token_endpoint_auth_signing_alg()
+}
+
+#[cfg(not(feature = "jwt"))]
+fn same_keys(_: &Client, _: &Client) -> bool {
+    true
+}
+
+/// A `private_key_jwt` client with an EC and an RSA key and a registered algorithm (feature
+/// `jwt`), or none.
+fn signing_client() -> Result<Option<Client>, String> {
+    #[cfg(feature = "jwt")]
+    {
+        use crate::jose::{Algorithm, JwkSet, SigningKey};
+        let keys = [
+            SigningKey::generate(Algorithm::Es256).map_err(|e| e.to_string())?,
+            SigningKey::generate_rsa(Algorithm::Ps256, 2048).map_err(|e| e.to_string())?,
+        ];
+        let jwks = JwkSet::from_keys(keys.iter().map(|k| k.public_key().clone()))
+            .map_err(|e| e.to_string())?;
+        Client::builder(
+            fresh_client("conformance-pkj")?.as_str(),
+            ClientType::Confidential,
+        )
+        .auth_method(AuthMethod::PrivateKeyJwt)
+        .jwks(jwks)
+        .token_endpoint_auth_signing_alg(Algorithm::Ps256)
+        .grant_type(GrantType::CLIENT_CREDENTIALS)
+        .build()
+        .map(Some)
+        .map_err(|e| e.to_string())
+    }
+    #[cfg(not(feature = "jwt"))]
+    Ok(None)
 }
 
 /// Registrations read back exactly by any handle, secrets verify (and wrong ones do not),
@@ -87,11 +128,16 @@ pub(super) async fn round_trip(ctx: &Ctx<'_>) -> Outcome {
     .contact("Jos\u{e9} <jose@app.example.com>")
     .build()
     .map_err(|e| e.to_string())?;
+    let signing = signing_client()?;
     let registrar = ctx.registrar()?;
-    for client in [&confidential, &public] {
-        storage(registrar.register(client.clone()).await, "register")?;
+    let clients: Vec<&Client> = [&confidential, &public]
+        .into_iter()
+        .chain(signing.as_ref())
+        .collect();
+    for client in &clients {
+        storage(registrar.register((*client).clone()).await, "register")?;
     }
-    for (i, client) in [&confidential, &public].into_iter().enumerate() {
+    for (i, client) in clients.into_iter().enumerate() {
         let found = storage(ctx.clients(i + 1).find(client.id()).await, "find")?;
         ensure!(
             found.as_deref().is_some_and(|f| same(f, client)),

@@ -32,8 +32,12 @@ async fn redeem(ctx: &Ctx<'_>, i: usize, code: &TokenHash) -> Result<Redemption,
     storage(ctx.codes(i).redeem(code).await, "redeem")
 }
 
-/// AC-01, AC-02, AC-08: a code's grant comes back exactly, once as `Redeemed` and then as
+/// [RFC 6749 §4.1.2], [RFC 6749 §10.10]: a code's grant comes back exactly, once as `Redeemed` and
+/// then as
 /// `AlreadyUsed`, by any handle; unknown codes are `NotFound`.
+///
+/// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
+/// [RFC 6749 §10.10]: https://www.rfc-editor.org/rfc/rfc6749#section-10.10
 pub(super) async fn redeem_once(ctx: &Ctx<'_>) -> Outcome {
     let full = grant(ctx.base + Duration::new(1, 500_000), 60)?;
     let mut bare = grant(ctx.at(0), 60)?;
@@ -101,8 +105,10 @@ pub(super) async fn purge(ctx: &Ctx<'_>) -> Outcome {
     Ok(())
 }
 
-/// AC-04: of N concurrent redemptions of one code, across every handle, exactly one is
+/// [RFC 6749 §4.1.2]: of N concurrent redemptions of one code, across every handle, exactly one is
 /// `Redeemed`; every other is `AlreadyUsed` with the same grant.
+///
+/// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
 pub(super) async fn race_redeem(ctx: &Ctx<'_>) -> Outcome {
     let g = grant(ctx.at(0), 60)?;
     let code = fresh_hash();

@@ -209,10 +209,12 @@ pub(super) async fn decide(ctx: &Ctx<'_>) -> Outcome {
     Ok(())
 }
 
-/// DG-10 (V-DEV-4), with the server's `slow_down` rule over the store: polls record their
+/// [RFC 8628 §3.5] (V-DEV-4), with the server's `slow_down` rule over the store: polls record their
 /// time; a poll sooner than the interval is too fast and adds the step; another client's
 /// poll finds nothing and changes nothing; `record_poll` with a stale polling state
 /// changes nothing.
+///
+/// [RFC 8628 §3.5]: https://www.rfc-editor.org/rfc/rfc8628#section-3.5
 pub(super) async fn poll(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance-tv")?;
     let other = fresh_client("conformance-other")?;
@@ -276,8 +278,10 @@ pub(super) async fn poll(ctx: &Ctx<'_>) -> Outcome {
     Ok(())
 }
 
-/// DG-11: `redeem` moves an approved request of its client to `Redeemed` once, returning
+/// [RFC 8628 §3.5]: `redeem` moves an approved request of its client to `Redeemed` once, returning
 /// the approval; then "already redeemed, by grant X"; anything else is `NotApproved`.
+///
+/// [RFC 8628 §3.5]: https://www.rfc-editor.org/rfc/rfc8628#section-3.5
 pub(super) async fn redeem(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance-tv")?;
     let other = fresh_client("conformance-other")?;
@@ -370,8 +374,10 @@ pub(super) async fn purge(ctx: &Ctx<'_>) -> Outcome {
     Ok(())
 }
 
-/// DG-11, DESIGN decision 4: of N concurrent redemptions of one approved request, exactly
+/// [RFC 8628 §3.5]: of N concurrent redemptions of one approved request, exactly
 /// one wins; every other learns the grant.
+///
+/// [RFC 8628 §3.5]: https://www.rfc-editor.org/rfc/rfc8628#section-3.5
 pub(super) async fn race_redeem(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance-tv")?;
     let hash = fresh_hash();
@@ -430,8 +436,10 @@ pub(super) async fn race_decide(ctx: &Ctx<'_>) -> Outcome {
     Ok(())
 }
 
-/// DG-10: N concurrent `record_poll`s of one request, all from the same polling state and
+/// [RFC 8628 §3.5]: N concurrent `record_poll`s of one request, all from the same polling state and
 /// each with its own next state: exactly one applies, and the record shows that one.
+///
+/// [RFC 8628 §3.5]: https://www.rfc-editor.org/rfc/rfc8628#section-3.5
 pub(super) async fn race_poll(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance-tv")?;
     let hash = fresh_hash();

@@ -35,9 +35,14 @@ async fn record(
     )
 }
 
-/// TE-10, PW-03, DG-07: the limit of failures is answered, spread over every handle; then
+/// [RFC 6749 §2.3.1], [RFC 6749 §4.3.2], [RFC 8628 §5.1]: the limit of failures is answered,
+/// spread over every handle; then
 /// the key is locked out, for every outcome and with the right `retry_after`, until its
 /// window ends, when a new count starts. Other keys are unaffected.
+///
+/// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+/// [RFC 6749 §4.3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.3.2
+/// [RFC 8628 §5.1]: https://www.rfc-editor.org/rfc/rfc8628#section-5.1
 pub(super) async fn lockout(ctx: &Ctx<'_>) -> Outcome {
     let (max, window) = ctx.policy();
     let key = fresh_key();
@@ -128,8 +133,11 @@ pub(super) async fn successes(ctx: &Ctx<'_>) -> Outcome {
     Ok(())
 }
 
-/// TE-10: N concurrent failures of one key, across every handle, get exactly the limit of
+/// [RFC 6749 §2.3.1]: N concurrent failures of one key, across every handle, get exactly the limit
+/// of
 /// answers (or N, if fewer); once the limit is reached, a success is refused.
+///
+/// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
 pub(super) async fn race_failures(ctx: &Ctx<'_>) -> Outcome {
     let (max, _) = ctx.policy();
     let max = usize::try_from(max).unwrap_or(usize::MAX);

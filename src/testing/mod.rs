@@ -1,6 +1,6 @@
 //! A conformance suite for store implementations (feature `testing`): the contracts of
-//! [`TokenStore`], [`CodeStore`], [`DeviceStore`], [`ClientRegistry`] and
-//! [`AttemptLimiter`] as executable checks, including the concurrency races that single use
+//! [`TokenStore`], [`CodeStore`], [`SingleUseStore`], [`DeviceStore`], [`ClientRegistry`]
+//! and [`AttemptLimiter`] as executable checks, including the concurrency races that single use
 //! and brute-force limits depend on.
 //!
 //! The in-memory stores and the PostgreSQL stores pass it; run it against your own
@@ -27,10 +27,10 @@
 //! # What it checks
 //! Each check has a name ([`Conformance::checks`]); leave one out with
 //! [`Conformance::skip`]. They cover digests as keys and exact read-back of records,
-//! DESIGN decisions 3 to 5 (the grant id on every artifact, atomic single use, revocation
-//! by grant with its tombstone), expiry and purge, and races of
+//! the grant id on every artifact, atomic single use, revocation by grant with its
+//! tombstone, expiry and purge, and races of
 //! [`concurrency`](Conformance::concurrency) tasks (64 by default) started together:
-//! redemptions of one code or device code and rotations of one refresh token give exactly
+//! redemptions of one code or device code, consumptions of one single-use key, and rotations of one refresh token give exactly
 //! one winner, inserts and rotations racing a revocation of their grant leave no live
 //! token, concurrent decisions, polls and user-code claims are compare-and-sets. For attempt
 //! limiters: the lockout after the limit of failures (for every outcome, with its
@@ -59,6 +59,7 @@ mod devices;
 #[cfg(feature = "jwt")]
 mod keys;
 mod limiters;
+mod single_use;
 mod tokens;
 
 use std::fmt;
@@ -71,7 +72,7 @@ use async_trait::async_trait;
 use crate::error::StorageError;
 use crate::limiter::AttemptLimiter;
 use crate::secret::{TokenHash, random_secret};
-use crate::store::{ClientRegistry, CodeStore, DeviceStore, TokenStore};
+use crate::store::{ClientRegistry, CodeStore, DeviceStore, SingleUseStore, TokenStore};
 use crate::types::{Client, ClientId, ResourceUri, Resources};
 
 /// Registers clients in a registry under test. [`ClientRegistry`] only looks clients up;
@@ -97,6 +98,7 @@ impl ClientRegistrar for crate::MemoryClientRegistry {
 enum Area {
     Tokens,
     Codes,
+    SingleUse,
     Devices,
     Clients,
     Limiters,
@@ -117,6 +119,9 @@ const CHECKS: &[(&str, Area)] = &[
     ("codes.redeem_once", Area::Codes),
     ("codes.purge", Area::Codes),
     ("codes.race.redeem", Area::Codes),
+    ("single_use.consume_once", Area::SingleUse),
+    ("single_use.purge", Area::SingleUse),
+    ("single_use.race.consume", Area::SingleUse),
     ("devices.round_trip", Area::Devices),
     ("devices.user_code", Area::Devices),
     ("devices.decide", Area::Devices),
@@ -148,6 +153,7 @@ const CHECKS: &[(&str, Area)] = &[
 pub struct Conformance {
     tokens: Vec<Arc<dyn TokenStore>>,
     codes: Vec<Arc<dyn CodeStore>>,
+    single_use: Vec<Arc<dyn SingleUseStore>>,
     devices: Vec<Arc<dyn DeviceStore>>,
     clients: Vec<Arc<dyn ClientRegistry>>,
     registrar: Option<Arc<dyn ClientRegistrar>>,
@@ -165,6 +171,7 @@ impl fmt::Debug for Conformance {
         let mut f = f.debug_struct("Conformance");
         f.field("token_stores", &self.tokens.len())
             .field("code_stores", &self.codes.len())
+            .field("single_use_stores", &self.single_use.len())
             .field("device_stores", &self.devices.len())
             .field("client_registries", &self.clients.len())
             .field("attempt_limiters", &self.limiters.len());
@@ -188,6 +195,7 @@ impl Conformance {
         Self {
             tokens: Vec::new(),
             codes: Vec::new(),
+            single_use: Vec::new(),
             devices: Vec::new(),
             clients: Vec::new(),
             registrar: None,
@@ -212,6 +220,14 @@ impl Conformance {
     #[must_use]
     pub fn code_store(mut self, store: Arc<dyn CodeStore>) -> Self {
         self.codes.push(store);
+        self
+    }
+
+    /// Adds a handle on the single-use store under test (see
+    /// [`token_store`](Self::token_store)).
+    #[must_use]
+    pub fn single_use_store(mut self, store: Arc<dyn SingleUseStore>) -> Self {
+        self.single_use.push(store);
         self
     }
 
@@ -297,6 +313,7 @@ impl Conformance {
             let present = match area {
                 Area::Tokens => !self.tokens.is_empty(),
                 Area::Codes => !self.codes.is_empty(),
+                Area::SingleUse => !self.single_use.is_empty(),
                 Area::Devices => !self.devices.is_empty(),
                 Area::Clients => !self.clients.is_empty() && self.registrar.is_some(),
                 Area::Limiters => !self.limiters.is_empty(),
@@ -390,6 +407,9 @@ async fn run_check(name: &str, ctx: &Ctx<'_>) -> Outcome {
         "codes.redeem_once" => codes::redeem_once(ctx).await,
         "codes.purge" => codes::purge(ctx).await,
         "codes.race.redeem" => codes::race_redeem(ctx).await,
+        "single_use.consume_once" => single_use::consume_once(ctx).await,
+        "single_use.purge" => single_use::purge(ctx).await,
+        "single_use.race.consume" => single_use::race_consume(ctx).await,
         "devices.round_trip" => devices::round_trip(ctx).await,
         "devices.user_code" => devices::user_code(ctx).await,
         "devices.decide" => devices::decide(ctx).await,
@@ -448,6 +468,10 @@ impl Ctx<'_> {
 
     fn codes(&self, i: usize) -> Arc<dyn CodeStore> {
         pick(&self.suite.codes, i)
+    }
+
+    fn single_use(&self, i: usize) -> Arc<dyn SingleUseStore> {
+        pick(&self.suite.single_use, i)
     }
 
     fn devices(&self, i: usize) -> Arc<dyn DeviceStore> {

@@ -131,8 +131,10 @@ pub(super) async fn revoke(ctx: &Ctx<'_>) -> Outcome {
     Ok(())
 }
 
-/// DESIGN decision 3 and AC-02: `revoke_grant` removes every record of the grant, leaves a
+/// [RFC 6749 §4.1.2]: `revoke_grant` removes every record of the grant, leaves a
 /// tombstone that refuses whole batches until `until` (the later of two), and nothing else.
+///
+/// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
 pub(super) async fn revoke_grant(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance")?;
     let (grant, other) = (GrantId::generate(), GrantId::generate());
@@ -238,9 +240,11 @@ pub(super) async fn revoke_grant(ctx: &Ctx<'_>) -> Outcome {
     Ok(())
 }
 
-/// RT-05, RT-06: rotation is a compare-and-swap that leaves a marker until the old token's
+/// [RFC 9700 §4.14.2]: rotation is a compare-and-swap that leaves a marker until the old token's
 /// expiry (also after the grant is revoked), refuses successors of revoked grants and
 /// changes nothing when it does not rotate.
+///
+/// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
 pub(super) async fn rotate(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance")?;
     let grant = GrantId::generate();
@@ -475,8 +479,10 @@ pub(super) async fn purge(ctx: &Ctx<'_>) -> Outcome {
     Ok(())
 }
 
-/// RT-05, DESIGN decision 4: of N concurrent rotations of one token, across every handle,
+/// [RFC 9700 §4.14.2]: of N concurrent rotations of one token, across every handle,
 /// exactly one rotates and stores its successor; every other learns the grant.
+///
+/// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
 pub(super) async fn race_rotate(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance")?;
     let grant = GrantId::generate();
@@ -521,8 +527,11 @@ pub(super) async fn race_rotate(ctx: &Ctx<'_>) -> Outcome {
     Ok(())
 }
 
-/// AC-02: an insert racing a revocation of its grant either is refused or has its records
+/// [RFC 6749 §4.1.2]: an insert racing a revocation of its grant either is refused or has its
+/// records
 /// removed; never a stored, live record after both returned.
+///
+/// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
 pub(super) async fn race_insert_vs_revoke_grant(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance")?;
     let pairs = ctx.tasks() / 2;
@@ -553,8 +562,12 @@ pub(super) async fn race_insert_vs_revoke_grant(ctx: &Ctx<'_>) -> Outcome {
     Ok(())
 }
 
-/// AC-02, RT-07: a rotation racing a revocation of its grant leaves no live token of the
+/// [RFC 6749 §4.1.2], [OAuth 2.1 §4.3.1]: a rotation racing a revocation of its grant leaves no
+/// live token of the
 /// grant.
+///
+/// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
+/// [OAuth 2.1 §4.3.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-4.3.1
 pub(super) async fn race_rotate_vs_revoke_grant(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance")?;
     let pairs = ctx.tasks() / 2;

@@ -8,6 +8,11 @@ use subtle::{Choice, ConstantTimeEq as _};
 
 use crate::secret::{TokenHash, secret_type};
 use crate::token_issuer::AccessTokenFormat;
+#[cfg(feature = "jwt")]
+use crate::types::client_keys::ClientKeys;
+use crate::types::openid::{
+    DEFAULT_ID_TOKEN_ALGORITHM, OpenIdRegistration, OpenIdSettings, SubjectType,
+};
 use crate::types::redirect_uri::{InvalidRedirectUri, RedirectUri};
 use crate::types::resource::{ResourceUri, Resources};
 use crate::types::scope::Scope;
@@ -105,8 +110,10 @@ impl fmt::Debug for ClientId {
 }
 
 /// The client type ([RFC 6749 §2.1](https://www.rfc-editor.org/rfc/rfc6749#section-2.1)).
-/// Each client is registered as exactly one type (SEC-07), which decides its
+/// Each client is registered as exactly one type ([OAuth 2.1 §2.1]), which decides its
 /// authentication, PKCE and refresh behaviour.
+///
+/// [OAuth 2.1 §2.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-2.1
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[expect(
     clippy::exhaustive_enums,
@@ -121,7 +128,9 @@ pub enum ClientType {
 
 /// How a client authenticates at the token endpoint
 /// ([RFC 7591 §2](https://www.rfc-editor.org/rfc/rfc7591#section-2)
-/// `token_endpoint_auth_method`). A client must use the method it registered (TE-07).
+/// `token_endpoint_auth_method`). A client must use the method it registered ([OAuth 2.1 §2.4.1]).
+///
+/// [OAuth 2.1 §2.4.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-2.4.1
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AuthMethod {
@@ -131,6 +140,19 @@ pub enum AuthMethod {
     ClientSecretPost,
     /// No authentication: public clients, which send only `client_id`.
     None,
+    /// A JWT signed with one of the client's registered private keys
+    /// ([RFC 7523 §2.2](https://www.rfc-editor.org/rfc/rfc7523#section-2.2), OpenID Connect
+    /// Core §9). Needs the feature `jwt`, a JWK Set ([`ClientBuilder::jwks`]), and the
+    /// method turned on for the server
+    /// ([`ServerBuilder::private_key_jwt`](crate::ServerBuilder::private_key_jwt)).
+    PrivateKeyJwt,
+    /// A JWT MACed (HS256) with the client secret
+    /// ([RFC 7523 §2.2](https://www.rfc-editor.org/rfc/rfc7523#section-2.2), OpenID Connect
+    /// Core §9). The server must hold the secret itself, not a digest
+    /// ([`ClientBuilder::assertion_secret`]), so it is also off for the whole server until
+    /// [`ServerBuilder::client_secret_jwt`](crate::ServerBuilder::client_secret_jwt) turns
+    /// it on. Needs the feature `jwt`.
+    ClientSecretJwt,
 }
 
 impl AuthMethod {
@@ -140,6 +162,8 @@ impl AuthMethod {
             Self::ClientSecretBasic => "client_secret_basic",
             Self::ClientSecretPost => "client_secret_post",
             Self::None => "none",
+            Self::PrivateKeyJwt => "private_key_jwt",
+            Self::ClientSecretJwt => "client_secret_jwt",
         }
     }
 }
@@ -193,6 +217,18 @@ pub enum ClientError {
     /// A confidential client has no secret.
     #[error("a confidential client needs at least one secret")]
     MissingSecret,
+    /// A `private_key_jwt` client has no public keys (or the crate lacks the `jwt`
+    /// feature).
+    #[error("a private_key_jwt client needs a JWK Set")]
+    MissingKeys,
+    /// A `client_secret_jwt` client has no secret in recoverable form (a digest cannot
+    /// key an HMAC), or the crate lacks the `jwt` feature.
+    #[error("a client_secret_jwt client needs its secret itself, not a digest")]
+    MissingAssertionSecret,
+    /// The secret of a `client_secret_jwt` client is shorter than 32 bytes, the HS256
+    /// output size.
+    #[error("a client_secret_jwt secret must be at least 32 bytes")]
+    WeakAssertionSecret,
     /// A public client was given a secret.
     #[error("a public client cannot have a secret")]
     PublicClientWithSecret,
@@ -207,25 +243,53 @@ pub enum ClientError {
     #[error("invalid scope configuration")]
     Scope,
     /// The client has no grant type, or a grant type its type cannot use
-    /// (`client_credentials` for a public client, CC-01).
+    /// (`client_credentials` for a public client, [RFC 6749 §4.4]).
+    ///
+    /// [RFC 6749 §4.4]: https://www.rfc-editor.org/rfc/rfc6749#section-4.4
     #[error("grant types do not fit the client type")]
     GrantTypes,
-    /// A client with this `client_id` is already registered (SEC-07).
+    /// A client with this `client_id` is already registered ([OAuth 2.1 §2.1]).
+    ///
+    /// [OAuth 2.1 §2.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-2.1
     #[error("a client with this client_id is already registered")]
     Duplicate,
     /// No client with this `client_id` is registered.
     #[error("no client with this client_id is registered")]
     Unknown,
-    /// Only confidential clients may be exempt from PKCE (PK-03).
+    /// Only confidential clients may be exempt from PKCE ([OAuth 2.1 §4.1.1]).
+    ///
+    /// [OAuth 2.1 §4.1.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-4.1.1
     #[error("only a confidential client can be exempt from PKCE")]
     PkceExemptPublicClient,
-    /// An allowed resource is not a resource identifier (RI-01).
+    /// An allowed resource is not a resource identifier ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)).
     #[error("allowed resources must be absolute URIs without fragment")]
     Resource,
     /// A display URL (`client_uri`, `logo_uri`, `tos_uri`, `policy_uri`) is not an `https`
     /// URL, or the name or a contact is too long or has control characters.
     #[error("display information must be https URLs and short printable text")]
     Display,
+    /// An ID token or UserInfo signing algorithm that is unknown, or `none`: every ID token
+    /// is signed ([OpenID Connect Core 1.0 §2], [RFC 7518 §3.6]).
+    ///
+    /// [OpenID Connect Core 1.0 §2]: https://openid.net/specs/openid-connect-core-1_0.html
+    /// [RFC 7518 §3.6]: https://www.rfc-editor.org/rfc/rfc7518#section-3.6
+    #[error("the signing algorithm must be one of RS256, PS256, ES256 or EdDSA")]
+    SigningAlgorithm,
+    /// A pairwise client's sector cannot be told: its redirect URIs have several hosts (or
+    /// none) and no `sector_identifier_uri` was registered, or the `sector_identifier_uri`
+    /// is not `https`, or its document does not list every redirect URI ([OpenID Connect Core 1.0
+    /// §8]), or a
+    /// `sector_identifier_uri` was given to a client with public subject identifiers.
+    ///
+    /// [OpenID Connect Core 1.0 §8]: https://openid.net/specs/openid-connect-core-1_0.html
+    #[error("the sector identifier of a pairwise client cannot be established")]
+    SectorIdentifier,
+    /// A post-logout redirect URI breaks the rules of redirect URIs ([OpenID Connect RP-Initiated
+    /// Logout 1.0 §2]).
+    ///
+    /// [OpenID Connect RP-Initiated Logout 1.0 §2]: https://openid.net/specs/openid-connect-rpinitiated-1_0.html
+    #[error("invalid post_logout_redirect_uri: {0}")]
+    PostLogoutRedirectUri(InvalidRedirectUri),
 }
 
 /// What a client says about itself for consent pages, with the member names of
@@ -242,8 +306,9 @@ struct DisplayInfo {
 /// A registered client: its type, credentials (as digests), redirect URIs, allowed grant
 /// types and scopes.
 ///
-/// Built with [`Client::builder`], which validates the registration (RU-01, RU-08, RU-10,
-/// SEC-07). A confidential client may hold several secret digests at once so that secrets
+/// Built with [`Client::builder`], which validates the registration ([RFC 6749 §3.1.2], [RFC 9700
+/// §2.6], [RFC 6749 §3.1],
+/// [OAuth 2.1 §2.1]). A confidential client may hold several secret digests at once so that secrets
 /// can be rotated without downtime; any of them authenticates.
 ///
 /// ```
@@ -261,6 +326,11 @@ struct DisplayInfo {
 /// assert!(!format!("{client:?}").contains("s3cr3t"));
 /// # Ok::<(), grantflow::ClientError>(())
 /// ```
+///
+/// [RFC 6749 §3.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1.2
+/// [RFC 9700 §2.6]: https://www.rfc-editor.org/rfc/rfc9700#section-2.6
+/// [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
+/// [OAuth 2.1 §2.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-2.1
 #[derive(Debug, Clone)]
 pub struct Client {
     id: ClientId,
@@ -279,6 +349,9 @@ pub struct Client {
     allowed_resources: Resources,
     multiple_audiences: bool,
     display: DisplayInfo,
+    #[cfg(feature = "jwt")]
+    keys: ClientKeys,
+    openid: OpenIdRegistration,
     access_token_format: Option<AccessTokenFormat>,
 }
 
@@ -303,6 +376,11 @@ impl Client {
             multiple_audiences: false,
             display: DisplayInfo::default(),
             display_raw: Vec::new(),
+            #[cfg(feature = "jwt")]
+            keys: ClientKeys::default(),
+            #[cfg(feature = "jwt")]
+            weak_assertion_secret: false,
+            openid: OpenIdSettings::default(),
             access_token_format: None,
         }
     }
@@ -347,13 +425,17 @@ impl Client {
         &self.allowed_scope
     }
 
-    /// The scope used when a request has no `scope` (SC-03); `None` means such a request
+    /// The scope used when a request has no `scope` ([RFC 6749 §3.3]); `None` means such a request
     /// fails with `invalid_scope`.
+    ///
+    /// [RFC 6749 §3.3]: https://www.rfc-editor.org/rfc/rfc6749#section-3.3
     pub fn default_scope(&self) -> Option<&Scope> {
         self.default_scope.as_ref()
     }
 
-    /// Whether grants that can carry a refresh token give this client one (RT-08).
+    /// Whether grants that can carry a refresh token give this client one ([RFC 9700 §4.14.2]).
+    ///
+    /// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
     pub fn issues_refresh_tokens(&self) -> bool {
         self.issue_refresh_tokens
     }
@@ -365,18 +447,25 @@ impl Client {
 
     /// Whether the client may call the introspection endpoint: a resource server
     /// registered as a confidential client ([RFC 7662 §4](https://www.rfc-editor.org/rfc/rfc7662#section-4),
-    /// IN-02). Public clients never may, whatever their registration says.
+    /// [RFC 7662 §2.1]). Public clients never may, whatever their registration says.
+    ///
+    /// [RFC 7662 §2.1]: https://www.rfc-editor.org/rfc/rfc7662#section-2.1
     pub fn may_introspect(&self) -> bool {
         self.introspection && !self.is_public()
     }
 
     /// The audience (`aud`) of the resource server this client is, if registered.
-    /// Introspection hides from it tokens meant for another audience (IN-03).
+    /// Introspection hides from it tokens meant for another audience ([RFC 7662 §2.2]).
+    ///
+    /// [RFC 7662 §2.2]: https://www.rfc-editor.org/rfc/rfc7662#section-2.2
     pub fn resource_audience(&self) -> Option<&str> {
         self.resource_audience.as_deref()
     }
 
-    /// Whether the client may send authorization requests without a PKCE challenge (PK-03).
+    /// Whether the client may send authorization requests without a PKCE challenge ([OAuth 2.1
+    /// §4.1.1]).
+    ///
+    /// [OAuth 2.1 §4.1.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-4.1.1
     pub fn is_pkce_exempt(&self) -> bool {
         self.pkce_exempt
     }
@@ -419,6 +508,79 @@ impl Client {
         self.display.contacts.iter().map(|c| &**c)
     }
 
+    /// The client's public keys for `private_key_jwt`, if registered.
+    #[cfg(feature = "jwt")]
+    pub fn jwks(&self) -> Option<&crate::jose::JwkSet> {
+        self.keys.jwks.as_ref()
+    }
+
+    /// The registered `token_endpoint_auth_signing_alg`, if any.
+    #[cfg(feature = "jwt")]
+    pub fn token_endpoint_auth_signing_alg(&self) -> Option<crate::jose::Algorithm> {
+        self.keys.signing_alg
+    }
+
+    /// The assertion keys (crate-internal).
+    #[cfg(feature = "jwt")]
+    pub(crate) fn keys(&self) -> &ClientKeys {
+        &self.keys
+    }
+
+    /// The algorithm of the client's ID tokens: its registered
+    /// `id_token_signed_response_alg`, or `RS256`
+    /// ([OpenID Connect Registration §2](https://openid.net/specs/openid-connect-registration-1_0.html#ClientMetadata)).
+    pub fn id_token_signing_alg(&self) -> &'static str {
+        self.openid
+            .id_token_alg
+            .unwrap_or(DEFAULT_ID_TOKEN_ALGORITHM)
+    }
+
+    /// The algorithm of the client's signed UserInfo responses, or `None` when it gets
+    /// them as plain JSON (`userinfo_signed_response_alg`).
+    pub fn userinfo_signing_alg(&self) -> Option<&'static str> {
+        self.openid.userinfo_alg
+    }
+
+    /// How the client sees its users' identifiers.
+    #[cfg(feature = "oidc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+    pub fn subject_type(&self) -> SubjectType {
+        self.openid.subject_type
+    }
+
+    /// The sector of a pairwise client's subject identifiers: the host of its redirect
+    /// URIs or of its `sector_identifier_uri`; `None` for public subjects.
+    pub fn sector(&self) -> Option<&str> {
+        self.openid.sector.as_deref()
+    }
+
+    /// The registered `sector_identifier_uri` and the document that was fetched from it.
+    pub fn sector_identifier_uri(&self) -> Option<(&str, &str)> {
+        self.openid
+            .sector_identifier
+            .as_ref()
+            .map(|(uri, document)| (&**uri, &**document))
+    }
+
+    /// Where the OpenID Provider may send the user after logging out at the client's
+    /// request ([RP-Initiated Logout §3.1](https://openid.net/specs/openid-connect-rpinitiated-1_0.html#ClientMetadata)).
+    pub fn post_logout_redirect_uris(&self) -> &[RedirectUri] {
+        &self.openid.post_logout_redirect_uris
+    }
+
+    /// Whether, for an OpenID Connect grant, the client gets a refresh token only when
+    /// `offline_access` was granted
+    /// ([Core §11](https://openid.net/specs/openid-connect-core-1_0.html#OfflineAccess)).
+    pub fn refresh_needs_offline_access(&self) -> bool {
+        self.openid.refresh_needs_offline_access
+    }
+
+    /// Whether the claims of the granted scopes (`profile`, `email`, ...) go into the
+    /// client's ID tokens too, not only to UserInfo.
+    pub fn scope_claims_in_id_token(&self) -> bool {
+        self.openid.scope_claims_in_id_token
+    }
+
     /// The access token format registered for this client, or `None` for the server's
     /// default (see [`ClientBuilder::access_token_format`]).
     pub fn access_token_format(&self) -> Option<AccessTokenFormat> {
@@ -432,7 +594,9 @@ impl Client {
 
     /// Checks a presented secret against every registered digest in constant time: the
     /// digest of the presented value is compared with each stored digest, with no early
-    /// exit, so neither the position of a match nor the secret's length leaks (TE-10).
+    /// exit, so neither the position of a match nor the secret's length leaks ([RFC 6749 §2.3.1]).
+    ///
+    /// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
     pub fn verify_secret(&self, presented: &ClientSecret) -> bool {
         let presented = presented.hash();
         let mut matched = Choice::from(0);
@@ -460,6 +624,12 @@ pub struct ClientBuilder {
     introspection: bool,
     resource_audience: Option<Arc<str>>,
     pkce_exempt: bool,
+    #[cfg(feature = "jwt")]
+    keys: ClientKeys,
+    /// A `client_secret_jwt` secret refused as too short, reported at `build`.
+    #[cfg(feature = "jwt")]
+    weak_assertion_secret: bool,
+    openid: OpenIdSettings,
     access_token_format: Option<AccessTokenFormat>,
     allowed_resources: Vec<String>,
     multiple_audiences: bool,
@@ -497,6 +667,35 @@ impl ClientBuilder {
         self
     }
 
+    /// Registers the client's public keys (`jwks`,
+    /// [RFC 7591 §2](https://www.rfc-editor.org/rfc/rfc7591#section-2)), which verify its
+    /// `private_key_jwt` assertions. Feature `jwt`.
+    #[cfg(feature = "jwt")]
+    pub fn jwks(mut self, jwks: crate::jose::JwkSet) -> Self {
+        self.keys.jwks = Some(jwks);
+        self
+    }
+
+    /// Registers `token_endpoint_auth_signing_alg`
+    /// ([RFC 7591 §2](https://www.rfc-editor.org/rfc/rfc7591#section-2)): the one
+    /// algorithm the client's `private_key_jwt` assertions may use. Default: any the
+    /// server accepts (ES256, EdDSA, PS256, RS256). Feature `jwt`.
+    #[cfg(feature = "jwt")]
+    pub fn token_endpoint_auth_signing_alg(mut self, alg: crate::jose::Algorithm) -> Self {
+        self.keys.signing_alg = Some(alg);
+        self
+    }
+
+    /// Registers the secret of a `client_secret_jwt` client itself: HS256 assertions are
+    /// MACed with its UTF-8 octets, so the server must hold it, not a digest. It must be
+    /// at least 32 bytes ([RFC 7518 §3.2](https://www.rfc-editor.org/rfc/rfc7518#section-3.2)).
+    /// Keep such registrations encrypted at rest. Feature `jwt`.
+    #[cfg(feature = "jwt")]
+    pub fn assertion_secret(mut self, secret: &ClientSecret) -> Self {
+        self.weak_assertion_secret = self.keys.set_secret(secret).is_err();
+        self
+    }
+
     /// Adds a redirect URI, validated at [`build`](Self::build).
     pub fn redirect_uri(mut self, uri: &str) -> Self {
         self.redirect_uris.push(uri.to_owned());
@@ -517,16 +716,21 @@ impl ClientBuilder {
         self
     }
 
-    /// Sets the scope applied when a request has no `scope` parameter (SC-03). It must be
+    /// Sets the scope applied when a request has no `scope` parameter ([RFC 6749 §3.3]). It must be
     /// within the allowed scope. Default: none, so such requests fail with
     /// `invalid_scope`.
+    ///
+    /// [RFC 6749 §3.3]: https://www.rfc-editor.org/rfc/rfc6749#section-3.3
     pub fn default_scope(mut self, scope: &str) -> Self {
         self.default_scope = Some(scope.to_owned());
         self
     }
 
-    /// Whether the client receives refresh tokens from grants that issue them (RT-08).
-    /// Default: `true`. Client credentials never issue one (CC-02).
+    /// Whether the client receives refresh tokens from grants that issue them ([RFC 9700 §4.14.2]).
+    /// Default: `true`. Client credentials never issue one ([RFC 6749 §4.4.3]).
+    ///
+    /// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
+    /// [RFC 6749 §4.4.3]: https://www.rfc-editor.org/rfc/rfc6749#section-4.4.3
     pub fn issue_refresh_tokens(mut self, issue: bool) -> Self {
         self.issue_refresh_tokens = issue;
         self
@@ -535,8 +739,10 @@ impl ClientBuilder {
     /// Allows the client to introspect tokens
     /// ([RFC 7662 §2.1](https://www.rfc-editor.org/rfc/rfc7662#section-2.1)): mark resource
     /// servers this way. Default: `false`, so an ordinary client that authenticates at the
-    /// introspection endpoint is refused with 403 (IN-02). Has no effect on public
+    /// introspection endpoint is refused with 403 ([RFC 7662 §2.1]). Has no effect on public
     /// clients.
+    ///
+    /// [RFC 7662 §2.1]: https://www.rfc-editor.org/rfc/rfc7662#section-2.1
     pub fn introspection(mut self, allowed: bool) -> Self {
         self.introspection = allowed;
         self
@@ -544,9 +750,11 @@ impl ClientBuilder {
 
     /// Declares the audience (`aud`) of the resource server this client is. Introspection
     /// by this client answers `{"active":false}` for tokens restricted to another audience
-    /// (IN-03). Default: none, so the client sees only tokens without an audience, as a
+    /// ([RFC 7662 §2.2]). Default: none, so the client sees only tokens without an audience, as a
     /// [`BearerGuard`](crate::guard::BearerGuard) without one does. A component that checks
     /// tokens for several resource servers registers one client per audience.
+    ///
+    /// [RFC 7662 §2.2]: https://www.rfc-editor.org/rfc/rfc7662#section-2.2
     pub fn resource_audience(mut self, audience: &str) -> Self {
         self.resource_audience = Some(Arc::from(audience));
         self
@@ -572,7 +780,7 @@ impl ClientBuilder {
     /// Allows the client to ask tokens for `resource` (RFC 8707), one of the server's
     /// registered resources; call it once per resource. Default: none listed, which allows
     /// every resource the server registers. Once one is listed, a request naming another
-    /// is refused with `invalid_target` (RI-03).
+    /// is refused with `invalid_target` ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)).
     pub fn allowed_resource(mut self, resource: &str) -> Self {
         self.allowed_resources.push(resource.to_owned());
         self
@@ -605,6 +813,73 @@ impl ClientBuilder {
     /// Adds a contact (usually an e-mail address); at most 10.
     pub fn contact(mut self, contact: &str) -> Self {
         self.display.contacts.push(contact.into());
+        self
+    }
+
+    /// Sets the algorithm of the client's ID tokens (`id_token_signed_response_alg`,
+    /// [OpenID Connect Registration §2](https://openid.net/specs/openid-connect-registration-1_0.html#ClientMetadata)):
+    /// `RS256`, `PS256`, `ES256` or `EdDSA`. Default: `RS256`. `none` is refused: ID
+    /// tokens are always signed.
+    pub fn id_token_signing_alg(mut self, alg: &str) -> Self {
+        self.openid.id_token_alg = Some(alg.to_owned());
+        self
+    }
+
+    /// Asks for signed UserInfo responses (`userinfo_signed_response_alg`): `RS256`,
+    /// `PS256`, `ES256` or `EdDSA`. Default: none, plain JSON.
+    pub fn userinfo_signing_alg(mut self, alg: &str) -> Self {
+        self.openid.userinfo_alg = Some(alg.to_owned());
+        self
+    }
+
+    /// Sets how the client sees its users' identifiers
+    /// ([Core §8](https://openid.net/specs/openid-connect-core-1_0.html#SubjectIDTypes)).
+    /// Default: [`SubjectType::Public`]. A pairwise client's sector is the one host of its
+    /// redirect URIs; when they have several, register a
+    /// [`sector_identifier_uri`](Self::sector_identifier_uri).
+    #[cfg(feature = "oidc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+    pub fn subject_type(mut self, subject_type: SubjectType) -> Self {
+        self.openid.subject_type = subject_type;
+        self
+    }
+
+    /// Registers a pairwise client's `sector_identifier_uri` with the `document` the host
+    /// fetched from it
+    /// ([Registration §5](https://openid.net/specs/openid-connect-registration-1_0.html#SectorIdentifierValidation)).
+    /// [`build`](Self::build) checks that the URI is `https` and that the document is a
+    /// JSON array holding every registered redirect URI; the sector is then the URI's host.
+    /// grantflow does no I/O: fetch the document yourself, over `https`, at registration.
+    pub fn sector_identifier_uri(mut self, uri: &str, document: &str) -> Self {
+        self.openid.sector_identifier = Some((uri.to_owned(), document.to_owned()));
+        self
+    }
+
+    /// Adds a `post_logout_redirect_uri`, validated like a redirect URI at
+    /// [`build`](Self::build)
+    /// ([RP-Initiated Logout §3.1](https://openid.net/specs/openid-connect-rpinitiated-1_0.html#ClientMetadata)).
+    pub fn post_logout_redirect_uri(mut self, uri: &str) -> Self {
+        self.openid.post_logout_redirect_uris.push(uri.to_owned());
+        self
+    }
+
+    /// For OpenID Connect grants, issues a refresh token only when the user granted
+    /// `offline_access` ([Core §11](https://openid.net/specs/openid-connect-core-1_0.html#OfflineAccess)),
+    /// for a web client that must not keep access after the user's session. Default:
+    /// `false`, refresh tokens follow [`issue_refresh_tokens`](Self::issue_refresh_tokens)
+    /// alone.
+    pub fn refresh_needs_offline_access(mut self, needs: bool) -> Self {
+        self.openid.refresh_needs_offline_access = needs;
+        self
+    }
+
+    /// Puts the claims of the granted scopes (`profile`, `email`, `address`, `phone`) into
+    /// the client's ID tokens as well as into UserInfo responses, for a client that reads
+    /// no UserInfo. Default: `false`: in the code flow those claims come from UserInfo
+    /// ([Core §5.4](https://openid.net/specs/openid-connect-core-1_0.html#ScopeClaims)),
+    /// and ID tokens carry only the claims a `claims` request names.
+    pub fn scope_claims_in_id_token(mut self, include: bool) -> Self {
+        self.openid.scope_claims_in_id_token = include;
         self
     }
 
@@ -656,9 +931,28 @@ impl ClientBuilder {
             ClientType::Public if !self.secret_hashes.is_empty() => {
                 return Err(ClientError::PublicClientWithSecret);
             }
-            ClientType::Confidential if self.secret_hashes.is_empty() => {
+            ClientType::Confidential
+                if self.secret_hashes.is_empty()
+                    && matches!(
+                        auth_method,
+                        AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+                    ) =>
+            {
                 return Err(ClientError::MissingSecret);
             }
+            _ => {}
+        }
+        #[cfg(feature = "jwt")]
+        {
+            if self.weak_assertion_secret {
+                return Err(ClientError::WeakAssertionSecret);
+            }
+            self.keys.check(auth_method)?;
+        }
+        #[cfg(not(feature = "jwt"))]
+        match auth_method {
+            AuthMethod::PrivateKeyJwt => return Err(ClientError::MissingKeys),
+            AuthMethod::ClientSecretJwt => return Err(ClientError::MissingAssertionSecret),
             _ => {}
         }
         if self.grant_types.is_empty()
@@ -714,6 +1008,7 @@ impl ClientBuilder {
             }
             None => None,
         };
+        let openid = self.openid.check(&redirect_uris)?;
         Ok(Client {
             id,
             client_type: self.client_type,
@@ -731,13 +1026,16 @@ impl ClientBuilder {
             allowed_resources,
             multiple_audiences: self.multiple_audiences,
             display,
+            #[cfg(feature = "jwt")]
+            keys: self.keys,
+            openid,
             access_token_format: self.access_token_format,
         })
     }
 }
 
 /// A display URL: an absolute `https` URL with a host, no fragment, user information or
-/// characters outside visible ASCII (DR-08), at most 2,048 characters.
+/// characters outside visible ASCII ([RFC 7591 §2](https://www.rfc-editor.org/rfc/rfc7591#section-2)), at most 2,048 characters.
 pub(crate) fn is_display_uri(uri: &str) -> bool {
     uri.len() <= MAX_DISPLAY_URI_LEN
         && uri.bytes().all(|b| b.is_ascii_graphic())
@@ -788,7 +1086,7 @@ impl DangerousClient {
 
     /// Lets one token request of this client name several resources, and so receive an
     /// access token whose audience is all of them. By default a token request names at
-    /// most one (RI-10): every resource a multi-audience token is presented to could replay
+    /// most one ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)): every resource a multi-audience token is presented to could replay
     /// it at the others ([RFC 8707 §3](https://www.rfc-editor.org/rfc/rfc8707#section-3)).
     /// Several resources at the authorization endpoint, for the grant, need no opt-in.
     pub fn allow_multiple_audiences(&mut self) -> &mut Self {

@@ -7,13 +7,15 @@ use crate::random::{Random, SystemRandom};
 
 /// The resource owner a token was issued for: the host's user identifier, as it gives it
 /// to an approval. Tokens from the client credentials grant have no subject: they act for
-/// the client itself, so a client can never pass for a user (CC-04).
+/// the client itself, so a client can never pass for a user ([RFC 9700 §4.15.1]).
 ///
 /// ```
 /// use grantflow::Subject;
 /// let alice = Subject::new("alice");
 /// assert_eq!(alice.as_str(), "alice");
 /// ```
+///
+/// [RFC 9700 §4.15.1]: https://www.rfc-editor.org/rfc/rfc9700#section-4.15.1
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Subject(Arc<str>);
 
@@ -41,7 +43,7 @@ impl fmt::Display for Subject {
     }
 }
 
-/// The identifier of one authorization grant (DESIGN decision 3).
+/// The identifier of one authorization grant.
 ///
 /// Every artifact of a grant (its code, access tokens, refresh tokens, device code)
 /// carries the same grant id, so a replayed code or a reused refresh token means one thing:

@@ -6,7 +6,9 @@
 use std::fmt;
 
 /// Query parameter names a registered redirect URI may not use, because the authorization
-/// response adds them and response parameters must not repeat (RU-10).
+/// response adds them and response parameters must not repeat ([RFC 6749 §3.1]).
+///
+/// [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
 const RESERVED_RESPONSE_PARAMETERS: [&str; 6] = [
     "code",
     "state",
@@ -21,14 +23,15 @@ pub(crate) const MAX_REDIRECT_URI_LEN: usize = 2048;
 
 /// A redirect URI as registered for a client.
 ///
-/// Registration checks (RU-01, RU-08, RU-10): the URI is absolute, has no fragment, no
+/// Registration checks ([RFC 6749 §3.1.2], [RFC 9700 §2.6], [RFC 6749 §3.1]): the URI is absolute,
+/// has no fragment, no
 /// wildcard and no user information; `https` or, for loopback hosts only (`127.0.0.1`,
 /// `[::1]`, `localhost`), `http`; private-use schemes must be reverse-DNS names (with a
 /// `.`); a registered query may not use a response parameter name.
 ///
-/// Matching is character for character against the registered string (RU-02): no case
+/// Matching is character for character against the registered string ([RFC 9700 §2.1]): no case
 /// folding, percent-decoding, dot-segment removal or default-port normalisation. The one
-/// exception is the port of `http` loopback URIs (RU-05).
+/// exception is the port of `http` loopback URIs ([RFC 8252 §7.3]).
 ///
 /// ```
 /// use grantflow::authorize::RedirectUri;
@@ -46,6 +49,12 @@ pub(crate) const MAX_REDIRECT_URI_LEN: usize = 2048;
 /// assert!(RedirectUri::parse("http://client.example.com/cb").is_err());
 /// # Ok::<(), grantflow::authorize::InvalidRedirectUri>(())
 /// ```
+///
+/// [RFC 6749 §3.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1.2
+/// [RFC 9700 §2.6]: https://www.rfc-editor.org/rfc/rfc9700#section-2.6
+/// [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
+/// [RFC 9700 §2.1]: https://www.rfc-editor.org/rfc/rfc9700#section-2.1
+/// [RFC 8252 §7.3]: https://www.rfc-editor.org/rfc/rfc8252#section-7.3
 #[derive(Clone, PartialEq, Eq)]
 pub struct RedirectUri {
     raw: Box<str>,
@@ -94,20 +103,31 @@ pub enum LocalhostPort {
 #[non_exhaustive]
 pub enum InvalidRedirectUri {
     /// Not an absolute URI, or longer than 2048 characters, or with spaces, control or
-    /// non-ASCII characters (RU-01).
+    /// non-ASCII characters ([RFC 6749 §3.1.2]).
+    ///
+    /// [RFC 6749 §3.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1.2
     #[error("redirect URI must be an absolute URI")]
     NotAbsolute,
-    /// The URI has a fragment (RU-01, RU-04).
+    /// The URI has a fragment ([RFC 6749 §3.1.2]).
+    ///
+    /// [RFC 6749 §3.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1.2
     #[error("redirect URI must not have a fragment")]
     Fragment,
-    /// The URI has a `*` wildcard or user information (RU-01, RU-03).
+    /// The URI has a `*` wildcard or user information ([RFC 6749 §3.1.2], [RFC 9700 §4.1.1]).
+    ///
+    /// [RFC 6749 §3.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1.2
+    /// [RFC 9700 §4.1.1]: https://www.rfc-editor.org/rfc/rfc9700#section-4.1.1
     #[error("redirect URI must not contain wildcards or user information")]
     Pattern,
     /// Plain `http` to a host that is not a loopback literal, or a private-use scheme that
-    /// is not a reverse-DNS name (RU-08).
+    /// is not a reverse-DNS name ([RFC 9700 §2.6]).
+    ///
+    /// [RFC 9700 §2.6]: https://www.rfc-editor.org/rfc/rfc9700#section-2.6
     #[error("redirect URI scheme not allowed")]
     Scheme,
-    /// The registered query uses a response parameter name (RU-10).
+    /// The registered query uses a response parameter name ([RFC 6749 §3.1]).
+    ///
+    /// [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
     #[error("redirect URI query uses a reserved response parameter name")]
     ReservedParameter,
 }
@@ -167,10 +187,16 @@ impl RedirectUri {
         &self.raw
     }
 
-    /// Whether `requested` names this URI: exact string equality (RU-02, RU-03), except
+    /// Whether `requested` names this URI: exact string equality ([RFC 9700 §2.1], [RFC 9700
+    /// §4.1.1]), except
     /// that for `http://127.0.0.1` and `http://[::1]` any port, or none, is accepted while
-    /// scheme, host literal, path and query still match exactly (RU-05, RU-06). The port
-    /// of `http://localhost` may vary only with [`LocalhostPort::Any`] (RU-07).
+    /// scheme, host literal, path and query still match exactly ([RFC 8252 §7.3]). The port
+    /// of `http://localhost` may vary only with [`LocalhostPort::Any`] ([RFC 8252 §8.3]).
+    ///
+    /// [RFC 9700 §2.1]: https://www.rfc-editor.org/rfc/rfc9700#section-2.1
+    /// [RFC 9700 §4.1.1]: https://www.rfc-editor.org/rfc/rfc9700#section-4.1.1
+    /// [RFC 8252 §7.3]: https://www.rfc-editor.org/rfc/rfc8252#section-7.3
+    /// [RFC 8252 §8.3]: https://www.rfc-editor.org/rfc/rfc8252#section-8.3
     pub fn matches(&self, requested: &str, localhost: LocalhostPort) -> bool {
         if *self.raw == *requested {
             return true;
@@ -194,9 +220,11 @@ impl RedirectUri {
     /// Whether `origin`, the value of a browser's `Origin` header
     /// ([RFC 6454 §7](https://www.rfc-editor.org/rfc/rfc6454#section-7)), is the origin of
     /// this URI: scheme, host and port as a browser serialises them (default port left
-    /// out). The port of a loopback literal is free, as it is for the URI itself (RU-05),
+    /// out). The port of a loopback literal is free, as it is for the URI itself ([RFC 8252 §7.3]),
     /// and so is that of `localhost` with [`LocalhostPort::Any`]. Private-use schemes have
     /// no origin a browser would send.
+    ///
+    /// [RFC 8252 §7.3]: https://www.rfc-editor.org/rfc/rfc8252#section-7.3
     pub(crate) fn is_origin_of(&self, origin: &str, localhost: LocalhostPort) -> bool {
         let Ok(url) = url::Url::parse(&self.raw) else {
             return false;

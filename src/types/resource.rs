@@ -41,7 +41,7 @@ pub struct ResourceUri(Arc<str>);
 pub struct InvalidResource(());
 
 impl ResourceUri {
-    /// Validates a resource identifier (RI-01).
+    /// Validates a resource identifier ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)).
     ///
     /// # Errors
     /// [`InvalidResource`] when `value` is not an absolute URI, has a fragment, is longer

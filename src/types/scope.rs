@@ -5,7 +5,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-/// A set of scope tokens ([RFC 6749 §3.3](https://www.rfc-editor.org/rfc/rfc6749#section-3.3), SC-01).
+/// A set of scope tokens ([RFC 6749 §3.3](https://www.rfc-editor.org/rfc/rfc6749#section-3.3),
+/// [RFC 6749 §3.3]).
 ///
 /// Tokens are case-sensitive (`read` and `READ` differ), order does not matter and
 /// duplicates collapse. The value is kept in canonical form (sorted, single spaces), so
@@ -22,6 +23,8 @@ use std::sync::Arc;
 /// assert!("bad\"token".parse::<Scope>().is_err());
 /// # Ok::<(), grantflow::InvalidScope>(())
 /// ```
+///
+/// [RFC 6749 §3.3]: https://www.rfc-editor.org/rfc/rfc6749#section-3.3
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Scope(Arc<str>);
 
@@ -30,7 +33,9 @@ pub struct Scope(Arc<str>);
 #[error("malformed scope: tokens are printable ASCII without '\"', '\\' or spaces")]
 pub struct InvalidScope(());
 
-/// Whether `c` may appear in a scope token (SC-01).
+/// Whether `c` may appear in a scope token ([RFC 6749 §3.3]).
+///
+/// [RFC 6749 §3.3]: https://www.rfc-editor.org/rfc/rfc6749#section-3.3
 fn is_scope_char(c: u8) -> bool {
     matches!(c, 0x21 | 0x23..=0x5b | 0x5d..=0x7e)
 }

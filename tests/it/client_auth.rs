@@ -204,7 +204,7 @@ fn te_08_basic_plus_body_secret_is_invalid_request() {
 }
 
 #[test]
-fn te_08_basic_plus_client_assertion_is_invalid_request() {
+fn ca_09_basic_plus_client_assertion_is_invalid_client() {
     let h = Harness::new();
     let request = basic_request(
         BACKEND.0,
@@ -215,11 +215,11 @@ fn te_08_basic_plus_client_assertion_is_invalid_request() {
             enc("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
         ),
     );
-    assert_error(&h.token(&request), 400, "invalid_request");
+    assert_error(&h.token(&request), 401, "invalid_client");
 }
 
 #[test]
-fn te_08_basic_plus_client_assertion_type_alone_is_invalid_request() {
+fn ca_09_basic_plus_client_assertion_type_alone_is_invalid_client() {
     let h = Harness::new();
     let request = basic_request(
         BACKEND.0,
@@ -230,11 +230,11 @@ fn te_08_basic_plus_client_assertion_type_alone_is_invalid_request() {
             enc("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
         ),
     );
-    assert_error(&h.token(&request), 400, "invalid_request");
+    assert_error(&h.token(&request), 401, "invalid_client");
 }
 
 #[test]
-fn te_08_body_secret_plus_client_assertion_is_invalid_request() {
+fn ca_09_body_secret_plus_client_assertion_is_invalid_client() {
     let h = Harness::new();
     let request = post_form(format!(
         "{}&client_id={}&client_secret={}&client_assertion_type={}&client_assertion=eyJhbGciOiJub25lIn0.e30.",
@@ -243,7 +243,7 @@ fn te_08_body_secret_plus_client_assertion_is_invalid_request() {
         enc(POSTER.1),
         enc("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
     ));
-    assert_error(&h.token(&request), 400, "invalid_request");
+    assert_error(&h.token(&request), 401, "invalid_client");
     assert_eq!(h.stored(), 0);
 }
 

@@ -94,6 +94,7 @@ shared: [
     pages_name_the_service
     error_pages_show_no_developer_strings
     head_answers_every_page_as_get_does
+    oi_01_oi_12_oi_13_oi_20_oi_21_openid_sign_in
 ]
 own_server: [
     stalled_requests_are_closed
@@ -223,6 +224,111 @@ mod scenarios {
             .await
             .expect("introspection answers")
             .active()
+    }
+
+    /// The example server is an OpenID Provider: discovery, a browser sign-in with PKCE
+    /// and a nonce, an ID token a relying party verifies (`jsonwebtoken`, against the
+    /// published JWKS), UserInfo, a refresh with a new ID token, and `prompt=none`
+    /// without a session.
+    pub(crate) async fn oi_01_oi_12_oi_13_oi_20_oi_21_openid_sign_in(demo: &Demo) {
+        let discovery = demo.get("/.well-known/openid-configuration").await;
+        assert_eq!(discovery.status, 200);
+        let doc = discovery.json();
+        assert_eq!(doc["issuer"], demo.base.as_str(), "OI-21");
+        assert_eq!(doc["userinfo_endpoint"], demo.url("/userinfo").as_str());
+        assert_eq!(doc["jwks_uri"], demo.url("/jwks").as_str());
+        assert_eq!(doc["token_endpoint"], demo.metadata["token_endpoint"]);
+
+        let client = demo.oauth("demo-spa", None, SPA_REDIRECT);
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, state) = client
+            .authorize_url(CsrfToken::new_random)
+            .add_scope(scope("openid"))
+            .add_scope(scope("email"))
+            .add_extra_param("nonce", "n-0S6_WzA2Mj")
+            .set_pkce_challenge(challenge)
+            .url();
+        let code = demo
+            .browser()
+            .authorization_code(url.as_str(), state.secret())
+            .await;
+        let reply = demo
+            .post_form(
+                "/token",
+                None,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", SPA_REDIRECT),
+                    ("client_id", "demo-spa"),
+                    ("code_verifier", verifier.secret()),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let tokens = reply.json();
+        let jwks_reply = demo.get("/jwks").await;
+        assert_eq!(jwks_reply.status, 200);
+        let jwks: jsonwebtoken::jwk::JwkSet =
+            serde_json::from_str(&jwks_reply.body).expect("a JWK Set");
+        let verify = |id_token: &str| {
+            let header = jsonwebtoken::decode_header(id_token).expect("a JWS");
+            assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256, "OI-10");
+            let jwk = jwks
+                .find(header.kid.as_deref().expect("a kid"))
+                .expect("the key is published")
+                .clone();
+            let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+            validation.set_audience(&["demo-spa"]);
+            validation.set_issuer(&[demo.base.as_str()]);
+            jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+                id_token,
+                &jsonwebtoken::DecodingKey::from_jwk(&jwk).expect("a usable key"),
+                &validation,
+            )
+            .expect("the relying party accepts the ID token")
+            .claims
+        };
+        let claims = verify(tokens["id_token"].as_str().expect("OI-12: an ID token"));
+        assert_eq!(claims["sub"], "alice");
+        assert_eq!(claims["nonce"], "n-0S6_WzA2Mj", "OI-04");
+        assert_eq!(claims["amr"], serde_json::json!(["pwd"]));
+        assert!(claims["auth_time"].is_u64() && claims["at_hash"].is_string());
+
+        let info = demo
+            .get_with_bearer("/userinfo", tokens["access_token"].as_str().expect("an AT"))
+            .await;
+        assert_eq!(info.status, 200, "OI-13: {}", info.body);
+        assert_eq!(
+            info.json(),
+            serde_json::json!({"sub": "alice", "email": "alice@example.com", "email_verified": true})
+        );
+
+        let refreshed = demo
+            .post_form(
+                "/token",
+                None,
+                &[
+                    ("grant_type", "refresh_token"),
+                    (
+                        "refresh_token",
+                        tokens["refresh_token"].as_str().expect("an RT"),
+                    ),
+                    ("client_id", "demo-spa"),
+                ],
+            )
+            .await;
+        assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+        let again = verify(refreshed.json()["id_token"].as_str().expect("OI-20"));
+        assert_eq!(again["sub"], claims["sub"]);
+        assert_eq!(again["auth_time"], claims["auth_time"]);
+        assert!(again.get("nonce").is_none());
+
+        // OI-02: prompt=none without a session.
+        let reply = demo
+            .get(&spa_authorize_path("&prompt=none").replace("scope=profile", "scope=openid"))
+            .await;
+        demo.assert_error_redirect(&reply, "login_required", Some("s-123"));
     }
 
     pub(crate) async fn md_01_md_04_metadata_discovers_every_endpoint(demo: &Demo) {

@@ -368,7 +368,7 @@ pub(crate) mod pg {
     /// The conformance suite, with each store given as two handles with separate pools
     /// (two instances): every check and race passes.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn ac_04_rt_05_dg_11_te_10_postgres_stores_pass_the_conformance_suite() {
+    async fn ac_04_rt_05_dg_11_te_10_ca_05_postgres_stores_pass_the_conformance_suite() {
         let Some(url) = database_url("the conformance suite") else {
             return;
         };
@@ -381,6 +381,8 @@ pub(crate) mod pg {
             .token_store(b.tokens())
             .code_store(a.codes())
             .code_store(b.codes())
+            .single_use_store(a.single_use())
+            .single_use_store(b.single_use())
             .device_store(a.devices())
             .device_store(b.devices())
             .client_registry(a.clients())
@@ -480,6 +482,32 @@ pub(crate) mod pg {
 
     /// A token issued by one instance is introspected by the other, revoked there, and
     /// then inactive at the first.
+    /// CA-05 across instances: 64 concurrent token requests with one `private_key_jwt`
+    /// assertion, split over two servers sharing one PostgreSQL single-use store (each with
+    /// its own pool), give exactly one token.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn ca_05_64_concurrent_copies_of_one_assertion_across_instances_give_one_token() {
+        use crate::client_assertion::{Keys, clients, es256, good_claims, replay_race};
+        let Some(url) = database_url("the client assertion replay race") else {
+            return;
+        };
+        let keys = Keys::new();
+        let registry = Arc::new(crate::support::harness::register(clients(&keys)));
+        let mut servers = Vec::new();
+        for _ in 0..2 {
+            let stores = PgStores::new(pool(&url).await);
+            servers.push(
+                Server::builder(ISSUER, registry.clone(), stores.tokens())
+                    .single_use_store(stores.single_use())
+                    .private_key_jwt(true)
+                    .build()
+                    .unwrap(),
+            );
+        }
+        let assertion = es256(&keys.es256, &good_claims("pkj-client", SystemTime::now()));
+        assert_eq!(replay_race(&servers, &assertion, RACE).await, (1, RACE - 1));
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_token_from_one_instance_is_introspected_and_revoked_at_the_other() {
         let Some(url) = database_url("the cross-instance introspection test") else {
@@ -714,7 +742,190 @@ pub(crate) mod pg {
             .fetch_one(&pool)
             .await
             .expect("schema table");
-        assert_eq!(version, 5);
+        assert_eq!(version, 7, "the newest migration, 0007_resources.sql");
+        let (format_applied,): (bool,) =
+            sqlx::query_as("SELECT EXISTS (SELECT 1 FROM grantflow_schema WHERE version = 4)")
+                .fetch_one(&pool)
+                .await
+                .expect("schema table");
+        assert!(format_applied, "0004_access_token_format.sql was applied");
+    }
+
+    /// OI-19, OI-12, OI-20: a client's OpenID registration, and the OpenID context of a
+    /// code and of a token, read back from PostgreSQL as they were written.
+    #[tokio::test]
+    async fn oi_openid_registration_and_contexts_round_trip() {
+        use grantflow::ClientRegistry as _;
+        use grantflow::store::{OpenIdContext, TokenKind, TokenRecord, TokenStore as _};
+        let Some(url) = database_url("the OpenID round trip") else {
+            return;
+        };
+        let stores = PgStores::new(pool(&url).await);
+        let tag = TokenHash::of(&format!("{:?}", SystemTime::now())).to_hex();
+        let id = format!("oidc-{}", &tag[..16]);
+        let client = Client::builder(&id, ClientType::Confidential)
+            .secret(&ClientSecret::from_presented("oidc-secret".to_owned()))
+            .redirect_uri("https://a.example/cb")
+            .grant_type(GrantType::AUTHORIZATION_CODE)
+            .id_token_signing_alg("ES256")
+            .userinfo_signing_alg("RS256")
+            .subject_type(grantflow::oidc::SubjectType::Pairwise)
+            .sector_identifier_uri(
+                "https://sector.example/ids.json",
+                r#"["https://a.example/cb"]"#,
+            )
+            .post_logout_redirect_uri("https://a.example/bye")
+            .refresh_needs_offline_access(true)
+            .scope_claims_in_id_token(true)
+            .build()
+            .expect("a valid client");
+        stores.clients().insert(&client).await.expect("stored");
+        let found = stores
+            .clients()
+            .find(client.id())
+            .await
+            .expect("read")
+            .expect("found");
+        assert_eq!(found.id_token_signing_alg(), "ES256");
+        assert_eq!(found.userinfo_signing_alg(), Some("RS256"));
+        assert_eq!(found.subject_type(), grantflow::oidc::SubjectType::Pairwise);
+        assert_eq!(found.sector(), Some("sector.example"));
+        assert_eq!(
+            found.sector_identifier_uri(),
+            client.sector_identifier_uri()
+        );
+        assert_eq!(
+            found.post_logout_redirect_uris(),
+            client.post_logout_redirect_uris()
+        );
+        assert!(found.refresh_needs_offline_access() && found.scope_claims_in_id_token());
+
+        let now = SystemTime::now();
+        let context = Arc::new(
+            OpenIdContext::new("pairwise-\"sub\"")
+                .with_nonce(Some("n-0S6_WzA2Mj"))
+                .with_auth_time(Some(now))
+                .with_acr(Some("urn:acr:silver"))
+                .with_amr(["pwd", "otp"])
+                .with_claims(Some(r#"{"id_token":{"email":null}}"#)),
+        );
+        let grant = AuthorizationGrant::new(
+            grantflow::store::GrantId::generate(),
+            client.id().clone(),
+            Subject::new("alice"),
+            Scope::parse("openid").expect("scope"),
+            ISSUER,
+            now,
+            now + Duration::from_secs(60),
+        )
+        .with_openid(Some(Arc::clone(&context)));
+        let code = TokenHash::of(&format!("code-{tag}"));
+        stores
+            .codes()
+            .insert(code, grant.clone())
+            .await
+            .expect("code stored");
+        match stores.codes().redeem(&code).await.expect("redeemed") {
+            Redemption::Redeemed(back) => assert_eq!(back.openid, Some(Arc::clone(&context))),
+            other => panic!("expected the grant, got {other:?}"),
+        }
+        let record = TokenRecord::new(
+            TokenKind::Access,
+            grant.grant_id,
+            client.id().clone(),
+            grant.scope.clone(),
+            now,
+            now + Duration::from_secs(60),
+        )
+        .with_openid(Some(Arc::new(context.without_nonce())));
+        let token = TokenHash::of(&format!("token-{tag}"));
+        stores
+            .tokens()
+            .insert(vec![(token, record.clone())])
+            .await
+            .expect("token stored");
+        let back = stores
+            .tokens()
+            .find(&token)
+            .await
+            .expect("read")
+            .expect("found");
+        assert_eq!(back.openid, record.openid);
+    }
+
+    /// TX-11: a delegated token's `act` chain (three actors deep, one of them from a
+    /// trusted issuer) is stored by PostgreSQL and read back exactly, on insert and on a
+    /// refresh's rotation; a token without an actor reads back without one.
+    #[tokio::test]
+    async fn tx_11_delegated_token_round_trips_its_act_chain() {
+        use grantflow::grant::Actor;
+        use grantflow::store::{Rotation, TokenKind, TokenRecord, TokenStore as _};
+        let Some(url) = database_url("the actor chain round trip") else {
+            return;
+        };
+        let stores = PgStores::new(pool(&url).await);
+        let tag = TokenHash::of(&format!("{:?}", SystemTime::now())).to_hex();
+        let chain = Actor::new("service-c").acting_after(
+            Actor::new("service-b")
+                .acting_after(Actor::new("service-a").with_issuer("https://idp.example")),
+        );
+        let now = SystemTime::now();
+        let grant_id = grantflow::store::GrantId::generate();
+        let record = |kind| {
+            TokenRecord::new(
+                kind,
+                grant_id,
+                ClientId::new("svc").unwrap(),
+                Scope::parse("read").unwrap(),
+                now,
+                now + Duration::from_secs(60),
+            )
+            .with_subject(Some(Subject::new("alice")))
+        };
+        let delegated = record(TokenKind::Access).with_actor(Some(chain.clone()));
+        let plain = record(TokenKind::Refresh);
+        let (d, p) = (
+            TokenHash::of(&format!("act-{tag}")),
+            TokenHash::of(&format!("plain-{tag}")),
+        );
+        stores
+            .tokens()
+            .insert(vec![(d, delegated.clone()), (p, plain)])
+            .await
+            .expect("a delegated token is stored");
+        let back = stores
+            .tokens()
+            .find(&d)
+            .await
+            .expect("read")
+            .expect("found");
+        assert_eq!(back.actor, Some(chain.clone()));
+        assert_eq!(
+            back.actor.as_ref().map(Actor::to_json),
+            Some(chain.to_json())
+        );
+        let back = stores
+            .tokens()
+            .find(&p)
+            .await
+            .expect("read")
+            .expect("found");
+        assert_eq!(back.actor, None);
+        // Rotation stores successors with their actors too.
+        let successor = TokenHash::of(&format!("next-{tag}"));
+        let rotated = stores
+            .tokens()
+            .rotate(&p, now, vec![(successor, delegated)])
+            .await
+            .expect("rotated");
+        assert!(matches!(rotated, Rotation::Rotated), "{rotated:?}");
+        let back = stores
+            .tokens()
+            .find(&successor)
+            .await
+            .expect("read")
+            .expect("found");
+        assert_eq!(back.actor, Some(chain));
     }
 
     /// A key of this test run's own, so runs over one database never share counts.

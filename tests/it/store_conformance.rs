@@ -9,6 +9,7 @@ mod suite {
     use std::time::Duration;
 
     use grantflow::limiter::MemoryAttemptLimiter;
+    use grantflow::store::MemorySingleUseStore;
     use grantflow::testing::Conformance;
     use grantflow::{MemoryClientRegistry, MemoryCodeStore, MemoryDeviceStore, MemoryTokenStore};
 
@@ -16,10 +17,11 @@ mod suite {
 
     /// Every check passes, none is skipped.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn ac_04_rt_05_dg_11_te_10_memory_stores_pass_the_conformance_suite() {
+    async fn ac_04_rt_05_dg_11_te_10_ca_05_memory_stores_pass_the_conformance_suite() {
         let suite = Conformance::new()
             .token_store(Arc::new(MemoryTokenStore::new()))
             .code_store(Arc::new(MemoryCodeStore::new()))
+            .single_use_store(Arc::new(MemorySingleUseStore::new()))
             .device_store(Arc::new(MemoryDeviceStore::new()))
             .client_registry(Arc::new(MemoryClientRegistry::new()))
             .attempt_limiter(Arc::new(MemoryAttemptLimiter::new(10, WINDOW)), 10, WINDOW);
@@ -39,6 +41,7 @@ mod suite {
     async fn calls_spread_over_two_handles_of_one_store() {
         let tokens = Arc::new(MemoryTokenStore::new());
         let codes = Arc::new(MemoryCodeStore::new());
+        let single_use = Arc::new(MemorySingleUseStore::new());
         let devices = Arc::new(MemoryDeviceStore::new());
         let clients = Arc::new(MemoryClientRegistry::new());
         let limiter = Arc::new(MemoryAttemptLimiter::new(3, WINDOW));
@@ -47,6 +50,8 @@ mod suite {
             .token_store(tokens)
             .code_store(codes.clone())
             .code_store(codes)
+            .single_use_store(single_use.clone())
+            .single_use_store(single_use)
             .device_store(devices.clone())
             .device_store(devices)
             .client_registry(clients.clone())

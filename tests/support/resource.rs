@@ -114,6 +114,30 @@ pub fn build_with(
     builder.build()
 }
 
+/// Registers a client of the extension grant `grant_type` with `scope`: confidential with
+/// `secret`, or public (with a redirect URI) without one.
+pub fn add_grant_client(
+    clients: &MemoryClientRegistry,
+    id: &str,
+    secret: Option<&str>,
+    grant_type: &'static str,
+    scope: &str,
+) {
+    let builder = match secret {
+        Some(secret) => Client::builder(id, ClientType::Confidential)
+            .secret(&ClientSecret::from_presented(secret.to_owned())),
+        None => {
+            Client::builder(id, ClientType::Public).redirect_uri("https://public.example.com/cb")
+        }
+    };
+    let client = builder
+        .grant_type(GrantType::new(grant_type))
+        .allowed_scope(scope)
+        .build()
+        .expect("a valid fixture client");
+    clients.insert(client).expect("a new client id");
+}
+
 /// The fixture clients.
 pub fn registry() -> Arc<MemoryClientRegistry> {
     let confidential = |(id, secret): (&str, &str), method| {
@@ -196,6 +220,12 @@ impl Harness {
         self.user_tokens_with(form(), &format!("client_id={SPA}"))
     }
 
+    /// A user access token and refresh token for the public client, with `extra` form
+    /// fields (`scope=...`).
+    pub fn spa_tokens_with(&self, extra: &str) -> (String, String) {
+        self.user_tokens_with(form(), &format!("client_id={SPA}&{extra}"))
+    }
+
     fn user_tokens_with(&self, request: HttpRequest, extra: &str) -> (String, String) {
         let body = format!("grant_type={}&{extra}", enc(USER_GRANT));
         let response = self.token(&request.with_body(body));
@@ -205,6 +235,16 @@ impl Harness {
             body["access_token"].as_str().expect("access").to_owned(),
             body["refresh_token"].as_str().expect("refresh").to_owned(),
         )
+    }
+
+    /// Whether the metadata lists `grant_type` in `grant_types_supported`.
+    pub fn advertises_grant_type(&self, grant_type: &str) -> bool {
+        let doc: Value = serde_json::from_slice(&self.server.metadata().body).expect("JSON");
+        doc["grant_types_supported"]
+            .as_array()
+            .expect("an array")
+            .iter()
+            .any(|g| g == grant_type)
     }
 
     /// Introspects `token` as the resource server [`RS`].

@@ -23,7 +23,9 @@ use crate::types::{GrantId, GrantType};
 const USER_CODE_ATTEMPTS: usize = 8;
 
 /// The success body of the device authorization endpoint
-/// ([RFC 8628 §3.2](https://www.rfc-editor.org/rfc/rfc8628#section-3.2), DG-02).
+/// ([RFC 8628 §3.2](https://www.rfc-editor.org/rfc/rfc8628#section-3.2), [RFC 8628 §3.2]).
+///
+/// [RFC 8628 §3.2]: https://www.rfc-editor.org/rfc/rfc8628#section-3.2
 fn device_authorization_json(
     device_code: &str,
     user_code: &str,
@@ -49,17 +51,18 @@ impl Server {
     ///
     /// Checked in order, as at the token endpoint: POST only (else 405), no credentials in
     /// the query, a form body in UTF-8, no repeated parameter, empty values absent, unknown
-    /// ones ignored (DG-01); client authentication, where a public client sends only
+    /// ones ignored ([RFC 8628 §3.1]); client authentication, where a public client sends only
     /// `client_id` and a confidential one authenticates with its registered method; the
     /// client must be registered for
     /// [`GrantType::DEVICE_CODE`] (else `unauthorized_client`); the `scope` must be allowed
     /// (else `invalid_scope`; absent means the client's default scope). Errors use the
-    /// token endpoint's format (DG-03).
+    /// token endpoint's format ([RFC 8628 §3.2]).
     ///
     /// On success, 200 JSON with `device_code` (256 random bits, stored only as a digest
-    /// and bound to the client, DG-04), `user_code` (DG-05, see [`UserCodeFormat`](crate::device::UserCodeFormat)),
+    /// and bound to the client, [RFC 8628 §5.2]), `user_code` ([RFC 8628 §6.1], see
+    /// [`UserCodeFormat`](crate::device::UserCodeFormat)),
     /// `verification_uri`, `verification_uri_complete` (the URI with `?user_code=`),
-    /// `expires_in` and `interval` (DG-02), with `Cache-Control: no-store`.
+    /// `expires_in` and `interval` ([RFC 8628 §3.2]), with `Cache-Control: no-store`.
     ///
     /// When the grant is not enabled (no
     /// [`ServerBuilder::device_store`](crate::ServerBuilder::device_store)), every request
@@ -78,6 +81,11 @@ impl Server {
     /// not see client addresses: rate-limit this endpoint per address in the host, and
     /// size the store for the peak of pending requests
     /// ([`MemoryDeviceStore::with_capacity`](crate::MemoryDeviceStore::with_capacity)).
+    ///
+    /// [RFC 8628 §3.1]: https://www.rfc-editor.org/rfc/rfc8628#section-3.1
+    /// [RFC 8628 §3.2]: https://www.rfc-editor.org/rfc/rfc8628#section-3.2
+    /// [RFC 8628 §5.2]: https://www.rfc-editor.org/rfc/rfc8628#section-5.2
+    /// [RFC 8628 §6.1]: https://www.rfc-editor.org/rfc/rfc8628#section-6.1
     pub async fn device_authorization(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
         self.token_style::<DeviceAuthorization>(request).await
     }

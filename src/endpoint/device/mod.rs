@@ -29,17 +29,21 @@ use crate::server::Server;
 impl Server {
     /// The URL of the device authorization endpoint, for the metadata member
     /// `device_authorization_endpoint` ([RFC 8628 §4](https://www.rfc-editor.org/rfc/rfc8628#section-4),
-    /// DG-12). `None` when the device grant is not enabled. Default: the issuer followed by
+    /// [RFC 8628 §4]). `None` when the device grant is not enabled. Default: the issuer followed by
     /// `/device_authorization`.
+    ///
+    /// [RFC 8628 §4]: https://www.rfc-editor.org/rfc/rfc8628#section-4
     pub fn device_authorization_endpoint(&self) -> Option<&str> {
         let device = &self.config().device;
         device.store.as_ref().map(|_| device.endpoint.as_str())
     }
 
     /// The `verification_uri` sent to devices: the host's verification page. It never
-    /// has a query string (DG-12); the user code goes only into
+    /// has a query string ([RFC 8628 §4]); the user code goes only into
     /// `verification_uri_complete`. `None` when the device grant is not enabled. Default:
     /// the issuer followed by `/device`.
+    ///
+    /// [RFC 8628 §4]: https://www.rfc-editor.org/rfc/rfc8628#section-4
     pub fn device_verification_uri(&self) -> Option<&str> {
         let device = &self.config().device;
         device

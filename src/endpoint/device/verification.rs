@@ -66,9 +66,9 @@ impl DeviceVerifier {
     ///
     /// `user_code` is normalised first: upper-cased, everything outside the alphabet
     /// dropped, so `wdjb mjht`, `WDJB-MJHT` and `wdjb–mjht` all find the same request
-    /// (DG-06).
+    /// ([RFC 8628 §6.1]).
     ///
-    /// `entered_by` names who is guessing, for the rate limit on entries (DG-07): the
+    /// `entered_by` names who is guessing, for the rate limit on entries ([RFC 8628 §5.1]): the
     /// user's session id or account, or the client IP. Every wrong entry is counted under
     /// [`AttemptKey::user_code_entry`] of it by the
     /// [`user_code_limiter`](crate::ServerBuilder::user_code_limiter), by default 5 per 10
@@ -83,7 +83,7 @@ impl DeviceVerifier {
     /// 1. Serve a page at [`verification_uri`](Self::verification_uri). The user signs in
     ///    (the host's own login), then enters the code; if the page was opened through
     ///    `verification_uri_complete`, prefill the field from the `user_code` query
-    ///    parameter but still ask the user to confirm it (DG-08).
+    ///    parameter but still ask the user to confirm it ([RFC 8628 §3.3]).
     /// 2. On submit (a POST with the host's CSRF protection), call this method. On
     ///    success, show [`PendingDeviceAuthorization::client_name`] (or client id),
     ///    [`requested_scope`](PendingDeviceAuthorization::requested_scope) and
@@ -102,8 +102,14 @@ impl DeviceVerifier {
     /// [`DeviceVerificationError::Internal`] for a storage fault.
     ///
     /// # Security
-    /// The page must send anti-framing headers (SEC-02) and protect its forms against
-    /// CSRF (SEC-03): approving is what gives the device access to the user's account.
+    /// The page must send anti-framing headers ([RFC 9700 §4.16]) and protect its forms against
+    /// CSRF ([RFC 6749 §10.12]): approving is what gives the device access to the user's account.
+    ///
+    /// [RFC 8628 §6.1]: https://www.rfc-editor.org/rfc/rfc8628#section-6.1
+    /// [RFC 8628 §5.1]: https://www.rfc-editor.org/rfc/rfc8628#section-5.1
+    /// [RFC 8628 §3.3]: https://www.rfc-editor.org/rfc/rfc8628#section-3.3
+    /// [RFC 9700 §4.16]: https://www.rfc-editor.org/rfc/rfc9700#section-4.16
+    /// [RFC 6749 §10.12]: https://www.rfc-editor.org/rfc/rfc6749#section-10.12
     pub async fn verify(
         &self,
         user_code: EnteredUserCode<'_>,
@@ -190,7 +196,9 @@ impl DeviceVerifier {
     }
 
     /// The `verification_uri` sent to devices: the page to serve. It never has a query
-    /// string (DG-12).
+    /// string ([RFC 8628 §4]).
+    ///
+    /// [RFC 8628 §4]: https://www.rfc-editor.org/rfc/rfc8628#section-4
     pub fn verification_uri(&self) -> &str {
         &self.server.config().device.verification_uri
     }
@@ -210,8 +218,10 @@ pub enum DeviceVerificationError {
     /// entry.
     #[error("invalid, expired or already used user code")]
     InvalidUserCode,
-    /// Too many entries for this limiter key (DG-07): refused without a lookup, or, when
+    /// Too many entries for this limiter key ([RFC 8628 §5.1]): refused without a lookup, or, when
     /// concurrent entries used up the limit meanwhile, without an answer from it.
+    ///
+    /// [RFC 8628 §5.1]: https://www.rfc-editor.org/rfc/rfc8628#section-5.1
     #[error("too many wrong user codes")]
     Throttled {
         /// How long until entries are accepted again.
@@ -230,7 +240,7 @@ pub enum DeviceVerificationError {
 }
 
 /// A device authorization request found by its user code, waiting for the user's
-/// decision ([RFC 8628 §3.3](https://www.rfc-editor.org/rfc/rfc8628#section-3.3), DG-08).
+/// decision ([RFC 8628 §3.3](https://www.rfc-editor.org/rfc/rfc8628#section-3.3), [RFC 8628 §3.3]).
 ///
 /// Show the user which client is asking ([`client_name`](Self::client_name) or
 /// [`client_id`](Self::client_id)), the [`requested_scope`](Self::requested_scope) it asks
@@ -281,6 +291,8 @@ pub enum DeviceVerificationError {
 /// pending.approve(Subject::new("alice"), Scope::parse("profile")?).await?;
 /// # Ok(()) }) }
 /// ```
+///
+/// [RFC 8628 §3.3]: https://www.rfc-editor.org/rfc/rfc8628#section-3.3
 #[must_use = "a pending device authorization must be approved or denied"]
 pub struct PendingDeviceAuthorization {
     verifier: DeviceVerifier,
@@ -324,7 +336,9 @@ impl PendingDeviceAuthorization {
     }
 
     /// The user code in display form (`WDJB-MJHT`), for the user to compare with the
-    /// device's screen (DG-08).
+    /// device's screen ([RFC 8628 §3.3]).
+    ///
+    /// [RFC 8628 §3.3]: https://www.rfc-editor.org/rfc/rfc8628#section-3.3
     pub fn user_code(&self) -> &str {
         &self.user_code
     }

@@ -15,8 +15,15 @@ use crate::secret::TokenHash;
 use crate::store::{CodeStore, Redemption, TokenStore};
 use crate::types::GrantType;
 
-/// Redeems authorization codes: AC-01..AC-08, PK-07..PK-11, MX-02. Registered by
+/// Redeems authorization codes: [RFC 6749 §4.1.2]..[RFC 6749 §10.10], [RFC 7636 §4.1]..[RFC 9700
+/// §2.1.1], [RFC 9700 §4.4.1]. Registered by
 /// [`ServerBuilder::build`](crate::ServerBuilder::build).
+///
+/// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
+/// [RFC 6749 §10.10]: https://www.rfc-editor.org/rfc/rfc6749#section-10.10
+/// [RFC 7636 §4.1]: https://www.rfc-editor.org/rfc/rfc7636#section-4.1
+/// [RFC 9700 §2.1.1]: https://www.rfc-editor.org/rfc/rfc9700#section-2.1.1
+/// [RFC 9700 §4.4.1]: https://www.rfc-editor.org/rfc/rfc9700#section-4.4.1
 #[derive(Debug)]
 pub(crate) struct AuthorizationCodeGrant {
     pub(crate) codes: Arc<dyn CodeStore>,
@@ -62,7 +69,8 @@ impl GrantHandler for AuthorizationCodeGrant {
                 Ok(request
                     .tokens_of_grant(grant.grant_id, grant.scope, grant.resources)?
                     .with_subject(grant.subject)
-                    .with_refresh_token())
+                    .with_refresh_token()
+                    .with_openid(grant.openid))
             }
             Redemption::AlreadyUsed(grant) => {
                 // AC-03: only a replay that passes client authentication (already done)

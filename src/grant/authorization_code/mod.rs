@@ -13,7 +13,9 @@
 //! (RFC 9700 §4.5, §4.2.4), so keeping it redeemable for another try is the unsafe side;
 //! the honest client that made a mistake starts the flow again, as for any single-use code
 //! (RFC 6749 §4.1.2, §10.5). A failed *replay* of a used code still revokes nothing
-//! (AC-03): only a replay that passes every check does.
+//! ([OAuth 2.1 §7.5.2]): only a replay that passes every check does.
+//!
+//! [OAuth 2.1 §7.5.2]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-7.5.2
 
 pub(crate) mod handler;
 
@@ -43,9 +45,11 @@ fn invalid_grant(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::INVALID_GRANT).with_description(description)
 }
 
-/// PK-07: a `code_verifier` must be 43 to 128 unreserved characters; anything else is
+/// [RFC 7636 §4.1]: a `code_verifier` must be 43 to 128 unreserved characters; anything else is
 /// `invalid_request`, without comparing it to anything (the code is still consumed: see
 /// the module notes).
+///
+/// [RFC 7636 §4.1]: https://www.rfc-editor.org/rfc/rfc7636#section-4.1
 pub(crate) fn parse_verifier(value: Option<&str>) -> Result<Option<&str>, OAuthError> {
     match value {
         None => Ok(None),
@@ -58,16 +62,31 @@ pub(crate) fn parse_verifier(value: Option<&str>) -> Result<Option<&str>, OAuthE
 /// Which redemption of a code a token request is, as the code store answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum CodeUse {
-    /// The first: the code must not have expired (AC-05).
+    /// The first: the code must not have expired ([RFC 6749 §4.1.2]).
+    ///
+    /// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
     First,
     /// A replay of a used code: its age does not matter, since a replay that passes every
-    /// other check revokes the grant however old the code is (AC-02, AC-03).
+    /// other check revokes the grant however old the code is ([RFC 6749 §4.1.2], [OAuth 2.1
+    /// §7.5.2]).
+    ///
+    /// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
+    /// [OAuth 2.1 §7.5.2]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-7.5.2
     Replay,
 }
 
-/// Checks a redeemed code against the token request: issuer (MX-02), client (AC-06),
-/// expiry (AC-05, for the [`CodeUse::First`] redemption only), redirect URI (AC-07) and
-/// PKCE (PK-08..PK-11).
+/// Checks a redeemed code against the token request: issuer ([RFC 9700 §4.4.1]), client ([RFC 6749
+/// §3.2.1]),
+/// expiry ([RFC 6749 §4.1.2], for the [`CodeUse::First`] redemption only), redirect URI ([RFC 6749
+/// §4.1.3]) and
+/// PKCE ([RFC 7636 §4.6]..[RFC 9700 §2.1.1]).
+///
+/// [RFC 9700 §4.4.1]: https://www.rfc-editor.org/rfc/rfc9700#section-4.4.1
+/// [RFC 6749 §3.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2.1
+/// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
+/// [RFC 6749 §4.1.3]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
+/// [RFC 7636 §4.6]: https://www.rfc-editor.org/rfc/rfc7636#section-4.6
+/// [RFC 9700 §2.1.1]: https://www.rfc-editor.org/rfc/rfc9700#section-2.1.1
 pub(crate) fn check_exchange(
     grant: &AuthorizationGrant,
     req: &Exchange<'_>,

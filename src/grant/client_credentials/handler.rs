@@ -8,7 +8,10 @@ use crate::grant::{GrantHandler, GrantRequest, TokenGrant};
 use crate::types::GrantType;
 
 /// The client credentials grant ([RFC 6749 §4.4](https://www.rfc-editor.org/rfc/rfc6749#section-4.4)):
-/// CC-01..CC-04. Always registered.
+/// [RFC 6749 §4.4]..[RFC 9700 §4.15.1]. Always registered.
+///
+/// [RFC 6749 §4.4]: https://www.rfc-editor.org/rfc/rfc6749#section-4.4
+/// [RFC 9700 §4.15.1]: https://www.rfc-editor.org/rfc/rfc9700#section-4.15.1
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ClientCredentialsGrant;
 

@@ -29,17 +29,19 @@ pub(crate) struct Poll {
 }
 
 /// Records a poll of `device_code` by `client` at `now`, applying the `slow_down` rule
-/// ([RFC 8628 §3.5](https://www.rfc-editor.org/rfc/rfc8628#section-3.5), DG-10): the
+/// ([RFC 8628 §3.5](https://www.rfc-editor.org/rfc/rfc8628#section-3.5), [RFC 8628 §3.5]): the
 /// poll is too fast when it comes sooner than the interval after the previous poll, and
 /// then the interval grows by [`SLOW_DOWN_STEP`]; either way the poll's time is kept. The
 /// rule is decided here, once for every backend; the store only compares and sets the
 /// times ([`DeviceStore::record_poll`]), so concurrent polls are counted one by one.
 ///
 /// `None` for an unknown device code or another client's: that client's polling state is
-/// left alone (DG-11).
+/// left alone ([RFC 8628 §3.5]).
 ///
 /// # Errors
 /// [`StorageError`] when the store fails.
+///
+/// [RFC 8628 §3.5]: https://www.rfc-editor.org/rfc/rfc8628#section-3.5
 pub(crate) async fn record_poll(
     store: &dyn DeviceStore,
     device_code: &TokenHash,
@@ -79,8 +81,12 @@ pub(crate) async fn record_poll(
 
 /// The device code grant at the token endpoint
 /// ([RFC 8628 §3.4](https://www.rfc-editor.org/rfc/rfc8628#section-3.4),
-/// [§3.5](https://www.rfc-editor.org/rfc/rfc8628#section-3.5)): DG-09..DG-11. Registered
+/// [§3.5](https://www.rfc-editor.org/rfc/rfc8628#section-3.5)): [RFC 8628 §3.4]..[RFC 8628 §3.5].
+/// Registered
 /// when a device store is configured.
+///
+/// [RFC 8628 §3.4]: https://www.rfc-editor.org/rfc/rfc8628#section-3.4
+/// [RFC 8628 §3.5]: https://www.rfc-editor.org/rfc/rfc8628#section-3.5
 #[derive(Debug)]
 pub(crate) struct DeviceCodeGrant {
     pub(crate) store: Arc<dyn DeviceStore>,
@@ -209,9 +215,11 @@ mod tests {
         (store, hash)
     }
 
-    /// DG-10 under concurrency: polls at one instant, one interval after the last, are
+    /// [RFC 8628 §3.5] under concurrency: polls at one instant, one interval after the last, are
     /// recorded one by one through the store's compare-and-set: exactly one is in time and
     /// each of the others adds a step.
+    ///
+    /// [RFC 8628 §3.5]: https://www.rfc-editor.org/rfc/rfc8628#section-3.5
     #[test]
     fn dg_10_concurrent_polls_are_counted_one_by_one() {
         const POLLS: usize = 4;

@@ -12,20 +12,24 @@ use crate::error::{ErrorCode, OAuthError};
 pub use user_code::UserCodeFormat;
 
 /// How much the polling interval of a device code grows for every `slow_down` answer
-/// ([RFC 8628 §3.5](https://www.rfc-editor.org/rfc/rfc8628#section-3.5), DG-10).
+/// ([RFC 8628 §3.5](https://www.rfc-editor.org/rfc/rfc8628#section-3.5), [RFC 8628 §3.5]).
 ///
 /// > slow_down: A variant of "authorization_pending", the authorization request is still
 /// > pending and polling should continue, but the interval MUST be increased by 5 seconds
 /// > for this and all subsequent requests.
+///
+/// [RFC 8628 §3.5]: https://www.rfc-editor.org/rfc/rfc8628#section-3.5
 pub(crate) const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 
 /// The largest polling interval a device code reaches, however often it is told to slow
 /// down. It only bounds the arithmetic: a device code expires long before.
 pub(crate) const MAX_INTERVAL: Duration = Duration::from_secs(86_400);
 
-/// Whether a poll at `now` comes sooner than `interval` after the previous poll (DG-10).
+/// Whether a poll at `now` comes sooner than `interval` after the previous poll ([RFC 8628 §3.5]).
 /// The first poll is never too fast. The interval is measured from the previous poll,
 /// whatever that poll was answered (V-DEV-4).
+///
+/// [RFC 8628 §3.5]: https://www.rfc-editor.org/rfc/rfc8628#section-3.5
 pub(crate) fn is_too_fast(
     last_poll: Option<SystemTime>,
     interval: Duration,
@@ -52,7 +56,8 @@ pub(crate) enum PollState {
 }
 
 /// Decides one poll of the token endpoint
-/// ([RFC 8628 §3.5](https://www.rfc-editor.org/rfc/rfc8628#section-3.5), DG-09..DG-11).
+/// ([RFC 8628 §3.5](https://www.rfc-editor.org/rfc/rfc8628#section-3.5), [RFC 8628 §3.4]..[RFC
+/// 8628 §3.5]).
 /// `Ok(())` means: approved, redeem it now.
 ///
 /// Final answers come first, so a device that polls too fast still learns at once that
@@ -60,6 +65,9 @@ pub(crate) enum PollState {
 /// `expired_token`. Then a too-fast poll → `slow_down` (also when already approved: the
 /// tokens come with the next poll that keeps the interval). Then pending →
 /// `authorization_pending`.
+///
+/// [RFC 8628 §3.4]: https://www.rfc-editor.org/rfc/rfc8628#section-3.4
+/// [RFC 8628 §3.5]: https://www.rfc-editor.org/rfc/rfc8628#section-3.5
 pub(crate) fn check_poll(
     state: PollState,
     expires_at: SystemTime,

@@ -15,7 +15,7 @@ const MAX_INPUT_CHARS: usize = 128;
 
 /// The shape of user codes: the alphabet they are drawn from, their length, and how they
 /// are grouped with dashes for display
-/// ([RFC 8628 §6.1](https://www.rfc-editor.org/rfc/rfc8628#section-6.1), DG-05).
+/// ([RFC 8628 §6.1](https://www.rfc-editor.org/rfc/rfc8628#section-6.1), [RFC 8628 §6.1]).
 ///
 /// The default is the RFC's recommendation: 8 characters from the base-20 alphabet
 /// `BCDFGHJKLMNPQRSTVWXZ` (no vowels, so no words; no look-alike digits), shown as
@@ -24,7 +24,7 @@ const MAX_INPUT_CHARS: usize = 128;
 ///
 /// # Security
 /// A user code is short by design; what keeps guessing unlikely is its short lifetime
-/// and the rate limit on wrong entries (DG-07, see
+/// and the rate limit on wrong entries ([RFC 8628 §5.1], see
 /// [`DeviceVerifier::verify`](crate::device::DeviceVerifier::verify)). With the default
 /// format and 5 wrong entries allowed per window, one window of guessing succeeds with
 /// probability 5 / 20^8 ≈ 2^-32 per live code (V-DEV-3); multiply by the number of codes
@@ -44,6 +44,9 @@ const MAX_INPUT_CHARS: usize = 128;
 /// assert_eq!(digits.display("019450730"), "019-450-730");
 /// # Ok::<(), grantflow::ConfigError>(())
 /// ```
+///
+/// [RFC 8628 §6.1]: https://www.rfc-editor.org/rfc/rfc8628#section-6.1
+/// [RFC 8628 §5.1]: https://www.rfc-editor.org/rfc/rfc8628#section-5.1
 #[derive(Clone, PartialEq, Eq)]
 pub struct UserCodeFormat {
     alphabet: Box<[u8]>,
@@ -141,8 +144,10 @@ impl UserCodeFormat {
     }
 
     /// Normalises what a user typed ([RFC 8628 §6.1](https://www.rfc-editor.org/rfc/rfc8628#section-6.1),
-    /// DG-06): upper-cases it and drops every character outside the alphabet (dashes,
+    /// [RFC 8628 §6.1]): upper-cases it and drops every character outside the alphabet (dashes,
     /// spaces, en dashes, other punctuation). Looks at no more than 128 characters.
+    ///
+    /// [RFC 8628 §6.1]: https://www.rfc-editor.org/rfc/rfc8628#section-6.1
     pub fn normalize(&self, input: &str) -> String {
         let mut out = String::with_capacity(self.length);
         for c in input.chars().take(MAX_INPUT_CHARS) {

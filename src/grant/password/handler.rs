@@ -14,10 +14,11 @@ use crate::observe::{EventKind, Limiter};
 use crate::secret::ResourceOwnerPassword;
 use crate::types::{Client, GrantType, Subject};
 
-/// Checks a resource owner's user name and password for the password grant (PW-02).
+/// Checks a resource owner's user name and password for the password grant ([RFC 6749 §4.3]).
 ///
 /// The host implements it over its user database, with its own password hashing (a slow
-/// KDF). The server adds brute-force protection in front of it (PW-03), keyed by user name.
+/// KDF). The server adds brute-force protection in front of it ([RFC 6749 §4.3.2]), keyed by user
+/// name.
 ///
 /// ```
 /// use async_trait::async_trait;
@@ -42,6 +43,9 @@ use crate::types::{Client, GrantType, Subject};
 ///     }
 /// }
 /// ```
+///
+/// [RFC 6749 §4.3]: https://www.rfc-editor.org/rfc/rfc6749#section-4.3
+/// [RFC 6749 §4.3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.3.2
 #[async_trait]
 pub trait ResourceOwnerVerifier: Send + Sync + fmt::Debug {
     /// The subject whose credentials these are, or `None` when they are wrong (or the user
@@ -69,7 +73,10 @@ pub trait ResourceOwnerVerifier: Send + Sync + fmt::Debug {
     }
 }
 
-/// PW-01..PW-04.
+/// [RFC 9700 §2.4]..[RFC 6749 §10.7].
+///
+/// [RFC 9700 §2.4]: https://www.rfc-editor.org/rfc/rfc9700#section-2.4
+/// [RFC 6749 §10.7]: https://www.rfc-editor.org/rfc/rfc6749#section-10.7
 #[derive(Debug)]
 pub(crate) struct PasswordGrant {
     pub(crate) verifier: Arc<dyn ResourceOwnerVerifier>,

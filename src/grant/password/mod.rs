@@ -14,7 +14,9 @@ use crate::error::{ErrorCode, OAuthError};
 /// The deprecation warning reported by [`Server::warnings`](crate::Server::warnings) when the password grant is on.
 pub(crate) const PASSWORD_GRANT_WARNING: &str = "the resource owner password credentials grant is enabled: RFC 9700 section 2.4 says it MUST NOT be used; enable it only to migrate legacy clients (PW-04)";
 
-/// PW-02: the request must carry both `username` and `password` (else `invalid_request`).
+/// [RFC 6749 §4.3]: the request must carry both `username` and `password` (else `invalid_request`).
+///
+/// [RFC 6749 §4.3]: https://www.rfc-editor.org/rfc/rfc6749#section-4.3
 pub(crate) fn credentials<'a>(
     username: Option<&'a str>,
     password: Option<&'a str>,

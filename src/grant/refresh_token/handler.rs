@@ -19,10 +19,13 @@ use crate::secret::TokenHash;
 use crate::store::{RefreshLookup, RotatedOut, TokenStore};
 use crate::types::{ClientId, GrantType};
 
-/// Refreshes: RT-01..RT-08. Registered by
+/// Refreshes: [RFC 6749 §6]..[RFC 9700 §4.14.2]. Registered by
 /// [`ServerBuilder::build`](crate::ServerBuilder::build). The rotation itself (a
 /// compare-and-swap in the token store) happens when the new tokens are stored, in
 /// `Server::issue`, so that exactly one successor is ever stored.
+///
+/// [RFC 6749 §6]: https://www.rfc-editor.org/rfc/rfc6749#section-6
+/// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
 #[derive(Debug)]
 pub(crate) struct RefreshTokenGrant {
     pub(crate) tokens: Arc<dyn TokenStore>,
@@ -31,9 +34,12 @@ pub(crate) struct RefreshTokenGrant {
     pub(crate) revoked_for: Duration,
 }
 
-/// A rotated-out refresh token came back (RT-06): revoke every token of its grant, unless
+/// A rotated-out refresh token came back ([RFC 9700 §4.14.2]): revoke every token of its grant,
+/// unless
 /// the policy says to only refuse; either way the answer is `invalid_grant` (or the fault
 /// of a revocation that failed).
+///
+/// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
 pub(crate) async fn reuse_detected(
     call: &Call<'_>,
     tokens: &dyn TokenStore,
@@ -116,7 +122,8 @@ impl GrantHandler for RefreshTokenGrant {
         // presented, even when the access token is narrowed.
         let mut issued = TokenGrant::for_grant(record.grant_id, access_scope)
             .with_audience(audience)
-            .with_refresh_token();
+            .with_refresh_token()
+            .with_openid(record.openid);
         issued.subject = record.subject;
         issued.whole_grant = Some((record.scope, record.audience));
         issued.rotate = Some(hash);

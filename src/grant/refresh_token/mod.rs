@@ -15,8 +15,10 @@ fn invalid_grant(description: &'static str) -> OAuthError {
 }
 
 /// Checks an active refresh token record for a refresh by `client` at `now`, and resolves
-/// the access token's scope: equal to or narrower than the granted scope (RT-02), the
-/// granted scope when absent. RT-01: another client's token is `invalid_grant`.
+/// the access token's scope: equal to or narrower than the granted scope ([RFC 6749 §6]), the
+/// granted scope when absent. [RFC 6749 §6]: another client's token is `invalid_grant`.
+///
+/// [RFC 6749 §6]: https://www.rfc-editor.org/rfc/rfc6749#section-6
 pub(crate) fn check_refresh(
     record: &TokenRecord,
     client: &ClientId,
@@ -50,7 +52,9 @@ pub(crate) fn check_refresh(
 /// What to do when a rotated-out refresh token comes back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Reuse {
-    /// Refuse and revoke the whole grant (RT-06).
+    /// Refuse and revoke the whole grant ([RFC 9700 §4.14.2]).
+    ///
+    /// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
     Revoke,
     /// Refuse only: presented by another client (who cannot be allowed to revoke a grant
     /// that is not theirs), or by the same client within the grace period.

@@ -20,10 +20,12 @@ use crate::types::{Client, ClientError, ClientId};
 ///     .redirect_uri("http://127.0.0.1/callback")
 ///     .build()?;
 /// registry.insert(client.clone())?;
-/// // SEC-07: one registration per client_id.
+/// // [OAuth 2.1 §2.1]: one registration per client_id.
 /// assert_eq!(registry.insert(client), Err(ClientError::Duplicate));
 /// # Ok::<(), ClientError>(())
 /// ```
+///
+/// [OAuth 2.1 §2.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-2.1
 #[derive(Debug, Default)]
 pub struct MemoryClientRegistry {
     clients: RwLock<HashMap<ClientId, Arc<Client>>>,
@@ -39,7 +41,9 @@ impl MemoryClientRegistry {
     ///
     /// # Errors
     /// [`ClientError::Duplicate`] when the `client_id` is taken: a client is registered as
-    /// exactly one client (SEC-07).
+    /// exactly one client ([OAuth 2.1 §2.1]).
+    ///
+    /// [OAuth 2.1 §2.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-2.1
     pub fn insert(&self, client: Client) -> Result<(), ClientError> {
         let mut clients = self.clients.write().unwrap_or_else(PoisonError::into_inner);
         if clients.contains_key(client.id()) {

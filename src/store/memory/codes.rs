@@ -1,12 +1,11 @@
 //! [`MemoryCodeStore`]: authorization codes held in memory.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
 
+use super::expiry::ExpiryQueue;
 use crate::error::StorageError;
 use crate::hash::DigestMap as FastMap;
 use crate::secret::TokenHash;
@@ -19,7 +18,8 @@ const PURGE_PER_INSERT: usize = 4;
 /// The in-memory [`CodeStore`], the default of [`ServerBuilder`](crate::ServerBuilder).
 ///
 /// Redemption is atomic under one mutex. A used code stays, marked used, until it expires,
-/// so replays are recognised (AC-02). Expired codes are purged incrementally: each insert
+/// so replays are recognised ([RFC 6749 §4.1.2]). Expired codes are purged incrementally: each
+/// insert
 /// removes a few of the oldest expired entries (using the new code's `issued_at` as the
 /// current time), so the store is bounded by the codes issued within one code lifetime;
 /// [`purge_expired`](Self::purge_expired) removes them all at once.
@@ -52,6 +52,8 @@ const PURGE_PER_INSERT: usize = 4;
 /// assert_eq!(block_on(store.redeem(&code.hash()))?, Redemption::AlreadyUsed(grant));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
 #[derive(Debug, Default)]
 pub struct MemoryCodeStore {
     inner: Mutex<CodeTables>,
@@ -60,7 +62,7 @@ pub struct MemoryCodeStore {
 #[derive(Default)]
 struct CodeTables {
     codes: FastMap<TokenHash, Entry>,
-    expiry: BinaryHeap<Reverse<(SystemTime, [u8; 32])>>,
+    expiry: ExpiryQueue,
 }
 
 struct Entry {
@@ -80,14 +82,10 @@ impl CodeTables {
     fn purge(&mut self, now: SystemTime, limit: usize) -> usize {
         let mut purged = 0;
         while purged < limit {
-            match self.expiry.peek() {
-                Some(Reverse((expires_at, _))) if *expires_at <= now => {}
-                _ => break,
-            }
-            let Some(Reverse((_, bytes))) = self.expiry.pop() else {
+            let Some(code) = self.expiry.pop_due(now) else {
                 break;
             };
-            if self.codes.remove(&TokenHash::from_bytes(bytes)).is_some() {
+            if self.codes.remove(&code).is_some() {
                 purged += 1;
             }
         }
@@ -126,9 +124,7 @@ impl CodeStore for MemoryCodeStore {
     async fn insert(&self, code: TokenHash, grant: AuthorizationGrant) -> Result<(), StorageError> {
         let mut tables = self.lock();
         tables.purge(grant.issued_at, PURGE_PER_INSERT);
-        tables
-            .expiry
-            .push(Reverse((grant.expires_at, *code.as_bytes())));
+        tables.expiry.push(grant.expires_at, &code);
         tables.codes.insert(code, Entry { grant, used: false });
         Ok(())
     }

@@ -1,10 +1,12 @@
 //! The in-memory stores: the embedded default, real and tested, for single-instance
-//! deployments (DESIGN decision 12). One file per store, as in `store/postgres/`.
+//! deployments. One file per store, as in `store/postgres/`.
 
 mod clients;
 mod codes;
 mod devices;
+mod expiry;
 mod limiter;
+mod single_use;
 mod slot_index;
 mod tokens;
 
@@ -12,4 +14,5 @@ pub use clients::MemoryClientRegistry;
 pub use codes::MemoryCodeStore;
 pub use devices::MemoryDeviceStore;
 pub use limiter::MemoryAttemptLimiter;
+pub use single_use::MemorySingleUseStore;
 pub use tokens::MemoryTokenStore;

@@ -2,7 +2,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -12,9 +12,9 @@ use crate::hash::DigestMap;
 use crate::secret::TokenHash;
 use crate::store::memory::slot_index::SlotIndex;
 use crate::store::{
-    Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore,
+    Insert, OpenIdContext, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore,
 };
-use crate::types::{ClientId, GrantId, Resources, Scope, Subject};
+use crate::types::{Actor, ClientId, GrantId, Resources, Scope, Subject};
 
 /// How many expired records an insert purges at most, so no insert pauses for a time that
 /// grows with the store, while purging still outpaces issuing.
@@ -35,7 +35,7 @@ const NONE: u32 = u32::MAX;
 ///
 /// Records are kept compact: in a slab of fixed-size, cache-line aligned slots (times as
 /// integer nanoseconds; the client id, scope and subject as shared reference-counted
-/// strings, each distinct scope stored once; the rare audience out of line), found through
+/// strings, each distinct scope stored once; the rarer audience and OpenID context out of line), found through
 /// two open-addressing indexes of 8 bytes per bucket, one from the digest's first 64 bits
 /// to the slot (the full digest is confirmed in the slot) and one from the grant id to its
 /// slots. With one million live access tokens, each from its own grant (the client
@@ -91,6 +91,10 @@ struct Slot {
 /// The rarer parts of a record.
 struct Extra {
     audience: Resources,
+    /// The OpenID Connect context of a token of an OpenID grant.
+    openid: Option<Arc<OpenIdContext>>,
+    /// A delegated token's actor chain.
+    actor: Option<Actor>,
     /// The exact times when they do not fit the nanosecond fields (before 1970 or after
     /// 2554), so that a record always reads back as it was written.
     exact_times: Option<Box<(SystemTime, SystemTime)>>,
@@ -117,11 +121,17 @@ impl Slot {
         } else {
             Some(Box::new((record.issued_at, record.expires_at)))
         };
-        let extra = if record.audience.is_empty() && exact_times.is_none() {
+        let extra = if record.audience.is_empty()
+            && record.openid.is_none()
+            && exact_times.is_none()
+            && record.actor.is_none()
+        {
             None
         } else {
             Some(Box::new(Extra {
                 audience: record.audience,
+                openid: record.openid,
+                actor: record.actor,
                 exact_times,
             }))
         };
@@ -158,6 +168,8 @@ impl Slot {
             .extra
             .as_ref()
             .map_or_else(Resources::empty, |e| e.audience.clone());
+        let openid = self.extra.as_ref().and_then(|e| e.openid.clone());
+        let actor = self.extra.as_ref().and_then(|e| e.actor.clone());
         TokenRecord {
             kind: self.kind,
             grant_id: self.grant_id,
@@ -167,12 +179,17 @@ impl Slot {
             issued_at,
             expires_at,
             audience,
+            openid,
+            actor,
         }
     }
 
     fn into_record(self) -> TokenRecord {
         let (issued_at, expires_at) = self.times();
-        let audience = self.extra.map_or_else(Resources::empty, |e| e.audience);
+        let (audience, openid, actor) = self.extra.map_or_else(
+            || (Resources::empty(), None, None),
+            |e| (e.audience, e.openid, e.actor),
+        );
         TokenRecord {
             kind: self.kind,
             grant_id: self.grant_id,
@@ -182,6 +199,8 @@ impl Slot {
             issued_at,
             expires_at,
             audience,
+            openid,
+            actor,
         }
     }
 }
@@ -216,12 +235,16 @@ struct TokenTables {
     expiry: BinaryHeap<Reverse<(u64, u32)>>,
     len: usize,
     /// Refresh tokens rotated out, remembered until the old token's expiry so that their
-    /// reuse is recognised (RT-05, RT-06).
+    /// reuse is recognised ([RFC 9700 §4.14.2]).
+    ///
+    /// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
     rotated: DigestMap<TokenHash, RotatedOut>,
     /// (expiry in nanoseconds, digest) of the rotated-out markers, soonest first.
     rotated_expiry: BinaryHeap<Reverse<(u64, [u8; 32])>>,
     /// Revoked grants (tombstones) → until when, in nanoseconds: records of these grants
-    /// are refused (AC-02).
+    /// are refused ([RFC 6749 §4.1.2]).
+    ///
+    /// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
     revoked: DigestMap<GrantId, u64>,
     /// (until, grant) of the tombstones, soonest first, one entry per tombstone: a
     /// tombstone extended by a later revocation is re-queued when its old entry comes up.
@@ -871,6 +894,9 @@ mod tests {
                 precise,
                 precise + Duration::from_secs(1),
             ),
+            record(GrantId::generate(), 1_700_000_000, 10_000).with_openid(Some(Arc::new(
+                OpenIdContext::new("pairwise").with_acr(Some("urn:acr:silver")),
+            ))),
         ];
         for (n, r) in (0..).zip(&records) {
             block_on(store.insert(vec![(hash(n), r.clone())])).unwrap();

@@ -12,7 +12,7 @@ use crate::error::{ConfigError, Error, StorageError};
 use crate::store::ClientRegistry;
 use crate::token_issuer::AccessTokenFormat;
 use crate::types::{
-    AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientType, GrantType,
+    AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientType, GrantType, SubjectType,
 };
 
 /// The columns of a client row, in the order of `bind_client` and `client_from_row`.
@@ -20,8 +20,11 @@ macro_rules! columns {
     () => {
         "client_id, client_type, auth_method, secret_hashes, redirect_uris, grant_types, \
          allowed_scope, default_scope, issue_refresh_tokens, name, introspection, \
-         resource_audience, pkce_exempt, access_token_format, allowed_resources, \
-         multiple_audiences, client_uri, logo_uri, tos_uri, policy_uri, contacts"
+         resource_audience, pkce_exempt, id_token_signed_response_alg, \
+         userinfo_signed_response_alg, subject_type, sector_identifier_uri, \
+         sector_identifier_document, post_logout_redirect_uris, refresh_needs_offline_access, \
+         scope_claims_in_id_token, access_token_format, jwks, token_endpoint_auth_signing_alg, \
+         allowed_resources, multiple_audiences, client_uri, logo_uri, tos_uri, policy_uri, contacts"
     };
 }
 
@@ -51,13 +54,16 @@ impl PgClientRegistry {
     ///
     /// # Errors
     /// [`Error::Config`] with [`ClientError::Duplicate`] when the `client_id` is taken
-    /// (SEC-07), [`Error::Storage`] for a backend failure.
+    /// ([OAuth 2.1 §2.1]), [`Error::Storage`] for a backend failure.
+    ///
+    /// [OAuth 2.1 §2.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-2.1
     pub async fn insert(&self, client: &Client) -> Result<(), Error> {
+        storable(client)?;
         const INSERT: &str = concat!(
             "INSERT INTO grantflow_clients (",
             columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21) \
+             $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31) \
              ON CONFLICT (client_id) DO NOTHING"
         );
         let done = bind_client(sqlx::query(INSERT), client)
@@ -77,15 +83,20 @@ impl PgClientRegistry {
     /// [`Error::Config`] with [`ClientError::Unknown`] when no client has this
     /// `client_id`, [`Error::Storage`] for a backend failure.
     pub async fn replace(&self, client: &Client) -> Result<(), Error> {
+        storable(client)?;
         let done = bind_client(
             sqlx::query(
                 "UPDATE grantflow_clients SET client_type = $2, auth_method = $3, \
                  secret_hashes = $4, redirect_uris = $5, grant_types = $6, allowed_scope = $7, \
                  default_scope = $8, issue_refresh_tokens = $9, name = $10, introspection = $11, \
-                 resource_audience = $12, pkce_exempt = $13, access_token_format = $14, \
-                 allowed_resources = $15, multiple_audiences = $16, client_uri = $17, \
-                 logo_uri = $18, tos_uri = $19, policy_uri = $20, contacts = $21 \
-                 WHERE client_id = $1",
+                 resource_audience = $12, pkce_exempt = $13, id_token_signed_response_alg = $14, \
+                 userinfo_signed_response_alg = $15, subject_type = $16, \
+                 sector_identifier_uri = $17, sector_identifier_document = $18, \
+                 post_logout_redirect_uris = $19, refresh_needs_offline_access = $20, \
+                 scope_claims_in_id_token = $21, access_token_format = $22, jwks = $23, \
+                 token_endpoint_auth_signing_alg = $24, allowed_resources = $25, \
+                 multiple_audiences = $26, client_uri = $27, logo_uri = $28, tos_uri = $29, \
+                 policy_uri = $30, contacts = $31 WHERE client_id = $1",
             ),
             client,
         )
@@ -153,7 +164,32 @@ fn bind_client<'q>(query: Query<'q>, client: &Client) -> Query<'q> {
         .bind(client.may_introspect())
         .bind(client.resource_audience().map(str::to_owned))
         .bind(client.is_pkce_exempt())
+        // The OpenID registration: a stored NULL algorithm is the default, RS256.
+        .bind(registered_id_token_alg(client))
+        .bind(client.userinfo_signing_alg())
+        .bind(client.subject_type().as_str())
+        .bind(
+            client
+                .sector_identifier_uri()
+                .map(|(uri, _)| uri.to_owned()),
+        )
+        .bind(
+            client
+                .sector_identifier_uri()
+                .map(|(_, doc)| doc.to_owned()),
+        )
+        .bind(
+            client
+                .post_logout_redirect_uris()
+                .iter()
+                .map(|u| u.as_str().to_owned())
+                .collect::<Vec<_>>(),
+        )
+        .bind(client.refresh_needs_offline_access())
+        .bind(client.scope_claims_in_id_token())
         .bind(client.access_token_format().map(AccessTokenFormat::as_str))
+        .bind(client_jwks(client))
+        .bind(client_signing_alg(client))
         .bind(resources_text(client.allowed_resources()))
         .bind(client.allows_multiple_audiences())
         .bind(client.client_uri().map(str::to_owned))
@@ -163,11 +199,52 @@ fn bind_client<'q>(query: Query<'q>, client: &Client) -> Query<'q> {
         .bind(client.contacts().map(str::to_owned).collect::<Vec<_>>())
 }
 
+/// The client's `jwks` as JSON, if any.
+fn client_jwks(client: &Client) -> Option<String> {
+    #[cfg(feature = "jwt")]
+    return client.jwks().map(crate::jose::JwkSet::to_json);
+    #[cfg(not(feature = "jwt"))]
+    {
+        let _ = client;
+        None
+    }
+}
+
+/// The client's `token_endpoint_auth_signing_alg`, if any.
+fn client_signing_alg(client: &Client) -> Option<&'static str> {
+    #[cfg(feature = "jwt")]
+    return client
+        .token_endpoint_auth_signing_alg()
+        .map(crate::jose::Algorithm::name);
+    #[cfg(not(feature = "jwt"))]
+    {
+        let _ = client;
+        None
+    }
+}
+
+/// A `client_secret_jwt` client needs its secret in recoverable form, which the table does
+/// not hold (it keeps digests only): such a client is refused rather than stored without it.
+fn storable(client: &Client) -> Result<(), Error> {
+    match client.auth_method() {
+        AuthMethod::ClientSecretJwt => Err(Error::Storage(StorageError::new(
+            "PgClientRegistry stores secrets as digests only, so it cannot hold a client_secret_jwt client",
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The client's ID token algorithm as stored: `NULL` for the default.
+fn registered_id_token_alg(client: &Client) -> Option<&'static str> {
+    Some(client.id_token_signing_alg()).filter(|alg| *alg != "RS256")
+}
+
 fn auth_method(name: &str) -> Option<AuthMethod> {
     [
         AuthMethod::ClientSecretBasic,
         AuthMethod::ClientSecretPost,
         AuthMethod::None,
+        AuthMethod::PrivateKeyJwt,
     ]
     .into_iter()
     .find(|m| m.as_str() == name)
@@ -212,28 +289,63 @@ fn client_from_row(row: &PgRow) -> Result<Client, StorageError> {
     if row.try_get::<bool, _>(12).map_err(get)? {
         builder = builder.dangerous(|d| d.allow_missing_pkce());
     }
-    if let Some(format) = row.try_get::<Option<&str>, _>(13).map_err(get)? {
+    if let Some(alg) = row.try_get::<Option<&str>, _>(13).map_err(get)? {
+        builder = builder.id_token_signing_alg(alg);
+    }
+    if let Some(alg) = row.try_get::<Option<&str>, _>(14).map_err(get)? {
+        builder = builder.userinfo_signing_alg(alg);
+    }
+    builder = builder.subject_type(match row.try_get::<&str, _>(15).map_err(get)? {
+        "public" => SubjectType::Public,
+        "pairwise" => SubjectType::Pairwise,
+        _ => return Err(corrupt("subject type")),
+    });
+    if let (Some(uri), Some(document)) = (
+        row.try_get::<Option<&str>, _>(16).map_err(get)?,
+        row.try_get::<Option<&str>, _>(17).map_err(get)?,
+    ) {
+        builder = builder.sector_identifier_uri(uri, document);
+    }
+    for uri in row.try_get::<Vec<String>, _>(18).map_err(get)? {
+        builder = builder.post_logout_redirect_uri(&uri);
+    }
+    builder = builder
+        .refresh_needs_offline_access(row.try_get(19).map_err(get)?)
+        .scope_claims_in_id_token(row.try_get(20).map_err(get)?);
+    if let Some(format) = row.try_get::<Option<&str>, _>(21).map_err(get)? {
         let format = AccessTokenFormat::from_name(format).ok_or(corrupt("access token format"))?;
         builder = builder.access_token_format(format);
     }
-    for resource in resources(row.try_get(14).map_err(get)?)?.iter() {
+    #[cfg(feature = "jwt")]
+    {
+        if let Some(jwks) = row.try_get::<Option<&str>, _>(22).map_err(get)? {
+            let jwks = crate::jose::JwkSet::parse(jwks.as_bytes()).map_err(|_| corrupt("jwks"))?;
+            builder = builder.jwks(jwks);
+        }
+        if let Some(alg) = row.try_get::<Option<&str>, _>(23).map_err(get)? {
+            let alg = crate::jose::Algorithm::from_name(alg)
+                .ok_or(corrupt("token_endpoint_auth_signing_alg"))?;
+            builder = builder.token_endpoint_auth_signing_alg(alg);
+        }
+    }
+    for resource in resources(row.try_get(24).map_err(get)?)?.iter() {
         builder = builder.allowed_resource(resource);
     }
-    if row.try_get::<bool, _>(15).map_err(get)? {
+    if row.try_get::<bool, _>(25).map_err(get)? {
         builder = builder.dangerous(|d| d.allow_multiple_audiences());
     }
     let display: [(usize, DisplaySetter); 4] = [
-        (16, ClientBuilder::client_uri),
-        (17, ClientBuilder::logo_uri),
-        (18, ClientBuilder::tos_uri),
-        (19, ClientBuilder::policy_uri),
+        (26, ClientBuilder::client_uri),
+        (27, ClientBuilder::logo_uri),
+        (28, ClientBuilder::tos_uri),
+        (29, ClientBuilder::policy_uri),
     ];
     for (column, set) in display {
         if let Some(uri) = row.try_get::<Option<&str>, _>(column).map_err(get)? {
             builder = set(builder, uri);
         }
     }
-    for contact in row.try_get::<Vec<String>, _>(20).map_err(get)? {
+    for contact in row.try_get::<Vec<String>, _>(30).map_err(get)? {
         builder = builder.contact(&contact);
     }
     builder.build().map_err(|_| corrupt("client registration"))

@@ -9,8 +9,8 @@ use sqlx::Row as _;
 use sqlx::postgres::{PgPool, PgRow};
 
 use super::{
-    client_id, corrupt, from_ns, grant_id, purge_in_batches, resources, resources_text, scope,
-    storage_error, to_ns,
+    client_id, corrupt, from_ns, grant_id, openid_from_row, purge_in_batches, resources,
+    resources_text, scope, storage_error, to_ns,
 };
 use crate::error::StorageError;
 use crate::pkce::{CodeChallenge, PkceMethod};
@@ -25,7 +25,9 @@ use crate::types::Subject;
 /// RETURNING redemptions, …`: concurrent redemptions queue on the row lock and each
 /// re-reads the row as the previous one left it, so exactly one of them sees `1`
 /// ([`Redemption::Redeemed`]); every other gets the grant back as
-/// [`Redemption::AlreadyUsed`], whichever instance it runs on (AC-01, AC-04).
+/// [`Redemption::AlreadyUsed`], whichever instance it runs on ([RFC 6749 §4.1.2]).
+///
+/// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
 #[derive(Clone)]
 pub struct PgCodeStore {
     pool: PgPool,
@@ -74,6 +76,7 @@ fn grant_from_row(row: &PgRow) -> Result<AuthorizationGrant, StorageError> {
         issuer: Arc::from(row.try_get::<&str, _>("issuer").map_err(get)?),
         issued_at: from_ns(row.try_get("issued_ns").map_err(get)?),
         expires_at: from_ns(row.try_get("expires_ns").map_err(get)?),
+        openid: openid_from_row(row)?,
     })
 }
 
@@ -83,7 +86,7 @@ impl CodeStore for PgCodeStore {
         sqlx::query(
             "INSERT INTO grantflow_codes (hash, grant_id, client_id, redirect_uri, \
              challenge_method, challenge, subject, scope, issuer, issued_ns, expires_ns, \
-             resources) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             resources, openid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(code.as_bytes().as_slice())
         .bind(grant.grant_id.as_bytes().as_slice())
@@ -97,6 +100,7 @@ impl CodeStore for PgCodeStore {
         .bind(to_ns(grant.issued_at))
         .bind(to_ns(grant.expires_at))
         .bind(resources_text(&grant.resources))
+        .bind(grant.openid.as_ref().map(|o| o.to_json()))
         .execute(&self.pool)
         .await
         .map_err(storage_error)?;
@@ -108,7 +112,7 @@ impl CodeStore for PgCodeStore {
         let row = sqlx::query(
             "UPDATE grantflow_codes SET redemptions = LEAST(redemptions + 1, 2) WHERE hash = $1 \
              RETURNING redemptions, grant_id, client_id, redirect_uri, challenge_method, \
-             challenge, subject, scope, issuer, issued_ns, expires_ns, resources",
+             challenge, subject, scope, issuer, issued_ns, expires_ns, resources, openid",
         )
         .bind(code.as_bytes().as_slice())
         .fetch_optional(&self.pool)

@@ -16,7 +16,7 @@ use crate::secret::TokenHash;
 /// [`MemoryAttemptLimiter`](crate::limiter::MemoryAttemptLimiter) (at most `max_attempts` failures
 /// per key in a fixed window, then a lockout until it ends), with the counts in the
 /// database, so that N instances behind a load balancer allow `max_attempts` guesses per
-/// window in all, not N times as many (TE-10, PW-03, DG-07).
+/// window in all, not N times as many ([RFC 6749 §2.3.1], [RFC 6749 §4.3.2], [RFC 8628 §5.1]).
 ///
 /// [`check`](AttemptLimiter::check), and [`record`](AttemptLimiter::record) of a success,
 /// are one primary-key read each: a client's successful requests write nothing.
@@ -44,6 +44,10 @@ use crate::secret::TokenHash;
 /// # let _ = server;
 /// # Ok(()) }
 /// ```
+///
+/// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+/// [RFC 6749 §4.3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.3.2
+/// [RFC 8628 §5.1]: https://www.rfc-editor.org/rfc/rfc8628#section-5.1
 #[derive(Clone)]
 pub struct PgAttemptLimiter {
     pool: PgPool,

@@ -1,5 +1,5 @@
 //! PostgreSQL implementations of every store trait, for deployments of several instances
-//! over one database (DESIGN decision 12). Behind the `postgres` feature.
+//! over one database. Behind the `postgres` feature.
 //!
 //! Single use is decided in SQL, never in process memory: a code redemption, a device-code
 //! redemption and a refresh rotation are each one statement whose row lock gives exactly
@@ -12,6 +12,7 @@ mod devices;
 #[cfg(feature = "jwt")]
 mod keys;
 mod limiter;
+mod single_use;
 mod tokens;
 
 use std::fmt;
@@ -30,6 +31,7 @@ pub use devices::PgDeviceStore;
 #[cfg(feature = "jwt")]
 pub use keys::PgKeySetStore;
 pub use limiter::PgAttemptLimiter;
+pub use single_use::PgSingleUseStore;
 pub use tokens::PgTokenStore;
 
 /// The schema migrations shipped with the crate, in order: (version, SQL).
@@ -38,7 +40,9 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (2, include_str!("migrations/0002_attempts.sql")),
     (3, include_str!("migrations/0003_signing_keys.sql")),
     (4, include_str!("migrations/0004_access_token_format.sql")),
-    (5, include_str!("migrations/0005_resources.sql")),
+    (5, include_str!("migrations/0005_single_use.sql")),
+    (6, include_str!("migrations/0006_openid.sql")),
+    (7, include_str!("migrations/0007_resources.sql")),
 ];
 
 /// The advisory lock that serializes concurrent [`PgStores::migrate`] calls (instances
@@ -70,6 +74,7 @@ const PURGE_BATCH: i64 = 1000;
 /// let stores = PgStores::new(pool);
 /// let server = Server::builder("https://as.example.com", stores.clients(), stores.tokens())
 ///     .code_store(stores.codes())
+///     .single_use_store(stores.single_use())
 ///     .device_store(stores.devices())
 ///     .build()?;
 /// // From a timer, now and then (each statement deletes at most 1,000 rows):
@@ -84,6 +89,7 @@ pub struct PgStores {
     codes: Arc<PgCodeStore>,
     tokens: Arc<PgTokenStore>,
     devices: Arc<PgDeviceStore>,
+    single_use: Arc<PgSingleUseStore>,
 }
 
 impl fmt::Debug for PgStores {
@@ -101,6 +107,7 @@ impl PgStores {
             codes: Arc::new(PgCodeStore::new(pool.clone())),
             tokens: Arc::new(PgTokenStore::new(pool.clone())),
             devices: Arc::new(PgDeviceStore::new(pool.clone())),
+            single_use: Arc::new(PgSingleUseStore::new(pool.clone())),
             pool,
         }
     }
@@ -115,7 +122,8 @@ impl PgStores {
     /// the check speaks for the stores), which the stores' single-statement atomicity relies on: at
     /// REPEATABLE READ or SERIALIZABLE, the losers of a race for one code or refresh token
     /// would fail with a serialization error (503) instead of being recognised as replays
-    /// that revoke the grant (AC-02, RT-06). Where the database or role defaults to a
+    /// that revoke the grant ([RFC 6749 §4.1.2], [RFC 9700 §4.14.2]). Where the database or role
+    /// defaults to a
     /// stricter level, give grantflow's pool its own: run
     /// `SET default_transaction_isolation = 'read committed'` in
     /// [`PgPoolOptions::after_connect`](sqlx::postgres::PgPoolOptions::after_connect).
@@ -124,6 +132,9 @@ impl PgStores {
     /// [`StorageError`] when the database cannot be reached or refuses the schema, when
     /// it was migrated by a newer version of grantflow than this one, or when connections
     /// default to an isolation level other than READ COMMITTED.
+    ///
+    /// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
+    /// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
     pub async fn migrate(pool: &PgPool) -> Result<(), StorageError> {
         let mut tx = pool.begin().await.map_err(storage_error)?;
         let isolation: String =
@@ -196,6 +207,12 @@ impl PgStores {
         Arc::clone(&self.devices)
     }
 
+    /// The single-use store (the `jti`s of client assertions), for
+    /// [`ServerBuilder::single_use_store`](crate::ServerBuilder::single_use_store).
+    pub fn single_use(&self) -> Arc<PgSingleUseStore> {
+        Arc::clone(&self.single_use)
+    }
+
     /// The store of signing-key sets (feature `jwt`), for
     /// [`KeySet::builder`](crate::jose::KeySet::builder).
     #[cfg(feature = "jwt")]
@@ -219,16 +236,19 @@ impl PgStores {
 
     /// Deletes what expired at or before `now` from every table (codes, tokens and
     /// rotated-out markers, grant tombstones, device requests past their retention,
-    /// attempt counts whose window ended, and with the `jwt` feature the records of
-    /// signing keys removed from their key sets), in
+    /// single-use records, attempt counts whose window ended, and with the `jwt` feature the
+    /// records of signing keys removed from their key sets), in
     /// statements of at most 1,000 rows each, and returns how many records went. Run it
     /// from a timer; several instances may run it at once (they skip each other's rows).
     ///
     /// # Errors
     /// [`StorageError`] for a backend failure; what was purged before it stays purged.
     pub async fn purge_expired(&self, now: SystemTime) -> Result<usize, StorageError> {
-        use crate::store::{CodeStore as _, DeviceStore as _, TokenStore as _};
+        use crate::store::{
+            CodeStore as _, DeviceStore as _, SingleUseStore as _, TokenStore as _,
+        };
         let purged = self.codes.purge_expired(now).await?
+            + self.single_use.purge_expired(now).await?
             + self.tokens.purge_expired(now).await?
             + self.devices.purge_expired(now).await?
             + limiter::purge(&self.pool, now).await?;
@@ -372,6 +392,17 @@ fn resources(text: &str) -> Result<Resources, StorageError> {
         .filter(|r| !r.is_empty())
         .map(|r| ResourceUri::parse(r).map_err(|_| corrupt("resource")))
         .collect()
+}
+
+/// The `openid` column of a code or token row: the record's OpenID context, if any.
+fn openid_from_row(
+    row: &sqlx::postgres::PgRow,
+) -> Result<Option<std::sync::Arc<crate::store::OpenIdContext>>, StorageError> {
+    use sqlx::Row as _;
+    row.try_get::<Option<&str>, _>("openid")
+        .map_err(storage_error)?
+        .map(|json| crate::store::OpenIdContext::from_json(json).map(std::sync::Arc::new))
+        .transpose()
 }
 
 #[cfg(test)]

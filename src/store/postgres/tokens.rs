@@ -9,15 +9,15 @@ use sqlx::Row as _;
 use sqlx::postgres::{PgPool, PgRow};
 
 use super::{
-    client_id, from_ns, grant_id, purge_in_batches, resources, resources_text, scope,
-    storage_error, to_ns,
+    client_id, from_ns, grant_id, openid_from_row, purge_in_batches, resources, resources_text,
+    scope, storage_error, to_ns,
 };
 use crate::error::StorageError;
 use crate::secret::TokenHash;
 use crate::store::{
     Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore,
 };
-use crate::types::{GrantId, Subject};
+use crate::types::{Actor, GrantId, Subject};
 
 /// The batch of records as rows (`batch`), and the upsert that locks the row of each of
 /// their grants in `grantflow_grants` (`grants`): it returns a grant only when that grant
@@ -29,8 +29,9 @@ macro_rules! batch_and_grants {
     () => {
         "WITH batch AS (\
            SELECT * FROM unnest($1::bytea[], $2::text[], $3::bytea[], $4::text[], $5::text[], \
-             $6::text[], $7::text[], $8::int8[], $9::int8[]) \
-           AS t(hash, kind, grant_id, client_id, subject, scope, audience, issued_ns, expires_ns)\
+             $6::text[], $7::text[], $8::int8[], $9::int8[], $11::text[], $12::text[]) \
+           AS t(hash, kind, grant_id, client_id, subject, scope, audience, issued_ns, expires_ns, \
+             openid, actor)\
          ), grants AS (\
            INSERT INTO grantflow_grants AS g (grant_id, revoked_until_ns, purge_ns) \
            SELECT grant_id, NULL, max(expires_ns) FROM batch GROUP BY grant_id ORDER BY grant_id \
@@ -47,29 +48,30 @@ macro_rules! batch_and_grants {
 const INSERT: &str = concat!(
     batch_and_grants!(),
     ", stored AS (INSERT INTO grantflow_tokens (hash, kind, grant_id, client_id, subject, \
-     scope, audience, issued_ns, expires_ns) SELECT hash, kind, grant_id, client_id, subject, \
-     scope, audience, issued_ns, expires_ns FROM batch WHERE (SELECT ok FROM grants_ok) \
-     RETURNING 1) SELECT count(*) FROM stored"
+     scope, audience, issued_ns, expires_ns, openid, actor) SELECT hash, kind, grant_id, \
+     client_id, subject, scope, audience, issued_ns, expires_ns, openid, actor FROM batch WHERE \
+     (SELECT ok FROM grants_ok) RETURNING 1) SELECT count(*) FROM stored"
 );
 
-/// The compare-and-swap of rotation: marks `$11` rotated out at `$10` only if it is an
+/// The compare-and-swap of rotation: marks `$13` rotated out at `$10` only if it is an
 /// active refresh token and no successor's grant is revoked, and stores the successors
 /// only if it did. Concurrent rotations of one token queue on its row lock; each re-reads
 /// the row as the previous left it, so exactly one finds `rotated_ns IS NULL`.
 const ROTATE: &str = concat!(
     batch_and_grants!(),
-    ", old AS (UPDATE grantflow_tokens SET rotated_ns = $10 WHERE hash = $11 AND \
+    ", old AS (UPDATE grantflow_tokens SET rotated_ns = $10 WHERE hash = $13 AND \
      kind = 'refresh' AND rotated_ns IS NULL AND (SELECT ok FROM grants_ok) RETURNING 1), \
      stored AS (INSERT INTO grantflow_tokens (hash, kind, grant_id, client_id, subject, \
-     scope, audience, issued_ns, expires_ns) SELECT hash, kind, grant_id, client_id, subject, \
-     scope, audience, issued_ns, expires_ns FROM batch WHERE EXISTS (SELECT 1 FROM old) \
-     RETURNING 1) SELECT (SELECT ok FROM grants_ok), (SELECT count(*) FROM old)"
+     scope, audience, issued_ns, expires_ns, openid, actor) SELECT hash, kind, grant_id, \
+     client_id, subject, scope, audience, issued_ns, expires_ns, openid, actor FROM batch WHERE \
+     EXISTS (SELECT 1 FROM old) RETURNING 1) SELECT (SELECT ok FROM grants_ok), \
+     (SELECT count(*) FROM old)"
 );
 
 /// The columns of a record, in the order `record_from_row` reads them.
 macro_rules! record_columns {
     () => {
-        "kind, grant_id, client_id, subject, scope, audience, issued_ns, expires_ns"
+        "kind, grant_id, client_id, subject, scope, audience, issued_ns, expires_ns, openid, actor"
     };
 }
 
@@ -88,7 +90,9 @@ macro_rules! record_columns {
 /// then, in a second statement of the same transaction, deletes the grant's tokens. The
 /// row lock orders the two: an insert that got the lock first has committed its tokens
 /// before the revocation's delete runs (which then sees and deletes them); one that waits
-/// for the revocation reads its tombstone and stores nothing (AC-02).
+/// for the revocation reads its tombstone and stores nothing ([RFC 6749 §4.1.2]).
+///
+/// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
 #[derive(Clone)]
 pub struct PgTokenStore {
     pool: PgPool,
@@ -133,7 +137,8 @@ fn kind_name(kind: TokenKind) -> &'static str {
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
-/// Binds `$1..$10`: the records as column arrays, and `now` for the tombstone check.
+/// Binds `$1..$12`: the records as column arrays (`$1..$9`, then their OpenID contexts as
+/// `$11` and actor chains as `$12`), and `now` for the tombstone check (`$10`).
 fn bind_batch<'q>(
     query: Query<'q>,
     tokens: &[(TokenHash, TokenRecord)],
@@ -149,6 +154,8 @@ fn bind_batch<'q>(
     let mut audiences = Vec::with_capacity(n);
     let mut issued = Vec::with_capacity(n);
     let mut expires = Vec::with_capacity(n);
+    let mut openid = Vec::with_capacity(n);
+    let mut actors = Vec::with_capacity(n);
     for (hash, record) in tokens {
         hashes.push(hash.as_bytes().to_vec());
         kinds.push(kind_name(record.kind));
@@ -159,6 +166,8 @@ fn bind_batch<'q>(
         audiences.push((!record.audience.is_empty()).then(|| resources_text(&record.audience)));
         issued.push(to_ns(record.issued_at));
         expires.push(to_ns(record.expires_at));
+        openid.push(record.openid.as_ref().map(|o| o.to_json()));
+        actors.push(record.actor.as_ref().map(Actor::to_json));
     }
     query
         .bind(hashes)
@@ -171,6 +180,8 @@ fn bind_batch<'q>(
         .bind(issued)
         .bind(expires)
         .bind(to_ns(now))
+        .bind(openid)
+        .bind(actors)
 }
 
 fn record_from_row(row: &PgRow) -> Result<TokenRecord, StorageError> {
@@ -196,6 +207,12 @@ fn record_from_row(row: &PgRow) -> Result<TokenRecord, StorageError> {
                 .map_err(get)?
                 .unwrap_or(""),
         )?,
+        openid: openid_from_row(row)?,
+        actor: row
+            .try_get::<Option<&str>, _>("actor")
+            .map_err(get)?
+            .map(|json| Actor::from_json(json).ok_or_else(|| super::corrupt("actor")))
+            .transpose()?,
     })
 }
 

@@ -1,5 +1,6 @@
--- grantflow schema, version 5: resource indicators (RFC 8707) and what a client shows
--- on consent pages. Applied by `PgStores::migrate`; do not edit once released.
+-- grantflow schema, version 7: resource indicators (RFC 8707), what a client shows on
+-- consent pages, and the actor chain of delegated tokens (RFC 8693). Applied by
+-- `PgStores::migrate`; do not edit once released.
 --
 -- Resources are stored like scopes: identifiers separated by single spaces (a resource
 -- identifier has none), the empty string for none. grantflow_tokens.audience already holds
@@ -19,3 +20,7 @@ ALTER TABLE grantflow_clients
     ADD COLUMN tos_uri            TEXT,
     ADD COLUMN policy_uri         TEXT,
     ADD COLUMN contacts           TEXT[] NOT NULL DEFAULT '{}';
+
+-- A delegated token's actor chain (the `act` claim of RFC 8693 §4.1, as
+-- `Actor::to_json`); NULL for a token without an actor.
+ALTER TABLE grantflow_tokens ADD COLUMN actor TEXT;

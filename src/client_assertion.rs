@@ -1,0 +1,145 @@
+//! Client authentication with signed JWTs
+//! ([RFC 7523 §2.2 and §3](https://www.rfc-editor.org/rfc/rfc7523#section-3), OpenID Connect
+//! Core §9): `private_key_jwt` and `client_secret_jwt`, one step of the one client
+//! authentication ([`client_auth`](crate::client_auth)).
+//!
+//! Rules, in order: the client is registered for the method; the signature verifies with
+//! the client's registered key and algorithm (asymmetric for `private_key_jwt`, HS256 with
+//! the secret for `client_secret_jwt`, never `none`); `iss` and `sub` are the client, the
+//! issuer identifier is the sole audience (draft-ietf-oauth-rfc7523bis §4); `exp` is
+//! required, the assertion lives at most five minutes and is at most five minutes old; the
+//! `jti` is required, at most 256 characters, and accepted once until `exp` plus the
+//! leeway, in the server's shared [`SingleUseStore`].
+
+use std::time::{Duration, SystemTime};
+
+use crate::error::Rejection;
+use crate::jose::{AlgorithmSet, JwtError, Validation, VerifiedJwt};
+use crate::store::{Consumption, SingleUseKind, SingleUseStore};
+use crate::types::{AuthMethod, Client};
+
+/// The one accepted `client_assertion_type`
+/// ([RFC 7523 §2.2](https://www.rfc-editor.org/rfc/rfc7523#section-2.2)).
+pub(crate) const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The longest life (`exp` − `iat`, or `exp` − now without `iat`) and the greatest age of an
+/// assertion.
+const MAX_LIFETIME: Duration = Duration::from_secs(300);
+
+/// The longest `jti` accepted.
+const MAX_JTI: usize = 256;
+
+/// The clock leeway for `exp`, `nbf` and `iat`, and how long past `exp` a `jti` stays
+/// recorded.
+const LEEWAY: Duration = Duration::from_secs(30);
+
+/// Why an assertion was refused: a category for `error_description`, never a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AssertionFailure {
+    /// The client is not registered for a JWT method, or the method is off.
+    Method,
+    /// A JOSE or claim check failed.
+    Jwt(JwtError),
+    /// The assertion lives too long or is too old.
+    Lifetime,
+    /// The `jti` is too long.
+    JwtId,
+    /// The `jti` was used before.
+    Replayed,
+}
+
+impl AssertionFailure {
+    /// The `error_description`.
+    pub(crate) fn description(self) -> &'static str {
+        match self {
+            Self::Method => "client authentication failed",
+            Self::Jwt(JwtError::Expired) => "client assertion expired",
+            Self::Jwt(JwtError::WrongAudience) => "client assertion audience is not the issuer",
+            Self::Jwt(JwtError::BadSignature | JwtError::UnknownKey | JwtError::KeyMismatch) => {
+                "client assertion signature does not verify"
+            }
+            Self::Jwt(JwtError::AlgorithmNotAllowed) => "client assertion algorithm not allowed",
+            Self::Jwt(_) => "client assertion invalid",
+            Self::Lifetime => "client assertion lifetime too long",
+            Self::JwtId => "client assertion jti invalid",
+            Self::Replayed => "client assertion already used",
+        }
+    }
+}
+
+/// What checking an assertion needs from the server.
+pub(crate) struct AssertionCheck<'a> {
+    /// The issuer identifier: the one accepted audience.
+    pub(crate) issuer: &'a str,
+    pub(crate) now: SystemTime,
+}
+
+impl AssertionCheck<'_> {
+    /// Verifies the signature and the claims of `assertion` for `client`, whose method the
+    /// caller found enabled (the part that the attempt limiter counts): `Ok` with the
+    /// verified JWT, or why it failed.
+    pub(crate) fn verify(
+        &self,
+        client: &Client,
+        assertion: &str,
+    ) -> Result<VerifiedJwt, AssertionFailure> {
+        let keys = client.keys();
+        let validation = Validation::client_assertion(client.id(), self.issuer)
+            .sole_audience()
+            .leeway(LEEWAY);
+        let verified = match client.auth_method() {
+            AuthMethod::PrivateKeyJwt => {
+                let jwks = keys.jwks.as_ref().ok_or(AssertionFailure::Method)?;
+                let algorithms = keys
+                    .signing_alg
+                    .map_or(AlgorithmSet::ALL, AlgorithmSet::only);
+                validation
+                    .algorithms(algorithms)
+                    .verify(assertion, jwks, self.now)
+            }
+            AuthMethod::ClientSecretJwt => {
+                let key = keys.hmac.as_ref().ok_or(AssertionFailure::Method)?;
+                validation.verify_hs256(assertion, key, self.now)
+            }
+            _ => return Err(AssertionFailure::Method),
+        }
+        .map_err(AssertionFailure::Jwt)?;
+        let claims = verified.claims();
+        let exp = claims
+            .expires_at()
+            .ok_or(AssertionFailure::Jwt(JwtError::MissingClaim("exp")))?;
+        let start = match claims.issued_at() {
+            Some(iat) => {
+                if self.now.duration_since(iat).unwrap_or_default() > MAX_LIFETIME {
+                    return Err(AssertionFailure::Lifetime);
+                }
+                iat
+            }
+            None => self.now,
+        };
+        if exp.duration_since(start).unwrap_or_default() > MAX_LIFETIME {
+            return Err(AssertionFailure::Lifetime);
+        }
+        match claims.jwt_id() {
+            Some(jti) if !jti.is_empty() && jti.len() <= MAX_JTI => Ok(verified),
+            _ => Err(AssertionFailure::JwtId),
+        }
+    }
+
+    /// Records the verified assertion's `jti` for `client` until `exp` plus the leeway:
+    /// `Ok(false)` when it was used before.
+    pub(crate) async fn consume(
+        &self,
+        store: &dyn SingleUseStore,
+        client: &Client,
+        verified: &VerifiedJwt,
+    ) -> Result<bool, Rejection> {
+        let claims = verified.claims();
+        let (Some(jti), Some(exp)) = (claims.jwt_id(), claims.expires_at()) else {
+            return Ok(false);
+        };
+        let key = SingleUseKind::ClientAssertion.key(client.id().as_str(), jti);
+        let consumed = store.consume(&key, exp + LEEWAY, self.now).await?;
+        Ok(consumed == Consumption::First)
+    }
+}
