@@ -48,6 +48,7 @@ on_every_framework! {
     oi_22_oi_23_logout_asks_ends_the_session_and_returns_with_state
     oi_22_oi_23_logout_without_a_valid_hint_never_redirects
     oi_02_oi_03_prompt_login_and_max_age_ask_for_a_fresh_sign_in
+    oi_21_md_07_every_advertised_member_is_backed
 }
 
 /// The relying party: `demo-spa` (a public client), every endpoint from discovery.
@@ -528,4 +529,254 @@ async fn oi_02_oi_03_prompt_login_and_max_age_ask_for_a_fresh_sign_in(demo: &Dem
         .url();
     let reply = browser.open(url.as_str()).await;
     demo.assert_error_redirect(&reply, "consent_required", Some(state.secret()));
+}
+
+/// Every member of the discovery document the examples publish, each with where its
+/// behaviour is checked: a member added later fails this test until it is listed here
+/// with its test. The members whose behaviour no other end-to-end test exercises are
+/// exercised here.
+const BACKED: [(&str, &str); 26] = [
+    ("issuer", "the crate's discovery check, above"),
+    ("authorization_endpoint", "every sign-in above"),
+    ("token_endpoint", "every code exchange above"),
+    ("jwks_uri", "every ID token verification above"),
+    ("device_authorization_endpoint", "example_servers dg_09"),
+    (
+        "response_types_supported",
+        "sign-ins above; example_servers im_01",
+    ),
+    (
+        "response_modes_supported",
+        "Browser::authorization_code reads the query",
+    ),
+    (
+        "grant_types_supported",
+        "example_servers pk_01 cc_01 dg_09 pw_02 rt_06",
+    ),
+    (
+        "code_challenge_methods_supported",
+        "sign-ins above; example_servers pk_02",
+    ),
+    (
+        "token_endpoint_auth_methods_supported",
+        "here; example_servers te_06",
+    ),
+    ("scopes_supported", "here"),
+    ("revocation_endpoint", "example_servers rv_06"),
+    (
+        "revocation_endpoint_auth_methods_supported",
+        "here; example_servers rv_06",
+    ),
+    ("introspection_endpoint", "example_servers rv_06_in_04"),
+    (
+        "introspection_endpoint_auth_methods_supported",
+        "here; example_servers in_04",
+    ),
+    (
+        "authorization_response_iss_parameter_supported",
+        "Browser::authorization_code",
+    ),
+    ("userinfo_endpoint", "the UserInfo request above"),
+    ("end_session_endpoint", "the logout scenarios above"),
+    (
+        "subject_types_supported",
+        "`sub` is the local `alice` above",
+    ),
+    (
+        "id_token_signing_alg_values_supported",
+        "every ID token verification above",
+    ),
+    // The demo registers no client for signed UserInfo responses; the library's
+    // `openid::oi_14_signed_userinfo` checks them.
+    (
+        "userinfo_signing_alg_values_supported",
+        "openid oi_14_signed_userinfo",
+    ),
+    ("claims_supported", "the UserInfo request above"),
+    ("claims_parameter_supported", "here"),
+    ("request_parameter_supported", "here"),
+    ("request_uri_parameter_supported", "here"),
+    (
+        "prompt_values_supported",
+        "here and the prompt scenario above",
+    ),
+];
+
+/// The discovery document holds exactly the [`BACKED`] members, and what no other
+/// scenario exercises works: UserInfo by POST, the `claims` parameter (through the crate),
+/// `request` and `request_uri` refused, every advertised scope granted, and
+/// `prompt=consent` and `prompt=select_account` (the signed-in page offers another account).
+async fn oi_21_md_07_every_advertised_member_is_backed(demo: &Demo) {
+    let reply = demo.get("/.well-known/openid-configuration").await;
+    assert_eq!(reply.status, 200);
+    let document = reply.json();
+    let mut published: Vec<&str> = document
+        .as_object()
+        .expect("a JSON object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    published.sort_unstable();
+    let mut backed: Vec<&str> = BACKED.iter().map(|(member, _)| *member).collect();
+    backed.sort_unstable();
+    assert_eq!(
+        published, backed,
+        "OI-21: every advertised member is backed"
+    );
+    let list = |member: &str| -> Vec<String> {
+        document[member]
+            .as_array()
+            .unwrap_or_else(|| panic!("{member} is an array"))
+            .iter()
+            .map(|v| v.as_str().expect("a string").to_owned())
+            .collect()
+    };
+    assert_eq!(
+        list("prompt_values_supported"),
+        ["none", "login", "consent", "select_account"]
+    );
+    assert_eq!(document["request_parameter_supported"], false);
+    assert_eq!(document["request_uri_parameter_supported"], false);
+    assert_eq!(document["claims_parameter_supported"], true);
+
+    // The authentication methods are the server's; each client uses the one it
+    // registered (RFC 7591 §2). The demo registers its confidential clients for
+    // `client_secret_basic` (example_servers te_06, cc_01, in_04), so the same secret in
+    // the body is refused; `client_auth::te_07_client_secret_post_authenticates_a_post_client`
+    // checks a client registered for `client_secret_post`.
+    for member in [
+        "token_endpoint_auth_methods_supported",
+        "revocation_endpoint_auth_methods_supported",
+        "introspection_endpoint_auth_methods_supported",
+    ] {
+        assert!(
+            list(member).contains(&"client_secret_post".to_owned()),
+            "{member}"
+        );
+    }
+    let token = demo
+        .post_form(
+            "/token",
+            None,
+            &[
+                ("client_id", "demo-service"),
+                ("client_secret", "demo-service-secret"),
+                ("grant_type", "client_credentials"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        token.status, 401,
+        "TE-07: the registered method only: {}",
+        token.body
+    );
+
+    // Every advertised scope can be granted to a client registered for it.
+    let (_, client) = discover(demo).await;
+    let mut browser = demo.browser();
+    let scopes = list("scopes_supported");
+    let user_scopes: Vec<&str> = scopes
+        .iter()
+        .map(String::as_str)
+        .filter(|s| *s != "write:data")
+        .collect();
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut request = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge)
+        // The `claims` parameter: the e-mail address in the ID token too.
+        .add_extra_param("claims", r#"{"id_token":{"email":{"essential":true}}}"#);
+    for scope in &user_scopes {
+        request = request.add_scope(Scope::new((*scope).to_owned()));
+    }
+    let (url, state, nonce) = request.url();
+    let code = browser
+        .authorization_code(url.as_str(), state.secret())
+        .await;
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .expect("a token endpoint")
+        .set_pkce_verifier(verifier)
+        .request_async(&demo.http)
+        .await
+        .expect("the code exchange succeeds");
+    let mut granted: Vec<String> = tokens
+        .scopes()
+        .map(|s| s.iter().map(|s| s.to_string()).collect())
+        .unwrap_or_default();
+    granted.sort();
+    let mut wanted: Vec<String> = user_scopes.iter().map(|s| (*s).to_owned()).collect();
+    wanted.sort();
+    assert_eq!(granted, wanted, "scopes_supported");
+    let claims = verified(&client, &tokens, &nonce);
+    assert_eq!(
+        claims.email().map(|e| e.as_str()),
+        Some("alice@example.com"),
+        "OI-17: the claims parameter"
+    );
+    let write = service_scope_granted(demo, "write:data").await;
+    assert!(write, "scopes_supported: write:data");
+
+    // UserInfo by POST (OI-13).
+    let info = demo
+        .send(
+            demo.http
+                .post(demo.url("/userinfo"))
+                .bearer_auth(tokens.access_token().secret()),
+        )
+        .await;
+    assert_eq!(info.status, 200, "OI-13: {}", info.body);
+    assert_eq!(info.json()["sub"], "alice");
+
+    // `request` and `request_uri`: not supported, and said so (to a signed-in user,
+    // through the redirect).
+    for (parameter, error) in [
+        ("request", "request_not_supported"),
+        ("request_uri", "request_uri_not_supported"),
+    ] {
+        let (url, state, _) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(PkceCodeChallenge::new_random_sha256().0)
+            .add_extra_param(parameter, "eyJhbGciOiJub25lIn0.e30.")
+            .url();
+        let reply = browser.open(url.as_str()).await;
+        demo.assert_error_redirect(&reply, error, Some(state.secret()));
+    }
+
+    // `prompt=consent`: the consent page (the demo asks every time); `select_account`:
+    // the page for the signed-in user offers another account ("Not you? Sign out").
+    for prompt in ["consent", "select_account"] {
+        let (url, _, _) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(PkceCodeChallenge::new_random_sha256().0)
+            .add_extra_param("prompt", prompt)
+            .url();
+        let page = browser.open(url.as_str()).await;
+        assert!(page.has_button("approve"), "OI-02 {prompt}: {}", page.body);
+        assert!(page.has_button("sign_out"), "OI-02 {prompt}: {}", page.body);
+    }
+}
+
+/// Whether `demo-service` gets `scope` through client credentials.
+async fn service_scope_granted(demo: &Demo, scope: &str) -> bool {
+    let reply = demo
+        .post_form(
+            "/token",
+            Some(("demo-service", "demo-service-secret")),
+            &[("grant_type", "client_credentials"), ("scope", scope)],
+        )
+        .await;
+    reply.status == 200 && reply.json()["scope"] == scope
 }
