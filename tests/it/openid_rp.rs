@@ -12,8 +12,8 @@ use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreT
 use openidconnect::{
     AccessTokenHash, AuthorizationCode, ClaimsVerificationError, ClientId, CsrfToken,
     EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, LogoutRequest, Nonce,
-    OAuth2TokenResponse as _, PkceCodeChallenge, PostLogoutRedirectUrl, ProviderMetadataWithLogout,
-    RedirectUrl, Scope, SubjectIdentifier, TokenResponse as _,
+    OAuth2TokenResponse as _, PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl,
+    ProviderMetadataWithLogout, RedirectUrl, Scope, SubjectIdentifier, TokenResponse as _,
 };
 
 use crate::support::e2e::*;
@@ -81,16 +81,14 @@ async fn discover(demo: &Demo) -> (ProviderMetadataWithLogout, RelyingParty) {
     (metadata, client)
 }
 
-/// A sign-in through `browser`: the crate's authentication request (code flow, PKCE,
-/// a random nonce, scopes `openid email`, plus `extra` parameters), the sign-in and
-/// consent pages, and the crate's code exchange. Returns the token response and the
-/// nonce.
-async fn sign_in(
-    demo: &Demo,
+/// The crate's authentication request for `client`: the code flow with PKCE, a random
+/// `state` and nonce, scope `openid` plus `scopes`, and `extra` parameters. Returns the
+/// URL, the state, the nonce and the PKCE verifier.
+fn authentication_request(
     client: &RelyingParty,
-    browser: &mut Browser<'_>,
+    scopes: &[&str],
     extra: &[(&str, &str)],
-) -> (CoreTokenResponse, Nonce) {
+) -> (url::Url, CsrfToken, Nonce, PkceCodeVerifier) {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut request = client
         .authorize_url(
@@ -98,12 +96,28 @@ async fn sign_in(
             CsrfToken::new_random,
             Nonce::new_random,
         )
-        .add_scope(Scope::new("email".to_owned()))
         .set_pkce_challenge(challenge);
+    for scope in scopes {
+        request = request.add_scope(Scope::new((*scope).to_owned()));
+    }
     for (name, value) in extra {
         request = request.add_extra_param(*name, *value);
     }
     let (url, state, nonce) = request.url();
+    (url, state, nonce, verifier)
+}
+
+/// A sign-in through `browser`: [`authentication_request`] with `scopes` and `extra`,
+/// the sign-in and consent pages, and the crate's code exchange. Returns the token
+/// response and the nonce.
+async fn sign_in_with(
+    demo: &Demo,
+    client: &RelyingParty,
+    browser: &mut Browser<'_>,
+    scopes: &[&str],
+    extra: &[(&str, &str)],
+) -> (CoreTokenResponse, Nonce) {
+    let (url, state, nonce, verifier) = authentication_request(client, scopes, extra);
     let code = browser
         .authorization_code(url.as_str(), state.secret())
         .await;
@@ -115,6 +129,16 @@ async fn sign_in(
         .await
         .expect("OI-12: the code exchange succeeds");
     (tokens, nonce)
+}
+
+/// [`sign_in_with`] scope `openid email` and `extra`.
+async fn sign_in(
+    demo: &Demo,
+    client: &RelyingParty,
+    browser: &mut Browser<'_>,
+    extra: &[(&str, &str)],
+) -> (CoreTokenResponse, Nonce) {
+    sign_in_with(demo, client, browser, &["email"], extra).await
 }
 
 /// The ID token of `tokens`, verified as the crate verifies it: the signature with a key
@@ -341,15 +365,7 @@ async fn oi_22_oi_23_logout_asks_ends_the_session_and_returns_with_state(demo: &
     );
 
     // The session has ended: `prompt=none` cannot sign in silently.
-    let (url, state, _) = client
-        .authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
-        .set_pkce_challenge(PkceCodeChallenge::new_random_sha256().0)
-        .add_prompt(openidconnect::core::CoreAuthPrompt::None)
-        .url();
+    let (url, state, ..) = authentication_request(&client, &[], &[("prompt", "none")]);
     let reply = browser.open(url.as_str()).await;
     demo.assert_error_redirect(&reply, "login_required", Some(state.secret()));
 
@@ -447,19 +463,7 @@ async fn oi_02_oi_03_prompt_login_and_max_age_ask_for_a_fresh_sign_in(demo: &Dem
         .timestamp();
 
     // A session that is still fresh enough: the consent page directly.
-    let consent_first = |extra: &'static [(&'static str, &'static str)]| {
-        let mut request = client
-            .authorize_url(
-                CoreAuthenticationFlow::AuthorizationCode,
-                CsrfToken::new_random,
-                Nonce::new_random,
-            )
-            .set_pkce_challenge(PkceCodeChallenge::new_random_sha256().0);
-        for (name, value) in extra {
-            request = request.add_extra_param(*name, *value);
-        }
-        request.url().0
-    };
+    let consent_first = |extra: &[(&str, &str)]| authentication_request(&client, &[], extra).0;
     let page = browser
         .open(consent_first(&[("max_age", "3600")]).as_str())
         .await;
@@ -504,29 +508,13 @@ async fn oi_02_oi_03_prompt_login_and_max_age_ask_for_a_fresh_sign_in(demo: &Dem
 
     // `prompt=none` and a `max_age` the session is older than: no page, `login_required`.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let (url, state, _) = client
-        .authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
-        .set_pkce_challenge(PkceCodeChallenge::new_random_sha256().0)
-        .add_prompt(openidconnect::core::CoreAuthPrompt::None)
-        .add_extra_param("max_age", "1")
-        .url();
+    let (url, state, ..) =
+        authentication_request(&client, &[], &[("prompt", "none"), ("max_age", "1")]);
     let reply = browser.open(url.as_str()).await;
     demo.assert_error_redirect(&reply, "login_required", Some(state.secret()));
     // With a session young enough, `prompt=none` gets past the sign-in: the demo asks for
     // consent every time, so `consent_required`.
-    let (url, state, _) = client
-        .authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
-        .set_pkce_challenge(PkceCodeChallenge::new_random_sha256().0)
-        .add_prompt(openidconnect::core::CoreAuthPrompt::None)
-        .url();
+    let (url, state, ..) = authentication_request(&client, &[], &[("prompt", "none")]);
     let reply = browser.open(url.as_str()).await;
     demo.assert_error_redirect(&reply, "consent_required", Some(state.secret()));
 }
@@ -680,30 +668,10 @@ async fn oi_21_md_07_every_advertised_member_is_backed(demo: &Demo) {
         .map(String::as_str)
         .filter(|s| *s != "write:data")
         .collect();
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let mut request = client
-        .authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
-        .set_pkce_challenge(challenge)
-        // The `claims` parameter: the e-mail address in the ID token too.
-        .add_extra_param("claims", r#"{"id_token":{"email":{"essential":true}}}"#);
-    for scope in &user_scopes {
-        request = request.add_scope(Scope::new((*scope).to_owned()));
-    }
-    let (url, state, nonce) = request.url();
-    let code = browser
-        .authorization_code(url.as_str(), state.secret())
-        .await;
-    let tokens = client
-        .exchange_code(AuthorizationCode::new(code))
-        .expect("a token endpoint")
-        .set_pkce_verifier(verifier)
-        .request_async(&demo.http)
-        .await
-        .expect("the code exchange succeeds");
+    // The `claims` parameter: the e-mail address in the ID token too.
+    let claims_request = [("claims", r#"{"id_token":{"email":{"essential":true}}}"#)];
+    let (tokens, nonce) =
+        sign_in_with(demo, &client, &mut browser, &user_scopes, &claims_request).await;
     let mut granted: Vec<String> = tokens
         .scopes()
         .map(|s| s.iter().map(|s| s.to_string()).collect())
@@ -738,15 +706,8 @@ async fn oi_21_md_07_every_advertised_member_is_backed(demo: &Demo) {
         ("request", "request_not_supported"),
         ("request_uri", "request_uri_not_supported"),
     ] {
-        let (url, state, _) = client
-            .authorize_url(
-                CoreAuthenticationFlow::AuthorizationCode,
-                CsrfToken::new_random,
-                Nonce::new_random,
-            )
-            .set_pkce_challenge(PkceCodeChallenge::new_random_sha256().0)
-            .add_extra_param(parameter, "eyJhbGciOiJub25lIn0.e30.")
-            .url();
+        let (url, state, ..) =
+            authentication_request(&client, &[], &[(parameter, "eyJhbGciOiJub25lIn0.e30.")]);
         let reply = browser.open(url.as_str()).await;
         demo.assert_error_redirect(&reply, error, Some(state.secret()));
     }
@@ -754,15 +715,7 @@ async fn oi_21_md_07_every_advertised_member_is_backed(demo: &Demo) {
     // `prompt=consent`: the consent page (the demo asks every time); `select_account`:
     // the page for the signed-in user offers another account ("Not you? Sign out").
     for prompt in ["consent", "select_account"] {
-        let (url, _, _) = client
-            .authorize_url(
-                CoreAuthenticationFlow::AuthorizationCode,
-                CsrfToken::new_random,
-                Nonce::new_random,
-            )
-            .set_pkce_challenge(PkceCodeChallenge::new_random_sha256().0)
-            .add_extra_param("prompt", prompt)
-            .url();
+        let (url, ..) = authentication_request(&client, &[], &[("prompt", prompt)]);
         let page = browser.open(url.as_str()).await;
         assert!(page.has_button("approve"), "OI-02 {prompt}: {}", page.body);
         assert!(page.has_button("sign_out"), "OI-02 {prompt}: {}", page.body);
