@@ -24,9 +24,10 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, UNIX_EPOCH};
 
 use grantflow::clock::ManualClock;
+use grantflow::resource::{ResourceUri, Resources};
 use grantflow::{
     Client, ClientSecret, ClientType, GrantType, HttpRequest, MemoryClientRegistry,
-    MemoryTokenStore, Method, ResourceUri, Resources, Server,
+    MemoryTokenStore, Method, Server,
 };
 
 /// The memory stores never wait, so one poll finishes every request.

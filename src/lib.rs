@@ -250,7 +250,7 @@ mod token_issuer;
 mod types;
 
 pub use crate::config::{Dangerous, ServerBuilder};
-pub use crate::error::{ConfigError, Error, ErrorCode, InvalidErrorCode, OAuthError, StorageError};
+pub use crate::error::{ConfigError, Error, ErrorCode, OAuthError, StorageError};
 pub use crate::grant::handler::GrantRequest;
 pub use crate::http::{Header, HttpRequest, HttpResponse, Method, Status};
 pub use crate::params::FormLimits;
@@ -263,8 +263,7 @@ pub use crate::store::memory::{
 pub use crate::token_issuer::TokenIssuer;
 pub use crate::types::{
     AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientSecret, ClientType,
-    DangerousClient, GrantType, InvalidResource, InvalidScope, ResourceUri, Resources, Scope,
-    Subject,
+    DangerousClient, GrantType, InvalidScope, Scope, Subject, SubjectType,
 };
 
 pub mod authorize {
@@ -281,6 +280,14 @@ pub mod authorize {
     #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
     pub use crate::oidc::Authentication;
     pub use crate::types::{InvalidRedirectUri, LocalhostPort, RedirectUri};
+}
+
+pub mod resource {
+    //! Resource identifiers ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2),
+    //! [RFC 9728 §1.2](https://www.rfc-editor.org/rfc/rfc9728#section-1.2)): a
+    //! [`ResourceUri`] names a protected resource, and [`Resources`] is the audience of
+    //! every access token and the resources of every grant.
+    pub use crate::types::{InvalidResource, ResourceUri, Resources};
 }
 
 pub mod device {

@@ -10,7 +10,8 @@ use std::sync::OnceLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use grantflow::{HttpRequest, HttpResponse, Method, Resources, Scope, Status};
+use grantflow::resource::Resources;
+use grantflow::{HttpRequest, HttpResponse, Method, Scope, Status};
 use sha2::{Digest as _, Sha256};
 
 /// The service's name, on every page: users should know where they are signing in.

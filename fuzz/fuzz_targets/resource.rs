@@ -7,7 +7,7 @@
 #![no_main]
 
 use grantflow::metadata::resource_metadata_url;
-use grantflow::{ResourceUri, Resources};
+use grantflow::resource::{ResourceUri, Resources};
 use libfuzzer_sys::fuzz_target;
 
 const SUFFIX: &str = "/.well-known/oauth-protected-resource";

@@ -21,13 +21,13 @@ pub(crate) const MAX_RESOURCES: usize = 16;
 /// `/`, a default port or letter case makes another identifier. Cheap to clone.
 ///
 /// ```
-/// use grantflow::ResourceUri;
+/// use grantflow::resource::ResourceUri;
 ///
 /// let api = ResourceUri::parse("https://api.example.com/v1")?;
 /// assert_eq!(api.as_str(), "https://api.example.com/v1");
 /// assert!(ResourceUri::parse("/v1").is_err());
 /// assert!(ResourceUri::parse("https://api.example.com/v1#top").is_err());
-/// # Ok::<(), grantflow::InvalidResource>(())
+/// # Ok::<(), grantflow::resource::InvalidResource>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ResourceUri(Arc<str>);
@@ -93,7 +93,7 @@ impl fmt::Display for ResourceUri {
 /// reference count.
 ///
 /// ```
-/// use grantflow::{ResourceUri, Resources};
+/// use grantflow::resource::{ResourceUri, Resources};
 ///
 /// let cal = ResourceUri::parse("https://cal.example.com/")?;
 /// let contacts = ResourceUri::parse("https://contacts.example.com/")?;
@@ -101,7 +101,7 @@ impl fmt::Display for ResourceUri {
 /// assert_eq!(granted.len(), 2);
 /// assert!(Resources::one(cal).is_subset_of(&granted));
 /// assert!(Resources::empty().is_empty());
-/// # Ok::<(), grantflow::InvalidResource>(())
+/// # Ok::<(), grantflow::resource::InvalidResource>(())
 /// ```
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct Resources(Option<Arc<[ResourceUri]>>);

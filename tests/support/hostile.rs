@@ -18,6 +18,7 @@ use grantflow::authorize::AuthorizeError;
 use grantflow::device::{DeviceVerificationError, EnteredUserCode};
 use grantflow::guard::GuardRejection;
 use grantflow::pkce::{CodeChallenge, PkceMethod};
+use grantflow::resource::{ResourceUri, Resources};
 use grantflow::secret::TokenHash;
 use grantflow::store::{
     AuthorizationGrant, DeviceRecord, DeviceStore as _, GrantId, TokenKind, TokenRecord,
@@ -25,8 +26,7 @@ use grantflow::store::{
 };
 use grantflow::{
     AuthMethod, Client, ClientId, ClientSecret, ClientType, CodeStore as _, GrantType, HttpRequest,
-    HttpResponse, MemoryClientRegistry, MemoryDeviceStore, Method, ResourceUri, Resources, Scope,
-    ServerBuilder, Subject,
+    HttpResponse, MemoryClientRegistry, MemoryDeviceStore, Method, Scope, ServerBuilder, Subject,
 };
 
 pub use super::harness::{CHALLENGE, ISSUER, VERIFIER, block_on, is_er02, t0};

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use grantflow::grant::{GrantHandler, Rejection, TokenGrant};
+use grantflow::resource::{ResourceUri, Resources};
 use grantflow::{
     AuthMethod, Client, ClientSecret, ClientType, ConfigError, GrantRequest, GrantType,
-    HttpRequest, HttpResponse, MemoryClientRegistry, Method, ResourceUri, Resources, Server,
-    ServerBuilder, Subject,
+    HttpRequest, HttpResponse, MemoryClientRegistry, Method, Server, ServerBuilder, Subject,
 };
 use grantflow::{ErrorCode, OAuthError};
 use serde_json::Value;
