@@ -523,7 +523,7 @@ async fn oi_02_oi_03_prompt_login_and_max_age_ask_for_a_fresh_sign_in(demo: &Dem
 /// behaviour is checked: a member added later fails this test until it is listed here
 /// with its test. The members whose behaviour no other end-to-end test exercises are
 /// exercised here.
-const BACKED: [(&str, &str); 26] = [
+const BACKED: [(&str, &str); 27] = [
     ("issuer", "the crate's discovery check, above"),
     ("authorization_endpoint", "every sign-in above"),
     ("token_endpoint", "every code exchange above"),
@@ -581,6 +581,10 @@ const BACKED: [(&str, &str); 26] = [
         "openid oi_14_signed_userinfo",
     ),
     ("claims_supported", "the UserInfo request above"),
+    (
+        "protected_resources",
+        "example_servers pr_05_pr_06_ri_11_from_a_401_to_the_api_with_a_resource_bound_token",
+    ),
     ("claims_parameter_supported", "here"),
     ("request_parameter_supported", "here"),
     ("request_uri_parameter_supported", "here"),
