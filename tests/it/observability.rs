@@ -29,6 +29,7 @@ use crate::support::harness::{VERIFIER, basic_header, block_on, enc, json, post_
 /// Runs `f` under a subscriber that records every span and event at every level, spans
 /// with their fields when they close; returns what `f` returned and the text.
 fn capture_logs<R>(f: impl FnOnce() -> R) -> (R, String) {
+    keep_callsites_open();
     let buffer = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&buffer);
     let subscriber = tracing_subscriber::fmt()
@@ -40,6 +41,48 @@ fn capture_logs<R>(f: impl FnOnce() -> R) -> (R, String) {
     let result = tracing::subscriber::with_default(subscriber, f);
     let text = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
     (result, text)
+}
+
+/// Installs, once, a global subscriber that takes nothing but answers every callsite
+/// "sometimes", so that a callsite's cached interest is never "never".
+///
+/// `tracing` caches each callsite's interest when the callsite is first hit. While at most
+/// one dispatcher exists, it asks only the default dispatcher *of the thread that hit it*:
+/// a test without a subscriber that reaches a callsite first (another test's server
+/// dropping an audit event, say) would cache "never" for every thread, and the capture of
+/// a test running at the same time would miss that event. With this subscriber there are
+/// always at least two dispatchers, so every callsite's interest is at worst "sometimes"
+/// and each event asks the capturing thread's own subscriber.
+fn keep_callsites_open() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        // Another global subscriber already installed does the same job.
+        let _ = tracing::subscriber::set_global_default(Undecided);
+    });
+}
+
+/// The global subscriber of [`keep_callsites_open`]: interested "sometimes", enabled
+/// never.
+struct Undecided;
+
+impl tracing::Subscriber for Undecided {
+    fn register_callsite(
+        &self,
+        _: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        tracing::subscriber::Interest::sometimes()
+    }
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        false
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {}
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
 }
 
 struct Writer(Arc<Mutex<Vec<u8>>>);
