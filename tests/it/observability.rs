@@ -28,7 +28,7 @@ use crate::support::harness::{VERIFIER, basic_header, block_on, enc, json, post_
 
 /// Runs `f` under a subscriber that records every span and event at every level, spans
 /// with their fields when they close; returns what `f` returned and the text.
-fn capture_logs<R>(f: impl FnOnce() -> R) -> (R, String) {
+pub(crate) fn capture_logs<R>(f: impl FnOnce() -> R) -> (R, String) {
     keep_callsites_open();
     let buffer = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&buffer);
@@ -222,10 +222,10 @@ fn bearer(token: &str) -> grantflow::HttpRequest {
 // ---------------------------------------------------------------------------------------
 
 /// Every secret a run used, to search the capture for.
-struct Secrets(Vec<String>);
+pub(crate) struct Secrets(pub(crate) Vec<String>);
 
 impl Secrets {
-    fn assert_absent_from(&self, what: &str, text: &str) {
+    pub(crate) fn assert_absent_from(&self, what: &str, text: &str) {
         for secret in &self.0 {
             assert!(
                 !text.contains(secret.as_str()),
@@ -329,9 +329,33 @@ fn ob_01_ob_07_every_flow_logs_its_events_and_no_secret() {
             "{logs}"
         );
     }
-    // One span per endpoint call, closed with its outcome.
+    // One span per endpoint call, closed with its outcome: the token-style endpoints, the
+    // guard, and the authorization endpoint with its approve and deny step.
     assert!(logs.contains("endpoint=\"bearer\""), "{logs}");
     assert!(logs.contains("error=\"insufficient_scope\""), "{logs}");
+    let closes = |endpoint: &str| {
+        logs.lines()
+            .filter(|l| {
+                l.contains(": close ") && l.contains(&format!("endpoint{{endpoint=\"{endpoint}\""))
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(closes("authorization").len(), 3, "{logs}");
+    let decisions = closes("authorization_decision");
+    assert_eq!(decisions.len(), 3, "{logs}");
+    assert!(
+        decisions[..2]
+            .iter()
+            .all(|l| l.contains("outcome=\"success\"") && l.contains("grant_id=")),
+        "{logs}"
+    );
+    assert!(
+        decisions[2].contains("client_id=\"app\"")
+            && decisions[2].contains("error=\"access_denied\""),
+        "{logs}"
+    );
+    // The `state` value of the requests (`s1`) is never recorded.
+    assert!(!logs.contains("s1\"") && !logs.contains("state="), "{logs}");
     secrets.assert_absent_from("the logs", &logs);
     secrets.assert_absent_from("the audit events", &format!("{events:?}"));
 }
@@ -562,9 +586,10 @@ fn ob_10_random_grant_types_map_to_the_closed_label_set() {
         .filter(|(k, _)| k == "grant_type")
         .map(|(_, v)| v.as_str())
         .collect();
+    // `none`: the authorization endpoint's calls, which have no grant type.
     assert_eq!(
         grant_types.into_iter().collect::<Vec<_>>(),
-        ["authorization_code", "other"]
+        ["authorization_code", "none", "other"]
     );
     assert_eq!(
         counter(
