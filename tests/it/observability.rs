@@ -461,6 +461,18 @@ fn ob_02_a_user_code_is_logged_as_its_keyed_fingerprint_only() {
     assert!(logs.contains("user_code_fp="), "{logs}");
     assert!(logs.contains(&grant.to_string()), "{logs}");
     assert!(logs.contains("event=\"device_code_approved\""), "{logs}");
+    // The user's decision is a call of its own, with the device's client and grant.
+    let decision = logs
+        .lines()
+        .find(|l| l.contains(": close ") && l.contains("endpoint{endpoint=\"device_decision\""))
+        .unwrap_or_else(|| panic!("{logs}"));
+    for field in [
+        "client_id=\"tv\"",
+        "outcome=\"success\"",
+        &format!("grant_id={grant}"),
+    ] {
+        assert!(decision.contains(field), "{field} in {decision}");
+    }
     let normalized = user_code.replace('-', "");
     Secrets(vec![device_code, user_code, normalized]).assert_absent_from("the logs", &logs);
 }
