@@ -125,16 +125,16 @@ fn error_label(code: &str) -> &'static str {
 /// The [`GrantType`] of `value`, a registered grant type: the built-in ones without an
 /// allocation.
 pub(crate) fn grant_type_of(value: &str) -> GrantType {
-    [
-        GrantType::AUTHORIZATION_CODE,
-        GrantType::REFRESH_TOKEN,
-        GrantType::CLIENT_CREDENTIALS,
-        GrantType::DEVICE_CODE,
-        GrantType::PASSWORD,
-    ]
-    .into_iter()
-    .find(|known| known.as_str() == value)
-    .unwrap_or_else(|| GrantType::new(value.to_owned()))
+    // A `match` compares lengths first: cheaper than a search through the constants
+    // (callgrind, `benches/README.md`).
+    match value {
+        "authorization_code" => GrantType::AUTHORIZATION_CODE,
+        "refresh_token" => GrantType::REFRESH_TOKEN,
+        "client_credentials" => GrantType::CLIENT_CREDENTIALS,
+        "password" => GrantType::PASSWORD,
+        _ if value == GrantType::DEVICE_CODE.as_str() => GrantType::DEVICE_CODE,
+        _ => GrantType::new(value.to_owned()),
+    }
 }
 
 /// One endpoint call in progress: its span, and what the request metrics will say about it.
@@ -285,8 +285,11 @@ impl<'s> Call<'s> {
     pub(crate) fn emit(&self, at: std::time::SystemTime, kind: impl FnOnce() -> EventKind) {
         self.events.emit(at, || {
             let kind = kind();
-            if let Some(grant_id) = kind.grant_id() {
-                self.grant_id(grant_id);
+            #[cfg(feature = "tracing")]
+            if !self.span.is_disabled() {
+                if let Some(grant_id) = kind.grant_id() {
+                    self.grant_id(grant_id);
+                }
             }
             kind
         });

@@ -51,9 +51,12 @@ pub(crate) fn event(kind: &EventKind) {
                 );
             }};
         }
+        // The fields are gathered only for a subscriber that takes the event.
         if kind.is_alert() {
-            log_event!(tracing::Level::WARN);
-        } else {
+            if tracing::enabled!(target: TARGET, tracing::Level::WARN) {
+                log_event!(tracing::Level::WARN);
+            }
+        } else if tracing::enabled!(target: TARGET, tracing::Level::INFO) {
             log_event!(tracing::Level::INFO);
         }
     }
