@@ -16,19 +16,35 @@
 //! thousand live tokens and purges as it goes. `guard` is the bearer guard of a resource
 //! server with its own resource identifier, checking one of a thousand live access tokens
 //! restricted to that resource. See `benches/README.md` for the figures.
+//! With the argument `sink`, the client credentials server has an audit sink that does
+//! nothing, and its delivery task runs after each request.
 
 #![allow(missing_docs, reason = "a benchmark binary")]
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, UNIX_EPOCH};
 
 use grantflow::clock::ManualClock;
 use grantflow::resource::{ResourceUri, Resources};
+use grantflow::observe::{AuditEvent, AuditSink};
 use grantflow::{
     Client, ClientSecret, ClientType, GrantType, HttpRequest, MemoryClientRegistry,
-    MemoryTokenStore, Method, Server,
+    MemoryTokenStore, Method, Server, StorageError,
 };
+
+/// An audit sink that takes every event and does nothing with it.
+#[derive(Debug)]
+struct Noop;
+
+#[async_trait::async_trait]
+impl AuditSink for Noop {
+    async fn record(&self, _: &AuditEvent) -> Result<(), StorageError> {
+        Ok(())
+    }
+}
 
 /// The memory stores never wait, so one poll finishes every request.
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
@@ -50,6 +66,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if std::env::args().any(|arg| arg == "guard") {
         return guard(requests);
     }
+    let sink = std::env::args().any(|arg| arg == "sink");
     let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
     let clients = Arc::new(MemoryClientRegistry::new());
     clients.insert(
@@ -59,14 +76,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .allowed_scope("read:data write:data")
             .build()?,
     )?;
-    let server = Server::builder(
+    let builder = Server::builder(
         "https://as.example.com",
         clients,
         Arc::new(MemoryTokenStore::new()),
     )
     .clock(Arc::new(clock.clone()))
-    .access_token_ttl(Duration::from_secs(1))
-    .build()?;
+    .access_token_ttl(Duration::from_secs(1));
+    let server = if sink {
+        builder.audit_sink(Arc::new(Noop)).build()?
+    } else {
+        builder.build()?
+    };
+    let mut delivery: Option<Pin<Box<dyn Future<Output = ()>>>> = server
+        .audit_delivery()
+        .map(|delivery| Box::pin(delivery.run()) as Pin<Box<dyn Future<Output = ()>>>);
     for _ in 0..requests {
         clock.advance(Duration::from_millis(1));
         let request = HttpRequest::new(Method::Post)
@@ -76,6 +100,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let response = block_on(server.token(std::hint::black_box(&request)))?;
         if response.status.as_u16() != 200 {
             return Err(format!("status {}", response.status.as_u16()).into());
+        }
+        if let Some(delivery) = &mut delivery {
+            let _ = delivery
+                .as_mut()
+                .poll(&mut Context::from_waker(Waker::noop()));
         }
     }
     println!("{requests} client credentials requests");

@@ -27,6 +27,13 @@ use crate::render::{JsonObject, is_error_char};
 pub struct ErrorCode(Cow<'static, str>);
 
 impl ErrorCode {
+    /// A code the crate knows to be valid (a constant of RFC 6750 or another
+    /// specification without a constant here).
+    #[cfg(feature = "oidc")]
+    pub(crate) const fn from_static(code: &'static str) -> Self {
+        Self(Cow::Borrowed(code))
+    }
+
     /// `invalid_request`: a parameter is missing, repeated, malformed or unsupported
     /// ([RFC 6749 §5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2)).
     pub const INVALID_REQUEST: Self = Self(Cow::Borrowed("invalid_request"));

@@ -9,6 +9,7 @@ use crate::endpoint::cors;
 use crate::error::ConfigError;
 use crate::grant::GrantHandler;
 use crate::http::{HttpRequest, HttpResponse, Method, Status, serve_get};
+use crate::observe::call::{Endpoint, Outcome};
 use crate::render::JsonObject;
 use crate::server::Server;
 use crate::types::GrantType;
@@ -436,7 +437,10 @@ impl Server {
     /// [RFC 7009 §2.2.1]: https://www.rfc-editor.org/rfc/rfc7009#section-2.2.1
     /// [RFC 9700 §2.1.1]: https://www.rfc-editor.org/rfc/rfc9700#section-2.1.1
     pub fn metadata(&self) -> HttpResponse {
-        self.state().metadata.to_response()
+        let call = self.call(Endpoint::Metadata);
+        let response = self.state().metadata.to_response();
+        call.finish(Outcome::Success);
+        response
     }
 
     /// The path to route to [`metadata`](Self::metadata):
@@ -464,19 +468,29 @@ impl Server {
     ///
     /// [RFC 8414 §3]: https://www.rfc-editor.org/rfc/rfc8414#section-3
     pub fn serve_metadata(&self, request: &HttpRequest, path: &str) -> HttpResponse {
-        serve_document(
-            request,
-            path,
-            &self.state().metadata,
-            self.config().http.cors,
-        )
+        self.serve_document(Endpoint::Metadata, request, path, &self.state().metadata)
+    }
+
+    /// Routes a request for the well-known `document`, as the `endpoint` call: `GET` or
+    /// `HEAD` of exactly its path gets it, another path 404, another method 405 with
+    /// `Allow: GET, HEAD`; with CORS on, any origin may read it and `OPTIONS` answers the
+    /// preflight.
+    pub(crate) fn serve_document(
+        &self,
+        endpoint: Endpoint,
+        request: &HttpRequest,
+        path: &str,
+        document: &Metadata,
+    ) -> HttpResponse {
+        let call = self.call(endpoint);
+        let response = document_response(request, path, document, self.config().http.cors);
+        call.finish_with(&response);
+        response
     }
 }
 
-/// Routes a request for the well-known `document`: `GET` or `HEAD` of exactly its path
-/// gets it, another path 404, another method 405 with `Allow: GET, HEAD`; with `cors`,
-/// any origin may read it and `OPTIONS` answers the preflight.
-pub(crate) fn serve_document(
+/// The answer of [`Server::serve_document`].
+fn document_response(
     request: &HttpRequest,
     path: &str,
     document: &Metadata,

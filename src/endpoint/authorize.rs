@@ -37,6 +37,7 @@ use crate::grant::resolve_scope;
 use crate::grant::resource::{Requested, resolve_resources};
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
 use crate::observe::EventKind;
+use crate::observe::call::{Call, Endpoint, Outcome};
 use crate::params::{FormLimits, Pairs, first_repeated, parse_pairs};
 use crate::pkce::{CodeChallenge, PkceMethod};
 use crate::secret::AuthorizationCode;
@@ -208,7 +209,13 @@ impl PendingAuthorization {
             let authentication = crate::oidc::Authentication::new(subject);
             return self.approve_authentication(authentication, granted).await;
         }
-        self.issue_code(subject, granted, None).await
+        let server = self.server.clone();
+        let call = server.decision_call(&self);
+        let decided = call
+            .run(self.issue_code(subject, granted, None, &call))
+            .await;
+        finish_decision(call, &decided);
+        decided
     }
 
     /// Issues the code of [`approve`](Self::approve), with the OpenID Connect context of
@@ -218,6 +225,7 @@ impl PendingAuthorization {
         subject: Subject,
         granted: Scope,
         openid: Option<Arc<OpenIdContext>>,
+        call: &Call<'_>,
     ) -> Result<HttpResponse, ApproveError> {
         if !granted.is_subset_of(&self.scope) {
             let response = self
@@ -229,7 +237,7 @@ impl PendingAuthorization {
             });
         }
         if granted.is_empty() {
-            return Ok(self.deny());
+            return Ok(self.refuse_in(ErrorCode::ACCESS_DENIED, call));
         }
         let config = self.server.config();
         let random = &*config.random;
@@ -266,7 +274,7 @@ impl PendingAuthorization {
         };
         match config.code_flow.store.insert(code.hash(), grant).await {
             Ok(()) => {
-                self.server.events().emit(now, || consent);
+                call.emit(now, || consent);
                 Ok(target.respond(&[("code", code.expose_secret())]))
             }
             Err(source) => {
@@ -289,13 +297,24 @@ impl PendingAuthorization {
     ///
     /// [RFC 6749 §4.1.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1
     pub fn deny(self) -> HttpResponse {
-        self.server
-            .events()
-            .emit(self.server.now(), || EventKind::ConsentDenied {
+        let server = self.server.clone();
+        let call = server.decision_call(&self);
+        let response = call.run_now(|| self.refuse_in(ErrorCode::ACCESS_DENIED, &call));
+        call.finish(Outcome::Success);
+        response
+    }
+
+    /// The redirect with the error `code`, during the decision `call`; `access_denied`
+    /// records the user's refusal as a `consent_denied` event.
+    pub(crate) fn refuse_in(&self, code: ErrorCode, call: &Call<'_>) -> HttpResponse {
+        if code == ErrorCode::ACCESS_DENIED {
+            call.emit(self.server.now(), || EventKind::ConsentDenied {
                 client_id: self.client.id().clone(),
             });
-        self.target()
-            .error(&OAuthError::new(ErrorCode::ACCESS_DENIED))
+        }
+        let response = self.target().error(&OAuthError::new(code.clone()));
+        call.refused(code);
+        response
     }
 
     pub(crate) fn target(&self) -> Target<'_> {
@@ -306,6 +325,29 @@ impl PendingAuthorization {
             see_other: self.see_other,
         }
     }
+}
+
+impl Server {
+    /// Starts observing the resource owner's decision on `pending`.
+    pub(crate) fn decision_call(&self, pending: &PendingAuthorization) -> Call<'_> {
+        let call = self.call(Endpoint::AuthorizationDecision);
+        call.accepted(pending.client.id());
+        call
+    }
+}
+
+/// Ends the decision `call`, which `decided`: a refusal redirect was recorded by
+/// [`PendingAuthorization::refuse_in`]; an approval the server could not take is the
+/// `server_error` redirect the client sees, or the fault of the code store.
+pub(crate) fn finish_decision(call: Call<'_>, decided: &Result<HttpResponse, ApproveError>) {
+    call.finish(match decided {
+        Ok(_) => Outcome::Success,
+        Err(ApproveError {
+            cause: ApproveCause::Storage(fault),
+            ..
+        }) => Outcome::StorageFault(fault),
+        Err(_) => Outcome::Refused(Some("server_error")),
+    });
 }
 
 /// Why [`Server::authorize`] did not produce a [`PendingAuthorization`].
@@ -691,13 +733,34 @@ impl Server {
         &self,
         request: &HttpRequest,
     ) -> Result<PendingAuthorization, AuthorizeError> {
+        let call = self.call(Endpoint::Authorization);
+        let validated = call.run(self.validate_authorization(request, &call)).await;
+        call.finish(match &validated {
+            Ok(_) => Outcome::Success,
+            Err(AuthorizeError::Rejected(error)) => Outcome::Refused(Some(error.code().as_str())),
+            Err(AuthorizeError::Redirect(error)) => {
+                Outcome::Refused(Some(error.error().code().as_str()))
+            }
+            Err(AuthorizeError::Storage(fault)) => Outcome::StorageFault(fault),
+        });
+        validated
+    }
+
+    /// The work of [`authorize`](Self::authorize), inside its span.
+    async fn validate_authorization(
+        &self,
+        request: &HttpRequest,
+        call: &Call<'_>,
+    ) -> Result<PendingAuthorization, AuthorizeError> {
         let (raw, is_post) = request_parameters(request)?;
         let params = Params::parse(raw, &self.config().http.form_limits)
             .map_err(AuthorizeError::Rejected)?;
 
         // Stage A: errors are shown locally, never redirected.
-        let client = self.requesting_client(&params).await?;
+        let client = self.requesting_client(&params, call).await?;
         let (redirect_uri, redirect_uri_sent) = self.verified_redirect_uri(&params, &client)?;
+        // The client is the registered one whose redirect URI was verified (OB-05).
+        call.accepted(client.id());
         let state = echoable_state(&params)?;
         check_response_mode(&params)?;
 
@@ -746,13 +809,18 @@ impl Server {
     /// A2: `client_id` present once and registered ([RFC 6749 §4.1.2.1]).
     ///
     /// [RFC 6749 §4.1.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1
-    async fn requesting_client(&self, params: &Params<'_>) -> Result<Arc<Client>, AuthorizeError> {
+    async fn requesting_client(
+        &self,
+        params: &Params<'_>,
+        call: &Call<'_>,
+    ) -> Result<Arc<Client>, AuthorizeError> {
         if params.count("client_id") > 1 {
             return Err(rejected("repeated client_id"));
         }
         let Some(client_id) = params.get("client_id") else {
             return Err(rejected("client_id required"));
         };
+        call.claimed(client_id);
         match find_presented_client(&*self.config().clients.registry, client_id).await? {
             Some(client) => Ok(client),
             None => Err(rejected("unknown client")),

@@ -6,6 +6,7 @@ use super::cors;
 use crate::error::Error;
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
 use crate::jose::JwksSource;
+use crate::observe::call::{Endpoint, Outcome};
 use crate::server::Server;
 
 impl Server {
@@ -28,6 +29,17 @@ impl Server {
     /// # Errors
     /// [`Error::Storage`] when the key set's store failed.
     pub async fn jwks(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
+        let call = self.call(Endpoint::Jwks);
+        let served = call.run(self.jwks_response(request)).await;
+        match &served {
+            Ok(response) => call.finish_with(response),
+            Err(fault) => call.finish(Outcome::Fault(fault)),
+        }
+        served
+    }
+
+    /// The work of [`jwks`](Self::jwks), inside its span.
+    async fn jwks_response(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
         let cors = self.config().http.cors;
         match request.method() {
             Method::Get | Method::Head => {}

@@ -95,6 +95,7 @@ impl Server {
             id_token.as_deref(),
         );
         let refreshed = refresh_token.is_some();
+        let signed_in = id_token.is_some();
         call.emit(now, || {
             let (client_id, subject, scope) = (client.id().clone(), grant.subject, grant.scope);
             if grant.rotate.is_some() {
@@ -104,6 +105,7 @@ impl Server {
                     grant_id,
                     scope,
                     refresh_token: refreshed,
+                    id_token: signed_in,
                 }
             } else {
                 EventKind::TokenIssued {
@@ -113,6 +115,7 @@ impl Server {
                     grant_id,
                     scope,
                     refresh_token: refreshed,
+                    id_token: signed_in,
                 }
             }
         });

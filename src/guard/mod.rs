@@ -21,6 +21,8 @@ use std::time::SystemTime;
 use crate::clock::Clock;
 use crate::config::UrlSchemes;
 use crate::endpoint::is_form_content_type;
+#[cfg(feature = "oidc")]
+use crate::error::ErrorCode;
 use crate::error::{ConfigError, Error, StorageError};
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
 use crate::observe::Events;
@@ -533,22 +535,34 @@ impl BearerGuard {
         Ok(info)
     }
 
-    /// The refusal of a token that is not active for this use: 401 `invalid_token`.
+    /// The refusal of a token that is not active for this use: 401 `invalid_token`,
+    /// recorded in `call`.
     #[cfg(feature = "oidc")]
-    pub(crate) fn invalid_token(&self, required: &Scope) -> GuardRejection {
-        GuardRejection::Refused(self.challenge(&Refusal::InvalidToken, required))
+    pub(crate) fn invalid_token(&self, required: &Scope, call: &Call<'_>) -> GuardRejection {
+        self.refuse(Refusal::InvalidToken, required, call)
+    }
+
+    /// The challenge of `refusal`, recorded in `call`.
+    #[cfg(feature = "oidc")]
+    fn refuse(&self, refusal: Refusal, required: &Scope, call: &Call<'_>) -> GuardRejection {
+        call.refused(refusal.error().map(ErrorCode::from_static));
+        GuardRejection::Refused(self.challenge(&refusal, required))
     }
 
     /// [`check`](Self::check) in the token store, with the whole record of the token (a
-    /// guard that verifies offline has no record, and refuses every token here).
+    /// guard that verifies offline has no record, and refuses every token here), as part
+    /// of the endpoint `call`.
     #[cfg(feature = "oidc")]
     pub(crate) async fn check_record(
         &self,
         request: &HttpRequest,
         required: &Scope,
+        call: &Call<'_>,
     ) -> Result<TokenRecord, GuardRejection> {
-        let refuse = |refusal| GuardRejection::Refused(self.challenge(&refusal, required));
+        let refuse = |refusal| self.refuse(refusal, required, call);
         let token = self.find_token(request).map_err(refuse)?;
+        // OB-02: the token's keyed fingerprint, never the token.
+        call.token(&token);
         let record = match &self.tokens {
             Tokens::Store(store) if is_token68(&token) => {
                 self.look_up(&**store, &token, self.clock.now()).await?
@@ -558,6 +572,8 @@ impl BearerGuard {
         let Some(record) = record else {
             return Err(refuse(Refusal::InvalidToken));
         };
+        call.accepted(&record.client_id);
+        call.grant_id(record.grant_id);
         if !required.is_subset_of(&record.scope) {
             return Err(refuse(Refusal::InsufficientScope));
         }

@@ -79,6 +79,9 @@ pub enum EventKind {
         scope: Scope,
         /// Whether a refresh token was issued too.
         refresh_token: bool,
+        /// Whether an OpenID Connect ID token was issued too
+        /// ([Core §3.1.3.3](https://openid.net/specs/openid-connect-core-1_0.html#TokenResponse)).
+        id_token: bool,
     },
     /// `token_refreshed`: a refresh token was rotated out for new tokens
     /// ([RFC 6749 §6](https://www.rfc-editor.org/rfc/rfc6749#section-6)).
@@ -94,6 +97,9 @@ pub enum EventKind {
         scope: Scope,
         /// Whether a successor refresh token was issued.
         refresh_token: bool,
+        /// Whether a new ID token was issued
+        /// ([Core §12.2](https://openid.net/specs/openid-connect-core-1_0.html#RefreshTokenResponse)).
+        id_token: bool,
     },
     /// `refresh_reuse_detected`: a refresh token that was already rotated out came back
     /// ([RFC 9700 §4.14.2](https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2)). The
@@ -367,6 +373,7 @@ impl EventKind {
                 grant_id,
                 scope,
                 refresh_token,
+                id_token,
             } => {
                 fields.grant_type = Some(grant_type.as_str());
                 fields.client_id = Some(client_id);
@@ -374,6 +381,7 @@ impl EventKind {
                 fields.grant_id = Some(*grant_id);
                 fields.scope = Some(scope);
                 fields.refresh_token = Some(*refresh_token);
+                fields.id_token = Some(*id_token);
             }
             Self::TokenRefreshed {
                 client_id,
@@ -381,12 +389,14 @@ impl EventKind {
                 grant_id,
                 scope,
                 refresh_token,
+                id_token,
             } => {
                 fields.client_id = Some(client_id);
                 fields.subject = subject.as_ref();
                 fields.grant_id = Some(*grant_id);
                 fields.scope = Some(scope);
                 fields.refresh_token = Some(*refresh_token);
+                fields.id_token = Some(*id_token);
             }
             Self::RefreshReuseDetected {
                 client_id,
@@ -487,6 +497,7 @@ pub(crate) struct Fields<'a> {
     pub(crate) scope: Option<&'a Scope>,
     pub(crate) grant_type: Option<&'a str>,
     pub(crate) refresh_token: Option<bool>,
+    pub(crate) id_token: Option<bool>,
     pub(crate) revoked: Option<bool>,
     pub(crate) code: Option<&'static str>,
     pub(crate) cause: Option<&'static str>,

@@ -23,11 +23,13 @@
 //! | `grantflow_store_errors_total` | counter | `endpoint` |
 //! | `grantflow_audit_events_dropped_total` | counter | |
 //!
-//! Label values come from closed sets only: `endpoint` (`token`, `device_authorization`,
-//! `device_verification`, `revocation`, `introspection`, `bearer`); `grant_type` (the grant
+//! Label values come from closed sets only: `endpoint` (`authorization`,
+//! `authorization_decision`, `token`, `device_authorization`, `device_verification`,
+//! `device_decision`, `revocation`, `introspection`, `bearer`, `jwks`, `metadata`,
+//! `openid_configuration`, `userinfo`, `end_session`); `grant_type` (the grant
 //! types the server registered, `other` for anything else a request sent, `none`);
 //! `outcome` (`success`, `refused`, `fault`); `error` (the error codes of RFC 6749,
-//! RFC 6750 and RFC 8628, `other`, or `none`); `event` and `limiter` (the names of
+//! RFC 6750, RFC 8628 and OpenID Connect Core, `other`, or `none`); `event` and `limiter` (the names of
 //! [`EventKind`] and [`Limiter`]). A `client_id` label exists only for the clients of
 //! [`ServerBuilder::metric_client_labels`](crate::ServerBuilder::metric_client_labels)
 //! (`other` for the rest). Latency is read from the server's
@@ -186,10 +188,5 @@ impl Server {
             .audit
             .as_ref()
             .map_or(0, |(queue, _)| queue.dropped_count())
-    }
-
-    /// The server's event stream.
-    pub(crate) fn events(&self) -> &Events {
-        &self.state().events
     }
 }

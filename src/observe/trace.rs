@@ -38,6 +38,7 @@ pub(crate) fn event(kind: &EventKind) {
                     scope = f.scope.map(|s| s.as_str()),
                     grant_type = f.grant_type,
                     refresh_token = f.refresh_token,
+                    id_token = f.id_token,
                     revoked = f.revoked,
                     code = f.code,
                     cause = f.cause,
@@ -50,9 +51,12 @@ pub(crate) fn event(kind: &EventKind) {
                 );
             }};
         }
+        // The fields are gathered only for a subscriber that takes the event.
         if kind.is_alert() {
-            log_event!(tracing::Level::WARN);
-        } else {
+            if tracing::enabled!(target: TARGET, tracing::Level::WARN) {
+                log_event!(tracing::Level::WARN);
+            }
+        } else if tracing::enabled!(target: TARGET, tracing::Level::INFO) {
             log_event!(tracing::Level::INFO);
         }
     }
@@ -74,7 +78,7 @@ pub(crate) fn audit_events_dropped(why: &'static str) {
 /// Logs a store or plug-in fault of `endpoint` at `ERROR`, with the cause chain the client
 /// never sees (`Error::source`).
 #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
-pub(crate) fn fault(endpoint: &'static str, error: &crate::error::Error) {
+pub(crate) fn fault(endpoint: &'static str, error: &(dyn std::error::Error + 'static)) {
     #[cfg(feature = "tracing")]
     tracing::error!(
         target: TARGET,

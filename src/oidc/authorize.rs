@@ -6,10 +6,13 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::endpoint::authorize::{ApproveError, AuthorizeError, PendingAuthorization};
+use crate::endpoint::authorize::{
+    ApproveError, AuthorizeError, PendingAuthorization, finish_decision,
+};
 use crate::error::{ErrorCode, OAuthError, StorageError};
 use crate::http::HttpResponse;
 use crate::jose::{Algorithm, KeySetError};
+use crate::observe::call::{Call, Outcome};
 use crate::oidc::{InteractionNeeded, OpenIdRequest, RequestContext, subject_identifier};
 use crate::server::Server;
 use crate::store::OpenIdContext;
@@ -137,7 +140,11 @@ impl PendingAuthorization {
     /// Send it once the user can no longer be asked (`prompt=none`), or when the
     /// authentication cannot meet the request.
     pub fn refuse(self, why: InteractionNeeded) -> HttpResponse {
-        self.target().error(&OAuthError::new(why.error_code()))
+        let server = self.server.clone();
+        let call = server.decision_call(&self);
+        let response = call.run_now(|| self.refuse_in(why.error_code(), &call));
+        call.finish(Outcome::Success);
+        response
     }
 
     /// The user signed in as `authentication` says and consented to `granted`: issues
@@ -164,12 +171,31 @@ impl PendingAuthorization {
         authentication: Authentication,
         granted: Scope,
     ) -> Result<HttpResponse, ApproveError> {
+        let server = self.server.clone();
+        let call = server.decision_call(&self);
+        let decided = call
+            .run(self.authenticated(authentication, granted, &call))
+            .await;
+        finish_decision(call, &decided);
+        decided
+    }
+
+    /// The work of [`approve_authentication`](Self::approve_authentication), inside the
+    /// decision's span.
+    async fn authenticated(
+        self,
+        authentication: Authentication,
+        granted: Scope,
+        call: &Call<'_>,
+    ) -> Result<HttpResponse, ApproveError> {
         let Some(openid) = &self.openid else {
-            return self.issue_code(authentication.subject, granted, None).await;
+            return self
+                .issue_code(authentication.subject, granted, None, call)
+                .await;
         };
         let now = self.server.now();
         if !self.is_for(&authentication.subject) {
-            return Ok(self.refuse(InteractionNeeded::Login));
+            return Ok(self.refuse_in(InteractionNeeded::Login.error_code(), call));
         }
         if let Some(essential) = openid.essential_acr() {
             if !authentication
@@ -177,7 +203,10 @@ impl PendingAuthorization {
                 .as_deref()
                 .is_some_and(|acr| essential.contains(&acr))
             {
-                return Ok(self.refuse(InteractionNeeded::UnmetAuthenticationRequirements));
+                return Ok(self.refuse_in(
+                    InteractionNeeded::UnmetAuthenticationRequirements.error_code(),
+                    call,
+                ));
             }
         }
         if let Some(max_age) = openid.max_age() {
@@ -195,13 +224,13 @@ impl PendingAuthorization {
                 .duration_since(auth_time)
                 .is_ok_and(|age| age.as_secs() > max_age.as_secs().max(SIGN_IN_MARGIN));
             if too_old {
-                return Ok(self.refuse(InteractionNeeded::Login));
+                return Ok(self.refuse_in(InteractionNeeded::Login.error_code(), call));
             }
         }
         // A sign-in in the future (beyond a minute of clock skew) is not one.
         let latest = now.checked_add(Duration::from_secs(60)).unwrap_or(now);
         if authentication.auth_time.is_some_and(|at| at > latest) {
-            return Ok(self.refuse(InteractionNeeded::Login));
+            return Ok(self.refuse_in(InteractionNeeded::Login.error_code(), call));
         }
         let secret = self.server.config().openid.pairwise_secret.as_ref();
         let Ok(sub) = subject_identifier(&self.client, &authentication.subject, secret) else {
@@ -222,8 +251,13 @@ impl PendingAuthorization {
             .with_acr(authentication.acr.as_deref())
             .with_amr(authentication.amr)
             .with_claims(openid.claims.as_ref().map(|c| c.to_json()).as_deref());
-        self.issue_code(authentication.subject, granted, Some(Arc::new(context)))
-            .await
+        self.issue_code(
+            authentication.subject,
+            granted,
+            Some(Arc::new(context)),
+            call,
+        )
+        .await
     }
 }
 

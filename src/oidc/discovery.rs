@@ -8,7 +8,8 @@ use crate::config::Config;
 use crate::error::ConfigError;
 use crate::grant::GrantHandler;
 use crate::http::{HttpRequest, HttpResponse};
-use crate::metadata::{Metadata, openid_configuration_url, serve_document, write_members};
+use crate::metadata::{Metadata, openid_configuration_url, write_members};
+use crate::observe::call::{Endpoint, Outcome};
 use crate::oidc::claims::SCOPE_CLAIMS;
 use crate::render::JsonObject;
 use crate::server::Server;
@@ -94,10 +95,11 @@ impl Server {
     /// `id_token_signing_alg_values_supported`, `claims_supported`,
     /// `claims_parameter_supported` and the others this configuration enables.
     pub fn openid_configuration(&self) -> Option<HttpResponse> {
-        self.state()
-            .openid_configuration
-            .as_ref()
-            .map(Metadata::to_response)
+        let document = self.state().openid_configuration.as_ref()?;
+        let call = self.call(Endpoint::OpenidConfiguration);
+        let response = document.to_response();
+        call.finish(Outcome::Success);
+        Some(response)
     }
 
     /// The path of the discovery document: the issuer's path followed by
@@ -122,11 +124,6 @@ impl Server {
         path: &str,
     ) -> Option<HttpResponse> {
         let document = self.state().openid_configuration.as_ref()?;
-        Some(serve_document(
-            request,
-            path,
-            document,
-            self.config().http.cors,
-        ))
+        Some(self.serve_document(Endpoint::OpenidConfiguration, request, path, document))
     }
 }

@@ -12,6 +12,7 @@ use crate::endpoint::is_form_content_type;
 use crate::error::StorageError;
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
 use crate::jose::Validation;
+use crate::observe::call::{Call, Endpoint, Outcome};
 use crate::oidc::authorize::key_set_fault;
 use crate::oidc::subject_identifier;
 use crate::params::{Form, FormLimits};
@@ -173,8 +174,28 @@ impl Server {
     /// [`LogoutError::Rejected`] for an invalid request (show an error page, never
     /// redirect), [`LogoutError::Storage`] when the registry or key set fails.
     pub async fn end_session(&self, request: &HttpRequest) -> Result<PendingLogout, LogoutError> {
+        let call = self.call(Endpoint::EndSession);
+        let checked = call.run(self.check_logout(request, &call)).await;
+        call.finish(match &checked {
+            Ok(_) => Outcome::Success,
+            Err(LogoutError::Rejected(_)) => Outcome::Refused(Some("invalid_request")),
+            Err(LogoutError::Storage(fault)) => Outcome::StorageFault(fault),
+        });
+        checked
+    }
+
+    /// The work of [`end_session`](Self::end_session), inside its span: neither
+    /// `id_token_hint` nor `state` is recorded.
+    async fn check_logout(
+        &self,
+        request: &HttpRequest,
+        call: &Call<'_>,
+    ) -> Result<PendingLogout, LogoutError> {
         let config = self.config();
         let form = parameters(request, &config.http.form_limits)?;
+        if let Some(claimed) = form.get("client_id") {
+            call.claimed(claimed);
+        }
         let state = form.get("state");
         if state.is_some_and(|s| !state_is_echoable(s)) {
             return Err(LogoutError::Rejected("state must be printable ASCII"));
@@ -213,6 +234,10 @@ impl Server {
         };
         if client_id.is_some() && client.is_none() {
             return Err(LogoutError::Rejected("unknown client"));
+        }
+        // The client is accepted when a verified ID token names it (OB-05).
+        if let (Some(client), Some(_)) = (&client, &hinted_sub) {
+            call.accepted(client.id());
         }
         let redirect = match form.get("post_logout_redirect_uri") {
             None => None,

@@ -10,6 +10,7 @@ use crate::error::{Error, Rejection};
 use crate::guard::GuardRejection;
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
 use crate::jose::{Algorithm, Claims, JwtUse};
+use crate::observe::call::{Call, Endpoint, Outcome};
 use crate::oidc::Target;
 use crate::oidc::tokens::signing_fault;
 use crate::server::Server;
@@ -47,10 +48,19 @@ impl Server {
             return Ok(cors::preflight(request, "GET, POST"));
         }
         let mut origin = None;
-        let response = match self.userinfo_response(request, &mut origin).await {
-            Ok(response) => response,
-            Err(GuardRejection::Refused(response)) => response,
-            Err(GuardRejection::Fault(fault)) => return Err(fault),
+        let call = self.call(Endpoint::Userinfo);
+        let served = call
+            .run(self.userinfo_response(request, &mut origin, &call))
+            .await;
+        let response = match served {
+            Ok(response) | Err(GuardRejection::Refused(response)) => {
+                call.finish_with(&response);
+                response
+            }
+            Err(GuardRejection::Fault(fault)) => {
+                call.finish(Outcome::Fault(&fault));
+                return Err(fault);
+            }
         };
         let response = if cors {
             cors::per_client(response, origin)
@@ -69,6 +79,7 @@ impl Server {
         &self,
         request: &'r HttpRequest,
         origin: &mut Option<&'r str>,
+        call: &Call<'_>,
     ) -> Result<HttpResponse, GuardRejection> {
         if !matches!(request.method(), Method::Get | Method::Post) {
             return Ok(
@@ -78,18 +89,21 @@ impl Server {
         let config = self.config();
         let required = Scope::parse("openid").unwrap_or_else(|_| Scope::empty());
         let guard = self.bearer_guard();
-        let record = guard.check_record(request, &required).await?;
+        let record = guard.check_record(request, &required, call).await?;
         let (Some(context), Some(subject)) = (&record.openid, &record.subject) else {
-            return Err(guard.invalid_token(&required));
+            return Err(guard.invalid_token(&required, call));
         };
         let Some(client) = config.clients.registry.find(&record.client_id).await? else {
-            return Err(guard.invalid_token(&required));
+            return Err(guard.invalid_token(&required, call));
         };
         if config.http.cors {
             let localhost = config.code_flow.localhost_port;
             match cors::allowed_origin(request, &client, &config.issuer, localhost) {
                 Ok(allowed) => *origin = allowed,
-                Err(Rejection::Refused(refusal)) => return Ok(refusal.to_response()),
+                Err(Rejection::Refused(refusal)) => {
+                    call.refused(refusal.code().clone());
+                    return Ok(refusal.to_response());
+                }
                 Err(Rejection::Fault(fault)) => return Err(GuardRejection::Fault(fault)),
             }
         }
@@ -106,7 +120,7 @@ impl Server {
             ));
         };
         let (Some(alg), Some(keys)) = (Algorithm::from_name(alg), &config.jwt.keys) else {
-            return Err(guard.invalid_token(&required));
+            return Err(guard.invalid_token(&required, call));
         };
         let now: SystemTime = self.now();
         let mut claims = Claims::new()

@@ -29,7 +29,7 @@ use serde_json::Value;
 use crate::support::resource::*;
 
 /// The default audience of the test servers' JWT access tokens.
-const DEFAULT_AUD: &str = "https://default.example.com";
+pub(crate) const DEFAULT_AUD: &str = "https://default.example.com";
 /// A confidential client registered for opaque access tokens.
 const OPAQUE: (&str, &str) = ("opaque-backend", "opaque-secret-5Tq");
 /// A confidential client registered for JWT access tokens.
@@ -44,7 +44,7 @@ fn key_set(store: Arc<dyn KeySetStore>) -> KeySet {
 }
 
 /// A key set over a fresh store whose first ES256 key signs from [`t0`].
-fn bootstrapped() -> KeySet {
+pub(crate) fn bootstrapped() -> KeySet {
     let keys = key_set(Arc::new(MemoryKeySetStore::new()));
     block_on(keys.bootstrap(es256(), t0())).expect("bootstrap");
     keys
@@ -56,7 +56,7 @@ fn es256() -> Arc<SigningKey> {
 
 /// The resource harness, plus [`OPAQUE`] and [`JWT`], issuing JWT access tokens signed by
 /// `keys` with `settings`.
-fn harness_with(keys: KeySet, settings: JwtAccessTokens) -> Harness {
+pub(crate) fn harness_with(keys: KeySet, settings: JwtAccessTokens) -> Harness {
     let clients = registry();
     for ((id, secret), format) in [
         (OPAQUE, AccessTokenFormat::Opaque),

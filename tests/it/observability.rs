@@ -28,7 +28,8 @@ use crate::support::harness::{VERIFIER, basic_header, block_on, enc, json, post_
 
 /// Runs `f` under a subscriber that records every span and event at every level, spans
 /// with their fields when they close; returns what `f` returned and the text.
-fn capture_logs<R>(f: impl FnOnce() -> R) -> (R, String) {
+pub(crate) fn capture_logs<R>(f: impl FnOnce() -> R) -> (R, String) {
+    keep_callsites_open();
     let buffer = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&buffer);
     let subscriber = tracing_subscriber::fmt()
@@ -40,6 +41,48 @@ fn capture_logs<R>(f: impl FnOnce() -> R) -> (R, String) {
     let result = tracing::subscriber::with_default(subscriber, f);
     let text = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
     (result, text)
+}
+
+/// Installs, once, a global subscriber that takes nothing but answers every callsite
+/// "sometimes", so that a callsite's cached interest is never "never".
+///
+/// `tracing` caches each callsite's interest when the callsite is first hit. While at most
+/// one dispatcher exists, it asks only the default dispatcher *of the thread that hit it*:
+/// a test without a subscriber that reaches a callsite first (another test's server
+/// dropping an audit event, say) would cache "never" for every thread, and the capture of
+/// a test running at the same time would miss that event. With this subscriber there are
+/// always at least two dispatchers, so every callsite's interest is at worst "sometimes"
+/// and each event asks the capturing thread's own subscriber.
+fn keep_callsites_open() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        // Another global subscriber already installed does the same job.
+        let _ = tracing::subscriber::set_global_default(Undecided);
+    });
+}
+
+/// The global subscriber of [`keep_callsites_open`]: interested "sometimes", enabled
+/// never.
+struct Undecided;
+
+impl tracing::Subscriber for Undecided {
+    fn register_callsite(
+        &self,
+        _: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        tracing::subscriber::Interest::sometimes()
+    }
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        false
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {}
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
 }
 
 struct Writer(Arc<Mutex<Vec<u8>>>);
@@ -179,10 +222,10 @@ fn bearer(token: &str) -> grantflow::HttpRequest {
 // ---------------------------------------------------------------------------------------
 
 /// Every secret a run used, to search the capture for.
-struct Secrets(Vec<String>);
+pub(crate) struct Secrets(pub(crate) Vec<String>);
 
 impl Secrets {
-    fn assert_absent_from(&self, what: &str, text: &str) {
+    pub(crate) fn assert_absent_from(&self, what: &str, text: &str) {
         for secret in &self.0 {
             assert!(
                 !text.contains(secret.as_str()),
@@ -286,9 +329,33 @@ fn ob_01_ob_07_every_flow_logs_its_events_and_no_secret() {
             "{logs}"
         );
     }
-    // One span per endpoint call, closed with its outcome.
+    // One span per endpoint call, closed with its outcome: the token-style endpoints, the
+    // guard, and the authorization endpoint with its approve and deny step.
     assert!(logs.contains("endpoint=\"bearer\""), "{logs}");
     assert!(logs.contains("error=\"insufficient_scope\""), "{logs}");
+    let closes = |endpoint: &str| {
+        logs.lines()
+            .filter(|l| {
+                l.contains(": close ") && l.contains(&format!("endpoint{{endpoint=\"{endpoint}\""))
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(closes("authorization").len(), 3, "{logs}");
+    let decisions = closes("authorization_decision");
+    assert_eq!(decisions.len(), 3, "{logs}");
+    assert!(
+        decisions[..2]
+            .iter()
+            .all(|l| l.contains("outcome=\"success\"") && l.contains("grant_id=")),
+        "{logs}"
+    );
+    assert!(
+        decisions[2].contains("client_id=\"app\"")
+            && decisions[2].contains("error=\"access_denied\""),
+        "{logs}"
+    );
+    // The `state` value of the requests (`s1`) is never recorded.
+    assert!(!logs.contains("s1\"") && !logs.contains("state="), "{logs}");
     secrets.assert_absent_from("the logs", &logs);
     secrets.assert_absent_from("the audit events", &format!("{events:?}"));
 }
@@ -394,6 +461,18 @@ fn ob_02_a_user_code_is_logged_as_its_keyed_fingerprint_only() {
     assert!(logs.contains("user_code_fp="), "{logs}");
     assert!(logs.contains(&grant.to_string()), "{logs}");
     assert!(logs.contains("event=\"device_code_approved\""), "{logs}");
+    // The user's decision is a call of its own, with the device's client and grant.
+    let decision = logs
+        .lines()
+        .find(|l| l.contains(": close ") && l.contains("endpoint{endpoint=\"device_decision\""))
+        .unwrap_or_else(|| panic!("{logs}"));
+    for field in [
+        "client_id=\"tv\"",
+        "outcome=\"success\"",
+        &format!("grant_id={grant}"),
+    ] {
+        assert!(decision.contains(field), "{field} in {decision}");
+    }
     let normalized = user_code.replace('-', "");
     Secrets(vec![device_code, user_code, normalized]).assert_absent_from("the logs", &logs);
 }
@@ -519,9 +598,10 @@ fn ob_10_random_grant_types_map_to_the_closed_label_set() {
         .filter(|(k, _)| k == "grant_type")
         .map(|(_, v)| v.as_str())
         .collect();
+    // `none`: the authorization endpoint's calls, which have no grant type.
     assert_eq!(
         grant_types.into_iter().collect::<Vec<_>>(),
-        ["authorization_code", "other"]
+        ["authorization_code", "none", "other"]
     );
     assert_eq!(
         counter(

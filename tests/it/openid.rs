@@ -1183,6 +1183,131 @@ fn ri_05_ri_11_openid_and_resource_together() {
     }
 }
 
+// ------------------------------------------------------------------ observability
+
+/// OB-01, OB-04, OB-06, OB-11: the OpenID flow under a capturing subscriber. Every
+/// endpoint call of it (authentication request, approval, token, UserInfo, refresh,
+/// end-session, JWK Set, discovery) is one span with its client and outcome; the capture
+/// holds alice's local `sub` and none of the secrets of the run: codes, the verifier,
+/// the client secret, access, refresh and ID tokens, the `id_token_hint`, the nonce, the
+/// `state` values and alice's claim values.
+#[test]
+fn ob_01_ob_06_ob_11_the_openid_flow_logs_one_span_per_call_and_no_secret() {
+    use crate::observability::{Secrets, capture_logs};
+
+    let op = op();
+    let nonce = "nonce-Vq83LmZ0pX";
+    let state = "state-Hk27cWq9Tn";
+    let logout_state = "bye-state-R5u1Zb";
+    let (secrets, logs) = capture_logs(|| {
+        let query = format!(
+            "response_type=code&client_id=rp&redirect_uri={}&state={state}&nonce={nonce}\
+             &scope=openid%20email%20profile%20offline_access\
+             &prompt=consent&code_challenge={CHALLENGE}&code_challenge_method=S256",
+            enc(Op::redirect_of("rp"))
+        );
+        let pending = block_on(
+            op.server
+                .authorize(&HttpRequest::new(Method::Get).with_query(&query)),
+        )
+        .unwrap();
+        let scope = pending.requested_scope().clone();
+        let approved = block_on(pending.approve_authentication(alice(), scope)).unwrap();
+        let code = location_param(&approved, "code").unwrap();
+        let tokens = ok_json(&op.exchange("rp", &code));
+        let (access, refresh, id_token) = (
+            str_of(&tokens, "access_token").to_owned(),
+            str_of(&tokens, "refresh_token").to_owned(),
+            str_of(&tokens, "id_token").to_owned(),
+        );
+        assert_eq!(op.userinfo(bearer(&access)).status, Status::OK);
+        assert_eq!(op.userinfo(bearer("not-a-token-Jw4")).status.as_u16(), 401);
+        let refreshed = op.refresh("rp", &refresh);
+        let logout = op
+            .logout(&format!(
+                "id_token_hint={id_token}&post_logout_redirect_uri={}&state={logout_state}",
+                enc("https://rp.example/bye")
+            ))
+            .unwrap();
+        assert!(logout.has_valid_hint());
+        let get = HttpRequest::new(Method::Get);
+        assert_eq!(block_on(op.server.jwks(&get)).unwrap().status, Status::OK);
+        let path = op.server.openid_configuration_path().unwrap().to_owned();
+        let discovery = op.server.serve_openid_configuration(&get, &path).unwrap();
+        assert_eq!(discovery.status, Status::OK);
+        assert_eq!(
+            op.server.serve_metadata(&get, "/elsewhere").status.as_u16(),
+            404
+        );
+        // A request for another user than the hint names: refused at the approval.
+        let pinned = op.pending("rp", &format!("&scope=openid&id_token_hint={id_token}"));
+        let bob = Authentication::new(Subject::new("bob"));
+        let refused = block_on(
+            pinned.approve_authentication(bob, grantflow::Scope::parse("openid").unwrap()),
+        );
+        assert_eq!(
+            param(&location_params(&refused.unwrap()), "error"),
+            Some("login_required")
+        );
+        Secrets(vec![
+            code,
+            VERIFIER.to_owned(),
+            SECRET.to_owned(),
+            access,
+            refresh,
+            id_token,
+            str_of(&refreshed, "access_token").to_owned(),
+            str_of(&refreshed, "refresh_token").to_owned(),
+            str_of(&refreshed, "id_token").to_owned(),
+            "not-a-token-Jw4".to_owned(),
+            nonce.to_owned(),
+            state.to_owned(),
+            logout_state.to_owned(),
+            "alice@example.com".to_owned(),
+            "Alice Liddell".to_owned(),
+        ])
+    });
+    secrets.assert_absent_from("the logs", &logs);
+
+    let span = |endpoint: &str, n: usize| -> Vec<&str> {
+        let closes: Vec<&str> = logs
+            .lines()
+            .filter(|l| {
+                l.contains(": close ") && l.contains(&format!("endpoint{{endpoint=\"{endpoint}\""))
+            })
+            .collect();
+        assert_eq!(closes.len(), n, "{endpoint} spans in {logs}");
+        closes
+    };
+    let authorization = span("authorization", 2);
+    assert!(
+        authorization[0].contains("client_id_claimed=\"rp\""),
+        "{logs}"
+    );
+    assert!(authorization[0].contains("client_id=\"rp\""), "{logs}");
+    assert!(authorization[0].contains("outcome=\"success\""), "{logs}");
+    let decisions = span("authorization_decision", 2);
+    assert!(decisions[0].contains("outcome=\"success\"") && decisions[0].contains("grant_id="));
+    assert!(decisions[1].contains("error=\"login_required\""), "{logs}");
+    assert_eq!(span("token", 2).len(), 2);
+    let userinfo = span("userinfo", 2);
+    assert!(userinfo[0].contains("client_id=\"rp\"") && userinfo[0].contains("token_fp="));
+    assert!(userinfo[0].contains("outcome=\"success\""), "{logs}");
+    assert!(userinfo[1].contains("error=\"invalid_token\""), "{logs}");
+    let logout = span("end_session", 1);
+    assert!(logout[0].contains("client_id=\"rp\"") && logout[0].contains("outcome=\"success\""));
+    assert!(span("jwks", 1)[0].contains("outcome=\"success\""));
+    assert!(span("openid_configuration", 1)[0].contains("outcome=\"success\""));
+    assert!(span("metadata", 1)[0].contains("outcome=\"refused\""));
+    // The ID token's issue is in the token event; the user is only the local subject.
+    assert!(logs.contains("id_token=true"), "{logs}");
+    assert!(logs.contains("sub=\"alice\""), "{logs}");
+    assert!(
+        !logs.contains("nonce") && !logs.contains("id_token_hint"),
+        "{logs}"
+    );
+}
+
 /// Impersonation with `read` for every exchange whose subject token is an ID token.
 #[derive(Debug)]
 struct ReadForIdTokens;

@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 use crate::limiter::{AttemptKey, Limited, Outcome, limited};
 use crate::observe::call::{Call, Endpoint, Outcome as CallOutcome};
 use crate::observe::{EventKind, Limiter};
@@ -385,6 +385,28 @@ impl PendingDeviceAuthorization {
     }
 
     async fn decide(self, decision: DeviceDecision) -> Result<(), DeviceVerificationError> {
+        let server = self.verifier.server.clone();
+        let call = server.call(Endpoint::DeviceDecision);
+        call.accepted(self.client.id());
+        call.grant_id(self.grant_id);
+        if matches!(decision, DeviceDecision::Deny) {
+            call.refused(ErrorCode::ACCESS_DENIED);
+        }
+        let decided = call.run(self.record_decision(decision, &call)).await;
+        call.finish(match &decided {
+            Ok(()) => CallOutcome::Success,
+            Err(DeviceVerificationError::Internal(fault)) => CallOutcome::Fault(fault),
+            Err(_) => CallOutcome::Refused(Some("invalid_request")),
+        });
+        decided
+    }
+
+    /// The work of [`decide`](Self::decide), inside its span.
+    async fn record_decision(
+        self,
+        decision: DeviceDecision,
+        call: &Call<'_>,
+    ) -> Result<(), DeviceVerificationError> {
         let now = self.verifier.server.now();
         let (client_id, grant_id) = (self.client.id().clone(), self.grant_id);
         let event = match &decision {
@@ -406,7 +428,7 @@ impl PendingDeviceAuthorization {
             .await
             .map_err(Error::from)?
         {
-            self.verifier.server.events().emit(now, || event);
+            call.emit(now, || event);
             Ok(())
         } else {
             Err(DeviceVerificationError::NoLongerPending)
