@@ -239,6 +239,7 @@ pub mod oidc;
 mod params;
 pub mod pkce;
 pub mod random;
+pub mod registration;
 mod render;
 pub mod secret;
 mod server;

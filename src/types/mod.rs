@@ -15,6 +15,8 @@ pub use client::{
     DangerousClient, GrantType,
 };
 pub use ids::{GrantId, Subject};
+#[cfg(feature = "oidc")]
+pub(crate) use openid::SIGNING_ALGORITHMS;
 pub use openid::SubjectType;
 pub use redirect_uri::{InvalidRedirectUri, LocalhostPort, RedirectUri};
 pub use scope::{InvalidScope, Scope};
