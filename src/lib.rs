@@ -223,6 +223,7 @@ pub mod clock;
 mod config;
 mod endpoint;
 mod error;
+pub mod fetch;
 pub mod grant;
 pub mod guard;
 mod hash;

@@ -313,6 +313,10 @@ pub(crate) fn write_members(
             "authorization_response_iss_parameter_supported",
             code_flow.then_some(true),
         )
+        .optional_boolean(
+            "client_id_metadata_document_supported",
+            config.clients.documents.then_some(true),
+        )
         .optional_string(
             "service_documentation",
             urls.service_documentation.as_deref(),
@@ -351,7 +355,10 @@ impl Server {
     ///   an empty array is forbidden ([RFC 8414 §2]), so it is left out;
     /// - `jwks_uri` only when the server has signing keys (feature `jwt`);
     /// - `device_authorization_endpoint` only when the device grant is registered;
-    /// - `scopes_supported` and `service_documentation` when configured.
+    /// - `scopes_supported` and `service_documentation` when configured;
+    /// - `client_id_metadata_document_supported: true` only when client ID metadata
+    ///   documents are accepted
+    ///   ([`ServerBuilder::client_id_metadata_documents`](crate::ServerBuilder::client_id_metadata_documents)).
     ///
     /// No member is `null` or an empty array ([RFC 8414 §2]).
     ///

@@ -100,6 +100,10 @@ pub(crate) struct ClientConfig {
     pub(crate) secret_limiter: Arc<dyn AttemptLimiter>,
     /// Where values accepted once (client assertion `jti`s) are recorded.
     pub(crate) single_use: Arc<dyn SingleUseStore>,
+    /// The host's outbound fetcher, if given.
+    pub(crate) fetcher: Option<Arc<dyn crate::fetch::Fetcher>>,
+    /// Whether client ID metadata documents are accepted (through the fetcher).
+    pub(crate) documents: bool,
     /// Whether `private_key_jwt` is accepted (off by default: metadata advertises only
     /// what is on, [RFC 8414 §2]).
     ///
@@ -283,6 +287,8 @@ impl Config {
                 registry: clients,
                 secret_limiter: Arc::new(MemoryAttemptLimiter::default()),
                 single_use: Arc::new(MemorySingleUseStore::new()),
+                fetcher: None,
+                documents: false,
                 #[cfg(feature = "jwt")]
                 private_key_jwt: false,
                 #[cfg(feature = "jwt")]

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use subtle::{Choice, ConstantTimeEq as _};
 
+use crate::registration::MetadataDocument;
 use crate::secret::{TokenHash, secret_type};
 use crate::token_issuer::AccessTokenFormat;
 #[cfg(feature = "jwt")]
@@ -321,6 +322,7 @@ pub struct Client {
     keys: ClientKeys,
     openid: OpenIdRegistration,
     access_token_format: Option<AccessTokenFormat>,
+    metadata_document: Option<Arc<MetadataDocument>>,
 }
 
 impl Client {
@@ -346,6 +348,7 @@ impl Client {
             weak_assertion_secret: false,
             openid: OpenIdSettings::default(),
             access_token_format: None,
+            metadata_document: None,
         }
     }
 
@@ -513,6 +516,14 @@ impl Client {
         self.access_token_format
     }
 
+    /// The client ID metadata document this client was resolved from, or `None` for a
+    /// client the host registered. Such a client was registered by no administrator: its
+    /// name, logo and URIs are self-asserted, and only
+    /// [`MetadataDocument::host`] is vouched for (by TLS).
+    pub fn metadata_document(&self) -> Option<&MetadataDocument> {
+        self.metadata_document.as_deref()
+    }
+
     /// The digests of the client's current secrets.
     pub fn secret_hashes(&self) -> &[TokenHash] {
         &self.secret_hashes
@@ -557,9 +568,16 @@ pub struct ClientBuilder {
     weak_assertion_secret: bool,
     openid: OpenIdSettings,
     access_token_format: Option<AccessTokenFormat>,
+    metadata_document: Option<Arc<MetadataDocument>>,
 }
 
 impl ClientBuilder {
+    /// Marks the client as resolved from a client ID metadata document.
+    pub(crate) fn metadata_document(mut self, document: Arc<MetadataDocument>) -> Self {
+        self.metadata_document = Some(document);
+        self
+    }
+
     /// Adds a secret (only its digest is kept). Call it again to register a second secret
     /// during rotation.
     pub fn secret(self, secret: &ClientSecret) -> Self {
@@ -867,6 +885,7 @@ impl ClientBuilder {
             keys: self.keys,
             openid,
             access_token_format: self.access_token_format,
+            metadata_document: self.metadata_document,
         })
     }
 }
