@@ -1,6 +1,6 @@
 //! Outbound fetches: the [`Fetcher`] plug-in through which the server reads documents on
-//! other hosts (client ID metadata documents), and the checks the server applies around
-//! it.
+//! other hosts (client ID metadata documents, the key sets of clients registered with a
+//! `jwks_uri`), and the checks the server applies around it.
 //!
 //! grantflow opens no sockets. When it needs a document it validates the URL first
 //! (`https` only, no user information, no fragment, no IP literal of a special-use range),

@@ -155,7 +155,8 @@ impl ServerBuilder {
     }
 
     /// Gives the server the host's outbound HTTP client, through which it reads
-    /// documents on other hosts (client ID metadata documents). The server validates every
+    /// documents on other hosts (client ID metadata documents, the key sets of clients
+    /// registered with a [`jwks_uri`](crate::ClientBuilder::jwks_uri)). The server validates every
     /// URL before asking and every answer after; see [`grantflow::fetch`](crate::fetch)
     /// for the rules the fetcher itself must follow (no redirects, no special-use
     /// addresses, size and time limits). Default: none, and nothing is fetched.
@@ -171,7 +172,7 @@ impl ServerBuilder {
     /// retrieves and the server validates like registration metadata
     /// ([`ClientMetadata`](crate::registration::ClientMetadata)). The document's
     /// `client_id` must equal the URL exactly; its client is public (`none`) or uses
-    /// `private_key_jwt` with inline `jwks`, never a shared secret. Documents of at most
+    /// `private_key_jwt` (with `jwks` or `jwks_uri`), never a shared secret. Documents of at most
     /// 5 KiB are accepted and cached for their HTTP freshness lifetime, kept between
     /// 1 minute and 1 day. The metadata advertises `client_id_metadata_document_supported`.
     /// A URL that is refused, a failed fetch or an invalid document makes an unknown

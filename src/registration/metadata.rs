@@ -280,6 +280,13 @@ impl ClientMetadata {
             .map(|c| text("contacts", c))
             .collect::<Result<Vec<_>, _>>()?;
         let jwks_uri = fields.https_url("jwks_uri")?;
+        // Never a special-use IP literal: the server fetches it.
+        if jwks_uri
+            .as_deref()
+            .is_some_and(|uri| crate::fetch::check_url(uri).is_err())
+        {
+            return Err(MetadataError::InvalidField("jwks_uri"));
+        }
         if object.contains_key("jwks") && jwks_uri.is_some() {
             return Err(MetadataError::BothKeySources);
         }
@@ -442,13 +449,9 @@ impl ClientMetadata {
     /// a default scope, ...) and call [`build`](ClientBuilder::build).
     ///
     /// # Errors
-    /// [`MetadataError::NotFetched`] when the metadata names a document that was not
-    /// fetched yet: `jwks_uri` (the server cannot fetch client keys),
-    /// `sector_identifier_uri` without [`attach_sector_document`](Self::attach_sector_document).
+    /// [`MetadataError::NotFetched`] when the metadata names a `sector_identifier_uri`
+    /// whose document was not attached ([`attach_sector_document`](Self::attach_sector_document)).
     pub fn client_builder(&self, client_id: &str) -> Result<ClientBuilder, MetadataError> {
-        if self.jwks_uri.is_some() {
-            return Err(MetadataError::NotFetched("jwks_uri"));
-        }
         let mut builder = Client::builder(client_id, self.client_type())
             .auth_method(self.auth_method)
             .issue_refresh_tokens(self.grant_types.contains(&GrantType::REFRESH_TOKEN));
@@ -468,6 +471,9 @@ impl ClientMetadata {
         {
             if let Some(jwks) = &self.jwks {
                 builder = builder.jwks(jwks.clone());
+            }
+            if let Some(uri) = &self.jwks_uri {
+                builder = builder.jwks_uri(uri);
             }
             if let Some(alg) = self.signing_alg {
                 builder = builder.token_endpoint_auth_signing_alg(alg);

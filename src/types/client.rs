@@ -211,6 +211,14 @@ pub enum ClientError {
     /// feature).
     #[error("a private_key_jwt client needs a JWK Set")]
     MissingKeys,
+    /// A client was given both `jwks` and `jwks_uri`
+    /// ([RFC 7591 §2](https://www.rfc-editor.org/rfc/rfc7591#section-2)).
+    #[error("jwks and jwks_uri are mutually exclusive")]
+    KeySources,
+    /// A `jwks_uri` that is not an `https` URL the server would fetch (user information,
+    /// a fragment, a special-use IP literal).
+    #[error("jwks_uri must be an https URL the server may fetch")]
+    JwksUri,
     /// A `client_secret_jwt` client has no secret in recoverable form (a digest cannot
     /// key an HMAC), or the crate lacks the `jwt` feature.
     #[error("a client_secret_jwt client needs its secret itself, not a digest")]
@@ -443,6 +451,13 @@ impl Client {
         self.keys.jwks.as_ref()
     }
 
+    /// Where the client publishes its public keys for `private_key_jwt` (`jwks_uri`), if
+    /// registered.
+    #[cfg(feature = "jwt")]
+    pub fn jwks_uri(&self) -> Option<&str> {
+        self.keys.jwks_uri.as_deref()
+    }
+
     /// The registered `token_endpoint_auth_signing_alg`, if any.
     #[cfg(feature = "jwt")]
     pub fn token_endpoint_auth_signing_alg(&self) -> Option<crate::jose::Algorithm> {
@@ -603,6 +618,19 @@ impl ClientBuilder {
     #[cfg(feature = "jwt")]
     pub fn jwks(mut self, jwks: crate::jose::JwkSet) -> Self {
         self.keys.jwks = Some(jwks);
+        self
+    }
+
+    /// Registers where the client publishes its public keys (`jwks_uri`,
+    /// [RFC 7591 §2](https://www.rfc-editor.org/rfc/rfc7591#section-2)) instead of a
+    /// [`jwks`](Self::jwks): the server fetches the set through its
+    /// [`fetcher`](crate::ServerBuilder::fetcher), caches it within its HTTP freshness
+    /// (1 minute to 1 day), and fetches it again, at most once a minute, when an assertion
+    /// names a key it does not hold, so that the client can rotate keys. An `https` URL;
+    /// never together with `jwks`. Feature `jwt`.
+    #[cfg(feature = "jwt")]
+    pub fn jwks_uri(mut self, uri: &str) -> Self {
+        self.keys.jwks_uri = Some(Arc::from(uri));
         self
     }
 
