@@ -11,10 +11,13 @@
 //! `jti` is required, at most 256 characters, and accepted once until `exp` plus the
 //! leeway, in the server's shared [`SingleUseStore`].
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use crate::error::Rejection;
-use crate::jose::{AlgorithmSet, JwtError, Validation, VerifiedJwt};
+use crate::fetch::{FetchRequest, Fetcher, check_response, freshness};
+use crate::jose::{AlgorithmSet, JwkSet, JwtError, Validation, VerifiedJwt};
 use crate::store::{Consumption, SingleUseKind, SingleUseStore};
 use crate::types::{AuthMethod, Client};
 
@@ -82,6 +85,7 @@ impl AssertionCheck<'_> {
         &self,
         client: &Client,
         assertion: &str,
+        remote: Option<&JwkSet>,
     ) -> Result<VerifiedJwt, AssertionFailure> {
         let keys = client.keys();
         let validation = Validation::client_assertion(client.id(), self.issuer)
@@ -89,7 +93,11 @@ impl AssertionCheck<'_> {
             .leeway(LEEWAY);
         let verified = match client.auth_method() {
             AuthMethod::PrivateKeyJwt => {
-                let jwks = keys.jwks.as_ref().ok_or(AssertionFailure::Method)?;
+                let jwks = keys
+                    .jwks
+                    .as_ref()
+                    .or(remote)
+                    .ok_or(AssertionFailure::Method)?;
                 let algorithms = keys
                     .signing_alg
                     .map_or(AlgorithmSet::ALL, AlgorithmSet::only);
@@ -141,5 +149,91 @@ impl AssertionCheck<'_> {
         let key = SingleUseKind::ClientAssertion.key(client.id().as_str(), jti);
         let consumed = store.consume(&key, exp + LEEWAY, self.now).await?;
         Ok(consumed == Consumption::First)
+    }
+}
+
+/// The largest client key set fetched, in bytes (the JWK Set parser's own limit).
+const MAX_REMOTE_JWKS_BYTES: usize = 64 * 1024;
+/// The shortest time a fetched key set is kept, and the least time between two fetches
+/// of one URL.
+const REMOTE_KEYS_FLOOR: Duration = Duration::from_secs(60);
+/// The longest time a fetched key set is kept.
+const REMOTE_KEYS_CEILING: Duration = Duration::from_secs(86_400);
+/// The most key sets kept at once.
+const REMOTE_KEYS_CAPACITY: usize = 1024;
+
+/// A key set fetched from a `jwks_uri`.
+#[derive(Debug)]
+struct RemoteSet {
+    keys: JwkSet,
+    until: SystemTime,
+    fetched: SystemTime,
+}
+
+/// The key sets of clients registered with a `jwks_uri`
+/// ([RFC 7591 §2](https://www.rfc-editor.org/rfc/rfc7591#section-2)), fetched through the
+/// host's fetcher and kept within their HTTP freshness (1 minute to 1 day). A URL is
+/// fetched at most once a minute, whatever assertions name, and a failed fetch keeps
+/// nothing (an expired set is not used).
+#[derive(Debug, Default)]
+pub(crate) struct RemoteKeys {
+    sets: Mutex<HashMap<Box<str>, RemoteSet>>,
+}
+
+impl RemoteKeys {
+    /// The key set of `uri`: the cached one while fresh, unless `refresh` asks for a new
+    /// copy (a key the cached set lacks) and the last fetch is a minute old; else fetched.
+    pub(crate) async fn keys(
+        &self,
+        fetcher: &dyn Fetcher,
+        uri: &str,
+        now: SystemTime,
+        refresh: bool,
+    ) -> Option<JwkSet> {
+        let cached = self.sets.lock().ok().and_then(|sets| {
+            sets.get(uri).map(|set| {
+                let fresh = set.until > now;
+                let recent = now
+                    .duration_since(set.fetched)
+                    .map_or(true, |age| age < REMOTE_KEYS_FLOOR);
+                (fresh.then(|| set.keys.clone()), recent)
+            })
+        });
+        let fallback = match cached {
+            Some((Some(keys), recent)) if !refresh || recent => return Some(keys),
+            Some((keys, _)) => keys,
+            None => None,
+        };
+        match self.fetch(fetcher, uri, now).await {
+            Some(keys) => Some(keys),
+            // A failed refetch leaves the fresh set in use.
+            None => fallback,
+        }
+    }
+
+    async fn fetch(&self, fetcher: &dyn Fetcher, uri: &str, now: SystemTime) -> Option<JwkSet> {
+        let request = FetchRequest::new(uri, MAX_REMOTE_JWKS_BYTES).ok()?;
+        let response = fetcher.fetch(&request).await.ok()?;
+        check_response(&response, MAX_REMOTE_JWKS_BYTES).ok()?;
+        let keys = JwkSet::parse(response.body()).ok()?;
+        let until =
+            now.checked_add(freshness(&response, REMOTE_KEYS_FLOOR, REMOTE_KEYS_CEILING))?;
+        if let Ok(mut sets) = self.sets.lock() {
+            if sets.len() >= REMOTE_KEYS_CAPACITY && !sets.contains_key(uri) {
+                sets.retain(|_, set| set.until > now);
+                if sets.len() >= REMOTE_KEYS_CAPACITY {
+                    sets.clear();
+                }
+            }
+            sets.insert(
+                uri.into(),
+                RemoteSet {
+                    keys: keys.clone(),
+                    until,
+                    fetched: now,
+                },
+            );
+        }
+        Some(keys)
     }
 }

@@ -265,6 +265,12 @@ pub(crate) struct Authenticator<'a> {
     /// Whether `client_secret_jwt` is on.
     #[cfg(feature = "jwt")]
     pub(crate) client_secret_jwt: bool,
+    /// The fetcher and the cache of clients' `jwks_uri` key sets, when a fetcher is given.
+    #[cfg(feature = "jwt")]
+    pub(crate) remote_keys: Option<(
+        &'a dyn crate::fetch::Fetcher,
+        &'a crate::client_assertion::RemoteKeys,
+    )>,
     /// The call, for the events of a failure.
     pub(crate) call: &'a Call<'a>,
 }
@@ -369,6 +375,7 @@ impl Authenticator<'_> {
         assertion: &str,
     ) -> Result<Arc<Client>, Rejection> {
         use crate::client_assertion::{AssertionCheck, AssertionFailure};
+        use crate::jose::JwtError;
         let refused = |reason, failure: AssertionFailure| {
             self.call
                 .emit(self.now, || EventKind::ClientAuthenticationFailed {
@@ -395,7 +402,22 @@ impl Authenticator<'_> {
         };
         let key = AttemptKey::client(client.id());
         let verified = limited(self.limiter, &key, self.now, async {
-            let verified = check.verify(&client, assertion);
+            let verified = match (client.jwks_uri(), self.remote_keys) {
+                (None, _) => check.verify(&client, assertion, None),
+                (Some(_), None) => Err(AssertionFailure::Method),
+                (Some(uri), Some((fetcher, cache))) => {
+                    let keys = cache.keys(fetcher, uri, self.now, false).await;
+                    match check.verify(&client, assertion, keys.as_ref()) {
+                        // A key the cached set lacks: the client may have rotated (one
+                        // refetch, at most once a minute per URL).
+                        Err(AssertionFailure::Jwt(JwtError::UnknownKey)) => {
+                            let keys = cache.keys(fetcher, uri, self.now, true).await;
+                            check.verify(&client, assertion, keys.as_ref())
+                        }
+                        other => other,
+                    }
+                }
+            };
             let outcome = if verified.is_ok() {
                 Outcome::Success
             } else {

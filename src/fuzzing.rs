@@ -60,3 +60,19 @@ fn description(error: FormError) -> String {
         .unwrap_or("")
         .to_owned()
 }
+
+/// The checks of a client ID metadata document for `url` (the URL form, then the
+/// document): the accepted client's id and authentication method, or the refusal's
+/// description.
+///
+/// # Errors
+/// Why the URL or the document was refused.
+pub fn client_id_document(url: &str, body: &[u8]) -> Result<(String, &'static str), String> {
+    let host = crate::registration::check_client_id_url(url).map_err(|e| e.to_string())?;
+    let client =
+        crate::registration::client_from_document(url, &host, body).map_err(|e| e.to_string())?;
+    Ok((
+        client.id().as_str().to_owned(),
+        client.auth_method().as_str(),
+    ))
+}

@@ -376,6 +376,10 @@ pub(crate) fn write_members(
             "authorization_response_iss_parameter_supported",
             code_flow.then_some(true),
         )
+        .optional_boolean(
+            "client_id_metadata_document_supported",
+            config.clients.documents.then_some(true),
+        )
         .optional_string(
             "service_documentation",
             urls.service_documentation.as_deref(),
@@ -430,6 +434,9 @@ impl Server {
     /// - `protected_resources`
     ///   ([RFC 9728 §4](https://www.rfc-editor.org/rfc/rfc9728#section-4)): the resources
     ///   registered with [`ServerBuilder::resource`](crate::ServerBuilder::resource), if any.
+    /// - `client_id_metadata_document_supported: true` only when client ID metadata
+    ///   documents are accepted
+    ///   ([`ServerBuilder::client_id_metadata_documents`](crate::ServerBuilder::client_id_metadata_documents)).
     ///
     /// No member is `null` or an empty array ([RFC 8414 §2]).
     ///

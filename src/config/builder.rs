@@ -154,6 +154,37 @@ impl ServerBuilder {
         self
     }
 
+    /// Gives the server the host's outbound HTTP client, through which it reads
+    /// documents on other hosts (client ID metadata documents, the key sets of clients
+    /// registered with a [`jwks_uri`](crate::ClientBuilder::jwks_uri)). The server validates every
+    /// URL before asking and every answer after; see [`grantflow::fetch`](crate::fetch)
+    /// for the rules the fetcher itself must follow (no redirects, no special-use
+    /// addresses, size and time limits). Default: none, and nothing is fetched.
+    pub fn fetcher(mut self, fetcher: Arc<dyn crate::fetch::Fetcher>) -> Self {
+        self.config.clients.fetcher = Some(fetcher);
+        self
+    }
+
+    /// Accepts client ID metadata documents
+    /// ([draft-ietf-oauth-client-id-metadata-document](https://datatracker.ietf.org/doc/draft-ietf-oauth-client-id-metadata-document/)):
+    /// a `client_id` that is an `https` URL with a path, and that the client registry does
+    /// not know, names the client's metadata, which the [`fetcher`](Self::fetcher)
+    /// retrieves and the server validates like registration metadata
+    /// ([`ClientMetadata`](crate::registration::ClientMetadata)). The document's
+    /// `client_id` must equal the URL exactly; its client is public (`none`) or uses
+    /// `private_key_jwt` (with `jwks` or `jwks_uri`), never a shared secret. Documents of at most
+    /// 5 KiB are accepted and cached for their HTTP freshness lifetime, kept between
+    /// 1 minute and 1 day. The metadata advertises `client_id_metadata_document_supported`.
+    /// A URL that is refused, a failed fetch or an invalid document makes an unknown
+    /// client (a local error at the authorization endpoint, `invalid_client` at the
+    /// token endpoint). Consent pages learn that such a client was registered by no
+    /// administrator ([`PendingAuthorization::client_id_host`](crate::authorize::PendingAuthorization::client_id_host)).
+    /// Default: off; needs a [`fetcher`](Self::fetcher).
+    pub fn client_id_metadata_documents(mut self, enabled: bool) -> Self {
+        self.config.clients.documents = enabled;
+        self
+    }
+
     // ------------------------------------------------------------------ tokens
 
     /// How long access tokens live. Default: 1 hour. Shorter lifetimes limit the damage of
@@ -780,7 +811,19 @@ impl ServerBuilder {
     /// [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
     /// [RFC 8414 §2]: https://www.rfc-editor.org/rfc/rfc8414#section-2
     pub fn build(self) -> Result<Server, ConfigError> {
-        let Self { config, given } = self;
+        let Self { mut config, given } = self;
+        if config.clients.documents {
+            let Some(fetcher) = config.clients.fetcher.clone() else {
+                return Err(ConfigError::Setting(
+                    "client ID metadata documents need a fetcher (ServerBuilder::fetcher)",
+                ));
+            };
+            config.clients.registry = Arc::new(crate::registration::DocumentRegistry::new(
+                Arc::clone(&config.clients.registry),
+                fetcher,
+                Arc::clone(&config.clock),
+            ));
+        }
         if given.device_setting && config.device.store.is_none() {
             return Err(ConfigError::Setting(
                 "a device grant setting was given, but the device grant is not enabled (ServerBuilder::device_store)",

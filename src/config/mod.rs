@@ -106,6 +106,13 @@ pub(crate) struct ClientConfig {
     pub(crate) secret_limiter: Arc<dyn AttemptLimiter>,
     /// Where values accepted once (client assertion `jti`s) are recorded.
     pub(crate) single_use: Arc<dyn SingleUseStore>,
+    /// The host's outbound fetcher, if given.
+    pub(crate) fetcher: Option<Arc<dyn crate::fetch::Fetcher>>,
+    /// Whether client ID metadata documents are accepted (through the fetcher).
+    pub(crate) documents: bool,
+    /// The key sets fetched from clients' `jwks_uri`s.
+    #[cfg(feature = "jwt")]
+    pub(crate) remote_keys: Arc<crate::client_assertion::RemoteKeys>,
     /// Whether `private_key_jwt` is accepted (off by default: metadata advertises only
     /// what is on, [RFC 8414 §2]).
     ///
@@ -290,6 +297,10 @@ impl Config {
                 registry: clients,
                 secret_limiter: Arc::new(MemoryAttemptLimiter::default()),
                 single_use: Arc::new(MemorySingleUseStore::new()),
+                fetcher: None,
+                documents: false,
+                #[cfg(feature = "jwt")]
+                remote_keys: Arc::default(),
                 #[cfg(feature = "jwt")]
                 private_key_jwt: false,
                 #[cfg(feature = "jwt")]

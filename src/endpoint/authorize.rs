@@ -104,6 +104,23 @@ impl PendingAuthorization {
         self.client.id()
     }
 
+    /// Whether the client was registered by no administrator: it was resolved from a
+    /// client ID metadata document, so everything it says about itself is self-asserted.
+    /// Say so on the consent page, with [`client_id_host`](Self::client_id_host).
+    pub fn is_unregistered_client(&self) -> bool {
+        self.client.metadata_document().is_some()
+    }
+
+    /// The host of the `client_id` URL of a client resolved from a client ID metadata
+    /// document: the one name on the consent page the client cannot choose freely
+    /// ([client ID metadata documents §6.4](https://datatracker.ietf.org/doc/draft-ietf-oauth-client-id-metadata-document/)).
+    /// `None` for registered clients.
+    pub fn client_id_host(&self) -> Option<&str> {
+        self.client
+            .metadata_document()
+            .map(|document| document.host())
+    }
+
     /// The client's display name for the consent page, if registered.
     ///
     /// # Security

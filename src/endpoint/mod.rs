@@ -290,6 +290,12 @@ impl Server {
             private_key_jwt: config.clients.private_key_jwt,
             #[cfg(feature = "jwt")]
             client_secret_jwt: config.clients.client_secret_jwt,
+            #[cfg(feature = "jwt")]
+            remote_keys: config
+                .clients
+                .fetcher
+                .as_deref()
+                .map(|fetcher| (fetcher, &*config.clients.remote_keys)),
             call,
         }
         .authenticate(credentials)

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use subtle::{Choice, ConstantTimeEq as _};
 
+use crate::registration::MetadataDocument;
 use crate::secret::{TokenHash, secret_type};
 use crate::token_issuer::AccessTokenFormat;
 #[cfg(feature = "jwt")]
@@ -221,6 +222,14 @@ pub enum ClientError {
     /// feature).
     #[error("a private_key_jwt client needs a JWK Set")]
     MissingKeys,
+    /// A client was given both `jwks` and `jwks_uri`
+    /// ([RFC 7591 §2](https://www.rfc-editor.org/rfc/rfc7591#section-2)).
+    #[error("jwks and jwks_uri are mutually exclusive")]
+    KeySources,
+    /// A `jwks_uri` that is not an `https` URL the server would fetch (user information,
+    /// a fragment, a special-use IP literal).
+    #[error("jwks_uri must be an https URL the server may fetch")]
+    JwksUri,
     /// A `client_secret_jwt` client has no secret in recoverable form (a digest cannot
     /// key an HMAC), or the crate lacks the `jwt` feature.
     #[error("a client_secret_jwt client needs its secret itself, not a digest")]
@@ -353,6 +362,7 @@ pub struct Client {
     keys: ClientKeys,
     openid: OpenIdRegistration,
     access_token_format: Option<AccessTokenFormat>,
+    metadata_document: Option<Arc<MetadataDocument>>,
 }
 
 impl Client {
@@ -382,6 +392,7 @@ impl Client {
             weak_assertion_secret: false,
             openid: OpenIdSettings::default(),
             access_token_format: None,
+            metadata_document: None,
         }
     }
 
@@ -514,6 +525,13 @@ impl Client {
         self.keys.jwks.as_ref()
     }
 
+    /// Where the client publishes its public keys for `private_key_jwt` (`jwks_uri`), if
+    /// registered.
+    #[cfg(feature = "jwt")]
+    pub fn jwks_uri(&self) -> Option<&str> {
+        self.keys.jwks_uri.as_deref()
+    }
+
     /// The registered `token_endpoint_auth_signing_alg`, if any.
     #[cfg(feature = "jwt")]
     pub fn token_endpoint_auth_signing_alg(&self) -> Option<crate::jose::Algorithm> {
@@ -585,6 +603,14 @@ impl Client {
         self.access_token_format
     }
 
+    /// The client ID metadata document this client was resolved from, or `None` for a
+    /// client the host registered. Such a client was registered by no administrator: its
+    /// name, logo and URIs are self-asserted, and only
+    /// [`MetadataDocument::host`] is vouched for (by TLS).
+    pub fn metadata_document(&self) -> Option<&MetadataDocument> {
+        self.metadata_document.as_deref()
+    }
+
     /// The digests of the client's current secrets.
     pub fn secret_hashes(&self) -> &[TokenHash] {
         &self.secret_hashes
@@ -634,6 +660,7 @@ pub struct ClientBuilder {
     display: DisplayInfo,
     /// The display URLs as given, checked at `build`: (which, value).
     display_raw: Vec<(DisplayUri, String)>,
+    metadata_document: Option<Arc<MetadataDocument>>,
 }
 
 /// Which display URL a [`ClientBuilder`] setter set.
@@ -646,6 +673,12 @@ enum DisplayUri {
 }
 
 impl ClientBuilder {
+    /// Marks the client as resolved from a client ID metadata document.
+    pub(crate) fn metadata_document(mut self, document: Arc<MetadataDocument>) -> Self {
+        self.metadata_document = Some(document);
+        self
+    }
+
     /// Adds a secret (only its digest is kept). Call it again to register a second secret
     /// during rotation.
     pub fn secret(self, secret: &ClientSecret) -> Self {
@@ -671,6 +704,19 @@ impl ClientBuilder {
     #[cfg(feature = "jwt")]
     pub fn jwks(mut self, jwks: crate::jose::JwkSet) -> Self {
         self.keys.jwks = Some(jwks);
+        self
+    }
+
+    /// Registers where the client publishes its public keys (`jwks_uri`,
+    /// [RFC 7591 §2](https://www.rfc-editor.org/rfc/rfc7591#section-2)) instead of a
+    /// [`jwks`](Self::jwks): the server fetches the set through its
+    /// [`fetcher`](crate::ServerBuilder::fetcher), caches it within its HTTP freshness
+    /// (1 minute to 1 day), and fetches it again, at most once a minute, when an assertion
+    /// names a key it does not hold, so that the client can rotate keys. An `https` URL;
+    /// never together with `jwks`. Feature `jwt`.
+    #[cfg(feature = "jwt")]
+    pub fn jwks_uri(mut self, uri: &str) -> Self {
+        self.keys.jwks_uri = Some(Arc::from(uri));
         self
     }
 
@@ -1026,6 +1072,7 @@ impl ClientBuilder {
             keys: self.keys,
             openid,
             access_token_format: self.access_token_format,
+            metadata_document: self.metadata_document,
         })
     }
 }

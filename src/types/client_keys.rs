@@ -16,6 +16,8 @@ pub(crate) struct ClientKeys {
     pub(crate) signing_alg: Option<Algorithm>,
     /// The HMAC key made from the plain client secret, for `client_secret_jwt`.
     pub(crate) hmac: Option<Arc<HmacKey>>,
+    /// Where the client publishes its public keys (`jwks_uri`), for `private_key_jwt`.
+    pub(crate) jwks_uri: Option<Arc<str>>,
 }
 
 impl ClientKeys {
@@ -34,8 +36,18 @@ impl ClientKeys {
     /// [OpenID Connect Core 1.0 §9]: https://openid.net/specs/openid-connect-core-1_0.html
     /// [RFC 7591 §2]: https://www.rfc-editor.org/rfc/rfc7591#section-2
     pub(crate) fn check(&self, method: AuthMethod) -> Result<(), ClientError> {
+        if let Some(uri) = &self.jwks_uri {
+            if self.jwks.is_some() {
+                return Err(ClientError::KeySources);
+            }
+            if crate::fetch::check_url(uri).is_err() {
+                return Err(ClientError::JwksUri);
+            }
+        }
         match method {
-            AuthMethod::PrivateKeyJwt if self.jwks.as_ref().is_none_or(JwkSet::is_empty) => {
+            AuthMethod::PrivateKeyJwt
+                if self.jwks_uri.is_none() && self.jwks.as_ref().is_none_or(JwkSet::is_empty) =>
+            {
                 Err(ClientError::MissingKeys)
             }
             AuthMethod::ClientSecretJwt if self.hmac.is_none() => {

@@ -17,6 +17,8 @@ pub use client::{
 };
 pub(crate) use client::{is_display_text, is_display_uri};
 pub use ids::{GrantId, Subject};
+#[cfg(feature = "oidc")]
+pub(crate) use openid::SIGNING_ALGORITHMS;
 pub use openid::SubjectType;
 pub use redirect_uri::{InvalidRedirectUri, LocalhostPort, RedirectUri};
 pub(crate) use resource::MAX_RESOURCES;

@@ -827,3 +827,188 @@ fn ca_10_the_device_authorization_endpoint_accepts_assertions_once() {
     assert_eq!(response.status.as_u16(), 200, "{response:?}");
     refused(&block_on(h.server.device_authorization(&request)).unwrap());
 }
+
+// ---------------------------------------------------------------------------------------
+// Keys published at a `jwks_uri`
+// ---------------------------------------------------------------------------------------
+
+/// A `private_key_jwt` client whose keys are at [`JWKS_URI`].
+const REMOTE: &str = "pkj-remote";
+const JWKS_URI: &str = "https://remote.example/jwks.json";
+
+/// A fetcher serving one key set at [`JWKS_URI`] (or a failure), counting its fetches.
+#[derive(Debug, Default)]
+struct KeyHost {
+    served: std::sync::Mutex<Option<grantflow::fetch::FetchResponse>>,
+    fetches: std::sync::atomic::AtomicUsize,
+}
+
+impl KeyHost {
+    fn publish(&self, keys: &[&SigningKey]) {
+        let set = JwkSet::from_keys(keys.iter().map(|k| k.public_key().clone())).unwrap();
+        *self.served.lock().unwrap() = Some(
+            grantflow::fetch::FetchResponse::new(200, set.to_json().into_bytes())
+                .with_content_type("application/jwk-set+json")
+                .with_cache_control("max-age=600"),
+        );
+    }
+
+    fn fetches(&self) -> usize {
+        self.fetches.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[async_trait::async_trait]
+impl grantflow::fetch::Fetcher for KeyHost {
+    async fn fetch(
+        &self,
+        request: &grantflow::fetch::FetchRequest,
+    ) -> Result<grantflow::fetch::FetchResponse, grantflow::fetch::FetchError> {
+        assert_eq!(request.url(), JWKS_URI);
+        self.fetches
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.served
+            .lock()
+            .unwrap()
+            .clone()
+            .ok_or_else(|| grantflow::fetch::FetchError::new("unreachable"))
+    }
+}
+
+fn remote_fixture(host: &Arc<KeyHost>) -> Fixture {
+    let keys = Keys::new();
+    let registry = Arc::new(register(
+        clients(&keys)
+            .into_iter()
+            .chain([cc(Client::builder(REMOTE, ClientType::Confidential)
+                .auth_method(AuthMethod::PrivateKeyJwt)
+                .jwks_uri(JWKS_URI))]),
+    ));
+    let fetcher: Arc<dyn grantflow::fetch::Fetcher> = host.clone();
+    let h = Harness::builder(registry).build(|b| {
+        b.access_token_ttl(TTL)
+            .private_key_jwt(true)
+            .fetcher(fetcher)
+    });
+    Fixture { h, keys }
+}
+
+#[test]
+fn ca_13_jw_20_keys_at_a_jwks_uri_rotate_with_one_fetch_per_minute() {
+    let host = Arc::new(KeyHost::default());
+    let k1 = SigningKey::generate(Algorithm::Es256).unwrap();
+    let k2 = SigningKey::generate(Algorithm::Es256).unwrap();
+    let k3 = SigningKey::generate(Algorithm::Es256).unwrap();
+    host.publish(&[&k1]);
+    let f = remote_fixture(&host);
+    let token = |key: &SigningKey| {
+        let assertion = es256(key, &good_claims(REMOTE, f.h.now()));
+        f.h.token(&cc_request(&assertion))
+    };
+    assert_token(&token(&k1), "read");
+    assert_token(&token(&k1), "read");
+    assert_eq!(host.fetches(), 1, "the fresh set is cached");
+    // The client adds K2; within a minute of the last fetch an unknown kid fetches nothing.
+    host.publish(&[&k1, &k2]);
+    refused(&token(&k2));
+    refused(&token(&k2));
+    assert_eq!(host.fetches(), 1);
+    // A minute later the unknown kid fetches the set once, and K2 works.
+    f.h.clock.advance(std::time::Duration::from_secs(61));
+    assert_token(&token(&k2), "read");
+    assert_eq!(host.fetches(), 2);
+    refused(&token(&k3));
+    assert_eq!(
+        host.fetches(),
+        2,
+        "an unknown kid right after a fetch fetches nothing"
+    );
+    // K1 is removed: it works until the cached copy expires, then never again.
+    host.publish(&[&k2]);
+    assert_token(&token(&k1), "read");
+    f.h.clock.advance(std::time::Duration::from_secs(601));
+    refused(&token(&k1));
+    assert_eq!(host.fetches(), 3);
+    assert_token(&token(&k2), "read");
+    assert_eq!(host.fetches(), 3);
+}
+
+#[test]
+fn jw_20_an_unusable_key_set_authenticates_nobody() {
+    let host = Arc::new(KeyHost::default());
+    let k1 = SigningKey::generate(Algorithm::Es256).unwrap();
+    let f = remote_fixture(&host);
+    let token = || {
+        let assertion = es256(&k1, &good_claims(REMOTE, f.h.now()));
+        f.h.token(&cc_request(&assertion))
+    };
+    // Unreachable, then a redirect, then HTML, then a set with a private key.
+    refused(&token());
+    *host.served.lock().unwrap() = Some(grantflow::fetch::FetchResponse::new(302, Vec::new()));
+    refused(&token());
+    host.publish(&[&k1]);
+    let mut html = host.served.lock().unwrap().clone().unwrap();
+    html = grantflow::fetch::FetchResponse::new(200, html.body().to_vec())
+        .with_content_type("text/html");
+    *host.served.lock().unwrap() = Some(html);
+    refused(&token());
+    // RFC 8037 A.1: an Ed25519 key with its private member.
+    *host.served.lock().unwrap() = Some(
+        grantflow::fetch::FetchResponse::new(
+            200,
+            br#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}]}"#.to_vec(),
+        )
+        .with_content_type("application/json"),
+    );
+    refused(&token());
+    // Failures are not cached: the published set works at once.
+    host.publish(&[&k1]);
+    assert_token(&token(), "read");
+}
+
+#[test]
+fn jw_20_a_jwks_uri_client_without_a_fetcher_cannot_authenticate() {
+    let keys = Keys::new();
+    let k1 = SigningKey::generate(Algorithm::Es256).unwrap();
+    let registry = Arc::new(register([cc(Client::builder(
+        REMOTE,
+        ClientType::Confidential,
+    )
+    .auth_method(AuthMethod::PrivateKeyJwt)
+    .jwks_uri(JWKS_URI))]));
+    let h: Harness<Assertions> =
+        Harness::builder(registry).build(|b| b.access_token_ttl(TTL).private_key_jwt(true));
+    let _ = keys;
+    refused(&h.token(&cc_request(&es256(&k1, &good_claims(REMOTE, h.now())))));
+}
+
+#[test]
+fn ca_12_jwks_uri_registrations_are_checked() {
+    let keys = Keys::new();
+    let pkj = || {
+        Client::builder(REMOTE, ClientType::Confidential)
+            .auth_method(AuthMethod::PrivateKeyJwt)
+            .grant_type(GrantType::CLIENT_CREDENTIALS)
+    };
+    let both = pkj()
+        .jwks(JwkSet::from_keys([keys.es256.public_key().clone()]).unwrap())
+        .jwks_uri(JWKS_URI)
+        .build();
+    assert_eq!(both.err(), Some(ClientError::KeySources));
+    for uri in [
+        "http://remote.example/jwks",
+        "https://127.0.0.1/jwks",
+        "https://169.254.169.254/latest",
+        "https://user@remote.example/jwks",
+        "https://remote.example/jwks#k",
+    ] {
+        assert_eq!(
+            pkj().jwks_uri(uri).build().err(),
+            Some(ClientError::JwksUri),
+            "{uri}"
+        );
+    }
+    let client = pkj().jwks_uri(JWKS_URI).build().unwrap();
+    assert_eq!(client.jwks_uri(), Some(JWKS_URI));
+    assert!(client.jwks().is_none());
+}

@@ -21,6 +21,7 @@ mod bearer_layer;
 mod client_assertion;
 mod client_auth;
 mod client_credentials;
+mod client_id_metadata;
 mod cors;
 mod device_grant;
 mod error_format;

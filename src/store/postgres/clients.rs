@@ -224,8 +224,15 @@ fn client_signing_alg(client: &Client) -> Option<&'static str> {
 }
 
 /// A `client_secret_jwt` client needs its secret in recoverable form, which the table does
-/// not hold (it keeps digests only): such a client is refused rather than stored without it.
+/// not hold (it keeps digests only), and the table has no `jwks_uri` column: such clients
+/// are refused rather than stored without what authenticates them.
 fn storable(client: &Client) -> Result<(), Error> {
+    #[cfg(feature = "jwt")]
+    if client.jwks_uri().is_some() {
+        return Err(Error::Storage(StorageError::new(
+            "PgClientRegistry cannot hold a client registered with a jwks_uri",
+        )));
+    }
     match client.auth_method() {
         AuthMethod::ClientSecretJwt => Err(Error::Storage(StorageError::new(
             "PgClientRegistry stores secrets as digests only, so it cannot hold a client_secret_jwt client",
