@@ -8,15 +8,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
+use serde::ser::{Serialize, SerializeMap as _, Serializer};
 use serde_json::Value;
 
-use super::claims::{Claims, InvalidClaimName};
+use super::claims::{Claims, InvalidClaimName, seconds};
 use super::error::JwtError;
 use super::jwks::JwkSet;
 use super::keyset::{KeySet, KeySetError};
 use super::validation::{JwtUse, Validation, VerifiedJwt};
 use crate::error::ConfigError;
-use crate::types::{ClientId, Scope, Subject};
+use crate::types::{ClientId, Resources, Scope, Subject};
 
 /// The claims of an RFC 9068 access token, for [`KeySet::sign_access_token`]
 /// ([RFC 9068 §2.2](https://www.rfc-editor.org/rfc/rfc9068#section-2.2)).
@@ -191,12 +192,154 @@ impl AccessTokenClaims {
             claims.insert_other("scope".to_owned(), scope.to_string().into());
         }
         if let Some(at) = self.auth_time {
-            claims.insert_other("auth_time".to_owned(), super::claims::seconds(at).into());
+            claims.insert_other("auth_time".to_owned(), seconds(at).into());
         }
         if let Some(acr) = &self.acr {
             claims.insert_other("acr".to_owned(), acr.as_str().into());
         }
         claims
+    }
+
+    /// The claims as the key set writes them, borrowed.
+    pub(crate) fn payload(&self) -> AccessTokenPayload<'_> {
+        AccessTokenPayload {
+            audience: Audience::Many(&self.audience),
+            client_id: self.client_id.as_str(),
+            subject: self
+                .subject
+                .as_ref()
+                .map_or(self.client_id.as_str(), Subject::as_str),
+            scope: self.scope.as_ref().map(Scope::as_str),
+            issued_at: self.issued_at,
+            expires_at: self.expires_at,
+            jwt_id: &self.jwt_id,
+            auth_time: self.auth_time,
+            acr: self.acr.as_deref(),
+            other: Some(&self.other),
+        }
+    }
+}
+
+/// The claims of an access token, borrowed, as the key set writes them: in one pass
+/// straight into the JSON that is signed, with no claims set or JSON values built on the
+/// way. The bytes are those of [`AccessTokenClaims::to_claims`] serialized with `iss`:
+/// `iss sub aud exp iat jti`, then the other claims in the order of their names, as a
+/// [`Claims`] keeps them.
+pub(crate) struct AccessTokenPayload<'a> {
+    /// `aud`: one resource server is written as a string, several as an array.
+    pub(crate) audience: Audience<'a>,
+    pub(crate) client_id: &'a str,
+    /// The resource owner, or the `client_id` for a token of the client itself.
+    pub(crate) subject: &'a str,
+    /// The scope, `None` when empty.
+    pub(crate) scope: Option<&'a str>,
+    pub(crate) issued_at: SystemTime,
+    pub(crate) expires_at: SystemTime,
+    pub(crate) jwt_id: &'a str,
+    pub(crate) auth_time: Option<SystemTime>,
+    pub(crate) acr: Option<&'a str>,
+    /// Other claims, never a registered or an RFC 9068 one.
+    pub(crate) other: Option<&'a Claims>,
+}
+
+impl AccessTokenPayload<'_> {
+    /// The JSON to sign, with `iss` set to `issuer`.
+    pub(crate) fn to_json(&self, issuer: &str) -> Vec<u8> {
+        // Large enough for a typical token, so the buffer is allocated once.
+        let mut json = Vec::with_capacity(384);
+        // Writing strings, numbers and JSON values into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut json, &WithIssuer(self, issuer));
+        json
+    }
+}
+
+/// The `aud` of an [`AccessTokenPayload`].
+#[derive(Clone, Copy)]
+pub(crate) enum Audience<'a> {
+    /// One resource server.
+    One(&'a str),
+    /// Any number of them (one is written as a string).
+    Many(&'a [String]),
+    /// The resources of a grant (RFC 8707; one is written as a string).
+    Resources(&'a Resources),
+}
+
+/// Resources written as a JSON array of strings.
+struct ResourceList<'a>(&'a Resources);
+
+impl Serialize for ResourceList<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter())
+    }
+}
+
+/// A payload with its issuer, for serialization.
+struct WithIssuer<'a>(&'a AccessTokenPayload<'a>, &'a str);
+
+/// The value of an RFC 9068 claim the payload writes among the other claims.
+enum Member<'a> {
+    Text(&'a str),
+    Number(u64),
+}
+
+impl Serialize for Member<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Text(text) => serializer.serialize_str(text),
+            Self::Number(n) => serializer.serialize_u64(*n),
+        }
+    }
+}
+
+impl Serialize for WithIssuer<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Self(payload, issuer) = self;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("iss", issuer)?;
+        map.serialize_entry("sub", payload.subject)?;
+        match payload.audience {
+            Audience::Many([]) => {}
+            Audience::One(one) => map.serialize_entry("aud", one)?,
+            Audience::Many([one]) => map.serialize_entry("aud", one)?,
+            Audience::Many(many) => map.serialize_entry("aud", many)?,
+            Audience::Resources(resources) => match resources.as_slice() {
+                [] => {}
+                [one] => map.serialize_entry("aud", one.as_str())?,
+                _ => map.serialize_entry("aud", &ResourceList(resources))?,
+            },
+        }
+        map.serialize_entry("exp", &seconds(payload.expires_at))?;
+        map.serialize_entry("iat", &seconds(payload.issued_at))?;
+        map.serialize_entry("jti", payload.jwt_id)?;
+        // The RFC 9068 claims, in name order, merged with the other claims (in name order
+        // too), as one claims set holding them all would write them.
+        let mut own = [
+            ("acr", payload.acr.map(Member::Text)),
+            (
+                "auth_time",
+                payload.auth_time.map(|at| Member::Number(seconds(at))),
+            ),
+            ("client_id", Some(Member::Text(payload.client_id))),
+            ("scope", payload.scope.map(Member::Text)),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|value| (name, value)))
+        .peekable();
+        for (name, value) in payload.other.into_iter().flat_map(Claims::others) {
+            let mut taken = false;
+            while let Some((own_name, own_value)) = own.next_if(|(n, _)| *n <= name.as_str()) {
+                map.serialize_entry(own_name, &own_value)?;
+                // The same name twice (never the case): the RFC 9068 claim replaces it.
+                taken |= own_name == name.as_str();
+            }
+            if !taken {
+                map.serialize_entry(name, value)?;
+            }
+        }
+        for (name, value) in own {
+            map.serialize_entry(name, &value)?;
+        }
+        map.end()
     }
 }
 
@@ -212,8 +355,7 @@ impl KeySet {
         claims: &AccessTokenClaims,
         now: SystemTime,
     ) -> Result<String, KeySetError> {
-        self.sign(JwtUse::AccessToken, &claims.to_claims(), now)
-            .await
+        self.sign_access_payload(&claims.payload(), now).await
     }
 }
 
@@ -591,4 +733,60 @@ impl TokenCache {
 /// tokens of equal length differ.
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use super::*;
+
+    /// The one-pass payload writes the bytes the claims set would: the same members, the
+    /// same order, the same escaping.
+    #[test]
+    fn payload_json_is_the_claims_set_json() {
+        let at = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let client = ClientId::new("s6BhdRkqt3").unwrap();
+        let alice = Subject::new("al\"ice\n\u{7f}é");
+        let plain = AccessTokenClaims::new(
+            "https://rs.example.com",
+            &client,
+            None,
+            at,
+            Duration::from_secs(300),
+        );
+        let full = AccessTokenClaims::new(
+            "https://rs.example.com",
+            &client,
+            Some(&alice),
+            at,
+            Duration::from_secs(300),
+        )
+        .with_audience("https://other.example.com")
+        .with_scope(&Scope::parse("read write").unwrap())
+        .with_auth_time(at - Duration::from_secs(60))
+        .with_acr("urn:mace:incommon:iap:silver")
+        .with_claim(
+            "act",
+            serde_json::json!({"sub": "svc", "act": {"sub": "x"}}),
+        )
+        .unwrap()
+        .with_claim("cnf", serde_json::json!({"jkt": "abc"}))
+        .unwrap()
+        .with_claim("aaa", 1)
+        .unwrap()
+        .with_claim("zzz", "\t")
+        .unwrap();
+        for claims in [
+            plain.clone(),
+            full,
+            plain.with_scope(&Scope::parse("").unwrap()),
+        ] {
+            let issuer = "https://as.example.com";
+            assert_eq!(
+                String::from_utf8(claims.payload().to_json(issuer)).unwrap(),
+                String::from_utf8(claims.to_claims().to_json_with_issuer(issuer)).unwrap()
+            );
+        }
+    }
 }

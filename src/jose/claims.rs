@@ -205,6 +205,11 @@ impl Claims {
         Ok(self)
     }
 
+    /// The claims other than the registered ones, in the order of their names.
+    pub(crate) fn others(&self) -> &Map<String, Value> {
+        &self.other
+    }
+
     /// Sets a claim whose name the caller knows is not registered.
     pub(crate) fn insert_other(&mut self, name: String, value: Value) {
         self.other.insert(name, value);

@@ -7,13 +7,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::access_token::AccessTokenClaims;
+use super::access_token::{AccessTokenPayload, Audience};
+use super::claims::Claims;
 use super::keyset::KeySet;
 use crate::error::ConfigError;
 use crate::random::Random;
 use crate::secret::{AccessToken, RefreshToken, random_secret};
 use crate::token_issuer::{AccessTokenFormat, IssueError, TokenClaims, TokenIssuer};
-use crate::types::{Client, Resources};
+use crate::types::{Client, Resources, Subject};
 
 /// How a server issues JWT access tokens
 /// ([RFC 9068](https://www.rfc-editor.org/rfc/rfc9068)), for
@@ -139,35 +140,44 @@ impl TokenIssuer for JwtAccessTokenIssuer {
                 "the resource owner's subject is the client's id: a JWT access token for it could not be told from the client's own",
             ));
         }
-        // RFC 9068 §3: the token's resources, else the default audience.
-        let mut resources = claims.audience.iter();
-        let first = resources.next().unwrap_or(&self.settings.default_audience);
-        let mut token = AccessTokenClaims::with_times(
-            first,
-            claims.client_id,
-            claims.subject,
-            (claims.issued_at, claims.expires_at),
-            random_secret(random),
-        )
-        .with_scope(claims.scope);
-        for resource in resources {
-            token = token.with_audience(resource);
-        }
-        if let Some(at) = claims.auth_time {
-            token = token.with_auth_time(at);
-        }
-        if let Some(acr) = claims.acr {
-            token = token.with_acr(acr);
-        }
         // TX-11: a delegated token carries its actor chain, identity claims only.
-        if let Some(actor) = claims.actor {
-            let act = serde_json::from_str::<serde_json::Value>(&actor.to_json())
-                .map_err(IssueError::new)?;
-            token = token.with_claim("act", act).map_err(IssueError::new)?;
-        }
+        let act = match claims.actor {
+            Some(actor) => {
+                let act = serde_json::from_str::<serde_json::Value>(&actor.to_json())
+                    .map_err(IssueError::new)?;
+                Some(
+                    Claims::new()
+                        .with_claim("act", act)
+                        .map_err(IssueError::new)?,
+                )
+            }
+            None => None,
+        };
+        let jwt_id = random_secret(random);
+        // The claims straight from the grant's, borrowed: what `AccessTokenClaims` would
+        // hold, without copying it first.
+        let payload = AccessTokenPayload {
+            // RFC 9068 §3: the token's resources, else the default audience.
+            audience: if claims.audience.is_empty() {
+                Audience::One(&self.settings.default_audience)
+            } else {
+                Audience::Resources(claims.audience)
+            },
+            client_id: claims.client_id.as_str(),
+            subject: claims
+                .subject
+                .map_or(claims.client_id.as_str(), Subject::as_str),
+            scope: (!claims.scope.is_empty()).then(|| claims.scope.as_str()),
+            issued_at: claims.issued_at,
+            expires_at: claims.expires_at,
+            jwt_id: &jwt_id,
+            auth_time: claims.auth_time,
+            acr: claims.acr,
+            other: act.as_ref(),
+        };
         let jwt = self
             .keys
-            .sign_access_token(&token, claims.issued_at)
+            .sign_access_payload(&payload, claims.issued_at)
             .await
             .map_err(IssueError::new)?;
         Ok(AccessToken::from_presented(jwt))

@@ -206,17 +206,24 @@ fn embedded_key(
     }
 }
 
-/// `header.payload` for a JWT the crate signs: the header has `alg`, `kid` and `typ`, and
+/// The base64url of the JWS header of a JWT the crate signs: `alg`, `kid` and `typ`, and
 /// nothing that points to a key ([RFC 8725 §3.10](https://www.rfc-editor.org/rfc/rfc8725#section-3.10)).
-pub(crate) fn signing_input(alg: Algorithm, kid: &str, typ: &str, claims: &[u8]) -> String {
+pub(crate) fn encoded_header(alg: Algorithm, kid: &str, typ: &str) -> String {
     let mut header = JsonObject::with_capacity(96);
     header
         .string("alg", alg.name())
         .string("kid", kid)
         .string("typ", typ);
-    let header = header.finish();
-    let mut out = String::with_capacity((header.len() + claims.len()) * 4 / 3 + 96);
-    b64::encode_into(&header, &mut out);
+    b64::encode(&header.finish())
+}
+
+/// `header.payload`, from the encoded header and the claims' JSON, with room for the
+/// `.signature` of `signature_len` bytes that [`finish`] appends.
+pub(crate) fn signing_input(encoded_header: &str, claims: &[u8], signature_len: usize) -> String {
+    let mut out = String::with_capacity(
+        encoded_header.len() + claims.len().div_ceil(3) * 4 + signature_len.div_ceil(3) * 4 + 2,
+    );
+    out.push_str(encoded_header);
     out.push('.');
     b64::encode_into(claims, &mut out);
     out
@@ -363,12 +370,18 @@ mod tests {
 
     #[test]
     fn signing_input_shape() {
-        let input = signing_input(Algorithm::Es256, "k1", "at+jwt", b"{}");
+        let header = encoded_header(Algorithm::Es256, "k1", "at+jwt");
+        let input = signing_input(&header, b"{}", 64);
+        let capacity = input.capacity();
         let (header, payload) = input.split_once('.').unwrap();
         assert_eq!(
             b64::decode(header).unwrap(),
             br#"{"alg":"ES256","kid":"k1","typ":"at+jwt"}"#
         );
         assert_eq!(payload, "e30");
+        // The signature is appended without growing the buffer.
+        let token = finish(input, &[0u8; 64]);
+        assert!(token.len() <= capacity);
+        assert_eq!(token.capacity(), capacity);
     }
 }

@@ -24,6 +24,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
+use super::access_token::AccessTokenPayload;
 use super::alg::Algorithm;
 use super::claims::Claims;
 use super::jwk::PublicJwk;
@@ -337,23 +338,47 @@ impl JwksDocument {
 #[derive(Debug)]
 struct Snapshot {
     loaded_at: SystemTime,
-    entries: Vec<(KeyRecord, PublicJwk)>,
+    entries: Vec<Entry>,
+}
+
+/// A key of the [`Snapshot`].
+#[derive(Debug)]
+struct Entry {
+    record: KeyRecord,
+    key: PublicJwk,
+    /// The base64url of the key's JWS header for access tokens (`alg`, `kid`, `typ:
+    /// at+jwt`): constant, so written once here rather than for every token.
+    access_token_header: String,
+}
+
+impl Entry {
+    fn new(record: KeyRecord, key: PublicJwk) -> Self {
+        let access_token_header =
+            jws::encoded_header(record.algorithm, &record.kid, JwtUse::AccessToken.typ());
+        Self {
+            record,
+            key,
+            access_token_header,
+        }
+    }
 }
 
 impl Snapshot {
     /// The key of `algorithm` that signs at `now`: among the active ones, the latest to
     /// activate (one per algorithm, even if a store's schedule overlapped).
-    fn active(&self, algorithm: Algorithm, now: SystemTime) -> Option<&(KeyRecord, PublicJwk)> {
+    fn active(&self, algorithm: Algorithm, now: SystemTime) -> Option<&Entry> {
         self.entries
             .iter()
-            .filter(|(r, _)| r.algorithm == algorithm && r.state(now) == KeyState::Active)
-            .max_by(|(a, _), (b, _)| (a.activates_at, &a.kid).cmp(&(b.activates_at, &b.kid)))
+            .filter(|e| e.record.algorithm == algorithm && e.record.state(now) == KeyState::Active)
+            .max_by(|a, b| {
+                (a.record.activates_at, &a.record.kid).cmp(&(b.record.activates_at, &b.record.kid))
+            })
     }
 
-    fn published(&self, now: SystemTime) -> impl Iterator<Item = &(KeyRecord, PublicJwk)> {
+    fn published(&self, now: SystemTime) -> impl Iterator<Item = &Entry> {
         self.entries
             .iter()
-            .filter(move |(r, _)| r.state(now) != KeyState::Removed)
+            .filter(move |e| e.record.state(now) != KeyState::Removed)
     }
 }
 
@@ -734,7 +759,7 @@ impl KeySet {
                 .ok()
                 .filter(|k| k.thumbprint() == record.kid && k.algorithm() == record.algorithm)
                 .ok_or_else(|| StorageError::new("a stored key record does not parse"))?;
-            entries.push((record, key.with_thumbprint_kid()));
+            entries.push(Entry::new(record, key.with_thumbprint_kid()));
         }
         *self
             .inner
@@ -796,7 +821,7 @@ impl KeySet {
         Ok(snapshot
             .entries
             .iter()
-            .map(|(record, _)| KeyStatus {
+            .map(|Entry { record, .. }| KeyStatus {
                 state: record.state(now),
                 has_signer: self.signer(&record.kid).is_some(),
                 record: record.clone(),
@@ -811,7 +836,7 @@ impl KeySet {
     /// [`KeySetError::Storage`] for a store failure.
     pub async fn public_keys(&self, now: SystemTime) -> Result<JwkSet, KeySetError> {
         let snapshot = self.snapshot(now).await?;
-        JwkSet::from_keys(snapshot.published(now).map(|(_, key)| key.clone()))
+        JwkSet::from_keys(snapshot.published(now).map(|entry| entry.key.clone()))
             .map_err(|_| KeySetError::Storage(StorageError::new("duplicate kid in the key set")))
     }
 
@@ -877,6 +902,38 @@ impl KeySet {
         let Some(expires_at) = claims.expires_at() else {
             return Err(KeySetError::Claims("exp is required"));
         };
+        self.check_lifetime(expires_at, now)?;
+        if claims
+            .issuer()
+            .is_some_and(|iss| iss != &*self.inner.issuer)
+        {
+            return Err(KeySetError::Claims("iss is not the key set's issuer"));
+        }
+        let payload = claims.to_json_with_issuer(&self.inner.issuer);
+        self.sign_json(algorithm, jwt_use, &payload, now).await
+    }
+
+    /// Signs an access token's claims with the active key of the default algorithm: the
+    /// checks and the JWT of [`sign`](Self::sign), the claims written straight into the
+    /// JSON that is signed.
+    pub(crate) async fn sign_access_payload(
+        &self,
+        payload: &AccessTokenPayload<'_>,
+        now: SystemTime,
+    ) -> Result<String, KeySetError> {
+        self.check_lifetime(payload.expires_at, now)?;
+        let json = payload.to_json(&self.inner.issuer);
+        self.sign_json(
+            self.inner.policy.default_algorithm,
+            JwtUse::AccessToken,
+            &json,
+            now,
+        )
+        .await
+    }
+
+    /// A token expiring at `expires_at` lives at most the maximum token lifetime from `now`.
+    fn check_lifetime(&self, expires_at: SystemTime, now: SystemTime) -> Result<(), KeySetError> {
         let latest = now
             .checked_add(self.inner.policy.max_token_lifetime)
             .unwrap_or(now);
@@ -885,24 +942,41 @@ impl KeySet {
                 "exp is beyond the maximum token lifetime",
             ));
         }
-        if claims
-            .issuer()
-            .is_some_and(|iss| iss != &*self.inner.issuer)
-        {
-            return Err(KeySetError::Claims("iss is not the key set's issuer"));
-        }
-        let payload = claims.to_json_with_issuer(&self.inner.issuer);
+        Ok(())
+    }
+
+    /// Signs the claims `payload` (JSON) as a JWT of `jwt_use` with the active key of
+    /// `algorithm`.
+    async fn sign_json(
+        &self,
+        algorithm: Algorithm,
+        jwt_use: JwtUse,
+        payload: &[u8],
+        now: SystemTime,
+    ) -> Result<String, KeySetError> {
         let snapshot = self.snapshot(now).await?;
-        let (record, key) = snapshot
+        let entry = snapshot
             .active(algorithm, now)
             .ok_or(KeySetError::NoActiveKey(algorithm))?;
-        let signer = self.signer(&record.kid).ok_or(KeySetError::NoSigner)?;
+        let signer = self
+            .signer(&entry.record.kid)
+            .ok_or(KeySetError::NoSigner)?;
         if signer.public_key().algorithm() != algorithm {
             return Err(KeySetError::NoSigner);
         }
-        let input = jws::signing_input(algorithm, &record.kid, jwt_use.typ(), &payload);
+        let signature_len = entry.key.signature_len();
+        let input = match jwt_use {
+            JwtUse::AccessToken => {
+                jws::signing_input(&entry.access_token_header, payload, signature_len)
+            }
+            _ => jws::signing_input(
+                &jws::encoded_header(algorithm, &entry.record.kid, jwt_use.typ()),
+                payload,
+                signature_len,
+            ),
+        };
         let signature = signer.sign(input.as_bytes()).await?;
-        if signature.len() != key.signature_len() {
+        if signature.len() != signature_len {
             return Err(KeySetError::Sign(SignError::new(
                 "the signer returned a signature of the wrong length",
             )));
