@@ -531,6 +531,15 @@ fn storage<T>(result: Result<T, StorageError>, what: &str) -> Result<T, String> 
     })
 }
 
+/// Calls a store method and awaits it, failing the check on a storage error that names
+/// the method: `call!(ctx.tokens(0), revoke(&hash))`.
+macro_rules! call {
+    ($store:expr, $method:ident($($arg:expr),* $(,)?)) => {
+        storage($store.$method($($arg),*).await, stringify!($method))?
+    };
+}
+use call;
+
 /// Fails the check with a message unless `cond` holds.
 macro_rules! ensure {
     ($cond:expr, $($message:tt)+) => {
