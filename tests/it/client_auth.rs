@@ -182,23 +182,19 @@ fn te_07_wrong_post_secret_is_401_with_a_challenge() {
 #[test]
 fn te_08_basic_plus_body_secret_is_invalid_request() {
     let h = Harness::new();
-    let request = basic_request(
-        BACKEND.0,
-        BACKEND.1,
-        format!("{}&client_secret={}", cc_body(None), enc(BACKEND.1)),
-    );
+    let request = backend(format!(
+        "{}&client_secret={}",
+        cc_body(None),
+        enc(BACKEND.1)
+    ));
     assert_error(&h.token(&request), 400, "invalid_request");
     // Also when the body repeats the same client's id and secret.
-    let request = basic_request(
+    let request = backend(format!(
+        "{}&client_id={}&client_secret={}",
+        cc_body(None),
         BACKEND.0,
-        BACKEND.1,
-        format!(
-            "{}&client_id={}&client_secret={}",
-            cc_body(None),
-            BACKEND.0,
-            enc(BACKEND.1)
-        ),
-    );
+        enc(BACKEND.1)
+    ));
     assert_error(&h.token(&request), 400, "invalid_request");
     assert_eq!(h.stored(), 0);
 }
@@ -206,30 +202,22 @@ fn te_08_basic_plus_body_secret_is_invalid_request() {
 #[test]
 fn ca_09_basic_plus_client_assertion_is_invalid_client() {
     let h = Harness::new();
-    let request = basic_request(
-        BACKEND.0,
-        BACKEND.1,
-        format!(
-            "{}&client_assertion_type={}&client_assertion=eyJhbGciOiJub25lIn0.e30.",
-            cc_body(None),
-            enc("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
-        ),
-    );
+    let request = backend(format!(
+        "{}&client_assertion_type={}&client_assertion=eyJhbGciOiJub25lIn0.e30.",
+        cc_body(None),
+        enc("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+    ));
     assert_error(&h.token(&request), 401, "invalid_client");
 }
 
 #[test]
 fn ca_09_basic_plus_client_assertion_type_alone_is_invalid_client() {
     let h = Harness::new();
-    let request = basic_request(
-        BACKEND.0,
-        BACKEND.1,
-        format!(
-            "{}&client_assertion_type={}",
-            cc_body(None),
-            enc("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
-        ),
-    );
+    let request = backend(format!(
+        "{}&client_assertion_type={}",
+        cc_body(None),
+        enc("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+    ));
     assert_error(&h.token(&request), 401, "invalid_client");
 }
 
@@ -250,19 +238,11 @@ fn ca_09_body_secret_plus_client_assertion_is_invalid_client() {
 #[test]
 fn te_08_body_client_id_differing_from_basic_is_invalid_request() {
     let h = Harness::new();
-    let request = basic_request(
-        BACKEND.0,
-        BACKEND.1,
-        format!("{}&client_id={}", cc_body(None), OTHER.0),
-    );
+    let request = backend(format!("{}&client_id={}", cc_body(None), OTHER.0));
     assert_error(&h.token(&request), 400, "invalid_request");
     assert_eq!(h.stored(), 0);
     // The same client_id in the body is redundant, not a second method.
-    let request = basic_request(
-        BACKEND.0,
-        BACKEND.1,
-        format!("{}&client_id={}", cc_body(None), BACKEND.0),
-    );
+    let request = backend(format!("{}&client_id={}", cc_body(None), BACKEND.0));
     assert_token(&h.token(&request), "read");
 }
 
@@ -725,9 +705,7 @@ fn te_10_a_clients_own_concurrent_requests_are_never_throttled() {
     // trip: only failures count, so none of them is throttled by the others.
     let tokens = std::sync::Arc::new(grantflow::MemoryTokenStore::new());
     let server = round_trip_server(tokens.clone());
-    let requests: Vec<HttpRequest> = (0..64)
-        .map(|_| basic_request(BACKEND.0, BACKEND.1, cc_body(None)))
-        .collect();
+    let requests: Vec<HttpRequest> = (0..64).map(|_| backend_cc()).collect();
     assert!(
         all_at_once(&server, &requests)
             .iter()

@@ -501,13 +501,7 @@ fn dg_06_malformed_user_codes_are_refused_without_panicking() {
         "WDJB-MJHT-WDJB-MJHT",
         long.as_str(),
     ] {
-        assert!(
-            matches!(
-                verify(&h, input, "k"),
-                Err(DeviceVerificationError::InvalidUserCode)
-            ),
-            "{input:.20?}"
-        );
+        assert_invalid_user_code(verify(&h, input, "k"));
     }
 }
 
@@ -566,10 +560,7 @@ fn dg_07_an_honest_user_connecting_many_devices_is_never_locked_out() {
     for n in 0..10 {
         let (_, user_code) = h.start("tv");
         if n % 4 == 0 {
-            assert!(matches!(
-                verify(&h, "BBBBBBBB", "session:alice"),
-                Err(DeviceVerificationError::InvalidUserCode)
-            ));
+            assert_invalid_user_code(verify(&h, "BBBBBBBB", "session:alice"));
         }
         let shown = verify(&h, &user_code, "session:alice").expect("the page shows it");
         drop(shown);
