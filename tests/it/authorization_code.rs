@@ -542,6 +542,5 @@ fn az_09_code_store_failure_at_the_token_endpoint_is_an_error() {
         "grant_type=authorization_code&code=abc&client_id=app&code_verifier={VERIFIER}"
     ))))
     .unwrap_err();
-    let response = error.to_response();
-    assert_token_error(&response, 500, "server_error");
+    assert_token_error(&error.to_response(), 500, "server_error");
 }

@@ -84,8 +84,7 @@ fn cc_03_scope_outside_the_allow_list_is_invalid_scope() {
     }
     assert_eq!(h.stored(), 0);
     // The same client gets what it is allowed.
-    let response = h.token(&backend(cc_body(Some("write"))));
-    assert_token(&response, "write");
+    assert_token(&h.token(&backend(cc_body(Some("write")))), "write");
 }
 
 // ---------------------------------------------------------------------------------------

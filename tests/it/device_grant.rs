@@ -214,8 +214,7 @@ fn dg_01_flood_of_device_requests_is_bounded_by_the_store() {
     }
     // Full: a transient storage fault, which the adapter answers with 503.
     let err = block_on(h.server.device_authorization(&form_post("client_id=tv"))).unwrap_err();
-    let response = err.to_response();
-    assert_error(&response, 503, "temporarily_unavailable");
+    assert_error(&err.to_response(), 503, "temporarily_unavailable");
     assert_eq!(store.len(), 20);
     // Once the flood's codes expire, new requests purge their way back in.
     h.advance(600);
@@ -782,8 +781,7 @@ fn dg_11_denied_request_gets_access_denied() {
     let h = Harness::new();
     let (device_code, user_code) = h.start("tv");
     block_on(verify(&h, &user_code, "s").unwrap().deny()).unwrap();
-    let response = h.poll("tv", &device_code);
-    assert_error(&response, 400, "access_denied");
+    assert_error(&h.poll("tv", &device_code), 400, "access_denied");
     // Final: it stays denied, fast polls or not.
     assert_error(&h.poll("tv", &device_code), 400, "access_denied");
     assert!(h.tokens.is_empty());

@@ -85,8 +85,7 @@ fn te_02_other_content_types_are_invalid_request() {
         (Some("application/x-www-form-urlencoded-extra"), form.as_bytes()),
     ] {
         let request = raw_request(Method::Post, content_type, &[("Authorization", &auth)], body);
-        let response = h.token(&request);
-        assert_error(&response, 400, "invalid_request");
+        assert_error(&h.token(&request), 400, "invalid_request");
     }
     assert_eq!(h.stored(), 0);
 }
@@ -106,8 +105,7 @@ fn te_03_repeated_parameter_is_invalid_request() {
         "grant_type=client_credentials&gr%61nt_type=client_credentials",
         "grant_type=client_credentials&foo=1&foo=2",
     ] {
-        let response = h.token(&backend(body));
-        assert_error(&response, 400, "invalid_request");
+        assert_error(&h.token(&backend(body)), 400, "invalid_request");
     }
     // A repeated client_id with client_secret_post.
     let response = h.token(&post_form(format!(
@@ -133,8 +131,7 @@ fn te_03_empty_value_counts_as_absent() {
     ));
     assert_token(&response, "read");
     // An empty grant_type is a missing grant_type.
-    let response = h.token(&backend("grant_type="));
-    assert_error(&response, 400, "invalid_request");
+    assert_error(&h.token(&backend("grant_type=")), 400, "invalid_request");
 }
 
 #[test]
@@ -260,8 +257,7 @@ fn te_04_query_without_credentials_is_allowed() {
     // RFC 6749 §3.2: the endpoint URI may have a query component.
     let c = counted();
     let request = backend_cc().with_query("tenant=blue&x=");
-    let response = block_on(c.server.token(&request)).unwrap();
-    assert_token(&response, "read");
+    assert_token(&block_on(c.server.token(&request)).unwrap(), "read");
     assert!(c.registry.finds.load(Ordering::SeqCst) >= 1);
 }
 
@@ -325,8 +321,7 @@ fn te_05_missing_grant_type_is_invalid_request() {
         "grant_type=",
         "GRANT_TYPE=client_credentials",
     ] {
-        let response = h.token(&backend(body));
-        assert_error(&response, 400, "invalid_request");
+        assert_error(&h.token(&backend(body)), 400, "invalid_request");
     }
 }
 
@@ -343,8 +338,7 @@ fn te_05_unknown_or_disabled_grant_type_is_unsupported_grant_type() {
         "urn:example:not-registered",
     ] {
         let body = format!("grant_type={}", enc(grant_type));
-        let response = h.token(&backend(body));
-        assert_error(&response, 400, "unsupported_grant_type");
+        assert_error(&h.token(&backend(body)), 400, "unsupported_grant_type");
     }
     assert_eq!(h.stored(), 0);
 }
@@ -413,8 +407,7 @@ fn te_05_extension_grant_handlers_are_dispatched_by_grant_type() {
     ));
     assert_error(&response, 400, "invalid_grant");
     // A known grant the client is not registered for.
-    let response = h.token(&backend(body));
-    assert_error(&response, 400, "unauthorized_client");
+    assert_error(&h.token(&backend(body)), 400, "unauthorized_client");
     // And the extension client may not use client_credentials.
     let response = h.token(&basic_request("ext", "ext-secret", cc_body(None)));
     assert_error(&response, 400, "unauthorized_client");
