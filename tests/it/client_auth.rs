@@ -128,7 +128,7 @@ fn te_07_post_client_using_basic_is_invalid_client() {
 fn te_07_confidential_client_sending_only_client_id_is_invalid_client() {
     let h = Harness::new();
     for id in [BACKEND.0, POSTER.0] {
-        let response = h.token(&post_form(format!("{}&client_id={id}", cc_body(None))));
+        let response = h.token(&post_form(format!("{CC}&client_id={id}")));
         assert_error(&response, 401, "invalid_client");
     }
     assert_eq!(h.stored(), 0);
@@ -139,7 +139,7 @@ fn te_07_public_client_authenticates_with_none() {
     let h = Harness::new();
     // The public client is recognised with `none`: the refusal is about the grant
     // (400 unauthorized_client), not about authentication (401).
-    let response = h.token(&post_form(format!("{}&client_id={SPA}", cc_body(None))));
+    let response = h.token(&post_form(format!("{CC}&client_id={SPA}")));
     assert_error(&response, 400, "unauthorized_client");
     // A public client cannot use a secret-based method.
     let response = h.token(&post_request(SPA, "anything", &cc_body(None)));
@@ -149,11 +149,7 @@ fn te_07_public_client_authenticates_with_none() {
 #[test]
 fn te_07_client_secret_without_client_id_is_refused() {
     let h = Harness::new();
-    let response = h.token(&post_form(format!(
-        "{}&client_secret={}",
-        cc_body(None),
-        enc(POSTER.1)
-    )));
+    let response = h.token(&post_form(format!("{CC}&client_secret={}", enc(POSTER.1))));
     assert!(
         [400, 401].contains(&response.status.as_u16()),
         "{response:?}"
@@ -182,16 +178,11 @@ fn te_07_wrong_post_secret_is_401_with_a_challenge() {
 #[test]
 fn te_08_basic_plus_body_secret_is_invalid_request() {
     let h = Harness::new();
-    let request = backend(format!(
-        "{}&client_secret={}",
-        cc_body(None),
-        enc(BACKEND.1)
-    ));
+    let request = backend(format!("{CC}&client_secret={}", enc(BACKEND.1)));
     assert_error(&h.token(&request), 400, "invalid_request");
     // Also when the body repeats the same client's id and secret.
     let request = backend(format!(
-        "{}&client_id={}&client_secret={}",
-        cc_body(None),
+        "{CC}&client_id={}&client_secret={}",
         BACKEND.0,
         enc(BACKEND.1)
     ));
@@ -203,8 +194,7 @@ fn te_08_basic_plus_body_secret_is_invalid_request() {
 fn ca_09_basic_plus_client_assertion_is_invalid_client() {
     let h = Harness::new();
     let request = backend(format!(
-        "{}&client_assertion_type={}&client_assertion=eyJhbGciOiJub25lIn0.e30.",
-        cc_body(None),
+        "{CC}&client_assertion_type={}&client_assertion=eyJhbGciOiJub25lIn0.e30.",
         enc("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
     ));
     assert_error(&h.token(&request), 401, "invalid_client");
@@ -214,8 +204,7 @@ fn ca_09_basic_plus_client_assertion_is_invalid_client() {
 fn ca_09_basic_plus_client_assertion_type_alone_is_invalid_client() {
     let h = Harness::new();
     let request = backend(format!(
-        "{}&client_assertion_type={}",
-        cc_body(None),
+        "{CC}&client_assertion_type={}",
         enc("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
     ));
     assert_error(&h.token(&request), 401, "invalid_client");
@@ -225,8 +214,7 @@ fn ca_09_basic_plus_client_assertion_type_alone_is_invalid_client() {
 fn ca_09_body_secret_plus_client_assertion_is_invalid_client() {
     let h = Harness::new();
     let request = post_form(format!(
-        "{}&client_id={}&client_secret={}&client_assertion_type={}&client_assertion=eyJhbGciOiJub25lIn0.e30.",
-        cc_body(None),
+        "{CC}&client_id={}&client_secret={}&client_assertion_type={}&client_assertion=eyJhbGciOiJub25lIn0.e30.",
         POSTER.0,
         enc(POSTER.1),
         enc("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
@@ -238,11 +226,11 @@ fn ca_09_body_secret_plus_client_assertion_is_invalid_client() {
 #[test]
 fn te_08_body_client_id_differing_from_basic_is_invalid_request() {
     let h = Harness::new();
-    let request = backend(format!("{}&client_id={}", cc_body(None), OTHER.0));
+    let request = backend(format!("{CC}&client_id={}", OTHER.0));
     assert_error(&h.token(&request), 400, "invalid_request");
     assert_eq!(h.stored(), 0);
     // The same client_id in the body is redundant, not a second method.
-    let request = backend(format!("{}&client_id={}", cc_body(None), BACKEND.0));
+    let request = backend(format!("{CC}&client_id={}", BACKEND.0));
     assert_token(&h.token(&request), "read");
 }
 
@@ -297,12 +285,7 @@ fn te_08_an_unreadable_authorization_header_is_refused_not_skipped() {
     let h = Harness::new();
     // The body alone would authenticate POSTER with client_secret_post; the unreadable
     // header is a second method, not nothing.
-    let body = format!(
-        "{}&client_id={}&client_secret={}",
-        cc_body(None),
-        POSTER.0,
-        POSTER.1
-    );
+    let body = format!("{CC}&client_id={}&client_secret={}", POSTER.0, POSTER.1);
     let response = h.token(&from_http(&[UNREADABLE], &body));
     let json = assert_error(&response, 400, "invalid_request");
     assert_eq!(json["error_description"], "unreadable Authorization header");
