@@ -122,7 +122,7 @@ impl ServerBuilder {
 
     /// Replaces the store of values accepted only once: the `jti`s of client assertions
     /// (`private_key_jwt`, `client_secret_jwt`). Default: a
-    /// [`MemorySingleUseStore`](crate::MemorySingleUseStore) of this process. A
+    /// [`MemorySingleUseStore`](crate::store::MemorySingleUseStore) of this process. A
     /// deployment of more than one instance **must** share one store (a database backend,
     /// such as `PgStores::single_use`): otherwise an assertion accepted by one instance
     /// could be replayed at another.
