@@ -28,8 +28,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, UNIX_EPOCH};
 
 use grantflow::clock::ManualClock;
-use grantflow::resource::{ResourceUri, Resources};
 use grantflow::observe::{AuditEvent, AuditSink};
+use grantflow::resource::{ResourceUri, Resources};
 use grantflow::{
     Client, ClientSecret, ClientType, GrantType, HttpRequest, MemoryClientRegistry,
     MemoryTokenStore, Method, Server, StorageError,

@@ -3,7 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 use super::{
-    Ctx, Outcome, ensure, exactly_one, fresh_client, fresh_hash, race, storage, two_resources,
+    Ctx, Outcome, call, ensure, exactly_one, fresh_client, fresh_hash, race, storage, two_resources,
 };
 use crate::pkce::{CodeChallenge, PkceMethod};
 use crate::secret::TokenHash;
@@ -46,7 +46,7 @@ pub(super) async fn redeem_once(ctx: &Ctx<'_>) -> Outcome {
     bare.scope = Scope::empty();
     for (i, g) in [full, bare].into_iter().enumerate() {
         let code = fresh_hash();
-        storage(ctx.codes(i).insert(code, g.clone()).await, "insert")?;
+        call!(ctx.codes(i), insert(code, g.clone()));
         let first = redeem(ctx, i + 1, &code).await?;
         ensure!(
             first == Redemption::Redeemed(g.clone()),
@@ -69,23 +69,11 @@ pub(super) async fn redeem_once(ctx: &Ctx<'_>) -> Outcome {
 /// Purge removes expired codes, used or not, and keeps live ones redeemable.
 pub(super) async fn purge(ctx: &Ctx<'_>) -> Outcome {
     let (live, expired, used) = (fresh_hash(), fresh_hash(), fresh_hash());
-    storage(
-        ctx.codes(0).insert(live, grant(ctx.at(0), 600)?).await,
-        "insert",
-    )?;
-    storage(
-        ctx.codes(1).insert(expired, grant(ctx.at(0), 60)?).await,
-        "insert",
-    )?;
-    storage(
-        ctx.codes(0).insert(used, grant(ctx.at(0), 60)?).await,
-        "insert",
-    )?;
+    call!(ctx.codes(0), insert(live, grant(ctx.at(0), 600)?));
+    call!(ctx.codes(1), insert(expired, grant(ctx.at(0), 60)?));
+    call!(ctx.codes(0), insert(used, grant(ctx.at(0), 60)?));
     redeem(ctx, 1, &used).await?;
-    let purged = storage(
-        ctx.codes(1).purge_expired(ctx.at(100)).await,
-        "purge_expired",
-    )?;
+    let purged = call!(ctx.codes(1), purge_expired(ctx.at(100)));
     ensure!(
         purged >= 2,
         "purge_expired reported {purged} codes; at least 2 expired"
@@ -112,7 +100,7 @@ pub(super) async fn purge(ctx: &Ctx<'_>) -> Outcome {
 pub(super) async fn race_redeem(ctx: &Ctx<'_>) -> Outcome {
     let g = grant(ctx.at(0), 60)?;
     let code = fresh_hash();
-    storage(ctx.codes(0).insert(code, g.clone()).await, "insert")?;
+    call!(ctx.codes(0), insert(code, g.clone()));
     let outcomes = race(ctx.tasks(), |i| {
         let store = ctx.codes(i);
         async move { store.redeem(&code).await }

@@ -3,7 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 use super::{
-    Ctx, Outcome, ensure, exactly_one, fresh_client, fresh_hash, race, storage, two_resources,
+    Ctx, Outcome, call, ensure, exactly_one, fresh_client, fresh_hash, race, storage, two_resources,
 };
 use crate::grant::device::handler::record_poll;
 use crate::secret::{TokenHash, random_secret};
@@ -90,10 +90,7 @@ pub(super) async fn round_trip(ctx: &Ctx<'_>) -> Outcome {
         found.as_ref() == Some(&rec),
         "find returned {found:?}, not {rec:?}"
     );
-    let by_code = storage(
-        ctx.devices(0).find_by_user_code(&code).await,
-        "find_by_user_code",
-    )?;
+    let by_code = call!(ctx.devices(0), find_by_user_code(&code));
     ensure!(
         by_code == Some((hash, rec)),
         "find_by_user_code returned {by_code:?}"
@@ -102,10 +99,7 @@ pub(super) async fn round_trip(ctx: &Ctx<'_>) -> Outcome {
         find(ctx, 0, &fresh_hash()).await?.is_none(),
         "an unknown device code was found"
     );
-    let unknown = storage(
-        ctx.devices(1).find_by_user_code(&fresh_user_code()).await,
-        "find_by_user_code",
-    )?;
+    let unknown = call!(ctx.devices(1), find_by_user_code(&fresh_user_code()));
     ensure!(unknown.is_none(), "an unknown user code was found");
     Ok(())
 }
@@ -131,10 +125,7 @@ pub(super) async fn user_code(ctx: &Ctx<'_>) -> Outcome {
         free == DeviceInsert::Inserted,
         "the user code of an expired request was not free ({free:?})"
     );
-    let holder = storage(
-        ctx.devices(0).find_by_user_code(&code).await,
-        "find_by_user_code",
-    )?;
+    let holder = call!(ctx.devices(0), find_by_user_code(&code));
     ensure!(
         holder.map(|(hash, _)| hash) == Some(third),
         "the user code does not lead to its new holder"
@@ -155,19 +146,14 @@ pub(super) async fn decide(ctx: &Ctx<'_>) -> Outcome {
     }
     let store = |i| ctx.devices(i);
     ensure!(
-        storage(
-            store(1).decide(&approved, approval(), ctx.at(10)).await,
-            "decide"
-        )?,
+        call!(store(1), decide(&approved, approval(), ctx.at(10))),
         "approving a pending request failed"
     );
     ensure!(
-        !storage(
-            store(0)
-                .decide(&approved, DeviceDecision::Deny, ctx.at(11))
-                .await,
-            "decide"
-        )?,
+        !call!(
+            store(0),
+            decide(&approved, DeviceDecision::Deny, ctx.at(11))
+        ),
         "a decided request was decided again"
     );
     let state = find(ctx, 1, &approved).await?.map(|r| r.state);
@@ -179,12 +165,7 @@ pub(super) async fn decide(ctx: &Ctx<'_>) -> Outcome {
         "an approved request reads back as {state:?}"
     );
     ensure!(
-        storage(
-            store(0)
-                .decide(&denied, DeviceDecision::Deny, ctx.at(10))
-                .await,
-            "decide"
-        )?,
+        call!(store(0), decide(&denied, DeviceDecision::Deny, ctx.at(10))),
         "denying a pending request failed"
     );
     let state = find(ctx, 0, &denied).await?.map(|r| r.state);
@@ -193,17 +174,11 @@ pub(super) async fn decide(ctx: &Ctx<'_>) -> Outcome {
         "a denied request reads back as {state:?}"
     );
     ensure!(
-        !storage(
-            store(1).decide(&expired, approval(), ctx.at(600)).await,
-            "decide"
-        )?,
+        !call!(store(1), decide(&expired, approval(), ctx.at(600))),
         "an expired request was approved"
     );
     ensure!(
-        !storage(
-            store(1).decide(&fresh_hash(), approval(), ctx.at(10)).await,
-            "decide"
-        )?,
+        !call!(store(1), decide(&fresh_hash(), approval(), ctx.at(10))),
         "an unknown request was approved"
     );
     Ok(())
@@ -264,10 +239,7 @@ pub(super) async fn poll(ctx: &Ctx<'_>) -> Outcome {
         (stale, &client, "a stale polling state"),
         (current, &other, "another client"),
     ] {
-        let recorded = storage(
-            ctx.devices(1).record_poll(&hash, who, seen, next).await,
-            "record_poll",
-        )?;
+        let recorded = call!(ctx.devices(1), record_poll(&hash, who, seen, next));
         ensure!(!recorded, "record_poll with {what} changed the request");
     }
     let after = find(ctx, 0, &hash).await?.ok_or("the request vanished")?;
@@ -290,21 +262,18 @@ pub(super) async fn redeem(ctx: &Ctx<'_>) -> Outcome {
     insert(ctx, 0, hash, rec.clone()).await?;
     insert_fresh(ctx, 1, denied, &client, 600).await?;
     let store = |i| ctx.devices(i);
-    let early = storage(store(1).redeem(&hash, &client).await, "redeem")?;
+    let early = call!(store(1), redeem(&hash, &client));
     ensure!(
         early == DeviceRedemption::NotApproved,
         "a pending request was redeemed ({early:?})"
     );
-    storage(
-        store(0).decide(&hash, approval(), ctx.at(10)).await,
-        "decide",
-    )?;
-    let foreign = storage(store(1).redeem(&hash, &other).await, "redeem")?;
+    call!(store(0), decide(&hash, approval(), ctx.at(10)));
+    let foreign = call!(store(1), redeem(&hash, &other));
     ensure!(
         foreign == DeviceRedemption::NotApproved,
         "another client redeemed the request ({foreign:?})"
     );
-    let first = storage(store(0).redeem(&hash, &client).await, "redeem")?;
+    let first = call!(store(0), redeem(&hash, &client));
     let DeviceDecision::Approve { subject, scope } = approval() else {
         return Err("unreachable".to_owned());
     };
@@ -312,7 +281,7 @@ pub(super) async fn redeem(ctx: &Ctx<'_>) -> Outcome {
         if before.grant_id == rec.grant_id
             && before.state == DeviceState::Approved { subject: subject.clone(), scope: scope.clone() });
     ensure!(ok, "the redemption gave {first:?}, not the approved record");
-    let again = storage(store(1).redeem(&hash, &client).await, "redeem")?;
+    let again = call!(store(1), redeem(&hash, &client));
     ensure!(
         again
             == DeviceRedemption::AlreadyRedeemed {
@@ -325,13 +294,8 @@ pub(super) async fn redeem(ctx: &Ctx<'_>) -> Outcome {
         state == Some(DeviceState::Redeemed),
         "a redeemed request reads back as {state:?}"
     );
-    storage(
-        store(0)
-            .decide(&denied, DeviceDecision::Deny, ctx.at(10))
-            .await,
-        "decide",
-    )?;
-    let refused = storage(store(1).redeem(&denied, &client).await, "redeem")?;
+    call!(store(0), decide(&denied, DeviceDecision::Deny, ctx.at(10)));
+    let refused = call!(store(1), redeem(&denied, &client));
     ensure!(
         refused == DeviceRedemption::NotApproved,
         "a denied request was redeemed ({refused:?})"
@@ -347,10 +311,7 @@ pub(super) async fn purge(ctx: &Ctx<'_>) -> Outcome {
     let code = fresh_user_code();
     insert(ctx, 0, expired, request(&client, &code, ctx.at(0), 600)).await?;
     insert_fresh(ctx, 1, live, &client, 5 * 86_400).await?;
-    let purged = storage(
-        ctx.devices(1).purge_expired(ctx.at(600 + 86_400)).await,
-        "purge_expired",
-    )?;
+    let purged = call!(ctx.devices(1), purge_expired(ctx.at(600 + 86_400)));
     ensure!(
         purged >= 1,
         "purge_expired reported {purged} requests; at least 1 expired"
@@ -359,10 +320,7 @@ pub(super) async fn purge(ctx: &Ctx<'_>) -> Outcome {
         find(ctx, 0, &expired).await?.is_none(),
         "an expired request survived the purge"
     );
-    let by_code = storage(
-        ctx.devices(0).find_by_user_code(&code).await,
-        "find_by_user_code",
-    )?;
+    let by_code = call!(ctx.devices(0), find_by_user_code(&code));
     ensure!(
         by_code.is_none(),
         "a purged request is still found by its user code"
@@ -383,10 +341,7 @@ pub(super) async fn race_redeem(ctx: &Ctx<'_>) -> Outcome {
     let hash = fresh_hash();
     let rec = request(&client, &fresh_user_code(), ctx.at(0), 600);
     insert(ctx, 0, hash, rec.clone()).await?;
-    storage(
-        ctx.devices(0).decide(&hash, approval(), ctx.at(1)).await,
-        "decide",
-    )?;
+    call!(ctx.devices(0), decide(&hash, approval(), ctx.at(1)));
     let outcomes = race(ctx.tasks(), |i| {
         let (store, client) = (ctx.devices(i), client.clone());
         async move { store.redeem(&hash, &client).await }

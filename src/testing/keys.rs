@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use rand::seq::SliceRandom as _;
 
-use super::{Ctx, Outcome, ensure, race, storage};
+use super::{Ctx, Outcome, call, ensure, race, storage};
 use crate::jose::{Algorithm, KeyRecord, SigningKey};
 use crate::secret::random_secret;
 
@@ -27,7 +27,7 @@ fn record(
 }
 
 async fn load(ctx: &Ctx<'_>, i: usize, set: &str) -> Result<Vec<KeyRecord>, String> {
-    let mut records = storage(ctx.key_sets(i).load(set).await, "load")?;
+    let mut records = call!(ctx.key_sets(i), load(set));
     records.sort_by(|a, b| (a.activates_at, &a.kid).cmp(&(b.activates_at, &b.kid)));
     Ok(records)
 }
@@ -47,12 +47,10 @@ pub(super) async fn round_trip(ctx: &Ctx<'_>) -> Outcome {
         ctx.base + Duration::new(1, 250_000),
         ctx.at(400),
     )?;
-    let introduced = storage(
-        ctx.key_sets(0)
-            .introduce(&set, written.clone(), Duration::from_secs(3600))
-            .await,
-        "introduce",
-    )?;
+    let introduced = call!(
+        ctx.key_sets(0),
+        introduce(&set, written.clone(), Duration::from_secs(3600))
+    );
     ensure!(
         introduced,
         "introducing a key into an empty set was refused"
@@ -63,12 +61,10 @@ pub(super) async fn round_trip(ctx: &Ctx<'_>) -> Outcome {
         "the set read back as {read:?}, not [{written:?}]"
     );
     ensure!(
-        storage(
-            ctx.key_sets(0)
-                .end(&set, &written.kid, ctx.at(500), ctx.at(900))
-                .await,
-            "end"
-        )?,
+        call!(
+            ctx.key_sets(0),
+            end(&set, &written.kid, ctx.at(500), ctx.at(900))
+        ),
         "ending a stored key reported no such key"
     );
     written.retires_at = Some(ctx.at(500));
@@ -97,10 +93,7 @@ pub(super) async fn schedule(ctx: &Ctx<'_>) -> Outcome {
     let ed = record(Algorithm::EdDsa, ctx.at(0), ctx.at(0))?;
     let k2 = record(Algorithm::Es256, ctx.at(10), ctx.at(100))?;
     for (i, r) in [&k1, &ed, &k2].into_iter().enumerate() {
-        let done = storage(
-            ctx.key_sets(i).introduce(&set, r.clone(), retention).await,
-            "introduce",
-        )?;
+        let done = call!(ctx.key_sets(i), introduce(&set, r.clone(), retention));
         ensure!(done, "introducing key {i} was refused");
     }
     let read = load(ctx, 0, &set).await?;
@@ -129,10 +122,7 @@ pub(super) async fn schedule(ctx: &Ctx<'_>) -> Outcome {
         ("a reused kid", renamed),
         ("an earlier activation", early),
     ] {
-        let done = storage(
-            ctx.key_sets(1).introduce(&set, r, retention).await,
-            "introduce",
-        )?;
+        let done = call!(ctx.key_sets(1), introduce(&set, r, retention));
         ensure!(!done, "{what} was introduced");
     }
     ensure!(
@@ -143,10 +133,7 @@ pub(super) async fn schedule(ctx: &Ctx<'_>) -> Outcome {
     // A key that already retires earlier keeps its times; one retiring later is cut short.
     let k3 = record(Algorithm::Es256, ctx.at(30), ctx.at(300))?;
     let short = Duration::from_secs(60);
-    let done = storage(
-        ctx.key_sets(0).introduce(&set, k3.clone(), short).await,
-        "introduce",
-    )?;
+    let done = call!(ctx.key_sets(0), introduce(&set, k3.clone(), short));
     ensure!(done, "introducing a third key was refused");
     let read = load(ctx, 1, &set).await?;
     let got = find(&read, &k1.kid)?;
@@ -170,27 +157,15 @@ pub(super) async fn schedule(ctx: &Ctx<'_>) -> Outcome {
 pub(super) async fn end(ctx: &Ctx<'_>) -> Outcome {
     let set = fresh_set();
     let k = record(Algorithm::Es256, ctx.at(0), ctx.at(0))?;
-    storage(
-        ctx.key_sets(0)
-            .introduce(&set, k.clone(), Duration::from_secs(60))
-            .await,
-        "introduce",
-    )?;
+    call!(
+        ctx.key_sets(0),
+        introduce(&set, k.clone(), Duration::from_secs(60))
+    );
     ensure!(
-        storage(
-            ctx.key_sets(1)
-                .end(&set, &k.kid, ctx.at(100), ctx.at(200))
-                .await,
-            "end"
-        )?,
+        call!(ctx.key_sets(1), end(&set, &k.kid, ctx.at(100), ctx.at(200))),
         "end() did not find the key"
     );
-    storage(
-        ctx.key_sets(0)
-            .end(&set, &k.kid, ctx.at(150), ctx.at(500))
-            .await,
-        "end",
-    )?;
+    call!(ctx.key_sets(0), end(&set, &k.kid, ctx.at(150), ctx.at(500)));
     let read = load(ctx, 1, &set).await?;
     let got = find(&read, &k.kid)?;
     ensure!(
@@ -199,24 +174,17 @@ pub(super) async fn end(ctx: &Ctx<'_>) -> Outcome {
         got.retires_at,
         got.removes_at
     );
-    storage(
-        ctx.key_sets(1)
-            .end(&set, &k.kid, ctx.at(50), ctx.at(60))
-            .await,
-        "end",
-    )?;
+    call!(ctx.key_sets(1), end(&set, &k.kid, ctx.at(50), ctx.at(60)));
     let got = load(ctx, 0, &set).await?;
     ensure!(
         got.first()
             .is_some_and(|r| r.retires_at == Some(ctx.at(50)) && r.removes_at == Some(ctx.at(60))),
         "an earlier end() was not applied: {got:?}"
     );
-    let unknown = storage(
-        ctx.key_sets(0)
-            .end(&set, "no-such-kid", ctx.at(1), ctx.at(1))
-            .await,
-        "end",
-    )?;
+    let unknown = call!(
+        ctx.key_sets(0),
+        end(&set, "no-such-kid", ctx.at(1), ctx.at(1))
+    );
     ensure!(!unknown, "end() reported an unknown key as found");
     Ok(())
 }
@@ -228,21 +196,17 @@ pub(super) async fn purge(ctx: &Ctx<'_>) -> Outcome {
     let kept = record(Algorithm::Es256, ctx.at(0), ctx.at(100))?;
     let open = record(Algorithm::EdDsa, ctx.at(0), ctx.at(0))?;
     for r in [&gone, &kept, &open] {
-        storage(
-            ctx.key_sets(0)
-                .introduce(&set, r.clone(), Duration::from_secs(50))
-                .await,
-            "introduce",
-        )?;
+        call!(
+            ctx.key_sets(0),
+            introduce(&set, r.clone(), Duration::from_secs(50))
+        );
     }
-    storage(
-        ctx.key_sets(1)
-            .end(&set, &kept.kid, ctx.at(400), ctx.at(400))
-            .await,
-        "end",
-    )?;
+    call!(
+        ctx.key_sets(1),
+        end(&set, &kept.kid, ctx.at(400), ctx.at(400))
+    );
     // `gone` was removed at 150 s (retired at 100 s, plus 50 s).
-    let purged = storage(ctx.key_sets(1).purge(ctx.at(150)).await, "purge")?;
+    let purged = call!(ctx.key_sets(1), purge(ctx.at(150)));
     ensure!(
         purged >= 1,
         "purge reported {purged} records; at least 1 was removed"

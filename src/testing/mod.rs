@@ -106,47 +106,57 @@ enum Area {
     KeySets,
 }
 
-/// Every check, in the order they run.
-const CHECKS: &[(&str, Area)] = &[
-    ("tokens.round_trip", Area::Tokens),
-    ("tokens.revoke", Area::Tokens),
-    ("tokens.revoke_grant", Area::Tokens),
-    ("tokens.rotate", Area::Tokens),
-    ("tokens.purge", Area::Tokens),
-    ("tokens.race.rotate", Area::Tokens),
-    ("tokens.race.insert_vs_revoke_grant", Area::Tokens),
-    ("tokens.race.rotate_vs_revoke_grant", Area::Tokens),
-    ("codes.redeem_once", Area::Codes),
-    ("codes.purge", Area::Codes),
-    ("codes.race.redeem", Area::Codes),
-    ("single_use.consume_once", Area::SingleUse),
-    ("single_use.purge", Area::SingleUse),
-    ("single_use.race.consume", Area::SingleUse),
-    ("devices.round_trip", Area::Devices),
-    ("devices.user_code", Area::Devices),
-    ("devices.decide", Area::Devices),
-    ("devices.poll", Area::Devices),
-    ("devices.redeem", Area::Devices),
-    ("devices.purge", Area::Devices),
-    ("devices.race.redeem", Area::Devices),
-    ("devices.race.decide", Area::Devices),
-    ("devices.race.poll", Area::Devices),
-    ("devices.race.user_code", Area::Devices),
-    ("clients.round_trip", Area::Clients),
-    ("limiters.lockout", Area::Limiters),
-    ("limiters.successes", Area::Limiters),
-    ("limiters.race.failures", Area::Limiters),
-    #[cfg(feature = "jwt")]
-    ("keys.round_trip", Area::KeySets),
-    #[cfg(feature = "jwt")]
-    ("keys.schedule", Area::KeySets),
-    #[cfg(feature = "jwt")]
-    ("keys.end", Area::KeySets),
-    #[cfg(feature = "jwt")]
-    ("keys.purge", Area::KeySets),
-    #[cfg(feature = "jwt")]
-    ("keys.race.introduce", Area::KeySets),
-];
+/// Declares every check once, in the order they run: its name, the store it needs and the
+/// function that runs it. Gives `CHECKS` and `run_check`.
+macro_rules! checks {
+    ($($(#[$attr:meta])* $name:literal, $area:ident => $check:path;)*) => {
+        /// Every check, in the order they run.
+        const CHECKS: &[(&str, Area)] = &[$($(#[$attr])* ($name, Area::$area),)*];
+
+        async fn run_check(name: &str, ctx: &Ctx<'_>) -> Outcome {
+            match name {
+                $($(#[$attr])* $name => $check(ctx).await,)*
+                _ => Err(format!("no check named {name}")),
+            }
+        }
+    };
+}
+
+checks! {
+    "tokens.round_trip", Tokens => tokens::round_trip;
+    "tokens.revoke", Tokens => tokens::revoke;
+    "tokens.revoke_grant", Tokens => tokens::revoke_grant;
+    "tokens.rotate", Tokens => tokens::rotate;
+    "tokens.purge", Tokens => tokens::purge;
+    "tokens.race.rotate", Tokens => tokens::race_rotate;
+    "tokens.race.insert_vs_revoke_grant", Tokens => tokens::race_insert_vs_revoke_grant;
+    "tokens.race.rotate_vs_revoke_grant", Tokens => tokens::race_rotate_vs_revoke_grant;
+    "codes.redeem_once", Codes => codes::redeem_once;
+    "codes.purge", Codes => codes::purge;
+    "codes.race.redeem", Codes => codes::race_redeem;
+    "single_use.consume_once", SingleUse => single_use::consume_once;
+    "single_use.purge", SingleUse => single_use::purge;
+    "single_use.race.consume", SingleUse => single_use::race_consume;
+    "devices.round_trip", Devices => devices::round_trip;
+    "devices.user_code", Devices => devices::user_code;
+    "devices.decide", Devices => devices::decide;
+    "devices.poll", Devices => devices::poll;
+    "devices.redeem", Devices => devices::redeem;
+    "devices.purge", Devices => devices::purge;
+    "devices.race.redeem", Devices => devices::race_redeem;
+    "devices.race.decide", Devices => devices::race_decide;
+    "devices.race.poll", Devices => devices::race_poll;
+    "devices.race.user_code", Devices => devices::race_user_code;
+    "clients.round_trip", Clients => clients::round_trip;
+    "limiters.lockout", Limiters => limiters::lockout;
+    "limiters.successes", Limiters => limiters::successes;
+    "limiters.race.failures", Limiters => limiters::race_failures;
+    #[cfg(feature = "jwt")] "keys.round_trip", KeySets => keys::round_trip;
+    #[cfg(feature = "jwt")] "keys.schedule", KeySets => keys::schedule;
+    #[cfg(feature = "jwt")] "keys.end", KeySets => keys::end;
+    #[cfg(feature = "jwt")] "keys.purge", KeySets => keys::purge;
+    #[cfg(feature = "jwt")] "keys.race.introduce", KeySets => keys::race_introduce;
+}
 
 /// The stores under test and how to run the suite. See the [module docs](self).
 #[derive(Clone)]
@@ -394,50 +404,6 @@ pub struct Failure {
 /// What a check returns: `Err` with a description of the broken contract.
 type Outcome = Result<(), String>;
 
-async fn run_check(name: &str, ctx: &Ctx<'_>) -> Outcome {
-    match name {
-        "tokens.round_trip" => tokens::round_trip(ctx).await,
-        "tokens.revoke" => tokens::revoke(ctx).await,
-        "tokens.revoke_grant" => tokens::revoke_grant(ctx).await,
-        "tokens.rotate" => tokens::rotate(ctx).await,
-        "tokens.purge" => tokens::purge(ctx).await,
-        "tokens.race.rotate" => tokens::race_rotate(ctx).await,
-        "tokens.race.insert_vs_revoke_grant" => tokens::race_insert_vs_revoke_grant(ctx).await,
-        "tokens.race.rotate_vs_revoke_grant" => tokens::race_rotate_vs_revoke_grant(ctx).await,
-        "codes.redeem_once" => codes::redeem_once(ctx).await,
-        "codes.purge" => codes::purge(ctx).await,
-        "codes.race.redeem" => codes::race_redeem(ctx).await,
-        "single_use.consume_once" => single_use::consume_once(ctx).await,
-        "single_use.purge" => single_use::purge(ctx).await,
-        "single_use.race.consume" => single_use::race_consume(ctx).await,
-        "devices.round_trip" => devices::round_trip(ctx).await,
-        "devices.user_code" => devices::user_code(ctx).await,
-        "devices.decide" => devices::decide(ctx).await,
-        "devices.poll" => devices::poll(ctx).await,
-        "devices.redeem" => devices::redeem(ctx).await,
-        "devices.purge" => devices::purge(ctx).await,
-        "devices.race.redeem" => devices::race_redeem(ctx).await,
-        "devices.race.decide" => devices::race_decide(ctx).await,
-        "devices.race.poll" => devices::race_poll(ctx).await,
-        "devices.race.user_code" => devices::race_user_code(ctx).await,
-        "clients.round_trip" => clients::round_trip(ctx).await,
-        "limiters.lockout" => limiters::lockout(ctx).await,
-        "limiters.successes" => limiters::successes(ctx).await,
-        "limiters.race.failures" => limiters::race_failures(ctx).await,
-        #[cfg(feature = "jwt")]
-        "keys.round_trip" => keys::round_trip(ctx).await,
-        #[cfg(feature = "jwt")]
-        "keys.schedule" => keys::schedule(ctx).await,
-        #[cfg(feature = "jwt")]
-        "keys.end" => keys::end(ctx).await,
-        #[cfg(feature = "jwt")]
-        "keys.purge" => keys::purge(ctx).await,
-        #[cfg(feature = "jwt")]
-        "keys.race.introduce" => keys::race_introduce(ctx).await,
-        _ => Err(format!("no check named {name}")),
-    }
-}
-
 /// 2001-01-01T00:00:00Z, plus ten days per check, so that each check has its own window
 /// and a purge by a later check only meets records of earlier ones.
 fn base_time(index: usize) -> SystemTime {
@@ -542,6 +508,15 @@ fn storage<T>(result: Result<T, StorageError>, what: &str) -> Result<T, String> 
         format!("{what} failed with a storage error{cause}")
     })
 }
+
+/// Calls a store method and awaits it, failing the check on a storage error that names
+/// the method: `call!(ctx.tokens(0), revoke(&hash))`.
+macro_rules! call {
+    ($store:expr, $method:ident($($arg:expr),* $(,)?)) => {
+        storage($store.$method($($arg),*).await, stringify!($method))?
+    };
+}
+use call;
 
 /// Fails the check with a message unless `cond` holds.
 macro_rules! ensure {

@@ -1,6 +1,6 @@
 //! Checks of the [`SingleUseStore`](crate::store::SingleUseStore) contract.
 
-use super::{Ctx, Outcome, ensure, exactly_one, fresh_hash, race, storage};
+use super::{Ctx, Outcome, call, ensure, exactly_one, fresh_hash, race, storage};
 use crate::secret::TokenHash;
 use crate::store::Consumption;
 
@@ -58,10 +58,7 @@ pub(super) async fn purge(ctx: &Ctx<'_>) -> Outcome {
     let (live, expired) = (fresh_hash(), fresh_hash());
     consume(ctx, 0, &live, 600, 0).await?;
     consume(ctx, 1, &expired, 60, 0).await?;
-    let purged = storage(
-        ctx.single_use(1).purge_expired(ctx.at(100)).await,
-        "purge_expired",
-    )?;
+    let purged = call!(ctx.single_use(1), purge_expired(ctx.at(100)));
     ensure!(
         purged >= 1,
         "purge_expired reported {purged} records; at least 1 expired"

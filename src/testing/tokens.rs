@@ -3,10 +3,11 @@
 use std::time::{Duration, SystemTime};
 
 use super::{
-    Ctx, Outcome, ensure, exactly_one, fresh_client, fresh_hash, race, storage, two_resources,
+    Ctx, Outcome, call, ensure, exactly_one, fresh_client, fresh_hash, race, storage, two_resources,
 };
 use crate::secret::TokenHash;
-use crate::store::{Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord};
+use crate::store::TokenKind::{self, Access, Refresh};
+use crate::store::{Insert, RefreshLookup, RotatedOut, Rotation, TokenRecord};
 use crate::types::{ClientId, GrantId, Scope, Subject};
 
 fn record(
@@ -43,12 +44,12 @@ pub(super) async fn round_trip(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance")?;
     let grant = GrantId::generate();
     let issued = ctx.base + Duration::new(1, 123_456_000);
-    let access = record(TokenKind::Access, grant, &client, issued, 600);
-    let refresh = record(TokenKind::Refresh, grant, &client, issued, 86_400)
+    let access = record(Access, grant, &client, issued, 600);
+    let refresh = record(Refresh, grant, &client, issued, 86_400)
         .with_subject(Some(Subject::new("alice@example.com")))
         .with_audience(two_resources());
     let bare = TokenRecord::new(
-        TokenKind::Access,
+        Access,
         GrantId::generate(),
         client.clone(),
         Scope::empty(),
@@ -76,7 +77,7 @@ pub(super) async fn round_trip(ctx: &Ctx<'_>) -> Outcome {
             "find returned {got:?} instead of {want:?}"
         );
     }
-    let lookup = storage(ctx.tokens(1).find_refresh(&r).await, "find_refresh")?;
+    let lookup = call!(ctx.tokens(1), find_refresh(&r));
     ensure!(
         lookup == Some(RefreshLookup::Active(refresh.clone())),
         "find_refresh of an active refresh token returned {lookup:?}"
@@ -86,7 +87,7 @@ pub(super) async fn round_trip(ctx: &Ctx<'_>) -> Outcome {
         find(ctx, 0, &unknown).await?.is_none(),
         "find of an unknown digest is not None"
     );
-    let lookup = storage(ctx.tokens(0).find_refresh(&unknown).await, "find_refresh")?;
+    let lookup = call!(ctx.tokens(0), find_refresh(&unknown));
     ensure!(
         lookup.is_none(),
         "find_refresh of an unknown digest returned {lookup:?}"
@@ -98,27 +99,15 @@ pub(super) async fn round_trip(ctx: &Ctx<'_>) -> Outcome {
 pub(super) async fn revoke(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance")?;
     let (hash, other) = (fresh_hash(), fresh_hash());
-    let rec = record(
-        TokenKind::Access,
-        GrantId::generate(),
-        &client,
-        ctx.at(0),
-        600,
-    );
-    let kept = record(
-        TokenKind::Access,
-        GrantId::generate(),
-        &client,
-        ctx.at(0),
-        600,
-    );
+    let rec = record(Access, GrantId::generate(), &client, ctx.at(0), 600);
+    let kept = record(Access, GrantId::generate(), &client, ctx.at(0), 600);
     insert(ctx, 0, vec![(hash, rec.clone()), (other, kept.clone())]).await?;
-    let first = storage(ctx.tokens(1).revoke(&hash).await, "revoke")?;
+    let first = call!(ctx.tokens(1), revoke(&hash));
     ensure!(
         first == Some(rec),
         "revoke returned {first:?}, not the record"
     );
-    let second = storage(ctx.tokens(0).revoke(&hash).await, "revoke")?;
+    let second = call!(ctx.tokens(0), revoke(&hash));
     ensure!(second.is_none(), "a second revoke returned {second:?}");
     ensure!(
         find(ctx, 1, &hash).await?.is_none(),
@@ -143,23 +132,14 @@ pub(super) async fn revoke_grant(ctx: &Ctx<'_>) -> Outcome {
         ctx,
         0,
         vec![
-            (
-                g1,
-                record(TokenKind::Access, grant, &client, ctx.at(0), 600),
-            ),
-            (
-                g2,
-                record(TokenKind::Refresh, grant, &client, ctx.at(0), 6000),
-            ),
+            (g1, record(Access, grant, &client, ctx.at(0), 600)),
+            (g2, record(Refresh, grant, &client, ctx.at(0), 6000)),
         ],
     )
     .await?;
-    let kept = record(TokenKind::Access, other, &client, ctx.at(0), 600);
+    let kept = record(Access, other, &client, ctx.at(0), 600);
     insert(ctx, 1, vec![(o1, kept.clone())]).await?;
-    let count = storage(
-        ctx.tokens(1).revoke_grant(&grant, ctx.at(100)).await,
-        "revoke_grant",
-    )?;
+    let count = call!(ctx.tokens(1), revoke_grant(&grant, ctx.at(100)));
     ensure!(count == 2, "revoke_grant reported {count} records, not 2");
     for hash in [g1, g2] {
         ensure!(
@@ -172,21 +152,15 @@ pub(super) async fn revoke_grant(ctx: &Ctx<'_>) -> Outcome {
         "revoke_grant removed a record of another grant"
     );
     // A shorter second revocation keeps the later end.
-    storage(
-        ctx.tokens(0).revoke_grant(&grant, ctx.at(50)).await,
-        "revoke_grant",
-    )?;
+    call!(ctx.tokens(0), revoke_grant(&grant, ctx.at(50)));
     let late = insert(
         ctx,
         0,
         vec![
-            (
-                o2,
-                record(TokenKind::Access, other, &client, ctx.at(99), 600),
-            ),
+            (o2, record(Access, other, &client, ctx.at(99), 600)),
             (
                 fresh_hash(),
-                record(TokenKind::Access, grant, &client, ctx.at(99), 600),
+                record(Access, grant, &client, ctx.at(99), 600),
             ),
         ],
     )
@@ -204,10 +178,7 @@ pub(super) async fn revoke_grant(ctx: &Ctx<'_>) -> Outcome {
     let outcome = insert(
         ctx,
         1,
-        vec![(
-            after,
-            record(TokenKind::Access, grant, &client, ctx.at(100), 600),
-        )],
+        vec![(after, record(Access, grant, &client, ctx.at(100), 600))],
     )
     .await?;
     ensure!(
@@ -216,10 +187,7 @@ pub(super) async fn revoke_grant(ctx: &Ctx<'_>) -> Outcome {
     );
     // Revoked before any token exists: nothing removed, later tokens refused.
     let early = GrantId::generate();
-    let count = storage(
-        ctx.tokens(0).revoke_grant(&early, ctx.at(1000)).await,
-        "revoke_grant",
-    )?;
+    let count = call!(ctx.tokens(0), revoke_grant(&early, ctx.at(1000)));
     ensure!(
         count == 0,
         "revoke_grant of an unused grant reported {count}"
@@ -229,7 +197,7 @@ pub(super) async fn revoke_grant(ctx: &Ctx<'_>) -> Outcome {
         1,
         vec![(
             fresh_hash(),
-            record(TokenKind::Access, early, &client, ctx.at(200), 600),
+            record(Access, early, &client, ctx.at(200), 600),
         )],
     )
     .await?;
@@ -249,15 +217,12 @@ pub(super) async fn rotate(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance")?;
     let grant = GrantId::generate();
     let (r1, a1) = (fresh_hash(), fresh_hash());
-    let old = record(TokenKind::Refresh, grant, &client, ctx.at(0), 1000);
+    let old = record(Refresh, grant, &client, ctx.at(0), 1000);
     insert(
         ctx,
         0,
         vec![
-            (
-                a1,
-                record(TokenKind::Access, grant, &client, ctx.at(0), 100),
-            ),
+            (a1, record(Access, grant, &client, ctx.at(0), 100)),
             (r1, old.clone()),
         ],
     )
@@ -265,10 +230,10 @@ pub(super) async fn rotate(ctx: &Ctx<'_>) -> Outcome {
     let now = ctx.at(10);
     let (a2, r2) = (fresh_hash(), fresh_hash());
     let successors = vec![
-        (a2, record(TokenKind::Access, grant, &client, now, 100)),
-        (r2, record(TokenKind::Refresh, grant, &client, now, 1000)),
+        (a2, record(Access, grant, &client, now, 100)),
+        (r2, record(Refresh, grant, &client, now, 1000)),
     ];
-    let outcome = storage(ctx.tokens(1).rotate(&r1, now, successors).await, "rotate")?;
+    let outcome = call!(ctx.tokens(1), rotate(&r1, now, successors));
     ensure!(
         outcome == Rotation::Rotated,
         "rotating an active refresh token gave {outcome:?}"
@@ -282,31 +247,23 @@ pub(super) async fn rotate(ctx: &Ctx<'_>) -> Outcome {
         "the successors of a rotation were not stored"
     );
     let marker = RotatedOut::new(grant, client.clone(), now, old.expires_at);
-    let lookup = storage(ctx.tokens(0).find_refresh(&r1).await, "find_refresh")?;
+    let lookup = call!(ctx.tokens(0), find_refresh(&r1));
     ensure!(
         lookup == Some(RefreshLookup::RotatedOut(marker.clone())),
         "find_refresh of a rotated-out token returned {lookup:?}, not {marker:?}"
     );
     let (a3, r3) = (fresh_hash(), fresh_hash());
-    let again = storage(
-        ctx.tokens(0)
-            .rotate(
-                &r1,
-                ctx.at(11),
-                vec![
-                    (
-                        a3,
-                        record(TokenKind::Access, grant, &client, ctx.at(11), 100),
-                    ),
-                    (
-                        r3,
-                        record(TokenKind::Refresh, grant, &client, ctx.at(11), 1000),
-                    ),
-                ],
-            )
-            .await,
-        "rotate",
-    )?;
+    let again = call!(
+        ctx.tokens(0),
+        rotate(
+            &r1,
+            ctx.at(11),
+            vec![
+                (a3, record(Access, grant, &client, ctx.at(11), 100),),
+                (r3, record(Refresh, grant, &client, ctx.at(11), 1000),),
+            ]
+        )
+    );
     ensure!(
         again == Rotation::AlreadyRotated(marker.clone()),
         "a second rotation gave {again:?}, not the marker"
@@ -316,67 +273,48 @@ pub(super) async fn rotate(ctx: &Ctx<'_>) -> Outcome {
         "a losing rotation stored its successors"
     );
     for hash in [a1, fresh_hash()] {
-        let outcome = storage(ctx.tokens(1).rotate(&hash, now, Vec::new()).await, "rotate")?;
+        let outcome = call!(ctx.tokens(1), rotate(&hash, now, Vec::new()));
         ensure!(
             outcome == Rotation::NotFound,
             "rotating an access token or unknown digest gave {outcome:?}"
         );
     }
     // Reuse must still be recognised after the grant was revoked.
-    storage(
-        ctx.tokens(0).revoke_grant(&grant, ctx.at(5000)).await,
-        "revoke_grant",
-    )?;
-    let lookup = storage(ctx.tokens(1).find_refresh(&r1).await, "find_refresh")?;
+    call!(ctx.tokens(0), revoke_grant(&grant, ctx.at(5000)));
+    let lookup = call!(ctx.tokens(1), find_refresh(&r1));
     ensure!(
         lookup == Some(RefreshLookup::RotatedOut(marker)),
         "revoke_grant removed the rotated-out marker ({lookup:?})"
     );
-    let outcome = storage(
-        ctx.tokens(0)
-            .rotate(
-                &r2,
-                ctx.at(12),
-                vec![(
-                    fresh_hash(),
-                    record(TokenKind::Refresh, grant, &client, ctx.at(12), 10),
-                )],
-            )
-            .await,
-        "rotate",
-    )?;
+    let outcome = call!(
+        ctx.tokens(0),
+        rotate(
+            &r2,
+            ctx.at(12),
+            vec![(
+                fresh_hash(),
+                record(Refresh, grant, &client, ctx.at(12), 10),
+            )]
+        )
+    );
     ensure!(
         outcome == Rotation::GrantRevoked,
         "rotating a token of a revoked grant gave {outcome:?}"
     );
     // Successors of a revoked grant: refused, and the old token stays active.
     let (live, successor) = (fresh_hash(), fresh_hash());
-    let live_record = record(
-        TokenKind::Refresh,
-        GrantId::generate(),
-        &client,
-        ctx.at(0),
-        1000,
-    );
+    let live_record = record(Refresh, GrantId::generate(), &client, ctx.at(0), 1000);
     insert(ctx, 1, vec![(live, live_record.clone())]).await?;
     let revoked = GrantId::generate();
-    storage(
-        ctx.tokens(1).revoke_grant(&revoked, ctx.at(5000)).await,
-        "revoke_grant",
-    )?;
-    let outcome = storage(
-        ctx.tokens(0)
-            .rotate(
-                &live,
-                ctx.at(13),
-                vec![(
-                    successor,
-                    record(TokenKind::Refresh, revoked, &client, ctx.at(13), 10),
-                )],
-            )
-            .await,
-        "rotate",
-    )?;
+    call!(ctx.tokens(1), revoke_grant(&revoked, ctx.at(5000)));
+    let outcome = call!(
+        ctx.tokens(0),
+        rotate(
+            &live,
+            ctx.at(13),
+            vec![(successor, record(Refresh, revoked, &client, ctx.at(13), 10),)]
+        )
+    );
     ensure!(
         outcome == Rotation::GrantRevoked,
         "a successor of a revoked grant gave {outcome:?}"
@@ -394,13 +332,7 @@ pub(super) async fn rotate(ctx: &Ctx<'_>) -> Outcome {
 pub(super) async fn purge(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance")?;
     let (live, expired, rotated) = (fresh_hash(), fresh_hash(), fresh_hash());
-    let live_record = record(
-        TokenKind::Access,
-        GrantId::generate(),
-        &client,
-        ctx.at(0),
-        1000,
-    );
+    let live_record = record(Access, GrantId::generate(), &client, ctx.at(0), 1000);
     insert(
         ctx,
         0,
@@ -408,44 +340,20 @@ pub(super) async fn purge(ctx: &Ctx<'_>) -> Outcome {
             (live, live_record.clone()),
             (
                 expired,
-                record(
-                    TokenKind::Access,
-                    GrantId::generate(),
-                    &client,
-                    ctx.at(0),
-                    10,
-                ),
+                record(Access, GrantId::generate(), &client, ctx.at(0), 10),
             ),
             (
                 rotated,
-                record(
-                    TokenKind::Refresh,
-                    GrantId::generate(),
-                    &client,
-                    ctx.at(0),
-                    20,
-                ),
+                record(Refresh, GrantId::generate(), &client, ctx.at(0), 20),
             ),
         ],
     )
     .await?;
-    storage(
-        ctx.tokens(1).rotate(&rotated, ctx.at(5), Vec::new()).await,
-        "rotate",
-    )?;
+    call!(ctx.tokens(1), rotate(&rotated, ctx.at(5), Vec::new()));
     let (ended, lasting) = (GrantId::generate(), GrantId::generate());
-    storage(
-        ctx.tokens(0).revoke_grant(&ended, ctx.at(30)).await,
-        "revoke_grant",
-    )?;
-    storage(
-        ctx.tokens(0).revoke_grant(&lasting, ctx.at(1000)).await,
-        "revoke_grant",
-    )?;
-    let purged = storage(
-        ctx.tokens(1).purge_expired(ctx.at(100)).await,
-        "purge_expired",
-    )?;
+    call!(ctx.tokens(0), revoke_grant(&ended, ctx.at(30)));
+    call!(ctx.tokens(0), revoke_grant(&lasting, ctx.at(1000)));
+    let purged = call!(ctx.tokens(1), purge_expired(ctx.at(100)));
     ensure!(
         purged >= 3,
         "purge_expired reported {purged} records; at least an expired token, a marker and a tombstone expired"
@@ -454,7 +362,7 @@ pub(super) async fn purge(ctx: &Ctx<'_>) -> Outcome {
         find(ctx, 0, &expired).await?.is_none(),
         "an expired record survived the purge"
     );
-    let lookup = storage(ctx.tokens(0).find_refresh(&rotated).await, "find_refresh")?;
+    let lookup = call!(ctx.tokens(0), find_refresh(&rotated));
     ensure!(
         lookup.is_none(),
         "an expired rotated-out marker survived the purge ({lookup:?})"
@@ -468,7 +376,7 @@ pub(super) async fn purge(ctx: &Ctx<'_>) -> Outcome {
         0,
         vec![(
             fresh_hash(),
-            record(TokenKind::Access, lasting, &client, ctx.at(100), 10),
+            record(Access, lasting, &client, ctx.at(100), 10),
         )],
     )
     .await?;
@@ -490,20 +398,14 @@ pub(super) async fn race_rotate(ctx: &Ctx<'_>) -> Outcome {
     insert(
         ctx,
         0,
-        vec![(
-            old,
-            record(TokenKind::Refresh, grant, &client, ctx.at(0), 1000),
-        )],
+        vec![(old, record(Refresh, grant, &client, ctx.at(0), 1000))],
     )
     .await?;
     let now = ctx.at(10);
     let successors: Vec<TokenHash> = (0..ctx.tasks()).map(|_| fresh_hash()).collect();
     let outcomes = race(ctx.tasks(), |i| {
         let store = ctx.tokens(i);
-        let successor = (
-            successors[i],
-            record(TokenKind::Refresh, grant, &client, now, 1000),
-        );
+        let successor = (successors[i], record(Refresh, grant, &client, now, 1000));
         async move { store.rotate(&old, now, vec![successor]).await }
     })
     .await?;
@@ -541,7 +443,7 @@ pub(super) async fn race_insert_vs_revoke_grant(ctx: &Ctx<'_>) -> Outcome {
     let outcomes = race(pairs * 2, |i| {
         let store = ctx.tokens(i);
         let (grant, hash) = (grants[i / 2], hashes[i / 2]);
-        let rec = record(TokenKind::Access, grant, &client, ctx.at(0), 1000);
+        let rec = record(Access, grant, &client, ctx.at(0), 1000);
         async move {
             if i % 2 == 0 {
                 store.insert(vec![(hash, rec)]).await.map(Some)
@@ -578,10 +480,7 @@ pub(super) async fn race_rotate_vs_revoke_grant(ctx: &Ctx<'_>) -> Outcome {
         insert(
             ctx,
             0,
-            vec![(
-                *old,
-                record(TokenKind::Refresh, *grant, &client, ctx.at(0), 1000),
-            )],
+            vec![(*old, record(Refresh, *grant, &client, ctx.at(0), 1000))],
         )
         .await?;
     }
@@ -589,7 +488,7 @@ pub(super) async fn race_rotate_vs_revoke_grant(ctx: &Ctx<'_>) -> Outcome {
     let outcomes = race(pairs * 2, |i| {
         let store = ctx.tokens(i);
         let (grant, old, new) = (grants[i / 2], olds[i / 2], news[i / 2]);
-        let successor = record(TokenKind::Refresh, grant, &client, now, 1000);
+        let successor = record(Refresh, grant, &client, now, 1000);
         async move {
             if i % 2 == 0 {
                 store

@@ -143,9 +143,7 @@ fn ac_03_replay_failing_client_authentication_does_not_revoke() {
         "invalid_client",
     );
     // Another (public) client presenting the code: binding fails, no revocation.
-    let other = h.token(&format!(
-        "grant_type=authorization_code&code={code}&client_id=app&code_verifier={VERIFIER}"
-    ));
+    let other = h.exchange("app", &code);
     assert_token_error(&other, 400, "invalid_grant");
     assert!(h.is_live(&access));
 }
@@ -237,9 +235,7 @@ fn ac_06_another_clients_code_is_invalid_grant() {
 fn ac_06_confidential_client_must_authenticate() {
     let h = harness();
     let code = h.code_for("conf");
-    let response = h.token(&format!(
-        "grant_type=authorization_code&code={code}&client_id=conf&code_verifier={VERIFIER}"
-    ));
+    let response = h.exchange("conf", &code);
     assert_token_error(&response, 401, "invalid_client");
     let response = h.token_basic(
         "conf",
@@ -273,9 +269,7 @@ fn ac_06_te_07_a_failed_authentication_stays_invalid_client() {
     // attempt, and its failure is 401 invalid_client as at every grant (TE-07).
     let h = harness();
     let code = h.code_for("conf");
-    let response = h.token(&format!(
-        "grant_type=authorization_code&code={code}&client_id=conf&code_verifier={VERIFIER}"
-    ));
+    let response = h.exchange("conf", &code);
     assert_eq!(response.status, Status::UNAUTHORIZED);
     assert_eq!(json(&response)["error"], "invalid_client");
 }
@@ -361,9 +355,7 @@ fn ac_01_every_failed_redemption_burns_the_code() {
     }
     // Another client presenting it burns it too.
     let code = h.code_for("conf");
-    let other = h.token(&format!(
-        "grant_type=authorization_code&code={code}&client_id=app&code_verifier={VERIFIER}"
-    ));
+    let other = h.exchange("app", &code);
     assert_token_error(&other, 400, "invalid_grant");
     let body = format!("grant_type=authorization_code&code={code}&code_verifier={VERIFIER}");
     assert_token_error(
@@ -542,6 +534,5 @@ fn az_09_code_store_failure_at_the_token_endpoint_is_an_error() {
         "grant_type=authorization_code&code=abc&client_id=app&code_verifier={VERIFIER}"
     ))))
     .unwrap_err();
-    let response = error.to_response();
-    assert_token_error(&response, 500, "server_error");
+    assert_token_error(&error.to_response(), 500, "server_error");
 }

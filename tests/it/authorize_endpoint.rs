@@ -233,8 +233,7 @@ fn az_07_redirect_errors_wait_for_the_host() {
     assert_eq!(error.error().code(), &ErrorCode::INVALID_SCOPE);
     assert_eq!(error.redirect_uri(), "https://client.example.com/cb");
     // ... login page, user authenticates ...
-    let response = error.into_response();
-    assert_location_error(&response, "invalid_scope");
+    assert_location_error(&error.into_response(), "invalid_scope");
 }
 
 #[test]

@@ -28,6 +28,19 @@ fn check(
     })
 }
 
+/// The guard's refusal of `request` for `required`, which must have `status`.
+#[track_caller]
+fn refused(
+    guard: &BearerGuard,
+    request: &HttpRequest,
+    required: &str,
+    status: u16,
+) -> HttpResponse {
+    let denied = check(guard, request, required).unwrap_err();
+    assert_eq!(denied.status.as_u16(), status, "{denied:?}");
+    denied
+}
+
 fn get_with(token: &str) -> HttpRequest {
     HttpRequest::new(Method::Get).with_header("authorization", format!("Bearer {token}"))
 }
@@ -98,14 +111,12 @@ fn bt_01_token_info_describes_the_token_without_its_value() {
 fn bt_01_malformed_token_is_invalid_token() {
     let h = Harness::new();
     for bad in ["a\"b", "==", "a,b"] {
-        let denied = check(&guard(&h), &get_with(bad), "read").unwrap_err();
-        assert_eq!(denied.status.as_u16(), 401, "{bad:?}");
+        let denied = refused(&guard(&h), &get_with(bad), "read", 401);
         assert_eq!(challenge(&denied), invalid_token_challenge());
     }
     // A header value that is not visible ASCII is no token at all but a malformed
     // request (RFC 9110 §5.5 obs-text): 400 `invalid_request`.
-    let denied = check(&guard(&h), &get_with("caf\u{e9}"), "read").unwrap_err();
-    assert_eq!(denied.status.as_u16(), 400);
+    let denied = refused(&guard(&h), &get_with("caf\u{e9}"), "read", 400);
     assert_eq!(
         parse_challenge(challenge(&denied)).1["error"],
         "invalid_request"
@@ -117,8 +128,7 @@ fn bt_02_form_body_token_is_ignored_by_default() {
     let h = Harness::new();
     let token = h.cc_token(BACKEND, "read");
     let request = form().with_body(format!("access_token={token}"));
-    let denied = check(&guard(&h), &request, "read").unwrap_err();
-    assert_eq!(denied.status.as_u16(), 401);
+    let denied = refused(&guard(&h), &request, "read", 401);
     assert_eq!(challenge(&denied), format!("Bearer realm=\"{REALM}\""));
 }
 
@@ -135,10 +145,7 @@ fn bt_02_application_forms_the_parser_would_refuse_carry_no_token() {
     assert!(check(&guard, &request, "read").is_ok());
     // A repeated access_token is the client's mistake: BT-04.
     let twice = form().with_body(format!("access_token={token}&access_token={token}"));
-    assert_eq!(
-        check(&guard, &twice, "read").unwrap_err().status.as_u16(),
-        400
-    );
+    refused(&guard, &twice, "read", 400);
 }
 
 #[test]
@@ -152,30 +159,15 @@ fn bt_02_form_body_token_accepted_when_enabled() {
     let get = HttpRequest::new(Method::Get)
         .with_header("content-type", FORM)
         .with_body(format!("access_token={token}"));
-    assert_eq!(
-        check(&guard, &get, "read").unwrap_err().status.as_u16(),
-        401
-    );
+    refused(&guard, &get, "read", 401);
     let json_body = HttpRequest::new(Method::Post)
         .with_header("content-type", "application/json")
         .with_body(format!("access_token={token}"));
-    assert_eq!(
-        check(&guard, &json_body, "read")
-            .unwrap_err()
-            .status
-            .as_u16(),
-        401
-    );
+    refused(&guard, &json_body, "read", 401);
     let multipart = HttpRequest::new(Method::Post)
         .with_header("content-type", "multipart/form-data; boundary=x")
         .with_body(format!("access_token={token}"));
-    assert_eq!(
-        check(&guard, &multipart, "read")
-            .unwrap_err()
-            .status
-            .as_u16(),
-        401
-    );
+    refused(&guard, &multipart, "read", 401);
 }
 
 #[test]
@@ -183,8 +175,7 @@ fn bt_03_query_token_is_ignored() {
     let h = Harness::new();
     let token = h.cc_token(BACKEND, "read");
     let request = HttpRequest::new(Method::Get).with_query(format!("access_token={token}"));
-    let denied = check(&guard(&h), &request, "read").unwrap_err();
-    assert_eq!(denied.status.as_u16(), 401);
+    let denied = refused(&guard(&h), &request, "read", 401);
     assert_eq!(challenge(&denied), format!("Bearer realm=\"{REALM}\""));
     assert!(denied.body.is_empty());
     // Even with form-body tokens enabled.
@@ -200,8 +191,7 @@ fn bt_04_token_sent_two_ways_is_invalid_request() {
     let request = form()
         .with_header("authorization", format!("Bearer {token}"))
         .with_body(format!("access_token={token}"));
-    let denied = check(&guard, &request, "read").unwrap_err();
-    assert_eq!(denied.status.as_u16(), 400);
+    let denied = refused(&guard, &request, "read", 400);
     let (scheme, attributes) = parse_challenge(challenge(&denied));
     assert_eq!(scheme, "Bearer");
     assert_eq!(attributes["error"], "invalid_request");
@@ -213,8 +203,7 @@ fn bt_04_repeated_authorization_header_is_invalid_request() {
     let h = Harness::new();
     let token = h.cc_token(BACKEND, "read");
     let request = get_with(&token).with_header("authorization", format!("Bearer {token}"));
-    let denied = check(&guard(&h), &request, "read").unwrap_err();
-    assert_eq!(denied.status.as_u16(), 400);
+    let denied = refused(&guard(&h), &request, "read", 400);
     assert_eq!(
         parse_challenge(challenge(&denied)).1["error"],
         "invalid_request"
@@ -246,8 +235,7 @@ fn bt_04_an_unreadable_authorization_header_is_invalid_request() {
         (&alone, "unreadable Authorization header"),
         (&converted, "repeated Authorization header"),
     ] {
-        let denied = check(&guard(&h), request, "read").unwrap_err();
-        assert_eq!(denied.status.as_u16(), 400);
+        let denied = refused(&guard(&h), request, "read", 400);
         let (_, attributes) = parse_challenge(challenge(&denied));
         assert_eq!(attributes["error"], "invalid_request");
         assert_eq!(attributes["error_description"], description);
@@ -258,15 +246,13 @@ fn bt_04_an_unreadable_authorization_header_is_invalid_request() {
 fn bt_04_empty_bearer_credential_is_invalid_request() {
     let h = Harness::new();
     let request = HttpRequest::new(Method::Get).with_header("authorization", "Bearer ");
-    let denied = check(&guard(&h), &request, "read").unwrap_err();
-    assert_eq!(denied.status.as_u16(), 400);
+    refused(&guard(&h), &request, "read", 400);
 }
 
 #[test]
 fn bt_05_no_credentials_is_401_without_error_attribute() {
     let h = Harness::new();
-    let denied = check(&guard(&h), &HttpRequest::new(Method::Get), "read").unwrap_err();
-    assert_eq!(denied.status.as_u16(), 401);
+    let denied = refused(&guard(&h), &HttpRequest::new(Method::Get), "read", 401);
     assert_eq!(challenge(&denied), "Bearer realm=\"example\"");
     assert!(denied.body.is_empty());
 }
@@ -276,8 +262,7 @@ fn bt_05_other_scheme_counts_as_no_credentials() {
     let h = Harness::new();
     let request =
         HttpRequest::new(Method::Get).with_header("authorization", basic_header("a", "b"));
-    let denied = check(&guard(&h), &request, "read").unwrap_err();
-    assert_eq!(denied.status.as_u16(), 401);
+    let denied = refused(&guard(&h), &request, "read", 401);
     assert_eq!(challenge(&denied), "Bearer realm=\"example\"");
 }
 
@@ -304,8 +289,7 @@ fn bt_06_expired_token_is_invalid_token() {
     h.advance(TTL - Duration::from_secs(1));
     assert!(check(&guard(&h), &get_with(&token), "read").is_ok());
     h.advance(Duration::from_secs(1));
-    let denied = check(&guard(&h), &get_with(&token), "read").unwrap_err();
-    assert_eq!(denied.status.as_u16(), 401);
+    let denied = refused(&guard(&h), &get_with(&token), "read", 401);
     assert_eq!(challenge(&denied), invalid_token_challenge());
 }
 
@@ -328,8 +312,7 @@ fn bt_06_revoked_unknown_and_refresh_tokens_are_invalid_token() {
     let (access, refresh) = h.user_tokens(BACKEND, "sub=alice");
     h.revoke(&basic(BACKEND).with_body(format!("token={access}")));
     for token in [access.as_str(), refresh.as_str(), "unknown-token"] {
-        let denied = check(&guard(&h), &get_with(token), "read").unwrap_err();
-        assert_eq!(denied.status.as_u16(), 401);
+        let denied = refused(&guard(&h), &get_with(token), "read", 401);
         // The same description whatever the reason (ER-05).
         assert_eq!(challenge(&denied), invalid_token_challenge());
     }
@@ -339,20 +322,13 @@ fn bt_06_revoked_unknown_and_refresh_tokens_are_invalid_token() {
 fn bt_07_missing_scope_is_403_insufficient_scope() {
     let h = Harness::new();
     let token = h.cc_token(BACKEND, "read");
-    let denied = check(&guard(&h), &get_with(&token), "write").unwrap_err();
-    assert_eq!(denied.status.as_u16(), 403);
+    let denied = refused(&guard(&h), &get_with(&token), "write", 403);
     assert_eq!(
         challenge(&denied),
         "Bearer realm=\"example\", error=\"insufficient_scope\", scope=\"write\""
     );
     // Scope tokens are case-sensitive, and every required token must be granted.
-    assert_eq!(
-        check(&guard(&h), &get_with(&token), "READ")
-            .unwrap_err()
-            .status
-            .as_u16(),
-        403
-    );
+    refused(&guard(&h), &get_with(&token), "READ", 403);
     let denied = check(&guard(&h), &get_with(&token), "write read").unwrap_err();
     assert_eq!(parse_challenge(challenge(&denied)).1["scope"], "read write");
     // An empty requirement needs only a valid token.
@@ -394,20 +370,13 @@ fn bt_09_token_for_another_audience_is_invalid_token() {
     let (for_api, _) = h.user_tokens(BACKEND, &format!("aud={}", enc(API)));
     let (unrestricted, _) = h.user_tokens(BACKEND, "sub=alice");
     let api_guard = guard(&h).resource(API).expect("resource identifier");
-    let denied = check(&api_guard, &get_with(&for_other), "read").unwrap_err();
-    assert_eq!(denied.status.as_u16(), 401);
+    let denied = refused(&api_guard, &get_with(&for_other), "read", 401);
     assert_eq!(challenge(&denied), invalid_token_challenge());
     let info = check(&api_guard, &get_with(&for_api), "read").expect("own audience");
     assert_eq!(info.audience.iter().collect::<Vec<_>>(), [API]);
     assert!(check(&api_guard, &get_with(&unrestricted), "read").is_ok());
     // A guard that names no audience refuses audience-restricted tokens.
-    assert_eq!(
-        check(&guard(&h), &get_with(&for_api), "read")
-            .unwrap_err()
-            .status
-            .as_u16(),
-        401
-    );
+    refused(&guard(&h), &get_with(&for_api), "read", 401);
 }
 
 #[test]
@@ -418,13 +387,7 @@ fn bt_09_expiry_and_scope_are_checked_on_every_request() {
     assert!(check(&guard, &get_with(&token), "read").is_ok());
     assert!(check(&guard, &get_with(&token), "read").is_ok());
     h.revoke(&basic(BACKEND).with_body(format!("token={token}")));
-    assert_eq!(
-        check(&guard, &get_with(&token), "read")
-            .unwrap_err()
-            .status
-            .as_u16(),
-        401
-    );
+    refused(&guard, &get_with(&token), "read", 401);
 }
 
 #[test]

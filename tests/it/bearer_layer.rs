@@ -244,7 +244,7 @@ fn bt_05_07_the_layer_over_the_offline_jwt_guard_wraps_a_bare_hyper_service() {
             .layer(jwt_layer(&h, DEFAULT_AUD, required))
             .service_fn(|request: http::Request<Full<Bytes>>| async move {
                 let info = request.extensions().get::<TokenInfo>().cloned().unwrap();
-                let audience = info.audience.clone().unwrap_or_default();
+                let audience = info.audience.iter().collect::<Vec<_>>().join(" ");
                 Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from(format!(
                     "{} {audience}",
                     info.client_id

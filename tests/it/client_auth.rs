@@ -128,7 +128,7 @@ fn te_07_post_client_using_basic_is_invalid_client() {
 fn te_07_confidential_client_sending_only_client_id_is_invalid_client() {
     let h = Harness::new();
     for id in [BACKEND.0, POSTER.0] {
-        let response = h.token(&post_form(format!("{}&client_id={id}", cc_body(None))));
+        let response = h.token(&post_form(format!("{CC}&client_id={id}")));
         assert_error(&response, 401, "invalid_client");
     }
     assert_eq!(h.stored(), 0);
@@ -139,7 +139,7 @@ fn te_07_public_client_authenticates_with_none() {
     let h = Harness::new();
     // The public client is recognised with `none`: the refusal is about the grant
     // (400 unauthorized_client), not about authentication (401).
-    let response = h.token(&post_form(format!("{}&client_id={SPA}", cc_body(None))));
+    let response = h.token(&post_form(format!("{CC}&client_id={SPA}")));
     assert_error(&response, 400, "unauthorized_client");
     // A public client cannot use a secret-based method.
     let response = h.token(&post_request(SPA, "anything", &cc_body(None)));
@@ -149,11 +149,7 @@ fn te_07_public_client_authenticates_with_none() {
 #[test]
 fn te_07_client_secret_without_client_id_is_refused() {
     let h = Harness::new();
-    let response = h.token(&post_form(format!(
-        "{}&client_secret={}",
-        cc_body(None),
-        enc(POSTER.1)
-    )));
+    let response = h.token(&post_form(format!("{CC}&client_secret={}", enc(POSTER.1))));
     assert!(
         [400, 401].contains(&response.status.as_u16()),
         "{response:?}"
@@ -182,23 +178,14 @@ fn te_07_wrong_post_secret_is_401_with_a_challenge() {
 #[test]
 fn te_08_basic_plus_body_secret_is_invalid_request() {
     let h = Harness::new();
-    let request = basic_request(
-        BACKEND.0,
-        BACKEND.1,
-        format!("{}&client_secret={}", cc_body(None), enc(BACKEND.1)),
-    );
+    let request = backend(format!("{CC}&client_secret={}", enc(BACKEND.1)));
     assert_error(&h.token(&request), 400, "invalid_request");
     // Also when the body repeats the same client's id and secret.
-    let request = basic_request(
+    let request = backend(format!(
+        "{CC}&client_id={}&client_secret={}",
         BACKEND.0,
-        BACKEND.1,
-        format!(
-            "{}&client_id={}&client_secret={}",
-            cc_body(None),
-            BACKEND.0,
-            enc(BACKEND.1)
-        ),
-    );
+        enc(BACKEND.1)
+    ));
     assert_error(&h.token(&request), 400, "invalid_request");
     assert_eq!(h.stored(), 0);
 }
@@ -206,30 +193,20 @@ fn te_08_basic_plus_body_secret_is_invalid_request() {
 #[test]
 fn ca_09_basic_plus_client_assertion_is_invalid_client() {
     let h = Harness::new();
-    let request = basic_request(
-        BACKEND.0,
-        BACKEND.1,
-        format!(
-            "{}&client_assertion_type={}&client_assertion=eyJhbGciOiJub25lIn0.e30.",
-            cc_body(None),
-            enc("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
-        ),
-    );
+    let request = backend(format!(
+        "{CC}&client_assertion_type={}&client_assertion=eyJhbGciOiJub25lIn0.e30.",
+        enc("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+    ));
     assert_error(&h.token(&request), 401, "invalid_client");
 }
 
 #[test]
 fn ca_09_basic_plus_client_assertion_type_alone_is_invalid_client() {
     let h = Harness::new();
-    let request = basic_request(
-        BACKEND.0,
-        BACKEND.1,
-        format!(
-            "{}&client_assertion_type={}",
-            cc_body(None),
-            enc("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
-        ),
-    );
+    let request = backend(format!(
+        "{CC}&client_assertion_type={}",
+        enc("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+    ));
     assert_error(&h.token(&request), 401, "invalid_client");
 }
 
@@ -237,8 +214,7 @@ fn ca_09_basic_plus_client_assertion_type_alone_is_invalid_client() {
 fn ca_09_body_secret_plus_client_assertion_is_invalid_client() {
     let h = Harness::new();
     let request = post_form(format!(
-        "{}&client_id={}&client_secret={}&client_assertion_type={}&client_assertion=eyJhbGciOiJub25lIn0.e30.",
-        cc_body(None),
+        "{CC}&client_id={}&client_secret={}&client_assertion_type={}&client_assertion=eyJhbGciOiJub25lIn0.e30.",
         POSTER.0,
         enc(POSTER.1),
         enc("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
@@ -250,19 +226,11 @@ fn ca_09_body_secret_plus_client_assertion_is_invalid_client() {
 #[test]
 fn te_08_body_client_id_differing_from_basic_is_invalid_request() {
     let h = Harness::new();
-    let request = basic_request(
-        BACKEND.0,
-        BACKEND.1,
-        format!("{}&client_id={}", cc_body(None), OTHER.0),
-    );
+    let request = backend(format!("{CC}&client_id={}", OTHER.0));
     assert_error(&h.token(&request), 400, "invalid_request");
     assert_eq!(h.stored(), 0);
     // The same client_id in the body is redundant, not a second method.
-    let request = basic_request(
-        BACKEND.0,
-        BACKEND.1,
-        format!("{}&client_id={}", cc_body(None), BACKEND.0),
-    );
+    let request = backend(format!("{CC}&client_id={}", BACKEND.0));
     assert_token(&h.token(&request), "read");
 }
 
@@ -317,12 +285,7 @@ fn te_08_an_unreadable_authorization_header_is_refused_not_skipped() {
     let h = Harness::new();
     // The body alone would authenticate POSTER with client_secret_post; the unreadable
     // header is a second method, not nothing.
-    let body = format!(
-        "{}&client_id={}&client_secret={}",
-        cc_body(None),
-        POSTER.0,
-        POSTER.1
-    );
+    let body = format!("{CC}&client_id={}&client_secret={}", POSTER.0, POSTER.1);
     let response = h.token(&from_http(&[UNREADABLE], &body));
     let json = assert_error(&response, 400, "invalid_request");
     assert_eq!(json["error_description"], "unreadable Authorization header");
@@ -512,8 +475,7 @@ fn te_10_right_secret_is_refused_while_throttled_and_accepted_after_the_window()
     let failures = fail_until_throttled(&h, BACKEND.0);
     assert!(failures >= 1);
     // The right secret is not even checked while throttled.
-    let response = h.token(&backend_cc());
-    assert_throttled_basic(&response, 60);
+    assert_throttled_basic(&h.token(&backend_cc()), 60);
     assert_eq!(h.stored(), 0);
     // Retry-After counts down with the clock.
     h.clock.advance(Duration::from_secs(30));
@@ -725,9 +687,7 @@ fn te_10_a_clients_own_concurrent_requests_are_never_throttled() {
     // trip: only failures count, so none of them is throttled by the others.
     let tokens = std::sync::Arc::new(grantflow::MemoryTokenStore::new());
     let server = round_trip_server(tokens.clone());
-    let requests: Vec<HttpRequest> = (0..64)
-        .map(|_| basic_request(BACKEND.0, BACKEND.1, cc_body(None)))
-        .collect();
+    let requests: Vec<HttpRequest> = (0..64).map(|_| backend_cc()).collect();
     assert!(
         all_at_once(&server, &requests)
             .iter()

@@ -21,7 +21,7 @@ fn cc_01_confidential_client_gets_a_token() {
 fn cc_01_public_client_is_refused_and_nothing_is_stored() {
     let h = Harness::new();
     // A public client identifies itself with `none` (client_id only).
-    let response = h.token(&post_form(format!("{}&client_id={SPA}", cc_body(None))));
+    let response = h.token(&post_form(format!("{CC}&client_id={SPA}")));
     assert_error(&response, 400, "unauthorized_client");
     // ... or tries to pass a secret it does not have.
     let response = h.token(&post_request(SPA, "made-up", &cc_body(None)));
@@ -43,11 +43,7 @@ fn cc_01_request_without_credentials_is_invalid_client() {
 #[test]
 fn cc_01_confidential_client_without_its_secret_is_invalid_client() {
     let h = Harness::new();
-    let response = h.token(&post_form(format!(
-        "{}&client_id={}",
-        cc_body(None),
-        BACKEND.0
-    )));
+    let response = h.token(&post_form(format!("{CC}&client_id={}", BACKEND.0)));
     assert_error(&response, 401, "invalid_client");
     let response = h.token(&basic_request(BACKEND.0, "wrong", cc_body(None)));
     assert_error(&response, 401, "invalid_client");
@@ -84,8 +80,7 @@ fn cc_03_scope_outside_the_allow_list_is_invalid_scope() {
     }
     assert_eq!(h.stored(), 0);
     // The same client gets what it is allowed.
-    let response = h.token(&backend(cc_body(Some("write"))));
-    assert_token(&response, "write");
+    assert_token(&h.token(&backend(cc_body(Some("write")))), "write");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -159,6 +159,12 @@ fn check(guard: &BearerGuard, token: &str, scope: &str) -> Result<TokenInfo, Htt
     }
 }
 
+/// `guard` refuses `token` for `scope` with `status` and the challenge's `error`.
+#[track_caller]
+fn refused(guard: &BearerGuard, token: &str, scope: &str, status: u16, error: &str) {
+    assert_challenge(&check(guard, token, scope).unwrap_err(), status, error);
+}
+
 #[track_caller]
 fn assert_challenge(response: &HttpResponse, status: u16, error: &str) {
     assert_eq!(response.status.as_u16(), status);
@@ -218,11 +224,7 @@ fn ex_07_aud_is_the_default_resource_or_the_grants_audience() {
     let (restricted, _) = h.user_tokens(BACKEND, &format!("aud={}", enc(API)));
     assert_eq!(judge(&h.server, &restricted, API)["aud"], API);
     let guard = offline_guard(&h, DEFAULT_AUD);
-    assert_challenge(
-        &check(&guard, &restricted, "read").unwrap_err(),
-        401,
-        "invalid_token",
-    );
+    refused(&guard, &restricted, "read", 401, "invalid_token");
 }
 
 /// JW-13 at the server: the header names `alg`, a `kid` that the JWK Set publishes, and
@@ -342,19 +344,11 @@ fn jwt_access_tokens_introspect_and_revoke() {
     let response = h.revoke(&basic(BACKEND).with_body(format!("token={}", enc(&token))));
     assert_eq!(response.status, Status::OK);
     assert!(!h.is_active(&token));
-    assert_challenge(
-        &check(&store, &token, "read").unwrap_err(),
-        401,
-        "invalid_token",
-    );
+    refused(&store, &token, "read", 401, "invalid_token");
     check(&offline, &token, "read").expect("offline: still valid until it expires");
     // Past `exp` and the verifier's 30 s leeway for clock skew.
     h.advance(TTL + Duration::from_secs(31));
-    assert_challenge(
-        &check(&offline, &token, "read").unwrap_err(),
-        401,
-        "invalid_token",
-    );
+    refused(&offline, &token, "read", 401, "invalid_token");
 }
 
 /// The format per client: the default for unregistered clients, the registration's
@@ -559,11 +553,7 @@ fn ex_08_the_offline_guard_refuses_every_jwt_failure_with_invalid_token() {
     assert_eq!(info.grant_id, None);
     assert_eq!(info.audience.iter().collect::<Vec<_>>(), [DEFAULT_AUD]);
     assert!(info.jwt.is_some());
-    assert_challenge(
-        &check(&guard, &token, "write").unwrap_err(),
-        403,
-        "insufficient_scope",
-    );
+    refused(&guard, &token, "write", 403, "insufficient_scope");
 
     let (header, claims) = decode(&token);
     let with = |mut value: Value, member: &str, new: Value| {
@@ -653,34 +643,18 @@ fn jw_20_the_guard_refetches_for_an_unknown_kid_at_most_once_a_minute() {
     unknown_header["kid"] = stranger.kid().into();
     let unknown = forge(&unknown_header, &claims, &stranger);
     // The first fetch counts: the next for an unknown kid may come a minute later.
-    assert_challenge(
-        &check(&guard, &unknown, "read").unwrap_err(),
-        401,
-        "invalid_token",
-    );
+    refused(&guard, &unknown, "read", 401, "invalid_token");
     assert_eq!(fetches(), 1);
     h.advance(Duration::from_secs(61));
-    assert_challenge(
-        &check(&guard, &unknown, "read").unwrap_err(),
-        401,
-        "invalid_token",
-    );
-    assert_challenge(
-        &check(&guard, &unknown, "read").unwrap_err(),
-        401,
-        "invalid_token",
-    );
+    refused(&guard, &unknown, "read", 401, "invalid_token");
+    refused(&guard, &unknown, "read", 401, "invalid_token");
     assert_eq!(
         fetches(),
         2,
         "an unknown kid twice within a minute: one fetch"
     );
     h.advance(Duration::from_secs(61));
-    assert_challenge(
-        &check(&guard, &unknown, "read").unwrap_err(),
-        401,
-        "invalid_token",
-    );
+    refused(&guard, &unknown, "read", 401, "invalid_token");
     assert_eq!(fetches(), 3, "a minute later, one more");
 
     // A rotation: the new key is published now and signs after the JWK Set's max-age
@@ -766,11 +740,7 @@ fn jw_19_two_servers_rotate_keys_while_issuing() {
     advance(keys_a.jwks_max_age() + Duration::from_secs(1));
     assert!(a.now() < t0() + TTL, "the token has not expired");
     for guard in &guards {
-        assert_challenge(
-            &check(guard, &before, "read").unwrap_err(),
-            401,
-            "invalid_token",
-        );
+        refused(guard, &before, "read", 401, "invalid_token");
         check(guard, &after[1], "read").expect("K2's tokens still verify");
     }
     assert!(

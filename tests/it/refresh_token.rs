@@ -1,6 +1,7 @@
 //! The refresh token grant: RT-01..RT-08, rotation with reuse detection, the grace window,
 //! and 64-way concurrent refreshes.
 
+use crate::support::faults::NoRotation;
 use crate::support::parked::Park;
 use crate::support::race::{race, runtime};
 
@@ -8,11 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::support::authz::*;
-use async_trait::async_trait;
 use grantflow::secret::TokenHash;
-use grantflow::store::{
-    GrantId, Insert, RefreshLookup, Rotation, TokenKind, TokenRecord, TokenStore,
-};
+use grantflow::store::{GrantId, RefreshLookup, Rotation, TokenKind, TokenRecord, TokenStore};
 use grantflow::*;
 
 fn tokens_of(response: &HttpResponse) -> (String, Option<String>) {
@@ -294,30 +292,6 @@ fn rt_06_64_concurrent_refreshes_within_the_grace_window_keep_the_one_successor(
     let successor = successor.unwrap();
     assert!(h.is_live(&access) && h.is_live(&successor));
     assert_eq!(h.refresh("app", &successor, None).status, Status::OK);
-}
-
-/// A token store that implements only the required methods: no rotation.
-#[derive(Debug, Default)]
-struct NoRotation(Arc<MemoryTokenStore>);
-
-#[async_trait]
-impl TokenStore for NoRotation {
-    async fn insert(&self, tokens: Vec<(TokenHash, TokenRecord)>) -> Result<Insert, StorageError> {
-        self.0.insert(tokens).await
-    }
-    async fn find(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
-        self.0.find(token).await
-    }
-    async fn revoke(&self, token: &TokenHash) -> Result<Option<TokenRecord>, StorageError> {
-        self.0.revoke(token).await
-    }
-    async fn revoke_grant(
-        &self,
-        grant: &GrantId,
-        until: SystemTime,
-    ) -> Result<usize, StorageError> {
-        self.0.revoke_grant(grant, until).await
-    }
 }
 
 #[test]

@@ -301,22 +301,26 @@ fn string(value: &serde_json::Value, name: &str) -> String {
 /// Every flow once, and a failure of each; returns every secret that crossed the wire.
 fn every_flow(r: &Recorded) -> Vec<String> {
     let s = &r.server;
+    let token = |request: &HttpRequest| block_on(s.token(request)).unwrap();
+    let code_of = |redirect: &HttpResponse| {
+        let location = url::Url::parse(redirect.header("location").unwrap()).unwrap();
+        let code = location.query_pairs().find(|(n, _)| n == "code");
+        code.unwrap().1.into_owned()
+    };
     let mut secrets: Vec<String> = [CONF.1, POST.1, RS.1, VERIFIER, "correct horse"]
         .map(str::to_owned)
         .to_vec();
     // Client credentials, with Basic and with the secret in the body.
-    let response = block_on(s.token(&basic(
+    let response = token(&basic(
         form("grant_type=client_credentials"),
         CONF.0,
         CONF.1,
-    )))
-    .unwrap();
+    ));
     let cc = string(&body(&response), "access_token");
-    let response = block_on(s.token(&form(&format!(
+    let response = token(&form(&format!(
         "grant_type=client_credentials&scope=read&client_id={}&client_secret={}",
         POST.0, POST.1
-    ))))
-    .unwrap();
+    )));
     assert_eq!(response.status, Status::OK);
     secrets.push(string(&body(&response), "access_token"));
     // Code + PKCE.
@@ -327,56 +331,37 @@ fn every_flow(r: &Recorded) -> Vec<String> {
     let pending = block_on(s.authorize(&authorize)).unwrap();
     let granted = pending.requested_scope().clone();
     let redirect = block_on(pending.approve(Subject::new("alice"), granted)).unwrap();
-    let location = url::Url::parse(redirect.header("location").unwrap()).unwrap();
-    let code = location
-        .query_pairs()
-        .find(|(n, _)| n == "code")
-        .unwrap()
-        .1
-        .into_owned();
+    let code = code_of(&redirect);
     let exchange = format!(
         "grant_type=authorization_code&code={code}&code_verifier={VERIFIER}\
          &client_id={SPA}&redirect_uri=http%3A%2F%2F127.0.0.1%3A5000%2Fcb"
     );
-    let tokens = body(&block_on(s.token(&form(&exchange))).unwrap());
+    let tokens = body(&token(&form(&exchange)));
     let (access, refresh) = (
         string(&tokens, "access_token"),
         string(&tokens, "refresh_token"),
     );
     // The replay (AC-02), a refresh, and a reuse of the rotated-out refresh token (RT-06).
-    block_on(s.token(&form(&exchange))).unwrap();
+    token(&form(&exchange));
     let authorize = block_on(s.authorize(&authorize)).unwrap();
     let redirect =
         block_on(authorize.approve(Subject::new("alice"), Scope::parse("read").unwrap())).unwrap();
-    let location = url::Url::parse(redirect.header("location").unwrap()).unwrap();
-    let code2 = location
-        .query_pairs()
-        .find(|(n, _)| n == "code")
-        .unwrap()
-        .1
-        .into_owned();
-    let tokens2 = body(
-        &block_on(s.token(&form(&format!(
-            "grant_type=authorization_code&code={code2}&code_verifier={VERIFIER}\
-             &client_id={SPA}&redirect_uri=http%3A%2F%2F127.0.0.1%3A5000%2Fcb"
-        ))))
-        .unwrap(),
-    );
+    let code2 = code_of(&redirect);
+    let tokens2 = body(&token(&form(&format!(
+        "grant_type=authorization_code&code={code2}&code_verifier={VERIFIER}\
+         &client_id={SPA}&redirect_uri=http%3A%2F%2F127.0.0.1%3A5000%2Fcb"
+    ))));
     let refresh2 = string(&tokens2, "refresh_token");
-    let rotated = body(
-        &block_on(s.token(&form(&format!(
-            "grant_type=refresh_token&refresh_token={refresh2}&client_id={SPA}"
-        ))))
-        .unwrap(),
-    );
+    let rotated = body(&token(&form(&format!(
+        "grant_type=refresh_token&refresh_token={refresh2}&client_id={SPA}"
+    ))));
     let (access3, refresh3) = (
         string(&rotated, "access_token"),
         string(&rotated, "refresh_token"),
     );
-    block_on(s.token(&form(&format!(
+    token(&form(&format!(
         "grant_type=refresh_token&refresh_token={refresh2}&client_id={SPA}"
-    ))))
-    .unwrap();
+    )));
     // Device grant: request, verification, approval, polls, replay.
     let device = body(
         &block_on(s.device_authorization(&form(&format!("client_id={SPA}&scope=read")))).unwrap(),
@@ -387,16 +372,16 @@ fn every_flow(r: &Recorded) -> Vec<String> {
         "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code\
          &device_code={device_code}&client_id={SPA}"
     ));
-    block_on(s.token(&poll)).unwrap();
+    token(&poll);
     let verifier = s.device_verifier().unwrap();
     let verify = |code| block_on(verifier.verify(EnteredUserCode::new(code), "session:1"));
     assert!(verify("BBBB-BBBB").is_err());
     let pending = verify(&user_code).unwrap();
     block_on(pending.approve(Subject::new("alice"), Scope::parse("read").unwrap())).unwrap();
     r.clock.advance(Duration::from_secs(10));
-    let device_tokens = body(&block_on(s.token(&poll)).unwrap());
+    let device_tokens = body(&token(&poll));
     let device_access = string(&device_tokens, "access_token");
-    block_on(s.token(&poll)).unwrap();
+    token(&poll);
     // Password grant: a wrong and a right password.
     let password = |p: &str| {
         basic(
@@ -405,21 +390,19 @@ fn every_flow(r: &Recorded) -> Vec<String> {
             CONF.1,
         )
     };
-    block_on(s.token(&password("wrong-password-Xq"))).unwrap();
-    let password_tokens = body(&block_on(s.token(&password("correct+horse"))).unwrap());
+    token(&password("wrong-password-Xq"));
+    let password_tokens = body(&token(&password("correct+horse")));
     secrets.push("wrong-password-Xq".to_owned());
     // Wrong client secrets, Basic and body.
-    block_on(s.token(&basic(
+    token(&basic(
         form("grant_type=client_credentials"),
         CONF.0,
         "wrong-secret-Basic",
-    )))
-    .unwrap();
-    block_on(s.token(&form(&format!(
+    ));
+    token(&form(&format!(
         "grant_type=client_credentials&client_id={}&client_secret=wrong-secret-Body",
         POST.0
-    ))))
-    .unwrap();
+    )));
     secrets.extend(["wrong-secret-Basic", "wrong-secret-Body"].map(str::to_owned));
     // Introspection, the bearer guard, revocation.
     let introspect = |token: &str| basic(form(&format!("token={token}")), RS.0, RS.1);
@@ -579,19 +562,19 @@ fn er_05_no_response_or_error_carries_a_presented_secret() {
     }
 }
 
+/// A server with the password grant and the default guards.
+fn default_guards() -> Server {
+    let tokens = Arc::new(MemoryTokenStore::new());
+    let builder = Server::builder(ISSUER, Arc::new(clients()), tokens);
+    let builder = builder.clock(Arc::new(ManualClock::new(t0())));
+    builder.password_grant(Arc::new(Users)).build().unwrap()
+}
+
 /// TE-10 and PW-03 with the **default** guards: no limiter is configured, and guessing a
 /// client secret or a password is throttled all the same.
 #[test]
 fn te_10_pw_03_default_guards_throttle_secret_and_password_guessing() {
-    let server = Server::builder(
-        ISSUER,
-        Arc::new(clients()),
-        Arc::new(MemoryTokenStore::new()),
-    )
-    .clock(Arc::new(ManualClock::new(t0())))
-    .password_grant(Arc::new(Users))
-    .build()
-    .unwrap();
+    let server = default_guards();
     // TE-10: 100 wrong secrets in a minute are throttled (the checklist's test), and
     // then the right one is refused too.
     let mut statuses = Vec::new();
@@ -615,15 +598,7 @@ fn te_10_pw_03_default_guards_throttle_secret_and_password_guessing() {
     assert!(response.header("retry-after").is_some());
     // PW-03: 20 wrong passwords for one user are throttled (the checklist's test), then
     // the right password is refused too. A fresh server: `conf` itself is throttled above.
-    let server = Server::builder(
-        ISSUER,
-        Arc::new(clients()),
-        Arc::new(MemoryTokenStore::new()),
-    )
-    .clock(Arc::new(ManualClock::new(t0())))
-    .password_grant(Arc::new(Users))
-    .build()
-    .unwrap();
+    let server = default_guards();
     let password = |p: &str| {
         basic(
             form(&format!("grant_type=password&username=alice&password={p}")),

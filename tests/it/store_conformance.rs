@@ -74,46 +74,7 @@ mod suite {
     /// A store that breaks a contract is caught, by name, and the other checks still run.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_store_without_rotation_fails_the_rotation_checks() {
-        #[derive(Debug, Default)]
-        struct NoRotation(MemoryTokenStore);
-
-        #[async_trait::async_trait]
-        impl grantflow::store::TokenStore for NoRotation {
-            async fn insert(
-                &self,
-                tokens: Vec<(grantflow::secret::TokenHash, grantflow::store::TokenRecord)>,
-            ) -> Result<grantflow::store::Insert, grantflow::StorageError> {
-                self.0.insert(tokens).await
-            }
-            async fn find(
-                &self,
-                token: &grantflow::secret::TokenHash,
-            ) -> Result<Option<grantflow::store::TokenRecord>, grantflow::StorageError>
-            {
-                self.0.find(token).await
-            }
-            async fn revoke(
-                &self,
-                token: &grantflow::secret::TokenHash,
-            ) -> Result<Option<grantflow::store::TokenRecord>, grantflow::StorageError>
-            {
-                self.0.revoke(token).await
-            }
-            async fn revoke_grant(
-                &self,
-                grant: &grantflow::store::GrantId,
-                until: std::time::SystemTime,
-            ) -> Result<usize, grantflow::StorageError> {
-                self.0.revoke_grant(grant, until).await
-            }
-            async fn purge_expired(
-                &self,
-                now: std::time::SystemTime,
-            ) -> Result<usize, grantflow::StorageError> {
-                self.0.purge_expired(now).await
-            }
-        }
-
+        use crate::support::faults::NoRotation;
         let failures = Conformance::new()
             .token_store(Arc::new(NoRotation::default()))
             .concurrency(4)

@@ -203,8 +203,7 @@ fn tx_01_public_client_is_unauthorized_and_unauthenticated_is_invalid_client() {
         enc(TX),
         enc(AT)
     );
-    let response = t.h.token(&body);
-    assert_token_error(&response, 400, "unauthorized_client");
+    assert_token_error(&t.h.token(&body), 400, "unauthorized_client");
     // No credentials at all for a confidential client's id: invalid_client.
     let body = format!(
         "grant_type={}&client_id=svc-a&subject_token={access}&subject_token_type={}",
@@ -227,8 +226,7 @@ fn tx_08_without_a_policy_every_exchange_is_unauthorized_client() {
     let response = t.exchange(SVC_A, &subject(&access, AT));
     assert_token_error(&response, 400, "unauthorized_client");
     // Even a malformed one: nothing is looked at.
-    let response = t.exchange(SVC_A, &[]);
-    assert_token_error(&response, 400, "unauthorized_client");
+    assert_token_error(&t.exchange(SVC_A, &[]), 400, "unauthorized_client");
     // And the grant type is not allowed to a client without it: unauthorized_client.
     let t = tx();
     let response = t.exchange(BACKEND, &subject(&access, AT));

@@ -61,8 +61,7 @@ fn server_futures_run_on_a_multi_thread_runtime() {
         })
         .collect();
     for task in tasks {
-        let response = runtime.block_on(task).unwrap().unwrap();
-        assert_token(&response, "read");
+        assert_token(&runtime.block_on(task).unwrap().unwrap(), "read");
     }
     assert_eq!(h.stored(), 8);
 }

@@ -85,8 +85,7 @@ fn te_02_other_content_types_are_invalid_request() {
         (Some("application/x-www-form-urlencoded-extra"), form.as_bytes()),
     ] {
         let request = raw_request(Method::Post, content_type, &[("Authorization", &auth)], body);
-        let response = h.token(&request);
-        assert_error(&response, 400, "invalid_request");
+        assert_error(&h.token(&request), 400, "invalid_request");
     }
     assert_eq!(h.stored(), 0);
 }
@@ -106,13 +105,11 @@ fn te_03_repeated_parameter_is_invalid_request() {
         "grant_type=client_credentials&gr%61nt_type=client_credentials",
         "grant_type=client_credentials&foo=1&foo=2",
     ] {
-        let response = h.token(&backend(body));
-        assert_error(&response, 400, "invalid_request");
+        assert_error(&h.token(&backend(body)), 400, "invalid_request");
     }
     // A repeated client_id with client_secret_post.
     let response = h.token(&post_form(format!(
-        "{}&client_id={}&client_id={}&client_secret={}",
-        cc_body(None),
+        "{CC}&client_id={}&client_id={}&client_secret={}",
         POSTER.0,
         POSTER.0,
         enc(POSTER.1)
@@ -133,8 +130,7 @@ fn te_03_empty_value_counts_as_absent() {
     ));
     assert_token(&response, "read");
     // An empty grant_type is a missing grant_type.
-    let response = h.token(&backend("grant_type="));
-    assert_error(&response, 400, "invalid_request");
+    assert_error(&h.token(&backend("grant_type=")), 400, "invalid_request");
 }
 
 #[test]
@@ -236,8 +232,7 @@ fn te_04_credentials_in_the_query_are_refused_before_authentication() {
         let response = block_on(c.server.token(&request)).unwrap();
         assert_error(&response, 400, "invalid_request");
         // Also with the secret only in the query.
-        let request = post_form(format!("{}&client_id={}", cc_body(None), POSTER.0))
-            .with_query(query.clone());
+        let request = post_form(format!("{CC}&client_id={}", POSTER.0)).with_query(query.clone());
         let response = block_on(c.server.token(&request)).unwrap();
         assert_error(&response, 400, "invalid_request");
         assert!(!String::from_utf8_lossy(&response.body).contains(BACKEND.1));
@@ -260,8 +255,7 @@ fn te_04_query_without_credentials_is_allowed() {
     // RFC 6749 §3.2: the endpoint URI may have a query component.
     let c = counted();
     let request = backend_cc().with_query("tenant=blue&x=");
-    let response = block_on(c.server.token(&request)).unwrap();
-    assert_token(&response, "read");
+    assert_token(&block_on(c.server.token(&request)).unwrap(), "read");
     assert!(c.registry.finds.load(Ordering::SeqCst) >= 1);
 }
 
@@ -325,8 +319,7 @@ fn te_05_missing_grant_type_is_invalid_request() {
         "grant_type=",
         "GRANT_TYPE=client_credentials",
     ] {
-        let response = h.token(&backend(body));
-        assert_error(&response, 400, "invalid_request");
+        assert_error(&h.token(&backend(body)), 400, "invalid_request");
     }
 }
 
@@ -343,8 +336,7 @@ fn te_05_unknown_or_disabled_grant_type_is_unsupported_grant_type() {
         "urn:example:not-registered",
     ] {
         let body = format!("grant_type={}", enc(grant_type));
-        let response = h.token(&backend(body));
-        assert_error(&response, 400, "unsupported_grant_type");
+        assert_error(&h.token(&backend(body)), 400, "unsupported_grant_type");
     }
     assert_eq!(h.stored(), 0);
 }
@@ -413,8 +405,7 @@ fn te_05_extension_grant_handlers_are_dispatched_by_grant_type() {
     ));
     assert_error(&response, 400, "invalid_grant");
     // A known grant the client is not registered for.
-    let response = h.token(&backend(body));
-    assert_error(&response, 400, "unauthorized_client");
+    assert_error(&h.token(&backend(body)), 400, "unauthorized_client");
     // And the extension client may not use client_credentials.
     let response = h.token(&basic_request("ext", "ext-secret", cc_body(None)));
     assert_error(&response, 400, "unauthorized_client");
@@ -507,11 +498,11 @@ fn negative_cases() -> Vec<(&'static str, HttpRequest, u16, &'static str)> {
             ("missing grant_type", with_auth("scope=read")),
             (
                 "Basic + body secret",
-                with_auth(&format!("{}&client_secret=x", cc_body(None))),
+                with_auth(&format!("{CC}&client_secret=x")),
             ),
             (
                 "Basic + other body client_id",
-                with_auth(&format!("{}&client_id={}", cc_body(None), OTHER.0)),
+                with_auth(&format!("{CC}&client_id={}", OTHER.0)),
             ),
             (
                 "two Authorization headers",
@@ -538,10 +529,7 @@ fn negative_cases() -> Vec<(&'static str, HttpRequest, u16, &'static str)> {
                 "grant not registered",
                 basic_request(CODE_ONLY.0, CODE_ONLY.1, cc_body(None)),
             ),
-            (
-                "public client",
-                post_form(format!("{}&client_id={SPA}", cc_body(None))),
-            ),
+            ("public client", post_form(format!("{CC}&client_id={SPA}"))),
         ],
     );
     expect(
@@ -579,7 +567,7 @@ fn negative_cases() -> Vec<(&'static str, HttpRequest, u16, &'static str)> {
             ),
             (
                 "confidential client with client_id only",
-                post_form(format!("{}&client_id={}", cc_body(None), BACKEND.0)),
+                post_form(format!("{CC}&client_id={}", BACKEND.0)),
             ),
         ],
     );
@@ -790,19 +778,16 @@ fn form_limits_boundaries_are_inclusive() {
     let auth = basic(BACKEND.0, BACKEND.1);
     // Exactly 32 parameters: accepted.
     let many: String = (0..31).map(|i| format!("&p{i}=1")).collect();
-    let response = h.token(&with_auth_bytes(
-        &auth,
-        format!("{}{many}", cc_body(None)).into_bytes(),
-    ));
+    let response = h.token(&with_auth_bytes(&auth, format!("{CC}{many}").into_bytes()));
     assert_token(&response, "read");
     // A 4 KiB value passes the form limits and reaches the scope rules.
     let response = h.token(&with_auth_bytes(
         &auth,
-        format!("{}&scope={}", cc_body(None), "a".repeat(4 * 1024)).into_bytes(),
+        format!("{CC}&scope={}", "a".repeat(4 * 1024)).into_bytes(),
     ));
     assert_error(&response, 400, "invalid_scope");
     // A body of exactly 16 KiB is accepted.
-    let body = format!("{}&pad=", cc_body(None));
+    let body = format!("{CC}&pad=");
     let pad = 16 * 1024 - body.len();
     let response = h.token(&with_auth_bytes(
         &auth,

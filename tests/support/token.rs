@@ -236,11 +236,14 @@ pub fn raw_request(
     request.with_body(body.to_vec())
 }
 
+/// The body of a client credentials request without a scope.
+pub const CC: &str = "grant_type=client_credentials";
+
 /// `grant_type=client_credentials`, plus `scope` when given (form-encoded).
 pub fn cc_body(scope: Option<&str>) -> String {
     match scope {
         Some(scope) => format!("grant_type=client_credentials&scope={}", enc(scope)),
-        None => "grant_type=client_credentials".to_owned(),
+        None => CC.to_owned(),
     }
 }
 
