@@ -262,6 +262,13 @@ pub(crate) fn write_members(
         .string("token_endpoint", &urls.token_endpoint)
         .optional_string("jwks_uri", jwks_uri)
         .optional_string("device_authorization_endpoint", device_endpoint);
+    // RFC 9126 §5: the endpoint and the flag, when pushed requests are on.
+    let pushed = &config.pushed;
+    if pushed.is_enabled() && code_flow {
+        document
+            .string("pushed_authorization_request_endpoint", &pushed.endpoint)
+            .boolean("require_pushed_authorization_requests", pushed.required);
+    }
     if code_flow {
         document
             .string_array("response_types_supported", ["code"])

@@ -25,6 +25,7 @@ mod device;
 mod jwt;
 #[cfg(feature = "oidc")]
 mod openid;
+mod par;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,6 +74,8 @@ pub(crate) struct Config {
     /// The OpenID Provider (feature `oidc`), off unless it has a claims source.
     #[cfg(feature = "oidc")]
     pub(crate) openid: OpenIdConfig,
+    /// Pushed authorization requests, off unless they have a store.
+    pub(crate) pushed: par::PushedConfig,
     /// The revocation endpoint.
     pub(crate) revocation: RevocationConfig,
     /// The published URLs and metadata members.
@@ -301,6 +304,7 @@ impl Config {
                 localhost_port: LocalhostPort::Any,
             },
             device: DeviceConfig::new(base),
+            pushed: par::PushedConfig::new(base),
             #[cfg(feature = "jwt")]
             jwt: JwtConfig::new(base),
             #[cfg(feature = "oidc")]
@@ -346,6 +350,7 @@ impl Config {
         self.tokens.check()?;
         self.code_flow.check()?;
         self.device.check(schemes)?;
+        self.pushed.check(schemes)?;
         self.metadata.check(schemes)?;
         #[cfg(feature = "jwt")]
         self.jwt

@@ -38,7 +38,7 @@ use crate::http::{HttpRequest, HttpResponse, Method, Status};
 use crate::observe::EventKind;
 use crate::params::{FormLimits, Pairs, first_repeated, parse_pairs};
 use crate::pkce::{CodeChallenge, PkceMethod};
-use crate::secret::AuthorizationCode;
+use crate::secret::{AuthorizationCode, TokenHash};
 use crate::server::Server;
 use crate::store::{AuthorizationGrant, OpenIdContext, find_presented_client};
 use crate::types::{Client, ClientId, GrantId, GrantType, LocalhostPort, Scope, Subject};
@@ -76,9 +76,26 @@ pub struct PendingAuthorization {
     challenge: Option<CodeChallenge>,
     issuer: Arc<str>,
     see_other: bool,
+    /// The digest of the pushed request's `request_uri`, used up on approval.
+    pushed: Option<TokenHash>,
     /// The OpenID Connect parameters of an OpenID request (feature `oidc`).
     #[cfg(feature = "oidc")]
     pub(crate) openid: Option<crate::oidc::OpenIdRequest>,
+}
+
+/// The `request_uri` prefix of pushed authorization requests
+/// ([RFC 9126 §2.2](https://www.rfc-editor.org/rfc/rfc9126#section-2.2)).
+pub(crate) const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
+
+/// How an authorization request reached [`Server::validate_authorization`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Via {
+    /// The front channel, with its parameters in the query or form.
+    Front,
+    /// Being pushed, at the pushed authorization request endpoint.
+    Pushing,
+    /// Through the `request_uri` whose digest this is.
+    Pushed(TokenHash),
 }
 
 impl fmt::Debug for PendingAuthorization {
@@ -217,8 +234,41 @@ impl PendingAuthorization {
             return Ok(self.deny());
         }
         let config = self.server.config();
-        let random = &*config.random;
         let now = self.server.now();
+        // RFC 9126 §4: a pushed request is used once, when the user approves it.
+        if let Some(key) = &self.pushed {
+            let consumed = match &config.pushed.store {
+                Some(store) => store.consume(key, now).await,
+                None => Ok(false),
+            };
+            match consumed {
+                Ok(true) => {}
+                Ok(false) => {
+                    let response = self.target().error(
+                        &OAuthError::new(ErrorCode::INVALID_REQUEST)
+                            .with_description("request_uri expired or already used"),
+                    );
+                    return Err(ApproveError {
+                        cause: ApproveCause::PushedRequestUsed,
+                        response,
+                    });
+                }
+                Err(source) => {
+                    let response =
+                        self.target()
+                            .error(&OAuthError::new(if source.is_transient() {
+                                ErrorCode::TEMPORARILY_UNAVAILABLE
+                            } else {
+                                ErrorCode::SERVER_ERROR
+                            }));
+                    return Err(ApproveError {
+                        cause: ApproveCause::Storage(source),
+                        response,
+                    });
+                }
+            }
+        }
+        let random = &*config.random;
         let code = AuthorizationCode::generate_with(random);
         let grant = AuthorizationGrant {
             grant_id: GrantId::generate_with(random),
@@ -269,7 +319,8 @@ impl PendingAuthorization {
     }
 
     /// The resource owner refused (or the host decided against the request): redirects
-    /// with `error=access_denied`, `state` and `iss` ([RFC 6749 §4.1.2.1]).
+    /// with `error=access_denied`, `state` and `iss` ([RFC 6749 §4.1.2.1]). A pushed request
+    /// is left to expire: it can still only lead to a code through an approval.
     ///
     /// [RFC 6749 §4.1.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1
     pub fn deny(self) -> HttpResponse {
@@ -386,8 +437,10 @@ impl RedirectError {
 }
 
 /// [`PendingAuthorization::approve`] issued no code: the granted scope was broader than
-/// the request, or the code store failed. Either way the client is owed a `server_error`
-/// redirect, which [`into_response`](Self::into_response) is.
+/// the request, a pushed request ([RFC 9126 §4](https://www.rfc-editor.org/rfc/rfc9126#section-4))
+/// had expired or was already used, or a store failed. The client is owed the redirect
+/// [`into_response`](Self::into_response) is: `invalid_request` for the pushed request,
+/// `server_error` otherwise.
 #[derive(Debug)]
 pub struct ApproveError {
     cause: ApproveCause,
@@ -397,6 +450,8 @@ pub struct ApproveError {
 #[derive(Debug)]
 enum ApproveCause {
     ScopeNotRequested,
+    /// The pushed request expired, or another approval used it first.
+    PushedRequestUsed,
     Storage(StorageError),
     /// The OpenID request needs what the host did not say (feature `oidc`).
     #[cfg(feature = "oidc")]
@@ -409,6 +464,7 @@ impl fmt::Display for ApproveError {
             ApproveCause::ScopeNotRequested => {
                 "the granted scope is not within the requested scope"
             }
+            ApproveCause::PushedRequestUsed => "the pushed request expired or was already used",
             ApproveCause::Storage(_) => "could not issue the authorization code",
             #[cfg(feature = "oidc")]
             ApproveCause::Authentication(what) => what,
@@ -516,12 +572,12 @@ impl Target<'_> {
 
 /// All parameters of the request, duplicates and empty values kept, so that stage A can
 /// tell a repeated `client_id` from a repeated `scope`.
-struct Params<'a> {
+pub(crate) struct Params<'a> {
     pairs: Pairs<'a>,
 }
 
 impl<'a> Params<'a> {
-    fn parse(input: &'a [u8], limits: &FormLimits) -> Result<Self, OAuthError> {
+    pub(crate) fn parse(input: &'a [u8], limits: &FormLimits) -> Result<Self, OAuthError> {
         let pairs = parse_pairs(input, limits).map_err(OAuthError::from)?;
         Ok(Self { pairs })
     }
@@ -593,6 +649,20 @@ impl Server {
     /// §3.3]..[RFC 6749 §3.3]).
     ///
     /// No response of this endpoint carries CORS headers ([RFC 9700 §2.6]).
+    ///
+    /// # Pushed requests
+    ///
+    /// With [`ServerBuilder::pushed_authorization`](crate::ServerBuilder::pushed_authorization),
+    /// a request may be `client_id` and a `request_uri` from
+    /// [`Server::pushed_authorization`] ([RFC 9126 §4](https://www.rfc-editor.org/rfc/rfc9126#section-4)):
+    /// the pushed parameters are then the request, and every other query parameter is
+    /// ignored. A `request_uri` that this server did not issue, that expired, was used or
+    /// was pushed by another client is a local error (`request_uri_not_supported` or
+    /// `invalid_request_uri`). Loading the request uses nothing up: the host may call
+    /// `authorize` again after login and consent, and
+    /// [`approve`](PendingAuthorization::approve) consumes the pushed request, once. A
+    /// client held to pushed requests (by the server or its registration) that sends a
+    /// plain request gets an `invalid_request` redirect.
     ///
     /// # Keeping the request across login and consent pages
     ///
@@ -669,12 +739,31 @@ impl Server {
         let (raw, is_post) = request_parameters(request)?;
         let params = Params::parse(raw, &self.config().http.form_limits)
             .map_err(AuthorizeError::Rejected)?;
-
-        // Stage A: errors are shown locally, never redirected.
+        if params.count("request_uri") > 0 {
+            return self.authorize_pushed(&params, is_post).await;
+        }
         let client = self.requesting_client(&params).await?;
-        let (redirect_uri, redirect_uri_sent) = self.verified_redirect_uri(&params, &client)?;
-        let state = echoable_state(&params)?;
-        check_response_mode(&params)?;
+        self.validate_authorization(&params, client, is_post, Via::Front)
+            .await
+    }
+
+    /// The checks of [`authorize`](Self::authorize) from A3 on, for the request `params`
+    /// of `client`: the one validation of every authorization request, whether it comes
+    /// through the front channel, is pushed ([RFC 9126 §2.1]) or is used through its
+    /// `request_uri`.
+    ///
+    /// [RFC 9126 §2.1]: https://www.rfc-editor.org/rfc/rfc9126#section-2.1
+    pub(crate) async fn validate_authorization(
+        &self,
+        params: &Params<'_>,
+        client: Arc<Client>,
+        is_post: bool,
+        via: Via,
+    ) -> Result<PendingAuthorization, AuthorizeError> {
+        // Stage A: errors are shown locally, never redirected.
+        let (redirect_uri, redirect_uri_sent) = self.verified_redirect_uri(params, &client)?;
+        let state = echoable_state(params)?;
+        check_response_mode(params)?;
 
         // Stage B: errors from here on go back to the client, after login (AZ-07).
         let issuer: Arc<str> = Arc::from(self.issuer());
@@ -687,7 +776,16 @@ impl Server {
                 see_other: is_post,
             })))
         };
-        let (challenge, scope) = self.check_request(&params, &client).map_err(redirect)?;
+        // EX-03: a client held to pushed requests sends nothing else.
+        let pushed = &self.config().pushed;
+        if matches!(via, Via::Front)
+            && (pushed.required || client.requires_pushed_authorization_requests())
+        {
+            return Err(redirect(invalid_request(
+                "pushed authorization request required",
+            )));
+        }
+        let (challenge, scope) = self.check_request(params, &client).map_err(redirect)?;
         // An OpenID Connect request (feature `oidc`): its own parameters.
         #[cfg(feature = "oidc")]
         let openid = self
@@ -711,9 +809,72 @@ impl Server {
             challenge,
             issuer,
             see_other: is_post,
+            pushed: match via {
+                Via::Pushed(key) => Some(key),
+                Via::Front | Via::Pushing => None,
+            },
             #[cfg(feature = "oidc")]
             openid,
         })
+    }
+
+    /// An authorization request by `request_uri` ([RFC 9126 §4]): only a `request_uri` this
+    /// server issued, unexpired and unused, with the `client_id` of the client that pushed
+    /// it. Every other query parameter is ignored: the pushed parameters are the request,
+    /// validated again against the registry as it is now. Every failure here is a local
+    /// error: no redirect URI is trusted yet. Nothing is used up: the request is consumed
+    /// when the user approves it.
+    ///
+    /// [RFC 9126 §4]: https://www.rfc-editor.org/rfc/rfc9126#section-4
+    async fn authorize_pushed(
+        &self,
+        params: &Params<'_>,
+        is_post: bool,
+    ) -> Result<PendingAuthorization, AuthorizeError> {
+        let local = |code: ErrorCode, description: &'static str| {
+            AuthorizeError::Rejected(OAuthError::new(code).with_description(description))
+        };
+        if params.count("request_uri") > 1 {
+            return Err(rejected("repeated request_uri"));
+        }
+        if params.count("request") > 0 {
+            return Err(rejected("request and request_uri are mutually exclusive"));
+        }
+        let (Some(store), Some(request_uri)) =
+            (&self.config().pushed.store, params.get("request_uri"))
+        else {
+            return Err(local(
+                ErrorCode::REQUEST_URI_NOT_SUPPORTED,
+                "only pushed authorization requests' request_uri values are supported",
+            ));
+        };
+        if !request_uri.starts_with(REQUEST_URI_PREFIX) {
+            return Err(local(
+                ErrorCode::REQUEST_URI_NOT_SUPPORTED,
+                "only pushed authorization requests' request_uri values are supported",
+            ));
+        }
+        let client = self.requesting_client(params).await?;
+        let key = TokenHash::of(request_uri);
+        let Some(record) = store.find(&key, self.now()).await? else {
+            return Err(local(
+                ErrorCode::INVALID_REQUEST_URI,
+                "request_uri unknown, expired or already used",
+            ));
+        };
+        if record.client_id != *client.id() {
+            return Err(local(
+                ErrorCode::INVALID_REQUEST_URI,
+                "request_uri unknown, expired or already used",
+            ));
+        }
+        let pushed = Params::parse(
+            record.parameters.as_bytes(),
+            &self.config().http.form_limits,
+        )
+        .map_err(AuthorizeError::Rejected)?;
+        self.validate_authorization(&pushed, client, is_post, Via::Pushed(key))
+            .await
     }
 
     /// A2: `client_id` present once and registered ([RFC 6749 §4.1.2.1]).

@@ -8,6 +8,7 @@ pub(crate) mod device;
 pub(crate) mod introspect;
 #[cfg(feature = "jwt")]
 pub(crate) mod jwks;
+pub(crate) mod par;
 pub(crate) mod revoke;
 pub(crate) mod token;
 

@@ -93,7 +93,7 @@ pub trait SingleUseStore: Send + Sync + fmt::Debug {
     ) -> Result<Consumption, StorageError>;
 
     /// Removes records that expired at or before `now`, and returns how many. Stores that
-    /// purge on their own (as [`MemorySingleUseStore`](crate::MemorySingleUseStore) does)
+    /// purge on their own (as [`MemorySingleUseStore`](crate::store::MemorySingleUseStore) does)
     /// may leave the default, which does nothing.
     ///
     /// # Errors

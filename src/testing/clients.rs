@@ -32,6 +32,7 @@ fn same(a: &Client, b: &Client) -> bool {
         && a.may_introspect() == b.may_introspect()
         && a.resource_audience() == b.resource_audience()
         && a.is_pkce_exempt() == b.is_pkce_exempt()
+        && a.requires_pushed_authorization_requests() == b.requires_pushed_authorization_requests()
         && a.access_token_format() == b.access_token_format()
         && same_keys(a, b)
 }
@@ -111,6 +112,7 @@ pub(super) async fn round_trip(ctx: &Ctx<'_>) -> Outcome {
     .grant_type(GrantType::AUTHORIZATION_CODE)
     .grant_type(GrantType::REFRESH_TOKEN)
     .allowed_scope("profile")
+    .require_pushed_authorization_requests(true)
     .build()
     .map_err(|e| e.to_string())?;
     let signing = signing_client()?;

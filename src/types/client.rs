@@ -317,6 +317,7 @@ pub struct Client {
     introspection: bool,
     resource_audience: Option<Arc<str>>,
     pkce_exempt: bool,
+    require_pushed_requests: bool,
     #[cfg(feature = "jwt")]
     keys: ClientKeys,
     openid: OpenIdRegistration,
@@ -340,6 +341,7 @@ impl Client {
             introspection: false,
             resource_audience: None,
             pkce_exempt: false,
+            require_pushed_requests: false,
             #[cfg(feature = "jwt")]
             keys: ClientKeys::default(),
             #[cfg(feature = "jwt")]
@@ -432,6 +434,13 @@ impl Client {
     /// [OAuth 2.1 §4.1.1]: https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-15#section-4.1.1
     pub fn is_pkce_exempt(&self) -> bool {
         self.pkce_exempt
+    }
+
+    /// Whether the client must push its authorization requests
+    /// (`require_pushed_authorization_requests`,
+    /// [RFC 9126 §6](https://www.rfc-editor.org/rfc/rfc9126#section-6)).
+    pub fn requires_pushed_authorization_requests(&self) -> bool {
+        self.require_pushed_requests
     }
 
     /// The client's public keys for `private_key_jwt`, if registered.
@@ -550,6 +559,7 @@ pub struct ClientBuilder {
     introspection: bool,
     resource_audience: Option<Arc<str>>,
     pkce_exempt: bool,
+    require_pushed_requests: bool,
     #[cfg(feature = "jwt")]
     keys: ClientKeys,
     /// A `client_secret_jwt` secret refused as too short, reported at `build`.
@@ -605,6 +615,16 @@ impl ClientBuilder {
     #[cfg(feature = "jwt")]
     pub fn assertion_secret(mut self, secret: &ClientSecret) -> Self {
         self.weak_assertion_secret = self.keys.set_secret(secret).is_err();
+        self
+    }
+
+    /// Holds the client to pushed authorization requests
+    /// (`require_pushed_authorization_requests`,
+    /// [RFC 9126 §6](https://www.rfc-editor.org/rfc/rfc9126#section-6)): the authorization
+    /// endpoint refuses its requests unless they come through a pushed `request_uri`.
+    /// Default: `false`.
+    pub fn require_pushed_authorization_requests(mut self, required: bool) -> Self {
+        self.require_pushed_requests = required;
         self
     }
 
@@ -863,6 +883,7 @@ impl ClientBuilder {
             introspection: self.introspection,
             resource_audience: self.resource_audience,
             pkce_exempt: self.pkce_exempt,
+            require_pushed_requests: self.require_pushed_requests,
             #[cfg(feature = "jwt")]
             keys: self.keys,
             openid,

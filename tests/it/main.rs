@@ -37,6 +37,7 @@ mod openid;
 mod password_grant;
 mod pkce;
 mod postgres;
+mod pushed_authorization;
 mod refresh_token;
 mod revocation;
 mod rfc_vectors;

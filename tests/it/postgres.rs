@@ -383,6 +383,8 @@ pub(crate) mod pg {
             .code_store(b.codes())
             .single_use_store(a.single_use())
             .single_use_store(b.single_use())
+            .pushed_request_store(a.pushed_requests())
+            .pushed_request_store(b.pushed_requests())
             .device_store(a.devices())
             .device_store(b.devices())
             .client_registry(a.clients())

@@ -21,7 +21,8 @@ macro_rules! columns {
          resource_audience, pkce_exempt, id_token_signed_response_alg, \
          userinfo_signed_response_alg, subject_type, sector_identifier_uri, \
          sector_identifier_document, post_logout_redirect_uris, refresh_needs_offline_access, \
-         scope_claims_in_id_token, access_token_format, jwks, token_endpoint_auth_signing_alg"
+         scope_claims_in_id_token, access_token_format, jwks, token_endpoint_auth_signing_alg, \
+         require_pushed_authorization_requests"
     };
 }
 
@@ -60,7 +61,7 @@ impl PgClientRegistry {
             "INSERT INTO grantflow_clients (",
             columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21, $22, $23, $24) \
+             $17, $18, $19, $20, $21, $22, $23, $24, $25) \
              ON CONFLICT (client_id) DO NOTHING"
         );
         let done = bind_client(sqlx::query(INSERT), client)
@@ -91,7 +92,8 @@ impl PgClientRegistry {
                  sector_identifier_uri = $17, sector_identifier_document = $18, \
                  post_logout_redirect_uris = $19, refresh_needs_offline_access = $20, \
                  scope_claims_in_id_token = $21, access_token_format = $22, jwks = $23, \
-                 token_endpoint_auth_signing_alg = $24 WHERE client_id = $1",
+                 token_endpoint_auth_signing_alg = $24, \
+                 require_pushed_authorization_requests = $25 WHERE client_id = $1",
             ),
             client,
         )
@@ -185,6 +187,7 @@ fn bind_client<'q>(query: Query<'q>, client: &Client) -> Query<'q> {
         .bind(client.access_token_format().map(AccessTokenFormat::as_str))
         .bind(client_jwks(client))
         .bind(client_signing_alg(client))
+        .bind(client.requires_pushed_authorization_requests())
 }
 
 /// The client's `jwks` as JSON, if any.
@@ -313,6 +316,7 @@ fn client_from_row(row: &PgRow) -> Result<Client, StorageError> {
             builder = builder.token_endpoint_auth_signing_alg(alg);
         }
     }
+    builder = builder.require_pushed_authorization_requests(row.try_get(24).map_err(get)?);
     builder.build().map_err(|_| corrupt("client registration"))
 }
 
