@@ -147,7 +147,7 @@ impl ServerBuilder {
         self
     }
 
-    /// Accepts `client_secret_jwt` client authentication (HS256 assertions keyed with the
+    /// Accepts `client_secret_jwt` client authentication (HS256, HS384 or HS512 assertions keyed with the
     /// client secret, [RFC 7523 §2.2](https://www.rfc-editor.org/rfc/rfc7523#section-2.2))
     /// from clients registered for it. Default: off, because the server must hold those
     /// clients' secrets in recoverable form rather than as digests; prefer

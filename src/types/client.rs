@@ -135,7 +135,7 @@ pub enum AuthMethod {
     /// method turned on for the server
     /// ([`ServerBuilder::private_key_jwt`](crate::ServerBuilder::private_key_jwt)).
     PrivateKeyJwt,
-    /// A JWT MACed (HS256) with the client secret
+    /// A JWT MACed (HS256, HS384 or HS512) with the client secret
     /// ([RFC 7523 §2.2](https://www.rfc-editor.org/rfc/rfc7523#section-2.2), OpenID Connect
     /// Core §9). The server must hold the secret itself, not a digest
     /// ([`ClientBuilder::assertion_secret`]), so it is also off for the whole server until
@@ -608,9 +608,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Registers the secret of a `client_secret_jwt` client itself: HS256 assertions are
-    /// MACed with its UTF-8 octets, so the server must hold it, not a digest. It must be
-    /// at least 32 bytes ([RFC 7518 §3.2](https://www.rfc-editor.org/rfc/rfc7518#section-3.2)).
+    /// Registers the secret of a `client_secret_jwt` client itself: HS256, HS384 and HS512
+    /// assertions are MACed with its UTF-8 octets, so the server must hold it, not a digest.
+    /// It must be at least 32 bytes, and at least 48 or 64 for HS384 or HS512 assertions to
+    /// be accepted ([RFC 7518 §3.2](https://www.rfc-editor.org/rfc/rfc7518#section-3.2)).
     /// Keep such registrations encrypted at rest. Feature `jwt`.
     #[cfg(feature = "jwt")]
     pub fn assertion_secret(mut self, secret: &ClientSecret) -> Self {
