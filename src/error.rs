@@ -21,7 +21,7 @@ use crate::render::{JsonObject, is_error_char};
 /// let custom = ErrorCode::extension("use_dpop_nonce")?;
 /// assert_eq!(custom.to_string(), "use_dpop_nonce");
 /// assert!(ErrorCode::extension("bad \"code\"").is_err());
-/// # Ok::<(), grantflow::InvalidErrorCode>(())
+/// # Ok::<(), grantflow::grant::InvalidErrorCode>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ErrorCode(Cow<'static, str>);

@@ -250,7 +250,7 @@ mod token_issuer;
 mod types;
 
 pub use crate::config::{Dangerous, ServerBuilder};
-pub use crate::error::{ConfigError, Error, ErrorCode, InvalidErrorCode, OAuthError, StorageError};
+pub use crate::error::{ConfigError, Error, ErrorCode, OAuthError, StorageError};
 pub use crate::grant::handler::GrantRequest;
 pub use crate::http::{Header, HttpRequest, HttpResponse, Method, Status};
 pub use crate::params::FormLimits;
@@ -263,7 +263,7 @@ pub use crate::store::memory::{
 pub use crate::token_issuer::TokenIssuer;
 pub use crate::types::{
     AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientSecret, ClientType,
-    DangerousClient, GrantType, InvalidScope, Scope, Subject,
+    DangerousClient, GrantType, InvalidScope, Scope, Subject, SubjectType,
 };
 
 pub mod authorize {

@@ -24,21 +24,22 @@ pub(super) async fn handle(app: &DemoApp, peer: IpAddr, request: &HttpRequest) -
     }
 }
 
-/// `GET /authorize?…`: the sign-in page when nobody is signed in, else the consent page;
-/// the error page, or, for a signed-in user, the error redirect.
+/// `GET /authorize?…`: the sign-in page when nobody is signed in or the request asks for
+/// a fresh sign-in, else the consent page; the error page, or, for a signed-in user, the
+/// error redirect.
 async fn show(app: &DemoApp, request: &HttpRequest) -> HttpResponse {
     let session = app.inner.sessions.find_or_start(request);
     let query = request.query().unwrap_or("");
     let response = match validate(app, query).await {
         // The user has authenticated, so the error may go back to the client (AZ-07).
         Err(AuthorizeError::Redirect(error)) if session.user.is_some() => error.into_response(),
-        // OpenID Connect `prompt=none`: no page at all. The demo has no session to use
-        // without one, or asks for consent every time.
+        // OpenID Connect `prompt=none`: no page at all. The demo needs a sign-in without
+        // a session (or one older than `max_age`), and asks for consent every time.
         Ok(pending) if pending.openid().is_some_and(|o| o.prompt().is_none()) => {
-            let why = if session.user.is_some() {
-                InteractionNeeded::Consent
-            } else {
+            let why = if must_sign_in(&pending, &session, query) {
                 InteractionNeeded::Login
+            } else {
+                InteractionNeeded::Consent
             };
             pending.refuse(why)
         }
@@ -73,29 +74,53 @@ async fn submit(app: &DemoApp, peer: IpAddr, request: &HttpRequest) -> HttpRespo
         let signed_out = sessions.sign_out(&session);
         return signed_out.attach_cookie(pages::see_other(&this_page));
     }
-    let Some(subject) = session.user.clone() else {
-        return match app.sign_in(peer, &session, &form, &this_page).await {
-            Ok((signed_in, _)) => {
-                let response = match outcome {
-                    // Now that the user is signed in, an invalid request goes back to the
-                    // client (AZ-07).
-                    Err(error) => error.see_other().into_response(),
-                    // The consent page next, whatever the form said.
-                    Ok(_) => pages::see_other(&this_page),
-                };
-                signed_in.attach_cookie(response)
-            }
-            Err(back) => back,
-        };
+    let subject = match (&session.user, &outcome) {
+        (Some(subject), Ok(pending)) if !must_sign_in(pending, &session, query) => subject.clone(),
+        (Some(subject), Err(_)) => subject.clone(),
+        // Nobody signed in, or the request asks for a fresh sign-in: whatever the form
+        // says, only its user name and password count.
+        _ => {
+            return match app.sign_in(peer, &session, &form, &this_page).await {
+                Ok((signed_in, _)) => {
+                    // This request's `prompt=login` or `max_age` is now satisfied.
+                    sessions.signed_in_for(&signed_in, Some(query));
+                    let response = match outcome {
+                        // Now that the user is signed in, an invalid request goes back to the
+                        // client (AZ-07).
+                        Err(error) => error.see_other().into_response(),
+                        // The consent page next, whatever the form said.
+                        Ok(_) => pages::see_other(&this_page),
+                    };
+                    signed_in.attach_cookie(response)
+                }
+                Err(back) => back,
+            };
+        }
     };
     match (outcome, form.decision) {
         (Err(error), _) => error.see_other().into_response(),
         (Ok(pending), Some(Decision::Approve)) => {
+            sessions.signed_in_for(&session, None);
             approve(pending, subject, session.signed_in_at).await
         }
-        (Ok(pending), Some(Decision::Deny)) => pending.see_other().deny(),
+        (Ok(pending), Some(Decision::Deny)) => {
+            sessions.signed_in_for(&session, None);
+            pending.see_other().deny()
+        }
         (Ok(_), _) => pages::see_other(&this_page),
     }
+}
+
+/// Whether the user must sign in before `pending` (the request in `query`) can be
+/// answered: nobody is signed in, or the OpenID Connect request asks for a fresh sign-in
+/// (`prompt=login`, or a `max_age` the session's sign-in is older than) and the user has
+/// not just signed in on this request's own sign-in page.
+fn must_sign_in(pending: &PendingAuthorization, session: &Session, query: &str) -> bool {
+    session.user.is_none()
+        || pending.openid().is_some_and(|openid| {
+            openid.requires_login(session.signed_in_at, SystemTime::now())
+                && !session.signed_in_for(query)
+        })
 }
 
 /// The authorization request in `query`, validated afresh: the page's GET, its HEAD and
@@ -143,7 +168,10 @@ fn render(
     let flash = session.flash.as_ref();
     let notice = pages::notice(flash.and_then(|f| f.message()));
     let sign_in_form = || {
-        let username = flash.map_or("", |f| f.username());
+        // Signing in again: the current user's name is filled in.
+        let current = session.user.as_ref().map_or("", |user| user.as_str());
+        let username = flash.map(|f| f.username()).filter(|name| !name.is_empty());
+        let username = username.unwrap_or(current);
         pages::form(
             &action,
             &session.csrf,
@@ -160,13 +188,24 @@ fn render(
                     .unwrap_or(pending.client_id().as_str()),
             );
             let id = pages::escape(pending.client_id().as_str());
-            let Some(user) = &session.user else {
-                let content = format!(
-                    "{notice}<p><strong>{client}</strong> ({id}) asks for access to your \
-                     account. Sign in to see what it asks for.</p>{form}",
-                    form = sign_in_form(),
-                );
-                return pages::page(Status::OK, "Sign in", &content);
+            let user = match &session.user {
+                Some(user) if !must_sign_in(&pending, session, query) => user,
+                Some(_) => {
+                    let content = format!(
+                        "{notice}<p><strong>{client}</strong> ({id}) asks you to sign in \
+                         again before it gets access to your account.</p>{form}",
+                        form = sign_in_form(),
+                    );
+                    return pages::page(Status::OK, "Sign in again", &content);
+                }
+                None => {
+                    let content = format!(
+                        "{notice}<p><strong>{client}</strong> ({id}) asks for access to your \
+                         account. Sign in to see what it asks for.</p>{form}",
+                        form = sign_in_form(),
+                    );
+                    return pages::page(Status::OK, "Sign in", &content);
+                }
             };
             let content = format!(
                 "{notice}<p><strong>{client}</strong> ({id}) would like to:</p>{scopes}{form}{who}",

@@ -13,6 +13,7 @@
 
 mod authorize;
 mod device;
+mod logout;
 mod pages;
 mod session;
 mod users;
@@ -47,6 +48,7 @@ pub(crate) const ROUTES: [(&str, Route); 12] = [
     ),
     ("/jwks", Route::Jwks),
     ("/userinfo", Route::UserInfo),
+    ("/logout", Route::EndSession),
     ("/authorize", Route::Authorize),
     ("/token", Route::Token),
     ("/par", Route::PushedAuthorization),
@@ -148,6 +150,8 @@ pub(crate) enum Route {
     OpenIdConfiguration,
     /// The OpenID Connect UserInfo endpoint.
     UserInfo,
+    /// RP-initiated logout (`end_session_endpoint`), with its confirmation page.
+    EndSession,
 }
 
 impl Route {
@@ -262,6 +266,8 @@ impl DemoApp {
             // An OpenID Provider: ID tokens, UserInfo and discovery, alice's claims from the
             // demo directory.
             .openid_provider(users.clone())
+            // RP-initiated logout: the confirmation page at /logout.
+            .end_session_endpoint(&format!("{issuer}{}", Route::EndSession.path()))
             // Legacy clients only: enabled here for `demo-legacy`, the one client registered
             // with the password grant (PW-02).
             .password_grant(users.clone())
@@ -341,6 +347,7 @@ impl DemoApp {
                 .serve_openid_configuration(&request, route.path())
                 .unwrap_or_else(not_found),
             Route::UserInfo => answer(server.userinfo(&request).await),
+            Route::EndSession => logout::handle(self, &request).await,
         };
         // Method, path and status only: queries and bodies carry codes and secrets.
         tracing::info!(
@@ -716,6 +723,7 @@ fn demo_registry() -> Result<MemoryClientRegistry, Box<dyn std::error::Error + S
             .name("Demo web application")
             .secret(&secret("demo-web-secret"))
             .redirect_uri("http://localhost:3000/callback")
+            .post_logout_redirect_uri("http://localhost:3000/signed-out")
             .grant_type(GrantType::AUTHORIZATION_CODE)
             .grant_type(GrantType::REFRESH_TOKEN)
             .allowed_scope("openid profile email read:data")
@@ -726,6 +734,8 @@ fn demo_registry() -> Result<MemoryClientRegistry, Box<dyn std::error::Error + S
             .name("Demo single-page app")
             // Any loopback port (RFC 8252 §7.3).
             .redirect_uri("http://127.0.0.1/callback")
+            // Exact, port included: unlike a redirect URI, no port is left open.
+            .post_logout_redirect_uri("http://127.0.0.1:3000/signed-out")
             .grant_type(GrantType::AUTHORIZATION_CODE)
             .grant_type(GrantType::REFRESH_TOKEN)
             .allowed_scope("openid profile email read:data")

@@ -76,6 +76,9 @@ pub(super) struct Session {
     pub(super) user: Option<Subject>,
     /// When the user signed in (the ID token's `auth_time`).
     pub(super) signed_in_at: Option<SystemTime>,
+    /// A digest of the authorization request the user last signed in for, from its own
+    /// sign-in page: that request's `prompt=login` or `max_age` is satisfied.
+    signed_in_for: Option<[u8; 32]>,
     /// The token every form of this session must post back.
     pub(super) csrf: String,
     /// The CSRF token of the session this one replaced, if any.
@@ -96,6 +99,12 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
+    /// Whether the user signed in on the sign-in page of the authorization request
+    /// `query` (and has not answered it yet).
+    pub(super) fn signed_in_for(&self, query: &str) -> bool {
+        self.signed_in_for == Some(digest(query))
+    }
+
     /// How `presented` relates to this session's CSRF tokens, compared in constant time.
     pub(super) fn csrf(&self, presented: Option<&str>) -> Csrf {
         let Some(presented) = presented else {
@@ -123,6 +132,7 @@ impl Session {
 struct Stored {
     user: Option<Subject>,
     signed_in_at: Option<SystemTime>,
+    signed_in_for: Option<[u8; 32]>,
     csrf: String,
     previous_csrf: Option<String>,
     flash: Option<Flash>,
@@ -262,6 +272,7 @@ impl Sessions {
             key,
             user: stored.user.clone(),
             signed_in_at: stored.signed_in_at,
+            signed_in_for: stored.signed_in_for,
             csrf: stored.csrf.clone(),
             previous_csrf: stored.previous_csrf.clone(),
             flash: stored.flash.take(),
@@ -287,6 +298,14 @@ impl Sessions {
         self.start(None, Some(old.csrf.clone()))
     }
 
+    /// Records that the user of `session` just signed in for the authorization request
+    /// `query` (`None`: forgets it, once the request is answered).
+    pub(super) fn signed_in_for(&self, session: &Session, query: Option<&str>) {
+        if let Some(stored) = self.lock().sessions.get_mut(&session.key) {
+            stored.signed_in_for = query.map(digest);
+        }
+    }
+
     /// Leaves `flash` for the session's next page.
     pub(super) fn flash(&self, session: &Session, flash: Flash) {
         if let Some(stored) = self.lock().sessions.get_mut(&session.key) {
@@ -303,6 +322,7 @@ impl Sessions {
         let stored = Stored {
             user: user.clone(),
             signed_in_at,
+            signed_in_for: None,
             csrf: csrf.clone(),
             previous_csrf: previous_csrf.clone(),
             flash: None,
@@ -319,6 +339,7 @@ impl Sessions {
             key,
             user,
             signed_in_at,
+            signed_in_for: None,
             csrf,
             previous_csrf,
             flash: None,

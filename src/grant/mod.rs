@@ -75,7 +75,7 @@ pub(crate) mod token_exchange;
 #[cfg(feature = "jwt")]
 pub(crate) mod trusted;
 
-pub use crate::error::Rejection;
+pub use crate::error::{InvalidErrorCode, Rejection};
 pub use crate::types::Actor;
 pub use handler::{GrantHandler, TokenGrant};
 #[cfg(feature = "jwt")]

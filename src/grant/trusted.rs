@@ -115,6 +115,13 @@ impl TrustedIssuer {
 /// claim only selects which keys to verify with; a JWT whose claims cannot be read, or
 /// that names no trusted issuer, gets `None`.
 pub(crate) fn issuer_of<'t>(trusted: &'t [TrustedIssuer], jwt: &str) -> Option<&'t TrustedIssuer> {
+    let iss = unverified_issuer(jwt)?;
+    trusted.iter().find(|t| *t.issuer == *iss)
+}
+
+/// The `iss` claim of `jwt`, read before any verification: it may only choose which keys
+/// to verify with.
+pub(crate) fn unverified_issuer(jwt: &str) -> Option<String> {
     // Bounded before decoding, as the JOSE layer bounds it again when it verifies.
     if jwt.len() > 16 * 1024 {
         return None;
@@ -128,6 +135,5 @@ pub(crate) fn issuer_of<'t>(trusted: &'t [TrustedIssuer], jwt: &str) -> Option<&
         iss: Option<std::borrow::Cow<'a, str>>,
     }
     let claims: Iss<'_> = serde_json::from_slice(&bytes).ok()?;
-    let iss = claims.iss?;
-    trusted.iter().find(|t| *t.issuer == *iss)
+    claims.iss.map(std::borrow::Cow::into_owned)
 }

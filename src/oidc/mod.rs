@@ -37,7 +37,6 @@ mod subject;
 pub(crate) mod tokens;
 mod userinfo;
 
-pub use crate::types::SubjectType;
 pub use authorize::Authentication;
 pub use claims::{ClaimsQuery, ClaimsSource};
 pub use logout::{LogoutError, PendingLogout};

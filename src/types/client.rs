@@ -477,8 +477,6 @@ impl Client {
     }
 
     /// How the client sees its users' identifiers.
-    #[cfg(feature = "oidc")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
     pub fn subject_type(&self) -> SubjectType {
         self.openid.subject_type
     }
@@ -731,8 +729,6 @@ impl ClientBuilder {
     /// Default: [`SubjectType::Public`]. A pairwise client's sector is the one host of its
     /// redirect URIs; when they have several, register a
     /// [`sector_identifier_uri`](Self::sector_identifier_uri).
-    #[cfg(feature = "oidc")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
     pub fn subject_type(mut self, subject_type: SubjectType) -> Self {
         self.openid.subject_type = subject_type;
         self

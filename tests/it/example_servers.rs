@@ -1004,6 +1004,12 @@ mod scenarios {
             .await;
         let device = browser.open("/device").await;
         let not_found = browser.open("/nowhere").await;
+        let signed_out = browser.open("/logout").await;
+        let logout_refused = browser
+            .open(
+                "/logout?client_id=demo-spa&post_logout_redirect_uri=http%3A%2F%2Fevil.example%2F",
+            )
+            .await;
         vec![
             ("consent", consent),
             ("form expired", expired),
@@ -1011,6 +1017,8 @@ mod scenarios {
             ("error", rejected),
             ("device", device),
             ("not found", not_found),
+            ("signed out", signed_out),
+            ("logout refused", logout_refused),
         ]
     }
 
@@ -1903,6 +1911,7 @@ mod scenarios {
         let signed_in = browser.sign_in(&page, "continue").await;
         pages.push(("consent", browser.follow(&signed_in).await));
         pages.push(("device code entry", browser.open("/device").await));
+        pages.push(("logout confirmation", browser.open("/logout").await));
         pages.push((
             "device code refused",
             browser.open("/device?user_code=BCDF-GHJK").await,

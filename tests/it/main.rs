@@ -34,6 +34,7 @@ mod jwt_bearer;
 mod metadata;
 mod observability;
 mod openid;
+mod openid_rp;
 mod password_grant;
 mod pkce;
 mod postgres;

@@ -11,16 +11,16 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use grantflow::authorize::{Authentication, AuthorizeError, PendingAuthorization};
 use grantflow::clock::ManualClock;
+use grantflow::grant::{Exchange, ExchangeDecision, ExchangePolicy, Issuance, TokenExchange};
 use grantflow::jose::{
     Algorithm, AlgorithmSet, JwtAccessTokens, KeySet, MemoryKeySetStore, SigningKey,
 };
 use grantflow::oidc::{
     ClaimsQuery, ClaimsSource, InteractionNeeded, LogoutError, PairwiseSecret, PendingLogout,
-    SubjectType,
 };
 use grantflow::{
     Client, ClientSecret, ClientType, GrantType, HttpRequest, HttpResponse, MemoryClientRegistry,
-    MemoryTokenStore, Method, Server, Status, StorageError, Subject,
+    MemoryTokenStore, Method, Server, Status, StorageError, Subject, SubjectType,
 };
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
@@ -74,6 +74,7 @@ fn client(id: &str, redirect: &str) -> grantflow::ClientBuilder {
         .grant_type(GrantType::REFRESH_TOKEN)
         .allowed_scope("openid profile email phone offline_access read")
         .issue_refresh_tokens(true)
+        .grant_type(GrantType::new(TokenExchange::GRANT_TYPE))
 }
 
 fn op() -> Op {
@@ -81,6 +82,13 @@ fn op() -> Op {
 }
 
 fn op_with(configure: impl FnOnce(grantflow::ServerBuilder) -> grantflow::ServerBuilder) -> Op {
+    op_with_keys(|b, _| configure(b))
+}
+
+/// [`op_with`], with the server's key set handed to `configure`.
+fn op_with_keys(
+    configure: impl FnOnce(grantflow::ServerBuilder, &KeySet) -> grantflow::ServerBuilder,
+) -> Op {
     let clients = Arc::new(MemoryClientRegistry::new());
     let register = |c: grantflow::ClientBuilder| clients.insert(c.build().unwrap()).unwrap();
     register(
@@ -115,7 +123,7 @@ fn op_with(configure: impl FnOnce(grantflow::ServerBuilder) -> grantflow::Server
         .id_token_signing_algorithms(AlgorithmSet::only(Algorithm::Rs256).with(Algorithm::Es256))
         .pairwise_secret(PairwiseSecret::new(&[42; 32]).unwrap())
         .end_session_endpoint("https://op.example.com/logout");
-    let server = configure(builder).build().unwrap();
+    let server = configure(builder, &keys).build().unwrap();
     Op {
         server,
         clock,
@@ -1115,4 +1123,113 @@ fn oi_23_end_session_redirects_only_where_registered() {
         .unwrap();
     assert_eq!(response.status, Status::SEE_OTHER);
     assert_eq!(response.header("location"), Some("https://rp.example/bye"));
+}
+
+/// Impersonation with `read` for every exchange whose subject token is an ID token.
+#[derive(Debug)]
+struct ReadForIdTokens;
+
+#[async_trait]
+impl ExchangePolicy for ReadForIdTokens {
+    async fn decide(&self, exchange: &Exchange<'_>) -> Result<ExchangeDecision, StorageError> {
+        assert!(
+            exchange.subject.is_local(),
+            "our own ID token's sub is our own subject"
+        );
+        Ok(Issuance::impersonation()
+            .scope("read".parse().unwrap())
+            .into())
+    }
+}
+
+/// The OpenID Provider with token exchange accepting its own ID tokens.
+fn op_exchanging_id_tokens() -> Op {
+    op_with_keys(|b, keys| {
+        // Only ID tokens are exchanged here: the exchange's token store stays empty.
+        let exchange = TokenExchange::new(Arc::new(MemoryTokenStore::new()))
+            .policy(Arc::new(ReadForIdTokens))
+            .accept_own_id_tokens(keys.clone());
+        b.grant_handler(Arc::new(exchange))
+    })
+}
+
+const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
+
+impl Op {
+    /// `client` exchanges `id_token` as its subject token.
+    fn exchange_id_token(&self, client: &str, id_token: &str) -> HttpResponse {
+        let body = format!(
+            "grant_type={}&subject_token={id_token}&subject_token_type={}",
+            enc(TokenExchange::GRANT_TYPE),
+            enc(ID_TOKEN_TYPE)
+        );
+        block_on(self.server.token(&basic_request(client, SECRET, body))).unwrap()
+    }
+
+    fn id_token_of(&self, client: &str) -> String {
+        let tokens = self.tokens(client, "&scope=openid&nonce=n", alice());
+        str_of(&tokens, "id_token").to_owned()
+    }
+}
+
+#[test]
+fn tx_05_own_id_tokens_are_accepted_from_the_client_they_were_issued_to() {
+    let op = op_exchanging_id_tokens();
+    let id_token = op.id_token_of("rp");
+    let issued = ok_json(&op.exchange_id_token("rp", &id_token));
+    assert_eq!(
+        str_of(&issued, "issued_token_type"),
+        "urn:ietf:params:oauth:token-type:access_token"
+    );
+    assert_eq!(str_of(&issued, "scope"), "read");
+    // The exchanged token is alice's, for rp, and expires no later than the ID token.
+    let id_claims = op.verify(&id_token, "rp");
+    let expires_in = issued["expires_in"].as_u64().unwrap();
+    assert!(secs(op.clock_now()) + expires_in <= id_claims["exp"].as_u64().unwrap());
+    let info = block_on(op.server.bearer_guard().check(
+        &bearer(str_of(&issued, "access_token")),
+        &"read".parse().unwrap(),
+    ))
+    .unwrap();
+    assert_eq!(info.subject.as_ref().map(|s| s.as_str()), Some("alice"));
+    assert_eq!(info.client_id.as_str(), "rp");
+}
+
+#[test]
+fn tx_05_own_id_tokens_of_another_client_expired_forged_or_pairwise_are_invalid_request() {
+    let op = op_exchanging_id_tokens();
+    let refused = |client: &str, token: &str| {
+        let response = op.exchange_id_token(client, token);
+        assert_eq!(response.status, Status::BAD_REQUEST, "{client}");
+        let body: Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(body["error"], "invalid_request", "{client}: {body}");
+    };
+    let rp_token = op.id_token_of("rp");
+    // Another client's ID token: rp2 is not its audience.
+    refused("rp2", &rp_token);
+    // Forged: the payload changed under the signature.
+    let mut parts: Vec<String> = rp_token.split('.').map(str::to_owned).collect();
+    let mut claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
+    claims["sub"] = json!("mallory");
+    parts[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
+    refused("rp", &parts.join("."));
+    // A pairwise client's ID token carries a sub that is not one of ours.
+    let pairwise = op.id_token_of("pw-a");
+    refused("pw-a", &pairwise);
+    // Expired: an ID token is not a hint here, its lifetime counts.
+    op.clock.advance(Duration::from_secs(24 * 3600));
+    refused("rp", &rp_token);
+}
+
+#[test]
+fn tx_04_without_accepting_own_id_tokens_they_are_invalid_request() {
+    let op = op_with(|b| {
+        let exchange =
+            TokenExchange::new(Arc::new(MemoryTokenStore::new())).policy(Arc::new(ReadForIdTokens));
+        b.grant_handler(Arc::new(exchange))
+    });
+    let id_token = op.id_token_of("rp");
+    let response = op.exchange_id_token("rp", &id_token);
+    assert_eq!(response.status, Status::BAD_REQUEST);
 }

@@ -852,7 +852,7 @@ pub(crate) mod pg {
             .grant_type(GrantType::AUTHORIZATION_CODE)
             .id_token_signing_alg("ES256")
             .userinfo_signing_alg("RS256")
-            .subject_type(grantflow::oidc::SubjectType::Pairwise)
+            .subject_type(grantflow::SubjectType::Pairwise)
             .sector_identifier_uri(
                 "https://sector.example/ids.json",
                 r#"["https://a.example/cb"]"#,
@@ -871,7 +871,7 @@ pub(crate) mod pg {
             .expect("found");
         assert_eq!(found.id_token_signing_alg(), "ES256");
         assert_eq!(found.userinfo_signing_alg(), Some("RS256"));
-        assert_eq!(found.subject_type(), grantflow::oidc::SubjectType::Pairwise);
+        assert_eq!(found.subject_type(), grantflow::SubjectType::Pairwise);
         assert_eq!(found.sector(), Some("sector.example"));
         assert_eq!(
             found.sector_identifier_uri(),

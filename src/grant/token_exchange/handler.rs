@@ -11,9 +11,13 @@ use super::policy::{
 };
 use super::{Params, check_may_act, delegated_chain, invalid_target, narrowed_scope, parse};
 use crate::error::{ErrorCode, OAuthError, Rejection};
+#[cfg(feature = "oidc")]
+use crate::grant::trusted::unverified_issuer;
 #[cfg(feature = "jwt")]
 use crate::grant::trusted::{TrustedIssuer, issuer_of};
 use crate::grant::{GrantHandler, GrantRequest, TokenGrant};
+#[cfg(feature = "oidc")]
+use crate::jose::{KeySet, Validation};
 use crate::secret::TokenHash;
 use crate::store::{RefreshLookup, TokenKind, TokenRecord, TokenStore};
 use crate::types::{Actor, Client};
@@ -42,7 +46,9 @@ use crate::types::{Actor, Client};
 /// 3. The subject and actor tokens are validated as their type requires: an access or
 ///    refresh token must be one this server issued, active and unexpired (looked up in the
 ///    token store by digest); a JWT or ID token must come from a [`TrustedIssuer`] (feature
-///    `jwt`). SAML assertions are never accepted. Any failure is `invalid_request`
+///    `jwt`), or be an ID token this server issued to the requesting client when
+///    [`accept_own_id_tokens`](Self::accept_own_id_tokens) is on (feature `oidc`). SAML
+///    assertions are never accepted. Any failure is `invalid_request`
 ///    ([RFC 8693 §2.2.2](https://www.rfc-editor.org/rfc/rfc8693#section-2.2.2)).
 /// 4. A `may_act` claim in the subject token must name the actor (the actor token's
 ///    subject, or the client when there is none), else `invalid_request`
@@ -67,6 +73,8 @@ pub struct TokenExchange {
     policy: Option<Arc<dyn ExchangePolicy>>,
     #[cfg(feature = "jwt")]
     trusted: Vec<TrustedIssuer>,
+    #[cfg(feature = "oidc")]
+    own_id_tokens: Option<KeySet>,
 }
 
 impl TokenExchange {
@@ -81,6 +89,8 @@ impl TokenExchange {
             policy: None,
             #[cfg(feature = "jwt")]
             trusted: Vec::new(),
+            #[cfg(feature = "oidc")]
+            own_id_tokens: None,
         }
     }
 
@@ -97,6 +107,43 @@ impl TokenExchange {
     #[must_use]
     pub fn trust(mut self, issuer: TrustedIssuer) -> Self {
         self.trusted.push(issuer);
+        self
+    }
+
+    /// Accepts ID tokens this server issued as subject and actor tokens
+    /// (`urn:ietf:params:oauth:token-type:id_token`), verified with `keys` (the server's
+    /// [`signing_keys`](crate::ServerBuilder::signing_keys)): signature by a published key,
+    /// `iss` this server, unexpired, and `aud` naming the requesting client (a client
+    /// exchanges the ID tokens it received, no other's), with `azp` equal to it when the
+    /// token has several audiences
+    /// ([OpenID Connect Core §3.1.3.7](https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation)).
+    ///
+    /// The token's `sub` is this server's own subject, so the policy need not map it, but
+    /// an ID token carries no scope: unless the policy's [`Issuance`] names one, the issued
+    /// token has only the scope the client asks for within an empty subject scope, which is
+    /// none. The issued token expires with the ID token unless the policy says otherwise,
+    /// and belongs to no grant (an ID token cannot be revoked). A pairwise client's ID
+    /// tokens carry a pairwise `sub`
+    /// ([OpenID Connect Core §8.1](https://openid.net/specs/openid-connect-core-1_0.html#PairwiseAlg)),
+    /// which is not a subject of this server: they are refused.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// use grantflow::MemoryTokenStore;
+    /// use grantflow::grant::TokenExchange;
+    /// use grantflow::jose::{KeySet, MemoryKeySetStore};
+    ///
+    /// let keys = KeySet::builder("https://as.example.com", Arc::new(MemoryKeySetStore::new()))
+    ///     .build()?;
+    /// let exchange = TokenExchange::new(Arc::new(MemoryTokenStore::new()))
+    ///     .accept_own_id_tokens(keys.clone());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "oidc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+    #[must_use]
+    pub fn accept_own_id_tokens(mut self, keys: KeySet) -> Self {
+        self.own_id_tokens = Some(keys);
         self
     }
 
@@ -122,6 +169,10 @@ impl TokenExchange {
                 Some(RefreshLookup::Active(r)) if r.kind == TokenKind::Refresh => Some(r),
                 _ => None,
             },
+            #[cfg(feature = "oidc")]
+            TokenType::IdToken if self.own_id_tokens.is_some() && self.is_own(token, request) => {
+                return self.validate_own_id_token(token, request, what).await;
+            }
             TokenType::Jwt | TokenType::IdToken => {
                 return self.validate_jwt(token, token_type, request.issuer(), now, what);
             }
@@ -185,6 +236,59 @@ impl TokenExchange {
             may_act: actor_claim("may_act")?,
             grant_id: None,
             local: false,
+        })
+    }
+
+    /// Whether `token` names this server as its issuer (before any verification).
+    #[cfg(feature = "oidc")]
+    fn is_own(&self, token: &str, request: &GrantRequest<'_>) -> bool {
+        unverified_issuer(token).is_some_and(|iss| iss == request.issuer())
+    }
+
+    /// An ID token this server issued to the requesting client (see
+    /// [`accept_own_id_tokens`](Self::accept_own_id_tokens)).
+    #[cfg(feature = "oidc")]
+    async fn validate_own_id_token(
+        &self,
+        token: &str,
+        request: &GrantRequest<'_>,
+        what: &'static str,
+    ) -> Result<ValidatedToken, Rejection> {
+        let (Some(keys), client) = (&self.own_id_tokens, request.client()) else {
+            return Err(refused(what).into());
+        };
+        if client.subject_type() == crate::types::SubjectType::Pairwise {
+            return Err(refused(what).into());
+        }
+        let now = request.now();
+        let published = keys
+            .public_keys(now)
+            .await
+            .map_err(crate::oidc::authorize::key_set_fault)?;
+        let verified = Validation::id_token(request.issuer(), client.id())
+            .verify(token, &published, now)
+            .map_err(|_| refused(what))?;
+        let claims = verified.claims();
+        let audience = claims.audience();
+        let azp = claims.get("azp").and_then(|v| v.as_str());
+        if audience.len() > 1 && azp != Some(client.id().as_str()) {
+            return Err(refused(what).into());
+        }
+        let (Some(subject), Some(expires_at)) = (claims.subject(), claims.expires_at()) else {
+            return Err(refused(what).into());
+        };
+        Ok(ValidatedToken {
+            token_type: TokenType::IdToken,
+            issuer: Arc::from(request.issuer()),
+            subject: Some(crate::types::Subject::new(subject)),
+            client_id: Some(client.id().clone()),
+            scope: crate::types::Scope::empty(),
+            expires_at,
+            audience: audience.iter().map(|a| Arc::from(a.as_str())).collect(),
+            actor: None,
+            may_act: None,
+            grant_id: None,
+            local: true,
         })
     }
 
