@@ -40,7 +40,7 @@ use self::session::{Csrf, Flash, Sessions};
 use self::users::Users;
 
 /// The routes every example serves, with the path each is mounted at.
-pub(crate) const ROUTES: [(&str, Route); 12] = [
+pub(crate) const ROUTES: [(&str, Route); 13] = [
     ("/.well-known/oauth-authorization-server", Route::Metadata),
     (
         "/.well-known/openid-configuration",

@@ -656,9 +656,9 @@ impl Server {
     /// a request may be `client_id` and a `request_uri` from
     /// [`Server::pushed_authorization`] ([RFC 9126 §4](https://www.rfc-editor.org/rfc/rfc9126#section-4)):
     /// the pushed parameters are then the request, and every other query parameter is
-    /// ignored. A `request_uri` that this server did not issue, that expired, was used or
-    /// was pushed by another client is a local error (`request_uri_not_supported` or
-    /// `invalid_request_uri`). Loading the request uses nothing up: the host may call
+    /// ignored. Any other `request_uri` is refused with a `request_uri_not_supported`
+    /// redirect. A pushed one that expired, was used or was pushed by another client is a
+    /// local error (`invalid_request_uri`). Loading the request uses nothing up: the host may call
     /// `authorize` again after login and consent, and
     /// [`approve`](PendingAuthorization::approve) consumes the pushed request, once. A
     /// client held to pushed requests (by the server or its registration) that sends a
@@ -739,7 +739,12 @@ impl Server {
         let (raw, is_post) = request_parameters(request)?;
         let params = Params::parse(raw, &self.config().http.form_limits)
             .map_err(AuthorizeError::Rejected)?;
-        if params.count("request_uri") > 0 {
+        // A pushed request's reference (RFC 9126 §4); any other `request_uri` is refused in
+        // stage B, through the redirect (`request_uri_not_supported`).
+        let pushed = params
+            .get("request_uri")
+            .is_some_and(|uri| uri.starts_with(REQUEST_URI_PREFIX));
+        if pushed && self.config().pushed.is_enabled() {
             return self.authorize_pushed(&params, is_post).await;
         }
         let client = self.requesting_client(&params).await?;
@@ -956,6 +961,19 @@ impl Server {
     ) -> Result<(Option<CodeChallenge>, Scope), OAuthError> {
         if params.repeated().is_some() {
             return Err(invalid_request("repeated parameter"));
+        }
+        // JR-01: request objects by reference are only the pushed ones.
+        if params.get("request_uri").is_some() {
+            if params.get("request").is_some() {
+                return Err(invalid_request(
+                    "request and request_uri are mutually exclusive",
+                ));
+            }
+            return Err(
+                OAuthError::new(ErrorCode::REQUEST_URI_NOT_SUPPORTED).with_description(
+                    "only request_uri values of pushed authorization requests are supported",
+                ),
+            );
         }
         check_response_type(params, client)?;
         let challenge = self.code_challenge(params, client)?;

@@ -585,6 +585,14 @@ const BACKED: [(&str, &str); 26] = [
     ("request_parameter_supported", "here"),
     ("request_uri_parameter_supported", "here"),
     (
+        "pushed_authorization_request_endpoint",
+        "example_servers ex_01_ex_02_pushed_authorization_request_over_http",
+    ),
+    (
+        "require_pushed_authorization_requests",
+        "example_servers ex_01_ex_02_pushed_authorization_request_over_http",
+    ),
+    (
         "prompt_values_supported",
         "here and the prompt scenario above",
     ),

@@ -423,25 +423,33 @@ fn ex_02_the_pushed_request_is_checked_again_against_the_registry() {
 #[test]
 fn jr_01_request_uris_not_issued_by_par_are_not_supported() {
     let (h, _) = par();
-    let remote = rejected(authorize_with(&h, "app", "https://rp.example/r.jwt"));
-    assert_eq!(remote.code().as_str(), "request_uri_not_supported");
+    let front = format!("response_type=code&client_id=app&state=s1&{PKCE}");
+    let remote = h.authorize(&format!(
+        "{front}&request_uri={}",
+        enc("https://rp.example/r.jwt")
+    ));
+    let response = redirect_error(remote);
+    assert_location_error(&response, "request_uri_not_supported");
+    assert_eq!(location_param(&response, "state").as_deref(), Some("s1"));
+    let both = h.authorize(&format!(
+        "{front}&request_uri={}&request=eyJhbGciOiJub25lIn0.e30.",
+        enc("https://rp.example/r.jwt")
+    ));
+    assert_location_error(&redirect_error(both), "invalid_request");
+    // A pushed request's reference beside a request object, or twice: local errors.
+    let pushed = enc(&format!("{PREFIX}x"));
     let both = rejected(h.authorize(&format!(
-        "client_id=app&request_uri={}&request=eyJhbGciOiJub25lIn0.e30.",
-        enc(&format!("{PREFIX}x"))
+        "client_id=app&request_uri={pushed}&request=eyJhbGciOiJub25lIn0.e30."
     )));
     assert_eq!(both.code().as_str(), "invalid_request");
     let twice = rejected(h.authorize(&format!(
-        "client_id=app&request_uri={0}&request_uri={0}",
-        enc(&format!("{PREFIX}x"))
+        "client_id=app&request_uri={pushed}&request_uri={pushed}"
     )));
     assert_eq!(twice.code().as_str(), "invalid_request");
     // With pushed requests off, no request_uri is supported.
     let off = Harness::builder(clients()).build(|b| b);
-    let error = rejected(off.authorize(&format!(
-        "client_id=app&request_uri={}",
-        enc(&format!("{PREFIX}x"))
-    )));
-    assert_eq!(error.code().as_str(), "request_uri_not_supported");
+    let response = redirect_error(off.authorize(&format!("{front}&request_uri={pushed}")));
+    assert_location_error(&response, "request_uri_not_supported");
 }
 
 // ---------------------------------------------------------------------------------------
