@@ -25,7 +25,7 @@
 //!   ([RP-Initiated Logout 1.0](https://openid.net/specs/openid-connect-rpinitiated-1_0.html)),
 //!   two-phase like the authorization endpoint: a [`PendingLogout`] the host confirms;
 //! - clients may see pairwise subject identifiers ([`PairwiseSecret`],
-//!   [`SubjectType`]).
+//!   [`SubjectType`](crate::SubjectType)).
 
 pub(crate) mod authorize;
 mod claims;

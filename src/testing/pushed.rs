@@ -36,20 +36,20 @@ pub(super) async fn consume_once(ctx: &Ctx<'_>) -> Outcome {
             "find at +{now} s gave {found:?}, not the record inserted"
         );
     }
-    let found = storage(ctx.pushed(1).find(&key, ctx.at(90)).await, "find")?;
-    ensure!(found.is_none(), "an expired record was found: {found:?}");
-    let found = storage(ctx.pushed(0).find(&unknown, ctx.at(0)).await, "find")?;
+    let found = storage(ctx.pushed(0).find(&unknown, ctx.at(89)).await, "find")?;
     ensure!(found.is_none(), "an unknown key was found: {found:?}");
-    let first = storage(ctx.pushed(1).consume(&key, ctx.at(10)).await, "consume")?;
+    let missing = storage(ctx.pushed(1).consume(&unknown, ctx.at(89)).await, "consume")?;
+    ensure!(!missing, "an unknown key was consumed");
+    let first = storage(ctx.pushed(1).consume(&key, ctx.at(89)).await, "consume")?;
     ensure!(first, "the first consumption of a live record failed");
-    let again = storage(ctx.pushed(0).consume(&key, ctx.at(11)).await, "consume")?;
+    let again = storage(ctx.pushed(0).consume(&key, ctx.at(89)).await, "consume")?;
     ensure!(!again, "a consumed record was consumed again");
-    let found = storage(ctx.pushed(0).find(&key, ctx.at(11)).await, "find")?;
+    let found = storage(ctx.pushed(0).find(&key, ctx.at(89)).await, "find")?;
     ensure!(found.is_none(), "a consumed record was found: {found:?}");
+    let found = storage(ctx.pushed(1).find(&other, ctx.at(90)).await, "find")?;
+    ensure!(found.is_none(), "an expired record was found: {found:?}");
     let expired = storage(ctx.pushed(0).consume(&other, ctx.at(90)).await, "consume")?;
     ensure!(!expired, "an expired record was consumed");
-    let missing = storage(ctx.pushed(1).consume(&unknown, ctx.at(0)).await, "consume")?;
-    ensure!(!missing, "an unknown key was consumed");
     Ok(())
 }
 

@@ -523,7 +523,7 @@ async fn oi_02_oi_03_prompt_login_and_max_age_ask_for_a_fresh_sign_in(demo: &Dem
 /// behaviour is checked: a member added later fails this test until it is listed here
 /// with its test. The members whose behaviour no other end-to-end test exercises are
 /// exercised here.
-const BACKED: [(&str, &str); 26] = [
+const BACKED: [(&str, &str); 28] = [
     ("issuer", "the crate's discovery check, above"),
     ("authorization_endpoint", "every sign-in above"),
     ("token_endpoint", "every code exchange above"),
