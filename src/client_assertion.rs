@@ -4,8 +4,8 @@
 //! authentication ([`client_auth`](crate::client_auth)).
 //!
 //! Rules, in order: the client is registered for the method; the signature verifies with
-//! the client's registered key and algorithm (asymmetric for `private_key_jwt`, HS256 with
-//! the secret for `client_secret_jwt`, never `none`); `iss` and `sub` are the client, the
+//! the client's registered key and algorithm (asymmetric for `private_key_jwt`, HS256,
+//! HS384 or HS512 with the secret for `client_secret_jwt`, never `none`); `iss` and `sub` are the client, the
 //! issuer identifier is the sole audience (draft-ietf-oauth-rfc7523bis §4); `exp` is
 //! required, the assertion lives at most five minutes and is at most five minutes old; the
 //! `jti` is required, at most 256 characters, and accepted once until `exp` plus the
@@ -107,7 +107,7 @@ impl AssertionCheck<'_> {
             }
             AuthMethod::ClientSecretJwt => {
                 let key = keys.hmac.as_ref().ok_or(AssertionFailure::Method)?;
-                validation.verify_hs256(assertion, key, self.now)
+                validation.verify_hmac(assertion, key, self.now)
             }
             _ => return Err(AssertionFailure::Method),
         }

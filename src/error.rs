@@ -92,6 +92,9 @@ impl ErrorCode {
     /// `request_uri_not_supported`: the server does not accept request objects by
     /// reference (Core §3.1.2.6).
     pub const REQUEST_URI_NOT_SUPPORTED: Self = Self(Cow::Borrowed("request_uri_not_supported"));
+    /// `invalid_request_uri`: the `request_uri` is unknown, expired or already used
+    /// ([RFC 9101 §7](https://www.rfc-editor.org/rfc/rfc9101#section-7)).
+    pub const INVALID_REQUEST_URI: Self = Self(Cow::Borrowed("invalid_request_uri"));
     /// `registration_not_supported`: the server does not accept the `registration`
     /// parameter (Core §3.1.2.6).
     pub const REGISTRATION_NOT_SUPPORTED: Self = Self(Cow::Borrowed("registration_not_supported"));

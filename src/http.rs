@@ -337,6 +337,8 @@ pub struct Status(u16);
 impl Status {
     /// 200 OK
     pub const OK: Self = Self(200);
+    /// 201 Created
+    pub const CREATED: Self = Self(201);
     /// 204 No Content
     pub const NO_CONTENT: Self = Self(204);
     /// 302 Found

@@ -328,8 +328,8 @@ pub mod postgres {
     #[cfg(feature = "jwt")]
     pub use crate::store::postgres::PgKeySetStore;
     pub use crate::store::postgres::{
-        PgAttemptLimiter, PgClientRegistry, PgCodeStore, PgDeviceStore, PgSingleUseStore, PgStores,
-        PgTokenStore,
+        PgAttemptLimiter, PgClientRegistry, PgCodeStore, PgDeviceStore, PgPushedRequestStore,
+        PgSingleUseStore, PgStores, PgTokenStore,
     };
     pub use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 }

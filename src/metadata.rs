@@ -195,7 +195,8 @@ const AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "n
 
 /// The JWT client authentication methods the server accepts (feature `jwt`), each only when
 /// enabled, and the algorithms their assertions may use: `private_key_jwt` with every
-/// asymmetric algorithm of the JOSE layer, `client_secret_jwt` with HS256 ([RFC 8414 §2]). Never
+/// asymmetric algorithm of the JOSE layer, `client_secret_jwt` with HS256, HS384 and HS512
+/// ([RFC 8414 §2]). Never
 /// `none`.
 ///
 /// [RFC 8414 §2]: https://www.rfc-editor.org/rfc/rfc8414#section-2
@@ -210,7 +211,7 @@ fn assertion_methods(config: &Config) -> (Vec<&'static str>, Vec<&'static str>) 
         }
         if config.clients.client_secret_jwt {
             methods.push("client_secret_jwt");
-            algorithms.push("HS256");
+            algorithms.extend(crate::jose::jws::HmacAlg::ALL.iter().map(|alg| alg.name()));
         }
         (methods, algorithms)
     }
@@ -325,6 +326,13 @@ pub(crate) fn write_members(
         .string("token_endpoint", &urls.token_endpoint)
         .optional_string("jwks_uri", jwks_uri)
         .optional_string("device_authorization_endpoint", device_endpoint);
+    // RFC 9126 §5: the endpoint and the flag, when pushed requests are on.
+    let pushed = &config.pushed;
+    if pushed.is_enabled() && code_flow {
+        document
+            .string("pushed_authorization_request_endpoint", &pushed.endpoint)
+            .boolean("require_pushed_authorization_requests", pushed.required);
+    }
     if code_flow {
         document
             .string_array("response_types_supported", ["code"])

@@ -143,7 +143,6 @@ impl<'a> Form<'a> {
     }
 
     /// All pairs, in request order.
-    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref()))
     }

@@ -29,6 +29,7 @@ use grantflow::jose::{Algorithm, JwtAccessTokens, KeySet, MemoryKeySetStore, Sig
 use grantflow::limiter::{
     AttemptKey, AttemptLimiter as _, MemoryAttemptLimiter, Outcome, Throttle,
 };
+use grantflow::store::MemoryPushedRequestStore;
 use grantflow::{
     Client, ClientSecret, ClientType, ErrorCode, GrantType, HttpRequest, HttpResponse,
     MemoryClientRegistry, MemoryDeviceStore, MemoryTokenStore, Method, OAuthError, Scope, Server,
@@ -39,7 +40,7 @@ use self::session::{Csrf, Flash, Sessions};
 use self::users::Users;
 
 /// The routes every example serves, with the path each is mounted at.
-pub(crate) const ROUTES: [(&str, Route); 13] = [
+pub(crate) const ROUTES: [(&str, Route); 14] = [
     ("/.well-known/oauth-authorization-server", Route::Metadata),
     (
         "/.well-known/oauth-protected-resource/api/data",
@@ -54,6 +55,7 @@ pub(crate) const ROUTES: [(&str, Route); 13] = [
     ("/logout", Route::EndSession),
     ("/authorize", Route::Authorize),
     ("/token", Route::Token),
+    ("/par", Route::PushedAuthorization),
     ("/device_authorization", Route::DeviceAuthorization),
     ("/device", Route::DeviceVerification),
     ("/revoke", Route::Revoke),
@@ -136,6 +138,8 @@ pub(crate) enum Route {
     Authorize,
     /// The token endpoint.
     Token,
+    /// The pushed authorization request endpoint (RFC 9126).
+    PushedAuthorization,
     /// The device authorization endpoint (RFC 8628 §3.1).
     DeviceAuthorization,
     /// The device verification page (RFC 8628 §3.3).
@@ -269,6 +273,8 @@ impl DemoApp {
             // A loopback demo without TLS. A deployment keeps the default (https only, SEC-01).
             .dangerous(|d| d.allow_http_issuer())
             .device_store(Arc::new(MemoryDeviceStore::new()))
+            // Pushed authorization requests (RFC 9126) at /par, for any client.
+            .pushed_authorization(Arc::new(MemoryPushedRequestStore::new()))
             .scopes_supported("profile email read:data write:data")
             // An OpenID Provider: ID tokens, UserInfo and discovery, alice's claims from the
             // demo directory.
@@ -348,6 +354,7 @@ impl DemoApp {
             Route::Jwks => answer(server.jwks(&request).await),
             Route::Authorize => authorize::handle(self, peer, &request).await,
             Route::Token => answer(server.token(&request).await),
+            Route::PushedAuthorization => answer(server.pushed_authorization(&request).await),
             Route::DeviceAuthorization => match self.admit_device_request(peer).await {
                 Ok(()) => answer(server.device_authorization(&request).await),
                 Err(refusal) => refusal,
@@ -617,7 +624,11 @@ fn address_key(ip: IpAddr) -> String {
 /// JSON, `invalid_request` (RFC 6749 §5.2), so their clients can read it; pages with a page.
 fn body_refused(route: Route, status: Status, title: &str, text: &'static str) -> HttpResponse {
     match route {
-        Route::Token | Route::DeviceAuthorization | Route::Revoke | Route::Introspect => {
+        Route::Token
+        | Route::PushedAuthorization
+        | Route::DeviceAuthorization
+        | Route::Revoke
+        | Route::Introspect => {
             let mut response = OAuthError::new(ErrorCode::INVALID_REQUEST)
                 .with_description(text)
                 .to_response();

@@ -134,7 +134,7 @@ fuzz_target!(|data: &[u8]| {
         let error = w.verifier.verify(token, now).expect_err("a forged access token verified");
         quiet(error);
         let error = Validation::client_assertion(&cid("client"), ISSUER)
-            .verify_hs256(token, &w.hmac, now)
+            .verify_hmac(token, &w.hmac, now)
             .expect_err("a forged HS256 assertion verified");
         quiet(error);
         // A DPoP proof carries its own key, so a fuzzed one may verify: only no panic.

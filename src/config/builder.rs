@@ -21,7 +21,9 @@ use crate::observe::{AuditSink, Events, LogKey};
 use crate::params::FormLimits;
 use crate::random::Random;
 use crate::server::{Server, ServerState};
-use crate::store::{ClientRegistry, CodeStore, DeviceStore, SingleUseStore, TokenStore};
+use crate::store::{
+    ClientRegistry, CodeStore, DeviceStore, PushedRequestStore, SingleUseStore, TokenStore,
+};
 use crate::token_issuer::TokenIssuer;
 #[cfg(feature = "metrics")]
 use crate::types::ClientId;
@@ -61,6 +63,9 @@ struct Given {
     code_store: bool,
     /// A device grant setting, which needs [`ServerBuilder::device_store`].
     device_setting: bool,
+    /// A pushed authorization request setting, which needs
+    /// [`ServerBuilder::pushed_authorization`].
+    pushed_setting: bool,
     /// The password limiter, which needs [`ServerBuilder::password_grant`].
     password_limiter: bool,
     /// An OpenID Provider setting, which needs [`ServerBuilder::openid_provider`].
@@ -142,7 +147,7 @@ impl ServerBuilder {
         self
     }
 
-    /// Accepts `client_secret_jwt` client authentication (HS256 assertions keyed with the
+    /// Accepts `client_secret_jwt` client authentication (HS256, HS384 or HS512 assertions keyed with the
     /// client secret, [RFC 7523 §2.2](https://www.rfc-editor.org/rfc/rfc7523#section-2.2))
     /// from clients registered for it. Default: off, because the server must hold those
     /// clients' secrets in recoverable form rather than as digests; prefer
@@ -337,6 +342,52 @@ impl ServerBuilder {
     /// [RFC 8252 §8.3]: https://www.rfc-editor.org/rfc/rfc8252#section-8.3
     pub fn localhost_port(mut self, port: LocalhostPort) -> Self {
         self.config.code_flow.localhost_port = port;
+        self
+    }
+
+    // ------------------------------------------------------------------ pushed requests
+
+    /// Enables pushed authorization requests
+    /// ([RFC 9126](https://www.rfc-editor.org/rfc/rfc9126)) with `store` holding them:
+    /// [`Server::pushed_authorization`] answers at the endpoint, the authorization endpoint
+    /// accepts the `request_uri` it returns, and the metadata advertises
+    /// `pushed_authorization_request_endpoint`.
+    /// [`MemoryPushedRequestStore`](crate::store::MemoryPushedRequestStore) suits one
+    /// instance; several instances need a shared store. Default: off.
+    pub fn pushed_authorization(mut self, store: Arc<dyn PushedRequestStore>) -> Self {
+        self.config.pushed.store = Some(store);
+        self
+    }
+
+    /// How long a pushed request's `request_uri` can be used (`expires_in`,
+    /// [RFC 9126 §2.2](https://www.rfc-editor.org/rfc/rfc9126#section-2.2)). It must cover
+    /// the user's login and consent: the request is used up when the user approves, not
+    /// when the authorization page first loads. Default: 90 seconds. Must be at least 1 s
+    /// and under 10 minutes.
+    pub fn pushed_request_ttl(mut self, ttl: Duration) -> Self {
+        self.config.pushed.ttl = ttl;
+        self.given.pushed_setting = true;
+        self
+    }
+
+    /// The `pushed_authorization_request_endpoint` URL, as advertised in metadata.
+    /// Default: the issuer followed by `/par`.
+    pub fn pushed_authorization_request_endpoint(mut self, url: &str) -> Self {
+        url.clone_into(&mut self.config.pushed.endpoint);
+        self.given.pushed_setting = true;
+        self
+    }
+
+    /// Requires every client to push its authorization requests: the authorization
+    /// endpoint refuses any request without a pushed `request_uri`, and the metadata says
+    /// `require_pushed_authorization_requests: true`
+    /// ([RFC 9126 §5](https://www.rfc-editor.org/rfc/rfc9126#section-5)). Clients can be
+    /// held to it one by one with
+    /// [`ClientBuilder::require_pushed_authorization_requests`](crate::ClientBuilder::require_pushed_authorization_requests).
+    /// Default: `false`.
+    pub fn require_pushed_authorization_requests(mut self, required: bool) -> Self {
+        self.config.pushed.required = required;
+        self.given.pushed_setting = true;
         self
     }
 
@@ -827,6 +878,11 @@ impl ServerBuilder {
         if given.device_setting && config.device.store.is_none() {
             return Err(ConfigError::Setting(
                 "a device grant setting was given, but the device grant is not enabled (ServerBuilder::device_store)",
+            ));
+        }
+        if given.pushed_setting && !config.pushed.is_enabled() {
+            return Err(ConfigError::Setting(
+                "a pushed authorization request setting was given, but pushed requests are not enabled (ServerBuilder::pushed_authorization)",
             ));
         }
         if given.password_limiter && config.password.verifier.is_none() {

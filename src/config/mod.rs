@@ -25,6 +25,7 @@ mod device;
 mod jwt;
 #[cfg(feature = "oidc")]
 mod openid;
+mod par;
 mod resources;
 
 use std::sync::Arc;
@@ -77,6 +78,8 @@ pub(crate) struct Config {
     /// The OpenID Provider (feature `oidc`), off unless it has a claims source.
     #[cfg(feature = "oidc")]
     pub(crate) openid: OpenIdConfig,
+    /// Pushed authorization requests, off unless they have a store.
+    pub(crate) pushed: par::PushedConfig,
     /// The revocation endpoint.
     pub(crate) revocation: RevocationConfig,
     /// The protected resources tokens are issued for (resource indicators).
@@ -319,6 +322,7 @@ impl Config {
                 localhost_port: LocalhostPort::Any,
             },
             device: DeviceConfig::new(base),
+            pushed: par::PushedConfig::new(base),
             #[cfg(feature = "jwt")]
             jwt: JwtConfig::new(base),
             #[cfg(feature = "oidc")]
@@ -366,6 +370,7 @@ impl Config {
         self.code_flow.check()?;
         self.device.check(schemes)?;
         self.resources.check(schemes)?;
+        self.pushed.check(schemes)?;
         self.metadata.check(schemes)?;
         #[cfg(feature = "jwt")]
         self.jwt

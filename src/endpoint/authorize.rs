@@ -40,7 +40,7 @@ use crate::observe::EventKind;
 use crate::observe::call::{Call, Endpoint, Outcome};
 use crate::params::{FormLimits, Pairs, first_repeated, parse_pairs};
 use crate::pkce::{CodeChallenge, PkceMethod};
-use crate::secret::AuthorizationCode;
+use crate::secret::{AuthorizationCode, TokenHash};
 use crate::server::Server;
 use crate::store::{AuthorizationGrant, OpenIdContext, find_presented_client};
 use crate::types::{
@@ -81,9 +81,26 @@ pub struct PendingAuthorization {
     challenge: Option<CodeChallenge>,
     issuer: Arc<str>,
     see_other: bool,
+    /// The digest of the pushed request's `request_uri`, used up on approval.
+    pushed: Option<TokenHash>,
     /// The OpenID Connect parameters of an OpenID request (feature `oidc`).
     #[cfg(feature = "oidc")]
     pub(crate) openid: Option<crate::oidc::OpenIdRequest>,
+}
+
+/// The `request_uri` prefix of pushed authorization requests
+/// ([RFC 9126 §2.2](https://www.rfc-editor.org/rfc/rfc9126#section-2.2)).
+pub(crate) const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
+
+/// How an authorization request reached [`Server::validate_authorization`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Via {
+    /// The front channel, with its parameters in the query or form.
+    Front,
+    /// Being pushed, at the pushed authorization request endpoint.
+    Pushing,
+    /// Through the `request_uri` whose digest this is.
+    Pushed(TokenHash),
 }
 
 impl fmt::Debug for PendingAuthorization {
@@ -257,8 +274,41 @@ impl PendingAuthorization {
             return Ok(self.refuse_in(ErrorCode::ACCESS_DENIED, call));
         }
         let config = self.server.config();
-        let random = &*config.random;
         let now = self.server.now();
+        // RFC 9126 §4: a pushed request is used once, when the user approves it.
+        if let Some(key) = &self.pushed {
+            let consumed = match &config.pushed.store {
+                Some(store) => store.consume(key, now).await,
+                None => Ok(false),
+            };
+            match consumed {
+                Ok(true) => {}
+                Ok(false) => {
+                    let response = self.target().error(
+                        &OAuthError::new(ErrorCode::INVALID_REQUEST)
+                            .with_description("request_uri expired or already used"),
+                    );
+                    return Err(ApproveError {
+                        cause: ApproveCause::PushedRequestUsed,
+                        response,
+                    });
+                }
+                Err(source) => {
+                    let response =
+                        self.target()
+                            .error(&OAuthError::new(if source.is_transient() {
+                                ErrorCode::TEMPORARILY_UNAVAILABLE
+                            } else {
+                                ErrorCode::SERVER_ERROR
+                            }));
+                    return Err(ApproveError {
+                        cause: ApproveCause::Storage(source),
+                        response,
+                    });
+                }
+            }
+        }
+        let random = &*config.random;
         let code = AuthorizationCode::generate_with(random);
         let grant = AuthorizationGrant {
             grant_id: GrantId::generate_with(random),
@@ -310,7 +360,8 @@ impl PendingAuthorization {
     }
 
     /// The resource owner refused (or the host decided against the request): redirects
-    /// with `error=access_denied`, `state` and `iss` ([RFC 6749 §4.1.2.1]).
+    /// with `error=access_denied`, `state` and `iss` ([RFC 6749 §4.1.2.1]). A pushed request
+    /// is left to expire: it can still only lead to a code through an approval.
     ///
     /// [RFC 6749 §4.1.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1
     pub fn deny(self) -> HttpResponse {
@@ -461,8 +512,10 @@ impl RedirectError {
 }
 
 /// [`PendingAuthorization::approve`] issued no code: the granted scope was broader than
-/// the request, or the code store failed. Either way the client is owed a `server_error`
-/// redirect, which [`into_response`](Self::into_response) is.
+/// the request, a pushed request ([RFC 9126 §4](https://www.rfc-editor.org/rfc/rfc9126#section-4))
+/// had expired or was already used, or a store failed. The client is owed the redirect
+/// [`into_response`](Self::into_response) is: `invalid_request` for the pushed request,
+/// `server_error` otherwise.
 #[derive(Debug)]
 pub struct ApproveError {
     cause: ApproveCause,
@@ -472,6 +525,8 @@ pub struct ApproveError {
 #[derive(Debug)]
 enum ApproveCause {
     ScopeNotRequested,
+    /// The pushed request expired, or another approval used it first.
+    PushedRequestUsed,
     Storage(StorageError),
     /// The OpenID request needs what the host did not say (feature `oidc`).
     #[cfg(feature = "oidc")]
@@ -484,6 +539,7 @@ impl fmt::Display for ApproveError {
             ApproveCause::ScopeNotRequested => {
                 "the granted scope is not within the requested scope"
             }
+            ApproveCause::PushedRequestUsed => "the pushed request expired or was already used",
             ApproveCause::Storage(_) => "could not issue the authorization code",
             #[cfg(feature = "oidc")]
             ApproveCause::Authentication(what) => what,
@@ -591,12 +647,12 @@ impl Target<'_> {
 
 /// All parameters of the request, duplicates and empty values kept, so that stage A can
 /// tell a repeated `client_id` from a repeated `scope`.
-struct Params<'a> {
+pub(crate) struct Params<'a> {
     pairs: Pairs<'a>,
 }
 
 impl<'a> Params<'a> {
-    fn parse(input: &'a [u8], limits: &FormLimits) -> Result<Self, OAuthError> {
+    pub(crate) fn parse(input: &'a [u8], limits: &FormLimits) -> Result<Self, OAuthError> {
         let pairs = parse_pairs(input, limits).map_err(OAuthError::from)?;
         Ok(Self { pairs })
     }
@@ -677,6 +733,20 @@ impl Server {
     ///
     /// No response of this endpoint carries CORS headers ([RFC 9700 §2.6]).
     ///
+    /// # Pushed requests
+    ///
+    /// With [`ServerBuilder::pushed_authorization`](crate::ServerBuilder::pushed_authorization),
+    /// a request may be `client_id` and a `request_uri` from
+    /// [`Server::pushed_authorization`] ([RFC 9126 §4](https://www.rfc-editor.org/rfc/rfc9126#section-4)):
+    /// the pushed parameters are then the request, and every other query parameter is
+    /// ignored. Any other `request_uri` is refused with a `request_uri_not_supported`
+    /// redirect. A pushed one that expired, was used or was pushed by another client is a
+    /// local error (`invalid_request_uri`). Loading the request uses nothing up: the host may call
+    /// `authorize` again after login and consent, and
+    /// [`approve`](PendingAuthorization::approve) consumes the pushed request, once. A
+    /// client held to pushed requests (by the server or its registration) that sends a
+    /// plain request gets an `invalid_request` redirect.
+    ///
     /// # Keeping the request across login and consent pages
     ///
     /// Keep the original raw query (session or CSRF-protected hidden field) and call
@@ -751,7 +821,7 @@ impl Server {
         request: &HttpRequest,
     ) -> Result<PendingAuthorization, AuthorizeError> {
         let call = self.call(Endpoint::Authorization);
-        let validated = call.run(self.validate_authorization(request, &call)).await;
+        let validated = call.run(self.authorize_in(request, &call)).await;
         call.finish(match &validated {
             Ok(_) => Outcome::Success,
             Err(AuthorizeError::Rejected(error)) => Outcome::Refused(Some(error.code().as_str())),
@@ -764,7 +834,7 @@ impl Server {
     }
 
     /// The work of [`authorize`](Self::authorize), inside its span.
-    async fn validate_authorization(
+    async fn authorize_in(
         &self,
         request: &HttpRequest,
         call: &Call<'_>,
@@ -772,14 +842,41 @@ impl Server {
         let (raw, is_post) = request_parameters(request)?;
         let params = Params::parse(raw, &self.config().http.form_limits)
             .map_err(AuthorizeError::Rejected)?;
-
-        // Stage A: errors are shown locally, never redirected.
+        // A pushed request's reference (RFC 9126 §4); any other `request_uri` is refused in
+        // stage B, through the redirect (`request_uri_not_supported`).
+        let pushed = params
+            .get("request_uri")
+            .is_some_and(|uri| uri.starts_with(REQUEST_URI_PREFIX));
+        if pushed && self.config().pushed.is_enabled() {
+            return self.authorize_pushed(&params, is_post, call).await;
+        }
         let client = self.requesting_client(&params, call).await?;
-        let (redirect_uri, redirect_uri_sent) = self.verified_redirect_uri(&params, &client)?;
+        self.validate_authorization(&params, client, is_post, Via::Front, Some(call))
+            .await
+    }
+
+    /// The checks of [`authorize`](Self::authorize) from A3 on, for the request `params`
+    /// of `client`: the one validation of every authorization request, whether it comes
+    /// through the front channel, is pushed ([RFC 9126 §2.1]) or is used through its
+    /// `request_uri`.
+    ///
+    /// [RFC 9126 §2.1]: https://www.rfc-editor.org/rfc/rfc9126#section-2.1
+    pub(crate) async fn validate_authorization(
+        &self,
+        params: &Params<'_>,
+        client: Arc<Client>,
+        is_post: bool,
+        via: Via,
+        call: Option<&Call<'_>>,
+    ) -> Result<PendingAuthorization, AuthorizeError> {
+        // Stage A: errors are shown locally, never redirected.
+        let (redirect_uri, redirect_uri_sent) = self.verified_redirect_uri(params, &client)?;
         // The client is the registered one whose redirect URI was verified (OB-05).
-        call.accepted(client.id());
-        let state = echoable_state(&params)?;
-        check_response_mode(&params)?;
+        if let Some(call) = call {
+            call.accepted(client.id());
+        }
+        let state = echoable_state(params)?;
+        check_response_mode(params)?;
 
         // Stage B: errors from here on go back to the client, after login (AZ-07).
         let issuer: Arc<str> = Arc::from(self.issuer());
@@ -792,8 +889,17 @@ impl Server {
                 see_other: is_post,
             })))
         };
+        // EX-03: a client held to pushed requests sends nothing else.
+        let pushed = &self.config().pushed;
+        if matches!(via, Via::Front)
+            && (pushed.required || client.requires_pushed_authorization_requests())
+        {
+            return Err(redirect(invalid_request(
+                "pushed authorization request required",
+            )));
+        }
         let (challenge, scope, resources) =
-            self.check_request(&params, &client).map_err(redirect)?;
+            self.check_request(params, &client).map_err(redirect)?;
         // An OpenID Connect request (feature `oidc`): its own parameters.
         #[cfg(feature = "oidc")]
         let openid = self
@@ -818,9 +924,73 @@ impl Server {
             challenge,
             issuer,
             see_other: is_post,
+            pushed: match via {
+                Via::Pushed(key) => Some(key),
+                Via::Front | Via::Pushing => None,
+            },
             #[cfg(feature = "oidc")]
             openid,
         })
+    }
+
+    /// An authorization request by `request_uri` ([RFC 9126 §4]): only a `request_uri` this
+    /// server issued, unexpired and unused, with the `client_id` of the client that pushed
+    /// it. Every other query parameter is ignored: the pushed parameters are the request,
+    /// validated again against the registry as it is now. Every failure here is a local
+    /// error: no redirect URI is trusted yet. Nothing is used up: the request is consumed
+    /// when the user approves it.
+    ///
+    /// [RFC 9126 §4]: https://www.rfc-editor.org/rfc/rfc9126#section-4
+    async fn authorize_pushed(
+        &self,
+        params: &Params<'_>,
+        is_post: bool,
+        call: &Call<'_>,
+    ) -> Result<PendingAuthorization, AuthorizeError> {
+        let local = |code: ErrorCode, description: &'static str| {
+            AuthorizeError::Rejected(OAuthError::new(code).with_description(description))
+        };
+        if params.count("request_uri") > 1 {
+            return Err(rejected("repeated request_uri"));
+        }
+        if params.count("request") > 0 {
+            return Err(rejected("request and request_uri are mutually exclusive"));
+        }
+        let (Some(store), Some(request_uri)) =
+            (&self.config().pushed.store, params.get("request_uri"))
+        else {
+            return Err(local(
+                ErrorCode::REQUEST_URI_NOT_SUPPORTED,
+                "only pushed authorization requests' request_uri values are supported",
+            ));
+        };
+        if !request_uri.starts_with(REQUEST_URI_PREFIX) {
+            return Err(local(
+                ErrorCode::REQUEST_URI_NOT_SUPPORTED,
+                "only pushed authorization requests' request_uri values are supported",
+            ));
+        }
+        let client = self.requesting_client(params, call).await?;
+        let key = TokenHash::of(request_uri);
+        let Some(record) = store.find(&key, self.now()).await? else {
+            return Err(local(
+                ErrorCode::INVALID_REQUEST_URI,
+                "request_uri unknown, expired or already used",
+            ));
+        };
+        if record.client_id != *client.id() {
+            return Err(local(
+                ErrorCode::INVALID_REQUEST_URI,
+                "request_uri unknown, expired or already used",
+            ));
+        }
+        let pushed = Params::parse(
+            record.parameters.as_bytes(),
+            &self.config().http.form_limits,
+        )
+        .map_err(AuthorizeError::Rejected)?;
+        self.validate_authorization(&pushed, client, is_post, Via::Pushed(key), Some(call))
+            .await
     }
 
     /// A2: `client_id` present once and registered ([RFC 6749 §4.1.2.1]).
@@ -908,6 +1078,19 @@ impl Server {
     ) -> Result<(Option<CodeChallenge>, Scope, Resources), OAuthError> {
         if params.repeated().is_some() {
             return Err(invalid_request("repeated parameter"));
+        }
+        // JR-01: request objects by reference are only the pushed ones.
+        if params.get("request_uri").is_some() {
+            if params.get("request").is_some() {
+                return Err(invalid_request(
+                    "request and request_uri are mutually exclusive",
+                ));
+            }
+            return Err(
+                OAuthError::new(ErrorCode::REQUEST_URI_NOT_SUPPORTED).with_description(
+                    "only request_uri values of pushed authorization requests are supported",
+                ),
+            );
         }
         check_response_type(params, client)?;
         let challenge = self.code_challenge(params, client)?;

@@ -8,6 +8,7 @@ pub(crate) mod device;
 pub(crate) mod introspect;
 #[cfg(feature = "jwt")]
 pub(crate) mod jwks;
+pub(crate) mod par;
 pub(crate) mod revoke;
 pub(crate) mod token;
 
@@ -18,7 +19,7 @@ use crate::client_auth::{self, Authenticator};
 use crate::error::{Error, ErrorCode, OAuthError, Rejection};
 use crate::http::{HttpRequest, HttpResponse, Method, Status};
 use crate::observe::call::{Call, Endpoint, Outcome};
-use crate::observe::{Claimed, EventKind};
+use crate::observe::{AuthFailure, Claimed, EventKind};
 use crate::params::{Form, FormError, FormLimits, query_names_any};
 use crate::server::Server;
 use crate::types::Client;
@@ -53,6 +54,7 @@ const SECRET_PARAMETERS: [&str; 8] = [
 pub(crate) fn read_token_style_form<'a>(
     request: &'a HttpRequest,
     limits: &FormLimits,
+    realm: &str,
 ) -> Result<Form<'a>, HttpResponse> {
     if request.method() != Method::Post {
         // TE-01: 405 with `Allow`, and the usual JSON error body.
@@ -79,8 +81,20 @@ pub(crate) fn read_token_style_form<'a>(
             .with_description("content type must be application/x-www-form-urlencoded in UTF-8")
             .to_response());
     }
-    Form::parse(request.body(), limits).map_err(|e| OAuthError::from(e).to_response())
+    Form::parse(request.body(), limits).map_err(|e| match e {
+        // CA-09: a second assertion is a second authentication, refused as RFC 7521 §4.2.1
+        // says (`invalid_client`), not as a repeated parameter.
+        FormError::Repeated(name) if ASSERTION_PARAMETERS.contains(&name.as_str()) => {
+            client_auth::invalid_client(realm, "more than one client authentication method")
+                .to_response()
+        }
+        other => OAuthError::from(other).to_response(),
+    })
 }
+
+/// The parameters of a client assertion
+/// ([RFC 7521 §4.2](https://www.rfc-editor.org/rfc/rfc7521#section-4.2)).
+const ASSERTION_PARAMETERS: [&str; 2] = ["client_assertion", "client_assertion_type"];
 
 /// An endpoint that reads a form and authenticates the client sending it the way the token
 /// endpoint does ([RFC 6749 §2.3](https://www.rfc-editor.org/rfc/rfc6749#section-2.3),
@@ -218,13 +232,23 @@ impl Server {
         allowed_origin: &mut Option<&'r str>,
     ) -> Result<HttpResponse, Rejection> {
         let config = self.config();
-        let form = match read_token_style_form(request, &config.http.form_limits) {
-            Ok(form) => form,
-            Err(response) => {
-                call.refused(ErrorCode::INVALID_REQUEST);
-                return Ok(response);
-            }
-        };
+        let form =
+            match read_token_style_form(request, &config.http.form_limits, &config.http.realm) {
+                Ok(form) => form,
+                Err(response) if response.status == Status::UNAUTHORIZED => {
+                    call.refused(ErrorCode::INVALID_CLIENT);
+                    call.emit(self.now(), || EventKind::ClientAuthenticationFailed {
+                        client_id_claimed: None,
+                        method: None,
+                        reason: AuthFailure::UnsupportedMethod,
+                    });
+                    return Ok(response);
+                }
+                Err(response) => {
+                    call.refused(ErrorCode::INVALID_REQUEST);
+                    return Ok(response);
+                }
+            };
         let route = E::route(self, request, &form, call)?;
         let now = self.now();
         let client = self.authenticate_client(request, &form, now, call).await?;

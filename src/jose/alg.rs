@@ -13,9 +13,9 @@ use aws_lc_rs::signature::{
 ///
 /// There is no `none` and no HMAC algorithm here: an [`AlgorithmSet`] can only ever allow
 /// signatures by a public key, so no allow-list can let a public key serve as an HMAC
-/// secret ([RFC 8725 §2.1](https://www.rfc-editor.org/rfc/rfc8725#section-2.1)). HS256,
+/// secret ([RFC 8725 §2.1](https://www.rfc-editor.org/rfc/rfc8725#section-2.1)). HMAC,
 /// for `client_secret_jwt` only, has its own path
-/// ([`Validation::verify_hs256`](super::Validation::verify_hs256) with an
+/// ([`Validation::verify_hmac`](super::Validation::verify_hmac) with an
 /// [`HmacKey`](super::HmacKey)).
 ///
 /// ```

@@ -19,14 +19,36 @@ use crate::render::JsonObject;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum HeaderAlg {
     Signature(Algorithm),
-    Hs256,
+    Hmac(HmacAlg),
 }
 
 impl HeaderAlg {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Signature(alg) => alg.name(),
+            Self::Hmac(alg) => alg.name(),
+        }
+    }
+}
+
+/// The HMAC algorithms of `client_secret_jwt`
+/// ([RFC 7518 §3.2](https://www.rfc-editor.org/rfc/rfc7518#section-3.2)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HmacAlg {
+    Hs256,
+    Hs384,
+    Hs512,
+}
+
+impl HmacAlg {
+    /// Every one, in the order the metadata lists them.
+    pub(crate) const ALL: [Self; 3] = [Self::Hs256, Self::Hs384, Self::Hs512];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
             Self::Hs256 => "HS256",
+            Self::Hs384 => "HS384",
+            Self::Hs512 => "HS512",
         }
     }
 }
@@ -74,7 +96,8 @@ pub(crate) enum KeySource {
 pub(crate) struct HeaderRules {
     pub(crate) max_len: usize,
     pub(crate) algorithms: AlgorithmSet,
-    pub(crate) hs256: bool,
+    /// Whether the HMAC algorithms are admitted (client assertions only).
+    pub(crate) hmac: bool,
     pub(crate) typ: TypRule,
     pub(crate) key_source: KeySource,
 }
@@ -152,8 +175,10 @@ fn check_alg(header: &Map<String, Value>, rules: &HeaderRules) -> Result<HeaderA
     let Some(name) = string(header, "alg")? else {
         return Err(JwtError::AlgorithmNotAllowed);
     };
-    if rules.hs256 && name == "HS256" {
-        return Ok(HeaderAlg::Hs256);
+    if rules.hmac
+        && let Some(alg) = HmacAlg::ALL.into_iter().find(|alg| alg.name() == name)
+    {
+        return Ok(HeaderAlg::Hmac(alg));
     }
     match Algorithm::from_name(name) {
         Some(alg) if rules.algorithms.contains(alg) => Ok(HeaderAlg::Signature(alg)),
@@ -243,7 +268,7 @@ mod tests {
     const RULES: HeaderRules = HeaderRules {
         max_len: 16 * 1024,
         algorithms: AlgorithmSet::ALL,
-        hs256: false,
+        hmac: false,
         typ: TypRule::Generic,
         key_source: KeySource::Trusted,
     };

@@ -79,7 +79,7 @@ mod issuer;
 pub(crate) mod json;
 mod jwk;
 mod jwks;
-mod jws;
+pub(crate) mod jws;
 mod keyset;
 mod signer;
 mod source;

@@ -383,32 +383,58 @@ impl fmt::Debug for Pkcs8Der {
     }
 }
 
-/// A symmetric key for HS256, the `client_secret_jwt` method only
+/// A symmetric key for HS256, HS384 and HS512, the `client_secret_jwt` method only
 /// ([RFC 7523 §3](https://www.rfc-editor.org/rfc/rfc7523#section-3),
 /// [RFC 7518 §3.2](https://www.rfc-editor.org/rfc/rfc7518#section-3.2)). It is a type of its
 /// own, made only from the client's shared secret: no public key, JWK or
 /// [`AlgorithmSet`](super::AlgorithmSet) can turn into one. Redacted in `Debug`; the
 /// tag comparison is constant-time.
-pub struct HmacKey(aws_lc_rs::hmac::Key);
+pub struct HmacKey {
+    sha256: aws_lc_rs::hmac::Key,
+    /// Only for a secret of at least 48 bytes.
+    sha384: Option<aws_lc_rs::hmac::Key>,
+    /// Only for a secret of at least 64 bytes.
+    sha512: Option<aws_lc_rs::hmac::Key>,
+}
 
 impl HmacKey {
-    /// The key for `secret`, which must be at least 32 bytes (the hash output size).
+    /// The key for `secret`, which must be at least 32 bytes (the SHA-256 output size). It
+    /// verifies HS384 only if the secret has at least 48 bytes, and HS512 only with at least
+    /// 64 ([RFC 7518 §3.2](https://www.rfc-editor.org/rfc/rfc7518#section-3.2)).
     ///
     /// # Errors
-    /// [`KeyError::WeakKey`] for a shorter secret.
+    /// [`KeyError::WeakKey`] for a secret shorter than 32 bytes.
     pub fn new(secret: &[u8]) -> Result<Self, KeyError> {
+        use aws_lc_rs::hmac::{HMAC_SHA256, HMAC_SHA384, HMAC_SHA512, Key};
         if secret.len() < 32 {
             return Err(KeyError::WeakKey);
         }
-        Ok(Self(aws_lc_rs::hmac::Key::new(
-            aws_lc_rs::hmac::HMAC_SHA256,
-            secret,
-        )))
+        Ok(Self {
+            sha256: Key::new(HMAC_SHA256, secret),
+            sha384: (secret.len() >= 48).then(|| Key::new(HMAC_SHA384, secret)),
+            sha512: (secret.len() >= 64).then(|| Key::new(HMAC_SHA512, secret)),
+        })
     }
 
-    /// Whether `tag` is the HMAC-SHA256 of `message`, compared in constant time.
-    pub(crate) fn verifies(&self, message: &[u8], tag: &[u8]) -> bool {
-        aws_lc_rs::hmac::verify(&self.0, message, tag).is_ok()
+    /// Whether `tag` is the HMAC of `message` under `alg`, compared in constant time.
+    ///
+    /// # Errors
+    /// [`JwtError::AlgorithmNotAllowed`](super::JwtError::AlgorithmNotAllowed) when the
+    /// secret is shorter than `alg`'s hash output.
+    pub(crate) fn verifies(
+        &self,
+        alg: super::jws::HmacAlg,
+        message: &[u8],
+        tag: &[u8],
+    ) -> Result<bool, super::JwtError> {
+        use super::jws::HmacAlg;
+        let key = match alg {
+            HmacAlg::Hs256 => Some(&self.sha256),
+            HmacAlg::Hs384 => self.sha384.as_ref(),
+            HmacAlg::Hs512 => self.sha512.as_ref(),
+        }
+        .ok_or(super::JwtError::AlgorithmNotAllowed)?;
+        Ok(aws_lc_rs::hmac::verify(key, message, tag).is_ok())
     }
 }
 

@@ -335,11 +335,11 @@ impl Validation {
         self.issuer.as_ref()
     }
 
-    fn rules(&self, key_source: KeySource, hs256: bool) -> HeaderRules {
+    fn rules(&self, key_source: KeySource, hmac: bool) -> HeaderRules {
         HeaderRules {
             max_len: self.max_len,
             algorithms: self.algorithms,
-            hs256,
+            hmac,
             typ: self.jwt_use.typ_rule(),
             key_source,
         }
@@ -395,16 +395,18 @@ impl Validation {
         self.finish(compact, Some(key), now)
     }
 
-    /// Verifies an HS256 client assertion (`client_secret_jwt`,
+    /// Verifies an HMAC client assertion (`client_secret_jwt`,
     /// [RFC 7523 §3](https://www.rfc-editor.org/rfc/rfc7523#section-3)) with the client's
     /// symmetric `key`, and checks its claims at `now`. The header's `alg` must be exactly
-    /// `HS256`; no asymmetric algorithm is accepted on this path, and no other path accepts
-    /// HS256.
+    /// `HS256`, `HS384` or `HS512`, and the secret at least as long as that hash's output
+    /// ([RFC 7518 §3.2](https://www.rfc-editor.org/rfc/rfc7518#section-3.2)); no asymmetric
+    /// algorithm is accepted on this path, and no other path accepts HMAC.
     ///
     /// # Errors
     /// [`JwtError`] naming the first check that failed;
-    /// [`JwtError::AlgorithmNotAllowed`] for any use but client assertions.
-    pub fn verify_hs256(
+    /// [`JwtError::AlgorithmNotAllowed`] for any use but client assertions, and for an
+    /// algorithm whose hash is longer than the secret.
+    pub fn verify_hmac(
         &self,
         token: &str,
         key: &HmacKey,
@@ -418,10 +420,10 @@ impl Validation {
             ..self.rules(KeySource::Trusted, true)
         };
         let compact = jws::parse(token, &rules)?;
-        if compact.alg != HeaderAlg::Hs256 {
+        let HeaderAlg::Hmac(alg) = compact.alg else {
             return Err(JwtError::AlgorithmNotAllowed);
-        }
-        if !key.verifies(compact.signing_input, &compact.signature) {
+        };
+        if !key.verifies(alg, compact.signing_input, &compact.signature)? {
             return Err(JwtError::BadSignature);
         }
         self.finish(compact, None, now)

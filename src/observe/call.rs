@@ -22,6 +22,8 @@ pub(crate) enum Endpoint {
     Token,
     /// [`Server::device_authorization`].
     DeviceAuthorization,
+    /// [`Server::pushed_authorization`].
+    PushedAuthorization,
     /// The host's lookup of an entered user code.
     DeviceVerification,
     /// [`Server::revoke`].
@@ -57,6 +59,7 @@ impl Endpoint {
         match self {
             Self::Token => "token",
             Self::DeviceAuthorization => "device_authorization",
+            Self::PushedAuthorization => "pushed_authorization",
             Self::DeviceVerification => "device_verification",
             Self::Revocation => "revocation",
             Self::Introspection => "introspection",

@@ -23,6 +23,7 @@ pub(crate) mod memory;
 mod openid;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
+pub(crate) mod pushed;
 pub(crate) mod single_use;
 mod token;
 
@@ -32,8 +33,9 @@ pub use device::{
     DeviceDecision, DeviceInsert, DevicePolling, DeviceRecord, DeviceRedemption, DeviceState,
     DeviceStore,
 };
-pub use memory::MemorySingleUseStore;
+pub use memory::{MemoryPushedRequestStore, MemorySingleUseStore};
 pub use openid::OpenIdContext;
+pub use pushed::{PushedRequest, PushedRequestStore};
 pub use single_use::{Consumption, SingleUseKind, SingleUseStore};
 pub use token::{Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore};
 

@@ -32,6 +32,7 @@ fn same(a: &Client, b: &Client) -> bool {
         && a.may_introspect() == b.may_introspect()
         && a.resource_audience() == b.resource_audience()
         && a.is_pkce_exempt() == b.is_pkce_exempt()
+        && a.requires_pushed_authorization_requests() == b.requires_pushed_authorization_requests()
         && a.access_token_format() == b.access_token_format()
         && a.allowed_resources() == b.allowed_resources()
         && a.allows_multiple_audiences() == b.allows_multiple_audiences()
@@ -126,6 +127,7 @@ pub(super) async fn round_trip(ctx: &Ctx<'_>) -> Outcome {
     .policy_uri("https://app.example.com/privacy")
     .contact("ops@app.example.com")
     .contact("Jos\u{e9} <jose@app.example.com>")
+    .require_pushed_authorization_requests(true)
     .build()
     .map_err(|e| e.to_string())?;
     let signing = signing_client()?;

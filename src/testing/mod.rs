@@ -1,5 +1,5 @@
 //! A conformance suite for store implementations (feature `testing`): the contracts of
-//! [`TokenStore`], [`CodeStore`], [`SingleUseStore`], [`DeviceStore`], [`ClientRegistry`]
+//! [`TokenStore`], [`CodeStore`], [`SingleUseStore`], [`PushedRequestStore`], [`DeviceStore`], [`ClientRegistry`]
 //! and [`AttemptLimiter`] as executable checks, including the concurrency races that single use
 //! and brute-force limits depend on.
 //!
@@ -30,7 +30,7 @@
 //! the grant id on every artifact, atomic single use, revocation by grant with its
 //! tombstone, expiry and purge, and races of
 //! [`concurrency`](Conformance::concurrency) tasks (64 by default) started together:
-//! redemptions of one code or device code, consumptions of one single-use key, and rotations of one refresh token give exactly
+//! redemptions of one code or device code, consumptions of one single-use key or pushed request, and rotations of one refresh token give exactly
 //! one winner, inserts and rotations racing a revocation of their grant leave no live
 //! token, concurrent decisions, polls and user-code claims are compare-and-sets. For attempt
 //! limiters: the lockout after the limit of failures (for every outcome, with its
@@ -59,6 +59,7 @@ mod devices;
 #[cfg(feature = "jwt")]
 mod keys;
 mod limiters;
+mod pushed;
 mod single_use;
 mod tokens;
 
@@ -72,7 +73,9 @@ use async_trait::async_trait;
 use crate::error::StorageError;
 use crate::limiter::AttemptLimiter;
 use crate::secret::{TokenHash, random_secret};
-use crate::store::{ClientRegistry, CodeStore, DeviceStore, SingleUseStore, TokenStore};
+use crate::store::{
+    ClientRegistry, CodeStore, DeviceStore, PushedRequestStore, SingleUseStore, TokenStore,
+};
 use crate::types::{Client, ClientId, ResourceUri, Resources};
 
 /// Registers clients in a registry under test. [`ClientRegistry`] only looks clients up;
@@ -99,6 +102,7 @@ enum Area {
     Tokens,
     Codes,
     SingleUse,
+    Pushed,
     Devices,
     Clients,
     Limiters,
@@ -137,6 +141,9 @@ checks! {
     "single_use.consume_once", SingleUse => single_use::consume_once;
     "single_use.purge", SingleUse => single_use::purge;
     "single_use.race.consume", SingleUse => single_use::race_consume;
+    "pushed.consume_once", Pushed => pushed::consume_once;
+    "pushed.purge", Pushed => pushed::purge;
+    "pushed.race.consume", Pushed => pushed::race_consume;
     "devices.round_trip", Devices => devices::round_trip;
     "devices.user_code", Devices => devices::user_code;
     "devices.decide", Devices => devices::decide;
@@ -164,6 +171,7 @@ pub struct Conformance {
     tokens: Vec<Arc<dyn TokenStore>>,
     codes: Vec<Arc<dyn CodeStore>>,
     single_use: Vec<Arc<dyn SingleUseStore>>,
+    pushed: Vec<Arc<dyn PushedRequestStore>>,
     devices: Vec<Arc<dyn DeviceStore>>,
     clients: Vec<Arc<dyn ClientRegistry>>,
     registrar: Option<Arc<dyn ClientRegistrar>>,
@@ -182,6 +190,7 @@ impl fmt::Debug for Conformance {
         f.field("token_stores", &self.tokens.len())
             .field("code_stores", &self.codes.len())
             .field("single_use_stores", &self.single_use.len())
+            .field("pushed_request_stores", &self.pushed.len())
             .field("device_stores", &self.devices.len())
             .field("client_registries", &self.clients.len())
             .field("attempt_limiters", &self.limiters.len());
@@ -206,6 +215,7 @@ impl Conformance {
             tokens: Vec::new(),
             codes: Vec::new(),
             single_use: Vec::new(),
+            pushed: Vec::new(),
             devices: Vec::new(),
             clients: Vec::new(),
             registrar: None,
@@ -238,6 +248,14 @@ impl Conformance {
     #[must_use]
     pub fn single_use_store(mut self, store: Arc<dyn SingleUseStore>) -> Self {
         self.single_use.push(store);
+        self
+    }
+
+    /// Adds a handle on the pushed authorization request store under test (see
+    /// [`token_store`](Self::token_store)).
+    #[must_use]
+    pub fn pushed_request_store(mut self, store: Arc<dyn PushedRequestStore>) -> Self {
+        self.pushed.push(store);
         self
     }
 
@@ -324,6 +342,7 @@ impl Conformance {
                 Area::Tokens => !self.tokens.is_empty(),
                 Area::Codes => !self.codes.is_empty(),
                 Area::SingleUse => !self.single_use.is_empty(),
+                Area::Pushed => !self.pushed.is_empty(),
                 Area::Devices => !self.devices.is_empty(),
                 Area::Clients => !self.clients.is_empty() && self.registrar.is_some(),
                 Area::Limiters => !self.limiters.is_empty(),
@@ -438,6 +457,10 @@ impl Ctx<'_> {
 
     fn single_use(&self, i: usize) -> Arc<dyn SingleUseStore> {
         pick(&self.suite.single_use, i)
+    }
+
+    fn pushed(&self, i: usize) -> Arc<dyn PushedRequestStore> {
+        pick(&self.suite.pushed, i)
     }
 
     fn devices(&self, i: usize) -> Arc<dyn DeviceStore> {

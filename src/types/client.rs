@@ -147,7 +147,7 @@ pub enum AuthMethod {
     /// method turned on for the server
     /// ([`ServerBuilder::private_key_jwt`](crate::ServerBuilder::private_key_jwt)).
     PrivateKeyJwt,
-    /// A JWT MACed (HS256) with the client secret
+    /// A JWT MACed (HS256, HS384 or HS512) with the client secret
     /// ([RFC 7523 §2.2](https://www.rfc-editor.org/rfc/rfc7523#section-2.2), OpenID Connect
     /// Core §9). The server must hold the secret itself, not a digest
     /// ([`ClientBuilder::assertion_secret`]), so it is also off for the whole server until
@@ -358,6 +358,7 @@ pub struct Client {
     allowed_resources: Resources,
     multiple_audiences: bool,
     display: DisplayInfo,
+    require_pushed_requests: bool,
     #[cfg(feature = "jwt")]
     keys: ClientKeys,
     openid: OpenIdRegistration,
@@ -386,6 +387,7 @@ impl Client {
             multiple_audiences: false,
             display: DisplayInfo::default(),
             display_raw: Vec::new(),
+            require_pushed_requests: false,
             #[cfg(feature = "jwt")]
             keys: ClientKeys::default(),
             #[cfg(feature = "jwt")]
@@ -519,6 +521,13 @@ impl Client {
         self.display.contacts.iter().map(|c| &**c)
     }
 
+    /// Whether the client must push its authorization requests
+    /// (`require_pushed_authorization_requests`,
+    /// [RFC 9126 §6](https://www.rfc-editor.org/rfc/rfc9126#section-6)).
+    pub fn requires_pushed_authorization_requests(&self) -> bool {
+        self.require_pushed_requests
+    }
+
     /// The client's public keys for `private_key_jwt`, if registered.
     #[cfg(feature = "jwt")]
     pub fn jwks(&self) -> Option<&crate::jose::JwkSet> {
@@ -648,6 +657,7 @@ pub struct ClientBuilder {
     introspection: bool,
     resource_audience: Option<Arc<str>>,
     pkce_exempt: bool,
+    require_pushed_requests: bool,
     #[cfg(feature = "jwt")]
     keys: ClientKeys,
     /// A `client_secret_jwt` secret refused as too short, reported at `build`.
@@ -730,13 +740,24 @@ impl ClientBuilder {
         self
     }
 
-    /// Registers the secret of a `client_secret_jwt` client itself: HS256 assertions are
-    /// MACed with its UTF-8 octets, so the server must hold it, not a digest. It must be
-    /// at least 32 bytes ([RFC 7518 §3.2](https://www.rfc-editor.org/rfc/rfc7518#section-3.2)).
+    /// Registers the secret of a `client_secret_jwt` client itself: HS256, HS384 and HS512
+    /// assertions are MACed with its UTF-8 octets, so the server must hold it, not a digest.
+    /// It must be at least 32 bytes, and at least 48 or 64 for HS384 or HS512 assertions to
+    /// be accepted ([RFC 7518 §3.2](https://www.rfc-editor.org/rfc/rfc7518#section-3.2)).
     /// Keep such registrations encrypted at rest. Feature `jwt`.
     #[cfg(feature = "jwt")]
     pub fn assertion_secret(mut self, secret: &ClientSecret) -> Self {
         self.weak_assertion_secret = self.keys.set_secret(secret).is_err();
+        self
+    }
+
+    /// Holds the client to pushed authorization requests
+    /// (`require_pushed_authorization_requests`,
+    /// [RFC 9126 §6](https://www.rfc-editor.org/rfc/rfc9126#section-6)): the authorization
+    /// endpoint refuses its requests unless they come through a pushed `request_uri`.
+    /// Default: `false`.
+    pub fn require_pushed_authorization_requests(mut self, required: bool) -> Self {
+        self.require_pushed_requests = required;
         self
     }
 
@@ -1068,6 +1089,7 @@ impl ClientBuilder {
             allowed_resources,
             multiple_audiences: self.multiple_audiences,
             display,
+            require_pushed_requests: self.require_pushed_requests,
             #[cfg(feature = "jwt")]
             keys: self.keys,
             openid,

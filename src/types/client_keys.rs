@@ -54,7 +54,7 @@ impl ClientKeys {
                 Err(ClientError::MissingAssertionSecret)
             }
             AuthMethod::ClientSecretJwt if self.signing_alg.is_some() => {
-                // Only HS256 is accepted for `client_secret_jwt`; an asymmetric
+                // Only HMAC is accepted for `client_secret_jwt`; an asymmetric
                 // algorithm cannot be registered for it.
                 Err(ClientError::AuthMethodMismatch)
             }

@@ -712,7 +712,9 @@ fn ca_11_metadata_lists_the_enabled_jwt_methods_and_their_algorithms() {
     let algorithms = both["token_endpoint_auth_signing_alg_values_supported"]
         .as_array()
         .unwrap();
-    assert!(algorithms.contains(&json!("HS256")));
+    for hmac in ["HS256", "HS384", "HS512"] {
+        assert!(algorithms.contains(&json!(hmac)), "{hmac}");
+    }
     assert!(
         !algorithms
             .iter()
@@ -1011,4 +1013,103 @@ fn ca_12_jwks_uri_registrations_are_checked() {
     let client = pkj().jwks_uri(JWKS_URI).build().unwrap();
     assert_eq!(client.jwks_uri(), Some(JWKS_URI));
     assert!(client.jwks().is_none());
+}
+
+// ---------------------------------------------------------------------------------------
+// CA-07: HS384 and HS512; CA-09: a second assertion
+// ---------------------------------------------------------------------------------------
+
+/// `claims` MACed by the judge with `alg` and `secret`.
+fn hmac_with(alg: jsonwebtoken::Algorithm, secret: &[u8], claims: &Value) -> String {
+    jsonwebtoken::encode(
+        &Header::new(alg),
+        claims,
+        &EncodingKey::from_secret(secret).unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn ca_07_hs384_and_hs512_need_a_secret_as_long_as_their_hash() {
+    use jsonwebtoken::Algorithm::{HS256, HS384, HS512};
+    // 64 bytes: every HMAC algorithm; 48 bytes: HS256 and HS384.
+    let long = "csj-secret-sixty-four-bytes-long-0123456789-abcdefghijklmnopqrst";
+    let medium = "csj-secret-forty-eight-bytes-long-0123456789-abc";
+    assert_eq!((long.len(), medium.len()), (64, 48));
+    let registry = Arc::new(register([
+        cc(Client::builder("csj-long", ClientType::Confidential)
+            .auth_method(AuthMethod::ClientSecretJwt)
+            .assertion_secret(&ClientSecret::from_presented(long.to_owned()))),
+        cc(Client::builder("csj-medium", ClientType::Confidential)
+            .auth_method(AuthMethod::ClientSecretJwt)
+            .assertion_secret(&ClientSecret::from_presented(medium.to_owned()))),
+    ]));
+    let h: Harness<Assertions> =
+        Harness::builder(registry).build(|b| b.access_token_ttl(TTL).client_secret_jwt(true));
+    for alg in [HS256, HS384, HS512] {
+        let claims = good_claims("csj-long", h.now());
+        assert_token(
+            &h.token(&cc_request(&hmac_with(alg, long.as_bytes(), &claims))),
+            "read",
+        );
+        let wrong = good_claims("csj-long", h.now());
+        refused(&h.token(&cc_request(&hmac_with(alg, medium.as_bytes(), &wrong))));
+    }
+    for alg in [HS256, HS384] {
+        let claims = good_claims("csj-medium", h.now());
+        assert_token(
+            &h.token(&cc_request(&hmac_with(alg, medium.as_bytes(), &claims))),
+            "read",
+        );
+    }
+    // A 48-byte secret is too short for HS512, even with the right MAC.
+    let claims = good_claims("csj-medium", h.now());
+    let response = h.token(&cc_request(&hmac_with(HS512, medium.as_bytes(), &claims)));
+    refused(&response);
+    assert_eq!(
+        json_body(&response)["error_description"],
+        "client assertion algorithm not allowed"
+    );
+}
+
+fn json_body(response: &HttpResponse) -> Value {
+    serde_json::from_slice(&response.body).unwrap()
+}
+
+#[test]
+fn ca_09_a_second_assertion_is_invalid_client() {
+    let f = fixture();
+    let first = es256(&f.keys.es256, &good_claims(PKJ, f.h.now()));
+    let second = es256(&f.keys.es256, &good_claims(PKJ, f.h.now()));
+    let twice = post_form(format!(
+        "grant_type=client_credentials&{}&client_assertion={second}",
+        assertion_params(&first)
+    ));
+    let response = f.h.token(&twice);
+    refused(&response);
+    assert!(response.header("www-authenticate").is_some());
+    // The same assertion twice, and the type twice, too.
+    let same = post_form(format!(
+        "grant_type=client_credentials&{}&client_assertion={first}",
+        assertion_params(&first)
+    ));
+    refused(&f.h.token(&same));
+    let type_twice = post_form(format!(
+        "grant_type=client_credentials&{}&client_assertion_type={}",
+        assertion_params(&first),
+        enc(JWT_BEARER)
+    ));
+    refused(&f.h.token(&type_twice));
+    // At every endpoint that authenticates clients.
+    refused(&block_on(f.h.server.revoke(&twice)).unwrap());
+    refused(&block_on(f.h.server.introspect(&twice)).unwrap());
+    // Neither assertion was consumed: each still authenticates alone.
+    assert_token(&f.h.token(&cc_request(&first)), "read");
+    assert_token(&f.h.token(&cc_request(&second)), "read");
+    // Another repeated parameter stays invalid_request.
+    let scope_twice = post_form(format!(
+        "grant_type=client_credentials&scope=read&scope=read&{}",
+        assertion_params(&es256(&f.keys.es256, &good_claims(PKJ, f.h.now())))
+    ));
+    assert_error(&f.h.token(&scope_twice), 400, "invalid_request");
 }

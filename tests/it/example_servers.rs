@@ -55,6 +55,7 @@ shared: [
     md_01_md_04_metadata_discovers_every_endpoint
     pk_01_code_flow_with_pkce_then_refresh
     te_06_confidential_client_code_flow_with_basic_auth
+    ex_01_ex_02_pushed_authorization_request_over_http
     cc_01_cc_02_client_credentials
     dg_09_device_flow_with_the_verification_page
     dg_11_denied_device_request
@@ -445,6 +446,78 @@ mod scenarios {
             .request_async(&demo.http)
             .await;
         assert_eq!(server_error(refused), BasicErrorResponseType::InvalidClient);
+    }
+
+    /// RFC 9126 over plain HTTP (neither the `oauth2` crate nor `openidconnect` pushes
+    /// requests): `demo-web` pushes its request to `/par` with its Basic credentials, the
+    /// browser signs in with only `client_id` and `request_uri`, and the `oauth2` crate
+    /// redeems the code. The same `request_uri` is refused afterwards.
+    pub(crate) async fn ex_01_ex_02_pushed_authorization_request_over_http(demo: &Demo) {
+        assert_eq!(
+            demo.metadata["pushed_authorization_request_endpoint"],
+            demo.url("/par").as_str()
+        );
+        assert_eq!(
+            demo.metadata["require_pushed_authorization_requests"],
+            false
+        );
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let pushed = demo
+            .post_form(
+                "/par",
+                Some(("demo-web", "demo-web-secret")),
+                &[
+                    ("response_type", "code"),
+                    ("redirect_uri", WEB_REDIRECT),
+                    ("scope", "profile"),
+                    ("state", "s-par"),
+                    ("code_challenge", challenge.as_str()),
+                    ("code_challenge_method", "S256"),
+                ],
+            )
+            .await;
+        assert_eq!(pushed.status, 201, "{}", pushed.body);
+        assert_eq!(pushed.header("cache-control"), Some("no-store"));
+        let body = pushed.json();
+        let request_uri = body["request_uri"].as_str().expect("a request_uri");
+        assert!(request_uri.starts_with("urn:ietf:params:oauth:request_uri:"));
+        assert_eq!(body["expires_in"], 90);
+        let url = format!(
+            "{}?client_id=demo-web&request_uri={}",
+            demo.url("/authorize"),
+            url::form_urlencoded::byte_serialize(request_uri.as_bytes()).collect::<String>()
+        );
+        let mut browser = demo.browser();
+        let reply = browser.sign_in_and_approve(&url).await;
+        let location = reply.location();
+        assert!(
+            location
+                .as_str()
+                .starts_with("http://localhost:3000/callback?")
+        );
+        assert_eq!(query_param(&location, "state").as_deref(), Some("s-par"));
+        let code = query_param(&location, "code").expect("a code");
+        let client = demo.oauth("demo-web", Some("demo-web-secret"), WEB_REDIRECT);
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(code))
+            .set_pkce_verifier(verifier)
+            .request_async(&demo.http)
+            .await
+            .expect("the code exchange succeeds");
+        assert_eq!(scopes(&tokens), ["profile"]);
+        // Used once: the same request_uri is now an error page, never a redirect.
+        let again = browser.open(&url).await;
+        assert_eq!(again.status, 400, "{}", again.body);
+        assert!(again.header("location").is_none());
+        // Without client authentication, nothing is pushed.
+        let anonymous = demo
+            .post_form(
+                "/par",
+                None,
+                &[("client_id", "demo-web"), ("response_type", "code")],
+            )
+            .await;
+        assert_eq!(anonymous.status, 401);
     }
 
     pub(crate) async fn cc_01_cc_02_client_credentials(demo: &Demo) {

@@ -39,6 +39,7 @@ mod openid_rp;
 mod password_grant;
 mod pkce;
 mod postgres;
+mod pushed_authorization;
 mod refresh_token;
 mod resource_indicators;
 mod resource_metadata;

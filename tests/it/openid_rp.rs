@@ -523,7 +523,7 @@ async fn oi_02_oi_03_prompt_login_and_max_age_ask_for_a_fresh_sign_in(demo: &Dem
 /// behaviour is checked: a member added later fails this test until it is listed here
 /// with its test. The members whose behaviour no other end-to-end test exercises are
 /// exercised here.
-const BACKED: [(&str, &str); 27] = [
+const BACKED: [(&str, &str); 29] = [
     ("issuer", "the crate's discovery check, above"),
     ("authorization_endpoint", "every sign-in above"),
     ("token_endpoint", "every code exchange above"),
@@ -588,6 +588,14 @@ const BACKED: [(&str, &str); 27] = [
     ("claims_parameter_supported", "here"),
     ("request_parameter_supported", "here"),
     ("request_uri_parameter_supported", "here"),
+    (
+        "pushed_authorization_request_endpoint",
+        "example_servers ex_01_ex_02_pushed_authorization_request_over_http",
+    ),
+    (
+        "require_pushed_authorization_requests",
+        "example_servers ex_01_ex_02_pushed_authorization_request_over_http",
+    ),
     (
         "prompt_values_supported",
         "here and the prompt scenario above",

@@ -383,6 +383,8 @@ pub(crate) mod pg {
             .code_store(b.codes())
             .single_use_store(a.single_use())
             .single_use_store(b.single_use())
+            .pushed_request_store(a.pushed_requests())
+            .pushed_request_store(b.pushed_requests())
             .device_store(a.devices())
             .device_store(b.devices())
             .client_registry(a.clients())
@@ -506,6 +508,87 @@ pub(crate) mod pg {
         }
         let assertion = es256(&keys.es256, &good_claims("pkj-client", SystemTime::now()));
         assert_eq!(replay_race(&servers, &assertion, RACE).await, (1, RACE - 1));
+    }
+
+    /// EX-02 across instances: a request pushed at one instance is loaded at both, the
+    /// PostgreSQL client registry keeps the client's pushed-requests-only flag, and of 64
+    /// concurrent approvals split over the two instances exactly one gets a code.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn ex_02_a_pushed_request_is_used_once_across_instances() {
+        let Some(url) = database_url("the pushed request race") else {
+            return;
+        };
+        let (a, b) = (
+            PgStores::new(pool(&url).await),
+            PgStores::new(pool(&url).await),
+        );
+        PgStores::migrate(&pool(&url).await)
+            .await
+            .expect("migrated");
+        let client = format!("par-app-{}", rand::random::<u64>());
+        a.clients()
+            .insert(
+                &Client::builder(&client, ClientType::Public)
+                    .redirect_uri("https://par.example.com/cb")
+                    .grant_type(GrantType::AUTHORIZATION_CODE)
+                    .allowed_scope("read")
+                    .require_pushed_authorization_requests(true)
+                    .build()
+                    .expect("client"),
+            )
+            .await
+            .expect("registered");
+        let instance = |stores: &PgStores| {
+            Server::builder(ISSUER, stores.clients(), stores.tokens())
+                .code_store(stores.codes())
+                .pushed_authorization(stores.pushed_requests())
+                .build()
+                .expect("server config")
+        };
+        let servers = [instance(&a), instance(&b)];
+        let plain = format!(
+            "response_type=code&client_id={client}&scope=read&code_challenge={CHALLENGE}\
+             &code_challenge_method=S256"
+        );
+        let refused = servers[1]
+            .authorize(&HttpRequest::new(Method::Get).with_query(plain.clone()))
+            .await;
+        assert!(
+            matches!(
+                refused,
+                Err(grantflow::authorize::AuthorizeError::Redirect(_))
+            ),
+            "the registry kept require_pushed_authorization_requests: {refused:?}"
+        );
+        let pushed = servers[0]
+            .pushed_authorization(&form(plain))
+            .await
+            .expect("pushed");
+        assert_eq!(pushed.status.as_u16(), 201, "{pushed:?}");
+        let uri = field(&pushed, "request_uri");
+        let query = format!(
+            "client_id={client}&request_uri={}",
+            url::form_urlencoded::byte_serialize(uri.as_bytes()).collect::<String>()
+        );
+        let mut pendings = Vec::new();
+        for i in 0..RACE {
+            let request = HttpRequest::new(Method::Get).with_query(query.clone());
+            let pending = servers[i % 2].authorize(&request).await.expect("loaded");
+            pendings.push(std::sync::Mutex::new(Some(pending)));
+        }
+        let pendings = Arc::new(pendings);
+        let outcomes = race_async(RACE, |i| {
+            let pendings = Arc::clone(&pendings);
+            async move {
+                let pending = pendings[i].lock().unwrap().take().unwrap();
+                pending
+                    .approve(Subject::new("alice"), Scope::parse("read").unwrap())
+                    .await
+                    .is_ok()
+            }
+        })
+        .await;
+        assert_eq!(outcomes.iter().filter(|ok| **ok).count(), 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -742,7 +825,7 @@ pub(crate) mod pg {
             .fetch_one(&pool)
             .await
             .expect("schema table");
-        assert_eq!(version, 7, "the newest migration, 0007_resources.sql");
+        assert_eq!(version, 8, "the newest migration, 0008_pushed_requests.sql");
         let (format_applied,): (bool,) =
             sqlx::query_as("SELECT EXISTS (SELECT 1 FROM grantflow_schema WHERE version = 4)")
                 .fetch_one(&pool)

@@ -9,7 +9,7 @@ mod suite {
     use std::time::Duration;
 
     use grantflow::limiter::MemoryAttemptLimiter;
-    use grantflow::store::MemorySingleUseStore;
+    use grantflow::store::{MemoryPushedRequestStore, MemorySingleUseStore};
     use grantflow::testing::Conformance;
     use grantflow::{MemoryClientRegistry, MemoryCodeStore, MemoryDeviceStore, MemoryTokenStore};
 
@@ -22,6 +22,7 @@ mod suite {
             .token_store(Arc::new(MemoryTokenStore::new()))
             .code_store(Arc::new(MemoryCodeStore::new()))
             .single_use_store(Arc::new(MemorySingleUseStore::new()))
+            .pushed_request_store(Arc::new(MemoryPushedRequestStore::new()))
             .device_store(Arc::new(MemoryDeviceStore::new()))
             .client_registry(Arc::new(MemoryClientRegistry::new()))
             .attempt_limiter(Arc::new(MemoryAttemptLimiter::new(10, WINDOW)), 10, WINDOW);
@@ -42,6 +43,7 @@ mod suite {
         let tokens = Arc::new(MemoryTokenStore::new());
         let codes = Arc::new(MemoryCodeStore::new());
         let single_use = Arc::new(MemorySingleUseStore::new());
+        let pushed = Arc::new(MemoryPushedRequestStore::new());
         let devices = Arc::new(MemoryDeviceStore::new());
         let clients = Arc::new(MemoryClientRegistry::new());
         let limiter = Arc::new(MemoryAttemptLimiter::new(3, WINDOW));
@@ -52,6 +54,8 @@ mod suite {
             .code_store(codes)
             .single_use_store(single_use.clone())
             .single_use_store(single_use)
+            .pushed_request_store(pushed.clone())
+            .pushed_request_store(pushed)
             .device_store(devices.clone())
             .device_store(devices)
             .client_registry(clients.clone())

@@ -24,7 +24,8 @@ macro_rules! columns {
          userinfo_signed_response_alg, subject_type, sector_identifier_uri, \
          sector_identifier_document, post_logout_redirect_uris, refresh_needs_offline_access, \
          scope_claims_in_id_token, access_token_format, jwks, token_endpoint_auth_signing_alg, \
-         allowed_resources, multiple_audiences, client_uri, logo_uri, tos_uri, policy_uri, contacts"
+         allowed_resources, multiple_audiences, client_uri, logo_uri, tos_uri, policy_uri, contacts, \
+         require_pushed_authorization_requests"
     };
 }
 
@@ -63,7 +64,7 @@ impl PgClientRegistry {
             "INSERT INTO grantflow_clients (",
             columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31) \
+             $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32) \
              ON CONFLICT (client_id) DO NOTHING"
         );
         let done = bind_client(sqlx::query(INSERT), client)
@@ -96,7 +97,8 @@ impl PgClientRegistry {
                  scope_claims_in_id_token = $21, access_token_format = $22, jwks = $23, \
                  token_endpoint_auth_signing_alg = $24, allowed_resources = $25, \
                  multiple_audiences = $26, client_uri = $27, logo_uri = $28, tos_uri = $29, \
-                 policy_uri = $30, contacts = $31 WHERE client_id = $1",
+                 policy_uri = $30, contacts = $31, \
+                 require_pushed_authorization_requests = $32 WHERE client_id = $1",
             ),
             client,
         )
@@ -197,6 +199,7 @@ fn bind_client<'q>(query: Query<'q>, client: &Client) -> Query<'q> {
         .bind(client.tos_uri().map(str::to_owned))
         .bind(client.policy_uri().map(str::to_owned))
         .bind(client.contacts().map(str::to_owned).collect::<Vec<_>>())
+        .bind(client.requires_pushed_authorization_requests())
 }
 
 /// The client's `jwks` as JSON, if any.
@@ -355,6 +358,7 @@ fn client_from_row(row: &PgRow) -> Result<Client, StorageError> {
     for contact in row.try_get::<Vec<String>, _>(30).map_err(get)? {
         builder = builder.contact(&contact);
     }
+    builder = builder.require_pushed_authorization_requests(row.try_get(31).map_err(get)?);
     builder.build().map_err(|_| corrupt("client registration"))
 }
 

@@ -12,6 +12,7 @@ mod devices;
 #[cfg(feature = "jwt")]
 mod keys;
 mod limiter;
+mod pushed;
 mod single_use;
 mod tokens;
 
@@ -31,6 +32,7 @@ pub use devices::PgDeviceStore;
 #[cfg(feature = "jwt")]
 pub use keys::PgKeySetStore;
 pub use limiter::PgAttemptLimiter;
+pub use pushed::PgPushedRequestStore;
 pub use single_use::PgSingleUseStore;
 pub use tokens::PgTokenStore;
 
@@ -43,6 +45,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (5, include_str!("migrations/0005_single_use.sql")),
     (6, include_str!("migrations/0006_openid.sql")),
     (7, include_str!("migrations/0007_resources.sql")),
+    (8, include_str!("migrations/0008_pushed_requests.sql")),
 ];
 
 /// The advisory lock that serializes concurrent [`PgStores::migrate`] calls (instances
@@ -90,6 +93,7 @@ pub struct PgStores {
     tokens: Arc<PgTokenStore>,
     devices: Arc<PgDeviceStore>,
     single_use: Arc<PgSingleUseStore>,
+    pushed_requests: Arc<PgPushedRequestStore>,
 }
 
 impl fmt::Debug for PgStores {
@@ -108,6 +112,7 @@ impl PgStores {
             tokens: Arc::new(PgTokenStore::new(pool.clone())),
             devices: Arc::new(PgDeviceStore::new(pool.clone())),
             single_use: Arc::new(PgSingleUseStore::new(pool.clone())),
+            pushed_requests: Arc::new(PgPushedRequestStore::new(pool.clone())),
             pool,
         }
     }
@@ -213,6 +218,12 @@ impl PgStores {
         Arc::clone(&self.single_use)
     }
 
+    /// The pushed authorization request store, for
+    /// [`ServerBuilder::pushed_authorization`](crate::ServerBuilder::pushed_authorization).
+    pub fn pushed_requests(&self) -> Arc<PgPushedRequestStore> {
+        Arc::clone(&self.pushed_requests)
+    }
+
     /// The store of signing-key sets (feature `jwt`), for
     /// [`KeySet::builder`](crate::jose::KeySet::builder).
     #[cfg(feature = "jwt")]
@@ -245,10 +256,12 @@ impl PgStores {
     /// [`StorageError`] for a backend failure; what was purged before it stays purged.
     pub async fn purge_expired(&self, now: SystemTime) -> Result<usize, StorageError> {
         use crate::store::{
-            CodeStore as _, DeviceStore as _, SingleUseStore as _, TokenStore as _,
+            CodeStore as _, DeviceStore as _, PushedRequestStore as _, SingleUseStore as _,
+            TokenStore as _,
         };
         let purged = self.codes.purge_expired(now).await?
             + self.single_use.purge_expired(now).await?
+            + self.pushed_requests.purge_expired(now).await?
             + self.tokens.purge_expired(now).await?
             + self.devices.purge_expired(now).await?
             + limiter::purge(&self.pool, now).await?;

@@ -211,7 +211,7 @@ fn jw_06_a_public_key_is_never_an_hmac_secret() {
         let assertion_key = HmacKey::new(b"the client's own 32-byte secret!").unwrap();
         assert_eq!(
             Validation::client_assertion(&cid("c"), ISSUER)
-                .verify_hs256(&token, &assertion_key, at(0))
+                .verify_hmac(&token, &assertion_key, at(0))
                 .unwrap_err(),
             JwtError::WrongType,
             "an at+jwt is no client assertion"
@@ -222,7 +222,7 @@ fn jw_06_a_public_key_is_never_an_hmac_secret() {
     let hmac = HmacKey::new(&[1; 32]).unwrap();
     assert_eq!(
         Validation::client_assertion(&cid("c"), ISSUER)
-            .verify_hs256(&token, &hmac, at(0))
+            .verify_hmac(&token, &hmac, at(0))
             .unwrap_err(),
         JwtError::AlgorithmNotAllowed
     );

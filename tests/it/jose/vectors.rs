@@ -42,12 +42,12 @@ fn rfc7515_a1_hs256_verifies_over_the_received_segments() {
     );
     let validation = Validation::client_assertion(&cid("joe"), "https://as.example.com");
     assert_eq!(
-        validation.verify_hs256(&jws, &key, in_2011()).unwrap_err(),
+        validation.verify_hmac(&jws, &key, in_2011()).unwrap_err(),
         JwtError::MissingClaim("sub")
     );
     assert_eq!(
         validation
-            .verify_hs256(&tampered(&jws), &key, in_2011())
+            .verify_hmac(&tampered(&jws), &key, in_2011())
             .unwrap_err(),
         JwtError::BadSignature
     );
@@ -253,7 +253,7 @@ fn jw_05_v_jose_5_inputs_are_refused_everywhere() {
             assert_eq!(got, expected, "{jws} as {:?}", validation.jwt_use());
         }
         assert_eq!(
-            Validation::client_assertion(&cid("joe"), "x").verify_hs256(&jws, &hmac, now).unwrap_err(),
+            Validation::client_assertion(&cid("joe"), "x").verify_hmac(&jws, &hmac, now).unwrap_err(),
             expected,
             "{jws} as HS256"
         );
