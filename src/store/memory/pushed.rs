@@ -5,9 +5,8 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use super::expiry::ExpiryQueue;
+use super::expiry::Expiring;
 use crate::error::StorageError;
-use crate::hash::DigestMap as FastMap;
 use crate::secret::TokenHash;
 use crate::store::{PushedRequest, PushedRequestStore};
 
@@ -50,37 +49,7 @@ const PURGE_PER_CALL: usize = 4;
 /// ```
 #[derive(Debug, Default)]
 pub struct MemoryPushedRequestStore {
-    inner: Mutex<Tables>,
-}
-
-#[derive(Default)]
-struct Tables {
-    records: FastMap<TokenHash, PushedRequest>,
-    expiry: ExpiryQueue,
-}
-
-impl std::fmt::Debug for Tables {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tables")
-            .field("records", &self.records.len())
-            .finish()
-    }
-}
-
-impl Tables {
-    fn purge(&mut self, now: SystemTime, limit: usize) -> usize {
-        let mut purged = 0;
-        while purged < limit {
-            let Some(key) = self.expiry.pop_due(now) else {
-                break;
-            };
-            if self.records.get(&key).is_some_and(|r| r.is_expired(now)) {
-                self.records.remove(&key);
-                purged += 1;
-            }
-        }
-        purged
-    }
+    inner: Mutex<Expiring<PushedRequest>>,
 }
 
 impl MemoryPushedRequestStore {
@@ -91,7 +60,7 @@ impl MemoryPushedRequestStore {
 
     /// How many records the store holds, including expired ones not yet purged.
     pub fn len(&self) -> usize {
-        self.lock().records.len()
+        self.lock().len()
     }
 
     /// Whether the store holds no record.
@@ -99,7 +68,7 @@ impl MemoryPushedRequestStore {
         self.len() == 0
     }
 
-    fn lock(&self) -> MutexGuard<'_, Tables> {
+    fn lock(&self) -> MutexGuard<'_, Expiring<PushedRequest>> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -107,9 +76,7 @@ impl MemoryPushedRequestStore {
 #[async_trait]
 impl PushedRequestStore for MemoryPushedRequestStore {
     async fn insert(&self, key: &TokenHash, request: PushedRequest) -> Result<(), StorageError> {
-        let mut tables = self.lock();
-        tables.expiry.push(request.expires_at, key);
-        tables.records.insert(*key, request);
+        self.lock().insert(key, request.expires_at, request);
         Ok(())
     }
 
@@ -120,22 +87,11 @@ impl PushedRequestStore for MemoryPushedRequestStore {
     ) -> Result<Option<PushedRequest>, StorageError> {
         let mut tables = self.lock();
         tables.purge(now, PURGE_PER_CALL);
-        Ok(tables
-            .records
-            .get(key)
-            .filter(|r| !r.is_expired(now))
-            .cloned())
+        Ok(tables.live(key, now).cloned())
     }
 
     async fn consume(&self, key: &TokenHash, now: SystemTime) -> Result<bool, StorageError> {
-        let mut tables = self.lock();
-        match tables.records.get(key) {
-            Some(record) if !record.is_expired(now) => {
-                tables.records.remove(key);
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
+        Ok(self.lock().take_live(key, now))
     }
 
     async fn purge_expired(&self, now: SystemTime) -> Result<usize, StorageError> {

@@ -5,9 +5,8 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use super::expiry::ExpiryQueue;
+use super::expiry::Expiring;
 use crate::error::StorageError;
-use crate::hash::DigestMap as FastMap;
 use crate::secret::TokenHash;
 use crate::store::{Consumption, SingleUseStore};
 
@@ -44,38 +43,7 @@ const PURGE_PER_CALL: usize = 4;
 /// ```
 #[derive(Debug, Default)]
 pub struct MemorySingleUseStore {
-    inner: Mutex<Tables>,
-}
-
-#[derive(Default)]
-struct Tables {
-    records: FastMap<TokenHash, SystemTime>,
-    expiry: ExpiryQueue,
-}
-
-impl std::fmt::Debug for Tables {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tables")
-            .field("records", &self.records.len())
-            .finish()
-    }
-}
-
-impl Tables {
-    fn purge(&mut self, now: SystemTime, limit: usize) -> usize {
-        let mut purged = 0;
-        while purged < limit {
-            let Some(key) = self.expiry.pop_due(now) else {
-                break;
-            };
-            // A record replaced after its expiry has a later time: keep it.
-            if self.records.get(&key).is_some_and(|at| *at <= now) {
-                self.records.remove(&key);
-                purged += 1;
-            }
-        }
-        purged
-    }
+    inner: Mutex<Expiring<()>>,
 }
 
 impl MemorySingleUseStore {
@@ -86,7 +54,7 @@ impl MemorySingleUseStore {
 
     /// How many records the store holds, including expired ones not yet purged.
     pub fn len(&self) -> usize {
-        self.lock().records.len()
+        self.lock().len()
     }
 
     /// Whether the store holds no record.
@@ -94,7 +62,7 @@ impl MemorySingleUseStore {
         self.len() == 0
     }
 
-    fn lock(&self) -> MutexGuard<'_, Tables> {
+    fn lock(&self) -> MutexGuard<'_, Expiring<()>> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -109,11 +77,10 @@ impl SingleUseStore for MemorySingleUseStore {
     ) -> Result<Consumption, StorageError> {
         let mut tables = self.lock();
         tables.purge(now, PURGE_PER_CALL);
-        if tables.records.get(key).is_some_and(|at| *at > now) {
+        if tables.live(key, now).is_some() {
             return Ok(Consumption::Replayed);
         }
-        tables.records.insert(*key, expires_at);
-        tables.expiry.push(expires_at, key);
+        tables.insert(key, expires_at, ());
         Ok(Consumption::First)
     }
 
