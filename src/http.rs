@@ -99,9 +99,9 @@ struct HeaderSpan {
 fn is_readable(value: &[u8]) -> bool {
     // Branch-free over the bytes (no early exit), so the compiler checks many at once:
     // header values are short and almost always readable.
-    value
-        .iter()
-        .fold(true, |ok, &b| ok & ((0x20..=0x7e).contains(&b) | (b == b'\t')))
+    value.iter().fold(true, |ok, &b| {
+        ok & ((0x20..=0x7e).contains(&b) | (b == b'\t'))
+    })
 }
 
 impl HttpRequest {
