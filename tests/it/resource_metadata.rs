@@ -34,10 +34,6 @@ fn refusal(guard: &BearerGuard, request: &HttpRequest, required: &str) -> HttpRe
     }
 }
 
-fn bearer(token: &str) -> HttpRequest {
-    HttpRequest::new(Method::Get).with_header("authorization", format!("Bearer {token}"))
-}
-
 #[test]
 fn pr_01_pr_02_the_document_says_what_the_guard_does() {
     let h = harness_with(|b| b.resource(MCP));

@@ -4,7 +4,7 @@
 //! independent JOSE library).
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use grantflow::grant::{
@@ -152,10 +152,6 @@ impl Tx {
     fn idp_jwt(&self, claims: Value) -> String {
         sign(&self.idp_key, IDP, claims, self.h.now())
     }
-}
-
-fn secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).unwrap().as_secs()
 }
 
 /// A JWT signed by `jsonwebtoken` with `key`, claims over the defaults.

@@ -42,6 +42,13 @@ pub fn t0() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(START)
 }
 
+/// `time` in whole seconds since the epoch, as JWT claims count it.
+pub fn secs(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+}
+
 /// Drives a future that never waits on I/O (the memory stores never return `Pending`).
 pub fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
@@ -259,6 +266,11 @@ pub fn post_form(body: impl AsRef<[u8]>) -> HttpRequest {
     HttpRequest::new(Method::Post)
         .with_header("Content-Type", FORM)
         .with_body(body.as_ref().to_vec())
+}
+
+/// A `GET` with `Authorization: Bearer <token>`.
+pub fn bearer(token: &str) -> HttpRequest {
+    HttpRequest::new(Method::Get).with_header("authorization", format!("Bearer {token}"))
 }
 
 // ---------------------------------------------------------------------------------------
