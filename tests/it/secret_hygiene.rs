@@ -12,6 +12,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use crate::support::harness::json as body;
+use crate::support::harness::post_form as form;
 use crate::support::hostile::*;
 use async_trait::async_trait;
 use grantflow::authorize::AuthorizeError;
@@ -275,20 +277,19 @@ fn recorded() -> Recorded {
     }
 }
 
-fn form(body: &str) -> HttpRequest {
-    HttpRequest::new(Method::Post)
-        .with_header("content-type", "application/x-www-form-urlencoded")
-        .with_body(body.to_owned())
-}
-
 fn basic(request: HttpRequest, id: &str, secret: &str) -> HttpRequest {
     use base64::Engine as _;
     let value = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
     request.with_header("authorization", format!("Basic {value}"))
 }
 
-fn body(response: &HttpResponse) -> serde_json::Value {
-    serde_json::from_slice(&response.body).unwrap()
+/// A password grant request of `conf` for alice with password `p`.
+fn password(p: &str) -> HttpRequest {
+    basic(
+        form(&format!("grant_type=password&username=alice&password={p}")),
+        CONF.0,
+        CONF.1,
+    )
 }
 
 fn string(value: &serde_json::Value, name: &str) -> String {
@@ -383,13 +384,6 @@ fn every_flow(r: &Recorded) -> Vec<String> {
     let device_access = string(&device_tokens, "access_token");
     token(&poll);
     // Password grant: a wrong and a right password.
-    let password = |p: &str| {
-        basic(
-            form(&format!("grant_type=password&username=alice&password={p}")),
-            CONF.0,
-            CONF.1,
-        )
-    };
     token(&password("wrong-password-Xq"));
     let password_tokens = body(&token(&password("correct+horse")));
     secrets.push("wrong-password-Xq".to_owned());
@@ -599,13 +593,6 @@ fn te_10_pw_03_default_guards_throttle_secret_and_password_guessing() {
     // PW-03: 20 wrong passwords for one user are throttled (the checklist's test), then
     // the right password is refused too. A fresh server: `conf` itself is throttled above.
     let server = default_guards();
-    let password = |p: &str| {
-        basic(
-            form(&format!("grant_type=password&username=alice&password={p}")),
-            CONF.0,
-            CONF.1,
-        )
-    };
     let mut statuses = Vec::new();
     for n in 0..20 {
         let response = block_on(server.token(&password(&format!("guess-{n}")))).unwrap();
