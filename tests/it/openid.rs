@@ -26,7 +26,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 
 use crate::support::authz::{assert_location_error, location_param, location_params};
-use crate::support::harness::{bearer, block_on, enc, secs};
+use crate::support::harness::{bearer, block_on, enc, post_form, secs};
 use crate::support::token::basic_request;
 
 const ISSUER: &str = "https://op.example.com";
@@ -479,9 +479,7 @@ fn oi_01_redirect_uri_is_required() {
     assert_eq!(param(&get, "error"), Some("invalid_request"));
     assert_eq!(param(&get, "state"), Some("xyz"));
     assert_eq!(param(&get, "iss"), Some(ISSUER));
-    let post = HttpRequest::new(Method::Post)
-        .with_header("content-type", "application/x-www-form-urlencoded")
-        .with_body(query.into_bytes());
+    let post = post_form(query);
     assert_eq!(redirect(block_on(op.server.authorize(&post))), get);
     // The same request without `openid` is plain OAuth, where it is fine.
     assert!(op.authorize("rp", "&scope=read").is_ok());
@@ -1078,9 +1076,9 @@ fn oi_23_end_session_redirects_only_where_registered() {
         );
     }
     // POST, answered with 303.
-    let post = HttpRequest::new(Method::Post)
-        .with_header("content-type", "application/x-www-form-urlencoded")
-        .with_body(format!("id_token_hint={hint}&post_logout_redirect_uri={bye}").into_bytes());
+    let post = post_form(format!(
+        "id_token_hint={hint}&post_logout_redirect_uri={bye}"
+    ));
     let response = block_on(op.server.end_session(&post))
         .unwrap()
         .confirm()
