@@ -425,6 +425,11 @@ impl Reply {
     }
 
     /// The body as JSON.
+    /// The `WWW-Authenticate` challenge, or an empty string.
+    pub fn challenge(&self) -> &str {
+        self.header("www-authenticate").unwrap_or("")
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
