@@ -26,7 +26,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 
 use crate::support::authz::{assert_location_error, location_param, location_params};
-use crate::support::harness::{bearer, block_on, enc, post_form, secs};
+use crate::support::harness::{bearer, block_on, challenge_of, enc, post_form, secs};
 use crate::support::token::basic_request;
 
 const ISSUER: &str = "https://op.example.com";
@@ -390,12 +390,7 @@ fn oi_01_oi_12_no_openid_no_id_token() {
     // And UserInfo refuses its access token: it lacks `openid` (OI-13).
     let response = op.userinfo(bearer(str_of(&tokens, "access_token")));
     assert_eq!(response.status, Status::FORBIDDEN);
-    assert!(
-        response
-            .header("www-authenticate")
-            .unwrap()
-            .contains("insufficient_scope")
-    );
+    assert!(challenge_of(&response).contains("insufficient_scope"));
 }
 
 /// OI-10: a client registered for ES256 gets ES256 ID tokens, which the relying party
@@ -739,12 +734,7 @@ fn oi_13_oi_14_oi_15_oi_16_userinfo() {
     assert_eq!(none.status, Status::UNAUTHORIZED);
     let unknown = op.userinfo(bearer("unknown-token"));
     assert_eq!(unknown.status, Status::UNAUTHORIZED);
-    assert!(
-        unknown
-            .header("www-authenticate")
-            .unwrap()
-            .contains("invalid_token")
-    );
+    assert!(challenge_of(&unknown).contains("invalid_token"));
     op.clock.advance(Duration::from_secs(7200));
     let expired = op.userinfo(bearer(access_token));
     assert_eq!(expired.status, Status::UNAUTHORIZED);

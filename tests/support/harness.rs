@@ -283,6 +283,12 @@ pub fn json(response: &HttpResponse) -> Value {
     serde_json::from_slice(&response.body).expect("a JSON body")
 }
 
+/// The response's `WWW-Authenticate` challenge; fails the test if it has none.
+#[track_caller]
+pub fn challenge_of(response: &HttpResponse) -> &str {
+    response.header("www-authenticate").expect("a challenge")
+}
+
 /// Whether `s` uses only the `error` / `error_description` characters of RFC 6749 §5.2
 /// (`%x20-21 / %x23-5B / %x5D-7E`, ER-02).
 pub fn is_er02(s: &str) -> bool {
