@@ -404,30 +404,20 @@ mod tests {
     #[test]
     fn cm_04_urls_are_checked_before_any_fetch() {
         assert!(check_url("https://app.example/c.json").is_ok());
-        assert_eq!(
-            check_url("http://app.example/c").err(),
-            Some(FetchUrlError::NotHttps)
-        );
-        assert_eq!(
-            check_url("https://u:p@app.example/c").err(),
-            Some(FetchUrlError::UserInfo)
-        );
-        assert_eq!(
-            check_url("https://app.example/c#x").err(),
-            Some(FetchUrlError::Fragment)
-        );
-        for special in [
-            "https://127.0.0.1/c",
-            "https://[::1]/c",
-            "https://169.254.169.254/latest",
-            "https://10.0.0.5:8443/c",
-            "https://localhost/c",
+        for (url, error) in [
+            ("http://app.example/c", FetchUrlError::NotHttps),
+            ("https://u:p@app.example/c", FetchUrlError::UserInfo),
+            ("https://app.example/c#x", FetchUrlError::Fragment),
+            ("https://127.0.0.1/c", FetchUrlError::SpecialUseAddress),
+            ("https://[::1]/c", FetchUrlError::SpecialUseAddress),
+            (
+                "https://169.254.169.254/latest",
+                FetchUrlError::SpecialUseAddress,
+            ),
+            ("https://10.0.0.5:8443/c", FetchUrlError::SpecialUseAddress),
+            ("https://localhost/c", FetchUrlError::SpecialUseAddress),
         ] {
-            assert_eq!(
-                check_url(special).err(),
-                Some(FetchUrlError::SpecialUseAddress),
-                "{special}"
-            );
+            assert_eq!(check_url(url).err(), Some(error), "{url}");
         }
     }
 

@@ -203,51 +203,29 @@ mod tests {
         builder.build().unwrap()
     }
 
-    fn code(r: Result<Scope, OAuthError>) -> Option<String> {
-        r.err().map(|e| e.code().as_str().to_owned())
+    /// The scope `requested` resolves to for a client with `default`, or the error code.
+    fn resolved(default: Option<&str>, requested: Option<&str>) -> String {
+        resolve_scope(&client(default), requested)
+            .map_or_else(|e| e.code().as_str().to_owned(), |s| s.to_string())
     }
 
     #[test]
     fn sc_02_unknown_or_disallowed_scope_is_invalid_scope() {
-        assert_eq!(
-            code(resolve_scope(&client(None), Some("admin"))).as_deref(),
-            Some("invalid_scope")
-        );
-        assert_eq!(
-            code(resolve_scope(&client(None), Some("read admin"))).as_deref(),
-            Some("invalid_scope")
-        );
-        assert_eq!(
-            code(resolve_scope(&client(None), Some("READ"))).as_deref(),
-            Some("invalid_scope")
-        );
-        assert_eq!(
-            resolve_scope(&client(None), Some("write read")).map(|s| s.to_string()),
-            Ok("read write".into())
-        );
+        for requested in ["admin", "read admin", "READ"] {
+            assert_eq!(resolved(None, Some(requested)), "invalid_scope");
+        }
+        assert_eq!(resolved(None, Some("write read")), "read write");
     }
 
     #[test]
     fn sc_03_absent_scope_uses_the_default_or_fails() {
-        assert_eq!(
-            resolve_scope(&client(Some("read")), None).map(|s| s.to_string()),
-            Ok("read".into())
-        );
-        assert_eq!(
-            code(resolve_scope(&client(None), None)).as_deref(),
-            Some("invalid_scope")
-        );
+        assert_eq!(resolved(Some("read"), None), "read");
+        assert_eq!(resolved(None, None), "invalid_scope");
     }
 
     #[test]
     fn sc_01_malformed_scope_is_invalid_scope() {
-        assert_eq!(
-            code(resolve_scope(&client(None), Some("re\"ad"))).as_deref(),
-            Some("invalid_scope")
-        );
-        assert_eq!(
-            code(resolve_scope(&client(None), Some("   "))).as_deref(),
-            Some("invalid_scope")
-        );
+        assert_eq!(resolved(None, Some("re\"ad")), "invalid_scope");
+        assert_eq!(resolved(None, Some("   ")), "invalid_scope");
     }
 }

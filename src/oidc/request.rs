@@ -396,14 +396,16 @@ mod tests {
             .unwrap_or_default()
     }
 
+    /// The error code of a request with the one parameter `name=value`.
+    fn refused(name: &str, value: &str) -> String {
+        code(parsed(&[(name, value)]))
+    }
+
     #[test]
     fn oi_02_prompt_none_stands_alone_and_unknown_values_are_ignored() {
         assert!(parsed(&[("prompt", "none")]).unwrap().prompt().is_none());
-        assert_eq!(code(parsed(&[("prompt", "none login")])), "invalid_request");
-        assert_eq!(
-            code(parsed(&[("prompt", "none unknown")])),
-            "invalid_request"
-        );
+        assert_eq!(refused("prompt", "none login"), "invalid_request");
+        assert_eq!(refused("prompt", "none unknown"), "invalid_request");
         let prompt = parsed(&[("prompt", "login consent whatever")])
             .unwrap()
             .prompt();
@@ -417,11 +419,7 @@ mod tests {
             Some(Duration::from_secs(600))
         );
         for bad in ["abc", "-1", "+5", "1.5", " 5", "99999999999"] {
-            assert_eq!(
-                code(parsed(&[("max_age", bad)])),
-                "invalid_request",
-                "{bad}"
-            );
+            assert_eq!(refused("max_age", bad), "invalid_request", "{bad}");
         }
     }
 
@@ -445,12 +443,9 @@ mod tests {
             parsed(&[("nonce", &n64)]).unwrap().nonce(),
             Some(n64.as_str())
         );
-        assert_eq!(
-            code(parsed(&[("nonce", &"n".repeat(513))])),
-            "invalid_request"
-        );
-        assert_eq!(code(parsed(&[("nonce", "caf\u{e9}")])), "invalid_request");
-        assert_eq!(code(parsed(&[("nonce", "a\tb")])), "invalid_request");
+        assert_eq!(refused("nonce", &"n".repeat(513)), "invalid_request");
+        assert_eq!(refused("nonce", "caf\u{e9}"), "invalid_request");
+        assert_eq!(refused("nonce", "a\tb"), "invalid_request");
     }
 
     #[test]
@@ -469,26 +464,17 @@ mod tests {
             parsed(&[("display", "popup")]).unwrap().display(),
             Some(Display::Popup)
         );
+        assert_eq!(refused("request", "eyJ..."), "request_not_supported");
         assert_eq!(
-            code(parsed(&[("request", "eyJ...")])),
-            "request_not_supported"
-        );
-        assert_eq!(
-            code(parsed(&[("request_uri", "https://x")])),
+            refused("request_uri", "https://x"),
             "request_uri_not_supported"
         );
-        assert_eq!(
-            code(parsed(&[("registration", "{}")])),
-            "registration_not_supported"
-        );
+        assert_eq!(refused("registration", "{}"), "registration_not_supported");
     }
 
     #[test]
     fn oi_06_a_hint_without_keys_to_check_it_is_refused() {
-        assert_eq!(
-            code(parsed(&[("id_token_hint", "a.b.c")])),
-            "invalid_request"
-        );
+        assert_eq!(refused("id_token_hint", "a.b.c"), "invalid_request");
     }
 
     #[test]

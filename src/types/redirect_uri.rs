@@ -312,48 +312,32 @@ mod tests {
 
     #[test]
     fn ru_01_registration_requires_absolute_uri_without_fragment_or_pattern() {
-        assert_eq!(
-            RedirectUri::parse("https://c.example/cb#x"),
-            Err(InvalidRedirectUri::Fragment)
-        );
-        assert_eq!(
-            RedirectUri::parse("/cb"),
-            Err(InvalidRedirectUri::NotAbsolute)
-        );
-        assert_eq!(
-            RedirectUri::parse("https://*.c.example/cb"),
-            Err(InvalidRedirectUri::Pattern)
-        );
-        assert_eq!(
-            RedirectUri::parse("https://user@c.example/cb"),
-            Err(InvalidRedirectUri::Pattern)
-        );
-        assert_eq!(
-            RedirectUri::parse("https://c.example/ cb"),
-            Err(InvalidRedirectUri::NotAbsolute)
-        );
-        // Non-ASCII could not travel in a `Location` header as is.
-        assert_eq!(
-            RedirectUri::parse("https://c.example/caf\u{e9}"),
-            Err(InvalidRedirectUri::NotAbsolute)
-        );
+        for (uri, error) in [
+            ("https://c.example/cb#x", InvalidRedirectUri::Fragment),
+            ("/cb", InvalidRedirectUri::NotAbsolute),
+            ("https://*.c.example/cb", InvalidRedirectUri::Pattern),
+            ("https://user@c.example/cb", InvalidRedirectUri::Pattern),
+            ("https://c.example/ cb", InvalidRedirectUri::NotAbsolute),
+            // Non-ASCII could not travel in a `Location` header as is.
+            (
+                "https://c.example/caf\u{e9}",
+                InvalidRedirectUri::NotAbsolute,
+            ),
+        ] {
+            assert_eq!(RedirectUri::parse(uri), Err(error), "{uri}");
+        }
         assert!(RedirectUri::parse("https://c.example/cb?tenant=a").is_ok());
     }
 
     #[test]
     fn ru_08_scheme_rules_at_registration() {
-        assert_eq!(
-            RedirectUri::parse("http://client.example.com/cb"),
-            Err(InvalidRedirectUri::Scheme)
-        );
-        assert_eq!(
-            RedirectUri::parse("myapp:/cb"),
-            Err(InvalidRedirectUri::Scheme)
-        );
-        assert_eq!(
-            RedirectUri::parse("http://127.0.0.1.nip.io/cb"),
-            Err(InvalidRedirectUri::Scheme)
-        );
+        for uri in [
+            "http://client.example.com/cb",
+            "myapp:/cb",
+            "http://127.0.0.1.nip.io/cb",
+        ] {
+            assert_eq!(RedirectUri::parse(uri), Err(InvalidRedirectUri::Scheme));
+        }
         assert!(RedirectUri::parse("com.example.app:/oauth2redirect").is_ok());
         assert!(RedirectUri::parse("http://127.0.0.1/cb").is_ok());
         assert!(RedirectUri::parse("http://[::1]:8080/cb").is_ok());

@@ -41,10 +41,6 @@ fn refused(
     denied
 }
 
-fn get_with(token: &str) -> HttpRequest {
-    HttpRequest::new(Method::Get).with_header("authorization", format!("Bearer {token}"))
-}
-
 fn challenge(response: &HttpResponse) -> &str {
     let all = headers(response, "www-authenticate");
     assert_eq!(all.len(), 1, "exactly one challenge");
@@ -97,7 +93,7 @@ fn bt_01_bearer_scheme_is_case_insensitive() {
 fn bt_01_token_info_describes_the_token_without_its_value() {
     let h = Harness::new();
     let (access, _) = h.user_tokens(BACKEND, "sub=alice&scope=read%20write");
-    let info = check(&guard(&h), &get_with(&access), "write").expect("accepted");
+    let info = check(&guard(&h), &bearer(&access), "write").expect("accepted");
     assert_eq!(info.client_id.as_str(), "backend");
     assert_eq!(info.subject.as_ref().map(|s| s.as_str()), Some("alice"));
     assert_eq!(info.scope, scope("read write"));
@@ -111,12 +107,12 @@ fn bt_01_token_info_describes_the_token_without_its_value() {
 fn bt_01_malformed_token_is_invalid_token() {
     let h = Harness::new();
     for bad in ["a\"b", "==", "a,b"] {
-        let denied = refused(&guard(&h), &get_with(bad), "read", 401);
+        let denied = refused(&guard(&h), &bearer(bad), "read", 401);
         assert_eq!(challenge(&denied), invalid_token_challenge());
     }
     // A header value that is not visible ASCII is no token at all but a malformed
     // request (RFC 9110 §5.5 obs-text): 400 `invalid_request`.
-    let denied = refused(&guard(&h), &get_with("caf\u{e9}"), "read", 400);
+    let denied = refused(&guard(&h), &bearer("caf\u{e9}"), "read", 400);
     assert_eq!(
         parse_challenge(challenge(&denied)).1["error"],
         "invalid_request"
@@ -202,7 +198,7 @@ fn bt_04_token_sent_two_ways_is_invalid_request() {
 fn bt_04_repeated_authorization_header_is_invalid_request() {
     let h = Harness::new();
     let token = h.cc_token(BACKEND, "read");
-    let request = get_with(&token).with_header("authorization", format!("Bearer {token}"));
+    let request = bearer(&token).with_header("authorization", format!("Bearer {token}"));
     let denied = refused(&guard(&h), &request, "read", 400);
     assert_eq!(
         parse_challenge(challenge(&denied)).1["error"],
@@ -216,7 +212,7 @@ fn bt_04_an_unreadable_authorization_header_is_invalid_request() {
     let token = h.cc_token(BACKEND, "read");
     let unreadable: &[u8] = b"Bearer \xff\xfe";
     // A live token plus an unreadable copy: two ways, whatever the second one says.
-    let twice = get_with(&token).with_header_bytes("authorization", unreadable);
+    let twice = bearer(&token).with_header_bytes("authorization", unreadable);
     // An unreadable header alone: malformed, not "no credentials".
     let alone = HttpRequest::new(Method::Get).with_header_bytes("authorization", unreadable);
     // The same through the `http` conversion the axum and hyper adapters use.
@@ -287,9 +283,9 @@ fn bt_06_expired_token_is_invalid_token() {
     let h = Harness::new();
     let token = h.cc_token(BACKEND, "read");
     h.advance(TTL - Duration::from_secs(1));
-    assert!(check(&guard(&h), &get_with(&token), "read").is_ok());
+    assert!(check(&guard(&h), &bearer(&token), "read").is_ok());
     h.advance(Duration::from_secs(1));
-    let denied = refused(&guard(&h), &get_with(&token), "read", 401);
+    let denied = refused(&guard(&h), &bearer(&token), "read", 401);
     assert_eq!(challenge(&denied), invalid_token_challenge());
 }
 
@@ -299,10 +295,10 @@ fn bt_06_in_03_a_token_issued_in_the_future_is_invalid_beyond_the_clock_skew() {
     let h = Harness::new();
     let token = h.cc_token(BACKEND, "read");
     h.clock.set(h.now() - Duration::from_secs(5));
-    assert!(check(&guard(&h), &get_with(&token), "read").is_ok());
+    assert!(check(&guard(&h), &bearer(&token), "read").is_ok());
     // A clock set back by minutes: the token is not yet valid.
     h.clock.set(h.now() - Duration::from_secs(300));
-    let denied = check(&guard(&h), &get_with(&token), "read").unwrap_err();
+    let denied = check(&guard(&h), &bearer(&token), "read").unwrap_err();
     assert_eq!(challenge(&denied), invalid_token_challenge());
 }
 
@@ -312,7 +308,7 @@ fn bt_06_revoked_unknown_and_refresh_tokens_are_invalid_token() {
     let (access, refresh) = h.user_tokens(BACKEND, "sub=alice");
     h.revoke(&basic(BACKEND).with_body(format!("token={access}")));
     for token in [access.as_str(), refresh.as_str(), "unknown-token"] {
-        let denied = refused(&guard(&h), &get_with(token), "read", 401);
+        let denied = refused(&guard(&h), &bearer(token), "read", 401);
         // The same description whatever the reason (ER-05).
         assert_eq!(challenge(&denied), invalid_token_challenge());
     }
@@ -322,17 +318,17 @@ fn bt_06_revoked_unknown_and_refresh_tokens_are_invalid_token() {
 fn bt_07_missing_scope_is_403_insufficient_scope() {
     let h = Harness::new();
     let token = h.cc_token(BACKEND, "read");
-    let denied = refused(&guard(&h), &get_with(&token), "write", 403);
+    let denied = refused(&guard(&h), &bearer(&token), "write", 403);
     assert_eq!(
         challenge(&denied),
         "Bearer realm=\"example\", error=\"insufficient_scope\", scope=\"write\""
     );
     // Scope tokens are case-sensitive, and every required token must be granted.
-    refused(&guard(&h), &get_with(&token), "READ", 403);
-    let denied = check(&guard(&h), &get_with(&token), "write read").unwrap_err();
+    refused(&guard(&h), &bearer(&token), "READ", 403);
+    let denied = check(&guard(&h), &bearer(&token), "write read").unwrap_err();
     assert_eq!(parse_challenge(challenge(&denied)).1["scope"], "read write");
     // An empty requirement needs only a valid token.
-    assert!(check(&guard(&h), &get_with(&token), "").is_ok());
+    assert!(check(&guard(&h), &bearer(&token), "").is_ok());
 }
 
 #[test]
@@ -342,10 +338,10 @@ fn bt_08_challenge_attributes_are_unique_and_clean() {
     let guard = guard(&h).form_body_tokens(true);
     let cases = [
         HttpRequest::new(Method::Get),
-        get_with("unknown"),
-        get_with("a\"b"),
-        get_with(&token),
-        get_with(&token).with_header("authorization", "Bearer x"),
+        bearer("unknown"),
+        bearer("a\"b"),
+        bearer(&token),
+        bearer(&token).with_header("authorization", "Bearer x"),
         form()
             .with_header("authorization", format!("Bearer {token}"))
             .with_body(format!("access_token={token}")),
@@ -370,13 +366,13 @@ fn bt_09_token_for_another_audience_is_invalid_token() {
     let (for_api, _) = h.user_tokens(BACKEND, &format!("aud={}", enc(API)));
     let (unrestricted, _) = h.user_tokens(BACKEND, "sub=alice");
     let api_guard = guard(&h).resource(API).expect("resource identifier");
-    let denied = refused(&api_guard, &get_with(&for_other), "read", 401);
+    let denied = refused(&api_guard, &bearer(&for_other), "read", 401);
     assert_eq!(challenge(&denied), invalid_token_challenge());
-    let info = check(&api_guard, &get_with(&for_api), "read").expect("own audience");
+    let info = check(&api_guard, &bearer(&for_api), "read").expect("own audience");
     assert_eq!(info.audience.iter().collect::<Vec<_>>(), [API]);
-    assert!(check(&api_guard, &get_with(&unrestricted), "read").is_ok());
+    assert!(check(&api_guard, &bearer(&unrestricted), "read").is_ok());
     // A guard that names no audience refuses audience-restricted tokens.
-    refused(&guard(&h), &get_with(&for_api), "read", 401);
+    refused(&guard(&h), &bearer(&for_api), "read", 401);
 }
 
 #[test]
@@ -384,10 +380,10 @@ fn bt_09_expiry_and_scope_are_checked_on_every_request() {
     let h = Harness::new();
     let token = h.cc_token(BACKEND, "read");
     let guard = guard(&h);
-    assert!(check(&guard, &get_with(&token), "read").is_ok());
-    assert!(check(&guard, &get_with(&token), "read").is_ok());
+    assert!(check(&guard, &bearer(&token), "read").is_ok());
+    assert!(check(&guard, &bearer(&token), "read").is_ok());
     h.revoke(&basic(BACKEND).with_body(format!("token={token}")));
-    refused(&guard, &get_with(&token), "read", 401);
+    refused(&guard, &bearer(&token), "read", 401);
 }
 
 #[test]

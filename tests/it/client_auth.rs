@@ -6,6 +6,11 @@ use std::time::Duration;
 use crate::support::token::*;
 use grantflow::{HttpRequest, HttpResponse};
 
+/// A client credentials request with `Authorization: <header>`.
+fn cc_with(header: impl AsRef<str>) -> HttpRequest {
+    post_form(cc_body(None)).with_header("Authorization", header)
+}
+
 // ---------------------------------------------------------------------------------------
 // TE-06: client_secret_basic, form-url-decoded
 // ---------------------------------------------------------------------------------------
@@ -28,7 +33,7 @@ fn te_06_basic_credentials_are_form_url_decoded() {
 fn te_06_every_v_basic_vector_authenticates() {
     let h = Harness::new();
     for (vector, header, id) in V_BASIC {
-        let response = h.token(&post_form(cc_body(None)).with_header("Authorization", header));
+        let response = h.token(&cc_with(header));
         assert_eq!(response.status.as_u16(), 200, "{vector}: {response:?}");
         let token = assert_token(&response, "read");
         assert_eq!(h.record(&token).unwrap().client_id.as_str(), id, "{vector}");
@@ -40,8 +45,7 @@ fn te_06_both_spellings_of_an_unreserved_character_are_accepted() {
     // V-BASIC-6: `~` raw and as `%7E` decode to the same value, in the id and the secret.
     let h = Harness::new();
     for raw in ["c~1:s~2", "c%7E1:s%7E2", "c%7e1:s~2", "c~1:s%7E2"] {
-        let response =
-            h.token(&post_form(cc_body(None)).with_header("Authorization", basic_raw(raw)));
+        let response = h.token(&cc_with(basic_raw(raw)));
         assert_token(&response, "read");
     }
 }
@@ -56,7 +60,7 @@ fn te_06_scheme_name_is_case_insensitive_and_padding_optional() {
         format!("BASIC {token68}"),
         format!("Basic {}", token68.trim_end_matches('=')),
     ] {
-        let response = h.token(&post_form(cc_body(None)).with_header("Authorization", header));
+        let response = h.token(&cc_with(header));
         assert_token(&response, "read");
     }
 }
@@ -64,15 +68,14 @@ fn te_06_scheme_name_is_case_insensitive_and_padding_optional() {
 #[test]
 fn te_06_v_basic_neg_unencoded_colon_in_the_id_fails() {
     let h = Harness::new();
-    let response = h.token(&post_form(cc_body(None)).with_header("Authorization", V_BASIC_NEG));
+    let response = h.token(&cc_with(V_BASIC_NEG));
     let body = assert_error(&response, 401, "invalid_client");
     assert_basic_challenge(&response);
     assert!(!body.contains_key("access_token"));
     // An id containing ':' works only when encoded.
-    let response = h.token(&post_form(cc_body(None)).with_header(
-        "Authorization",
-        basic_raw("urn:example:client:s3cr3t%2Fwith%2Bplus%26amp%3Deq%25"),
-    ));
+    let response = h.token(&cc_with(basic_raw(
+        "urn:example:client:s3cr3t%2Fwith%2Bplus%26amp%3Deq%25",
+    )));
     assert_error(&response, 401, "invalid_client");
     assert_eq!(h.stored(), 0);
 }
@@ -81,10 +84,9 @@ fn te_06_v_basic_neg_unencoded_colon_in_the_id_fails() {
 fn te_06_plus_in_a_secret_must_be_encoded() {
     // `s3cr3t/with+plus...` sent with a raw '+' decodes to a space: wrong secret.
     let h = Harness::new();
-    let response = h.token(&post_form(cc_body(None)).with_header(
-        "Authorization",
-        basic_raw("urn%3Aexample%3Aclient:s3cr3t/with+plus&amp=eq%25"),
-    ));
+    let response = h.token(&cc_with(basic_raw(
+        "urn%3Aexample%3Aclient:s3cr3t/with+plus&amp=eq%25",
+    )));
     assert_error(&response, 401, "invalid_client");
 }
 
@@ -372,7 +374,7 @@ fn te_09_malformed_basic_value_is_a_failed_header_attempt() {
         bad_utf8.as_str(),
         bad_escape.as_str(),
     ] {
-        let response = h.token(&post_form(cc_body(None)).with_header("Authorization", header));
+        let response = h.token(&cc_with(header));
         assert_error(&response, 401, "invalid_client");
         assert_basic_challenge(&response);
     }
@@ -387,7 +389,7 @@ fn te_09_other_scheme_is_a_failed_header_attempt() {
         "Digest username=\"backend\"",
         "czZCaGRSa3F0Mzo=",
     ] {
-        let response = h.token(&post_form(cc_body(None)).with_header("Authorization", header));
+        let response = h.token(&cc_with(header));
         assert_error(&response, 401, "invalid_client");
         assert_basic_challenge(&response);
     }

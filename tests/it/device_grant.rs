@@ -182,12 +182,7 @@ fn dg_01_confidential_client_authenticates_as_at_the_token_endpoint() {
         .with_header("authorization", "Basic Y29uZmlkZW50aWFsLXR2Ondyb25n");
     let response = h.device_request(&request);
     assert_error(&response, 401, "invalid_client");
-    assert!(
-        response
-            .header("www-authenticate")
-            .unwrap()
-            .starts_with("Basic realm=")
-    );
+    assert!(challenge_of(&response).starts_with("Basic realm="));
     // Two methods at once: invalid_request.
     let request =
         form_post("client_secret=tv-secret").with_header("authorization", CONFIDENTIAL_BASIC);

@@ -207,7 +207,7 @@ fn er_01_bearer_guard_uses_only_rfc_6750_codes() {
     let cases = [
         HttpRequest::new(Method::Get).with_header("authorization", "Bearer unknown"),
         HttpRequest::new(Method::Get).with_header("authorization", "Bearer caf\u{e9}\"\\"),
-        HttpRequest::new(Method::Get).with_header("authorization", format!("Bearer {token}")),
+        bearer(&token),
         HttpRequest::new(Method::Get).with_header("authorization", "Bearer "),
         form()
             .with_header("authorization", format!("Bearer {token}"))

@@ -253,19 +253,7 @@ mod scenarios {
             .browser()
             .authorization_code(url.as_str(), state.secret())
             .await;
-        let reply = demo
-            .post_form(
-                "/token",
-                None,
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", &code),
-                    ("redirect_uri", SPA_REDIRECT),
-                    ("client_id", "demo-spa"),
-                    ("code_verifier", verifier.secret()),
-                ],
-            )
-            .await;
+        let reply = demo.spa_code_exchange(&code, verifier.secret()).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
         let tokens = reply.json();
         let jwks_reply = demo.get("/jwks").await;
@@ -306,18 +294,7 @@ mod scenarios {
         );
 
         let refreshed = demo
-            .post_form(
-                "/token",
-                None,
-                &[
-                    ("grant_type", "refresh_token"),
-                    (
-                        "refresh_token",
-                        tokens["refresh_token"].as_str().expect("an RT"),
-                    ),
-                    ("client_id", "demo-spa"),
-                ],
-            )
+            .spa_refresh(tokens["refresh_token"].as_str().expect("an RT"))
             .await;
         assert_eq!(refreshed.status, 200, "{}", refreshed.body);
         let again = verify(refreshed.json()["id_token"].as_str().expect("OI-20"));
@@ -544,14 +521,10 @@ mod scenarios {
         assert_eq!(server_error(refused), BasicErrorResponseType::InvalidScope);
         // CC-01: a public client may not use it.
         let public = demo
-            .post_form(
-                "/token",
-                None,
-                &[
-                    ("grant_type", "client_credentials"),
-                    ("client_id", "demo-spa"),
-                ],
-            )
+            .post_token(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "demo-spa"),
+            ])
             .await;
         assert!(
             [400, 401].contains(&public.status)
@@ -611,19 +584,14 @@ mod scenarios {
             .request_async(&demo.http)
             .await
             .expect("device codes");
-        let poll = |device_code: &str| {
+        fn poll(device_code: &str) -> [(&str, &str); 3] {
             [
-                (
-                    "grant_type",
-                    "urn:ietf:params:oauth:grant-type:device_code".to_owned(),
-                ),
-                ("device_code", device_code.to_owned()),
-                ("client_id", "demo-tv".to_owned()),
+                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                ("device_code", device_code),
+                ("client_id", "demo-tv"),
             ]
-        };
-        let fields = poll(waiting.device_code().secret());
-        let fields: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
-        let pending = demo.post_form("/token", None, &fields).await;
+        }
+        let pending = demo.post_token(&poll(waiting.device_code().secret())).await;
         assert_eq!(pending.status, 400);
         assert_eq!(pending.error(), "authorization_pending");
         assert_eq!(pending.header("cache-control"), Some("no-store"));
@@ -647,9 +615,7 @@ mod scenarios {
             .await;
         assert_eq!(data.status, 403, "profile only: no read:data");
         // DG-11: the device code is used up (after the interval, or it is `slow_down`).
-        let fields = poll(details.device_code().secret());
-        let fields: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
-        let again = demo.post_form("/token", None, &fields).await;
+        let again = demo.post_token(&poll(details.device_code().secret())).await;
         assert!(
             ["invalid_grant", "slow_down"].contains(&again.error().as_str()),
             "{}",
@@ -777,11 +743,7 @@ mod scenarios {
             .await;
         assert_eq!(reply.status, 401);
         assert_eq!(reply.error(), "invalid_client");
-        assert!(
-            reply
-                .header("www-authenticate")
-                .is_some_and(|c| c.starts_with("Basic realm="))
-        );
+        assert!(reply.challenge().starts_with("Basic realm="));
         assert_eq!(reply.header("cache-control"), Some("no-store"), "TE-12");
         let client = demo.oauth("demo-service", Some("not-the-secret"), SPA_REDIRECT);
         let refused = client
@@ -844,17 +806,10 @@ mod scenarios {
         let code = browser
             .authorization_code(&demo.url(&spa_authorize_path("")), "s-123")
             .await;
-        let exchange = [
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("client_id", "demo-spa"),
-            ("redirect_uri", SPA_REDIRECT),
-            ("code_verifier", VERIFIER),
-        ];
-        let first = demo.post_form("/token", None, &exchange).await;
+        let first = demo.spa_code_exchange(&code, VERIFIER).await;
         assert_eq!(first.status, 200, "{}", first.body);
         let tokens = first.json();
-        let replay = demo.post_form("/token", None, &exchange).await;
+        let replay = demo.spa_code_exchange(&code, VERIFIER).await;
         assert_eq!(replay.status, 400);
         assert_eq!(replay.error(), "invalid_grant", "AC-01");
         // AC-02: the tokens the code produced are revoked.
@@ -862,18 +817,7 @@ mod scenarios {
             oauth2::AccessToken::new(tokens["access_token"].as_str().expect("at").to_owned());
         assert!(!introspect_active(demo, &access).await);
         let refresh = demo
-            .post_form(
-                "/token",
-                None,
-                &[
-                    ("grant_type", "refresh_token"),
-                    (
-                        "refresh_token",
-                        tokens["refresh_token"].as_str().expect("rt"),
-                    ),
-                    ("client_id", "demo-spa"),
-                ],
-            )
+            .spa_refresh(tokens["refresh_token"].as_str().expect("rt"))
             .await;
         assert_eq!(refresh.error(), "invalid_grant");
     }
@@ -975,11 +919,7 @@ mod scenarios {
         );
         let bad = demo.get_with_bearer("/api/data", "not-a-token").await;
         assert_eq!(bad.status, 401);
-        assert!(
-            bad.header("www-authenticate")
-                .is_some_and(|c| c.contains("error=\"invalid_token\"")),
-            "BT-06"
-        );
+        assert!(bad.challenge().contains("error=\"invalid_token\""), "BT-06");
         // BT-03: a token in the query is ignored.
         let tokens = service_token(demo, "write:data").await;
         let token = tokens.access_token().secret();
@@ -1138,11 +1078,7 @@ mod scenarios {
         let path = spa_authorize_path("");
         let mut browser = demo.browser();
         let page = browser.open(&path).await;
-        let sign_in = [
-            ("username", USER.0),
-            ("password", USER.1),
-            ("decision", "approve"),
-        ];
+        let sign_in = sign_in_with(USER.1, "approve");
         // No token, a wrong token, and the right token without the session cookie.
         let mut attempts = vec![browser.post(&path, &sign_in).await];
         let mut wrong = vec![("csrf_token", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")];
@@ -1171,14 +1107,7 @@ mod scenarios {
         // A failed sign-in: 303 back to the form, which says why, and no code.
         let page = browser.open(&path).await;
         let failed = browser
-            .submit(
-                &page,
-                &[
-                    ("username", USER.0),
-                    ("password", "nope"),
-                    ("decision", "approve"),
-                ],
-            )
+            .submit(&page, &sign_in_with("nope", "approve"))
             .await;
         assert_eq!(failed.status, 303);
         assert_eq!(failed.header("location"), Some(path.as_str()));
@@ -1274,11 +1203,7 @@ mod scenarios {
         // Within the adapter's limit but over grantflow's form limit: the RFC error.
         let big = "a".repeat(20 * 1024);
         let reply = demo
-            .post_form(
-                "/token",
-                None,
-                &[("grant_type", "client_credentials"), ("x", &big)],
-            )
+            .post_token(&[("grant_type", "client_credentials"), ("x", &big)])
             .await;
         assert_eq!(reply.status, 400);
         assert_eq!(reply.error(), "invalid_request");
@@ -1376,33 +1301,12 @@ mod scenarios {
         let mut browser = demo.browser();
         let page = browser.open(&spa_authorize_path("")).await;
         secrets.push(page.input("csrf_token").expect("a token"));
-        let _ = browser
-            .submit(
-                &page,
-                &[
-                    ("username", USER.0),
-                    ("password", "wrong-password-for-the-log-test"),
-                    ("decision", "approve"),
-                ],
-            )
-            .await;
+        let wrong = sign_in_with("wrong-password-for-the-log-test", "approve");
+        let _ = browser.submit(&page, &wrong).await;
         let code = browser
             .authorization_code(&demo.url(&spa_authorize_path("")), "s-123")
             .await;
-        let tokens = demo
-            .post_form(
-                "/token",
-                None,
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", code.as_str()),
-                    ("client_id", "demo-spa"),
-                    ("redirect_uri", SPA_REDIRECT),
-                    ("code_verifier", VERIFIER),
-                ],
-            )
-            .await
-            .json();
+        let tokens = demo.spa_code_exchange(&code, VERIFIER).await.json();
         secrets.push(code);
         for member in ["access_token", "refresh_token"] {
             secrets.push(tokens[member].as_str().expect("a token").to_owned());
@@ -1753,16 +1657,12 @@ mod scenarios {
         password: &str,
     ) -> Reply {
         let page = browser.open(path).await;
-        let reply = browser
-            .submit(
-                &page,
-                &[
-                    ("username", name),
-                    ("password", password),
-                    ("decision", "continue"),
-                ],
-            )
-            .await;
+        let fields = [
+            ("username", name),
+            ("password", password),
+            ("decision", "continue"),
+        ];
+        let reply = browser.submit(&page, &fields).await;
         browser.follow(&reply).await
     }
 
@@ -2192,13 +2092,8 @@ mod scenarios {
         for bad in [tampered.as_str(), "not-a-token"] {
             let refused = demo.get_with_bearer("/api/data", bad).await;
             assert_eq!(refused.status, 401);
-            assert!(
-                refused
-                    .header("www-authenticate")
-                    .is_some_and(|c| c.contains("error=\"invalid_token\"")),
-                "{:?}",
-                refused.header("www-authenticate")
-            );
+            let challenge = refused.challenge();
+            assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
         }
         let narrow = service_token(&demo, "write:data").await;
         let refused = demo
@@ -2301,9 +2196,5 @@ async fn bt_05_07_the_actix_bearer_middleware() {
     );
     let bad = demo.get_with_bearer("/api/whoami", "not-a-token").await;
     assert_eq!(bad.status, 401);
-    assert!(
-        bad.header("www-authenticate")
-            .unwrap()
-            .contains("invalid_token")
-    );
+    assert!(bad.challenge().contains("invalid_token"));
 }

@@ -16,16 +16,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::harness::enc;
 use crate::support::hostile::*;
 use grantflow::limiter::MemoryAttemptLimiter;
 use grantflow::{HttpRequest, Method};
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
-
-/// Form-encodes `s` (the WHATWG serializer).
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
 
 /// Hostile values in wire form (what goes between `=` and `&`).
 fn hostile_values() -> Vec<Vec<u8>> {

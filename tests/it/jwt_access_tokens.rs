@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use base64::Engine as _;
@@ -23,7 +23,7 @@ use grantflow::{
     MemoryClientRegistry, MemoryTokenStore, Method, Scope, Server, ServerBuilder, Status,
     StorageError,
 };
-use jsonwebtoken::{DecodingKey, jwk::Jwk};
+use jsonwebtoken::jwk::Jwk;
 use serde_json::Value;
 
 use crate::support::resource::*;
@@ -104,12 +104,6 @@ fn is_jwt(token: &str) -> bool {
     token.split('.').count() == 3
 }
 
-fn secs(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs()
-}
-
 /// `GET /jwks` (or another method) on `server`.
 fn jwks_response(server: &Server, method: Method) -> HttpResponse {
     block_on(server.jwks(&HttpRequest::new(method))).expect("memory stores never fail")
@@ -120,34 +114,6 @@ fn judge_keys(server: &Server) -> Vec<Jwk> {
     let body: Value =
         serde_json::from_slice(&jwks_response(server, Method::Get).body).expect("a JSON JWK Set");
     serde_json::from_value(body["keys"].clone()).expect("JWKs the judge reads")
-}
-
-/// Verifies `token` with the judge (`jsonwebtoken`) and the published key its `kid` names,
-/// for `audience`; returns the claims. The judge checks `exp` against the system clock,
-/// the test servers run in 2023: the times are checked by the caller instead.
-fn judge(server: &Server, token: &str, audience: &str) -> Value {
-    let header = jsonwebtoken::decode_header(token).expect("a JWS header");
-    let jwk = judge_keys(server)
-        .into_iter()
-        .find(|k| k.common.key_id == header.kid)
-        .expect("the kid names a published key");
-    let mut validation = jsonwebtoken::Validation::new(header.alg);
-    validation.set_audience(&[audience]);
-    validation.set_issuer(&[ISSUER]);
-    validation.validate_exp = false;
-    validation.set_required_spec_claims(&["iss", "aud", "sub", "exp"]);
-    jsonwebtoken::decode::<Value>(
-        token,
-        &DecodingKey::from_jwk(&jwk).expect("a usable JWK"),
-        &validation,
-    )
-    .expect("the judge accepts the token")
-    .claims
-}
-
-/// A request with `Authorization: Bearer <token>`.
-fn bearer(token: &str) -> HttpRequest {
-    HttpRequest::new(Method::Get).with_header("authorization", format!("Bearer {token}"))
 }
 
 fn check(guard: &BearerGuard, token: &str, scope: &str) -> Result<TokenInfo, HttpResponse> {

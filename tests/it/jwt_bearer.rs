@@ -2,7 +2,7 @@
 //! Assertions are signed by `jsonwebtoken`, an independent JOSE library.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use grantflow::grant::{Assertion, AssertionPolicy, JwtBearer, MappedSubject, TrustedIssuer};
@@ -68,10 +68,6 @@ fn jb() -> Jb {
     let h =
         Harness::builder(clients).build(|b| b.access_token_ttl(TTL).grant_handler(Arc::new(grant)));
     Jb { h, key }
-}
-
-fn secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).unwrap().as_secs()
 }
 
 /// A JWT signed by `jsonwebtoken` with `key` and `header`, claims over the defaults.

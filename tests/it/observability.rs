@@ -20,7 +20,7 @@ use tracing_subscriber::fmt::format::FmtSpan;
 
 use crate::support::authz::{self, CONF_SECRET, PKCE};
 use crate::support::device;
-use crate::support::harness::{VERIFIER, basic_header, block_on, enc, json, post_form};
+use crate::support::harness::{VERIFIER, basic_header, bearer, block_on, enc, json, post_form};
 
 // ---------------------------------------------------------------------------------------
 // The capturing side: logs, audit events, metrics
@@ -209,11 +209,6 @@ fn access_and_refresh(response: &HttpResponse) -> (String, String) {
         body["access_token"].as_str().unwrap().to_owned(),
         body["refresh_token"].as_str().unwrap().to_owned(),
     )
-}
-
-fn bearer(token: &str) -> grantflow::HttpRequest {
-    grantflow::HttpRequest::new(grantflow::Method::Get)
-        .with_header("authorization", format!("Bearer {token}"))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -25,8 +25,8 @@ use grantflow::{
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 
-use crate::support::authz::{location_param, location_params};
-use crate::support::harness::block_on;
+use crate::support::authz::{assert_location_error, location_param, location_params};
+use crate::support::harness::{bearer, block_on, challenge_of, enc, post_form, secs};
 use crate::support::token::basic_request;
 
 const ISSUER: &str = "https://op.example.com";
@@ -131,10 +131,6 @@ fn op_with_keys(
     }
 }
 
-fn enc(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
 impl Op {
     fn redirect_of(client: &str) -> &'static str {
         match client {
@@ -154,15 +150,17 @@ impl Op {
     /// An authentication request of `client` with the PKCE challenge, `state=xyz`, and
     /// `extra` parameters.
     fn authorize(&self, client: &str, extra: &str) -> Result<PendingAuthorization, AuthorizeError> {
-        let query = format!(
+        self.authorize_query(&format!(
             "response_type=code&client_id={client}&redirect_uri={}&state=xyz\
              &code_challenge={CHALLENGE}&code_challenge_method=S256{extra}",
             enc(Self::redirect_of(client))
-        );
-        block_on(
-            self.server
-                .authorize(&HttpRequest::new(Method::Get).with_query(&query)),
-        )
+        ))
+    }
+
+    /// An authentication request by GET with exactly `query`.
+    fn authorize_query(&self, query: &str) -> Result<PendingAuthorization, AuthorizeError> {
+        let request = HttpRequest::new(Method::Get).with_query(query);
+        block_on(self.server.authorize(&request))
     }
 
     fn pending(&self, client: &str, extra: &str) -> PendingAuthorization {
@@ -171,9 +169,7 @@ impl Op {
 
     /// The code of an approved request.
     fn code(&self, client: &str, extra: &str, authentication: Authentication) -> String {
-        let pending = self.pending(client, extra);
-        let scope = pending.requested_scope().clone();
-        let response = block_on(pending.approve_authentication(authentication, scope)).unwrap();
+        let response = approve(self.pending(client, extra), authentication);
         location_param(&response, "code")
             .unwrap_or_else(|| panic!("{:?}", location_params(&response)))
     }
@@ -221,6 +217,35 @@ impl Op {
             .claims
     }
 
+    /// The claims of the ID token in `tokens`, verified for `client`.
+    fn id_claims(&self, tokens: &Map<String, Value>, client: &str) -> Map<String, Value> {
+        self.verify(str_of(tokens, "id_token"), client)
+    }
+
+    /// Verifies a JWT access token as a resource server for `audience` does, with
+    /// `jsonwebtoken` and the published key; returns its claims.
+    fn access_claims(&self, token: &str, audience: &str) -> Map<String, Value> {
+        let jwks: jsonwebtoken::jwk::JwkSet =
+            serde_json::from_slice(&block_on(self.keys.jwks(self.clock_now())).unwrap().body)
+                .unwrap();
+        let header = jsonwebtoken::decode_header(token).unwrap();
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        let jwk = jwks.find(header.kid.as_deref().unwrap()).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(header.alg);
+        validation.set_audience(&[audience]);
+        validation.set_issuer(&[ISSUER]);
+        let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+        jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
+            .unwrap_or_else(|e| panic!("a resource server refuses the access token: {e}"))
+            .claims
+    }
+
+    /// UserInfo's JSON for the access token in `tokens`.
+    fn userinfo_json(&self, tokens: &Map<String, Value>) -> Map<String, Value> {
+        let response = self.userinfo(bearer(str_of(tokens, "access_token")));
+        serde_json::from_slice(&response.body).unwrap()
+    }
+
     fn clock_now(&self) -> SystemTime {
         grantflow::clock::Clock::now(&self.clock)
     }
@@ -242,6 +267,12 @@ fn ok_json(response: &HttpResponse) -> Map<String, Value> {
     serde_json::from_slice(&response.body).unwrap()
 }
 
+/// `pending` approved with `authentication` for the scope it asked for.
+fn approve(pending: PendingAuthorization, authentication: Authentication) -> HttpResponse {
+    let scope = pending.requested_scope().clone();
+    block_on(pending.approve_authentication(authentication, scope)).unwrap()
+}
+
 fn alice() -> Authentication {
     Authentication::new(Subject::new("alice"))
 }
@@ -254,14 +285,6 @@ fn header_alg(jwt: &str) -> String {
     jsonwebtoken::decode_header(jwt)
         .map(|h| format!("{:?}", h.alg))
         .unwrap()
-}
-
-fn secs(at: SystemTime) -> u64 {
-    at.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs()
-}
-
-fn bearer(token: &str) -> HttpRequest {
-    HttpRequest::new(Method::Get).with_header("authorization", format!("Bearer {token}"))
 }
 
 fn str_of<'a>(map: &'a Map<String, Value>, name: &str) -> &'a str {
@@ -334,23 +357,9 @@ fn oi_09_oi_11_jw_11_jwt_access_tokens_share_the_authentication_and_the_keys() {
         "&scope=openid%20email&nonce=n-1",
         alice_at(at).with_acr("urn:acr:silver"),
     );
-    let access_claims = |token: &str| -> Map<String, Value> {
-        let jwks: jsonwebtoken::jwk::JwkSet =
-            serde_json::from_slice(&block_on(op.keys.jwks(op.clock_now())).unwrap().body).unwrap();
-        let header = jsonwebtoken::decode_header(token).unwrap();
-        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
-        let jwk = jwks.find(header.kid.as_deref().unwrap()).unwrap();
-        let mut validation = jsonwebtoken::Validation::new(header.alg);
-        validation.set_audience(&[api]);
-        validation.set_issuer(&[ISSUER]);
-        let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
-        jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
-            .unwrap_or_else(|e| panic!("a resource server refuses the access token: {e}"))
-            .claims
-    };
     let access_token = str_of(&tokens, "access_token");
-    let id_claims = op.verify(str_of(&tokens, "id_token"), "rp");
-    let claims = access_claims(access_token);
+    let id_claims = op.id_claims(&tokens, "rp");
+    let claims = op.access_claims(access_token, api);
     assert_eq!(claims["auth_time"], secs(at));
     assert_eq!(claims["auth_time"], id_claims["auth_time"]);
     assert_eq!(claims["acr"], "urn:acr:silver");
@@ -364,8 +373,8 @@ fn oi_09_oi_11_jw_11_jwt_access_tokens_share_the_authentication_and_the_keys() {
     // A refresh keeps the original authentication in both tokens.
     op.clock.advance(Duration::from_secs(120));
     let refreshed = op.refresh("rp", str_of(&tokens, "refresh_token"));
-    let id_claims = op.verify(str_of(&refreshed, "id_token"), "rp");
-    let claims = access_claims(str_of(&refreshed, "access_token"));
+    let id_claims = op.id_claims(&refreshed, "rp");
+    let claims = op.access_claims(str_of(&refreshed, "access_token"), api);
     assert_eq!(claims["auth_time"], secs(at));
     assert_eq!(id_claims["auth_time"], secs(at));
     assert_eq!(claims["acr"], "urn:acr:silver");
@@ -381,12 +390,7 @@ fn oi_01_oi_12_no_openid_no_id_token() {
     // And UserInfo refuses its access token: it lacks `openid` (OI-13).
     let response = op.userinfo(bearer(str_of(&tokens, "access_token")));
     assert_eq!(response.status, Status::FORBIDDEN);
-    assert!(
-        response
-            .header("www-authenticate")
-            .unwrap()
-            .contains("insufficient_scope")
-    );
+    assert!(challenge_of(&response).contains("insufficient_scope"));
 }
 
 /// OI-10: a client registered for ES256 gets ES256 ID tokens, which the relying party
@@ -408,20 +412,11 @@ fn oi_04_nonce_is_echoed_exactly_per_code() {
     let op = op();
     let long = "N".repeat(64);
     let first = op.tokens("rp", &format!("&scope=openid&nonce={long}"), alice());
-    assert_eq!(
-        op.verify(str_of(&first, "id_token"), "rp")["nonce"],
-        long.as_str()
-    );
+    assert_eq!(op.id_claims(&first, "rp")["nonce"], long.as_str());
     let second = op.tokens("rp", "&scope=openid&nonce=Case-Sensitive", alice());
-    assert_eq!(
-        op.verify(str_of(&second, "id_token"), "rp")["nonce"],
-        "Case-Sensitive"
-    );
+    assert_eq!(op.id_claims(&second, "rp")["nonce"], "Case-Sensitive");
     let none = op.tokens("rp", "&scope=openid", alice());
-    assert!(
-        !op.verify(str_of(&none, "id_token"), "rp")
-            .contains_key("nonce")
-    );
+    assert!(!op.id_claims(&none, "rp").contains_key("nonce"));
     let params = redirect(op.authorize("rp", &format!("&scope=openid&nonce={}", "n".repeat(513))));
     assert_eq!(param(&params, "error"), Some("invalid_request"));
 }
@@ -436,16 +431,9 @@ fn oi_04_a_pkce_exempt_client_needs_a_nonce() {
             enc("https://ex.example/cb")
         )
     };
-    let without = block_on(
-        op.server
-            .authorize(&HttpRequest::new(Method::Get).with_query(query(""))),
-    );
+    let without = op.authorize_query(&query(""));
     assert_eq!(param(&redirect(without), "error"), Some("invalid_request"));
-    let with = block_on(
-        op.server
-            .authorize(&HttpRequest::new(Method::Get).with_query(query("&nonce=abc"))),
-    );
-    assert!(with.is_ok());
+    assert!(op.authorize_query(&query("&nonce=abc")).is_ok());
 }
 
 /// OI-20, Core §12.2: a refresh of an OpenID grant comes with a new ID token: same
@@ -459,10 +447,10 @@ fn oi_20_refresh_brings_a_new_id_token_without_nonce() {
         "&scope=openid&nonce=first",
         alice_at(at).with_acr("urn:acr:silver"),
     );
-    let first = op.verify(str_of(&tokens, "id_token"), "rp");
+    let first = op.id_claims(&tokens, "rp");
     op.clock.advance(Duration::from_secs(5));
     let refreshed = op.refresh("rp", str_of(&tokens, "refresh_token"));
-    let second = op.verify(str_of(&refreshed, "id_token"), "rp");
+    let second = op.id_claims(&refreshed, "rp");
     for same in ["iss", "sub", "aud", "auth_time", "acr"] {
         assert_eq!(first[same], second[same], "{same}");
     }
@@ -482,16 +470,11 @@ fn oi_01_redirect_uri_is_required() {
         "response_type=code&client_id=rp&scope=openid&state=xyz&code_challenge={CHALLENGE}\
          &code_challenge_method=S256"
     );
-    let get = redirect(block_on(
-        op.server
-            .authorize(&HttpRequest::new(Method::Get).with_query(&query)),
-    ));
+    let get = redirect(op.authorize_query(&query));
     assert_eq!(param(&get, "error"), Some("invalid_request"));
     assert_eq!(param(&get, "state"), Some("xyz"));
     assert_eq!(param(&get, "iss"), Some(ISSUER));
-    let post = HttpRequest::new(Method::Post)
-        .with_header("content-type", "application/x-www-form-urlencoded")
-        .with_body(query.into_bytes());
+    let post = post_form(query);
     assert_eq!(redirect(block_on(op.server.authorize(&post))), get);
     // The same request without `openid` is plain OAuth, where it is fine.
     assert!(op.authorize("rp", "&scope=read").is_ok());
@@ -549,17 +532,10 @@ fn oi_03_max_age_and_auth_time() {
             .unwrap()
             .requires_login(Some(hour_ago), now)
     );
-    let scope = pending.requested_scope().clone();
-    let stale = block_on(pending.approve_authentication(alice_at(hour_ago), scope)).unwrap();
-    assert_eq!(
-        location_param(&stale, "error").as_deref(),
-        Some("login_required")
-    );
+    let stale = approve(pending, alice_at(hour_ago));
+    assert_location_error(&stale, "login_required");
     let tokens = op.tokens("rp", "&scope=openid&max_age=0", alice_at(now));
-    assert_eq!(
-        op.verify(str_of(&tokens, "id_token"), "rp")["auth_time"],
-        secs(now)
-    );
+    assert_eq!(op.id_claims(&tokens, "rp")["auth_time"], secs(now));
     let pending = op.pending("rp", "&scope=openid&max_age=600");
     let scope = pending.requested_scope().clone();
     let error = block_on(pending.approve_authentication(alice(), scope)).unwrap_err();
@@ -648,21 +624,13 @@ fn oi_07_a_pinned_subject_gets_no_code_for_another_user() {
         "rp",
         &format!("&scope=openid&prompt=none&id_token_hint={hint}"),
     );
-    let scope = pending.requested_scope().clone();
-    let response =
-        block_on(pending.approve_authentication(Authentication::new(Subject::new("bob")), scope))
-            .unwrap();
-    assert_eq!(
-        location_param(&response, "error").as_deref(),
-        Some("login_required")
-    );
+    let response = approve(pending, Authentication::new(Subject::new("bob")));
+    assert_location_error(&response, "login_required");
     assert!(location_param(&response, "code").is_none());
     let claims = enc(r#"{"id_token":{"sub":{"value":"248289761001"}}}"#);
     let pending = op.pending("rp", &format!("&scope=openid&claims={claims}"));
     assert!(!pending.is_for(&Subject::new("alice")));
-    let scope = pending.requested_scope().clone();
-    let response = block_on(pending.approve_authentication(alice(), scope)).unwrap();
-    assert!(location_param(&response, "code").is_none());
+    assert!(location_param(&approve(pending, alice()), "code").is_none());
 }
 
 /// OI-08: an essential `acr` the authentication did not achieve →
@@ -673,20 +641,16 @@ fn oi_08_essential_acr() {
     let claims =
         enc(r#"{"id_token":{"acr":{"essential":true,"values":["urn:mace:incommon:iap:silver"]}}}"#);
     let pending = op.pending("rp", &format!("&scope=openid&claims={claims}"));
-    let scope = pending.requested_scope().clone();
     let bronze = alice().with_acr("urn:mace:incommon:iap:bronze");
-    let response = block_on(pending.approve_authentication(bronze.clone(), scope)).unwrap();
-    assert_eq!(
-        location_param(&response, "error").as_deref(),
-        Some("unmet_authentication_requirements")
-    );
+    let response = approve(pending, bronze.clone());
+    assert_location_error(&response, "unmet_authentication_requirements");
     let tokens = op.tokens(
         "rp",
         "&scope=openid&acr_values=urn%3Amace%3Aincommon%3Aiap%3Asilver",
         bronze,
     );
     assert_eq!(
-        op.verify(str_of(&tokens, "id_token"), "rp")["acr"],
+        op.id_claims(&tokens, "rp")["acr"],
         "urn:mace:incommon:iap:bronze"
     );
 }
@@ -699,11 +663,9 @@ fn oi_17_claims_parameter() {
     let claims =
         enc(r#"{"id_token":{"email":{"essential":true}},"userinfo":{"locale":null},"foo":1}"#);
     let tokens = op.tokens("rp", &format!("&scope=openid&claims={claims}"), alice());
-    let id = op.verify(str_of(&tokens, "id_token"), "rp");
+    let id = op.id_claims(&tokens, "rp");
     assert_eq!(id["email"], "alice@example.com");
-    let info: Map<String, Value> =
-        serde_json::from_slice(&op.userinfo(bearer(str_of(&tokens, "access_token"))).body).unwrap();
-    assert_eq!(info["locale"], "en-GB");
+    assert_eq!(op.userinfo_json(&tokens)["locale"], "en-GB");
     for bad in ["{bad", "[]", r#"{"id_token":{"email":true}}"#] {
         let params = redirect(op.authorize("rp", &format!("&scope=openid&claims={}", enc(bad))));
         assert_eq!(param(&params, "error"), Some("invalid_request"), "{bad}");
@@ -739,7 +701,7 @@ fn oi_13_oi_14_oi_15_oi_16_userinfo() {
     let op = op();
     let tokens = op.tokens("rp", "&scope=openid%20email%20phone", alice());
     let access_token = str_of(&tokens, "access_token");
-    let id = op.verify(str_of(&tokens, "id_token"), "rp");
+    let id = op.id_claims(&tokens, "rp");
     let get = op.userinfo(bearer(access_token).with_header("origin", "https://spa.example"));
     assert_eq!(get.status, Status::OK);
     assert_eq!(get.header("content-type"), Some("application/json"));
@@ -764,9 +726,7 @@ fn oi_13_oi_14_oi_15_oi_16_userinfo() {
     assert_eq!(op.userinfo(post).body, get.body);
     // Profile: `updated_at` of the wrong type is withheld.
     let profile = op.tokens("rp", "&scope=openid%20profile", alice());
-    let info: Map<String, Value> =
-        serde_json::from_slice(&op.userinfo(bearer(str_of(&profile, "access_token"))).body)
-            .unwrap();
+    let info = op.userinfo_json(&profile);
     assert_eq!(info["name"], "Alice Liddell");
     assert!(!info.contains_key("updated_at") && !info.contains_key("email"));
     // Failures.
@@ -774,12 +734,7 @@ fn oi_13_oi_14_oi_15_oi_16_userinfo() {
     assert_eq!(none.status, Status::UNAUTHORIZED);
     let unknown = op.userinfo(bearer("unknown-token"));
     assert_eq!(unknown.status, Status::UNAUTHORIZED);
-    assert!(
-        unknown
-            .header("www-authenticate")
-            .unwrap()
-            .contains("invalid_token")
-    );
+    assert!(challenge_of(&unknown).contains("invalid_token"));
     op.clock.advance(Duration::from_secs(7200));
     let expired = op.userinfo(bearer(access_token));
     assert_eq!(expired.status, Status::UNAUTHORIZED);
@@ -836,7 +791,7 @@ fn oi_14_signed_userinfo() {
 fn oi_16_scope_claims_in_the_id_token_on_request() {
     let op = op();
     let tokens = op.tokens("in-token", "&scope=openid%20email", alice());
-    let id = op.verify(str_of(&tokens, "id_token"), "in-token");
+    let id = op.id_claims(&tokens, "in-token");
     assert_eq!(id["email"], "alice@example.com");
     assert_eq!(id["email_verified"], true);
 }
@@ -851,11 +806,8 @@ fn oi_19_pairwise_subjects() {
     let op = op();
     let sub_of = |client: &str| {
         let tokens = op.tokens(client, "&scope=openid", alice());
-        let id = op.verify(str_of(&tokens, "id_token"), client);
-        let info: Map<String, Value> =
-            serde_json::from_slice(&op.userinfo(bearer(str_of(&tokens, "access_token"))).body)
-                .unwrap();
-        assert_eq!(info["sub"], id["sub"], "{client}");
+        let id = op.id_claims(&tokens, client);
+        assert_eq!(op.userinfo_json(&tokens)["sub"], id["sub"], "{client}");
         id["sub"].as_str().unwrap().to_owned()
     };
     let a = sub_of("pw-a");
@@ -1114,9 +1066,9 @@ fn oi_23_end_session_redirects_only_where_registered() {
         );
     }
     // POST, answered with 303.
-    let post = HttpRequest::new(Method::Post)
-        .with_header("content-type", "application/x-www-form-urlencoded")
-        .with_body(format!("id_token_hint={hint}&post_logout_redirect_uri={bye}").into_bytes());
+    let post = post_form(format!(
+        "id_token_hint={hint}&post_logout_redirect_uri={bye}"
+    ));
     let response = block_on(op.server.end_session(&post))
         .unwrap()
         .confirm()
@@ -1142,21 +1094,11 @@ fn ri_05_ri_11_openid_and_resource_together() {
         &format!("&scope=openid%20read&nonce=n-r&resource={}", enc(api)),
         alice(),
     );
-    let id_claims = op.verify(str_of(&tokens, "id_token"), "rp");
+    let id_claims = op.id_claims(&tokens, "rp");
     assert_eq!(id_claims["aud"], "rp");
     assert_eq!(id_claims["nonce"], "n-r");
     let access_token = str_of(&tokens, "access_token");
-    let jwks: jsonwebtoken::jwk::JwkSet =
-        serde_json::from_slice(&block_on(op.keys.jwks(op.clock_now())).unwrap().body).unwrap();
-    let header = jsonwebtoken::decode_header(access_token).unwrap();
-    let jwk = jwks.find(header.kid.as_deref().unwrap()).unwrap();
-    let mut validation = jsonwebtoken::Validation::new(header.alg);
-    validation.set_audience(&[api]);
-    validation.set_issuer(&[ISSUER]);
-    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
-    let claims = jsonwebtoken::decode::<Map<String, Value>>(access_token, &key, &validation)
-        .expect("the resource accepts the access token")
-        .claims;
+    let claims = op.access_claims(access_token, api);
     assert_eq!(claims["aud"], api);
     assert_eq!(claims["sub"], id_claims["sub"]);
     // Restricted to the resource: UserInfo is not its audience.
@@ -1206,13 +1148,7 @@ fn ob_01_ob_06_ob_11_the_openid_flow_logs_one_span_per_call_and_no_secret() {
              &prompt=consent&code_challenge={CHALLENGE}&code_challenge_method=S256",
             enc(Op::redirect_of("rp"))
         );
-        let pending = block_on(
-            op.server
-                .authorize(&HttpRequest::new(Method::Get).with_query(&query)),
-        )
-        .unwrap();
-        let scope = pending.requested_scope().clone();
-        let approved = block_on(pending.approve_authentication(alice(), scope)).unwrap();
+        let approved = approve(op.authorize_query(&query).unwrap(), alice());
         let code = location_param(&approved, "code").unwrap();
         let tokens = ok_json(&op.exchange("rp", &code));
         let (access, refresh, id_token) = (

@@ -124,10 +124,7 @@ fn pk_02_public_client_without_challenge_is_invalid_request() {
 fn pk_03_confidential_clients_need_pkce_unless_exempt() {
     let h = harness();
     let response = redirect_error(h.authorize("response_type=code&client_id=conf"));
-    assert_eq!(
-        location_param(&response, "error").as_deref(),
-        Some("invalid_request")
-    );
+    assert_location_error(&response, "invalid_request");
     assert!(h.authorize("response_type=code&client_id=exempt").is_ok());
     // Only confidential clients can be exempt.
     assert_eq!(

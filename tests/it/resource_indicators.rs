@@ -2,6 +2,7 @@
 //! with JWT access tokens (RFC 9068): `aud`, refresh, and the offline guard (RI-11, PR-06).
 
 use crate::support::authz::*;
+use crate::support::resource::judge;
 use grantflow::guard::GuardRejection;
 use grantflow::*;
 
@@ -35,15 +36,11 @@ fn add_service(h: &Harness, id: &str, configure: impl FnOnce(ClientBuilder) -> C
 }
 
 fn authorize_query(client_id: &str, scope: &str, resources: &[&str]) -> String {
-    let mut query = format!(
+    let query = format!(
         "response_type=code&client_id={client_id}&scope={}&state=s1&{PKCE}",
         enc(scope)
     );
-    for resource in resources {
-        query.push_str("&resource=");
-        query.push_str(&enc(resource));
-    }
-    query
+    with_resources(&query, resources)
 }
 
 fn with_resources(body: &str, resources: &[&str]) -> String {
@@ -102,10 +99,6 @@ fn guard_status(h: &Harness, resource: &str, token: &str) -> u16 {
     status_at(&guard, token, "")
 }
 
-fn bearer(token: &str) -> HttpRequest {
-    HttpRequest::new(Method::Get).with_header("authorization", format!("Bearer {token}"))
-}
-
 /// The status of `token` at `guard`, for `required`.
 fn status_at(guard: &grantflow::guard::BearerGuard, token: &str, required: &str) -> u16 {
     match block_on(guard.check(&bearer(token), &Scope::parse(required).unwrap())) {
@@ -119,6 +112,17 @@ fn cc(h: &Harness, client: &str, body: &str) -> HttpResponse {
     h.token_basic(client, CONF_SECRET, body)
 }
 
+/// A client credentials request of `client` for `read` at `resources`.
+fn cc_read(h: &Harness, client: &str, resources: &[&str]) -> HttpResponse {
+    let body = with_resources("grant_type=client_credentials&scope=read", resources);
+    cc(h, client, &body)
+}
+
+/// The refresh token of a token response.
+fn refresh_token_of(response: &HttpResponse) -> String {
+    json(response)["refresh_token"].as_str().unwrap().to_owned()
+}
+
 #[test]
 fn ri_02_ri_05_repeated_resources_belong_to_the_grant_and_are_shown_at_consent() {
     let h = ri_harness(|b| b);
@@ -130,10 +134,7 @@ fn ri_02_ri_05_repeated_resources_belong_to_the_grant_and_are_shown_at_consent()
     // Any other repeated parameter is still refused.
     let repeated = format!("{}&scope=write", authorize_query("app", "read", &[CAL]));
     let response = redirect_error(h.authorize(&repeated));
-    assert_eq!(
-        location_param(&response, "error").as_deref(),
-        Some("invalid_request")
-    );
+    assert_location_error(&response, "invalid_request");
     // The code stands for exactly those resources.
     let response = h.approve(pending, "alice", "read");
     let code = location_param(&response, "code").unwrap();
@@ -167,27 +168,16 @@ fn ri_01_ri_03_ri_12_bad_resources_at_authorize_are_redirect_invalid_target() {
     }
     // A scope the resource does not define, with it alone, is refused too (RI-03).
     let response = redirect_error(h.authorize(&authorize_query("app", "write", &[CAL])));
-    assert_eq!(
-        location_param(&response, "error").as_deref(),
-        Some("invalid_target")
-    );
+    assert_location_error(&response, "invalid_target");
 }
 
 #[test]
 fn ri_03_a_client_limited_to_some_resources_cannot_name_others() {
     let h = ri_harness(|b| b);
     add_service(&h, "limited", |b| b.allowed_resource(CONTACTS));
-    let refused = cc(
-        &h,
-        "limited",
-        &with_resources("grant_type=client_credentials&scope=read", &[CAL]),
-    );
+    let refused = cc_read(&h, "limited", &[CAL]);
     assert_token_error(&refused, 400, "invalid_target");
-    let ok = cc(
-        &h,
-        "limited",
-        &with_resources("grant_type=client_credentials&scope=read", &[CONTACTS]),
-    );
+    let ok = cc_read(&h, "limited", &[CONTACTS]);
     assert_eq!(ok.status, Status::OK);
 }
 
@@ -201,10 +191,7 @@ fn ri_04_default_resource_or_required_resource() {
     );
     let h = ri_harness(|b| b.require_resource(true));
     let response = redirect_error(h.authorize(&authorize_query("app", "read", &[])));
-    assert_eq!(
-        location_param(&response, "error").as_deref(),
-        Some("invalid_target")
-    );
+    assert_location_error(&response, "invalid_target");
     let response = cc(&h, "cc", "grant_type=client_credentials&scope=read");
     assert_token_error(&response, 400, "invalid_target");
     // Without either, no resource means a token without audience.
@@ -287,11 +274,7 @@ fn ri_07_refresh_narrows_to_granted_resources_and_never_widens() {
 #[test]
 fn ri_08_ri_09_client_credentials_token_is_for_the_named_resource() {
     let h = ri_harness(|b| b);
-    let response = cc(
-        &h,
-        "cc",
-        &with_resources("grant_type=client_credentials&scope=read", &[CAL]),
-    );
+    let response = cc_read(&h, "cc", &[CAL]);
     assert_eq!(response.status, Status::OK);
     let access = json(&response)["access_token"].as_str().unwrap().to_owned();
     assert_eq!(audience(&h, &access), [CAL]);
@@ -330,11 +313,7 @@ fn ri_11_pr_10_the_guard_accepts_only_tokens_for_its_own_resource() {
     let t2 = "https://api.example.com/t2/";
     let h = ri_harness(|b| b.resource(t1).resource(t2));
     let token = |resource: &str| {
-        let response = cc(
-            &h,
-            "cc",
-            &with_resources("grant_type=client_credentials&scope=read", &[resource]),
-        );
+        let response = cc_read(&h, "cc", &[resource]);
         json(&response)["access_token"].as_str().unwrap().to_owned()
     };
     let for_t1 = token(t1);
@@ -343,22 +322,13 @@ fn ri_11_pr_10_the_guard_accepts_only_tokens_for_its_own_resource() {
     assert_eq!(guard_status(&h, "https://api.example.com/t1", &for_t1), 401);
     // A guard without an identifier refuses audience-restricted tokens.
     let bare = h.server.bearer_guard();
-    let request =
-        HttpRequest::new(Method::Get).with_header("authorization", format!("Bearer {for_t1}"));
-    assert!(block_on(bare.check(&request, &Scope::empty())).is_err());
+    assert!(block_on(bare.check(&bearer(&for_t1), &Scope::empty())).is_err());
 }
 
 #[test]
 fn ri_12_invalid_target_at_the_token_endpoint_is_a_400_json_error() {
     let h = ri_harness(|b| b);
-    let response = cc(
-        &h,
-        "cc",
-        &with_resources(
-            "grant_type=client_credentials&scope=read",
-            &["urn:not:registered"],
-        ),
-    );
+    let response = cc_read(&h, "cc", &["urn:not:registered"]);
     assert_token_error(&response, 400, "invalid_target");
     assert_token_headers(&response);
     assert_eq!(h.stored(), 0);
@@ -464,28 +434,6 @@ fn jwt_harness() -> Harness {
     h
 }
 
-/// The claims of `token`, verified by the judge (`jsonwebtoken`) with the server's
-/// published key and `audience`; `exp` is left to the caller (the harness runs in 2023).
-fn judge(h: &Harness, token: &str, audience: &str) -> serde_json::Value {
-    let jwks = block_on(h.server.jwks(&HttpRequest::new(Method::Get))).unwrap();
-    let keys: jsonwebtoken::jwk::JwkSet = serde_json::from_slice(&jwks.body).unwrap();
-    let header = jsonwebtoken::decode_header(token).expect("a JWS");
-    let jwk = keys
-        .find(header.kid.as_deref().expect("a kid"))
-        .expect("a published key");
-    let mut validation = jsonwebtoken::Validation::new(header.alg);
-    validation.set_audience(&[audience]);
-    validation.set_issuer(&[ISSUER]);
-    validation.validate_exp = false;
-    jsonwebtoken::decode::<serde_json::Value>(
-        token,
-        &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(),
-        &validation,
-    )
-    .expect("the judge accepts the token")
-    .claims
-}
-
 fn access_token(response: &HttpResponse) -> String {
     assert_eq!(response.status, Status::OK, "{:?}", json(response));
     json(response)["access_token"].as_str().unwrap().to_owned()
@@ -493,11 +441,7 @@ fn access_token(response: &HttpResponse) -> String {
 
 /// A client credentials access token of `client` for `read` at `resources`.
 fn cc_token(h: &Harness, client: &str, resources: &[&str]) -> String {
-    access_token(&cc(
-        h,
-        client,
-        &with_resources("grant_type=client_credentials&scope=read", resources),
-    ))
+    access_token(&cc_read(h, client, resources))
 }
 
 #[test]
@@ -505,17 +449,17 @@ fn ri_09_ex_07_a_jwt_access_tokens_aud_is_its_resources() {
     let h = jwt_harness();
     // One resource: `aud` is that identifier, a string; introspection says the same.
     let for_cal = cc_token(&h, "cc", &[CAL]);
-    assert_eq!(judge(&h, &for_cal, CAL)["aud"], CAL);
+    assert_eq!(judge(&h.server, &for_cal, CAL)["aud"], CAL);
     assert_eq!(introspect(&h, "rs-cal", &for_cal)["aud"], CAL);
     // Several: an array, in the order named.
     let for_both = cc_token(&h, "multi-aud", &[CAL, CONTACTS]);
     assert_eq!(
-        judge(&h, &for_both, CONTACTS)["aud"],
+        judge(&h.server, &for_both, CONTACTS)["aud"],
         serde_json::json!([CAL, CONTACTS])
     );
     // None: the default audience (RFC 9068 §3), and no audience in the record.
     let plain = cc_token(&h, "cc", &[]);
-    assert_eq!(judge(&h, &plain, DEFAULT_AUD)["aud"], DEFAULT_AUD);
+    assert_eq!(judge(&h.server, &plain, DEFAULT_AUD)["aud"], DEFAULT_AUD);
     assert!(audience(&h, &plain).is_empty());
 }
 
@@ -525,14 +469,11 @@ fn ri_06_ri_07_jwt_access_tokens_narrow_while_the_refresh_token_keeps_the_grant(
     let code = code(&h, "read write", &[CAL, CONTACTS]);
     let response = exchange(&h, &code, &[CAL]);
     let access = access_token(&response);
-    let claims = judge(&h, &access, CAL);
+    let claims = judge(&h.server, &access, CAL);
     assert_eq!(claims["aud"], CAL);
     // CAL understands only `read`.
     assert_eq!(claims["scope"], "read");
-    let refresh_token = json(&response)["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let refresh_token = refresh_token_of(&response);
     assert_eq!(
         refresh_token.split('.').count(),
         1,
@@ -544,23 +485,17 @@ fn ri_06_ri_07_jwt_access_tokens_narrow_while_the_refresh_token_keeps_the_grant(
     // The other granted resource, then back: each access token for one of them, the
     // rotated refresh token still for both, with the whole scope.
     let response = refresh(&h, &refresh_token, &[CONTACTS]);
-    let claims = judge(&h, &access_token(&response), CONTACTS);
+    let claims = judge(&h.server, &access_token(&response), CONTACTS);
     assert_eq!(claims["aud"], CONTACTS);
     assert_eq!(claims["scope"], "read write");
-    let rotated = json(&response)["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let rotated = refresh_token_of(&response);
     let kept = h.record(&rotated).unwrap();
     assert_eq!(kept.audience.iter().collect::<Vec<_>>(), [CAL, CONTACTS]);
     assert_eq!(kept.scope.as_str(), "read write");
     let response = refresh(&h, &rotated, &[CAL]);
-    assert_eq!(judge(&h, &access_token(&response), CAL)["aud"], CAL);
+    assert_eq!(judge(&h.server, &access_token(&response), CAL)["aud"], CAL);
     // Widening stays refused.
-    let rotated = json(&response)["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let rotated = refresh_token_of(&response);
     let widened = refresh(&h, &rotated, &["https://unknown.example/"]);
     assert_token_error(&widened, 400, "invalid_target");
 }
@@ -676,10 +611,5 @@ fn pr_06_the_offline_guard_points_to_its_metadata() {
     let refused = block_on(remote.check(&HttpRequest::new(Method::Get), &Scope::empty()))
         .unwrap_err()
         .into_response();
-    assert!(
-        refused
-            .header("www-authenticate")
-            .unwrap()
-            .contains(&pointer)
-    );
+    assert!(challenge_of(&refused).contains(&pointer));
 }

@@ -34,10 +34,6 @@ fn refusal(guard: &BearerGuard, request: &HttpRequest, required: &str) -> HttpRe
     }
 }
 
-fn bearer(token: &str) -> HttpRequest {
-    HttpRequest::new(Method::Get).with_header("authorization", format!("Bearer {token}"))
-}
-
 #[test]
 fn pr_01_pr_02_the_document_says_what_the_guard_does() {
     let h = harness_with(|b| b.resource(MCP));
@@ -231,12 +227,7 @@ fn pr_06_every_401_and_403_challenge_points_to_the_metadata() {
     let token = json(&response)["access_token"].as_str().unwrap().to_owned();
     let forbidden = refusal(&guard, &bearer(&token), "admin");
     assert_eq!(forbidden.status.as_u16(), 403);
-    assert!(
-        forbidden
-            .header("www-authenticate")
-            .unwrap()
-            .contains(&pointer)
-    );
+    assert!(challenge_of(&forbidden).contains(&pointer));
     // The token for this resource passes.
     assert!(block_on(guard.check(&bearer(&token), &Scope::parse("read").unwrap())).is_ok());
     // A malformed request is 400 without the pointer.
@@ -245,20 +236,11 @@ fn pr_06_every_401_and_403_challenge_points_to_the_metadata() {
         .with_header("authorization", "Bearer b");
     let bad = refusal(&guard, &twice, "");
     assert_eq!(bad.status.as_u16(), 400);
-    assert!(
-        !bad.header("www-authenticate")
-            .unwrap()
-            .contains("resource_metadata")
-    );
+    assert!(!challenge_of(&bad).contains("resource_metadata"));
     // A guard without published metadata sends no pointer.
     let quiet = h.server.bearer_guard().resource(MCP).unwrap();
     let none = refusal(&quiet, &HttpRequest::new(Method::Get), "");
-    assert!(
-        !none
-            .header("www-authenticate")
-            .unwrap()
-            .contains("resource_metadata")
-    );
+    assert!(!challenge_of(&none).contains("resource_metadata"));
 }
 
 #[test]

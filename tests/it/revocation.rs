@@ -220,8 +220,7 @@ fn rv_06_revoking_refresh_token_revokes_the_grants_access_tokens() {
     assert!(h.is_active(&other_refresh));
     // And the bearer guard refuses the access token at once.
     let guard = h.server.bearer_guard();
-    let request =
-        HttpRequest::new(Method::Get).with_header("authorization", format!("Bearer {access}"));
+    let request = bearer(&access);
     let scope = grantflow::Scope::parse("read").unwrap();
     let denied = block_on(guard.check(&request, &scope))
         .unwrap_err()
@@ -287,8 +286,7 @@ async fn rv_06_concurrent_revocation_and_use_stay_consistent() {
         }
         let server = h.server.clone();
         tasks.push(tokio::spawn(async move {
-            let request = HttpRequest::new(Method::Get)
-                .with_header("authorization", format!("Bearer {access}"));
+            let request = bearer(&access);
             let scope = grantflow::Scope::parse("read").unwrap();
             // Either outcome is fine while the revocation races; it must not fail.
             match server.bearer_guard().check(&request, &scope).await {

@@ -12,6 +12,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use crate::support::harness::json as body;
+use crate::support::harness::post_form as form;
 use crate::support::hostile::*;
 use async_trait::async_trait;
 use grantflow::authorize::AuthorizeError;
@@ -275,20 +277,19 @@ fn recorded() -> Recorded {
     }
 }
 
-fn form(body: &str) -> HttpRequest {
-    HttpRequest::new(Method::Post)
-        .with_header("content-type", "application/x-www-form-urlencoded")
-        .with_body(body.to_owned())
-}
-
 fn basic(request: HttpRequest, id: &str, secret: &str) -> HttpRequest {
     use base64::Engine as _;
     let value = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
     request.with_header("authorization", format!("Basic {value}"))
 }
 
-fn body(response: &HttpResponse) -> serde_json::Value {
-    serde_json::from_slice(&response.body).unwrap()
+/// A password grant request of `conf` for alice with password `p`.
+fn password(p: &str) -> HttpRequest {
+    basic(
+        form(format!("grant_type=password&username=alice&password={p}")),
+        CONF.0,
+        CONF.1,
+    )
 }
 
 fn string(value: &serde_json::Value, name: &str) -> String {
@@ -317,7 +318,7 @@ fn every_flow(r: &Recorded) -> Vec<String> {
         CONF.1,
     ));
     let cc = string(&body(&response), "access_token");
-    let response = token(&form(&format!(
+    let response = token(&form(format!(
         "grant_type=client_credentials&scope=read&client_id={}&client_secret={}",
         POST.0, POST.1
     )));
@@ -347,28 +348,28 @@ fn every_flow(r: &Recorded) -> Vec<String> {
     let redirect =
         block_on(authorize.approve(Subject::new("alice"), Scope::parse("read").unwrap())).unwrap();
     let code2 = code_of(&redirect);
-    let tokens2 = body(&token(&form(&format!(
+    let tokens2 = body(&token(&form(format!(
         "grant_type=authorization_code&code={code2}&code_verifier={VERIFIER}\
          &client_id={SPA}&redirect_uri=http%3A%2F%2F127.0.0.1%3A5000%2Fcb"
     ))));
     let refresh2 = string(&tokens2, "refresh_token");
-    let rotated = body(&token(&form(&format!(
+    let rotated = body(&token(&form(format!(
         "grant_type=refresh_token&refresh_token={refresh2}&client_id={SPA}"
     ))));
     let (access3, refresh3) = (
         string(&rotated, "access_token"),
         string(&rotated, "refresh_token"),
     );
-    token(&form(&format!(
+    token(&form(format!(
         "grant_type=refresh_token&refresh_token={refresh2}&client_id={SPA}"
     )));
     // Device grant: request, verification, approval, polls, replay.
     let device = body(
-        &block_on(s.device_authorization(&form(&format!("client_id={SPA}&scope=read")))).unwrap(),
+        &block_on(s.device_authorization(&form(format!("client_id={SPA}&scope=read")))).unwrap(),
     );
     let device_code = string(&device, "device_code");
     let user_code = string(&device, "user_code");
-    let poll = form(&format!(
+    let poll = form(format!(
         "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code\
          &device_code={device_code}&client_id={SPA}"
     ));
@@ -383,13 +384,6 @@ fn every_flow(r: &Recorded) -> Vec<String> {
     let device_access = string(&device_tokens, "access_token");
     token(&poll);
     // Password grant: a wrong and a right password.
-    let password = |p: &str| {
-        basic(
-            form(&format!("grant_type=password&username=alice&password={p}")),
-            CONF.0,
-            CONF.1,
-        )
-    };
     token(&password("wrong-password-Xq"));
     let password_tokens = body(&token(&password("correct+horse")));
     secrets.push("wrong-password-Xq".to_owned());
@@ -399,13 +393,13 @@ fn every_flow(r: &Recorded) -> Vec<String> {
         CONF.0,
         "wrong-secret-Basic",
     ));
-    token(&form(&format!(
+    token(&form(format!(
         "grant_type=client_credentials&client_id={}&client_secret=wrong-secret-Body",
         POST.0
     )));
     secrets.extend(["wrong-secret-Basic", "wrong-secret-Body"].map(str::to_owned));
     // Introspection, the bearer guard, revocation.
-    let introspect = |token: &str| basic(form(&format!("token={token}")), RS.0, RS.1);
+    let introspect = |token: &str| basic(form(format!("token={token}")), RS.0, RS.1);
     block_on(s.introspect(&introspect(&cc))).unwrap();
     block_on(s.introspect(&introspect("unknown-token-Qz"))).unwrap();
     let bearer = HttpRequest::new(Method::Get).with_header(
@@ -413,7 +407,7 @@ fn every_flow(r: &Recorded) -> Vec<String> {
         format!("Bearer {}", string(&password_tokens, "access_token")),
     );
     assert!(block_on(s.bearer_guard().check(&bearer, &Scope::empty())).is_ok());
-    let revoke = |token: &str| form(&format!("token={token}&client_id={SPA}"));
+    let revoke = |token: &str| form(format!("token={token}&client_id={SPA}"));
     block_on(s.revoke(&revoke(&refresh3))).unwrap();
     block_on(s.revoke(&revoke("unknown-token-Qz"))).unwrap();
     secrets.extend([
@@ -516,7 +510,7 @@ fn er_05_no_response_or_error_carries_a_presented_secret() {
         responses.push(block_on(s.introspect(&basic(form(&body), RS.0, secret))).unwrap());
         responses.push(block_on(s.device_authorization(&form(&body))).unwrap());
         let guard = s.bearer_guard().form_body_tokens(true);
-        let request = form(&format!("{name}={secret}"))
+        let request = form(format!("{name}={secret}"))
             .with_header("authorization", format!("Bearer {secret}"));
         responses.push(
             block_on(guard.check(&request, &Scope::empty()))
@@ -599,13 +593,6 @@ fn te_10_pw_03_default_guards_throttle_secret_and_password_guessing() {
     // PW-03: 20 wrong passwords for one user are throttled (the checklist's test), then
     // the right password is refused too. A fresh server: `conf` itself is throttled above.
     let server = default_guards();
-    let password = |p: &str| {
-        basic(
-            form(&format!("grant_type=password&username=alice&password={p}")),
-            CONF.0,
-            CONF.1,
-        )
-    };
     let mut statuses = Vec::new();
     for n in 0..20 {
         let response = block_on(server.token(&password(&format!("guess-{n}")))).unwrap();

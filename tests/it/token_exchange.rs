@@ -4,7 +4,7 @@
 //! independent JOSE library).
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use grantflow::grant::{
@@ -152,10 +152,6 @@ impl Tx {
     fn idp_jwt(&self, claims: Value) -> String {
         sign(&self.idp_key, IDP, claims, self.h.now())
     }
-}
-
-fn secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).unwrap().as_secs()
 }
 
 /// A JWT signed by `jsonwebtoken` with `key`, claims over the defaults.
@@ -730,8 +726,7 @@ fn tx_11_jwt_access_tokens_carry_the_nested_act_chain() {
     );
     // TX-12 at a resource server verifying offline: the current actor, and the chain apart.
     let guard = block_on(t.h.server.jwt_bearer_guard("https://default.example")).unwrap();
-    let request = grantflow::HttpRequest::new(grantflow::Method::Get)
-        .with_header("authorization", format!("Bearer {by_c}"));
+    let request = bearer(&by_c);
     let info = block_on(guard.check(&request, &Scope::parse("read").unwrap())).unwrap();
     assert_eq!(info.actor().map(|a| a.subject), Some("svc-c"));
     assert_eq!(info.actor_chain().count(), 3);
@@ -765,8 +760,7 @@ fn tx_11_the_actor_token_subject_is_the_actor() {
 fn tx_12_the_guard_exposes_the_current_actor_and_the_chain_apart() {
     let t = tx();
     let by_c = chain_of_three(&t);
-    let request = grantflow::HttpRequest::new(grantflow::Method::Get)
-        .with_header("authorization", format!("Bearer {by_c}"));
+    let request = bearer(&by_c);
     let info = block_on(
         t.h.server
             .bearer_guard()

@@ -251,6 +251,33 @@ impl Demo {
         self.send(request).await
     }
 
+    /// `POST /token` with a form body and no Basic credentials.
+    pub async fn post_token(&self, fields: &[(&str, &str)]) -> Reply {
+        self.post_form("/token", None, fields).await
+    }
+
+    /// `demo-spa` redeems `code` with `verifier` at `/token`.
+    pub async fn spa_code_exchange(&self, code: &str, verifier: &str) -> Reply {
+        self.post_token(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", SPA_REDIRECT),
+            ("client_id", "demo-spa"),
+            ("code_verifier", verifier),
+        ])
+        .await
+    }
+
+    /// `demo-spa` presents `refresh_token` at `/token`.
+    pub async fn spa_refresh(&self, refresh_token: &str) -> Reply {
+        self.post_token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", "demo-spa"),
+        ])
+        .await
+    }
+
     /// Sends a request built on [`Self::http`].
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
         let response = request.send().await.expect("the server answers");
@@ -398,6 +425,11 @@ impl Reply {
     }
 
     /// The body as JSON.
+    /// The `WWW-Authenticate` challenge, or an empty string.
+    pub fn challenge(&self) -> &str {
+        self.header("www-authenticate").unwrap_or("")
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }

@@ -42,6 +42,13 @@ pub fn t0() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(START)
 }
 
+/// `time` in whole seconds since the epoch, as JWT claims count it.
+pub fn secs(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+}
+
 /// Drives a future that never waits on I/O (the memory stores never return `Pending`).
 pub fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
@@ -261,6 +268,11 @@ pub fn post_form(body: impl AsRef<[u8]>) -> HttpRequest {
         .with_body(body.as_ref().to_vec())
 }
 
+/// A `GET` with `Authorization: Bearer <token>`.
+pub fn bearer(token: &str) -> HttpRequest {
+    HttpRequest::new(Method::Get).with_header("authorization", format!("Bearer {token}"))
+}
+
 // ---------------------------------------------------------------------------------------
 // Responses
 // ---------------------------------------------------------------------------------------
@@ -269,6 +281,12 @@ pub fn post_form(body: impl AsRef<[u8]>) -> HttpRequest {
 #[track_caller]
 pub fn json(response: &HttpResponse) -> Value {
     serde_json::from_slice(&response.body).expect("a JSON body")
+}
+
+/// The response's `WWW-Authenticate` challenge; fails the test if it has none.
+#[track_caller]
+pub fn challenge_of(response: &HttpResponse) -> &str {
+    response.header("www-authenticate").expect("a challenge")
 }
 
 /// Whether `s` uses only the `error` / `error_description` characters of RFC 6749 §5.2

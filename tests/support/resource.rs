@@ -19,6 +19,27 @@ use serde_json::Value;
 pub use super::harness::is_er02 as is_error_text;
 pub use super::harness::*;
 
+/// Verifies `token` with the judge (`jsonwebtoken`) and the key its `kid` names in the
+/// server's JWK Set, for `audience`; returns the claims. The judge checks `exp` against the
+/// system clock and the test servers run in 2023: the times are left to the caller.
+pub fn judge(server: &Server, token: &str, audience: &str) -> Value {
+    let jwks = block_on(server.jwks(&HttpRequest::new(Method::Get))).expect("a JWK Set");
+    let keys: jsonwebtoken::jwk::JwkSet = serde_json::from_slice(&jwks.body).expect("JSON");
+    let header = jsonwebtoken::decode_header(token).expect("a JWS header");
+    let jwk = keys
+        .find(header.kid.as_deref().expect("a kid"))
+        .expect("the kid names a published key");
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.set_audience(&[audience]);
+    validation.set_issuer(&[ISSUER]);
+    validation.validate_exp = false;
+    validation.set_required_spec_claims(&["iss", "aud", "sub", "exp"]);
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).expect("a usable JWK");
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .expect("the judge accepts the token")
+        .claims
+}
+
 /// The harness of the resource side suites: [`registry`], [`TTL`] and [`UserGrant`].
 pub type Harness = super::harness::Harness<Resource>;
 

@@ -135,29 +135,16 @@ mod tests {
     #[test]
     fn dg_11_final_states_come_before_slow_down() {
         let exp = at(100);
-        assert_eq!(
-            code(check_poll(PollState::Redeemed, exp, true, at(1))),
-            "invalid_grant"
-        );
-        assert_eq!(
-            code(check_poll(PollState::Denied, exp, true, at(1))),
-            "access_denied"
-        );
-        assert_eq!(
-            code(check_poll(PollState::Pending, exp, true, at(100))),
-            "expired_token"
-        );
-        assert_eq!(
-            code(check_poll(PollState::Approved, exp, true, at(1))),
-            "slow_down"
-        );
-        assert_eq!(
-            code(check_poll(PollState::Pending, exp, false, at(1))),
-            "authorization_pending"
-        );
-        assert_eq!(
-            code(check_poll(PollState::Approved, exp, false, at(1))),
-            "ok"
-        );
+        for (state, too_fast, now, error) in [
+            (PollState::Redeemed, true, 1, "invalid_grant"),
+            (PollState::Denied, true, 1, "access_denied"),
+            (PollState::Pending, true, 100, "expired_token"),
+            (PollState::Approved, true, 1, "slow_down"),
+            (PollState::Pending, false, 1, "authorization_pending"),
+            (PollState::Approved, false, 1, "ok"),
+        ] {
+            let outcome = code(check_poll(state, exp, too_fast, at(now)));
+            assert_eq!(outcome, error, "{state:?}, too fast: {too_fast}");
+        }
     }
 }

@@ -190,18 +190,10 @@ mod tests {
         let store = MemoryCodeStore::new();
         let g = grant(0);
         block_on(store.insert(TokenHash::of("c1"), g.clone())).unwrap();
-        assert_eq!(
-            block_on(store.redeem(&TokenHash::of("c1"))).unwrap(),
-            Redemption::Redeemed(g.clone())
-        );
-        assert_eq!(
-            block_on(store.redeem(&TokenHash::of("c1"))).unwrap(),
-            Redemption::AlreadyUsed(g)
-        );
-        assert_eq!(
-            block_on(store.redeem(&TokenHash::of("nope"))).unwrap(),
-            Redemption::NotFound
-        );
+        let redeem = |code: &str| block_on(store.redeem(&TokenHash::of(code))).unwrap();
+        assert_eq!(redeem("c1"), Redemption::Redeemed(g.clone()));
+        assert_eq!(redeem("c1"), Redemption::AlreadyUsed(g));
+        assert_eq!(redeem("nope"), Redemption::NotFound);
     }
 
     #[test]

@@ -357,19 +357,11 @@ mod tests {
     #[test]
     fn user_code_is_unique_among_live_requests() {
         let store = MemoryDeviceStore::new();
-        assert_eq!(
-            block_on(store.insert(hash(1), record("BCDF", 0, 10))).unwrap(),
-            DeviceInsert::Inserted
-        );
-        assert_eq!(
-            block_on(store.insert(hash(2), record("BCDF", 5, 10))).unwrap(),
-            DeviceInsert::UserCodeTaken
-        );
+        let insert = |n, created| block_on(store.insert(hash(n), record("BCDF", created, 10)));
+        assert_eq!(insert(1, 0).unwrap(), DeviceInsert::Inserted);
+        assert_eq!(insert(2, 5).unwrap(), DeviceInsert::UserCodeTaken);
         // Once the holder expired the code is free again; the old record stays for late polls.
-        assert_eq!(
-            block_on(store.insert(hash(3), record("BCDF", 10, 10))).unwrap(),
-            DeviceInsert::Inserted
-        );
+        assert_eq!(insert(3, 10).unwrap(), DeviceInsert::Inserted);
         assert_eq!(
             block_on(store.find_by_user_code("BCDF"))
                 .unwrap()
@@ -383,11 +375,9 @@ mod tests {
     fn state_changes_are_compare_and_set() {
         let store = MemoryDeviceStore::new();
         block_on(store.insert(hash(1), record("BCDF", 0, 100))).unwrap();
+        let redeem = |client: &ClientId| block_on(store.redeem(&hash(1), client)).unwrap();
         // Not approved yet: nothing to redeem.
-        assert_eq!(
-            block_on(store.redeem(&hash(1), &tv())).unwrap(),
-            DeviceRedemption::NotApproved
-        );
+        assert_eq!(redeem(&tv()), DeviceRedemption::NotApproved);
         let approve = DeviceDecision::Approve {
             subject: Subject::new("alice"),
             scope: Scope::parse("a").unwrap(),
@@ -399,17 +389,13 @@ mod tests {
         assert!(!block_on(store.decide(&hash(1), DeviceDecision::Deny, at(2))).unwrap());
         // Another client cannot redeem it.
         let other = ClientId::new("other").unwrap();
-        assert_eq!(
-            block_on(store.redeem(&hash(1), &other)).unwrap(),
-            DeviceRedemption::NotApproved
-        );
-        let DeviceRedemption::Redeemed(before) = block_on(store.redeem(&hash(1), &tv())).unwrap()
-        else {
+        assert_eq!(redeem(&other), DeviceRedemption::NotApproved);
+        let DeviceRedemption::Redeemed(before) = redeem(&tv()) else {
             panic!("first redemption must succeed")
         };
         assert!(matches!(before.state, DeviceState::Approved { .. }));
         assert_eq!(
-            block_on(store.redeem(&hash(1), &tv())).unwrap(),
+            redeem(&tv()),
             DeviceRedemption::AlreadyRedeemed {
                 grant_id: before.grant_id
             }

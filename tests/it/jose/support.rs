@@ -43,9 +43,7 @@ pub fn before(seconds: u64) -> SystemTime {
 }
 
 /// Seconds since the epoch, as a JWT NumericDate.
-pub fn secs(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH).unwrap().as_secs()
-}
+pub use crate::support::harness::secs;
 
 pub fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
