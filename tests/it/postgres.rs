@@ -389,6 +389,8 @@ pub(crate) mod pg {
             .device_store(b.devices())
             .client_registry(a.clients())
             .client_registry(b.clients())
+            .registration_store(a.clients())
+            .registration_store(b.clients())
             .attempt_limiter(a.attempt_limiter(10, LIMITER_WINDOW), 10, LIMITER_WINDOW)
             .attempt_limiter(b.attempt_limiter(10, LIMITER_WINDOW), 10, LIMITER_WINDOW);
         #[cfg(feature = "jwt")]
