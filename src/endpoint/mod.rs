@@ -9,6 +9,7 @@ pub(crate) mod introspect;
 #[cfg(feature = "jwt")]
 pub(crate) mod jwks;
 pub(crate) mod par;
+pub(crate) mod registration;
 pub(crate) mod revoke;
 pub(crate) mod token;
 
