@@ -97,6 +97,29 @@ async fn handle(
     to_actix(response)
 }
 
+/// The adapter for a client's configuration endpoint, named by the path's `client_id`.
+async fn configure_client(
+    app: web::Data<DemoApp>,
+    client_id: web::Path<String>,
+    request: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> actix_web::HttpResponse {
+    let read = async {
+        match payload.to_bytes_limited(demo::BODY_LIMIT).await {
+            Ok(Ok(body)) => Ok(body),
+            Ok(Err(_)) | Err(_) => Err(()),
+        }
+    };
+    let response = match app.read_body(Route::Register, read).await {
+        Ok(body) => {
+            app.client_configuration(&client_id, to_grantflow(&request, body.to_vec()))
+                .await
+        }
+        Err(refusal) => refusal,
+    };
+    to_actix(response)
+}
+
 /// The bearer guard as an actix-web middleware, what grantflow's tower `BearerLayer` is for
 /// axum and hyper: the wrapped route runs only for a token with the demo API's scope, and
 /// finds the token's `TokenInfo` in the request extensions (`web::ReqData`). Refusals get
@@ -167,6 +190,11 @@ pub(crate) async fn serve(
                 web::route().to(move |app, request, payload| handle(app, route, request, payload)),
             );
         }
+        // Each registered client's configuration endpoint (RFC 7592).
+        service = service.route(
+            &format!("{}{{client_id}}", demo::CLIENT_CONFIGURATION_PREFIX),
+            web::route().to(configure_client),
+        );
         // A route of the host's own, guarded by the middleware rather than the demo app.
         service = service.service(
             web::resource("/api/whoami")
