@@ -574,17 +574,7 @@ fn json_body(
 
 /// `application/json`, case-insensitive, with an optional `charset` that must be UTF-8.
 fn is_json_content_type(value: Option<&str>) -> bool {
-    let Some(value) = value else { return false };
-    let mut parts = value.split(';');
-    let media_type = parts.next().unwrap_or("").trim();
-    media_type.eq_ignore_ascii_case("application/json")
-        && parts.all(|parameter| match parameter.split_once('=') {
-            Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
-                value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
-            }
-            Some(_) => true,
-            None => parameter.trim().is_empty(),
-        })
+    super::is_utf8_media_type(value, "application/json")
 }
 
 /// The `client_id`s this module generates: a unit property, checked here.

@@ -439,10 +439,7 @@ impl RegistrationStore for PgClientRegistry {
         registration: Registration,
         token: TokenHash,
     ) -> Result<Creation, StorageError> {
-        storable(&registration.client).map_err(|e| match e {
-            Error::Storage(e) => e,
-            other => StorageError::new(other),
-        })?;
+        storable(&registration.client).map_err(into_storage)?;
         const CREATE: &str = concat!(
             "INSERT INTO grantflow_clients (",
             columns!(),
@@ -487,10 +484,7 @@ impl RegistrationStore for PgClientRegistry {
     ) -> Result<Option<Registration>, StorageError> {
         let row = match replacement {
             Some(replacement) => {
-                storable(&replacement.client).map_err(|e| match e {
-                    Error::Storage(e) => e,
-                    other => StorageError::new(other),
-                })?;
+                storable(&replacement.client).map_err(into_storage)?;
                 const REPLACE: &str = concat!(
                     "UPDATE grantflow_clients SET ",
                     assignments!(),
@@ -535,14 +529,18 @@ impl RegistrationStore for PgClientRegistry {
     }
 }
 
+/// An [`Error`] of this registry as the [`StorageError`] a store trait returns.
+fn into_storage(error: Error) -> StorageError {
+    match error {
+        Error::Storage(e) => e,
+        other => StorageError::new(other),
+    }
+}
+
 #[cfg(feature = "testing")]
 #[async_trait]
 impl crate::testing::ClientRegistrar for PgClientRegistry {
     async fn register(&self, client: Client) -> Result<(), StorageError> {
-        match self.insert(&client).await {
-            Ok(()) => Ok(()),
-            Err(Error::Storage(e)) => Err(e),
-            Err(other) => Err(StorageError::new(other)),
-        }
+        self.insert(&client).await.map_err(into_storage)
     }
 }
