@@ -192,7 +192,7 @@ impl Server {
         let client_id = generate_client_id(random);
         let secret = needs_secret(metadata.token_endpoint_auth_method())
             .then(|| ClientSecret::generate_with(random));
-        let mut builder = metadata.client_builder(&client_id)?;
+        let mut builder = metadata.client_builder(&client_id)?.self_registered(true);
         if let Some(secret) = &secret {
             builder = builder.secret(secret);
         }
@@ -328,7 +328,9 @@ impl Server {
             now: self.now(),
         };
         self.admit(policy, &admission, false).await?;
-        let mut builder = metadata.client_builder(client.id().as_str())?;
+        let mut builder = metadata
+            .client_builder(client.id().as_str())?
+            .self_registered(true);
         let mut secret = None;
         if needs_secret(metadata.token_endpoint_auth_method()) {
             if client.secret_hashes().is_empty() {

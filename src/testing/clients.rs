@@ -41,6 +41,7 @@ fn same(a: &Client, b: &Client) -> bool {
         && a.tos_uri() == b.tos_uri()
         && a.policy_uri() == b.policy_uri()
         && a.contacts().eq(b.contacts())
+        && a.is_self_registered() == b.is_self_registered()
         && same_keys(a, b)
 }
 

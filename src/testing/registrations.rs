@@ -17,6 +17,7 @@ fn client(id: &str, name: &str) -> Result<Arc<Client>, String> {
         .grant_type(GrantType::AUTHORIZATION_CODE)
         .name(name)
         .logo_uri("https://app.example.com/logo.png")
+        .self_registered(true)
         .build()
         .map(Arc::new)
         .map_err(|e| e.to_string())

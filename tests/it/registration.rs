@@ -358,6 +358,15 @@ fn dr_08_display_urls_are_https_and_reach_the_consent_page() {
         ))
         .expect("a registered client is authorized");
     assert_eq!(pending.client().name(), Some("Example App"));
+    // Consent marks it: it registered itself, its name and logo are self-asserted.
+    assert!(pending.is_unregistered_client() && pending.client().is_self_registered());
+    let fixture = h
+        .authorize(&format!(
+            "response_type=code&client_id=app&scope=read&{}",
+            crate::support::authz::PKCE
+        ))
+        .expect("a fixture client");
+    assert!(!fixture.is_unregistered_client());
     assert_eq!(
         pending.client().logo_uri(),
         Some("https://app.example.net/logo.png")

@@ -296,7 +296,7 @@ type DisplaySetter = fn(ClientBuilder, &str) -> ClientBuilder;
 
 /// Rebuilds a client through [`ClientBuilder`](crate::ClientBuilder), so a stored
 /// registration passes the same validation as a new one.
-fn client_from_row(row: &PgRow) -> Result<Client, StorageError> {
+fn client_from_row(row: &PgRow, self_registered: bool) -> Result<Client, StorageError> {
     let get = |e: sqlx::Error| storage_error(e);
     let id: String = row.try_get(0).map_err(get)?;
     let client_type = match row.try_get::<&str, _>(1).map_err(get)? {
@@ -305,7 +305,9 @@ fn client_from_row(row: &PgRow) -> Result<Client, StorageError> {
         _ => return Err(corrupt("client type")),
     };
     let method = auth_method(row.try_get(2).map_err(get)?).ok_or(corrupt("auth method"))?;
-    let mut builder = Client::builder(&id, client_type).auth_method(method);
+    let mut builder = Client::builder(&id, client_type)
+        .auth_method(method)
+        .self_registered(self_registered);
     for hash in row.try_get::<Vec<Vec<u8>>, _>(3).map_err(get)? {
         builder = builder.secret_hash(token_hash(&hash)?);
     }
@@ -402,15 +404,18 @@ impl ClientRegistry for PgClientRegistry {
         const FIND: &str = concat!(
             "SELECT ",
             columns!(),
-            " FROM grantflow_clients WHERE client_id = $1"
+            ", registration_token_hash IS NOT NULL FROM grantflow_clients WHERE client_id = $1"
         );
         let row = sqlx::query(FIND)
             .bind(client_id.as_str())
             .fetch_optional(&self.pool)
             .await
             .map_err(storage_error)?;
-        row.map(|row| client_from_row(&row).map(Arc::new))
-            .transpose()
+        row.map(|row| {
+            let self_registered: bool = row.try_get(33).map_err(storage_error)?;
+            client_from_row(&row, self_registered).map(Arc::new)
+        })
+        .transpose()
     }
 }
 
@@ -418,7 +423,7 @@ impl ClientRegistry for PgClientRegistry {
 /// `registered_ns`.
 fn registration_from_row(row: &PgRow) -> Result<Registration, StorageError> {
     const METADATA: usize = 33;
-    let client = client_from_row(row)?;
+    let client = client_from_row(row, true)?;
     let metadata: Option<String> = row.try_get(METADATA).map_err(storage_error)?;
     let registered: Option<i64> = row.try_get(METADATA + 1).map_err(storage_error)?;
     match (metadata, registered) {
