@@ -24,8 +24,10 @@ fn _obj(
     _: &dyn TokenIssuer,
     _: &dyn Clock,
     _: &dyn GrantHandler,
-    _: &dyn grantflow::store::RegistrationStore,
-    _: &dyn grantflow::registration::RegistrationPolicy,
+    _: (
+        &dyn grantflow::store::RegistrationStore,
+        &dyn grantflow::registration::RegistrationPolicy,
+    ),
 ) {
 }
 
