@@ -77,12 +77,7 @@ async fn handle(
     request: actix_web::HttpRequest,
     payload: web::Payload,
 ) -> actix_web::HttpResponse {
-    let read = async {
-        match payload.to_bytes_limited(demo::BODY_LIMIT).await {
-            Ok(Ok(body)) => Ok(body),
-            Ok(Err(_)) | Err(_) => Err(()),
-        }
-    };
+    let read = read_limited(payload);
     // A connection that is not TCP (a Unix socket) has no address; they share one key.
     let peer = request
         .peer_addr()
@@ -97,6 +92,14 @@ async fn handle(
     to_actix(response)
 }
 
+/// The request body, up to [`demo::BODY_LIMIT`]; `Err` when it is longer or broke off.
+async fn read_limited(payload: web::Payload) -> Result<web::Bytes, ()> {
+    match payload.to_bytes_limited(demo::BODY_LIMIT).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(_)) | Err(_) => Err(()),
+    }
+}
+
 /// The adapter for a client's configuration endpoint, named by the path's `client_id`.
 async fn configure_client(
     app: web::Data<DemoApp>,
@@ -104,12 +107,7 @@ async fn configure_client(
     request: actix_web::HttpRequest,
     payload: web::Payload,
 ) -> actix_web::HttpResponse {
-    let read = async {
-        match payload.to_bytes_limited(demo::BODY_LIMIT).await {
-            Ok(Ok(body)) => Ok(body),
-            Ok(Err(_)) | Err(_) => Err(()),
-        }
-    };
+    let read = read_limited(payload);
     let response = match app.read_body(Route::Register, read).await {
         Ok(body) => {
             app.client_configuration(&client_id, to_grantflow(&request, body.to_vec()))
