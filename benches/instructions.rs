@@ -17,7 +17,8 @@
 //! server with its own resource identifier, checking one of a thousand live access tokens
 //! restricted to that resource. See `benches/README.md` for the figures.
 //! With the argument `sink`, the client credentials server has an audit sink that does
-//! nothing, and its delivery task runs after each request.
+//! nothing, and its delivery task runs after each request. `registration` registers a
+//! public client per request (open registration, a registry bounded far above the count).
 
 #![allow(missing_docs, reason = "a benchmark binary")]
 
@@ -65,6 +66,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(1000);
     if std::env::args().any(|arg| arg == "guard") {
         return guard(requests);
+    }
+    if std::env::args().any(|arg| arg == "registration") {
+        return registration(requests);
     }
     let sink = std::env::args().any(|arg| arg == "sink");
     let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
@@ -160,5 +164,31 @@ fn guard(requests: usize) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     println!("{requests} bearer guard checks");
+    Ok(())
+}
+
+/// `requests` dynamic client registrations of a public client.
+fn registration(requests: usize) -> Result<(), Box<dyn std::error::Error>> {
+    use grantflow::limiter::MemoryAttemptLimiter;
+    use grantflow::registration::OpenRegistration;
+    let clients = Arc::new(MemoryClientRegistry::new().with_registration_limit(usize::MAX));
+    let limiter = MemoryAttemptLimiter::new(u32::MAX, Duration::from_secs(3600));
+    let server = Server::builder(
+        "https://as.example.com",
+        clients.clone(),
+        Arc::new(MemoryTokenStore::new()),
+    )
+    .client_registration(clients, Arc::new(OpenRegistration::new(Arc::new(limiter))))
+    .build()?;
+    let body = br#"{"client_name":"My MCP client","redirect_uris":["http://127.0.0.1:3000/callback"],"token_endpoint_auth_method":"none","grant_types":["authorization_code","refresh_token"],"scope":"read:data"}"#;
+    for _ in 0..requests {
+        let request = HttpRequest::new(Method::Post)
+            .with_header("content-type", "application/json")
+            .with_body(&body[..]);
+        let response = block_on(server.register(std::hint::black_box(&request)))?;
+        if response.status.as_u16() != 201 {
+            return Err(format!("registration answered {}", response.status.as_u16()).into());
+        }
+    }
     Ok(())
 }

@@ -18,6 +18,10 @@
 //! hide the growth of a larger one. Records are stored the way the token endpoint stores a
 //! client credentials token: its own grant, a client id, a scope string per token.
 //! Resident memory comes from `/proc/self/statm` (Linux).
+//!
+//! A last line measures the flood bound of dynamic client registration: a
+//! `MemoryClientRegistry` filled through `Server::register` up to its default bound of
+//! 10,000 registered clients, the resident memory per client, and the answer to one more.
 
 #![allow(missing_docs, reason = "a benchmark binary")]
 
@@ -58,6 +62,9 @@ fn resident_bytes() -> u64 {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--registrations") {
+        return registrations();
+    }
     if let Some(at) = args.iter().position(|a| a == "--child") {
         let size = args.get(at + 1).ok_or("--child needs a size")?.parse()?;
         return child(size);
@@ -91,6 +98,57 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         print!("{}", String::from_utf8_lossy(&output.stdout));
     }
+    let output = Command::new(&me).arg("--registrations").output()?;
+    if !output.status.success() {
+        return Err(format!(
+            "the registration run failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+        .into());
+    }
+    print!("\n{}", String::from_utf8_lossy(&output.stdout));
+    Ok(())
+}
+
+/// Fills a registry to its default bound through `Server::register` (a fresh process).
+fn registrations() -> Result<(), Box<dyn std::error::Error>> {
+    use std::sync::Arc;
+
+    use grantflow::limiter::MemoryAttemptLimiter;
+    use grantflow::registration::OpenRegistration;
+    use grantflow::{HttpRequest, MemoryClientRegistry, Method, Server};
+
+    const BOUND: usize = 10_000;
+    let clients = Arc::new(MemoryClientRegistry::new().with_registration_limit(BOUND));
+    let limiter = MemoryAttemptLimiter::new(u32::MAX, Duration::from_secs(3600));
+    let server = Server::builder(
+        "https://as.example.com",
+        clients.clone(),
+        Arc::new(MemoryTokenStore::new()),
+    )
+    .client_registration(clients, Arc::new(OpenRegistration::new(Arc::new(limiter))))
+    .build()?;
+    let body = br#"{"client_name":"My MCP client","redirect_uris":["http://127.0.0.1:3000/callback"],"token_endpoint_auth_method":"none","grant_types":["authorization_code","refresh_token"],"scope":"read:data"}"#;
+    let request = HttpRequest::new(Method::Post)
+        .with_header("content-type", "application/json")
+        .with_body(&body[..]);
+    let before = resident_bytes();
+    let timer = Instant::now();
+    for _ in 0..BOUND {
+        let response = block_on(server.register(&request))?;
+        if response.status.as_u16() != 201 {
+            return Err(format!("registration answered {}", response.status.as_u16()).into());
+        }
+    }
+    let elapsed = timer.elapsed();
+    let after = resident_bytes();
+    let beyond = block_on(server.register(&request))?.status.as_u16();
+    println!(
+        "registration: {BOUND} clients (the default bound) in {:.0} ms, {:.0} resident bytes \
+         per client; one more is answered {beyond}",
+        elapsed.as_secs_f64() * 1000.0,
+        after.saturating_sub(before) as f64 / BOUND as f64,
+    );
     Ok(())
 }
 

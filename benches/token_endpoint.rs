@@ -90,5 +90,53 @@ fn token_endpoint(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, token_endpoint);
+/// A server with open registration over a registry bounded at `REGISTRATIONS_PER_SERVER`.
+const REGISTRATIONS_PER_SERVER: usize = 10_000;
+
+fn registration_server() -> Server {
+    use grantflow::limiter::MemoryAttemptLimiter;
+    use grantflow::registration::OpenRegistration;
+    let clients =
+        Arc::new(MemoryClientRegistry::new().with_registration_limit(REGISTRATIONS_PER_SERVER));
+    let limiter = MemoryAttemptLimiter::new(u32::MAX, Duration::from_secs(3600));
+    Server::builder(
+        "https://as.example.com",
+        clients.clone(),
+        Arc::new(MemoryTokenStore::new()),
+    )
+    .client_registration(clients, Arc::new(OpenRegistration::new(Arc::new(limiter))))
+    .build()
+    .expect("valid configuration")
+}
+
+/// One dynamic client registration (RFC 7591), `HttpRequest` in, 201 out: a public MCP-style
+/// client with a loopback redirect URI. The registry is replaced by a fresh one, outside the
+/// measured time, every 10,000 registrations, so it never fills up.
+fn registration(c: &mut Criterion) {
+    let body = br#"{"client_name":"My MCP client","redirect_uris":["http://127.0.0.1:3000/callback"],"token_endpoint_auth_method":"none","grant_types":["authorization_code","refresh_token"],"response_types":["code"],"scope":"read:data"}"#;
+    let mut group = c.benchmark_group("registration");
+    group.bench_function("register_public_client", |b| {
+        b.iter_custom(|iterations| {
+            let mut total = Duration::ZERO;
+            let mut server = registration_server();
+            for i in 0..iterations {
+                if i > 0 && i % REGISTRATIONS_PER_SERVER as u64 == 0 {
+                    server = registration_server();
+                }
+                let start = std::time::Instant::now();
+                let request = HttpRequest::new(Method::Post)
+                    .with_header("content-type", "application/json")
+                    .with_body(&body[..]);
+                let response =
+                    block_on(server.register(black_box(&request))).expect("no storage fault");
+                total += start.elapsed();
+                assert_eq!(response.status.as_u16(), 201);
+            }
+            total
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, token_endpoint, registration);
 criterion_main!(benches);

@@ -77,12 +77,7 @@ async fn handle(
     request: actix_web::HttpRequest,
     payload: web::Payload,
 ) -> actix_web::HttpResponse {
-    let read = async {
-        match payload.to_bytes_limited(demo::BODY_LIMIT).await {
-            Ok(Ok(body)) => Ok(body),
-            Ok(Err(_)) | Err(_) => Err(()),
-        }
-    };
+    let read = read_limited(payload);
     // A connection that is not TCP (a Unix socket) has no address; they share one key.
     let peer = request
         .peer_addr()
@@ -90,6 +85,32 @@ async fn handle(
     let response = match app.read_body(route, read).await {
         Ok(body) => {
             app.handle(route, peer, to_grantflow(&request, body.to_vec()))
+                .await
+        }
+        Err(refusal) => refusal,
+    };
+    to_actix(response)
+}
+
+/// The request body, up to [`demo::BODY_LIMIT`]; `Err` when it is longer or broke off.
+async fn read_limited(payload: web::Payload) -> Result<web::Bytes, ()> {
+    match payload.to_bytes_limited(demo::BODY_LIMIT).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(_)) | Err(_) => Err(()),
+    }
+}
+
+/// The adapter for a client's configuration endpoint, named by the path's `client_id`.
+async fn configure_client(
+    app: web::Data<DemoApp>,
+    client_id: web::Path<String>,
+    request: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> actix_web::HttpResponse {
+    let read = read_limited(payload);
+    let response = match app.read_body(Route::Register, read).await {
+        Ok(body) => {
+            app.client_configuration(&client_id, to_grantflow(&request, body.to_vec()))
                 .await
         }
         Err(refusal) => refusal,
@@ -167,6 +188,11 @@ pub(crate) async fn serve(
                 web::route().to(move |app, request, payload| handle(app, route, request, payload)),
             );
         }
+        // Each registered client's configuration endpoint (RFC 7592).
+        service = service.route(
+            &format!("{}{{client_id}}", demo::CLIENT_CONFIGURATION_PREFIX),
+            web::route().to(configure_client),
+        );
         // A route of the host's own, guarded by the middleware rather than the demo app.
         service = service.service(
             web::resource("/api/whoami")

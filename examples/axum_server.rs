@@ -26,7 +26,7 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::response::Response;
 use axum::routing::any;
 use grantflow::HttpRequest;
@@ -44,6 +44,20 @@ async fn handle(app: DemoApp, route: Route, peer: SocketAddr, request: Request) 
         Ok(body) => {
             let request = HttpRequest::from_http_parts(&parts, body.to_vec());
             app.handle(route, peer.ip(), request).await
+        }
+        Err(refusal) => refusal,
+    };
+    response.into_http().map(Body::from)
+}
+
+/// The adapter for a client's configuration endpoint, named by `client_id`.
+async fn configure_client(app: DemoApp, client_id: String, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let read = axum::body::to_bytes(body, demo::BODY_LIMIT);
+    let response = match app.read_body(Route::Register, read).await {
+        Ok(body) => {
+            let request = HttpRequest::from_http_parts(&parts, body.to_vec());
+            app.client_configuration(&client_id, request).await
         }
         Err(refusal) => refusal,
     };
@@ -74,6 +88,15 @@ pub(crate) async fn serve(
             ),
         );
     }
+    // Each registered client's configuration endpoint (RFC 7592): the path names the client.
+    router = router.route(
+        &format!("{}{{client_id}}", demo::CLIENT_CONFIGURATION_PREFIX),
+        any(
+            |State(app): State<DemoApp>, Path(client_id): Path<String>, request: Request| {
+                configure_client(app, client_id, request)
+            },
+        ),
+    );
     let router = router
         .fallback(|| async { demo::not_found().into_http().map(Body::from) })
         .with_state(app);

@@ -38,10 +38,27 @@ async fn handle(
         .iter()
         .find(|(path, _)| *path == request.uri().path())
         .map(|(_, route)| *route);
+    let client_id = request
+        .uri()
+        .path()
+        .strip_prefix(demo::CLIENT_CONFIGURATION_PREFIX)
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+        .map(str::to_owned);
     let (parts, body) = request.into_parts();
-    let response = match route {
-        None => demo::not_found(),
-        Some(route) => {
+    let response = match (route, client_id) {
+        // A registered client's configuration endpoint (RFC 7592).
+        (None, Some(client_id)) => {
+            let read = Limited::new(body, demo::BODY_LIMIT).collect();
+            match app.read_body(demo::Route::Register, read).await {
+                Ok(body) => {
+                    let request = HttpRequest::from_http_parts(&parts, body.to_bytes().to_vec());
+                    app.client_configuration(&client_id, request).await
+                }
+                Err(refusal) => refusal,
+            }
+        }
+        (None, None) => demo::not_found(),
+        (Some(route), _) => {
             let read = Limited::new(body, demo::BODY_LIMIT).collect();
             match app.read_body(route, read).await {
                 Ok(body) => {

@@ -102,6 +102,13 @@ impl ErrorCode {
     /// not granted ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)).
     pub const INVALID_TARGET: Self = Self(Cow::Borrowed("invalid_target"));
 
+    /// `invalid_redirect_uri`: a registered redirect URI is not acceptable
+    /// ([RFC 7591 §3.2.2](https://www.rfc-editor.org/rfc/rfc7591#section-3.2.2)).
+    pub const INVALID_REDIRECT_URI: Self = Self(Cow::Borrowed("invalid_redirect_uri"));
+    /// `invalid_client_metadata`: a registered metadata value is not acceptable
+    /// ([RFC 7591 §3.2.2](https://www.rfc-editor.org/rfc/rfc7591#section-3.2.2)).
+    pub const INVALID_CLIENT_METADATA: Self = Self(Cow::Borrowed("invalid_client_metadata"));
+
     /// An extension error code.
     ///
     /// # Errors

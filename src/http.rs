@@ -12,6 +12,10 @@ pub enum Method {
     Get,
     /// `POST`
     Post,
+    /// `PUT`
+    Put,
+    /// `DELETE`
+    Delete,
     /// `HEAD`
     Head,
     /// `OPTIONS`
@@ -32,6 +36,8 @@ impl Method {
         match name {
             "GET" => Self::Get,
             "POST" => Self::Post,
+            "PUT" => Self::Put,
+            "DELETE" => Self::Delete,
             "HEAD" => Self::Head,
             "OPTIONS" => Self::Options,
             _ => Self::Other,

@@ -326,6 +326,11 @@ pub(crate) fn write_members(
         .string("token_endpoint", &urls.token_endpoint)
         .optional_string("jwks_uri", jwks_uri)
         .optional_string("device_authorization_endpoint", device_endpoint);
+    // RFC 8414 §2, RFC 7591 §3: only when registration is on.
+    let registration = &config.registration;
+    if registration.enabled.is_some() {
+        document.string("registration_endpoint", &registration.endpoint);
+    }
     // RFC 9126 §5: the endpoint and the flag, when pushed requests are on.
     let pushed = &config.pushed;
     if pushed.is_enabled() && code_flow {
@@ -438,6 +443,8 @@ impl Server {
     ///   an empty array is forbidden ([RFC 8414 §2]), so it is left out;
     /// - `jwks_uri` only when the server has signing keys (feature `jwt`);
     /// - `device_authorization_endpoint` only when the device grant is registered;
+    /// - `registration_endpoint` only when dynamic client registration is enabled
+    ///   ([`ServerBuilder::client_registration`](crate::ServerBuilder::client_registration));
     /// - `scopes_supported` and `service_documentation` when configured;
     /// - `protected_resources`
     ///   ([RFC 9728 §4](https://www.rfc-editor.org/rfc/rfc9728#section-4)): the resources

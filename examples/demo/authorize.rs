@@ -209,7 +209,14 @@ fn render(
             };
             let content = format!(
                 "{notice}<p><strong>{client}</strong> ({id}) would like to:</p>{scopes}\
-                 {resources}{form}{who}",
+                 {resources}{unregistered}{form}{who}",
+                // RFC 7591 §5: a client that registered itself names itself; say so.
+                unregistered = if pending.is_unregistered_client() {
+                    "<p class=\"note\">This application registered itself: its name is \
+                     its own claim, not checked by this service.</p>"
+                } else {
+                    ""
+                },
                 scopes = pages::scope_list(pending.requested_scope()),
                 resources = pages::resource_list(pending.requested_resources()),
                 form = pages::form(&action, &session.csrf, None, "", Buttons::Decision),

@@ -29,6 +29,7 @@ use grantflow::jose::{Algorithm, JwtAccessTokens, KeySet, MemoryKeySetStore, Sig
 use grantflow::limiter::{
     AttemptKey, AttemptLimiter as _, MemoryAttemptLimiter, Outcome, Throttle,
 };
+use grantflow::registration::OpenRegistration;
 use grantflow::store::MemoryPushedRequestStore;
 use grantflow::{
     Client, ClientSecret, ClientType, ErrorCode, GrantType, HttpRequest, HttpResponse,
@@ -40,7 +41,7 @@ use self::session::{Csrf, Flash, Sessions};
 use self::users::Users;
 
 /// The routes every example serves, with the path each is mounted at.
-pub(crate) const ROUTES: [(&str, Route); 14] = [
+pub(crate) const ROUTES: [(&str, Route); 15] = [
     ("/.well-known/oauth-authorization-server", Route::Metadata),
     (
         "/.well-known/oauth-protected-resource/api/data",
@@ -56,12 +57,18 @@ pub(crate) const ROUTES: [(&str, Route); 14] = [
     ("/authorize", Route::Authorize),
     ("/token", Route::Token),
     ("/par", Route::PushedAuthorization),
+    ("/register", Route::Register),
     ("/device_authorization", Route::DeviceAuthorization),
     ("/device", Route::DeviceVerification),
     ("/revoke", Route::Revoke),
     ("/introspect", Route::Introspect),
     ("/api/data", Route::ApiData),
 ];
+
+/// Where each dynamically registered client's configuration endpoint is mounted: this
+/// prefix and the `client_id` (RFC 7592 §3). Adapters route paths under it to
+/// [`DemoApp::client_configuration`].
+pub(crate) const CLIENT_CONFIGURATION_PREFIX: &str = "/register/";
 
 /// The largest request body an adapter reads; anything longer is answered 413 without
 /// being read to the end (see [`DemoApp::read_body`]). grantflow refuses forms over 16 KiB
@@ -86,6 +93,15 @@ const SIGN_IN_WINDOW: Duration = Duration::from_secs(5 * 60);
 const DEVICE_REQUESTS_PER_ADDRESS: u32 = 20;
 /// The window of the device authorization limit: the default device code lifetime.
 const DEVICE_REQUEST_WINDOW: Duration = Duration::from_secs(10 * 60);
+/// Client registrations allowed from one client address per [`REGISTRATION_WINDOW`].
+const REGISTRATIONS_PER_ADDRESS: u32 = 20;
+/// Client registrations allowed from everyone together per [`REGISTRATION_WINDOW`].
+const REGISTRATIONS_IN_ALL: u32 = 1000;
+/// The window of both registration limits.
+const REGISTRATION_WINDOW: Duration = Duration::from_secs(60 * 60);
+/// The most dynamically registered clients the demo holds: a flood of registrations
+/// ends at this bound (503) rather than at the end of memory.
+const MAX_REGISTERED_CLIENTS: usize = 10_000;
 
 /// The limits every connection and the session table are held to. A deployment must keep
 /// limits like these, whatever the framework: without a head timeout, a client that sends
@@ -140,6 +156,8 @@ pub(crate) enum Route {
     Token,
     /// The pushed authorization request endpoint (RFC 9126).
     PushedAuthorization,
+    /// Dynamic client registration (RFC 7591), open and rate limited.
+    Register,
     /// The device authorization endpoint (RFC 8628 §3.1).
     DeviceAuthorization,
     /// The device verification page (RFC 8628 §3.3).
@@ -224,6 +242,8 @@ struct Inner {
     sign_in_per_address: MemoryAttemptLimiter,
     /// Device authorization requests per client address.
     device_requests: MemoryAttemptLimiter,
+    /// Client registrations per client address.
+    registrations: MemoryAttemptLimiter,
 }
 
 impl DemoApp {
@@ -258,9 +278,10 @@ impl DemoApp {
             )
             .await?;
         }
+        let clients = Arc::new(demo_registry()?.with_registration_limit(MAX_REGISTERED_CLIENTS));
         let mut builder = Server::builder(
             issuer.as_str(),
-            Arc::new(demo_registry()?),
+            clients.clone(),
             Arc::new(MemoryTokenStore::new()),
         )
         .signing_keys(keys);
@@ -275,6 +296,15 @@ impl DemoApp {
             .device_store(Arc::new(MemoryDeviceStore::new()))
             // Pushed authorization requests (RFC 9126) at /par, for any client.
             .pushed_authorization(Arc::new(MemoryPushedRequestStore::new()))
+            // Dynamic client registration (RFC 7591, RFC 7592) at /register, open: at most
+            // 1,000 an hour in all, and 20 an hour per address (`admit_per_address`).
+            .client_registration(
+                clients,
+                Arc::new(OpenRegistration::new(Arc::new(MemoryAttemptLimiter::new(
+                    REGISTRATIONS_IN_ALL,
+                    REGISTRATION_WINDOW,
+                )))),
+            )
             .scopes_supported("profile email read:data write:data")
             // An OpenID Provider: ID tokens, UserInfo and discovery, alice's claims from the
             // demo directory.
@@ -330,6 +360,10 @@ impl DemoApp {
                     DEVICE_REQUESTS_PER_ADDRESS,
                     DEVICE_REQUEST_WINDOW,
                 ),
+                registrations: MemoryAttemptLimiter::new(
+                    REGISTRATIONS_PER_ADDRESS,
+                    REGISTRATION_WINDOW,
+                ),
                 server,
             }),
         })
@@ -355,8 +389,18 @@ impl DemoApp {
             Route::Authorize => authorize::handle(self, peer, &request).await,
             Route::Token => answer(server.token(&request).await),
             Route::PushedAuthorization => answer(server.pushed_authorization(&request).await),
-            Route::DeviceAuthorization => match self.admit_device_request(peer).await {
+            Route::DeviceAuthorization => match self
+                .admit_per_address(&self.inner.device_requests, "device-authorization", peer)
+                .await
+            {
                 Ok(()) => answer(server.device_authorization(&request).await),
+                Err(refusal) => refusal,
+            },
+            Route::Register => match self
+                .admit_per_address(&self.inner.registrations, "registration", peer)
+                .await
+            {
+                Ok(()) => answer(server.register(&request).await),
                 Err(refusal) => refusal,
             },
             Route::DeviceVerification => device::handle(self, peer, &request).await,
@@ -410,19 +454,44 @@ impl DemoApp {
         Err(refusal.with_header("connection", "close"))
     }
 
-    /// Counts a device authorization request from `peer`.
+    /// A client's configuration endpoint (RFC 7592), at [`CLIENT_CONFIGURATION_PREFIX`]
+    /// followed by `client_id`: read, update or delete a dynamically registered client
+    /// with its registration access token.
+    pub(crate) async fn client_configuration(
+        &self,
+        client_id: &str,
+        request: HttpRequest,
+    ) -> HttpResponse {
+        let response = answer(
+            self.inner
+                .server
+                .client_configuration(client_id, &request)
+                .await,
+        );
+        tracing::info!(
+            method = ?request.method(),
+            path = CLIENT_CONFIGURATION_PREFIX,
+            status = response.status.as_u16(),
+        );
+        response
+    }
+
+    /// Counts a request of `kind` from `peer` in `limiter`: device authorization requests
+    /// (the public `demo-tv` id ships in every device, so without a per-address limit
+    /// anyone could fill the device store for everyone) and client registrations.
     ///
     /// # Errors
-    /// 429 with `Retry-After` once the address has used up its requests: the public
-    /// `demo-tv` id ships in every device, so without a per-address limit anyone could
-    /// fill the device store for everyone.
-    async fn admit_device_request(&self, peer: IpAddr) -> Result<(), HttpResponse> {
-        let key = AttemptKey::custom("device-authorization", &address_key(peer));
+    /// 429 with `Retry-After` once the address has used up its requests.
+    async fn admit_per_address(
+        &self,
+        limiter: &MemoryAttemptLimiter,
+        kind: &str,
+        peer: IpAddr,
+    ) -> Result<(), HttpResponse> {
+        let key = AttemptKey::custom(kind, &address_key(peer));
         // A rate limit, not a credential check: every request counts, recorded as the
         // one outcome the limiter counts.
-        let counted = self
-            .inner
-            .device_requests
+        let counted = limiter
             .record(&key, Outcome::Failure, SystemTime::now())
             .await;
         match counted {

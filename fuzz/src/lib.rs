@@ -11,7 +11,10 @@ use grantflow::{HttpRequest, Method};
 pub use libfuzzer_sys::arbitrary::{self, Arbitrary, Unstructured};
 
 #[path = "../../tests/support/harness.rs"]
-#[allow(dead_code, reason = "the targets use the server builder and a few values")]
+#[allow(
+    dead_code,
+    reason = "the targets use the server builder and a few values"
+)]
 mod harness;
 #[path = "../../tests/support/hostile.rs"]
 mod world;

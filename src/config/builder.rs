@@ -20,9 +20,11 @@ use crate::metadata::Metadata;
 use crate::observe::{AuditSink, Events, LogKey};
 use crate::params::FormLimits;
 use crate::random::Random;
+use crate::registration::{MetadataLimits, RegistrationPolicy};
 use crate::server::{Server, ServerState};
 use crate::store::{
-    ClientRegistry, CodeStore, DeviceStore, PushedRequestStore, SingleUseStore, TokenStore,
+    ClientRegistry, CodeStore, DeviceStore, PushedRequestStore, RegistrationStore, SingleUseStore,
+    TokenStore,
 };
 use crate::token_issuer::TokenIssuer;
 #[cfg(feature = "metrics")]
@@ -66,6 +68,8 @@ struct Given {
     /// A pushed authorization request setting, which needs
     /// [`ServerBuilder::pushed_authorization`].
     pushed_setting: bool,
+    /// A registration setting, which needs [`ServerBuilder::client_registration`].
+    registration_setting: bool,
     /// The password limiter, which needs [`ServerBuilder::password_grant`].
     password_limiter: bool,
     /// An OpenID Provider setting, which needs [`ServerBuilder::openid_provider`].
@@ -388,6 +392,63 @@ impl ServerBuilder {
     pub fn require_pushed_authorization_requests(mut self, required: bool) -> Self {
         self.config.pushed.required = required;
         self.given.pushed_setting = true;
+        self
+    }
+
+    // ------------------------------------------------------------------ registration
+
+    /// Enables dynamic client registration
+    /// ([RFC 7591](https://www.rfc-editor.org/rfc/rfc7591)) and management
+    /// ([RFC 7592](https://www.rfc-editor.org/rfc/rfc7592)): [`Server::register`] answers
+    /// at the registration endpoint, [`Server::client_configuration`] at each client's
+    /// configuration URL, and the metadata advertises `registration_endpoint`. `store`
+    /// writes the clients the server's [`ClientRegistry`] reads (give the same registry:
+    /// [`MemoryClientRegistry`](crate::MemoryClientRegistry), bounded, or
+    /// `PgClientRegistry`); `policy` decides who may register
+    /// ([`OpenRegistration`](crate::registration::OpenRegistration), rate limited,
+    /// [`InitialAccessTokens`](crate::registration::InitialAccessTokens), or the host's
+    /// own [`RegistrationPolicy`](crate::registration::RegistrationPolicy)). Default: off.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use grantflow::{MemoryClientRegistry, MemoryTokenStore, Server};
+    /// use grantflow::limiter::MemoryAttemptLimiter;
+    /// use grantflow::registration::OpenRegistration;
+    ///
+    /// let clients = Arc::new(MemoryClientRegistry::new().with_registration_limit(1000));
+    /// let server = Server::builder("https://as.example.com", clients.clone(), Arc::new(MemoryTokenStore::new()))
+    ///     .client_registration(
+    ///         clients,
+    ///         Arc::new(OpenRegistration::new(Arc::new(MemoryAttemptLimiter::new(100, Duration::from_secs(3600))))),
+    ///     )
+    ///     .build()?;
+    /// assert_eq!(server.registration_endpoint(), Some("https://as.example.com/register"));
+    /// # Ok::<(), grantflow::ConfigError>(())
+    /// ```
+    pub fn client_registration(
+        mut self,
+        store: Arc<dyn RegistrationStore>,
+        policy: Arc<dyn RegistrationPolicy>,
+    ) -> Self {
+        self.config.registration.enabled = Some((store, policy));
+        self
+    }
+
+    /// The `registration_endpoint` URL, as advertised in metadata; each client's
+    /// `registration_client_uri` is this URL, `/` and its `client_id`. Default: the issuer
+    /// followed by `/register`. No query, no trailing `/`.
+    pub fn registration_endpoint(mut self, url: &str) -> Self {
+        url.clone_into(&mut self.config.registration.endpoint);
+        self.given.registration_setting = true;
+        self
+    }
+
+    /// Bounds on the metadata of a registration or update request, checked before it is
+    /// parsed. Default: [`MetadataLimits::default`] (16 KiB, 16 redirect URIs).
+    pub fn registration_limits(mut self, limits: MetadataLimits) -> Self {
+        self.config.registration.limits = limits;
+        self.given.registration_setting = true;
         self
     }
 
@@ -883,6 +944,11 @@ impl ServerBuilder {
         if given.pushed_setting && !config.pushed.is_enabled() {
             return Err(ConfigError::Setting(
                 "a pushed authorization request setting was given, but pushed requests are not enabled (ServerBuilder::pushed_authorization)",
+            ));
+        }
+        if given.registration_setting && config.registration.enabled.is_none() {
+            return Err(ConfigError::Setting(
+                "a registration setting was given, but registration is not enabled (ServerBuilder::client_registration)",
             ));
         }
         if given.password_limiter && config.password.verifier.is_none() {

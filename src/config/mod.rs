@@ -26,6 +26,7 @@ mod jwt;
 #[cfg(feature = "oidc")]
 mod openid;
 mod par;
+mod registration;
 mod resources;
 
 use std::sync::Arc;
@@ -80,6 +81,8 @@ pub(crate) struct Config {
     pub(crate) openid: OpenIdConfig,
     /// Pushed authorization requests, off unless they have a store.
     pub(crate) pushed: par::PushedConfig,
+    /// Dynamic client registration, off unless it has a store and a policy.
+    pub(crate) registration: registration::RegistrationConfig,
     /// The revocation endpoint.
     pub(crate) revocation: RevocationConfig,
     /// The protected resources tokens are issued for (resource indicators).
@@ -323,6 +326,7 @@ impl Config {
             },
             device: DeviceConfig::new(base),
             pushed: par::PushedConfig::new(base),
+            registration: registration::RegistrationConfig::new(base),
             #[cfg(feature = "jwt")]
             jwt: JwtConfig::new(base),
             #[cfg(feature = "oidc")]
@@ -371,6 +375,7 @@ impl Config {
         self.device.check(schemes)?;
         self.resources.check(schemes)?;
         self.pushed.check(schemes)?;
+        self.registration.check(schemes)?;
         self.metadata.check(schemes)?;
         #[cfg(feature = "jwt")]
         self.jwt

@@ -122,10 +122,12 @@ impl PendingAuthorization {
     }
 
     /// Whether the client was registered by no administrator: it was resolved from a
-    /// client ID metadata document, so everything it says about itself is self-asserted.
-    /// Say so on the consent page, with [`client_id_host`](Self::client_id_host).
+    /// client ID metadata document, or it registered itself
+    /// ([`Client::is_self_registered`](crate::Client::is_self_registered)), so everything
+    /// it says about itself is self-asserted. Say so on the consent page, with
+    /// [`client_id_host`](Self::client_id_host) when there is one.
     pub fn is_unregistered_client(&self) -> bool {
-        self.client.metadata_document().is_some()
+        self.client.metadata_document().is_some() || self.client.is_self_registered()
     }
 
     /// The host of the `client_id` URL of a client resolved from a client ID metadata

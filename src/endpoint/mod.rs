@@ -9,6 +9,7 @@ pub(crate) mod introspect;
 #[cfg(feature = "jwt")]
 pub(crate) mod jwks;
 pub(crate) mod par;
+pub(crate) mod registration;
 pub(crate) mod revoke;
 pub(crate) mod token;
 
@@ -332,10 +333,16 @@ impl Server {
 ///
 /// [RFC 6749 §4.1.3]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
 pub(crate) fn is_form_content_type(value: Option<&str>) -> bool {
+    is_utf8_media_type(value, "application/x-www-form-urlencoded")
+}
+
+/// Whether a `Content-Type` value is `media_type`, case-insensitive, with an optional
+/// `charset` that must be UTF-8.
+pub(crate) fn is_utf8_media_type(value: Option<&str>, media_type: &str) -> bool {
     let Some(value) = value else { return false };
     let mut parts = value.split(';');
-    let media_type = parts.next().unwrap_or("").trim();
-    if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+    let given = parts.next().unwrap_or("").trim();
+    if !given.eq_ignore_ascii_case(media_type) {
         return false;
     }
     parts.all(|parameter| match parameter.split_once('=') {

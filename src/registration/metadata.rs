@@ -444,7 +444,8 @@ impl ClientMetadata {
     }
 
     /// A [`ClientBuilder`] holding this metadata for `client_id`: type, authentication
-    /// method, redirect URIs, grant types, allowed scope, name, keys and OpenID settings.
+    /// method, redirect URIs, grant types, allowed scope, name, display URLs, contacts, keys
+    /// and OpenID settings.
     /// Add what the server decides itself (a generated secret for the secret methods,
     /// a default scope, ...) and call [`build`](ClientBuilder::build).
     ///
@@ -466,6 +467,21 @@ impl ClientMetadata {
         }
         if let Some(name) = &self.client_name {
             builder = builder.name(name);
+        }
+        type Setter = fn(ClientBuilder, &str) -> ClientBuilder;
+        let display: [(Option<&str>, Setter); 4] = [
+            (self.client_uri.as_deref(), ClientBuilder::client_uri),
+            (self.logo_uri.as_deref(), ClientBuilder::logo_uri),
+            (self.tos_uri.as_deref(), ClientBuilder::tos_uri),
+            (self.policy_uri.as_deref(), ClientBuilder::policy_uri),
+        ];
+        for (value, set) in display {
+            if let Some(uri) = value {
+                builder = set(builder, uri);
+            }
+        }
+        for contact in &self.contacts {
+            builder = builder.contact(contact);
         }
         #[cfg(feature = "jwt")]
         {

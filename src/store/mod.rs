@@ -24,6 +24,7 @@ mod openid;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 pub(crate) mod pushed;
+mod registration;
 pub(crate) mod single_use;
 mod token;
 
@@ -36,6 +37,7 @@ pub use device::{
 pub use memory::{MemoryPushedRequestStore, MemorySingleUseStore};
 pub use openid::OpenIdContext;
 pub use pushed::{PushedRequest, PushedRequestStore};
+pub use registration::{Creation, Registration, RegistrationStore};
 pub use single_use::{Consumption, SingleUseKind, SingleUseStore};
 pub use token::{Insert, RefreshLookup, RotatedOut, Rotation, TokenKind, TokenRecord, TokenStore};
 

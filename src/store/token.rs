@@ -205,6 +205,22 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     async fn revoke_grant(&self, grant: &GrantId, until: SystemTime)
     -> Result<usize, StorageError>;
 
+    /// Removes every record issued to `client` (access and refresh tokens of all its
+    /// grants) and returns how many there were. The server calls it when a dynamically
+    /// registered client is deleted
+    /// ([RFC 7592 §2.3](https://www.rfc-editor.org/rfc/rfc7592#section-2.3): its tokens
+    /// should be revoked). The default removes nothing and returns 0, for stores that
+    /// cannot find records by client: such a client's tokens then live until they expire.
+    /// A token issued while the deletion runs may escape it; the client can no longer
+    /// authenticate, so it cannot refresh one.
+    ///
+    /// # Errors
+    /// [`StorageError`] for a backend failure.
+    async fn revoke_client(&self, client: &ClientId) -> Result<usize, StorageError> {
+        let _ = client;
+        Ok(0)
+    }
+
     /// Removes records that expired at or before `now`, and returns how many. Stores that
     /// purge on their own (as [`MemoryTokenStore`](crate::MemoryTokenStore) does) may leave the default, which does
     /// nothing.

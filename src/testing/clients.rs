@@ -41,6 +41,7 @@ fn same(a: &Client, b: &Client) -> bool {
         && a.tos_uri() == b.tos_uri()
         && a.policy_uri() == b.policy_uri()
         && a.contacts().eq(b.contacts())
+        && a.is_self_registered() == b.is_self_registered()
         && same_keys(a, b)
 }
 
@@ -48,12 +49,31 @@ fn same(a: &Client, b: &Client) -> bool {
 #[cfg(feature = "jwt")]
 fn same_keys(a: &Client, b: &Client) -> bool {
     let jwks = |c: &Client| c.jwks().map(crate::jose::JwkSet::to_json);
-    jwks(a) == jwks(b) && a.token_endpoint_auth_signing_alg() == b.token_endpoint_auth_signing_alg()
+    jwks(a) == jwks(b)
+        && a.jwks_uri() == b.jwks_uri()
+        && a.token_endpoint_auth_signing_alg() == b.token_endpoint_auth_signing_alg()
 }
 
 #[cfg(not(feature = "jwt"))]
 fn same_keys(_: &Client, _: &Client) -> bool {
     true
+}
+
+/// A `private_key_jwt` client whose keys are at a `jwks_uri` (feature `jwt`), or none.
+fn remote_keys_client() -> Result<Option<Client>, String> {
+    #[cfg(feature = "jwt")]
+    return Client::builder(
+        fresh_client("conformance-jwks-uri")?.as_str(),
+        ClientType::Confidential,
+    )
+    .auth_method(AuthMethod::PrivateKeyJwt)
+    .jwks_uri("https://client.example.com/jwks.json")
+    .grant_type(GrantType::CLIENT_CREDENTIALS)
+    .build()
+    .map(Some)
+    .map_err(|e| e.to_string());
+    #[cfg(not(feature = "jwt"))]
+    Ok(None)
 }
 
 /// A `private_key_jwt` client with an EC and an RSA key and a registered algorithm (feature
@@ -131,10 +151,12 @@ pub(super) async fn round_trip(ctx: &Ctx<'_>) -> Outcome {
     .build()
     .map_err(|e| e.to_string())?;
     let signing = signing_client()?;
+    let remote = remote_keys_client()?;
     let registrar = ctx.registrar()?;
     let clients: Vec<&Client> = [&confidential, &public]
         .into_iter()
         .chain(signing.as_ref())
+        .chain(remote.as_ref())
         .collect();
     for client in &clients {
         call!(registrar, register((*client).clone()));

@@ -1,5 +1,6 @@
 //! A conformance suite for store implementations (feature `testing`): the contracts of
-//! [`TokenStore`], [`CodeStore`], [`SingleUseStore`], [`PushedRequestStore`], [`DeviceStore`], [`ClientRegistry`]
+//! [`TokenStore`], [`CodeStore`], [`SingleUseStore`], [`PushedRequestStore`], [`DeviceStore`], [`ClientRegistry`],
+//! [`RegistrationStore`]
 //! and [`AttemptLimiter`] as executable checks, including the concurrency races that single use
 //! and brute-force limits depend on.
 //!
@@ -35,7 +36,11 @@
 //! token, concurrent decisions, polls and user-code claims are compare-and-sets. For attempt
 //! limiters: the lockout after the limit of failures (for every outcome, with its
 //! `retry_after`, until the window ends), successes that count nothing, and concurrent
-//! failures answered no more often than the limit. For key-set stores (feature `jwt`): exact
+//! failures answered no more often than the limit. For registration stores (dynamic client
+//! registration): lookups by token digest and by `client_id`, duplicates refused, token
+//! rotation that retires the old token, replacement, deletion, and concurrent rotations of
+//! one token with exactly one winner; for token stores, also the revocation of every token of
+//! a deleted client. For key-set stores (feature `jwt`): exact
 //! read-back, the schedule a new key imposes on its algorithm, refusals that change
 //! nothing, purge, and concurrent introductions that leave one signing key at a time.
 //!
@@ -60,6 +65,7 @@ mod devices;
 mod keys;
 mod limiters;
 mod pushed;
+mod registrations;
 mod single_use;
 mod tokens;
 
@@ -74,7 +80,8 @@ use crate::error::StorageError;
 use crate::limiter::AttemptLimiter;
 use crate::secret::{TokenHash, random_secret};
 use crate::store::{
-    ClientRegistry, CodeStore, DeviceStore, PushedRequestStore, SingleUseStore, TokenStore,
+    ClientRegistry, CodeStore, DeviceStore, PushedRequestStore, RegistrationStore, SingleUseStore,
+    TokenStore,
 };
 use crate::types::{Client, ClientId, ResourceUri, Resources};
 
@@ -105,6 +112,7 @@ enum Area {
     Pushed,
     Devices,
     Clients,
+    Registrations,
     Limiters,
     #[cfg(feature = "jwt")]
     KeySets,
@@ -135,6 +143,7 @@ checks! {
     "tokens.race.rotate", Tokens => tokens::race_rotate;
     "tokens.race.insert_vs_revoke_grant", Tokens => tokens::race_insert_vs_revoke_grant;
     "tokens.race.rotate_vs_revoke_grant", Tokens => tokens::race_rotate_vs_revoke_grant;
+    "tokens.revoke_client", Tokens => tokens::revoke_client;
     "codes.redeem_once", Codes => codes::redeem_once;
     "codes.purge", Codes => codes::purge;
     "codes.race.redeem", Codes => codes::race_redeem;
@@ -155,6 +164,8 @@ checks! {
     "devices.race.poll", Devices => devices::race_poll;
     "devices.race.user_code", Devices => devices::race_user_code;
     "clients.round_trip", Clients => clients::round_trip;
+    "registrations.lifecycle", Registrations => registrations::lifecycle;
+    "registrations.race.update", Registrations => registrations::race_update;
     "limiters.lockout", Limiters => limiters::lockout;
     "limiters.successes", Limiters => limiters::successes;
     "limiters.race.failures", Limiters => limiters::race_failures;
@@ -175,6 +186,7 @@ pub struct Conformance {
     devices: Vec<Arc<dyn DeviceStore>>,
     clients: Vec<Arc<dyn ClientRegistry>>,
     registrar: Option<Arc<dyn ClientRegistrar>>,
+    registrations: Vec<Arc<dyn RegistrationStore>>,
     limiters: Vec<Arc<dyn AttemptLimiter>>,
     #[cfg(feature = "jwt")]
     key_sets: Vec<Arc<dyn crate::jose::KeySetStore>>,
@@ -193,6 +205,7 @@ impl fmt::Debug for Conformance {
             .field("pushed_request_stores", &self.pushed.len())
             .field("device_stores", &self.devices.len())
             .field("client_registries", &self.clients.len())
+            .field("registration_stores", &self.registrations.len())
             .field("attempt_limiters", &self.limiters.len());
         #[cfg(feature = "jwt")]
         f.field("key_set_stores", &self.key_sets.len());
@@ -219,6 +232,7 @@ impl Conformance {
             devices: Vec::new(),
             clients: Vec::new(),
             registrar: None,
+            registrations: Vec::new(),
             limiters: Vec::new(),
             #[cfg(feature = "jwt")]
             key_sets: Vec::new(),
@@ -278,6 +292,15 @@ impl Conformance {
             self.registrar = Some(registry.clone());
         }
         self.clients.push(registry);
+        self
+    }
+
+    /// Adds a handle on the registration store under test (dynamic client registration;
+    /// see [`token_store`](Self::token_store)). It must write the clients that the
+    /// [`client_registry`](Self::client_registry) handles read: its checks need both.
+    #[must_use]
+    pub fn registration_store(mut self, store: Arc<dyn RegistrationStore>) -> Self {
+        self.registrations.push(store);
         self
     }
 
@@ -345,6 +368,7 @@ impl Conformance {
                 Area::Pushed => !self.pushed.is_empty(),
                 Area::Devices => !self.devices.is_empty(),
                 Area::Clients => !self.clients.is_empty() && self.registrar.is_some(),
+                Area::Registrations => !self.registrations.is_empty() && !self.clients.is_empty(),
                 Area::Limiters => !self.limiters.is_empty(),
                 #[cfg(feature = "jwt")]
                 Area::KeySets => !self.key_sets.is_empty(),
@@ -469,6 +493,10 @@ impl Ctx<'_> {
 
     fn clients(&self, i: usize) -> Arc<dyn ClientRegistry> {
         pick(&self.suite.clients, i)
+    }
+
+    fn registrations(&self, i: usize) -> Arc<dyn RegistrationStore> {
+        pick(&self.suite.registrations, i)
     }
 
     fn limiter(&self, i: usize) -> Arc<dyn AttemptLimiter> {

@@ -512,3 +512,71 @@ pub(super) async fn race_rotate_vs_revoke_grant(ctx: &Ctx<'_>) -> Outcome {
     }
     Ok(())
 }
+
+/// [RFC 7592 §2.3]: `revoke_client` removes every record of one client, whatever its
+/// grant, and no other client's. A store that keeps the trait's default (which revokes
+/// nothing) fails it; skip `tokens.revoke_client` for such a store.
+///
+/// [RFC 7592 §2.3]: https://www.rfc-editor.org/rfc/rfc7592#section-2.3
+pub(super) async fn revoke_client(ctx: &Ctx<'_>) -> Outcome {
+    let (gone, kept) = (
+        fresh_client("conformance-gone")?,
+        fresh_client("conformance-kept")?,
+    );
+    let issued = ctx.at(1);
+    let hashes: Vec<TokenHash> = (0..5).map(|_| fresh_hash()).collect();
+    let (first, second) = (GrantId::generate(), GrantId::generate());
+    insert(
+        ctx,
+        0,
+        vec![
+            (hashes[0], record(Access, first, &gone, issued, 600)),
+            (hashes[1], record(Refresh, first, &gone, issued, 86_400)),
+        ],
+    )
+    .await?;
+    insert(
+        ctx,
+        1,
+        vec![(hashes[2], record(Access, second, &gone, issued, 600))],
+    )
+    .await?;
+    insert(
+        ctx,
+        0,
+        vec![
+            (
+                hashes[3],
+                record(Access, GrantId::generate(), &kept, issued, 600),
+            ),
+            (
+                hashes[4],
+                record(Refresh, GrantId::generate(), &kept, issued, 86_400),
+            ),
+        ],
+    )
+    .await?;
+    let revoked = call!(ctx.tokens(1), revoke_client(&gone));
+    ensure!(
+        revoked == 3,
+        "revoke_client reported {revoked} records; the client had 3"
+    );
+    for (i, hash) in hashes.iter().enumerate() {
+        let found = find(ctx, i, hash).await?;
+        ensure!(
+            found.is_some() == (i >= 3),
+            "after revoke_client, record {i} is {}",
+            if found.is_some() {
+                "still there"
+            } else {
+                "gone"
+            }
+        );
+    }
+    let again = call!(ctx.tokens(0), revoke_client(&gone));
+    ensure!(
+        again == 0,
+        "a second revoke_client reported {again} records"
+    );
+    Ok(())
+}

@@ -364,6 +364,7 @@ pub struct Client {
     openid: OpenIdRegistration,
     access_token_format: Option<AccessTokenFormat>,
     metadata_document: Option<Arc<MetadataDocument>>,
+    self_registered: bool,
 }
 
 impl Client {
@@ -395,6 +396,7 @@ impl Client {
             openid: OpenIdSettings::default(),
             access_token_format: None,
             metadata_document: None,
+            self_registered: false,
         }
     }
 
@@ -620,6 +622,14 @@ impl Client {
         self.metadata_document.as_deref()
     }
 
+    /// Whether the client registered itself through dynamic client registration
+    /// ([RFC 7591](https://www.rfc-editor.org/rfc/rfc7591)) rather than being registered by
+    /// an administrator: everything it says about itself (name, logo, URIs) is self-asserted
+    /// ([RFC 7591 §5](https://www.rfc-editor.org/rfc/rfc7591#section-5)).
+    pub fn is_self_registered(&self) -> bool {
+        self.self_registered
+    }
+
     /// The digests of the client's current secrets.
     pub fn secret_hashes(&self) -> &[TokenHash] {
         &self.secret_hashes
@@ -671,6 +681,7 @@ pub struct ClientBuilder {
     /// The display URLs as given, checked at `build`: (which, value).
     display_raw: Vec<(DisplayUri, String)>,
     metadata_document: Option<Arc<MetadataDocument>>,
+    self_registered: bool,
 }
 
 /// Which display URL a [`ClientBuilder`] setter set.
@@ -686,6 +697,15 @@ impl ClientBuilder {
     /// Marks the client as resolved from a client ID metadata document.
     pub(crate) fn metadata_document(mut self, document: Arc<MetadataDocument>) -> Self {
         self.metadata_document = Some(document);
+        self
+    }
+
+    /// Marks a client that registered itself through dynamic client registration
+    /// ([`Client::is_self_registered`]). The registration endpoint sets it; a store that
+    /// rebuilds clients from its own records sets it again for those clients. Default:
+    /// `false`.
+    pub fn self_registered(mut self, self_registered: bool) -> Self {
+        self.self_registered = self_registered;
         self
     }
 
@@ -1095,6 +1115,7 @@ impl ClientBuilder {
             openid,
             access_token_format: self.access_token_format,
             metadata_document: self.metadata_document,
+            self_registered: self.self_registered,
         })
     }
 }

@@ -56,6 +56,7 @@ shared: [
     pk_01_code_flow_with_pkce_then_refresh
     te_06_confidential_client_code_flow_with_basic_auth
     ex_01_ex_02_pushed_authorization_request_over_http
+    dr_10_dr_13_dr_14_dr_15_registration_over_http
     cc_01_cc_02_client_credentials
     dg_09_device_flow_with_the_verification_page
     dg_11_denied_device_request
@@ -423,6 +424,96 @@ mod scenarios {
             .request_async(&demo.http)
             .await;
         assert_eq!(server_error(refused), BasicErrorResponseType::InvalidClient);
+    }
+
+    /// RFC 7591 and RFC 7592 over plain HTTP: a public client registers at `/register`
+    /// (201, `no-store`), signs in through the `oauth2` crate with the `client_id` it got,
+    /// reads its registration (the token rotates), updates it (PUT), deletes it (204), after
+    /// which its tokens and its registration access token are dead.
+    pub(crate) async fn dr_10_dr_13_dr_14_dr_15_registration_over_http(demo: &Demo) {
+        let register = demo.url("/register");
+        assert_eq!(demo.metadata["registration_endpoint"], register.as_str());
+        let metadata = serde_json::json!({
+            "client_name": "Registered over HTTP",
+            "redirect_uris": [SPA_REDIRECT],
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "scope": "read:data",
+            "application_type": "native",
+        });
+        let created = demo
+            .send(
+                demo.http
+                    .post(&register)
+                    .header("content-type", "application/json")
+                    .body(metadata.to_string()),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        assert_eq!(created.header("cache-control"), Some("no-store"));
+        let info = created.json();
+        let client_id = info["client_id"].as_str().expect("a client_id").to_owned();
+        let token = info["registration_access_token"].as_str().expect("a token");
+        let uri = info["registration_client_uri"]
+            .as_str()
+            .expect("a URI")
+            .to_owned();
+        assert_eq!(uri, demo.url(&format!("/register/{client_id}")));
+        assert!(info.get("application_type").is_none() && info.get("client_secret").is_none());
+        // The registered client signs in like any other.
+        let client = demo.oauth(&client_id, None, SPA_REDIRECT);
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, state) = client
+            .authorize_url(CsrfToken::new_random)
+            .add_scope(Scope::new("read:data".into()))
+            .set_pkce_challenge(challenge)
+            .url();
+        let code = demo
+            .browser()
+            .authorization_code(url.as_str(), state.secret())
+            .await;
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(code))
+            .set_pkce_verifier(verifier)
+            .request_async(&demo.http)
+            .await
+            .expect("the registered client gets tokens");
+        let access = tokens.access_token().secret().to_owned();
+        assert_eq!(demo.get_with_bearer("/api/data", &access).await.status, 200);
+        // Read: 200, and the registration access token rotates.
+        let read = demo.send(demo.http.get(&uri).bearer_auth(token)).await;
+        assert_eq!(read.status, 200, "{}", read.body);
+        let token = read.json()["registration_access_token"]
+            .as_str()
+            .expect("a new token")
+            .to_owned();
+        let missing = demo.send(demo.http.get(&uri)).await;
+        assert_eq!(missing.status, 401);
+        // Update: the complete metadata with a new name.
+        let mut update = metadata.clone();
+        update["client_id"] = serde_json::json!(client_id);
+        update["client_name"] = serde_json::json!("Renamed over HTTP");
+        let updated = demo
+            .send(
+                demo.http
+                    .put(&uri)
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(update.to_string()),
+            )
+            .await;
+        assert_eq!(updated.status, 200, "{}", updated.body);
+        assert_eq!(updated.json()["client_name"], "Renamed over HTTP");
+        let token = updated.json()["registration_access_token"]
+            .as_str()
+            .expect("a new token")
+            .to_owned();
+        // Delete: 204, then the token, the client and its tokens are gone.
+        let deleted = demo.send(demo.http.delete(&uri).bearer_auth(&token)).await;
+        assert_eq!(deleted.status, 204);
+        let after = demo.send(demo.http.get(&uri).bearer_auth(&token)).await;
+        assert_eq!(after.status, 401);
+        assert_eq!(demo.get_with_bearer("/api/data", &access).await.status, 401);
     }
 
     /// RFC 9126 over plain HTTP (neither the `oauth2` crate nor `openidconnect` pushes
@@ -2107,8 +2198,9 @@ mod scenarios {
 /// judge, against the axum example: from the 401 at `/api/data` it discovers the resource's
 /// metadata (RFC 9728) from the challenge and the authorization server's (RFC 8414), signs
 /// in with PKCE and `resource` (RFC 8707; the test plays the browser), exchanges the code
-/// and calls the resource. The demo has no registration endpoint yet, so the SDK uses its
-/// pre-registered-client path (`demo-spa`) instead of dynamic client registration.
+/// and calls the resource. The SDK registers itself at the demo's registration endpoint
+/// (RFC 7591, a public client with its loopback redirect URI), which it found in the
+/// authorization server metadata: every step is the SDK's own except the browser's sign-in.
 mod mcp {
     use std::collections::HashMap;
 
@@ -2117,7 +2209,7 @@ mod mcp {
     use crate::support::e2e::*;
 
     #[tokio::test]
-    async fn pr_05_pr_06_ri_06_ri_11_the_mcp_sdk_goes_from_a_401_to_the_api() {
+    async fn pr_05_pr_06_ri_06_ri_11_dr_10_the_mcp_sdk_goes_from_a_401_to_the_api() {
         let demo = Demo::start(Framework::Axum).await;
         let api = demo.url("/api/data");
         let refused = demo.get("/api/data").await;
@@ -2133,7 +2225,7 @@ mod mcp {
             .start_authorization(
                 AuthorizationRequest::new(SPA_REDIRECT)
                     .with_scopes(["read:data"])
-                    .with_preregistered_client("demo-spa")
+                    .with_client_name("grantflow MCP test")
                     .with_challenge(challenge),
             )
             .await
@@ -2148,6 +2240,10 @@ mod mcp {
             .into_owned()
             .collect();
         assert!(url.starts_with(&demo.url("/authorize?")), "{url}");
+        assert!(
+            params["client_id"].starts_with("dcr_"),
+            "DR-10: the SDK registered itself: {url}"
+        );
         assert_eq!(params["resource"], api, "RI-06: the SDK names the resource");
         assert_eq!(params["code_challenge_method"], "S256");
         // The redirect back to the client, with `code`, `state` and `iss` (RFC 9207), which

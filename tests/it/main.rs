@@ -41,6 +41,7 @@ mod pkce;
 mod postgres;
 mod pushed_authorization;
 mod refresh_token;
+mod registration;
 mod resource_indicators;
 mod resource_metadata;
 mod revocation;

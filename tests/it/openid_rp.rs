@@ -523,12 +523,16 @@ async fn oi_02_oi_03_prompt_login_and_max_age_ask_for_a_fresh_sign_in(demo: &Dem
 /// behaviour is checked: a member added later fails this test until it is listed here
 /// with its test. The members whose behaviour no other end-to-end test exercises are
 /// exercised here.
-const BACKED: [(&str, &str); 29] = [
+const BACKED: [(&str, &str); 30] = [
     ("issuer", "the crate's discovery check, above"),
     ("authorization_endpoint", "every sign-in above"),
     ("token_endpoint", "every code exchange above"),
     ("jwks_uri", "every ID token verification above"),
     ("device_authorization_endpoint", "example_servers dg_09"),
+    (
+        "registration_endpoint",
+        "example_servers dr_10_dr_13_dr_14_dr_15_registration_over_http; mcp",
+    ),
     (
         "response_types_supported",
         "sign-ins above; example_servers im_01",

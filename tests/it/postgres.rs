@@ -389,6 +389,8 @@ pub(crate) mod pg {
             .device_store(b.devices())
             .client_registry(a.clients())
             .client_registry(b.clients())
+            .registration_store(a.clients())
+            .registration_store(b.clients())
             .attempt_limiter(a.attempt_limiter(10, LIMITER_WINDOW), 10, LIMITER_WINDOW)
             .attempt_limiter(b.attempt_limiter(10, LIMITER_WINDOW), 10, LIMITER_WINDOW);
         #[cfg(feature = "jwt")]
@@ -825,7 +827,7 @@ pub(crate) mod pg {
             .fetch_one(&pool)
             .await
             .expect("schema table");
-        assert_eq!(version, 8, "the newest migration, 0008_pushed_requests.sql");
+        assert_eq!(version, 9, "the newest migration, 0009_registration.sql");
         let (format_applied,): (bool,) =
             sqlx::query_as("SELECT EXISTS (SELECT 1 FROM grantflow_schema WHERE version = 4)")
                 .fetch_one(&pool)

@@ -18,13 +18,15 @@ mod suite {
     /// Every check passes, none is skipped.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn ac_04_rt_05_dg_11_te_10_ca_05_memory_stores_pass_the_conformance_suite() {
+        let clients = Arc::new(MemoryClientRegistry::new());
         let suite = Conformance::new()
             .token_store(Arc::new(MemoryTokenStore::new()))
             .code_store(Arc::new(MemoryCodeStore::new()))
             .single_use_store(Arc::new(MemorySingleUseStore::new()))
             .pushed_request_store(Arc::new(MemoryPushedRequestStore::new()))
             .device_store(Arc::new(MemoryDeviceStore::new()))
-            .client_registry(Arc::new(MemoryClientRegistry::new()))
+            .client_registry(clients.clone())
+            .registration_store(clients)
             .attempt_limiter(Arc::new(MemoryAttemptLimiter::new(10, WINDOW)), 10, WINDOW);
         #[cfg(feature = "jwt")]
         let suite = suite.key_set_store(Arc::new(grantflow::jose::MemoryKeySetStore::new()));
@@ -59,7 +61,9 @@ mod suite {
             .device_store(devices.clone())
             .device_store(devices)
             .client_registry(clients.clone())
-            .client_registry(clients)
+            .client_registry(clients.clone())
+            .registration_store(clients.clone())
+            .registration_store(clients)
             .attempt_limiter(limiter.clone(), 3, WINDOW)
             .attempt_limiter(limiter, 3, WINDOW)
             .concurrency(16);

@@ -24,6 +24,10 @@ fn _obj(
     _: &dyn TokenIssuer,
     _: &dyn Clock,
     _: &dyn GrantHandler,
+    _: (
+        &dyn grantflow::store::RegistrationStore,
+        &dyn grantflow::registration::RegistrationPolicy,
+    ),
 ) {
 }
 
@@ -48,6 +52,14 @@ fn token_future_is_send() {
     assert_send(&future);
     // And it still works after the check.
     assert_token(&block_on(future).unwrap(), "read");
+}
+
+#[test]
+fn registration_futures_are_send() {
+    let h = Harness::new();
+    let request = HttpRequest::new(grantflow::Method::Post);
+    assert_send(&h.server.register(&request));
+    assert_send(&h.server.client_configuration("dcr_x", &request));
 }
 
 #[test]

@@ -381,6 +381,19 @@ impl TokenTables {
             .count()
     }
 
+    /// Removes every record of `client`: a scan of the slab, for the rare deletion of a
+    /// dynamically registered client.
+    fn revoke_client(&mut self, client: &ClientId) -> usize {
+        let matching: Vec<u32> = (0..self.slots.len())
+            .filter_map(|index| u32::try_from(index).ok())
+            .filter(|index| self.slot(*index).is_some_and(|s| s.client_id == *client))
+            .collect();
+        matching
+            .into_iter()
+            .filter(|index| self.remove_at(*index).is_some())
+            .count()
+    }
+
     /// Purges up to `limit` records whose expiry is at or before `now`.
     fn purge(&mut self, now: SystemTime, limit: usize) -> usize {
         let now_nanos = saturating_nanos(now);
@@ -565,6 +578,12 @@ impl TokenStore for MemoryTokenStore {
 
     async fn purge_expired(&self, now: SystemTime) -> Result<usize, StorageError> {
         Ok(self.lock().purge(now, usize::MAX))
+    }
+
+    /// A scan of every record under the lock: linear in the number of live tokens (a few
+    /// milliseconds per million), for the rare deletion of a registered client.
+    async fn revoke_client(&self, client: &ClientId) -> Result<usize, StorageError> {
+        Ok(self.lock().revoke_client(client))
     }
 
     async fn find_refresh(&self, token: &TokenHash) -> Result<Option<RefreshLookup>, StorageError> {

@@ -7,9 +7,10 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 use sqlx::postgres::{PgPool, PgRow};
 
-use super::{corrupt, resources, resources_text, storage_error, token_hash};
+use super::{corrupt, from_ns, resources, resources_text, storage_error, to_ns, token_hash};
 use crate::error::{ConfigError, Error, StorageError};
-use crate::store::ClientRegistry;
+use crate::secret::TokenHash;
+use crate::store::{ClientRegistry, Creation, Registration, RegistrationStore};
 use crate::token_issuer::AccessTokenFormat;
 use crate::types::{
     AuthMethod, Client, ClientBuilder, ClientError, ClientId, ClientType, GrantType, SubjectType,
@@ -25,7 +26,40 @@ macro_rules! columns {
          sector_identifier_document, post_logout_redirect_uris, refresh_needs_offline_access, \
          scope_claims_in_id_token, access_token_format, jwks, token_endpoint_auth_signing_alg, \
          allowed_resources, multiple_audiences, client_uri, logo_uri, tos_uri, policy_uri, contacts, \
-         require_pushed_authorization_requests"
+         require_pushed_authorization_requests, jwks_uri"
+    };
+}
+
+/// `column = $n` for every column of [`columns!`] but the key, for updates.
+macro_rules! assignments {
+    () => {
+        "client_type = $2, auth_method = $3, \
+         secret_hashes = $4, redirect_uris = $5, grant_types = $6, allowed_scope = $7, \
+         default_scope = $8, issue_refresh_tokens = $9, name = $10, introspection = $11, \
+         resource_audience = $12, pkce_exempt = $13, id_token_signed_response_alg = $14, \
+         userinfo_signed_response_alg = $15, subject_type = $16, \
+         sector_identifier_uri = $17, sector_identifier_document = $18, \
+         post_logout_redirect_uris = $19, refresh_needs_offline_access = $20, \
+         scope_claims_in_id_token = $21, access_token_format = $22, jwks = $23, \
+         token_endpoint_auth_signing_alg = $24, allowed_resources = $25, \
+         multiple_audiences = $26, client_uri = $27, logo_uri = $28, tos_uri = $29, \
+         policy_uri = $30, contacts = $31, \
+         require_pushed_authorization_requests = $32, jwks_uri = $33"
+    };
+}
+
+/// The values of [`columns!`], as placeholders.
+macro_rules! placeholders {
+    () => {
+        "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+         $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33"
+    };
+}
+
+/// What a registration read returns: the client's columns, then its metadata and time.
+macro_rules! registration_columns {
+    () => {
+        concat!(columns!(), ", registration_metadata, registered_ns")
     };
 }
 
@@ -63,9 +97,9 @@ impl PgClientRegistry {
         const INSERT: &str = concat!(
             "INSERT INTO grantflow_clients (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32) \
-             ON CONFLICT (client_id) DO NOTHING"
+            ") VALUES (",
+            placeholders!(),
+            ") ON CONFLICT (client_id) DO NOTHING"
         );
         let done = bind_client(sqlx::query(INSERT), client)
             .execute(&self.pool)
@@ -86,20 +120,11 @@ impl PgClientRegistry {
     pub async fn replace(&self, client: &Client) -> Result<(), Error> {
         storable(client)?;
         let done = bind_client(
-            sqlx::query(
-                "UPDATE grantflow_clients SET client_type = $2, auth_method = $3, \
-                 secret_hashes = $4, redirect_uris = $5, grant_types = $6, allowed_scope = $7, \
-                 default_scope = $8, issue_refresh_tokens = $9, name = $10, introspection = $11, \
-                 resource_audience = $12, pkce_exempt = $13, id_token_signed_response_alg = $14, \
-                 userinfo_signed_response_alg = $15, subject_type = $16, \
-                 sector_identifier_uri = $17, sector_identifier_document = $18, \
-                 post_logout_redirect_uris = $19, refresh_needs_offline_access = $20, \
-                 scope_claims_in_id_token = $21, access_token_format = $22, jwks = $23, \
-                 token_endpoint_auth_signing_alg = $24, allowed_resources = $25, \
-                 multiple_audiences = $26, client_uri = $27, logo_uri = $28, tos_uri = $29, \
-                 policy_uri = $30, contacts = $31, \
-                 require_pushed_authorization_requests = $32 WHERE client_id = $1",
-            ),
+            sqlx::query(concat!(
+                "UPDATE grantflow_clients SET ",
+                assignments!(),
+                " WHERE client_id = $1"
+            )),
             client,
         )
         .execute(&self.pool)
@@ -200,6 +225,18 @@ fn bind_client<'q>(query: Query<'q>, client: &Client) -> Query<'q> {
         .bind(client.policy_uri().map(str::to_owned))
         .bind(client.contacts().map(str::to_owned).collect::<Vec<_>>())
         .bind(client.requires_pushed_authorization_requests())
+        .bind(client_jwks_uri(client))
+}
+
+/// The client's `jwks_uri`, if any.
+fn client_jwks_uri(client: &Client) -> Option<String> {
+    #[cfg(feature = "jwt")]
+    return client.jwks_uri().map(str::to_owned);
+    #[cfg(not(feature = "jwt"))]
+    {
+        let _ = client;
+        None
+    }
 }
 
 /// The client's `jwks` as JSON, if any.
@@ -227,15 +264,9 @@ fn client_signing_alg(client: &Client) -> Option<&'static str> {
 }
 
 /// A `client_secret_jwt` client needs its secret in recoverable form, which the table does
-/// not hold (it keeps digests only), and the table has no `jwks_uri` column: such clients
-/// are refused rather than stored without what authenticates them.
+/// not hold (it keeps digests only): such clients are refused rather than stored without
+/// what authenticates them.
 fn storable(client: &Client) -> Result<(), Error> {
-    #[cfg(feature = "jwt")]
-    if client.jwks_uri().is_some() {
-        return Err(Error::Storage(StorageError::new(
-            "PgClientRegistry cannot hold a client registered with a jwks_uri",
-        )));
-    }
     match client.auth_method() {
         AuthMethod::ClientSecretJwt => Err(Error::Storage(StorageError::new(
             "PgClientRegistry stores secrets as digests only, so it cannot hold a client_secret_jwt client",
@@ -265,7 +296,7 @@ type DisplaySetter = fn(ClientBuilder, &str) -> ClientBuilder;
 
 /// Rebuilds a client through [`ClientBuilder`](crate::ClientBuilder), so a stored
 /// registration passes the same validation as a new one.
-fn client_from_row(row: &PgRow) -> Result<Client, StorageError> {
+fn client_from_row(row: &PgRow, self_registered: bool) -> Result<Client, StorageError> {
     let get = |e: sqlx::Error| storage_error(e);
     let id: String = row.try_get(0).map_err(get)?;
     let client_type = match row.try_get::<&str, _>(1).map_err(get)? {
@@ -274,7 +305,9 @@ fn client_from_row(row: &PgRow) -> Result<Client, StorageError> {
         _ => return Err(corrupt("client type")),
     };
     let method = auth_method(row.try_get(2).map_err(get)?).ok_or(corrupt("auth method"))?;
-    let mut builder = Client::builder(&id, client_type).auth_method(method);
+    let mut builder = Client::builder(&id, client_type)
+        .auth_method(method)
+        .self_registered(self_registered);
     for hash in row.try_get::<Vec<Vec<u8>>, _>(3).map_err(get)? {
         builder = builder.secret_hash(token_hash(&hash)?);
     }
@@ -337,6 +370,9 @@ fn client_from_row(row: &PgRow) -> Result<Client, StorageError> {
                 .ok_or(corrupt("token_endpoint_auth_signing_alg"))?;
             builder = builder.token_endpoint_auth_signing_alg(alg);
         }
+        if let Some(uri) = row.try_get::<Option<&str>, _>(32).map_err(get)? {
+            builder = builder.jwks_uri(uri);
+        }
     }
     for resource in resources(row.try_get(24).map_err(get)?)?.iter() {
         builder = builder.allowed_resource(resource);
@@ -368,15 +404,141 @@ impl ClientRegistry for PgClientRegistry {
         const FIND: &str = concat!(
             "SELECT ",
             columns!(),
-            " FROM grantflow_clients WHERE client_id = $1"
+            ", registration_token_hash IS NOT NULL FROM grantflow_clients WHERE client_id = $1"
         );
         let row = sqlx::query(FIND)
             .bind(client_id.as_str())
             .fetch_optional(&self.pool)
             .await
             .map_err(storage_error)?;
-        row.map(|row| client_from_row(&row).map(Arc::new))
+        row.map(|row| {
+            let self_registered: bool = row.try_get(33).map_err(storage_error)?;
+            client_from_row(&row, self_registered).map(Arc::new)
+        })
+        .transpose()
+    }
+}
+
+/// A registration read back: the client's columns, then `registration_metadata` and
+/// `registered_ns`.
+fn registration_from_row(row: &PgRow) -> Result<Registration, StorageError> {
+    const METADATA: usize = 33;
+    let client = client_from_row(row, true)?;
+    let metadata: Option<String> = row.try_get(METADATA).map_err(storage_error)?;
+    let registered: Option<i64> = row.try_get(METADATA + 1).map_err(storage_error)?;
+    match (metadata, registered) {
+        (Some(metadata), Some(ns)) => {
+            Ok(Registration::new(Arc::new(client), metadata, from_ns(ns)))
+        }
+        _ => Err(corrupt("registration")),
+    }
+}
+
+/// The dynamic registrations among the clients: rows with a registration access token
+/// digest. Each operation is one statement, so the token compare-and-swap of `update` and
+/// the single winner of concurrent calls come from the row lock.
+#[async_trait]
+impl RegistrationStore for PgClientRegistry {
+    async fn create(
+        &self,
+        registration: Registration,
+        token: TokenHash,
+    ) -> Result<Creation, StorageError> {
+        storable(&registration.client).map_err(into_storage)?;
+        const CREATE: &str = concat!(
+            "INSERT INTO grantflow_clients (",
+            columns!(),
+            ", registration_token_hash, registration_metadata, registered_ns) VALUES (",
+            placeholders!(),
+            ", $34, $35, $36) ON CONFLICT DO NOTHING"
+        );
+        let done = bind_client(sqlx::query(CREATE), &registration.client)
+            .bind(token.as_bytes().to_vec())
+            .bind(registration.metadata)
+            .bind(to_ns(registration.issued_at))
+            .execute(&self.pool)
+            .await
+            .map_err(storage_error)?;
+        Ok(if done.rows_affected() == 0 {
+            Creation::Duplicate
+        } else {
+            Creation::Created
+        })
+    }
+
+    async fn find_by_token(&self, token: &TokenHash) -> Result<Option<Registration>, StorageError> {
+        const FIND: &str = concat!(
+            "SELECT ",
+            registration_columns!(),
+            " FROM grantflow_clients WHERE registration_token_hash = $1"
+        );
+        sqlx::query(FIND)
+            .bind(token.as_bytes().as_slice())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage_error)?
+            .map(|row| registration_from_row(&row))
             .transpose()
+    }
+
+    async fn update(
+        &self,
+        token: &TokenHash,
+        new_token: TokenHash,
+        replacement: Option<Registration>,
+    ) -> Result<Option<Registration>, StorageError> {
+        let row = match replacement {
+            Some(replacement) => {
+                storable(&replacement.client).map_err(into_storage)?;
+                const REPLACE: &str = concat!(
+                    "UPDATE grantflow_clients SET ",
+                    assignments!(),
+                    ", registration_token_hash = $34, registration_metadata = $35 \
+                     WHERE client_id = $1 AND registration_token_hash = $36 RETURNING ",
+                    registration_columns!()
+                );
+                bind_client(sqlx::query(REPLACE), &replacement.client)
+                    .bind(new_token.as_bytes().to_vec())
+                    .bind(replacement.metadata)
+                    .bind(token.as_bytes().to_vec())
+                    .fetch_optional(&self.pool)
+                    .await
+            }
+            None => {
+                const ROTATE: &str = concat!(
+                    "UPDATE grantflow_clients SET registration_token_hash = $2 \
+                     WHERE registration_token_hash = $1 RETURNING ",
+                    registration_columns!()
+                );
+                sqlx::query(ROTATE)
+                    .bind(token.as_bytes().to_vec())
+                    .bind(new_token.as_bytes().to_vec())
+                    .fetch_optional(&self.pool)
+                    .await
+            }
+        }
+        .map_err(storage_error)?;
+        row.map(|row| registration_from_row(&row)).transpose()
+    }
+
+    async fn delete(&self, token: &TokenHash) -> Result<Option<ClientId>, StorageError> {
+        let id: Option<String> = sqlx::query_scalar(
+            "DELETE FROM grantflow_clients WHERE registration_token_hash = $1 \
+             RETURNING client_id",
+        )
+        .bind(token.as_bytes().as_slice())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(storage_error)?;
+        id.map(|id| super::client_id(&id)).transpose()
+    }
+}
+
+/// An [`Error`] of this registry as the [`StorageError`] a store trait returns.
+fn into_storage(error: Error) -> StorageError {
+    match error {
+        Error::Storage(e) => e,
+        other => StorageError::new(other),
     }
 }
 
@@ -384,10 +546,6 @@ impl ClientRegistry for PgClientRegistry {
 #[async_trait]
 impl crate::testing::ClientRegistrar for PgClientRegistry {
     async fn register(&self, client: Client) -> Result<(), StorageError> {
-        match self.insert(&client).await {
-            Ok(()) => Ok(()),
-            Err(Error::Storage(e)) => Err(e),
-            Err(other) => Err(StorageError::new(other)),
-        }
+        self.insert(&client).await.map_err(into_storage)
     }
 }
