@@ -101,6 +101,9 @@ impl ErrorCode {
     /// `invalid_target`: a `resource` is malformed, unknown, not allowed for the client, or
     /// not granted ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)).
     pub const INVALID_TARGET: Self = Self(Cow::Borrowed("invalid_target"));
+    /// The DPoP proof is invalid
+    /// ([RFC 9449 §5](https://www.rfc-editor.org/rfc/rfc9449#section-5)).
+    pub const INVALID_DPOP_PROOF: Self = Self(Cow::Borrowed("invalid_dpop_proof"));
 
     /// An extension error code.
     ///
