@@ -326,6 +326,7 @@ impl PendingAuthorization {
             // already expired, rather than panicking.
             expires_at: now.checked_add(config.code_flow.code_ttl).unwrap_or(now),
             openid,
+            dpop_jkt: None,
         };
         let target = Target {
             redirect_uri: &self.redirect_uri,

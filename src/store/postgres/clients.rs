@@ -25,7 +25,7 @@ macro_rules! columns {
          sector_identifier_document, post_logout_redirect_uris, refresh_needs_offline_access, \
          scope_claims_in_id_token, access_token_format, jwks, token_endpoint_auth_signing_alg, \
          allowed_resources, multiple_audiences, client_uri, logo_uri, tos_uri, policy_uri, contacts, \
-         require_pushed_authorization_requests"
+         require_pushed_authorization_requests, dpop_bound_access_tokens"
     };
 }
 
@@ -64,8 +64,8 @@ impl PgClientRegistry {
             "INSERT INTO grantflow_clients (",
             columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32) \
-             ON CONFLICT (client_id) DO NOTHING"
+             $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, \
+             $33) ON CONFLICT (client_id) DO NOTHING"
         );
         let done = bind_client(sqlx::query(INSERT), client)
             .execute(&self.pool)
@@ -98,7 +98,8 @@ impl PgClientRegistry {
                  token_endpoint_auth_signing_alg = $24, allowed_resources = $25, \
                  multiple_audiences = $26, client_uri = $27, logo_uri = $28, tos_uri = $29, \
                  policy_uri = $30, contacts = $31, \
-                 require_pushed_authorization_requests = $32 WHERE client_id = $1",
+                 require_pushed_authorization_requests = $32, \
+                 dpop_bound_access_tokens = $33 WHERE client_id = $1",
             ),
             client,
         )
@@ -200,6 +201,7 @@ fn bind_client<'q>(query: Query<'q>, client: &Client) -> Query<'q> {
         .bind(client.policy_uri().map(str::to_owned))
         .bind(client.contacts().map(str::to_owned).collect::<Vec<_>>())
         .bind(client.requires_pushed_authorization_requests())
+        .bind(client.requires_dpop_bound_access_tokens())
 }
 
 /// The client's `jwks` as JSON, if any.
@@ -359,6 +361,7 @@ fn client_from_row(row: &PgRow) -> Result<Client, StorageError> {
         builder = builder.contact(&contact);
     }
     builder = builder.require_pushed_authorization_requests(row.try_get(31).map_err(get)?);
+    builder = builder.dpop_bound_access_tokens(row.try_get(32).map_err(get)?);
     builder.build().map_err(|_| corrupt("client registration"))
 }
 
