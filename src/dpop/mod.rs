@@ -10,6 +10,14 @@
 
 mod htu;
 mod proof;
+mod server;
+
+/// Whether `value` has the syntax of a `jkt`: the base64url (no padding) of a SHA-256
+/// digest, 43 characters ([RFC 9449 §10](https://www.rfc-editor.org/rfc/rfc9449#section-10),
+/// [RFC 7638 §3](https://www.rfc-editor.org/rfc/rfc7638#section-3)).
+pub(crate) fn is_thumbprint(value: &str) -> bool {
+    crate::jose::b64::decode_array::<32>(value).is_some()
+}
 
 pub use proof::{
     DEFAULT_LEEWAY, DEFAULT_MAX_AGE, DpopError, DpopProof, MAX_JTI_LEN, ProofChecker, ProofTarget,

@@ -251,45 +251,24 @@ impl Server {
         &self,
         call: &Authenticated<'_>,
     ) -> Result<Option<String>, Rejection> {
-        let required = || {
-            OAuthError::new(ErrorCode::INVALID_REQUEST)
-                .with_description("a DPoP proof is required")
-                .into()
-        };
         #[cfg(feature = "dpop")]
-        {
+        let (jkt, required) = {
             let config = self.config();
-            let Some(checker) = &config.dpop.checker else {
-                return if call.client.requires_dpop_bound_access_tokens() {
-                    Err(required())
-                } else {
-                    Ok(None)
-                };
-            };
-            if call.request.header_count("dpop") == 0 {
-                return if config.dpop.required || call.client.requires_dpop_bound_access_tokens() {
-                    Err(required())
-                } else {
-                    Ok(None)
-                };
-            }
-            // EX-15: `htu` is the configured token endpoint URL, never one rebuilt from
-            // the request's `Host`.
-            let target = crate::dpop::ProofTarget::new("POST", &config.metadata.token_endpoint);
-            let verdict = checker
-                .verify(call.request, &target, &*config.clients.single_use, call.now)
+            let proof = self
+                .dpop_proof(call.request, &config.metadata.token_endpoint, call.now)
                 .await?;
-            match verdict {
-                Ok(proof) => Ok(Some(proof.jkt().to_owned())),
-                Err(error) => Err(error.to_oauth_error().into()),
-            }
-        }
+            (proof.map(|p| p.jkt().to_owned()), config.dpop.required)
+        };
         #[cfg(not(feature = "dpop"))]
-        if call.client.requires_dpop_bound_access_tokens() {
-            Err(required())
-        } else {
-            Ok(None)
+        let (jkt, required): (Option<String>, bool) = (None, false);
+        // EX-11: a client registered for DPoP, or any client where the server requires
+        // it, gets no bearer token (RFC 9449 §5.2).
+        if jkt.is_none() && (required || call.client.requires_dpop_bound_access_tokens()) {
+            return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
+                .with_description("a DPoP proof is required")
+                .into());
         }
+        Ok(jkt)
     }
 
     /// The issuer of `client`'s access tokens for `audience`: the JWT issuer when the

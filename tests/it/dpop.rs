@@ -742,3 +742,231 @@ async fn ex_14_64_concurrent_copies_of_one_proof_across_postgres_instances_give_
         .unwrap();
     assert_eq!(record.dpop_jkt, Some(holder.jkt()));
 }
+
+// ---------------------------------------------------------------------------------------
+// Binding the authorization code: `dpop_jkt` and proofs on pushed requests
+// ---------------------------------------------------------------------------------------
+
+mod code_binding {
+    use std::sync::Arc;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use grantflow::clock::ManualClock;
+    use grantflow::dpop::ProofChecker;
+    use grantflow::store::MemoryPushedRequestStore;
+    use grantflow::{HttpResponse, MemoryCodeStore, MemoryTokenStore, Server};
+
+    use super::{Holder, RFC_PROOF, claims, issued, refused};
+    use crate::support::authz::{
+        CONF_SECRET, Harness, PKCE, VERIFIER, assert_location_error, basic, block_on, clients, enc,
+        get, json, location_param, post_form, redirect_error,
+    };
+    use crate::support::harness::assert_token_error;
+
+    /// The pushed authorization request endpoint of the test servers.
+    const PAR_URL: &str = "https://as.example.com/par";
+    /// The RFC 7638 §3.1 example key's thumbprint (V-JOSE-2), the `dpop_jkt` of RFC 9449
+    /// §10.
+    const RFC_7638_JKT: &str = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
+
+    /// The code flow harness with DPoP and pushed requests on.
+    fn harness() -> Harness {
+        Harness::builder(clients()).build(|b| {
+            b.dpop(ProofChecker::new())
+                .pushed_authorization(Arc::new(MemoryPushedRequestStore::new()))
+        })
+    }
+
+    /// A code of public `app` for a request with `extra` parameters.
+    fn code(h: &Harness, extra: &str) -> String {
+        h.code_with(&format!(
+            "response_type=code&client_id=app&scope=read&{PKCE}{extra}"
+        ))
+    }
+
+    /// The token request redeeming `code` of `app`, with `proof` as its `DPoP` header.
+    fn redeem(h: &Harness, code: &str, proof: Option<&str>) -> HttpResponse {
+        let request = post_form(format!(
+            "grant_type=authorization_code&code={code}&client_id=app&code_verifier={VERIFIER}"
+        ));
+        h.token(&match proof {
+            Some(proof) => request.with_header("DPoP", proof),
+            None => request,
+        })
+    }
+
+    #[test]
+    fn ex_13_dpop_jkt_binds_the_code_to_the_key() {
+        let h = harness();
+        let k1 = Holder::es256();
+        let c = code(&h, &format!("&dpop_jkt={}", k1.jkt()));
+        let response = redeem(&h, &c, Some(&k1.proof(h.now())));
+        let access = issued(&response, "DPoP");
+        let refresh = json(&response)["refresh_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // The access token and the public client's refresh token are bound to the key.
+        assert_eq!(h.record(&access).unwrap().dpop_jkt, Some(k1.jkt()));
+        assert_eq!(h.record(&refresh).unwrap().dpop_jkt, Some(k1.jkt()));
+    }
+
+    #[test]
+    fn ex_13_a_bound_code_needs_a_proof_by_its_key() {
+        let h = harness();
+        let (k1, k2) = (Holder::es256(), Holder::es256());
+        let bound = format!("&dpop_jkt={}", k1.jkt());
+        let c = code(&h, &bound);
+        assert_token_error(
+            &redeem(&h, &c, Some(&k2.proof(h.now()))),
+            400,
+            "invalid_grant",
+        );
+        let c = code(&h, &bound);
+        assert_token_error(&redeem(&h, &c, None), 400, "invalid_grant");
+        let c = code(&h, &bound);
+        issued(&redeem(&h, &c, Some(&k1.proof(h.now()))), "DPoP");
+        // An unbound code takes any key, or none.
+        let c = code(&h, "");
+        issued(&redeem(&h, &c, Some(&k2.proof(h.now()))), "DPoP");
+    }
+
+    #[test]
+    fn ex_13_a_malformed_dpop_jkt_is_invalid_request() {
+        let h = harness();
+        let good = Holder::es256().jkt();
+        for bad in [
+            "abc".to_owned(),
+            format!("{good}A"),
+            good.replacen(&good[..1], "+", 1),
+            format!("{}=", &good[..42]),
+            // 43 characters whose last one leaves bits over: not a canonical encoding.
+            format!("{}B", &good[..42]),
+        ] {
+            let query = format!(
+                "response_type=code&client_id=app&scope=read&{PKCE}&dpop_jkt={}",
+                enc(&bad)
+            );
+            assert_location_error(&redirect_error(h.authorize(&query)), "invalid_request");
+        }
+        // With DPoP off, the parameter is ignored.
+        let off = Harness::builder(clients()).build(|b| b);
+        let query = format!("response_type=code&client_id=app&scope=read&{PKCE}&dpop_jkt=abc");
+        assert!(off.authorize(&query).is_ok());
+    }
+
+    #[test]
+    fn ex_13_v_jose_2_code_redeemed_with_the_rfc_9449_key_is_refused() {
+        // A server at the RFC's address and time, so that its example proof is fresh.
+        let server = Server::builder(
+            "https://server.example.com",
+            clients(),
+            Arc::new(MemoryTokenStore::new()),
+        )
+        .clock(Arc::new(ManualClock::new(
+            UNIX_EPOCH + Duration::from_secs(1_562_262_616),
+        )))
+        .code_store(Arc::new(MemoryCodeStore::new()))
+        .dpop(ProofChecker::new())
+        .build()
+        .unwrap();
+        let pending = block_on(server.authorize(&get(&format!(
+            "response_type=code&client_id=app&scope=read&{PKCE}&dpop_jkt={RFC_7638_JKT}"
+        ))))
+        .unwrap();
+        let response = block_on(pending.approve(
+            grantflow::Subject::new("alice"),
+            grantflow::Scope::parse("read").unwrap(),
+        ))
+        .unwrap();
+        let code = location_param(&response, "code").unwrap();
+        let request = post_form(format!(
+            "grant_type=authorization_code&code={code}&client_id=app&code_verifier={VERIFIER}"
+        ))
+        .with_header("DPoP", RFC_PROOF);
+        assert_token_error(
+            &block_on(server.token(&request)).unwrap(),
+            400,
+            "invalid_grant",
+        );
+    }
+
+    /// `POST /par` as `conf` with `body` and `proof`.
+    fn push(h: &Harness, body: &str, proof: Option<&str>) -> HttpResponse {
+        let request = post_form(body).with_header("authorization", basic("conf", CONF_SECRET));
+        let request = match proof {
+            Some(proof) => request.with_header("DPoP", proof),
+            None => request,
+        };
+        block_on(h.server.pushed_authorization(&request)).unwrap()
+    }
+
+    fn conf_request() -> String {
+        format!(
+            "response_type=code&redirect_uri={}&scope=read&{PKCE}",
+            enc("https://conf.example.com/cb?tenant=a")
+        )
+    }
+
+    /// The code of a pushed request: load it by its `request_uri`, approve it.
+    fn code_of_pushed(h: &Harness, pushed: &HttpResponse) -> String {
+        assert_eq!(pushed.status.as_u16(), 201, "{:?}", json(pushed));
+        let uri = json(pushed)["request_uri"].as_str().unwrap().to_owned();
+        let pending = h
+            .authorize(&format!("client_id=conf&request_uri={}", enc(&uri)))
+            .unwrap();
+        let response = h.approve(pending, "alice", "read");
+        location_param(&response, "code").unwrap()
+    }
+
+    /// `conf` redeems `code` with `proof`.
+    fn redeem_conf(h: &Harness, code: &str, proof: &str) -> HttpResponse {
+        h.token(
+            &post_form(format!(
+                "grant_type=authorization_code&code={code}&code_verifier={VERIFIER}&redirect_uri={}",
+                enc("https://conf.example.com/cb?tenant=a")
+            ))
+            .with_header("authorization", basic("conf", CONF_SECRET))
+            .with_header("DPoP", proof),
+        )
+    }
+
+    #[test]
+    fn ex_13_a_proof_on_the_pushed_request_binds_the_code() {
+        let h = harness();
+        let (k1, k2) = (Holder::es256(), Holder::es256());
+        let par_proof = |k: &Holder| k.sign(&claims("POST", PAR_URL, h.now()));
+        let c = code_of_pushed(&h, &push(&h, &conf_request(), Some(&par_proof(&k1))));
+        assert_token_error(
+            &redeem_conf(&h, &c, &k2.proof(h.now())),
+            400,
+            "invalid_grant",
+        );
+        let c = code_of_pushed(&h, &push(&h, &conf_request(), Some(&par_proof(&k1))));
+        issued(&redeem_conf(&h, &c, &k1.proof(h.now())), "DPoP");
+        // `dpop_jkt` in a pushed request binds the same way.
+        let body = format!("{}&dpop_jkt={}", conf_request(), k2.jkt());
+        let c = code_of_pushed(&h, &push(&h, &body, None));
+        assert_token_error(
+            &redeem_conf(&h, &c, &k1.proof(h.now())),
+            400,
+            "invalid_grant",
+        );
+    }
+
+    #[test]
+    fn ex_13_a_pushed_request_whose_dpop_jkt_and_proof_disagree_is_refused() {
+        let h = harness();
+        let (k1, k2) = (Holder::es256(), Holder::es256());
+        let proof = k1.sign(&claims("POST", PAR_URL, h.now()));
+        let body = format!("{}&dpop_jkt={}", conf_request(), k2.jkt());
+        let response = push(&h, &body, Some(&proof));
+        assert_token_error(&response, 400, "invalid_request");
+        // Agreeing: accepted.
+        let proof = k1.sign(&claims("POST", PAR_URL, h.now()));
+        let body = format!("{}&dpop_jkt={}", conf_request(), k1.jkt());
+        assert_eq!(push(&h, &body, Some(&proof)).status.as_u16(), 201);
+        // A proof made for the token endpoint is not one for the pushed request.
+        refused(&push(&h, &conf_request(), Some(&k1.proof(h.now()))));
+    }
+}
