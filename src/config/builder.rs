@@ -418,6 +418,19 @@ impl ServerBuilder {
         self
     }
 
+    /// Requires a server-provided nonce in every DPoP proof
+    /// ([RFC 9449 §8](https://www.rfc-editor.org/rfc/rfc9449#section-8)), issued and
+    /// checked by `nonces` (give every instance the same secret): a proof without a fresh
+    /// one gets 400 `use_dpop_nonce` with a `DPoP-Nonce` header, and each success of a
+    /// request with a proof carries the next nonce in `DPoP-Nonce`. Use the issuer
+    /// identifier as the nonces' server name. Needs [`dpop`](Self::dpop). Default: off.
+    #[cfg(feature = "dpop")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "dpop")))]
+    pub fn dpop_nonces(mut self, nonces: crate::dpop::DpopNonces) -> Self {
+        self.config.dpop.nonces = Some(nonces);
+        self
+    }
+
     // ------------------------------------------------------------------ device grant
 
     /// Enables the device authorization grant

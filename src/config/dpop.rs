@@ -13,6 +13,8 @@ pub(crate) struct DpopConfig {
     pub(crate) checker: Option<ProofChecker>,
     /// Whether every token request must carry a proof.
     pub(crate) required: bool,
+    /// Server-provided nonces, when every proof must carry one.
+    pub(crate) nonces: Option<crate::dpop::DpopNonces>,
 }
 
 impl DpopConfig {
@@ -20,9 +22,9 @@ impl DpopConfig {
     /// some algorithm is accepted.
     pub(super) fn check(&self) -> Result<(), ConfigError> {
         let Some(checker) = &self.checker else {
-            return if self.required {
+            return if self.required || self.nonces.is_some() {
                 Err(ConfigError::Setting(
-                    "require_dpop needs DPoP enabled (ServerBuilder::dpop)",
+                    "require_dpop and dpop_nonces need DPoP enabled (ServerBuilder::dpop)",
                 ))
             } else {
                 Ok(())

@@ -9,6 +9,7 @@
 //! `cnf.jkt`.
 
 mod htu;
+mod nonce;
 mod proof;
 mod server;
 
@@ -19,6 +20,7 @@ pub(crate) fn is_thumbprint(value: &str) -> bool {
     crate::jose::b64::decode_array::<32>(value).is_some()
 }
 
+pub use nonce::{DpopNonces, MIN_NONCE_SECRET, WeakNonceSecret};
 pub use proof::{
     DEFAULT_LEEWAY, DEFAULT_MAX_AGE, DpopError, DpopProof, MAX_JTI_LEN, ProofChecker, ProofTarget,
 };

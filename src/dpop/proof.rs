@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
-use super::htu;
+use super::{DpopNonces, htu};
 use crate::error::{ErrorCode, OAuthError, StorageError};
 use crate::http::HttpRequest;
 use crate::jose::{Algorithm, AlgorithmSet, JwtError, PublicJwk, Validation};
@@ -33,6 +33,7 @@ pub struct ProofTarget<'a> {
     method: &'a str,
     uri: &'a str,
     access_token: Option<&'a str>,
+    nonces: Option<&'a DpopNonces>,
 }
 
 impl<'a> ProofTarget<'a> {
@@ -43,7 +44,18 @@ impl<'a> ProofTarget<'a> {
             method,
             uri,
             access_token: None,
+            nonces: None,
         }
+    }
+
+    /// Requires a server-provided nonce that `nonces` accepts
+    /// ([RFC 9449 §8](https://www.rfc-editor.org/rfc/rfc9449#section-8)): a proof without
+    /// one, or with one that is not this server's or no longer fresh, is refused with
+    /// [`DpopError::NonceRequired`] or [`DpopError::StaleNonce`] (`use_dpop_nonce`).
+    #[must_use]
+    pub fn with_nonces(mut self, nonces: &'a DpopNonces) -> Self {
+        self.nonces = Some(nonces);
+        self
     }
 
     /// The access token presented with the proof: the proof must then carry its hash as
@@ -61,6 +73,7 @@ impl fmt::Debug for ProofTarget<'_> {
             .field("method", &self.method)
             .field("uri", &self.uri)
             .field("access_token", &self.access_token.map(|_| "<redacted>"))
+            .field("nonces", &self.nonces.is_some())
             .finish()
     }
 }
@@ -246,6 +259,14 @@ impl ProofChecker {
             Some(serde_json::Value::String(nonce)) if !nonce.is_empty() => Some(nonce.clone()),
             Some(_) => return Err(DpopError::InvalidClaim("nonce")),
         };
+        // EX-09: with nonces on, every proof carries a fresh one of this server's.
+        if let Some(nonces) = target.nonces {
+            match &nonce {
+                None => return Err(DpopError::NonceRequired),
+                Some(nonce) if !nonces.accepts(nonce, now) => return Err(DpopError::StaleNonce),
+                Some(_) => {}
+            }
+        }
         let (Some(key), Some(issued_at), Some(algorithm)) = (
             verified.key(),
             claims.issued_at(),
@@ -362,13 +383,23 @@ pub enum DpopError {
     /// The proof's `jti` was already accepted for this URI.
     #[error("the DPoP proof was already used")]
     Replayed,
+    /// The server requires a nonce and the proof has none.
+    #[error("the DPoP proof must carry the server's nonce")]
+    NonceRequired,
+    /// The proof's nonce is not one this server issued recently.
+    #[error("the DPoP proof's nonce is not a current one")]
+    StaleNonce,
 }
 
 impl DpopError {
-    /// The error code of the refusal: `invalid_dpop_proof`
-    /// ([RFC 9449 §5](https://www.rfc-editor.org/rfc/rfc9449#section-5)).
+    /// The error code of the refusal: `use_dpop_nonce` for a missing or stale nonce
+    /// ([RFC 9449 §8](https://www.rfc-editor.org/rfc/rfc9449#section-8)), else
+    /// `invalid_dpop_proof` ([RFC 9449 §5](https://www.rfc-editor.org/rfc/rfc9449#section-5)).
     pub fn error_code(self) -> ErrorCode {
-        ErrorCode::INVALID_DPOP_PROOF
+        match self {
+            Self::NonceRequired | Self::StaleNonce => ErrorCode::USE_DPOP_NONCE,
+            _ => ErrorCode::INVALID_DPOP_PROOF,
+        }
     }
 
     /// The token-endpoint error of the refusal, with this text as its description.

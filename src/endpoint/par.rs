@@ -142,7 +142,12 @@ impl TokenStyleEndpoint for PushedAuthorization {
         let mut body = JsonObject::with_capacity(128);
         body.string("request_uri", &request_uri)
             .number("expires_in", config.pushed.ttl.as_secs());
-        Ok(HttpResponse::json(Status::CREATED, body.finish()))
+        let response = HttpResponse::json(Status::CREATED, body.finish());
+        #[cfg(feature = "dpop")]
+        if proven.is_some() {
+            return Ok(server.with_next_dpop_nonce(response, call.now));
+        }
+        Ok(response)
     }
 }
 

@@ -470,7 +470,7 @@ impl TokenStyleEndpoint for TokenEndpoint {
             dpop_jkt,
         };
         let grant = handler.handle(&grant_request).await?;
-        server
+        let response = server
             .issue(
                 &call.client,
                 grant,
@@ -479,6 +479,12 @@ impl TokenStyleEndpoint for TokenEndpoint {
                 call.call,
                 dpop_jkt,
             )
-            .await
+            .await?;
+        // EX-09: the next nonce, on the success of a request with a proof.
+        #[cfg(feature = "dpop")]
+        if dpop_jkt.is_some() {
+            return Ok(server.with_next_dpop_nonce(response, call.now));
+        }
+        Ok(response)
     }
 }

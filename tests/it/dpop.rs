@@ -970,3 +970,113 @@ mod code_binding {
         refused(&push(&h, &conf_request(), Some(&k1.proof(h.now()))));
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Server nonces
+// ---------------------------------------------------------------------------------------
+
+mod nonces {
+    use std::time::Duration;
+
+    use grantflow::dpop::{DpopNonces, ProofChecker};
+    use grantflow::random::SystemRandom;
+    use serde_json::{Value, json};
+
+    use super::{BACKEND, Holder, TOKEN_URL, cc, claims, harness_with, issued};
+    use crate::support::resource::*;
+
+    const SECRET: [u8; 32] = [0x5a; 32];
+
+    fn harness() -> Harness {
+        harness_with(|b| b.dpop_nonces(DpopNonces::new(&SECRET, ISSUER).unwrap()))
+    }
+
+    /// A token request whose proof carries `nonce`.
+    fn with_nonce(h: &Harness, holder: &Holder, nonce: Option<&str>) -> grantflow::HttpResponse {
+        let mut c: Value = claims("POST", TOKEN_URL, h.now());
+        if let Some(nonce) = nonce {
+            c["nonce"] = json!(nonce);
+        }
+        h.token(&cc(BACKEND, Some(&holder.sign(&c))))
+    }
+
+    /// A `use_dpop_nonce` answer with exactly one `DPoP-Nonce`; the nonce.
+    #[track_caller]
+    fn use_nonce(response: &grantflow::HttpResponse) -> String {
+        assert_token_error(response, 400, "use_dpop_nonce");
+        let nonces = headers(response, "dpop-nonce");
+        assert_eq!(nonces.len(), 1, "{response:?}");
+        nonces[0].to_owned()
+    }
+
+    #[test]
+    fn ex_09_a_proof_without_nonce_gets_use_dpop_nonce_and_one_nonce() {
+        let h = harness();
+        let holder = Holder::es256();
+        let nonce = use_nonce(&with_nonce(&h, &holder, None));
+        // 1*NQCHAR.
+        assert!(
+            nonce
+                .bytes()
+                .all(|c| c == 0x21 || (0x23..=0x5b).contains(&c) || (0x5d..=0x7e).contains(&c))
+        );
+        let response = with_nonce(&h, &holder, Some(&nonce));
+        issued(&response, "DPoP");
+        // The next nonce comes with the success, which is not cacheable.
+        assert_eq!(headers(&response, "dpop-nonce").len(), 1);
+        assert_eq!(response.header("cache-control"), Some("no-store"));
+        // A request without a proof gets a bearer token and no nonce.
+        let bearer = h.token(&cc(BACKEND, None));
+        issued(&bearer, "Bearer");
+        assert!(bearer.header("dpop-nonce").is_none());
+    }
+
+    #[test]
+    fn ex_09_nonces_rotate_within_a_window() {
+        let h = harness();
+        let holder = Holder::es256();
+        let n1 = use_nonce(&with_nonce(&h, &holder, None));
+        // The next rotation: the earlier nonce still works.
+        h.advance(Duration::from_secs(61));
+        issued(&with_nonce(&h, &holder, Some(&n1)), "DPoP");
+        // Past the window: refused, with a fresh nonce that works.
+        h.advance(Duration::from_secs(120));
+        let n2 = use_nonce(&with_nonce(&h, &holder, Some(&n1)));
+        assert_ne!(n1, n2);
+        issued(&with_nonce(&h, &holder, Some(&n2)), "DPoP");
+        // Made-up nonces are refused the same way.
+        use_nonce(&with_nonce(&h, &holder, Some("made-up")));
+    }
+
+    #[test]
+    fn ex_10_a_nonce_of_another_server_is_refused() {
+        let h = harness();
+        let holder = Holder::es256();
+        let rs = DpopNonces::new(&SECRET, "https://rs.example.com").unwrap();
+        let theirs = rs.issue(&SystemRandom::default(), h.now());
+        use_nonce(&with_nonce(&h, &holder, Some(&theirs)));
+        // Another instance of this server (same identifier and secret) accepts ours.
+        let ours = DpopNonces::new(&SECRET, ISSUER)
+            .unwrap()
+            .issue(&SystemRandom::default(), h.now());
+        issued(&with_nonce(&h, &holder, Some(&ours)), "DPoP");
+    }
+
+    #[test]
+    fn ex_09_nonces_need_dpop() {
+        let error = grantflow::Server::builder(
+            ISSUER,
+            registry(),
+            std::sync::Arc::new(grantflow::MemoryTokenStore::new()),
+        )
+        .dpop_nonces(DpopNonces::new(&SECRET, ISSUER).unwrap())
+        .build()
+        .unwrap_err();
+        assert!(error.to_string().contains("dpop_nonces"), "{error}");
+        // With DPoP on, the same builds.
+        let _ = harness_with(|b| {
+            b.dpop(ProofChecker::new())
+                .dpop_nonces(DpopNonces::new(&SECRET, ISSUER).unwrap())
+        });
+    }
+}
