@@ -631,6 +631,19 @@ fn v_jose_4_the_rfc_example_proofs_verify_and_name_the_example_key() {
     let header = jsonwebtoken::decode_header(RFC_PROOF).unwrap();
     assert_eq!(header.typ.as_deref(), Some("dpop+jwt"));
     assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
+    // Exactly the example key, whose thumbprint is the `cnf.jkt` of §6.1 and §6.2.
+    let jwk = json!({
+        "kty": "EC",
+        "x": "l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs",
+        "y": "9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA",
+        "crv": "P-256",
+    });
+    assert_eq!(
+        serde_json::to_value(header.jwk.as_ref().unwrap()).unwrap(),
+        jwk
+    );
+    let key = grantflow::jose::PublicJwk::parse(jwk.to_string().as_bytes()).unwrap();
+    assert_eq!(key.thumbprint(), RFC_JKT);
     for (proof, iat) in [
         (RFC_PROOF, 1_562_262_616),
         (RFC_REFRESH_PROOF, 1_562_265_296),
