@@ -1,6 +1,8 @@
 //! Comparing `htu` with the request's target URI
 //! ([RFC 9449 §4.3](https://www.rfc-editor.org/rfc/rfc9449#section-4.3), items 8 and 9).
 
+use crate::params::hex;
+
 /// `uri` in the form `htu` values are compared in: an absolute `http` or `https` URI with a
 /// host and no user information, its query and fragment removed, after the syntax- and
 /// scheme-based normalization of
@@ -56,15 +58,6 @@ pub(crate) fn has_query_or_fragment(uri: &str) -> bool {
 }
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
-
-fn hex(digit: u8) -> Option<u8> {
-    match digit {
-        b'0'..=b'9' => Some(digit - b'0'),
-        b'a'..=b'f' => Some(digit - b'a' + 10),
-        b'A'..=b'F' => Some(digit - b'A' + 10),
-        _ => None,
-    }
-}
 
 /// `unreserved` of [RFC 3986 §2.3](https://www.rfc-editor.org/rfc/rfc3986#section-2.3).
 fn is_unreserved(byte: u8) -> bool {
