@@ -1093,3 +1093,24 @@ mod nonces {
         });
     }
 }
+
+/// EX-11: the device grant binds too, and the public `tv`'s refresh token with it.
+#[test]
+fn ex_11_the_device_grant_binds_the_tokens() {
+    use crate::support::device::{Harness as Devices, poll_body};
+
+    let h = Devices::with(|b| b.dpop(ProofChecker::new()));
+    let (device_code, user_code) = h.start("tv");
+    h.approve(&user_code);
+    let holder = Holder::es256();
+    let response = h.token(
+        &post_form(poll_body(&device_code, "tv")).with_header("DPoP", holder.proof(h.now())),
+    );
+    let access = issued(&response, "DPoP");
+    let refresh = json(&response)["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(h.record(&access).unwrap().dpop_jkt, Some(holder.jkt()));
+    assert_eq!(h.record(&refresh).unwrap().dpop_jkt, Some(holder.jkt()));
+}
