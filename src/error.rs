@@ -101,6 +101,12 @@ impl ErrorCode {
     /// `invalid_target`: a `resource` is malformed, unknown, not allowed for the client, or
     /// not granted ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)).
     pub const INVALID_TARGET: Self = Self(Cow::Borrowed("invalid_target"));
+    /// The DPoP proof is invalid
+    /// ([RFC 9449 §5](https://www.rfc-editor.org/rfc/rfc9449#section-5)).
+    pub const INVALID_DPOP_PROOF: Self = Self(Cow::Borrowed("invalid_dpop_proof"));
+    /// The DPoP proof must carry the nonce the server provides in `DPoP-Nonce`
+    /// ([RFC 9449 §8](https://www.rfc-editor.org/rfc/rfc9449#section-8)).
+    pub const USE_DPOP_NONCE: Self = Self(Cow::Borrowed("use_dpop_nonce"));
 
     /// `invalid_redirect_uri`: a registered redirect URI is not acceptable
     /// ([RFC 7591 §3.2.2](https://www.rfc-editor.org/rfc/rfc7591#section-3.2.2)).
@@ -180,8 +186,18 @@ pub struct OAuthError {
     code: ErrorCode,
     description: Option<Cow<'static, str>>,
     uri: Option<String>,
-    www_authenticate: Option<String>,
     retry_after: Option<u64>,
+    /// Headers of the response beyond the usual ones, boxed: most errors have none.
+    headers: Option<Box<ErrorHeaders>>,
+}
+
+/// The rarer headers of an [`OAuthError`] response.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct ErrorHeaders {
+    /// `WWW-Authenticate`, after a failed `Authorization` header attempt.
+    www_authenticate: Option<String>,
+    /// `DPoP-Nonce`, the nonce a `use_dpop_nonce` answer asks the client to use.
+    dpop_nonce: Option<String>,
 }
 
 /// The longest `error_description` the crate sends.
@@ -194,8 +210,8 @@ impl OAuthError {
             code,
             description: None,
             uri: None,
-            www_authenticate: None,
             retry_after: None,
+            headers: None,
         }
     }
 
@@ -239,7 +255,7 @@ impl OAuthError {
     ///
     /// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
     pub(crate) fn with_challenge(mut self, challenge: String) -> Self {
-        self.www_authenticate = Some(challenge);
+        self.headers.get_or_insert_default().www_authenticate = Some(challenge);
         self
     }
 
@@ -251,6 +267,14 @@ impl OAuthError {
     /// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
     pub(crate) fn with_retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
+        self
+    }
+
+    /// Adds the `DPoP-Nonce` header the client must use in its next proof
+    /// ([RFC 9449 §8](https://www.rfc-editor.org/rfc/rfc9449#section-8)).
+    #[cfg_attr(not(feature = "dpop"), allow(dead_code))]
+    pub(crate) fn with_dpop_nonce(mut self, nonce: String) -> Self {
+        self.headers.get_or_insert_default().dpop_nonce = Some(nonce);
         self
     }
 
@@ -299,11 +323,15 @@ impl OAuthError {
     /// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
     pub fn to_response(&self) -> HttpResponse {
         let mut response = HttpResponse::json(self.status(), self.to_json());
-        if let Some(challenge) = &self.www_authenticate {
+        let headers = self.headers.as_deref();
+        if let Some(challenge) = headers.and_then(|h| h.www_authenticate.as_ref()) {
             response.push_header("www-authenticate", challenge.clone());
         }
         if let Some(seconds) = self.retry_after {
             response.push_header("retry-after", seconds.to_string());
+        }
+        if let Some(nonce) = headers.and_then(|h| h.dpop_nonce.as_ref()) {
+            response.push_header("dpop-nonce", nonce.clone());
         }
         response
     }

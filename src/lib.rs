@@ -221,6 +221,9 @@ mod client_assertion;
 mod client_auth;
 pub mod clock;
 mod config;
+#[cfg(feature = "dpop")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dpop")))]
+pub mod dpop;
 mod endpoint;
 mod error;
 pub mod fetch;

@@ -409,6 +409,14 @@ pub(crate) fn write_members(
     if !protected.is_empty() {
         document.string_array("protected_resources", protected);
     }
+    // RFC 9449 §5.1: exactly the algorithms the proof checker accepts, when DPoP is on.
+    #[cfg(feature = "dpop")]
+    if let Some(checker) = &config.dpop.checker {
+        document.string_array(
+            "dpop_signing_alg_values_supported",
+            checker.supported_algorithms().iter().map(|alg| alg.name()),
+        );
+    }
     Ok(())
 }
 
@@ -452,6 +460,9 @@ impl Server {
     /// - `client_id_metadata_document_supported: true` only when client ID metadata
     ///   documents are accepted
     ///   ([`ServerBuilder::client_id_metadata_documents`](crate::ServerBuilder::client_id_metadata_documents)).
+    /// - `dpop_signing_alg_values_supported`
+    ///   ([RFC 9449 §5.1](https://www.rfc-editor.org/rfc/rfc9449#section-5.1)) only when
+    ///   DPoP is enabled (feature `dpop`): the algorithms its proof checker accepts.
     ///
     /// No member is `null` or an empty array ([RFC 8414 §2]).
     ///

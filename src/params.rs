@@ -239,7 +239,8 @@ pub(crate) fn decode(raw: &[u8]) -> Option<Cow<'_, str>> {
     String::from_utf8(out).ok().map(Cow::Owned)
 }
 
-fn hex(b: u8) -> Option<u8> {
+/// The value of a hex digit, either case.
+pub(crate) fn hex(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
         b'a'..=b'f' => Some(b - b'a' + 10),

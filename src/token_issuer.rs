@@ -42,6 +42,11 @@ pub struct TokenClaims<'a> {
     /// The authentication context class the resource owner's authentication satisfied,
     /// when the grant knows it.
     pub acr: Option<&'a str>,
+    /// For a DPoP-bound access token: the thumbprint of the client's key, which a
+    /// self-contained format must carry as `cnf.jkt`
+    /// ([RFC 9449 §6.1](https://www.rfc-editor.org/rfc/rfc9449#section-6.1)). `None` for
+    /// a bearer token, and for refresh tokens.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// The format of the access tokens a client receives.

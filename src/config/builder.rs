@@ -452,6 +452,46 @@ impl ServerBuilder {
         self
     }
 
+    // ------------------------------------------------------------------ DPoP
+
+    /// Enables DPoP ([RFC 9449](https://www.rfc-editor.org/rfc/rfc9449)) with `checker`:
+    /// a token request with a valid `DPoP` proof gets an access token bound to the proof's
+    /// key (`token_type: DPoP`, `cnf.jkt` in JWT access tokens and in introspection), a
+    /// public client's refresh token is bound to that key, and an invalid proof is refused
+    /// with `invalid_dpop_proof`. The metadata lists the checker's algorithms as
+    /// `dpop_signing_alg_values_supported`. Default: off, and a `DPoP` header is ignored.
+    #[cfg(feature = "dpop")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "dpop")))]
+    pub fn dpop(mut self, checker: crate::dpop::ProofChecker) -> Self {
+        self.config.dpop.checker = Some(checker);
+        self
+    }
+
+    /// Requires a DPoP proof on every token request: one without gets `invalid_request`
+    /// ([RFC 9449 §5](https://www.rfc-editor.org/rfc/rfc9449#section-5)). Clients can be
+    /// held to it one by one with
+    /// [`ClientBuilder::dpop_bound_access_tokens`](crate::ClientBuilder::dpop_bound_access_tokens).
+    /// Needs [`dpop`](Self::dpop). Default: `false`.
+    #[cfg(feature = "dpop")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "dpop")))]
+    pub fn require_dpop(mut self, required: bool) -> Self {
+        self.config.dpop.required = required;
+        self
+    }
+
+    /// Requires a server-provided nonce in every DPoP proof
+    /// ([RFC 9449 §8](https://www.rfc-editor.org/rfc/rfc9449#section-8)), issued and
+    /// checked by `nonces` (give every instance the same secret): a proof without a fresh
+    /// one gets 400 `use_dpop_nonce` with a `DPoP-Nonce` header, and each success of a
+    /// request with a proof carries the next nonce in `DPoP-Nonce`. Use the issuer
+    /// identifier as the nonces' server name. Needs [`dpop`](Self::dpop). Default: off.
+    #[cfg(feature = "dpop")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "dpop")))]
+    pub fn dpop_nonces(mut self, nonces: crate::dpop::DpopNonces) -> Self {
+        self.config.dpop.nonces = Some(nonces);
+        self
+    }
+
     // ------------------------------------------------------------------ device grant
 
     /// Enables the device authorization grant

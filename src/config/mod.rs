@@ -21,6 +21,8 @@
 
 mod builder;
 mod device;
+#[cfg(feature = "dpop")]
+mod dpop;
 #[cfg(feature = "jwt")]
 mod jwt;
 #[cfg(feature = "oidc")]
@@ -34,6 +36,8 @@ use std::time::Duration;
 
 pub use builder::ServerBuilder;
 pub(crate) use device::DeviceConfig;
+#[cfg(feature = "dpop")]
+pub(crate) use dpop::DpopConfig;
 #[cfg(feature = "jwt")]
 pub(crate) use jwt::JwtConfig;
 #[cfg(feature = "oidc")]
@@ -98,6 +102,9 @@ pub(crate) struct Config {
     /// The signing keys, their JWK Set and JWT access tokens.
     #[cfg(feature = "jwt")]
     pub(crate) jwt: JwtConfig,
+    /// DPoP proofs and key-bound tokens, off unless they have a checker.
+    #[cfg(feature = "dpop")]
+    pub(crate) dpop: DpopConfig,
     /// The insecure switches.
     pub(crate) dangerous: Dangerous,
 }
@@ -329,6 +336,8 @@ impl Config {
             registration: registration::RegistrationConfig::new(base),
             #[cfg(feature = "jwt")]
             jwt: JwtConfig::new(base),
+            #[cfg(feature = "dpop")]
+            dpop: DpopConfig::default(),
             #[cfg(feature = "oidc")]
             openid: OpenIdConfig::new(base),
             password: PasswordConfig {
@@ -382,6 +391,8 @@ impl Config {
             .check(&self.issuer, self.tokens.access_ttl, schemes)?;
         #[cfg(feature = "oidc")]
         self.openid.check(schemes, self.jwt.keys.as_ref())?;
+        #[cfg(feature = "dpop")]
+        self.dpop.check()?;
         self.http.check()?;
         self.observe.check()
     }

@@ -83,6 +83,8 @@ pub struct PendingAuthorization {
     see_other: bool,
     /// The digest of the pushed request's `request_uri`, used up on approval.
     pushed: Option<TokenHash>,
+    /// The DPoP key the code is to be bound to (`dpop_jkt`), when DPoP is on.
+    dpop_jkt: Option<String>,
     /// The OpenID Connect parameters of an OpenID request (feature `oidc`).
     #[cfg(feature = "oidc")]
     pub(crate) openid: Option<crate::oidc::OpenIdRequest>,
@@ -328,6 +330,7 @@ impl PendingAuthorization {
             // already expired, rather than panicking.
             expires_at: now.checked_add(config.code_flow.code_ttl).unwrap_or(now),
             openid,
+            dpop_jkt: self.dpop_jkt,
         };
         let target = Target {
             redirect_uri: &self.redirect_uri,
@@ -749,6 +752,14 @@ impl Server {
     /// client held to pushed requests (by the server or its registration) that sends a
     /// plain request gets an `invalid_request` redirect.
     ///
+    /// # DPoP
+    ///
+    /// With [`ServerBuilder::dpop`](crate::ServerBuilder::dpop), a `dpop_jkt` parameter
+    /// ([RFC 9449 §10](https://www.rfc-editor.org/rfc/rfc9449#section-10)) binds the code
+    /// to that key: the token request must carry a proof by it, else `invalid_grant`. A
+    /// value that is not a base64url SHA-256 JWK thumbprint gets an `invalid_request`
+    /// redirect. With DPoP off the parameter is ignored.
+    ///
     /// # Keeping the request across login and consent pages
     ///
     /// Keep the original raw query (session or CSRF-protected hidden field) and call
@@ -902,6 +913,7 @@ impl Server {
         }
         let (challenge, scope, resources) =
             self.check_request(params, &client).map_err(redirect)?;
+        let dpop_jkt = self.requested_dpop_jkt(params).map_err(redirect)?;
         // An OpenID Connect request (feature `oidc`): its own parameters.
         #[cfg(feature = "oidc")]
         let openid = self
@@ -930,6 +942,7 @@ impl Server {
                 Via::Pushed(key) => Some(key),
                 Via::Front | Via::Pushing => None,
             },
+            dpop_jkt,
             #[cfg(feature = "oidc")]
             openid,
         })
@@ -993,6 +1006,24 @@ impl Server {
         .map_err(AuthorizeError::Rejected)?;
         self.validate_authorization(&pushed, client, is_post, Via::Pushed(key), Some(call))
             .await
+    }
+
+    /// `dpop_jkt` ([RFC 9449 §10](https://www.rfc-editor.org/rfc/rfc9449#section-10)), when
+    /// DPoP is on: a base64url SHA-256 JWK thumbprint (43 characters), else
+    /// `invalid_request`. With DPoP off the parameter is ignored, as any unknown one.
+    fn requested_dpop_jkt(&self, params: &Params<'_>) -> Result<Option<String>, OAuthError> {
+        #[cfg(feature = "dpop")]
+        if self.config().dpop.checker.is_some() {
+            return match params.get("dpop_jkt") {
+                None => Ok(None),
+                Some(jkt) if crate::dpop::is_thumbprint(jkt) => Ok(Some(jkt.to_owned())),
+                Some(_) => Err(invalid_request(
+                    "dpop_jkt must be a base64url SHA-256 JWK thumbprint",
+                )),
+            };
+        }
+        let _ = params;
+        Ok(None)
     }
 
     /// A2: `client_id` present once and registered ([RFC 6749 §4.1.2.1]).

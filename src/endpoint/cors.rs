@@ -30,10 +30,10 @@ use crate::types::{Client, LocalhostPort};
 const PREFLIGHT_MAX_AGE: &str = "600";
 
 /// The request headers a browser client may send to a token-style endpoint.
-const ALLOWED_HEADERS: &str = "authorization, content-type";
+const ALLOWED_HEADERS: &str = "authorization, content-type, dpop";
 
 /// The response headers a browser client may read besides the CORS-safelisted ones.
-const EXPOSED_HEADERS: &str = "www-authenticate, retry-after";
+const EXPOSED_HEADERS: &str = "www-authenticate, retry-after, dpop-nonce";
 
 /// The request's one `Origin`, if it is a well-formed serialised origin; `Err` if the
 /// request has an `Origin` that is not (repeated, unreadable, `null`, or with a path).

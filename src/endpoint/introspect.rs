@@ -44,7 +44,9 @@ impl Server {
     /// An active token gets `active`, `scope` (a string, left out when empty),
     /// `client_id`, `sub` (only for tokens issued for a resource owner), `aud` (when the
     /// token has one), `iss`, `exp` and `iat` (integer seconds) and `token_type`:
-    /// `Bearer` for access tokens. Refresh tokens carry no `token_type` member: the
+    /// `Bearer` for access tokens, `DPoP` for those bound to a DPoP key, which also get
+    /// `cnf` with the key's thumbprint `jkt`
+    /// ([RFC 9449 §6.2](https://www.rfc-editor.org/rfc/rfc9449#section-6.2)). Refresh tokens carry no `token_type` member: the
     /// member names an access token type (RFC 6749 §7.1), which a refresh token does not
     /// have ([RFC 7662 §2.2]). Every response carries `Cache-Control: no-store`.
     ///
@@ -112,8 +114,18 @@ fn active_body(record: &TokenRecord, issuer: &str) -> Vec<u8> {
         .number("iat", unix_seconds(record.issued_at))
         .optional_string(
             "token_type",
-            (record.kind == TokenKind::Access).then_some("Bearer"),
+            (record.kind == TokenKind::Access).then_some(if record.dpop_jkt.is_some() {
+                "DPoP"
+            } else {
+                "Bearer"
+            }),
         );
+    // EX-18: a DPoP-bound access token names its key (RFC 9449 §6.2).
+    if let (TokenKind::Access, Some(jkt)) = (record.kind, &record.dpop_jkt) {
+        let mut cnf = JsonObject::with_capacity(56);
+        cnf.string("jkt", jkt);
+        body.object("cnf", cnf);
+    }
     // TX-11: a delegated token's actor chain, identity claims only.
     if let Some(actor) = &record.actor {
         body.object("act", actor.to_json_object());

@@ -185,6 +185,9 @@ pub(crate) fn token_parameter<'f>(form: &'f Form<'_>) -> Result<&'f str, Rejecti
 
 /// A token-style request whose client is authenticated.
 pub(crate) struct Authenticated<'a> {
+    /// The request, for its headers (a `DPoP` proof).
+    #[cfg_attr(not(feature = "dpop"), allow(dead_code))]
+    pub(crate) request: &'a HttpRequest,
     pub(crate) form: &'a Form<'a>,
     pub(crate) client: Arc<Client>,
     /// The time of the request, read once.
@@ -259,6 +262,7 @@ impl Server {
             *allowed_origin = cors::allowed_origin(request, &client, &config.issuer, localhost)?;
         }
         let authenticated = Authenticated {
+            request,
             form: &form,
             client,
             now,

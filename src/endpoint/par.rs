@@ -45,6 +45,11 @@ impl Server {
     /// [RFC 9126 §2.2]). The request is stored under the digest of the `request_uri`,
     /// bound to the client, without the client's credentials.
     ///
+    /// With DPoP on ([`ServerBuilder::dpop`](crate::ServerBuilder::dpop)), a `DPoP` header
+    /// is checked as a proof for `POST` to this endpoint and binds the code to its key as
+    /// `dpop_jkt` does; a `dpop_jkt` naming another key is `invalid_request`
+    /// ([RFC 9449 §10.1](https://www.rfc-editor.org/rfc/rfc9449#section-10.1)).
+    ///
     /// When pushed requests are not enabled, every request gets 400 `invalid_request`.
     ///
     /// # Errors
@@ -101,7 +106,23 @@ impl TokenStyleEndpoint for PushedAuthorization {
         store: &'s Arc<dyn PushedRequestStore>,
     ) -> Result<HttpResponse, Rejection> {
         let config = server.config();
-        let parameters = stored_parameters(&call);
+        // EX-13: a proof on the pushed request binds the code to its key, as `dpop_jkt`
+        // would (RFC 9449 §10.1).
+        #[cfg(feature = "dpop")]
+        let proven = server
+            .dpop_proof(call.request, &config.pushed.endpoint, call.now)
+            .await?
+            .map(|proof| proof.jkt().to_owned());
+        #[cfg(not(feature = "dpop"))]
+        let proven: Option<String> = None;
+        if let (Some(proven), Some(sent)) = (&proven, call.form.get("dpop_jkt")) {
+            if proven != sent {
+                return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
+                    .with_description("dpop_jkt is not the key of the DPoP proof")
+                    .into());
+            }
+        }
+        let parameters = stored_parameters(&call, proven.as_deref());
         // Validated exactly as the authorization endpoint will validate it.
         let params = Params::parse(parameters.as_bytes(), &config.http.form_limits)?;
         let client = Arc::clone(&call.client);
@@ -121,19 +142,28 @@ impl TokenStyleEndpoint for PushedAuthorization {
         let mut body = JsonObject::with_capacity(128);
         body.string("request_uri", &request_uri)
             .number("expires_in", config.pushed.ttl.as_secs());
-        Ok(HttpResponse::json(Status::CREATED, body.finish()))
+        let response = HttpResponse::json(Status::CREATED, body.finish());
+        #[cfg(feature = "dpop")]
+        if proven.is_some() {
+            return Ok(server.with_next_dpop_nonce(response, call.now));
+        }
+        Ok(response)
     }
 }
 
 /// The request as stored: the authenticated client's id, then every parameter but the
-/// credentials, form-encoded.
-fn stored_parameters(call: &Authenticated<'_>) -> String {
+/// credentials, form-encoded, and `dpop_jkt` set to the `proven` key of the request's DPoP
+/// proof when it did not name one itself.
+fn stored_parameters(call: &Authenticated<'_>, proven: Option<&str>) -> String {
     let mut parameters = url::form_urlencoded::Serializer::new(String::with_capacity(256));
     parameters.append_pair("client_id", call.client.id().as_str());
     for (name, value) in call.form.iter() {
         if !CREDENTIALS.contains(&name) {
             parameters.append_pair(name, value);
         }
+    }
+    if let Some(jkt) = proven.filter(|_| !call.form.contains("dpop_jkt")) {
+        parameters.append_pair("dpop_jkt", jkt);
     }
     parameters.finish()
 }

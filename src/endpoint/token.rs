@@ -66,6 +66,7 @@ impl Server {
         grant_type: &str,
         now: SystemTime,
         call: &Call<'_>,
+        dpop_jkt: Option<&str>,
     ) -> Result<HttpResponse, Rejection> {
         let config = self.config();
         let grant_id = grant
@@ -75,7 +76,7 @@ impl Server {
             access_token,
             refresh_token,
             records,
-        } = self.mint(client, &grant, grant_id, now).await?;
+        } = self.mint(client, &grant, grant_id, now, dpop_jkt).await?;
         // The ID token of an OpenID grant (feature `oidc`), signed before anything is
         // stored: a signing failure leaves no tokens behind.
         #[cfg(feature = "oidc")]
@@ -93,6 +94,7 @@ impl Server {
             &grant,
             lifetime,
             id_token.as_deref(),
+            dpop_jkt.is_some(),
         );
         let refreshed = refresh_token.is_some();
         let signed_in = id_token.is_some();
@@ -130,6 +132,7 @@ impl Server {
         grant: &TokenGrant,
         grant_id: GrantId,
         now: SystemTime,
+        dpop_jkt: Option<&str>,
     ) -> Result<Minted, Rejection> {
         let config = self.config();
         let (tokens, random) = (&config.tokens, &*config.random);
@@ -146,6 +149,7 @@ impl Server {
             actor: grant.actor.as_ref(),
             auth_time: grant.auth_time,
             acr: grant.acr.as_deref(),
+            dpop_jkt,
         };
         let access_token = self
             .access_token_issuer(client, claims.audience)
@@ -168,6 +172,7 @@ impl Server {
                 expires_at: expiry(now, tokens.refresh_ttl)?,
                 scope,
                 audience,
+                dpop_jkt: None,
                 ..claims
             };
             let token = tokens
@@ -185,6 +190,7 @@ impl Server {
             now,
             (&access_token, expires_at),
             refresh_token.as_ref().map(|(token, until)| (token, *until)),
+            dpop_jkt,
         );
         Ok(Minted {
             access_token,
@@ -235,6 +241,36 @@ impl Server {
 }
 
 impl Server {
+    /// The DPoP proof of a token request
+    /// ([RFC 9449 §5](https://www.rfc-editor.org/rfc/rfc9449#section-5)): the thumbprint of
+    /// its key when the request carries a valid one; `None` without a `DPoP` header, or
+    /// when DPoP is off (the header is then ignored). A proof that fails is
+    /// `invalid_dpop_proof`; a missing one, where the server or the client requires DPoP,
+    /// `invalid_request`.
+    async fn token_request_proof(
+        &self,
+        call: &Authenticated<'_>,
+    ) -> Result<Option<String>, Rejection> {
+        #[cfg(feature = "dpop")]
+        let (jkt, required) = {
+            let config = self.config();
+            let proof = self
+                .dpop_proof(call.request, &config.metadata.token_endpoint, call.now)
+                .await?;
+            (proof.map(|p| p.jkt().to_owned()), config.dpop.required)
+        };
+        #[cfg(not(feature = "dpop"))]
+        let (jkt, required): (Option<String>, bool) = (None, false);
+        // EX-11: a client registered for DPoP, or any client where the server requires
+        // it, gets no bearer token (RFC 9449 §5.2).
+        if jkt.is_none() && (required || call.client.requires_dpop_bound_access_tokens()) {
+            return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
+                .with_description("a DPoP proof is required")
+                .into());
+        }
+        Ok(jkt)
+    }
+
     /// The issuer of `client`'s access tokens for `audience`: the JWT issuer when the
     /// server issues JWT access tokens and the client's format is JWT, else the server's
     /// [`TokenIssuer`](crate::TokenIssuer).
@@ -263,6 +299,7 @@ fn token_records(
     now: SystemTime,
     access: (&AccessToken, SystemTime),
     refresh: Option<(&RefreshToken, SystemTime)>,
+    dpop_jkt: Option<&str>,
 ) -> Vec<(TokenHash, TokenRecord)> {
     let record = |kind, scope: &Scope, audience: &Resources, expires_at| {
         TokenRecord::new(
@@ -289,13 +326,18 @@ fn token_records(
     let mut records = Vec::with_capacity(2);
     records.push((
         access.0.hash(),
-        record(TokenKind::Access, &grant.scope, &grant.audience, access.1),
+        record(TokenKind::Access, &grant.scope, &grant.audience, access.1)
+            .with_dpop_jkt(dpop_jkt.map(str::to_owned)),
     ));
     if let Some((token, expires_at)) = refresh {
         let (scope, audience) = grant.refresh_bounds();
+        // EX-12: a public client's refresh token is bound to its DPoP key (RFC 9449 §5);
+        // a confidential client's is bound by its authentication, and it may switch keys.
+        let bound = dpop_jkt.filter(|_| client.is_public());
         records.push((
             token.hash(),
-            record(TokenKind::Refresh, scope, audience, expires_at),
+            record(TokenKind::Refresh, scope, audience, expires_at)
+                .with_dpop_jkt(bound.map(str::to_owned)),
         ));
     }
     records
@@ -334,12 +376,14 @@ fn token_response(
     grant: &TokenGrant,
     lifetime: Duration,
     id_token: Option<&str>,
+    dpop_bound: bool,
 ) -> HttpResponse {
     let scope = &grant.scope;
     let mut body = JsonObject::with_capacity(192);
     body.string("access_token", access_token.expose_secret())
         .optional_string("issued_token_type", grant.issued_token_type)
-        .string("token_type", "Bearer")
+        // EX-04: a token bound to a DPoP key is of type `DPoP` (RFC 9449 §5).
+        .string("token_type", if dpop_bound { "DPoP" } else { "Bearer" })
         .number("expires_in", lifetime.as_secs())
         .optional_string("scope", Some(scope.as_str()).filter(|s| !s.is_empty()))
         .optional_string("refresh_token", refresh_token.map(|t| t.expose_secret()))
@@ -413,6 +457,8 @@ impl TokenStyleEndpoint for TokenEndpoint {
                 .with_description("the client may not use this grant type")
                 .into());
         }
+        let proof = server.token_request_proof(&call).await?;
+        let dpop_jkt = proof.as_deref();
         let grant_request = GrantRequest {
             grant_type,
             client: &call.client,
@@ -421,10 +467,24 @@ impl TokenStyleEndpoint for TokenEndpoint {
             issuer: server.issuer(),
             resources: &server.config().resources,
             call: call.call,
+            dpop_jkt,
         };
         let grant = handler.handle(&grant_request).await?;
-        server
-            .issue(&call.client, grant, grant_type, call.now, call.call)
-            .await
+        let response = server
+            .issue(
+                &call.client,
+                grant,
+                grant_type,
+                call.now,
+                call.call,
+                dpop_jkt,
+            )
+            .await?;
+        // EX-09: the next nonce, on the success of a request with a proof.
+        #[cfg(feature = "dpop")]
+        if dpop_jkt.is_some() {
+            return Ok(server.with_next_dpop_nonce(response, call.now));
+        }
+        Ok(response)
     }
 }

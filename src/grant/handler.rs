@@ -42,6 +42,8 @@ pub struct GrantRequest<'a> {
     pub(crate) resources: &'a ResourceConfig,
     /// The token endpoint call, for the events of the grant (replays, lockouts).
     pub(crate) call: &'a crate::observe::call::Call<'a>,
+    /// The thumbprint of the key of the request's verified DPoP proof, if any.
+    pub(crate) dpop_jkt: Option<&'a str>,
 }
 
 impl GrantRequest<'_> {
@@ -104,6 +106,15 @@ impl GrantRequest<'_> {
     /// for it.
     pub fn param_values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
         self.form.get_all(name)
+    }
+
+    /// The [RFC 7638](https://www.rfc-editor.org/rfc/rfc7638) thumbprint of the key whose
+    /// DPoP proof the request carried and the server verified
+    /// ([RFC 9449 §5](https://www.rfc-editor.org/rfc/rfc9449#section-5)), or `None` for a
+    /// request without one. The access token the server issues is bound to that key; a
+    /// grant bound to a key of its own compares it with this.
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        self.dpop_jkt
     }
 
     /// The server's current time.

@@ -141,18 +141,26 @@ impl TokenIssuer for JwtAccessTokenIssuer {
             ));
         }
         // TX-11: a delegated token carries its actor chain, identity claims only.
-        let act = match claims.actor {
-            Some(actor) => {
-                let act = serde_json::from_str::<serde_json::Value>(&actor.to_json())
-                    .map_err(IssueError::new)?;
-                Some(
-                    Claims::new()
-                        .with_claim("act", act)
-                        .map_err(IssueError::new)?,
-                )
-            }
-            None => None,
-        };
+        let mut other = None;
+        if let Some(actor) = claims.actor {
+            let act = serde_json::from_str::<serde_json::Value>(&actor.to_json())
+                .map_err(IssueError::new)?;
+            other = Some(
+                Claims::new()
+                    .with_claim("act", act)
+                    .map_err(IssueError::new)?,
+            );
+        }
+        // EX-18: a DPoP-bound token names its key (RFC 9449 §6.1).
+        if let Some(jkt) = claims.dpop_jkt {
+            let cnf = serde_json::json!({ "jkt": jkt });
+            other = Some(
+                other
+                    .unwrap_or_default()
+                    .with_claim("cnf", cnf)
+                    .map_err(IssueError::new)?,
+            );
+        }
         let jwt_id = random_secret(random);
         // The claims straight from the grant's, borrowed: what `AccessTokenClaims` would
         // hold, without copying it first.
@@ -173,7 +181,7 @@ impl TokenIssuer for JwtAccessTokenIssuer {
             jwt_id: &jwt_id,
             auth_time: claims.auth_time,
             acr: claims.acr,
-            other: act.as_ref(),
+            other: other.as_ref(),
         };
         let jwt = self
             .keys

@@ -87,6 +87,10 @@ pub struct AuthorizationGrant {
     /// For a code issued for an OpenID Connect request: what its ID token will say about
     /// the authentication, `nonce` included; `None` for plain OAuth.
     pub openid: Option<Arc<OpenIdContext>>,
+    /// The thumbprint of the DPoP key the code is bound to (`dpop_jkt`,
+    /// [RFC 9449 §10](https://www.rfc-editor.org/rfc/rfc9449#section-10)): the token
+    /// request must carry a proof by that key. `None`: not bound.
+    pub dpop_jkt: Option<String>,
 }
 
 impl AuthorizationGrant {
@@ -114,7 +118,15 @@ impl AuthorizationGrant {
             issued_at,
             expires_at,
             openid: None,
+            dpop_jkt: None,
         }
+    }
+
+    /// Binds the code to the DPoP key with thumbprint `jkt`.
+    #[must_use]
+    pub fn with_dpop_jkt(mut self, jkt: Option<String>) -> Self {
+        self.dpop_jkt = jkt;
+        self
     }
 
     /// Sets the OpenID Connect context of a code issued for an OpenID request.
@@ -165,6 +177,7 @@ impl fmt::Debug for AuthorizationGrant {
             .field("issued_at", &self.issued_at)
             .field("expires_at", &self.expires_at)
             .field("openid", &self.openid)
+            .field("dpop_jkt", &self.dpop_jkt)
             .finish()
     }
 }

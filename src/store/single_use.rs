@@ -22,6 +22,10 @@ pub enum SingleUseKind {
     /// ([RFC 7523 §3](https://www.rfc-editor.org/rfc/rfc7523#section-3), item 7), scoped
     /// to the issuer that signed it: a namespace apart from client assertions.
     JwtBearerAssertion,
+    /// The `jti` of a DPoP proof
+    /// ([RFC 9449 §11.1](https://www.rfc-editor.org/rfc/rfc9449#section-11.1)), scoped to
+    /// the normalized target URI (`htu`) it was made for.
+    DpopProof,
 }
 
 impl SingleUseKind {
@@ -30,6 +34,7 @@ impl SingleUseKind {
         match self {
             Self::ClientAssertion => "client_assertion",
             Self::JwtBearerAssertion => "jwt_bearer_assertion",
+            Self::DpopProof => "dpop_proof",
         }
     }
 
@@ -58,7 +63,8 @@ pub enum Consumption {
     Replayed,
 }
 
-/// Storage for values that may be accepted only once until they expire: the `jti` of client assertions and of JWT bearer grant assertions, keyed by
+/// Storage for values that may be accepted only once until they expire: the `jti` of
+/// client assertions, of JWT bearer grant assertions and of DPoP proofs, keyed by
 /// [`SingleUseKind::key`] digests.
 ///
 /// # Contract

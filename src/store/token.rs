@@ -54,6 +54,12 @@ pub struct TokenRecord {
     /// [RFC 8693 §4.1](https://www.rfc-editor.org/rfc/rfc8693#section-4.1)). Stores keep
     /// it as [`Actor::to_json`] text.
     pub actor: Option<Actor>,
+    /// For a token bound to a DPoP key: the key's
+    /// [RFC 7638](https://www.rfc-editor.org/rfc/rfc7638) thumbprint (`jkt`,
+    /// [RFC 9449 §6](https://www.rfc-editor.org/rfc/rfc9449#section-6)). An access token
+    /// with one is a `DPoP` token; a refresh token with one is refreshed only with a proof
+    /// by that key. `None` for a bearer token.
+    pub dpop_jkt: Option<String>,
 }
 
 impl TokenRecord {
@@ -77,7 +83,15 @@ impl TokenRecord {
             audience: Resources::empty(),
             openid: None,
             actor: None,
+            dpop_jkt: None,
         }
+    }
+
+    /// Binds the token to the DPoP key with thumbprint `jkt`, or leaves it a bearer token.
+    #[must_use]
+    pub fn with_dpop_jkt(mut self, jkt: Option<String>) -> Self {
+        self.dpop_jkt = jkt;
+        self
     }
 
     /// Sets the OpenID Connect context of a token of an OpenID grant.

@@ -33,6 +33,7 @@ fn same(a: &Client, b: &Client) -> bool {
         && a.resource_audience() == b.resource_audience()
         && a.is_pkce_exempt() == b.is_pkce_exempt()
         && a.requires_pushed_authorization_requests() == b.requires_pushed_authorization_requests()
+        && a.requires_dpop_bound_access_tokens() == b.requires_dpop_bound_access_tokens()
         && a.access_token_format() == b.access_token_format()
         && a.allowed_resources() == b.allowed_resources()
         && a.allows_multiple_audiences() == b.allows_multiple_audiences()
@@ -148,6 +149,7 @@ pub(super) async fn round_trip(ctx: &Ctx<'_>) -> Outcome {
     .contact("ops@app.example.com")
     .contact("Jos\u{e9} <jose@app.example.com>")
     .require_pushed_authorization_requests(true)
+    .dpop_bound_access_tokens(true)
     .build()
     .map_err(|e| e.to_string())?;
     let signing = signing_client()?;

@@ -25,7 +25,10 @@ fn grant(issued: SystemTime, ttl: u64) -> Result<AuthorizationGrant, String> {
         PkceMethod::S256,
         "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
     ))
-    .with_resources(two_resources()))
+    .with_resources(two_resources())
+    .with_dpop_jkt(Some(
+        "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".to_owned(),
+    )))
 }
 
 async fn redeem(ctx: &Ctx<'_>, i: usize, code: &TokenHash) -> Result<Redemption, String> {
@@ -43,6 +46,7 @@ pub(super) async fn redeem_once(ctx: &Ctx<'_>) -> Outcome {
     let mut bare = grant(ctx.at(0), 60)?;
     bare.redirect_uri = None;
     bare.challenge = None;
+    bare.dpop_jkt = None;
     bare.scope = Scope::empty();
     for (i, g) in [full, bare].into_iter().enumerate() {
         let code = fresh_hash();

@@ -27,6 +27,9 @@ fn record(
     )
 }
 
+/// The RFC 9449 example key's thumbprint.
+const JKT: &str = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+
 async fn find(ctx: &Ctx<'_>, i: usize, hash: &TokenHash) -> Result<Option<TokenRecord>, String> {
     storage(ctx.tokens(i).find(hash).await, "find")
 }
@@ -44,10 +47,12 @@ pub(super) async fn round_trip(ctx: &Ctx<'_>) -> Outcome {
     let client = fresh_client("conformance")?;
     let grant = GrantId::generate();
     let issued = ctx.base + Duration::new(1, 123_456_000);
-    let access = record(Access, grant, &client, issued, 600);
+    // A DPoP-bound pair (RFC 9449 §6): the key's thumbprint reads back too.
+    let access = record(Access, grant, &client, issued, 600).with_dpop_jkt(Some(JKT.to_owned()));
     let refresh = record(Refresh, grant, &client, issued, 86_400)
         .with_subject(Some(Subject::new("alice@example.com")))
-        .with_audience(two_resources());
+        .with_audience(two_resources())
+        .with_dpop_jkt(Some(JKT.to_owned()));
     let bare = TokenRecord::new(
         Access,
         GrantId::generate(),
@@ -229,14 +234,21 @@ pub(super) async fn rotate(ctx: &Ctx<'_>) -> Outcome {
     .await?;
     let now = ctx.at(10);
     let (a2, r2) = (fresh_hash(), fresh_hash());
+    // The successor keeps the family's DPoP key (RFC 9449 §5).
+    let successor = record(Refresh, grant, &client, now, 1000).with_dpop_jkt(Some(JKT.to_owned()));
     let successors = vec![
         (a2, record(Access, grant, &client, now, 100)),
-        (r2, record(Refresh, grant, &client, now, 1000)),
+        (r2, successor.clone()),
     ];
     let outcome = call!(ctx.tokens(1), rotate(&r1, now, successors));
     ensure!(
         outcome == Rotation::Rotated,
         "rotating an active refresh token gave {outcome:?}"
+    );
+    let stored = find(ctx, 0, &r2).await?;
+    ensure!(
+        stored.as_ref() == Some(&successor),
+        "the rotation's successor reads back as {stored:?}, not {successor:?}"
     );
     ensure!(
         find(ctx, 0, &r1).await?.is_none(),

@@ -359,6 +359,7 @@ pub struct Client {
     multiple_audiences: bool,
     display: DisplayInfo,
     require_pushed_requests: bool,
+    dpop_bound_access_tokens: bool,
     #[cfg(feature = "jwt")]
     keys: ClientKeys,
     openid: OpenIdRegistration,
@@ -389,6 +390,7 @@ impl Client {
             display: DisplayInfo::default(),
             display_raw: Vec::new(),
             require_pushed_requests: false,
+            dpop_bound_access_tokens: false,
             #[cfg(feature = "jwt")]
             keys: ClientKeys::default(),
             #[cfg(feature = "jwt")]
@@ -530,6 +532,13 @@ impl Client {
         self.require_pushed_requests
     }
 
+    /// Whether the client always asks for DPoP-bound access tokens
+    /// (`dpop_bound_access_tokens`,
+    /// [RFC 9449 §5.2](https://www.rfc-editor.org/rfc/rfc9449#section-5.2)).
+    pub fn requires_dpop_bound_access_tokens(&self) -> bool {
+        self.dpop_bound_access_tokens
+    }
+
     /// The client's public keys for `private_key_jwt`, if registered.
     #[cfg(feature = "jwt")]
     pub fn jwks(&self) -> Option<&crate::jose::JwkSet> {
@@ -668,6 +677,7 @@ pub struct ClientBuilder {
     resource_audience: Option<Arc<str>>,
     pkce_exempt: bool,
     require_pushed_requests: bool,
+    dpop_bound_access_tokens: bool,
     #[cfg(feature = "jwt")]
     keys: ClientKeys,
     /// A `client_secret_jwt` secret refused as too short, reported at `build`.
@@ -778,6 +788,15 @@ impl ClientBuilder {
     /// Default: `false`.
     pub fn require_pushed_authorization_requests(mut self, required: bool) -> Self {
         self.require_pushed_requests = required;
+        self
+    }
+
+    /// Registers that the client always uses DPoP (`dpop_bound_access_tokens`,
+    /// [RFC 9449 §5.2](https://www.rfc-editor.org/rfc/rfc9449#section-5.2)): the token
+    /// endpoint refuses its requests without a `DPoP` proof (`invalid_request`) rather than
+    /// issue it a bearer token. Default: `false`.
+    pub fn dpop_bound_access_tokens(mut self, required: bool) -> Self {
+        self.dpop_bound_access_tokens = required;
         self
     }
 
@@ -1110,6 +1129,7 @@ impl ClientBuilder {
             multiple_audiences: self.multiple_audiences,
             display,
             require_pushed_requests: self.require_pushed_requests,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             #[cfg(feature = "jwt")]
             keys: self.keys,
             openid,

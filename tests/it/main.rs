@@ -24,6 +24,7 @@ mod client_credentials;
 mod client_id_metadata;
 mod cors;
 mod device_grant;
+mod dpop;
 mod error_format;
 mod example_servers;
 mod hostile_corpus;

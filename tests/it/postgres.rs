@@ -827,7 +827,7 @@ pub(crate) mod pg {
             .fetch_one(&pool)
             .await
             .expect("schema table");
-        assert_eq!(version, 9, "the newest migration, 0009_registration.sql");
+        assert_eq!(version, 10, "the newest migration, 0010_dpop.sql");
         let (format_applied,): (bool,) =
             sqlx::query_as("SELECT EXISTS (SELECT 1 FROM grantflow_schema WHERE version = 4)")
                 .fetch_one(&pool)

@@ -60,6 +60,7 @@ impl GrantHandler for AuthorizationCodeGrant {
             code_verifier: verifier?,
             issuer: request.issuer(),
             now: request.now(),
+            dpop_jkt: request.dpop_jkt(),
         };
         match redemption {
             Redemption::Redeemed(grant) => {

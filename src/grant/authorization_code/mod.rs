@@ -39,6 +39,8 @@ pub(crate) struct Exchange<'a> {
     /// The issuer of the server redeeming the code.
     pub(crate) issuer: &'a str,
     pub(crate) now: SystemTime,
+    /// The thumbprint of the token request's verified DPoP key, if any.
+    pub(crate) dpop_jkt: Option<&'a str>,
 }
 
 fn invalid_grant(description: &'static str) -> OAuthError {
@@ -128,6 +130,17 @@ pub(crate) fn check_exchange(
         }
         _ => {}
     }
+    // EX-13: a code bound to a DPoP key (`dpop_jkt`) is redeemed only with a proof by
+    // that key (RFC 9449 §10).
+    if grant
+        .dpop_jkt
+        .as_deref()
+        .is_some_and(|bound| req.dpop_jkt != Some(bound))
+    {
+        return Err(invalid_grant(
+            "the code is bound to a DPoP key the request does not prove",
+        ));
+    }
     match (&grant.challenge, req.code_verifier) {
         (Some(_), None) => {
             Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
@@ -202,6 +215,7 @@ mod tests {
                 code_verifier: verifier,
                 issuer,
                 now: UNIX_EPOCH + Duration::from_secs(secs),
+                dpop_jkt: None,
             },
             CodeUse::First,
         ))
@@ -283,6 +297,7 @@ mod tests {
                 code_verifier: verifier,
                 issuer: AS,
                 now: UNIX_EPOCH + Duration::from_secs(3600),
+                dpop_jkt: None,
             };
             code(check_exchange(&g, &late, CodeUse::Replay))
         };

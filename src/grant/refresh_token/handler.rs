@@ -110,6 +110,19 @@ impl GrantHandler for RefreshTokenGrant {
             request.param("scope"),
             request.now(),
         )?;
+        // EX-12: a refresh token bound to a DPoP key (a public client's) is refreshed only
+        // with a proof by that key (RFC 9449 §5).
+        if record
+            .dpop_jkt
+            .as_deref()
+            .is_some_and(|bound| request.dpop_jkt() != Some(bound))
+        {
+            return Err(OAuthError::new(ErrorCode::INVALID_GRANT)
+                .with_description(
+                    "the refresh token is bound to a DPoP key the request does not prove",
+                )
+                .into());
+        }
         // RI-07: the access token may name fewer of the granted resources, never more.
         let (audience, access_scope) = token_audience(
             request.resources,

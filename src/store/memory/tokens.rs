@@ -95,6 +95,8 @@ struct Extra {
     openid: Option<Arc<OpenIdContext>>,
     /// A delegated token's actor chain.
     actor: Option<Actor>,
+    /// The thumbprint of the DPoP key the token is bound to.
+    dpop_jkt: Option<String>,
     /// The exact times when they do not fit the nanosecond fields (before 1970 or after
     /// 2554), so that a record always reads back as it was written.
     exact_times: Option<Box<(SystemTime, SystemTime)>>,
@@ -125,6 +127,7 @@ impl Slot {
             && record.openid.is_none()
             && exact_times.is_none()
             && record.actor.is_none()
+            && record.dpop_jkt.is_none()
         {
             None
         } else {
@@ -132,6 +135,7 @@ impl Slot {
                 audience: record.audience,
                 openid: record.openid,
                 actor: record.actor,
+                dpop_jkt: record.dpop_jkt,
                 exact_times,
             }))
         };
@@ -170,6 +174,7 @@ impl Slot {
             .map_or_else(Resources::empty, |e| e.audience.clone());
         let openid = self.extra.as_ref().and_then(|e| e.openid.clone());
         let actor = self.extra.as_ref().and_then(|e| e.actor.clone());
+        let dpop_jkt = self.extra.as_ref().and_then(|e| e.dpop_jkt.clone());
         TokenRecord {
             kind: self.kind,
             grant_id: self.grant_id,
@@ -181,14 +186,15 @@ impl Slot {
             audience,
             openid,
             actor,
+            dpop_jkt,
         }
     }
 
     fn into_record(self) -> TokenRecord {
         let (issued_at, expires_at) = self.times();
-        let (audience, openid, actor) = self.extra.map_or_else(
-            || (Resources::empty(), None, None),
-            |e| (e.audience, e.openid, e.actor),
+        let (audience, openid, actor, dpop_jkt) = self.extra.map_or_else(
+            || (Resources::empty(), None, None, None),
+            |e| (e.audience, e.openid, e.actor, e.dpop_jkt),
         );
         TokenRecord {
             kind: self.kind,
@@ -201,6 +207,7 @@ impl Slot {
             audience,
             openid,
             actor,
+            dpop_jkt,
         }
     }
 }

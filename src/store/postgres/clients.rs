@@ -26,7 +26,7 @@ macro_rules! columns {
          sector_identifier_document, post_logout_redirect_uris, refresh_needs_offline_access, \
          scope_claims_in_id_token, access_token_format, jwks, token_endpoint_auth_signing_alg, \
          allowed_resources, multiple_audiences, client_uri, logo_uri, tos_uri, policy_uri, contacts, \
-         require_pushed_authorization_requests, jwks_uri"
+         require_pushed_authorization_requests, jwks_uri, dpop_bound_access_tokens"
     };
 }
 
@@ -44,7 +44,8 @@ macro_rules! assignments {
          token_endpoint_auth_signing_alg = $24, allowed_resources = $25, \
          multiple_audiences = $26, client_uri = $27, logo_uri = $28, tos_uri = $29, \
          policy_uri = $30, contacts = $31, \
-         require_pushed_authorization_requests = $32, jwks_uri = $33"
+         require_pushed_authorization_requests = $32, jwks_uri = $33, \
+         dpop_bound_access_tokens = $34"
     };
 }
 
@@ -52,7 +53,7 @@ macro_rules! assignments {
 macro_rules! placeholders {
     () => {
         "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-         $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33"
+         $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34"
     };
 }
 
@@ -226,6 +227,7 @@ fn bind_client<'q>(query: Query<'q>, client: &Client) -> Query<'q> {
         .bind(client.contacts().map(str::to_owned).collect::<Vec<_>>())
         .bind(client.requires_pushed_authorization_requests())
         .bind(client_jwks_uri(client))
+        .bind(client.requires_dpop_bound_access_tokens())
 }
 
 /// The client's `jwks_uri`, if any.
@@ -395,6 +397,7 @@ fn client_from_row(row: &PgRow, self_registered: bool) -> Result<Client, Storage
         builder = builder.contact(&contact);
     }
     builder = builder.require_pushed_authorization_requests(row.try_get(31).map_err(get)?);
+    builder = builder.dpop_bound_access_tokens(row.try_get(33).map_err(get)?);
     builder.build().map_err(|_| corrupt("client registration"))
 }
 
@@ -412,7 +415,7 @@ impl ClientRegistry for PgClientRegistry {
             .await
             .map_err(storage_error)?;
         row.map(|row| {
-            let self_registered: bool = row.try_get(33).map_err(storage_error)?;
+            let self_registered: bool = row.try_get(34).map_err(storage_error)?;
             client_from_row(&row, self_registered).map(Arc::new)
         })
         .transpose()
@@ -422,7 +425,7 @@ impl ClientRegistry for PgClientRegistry {
 /// A registration read back: the client's columns, then `registration_metadata` and
 /// `registered_ns`.
 fn registration_from_row(row: &PgRow) -> Result<Registration, StorageError> {
-    const METADATA: usize = 33;
+    const METADATA: usize = 34;
     let client = client_from_row(row, true)?;
     let metadata: Option<String> = row.try_get(METADATA).map_err(storage_error)?;
     let registered: Option<i64> = row.try_get(METADATA + 1).map_err(storage_error)?;
@@ -450,7 +453,7 @@ impl RegistrationStore for PgClientRegistry {
             columns!(),
             ", registration_token_hash, registration_metadata, registered_ns) VALUES (",
             placeholders!(),
-            ", $34, $35, $36) ON CONFLICT DO NOTHING"
+            ", $35, $36, $37) ON CONFLICT DO NOTHING"
         );
         let done = bind_client(sqlx::query(CREATE), &registration.client)
             .bind(token.as_bytes().to_vec())
@@ -493,8 +496,8 @@ impl RegistrationStore for PgClientRegistry {
                 const REPLACE: &str = concat!(
                     "UPDATE grantflow_clients SET ",
                     assignments!(),
-                    ", registration_token_hash = $34, registration_metadata = $35 \
-                     WHERE client_id = $1 AND registration_token_hash = $36 RETURNING ",
+                    ", registration_token_hash = $35, registration_metadata = $36 \
+                     WHERE client_id = $1 AND registration_token_hash = $37 RETURNING ",
                     registration_columns!()
                 );
                 bind_client(sqlx::query(REPLACE), &replacement.client)

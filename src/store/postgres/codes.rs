@@ -77,6 +77,7 @@ fn grant_from_row(row: &PgRow) -> Result<AuthorizationGrant, StorageError> {
         issued_at: from_ns(row.try_get("issued_ns").map_err(get)?),
         expires_at: from_ns(row.try_get("expires_ns").map_err(get)?),
         openid: openid_from_row(row)?,
+        dpop_jkt: row.try_get("dpop_jkt").map_err(get)?,
     })
 }
 
@@ -86,7 +87,8 @@ impl CodeStore for PgCodeStore {
         sqlx::query(
             "INSERT INTO grantflow_codes (hash, grant_id, client_id, redirect_uri, \
              challenge_method, challenge, subject, scope, issuer, issued_ns, expires_ns, \
-             resources, openid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             resources, openid, dpop_jkt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+             $12, $13, $14)",
         )
         .bind(code.as_bytes().as_slice())
         .bind(grant.grant_id.as_bytes().as_slice())
@@ -101,6 +103,7 @@ impl CodeStore for PgCodeStore {
         .bind(to_ns(grant.expires_at))
         .bind(resources_text(&grant.resources))
         .bind(grant.openid.as_ref().map(|o| o.to_json()))
+        .bind(grant.dpop_jkt.as_deref())
         .execute(&self.pool)
         .await
         .map_err(storage_error)?;
@@ -112,7 +115,7 @@ impl CodeStore for PgCodeStore {
         let row = sqlx::query(
             "UPDATE grantflow_codes SET redemptions = LEAST(redemptions + 1, 2) WHERE hash = $1 \
              RETURNING redemptions, grant_id, client_id, redirect_uri, challenge_method, \
-             challenge, subject, scope, issuer, issued_ns, expires_ns, resources, openid",
+             challenge, subject, scope, issuer, issued_ns, expires_ns, resources, openid, dpop_jkt",
         )
         .bind(code.as_bytes().as_slice())
         .fetch_optional(&self.pool)

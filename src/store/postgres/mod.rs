@@ -47,6 +47,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (7, include_str!("migrations/0007_resources.sql")),
     (8, include_str!("migrations/0008_pushed_requests.sql")),
     (9, include_str!("migrations/0009_registration.sql")),
+    (10, include_str!("migrations/0010_dpop.sql")),
 ];
 
 /// The advisory lock that serializes concurrent [`PgStores::migrate`] calls (instances

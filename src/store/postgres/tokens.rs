@@ -29,9 +29,9 @@ macro_rules! batch_and_grants {
     () => {
         "WITH batch AS (\
            SELECT * FROM unnest($1::bytea[], $2::text[], $3::bytea[], $4::text[], $5::text[], \
-             $6::text[], $7::text[], $8::int8[], $9::int8[], $11::text[], $12::text[]) \
+             $6::text[], $7::text[], $8::int8[], $9::int8[], $11::text[], $12::text[], $13::text[]) \
            AS t(hash, kind, grant_id, client_id, subject, scope, audience, issued_ns, expires_ns, \
-             openid, actor)\
+             openid, actor, dpop_jkt)\
          ), grants AS (\
            INSERT INTO grantflow_grants AS g (grant_id, revoked_until_ns, purge_ns) \
            SELECT grant_id, NULL, max(expires_ns) FROM batch GROUP BY grant_id ORDER BY grant_id \
@@ -48,22 +48,24 @@ macro_rules! batch_and_grants {
 const INSERT: &str = concat!(
     batch_and_grants!(),
     ", stored AS (INSERT INTO grantflow_tokens (hash, kind, grant_id, client_id, subject, \
-     scope, audience, issued_ns, expires_ns, openid, actor) SELECT hash, kind, grant_id, \
-     client_id, subject, scope, audience, issued_ns, expires_ns, openid, actor FROM batch WHERE \
+     scope, audience, issued_ns, expires_ns, openid, actor, dpop_jkt) SELECT hash, kind, \
+     grant_id, client_id, subject, scope, audience, issued_ns, expires_ns, openid, actor, \
+     dpop_jkt FROM batch WHERE \
      (SELECT ok FROM grants_ok) RETURNING 1) SELECT count(*) FROM stored"
 );
 
-/// The compare-and-swap of rotation: marks `$13` rotated out at `$10` only if it is an
+/// The compare-and-swap of rotation: marks `$14` rotated out at `$10` only if it is an
 /// active refresh token and no successor's grant is revoked, and stores the successors
 /// only if it did. Concurrent rotations of one token queue on its row lock; each re-reads
 /// the row as the previous left it, so exactly one finds `rotated_ns IS NULL`.
 const ROTATE: &str = concat!(
     batch_and_grants!(),
-    ", old AS (UPDATE grantflow_tokens SET rotated_ns = $10 WHERE hash = $13 AND \
+    ", old AS (UPDATE grantflow_tokens SET rotated_ns = $10 WHERE hash = $14 AND \
      kind = 'refresh' AND rotated_ns IS NULL AND (SELECT ok FROM grants_ok) RETURNING 1), \
      stored AS (INSERT INTO grantflow_tokens (hash, kind, grant_id, client_id, subject, \
-     scope, audience, issued_ns, expires_ns, openid, actor) SELECT hash, kind, grant_id, \
-     client_id, subject, scope, audience, issued_ns, expires_ns, openid, actor FROM batch WHERE \
+     scope, audience, issued_ns, expires_ns, openid, actor, dpop_jkt) SELECT hash, kind, \
+     grant_id, client_id, subject, scope, audience, issued_ns, expires_ns, openid, actor, \
+     dpop_jkt FROM batch WHERE \
      EXISTS (SELECT 1 FROM old) RETURNING 1) SELECT (SELECT ok FROM grants_ok), \
      (SELECT count(*) FROM old)"
 );
@@ -71,7 +73,8 @@ const ROTATE: &str = concat!(
 /// The columns of a record, in the order `record_from_row` reads them.
 macro_rules! record_columns {
     () => {
-        "kind, grant_id, client_id, subject, scope, audience, issued_ns, expires_ns, openid, actor"
+        "kind, grant_id, client_id, subject, scope, audience, issued_ns, expires_ns, openid, actor, \
+         dpop_jkt"
     };
 }
 
@@ -137,8 +140,9 @@ fn kind_name(kind: TokenKind) -> &'static str {
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
-/// Binds `$1..$12`: the records as column arrays (`$1..$9`, then their OpenID contexts as
-/// `$11` and actor chains as `$12`), and `now` for the tombstone check (`$10`).
+/// Binds `$1..$13`: the records as column arrays (`$1..$9`, then their OpenID contexts as
+/// `$11`, actor chains as `$12` and DPoP key thumbprints as `$13`), and `now` for the
+/// tombstone check (`$10`).
 fn bind_batch<'q>(
     query: Query<'q>,
     tokens: &[(TokenHash, TokenRecord)],
@@ -156,6 +160,7 @@ fn bind_batch<'q>(
     let mut expires = Vec::with_capacity(n);
     let mut openid = Vec::with_capacity(n);
     let mut actors = Vec::with_capacity(n);
+    let mut jkts = Vec::with_capacity(n);
     for (hash, record) in tokens {
         hashes.push(hash.as_bytes().to_vec());
         kinds.push(kind_name(record.kind));
@@ -168,6 +173,7 @@ fn bind_batch<'q>(
         expires.push(to_ns(record.expires_at));
         openid.push(record.openid.as_ref().map(|o| o.to_json()));
         actors.push(record.actor.as_ref().map(Actor::to_json));
+        jkts.push(record.dpop_jkt.clone());
     }
     query
         .bind(hashes)
@@ -182,6 +188,7 @@ fn bind_batch<'q>(
         .bind(to_ns(now))
         .bind(openid)
         .bind(actors)
+        .bind(jkts)
 }
 
 fn record_from_row(row: &PgRow) -> Result<TokenRecord, StorageError> {
@@ -213,6 +220,7 @@ fn record_from_row(row: &PgRow) -> Result<TokenRecord, StorageError> {
             .map_err(get)?
             .map(|json| Actor::from_json(json).ok_or_else(|| super::corrupt("actor")))
             .transpose()?,
+        dpop_jkt: row.try_get("dpop_jkt").map_err(get)?,
     })
 }
 
