@@ -152,6 +152,36 @@ impl AssertionCheck<'_> {
     }
 }
 
+/// Where the public keys of clients registered with a `jwks_uri` come from: the host's
+/// fetcher and the cache of fetched sets.
+pub(crate) type RemoteSource<'a> = Option<(&'a dyn Fetcher, &'a RemoteKeys)>;
+
+/// Runs `verify` (a JWT check by `client`'s registered public keys) with the right key
+/// set: `None` for a client whose keys are inline (`jwks`), or without a fetcher; else the
+/// set of its `jwks_uri`, from the cache while fresh. When the check fails because the
+/// JWT names a key the cached set lacks (`unknown_key`), the set is fetched again (at most
+/// once a minute per URL) and the check runs once more, so that clients can rotate keys
+/// ([RFC 7591 §2](https://www.rfc-editor.org/rfc/rfc7591#section-2)).
+pub(crate) async fn verify_with_client_keys<T, E>(
+    client: &Client,
+    remote: RemoteSource<'_>,
+    now: SystemTime,
+    verify: impl Fn(Option<&JwkSet>) -> Result<T, E>,
+    unknown_key: impl Fn(&E) -> bool,
+) -> Result<T, E> {
+    let (Some(uri), Some((fetcher, cache))) = (client.jwks_uri(), remote) else {
+        return verify(None);
+    };
+    let keys = cache.keys(fetcher, uri, now, false).await;
+    match verify(keys.as_ref()) {
+        Err(failure) if unknown_key(&failure) => {
+            let keys = cache.keys(fetcher, uri, now, true).await;
+            verify(keys.as_ref())
+        }
+        other => other,
+    }
+}
+
 /// The largest client key set fetched, in bytes (the JWK Set parser's own limit).
 const MAX_REMOTE_JWKS_BYTES: usize = 64 * 1024;
 /// The shortest time a fetched key set is kept, and the least time between two fetches

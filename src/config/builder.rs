@@ -159,6 +159,20 @@ impl ServerBuilder {
         self
     }
 
+    /// Requires every authorization request to come as a signed request object
+    /// (`require_signed_request_object`,
+    /// [RFC 9101 §10.5](https://www.rfc-editor.org/rfc/rfc9101#section-10.5)), by value
+    /// (`request`) at the authorization endpoint or pushed: a request of plain parameters
+    /// is refused with `invalid_request`, and the metadata says so. Clients can be held to
+    /// it one by one with
+    /// [`ClientBuilder::require_signed_request_object`](crate::ClientBuilder::require_signed_request_object).
+    /// Default: off (request objects are accepted, not required). Feature `jwt`.
+    #[cfg(feature = "jwt")]
+    pub fn require_signed_request_object(mut self, required: bool) -> Self {
+        self.config.clients.require_signed_request_object = required;
+        self
+    }
+
     /// Gives the server the host's outbound HTTP client, through which it reads
     /// documents on other hosts (client ID metadata documents, the key sets of clients
     /// registered with a [`jwks_uri`](crate::ClientBuilder::jwks_uri)). The server validates every

@@ -128,6 +128,25 @@ pub(crate) struct ClientConfig {
     /// [OpenID Connect Core 1.0 §9]: https://openid.net/specs/openid-connect-core-1_0.html
     #[cfg(feature = "jwt")]
     pub(crate) client_secret_jwt: bool,
+    /// Whether every authorization request must come as a signed request object
+    /// (`require_signed_request_object`, [RFC 9101 §10.5]).
+    ///
+    /// [RFC 9101 §10.5]: https://www.rfc-editor.org/rfc/rfc9101#section-10.5
+    #[cfg(feature = "jwt")]
+    pub(crate) require_signed_request_object: bool,
+    /// The algorithms accepted on request objects, unless the client registered one.
+    #[cfg(feature = "jwt")]
+    pub(crate) request_object_algorithms: crate::jose::AlgorithmSet,
+}
+
+impl ClientConfig {
+    /// The fetcher and the cache of clients' `jwks_uri` key sets, when a fetcher is given.
+    #[cfg(feature = "jwt")]
+    pub(crate) fn remote_source(&self) -> crate::client_assertion::RemoteSource<'_> {
+        self.fetcher
+            .as_deref()
+            .map(|fetcher| (fetcher, &*self.remote_keys))
+    }
 }
 
 /// Token minting, storage and lifetimes.
@@ -308,6 +327,10 @@ impl Config {
                 private_key_jwt: false,
                 #[cfg(feature = "jwt")]
                 client_secret_jwt: false,
+                #[cfg(feature = "jwt")]
+                require_signed_request_object: false,
+                #[cfg(feature = "jwt")]
+                request_object_algorithms: crate::jose::AlgorithmSet::ALL,
             },
             tokens: TokenConfig {
                 store: tokens,

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::clock::expiry;
-use crate::endpoint::authorize::{AuthorizeError, Params, REQUEST_URI_PREFIX, Via};
+use crate::endpoint::authorize::{AuthorizeError, Object, Params, REQUEST_URI_PREFIX, Via};
 use crate::endpoint::{Authenticated, TokenStyleEndpoint};
 use crate::error::{Error, ErrorCode, OAuthError, Rejection};
 use crate::http::{HttpRequest, HttpResponse, Status};
@@ -15,6 +15,8 @@ use crate::params::Form;
 use crate::render::JsonObject;
 use crate::secret::{TokenHash, random_secret};
 use crate::server::Server;
+#[cfg(feature = "jwt")]
+use crate::store::Consumption;
 use crate::store::{PushedRequest, PushedRequestStore};
 
 /// The client's credentials, which are not part of the authorization request and are
@@ -32,12 +34,17 @@ impl Server {
     /// [`ServerBuilder::pushed_authorization`](crate::ServerBuilder::pushed_authorization).
     ///
     /// In order: the token-style front (POST only, form body, no credentials in the query,
-    /// no repeated parameter, [RFC 9126 §2.1]); no `request_uri` in the body and no request
-    /// object (`request`, not supported: `request_not_supported`); client authentication
+    /// no repeated parameter, [RFC 9126 §2.1]); no `request_uri` in the body; client authentication
     /// exactly as at the token endpoint, any method the client is registered for
     /// ([RFC 9126 §2.1]); then the whole authorization request is validated as
     /// [`Server::authorize`] validates it, by the same code, and any refusal comes back as
     /// a JSON error: `invalid_request` for a redirect URI problem ([RFC 9126 §2.3]).
+    ///
+    /// A request object (`request`, feature `jwt`, [RFC 9126 §3]) is verified as the
+    /// authorization endpoint verifies it, for the authenticated client, and its `jti`
+    /// used up; its parameters alone are the pushed request. A failure is 400
+    /// `invalid_request_object`. Without the `jwt` feature, `request` is
+    /// `request_not_supported`.
     ///
     /// On success, `201 Created` with `request_uri`
     /// (`urn:ietf:params:oauth:request_uri:` followed by 256 random bits) and `expires_in`
@@ -53,6 +60,7 @@ impl Server {
     /// [RFC 9126 §2.1]: https://www.rfc-editor.org/rfc/rfc9126#section-2.1
     /// [RFC 9126 §2.2]: https://www.rfc-editor.org/rfc/rfc9126#section-2.2
     /// [RFC 9126 §2.3]: https://www.rfc-editor.org/rfc/rfc9126#section-2.3
+    /// [RFC 9126 §3]: https://www.rfc-editor.org/rfc/rfc9126#section-3
     pub async fn pushed_authorization(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
         self.token_style::<PushedAuthorization>(request).await
     }
@@ -72,8 +80,7 @@ impl TokenStyleEndpoint for PushedAuthorization {
     type Route<'s> = &'s Arc<dyn PushedRequestStore>;
 
     /// The endpoint must be enabled, and the body must not carry a `request_uri`
-    /// ([RFC 9126 §2.1](https://www.rfc-editor.org/rfc/rfc9126#section-2.1)) or a request
-    /// object, which this server does not support.
+    /// ([RFC 9126 §2.1](https://www.rfc-editor.org/rfc/rfc9126#section-2.1)).
     fn route<'s>(
         server: &'s Server,
         _: &HttpRequest,
@@ -89,6 +96,7 @@ impl TokenStyleEndpoint for PushedAuthorization {
                 .with_description("request_uri must not be pushed")
                 .into());
         }
+        #[cfg(not(feature = "jwt"))]
         if form.contains("request") {
             return Err(OAuthError::new(ErrorCode::REQUEST_NOT_SUPPORTED).into());
         }
@@ -101,12 +109,18 @@ impl TokenStyleEndpoint for PushedAuthorization {
         store: &'s Arc<dyn PushedRequestStore>,
     ) -> Result<HttpResponse, Rejection> {
         let config = server.config();
-        let parameters = stored_parameters(&call);
+        let (parameters, object) = match call.form.get("request") {
+            #[cfg(feature = "jwt")]
+            Some(token) => pushed_object(server, &call, token).await?,
+            #[cfg(not(feature = "jwt"))]
+            Some(_) => return Err(OAuthError::new(ErrorCode::REQUEST_NOT_SUPPORTED).into()),
+            None => (stored_parameters(&call), Object::Plain),
+        };
         // Validated exactly as the authorization endpoint will validate it.
         let params = Params::parse(parameters.as_bytes(), &config.http.form_limits)?;
         let client = Arc::clone(&call.client);
         match server
-            .validate_authorization(&params, client, false, Via::Pushing, None)
+            .validate_authorization(&params, client, false, Via::Pushing, object, None)
             .await
         {
             Ok(_pending) => {}
@@ -123,6 +137,39 @@ impl TokenStyleEndpoint for PushedAuthorization {
             .number("expires_in", config.pushed.ttl.as_secs());
         Ok(HttpResponse::json(Status::CREATED, body.finish()))
     }
+}
+
+/// A pushed request object ([RFC 9126 §3](https://www.rfc-editor.org/rfc/rfc9126#section-3)):
+/// verified as at the authorization endpoint, for the authenticated client, its `jti` used
+/// up now; its parameters alone are the request (every other form parameter is the
+/// client's authentication or ignored). Failures are `invalid_request_object`.
+#[cfg(feature = "jwt")]
+async fn pushed_object(
+    server: &Server,
+    call: &Authenticated<'_>,
+    token: &str,
+) -> Result<(String, Object), Rejection> {
+    let invalid = |description| {
+        Rejection::from(
+            OAuthError::new(ErrorCode::INVALID_REQUEST_OBJECT).with_description(description),
+        )
+    };
+    let object = server
+        .object_check()
+        .verify(&call.client, token)
+        .await
+        .map_err(invalid)?;
+    if let Some((key, until)) = &object.jti {
+        let single_use = &server.config().clients.single_use;
+        if single_use.consume(key, *until, call.now).await? != Consumption::First {
+            return Err(invalid("request object already used"));
+        }
+    }
+    let signed = Object::Signed {
+        problem: object.problem,
+        jti: None,
+    };
+    Ok((object.parameters, signed))
 }
 
 /// The request as stored: the authenticated client's id, then every parameter but the

@@ -22,6 +22,10 @@ pub enum SingleUseKind {
     /// ([RFC 7523 §3](https://www.rfc-editor.org/rfc/rfc7523#section-3), item 7), scoped
     /// to the issuer that signed it: a namespace apart from client assertions.
     JwtBearerAssertion,
+    /// The `jti` of a request object
+    /// ([RFC 9101 §6](https://www.rfc-editor.org/rfc/rfc9101#section-6)), scoped to the
+    /// client that signed it.
+    RequestObject,
 }
 
 impl SingleUseKind {
@@ -30,6 +34,7 @@ impl SingleUseKind {
         match self {
             Self::ClientAssertion => "client_assertion",
             Self::JwtBearerAssertion => "jwt_bearer_assertion",
+            Self::RequestObject => "request_object",
         }
     }
 

@@ -41,6 +41,7 @@ mod pkce;
 mod postgres;
 mod pushed_authorization;
 mod refresh_token;
+mod request_object;
 mod resource_indicators;
 mod resource_metadata;
 mod revocation;

@@ -25,7 +25,8 @@ macro_rules! columns {
          sector_identifier_document, post_logout_redirect_uris, refresh_needs_offline_access, \
          scope_claims_in_id_token, access_token_format, jwks, token_endpoint_auth_signing_alg, \
          allowed_resources, multiple_audiences, client_uri, logo_uri, tos_uri, policy_uri, contacts, \
-         require_pushed_authorization_requests"
+         require_pushed_authorization_requests, request_object_signing_alg, \
+         require_signed_request_object"
     };
 }
 
@@ -64,7 +65,7 @@ impl PgClientRegistry {
             "INSERT INTO grantflow_clients (",
             columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32) \
+             $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34) \
              ON CONFLICT (client_id) DO NOTHING"
         );
         let done = bind_client(sqlx::query(INSERT), client)
@@ -98,7 +99,9 @@ impl PgClientRegistry {
                  token_endpoint_auth_signing_alg = $24, allowed_resources = $25, \
                  multiple_audiences = $26, client_uri = $27, logo_uri = $28, tos_uri = $29, \
                  policy_uri = $30, contacts = $31, \
-                 require_pushed_authorization_requests = $32 WHERE client_id = $1",
+                 require_pushed_authorization_requests = $32, \
+                 request_object_signing_alg = $33, require_signed_request_object = $34 \
+                 WHERE client_id = $1",
             ),
             client,
         )
@@ -200,6 +203,24 @@ fn bind_client<'q>(query: Query<'q>, client: &Client) -> Query<'q> {
         .bind(client.policy_uri().map(str::to_owned))
         .bind(client.contacts().map(str::to_owned).collect::<Vec<_>>())
         .bind(client.requires_pushed_authorization_requests())
+        .bind(request_objects(client).0)
+        .bind(request_objects(client).1)
+}
+
+/// The client's `request_object_signing_alg` and `require_signed_request_object`.
+fn request_objects(client: &Client) -> (Option<&'static str>, bool) {
+    #[cfg(feature = "jwt")]
+    return (
+        client
+            .request_object_signing_alg()
+            .map(crate::jose::Algorithm::name),
+        client.requires_signed_request_object(),
+    );
+    #[cfg(not(feature = "jwt"))]
+    {
+        let _ = client;
+        (None, false)
+    }
 }
 
 /// The client's `jwks` as JSON, if any.
@@ -359,6 +380,22 @@ fn client_from_row(row: &PgRow) -> Result<Client, StorageError> {
         builder = builder.contact(&contact);
     }
     builder = builder.require_pushed_authorization_requests(row.try_get(31).map_err(get)?);
+    // Read by name: the columns of schema version 11 (RFC 9101 request objects).
+    let require_object: bool = row.try_get("require_signed_request_object").map_err(get)?;
+    let object_alg: Option<&str> = row.try_get("request_object_signing_alg").map_err(get)?;
+    #[cfg(feature = "jwt")]
+    {
+        if let Some(alg) = object_alg {
+            let alg = crate::jose::Algorithm::from_name(alg)
+                .ok_or(corrupt("request_object_signing_alg"))?;
+            builder = builder.request_object_signing_alg(alg);
+        }
+        builder = builder.require_signed_request_object(require_object);
+    }
+    #[cfg(not(feature = "jwt"))]
+    if require_object || object_alg.is_some() {
+        return Err(corrupt("request object setting (the jwt feature is off)"));
+    }
     builder.build().map_err(|_| corrupt("client registration"))
 }
 

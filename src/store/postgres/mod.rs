@@ -46,6 +46,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (6, include_str!("migrations/0006_openid.sql")),
     (7, include_str!("migrations/0007_resources.sql")),
     (8, include_str!("migrations/0008_pushed_requests.sql")),
+    (11, include_str!("migrations/0011_request_objects.sql")),
 ];
 
 /// The advisory lock that serializes concurrent [`PgStores::migrate`] calls (instances
