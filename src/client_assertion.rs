@@ -74,6 +74,11 @@ impl AssertionFailure {
 pub(crate) struct AssertionCheck<'a> {
     /// The issuer identifier: the one accepted audience.
     pub(crate) issuer: &'a str,
+    /// The server's algorithms for `private_key_jwt` (the client's registered one must be
+    /// among them).
+    pub(crate) algorithms: AlgorithmSet,
+    /// Whether `aud` must be the issuer as a JSON string, not an array (FAPI 2.0).
+    pub(crate) string_audience: bool,
     pub(crate) now: SystemTime,
 }
 
@@ -88,9 +93,12 @@ impl AssertionCheck<'_> {
         remote: Option<&JwkSet>,
     ) -> Result<VerifiedJwt, AssertionFailure> {
         let keys = client.keys();
-        let validation = Validation::client_assertion(client.id(), self.issuer)
+        let mut validation = Validation::client_assertion(client.id(), self.issuer)
             .sole_audience()
             .leeway(LEEWAY);
+        if self.string_audience {
+            validation = validation.string_audience();
+        }
         let verified = match client.auth_method() {
             AuthMethod::PrivateKeyJwt => {
                 let jwks = keys
@@ -98,9 +106,7 @@ impl AssertionCheck<'_> {
                     .as_ref()
                     .or(remote)
                     .ok_or(AssertionFailure::Method)?;
-                let algorithms = keys
-                    .signing_alg
-                    .map_or(AlgorithmSet::ALL, AlgorithmSet::only);
+                let algorithms = self.algorithms.restricted_to(keys.signing_alg);
                 validation
                     .algorithms(algorithms)
                     .verify(assertion, jwks, self.now)

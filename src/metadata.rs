@@ -207,7 +207,13 @@ fn assertion_methods(config: &Config) -> (Vec<&'static str>, Vec<&'static str>) 
         let mut algorithms = Vec::new();
         if config.clients.private_key_jwt {
             methods.push("private_key_jwt");
-            algorithms.extend(crate::jose::Algorithm::ALL.iter().map(|alg| alg.name()));
+            algorithms.extend(
+                config
+                    .clients
+                    .client_jwt_algorithms
+                    .iter()
+                    .map(crate::jose::Algorithm::name),
+            );
         }
         if config.clients.client_secret_jwt {
             methods.push("client_secret_jwt");
@@ -348,7 +354,7 @@ pub(crate) fn write_members(
                 "request_object_signing_alg_values_supported",
                 config
                     .clients
-                    .request_object_algorithms
+                    .client_jwt_algorithms
                     .iter()
                     .map(crate::jose::Algorithm::name),
             )
@@ -365,7 +371,13 @@ pub(crate) fn write_members(
         );
     }
     let (jwt_methods, jwt_algorithms) = assertion_methods(config);
+    // FAPI 2.0 §5.3.2.1: with `private_key_jwt` the only method, no other is listed.
+    #[cfg(feature = "jwt")]
+    let others = !config.clients.private_key_jwt_only;
+    #[cfg(not(feature = "jwt"))]
+    let others = true;
     let with_jwt = |methods: &[&'static str]| -> Vec<&'static str> {
+        let methods = if others { methods } else { &[] };
         methods.iter().chain(&jwt_methods).copied().collect()
     };
     let jwt_algorithms = (!jwt_algorithms.is_empty()).then_some(jwt_algorithms);

@@ -22,6 +22,8 @@
 mod builder;
 mod device;
 #[cfg(feature = "jwt")]
+mod fapi;
+#[cfg(feature = "jwt")]
 mod jwt;
 #[cfg(feature = "oidc")]
 mod openid;
@@ -97,6 +99,9 @@ pub(crate) struct Config {
     pub(crate) jwt: JwtConfig,
     /// The insecure switches.
     pub(crate) dangerous: Dangerous,
+    /// Whether the FAPI 2.0 Security Profile is on: `build` checks the settings it needs.
+    #[cfg(feature = "jwt")]
+    pub(crate) fapi: bool,
 }
 
 /// Client lookup and client authentication at the token-style endpoints.
@@ -134,9 +139,16 @@ pub(crate) struct ClientConfig {
     /// [RFC 9101 §10.5]: https://www.rfc-editor.org/rfc/rfc9101#section-10.5
     #[cfg(feature = "jwt")]
     pub(crate) require_signed_request_object: bool,
-    /// The algorithms accepted on request objects, unless the client registered one.
+    /// The algorithms accepted on the JWTs clients sign (`private_key_jwt` assertions,
+    /// request objects), unless the client registered one.
     #[cfg(feature = "jwt")]
-    pub(crate) request_object_algorithms: crate::jose::AlgorithmSet,
+    pub(crate) client_jwt_algorithms: crate::jose::AlgorithmSet,
+    /// Whether those JWTs must name the issuer as a JSON string `aud`, alone (FAPI 2.0).
+    #[cfg(feature = "jwt")]
+    pub(crate) string_audience: bool,
+    /// Whether `private_key_jwt` is the only client authentication method (FAPI 2.0).
+    #[cfg(feature = "jwt")]
+    pub(crate) private_key_jwt_only: bool,
 }
 
 impl ClientConfig {
@@ -158,6 +170,8 @@ pub(crate) struct TokenConfig {
     /// Also how long a revoked grant's tombstone is kept: no token of it outlives this.
     pub(crate) refresh_ttl: Duration,
     pub(crate) refresh_reuse_grace: Duration,
+    /// Whether confidential clients' refresh tokens are rotated (public clients' always are).
+    pub(crate) rotate_confidential_refresh: bool,
 }
 
 /// The authorization code flow.
@@ -330,7 +344,11 @@ impl Config {
                 #[cfg(feature = "jwt")]
                 require_signed_request_object: false,
                 #[cfg(feature = "jwt")]
-                request_object_algorithms: crate::jose::AlgorithmSet::ALL,
+                client_jwt_algorithms: crate::jose::AlgorithmSet::ALL,
+                #[cfg(feature = "jwt")]
+                string_audience: false,
+                #[cfg(feature = "jwt")]
+                private_key_jwt_only: false,
             },
             tokens: TokenConfig {
                 store: tokens,
@@ -338,6 +356,7 @@ impl Config {
                 access_ttl: Duration::from_secs(3600),
                 refresh_ttl: Duration::from_secs(14 * 86_400),
                 refresh_reuse_grace: Duration::ZERO,
+                rotate_confidential_refresh: true,
             },
             code_flow: CodeFlowConfig {
                 store: Arc::new(MemoryCodeStore::new()),
@@ -381,6 +400,8 @@ impl Config {
             random: Arc::new(SystemRandom),
             extension_grants: Vec::new(),
             dangerous: Dangerous::default(),
+            #[cfg(feature = "jwt")]
+            fapi: false,
             issuer,
         }
     }
@@ -401,6 +422,10 @@ impl Config {
         #[cfg(feature = "oidc")]
         self.openid.check(schemes, self.jwt.keys.as_ref())?;
         self.http.check()?;
+        #[cfg(feature = "jwt")]
+        if self.fapi {
+            self.check_fapi()?;
+        }
         self.observe.check()
     }
 }

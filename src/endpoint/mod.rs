@@ -315,6 +315,13 @@ impl Server {
             #[cfg(feature = "jwt")]
             client_secret_jwt: config.clients.client_secret_jwt,
             #[cfg(feature = "jwt")]
+            private_key_jwt_only: config.clients.private_key_jwt_only,
+            #[cfg(feature = "jwt")]
+            assertion_rules: (
+                config.clients.client_jwt_algorithms,
+                config.clients.string_audience,
+            ),
+            #[cfg(feature = "jwt")]
             remote_keys: config.clients.remote_source(),
             call,
         }

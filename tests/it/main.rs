@@ -26,6 +26,7 @@ mod cors;
 mod device_grant;
 mod error_format;
 mod example_servers;
+mod fapi;
 mod hostile_corpus;
 mod hostile_input;
 mod introspection;
