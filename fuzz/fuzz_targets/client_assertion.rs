@@ -11,18 +11,16 @@
 //!   1..=256 characters), and the same assertion sent again is refused.
 #![no_main]
 
-use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use grantflow::clock::ManualClock;
-use grantflow::jose::{Algorithm, JwkSet, Signer as _, SigningKey};
+use grantflow::jose::{Algorithm, JwkSet, SigningKey};
 use grantflow::{
     AuthMethod, Client, ClientSecret, ClientType, GrantType, HttpRequest, HttpResponse,
     MemoryClientRegistry, MemoryTokenStore, Method, Server,
 };
+use grantflow_fuzz::{block_on, signed_by};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
@@ -59,7 +57,9 @@ fn world() -> &'static World {
             .auth_method(AuthMethod::ClientSecretJwt)
             .assertion_secret(&ClientSecret::from_presented(SECRET.to_owned())));
         for client in [pkj, csj] {
-            registry.insert(client.build().expect("client")).expect("unique");
+            registry
+                .insert(client.build().expect("client"))
+                .expect("unique");
         }
         World { key, registry }
     })
@@ -67,23 +67,16 @@ fn world() -> &'static World {
 
 /// A fresh server per input (its replay store and limiter start empty).
 fn server() -> Server {
-    Server::builder(ISSUER, world().registry.clone(), Arc::new(MemoryTokenStore::new()))
-        .clock(Arc::new(ManualClock::new(now())))
-        .private_key_jwt(true)
-        .client_secret_jwt(true)
-        .build()
-        .expect("server")
-}
-
-/// Memory stores never wait: polling once to completion is enough.
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
-            return value;
-        }
-    }
+    Server::builder(
+        ISSUER,
+        world().registry.clone(),
+        Arc::new(MemoryTokenStore::new()),
+    )
+    .clock(Arc::new(ManualClock::new(now())))
+    .private_key_jwt(true)
+    .client_secret_jwt(true)
+    .build()
+    .expect("server")
 }
 
 fn token(server: &Server, client: &str, assertion: &str) -> HttpResponse {
@@ -134,14 +127,19 @@ fn refused(response: &HttpResponse, assertion: &str) {
 
 /// Whether verified claims satisfy every CA rule at [`now`].
 fn satisfies_the_rules(claims: &Value) -> bool {
-    let now = now().duration_since(UNIX_EPOCH).expect("epoch").as_secs_f64();
+    let now = now()
+        .duration_since(UNIX_EPOCH)
+        .expect("epoch")
+        .as_secs_f64();
     let number = |name: &str| claims.get(name).and_then(Value::as_f64);
     let aud_ok = match &claims["aud"] {
         Value::String(aud) => aud == ISSUER,
         Value::Array(auds) => auds.len() == 1 && auds[0] == ISSUER,
         _ => false,
     };
-    let Some(exp) = number("exp") else { return false };
+    let Some(exp) = number("exp") else {
+        return false;
+    };
     let start = number("iat").unwrap_or(now);
     let jti_ok = claims["jti"]
         .as_str()
@@ -166,16 +164,16 @@ fuzz_target!(|data: &[u8]| {
         };
         for client in [PKJ, CSJ] {
             let response = token(&server, client, assertion);
-            assert_ne!(response.status.as_u16(), 200, "a forged assertion authenticated");
+            assert_ne!(
+                response.status.as_u16(),
+                200,
+                "a forged assertion authenticated"
+            );
             refused(&response, assertion);
         }
         return;
     }
-    let split = rest.iter().position(|b| *b == 0xff).unwrap_or(rest.len());
-    let (header, claims) = (&rest[..split], rest.get(split + 1..).unwrap_or(&[]));
-    let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(claims));
-    let signature = block_on(world().key.sign(input.as_bytes())).expect("sign");
-    let assertion = format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature));
+    let (assertion, claims) = signed_by(&world().key, rest);
     let response = token(&server, PKJ, &assertion);
     if response.status.as_u16() == 200 {
         let claims: Value = serde_json::from_slice(claims).expect("accepted claims are JSON");

@@ -31,7 +31,10 @@ fuzz_target!(|input: (u8, &[u8])| {
                 );
             }
         }
-        let code = metadata.grant_types().iter().any(|g| g.as_str() == "authorization_code");
+        let code = metadata
+            .grant_types()
+            .iter()
+            .any(|g| g.as_str() == "authorization_code");
         assert_eq!(code, metadata.response_types() == ["code"]);
         assert!(!(metadata.jwks().is_some() && metadata.jwks_uri().is_some()));
         let json = serde_json::Value::Object(metadata.to_json()).to_string();

@@ -18,8 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use grantflow::jose::{
-    AccessTokenVerifier, Algorithm, HmacKey, JwkSet, JwtError, Signer as _, SigningKey,
-    Validation,
+    AccessTokenVerifier, Algorithm, HmacKey, JwkSet, JwtError, Signer as _, SigningKey, Validation,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -41,12 +40,17 @@ fn world() -> &'static World {
         let eddsa = SigningKey::generate(Algorithm::EdDsa).expect("key");
         let rs256 = SigningKey::generate(Algorithm::Rs256).expect("key");
         let keys = JwkSet::from_keys(
-            [&es256, &eddsa, &rs256].into_iter().map(|k| k.public_key().clone()),
+            [&es256, &eddsa, &rs256]
+                .into_iter()
+                .map(|k| k.public_key().clone()),
         )
         .expect("set");
-        let verifier =
-            AccessTokenVerifier::with_cache_capacity(Validation::access_token(ISSUER, RS), keys.clone(), 8)
-                .expect("verifier");
+        let verifier = AccessTokenVerifier::with_cache_capacity(
+            Validation::access_token(ISSUER, RS),
+            keys.clone(),
+            8,
+        )
+        .expect("verifier");
         World {
             es256,
             eddsa,
@@ -82,7 +86,16 @@ fn quiet(error: JwtError) {
     static KNOWN: OnceLock<HashSet<String>> = OnceLock::new();
     let known = KNOWN.get_or_init(|| {
         let claims = [
-            "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope", "auth_time",
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "nbf",
+            "iat",
+            "jti",
+            "client_id",
+            "scope",
+            "auth_time",
             "acr",
         ];
         [
@@ -128,10 +141,15 @@ fuzz_target!(|data: &[u8]| {
             return;
         };
         for validation in validations() {
-            let error = validation.verify(token, &w.keys, now).expect_err("a forged token verified");
+            let error = validation
+                .verify(token, &w.keys, now)
+                .expect_err("a forged token verified");
             quiet(error);
         }
-        let error = w.verifier.verify(token, now).expect_err("a forged access token verified");
+        let error = w
+            .verifier
+            .verify(token, now)
+            .expect_err("a forged access token verified");
         quiet(error);
         let error = Validation::client_assertion(&cid("client"), ISSUER)
             .verify_hmac(token, &w.hmac, now)
@@ -150,12 +168,23 @@ fuzz_target!(|data: &[u8]| {
     // Signed by the harness's key for the header's algorithm (ES256 for any other), so
     // the signature verifies whenever the header names that key, or no key.
     let named: Option<serde_json::Value> = serde_json::from_slice(header).ok();
-    let alg = named.as_ref().and_then(|h| h.get("alg")).and_then(|a| a.as_str());
-    let signer = if alg == Some("EdDSA") { &w.eddsa } else { &w.es256 };
+    let alg = named
+        .as_ref()
+        .and_then(|h| h.get("alg"))
+        .and_then(|a| a.as_str());
+    let signer = if alg == Some("EdDSA") {
+        &w.eddsa
+    } else {
+        &w.es256
+    };
     let kid = named.as_ref().and_then(|h| h.get("kid"));
     let ours = alg == Some(signer.algorithm().name())
         && kid.is_none_or(|kid| kid.as_str() == Some(signer.kid()));
-    let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(claims));
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(claims)
+    );
     let signature = {
         let mut future = std::pin::pin!(signer.sign(input.as_bytes()));
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
@@ -168,7 +197,8 @@ fuzz_target!(|data: &[u8]| {
     for validation in validations() {
         match validation.verify(&token, &w.keys, now) {
             Ok(verified) => {
-                let header: serde_json::Value = serde_json::from_slice(header).expect("a verified header is JSON");
+                let header: serde_json::Value =
+                    serde_json::from_slice(header).expect("a verified header is JSON");
                 assert_eq!(header["alg"], signer.algorithm().name());
                 for refused in ["crit", "jku", "x5u", "x5c", "jwk", "enc", "zip"] {
                     assert!(header.get(refused).is_none(), "{refused} passed");
@@ -185,7 +215,9 @@ fuzz_target!(|data: &[u8]| {
                 }
                 let (issuer, audience) = match validation.jwt_use() {
                     grantflow::jose::JwtUse::AccessToken => (ISSUER, RS),
-                    grantflow::jose::JwtUse::IdToken | grantflow::jose::JwtUse::UserInfo => (ISSUER, "client"),
+                    grantflow::jose::JwtUse::IdToken | grantflow::jose::JwtUse::UserInfo => {
+                        (ISSUER, "client")
+                    }
                     _ => ("client", ISSUER),
                 };
                 assert_eq!(claims.issuer(), Some(issuer));
@@ -205,7 +237,10 @@ fuzz_target!(|data: &[u8]| {
             assert!(verified.audience.iter().any(|a| a == RS));
             assert!(now < verified.expires_at + Duration::from_secs(30));
             // Again, from the cache: the same answer.
-            let again = w.verifier.verify(&token, now).expect("a cached token verifies");
+            let again = w
+                .verifier
+                .verify(&token, now)
+                .expect("a cached token verifies");
             assert_eq!(*again, *verified);
         }
         Err(error) => quiet(error),

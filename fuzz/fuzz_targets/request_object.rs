@@ -12,19 +12,17 @@
 //!   client's registered redirect URI.
 #![no_main]
 
-use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use grantflow::authorize::{AuthorizeError, PendingAuthorization};
 use grantflow::clock::ManualClock;
-use grantflow::jose::{Algorithm, JwkSet, Signer as _, SigningKey};
+use grantflow::jose::{Algorithm, JwkSet, SigningKey};
 use grantflow::{
     Client, ClientType, GrantType, HttpRequest, MemoryClientRegistry, MemoryTokenStore, Method,
     Server,
 };
+use grantflow_fuzz::{block_on, signed_by};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
@@ -66,21 +64,11 @@ fn world() -> &'static World {
     })
 }
 
-/// Memory stores never wait: polling once to completion is enough.
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
-            return value;
-        }
-    }
-}
-
 fn authorize(object: &str) -> Result<PendingAuthorization, AuthorizeError> {
     let encoded: String = url::form_urlencoded::byte_serialize(object.as_bytes()).collect();
-    let request = HttpRequest::new(Method::Get)
-        .with_query(format!("client_id={CLIENT}&scope=write&state=q&request={encoded}"));
+    let request = HttpRequest::new(Method::Get).with_query(format!(
+        "client_id={CLIENT}&scope=write&state=q&request={encoded}"
+    ));
     block_on(world().server.authorize(&request))
 }
 
@@ -95,7 +83,10 @@ fn refused_locally(result: &Result<PendingAuthorization, AuthorizeError>, input:
                 "{code}"
             );
             let description = error.description().unwrap_or("");
-            assert!(input.len() < 16 || !description.contains(input), "{description}");
+            assert!(
+                input.len() < 16 || !description.contains(input),
+                "{description}"
+            );
         }
         other => panic!("expected a local refusal, got {other:?}"),
     }
@@ -103,14 +94,19 @@ fn refused_locally(result: &Result<PendingAuthorization, AuthorizeError>, input:
 
 /// Whether verified claims satisfy every rule at [`now`].
 fn satisfies_the_rules(claims: &Value) -> bool {
-    let now = now().duration_since(UNIX_EPOCH).expect("epoch").as_secs_f64();
+    let now = now()
+        .duration_since(UNIX_EPOCH)
+        .expect("epoch")
+        .as_secs_f64();
     let number = |name: &str| claims.get(name).and_then(Value::as_f64);
     let aud_ok = match &claims["aud"] {
         Value::String(aud) => aud == ISSUER,
         Value::Array(auds) => auds.iter().any(|aud| aud == ISSUER),
         _ => false,
     };
-    let Some(exp) = number("exp") else { return false };
+    let Some(exp) = number("exp") else {
+        return false;
+    };
     let start = number("nbf").or(number("iat")).unwrap_or(now);
     claims["iss"] == CLIENT
         && claims["client_id"] == CLIENT
@@ -130,11 +126,7 @@ fuzz_target!(|data: &[u8]| {
         refused_locally(&authorize(object), object);
         return;
     }
-    let split = rest.iter().position(|b| *b == 0xff).unwrap_or(rest.len());
-    let (header, claims) = (&rest[..split], rest.get(split + 1..).unwrap_or(&[]));
-    let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(claims));
-    let signature = block_on(world().key.sign(input.as_bytes())).expect("sign");
-    let object = format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature));
+    let (object, claims) = signed_by(&world().key, rest);
     match authorize(&object) {
         Ok(pending) => {
             let claims: Value = serde_json::from_slice(claims).expect("accepted claims are JSON");

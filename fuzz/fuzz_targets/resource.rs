@@ -39,5 +39,8 @@ fuzz_target!(|input: (&str, &str)| {
     assert!(url.starts_with(origin));
     assert!(url[origin.len()..].starts_with(SUFFIX), "{url}");
     let rest = &url[origin.len() + SUFFIX.len()..];
-    assert!(rest == tail || (tail.starts_with('/') && rest == &tail[1..]), "{a} -> {url}");
+    assert!(
+        rest == tail || (tail.starts_with('/') && rest == &tail[1..]),
+        "{a} -> {url}"
+    );
 });

@@ -44,13 +44,7 @@ fn clients(keys: &Keys) -> Vec<ClientBuilder> {
     vec![
         code(Client::builder(FAPI, ClientType::Confidential))
             .auth_method(AuthMethod::PrivateKeyJwt)
-            .jwks(
-                JwkSet::from_keys([
-                    keys.es256.public_key().clone(),
-                    keys.ps256.public_key().clone(),
-                ])
-                .unwrap(),
-            ),
+            .jwks(keys.both()),
         code(Client::builder(BASIC, ClientType::Confidential))
             .secret(&ClientSecret::from_presented(CONF_SECRET.to_owned())),
         Client::builder(PUBLIC, ClientType::Public)

@@ -44,11 +44,7 @@ struct Fixture {
 
 fn fixture_with(configure: impl FnOnce(ServerBuilder) -> ServerBuilder) -> Fixture {
     let keys = Keys::new();
-    let both = JwkSet::from_keys([
-        keys.es256.public_key().clone(),
-        keys.ps256.public_key().clone(),
-    ])
-    .unwrap();
+    let both = keys.both();
     let secret = ClientSecret::from_presented(CONF_SECRET.to_owned());
     let code = |b: ClientBuilder, cb: &str| {
         b.grant_type(GrantType::AUTHORIZATION_CODE)
