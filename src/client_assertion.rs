@@ -77,8 +77,6 @@ pub(crate) struct AssertionCheck<'a> {
     /// The server's algorithms for `private_key_jwt` (the client's registered one must be
     /// among them).
     pub(crate) algorithms: AlgorithmSet,
-    /// Whether `aud` must be the issuer as a JSON string, not an array (FAPI 2.0).
-    pub(crate) string_audience: bool,
     pub(crate) now: SystemTime,
 }
 
@@ -93,12 +91,9 @@ impl AssertionCheck<'_> {
         remote: Option<&JwkSet>,
     ) -> Result<VerifiedJwt, AssertionFailure> {
         let keys = client.keys();
-        let mut validation = Validation::client_assertion(client.id(), self.issuer)
+        let validation = Validation::client_assertion(client.id(), self.issuer)
             .sole_audience()
             .leeway(LEEWAY);
-        if self.string_audience {
-            validation = validation.string_audience();
-        }
         let verified = match client.auth_method() {
             AuthMethod::PrivateKeyJwt => {
                 let jwks = keys

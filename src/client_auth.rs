@@ -265,13 +265,9 @@ pub(crate) struct Authenticator<'a> {
     /// Whether `client_secret_jwt` is on.
     #[cfg(feature = "jwt")]
     pub(crate) client_secret_jwt: bool,
-    /// Whether `private_key_jwt` is the only method accepted (FAPI 2.0).
+    /// The server's algorithms for `private_key_jwt` assertions.
     #[cfg(feature = "jwt")]
-    pub(crate) private_key_jwt_only: bool,
-    /// The server's algorithms for `private_key_jwt` assertions, and whether their `aud`
-    /// must be the issuer as a string.
-    #[cfg(feature = "jwt")]
-    pub(crate) assertion_rules: (crate::jose::AlgorithmSet, bool),
+    pub(crate) assertion_algorithms: crate::jose::AlgorithmSet,
     /// The fetcher and the cache of clients' `jwks_uri` key sets, when a fetcher is given.
     #[cfg(feature = "jwt")]
     pub(crate) remote_keys: crate::client_assertion::RemoteSource<'a>,
@@ -314,11 +310,6 @@ impl Authenticator<'_> {
             return self.authenticate_assertion(client, assertion).await;
         }
         if Some(client.auth_method()) != method {
-            return Err(failed(AuthFailure::MethodNotRegistered));
-        }
-        // FAPI 2.0 §5.3.2.1: no shared secrets and no public clients.
-        #[cfg(feature = "jwt")]
-        if self.private_key_jwt_only {
             return Err(failed(AuthFailure::MethodNotRegistered));
         }
         let Some(presented) = credentials.into_secret() else {
@@ -405,16 +396,9 @@ impl Authenticator<'_> {
                 AssertionFailure::Method,
             ));
         }
-        if self.private_key_jwt_only && client.auth_method() != AuthMethod::PrivateKeyJwt {
-            return Err(refused(
-                AuthFailure::MethodNotRegistered,
-                AssertionFailure::Method,
-            ));
-        }
         let check = AssertionCheck {
             issuer: self.issuer,
-            algorithms: self.assertion_rules.0,
-            string_audience: self.assertion_rules.1,
+            algorithms: self.assertion_algorithms,
             now: self.now,
         };
         let key = AttemptKey::client(client.id());

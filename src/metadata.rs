@@ -371,13 +371,7 @@ pub(crate) fn write_members(
         );
     }
     let (jwt_methods, jwt_algorithms) = assertion_methods(config);
-    // FAPI 2.0 §5.3.2.1: with `private_key_jwt` the only method, no other is listed.
-    #[cfg(feature = "jwt")]
-    let others = !config.clients.private_key_jwt_only;
-    #[cfg(not(feature = "jwt"))]
-    let others = true;
     let with_jwt = |methods: &[&'static str]| -> Vec<&'static str> {
-        let methods = if others { methods } else { &[] };
         methods.iter().chain(&jwt_methods).copied().collect()
     };
     let jwt_algorithms = (!jwt_algorithms.is_empty()).then_some(jwt_algorithms);

@@ -66,8 +66,6 @@ pub(crate) struct ObjectCheck<'a> {
     pub(crate) issuer: &'a str,
     /// The server's algorithms, for clients without a registered one.
     pub(crate) algorithms: AlgorithmSet,
-    /// Whether `aud` must be the issuer alone, as a JSON string (FAPI 2.0).
-    pub(crate) string_audience: bool,
     /// The fetcher and cache of `jwks_uri` key sets.
     pub(crate) remote: RemoteSource<'a>,
     pub(crate) now: SystemTime,
@@ -97,12 +95,9 @@ impl ObjectCheck<'_> {
         let algorithms = self
             .algorithms
             .restricted_to(client.request_object_signing_alg());
-        let mut validation = Validation::request_object(client.id(), self.issuer)
+        let validation = Validation::request_object(client.id(), self.issuer)
             .algorithms(algorithms)
             .leeway(LEEWAY);
-        if self.string_audience {
-            validation = validation.sole_audience().string_audience();
-        }
         let verified = verify_with_client_keys(
             client,
             self.remote,

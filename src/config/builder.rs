@@ -243,33 +243,6 @@ impl ServerBuilder {
         self
     }
 
-    /// Turns on the [FAPI 2.0 Security Profile](https://openid.net/specs/fapi-security-profile-2_0-final.html)
-    /// as it falls on the authorization server (feature `jwt`), as one validated preset:
-    ///
-    /// - pushed authorization requests required
-    ///   ([`require_pushed_authorization_requests`](Self::require_pushed_authorization_requests));
-    ///   a [`pushed_authorization`](Self::pushed_authorization) store must be given;
-    /// - `private_key_jwt` the only client authentication, at every endpoint: public
-    ///   clients, `client_secret_*` and `none` are refused (`invalid_client`), and the
-    ///   metadata lists only `private_key_jwt`;
-    /// - client assertions and request objects signed with PS256, ES256 or EdDSA only, with
-    ///   the issuer identifier alone as their `aud`, as a JSON string;
-    /// - PKCE with S256 only, `iss` in every authorization response (both the defaults);
-    /// - authorization codes of at most 60 s;
-    /// - refresh tokens not rotated ([`refresh_token_rotation`](Self::refresh_token_rotation));
-    /// - no password grant, an `https` issuer (even with
-    ///   [`Dangerous::allow_http_issuer`](crate::Dangerous::allow_http_issuer)), signing
-    ///   keys that sign with PS256, ES256 or EdDSA.
-    ///
-    /// Call it before the other setters or after: [`build`](Self::build) refuses a
-    /// configuration that contradicts the profile and names the rule. mTLS is not
-    /// supported; TLS itself (1.2 or later, the BCP 195 cipher suites, HSTS) is the host's.
-    #[cfg(feature = "jwt")]
-    pub fn fapi2_security_profile(mut self) -> Self {
-        self.config.set_fapi();
-        self
-    }
-
     /// Whether the refresh tokens of confidential clients are rotated on use. Default: `true`.
     ///
     /// With `false`, a confidential client's refresh request returns a new access token

@@ -22,8 +22,6 @@
 mod builder;
 mod device;
 #[cfg(feature = "jwt")]
-mod fapi;
-#[cfg(feature = "jwt")]
 mod jwt;
 #[cfg(feature = "oidc")]
 mod openid;
@@ -99,9 +97,6 @@ pub(crate) struct Config {
     pub(crate) jwt: JwtConfig,
     /// The insecure switches.
     pub(crate) dangerous: Dangerous,
-    /// Whether the FAPI 2.0 Security Profile is on: `build` checks the settings it needs.
-    #[cfg(feature = "jwt")]
-    pub(crate) fapi: bool,
 }
 
 /// Client lookup and client authentication at the token-style endpoints.
@@ -143,12 +138,6 @@ pub(crate) struct ClientConfig {
     /// request objects), unless the client registered one.
     #[cfg(feature = "jwt")]
     pub(crate) client_jwt_algorithms: crate::jose::AlgorithmSet,
-    /// Whether those JWTs must name the issuer as a JSON string `aud`, alone (FAPI 2.0).
-    #[cfg(feature = "jwt")]
-    pub(crate) string_audience: bool,
-    /// Whether `private_key_jwt` is the only client authentication method (FAPI 2.0).
-    #[cfg(feature = "jwt")]
-    pub(crate) private_key_jwt_only: bool,
 }
 
 impl ClientConfig {
@@ -345,10 +334,6 @@ impl Config {
                 require_signed_request_object: false,
                 #[cfg(feature = "jwt")]
                 client_jwt_algorithms: crate::jose::AlgorithmSet::ALL,
-                #[cfg(feature = "jwt")]
-                string_audience: false,
-                #[cfg(feature = "jwt")]
-                private_key_jwt_only: false,
             },
             tokens: TokenConfig {
                 store: tokens,
@@ -400,8 +385,7 @@ impl Config {
             random: Arc::new(SystemRandom),
             extension_grants: Vec::new(),
             dangerous: Dangerous::default(),
-            #[cfg(feature = "jwt")]
-            fapi: false,
+
             issuer,
         }
     }
@@ -422,10 +406,6 @@ impl Config {
         #[cfg(feature = "oidc")]
         self.openid.check(schemes, self.jwt.keys.as_ref())?;
         self.http.check()?;
-        #[cfg(feature = "jwt")]
-        if self.fapi {
-            self.check_fapi()?;
-        }
         self.observe.check()
     }
 }

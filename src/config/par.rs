@@ -18,9 +18,6 @@ pub(crate) struct PushedConfig {
     pub(crate) endpoint: String,
     /// Whether every client must push its authorization requests.
     pub(crate) required: bool,
-    /// Whether a pushed request must name its redirect URI even when the client has one
-    /// (FAPI 2.0).
-    pub(crate) redirect_uri_required: bool,
 }
 
 impl PushedConfig {
@@ -31,7 +28,6 @@ impl PushedConfig {
             ttl: Duration::from_secs(90),
             endpoint: format!("{base}/par"),
             required: false,
-            redirect_uri_required: false,
         }
     }
 

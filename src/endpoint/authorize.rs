@@ -996,7 +996,6 @@ impl Server {
         crate::request_object::ObjectCheck {
             issuer: &config.issuer,
             algorithms: config.clients.client_jwt_algorithms,
-            string_audience: config.clients.string_audience,
             remote: config.clients.remote_source(),
             now: self.now(),
         }
@@ -1018,13 +1017,6 @@ impl Server {
         call: Option<&Call<'_>>,
     ) -> Result<PendingAuthorization, AuthorizeError> {
         // Stage A: errors are shown locally, never redirected.
-        // FAPI 2.0 §5.3.2.2: every pushed request names its redirect URI.
-        if matches!(via, Via::Pushing)
-            && self.config().pushed.redirect_uri_required
-            && params.get("redirect_uri").is_none()
-        {
-            return Err(rejected("redirect_uri required"));
-        }
         let (redirect_uri, redirect_uri_sent) = self.verified_redirect_uri(params, &client)?;
         // The client is the registered one whose redirect URI was verified (OB-05).
         if let Some(call) = call {

@@ -315,12 +315,7 @@ impl Server {
             #[cfg(feature = "jwt")]
             client_secret_jwt: config.clients.client_secret_jwt,
             #[cfg(feature = "jwt")]
-            private_key_jwt_only: config.clients.private_key_jwt_only,
-            #[cfg(feature = "jwt")]
-            assertion_rules: (
-                config.clients.client_jwt_algorithms,
-                config.clients.string_audience,
-            ),
+            assertion_algorithms: config.clients.client_jwt_algorithms,
             #[cfg(feature = "jwt")]
             remote_keys: config.clients.remote_source(),
             call,

@@ -601,11 +601,6 @@ impl KeySet {
         &self.inner.issuer
     }
 
-    /// The algorithm the set signs with unless a use asks for another.
-    pub(crate) fn default_algorithm(&self) -> Algorithm {
-        self.inner.policy.default_algorithm
-    }
-
     /// How long a new key is published before it signs: the JWKS max-age plus the refresh
     /// interval.
     pub fn publish_lead(&self) -> Duration {

@@ -126,8 +126,6 @@ pub struct Validation {
     audience: Option<Arc<str>>,
     subject: Option<Arc<str>>,
     sole_audience: bool,
-    /// Whether `aud` must be a JSON string, not an array.
-    string_audience: bool,
     leeway: Duration,
     max_age: Option<Duration>,
     max_len: usize,
@@ -145,7 +143,6 @@ impl Validation {
             audience: None,
             subject: None,
             sole_audience: false,
-            string_audience: false,
             leeway: DEFAULT_LEEWAY,
             max_age: None,
             max_len: jwt_use.max_len(),
@@ -316,15 +313,6 @@ impl Validation {
         self
     }
 
-    /// Requires `aud` to be a JSON string, not an array (with the audience checks as set).
-    /// The FAPI 2.0 Security Profile asks this of client assertions
-    /// ([§5.3.2.1](https://openid.net/specs/fapi-security-profile-2_0-final.html#section-5.3.2.1)).
-    #[must_use]
-    pub(crate) fn string_audience(mut self) -> Self {
-        self.string_audience = true;
-        self
-    }
-
     /// Requires a `jti` claim.
     #[must_use]
     pub fn require_jwt_id(mut self) -> Self {
@@ -450,10 +438,6 @@ impl Validation {
     ) -> Result<VerifiedJwt, JwtError> {
         let payload = b64::decode(compact.payload).ok_or(JwtError::Malformed)?;
         let claims = json::parse_object(&payload).ok_or(JwtError::InvalidClaims)?;
-        if self.string_audience && !matches!(claims.get("aud"), Some(serde_json::Value::String(_)))
-        {
-            return Err(JwtError::WrongAudience);
-        }
         let claims = Claims::from_object(claims)?;
         self.check_claims(&claims, now)?;
         Ok(VerifiedJwt {

@@ -26,7 +26,6 @@ mod cors;
 mod device_grant;
 mod error_format;
 mod example_servers;
-mod fapi;
 mod hostile_corpus;
 mod hostile_input;
 mod introspection;

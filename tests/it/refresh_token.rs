@@ -381,11 +381,11 @@ fn rt_07_a_grant_revoked_during_a_refresh_gets_no_successor() {
     );
 }
 
-/// FP-08: with rotation off, a confidential client keeps its refresh token: two refreshes
-/// with it both succeed and neither returns another refresh token. Public clients still
-/// rotate.
+/// With rotation off (as the FAPI 2.0 Security Profile asks), a confidential client keeps
+/// its refresh token: two refreshes with it both succeed and neither returns another
+/// refresh token. Public clients still rotate.
 #[test]
-fn fp_08_confidential_refresh_tokens_need_not_rotate() {
+fn confidential_refresh_tokens_need_not_rotate_when_rotation_is_off() {
     let h = harness_with(|b| b.refresh_token_rotation(false));
     let code = h.code_for("conf");
     let response = h.token_basic(
