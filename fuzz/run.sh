@@ -23,7 +23,7 @@ cd "$(dirname "$0")"
 export RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 sanitizer="${FUZZ_SANITIZER:-none}"
-all_targets=(form basic_auth redirect_uri scope token authorize device revoke introspect bearer_guard jwt jwks client_assertion resource client_metadata registration)
+all_targets=(form basic_auth redirect_uri scope token authorize device revoke introspect bearer_guard jwt jwks client_assertion resource client_metadata registration request_object)
 
 minimize=0
 if [ "${1:-}" = "--minimize" ]; then

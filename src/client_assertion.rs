@@ -74,6 +74,9 @@ impl AssertionFailure {
 pub(crate) struct AssertionCheck<'a> {
     /// The issuer identifier: the one accepted audience.
     pub(crate) issuer: &'a str,
+    /// The server's algorithms for `private_key_jwt` (the client's registered one must be
+    /// among them).
+    pub(crate) algorithms: AlgorithmSet,
     pub(crate) now: SystemTime,
 }
 
@@ -98,9 +101,7 @@ impl AssertionCheck<'_> {
                     .as_ref()
                     .or(remote)
                     .ok_or(AssertionFailure::Method)?;
-                let algorithms = keys
-                    .signing_alg
-                    .map_or(AlgorithmSet::ALL, AlgorithmSet::only);
+                let algorithms = self.algorithms.restricted_to(keys.signing_alg);
                 validation
                     .algorithms(algorithms)
                     .verify(assertion, jwks, self.now)
@@ -149,6 +150,36 @@ impl AssertionCheck<'_> {
         let key = SingleUseKind::ClientAssertion.key(client.id().as_str(), jti);
         let consumed = store.consume(&key, exp + LEEWAY, self.now).await?;
         Ok(consumed == Consumption::First)
+    }
+}
+
+/// Where the public keys of clients registered with a `jwks_uri` come from: the host's
+/// fetcher and the cache of fetched sets.
+pub(crate) type RemoteSource<'a> = Option<(&'a dyn Fetcher, &'a RemoteKeys)>;
+
+/// Runs `verify` (a JWT check by `client`'s registered public keys) with the right key
+/// set: `None` for a client whose keys are inline (`jwks`), or without a fetcher; else the
+/// set of its `jwks_uri`, from the cache while fresh. When the check fails because the
+/// JWT names a key the cached set lacks (`unknown_key`), the set is fetched again (at most
+/// once a minute per URL) and the check runs once more, so that clients can rotate keys
+/// ([RFC 7591 §2](https://www.rfc-editor.org/rfc/rfc7591#section-2)).
+pub(crate) async fn verify_with_client_keys<T, E>(
+    client: &Client,
+    remote: RemoteSource<'_>,
+    now: SystemTime,
+    verify: impl Fn(Option<&JwkSet>) -> Result<T, E>,
+    unknown_key: impl Fn(&E) -> bool,
+) -> Result<T, E> {
+    let (Some(uri), Some((fetcher, cache))) = (client.jwks_uri(), remote) else {
+        return verify(None);
+    };
+    let keys = cache.keys(fetcher, uri, now, false).await;
+    match verify(keys.as_ref()) {
+        Err(failure) if unknown_key(&failure) => {
+            let keys = cache.keys(fetcher, uri, now, true).await;
+            verify(keys.as_ref())
+        }
+        other => other,
     }
 }
 

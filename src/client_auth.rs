@@ -265,12 +265,12 @@ pub(crate) struct Authenticator<'a> {
     /// Whether `client_secret_jwt` is on.
     #[cfg(feature = "jwt")]
     pub(crate) client_secret_jwt: bool,
+    /// The server's algorithms for `private_key_jwt` assertions.
+    #[cfg(feature = "jwt")]
+    pub(crate) assertion_algorithms: crate::jose::AlgorithmSet,
     /// The fetcher and the cache of clients' `jwks_uri` key sets, when a fetcher is given.
     #[cfg(feature = "jwt")]
-    pub(crate) remote_keys: Option<(
-        &'a dyn crate::fetch::Fetcher,
-        &'a crate::client_assertion::RemoteKeys,
-    )>,
+    pub(crate) remote_keys: crate::client_assertion::RemoteSource<'a>,
     /// The call, for the events of a failure.
     pub(crate) call: &'a Call<'a>,
 }
@@ -398,26 +398,20 @@ impl Authenticator<'_> {
         }
         let check = AssertionCheck {
             issuer: self.issuer,
+            algorithms: self.assertion_algorithms,
             now: self.now,
         };
         let key = AttemptKey::client(client.id());
         let verified = limited(self.limiter, &key, self.now, async {
-            let verified = match (client.jwks_uri(), self.remote_keys) {
-                (None, _) => check.verify(&client, assertion, None),
-                (Some(_), None) => Err(AssertionFailure::Method),
-                (Some(uri), Some((fetcher, cache))) => {
-                    let keys = cache.keys(fetcher, uri, self.now, false).await;
-                    match check.verify(&client, assertion, keys.as_ref()) {
-                        // A key the cached set lacks: the client may have rotated (one
-                        // refetch, at most once a minute per URL).
-                        Err(AssertionFailure::Jwt(JwtError::UnknownKey)) => {
-                            let keys = cache.keys(fetcher, uri, self.now, true).await;
-                            check.verify(&client, assertion, keys.as_ref())
-                        }
-                        other => other,
-                    }
-                }
-            };
+            // Without a fetcher, a `jwks_uri` client has no keys: `Method`.
+            let verified = crate::client_assertion::verify_with_client_keys(
+                &client,
+                self.remote_keys,
+                self.now,
+                |keys| check.verify(&client, assertion, keys),
+                |failure| *failure == AssertionFailure::Jwt(JwtError::UnknownKey),
+            )
+            .await;
             let outcome = if verified.is_ok() {
                 Outcome::Success
             } else {

@@ -95,6 +95,10 @@ impl ErrorCode {
     /// `invalid_request_uri`: the `request_uri` is unknown, expired or already used
     /// ([RFC 9101 §7](https://www.rfc-editor.org/rfc/rfc9101#section-7)).
     pub const INVALID_REQUEST_URI: Self = Self(Cow::Borrowed("invalid_request_uri"));
+    /// `invalid_request_object`: the request object (`request`) is invalid: its signature,
+    /// its claims or its contents
+    /// ([RFC 9101 §6.2, §6.3](https://www.rfc-editor.org/rfc/rfc9101#section-6.3)).
+    pub const INVALID_REQUEST_OBJECT: Self = Self(Cow::Borrowed("invalid_request_object"));
     /// `registration_not_supported`: the server does not accept the `registration`
     /// parameter (Core §3.1.2.6).
     pub const REGISTRATION_NOT_SUPPORTED: Self = Self(Cow::Borrowed("registration_not_supported"));

@@ -245,6 +245,8 @@ pub mod pkce;
 pub mod random;
 pub mod registration;
 mod render;
+#[cfg(feature = "jwt")]
+mod request_object;
 pub mod secret;
 mod server;
 pub mod store;

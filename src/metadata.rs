@@ -207,7 +207,13 @@ fn assertion_methods(config: &Config) -> (Vec<&'static str>, Vec<&'static str>) 
         let mut algorithms = Vec::new();
         if config.clients.private_key_jwt {
             methods.push("private_key_jwt");
-            algorithms.extend(crate::jose::Algorithm::ALL.iter().map(|alg| alg.name()));
+            algorithms.extend(
+                config
+                    .clients
+                    .client_jwt_algorithms
+                    .iter()
+                    .map(crate::jose::Algorithm::name),
+            );
         }
         if config.clients.client_secret_jwt {
             methods.push("client_secret_jwt");
@@ -342,6 +348,25 @@ pub(crate) fn write_members(
         document
             .string_array("response_types_supported", ["code"])
             .string_array("response_modes_supported", ["query"]);
+        // RFC 9101 §9.2, OpenID Connect Discovery §3: request objects by value (feature
+        // `jwt`), never by reference but through pushed requests.
+        document
+            .boolean("request_parameter_supported", cfg!(feature = "jwt"))
+            .boolean("request_uri_parameter_supported", false);
+        #[cfg(feature = "jwt")]
+        document
+            .string_array(
+                "request_object_signing_alg_values_supported",
+                config
+                    .clients
+                    .client_jwt_algorithms
+                    .iter()
+                    .map(crate::jose::Algorithm::name),
+            )
+            .optional_boolean(
+                "require_signed_request_object",
+                config.clients.require_signed_request_object.then_some(true),
+            );
     }
     document.string_array("grant_types_supported", grant_types);
     if code_flow {

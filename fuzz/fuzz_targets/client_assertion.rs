@@ -11,18 +11,16 @@
 //!   1..=256 characters), and the same assertion sent again is refused.
 #![no_main]
 
-use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use grantflow::clock::ManualClock;
-use grantflow::jose::{Algorithm, JwkSet, Signer as _, SigningKey};
+use grantflow::jose::{Algorithm, JwkSet, SigningKey};
 use grantflow::{
     AuthMethod, Client, ClientSecret, ClientType, GrantType, HttpRequest, HttpResponse,
     MemoryClientRegistry, MemoryTokenStore, Method, Server,
 };
+use grantflow_fuzz::{block_on, signed_by};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
@@ -79,17 +77,6 @@ fn server() -> Server {
     .client_secret_jwt(true)
     .build()
     .expect("server")
-}
-
-/// Memory stores never wait: polling once to completion is enough.
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
-            return value;
-        }
-    }
 }
 
 fn token(server: &Server, client: &str, assertion: &str) -> HttpResponse {
@@ -186,15 +173,7 @@ fuzz_target!(|data: &[u8]| {
         }
         return;
     }
-    let split = rest.iter().position(|b| *b == 0xff).unwrap_or(rest.len());
-    let (header, claims) = (&rest[..split], rest.get(split + 1..).unwrap_or(&[]));
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header),
-        URL_SAFE_NO_PAD.encode(claims)
-    );
-    let signature = block_on(world().key.sign(input.as_bytes())).expect("sign");
-    let assertion = format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature));
+    let (assertion, claims) = signed_by(&world().key, rest);
     let response = token(&server, PKJ, &assertion);
     if response.status.as_u16() == 200 {
         let claims: Value = serde_json::from_slice(claims).expect("accepted claims are JSON");

@@ -21,6 +21,30 @@ mod world;
 
 pub use world::*;
 
+/// Drives a future on the memory stores, which never wait.
+pub use harness::block_on;
+
+/// A compact JWS signed by `key` over the fuzzer's own header and claims bytes: `rest` is
+/// split at the first `0xff` into a JOSE header and a claims set, each base64url-encoded as
+/// it is. The targets of signed JWTs (client assertions, request objects) use it to reach
+/// the checks behind the signature. Returns the JWS and the claims bytes.
+pub fn signed_by<'a>(key: &grantflow::jose::SigningKey, rest: &'a [u8]) -> (String, &'a [u8]) {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use grantflow::jose::Signer as _;
+    let split = rest.iter().position(|b| *b == 0xff).unwrap_or(rest.len());
+    let (header, claims) = (&rest[..split], rest.get(split + 1..).unwrap_or(&[]));
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(claims)
+    );
+    let signature = block_on(key.sign(input.as_bytes())).expect("sign");
+    (
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)),
+        claims,
+    )
+}
+
 // ---------------------------------------------------------------------------------------
 // Structured requests
 // ---------------------------------------------------------------------------------------

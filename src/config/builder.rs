@@ -163,6 +163,20 @@ impl ServerBuilder {
         self
     }
 
+    /// Requires every authorization request to come as a signed request object
+    /// (`require_signed_request_object`,
+    /// [RFC 9101 §10.5](https://www.rfc-editor.org/rfc/rfc9101#section-10.5)), by value
+    /// (`request`) at the authorization endpoint or pushed: a request of plain parameters
+    /// is refused with `invalid_request`, and the metadata says so. Clients can be held to
+    /// it one by one with
+    /// [`ClientBuilder::require_signed_request_object`](crate::ClientBuilder::require_signed_request_object).
+    /// Default: off (request objects are accepted, not required). Feature `jwt`.
+    #[cfg(feature = "jwt")]
+    pub fn require_signed_request_object(mut self, required: bool) -> Self {
+        self.config.clients.require_signed_request_object = required;
+        self
+    }
+
     /// Gives the server the host's outbound HTTP client, through which it reads
     /// documents on other hosts (client ID metadata documents, the key sets of clients
     /// registered with a [`jwks_uri`](crate::ClientBuilder::jwks_uri)). The server validates every
@@ -230,6 +244,19 @@ impl ServerBuilder {
     /// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
     pub fn refresh_reuse_grace(mut self, grace: Duration) -> Self {
         self.config.tokens.refresh_reuse_grace = grace;
+        self
+    }
+
+    /// Whether the refresh tokens of confidential clients are rotated on use. Default: `true`.
+    ///
+    /// With `false`, a confidential client's refresh request returns a new access token
+    /// and no new refresh token: the one it holds stays valid until it expires or its grant
+    /// is revoked, as the [FAPI 2.0 Security Profile §5.3.2.1](https://openid.net/specs/fapi-security-profile-2_0-final.html#section-5.3.2.1)
+    /// requires. Its refresh tokens are bound to it by client authentication
+    /// ([RFC 9700 §4.14.2](https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2)).
+    /// Public clients' refresh tokens are always rotated, with reuse detection.
+    pub fn refresh_token_rotation(mut self, rotate_confidential: bool) -> Self {
+        self.config.tokens.rotate_confidential_refresh = rotate_confidential;
         self
     }
 
@@ -1070,6 +1097,7 @@ fn grant_handlers(config: &Config) -> Result<Vec<Arc<dyn GrantHandler>>, ConfigE
             tokens: Arc::clone(&tokens.store),
             grace: tokens.refresh_reuse_grace,
             revoked_for: tokens.refresh_ttl,
+            rotate_confidential: tokens.rotate_confidential_refresh,
         }),
     ];
     if let Some(store) = &config.device.store {

@@ -138,6 +138,26 @@ pub(crate) struct ClientConfig {
     /// [OpenID Connect Core 1.0 §9]: https://openid.net/specs/openid-connect-core-1_0.html
     #[cfg(feature = "jwt")]
     pub(crate) client_secret_jwt: bool,
+    /// Whether every authorization request must come as a signed request object
+    /// (`require_signed_request_object`, [RFC 9101 §10.5]).
+    ///
+    /// [RFC 9101 §10.5]: https://www.rfc-editor.org/rfc/rfc9101#section-10.5
+    #[cfg(feature = "jwt")]
+    pub(crate) require_signed_request_object: bool,
+    /// The algorithms accepted on the JWTs clients sign (`private_key_jwt` assertions,
+    /// request objects), unless the client registered one.
+    #[cfg(feature = "jwt")]
+    pub(crate) client_jwt_algorithms: crate::jose::AlgorithmSet,
+}
+
+impl ClientConfig {
+    /// The fetcher and the cache of clients' `jwks_uri` key sets, when a fetcher is given.
+    #[cfg(feature = "jwt")]
+    pub(crate) fn remote_source(&self) -> crate::client_assertion::RemoteSource<'_> {
+        self.fetcher
+            .as_deref()
+            .map(|fetcher| (fetcher, &*self.remote_keys))
+    }
 }
 
 /// Token minting, storage and lifetimes.
@@ -149,6 +169,8 @@ pub(crate) struct TokenConfig {
     /// Also how long a revoked grant's tombstone is kept: no token of it outlives this.
     pub(crate) refresh_ttl: Duration,
     pub(crate) refresh_reuse_grace: Duration,
+    /// Whether confidential clients' refresh tokens are rotated (public clients' always are).
+    pub(crate) rotate_confidential_refresh: bool,
 }
 
 /// The authorization code flow.
@@ -318,6 +340,10 @@ impl Config {
                 private_key_jwt: false,
                 #[cfg(feature = "jwt")]
                 client_secret_jwt: false,
+                #[cfg(feature = "jwt")]
+                require_signed_request_object: false,
+                #[cfg(feature = "jwt")]
+                client_jwt_algorithms: crate::jose::AlgorithmSet::ALL,
             },
             tokens: TokenConfig {
                 store: tokens,
@@ -325,6 +351,7 @@ impl Config {
                 access_ttl: Duration::from_secs(3600),
                 refresh_ttl: Duration::from_secs(14 * 86_400),
                 refresh_reuse_grace: Duration::ZERO,
+                rotate_confidential_refresh: true,
             },
             code_flow: CodeFlowConfig {
                 store: Arc::new(MemoryCodeStore::new()),
@@ -371,6 +398,7 @@ impl Config {
             random: Arc::new(SystemRandom),
             extension_grants: Vec::new(),
             dangerous: Dangerous::default(),
+
             issuer,
         }
     }

@@ -30,6 +30,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use crate::endpoint::is_form_content_type;
 use crate::error::{ErrorCode, OAuthError, StorageError};
@@ -42,7 +43,7 @@ use crate::params::{FormLimits, Pairs, first_repeated, parse_pairs};
 use crate::pkce::{CodeChallenge, PkceMethod};
 use crate::secret::{AuthorizationCode, TokenHash};
 use crate::server::Server;
-use crate::store::{AuthorizationGrant, OpenIdContext, find_presented_client};
+use crate::store::{AuthorizationGrant, Consumption, OpenIdContext, find_presented_client};
 use crate::types::{
     Client, ClientId, GrantId, GrantType, LocalhostPort, Resources, Scope, Subject,
 };
@@ -85,6 +86,9 @@ pub struct PendingAuthorization {
     pushed: Option<TokenHash>,
     /// The DPoP key the code is to be bound to (`dpop_jkt`), when DPoP is on.
     dpop_jkt: Option<String>,
+    /// The single-use key of the request object's `jti` and until when it is kept, used
+    /// up on approval.
+    object_jti: Option<(TokenHash, SystemTime)>,
     /// The OpenID Connect parameters of an OpenID request (feature `oidc`).
     #[cfg(feature = "oidc")]
     pub(crate) openid: Option<crate::oidc::OpenIdRequest>,
@@ -93,6 +97,21 @@ pub struct PendingAuthorization {
 /// The `request_uri` prefix of pushed authorization requests
 /// ([RFC 9126 §2.2](https://www.rfc-editor.org/rfc/rfc9126#section-2.2)).
 pub(crate) const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
+
+/// Whether an authorization request came as a signed request object
+/// ([RFC 9101](https://www.rfc-editor.org/rfc/rfc9101)).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Object {
+    /// Plain parameters.
+    Plain,
+    /// A request object whose signature and claims verified: the content problem to
+    /// refuse through the redirect URI, if any, and its `jti` to use up on approval.
+    #[cfg_attr(not(feature = "jwt"), allow(dead_code))]
+    Signed {
+        problem: Option<&'static str>,
+        jti: Option<(TokenHash, SystemTime)>,
+    },
+}
 
 /// How an authorization request reached [`Server::validate_authorization`].
 #[derive(Clone, Copy, Debug)]
@@ -297,19 +316,24 @@ impl PendingAuthorization {
                         response,
                     });
                 }
-                Err(source) => {
-                    let response =
-                        self.target()
-                            .error(&OAuthError::new(if source.is_transient() {
-                                ErrorCode::TEMPORARILY_UNAVAILABLE
-                            } else {
-                                ErrorCode::SERVER_ERROR
-                            }));
+                Err(source) => return Err(self.storage_failure(source)),
+            }
+        }
+        // RFC 9101 §6: a request object with a `jti` is used once, when the user approves it.
+        if let Some((key, until)) = &self.object_jti {
+            match config.clients.single_use.consume(key, *until, now).await {
+                Ok(Consumption::First) => {}
+                Ok(_) => {
+                    let response = self.target().error(
+                        &OAuthError::new(ErrorCode::INVALID_REQUEST_OBJECT)
+                            .with_description("request object already used"),
+                    );
                     return Err(ApproveError {
-                        cause: ApproveCause::Storage(source),
+                        cause: ApproveCause::RequestObjectUsed,
                         response,
                     });
                 }
+                Err(source) => return Err(self.storage_failure(source)),
             }
         }
         let random = &*config.random;
@@ -388,6 +412,21 @@ impl PendingAuthorization {
         let response = self.target().error(&OAuthError::new(code.clone()));
         call.refused(code);
         response
+    }
+
+    /// The `server_error` (or `temporarily_unavailable`) redirect of a store failure.
+    fn storage_failure(&self, source: StorageError) -> ApproveError {
+        let response = self
+            .target()
+            .error(&OAuthError::new(if source.is_transient() {
+                ErrorCode::TEMPORARILY_UNAVAILABLE
+            } else {
+                ErrorCode::SERVER_ERROR
+            }));
+        ApproveError {
+            cause: ApproveCause::Storage(source),
+            response,
+        }
     }
 
     pub(crate) fn target(&self) -> Target<'_> {
@@ -532,6 +571,8 @@ enum ApproveCause {
     ScopeNotRequested,
     /// The pushed request expired, or another approval used it first.
     PushedRequestUsed,
+    /// The request object's `jti` was used before.
+    RequestObjectUsed,
     Storage(StorageError),
     /// The OpenID request needs what the host did not say (feature `oidc`).
     #[cfg(feature = "oidc")]
@@ -545,6 +586,7 @@ impl fmt::Display for ApproveError {
                 "the granted scope is not within the requested scope"
             }
             ApproveCause::PushedRequestUsed => "the pushed request expired or was already used",
+            ApproveCause::RequestObjectUsed => "the request object was already used",
             ApproveCause::Storage(_) => "could not issue the authorization code",
             #[cfg(feature = "oidc")]
             ApproveCause::Authentication(what) => what,
@@ -692,6 +734,15 @@ impl<'a> Params<'a> {
     }
 }
 
+/// A local `invalid_request_object` ([RFC 9101 §6.2](https://www.rfc-editor.org/rfc/rfc9101#section-6.2)):
+/// the object did not verify, so its redirect URI is not trusted.
+#[cfg(feature = "jwt")]
+fn invalid_object(description: &'static str) -> AuthorizeError {
+    AuthorizeError::Rejected(
+        OAuthError::new(ErrorCode::INVALID_REQUEST_OBJECT).with_description(description),
+    )
+}
+
 fn rejected(description: &'static str) -> AuthorizeError {
     AuthorizeError::Rejected(
         OAuthError::new(ErrorCode::INVALID_REQUEST).with_description(description),
@@ -706,6 +757,20 @@ pub(crate) fn state_is_echoable(state: &str) -> bool {
 }
 
 impl Server {
+    /// Whether `client`'s authorization requests must be signed request objects, by the
+    /// server's setting or its registration
+    /// ([RFC 9101 §10.5](https://www.rfc-editor.org/rfc/rfc9101#section-10.5)).
+    fn requires_object(&self, client: &Client) -> bool {
+        #[cfg(feature = "jwt")]
+        return self.config().clients.require_signed_request_object
+            || client.requires_signed_request_object();
+        #[cfg(not(feature = "jwt"))]
+        {
+            let _ = client;
+            false
+        }
+    }
+
     /// The PKCE methods the authorization endpoint accepts, for the metadata member
     /// `code_challenge_methods_supported` ([RFC 9700 §2.1.1]): `["S256"]` unless `plain` was
     /// enabled
@@ -759,6 +824,20 @@ impl Server {
     /// to that key: the token request must carry a proof by it, else `invalid_grant`. A
     /// value that is not a base64url SHA-256 JWK thumbprint gets an `invalid_request`
     /// redirect. With DPoP off the parameter is ignored.
+    ///
+    /// # Request objects
+    ///
+    /// With the `jwt` feature, a request may be `client_id` and `request`, a request object
+    /// signed by that client ([RFC 9101 §5](https://www.rfc-editor.org/rfc/rfc9101#section-5)):
+    /// verified with the client's registered keys and `request_object_signing_alg` (never
+    /// `none` or HMAC), `iss` the client, `aud` the issuer, `exp` required and at most 10
+    /// minutes of life, its `client_id` the query's. Only the object's parameters are the
+    /// request; every other query parameter is ignored. A failed check is a local
+    /// `invalid_request_object`; a member of a verified object of the wrong type (or a
+    /// `request_uri` inside it) is an `invalid_request_object` redirect. An object with a
+    /// `jti` is used once, on approval. A client held to request objects (by the server or
+    /// its registration, `require_signed_request_object`) that sends plain parameters gets an
+    /// `invalid_request` redirect.
     ///
     /// # Keeping the request across login and consent pages
     ///
@@ -863,9 +942,76 @@ impl Server {
         if pushed && self.config().pushed.is_enabled() {
             return self.authorize_pushed(&params, is_post, call).await;
         }
+        #[cfg(feature = "jwt")]
+        if params.count("request") > 0 {
+            return self.authorize_object(&params, is_post, call).await;
+        }
         let client = self.requesting_client(&params, call).await?;
-        self.validate_authorization(&params, client, is_post, Via::Front, Some(call))
+        self.validate_authorization(
+            &params,
+            client,
+            is_post,
+            Via::Front,
+            Object::Plain,
+            Some(call),
+        )
+        .await
+    }
+
+    /// An authorization request by value ([RFC 9101 §5]): `client_id` and `request` (a
+    /// request object signed by that client), nothing else counts. Until the object's
+    /// signature, claims and `client_id` verified, nothing in it is trusted: failures are
+    /// local `invalid_request_object` errors. Then the object's parameters are the request
+    /// (every other query parameter is ignored, [RFC 9101 §6.3]), validated like any
+    /// other. Nothing is used up: the object's `jti` is consumed when the user approves.
+    ///
+    /// [RFC 9101 §5]: https://www.rfc-editor.org/rfc/rfc9101#section-5
+    /// [RFC 9101 §6.3]: https://www.rfc-editor.org/rfc/rfc9101#section-6.3
+    #[cfg(feature = "jwt")]
+    async fn authorize_object(
+        &self,
+        params: &Params<'_>,
+        is_post: bool,
+        call: &Call<'_>,
+    ) -> Result<PendingAuthorization, AuthorizeError> {
+        if params.count("request") > 1 {
+            return Err(rejected("repeated request"));
+        }
+        if params.count("request_uri") > 0 {
+            return Err(rejected("request and request_uri are mutually exclusive"));
+        }
+        let client = self.requesting_client(params, call).await?;
+        let Some(token) = params.get("request") else {
+            return Err(invalid_object("request object required"));
+        };
+        let object = self
+            .object_check()
+            .verify(&client, token)
             .await
+            .map_err(invalid_object)?;
+        let inner = Params::parse(
+            object.parameters.as_bytes(),
+            &self.config().http.form_limits,
+        )
+        .map_err(|_| invalid_object("request object has too many parameters"))?;
+        let signed = Object::Signed {
+            problem: object.problem,
+            jti: object.jti,
+        };
+        self.validate_authorization(&inner, client, is_post, Via::Front, signed, Some(call))
+            .await
+    }
+
+    /// What verifying a request object needs from this server.
+    #[cfg(feature = "jwt")]
+    pub(crate) fn object_check(&self) -> crate::request_object::ObjectCheck<'_> {
+        let config = self.config();
+        crate::request_object::ObjectCheck {
+            issuer: &config.issuer,
+            algorithms: config.clients.client_jwt_algorithms,
+            remote: config.clients.remote_source(),
+            now: self.now(),
+        }
     }
 
     /// The checks of [`authorize`](Self::authorize) from A3 on, for the request `params`
@@ -880,6 +1026,7 @@ impl Server {
         client: Arc<Client>,
         is_post: bool,
         via: Via,
+        object: Object,
         call: Option<&Call<'_>>,
     ) -> Result<PendingAuthorization, AuthorizeError> {
         // Stage A: errors are shown locally, never redirected.
@@ -911,6 +1058,24 @@ impl Server {
                 "pushed authorization request required",
             )));
         }
+        let object_jti = match object {
+            // RFC 9101 §6.3: the object verified, its redirect URI too: its problems go back.
+            Object::Signed {
+                problem: Some(problem),
+                ..
+            } => {
+                return Err(redirect(
+                    OAuthError::new(ErrorCode::INVALID_REQUEST_OBJECT).with_description(problem),
+                ));
+            }
+            Object::Signed { problem: None, jti } => jti,
+            // RFC 9101 §10.5: no downgrade to plain parameters. A pushed request was held
+            // to it when it was pushed.
+            Object::Plain if !matches!(via, Via::Pushed(_)) && self.requires_object(&client) => {
+                return Err(redirect(invalid_request("signed request object required")));
+            }
+            Object::Plain => None,
+        };
         let (challenge, scope, resources) =
             self.check_request(params, &client).map_err(redirect)?;
         let dpop_jkt = self.requested_dpop_jkt(params).map_err(redirect)?;
@@ -943,6 +1108,7 @@ impl Server {
                 Via::Front | Via::Pushing => None,
             },
             dpop_jkt,
+            object_jti,
             #[cfg(feature = "oidc")]
             openid,
         })
@@ -1004,8 +1170,15 @@ impl Server {
             &self.config().http.form_limits,
         )
         .map_err(AuthorizeError::Rejected)?;
-        self.validate_authorization(&pushed, client, is_post, Via::Pushed(key), Some(call))
-            .await
+        self.validate_authorization(
+            &pushed,
+            client,
+            is_post,
+            Via::Pushed(key),
+            Object::Plain,
+            Some(call),
+        )
+        .await
     }
 
     /// `dpop_jkt` ([RFC 9449 §10](https://www.rfc-editor.org/rfc/rfc9449#section-10)), when
@@ -1124,6 +1297,11 @@ impl Server {
                     "only request_uri values of pushed authorization requests are supported",
                 ),
             );
+        }
+        #[cfg(not(feature = "jwt"))]
+        if params.get("request").is_some() {
+            return Err(OAuthError::new(ErrorCode::REQUEST_NOT_SUPPORTED)
+                .with_description("request objects are not supported"));
         }
         check_response_type(params, client)?;
         let challenge = self.code_challenge(params, client)?;

@@ -320,11 +320,9 @@ impl Server {
             #[cfg(feature = "jwt")]
             client_secret_jwt: config.clients.client_secret_jwt,
             #[cfg(feature = "jwt")]
-            remote_keys: config
-                .clients
-                .fetcher
-                .as_deref()
-                .map(|fetcher| (fetcher, &*config.clients.remote_keys)),
+            assertion_algorithms: config.clients.client_jwt_algorithms,
+            #[cfg(feature = "jwt")]
+            remote_keys: config.clients.remote_source(),
             call,
         }
         .authenticate(credentials)

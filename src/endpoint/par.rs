@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::clock::expiry;
-use crate::endpoint::authorize::{AuthorizeError, Params, REQUEST_URI_PREFIX, Via};
+use crate::endpoint::authorize::{AuthorizeError, Object, Params, REQUEST_URI_PREFIX, Via};
 use crate::endpoint::{Authenticated, TokenStyleEndpoint};
 use crate::error::{Error, ErrorCode, OAuthError, Rejection};
 use crate::http::{HttpRequest, HttpResponse, Status};
@@ -15,6 +15,8 @@ use crate::params::Form;
 use crate::render::JsonObject;
 use crate::secret::{TokenHash, random_secret};
 use crate::server::Server;
+#[cfg(feature = "jwt")]
+use crate::store::Consumption;
 use crate::store::{PushedRequest, PushedRequestStore};
 
 /// The client's credentials, which are not part of the authorization request and are
@@ -32,12 +34,17 @@ impl Server {
     /// [`ServerBuilder::pushed_authorization`](crate::ServerBuilder::pushed_authorization).
     ///
     /// In order: the token-style front (POST only, form body, no credentials in the query,
-    /// no repeated parameter, [RFC 9126 §2.1]); no `request_uri` in the body and no request
-    /// object (`request`, not supported: `request_not_supported`); client authentication
+    /// no repeated parameter, [RFC 9126 §2.1]); no `request_uri` in the body; client authentication
     /// exactly as at the token endpoint, any method the client is registered for
     /// ([RFC 9126 §2.1]); then the whole authorization request is validated as
     /// [`Server::authorize`] validates it, by the same code, and any refusal comes back as
     /// a JSON error: `invalid_request` for a redirect URI problem ([RFC 9126 §2.3]).
+    ///
+    /// A request object (`request`, feature `jwt`, [RFC 9126 §3]) is verified as the
+    /// authorization endpoint verifies it, for the authenticated client, and its `jti`
+    /// used up; its parameters alone are the pushed request. A failure is 400
+    /// `invalid_request_object`. Without the `jwt` feature, `request` is
+    /// `request_not_supported`.
     ///
     /// On success, `201 Created` with `request_uri`
     /// (`urn:ietf:params:oauth:request_uri:` followed by 256 random bits) and `expires_in`
@@ -58,6 +65,7 @@ impl Server {
     /// [RFC 9126 §2.1]: https://www.rfc-editor.org/rfc/rfc9126#section-2.1
     /// [RFC 9126 §2.2]: https://www.rfc-editor.org/rfc/rfc9126#section-2.2
     /// [RFC 9126 §2.3]: https://www.rfc-editor.org/rfc/rfc9126#section-2.3
+    /// [RFC 9126 §3]: https://www.rfc-editor.org/rfc/rfc9126#section-3
     pub async fn pushed_authorization(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
         self.token_style::<PushedAuthorization>(request).await
     }
@@ -77,8 +85,7 @@ impl TokenStyleEndpoint for PushedAuthorization {
     type Route<'s> = &'s Arc<dyn PushedRequestStore>;
 
     /// The endpoint must be enabled, and the body must not carry a `request_uri`
-    /// ([RFC 9126 §2.1](https://www.rfc-editor.org/rfc/rfc9126#section-2.1)) or a request
-    /// object, which this server does not support.
+    /// ([RFC 9126 §2.1](https://www.rfc-editor.org/rfc/rfc9126#section-2.1)).
     fn route<'s>(
         server: &'s Server,
         _: &HttpRequest,
@@ -94,6 +101,7 @@ impl TokenStyleEndpoint for PushedAuthorization {
                 .with_description("request_uri must not be pushed")
                 .into());
         }
+        #[cfg(not(feature = "jwt"))]
         if form.contains("request") {
             return Err(OAuthError::new(ErrorCode::REQUEST_NOT_SUPPORTED).into());
         }
@@ -107,7 +115,7 @@ impl TokenStyleEndpoint for PushedAuthorization {
     ) -> Result<HttpResponse, Rejection> {
         let config = server.config();
         // EX-13: a proof on the pushed request binds the code to its key, as `dpop_jkt`
-        // would (RFC 9449 §10.1).
+        // would (RFC 9449 §10.1); a `dpop_jkt` naming another key is refused.
         #[cfg(feature = "dpop")]
         let proven = server
             .dpop_proof(call.request, &config.pushed.endpoint, call.now)
@@ -115,19 +123,28 @@ impl TokenStyleEndpoint for PushedAuthorization {
             .map(|proof| proof.jkt().to_owned());
         #[cfg(not(feature = "dpop"))]
         let proven: Option<String> = None;
-        if let (Some(proven), Some(sent)) = (&proven, call.form.get("dpop_jkt")) {
-            if proven != sent {
-                return Err(OAuthError::new(ErrorCode::INVALID_REQUEST)
-                    .with_description("dpop_jkt is not the key of the DPoP proof")
-                    .into());
+        let (parameters, object) = match call.form.get("request") {
+            #[cfg(feature = "jwt")]
+            Some(token) => {
+                let (parameters, object) = pushed_object(server, &call, token).await?;
+                (bind_proven(parameters, proven.as_deref())?, object)
             }
-        }
-        let parameters = stored_parameters(&call, proven.as_deref());
+            #[cfg(not(feature = "jwt"))]
+            Some(_) => return Err(OAuthError::new(ErrorCode::REQUEST_NOT_SUPPORTED).into()),
+            None => {
+                if let (Some(proven), Some(sent)) = (&proven, call.form.get("dpop_jkt")) {
+                    if proven != sent {
+                        return Err(other_key().into());
+                    }
+                }
+                (stored_parameters(&call, proven.as_deref()), Object::Plain)
+            }
+        };
         // Validated exactly as the authorization endpoint will validate it.
         let params = Params::parse(parameters.as_bytes(), &config.http.form_limits)?;
         let client = Arc::clone(&call.client);
         match server
-            .validate_authorization(&params, client, false, Via::Pushing, None)
+            .validate_authorization(&params, client, false, Via::Pushing, object, None)
             .await
         {
             Ok(_pending) => {}
@@ -149,6 +166,67 @@ impl TokenStyleEndpoint for PushedAuthorization {
         }
         Ok(response)
     }
+}
+
+/// A pushed request object ([RFC 9126 §3](https://www.rfc-editor.org/rfc/rfc9126#section-3)):
+/// verified as at the authorization endpoint, for the authenticated client, its `jti` used
+/// up now; its parameters alone are the request (every other form parameter is the
+/// client's authentication or ignored). Failures are `invalid_request_object`.
+#[cfg(feature = "jwt")]
+async fn pushed_object(
+    server: &Server,
+    call: &Authenticated<'_>,
+    token: &str,
+) -> Result<(String, Object), Rejection> {
+    let invalid = |description| {
+        Rejection::from(
+            OAuthError::new(ErrorCode::INVALID_REQUEST_OBJECT).with_description(description),
+        )
+    };
+    let object = server
+        .object_check()
+        .verify(&call.client, token)
+        .await
+        .map_err(invalid)?;
+    if let Some((key, until)) = &object.jti {
+        let single_use = &server.config().clients.single_use;
+        if single_use.consume(key, *until, call.now).await? != Consumption::First {
+            return Err(invalid("request object already used"));
+        }
+    }
+    let signed = Object::Signed {
+        problem: object.problem,
+        jti: None,
+    };
+    Ok((object.parameters, signed))
+}
+
+/// The refusal of a `dpop_jkt` that names another key than the request's DPoP proof.
+fn other_key() -> OAuthError {
+    OAuthError::new(ErrorCode::INVALID_REQUEST)
+        .with_description("dpop_jkt is not the key of the DPoP proof")
+}
+
+/// A pushed request object's parameters bound to the `proven` key of the request's DPoP
+/// proof: its own `dpop_jkt` must name that key, or it is added.
+#[cfg(feature = "jwt")]
+fn bind_proven(mut parameters: String, proven: Option<&str>) -> Result<String, Rejection> {
+    let Some(proven) = proven else {
+        return Ok(parameters);
+    };
+    let named = url::form_urlencoded::parse(parameters.as_bytes())
+        .find(|(name, _)| name == "dpop_jkt")
+        .map(|(_, value)| value.into_owned());
+    match named {
+        Some(named) if named != proven => return Err(other_key().into()),
+        Some(_) => {}
+        None => {
+            // A thumbprint is base64url: nothing to escape.
+            parameters.push_str("&dpop_jkt=");
+            parameters.push_str(proven);
+        }
+    }
+    Ok(parameters)
 }
 
 /// The request as stored: the authenticated client's id, then every parameter but the

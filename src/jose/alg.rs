@@ -128,6 +128,16 @@ impl AlgorithmSet {
         Self(self.0 & !alg.bit())
     }
 
+    /// This set narrowed to `registered` (a client's registered algorithm), if given:
+    /// that one algorithm when the set holds it, else none.
+    pub(crate) fn restricted_to(self, registered: Option<Algorithm>) -> Self {
+        match registered {
+            Some(alg) if self.contains(alg) => Self::only(alg),
+            Some(_) => Self::EMPTY,
+            None => self,
+        }
+    }
+
     /// Whether `alg` is allowed.
     pub const fn contains(self, alg: Algorithm) -> bool {
         self.0 & alg.bit() != 0

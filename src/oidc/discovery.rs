@@ -73,8 +73,6 @@ pub(crate) fn render(
         )
         .string_array("claims_supported", claims)
         .boolean("claims_parameter_supported", true)
-        .boolean("request_parameter_supported", false)
-        .boolean("request_uri_parameter_supported", false)
         .string_array(
             "prompt_values_supported",
             ["none", "login", "consent", "select_account"],

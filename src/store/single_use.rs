@@ -26,6 +26,10 @@ pub enum SingleUseKind {
     /// ([RFC 9449 §11.1](https://www.rfc-editor.org/rfc/rfc9449#section-11.1)), scoped to
     /// the normalized target URI (`htu`) it was made for.
     DpopProof,
+    /// The `jti` of a request object
+    /// ([RFC 9101 §6](https://www.rfc-editor.org/rfc/rfc9101#section-6)), scoped to the
+    /// client that signed it.
+    RequestObject,
 }
 
 impl SingleUseKind {
@@ -35,6 +39,7 @@ impl SingleUseKind {
             Self::ClientAssertion => "client_assertion",
             Self::JwtBearerAssertion => "jwt_bearer_assertion",
             Self::DpopProof => "dpop_proof",
+            Self::RequestObject => "request_object",
         }
     }
 

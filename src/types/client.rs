@@ -218,8 +218,8 @@ pub enum ClientError {
     /// A confidential client has no secret.
     #[error("a confidential client needs at least one secret")]
     MissingSecret,
-    /// A `private_key_jwt` client has no public keys (or the crate lacks the `jwt`
-    /// feature).
+    /// A `private_key_jwt` client, or one held to signed request objects, has no public
+    /// keys (or the crate lacks the `jwt` feature).
     #[error("a private_key_jwt client needs a JWK Set")]
     MissingKeys,
     /// A client was given both `jwks` and `jwks_uri`
@@ -558,6 +558,21 @@ impl Client {
         self.keys.signing_alg
     }
 
+    /// The registered `request_object_signing_alg`, if any: the one algorithm the client's
+    /// request objects may use.
+    #[cfg(feature = "jwt")]
+    pub fn request_object_signing_alg(&self) -> Option<crate::jose::Algorithm> {
+        self.keys.request_object_alg
+    }
+
+    /// Whether every authorization request of the client must be a signed request object
+    /// (`require_signed_request_object`,
+    /// [RFC 9101 §10.5](https://www.rfc-editor.org/rfc/rfc9101#section-10.5)).
+    #[cfg(feature = "jwt")]
+    pub fn requires_signed_request_object(&self) -> bool {
+        self.keys.require_signed_request_object
+    }
+
     /// The assertion keys (crate-internal).
     #[cfg(feature = "jwt")]
     pub(crate) fn keys(&self) -> &ClientKeys {
@@ -778,6 +793,28 @@ impl ClientBuilder {
     #[cfg(feature = "jwt")]
     pub fn assertion_secret(mut self, secret: &ClientSecret) -> Self {
         self.weak_assertion_secret = self.keys.set_secret(secret).is_err();
+        self
+    }
+
+    /// Registers `request_object_signing_alg`
+    /// ([RFC 9101 §10.1](https://www.rfc-editor.org/rfc/rfc9101#section-10.1)): the one
+    /// algorithm the client's request objects may use. Default: any the server accepts.
+    /// Request objects are verified with the client's `jwks` or `jwks_uri` keys. Feature
+    /// `jwt`.
+    #[cfg(feature = "jwt")]
+    pub fn request_object_signing_alg(mut self, alg: crate::jose::Algorithm) -> Self {
+        self.keys.request_object_alg = Some(alg);
+        self
+    }
+
+    /// Holds the client to signed request objects (`require_signed_request_object`,
+    /// [RFC 9101 §10.5](https://www.rfc-editor.org/rfc/rfc9101#section-10.5)): its
+    /// authorization requests are refused with `invalid_request` unless they come as a
+    /// request object signed with its registered keys (by value, or pushed). Needs `jwks`
+    /// or `jwks_uri`. Default: `false`. Feature `jwt`.
+    #[cfg(feature = "jwt")]
+    pub fn require_signed_request_object(mut self, required: bool) -> Self {
+        self.keys.require_signed_request_object = required;
         self
     }
 

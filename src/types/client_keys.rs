@@ -18,6 +18,10 @@ pub(crate) struct ClientKeys {
     pub(crate) hmac: Option<Arc<HmacKey>>,
     /// Where the client publishes its public keys (`jwks_uri`), for `private_key_jwt`.
     pub(crate) jwks_uri: Option<Arc<str>>,
+    /// The registered `request_object_signing_alg`, if any.
+    pub(crate) request_object_alg: Option<Algorithm>,
+    /// Whether the client's authorization requests must be signed request objects.
+    pub(crate) require_signed_request_object: bool,
 }
 
 impl ClientKeys {
@@ -44,12 +48,14 @@ impl ClientKeys {
                 return Err(ClientError::JwksUri);
             }
         }
+        let no_public_keys =
+            self.jwks_uri.is_none() && self.jwks.as_ref().is_none_or(JwkSet::is_empty);
+        if self.require_signed_request_object && no_public_keys {
+            // RFC 9101 §6.2: request objects are verified with the client's public keys.
+            return Err(ClientError::MissingKeys);
+        }
         match method {
-            AuthMethod::PrivateKeyJwt
-                if self.jwks_uri.is_none() && self.jwks.as_ref().is_none_or(JwkSet::is_empty) =>
-            {
-                Err(ClientError::MissingKeys)
-            }
+            AuthMethod::PrivateKeyJwt if no_public_keys => Err(ClientError::MissingKeys),
             AuthMethod::ClientSecretJwt if self.hmac.is_none() => {
                 Err(ClientError::MissingAssertionSecret)
             }

@@ -48,6 +48,15 @@ impl Keys {
             ps256: SigningKey::generate_rsa(Algorithm::Ps256, 2048).unwrap(),
         }
     }
+
+    /// Both public keys as one set.
+    pub(crate) fn both(&self) -> JwkSet {
+        JwkSet::from_keys([
+            self.es256.public_key().clone(),
+            self.ps256.public_key().clone(),
+        ])
+        .unwrap()
+    }
 }
 
 fn cc(builder: grantflow::ClientBuilder) -> grantflow::ClientBuilder {
@@ -69,13 +78,7 @@ pub(crate) fn clients(keys: &Keys) -> Vec<grantflow::ClientBuilder> {
         .introspection(true),
         cc(Client::builder(ANY_ALG, ClientType::Confidential)
             .auth_method(AuthMethod::PrivateKeyJwt)
-            .jwks(
-                JwkSet::from_keys([
-                    keys.es256.public_key().clone(),
-                    keys.ps256.public_key().clone(),
-                ])
-                .unwrap(),
-            )),
+            .jwks(keys.both())),
         cc(Client::builder(CSJ, ClientType::Confidential)
             .auth_method(AuthMethod::ClientSecretJwt)
             .assertion_secret(&ClientSecret::from_presented(CSJ_SECRET.to_owned()))),

@@ -43,6 +43,7 @@ mod postgres;
 mod pushed_authorization;
 mod refresh_token;
 mod registration;
+mod request_object;
 mod resource_indicators;
 mod resource_metadata;
 mod revocation;

@@ -560,8 +560,13 @@ fn oi_05_other_parameters_are_data() {
     assert_eq!(openid.ui_locales(), Some("fr-CA fr"));
     assert_eq!(openid.login_hint(), Some("alice@example.com"));
     assert_eq!(openid.acr_values().collect::<Vec<_>>(), ["urn:acr:silver"]);
-    let params = redirect(op.authorize("rp", "&scope=openid&request=eyJhbGciOiJub25lIn0.e30."));
-    assert_eq!(param(&params, "error"), Some("request_not_supported"));
+    // An unsigned request object is refused before anything in it is trusted (JR-04).
+    match op.authorize("rp", "&scope=openid&request=eyJhbGciOiJub25lIn0.e30.") {
+        Err(AuthorizeError::Rejected(error)) => {
+            assert_eq!(error.code().as_str(), "invalid_request_object");
+        }
+        other => panic!("expected a local rejection, got {other:?}"),
+    }
 }
 
 /// OI-06: an expired ID token of ours is a valid hint; a forged one, one of another
@@ -916,7 +921,7 @@ fn oi_21_discovery_document() {
             .contains(&json!("openid"))
     );
     assert_eq!(doc["claims_parameter_supported"], true);
-    assert_eq!(doc["request_parameter_supported"], false);
+    assert_eq!(doc["request_parameter_supported"], true);
     assert_eq!(doc["request_uri_parameter_supported"], false);
     assert_eq!(doc["end_session_endpoint"], "https://op.example.com/logout");
     assert!(doc.values().all(|v| !v.is_null()));

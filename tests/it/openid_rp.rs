@@ -523,7 +523,7 @@ async fn oi_02_oi_03_prompt_login_and_max_age_ask_for_a_fresh_sign_in(demo: &Dem
 /// behaviour is checked: a member added later fails this test until it is listed here
 /// with its test. The members whose behaviour no other end-to-end test exercises are
 /// exercised here.
-const BACKED: [(&str, &str); 30] = [
+const BACKED: [(&str, &str); 31] = [
     ("issuer", "the crate's discovery check, above"),
     ("authorization_endpoint", "every sign-in above"),
     ("token_endpoint", "every code exchange above"),
@@ -591,6 +591,10 @@ const BACKED: [(&str, &str); 30] = [
     ),
     ("claims_parameter_supported", "here"),
     ("request_parameter_supported", "here"),
+    (
+        "request_object_signing_alg_values_supported",
+        "request_object jr_05_the_object_is_the_request_and_leads_to_tokens",
+    ),
     ("request_uri_parameter_supported", "here"),
     (
         "pushed_authorization_request_endpoint",
@@ -639,7 +643,7 @@ async fn oi_21_md_07_every_advertised_member_is_backed(demo: &Demo) {
         list("prompt_values_supported"),
         ["none", "login", "consent", "select_account"]
     );
-    assert_eq!(document["request_parameter_supported"], false);
+    assert_eq!(document["request_parameter_supported"], true);
     assert_eq!(document["request_uri_parameter_supported"], false);
     assert_eq!(document["claims_parameter_supported"], true);
 
@@ -716,17 +720,21 @@ async fn oi_21_md_07_every_advertised_member_is_backed(demo: &Demo) {
     assert_eq!(info.status, 200, "OI-13: {}", info.body);
     assert_eq!(info.json()["sub"], "alice");
 
-    // `request` and `request_uri`: not supported, and said so (to a signed-in user,
-    // through the redirect).
-    for (parameter, error) in [
-        ("request", "request_not_supported"),
-        ("request_uri", "request_uri_not_supported"),
-    ] {
-        let (url, state, ..) =
-            authentication_request(&client, &[], &[(parameter, "eyJhbGciOiJub25lIn0.e30.")]);
-        let reply = browser.open(url.as_str()).await;
-        demo.assert_error_redirect(&reply, error, Some(state.secret()));
-    }
+    // A `request_uri` not issued by PAR: not supported, and said so (to a signed-in user,
+    // through the redirect). An unsigned `request` object: an error page, never a redirect
+    // (nothing in it is trusted).
+    let (url, state, ..) = authentication_request(
+        &client,
+        &[],
+        &[("request_uri", "https://rp.example/request.jwt")],
+    );
+    let reply = browser.open(url.as_str()).await;
+    demo.assert_error_redirect(&reply, "request_uri_not_supported", Some(state.secret()));
+    let (url, ..) =
+        authentication_request(&client, &[], &[("request", "eyJhbGciOiJub25lIn0.e30.")]);
+    let reply = browser.open(url.as_str()).await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(reply.header("location").is_none());
 
     // `prompt=consent`: the consent page (the demo asks every time); `select_account`:
     // the page for the signed-in user offers another account ("Not you? Sign out").

@@ -512,6 +512,59 @@ pub(crate) mod pg {
         assert_eq!(replay_race(&servers, &assertion, RACE).await, (1, RACE - 1));
     }
 
+    /// JR-04, JR-12: the PostgreSQL registry keeps a client's request object algorithm and
+    /// its signed-request-objects-only flag (schema version 11).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn jr_12_the_registry_keeps_the_request_object_settings() {
+        use grantflow::ClientRegistry as _;
+        use grantflow::jose::{Algorithm, JwkSet};
+        let Some(url) = database_url("the request object settings round trip") else {
+            return;
+        };
+        PgStores::migrate(&pool(&url).await)
+            .await
+            .expect("migrated");
+        let stores = PgStores::new(pool(&url).await);
+        let keys = crate::client_assertion::Keys::new();
+        let jwks = JwkSet::from_keys([keys.es256.public_key().clone()]).unwrap();
+        let strict = format!("jar-strict-{}", rand::random::<u64>());
+        let plain = format!("jar-plain-{}", rand::random::<u64>());
+        let builder = |id: &str| {
+            Client::builder(id, ClientType::Public)
+                .redirect_uri("https://jar.example.com/cb")
+                .grant_type(GrantType::AUTHORIZATION_CODE)
+                .allowed_scope("read")
+                .jwks(jwks.clone())
+        };
+        let registry = stores.clients();
+        let strict_client = builder(&strict)
+            .request_object_signing_alg(Algorithm::Es256)
+            .require_signed_request_object(true)
+            .build()
+            .unwrap();
+        registry.insert(&strict_client).await.expect("registered");
+        registry
+            .insert(&builder(&plain).build().unwrap())
+            .await
+            .expect("registered");
+        let found = |id: String| {
+            let registry = registry.clone();
+            async move {
+                registry
+                    .find(&grantflow::ClientId::new(&id).unwrap())
+                    .await
+                    .expect("found")
+                    .expect("registered")
+            }
+        };
+        let strict = found(strict).await;
+        assert_eq!(strict.request_object_signing_alg(), Some(Algorithm::Es256));
+        assert!(strict.requires_signed_request_object());
+        let plain = found(plain).await;
+        assert_eq!(plain.request_object_signing_alg(), None);
+        assert!(!plain.requires_signed_request_object());
+    }
+
     /// EX-02 across instances: a request pushed at one instance is loaded at both, the
     /// PostgreSQL client registry keeps the client's pushed-requests-only flag, and of 64
     /// concurrent approvals split over the two instances exactly one gets a code.
@@ -827,7 +880,10 @@ pub(crate) mod pg {
             .fetch_one(&pool)
             .await
             .expect("schema table");
-        assert_eq!(version, 10, "the newest migration, 0010_dpop.sql");
+        assert_eq!(
+            version, 11,
+            "the newest migration, 0011_request_objects.sql"
+        );
         let (format_applied,): (bool,) =
             sqlx::query_as("SELECT EXISTS (SELECT 1 FROM grantflow_schema WHERE version = 4)")
                 .fetch_one(&pool)

@@ -141,7 +141,7 @@ fn ex_01_a_public_client_pushes_with_its_client_id() {
 }
 
 #[test]
-fn ex_01_request_uri_in_the_body_is_refused_and_request_objects_are_not_supported() {
+fn ex_01_jr_14_request_uri_in_the_body_is_refused_and_unsigned_objects_are_invalid() {
     let (h, store) = par();
     let with_uri = format!(
         "{}&request_uri={}",
@@ -150,7 +150,7 @@ fn ex_01_request_uri_in_the_body_is_refused_and_request_objects_are_not_supporte
     );
     assert_error(&push_conf(&h, &with_uri), 400, "invalid_request");
     let with_object = format!("{}&request=eyJhbGciOiJub25lIn0.e30.", conf_request());
-    assert_error(&push_conf(&h, &with_object), 400, "request_not_supported");
+    assert_error(&push_conf(&h, &with_object), 400, "invalid_request_object");
     assert!(store.is_empty());
 }
 
@@ -435,7 +435,8 @@ fn jr_01_request_uris_not_issued_by_par_are_not_supported() {
         "{front}&request_uri={}&request=eyJhbGciOiJub25lIn0.e30.",
         enc("https://rp.example/r.jwt")
     ));
-    assert_location_error(&redirect_error(both), "invalid_request");
+    // Both: a local error (the object is not read, so no redirect URI is trusted).
+    assert_eq!(rejected(both).code().as_str(), "invalid_request");
     // A pushed request's reference beside a request object, or twice: local errors.
     let pushed = enc(&format!("{PREFIX}x"));
     let both = rejected(h.authorize(&format!(

@@ -380,3 +380,37 @@ fn rt_07_a_grant_revoked_during_a_refresh_gets_no_successor() {
         "no successor of the revoked grant is stored"
     );
 }
+
+/// With rotation off (as the FAPI 2.0 Security Profile asks), a confidential client keeps
+/// its refresh token: two refreshes with it both succeed and neither returns another
+/// refresh token. Public clients still rotate.
+#[test]
+fn confidential_refresh_tokens_need_not_rotate_when_rotation_is_off() {
+    let h = harness_with(|b| b.refresh_token_rotation(false));
+    let code = h.code_for("conf");
+    let response = h.token_basic(
+        "conf",
+        CONF_SECRET,
+        &format!("grant_type=authorization_code&code={code}&code_verifier={VERIFIER}"),
+    );
+    let refresh = json(&response)["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for _ in 0..2 {
+        let response = h.token_basic(
+            "conf",
+            CONF_SECRET,
+            &format!("grant_type=refresh_token&refresh_token={refresh}"),
+        );
+        assert_eq!(response.status, Status::OK, "{}", json(&response));
+        let body = json(&response);
+        assert!(body["access_token"].is_string());
+        assert!(body.get("refresh_token").is_none(), "{body}");
+    }
+    // A public client's refresh token still rotates, with reuse detection.
+    let (_, refresh) = h.tokens_for("app", "read");
+    let rotated = h.refresh("app", &refresh, None);
+    assert!(json(&rotated)["refresh_token"].is_string());
+    assert_eq!(h.refresh("app", &refresh, None).status, Status::BAD_REQUEST);
+}

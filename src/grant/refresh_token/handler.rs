@@ -32,6 +32,8 @@ pub(crate) struct RefreshTokenGrant {
     pub(crate) grace: Duration,
     /// How long a revoked grant's tombstone is kept (the refresh token lifetime).
     pub(crate) revoked_for: Duration,
+    /// Whether confidential clients' refresh tokens are rotated.
+    pub(crate) rotate_confidential: bool,
 }
 
 /// A rotated-out refresh token came back ([RFC 9700 §4.14.2]): revoke every token of its grant,
@@ -135,11 +137,15 @@ impl GrantHandler for RefreshTokenGrant {
         // presented, even when the access token is narrowed.
         let mut issued = TokenGrant::for_grant(record.grant_id, access_scope)
             .with_audience(audience)
-            .with_refresh_token()
             .with_openid(record.openid);
         issued.subject = record.subject;
-        issued.whole_grant = Some((record.scope, record.audience));
-        issued.rotate = Some(hash);
+        // A confidential client may keep its refresh token (no rotation): an access token
+        // only. Public clients' tokens always rotate (RFC 9700 §4.14.2).
+        if self.rotate_confidential || request.client().is_public() {
+            issued = issued.with_refresh_token();
+            issued.whole_grant = Some((record.scope, record.audience));
+            issued.rotate = Some(hash);
+        }
         Ok(issued)
     }
 }

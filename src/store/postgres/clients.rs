@@ -26,7 +26,8 @@ macro_rules! columns {
          sector_identifier_document, post_logout_redirect_uris, refresh_needs_offline_access, \
          scope_claims_in_id_token, access_token_format, jwks, token_endpoint_auth_signing_alg, \
          allowed_resources, multiple_audiences, client_uri, logo_uri, tos_uri, policy_uri, contacts, \
-         require_pushed_authorization_requests, jwks_uri, dpop_bound_access_tokens"
+         require_pushed_authorization_requests, jwks_uri, dpop_bound_access_tokens, \
+         request_object_signing_alg, require_signed_request_object"
     };
 }
 
@@ -45,7 +46,8 @@ macro_rules! assignments {
          multiple_audiences = $26, client_uri = $27, logo_uri = $28, tos_uri = $29, \
          policy_uri = $30, contacts = $31, \
          require_pushed_authorization_requests = $32, jwks_uri = $33, \
-         dpop_bound_access_tokens = $34"
+         dpop_bound_access_tokens = $34, request_object_signing_alg = $35, \
+         require_signed_request_object = $36"
     };
 }
 
@@ -53,7 +55,7 @@ macro_rules! assignments {
 macro_rules! placeholders {
     () => {
         "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-         $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34"
+         $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36"
     };
 }
 
@@ -228,6 +230,8 @@ fn bind_client<'q>(query: Query<'q>, client: &Client) -> Query<'q> {
         .bind(client.requires_pushed_authorization_requests())
         .bind(client_jwks_uri(client))
         .bind(client.requires_dpop_bound_access_tokens())
+        .bind(request_objects(client).0)
+        .bind(request_objects(client).1)
 }
 
 /// The client's `jwks_uri`, if any.
@@ -238,6 +242,22 @@ fn client_jwks_uri(client: &Client) -> Option<String> {
     {
         let _ = client;
         None
+    }
+}
+
+/// The client's `request_object_signing_alg` and `require_signed_request_object`.
+fn request_objects(client: &Client) -> (Option<&'static str>, bool) {
+    #[cfg(feature = "jwt")]
+    return (
+        client
+            .request_object_signing_alg()
+            .map(crate::jose::Algorithm::name),
+        client.requires_signed_request_object(),
+    );
+    #[cfg(not(feature = "jwt"))]
+    {
+        let _ = client;
+        (None, false)
     }
 }
 
@@ -398,6 +418,22 @@ fn client_from_row(row: &PgRow, self_registered: bool) -> Result<Client, Storage
     }
     builder = builder.require_pushed_authorization_requests(row.try_get(31).map_err(get)?);
     builder = builder.dpop_bound_access_tokens(row.try_get(33).map_err(get)?);
+    // Read by name: the columns of schema version 11 (RFC 9101 request objects).
+    let require_object: bool = row.try_get("require_signed_request_object").map_err(get)?;
+    let object_alg: Option<&str> = row.try_get("request_object_signing_alg").map_err(get)?;
+    #[cfg(feature = "jwt")]
+    {
+        if let Some(alg) = object_alg {
+            let alg = crate::jose::Algorithm::from_name(alg)
+                .ok_or(corrupt("request_object_signing_alg"))?;
+            builder = builder.request_object_signing_alg(alg);
+        }
+        builder = builder.require_signed_request_object(require_object);
+    }
+    #[cfg(not(feature = "jwt"))]
+    if require_object || object_alg.is_some() {
+        return Err(corrupt("request object setting (the jwt feature is off)"));
+    }
     builder.build().map_err(|_| corrupt("client registration"))
 }
 
@@ -415,7 +451,7 @@ impl ClientRegistry for PgClientRegistry {
             .await
             .map_err(storage_error)?;
         row.map(|row| {
-            let self_registered: bool = row.try_get(34).map_err(storage_error)?;
+            let self_registered: bool = row.try_get(36).map_err(storage_error)?;
             client_from_row(&row, self_registered).map(Arc::new)
         })
         .transpose()
@@ -425,7 +461,7 @@ impl ClientRegistry for PgClientRegistry {
 /// A registration read back: the client's columns, then `registration_metadata` and
 /// `registered_ns`.
 fn registration_from_row(row: &PgRow) -> Result<Registration, StorageError> {
-    const METADATA: usize = 34;
+    const METADATA: usize = 36;
     let client = client_from_row(row, true)?;
     let metadata: Option<String> = row.try_get(METADATA).map_err(storage_error)?;
     let registered: Option<i64> = row.try_get(METADATA + 1).map_err(storage_error)?;
@@ -453,7 +489,7 @@ impl RegistrationStore for PgClientRegistry {
             columns!(),
             ", registration_token_hash, registration_metadata, registered_ns) VALUES (",
             placeholders!(),
-            ", $35, $36, $37) ON CONFLICT DO NOTHING"
+            ", $37, $38, $39) ON CONFLICT DO NOTHING"
         );
         let done = bind_client(sqlx::query(CREATE), &registration.client)
             .bind(token.as_bytes().to_vec())
@@ -496,8 +532,8 @@ impl RegistrationStore for PgClientRegistry {
                 const REPLACE: &str = concat!(
                     "UPDATE grantflow_clients SET ",
                     assignments!(),
-                    ", registration_token_hash = $35, registration_metadata = $36 \
-                     WHERE client_id = $1 AND registration_token_hash = $37 RETURNING ",
+                    ", registration_token_hash = $37, registration_metadata = $38 \
+                     WHERE client_id = $1 AND registration_token_hash = $39 RETURNING ",
                     registration_columns!()
                 );
                 bind_client(sqlx::query(REPLACE), &replacement.client)

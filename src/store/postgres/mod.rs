@@ -48,6 +48,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (8, include_str!("migrations/0008_pushed_requests.sql")),
     (9, include_str!("migrations/0009_registration.sql")),
     (10, include_str!("migrations/0010_dpop.sql")),
+    (11, include_str!("migrations/0011_request_objects.sql")),
 ];
 
 /// The advisory lock that serializes concurrent [`PgStores::migrate`] calls (instances
