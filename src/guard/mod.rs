@@ -72,6 +72,10 @@ pub struct TokenInfo {
     /// a confirmation `cnf`): `None` when the token store was asked.
     #[cfg(feature = "jwt")]
     pub jwt: Option<Arc<crate::jose::VerifiedAccessToken>>,
+    /// The thumbprint of the DPoP key the token is bound to (`cnf.jkt`,
+    /// [RFC 9449 §6](https://www.rfc-editor.org/rfc/rfc9449#section-6)), or `None` for a
+    /// bearer token. A bound token passed the guard only with a proof signed by that key.
+    pub dpop_jkt: Option<String>,
     /// A delegated token's actor chain.
     act: Option<Actor>,
 }
@@ -124,6 +128,7 @@ impl TokenInfo {
             grant_id: Some(record.grant_id),
             audience: record.audience,
             act: record.actor,
+            dpop_jkt: record.dpop_jkt,
             #[cfg(feature = "jwt")]
             jwt: None,
         }
@@ -189,6 +194,27 @@ pub struct BearerGuard {
     form_body: bool,
     form_limits: FormLimits,
     metadata: Option<Arc<PublishedMetadata>>,
+    /// How DPoP proofs are checked, when the guard accepts the `DPoP` scheme.
+    #[cfg(feature = "dpop")]
+    dpop: Option<Arc<GuardDpop>>,
+}
+
+/// A guard's DPoP settings.
+#[cfg(feature = "dpop")]
+#[derive(Debug)]
+struct GuardDpop {
+    checker: crate::dpop::ProofChecker,
+    /// The resource's URL as proofs name it (`htu`), never rebuilt from `Host`.
+    url: String,
+    replay: Arc<dyn crate::store::SingleUseStore>,
+}
+
+/// The scheme a token came in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Bearer,
+    #[cfg(feature = "dpop")]
+    Dpop,
 }
 
 /// Where a [`BearerGuard`] checks tokens.
@@ -272,6 +298,10 @@ enum Refusal {
     ///
     /// [RFC 6750 §3.1]: https://www.rfc-editor.org/rfc/rfc6750#section-3.1
     InsufficientScope,
+    /// The DPoP proof is missing or wrong, or not signed by the token's key
+    /// ([RFC 9449 §7.1](https://www.rfc-editor.org/rfc/rfc9449#section-7.1)).
+    #[cfg(feature = "dpop")]
+    InvalidDpopProof,
 }
 
 /// How [`BearerGuard::verify`] ended, short of a token.
@@ -315,6 +345,8 @@ impl Refusal {
             Self::InvalidRequest(_) => Some("invalid_request"),
             Self::InvalidToken => Some("invalid_token"),
             Self::InsufficientScope => Some("insufficient_scope"),
+            #[cfg(feature = "dpop")]
+            Self::InvalidDpopProof => Some("invalid_dpop_proof"),
         }
     }
 }
@@ -343,6 +375,8 @@ impl BearerGuard {
             form_body: false,
             form_limits: config.http.form_limits,
             metadata: None,
+            #[cfg(feature = "dpop")]
+            dpop: None,
         }
     }
 
@@ -482,7 +516,10 @@ impl BearerGuard {
             Observer::Server(server) => server.call(Endpoint::Bearer),
             Observer::Alone(events) => Call::new(events, &*self.clock, Endpoint::Bearer),
         };
-        let checked = call.run(self.verify(request, required, &call)).await;
+        let mut scheme = Scheme::Bearer;
+        let checked = call
+            .run(self.verify(request, required, &call, &mut scheme))
+            .await;
         match checked {
             Ok(info) => {
                 call.finish(Outcome::Success);
@@ -490,7 +527,9 @@ impl BearerGuard {
             }
             Err(Checked::Refused(refusal)) => {
                 call.finish(Outcome::Refused(refusal.error()));
-                Err(GuardRejection::Refused(self.challenge(&refusal, required)))
+                Err(GuardRejection::Refused(
+                    self.challenge_for(&refusal, required, scheme),
+                ))
             }
             Err(Checked::Fault(fault)) => {
                 call.finish(Outcome::Fault(&fault));
@@ -505,8 +544,10 @@ impl BearerGuard {
         request: &HttpRequest,
         required: &Scope,
         call: &Call<'_>,
+        scheme: &mut Scheme,
     ) -> Result<TokenInfo, Checked> {
-        let token = self.find_token(request)?;
+        let (token, used) = self.find_scheme_token(request)?;
+        *scheme = used;
         // OB-02: the token's keyed fingerprint, never the token.
         call.token(&token);
         let now = self.clock.now();
@@ -529,10 +570,100 @@ impl BearerGuard {
         if let Some(grant_id) = info.grant_id {
             call.grant_id(grant_id);
         }
+        self.check_binding(request, &token, &info, used, now)
+            .await?;
         if !required.is_subset_of(&info.scope) {
             return Err(Refusal::InsufficientScope.into());
         }
         Ok(info)
+    }
+
+    /// Whether `info`'s key binding matches the scheme `token` came in: a DPoP-bound
+    /// token only as `DPoP` with a valid proof for this request signed by its key, an
+    /// unbound one only as `Bearer`
+    /// ([RFC 9449 §7](https://www.rfc-editor.org/rfc/rfc9449#section-7)).
+    #[cfg_attr(not(feature = "dpop"), allow(clippy::unused_async, unused_variables))]
+    async fn check_binding(
+        &self,
+        request: &HttpRequest,
+        token: &str,
+        info: &TokenInfo,
+        scheme: Scheme,
+        now: SystemTime,
+    ) -> Result<(), Checked> {
+        match (scheme, &info.dpop_jkt) {
+            (Scheme::Bearer, None) => Ok(()),
+            // EX-06: a bound token is never a bearer token.
+            (Scheme::Bearer, Some(_)) => Err(Refusal::InvalidToken.into()),
+            #[cfg(feature = "dpop")]
+            (Scheme::Dpop, None) => Err(Refusal::InvalidToken.into()),
+            #[cfg(feature = "dpop")]
+            (Scheme::Dpop, Some(jkt)) => {
+                let Some(dpop) = &self.dpop else {
+                    return Err(Refusal::InvalidToken.into());
+                };
+                let method = match request.method() {
+                    Method::Get => "GET",
+                    Method::Post => "POST",
+                    Method::Head => "HEAD",
+                    Method::Options => "OPTIONS",
+                    // No name to match `htm` against: refused.
+                    _ => "",
+                };
+                let target =
+                    crate::dpop::ProofTarget::new(method, &dpop.url).with_access_token(token);
+                let proof = dpop
+                    .checker
+                    .verify(request, &target, &*dpop.replay, now)
+                    .await?
+                    .map_err(|_| Refusal::InvalidDpopProof)?;
+                // EX-17: the proof's key is the token's.
+                if !bool::from(subtle::ConstantTimeEq::ct_eq(
+                    proof.jkt().as_bytes(),
+                    jkt.as_bytes(),
+                )) {
+                    return Err(Refusal::InvalidDpopProof.into());
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Accepts DPoP-bound access tokens in the `DPoP` scheme
+    /// ([RFC 9449 §7](https://www.rfc-editor.org/rfc/rfc9449#section-7)): each request
+    /// carries a proof checked by `checker` for its method and `url` (the resource's URL
+    /// as clients name it in `htu`, never rebuilt from the request's `Host`), with `ath`
+    /// the token's hash and the key the token's `cnf.jkt`; each proof's `jti` is consumed
+    /// in `replay` (share it between instances). Challenges then offer both schemes,
+    /// `Bearer` and `DPoP` with the `algs` of `checker`. Without this, a `DPoP`
+    /// credential is no bearer token; either way, a DPoP-bound token sent as `Bearer` is
+    /// `invalid_token`. Requests with methods other than `GET`, `POST`, `HEAD` and
+    /// `OPTIONS` cannot be matched to a proof's `htm` and are refused.
+    ///
+    /// # Errors
+    /// [`ConfigError::Setting`] when `url` is not an absolute `https` (or, where the
+    /// guard allows it, `http`) URL.
+    #[cfg(feature = "dpop")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "dpop")))]
+    pub fn dpop(
+        mut self,
+        checker: crate::dpop::ProofChecker,
+        url: &str,
+        replay: Arc<dyn crate::store::SingleUseStore>,
+    ) -> Result<Self, ConfigError> {
+        let parsed = url::Url::parse(url)
+            .map_err(|_| ConfigError::Setting("the DPoP resource URL is not an absolute URL"))?;
+        if !self.schemes.allow(parsed.scheme()) || parsed.host_str().is_none() {
+            return Err(ConfigError::Setting(
+                "the DPoP resource URL must be an https URL",
+            ));
+        }
+        self.dpop = Some(Arc::new(GuardDpop {
+            checker,
+            url: url.to_owned(),
+            replay,
+        }));
+        Ok(self)
     }
 
     /// The refusal of a token that is not active for this use: 401 `invalid_token`,
@@ -569,7 +700,9 @@ impl BearerGuard {
             }
             _ => None,
         };
-        let Some(record) = record else {
+        // A DPoP-bound token is never a bearer token (RFC 9449 §7.1); this path takes
+        // bearer tokens only.
+        let Some(record) = record.filter(|record| record.dpop_jkt.is_none()) else {
             return Err(refuse(Refusal::InvalidToken));
         };
         call.accepted(&record.client_id);
@@ -609,7 +742,25 @@ impl BearerGuard {
     ///
     /// [RFC 6750 §2.1]: https://www.rfc-editor.org/rfc/rfc6750#section-2.1
     /// [RFC 6750 §2]: https://www.rfc-editor.org/rfc/rfc6750#section-2
+    #[cfg(feature = "oidc")]
     fn find_token<'r>(&self, request: &'r HttpRequest) -> Result<Cow<'r, str>, Refusal> {
+        let (token, scheme) = self.find_scheme_token(request)?;
+        if scheme != Scheme::Bearer {
+            // Only `check` verifies DPoP proofs.
+            return Err(Refusal::InvalidToken);
+        }
+        Ok(token)
+    }
+
+    /// The one token the request carries and its scheme: `Bearer` (header or form body),
+    /// or `DPoP` when the guard accepts it; a token sent in two ways or schemes is 400
+    /// ([RFC 6750 §2], [RFC 9449 §7.2](https://www.rfc-editor.org/rfc/rfc9449#section-7.2)).
+    ///
+    /// [RFC 6750 §2]: https://www.rfc-editor.org/rfc/rfc6750#section-2
+    fn find_scheme_token<'r>(
+        &self,
+        request: &'r HttpRequest,
+    ) -> Result<(Cow<'r, str>, Scheme), Refusal> {
         // A repeated or unreadable header is refused, never skipped: skipping one would let
         // a token through that was sent in more than one way (RFC 6750 §2).
         let authorization = request
@@ -621,7 +772,15 @@ impl BearerGuard {
                 if token.is_empty() {
                     return Err(Refusal::InvalidRequest("empty bearer token"));
                 }
-                Some(token)
+                Some((token, Scheme::Bearer))
+            }
+            #[cfg(feature = "dpop")]
+            Some(header) if header.is("dpop") && self.dpop.is_some() => {
+                let token = header.credentials.trim_end_matches(' ');
+                if token.is_empty() {
+                    return Err(Refusal::InvalidRequest("empty DPoP token"));
+                }
+                Some((token, Scheme::Dpop))
             }
             // Another scheme: no bearer credentials (RFC 6750 §3.1).
             _ => None,
@@ -637,8 +796,8 @@ impl BearerGuard {
                     "the token was sent in more than one way",
                 ));
             }
-            (Some(token), None) => Cow::Borrowed(token),
-            (None, Some(token)) => Cow::Owned(token),
+            (Some((token, scheme)), None) => (Cow::Borrowed(token), scheme),
+            (None, Some(token)) => (Cow::Owned(token), Scheme::Bearer),
             (None, None) => return Err(Refusal::NoToken),
         };
         Ok(token)
@@ -671,7 +830,15 @@ impl BearerGuard {
 
     /// The response for `refusal`, with its `WWW-Authenticate` challenge. With published
     /// metadata, 401 and 403 challenges carry `resource_metadata` ([RFC 9728 §5.1](https://www.rfc-editor.org/rfc/rfc9728#section-5.1)).
+    #[cfg(feature = "oidc")]
     fn challenge(&self, refusal: &Refusal, required: &Scope) -> HttpResponse {
+        self.challenge_for(refusal, required, Scheme::Bearer)
+    }
+
+    /// The response for `refusal` of a token that came in `scheme`: the error is in that
+    /// scheme's challenge only; a guard accepting DPoP also offers the `DPoP` scheme with
+    /// its `algs` ([RFC 9449 §7.1](https://www.rfc-editor.org/rfc/rfc9449#section-7.1)).
+    fn challenge_for(&self, refusal: &Refusal, required: &Scope, scheme: Scheme) -> HttpResponse {
         let (status, attributes): (Status, &[(&str, &str)]) = match refusal {
             Refusal::NoToken => (Status::UNAUTHORIZED, &[]),
             Refusal::InvalidRequest(description) => (
@@ -695,20 +862,43 @@ impl BearerGuard {
                     ("scope", required.as_str()),
                 ],
             ),
+            #[cfg(feature = "dpop")]
+            Refusal::InvalidDpopProof => (
+                Status::UNAUTHORIZED,
+                &[
+                    ("error", "invalid_dpop_proof"),
+                    (
+                        "error_description",
+                        "the DPoP proof is not valid for this request",
+                    ),
+                ],
+            ),
         };
         let metadata = self
             .metadata
             .as_ref()
             .filter(|_| status != Status::BAD_REQUEST)
             .map(|m| ("resource_metadata", m.url()));
-        let challenge = match metadata {
-            Some(pointer) => {
-                let mut all = attributes.to_vec();
-                all.push(pointer);
-                render::challenge("Bearer", &self.realm, &all)
-            }
-            None => render::challenge("Bearer", &self.realm, attributes),
+        // The error goes in the challenge of the scheme the token came in.
+        let of = |used: Scheme| {
+            let mut all = if used == scheme {
+                attributes.to_vec()
+            } else {
+                Vec::new()
+            };
+            all.extend(metadata);
+            all
         };
+        #[cfg_attr(not(feature = "dpop"), allow(unused_mut))]
+        let mut challenge = render::challenge("Bearer", &self.realm, &of(Scheme::Bearer));
+        #[cfg(feature = "dpop")]
+        if let Some(dpop) = &self.dpop {
+            let algs = dpop.checker.supported_algorithms().to_string();
+            let mut all = of(Scheme::Dpop);
+            all.push(("algs", &algs));
+            challenge.push_str(", ");
+            challenge.push_str(&render::challenge("DPoP", &self.realm, &all));
+        }
         HttpResponse::new(status).with_header("www-authenticate", challenge)
     }
 }

@@ -161,6 +161,13 @@ fn token_info(verified: Arc<VerifiedAccessToken>, audience: Resources) -> TokenI
             .claims
             .get("act")
             .and_then(crate::types::Actor::from_claim),
+        // RFC 9449 §6.1: the key the token is bound to.
+        dpop_jkt: verified
+            .claims
+            .get("cnf")
+            .and_then(|cnf| cnf.get("jkt"))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned),
         jwt: Some(verified),
     }
 }
@@ -241,6 +248,8 @@ impl BearerGuard {
             form_body: false,
             form_limits: FormLimits::default(),
             metadata: None,
+            #[cfg(feature = "dpop")]
+            dpop: None,
         }
     }
 }

@@ -30,20 +30,20 @@ use crate::support::resource::*;
 /// The token endpoint of the test servers, as proofs name it.
 const TOKEN_URL: &str = "https://as.example.com/token";
 /// A confidential client held to DPoP (`dpop_bound_access_tokens`).
-const BOUND: (&str, &str) = ("dpop-bound", "dpop-bound-secret-1");
+pub(crate) const BOUND: (&str, &str) = ("dpop-bound", "dpop-bound-secret-1");
 /// A confidential client issued JWT access tokens.
-const JWT_CLIENT: (&str, &str) = ("dpop-jwt", "dpop-jwt-secret-2");
+pub(crate) const JWT_CLIENT: (&str, &str) = ("dpop-jwt", "dpop-jwt-secret-2");
 
 /// A client's DPoP key, held by the judge: the private key as `jsonwebtoken` signs with it,
 /// and the public JWK it computes itself.
-struct Holder {
+pub(crate) struct Holder {
     key: EncodingKey,
     alg: jsonwebtoken::Algorithm,
     jwk: Jwk,
 }
 
 impl Holder {
-    fn es256() -> Self {
+    pub(crate) fn es256() -> Self {
         let ours = SigningKey::generate(Algorithm::Es256).unwrap();
         let key = EncodingKey::from_ec_der(ours.to_pkcs8_der().unwrap().expose_secret());
         Self::new(key, jsonwebtoken::Algorithm::ES256)
@@ -65,7 +65,7 @@ impl Holder {
 
     /// The RFC 7638 thumbprint, computed here from the judge's JWK: the required members
     /// in lexicographic order, no whitespace, SHA-256, base64url.
-    fn jkt(&self) -> String {
+    pub(crate) fn jkt(&self) -> String {
         let jwk = serde_json::to_value(&self.jwk).unwrap();
         let members: &[&str] = match jwk["kty"].as_str() {
             Some("EC") => &["crv", "kty", "x", "y"],
@@ -81,7 +81,7 @@ impl Holder {
     }
 
     /// `claims` signed as a DPoP proof: `typ: dpop+jwt` and the public `jwk` in the header.
-    fn sign(&self, claims: &Value) -> String {
+    pub(crate) fn sign(&self, claims: &Value) -> String {
         let mut header = Header::new(self.alg);
         header.typ = Some("dpop+jwt".to_owned());
         header.jwk = Some(self.jwk.clone());
@@ -110,7 +110,7 @@ fn secs(time: SystemTime) -> u64 {
 }
 
 /// The claims of a proof: a fresh `jti`, `htm`, `htu` and `iat`.
-fn claims(htm: &str, htu: &str, iat: SystemTime) -> Value {
+pub(crate) fn claims(htm: &str, htu: &str, iat: SystemTime) -> Value {
     json!({
         "jti": format!("jti-{}", rand::random::<u64>()),
         "htm": htm,
@@ -136,7 +136,7 @@ fn harness_with(
     h
 }
 
-fn harness() -> Harness {
+pub(crate) fn harness() -> Harness {
     harness_with(|b| b)
 }
 
@@ -157,7 +157,7 @@ fn add_clients(clients: &MemoryClientRegistry) {
 }
 
 /// A client credentials request of `client`, with a `DPoP` header when `proof` is given.
-fn cc(client: (&str, &str), proof: Option<&str>) -> HttpRequest {
+pub(crate) fn cc(client: (&str, &str), proof: Option<&str>) -> HttpRequest {
     let request = basic(client).with_body("grant_type=client_credentials");
     match proof {
         Some(proof) => request.with_header("DPoP", proof),
@@ -167,7 +167,7 @@ fn cc(client: (&str, &str), proof: Option<&str>) -> HttpRequest {
 
 /// A 200 token response of `token_type`; its access token.
 #[track_caller]
-fn issued(response: &HttpResponse, token_type: &str) -> String {
+pub(crate) fn issued(response: &HttpResponse, token_type: &str) -> String {
     assert_eq!(response.status.as_u16(), 200, "{:?}", json(response));
     let body = json(response);
     assert_eq!(body["token_type"], token_type, "{body:?}");

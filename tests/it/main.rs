@@ -25,6 +25,7 @@ mod client_id_metadata;
 mod cors;
 mod device_grant;
 mod dpop;
+mod dpop_resource;
 mod error_format;
 mod example_servers;
 mod hostile_corpus;
