@@ -14,6 +14,7 @@
 //! or `request_uri` inside the object, is an error the redirect URI may carry. A `jti`
 //! makes the object single-use (recorded until `exp` plus the leeway).
 
+use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
@@ -72,7 +73,6 @@ pub(crate) struct ObjectCheck<'a> {
 }
 
 /// A request object whose signature and claims verified.
-#[derive(Debug)]
 pub(crate) struct RequestObject {
     /// Its parameters, form-encoded: the authorization request.
     pub(crate) parameters: String,
@@ -81,6 +81,16 @@ pub(crate) struct RequestObject {
     pub(crate) problem: Option<&'static str>,
     /// The single-use key of its `jti`, and until when to record it.
     pub(crate) jti: Option<(TokenHash, SystemTime)>,
+}
+
+/// Without the parameters: they carry `state`, `nonce` and the PKCE challenge.
+impl fmt::Debug for RequestObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestObject")
+            .field("problem", &self.problem)
+            .field("single_use", &self.jti.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ObjectCheck<'_> {
